@@ -1,0 +1,343 @@
+package ringlink.sys;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.Cleaner;
+
+/**
+ * An open file descriptor that closes exactly once and is safe against use after close.
+ *
+ * <p>Every system call made through an {@code Fd} holds a use count for the duration of the call
+ * ({@link #acquire()}/{@link #release()}). {@link #close()} marks the descriptor closed at once
+ * (later calls throw {@link ClosedFdException}) but the kernel descriptor is released only when
+ * the last in-flight call returns, so a call can never run on a number the kernel has already
+ * handed to someone else. If an {@code Fd} becomes unreachable while open, a {@link Cleaner}
+ * closes it and logs the leak.
+ */
+public final class Fd implements AutoCloseable {
+    // open(2) flags (x86-64)
+    public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200,
+            O_TRUNC = 01000, O_APPEND = 02000, O_NONBLOCK = 04000, O_CLOEXEC = 02000000;
+    // fcntl(2)
+    static final int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1;
+
+    private static final Cleaner CLEANER = Cleaner.create(r -> {
+        Thread t = new Thread(r, "ringlink-fd-cleaner");
+        t.setDaemon(true);
+        return t;
+    });
+    private static final System.Logger LOG = System.getLogger("ringlink.sys.Fd");
+
+    private static final int CLOSED = 0x8000_0000;
+    private static final VarHandle USES;
+
+    static {
+        try {
+            USES = MethodHandles.lookup().findVarHandle(Fd.class, "uses", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final int fd;
+    private final String name;
+    private final Closer closer;
+    private final Cleaner.Cleanable cleanable;
+    @SuppressWarnings("unused") // accessed through USES
+    private volatile int uses;
+
+    /** Kernel-side close, run exactly once: explicitly, or by the Cleaner for a leaked Fd. */
+    private static final class Closer implements Runnable {
+        private final int fd;
+        private final String name;
+        volatile boolean explicit;
+
+        Closer(int fd, String name) {
+            this.fd = fd;
+            this.name = name;
+        }
+
+        @Override
+        public void run() {
+            if (!explicit) {
+                LOG.log(System.Logger.Level.WARNING, "leaked file descriptor " + fd + " (" + name
+                        + ") was not closed; closing it now");
+            }
+            // Linux releases the descriptor even when close(2) fails (EINTR included): never retry.
+            if (LibC.close(fd) < 0) {
+                int e = LibC.errno();
+                if (e != Errno.EINTR) {
+                    LOG.log(System.Logger.Level.DEBUG, "close(" + fd + ", " + name + "): " + Errno.name(e));
+                }
+            }
+        }
+    }
+
+    private Fd(int fd, String name) {
+        this.fd = fd;
+        this.name = name;
+        this.closer = new Closer(fd, name);
+        this.cleanable = CLEANER.register(this, closer);
+    }
+
+    /**
+     * Takes ownership of a raw descriptor (e.g. one received over SCM_RIGHTS or returned by a
+     * syscall). {@code name} describes it in errors ("eventfd", "/dev/net/tun [tap0]").
+     */
+    public static Fd adopt(int fd, String name) {
+        if (fd < 0) throw new IllegalArgumentException("not a descriptor: " + fd);
+        return new Fd(fd, name);
+    }
+
+    /** open(2), always with O_CLOEXEC so descriptors never leak into child processes. */
+    public static Fd open(String path, int flags) throws SysException {
+        return open(path, flags, 0);
+    }
+
+    /** open(2) with a mode for O_CREAT, always with O_CLOEXEC. */
+    public static Fd open(String path, int flags, int mode) throws SysException {
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment p = arena.allocateFrom(path);
+            while (true) {
+                int r = (int) LibC.OPEN.invokeExact(LibC.state(), p, flags | O_CLOEXEC, mode);
+                if (r >= 0) return new Fd(r, path);
+                int e = LibC.errno();
+                if (e != Errno.EINTR) throw new SysException("open", e, path);
+            }
+        } catch (SysException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw LibC.bug(t);
+        }
+    }
+
+    /** What this descriptor is, for messages. */
+    public String name() { return name; }
+
+    /** True until {@link #close()} was called. */
+    public boolean isOpen() { return ((int) USES.getVolatile(this) & CLOSED) == 0; }
+
+    /**
+     * Marks the descriptor in use by a call and returns its number.
+     *
+     * @throws ClosedFdException if it was closed
+     */
+    public int acquire() throws ClosedFdException {
+        while (true) {
+            int u = (int) USES.getVolatile(this);
+            if ((u & CLOSED) != 0) throw new ClosedFdException(describe());
+            if (USES.compareAndSet(this, u, u + 1)) return fd;
+        }
+    }
+
+    /** Ends a use started by {@link #acquire()}. */
+    public void release() {
+        int u = (int) USES.getAndAdd(this, -1) - 1;
+        if (u == CLOSED) {
+            reallyClose();
+        }
+    }
+
+    /**
+     * The raw number without taking a use. Only for diagnostics and for structures the kernel
+     * reads later while this Fd is known to stay open (the caller owns it).
+     */
+    public int number() { return fd; }
+
+    /** Closes the descriptor (idempotent; the kernel close happens after in-flight calls end). */
+    @Override
+    public void close() {
+        while (true) {
+            int u = (int) USES.getVolatile(this);
+            if ((u & CLOSED) != 0) return;
+            if (USES.compareAndSet(this, u, u | CLOSED)) {
+                if (u == 0) reallyClose();
+                return;
+            }
+        }
+    }
+
+    private void reallyClose() {
+        closer.explicit = true;
+        cleanable.clean();
+    }
+
+    private String describe() {
+        return "fd " + fd + " (" + name + ")";
+    }
+
+    @Override
+    public String toString() {
+        return describe() + (isOpen() ? "" : " [closed]");
+    }
+
+    // ---- I/O ----
+
+    /**
+     * read(2) into {@code buf}. Returns the byte count, 0 at end of file, or −1 if the descriptor
+     * is non-blocking and nothing is ready (EAGAIN). EINTR is retried.
+     */
+    public int read(MemorySegment buf) throws SysException, ClosedFdException {
+        return (int) read(buf, buf.byteSize());
+    }
+
+    /** read(2) of at most {@code len} bytes into the start of {@code buf}; see {@link #read(MemorySegment)}. */
+    public long read(MemorySegment buf, long len) throws SysException, ClosedFdException {
+        if (len > buf.byteSize()) throw new IndexOutOfBoundsException("len " + len + " > buffer " + buf.byteSize());
+        int f = acquire();
+        try {
+            while (true) {
+                long r = LibC.read(f, buf, len);
+                if (r >= 0) return r;
+                int e = LibC.errno();
+                if (e == Errno.EAGAIN) return -1;
+                if (e != Errno.EINTR) throw new SysException("read", e, name);
+            }
+        } finally {
+            release();
+        }
+    }
+
+    /** write(2); returns bytes written or −1 on EAGAIN. EINTR is retried. */
+    public long write(MemorySegment buf) throws SysException, ClosedFdException {
+        return write(buf, buf.byteSize());
+    }
+
+    /** write(2) of the first {@code len} bytes of {@code buf}; returns bytes written or −1 on EAGAIN. */
+    public long write(MemorySegment buf, long len) throws SysException, ClosedFdException {
+        if (len > buf.byteSize()) throw new IndexOutOfBoundsException("len " + len + " > buffer " + buf.byteSize());
+        int f = acquire();
+        try {
+            while (true) {
+                long r = LibC.write(f, buf, len);
+                if (r >= 0) return r;
+                int e = LibC.errno();
+                if (e == Errno.EAGAIN) return -1;
+                if (e != Errno.EINTR) throw new SysException("write", e, name);
+            }
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * readv(2) with {@code count} {@code struct iovec}s at {@code iov} (see {@link IovecLayout});
+     * returns bytes read, or −1 on EAGAIN.
+     */
+    public long readv(MemorySegment iov, int count) throws SysException, ClosedFdException {
+        IovecLayout.check(iov, count);
+        int f = acquire();
+        try {
+            while (true) {
+                long r = LibC.readv(f, iov, count);
+                if (r >= 0) return r;
+                int e = LibC.errno();
+                if (e == Errno.EAGAIN) return -1;
+                if (e != Errno.EINTR) throw new SysException("readv", e, name);
+            }
+        } finally {
+            release();
+        }
+    }
+
+    /** writev(2); returns bytes written, or −1 on EAGAIN. */
+    public long writev(MemorySegment iov, int count) throws SysException, ClosedFdException {
+        IovecLayout.check(iov, count);
+        int f = acquire();
+        try {
+            while (true) {
+                long r = LibC.writev(f, iov, count);
+                if (r >= 0) return r;
+                int e = LibC.errno();
+                if (e == Errno.EAGAIN) return -1;
+                if (e != Errno.EINTR) throw new SysException("writev", e, name);
+            }
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * ioctl(2) with a pointer argument; {@code what} names the request in errors
+     * ("TUNSETIFF"). Returns the (non-negative) result.
+     */
+    public int ioctl(String what, long request, MemorySegment arg) throws SysException, ClosedFdException {
+        int f = acquire();
+        try {
+            while (true) {
+                int r = LibC.ioctl(f, request, arg);
+                if (r >= 0) return r;
+                int e = LibC.errno();
+                if (e != Errno.EINTR) throw new SysException("ioctl(" + what + ")", e, name);
+            }
+        } finally {
+            release();
+        }
+    }
+
+    /** ioctl(2) with an integer argument. */
+    public int ioctl(String what, long request, long arg) throws SysException, ClosedFdException {
+        int f = acquire();
+        try {
+            while (true) {
+                int r = LibC.ioctl(f, request, arg);
+                if (r >= 0) return r;
+                int e = LibC.errno();
+                if (e != Errno.EINTR) throw new SysException("ioctl(" + what + ")", e, name);
+            }
+        } finally {
+            release();
+        }
+    }
+
+    /** Sets or clears O_NONBLOCK. */
+    public void setNonBlocking(boolean on) throws SysException, ClosedFdException {
+        int f = acquire();
+        try {
+            int fl = LibC.fcntl(f, F_GETFL, 0);
+            if (fl < 0) throw new SysException("fcntl(F_GETFL)", LibC.errno(), name);
+            int nf = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+            if (nf != fl && LibC.fcntl(f, F_SETFL, nf) < 0) {
+                throw new SysException("fcntl(F_SETFL)", LibC.errno(), name);
+            }
+        } finally {
+            release();
+        }
+    }
+
+    /** Size of the file (lseek to the end; for memfds and regular files). */
+    public long size() throws SysException, ClosedFdException {
+        int f = acquire();
+        try {
+            long r = (long) LibC.LSEEK.invokeExact(LibC.state(), f, 0L, 2 /* SEEK_END */);
+            if (r < 0) throw new SysException("lseek(SEEK_END)", LibC.errno(), name);
+            return r;
+        } catch (SysException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw LibC.bug(t);
+        } finally {
+            release();
+        }
+    }
+
+    /** ftruncate(2). */
+    public void truncate(long size) throws SysException, ClosedFdException {
+        int f = acquire();
+        try {
+            while (true) {
+                int r = (int) LibC.FTRUNCATE.invokeExact(LibC.state(), f, size);
+                if (r == 0) return;
+                int e = LibC.errno();
+                if (e != Errno.EINTR) throw new SysException("ftruncate(" + size + ")", e, name);
+            }
+        } catch (SysException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw LibC.bug(t);
+        } finally {
+            release();
+        }
+    }
+}

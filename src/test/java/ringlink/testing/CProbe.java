@@ -1,0 +1,51 @@
+package ringlink.testing;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Compiles a small C program with gcc and reads back {@code name value} lines: how tests check
+ * hand-written layouts and constants against the real kernel/libc headers.
+ *
+ * <pre>{@code
+ * Map<String, Long> v = CProbe.run("#include <linux/virtio_ring.h>",
+ *         "P(sizeof(struct vring_desc)); P(offsetof(struct vring_desc, len));");
+ * }</pre>
+ * Inside the body, {@code P(expr)} prints {@code "expr value"}.
+ */
+public final class CProbe {
+    private CProbe() {}
+
+    public static Map<String, Long> run(String includes, String body) {
+        Path gcc = Env.requireProgram("gcc", "gcc");
+        try {
+            Path dir = Files.createTempDirectory("ringlink-cprobe");
+            Path src = dir.resolve("probe.c");
+            Path exe = dir.resolve("probe");
+            Files.writeString(src, """
+                    #define _GNU_SOURCE
+                    #include <stdio.h>
+                    #include <stddef.h>
+                    %s
+                    #define P(x) printf("%%s %%lld\\n", #x, (long long)(x))
+                    int main(void) { %s return 0; }
+                    """.formatted(includes, body));
+            Env.run(60, gcc.toString(), "-O0", "-w", "-o", exe.toString(), src.toString());
+            String out = Env.run(30, exe.toString());
+            Map<String, Long> m = new LinkedHashMap<>();
+            for (String line : out.split("\n")) {
+                int sp = line.lastIndexOf(' ');
+                if (sp > 0) m.put(line.substring(0, sp), Long.parseLong(line.substring(sp + 1)));
+            }
+            Files.deleteIfExists(exe);
+            Files.deleteIfExists(src);
+            Files.deleteIfExists(dir);
+            return m;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
