@@ -1,0 +1,94 @@
+package ringlink.link;
+
+import java.io.IOException;
+import ringlink.packet.PacketBatch;
+import ringlink.sys.Fd;
+
+/**
+ * A port: one queue pair of a transport (a TAP queue, an AF_XDP socket, a vhost-user device's
+ * RX/TX pair, a shared-memory queue pair) through which packets move in batches.
+ *
+ * <h2>Threads</h2>
+ * {@link #receive} is called by one thread at a time and {@link #transmit} by one thread at a
+ * time (they may be two different threads). {@link #close} may be called from any thread and
+ * wakes a thread waiting on {@link #readyFd()}.
+ *
+ * <h2>Waiting</h2>
+ * Both calls are non-blocking. A thread that found nothing to receive sleeps like this (so that a
+ * busy link never makes a system call for notification, and an idle one never spins):
+ * <pre>{@code
+ * if (link.receive(batch) == 0 && link.prepareToWait()) {
+ *     poll(link.readyFd(), POLLIN);      // or epoll over many links
+ *     link.finishWait();
+ * }
+ * }</pre>
+ *
+ * <h2>Packets and offloads</h2>
+ * Packets start with an Ethernet header on {@link Layer#L2} links and with the IP header on
+ * {@link Layer#L3} links. Each carries virtio-net-header metadata in the {@link PacketBatch}: a
+ * link only produces, and only accepts, the offloads in {@link #offloads()} (see
+ * {@link Offloads#accepts}); receive buffers must hold {@link #maxReceiveSize()} bytes after the
+ * batch's headroom.
+ */
+public interface Link extends AutoCloseable {
+    /** A human-readable name, e.g. the spec it was opened from ("tap:rl0"). */
+    String name();
+
+    Layer layer();
+
+    /** The MTU: the largest IP packet (L3) or Ethernet payload (L2) a non-GSO packet may carry. */
+    int mtu();
+
+    /** The offloads negotiated with the peer. */
+    Offloads offloads();
+
+    /** The largest packet {@link #receive} may produce (a superpacket when offloads allow them). */
+    int maxReceiveSize();
+
+    /**
+     * Appends received packets to {@code batch} until it is full or nothing more is ready, and
+     * returns how many were appended (0 if none). Never blocks. Packets that are malformed are
+     * counted and dropped, not returned.
+     *
+     * @throws LinkClosedException if the link is closed
+     * @throws LinkFailedException if the peer broke the protocol (the link is now stopped)
+     */
+    int receive(PacketBatch batch) throws IOException;
+
+    /**
+     * Transmits packets {@code [from, to)} of {@code batch} and returns how many were taken
+     * (sent, or dropped and counted as drops). Fewer than {@code to - from} means the link is
+     * full right now (back-pressure): retry the rest later. Never blocks. A packet carrying an
+     * offload the link lacks is a caller error ({@link IllegalArgumentException}).
+     */
+    int transmit(PacketBatch batch, int from, int to) throws IOException;
+
+    /** Transmits the whole batch; see {@link #transmit(PacketBatch, int, int)}. */
+    default int transmit(PacketBatch batch) throws IOException {
+        return transmit(batch, 0, batch.count());
+    }
+
+    /** A descriptor that polls readable (POLLIN) when {@link #receive} may have packets. */
+    Fd readyFd();
+
+    /**
+     * Called before sleeping on {@link #readyFd()}: turns notifications on and re-checks for
+     * packets that raced in. Returns false when there is work already (do not sleep).
+     */
+    default boolean prepareToWait() throws IOException {
+        return true;
+    }
+
+    /** Called after waking from {@link #readyFd()}: consumes the wake-up (and may turn notifications off). */
+    default void finishWait() throws IOException {
+    }
+
+    /** The link's counters. */
+    LinkCounters counters();
+
+    boolean isOpen();
+
+    /** Closes the link and releases what it created. Idempotent; never throws. */
+    @Override
+    void close();
+}

@@ -1,0 +1,63 @@
+package ringlink.link;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A link's counters. Each direction has one writer (the thread that receives, the thread that
+ * transmits), which updates with a plain read and an opaque write; any thread may read a
+ * consistent-enough {@link #snapshot()} for statistics. No atomics on the hot path.
+ */
+public final class LinkCounters {
+    private static final VarHandle RX_PACKETS, RX_BYTES, TX_PACKETS, TX_BYTES, RX_DROPS, TX_DROPS, ERRORS, SUPER;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            RX_PACKETS = l.findVarHandle(LinkCounters.class, "rxPackets", long.class);
+            RX_BYTES = l.findVarHandle(LinkCounters.class, "rxBytes", long.class);
+            TX_PACKETS = l.findVarHandle(LinkCounters.class, "txPackets", long.class);
+            TX_BYTES = l.findVarHandle(LinkCounters.class, "txBytes", long.class);
+            RX_DROPS = l.findVarHandle(LinkCounters.class, "rxDrops", long.class);
+            TX_DROPS = l.findVarHandle(LinkCounters.class, "txDrops", long.class);
+            ERRORS = l.findVarHandle(LinkCounters.class, "errors", long.class);
+            SUPER = l.findVarHandle(LinkCounters.class, "superpackets", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private long rxPackets, rxBytes, txPackets, txBytes, rxDrops, txDrops, errors, superpackets;
+
+    /** Counts packets received (by the receiving thread). */
+    public void received(long packets, long bytes) {
+        RX_PACKETS.setOpaque(this, rxPackets + packets);
+        RX_BYTES.setOpaque(this, rxBytes + bytes);
+    }
+
+    /** Counts packets transmitted (by the transmitting thread). */
+    public void transmitted(long packets, long bytes) {
+        TX_PACKETS.setOpaque(this, txPackets + packets);
+        TX_BYTES.setOpaque(this, txBytes + bytes);
+    }
+
+    /** Counts received packets dropped (malformed, no room). Receiving thread. */
+    public void rxDropped(long n) { RX_DROPS.setOpaque(this, rxDrops + n); }
+
+    /** Counts packets that could not be transmitted. Transmitting thread. */
+    public void txDropped(long n) { TX_DROPS.setOpaque(this, txDrops + n); }
+
+    /** Counts errors (bad input from the peer, failed calls). May be called by either thread. */
+    public void error() { ERRORS.getAndAdd(this, 1L); }
+
+    /** Counts GSO superpackets seen (received or transmitted whole). */
+    public void superpacket(long n) { SUPER.getAndAdd(this, n); }
+
+    /** The counters now. */
+    public LinkStats snapshot() {
+        return new LinkStats((long) RX_PACKETS.getOpaque(this), (long) RX_BYTES.getOpaque(this),
+                (long) TX_PACKETS.getOpaque(this), (long) TX_BYTES.getOpaque(this),
+                (long) RX_DROPS.getOpaque(this), (long) TX_DROPS.getOpaque(this),
+                (long) ERRORS.getOpaque(this), (long) SUPER.getOpaque(this));
+    }
+}

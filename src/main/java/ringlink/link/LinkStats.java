@@ -1,0 +1,12 @@
+package ringlink.link;
+
+/** A snapshot of a link's counters. */
+public record LinkStats(long rxPackets, long rxBytes, long txPackets, long txBytes,
+                        long rxDrops, long txDrops, long errors, long superpackets) {
+    /** This minus an earlier snapshot: the activity in between. */
+    public LinkStats minus(LinkStats o) {
+        return new LinkStats(rxPackets - o.rxPackets, rxBytes - o.rxBytes, txPackets - o.txPackets,
+                txBytes - o.txBytes, rxDrops - o.rxDrops, txDrops - o.txDrops, errors - o.errors,
+                superpackets - o.superpackets);
+    }
+}

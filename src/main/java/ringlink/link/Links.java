@@ -1,0 +1,40 @@
+package ringlink.link;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+
+/** Opens links from specs through the registered {@link LinkProvider}s. */
+public final class Links {
+    private Links() {}
+
+    private static volatile Map<String, LinkProvider> providers;
+
+    /** Every registered provider by scheme. */
+    public static Map<String, LinkProvider> providers() {
+        Map<String, LinkProvider> p = providers;
+        if (p == null) {
+            Map<String, LinkProvider> m = new TreeMap<>();
+            for (LinkProvider lp : ServiceLoader.load(LinkProvider.class, Links.class.getClassLoader())) {
+                m.put(lp.scheme(), lp);
+            }
+            providers = p = java.util.Collections.unmodifiableMap(m);
+        }
+        return p;
+    }
+
+    /** Opens {@code spec}. */
+    public static Link open(String spec) throws IOException {
+        return open(LinkSpec.parse(spec));
+    }
+
+    public static Link open(LinkSpec spec) throws IOException {
+        LinkProvider p = providers().get(spec.scheme());
+        if (p == null) {
+            throw new IllegalArgumentException("unknown link scheme '" + spec.scheme() + "' in '" + spec
+                    + "' (known: " + String.join(", ", providers().keySet()) + ")");
+        }
+        return p.open(spec);
+    }
+}
