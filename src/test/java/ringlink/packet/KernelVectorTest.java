@@ -54,4 +54,36 @@ class KernelVectorTest {
             assertEquals(52, merged.hdrLen(0));
         }
     }
+
+    /**
+     * A USO superpacket from the same kernel: {@code sendto()} of 3500 bytes on a UDP socket with
+     * {@code UDP_SEGMENT} 1000, payload {@code (i * 3) & 0xff}. UDP length is the whole datagram
+     * and the checksum field the partial pseudo-header sum; DF is clear, so the IDs must increment.
+     */
+    static final String UDP_HEADERS = "45000dc8171800004011580b7f0000017f000001cde41e620db40bc8";
+
+    @Test
+    void kernelUsoSuperpacketRoundTrips() {
+        byte[] h = TestPackets.bytes(UDP_HEADERS);
+        byte[] kernel = new byte[h.length + 3500];
+        System.arraycopy(h, 0, kernel, 0, h.length);
+        for (int i = 0; i < 3500; i++) kernel[h.length + i] = (byte) (i * 3);
+        try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER);
+             PacketBatch segs = new PacketBatch(8, 2048);
+             PacketBatch merged = new PacketBatch(8, PacketBatch.SUPERPACKET_BUFFER)) {
+            int i = TestPackets.add(src, kernel);
+            src.setOffload(i, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_UDP_L4, 28, 1000, 20, 6);
+            Gso gso = new Gso();
+            assertEquals(4, gso.segment(src, i, Framing.IP, segs));
+            for (int k = 0; k < 4; k++) {
+                byte[] p = TestPackets.get(segs, k);
+                assertTrue(Slow.checksumsValid(p, false), "segment " + k);
+                assertEquals(0x1718 + k, Ipv4.id(MemorySegment.ofArray(p), 0));
+            }
+            assertEquals(1, new Gro(Framing.IP).coalesce(segs, merged));
+            assertArrayEquals(kernel, TestPackets.get(merged, 0));
+            assertEquals(VirtioNetHdr.GSO_UDP_L4, merged.gsoType(0));
+            assertEquals(1000, merged.gsoSize(0));
+        }
+    }
 }
