@@ -100,6 +100,15 @@ public final class Gro {
                     + " free slots for " + src.count() + " packets");
         }
         if (src == dst) throw new IllegalArgumentException("source and destination must differ");
+        // Checked up front: failing halfway would leave merged packets without their final
+        // lengths and metadata.
+        int room = dst.bufferSize() - dst.headroom();
+        for (int i = 0; i < src.count(); i++) {
+            if (src.length(i) > room) {
+                throw new IllegalArgumentException("packet " + i + " of " + src.length(i)
+                        + " bytes does not fit the destination's buffers of " + room + " bytes after headroom");
+            }
+        }
         int before = dst.count();
         used = 0;
         MemorySegment s = src.memory();

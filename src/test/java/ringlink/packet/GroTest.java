@@ -152,6 +152,16 @@ class GroTest {
         }
     }
 
+    @Test
+    void destinationTooSmallIsRejectedBeforeAnythingIsWritten() {
+        try (PacketBatch src = new PacketBatch(4, 4096); PacketBatch dst = new PacketBatch(4, 1024)) {
+            TestPackets.add(src, TestPackets.build(tcp(1000, 100), false));
+            TestPackets.add(src, TestPackets.build(tcp(1100, 2000), false));
+            assertThrows(IllegalArgumentException.class, () -> new Gro(Framing.IP).coalesce(src, dst));
+            assertEquals(0, dst.count());
+        }
+    }
+
     @Property(tries = 300)
     void coalesceAfterSegmentIsTheIdentity(@ForAll("superSpecs") TestPackets.Spec spec,
                                            @ForAll @IntRange(min = 200, max = 1500) int gsoSize,
