@@ -17,8 +17,10 @@
  *       captures Wireshark reads.</li>
  * </ul>
  *
- * <p>Packets are hostile input: whatever a length field or offload metadata claims, the code
- * here never reads or writes outside the packet; inconsistent input raises
- * {@link ringlink.packet.MalformedPacketException}, which callers handle by dropping that packet.
+ * <p>Packets are hostile input. Whatever a length field or offload metadata claims, the checking
+ * entry points ({@code PacketHeaders.parse}, the {@code validate} methods, {@code Gso},
+ * {@code Gro}, {@code Checksum.complete}) never read or write outside the packet; inconsistent
+ * input raises {@link ringlink.packet.MalformedPacketException}, which callers handle by dropping
+ * that packet. The raw accessors trust the offset they are given (use them after a check).
  */
 package ringlink.packet;
