@@ -18,8 +18,8 @@ import java.net.InetAddress;
 public final class NetDevice {
     private NetDevice() {}
 
-    // linux/sockios.h
-    static final long SIOCGIFFLAGS = 0x8913, SIOCSIFFLAGS = 0x8914, SIOCGIFMTU = 0x8921, SIOCSIFMTU = 0x8922,
+    /** Request numbers from linux/sockios.h. */
+    public static final long SIOCGIFFLAGS = 0x8913, SIOCSIFFLAGS = 0x8914, SIOCGIFMTU = 0x8921, SIOCSIFMTU = 0x8922,
             SIOCSIFADDR = 0x8916, SIOCSIFNETMASK = 0x891c, SIOCGIFINDEX = 0x8933;
     /** IFF_UP in {@code ifr_flags}. */
     public static final int IFF_UP = 0x1;
