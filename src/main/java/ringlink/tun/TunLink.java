@@ -42,8 +42,8 @@ import ringlink.sys.SysException;
  * <h2>Transmit (us → kernel)</h2>
  * Each packet is one {@code writev} of header and packet. Plain packets get a DATA_VALID header
  * (unless {@link TunConfig#dataValid} is off); superpackets and partially checksummed packets
- * carry their metadata. With TSO agreed and {@link TunConfig#gro} on, runs of consecutive TCP
- * segments of one flow are coalesced into one superpacket written with a scatter list that
+ * carry their metadata. With TSO (or USO) agreed and {@link TunConfig#gro} on, runs of consecutive
+ * TCP segments (UDP datagrams) of one flow are coalesced into one superpacket written with a scatter list that
  * points into the batch (headers patched in a scratch, payload not copied). Whether the kernel
  * accepts such writes is probed at open; on EINVAL coalescing is switched off for good and the
  * run is written segment by segment, so nothing is lost.
@@ -130,7 +130,7 @@ public final class TunLink implements Link {
         validHdr.set(ValueLayout.JAVA_BYTE, VirtioNetHdr.OFF_FLAGS, (byte) VirtioNetHdr.F_DATA_VALID);
         IovecLayout.set(rxIov, 0, rxHdr, 0, hdrSize);
         this.rxCheck = new RxChecker(layer);
-        this.coalescer = gro && (offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6))
+        this.coalescer = gro && (offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO))
                 ? new TxCoalescer(layer, offloads, arena) : null;
         EventFd sd = null;
         Epoll ep = null;
@@ -357,7 +357,7 @@ public final class TunLink implements Link {
                     int run = co.run(batch, i, to);
                     if (run > 1) {
                         int iovs = co.build(batch, i, run, txHdr, hdrSize, txIov);
-                        long r = write(txIov, iovs, VirtioNetHdr.GSO_TCPV4, true);
+                        long r = write(txIov, iovs, co.runGsoType(), true);
                         if (r == -2) { // refused: coalescing off, this run goes out one by one
                             co.disable("kernel refused a coalesced write (EINVAL)");
                             counters.error();

@@ -14,12 +14,13 @@ import ringlink.packet.MalformedPacketException;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.PacketHeaders;
 import ringlink.packet.Tcp;
+import ringlink.packet.Udp;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.IovecLayout;
 
 /**
- * GRO for TUN/TAP writes: finds runs of consecutive TCP segments of one flow in a batch (what a
- * peer without TSO sends) and describes each run as one superpacket for a single {@code writev}:
+ * GRO for TUN/TAP writes: finds runs of consecutive TCP segments (or UDP datagrams, with USO)
+ * of one flow in a batch (what a peer without TSO sends) and describes each run as one superpacket for a single {@code writev}:
  * virtio-net header, the first segment's headers patched for the total length (in a scratch),
  * then every segment's payload where it lies in the batch. The kernel segments it again only if
  * it has to forward it to a device without TSO; a local socket takes it whole.
@@ -28,7 +29,9 @@ import ringlink.sys.IovecLayout;
  * length/ID/checksum and the TCP sequence number, sequence numbers contiguous, only ACK (and PSH,
  * which ends the run) set, every segment but the last exactly {@code gso_size} bytes of payload,
  * at most {@value #MAX_SEGS} segments and 64 KiB. Packets that already carry offload metadata are
- * never merged. One per queue (holds scratch), used by the transmitting thread.
+ * never merged. UDP runs (USO agreed): same addresses and ports, every datagram but the last
+ * exactly {@code gso_size} bytes; the receiving stack splits them back into the same datagrams
+ * unless the socket asked for UDP GRO. One per queue (holds scratch), used by the transmitting thread.
  */
 final class TxCoalescer {
     static final int MAX_SEGS = 64;
@@ -44,8 +47,8 @@ final class TxCoalescer {
     private volatile String disabledReason;
 
     // the run found by the last run() call
-    private int runHdrLen, runL3, runL4, runTcpLen, runGsoSize, runPayload, runIpVersion;
-    private boolean runPsh;
+    private int runHdrLen, runL3, runL4, runL4HdrLen, runGsoSize, runPayload, runIpVersion;
+    private boolean runPsh, runTcp;
 
     TxCoalescer(Layer layer, Offloads offloads, Arena arena) {
         this.framing = layer == Layer.L2 ? Framing.ETHERNET : Framing.IP;
@@ -67,18 +70,21 @@ final class TxCoalescer {
      * {@code i} cannot be merged with its successor.
      */
     int run(PacketBatch b, int i, int to) {
-        if (i + 1 >= to || !plainTcp(b, i, first)) return 1;
+        if (i + 1 >= to || !plain(b, i, first)) return 1;
+        boolean tcp = first.l4Protocol == IpProtocol.IPPROTO_TCP;
+        if (!tcp && !offloads.has(Offloads.USO)) return 1;
         MemorySegment m = b.memory();
         long p0 = b.dataOffset(i);
-        int flags0 = Tcp.flags(m, p0 + first.l4Offset);
-        if (flags0 != Tcp.TH_ACK) return 1; // PSH, SYN, FIN, RST, URG, ECE, CWR: leave alone
         int v = first.ipVersion;
-        if (v == 4 ? !offloads.has(Offloads.TSO4) : !offloads.has(Offloads.TSO6)) return 1;
+        if (tcp) {
+            if (Tcp.flags(m, p0 + first.l4Offset) != Tcp.TH_ACK) return 1; // PSH, SYN, FIN, RST, URG, ECE, CWR: leave alone
+            if (v == 4 ? !offloads.has(Offloads.TSO4) : !offloads.has(Offloads.TSO6)) return 1;
+        }
         if (v == 6 && first.l4Offset != first.l3Offset + Ipv6.HLEN) return 1; // extension headers
         int hdrLen = first.headersLength();
         int gsoSize = first.payloadLength();
         if (gsoSize == 0 || hdrLen > MAX_HDR) return 1;
-        int seq = Tcp.seq(m, p0 + first.l4Offset);
+        int seq = tcp ? Tcp.seq(m, p0 + first.l4Offset) : 0;
         int id0 = v == 4 ? Ipv4.id(m, p0 + first.l3Offset) : 0;
         boolean df = v == 4 && (Ipv4.fragOff(m, p0 + first.l3Offset) & Ipv4.IP_DF) != 0;
         int total = gsoSize;
@@ -87,27 +93,32 @@ final class TxCoalescer {
         int ipHeaderToL4 = first.l4Offset - first.l3Offset;
         while (i + n < to && n < MAX_SEGS) {
             int j = i + n;
-            if (!plainTcp(b, j, next) || next.ipVersion != v || next.headersLength() != hdrLen
-                    || next.l3Offset != first.l3Offset || next.l4Offset != first.l4Offset) break;
+            if (!plain(b, j, next) || next.l4Protocol != first.l4Protocol || next.ipVersion != v
+                    || next.headersLength() != hdrLen || next.l3Offset != first.l3Offset
+                    || next.l4Offset != first.l4Offset) break;
             long pj = b.dataOffset(j);
             int pay = next.payloadLength();
             if (pay == 0 || pay > gsoSize) break;
             if (ipHeaderToL4 + next.l4HeaderLength + total + pay > 0xffff) break;
-            if (Tcp.seq(m, pj + first.l4Offset) != seq + total) break;
-            int fl = Tcp.flags(m, pj + first.l4Offset);
-            if (fl != Tcp.TH_ACK && fl != (Tcp.TH_ACK | Tcp.TH_PUSH)) break;
-            if (!sameHeaders(m, p0, pj, v)) break;
+            int fl = 0;
+            if (tcp) {
+                if (Tcp.seq(m, pj + first.l4Offset) != seq + total) break;
+                fl = Tcp.flags(m, pj + first.l4Offset);
+                if (fl != Tcp.TH_ACK && fl != (Tcp.TH_ACK | Tcp.TH_PUSH)) break;
+            }
+            if (!sameHeaders(m, p0, pj, v, tcp)) break;
             if (v == 4 && !df && Ipv4.id(m, pj + first.l3Offset) != ((id0 + n) & 0xffff)) break;
             total += pay;
             n++;
-            if (fl != Tcp.TH_ACK) { psh = true; break; }
+            if (fl == (Tcp.TH_ACK | Tcp.TH_PUSH)) { psh = true; break; }
             if (pay < gsoSize) break; // a short segment ends a run
         }
         if (n > 1) {
+            runTcp = tcp;
             runHdrLen = hdrLen;
             runL3 = first.l3Offset;
             runL4 = first.l4Offset;
-            runTcpLen = first.l4HeaderLength;
+            runL4HdrLen = first.l4HeaderLength;
             runGsoSize = gsoSize;
             runPayload = total;
             runIpVersion = v;
@@ -116,7 +127,12 @@ final class TxCoalescer {
         return n;
     }
 
-    private boolean plainTcp(PacketBatch b, int i, PacketHeaders h) {
+    /** The gso_type of the run last found by {@link #run}. */
+    int runGsoType() {
+        return !runTcp ? VirtioNetHdr.GSO_UDP_L4 : runIpVersion == 4 ? VirtioNetHdr.GSO_TCPV4 : VirtioNetHdr.GSO_TCPV6;
+    }
+
+    private boolean plain(PacketBatch b, int i, PacketHeaders h) {
         if (b.flags(i) != 0 && b.flags(i) != VirtioNetHdr.F_DATA_VALID) return false;
         if (b.gsoType(i) != VirtioNetHdr.GSO_NONE) return false;
         try {
@@ -125,10 +141,15 @@ final class TxCoalescer {
             return false; // written as it is; the kernel judges it
         }
         // trailing bytes past the IP length (Ethernet padding) would end up inside the payload
-        return !h.fragment && h.l4Protocol == IpProtocol.IPPROTO_TCP && h.ipEnd == b.length(i);
+        if (h.fragment || h.ipEnd != b.length(i)) return false;
+        if (h.l4Protocol == IpProtocol.IPPROTO_TCP) return true;
+        // UDP: the length field must agree, and a zero (absent) IPv4 checksum is left alone
+        return h.l4Protocol == IpProtocol.IPPROTO_UDP
+                && Udp.length(b.memory(), b.dataOffset(i) + h.l4Offset) == h.ipEnd - h.l4Offset
+                && Udp.check(b.memory(), b.dataOffset(i) + h.l4Offset) != 0;
     }
 
-    private boolean sameHeaders(MemorySegment m, long a, long b, int v) {
+    private boolean sameHeaders(MemorySegment m, long a, long b, int v, boolean tcp) {
         int l3 = first.l3Offset, l4 = first.l4Offset;
         if (!same(m, a, b, 0, l3)) return false; // Ethernet/VLAN
         if (v == 4) {
@@ -137,6 +158,7 @@ final class TxCoalescer {
         } else {
             if (!same(m, a, b, l3, 4) || !same(m, a, b, l3 + Ipv6.OFF_NEXTHDR, Ipv6.HLEN - Ipv6.OFF_NEXTHDR)) return false;
         }
+        if (!tcp) return same(m, a, b, l4, 4); // ports; length and checksum differ
         int tl = first.l4HeaderLength;
         return same(m, a, b, l4, 4) && same(m, a, b, l4 + Tcp.OFF_ACK_SEQ, 5)
                 && same(m, a, b, l4 + Tcp.OFF_WINDOW, 2) && same(m, a, b, l4 + Tcp.OFF_URG_PTR, tl - Tcp.OFF_URG_PTR);
@@ -161,26 +183,32 @@ final class TxCoalescer {
         MemorySegment m = b.memory();
         long p0 = b.dataOffset(i);
         MemorySegment.copy(m, p0, hdrScratch, 0, runHdrLen);
-        int l4len = runTcpLen + runPayload;
+        int l4len = runL4HdrLen + runPayload;
         if (runIpVersion == 4) {
             Ipv4.setTotalLength(hdrScratch, runL3, runL4 - runL3 + l4len);
             Ipv4.updateCheck(hdrScratch, runL3);
         } else {
             Ipv6.setPayloadLength(hdrScratch, runL3, runL4 - runL3 - Ipv6.HLEN + l4len);
         }
-        if (runPsh) Tcp.setFlags(hdrScratch, runL4, Tcp.TH_ACK | Tcp.TH_PUSH);
+        int proto = runTcp ? IpProtocol.IPPROTO_TCP : IpProtocol.IPPROTO_UDP;
+        int checkOff = runTcp ? Tcp.OFF_CHECK : Udp.OFF_CHECK;
+        if (runTcp) {
+            if (runPsh) Tcp.setFlags(hdrScratch, runL4, Tcp.TH_ACK | Tcp.TH_PUSH);
+        } else {
+            // the superpacket's UDP length covers everything; the kernel rewrites it per segment
+            hdrScratch.set(BE16, runL4 + Udp.OFF_LEN, (short) l4len);
+        }
         // CHECKSUM_PARTIAL convention: the field holds the folded pseudo-header sum for the whole
         // superpacket; the kernel adjusts it per segment when it segments.
-        Tcp.setCheck(hdrScratch, runL4, 0);
-        Tcp.setCheck(hdrScratch, runL4, Checksum.fold(Checksum.pseudoHeader(hdrScratch, runL3, IpProtocol.IPPROTO_TCP, l4len)));
+        hdrScratch.set(BE16, runL4 + checkOff, (short) 0);
+        hdrScratch.set(BE16, runL4 + checkOff, (short) Checksum.fold(Checksum.pseudoHeader(hdrScratch, runL3, proto, l4len)));
         vhdr.fill((byte) 0);
         vhdr.set(ValueLayout.JAVA_BYTE, VirtioNetHdr.OFF_FLAGS, (byte) VirtioNetHdr.F_NEEDS_CSUM);
-        vhdr.set(ValueLayout.JAVA_BYTE, VirtioNetHdr.OFF_GSO_TYPE,
-                (byte) (runIpVersion == 4 ? VirtioNetHdr.GSO_TCPV4 : VirtioNetHdr.GSO_TCPV6));
+        vhdr.set(ValueLayout.JAVA_BYTE, VirtioNetHdr.OFF_GSO_TYPE, (byte) runGsoType());
         Bytes16.le(vhdr, VirtioNetHdr.OFF_HDR_LEN, runHdrLen);
         Bytes16.le(vhdr, VirtioNetHdr.OFF_GSO_SIZE, runGsoSize);
         Bytes16.le(vhdr, VirtioNetHdr.OFF_CSUM_START, runL4);
-        Bytes16.le(vhdr, VirtioNetHdr.OFF_CSUM_OFFSET, Tcp.OFF_CHECK);
+        Bytes16.le(vhdr, VirtioNetHdr.OFF_CSUM_OFFSET, checkOff);
         IovecLayout.set(iov, 0, vhdr, 0, hdrSize);
         IovecLayout.set(iov, 1, hdrScratch, 0, runHdrLen);
         for (int k = 0; k < n; k++) {
@@ -188,6 +216,8 @@ final class TxCoalescer {
         }
         return 2 + n;
     }
+
+    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
 
     /**
      * Asks the kernel whether it takes coalesced writes at all (some kernels refused GSO writes
@@ -198,7 +228,7 @@ final class TxCoalescer {
      * in a bridge that would flood the probe frame.
      */
     void probe(TunLink link, int hdrSize) throws java.io.IOException {
-        if (framing != Framing.IP) return;
+        if (framing != Framing.IP || !(offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6))) return;
         boolean v4 = offloads.has(Offloads.TSO4);
         int ipLen = v4 ? Ipv4.HLEN : Ipv6.HLEN;
         int len = ipLen + Tcp.HLEN + 16;

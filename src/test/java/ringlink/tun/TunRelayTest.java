@@ -138,6 +138,10 @@ class TunRelayTest {
         System.out.printf("plain -> tso TCPv4 %.2f Gbit/s; B tx %d packets, %d coalesced superpackets%n",
                 tcp.gbps(), sb.txPackets(), sb.superpackets());
         assertTrue(sb.superpackets() > 0, () -> "expected coalesced writes on B, got " + sb);
+        Iperf.Result udp = Iperf.run(a, b, "fd77::2", 3, "-u", "-b", "1G");
+        LinkStats su = l[1].counters().snapshot().minus(sb);
+        System.out.printf("plain -> uso UDPv6 %.2f Gbit/s; B tx %d packets, %d coalesced superpackets%n",
+                udp.gbps(), su.txPackets(), su.superpackets());
         Iperf.Result rev = Iperf.run(a, b, "10.77.0.2", 3, "-R");
         long segmented = relays.get(1).segmented();
         System.out.printf("tso -> plain TCPv4 %.2f Gbit/s; relay segmented %d superpackets%n", rev.gbps(), segmented);
