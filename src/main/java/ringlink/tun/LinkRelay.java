@@ -99,18 +99,21 @@ public final class LinkRelay implements AutoCloseable {
         }
     }
 
-    /** Transmits [a, b) entirely, yielding while the destination pushes back. */
+    /** Transmits [a, b) entirely, retrying while the destination pushes back (up to 100 ms without progress). */
     private void send(PacketBatch b, int a, int end) throws IOException {
-        int spins = 0;
+        long stuckSince = 0;
         while (a < end && running) {
             int t = to.transmit(b, a, end);
             a += t;
-            if (t == 0 && ++spins > 100) {
+            if (t > 0) {
+                stuckSince = 0;
+            } else if (stuckSince == 0) {
+                stuckSince = System.nanoTime();
+            } else if (System.nanoTime() - stuckSince > 100_000_000L) {
+                to.counters().txDropped(end - a); // the destination is stuck: drop the rest, as a switch would
+                return;
+            } else {
                 Thread.onSpinWait();
-                if (spins > 10_000) { // the destination is stuck: drop the rest, as a switch would
-                    to.counters().txDropped(end - a);
-                    return;
-                }
             }
         }
     }

@@ -426,7 +426,11 @@ public final class TunLink implements Link {
             // EAGAIN: the kernel's queue is full. Wait briefly for room (or for close), then
             // report back-pressure so the caller keeps the rest instead of spinning here.
             if (attempt == 1) return -1;
-            txPoll.poll(10);
+            try {
+                txPoll.poll(10);
+            } catch (ClosedFdException | IllegalStateException e) { // close() raced with us
+                throw new LinkClosedException(name + ": closed", e);
+            }
             if (closed) throw new LinkClosedException(name + ": closed");
         }
     }
