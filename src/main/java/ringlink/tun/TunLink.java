@@ -51,7 +51,10 @@ import ringlink.sys.SysException;
  * <h2>Waiting and closing</h2>
  * {@link #readyFd()} is an epoll descriptor over the TUN queue and a shutdown eventfd, so
  * {@link #close()} wakes every thread waiting on it; receive then throws
- * {@link LinkClosedException}.
+ * {@link LinkClosedException}. Waiters must bracket the sleep with {@link #prepareToWait()} and
+ * {@link #finishWait()} as the {@link Link} contract says: a close() during the sleep leaves the
+ * wake-up descriptors open (closing them would silently drop the eventfd from the epoll set and
+ * the sleeper would never wake) and the waiter releases them in finishWait() or receive().
  */
 public final class TunLink implements Link {
     /** Most packets one {@link #receive} drains before returning (bounds the time one call holds the queue). */
@@ -266,7 +269,10 @@ public final class TunLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) throw new LinkClosedException(name + ": closed");
+        if (closed) {
+            releaseWakeup(); // the receiving thread is the poller: it is not asleep now
+            throw new LinkClosedException(name + ": closed");
+        }
         int budget = Math.min(RX_BURST, batch.capacity() - batch.count());
         int got = 0;
         long bytes = 0;
@@ -479,6 +485,25 @@ public final class TunLink implements Link {
     }
 
     @Override
+    public boolean prepareToWait() {
+        waiting = true;
+        // Dekker with close(): either we see closed (and do not sleep), or close() sees us
+        // waiting and leaves the wake-up descriptors open for us to find signalled.
+        java.lang.invoke.VarHandle.fullFence();
+        if (closed) {
+            waiting = false;
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public void finishWait() {
+        waiting = false;
+        if (closed) releaseWakeup();
+    }
+
+    @Override
     public void close() {
         if (closed) return;
         closed = true;
@@ -488,10 +513,18 @@ public final class TunLink implements Link {
             // already closed
         }
         fd.close();
-        // The eventfd and epoll stay open until collected: a thread may still be polling
-        // readyFd() and must see it readable (shutdown signalled), not a recycled number.
-        // Fd's use counting would defer the kernel close anyway; we close them explicitly so
-        // no descriptor is leaked, after waking the waiters.
+        // Closing the eventfd would silently remove it from the epoll set, and a reader asleep on
+        // readyFd() would never see the signal. So while a reader is waiting, the wake-up
+        // descriptors are released by that reader (finishWait, or receive seeing the close).
+        java.lang.invoke.VarHandle.fullFence();
+        if (!waiting) releaseWakeup();
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile boolean waiting;
+
+    private void releaseWakeup() {
+        if (!released.compareAndSet(false, true)) return;
         ready.close();
         shutdown.close();
         try {

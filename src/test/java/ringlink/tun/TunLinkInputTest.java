@@ -321,6 +321,14 @@ class TunLinkInputTest {
     }
 
     @Test
+    void closeBeforeWaitingMeansNoSleep() throws Exception {
+        link.close();
+        assertFalse(link.prepareToWait());
+        assertFalse(link.readyFd().isOpen());
+        assertThrows(LinkClosedException.class, this::receiveAll);
+    }
+
+    @Test
     void closeWakesAWaitingReader() throws Exception {
         Thread closer = new Thread(() -> {
             try {
@@ -335,6 +343,8 @@ class TunLinkInputTest {
         assertTrue(link.prepareToWait());
         int rev = PollSet.pollOne(link.readyFd(), PollfdLayout.POLLIN, 10_000);
         assertTrue((rev & PollfdLayout.POLLIN) != 0, "woken by close");
+        link.finishWait();
+        assertFalse(link.readyFd().isOpen(), "wake-up descriptors released once the reader is out");
         assertThrows(LinkClosedException.class, this::receiveAll);
         assertThrows(LinkClosedException.class, () -> link.transmit(batch));
         closer.join();
