@@ -177,16 +177,19 @@ public final class TunLink implements Link {
                 }
                 throw e;
             }
+            // the kernel writes back the name it used (a template like "rl%d" becomes "rl0")
+            String ifname = ifr.getString(0, StandardCharsets.UTF_8);
+            what = "/dev/net/tun [" + (c.tap ? "tap " : "tun ") + ifname + "]";
             MemorySegment sz = a.allocateFrom(ValueLayout.JAVA_INT, c.vnetHdrSize);
             fd.ioctl("TUNSETVNETHDRSZ", TUNSETVNETHDRSZ, sz);
             Offloads agreed = negotiate(fd, c.offloads);
             if (c.persist) fd.ioctl("TUNSETPERSIST", TUNSETPERSIST, 1L);
             fd.setNonBlocking(true);
-            if (c.mtu != 0) NetDevice.setMtu(c.ifname, c.mtu);
-            for (String addr : c.addresses) NetDevice.addAddress(c.ifname, addr);
-            if (c.up) NetDevice.setUp(c.ifname, true);
-            int mtu = NetDevice.mtu(c.ifname);
-            link = new TunLink((c.tap ? "tap:" : "tun:") + c.ifname, c.ifname, fd, c.tap ? Layer.L2 : Layer.L3, mtu,
+            if (c.mtu != 0) NetDevice.setMtu(ifname, c.mtu);
+            for (String addr : c.addresses) NetDevice.addAddress(ifname, addr);
+            if (c.up) NetDevice.setUp(ifname, true);
+            int mtu = NetDevice.mtu(ifname);
+            link = new TunLink((c.tap ? "tap:" : "tun:") + ifname, ifname, fd, c.tap ? Layer.L2 : Layer.L3, mtu,
                     agreed, c.vnetHdrSize, c.dataValid, c.gro, c.multiQueue);
             if (link.coalescer != null) link.coalescer.probe(link, c.vnetHdrSize);
             return link;

@@ -130,6 +130,16 @@ class TunDeviceTest {
     }
 
     @Test
+    void nameTemplateIsResolvedByTheKernel() throws Exception {
+        Env.requireTun();
+        try (TunLink l = TunLink.open(TunConfig.tun("rltn-t%d").up(false))) {
+            assertTrue(l.ifname().matches("rltn-t[0-9]+"), l.ifname());
+            assertEquals("tun:" + l.ifname(), l.name());
+            assertEquals(1500, NetDevice.mtu(l.ifname()));
+        }
+    }
+
+    @Test
     void badSpecsGiveClearErrors() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Links.open("tun:" + IF + "?ofload=tso"));
         assertTrue(e.getMessage().contains("unknown parameter 'ofload'"), e.getMessage());
