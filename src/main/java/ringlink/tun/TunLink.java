@@ -344,7 +344,7 @@ public final class TunLink implements Link {
     public String lastError() { return lastError; }
 
     private void noteBad(String what) {
-        lastError = what;
+        lastError = name + ": " + what;
     }
 
     // ---------------------------------------------------------------- transmit

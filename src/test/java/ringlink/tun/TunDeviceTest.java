@@ -129,6 +129,31 @@ class TunDeviceTest {
         }
     }
 
+    /** A lying superpacket from some other peer, forwarded to the kernel: refused, counted, next packet fine. */
+    @Test
+    void kernelRefusesLyingSuperpacketsAndTheLinkGoesOn() throws Exception {
+        Env.requireTun();
+        try (TunLink l = TunLink.open(TunConfig.tun(IF).gro(false));
+             ringlink.packet.PacketBatch b = new ringlink.packet.PacketBatch(4, 4096)) {
+            byte[] p = Pkt.tcp4(1, 0x10, 1, new byte[3000]);
+            for (int k = 0; k < 3; k++) {
+                int i = b.add();
+                java.lang.foreign.MemorySegment.copy(p, 0, b.memory(), java.lang.foreign.ValueLayout.JAVA_BYTE, b.dataOffset(i), p.length);
+                b.setLength(i, p.length);
+            }
+            // csum_start far beyond the packet: the kernel says EINVAL
+            b.setOffload(0, ringlink.packet.VirtioNetHdr.F_NEEDS_CSUM, ringlink.packet.VirtioNetHdr.GSO_TCPV4, 40, 1000, 3900, 16);
+            // gso_size 0
+            b.setOffload(1, ringlink.packet.VirtioNetHdr.F_NEEDS_CSUM, ringlink.packet.VirtioNetHdr.GSO_TCPV4, 40, 0, 20, 16);
+            assertEquals(3, l.transmit(b));
+            ringlink.link.LinkStats s = l.counters().snapshot();
+            System.out.println("lying superpackets to the kernel: " + s + " last error: " + l.lastError());
+            assertEquals(3, s.txPackets() + s.txDrops());
+            assertTrue(s.txDrops() >= 1 && s.errors() == s.txDrops(), s::toString);
+            assertTrue(l.isOpen());
+        }
+    }
+
     @Test
     void nameTemplateIsResolvedByTheKernel() throws Exception {
         Env.requireTun();
