@@ -86,7 +86,8 @@ public final class LinkRelay implements AutoCloseable {
                             send(fixed, 0, fixed.count());
                         }
                         segmented++;
-                    } catch (MalformedPacketException e) {
+                    } catch (MalformedPacketException | IllegalArgumentException e) {
+                        // lying metadata, or segments larger than the destination's MTU allows
                         from.counters().error();
                     }
                 }
