@@ -134,7 +134,7 @@ public final class TunLink implements Link {
         IovecLayout.set(rxIov, 0, rxHdr, 0, hdrSize);
         this.rxCheck = new RxChecker(layer);
         this.coalescer = gro && (offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO))
-                ? new TxCoalescer(layer, offloads, arena) : null;
+                ? new TxCoalescer(layer, offloads, arena, dataValid) : null;
         EventFd sd = null;
         Epoll ep = null;
         try {

@@ -39,6 +39,7 @@ final class TxCoalescer {
     private static final int MAX_HDR = 18 + 60 + 60 + 64; // L2 + IPv4 with options | IPv6 + ext, TCP with options
 
     private final Framing framing;
+    private final boolean trustChecksums;
     private final Offloads offloads;
     private final PacketHeaders first = new PacketHeaders();
     private final PacketHeaders next = new PacketHeaders();
@@ -50,7 +51,13 @@ final class TxCoalescer {
     private int runHdrLen, runL3, runL4, runL4HdrLen, runGsoSize, runPayload, runIpVersion;
     private boolean runPsh, runTcp;
 
-    TxCoalescer(Layer layer, Offloads offloads, Arena arena) {
+    /**
+     * @param trustChecksums whether plain packets' checksums may be taken as verified (the link's
+     *     DATA_VALID policy): a coalesced superpacket is CHECKSUM_PARTIAL, which the receiving
+     *     stack does not verify, so without that trust only packets marked DATA_VALID are merged
+     */
+    TxCoalescer(Layer layer, Offloads offloads, Arena arena, boolean trustChecksums) {
+        this.trustChecksums = trustChecksums;
         this.framing = layer == Layer.L2 ? Framing.ETHERNET : Framing.IP;
         this.offloads = offloads;
         this.hdrScratch = arena.allocate(MAX_HDR, 8);
@@ -133,7 +140,8 @@ final class TxCoalescer {
     }
 
     private boolean plain(PacketBatch b, int i, PacketHeaders h) {
-        if (b.flags(i) != 0 && b.flags(i) != VirtioNetHdr.F_DATA_VALID) return false;
+        int f = b.flags(i);
+        if (f != VirtioNetHdr.F_DATA_VALID && (f != 0 || !trustChecksums)) return false;
         if (b.gsoType(i) != VirtioNetHdr.GSO_NONE) return false;
         try {
             if (!h.parse(b.memory(), b.dataOffset(i), b.length(i), framing)) return false;

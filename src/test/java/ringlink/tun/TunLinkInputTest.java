@@ -50,10 +50,15 @@ class TunLinkInputTest {
     }
 
     private void open(Offloads o, boolean gro) throws Exception {
+        open(o, gro, true);
+    }
+
+    private void open(Offloads o, boolean gro, boolean dataValid) throws Exception {
         if (link != null) link.close();
+        if (sp != null) sp[1].close();
         sp = UnixSocket.pair(UnixSocket.SOCK_SEQPACKET);
         sp[0].fd().setNonBlocking(true);
-        link = new TunLink("test", "none", sp[0].fd(), Layer.L3, 1500, o, VirtioNetHdr.SIZE, true, gro, false);
+        link = new TunLink("test", "none", sp[0].fd(), Layer.L3, 1500, o, VirtioNetHdr.SIZE, dataValid, gro, false);
     }
 
     @AfterEach
@@ -268,6 +273,24 @@ class TunLinkInputTest {
             assertEquals(5, new Gso().segment(sb, i, Framing.IP, out));
             for (int k = 0; k < 5; k++) assertArrayEquals(originals[k], out.data(k).toArray(ValueLayout.JAVA_BYTE), "datagram " + k);
         }
+    }
+
+    @Test
+    void withoutChecksumTrustOnlyVouchedPacketsAreMerged() throws Exception {
+        open(TSO, true, false);
+        batch.clear();
+        addRun(3, 1000, 1000);
+        assertEquals(3, link.transmit(batch));
+        for (int k = 0; k < 3; k++) {
+            byte[] got = kernelReceives();
+            assertEquals(10 + 1040, got.length, "not merged: checksums unverified");
+            assertEquals(0, got[0], "and not marked DATA_VALID");
+        }
+        batch.clear();
+        addRun(3, 1000, 1000);
+        for (int k = 0; k < 3; k++) batch.setFlags(k, VirtioNetHdr.F_DATA_VALID);
+        assertEquals(3, link.transmit(batch));
+        assertEquals(10 + 40 + 3000, kernelReceives().length, "merged: the source vouched for them");
     }
 
     @Test
