@@ -33,34 +33,33 @@ public final class Checksum {
         // One bounds check up front; the JIT then elides the per-access checks in the loop.
         java.util.Objects.checkFromIndexSize(off, len, seg.byteSize());
         long a = initial, b = 0;
-        long p = off;
-        long end32 = off + (len & ~31);
-        while (p < end32) {
-            long x0 = seg.get(Bytes.BE64, p);
-            long x1 = seg.get(Bytes.BE64, p + 8);
-            long x2 = seg.get(Bytes.BE64, p + 16);
-            long x3 = seg.get(Bytes.BE64, p + 24);
+        // int-counted loops: C2 unrolls them and hoists the segment's bound and liveness checks,
+        // which it does less well for a long induction variable.
+        int n32 = len & ~31;
+        int i = 0;
+        for (; i < n32; i += 32) {
+            long x0 = seg.get(Bytes.BE64, off + i);
+            long x1 = seg.get(Bytes.BE64, off + i + 8);
+            long x2 = seg.get(Bytes.BE64, off + i + 16);
+            long x3 = seg.get(Bytes.BE64, off + i + 24);
             // Two independent accumulators so the additions can issue in parallel.
             a += (x0 >>> 32) + (x0 & 0xffffffffL) + (x1 >>> 32) + (x1 & 0xffffffffL);
             b += (x2 >>> 32) + (x2 & 0xffffffffL) + (x3 >>> 32) + (x3 & 0xffffffffL);
-            p += 32;
         }
-        long end = off + len;
-        while (end - p >= 8) {
-            long x = seg.get(Bytes.BE64, p);
+        for (; len - i >= 8; i += 8) {
+            long x = seg.get(Bytes.BE64, off + i);
             a += (x >>> 32) + (x & 0xffffffffL);
-            p += 8;
         }
-        if (end - p >= 4) {
-            b += Integer.toUnsignedLong(seg.get(Bytes.BE32, p));
-            p += 4;
+        if (len - i >= 4) {
+            b += Integer.toUnsignedLong(seg.get(Bytes.BE32, off + i));
+            i += 4;
         }
-        if (end - p >= 2) {
-            b += Short.toUnsignedInt(seg.get(Bytes.BE16, p));
-            p += 2;
+        if (len - i >= 2) {
+            b += Short.toUnsignedInt(seg.get(Bytes.BE16, off + i));
+            i += 2;
         }
-        if (p < end) {
-            b += (long) Bytes.u8(seg, p) << 8;
+        if (i < len) {
+            b += (long) Bytes.u8(seg, off + i) << 8;
         }
         return a + b;
     }

@@ -137,12 +137,13 @@ public final class Gso {
             }
         }
         int hdrLen = h.headersLength();
-        if (batch.hdrLen(i) != hdrLen) batch.setGso(i, batch.gsoType(i), hdrLen, gsoSize);
         int payload = h.payloadLength();
         if (payload <= 0) throw new MalformedPacketException("GSO " + name + " superpacket without payload");
         if (hdrLen - h.l3Offset + Math.min(gsoSize, payload) > 0xffff) {
             throw new MalformedPacketException("GSO " + name + " segment of " + gsoSize + " + " + hdrLen + " header bytes exceeds an IP packet");
         }
+        // Only now, so a rejected packet keeps the metadata it came with (for the error report).
+        if (batch.hdrLen(i) != hdrLen) batch.setGso(i, batch.gsoType(i), hdrLen, gsoSize);
         maxSegment = hdrLen + Math.min(gsoSize, payload);
         return segments = (payload + gsoSize - 1) / gsoSize;
     }

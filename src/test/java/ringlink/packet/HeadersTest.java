@@ -71,6 +71,26 @@ class HeadersTest {
         assertEquals(0, h.payloadLength());
     }
 
+    @Test
+    void capturedIcmpv6EchoRequest() {
+        // `ping -6 -c1 -s 16 ::1` captured on lo; tshark reports its checksum 0xcb6b as good.
+        byte[] p = TestPackets.bytes("60090d8000183a40" + "00000000000000000000000000000001".repeat(2)
+                + "8000cb6b2f7100011a5b026b000000005f07090000000000");
+        MemorySegment s = MemorySegment.ofArray(p);
+        PacketHeaders h = new PacketHeaders();
+        assertTrue(h.parse(s, 0, p.length, Framing.IP));
+        assertEquals(IpProtocol.IPPROTO_ICMPV6, h.l4Protocol);
+        assertEquals(40, h.l4Offset);
+        assertEquals(Icmpv6.ICMPV6_ECHO_REQUEST, Icmpv6.type(s, 40));
+        assertEquals(0x2f71, Icmpv6.echoId(s, 40));
+        assertEquals(64, Ipv6.hopLimit(s, 0));
+        assertEquals(0x90d80, Ipv6.flowLabel(s, 0));
+        assertTrue(Checksum.verify(s, 40, 24, Checksum.pseudoHeaderV6(s, 0, IpProtocol.IPPROTO_ICMPV6, 24)));
+        Icmpv6.setChecksum(s, 40, 0);
+        Icmpv6.updateChecksum(s, 0, 40, 24);
+        assertEquals(0xcb6b, Icmpv6.checksum(s, 40));
+    }
+
     @Property(tries = 300)
     void parseAgreesWithReference(@ForAll("specs") TestPackets.Spec spec) {
         byte[] p = TestPackets.build(spec, false);
