@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# iperf3 across veth vs. the Java TUN relay (without / with offloads), one run, ratios to veth.
+# Usage: bench/tun.sh [--seconds N] [--parallel P] [--only veth,plain,offload]   (root; ip, iperf3)
+set -euo pipefail
+here="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
+. "$here/scripts/lib.sh"
+ringlink_find_jdk25
+jar="$here/target/ringlink.jar"
+if [ ! -f "$jar" ] || [ -n "$(find "$here/src/main" "$here/pom.xml" -newer "$jar" -print -quit 2>/dev/null)" ]; then
+  (cd "$here" && ./mvnw -B -q -ntp -DskipTests package >&2)
+fi
+exec java --enable-native-access=ALL-UNNAMED ${RINGLINK_JVM_OPTS:-} -cp "$jar" ringlink.tun.bench.TunRelayBench "$@"

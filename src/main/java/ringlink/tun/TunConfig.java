@@ -1,0 +1,83 @@
+package ringlink.tun;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import ringlink.link.Offloads;
+import ringlink.packet.VirtioNetHdr;
+import ringlink.sys.Net;
+
+/**
+ * How to open a TUN or TAP queue: {@link TunLink#open(TunConfig)}. Fluent setters; the defaults
+ * are the fast ones (every offload the kernel agrees to, virtio-net header, GRO on transmit,
+ * interface brought up).
+ */
+public final class TunConfig {
+    final String ifname;
+    final boolean tap;
+    Offloads offloads = Offloads.ALL.without(Offloads.TSO_ECN);
+    int vnetHdrSize = VirtioNetHdr.SIZE;
+    boolean multiQueue;
+    boolean persist;
+    int mtu;
+    boolean up = true;
+    final List<String> addresses = new ArrayList<>();
+    boolean dataValid = true;
+    boolean gro = true;
+
+    private TunConfig(String ifname, boolean tap) {
+        Net.checkName(Objects.requireNonNull(ifname, "ifname"));
+        this.ifname = ifname;
+        this.tap = tap;
+    }
+
+    /** An L3 device (IFF_TUN): packets start with the IP header. */
+    public static TunConfig tun(String ifname) { return new TunConfig(ifname, false); }
+
+    /** An L2 device (IFF_TAP): packets start with the Ethernet header. */
+    public static TunConfig tap(String ifname) { return new TunConfig(ifname, true); }
+
+    /** Offloads to ask the kernel for (it may agree to fewer; {@link TunLink#offloads()} says what it did). */
+    public TunConfig offloads(Offloads o) { this.offloads = Objects.requireNonNull(o); return this; }
+
+    /** Virtio-net header size: 10 (default) or 12 (with num_buffers, as VERSION_1 peers use). */
+    public TunConfig vnetHdrSize(int size) {
+        if (size != VirtioNetHdr.SIZE && size != VirtioNetHdr.SIZE_MRG) {
+            throw new IllegalArgumentException("virtio-net header size must be 10 or 12, not " + size);
+        }
+        this.vnetHdrSize = size;
+        return this;
+    }
+
+    /** IFF_MULTI_QUEUE: every open of the same name attaches one more queue (one per thread). */
+    public TunConfig multiQueue(boolean on) { this.multiQueue = on; return this; }
+
+    /** TUNSETPERSIST: the device outlives the link (otherwise it goes away with its last queue). */
+    public TunConfig persist(boolean on) { this.persist = on; return this; }
+
+    /** Sets the interface MTU at open (0: leave it). */
+    public TunConfig mtu(int mtu) {
+        if (mtu != 0 && (mtu < 68 || mtu > 65535)) throw new IllegalArgumentException("MTU " + mtu + " outside [68, 65535]");
+        this.mtu = mtu;
+        return this;
+    }
+
+    /** Brings the interface up at open (default true). */
+    public TunConfig up(boolean on) { this.up = on; return this; }
+
+    /** Adds an address to configure at open, e.g. {@code 10.0.0.1/24} or {@code fd00::1/64}. */
+    public TunConfig address(String cidr) { this.addresses.add(Objects.requireNonNull(cidr)); return this; }
+
+    /**
+     * Marks plain packets written to the kernel DATA_VALID (checksum already verified, the stack
+     * skips it; default true). Turn off when the packets come from a peer that is not trusted to
+     * send correct checksums.
+     */
+    public TunConfig dataValid(boolean on) { this.dataValid = on; return this; }
+
+    /** Coalesces runs of same-flow TCP segments into superpackets on transmit (default true; needs TSO). */
+    public TunConfig gro(boolean on) { this.gro = on; return this; }
+
+    public String ifname() { return ifname; }
+    public boolean isTap() { return tap; }
+}
