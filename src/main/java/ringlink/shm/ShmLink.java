@@ -112,7 +112,9 @@ public final class ShmLink implements Link {
     private final Queues.Outbound out;
     private final Queues.ClientRx clientRx;
     private final UnixSocket peer;
-    private final Consumer<String> onPeerClosed;
+    private Consumer<String> onPeerClosed; // guarded by this
+    private String peerGone;               // guarded by this; the hang-up reason once it happened
+    private boolean peerGoneReported;      // guarded by this
     private final Thread watcher;
     private final LinkCounters counters = new LinkCounters();
     private final CountDownLatch released = new CountDownLatch(1);
@@ -468,12 +470,36 @@ public final class ShmLink implements Link {
         }
         if (why == null || !isOpen()) return;
         close(why);
-        if (onPeerClosed != null) {
-            try {
-                onPeerClosed.accept(why);
-            } catch (RuntimeException e) {
-                System.getLogger("ringlink.shm").log(System.Logger.Level.WARNING, name + ": peer-closed callback threw", e);
-            }
+        synchronized (this) {
+            peerGone = why;
+        }
+        reportPeerGone();
+    }
+
+    /**
+     * Sets the callback run (once, on the watcher thread or right here if it already happened)
+     * when the peer hangs up; the link is closed by then.
+     */
+    public void onPeerClosed(Consumer<String> callback) {
+        synchronized (this) {
+            onPeerClosed = callback;
+        }
+        reportPeerGone();
+    }
+
+    private void reportPeerGone() {
+        Consumer<String> cb;
+        String why;
+        synchronized (this) {
+            if (peerGone == null || onPeerClosed == null || peerGoneReported) return;
+            peerGoneReported = true;
+            cb = onPeerClosed;
+            why = peerGone;
+        }
+        try {
+            cb.accept(why);
+        } catch (RuntimeException e) {
+            System.getLogger("ringlink.shm").log(System.Logger.Level.WARNING, name + ": peer-closed callback threw", e);
         }
     }
 

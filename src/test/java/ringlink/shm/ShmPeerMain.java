@@ -70,7 +70,7 @@ public final class ShmPeerMain {
                     try {
                         while (from < b.count()) {
                             int n = link.transmit(b, from, b.count());
-                            if (n == 0) Thread.onSpinWait();
+                            if (n == 0) Thread.yield();
                             from += n;
                         }
                     } catch (ringlink.link.LinkClosedException e) {
