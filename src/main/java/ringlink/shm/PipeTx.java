@@ -84,6 +84,9 @@ final class PipeTx {
     /** Takes back space the consumer freed until {@code newNext} fits; false if it has not yet. */
     private boolean reclaim(long newNext) throws CorruptQueueException {
         while (newNext - head > 0) {
+            // Everything we published is consumed and reclaimed: what lies at head now is our own
+            // end-of-batch marker, not something the consumer freed.
+            if (head - tail >= JUMP) return false;
             long h = (long) HEADER.getAcquire(ring, head & OFFSET_MASK);
             if ((h & SLOT_FREE) == 0) return false;
             long newHead = head + slotSize(h & SLOT_SIZE_MASK);
