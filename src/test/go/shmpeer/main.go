@@ -42,6 +42,8 @@ var (
 	seconds  = flag.Float64("seconds", 2, "bench measuring time")
 	dataSize = flag.Int("data", 1<<20, "data region size (server)")
 	pipeSize = flag.Int("pipe", 64<<10, "pipe size (server)")
+	endpoint = flag.Bool("endpoint", false, "use gVisor's whole sharedmem endpoint (bare IPv4 packets)")
+	padded   = flag.Bool("padded", false, "endpoint mode: accept received packets longer than sent (gVisor server endpoint padding)")
 )
 
 const refLen = 4096 + 65536
@@ -437,6 +439,22 @@ func main() {
 		}
 		tc, rc := receiveOffer(conn)
 		txq, rxq = mapQueue(tc), mapQueue(rc)
+	}
+	if *endpoint {
+		tc, rc := txq.cfg, rxq.cfg
+		if !runEndpoint(tc, rc, *padded) {
+			os.Exit(1)
+		}
+		fmt.Printf("OK role=%s endpoint sent=%d received=%d\n", *role, *count, *expect)
+		conn.Write([]byte{'D'})
+		b := make([]byte, 1)
+		conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		for {
+			if n, err := conn.Read(b); err != nil || n == 1 && b[0] == 'D' {
+				break
+			}
+		}
+		return
 	}
 	// Our consumer side polls until it sleeps.
 	var snd sender

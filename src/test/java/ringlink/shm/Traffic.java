@@ -54,6 +54,16 @@ final class Traffic {
      * stream {@code rxSeed} at once, checking every byte; gives up after {@code timeoutMillis}.
      */
     static Result exchange(Link link, long count, long expect, long txSeed, long rxSeed, int maxLen, long timeoutMillis) throws IOException {
+        return exchange(link, count, expect, txSeed, rxSeed, maxLen, timeoutMillis, false, false);
+    }
+
+    /**
+     * Like {@link #exchange(Link, long, long, long, long, int, long)}; with {@code ip} every
+     * packet's first byte is 0x45 (an IPv4 version nibble, for links that carry bare IP), with
+     * {@code padded} a received packet may be longer than sent (only the sent bytes are checked).
+     */
+    static Result exchange(Link link, long count, long expect, long txSeed, long rxSeed, int maxLen, long timeoutMillis,
+                           boolean ip, boolean padded) throws IOException {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
         try (PacketBatch tx = new PacketBatch(64, maxLen + 64); PacketBatch rx = new PacketBatch(64, Math.max(maxLen, link.maxReceiveSize()) + 64);
              PollSet ps = new PollSet(1)) {
@@ -69,6 +79,7 @@ final class Traffic {
                             int i = tx.add();
                             int len = (int) p;
                             MemorySegment.copy(REF, p >>> 32, tx.memory(), tx.dataOffset(i), len);
+                            if (ip) tx.memory().set(ValueLayout.JAVA_BYTE, tx.dataOffset(i), (byte) 0x45);
                             tx.setLength(i, len);
                         }
                     }
@@ -85,10 +96,15 @@ final class Traffic {
                     for (int i = 0; i < n; i++) {
                         long p = packet(rxSeed, received, maxLen);
                         int len = (int) p;
-                        if (rx.length(i) != len) {
+                        if (padded ? rx.length(i) < len : rx.length(i) != len) {
                             throw new AssertionError(link.name() + ": packet " + received + " has " + rx.length(i) + " bytes, expected " + len);
                         }
-                        long mm = MemorySegment.mismatch(rx.memory(), rx.dataOffset(i), rx.dataOffset(i) + len, REF, p >>> 32, (p >>> 32) + len);
+                        int skip = ip ? 1 : 0;
+                        if (ip && rx.memory().get(ValueLayout.JAVA_BYTE, rx.dataOffset(i)) != 0x45) {
+                            throw new AssertionError(link.name() + ": packet " + received + " does not start with 0x45");
+                        }
+                        long mm = MemorySegment.mismatch(rx.memory(), rx.dataOffset(i) + skip, rx.dataOffset(i) + len, REF,
+                                (p >>> 32) + skip, (p >>> 32) + len);
                         if (mm >= 0) {
                             throw new AssertionError(link.name() + ": packet " + received + " (" + len + " bytes) differs at byte " + mm);
                         }
