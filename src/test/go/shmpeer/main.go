@@ -40,6 +40,7 @@ var (
 	bench    = flag.String("bench", "", "send or recv: benchmark mode")
 	size     = flag.Int("size", 64, "bench packet size")
 	seconds  = flag.Float64("seconds", 2, "bench measuring time")
+	warmup   = flag.Float64("warmup", 2, "bench: seconds after the first packet before measuring")
 	dataSize = flag.Int("data", 1<<20, "data region size (server)")
 	pipeSize = flag.Int("pipe", 64<<10, "pipe size (server)")
 	endpoint = flag.Bool("endpoint", false, "use gVisor's whole sharedmem endpoint (bare IPv4 packets)")
@@ -503,8 +504,10 @@ func main() {
 	case "recv":
 		buf := make([]byte, 0, 65536)
 		var pkts, bytes uint64
-		var start time.Time
+		var start, first time.Time
+		measuring := false
 		limit := time.Duration(*seconds * float64(time.Second))
+		warm := time.Duration(*warmup * float64(time.Second))
 		for {
 			b, ok := rcv.recv(buf[:0])
 			if !ok {
@@ -514,8 +517,16 @@ func main() {
 				sleepOn(in, func() bool { return false })
 				continue
 			}
-			if pkts == 0 {
-				start = time.Now()
+			if !measuring {
+				now := time.Now()
+				if first.IsZero() {
+					first = now
+				}
+				if now.Sub(first) >= warm {
+					measuring = true
+					start = now
+				}
+				continue
 			}
 			pkts++
 			bytes += uint64(len(b))

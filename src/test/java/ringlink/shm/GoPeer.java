@@ -17,7 +17,7 @@ import ringlink.testing.Env;
  * sources), GO111MODULE=off (Debian's gocode is a GOPATH tree, not a module cache), a GOCACHE
  * under target/ and no proxy: nothing is downloaded.
  */
-final class GoPeer {
+public final class GoPeer {
     private GoPeer() {}
 
     static final Path GOCODE = Path.of("/usr/share/gocode");
@@ -25,7 +25,7 @@ final class GoPeer {
     private static Path built;
 
     /** Builds the peer once per JVM (skips or fails via {@link Env} if Go or gVisor is missing). */
-    static synchronized Path build() throws IOException, InterruptedException {
+    public static synchronized Path build() throws IOException, InterruptedException {
         if (built != null) return built;
         Path go = Env.requireProgram("go", "golang-go");
         Env.requireFile(SHAREDMEM.resolve("queue/tx.go"), "gVisor's sharedmem sources (Debian package golang-gvisor-gvisor-dev)");
@@ -59,7 +59,7 @@ final class GoPeer {
     }
 
     /** Starts the peer with {@code args}; output goes to {@code log}. */
-    static Process start(Path log, String... args) throws IOException, InterruptedException {
+    public static Process start(Path log, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(build().toString());
         cmd.addAll(List.of(args));

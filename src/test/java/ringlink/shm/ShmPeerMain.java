@@ -38,7 +38,8 @@ public final class ShmPeerMain {
             }
             String bench = a.get("bench");
             if (bench != null) {
-                bench(shm, bench, Integer.parseInt(a.getOrDefault("size", "64")), Double.parseDouble(a.getOrDefault("seconds", "2")));
+                bench(shm, bench, Integer.parseInt(a.getOrDefault("size", "64")), Double.parseDouble(a.getOrDefault("seconds", "2")),
+                        Double.parseDouble(a.getOrDefault("warmup", "2")));
                 return;
             }
             long count = Long.parseLong(a.getOrDefault("count", "1000"));
@@ -57,7 +58,7 @@ public final class ShmPeerMain {
     }
 
     /** Sends or receives fixed-size packets as fast as possible; the receiver prints the rate. */
-    static void bench(ShmLink link, String mode, int size, double seconds) throws IOException {
+    static void bench(ShmLink link, String mode, int size, double seconds, double warmup) throws IOException {
         try (PacketBatch b = new PacketBatch(256, Math.max(size, link.maxReceiveSize()) + 64); PollSet ps = new PollSet(1)) {
             if (mode.equals("send")) {
                 for (int i = 0; i < b.capacity(); i++) {
@@ -70,7 +71,7 @@ public final class ShmPeerMain {
                     try {
                         while (from < b.count()) {
                             int n = link.transmit(b, from, b.count());
-                            if (n == 0) Thread.yield();
+                            if (n == 0) Thread.yield(); // the machine may have fewer cores than busy threads
                             from += n;
                         }
                     } catch (ringlink.link.LinkClosedException e) {
@@ -81,6 +82,8 @@ public final class ShmPeerMain {
             }
             ps.add(link.readyFd(), PollfdLayout.POLLIN);
             long packets = 0, bytes = 0, start = 0, limit = (long) (seconds * 1e9);
+            long first = 0, warm = (long) (warmup * 1e9);
+            boolean measuring = false;
             while (true) {
                 b.clear();
                 int n = link.receive(b);
@@ -91,7 +94,15 @@ public final class ShmPeerMain {
                     }
                     continue;
                 }
-                if (packets == 0) start = System.nanoTime();
+                if (!measuring) {
+                    // Until the JIT has compiled the hot paths (and the peer's), nothing counts.
+                    long now = System.nanoTime();
+                    if (first == 0) first = now;
+                    if (now - first < warm) continue;
+                    measuring = true;
+                    start = now;
+                    continue;
+                }
                 packets += n;
                 bytes += b.totalBytes();
                 if ((packets & 0x3ff) < n && System.nanoTime() - start >= limit) break;
