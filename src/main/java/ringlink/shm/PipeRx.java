@@ -35,6 +35,7 @@ final class PipeRx {
      * {@link #size()}), or −1 if nothing is published.
      */
     long pull() throws CorruptQueueException {
+        boolean wrapped = false;
         while (true) {
             if (head == tail + JUMP) return -1; // the whole ring is pulled and not yet flushed
             long h = (long) HEADER.getAcquire(ring, head & OFFSET_MASK);
@@ -51,6 +52,10 @@ final class PipeRx {
                 if ((newHead & OFFSET_MASK) != 0) {
                     throw corrupt("wrapping slot of " + payload + " bytes does not end at the ring start");
                 }
+                // A producer wraps only for a slot that fits the ring, so a wrap never follows a
+                // wrap; refusing it also keeps a peer that rewrites headers from spinning us here.
+                if (wrapped) throw corrupt("a wrapping slot follows a wrapping slot");
+                wrapped = true;
                 // Hand back what was pulled before the wrap and the wrap slot itself now: one
                 // free header cannot span the end of the ring.
                 if (tail != head) {

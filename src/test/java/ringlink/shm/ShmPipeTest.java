@@ -72,6 +72,26 @@ class ShmPipeTest {
     }
 
     @Test
+    void aWrapRightAfterAWrapIsCorruption() throws Exception {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(256, 8);
+            PipeTx tx = new PipeTx(m, "p");
+            PipeRx rx = new PipeRx(m, "p");
+            for (int i = 0; i < 5; i++) {
+                tx.push(32);
+                tx.flush();
+                rx.pull();
+                rx.flush();
+            }
+            // A legal wrap at 200 (to the next revolution), then a "wrap" at 0 spanning the ring.
+            m.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, PipeLayout.JUMP - 8);
+            m.set(ValueLayout.JAVA_LONG_UNALIGNED, 200, PipeLayout.JUMP - 208);
+            var e = assertThrows(CorruptQueueException.class, rx::pull);
+            assertTrue(e.getMessage().contains("follows a wrapping slot"), e.getMessage());
+        }
+    }
+
+    @Test
     void reservedHeaderBitsAreCorruption() throws Exception {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = a.allocate(256, 8);
