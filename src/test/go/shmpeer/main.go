@@ -29,7 +29,8 @@ import (
 )
 
 var (
-	role     = flag.String("role", "server", "server (creates the queues) or client")
+	role     = flag.String("role", "server", "sharedmem role: server or client")
+	listenAs = flag.String("listen", "auto", "listen and create the queues (true), connect and attach (false), or auto: the server listens")
 	sock     = flag.String("sock", "", "unix socket path")
 	count    = flag.Int("count", 1000, "packets to send (exchange mode)")
 	expect   = flag.Int("expect", 1000, "packets to receive and check (exchange mode)")
@@ -415,7 +416,8 @@ func main() {
 	}
 	var conn *net.UnixConn
 	var txq, rxq *qmem
-	if *role == "server" {
+	listen := *listenAs == "true" || *listenAs == "auto" && *role == "server"
+	if listen {
 		os.Remove(*sock)
 		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: *sock, Net: "unix"})
 		if err != nil {

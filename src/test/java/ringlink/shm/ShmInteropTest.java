@@ -112,4 +112,28 @@ class ShmInteropTest {
             Files.deleteIfExists(sock);
         }
     }
+
+    /** The memory role and the protocol role are independent: here the client creates. */
+    @Test
+    void javaClientCreatesMemoryGoServerAttaches() throws Exception {
+        GoPeer.build();
+        Path sock = Path.of("/tmp/rlsh-interop5.sock");
+        Path log = Env2.log("interop-go-server-attaches");
+        int n = 50_000;
+        Process go = GoPeer.start(log, "-role", "server", "-listen", "false", "-sock", sock.toString(), "-count", "" + n, "-expect", "" + n,
+                "-txseed", "71", "-rxseed", "72", "-maxlen", "" + MAX_LEN);
+        try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=client&listen=true&mtu=9000&timeout=30000")) {
+            assertEquals(ShmLink.Role.CLIENT, link.role());
+            Traffic.Result r = Traffic.exchange(link, n, n, 72, 71, MAX_LEN, 120_000);
+            assertEquals(n, r.received());
+            link.sayDone();
+            assertTrue(go.waitFor(60, TimeUnit.SECONDS), "Go peer did not finish");
+            String out = Files.readString(log);
+            assertEquals(0, go.exitValue(), out);
+            assertTrue(out.contains("OK role=server sent=" + n + " received=" + n), out);
+        } finally {
+            go.destroyForcibly();
+            Files.deleteIfExists(sock);
+        }
+    }
 }
