@@ -31,8 +31,11 @@ final class Queues {
 
     /** What a link transmits into. */
     interface Outbound {
-        /** Takes packets [from, to); returns how many were taken; too-large ones counted in {@code drops[0]}. */
-        int transmit(PacketBatch batch, int from, int to, int maxSize, long[] drops) throws CorruptQueueException, SysException, ClosedFdException;
+        /**
+         * Takes packets [from, to); returns how many were taken. {@code stats[0]} counts those
+         * dropped (empty or larger than {@code maxSize}), {@code stats[1]} the bytes sent.
+         */
+        int transmit(PacketBatch batch, int from, int to, int maxSize, long[] stats) throws CorruptQueueException, SysException, ClosedFdException;
     }
 
     /** Signals {@code event} unless the consumer said (in its shared-data word) that it is busy. */
@@ -102,7 +105,7 @@ final class Queues {
         }
 
         @Override
-        public int transmit(PacketBatch batch, int from, int to, int maxSize, long[] drops) throws CorruptQueueException, SysException, ClosedFdException {
+        public int transmit(PacketBatch batch, int from, int to, int maxSize, long[] stats) throws CorruptQueueException, SysException, ClosedFdException {
             reclaim();
             MemorySegment ring = packets.ring();
             MemorySegment src = batch.memory();
@@ -110,7 +113,7 @@ final class Queues {
             for (int i = from; i < to; i++) {
                 int len = batch.length(i);
                 if (len == 0 || len > maxSize) {
-                    drops[0]++;
+                    stats[0]++;
                     taken++;
                     continue;
                 }
@@ -137,6 +140,7 @@ final class Queues {
                 }
                 chain[prev] = -1;
                 inFlight[first] = true;
+                stats[1] += len;
                 taken++;
             }
             if (packets.pending()) {
@@ -380,7 +384,7 @@ final class Queues {
         }
 
         @Override
-        public int transmit(PacketBatch batch, int from, int to, int maxSize, long[] drops) throws CorruptQueueException, SysException, ClosedFdException {
+        public int transmit(PacketBatch batch, int from, int to, int maxSize, long[] stats) throws CorruptQueueException, SysException, ClosedFdException {
             refill();
             MemorySegment cring = completions.ring();
             MemorySegment src = batch.memory();
@@ -388,7 +392,7 @@ final class Queues {
             for (int i = from; i < to; i++) {
                 int len = batch.length(i);
                 if (len == 0 || len > maxSize) {
-                    drops[0]++;
+                    stats[0]++;
                     taken++;
                     continue;
                 }
@@ -420,6 +424,7 @@ final class Queues {
                     U64.set(cring, cb + CONSUMED_USER_DATA, stUser[e]);
                     U64.set(cring, cb + CONSUMED_ID, stId[e]);
                 }
+                stats[1] += len;
                 taken++;
             }
             if (completions.pending()) {

@@ -119,7 +119,7 @@ public final class ShmLink implements Link {
     private final LinkCounters counters = new LinkCounters();
     private final CountDownLatch released = new CountDownLatch(1);
     private final long[] drops = new long[1];
-    private final long[] txDrops = new long[1];
+    private final long[] txStats = new long[2];
     private final int maxFrame;
     private final MemorySegment ethHeader = java.lang.foreign.Arena.ofAuto().allocate(ETH_HLEN);
     @SuppressWarnings("unused") // through USERS
@@ -242,8 +242,8 @@ public final class ShmLink implements Link {
     @Override
     public int receive(PacketBatch batch) throws IOException {
         enter();
+        int before = batch.count();
         try {
-            int before = batch.count();
             drops[0] = 0;
             int n = in.receive(batch, drops);
             if (n > 0) n = postReceive(batch, before);
@@ -253,6 +253,7 @@ public final class ShmLink implements Link {
             if (drops[0] > 0) counters.rxDropped(drops[0]);
             return n;
         } catch (CorruptQueueException | IndexOutOfBoundsException | IllegalStateException e) {
+            batch.setCount(before); // nothing half-read reaches the caller
             throw fail(e);
         } finally {
             exit();
@@ -314,17 +315,16 @@ public final class ShmLink implements Link {
         enter();
         try {
             if (addEth) pushEthernet(batch, from, to);
-            txDrops[0] = 0;
+            txStats[0] = 0;
+            txStats[1] = 0;
             int n;
             try {
-                n = out.transmit(batch, from, to, maxFrame, txDrops);
+                n = out.transmit(batch, from, to, maxFrame, txStats);
             } finally {
                 if (addEth) for (int i = from; i < to; i++) batch.push(i, -ETH_HLEN);
             }
-            long bytes = 0;
-            for (int i = from; i < from + n; i++) bytes += batch.length(i);
-            counters.transmitted(n - txDrops[0], bytes);
-            if (txDrops[0] > 0) counters.txDropped(txDrops[0]);
+            counters.transmitted(n - txStats[0], txStats[1]);
+            if (txStats[0] > 0) counters.txDropped(txStats[0]);
             return n;
         } catch (CorruptQueueException | IndexOutOfBoundsException | IllegalStateException e) {
             throw fail(e);

@@ -143,6 +143,8 @@ class ShmLinkTest {
             add(b, (byte) 0x60);
             assertEquals(4, client.transmit(b));
             assertEquals(1, client.counters().snapshot().txDrops());
+            assertEquals(3, client.counters().snapshot().txPackets());
+            assertEquals(3, client.counters().snapshot().txBytes(), "dropped bytes are not counted as sent");
             assertEquals(2, server.receive(r));
             assertEquals(0x45, r.memory().get(ValueLayout.JAVA_BYTE, r.dataOffset(0)));
             assertEquals(0x60, r.memory().get(ValueLayout.JAVA_BYTE, r.dataOffset(1)) & 0xff);
