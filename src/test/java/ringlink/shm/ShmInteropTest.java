@@ -23,7 +23,7 @@ class ShmInteropTest {
     void javaServerCreatesMemoryGoClientAttaches() throws Exception {
         GoPeer.build();
         Path sock = Path.of("/tmp/rlsh-interop1.sock");
-        Path log = Env2.log("interop-go-client");
+        Path log = PeerLogs.log("interop-go-client");
         Process go = GoPeer.start(log, "-role", "client", "-sock", sock.toString(), "-count", "" + PACKETS, "-expect", "" + PACKETS,
                 "-txseed", "12", "-rxseed", "11", "-maxlen", "" + MAX_LEN);
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=server&mtu=9000&timeout=30000")) {
@@ -45,7 +45,7 @@ class ShmInteropTest {
     void goServerCreatesMemoryJavaClientAttaches() throws Exception {
         GoPeer.build();
         Path sock = Path.of("/tmp/rlsh-interop2.sock");
-        Path log = Env2.log("interop-go-server");
+        Path log = PeerLogs.log("interop-go-server");
         Process go = GoPeer.start(log, "-role", "server", "-sock", sock.toString(), "-count", "" + PACKETS, "-expect", "" + PACKETS,
                 "-txseed", "21", "-rxseed", "22", "-maxlen", "" + MAX_LEN);
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=client&mtu=9000&timeout=30000")) {
@@ -67,7 +67,7 @@ class ShmInteropTest {
     void gvisorClientEndpointTalksToJavaServer() throws Exception {
         GoPeer.build();
         Path sock = Path.of("/tmp/rlsh-interop3.sock");
-        Path log = Env2.log("interop-go-client-endpoint");
+        Path log = PeerLogs.log("interop-go-client-endpoint");
         int n = 50_000, maxLen = 9000;
         Process go = GoPeer.start(log, "-endpoint", "-role", "client", "-sock", sock.toString(), "-count", "" + n, "-expect", "" + n,
                 "-txseed", "52", "-rxseed", "51", "-maxlen", "" + maxLen);
@@ -95,7 +95,7 @@ class ShmInteropTest {
     void gvisorServerEndpointTalksToJavaClient() throws Exception {
         GoPeer.build();
         Path sock = Path.of("/tmp/rlsh-interop4.sock");
-        Path log = Env2.log("interop-go-server-endpoint");
+        Path log = PeerLogs.log("interop-go-server-endpoint");
         int n = 50_000, maxLen = 2048;
         Process go = GoPeer.start(log, "-endpoint", "-role", "server", "-sock", sock.toString(), "-count", "" + n, "-expect", "" + n,
                 "-txseed", "61", "-rxseed", "62", "-maxlen", "" + maxLen);
@@ -118,7 +118,7 @@ class ShmInteropTest {
     void javaClientCreatesMemoryGoServerAttaches() throws Exception {
         GoPeer.build();
         Path sock = Path.of("/tmp/rlsh-interop5.sock");
-        Path log = Env2.log("interop-go-server-attaches");
+        Path log = PeerLogs.log("interop-go-server-attaches");
         int n = 50_000;
         Process go = GoPeer.start(log, "-role", "server", "-listen", "false", "-sock", sock.toString(), "-count", "" + n, "-expect", "" + n,
                 "-txseed", "71", "-rxseed", "72", "-maxlen", "" + MAX_LEN);

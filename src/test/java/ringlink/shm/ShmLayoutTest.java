@@ -27,7 +27,7 @@ class ShmLayoutTest {
     @BeforeAll
     static void runGo() throws Exception {
         GoPeer.build();
-        Path log = Env2.log("layout");
+        Path log = PeerLogs.log("layout");
         Process p = GoPeer.start(log, "-layout");
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), Files.readString(log));

@@ -26,7 +26,7 @@ class ShmTwoProcessTest {
     @Test
     void millionsOfPacketsBothWaysBetweenTwoJvms() throws Exception {
         Path sock = Path.of("/tmp/rlsh-twojvm.sock");
-        Path log = Env2.log("two-jvm-client");
+        Path log = PeerLogs.log("two-jvm-client");
         Process child = JavaPeer.start(log, "--role", "client", "--sock", sock.toString(), "--count", "" + PACKETS,
                 "--expect", "" + PACKETS, "--txseed", "32", "--rxseed", "31", "--maxlen", "" + MAX_LEN);
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=server&mtu=9000&timeout=60000")) {
@@ -50,7 +50,7 @@ class ShmTwoProcessTest {
     @Test
     void aPeerThatDiesIsDetectedAndReported() throws Exception {
         Path sock = Path.of("/tmp/rlsh-dies.sock");
-        Path log = Env2.log("dying-client");
+        Path log = PeerLogs.log("dying-client");
         Process child = JavaPeer.start(log, "--role", "client", "--sock", sock.toString(), "--hang");
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=server&timeout=60000")) {
             CountDownLatch reported = new CountDownLatch(1);

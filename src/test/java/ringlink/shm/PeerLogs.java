@@ -6,8 +6,8 @@ import java.nio.file.Path;
 import ringlink.testing.Env;
 
 /** Small helpers for this package's tests. */
-final class Env2 {
-    private Env2() {}
+final class PeerLogs {
+    private PeerLogs() {}
 
     /** A log file for a peer process under target/shm-logs. */
     static Path log(String name) throws IOException {
