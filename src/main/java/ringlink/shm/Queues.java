@@ -239,7 +239,6 @@ final class Queues {
                     continue;
                 }
                 batch.setLength(i, (int) total);
-                batch.clearOffload(i);
                 got++;
             }
             consumed.flush();
@@ -318,7 +317,6 @@ final class Queues {
                     continue;
                 }
                 batch.setLength(i, (int) total);
-                batch.clearOffload(i);
                 got++;
             }
             completions.flush();

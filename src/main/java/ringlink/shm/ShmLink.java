@@ -110,7 +110,6 @@ public final class ShmLink implements Link {
     private final MemorySegment readyState;
     private final Queues.Inbound in;
     private final Queues.Outbound out;
-    private final Queues.ClientRx clientRx;
     private final UnixSocket peer;
     private Consumer<String> onPeerClosed; // guarded by this
     private String peerGone;               // guarded by this; the hang-up reason once it happened
@@ -171,14 +170,12 @@ public final class ShmLink implements Link {
             Queues.ClientRx cr = new Queues.ClientRx(rx, options.bufferSize(), name);
             this.out = ct;
             this.in = cr;
-            this.clientRx = cr;
             this.readyEvent = rxEvent;
             this.readyState = rx.sharedState();
             cr.postBuffers();
         } else {
             this.out = new Queues.ServerTx(rx, rxEvent, name);
             this.in = new Queues.ServerRx(tx, name);
-            this.clientRx = null;
             this.readyEvent = txEvent;
             this.readyState = tx.sharedState();
         }
@@ -198,7 +195,9 @@ public final class ShmLink implements Link {
     }
 
     @Override public String name() { return name; }
+    /** Which end of the sharedmem protocol this link plays. */
     public Role role() { return role; }
+    /** The settings the link was opened with. */
     public Options options() { return options; }
     @Override public Layer layer() { return options.layer(); }
     @Override public int mtu() { return options.mtu(); }
