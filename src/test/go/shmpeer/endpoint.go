@@ -24,10 +24,8 @@ type checker struct {
 }
 
 func (c *checker) DeliverNetworkPacket(_ tcpip.NetworkProtocolNumber, pkt stack.PacketBufferPtr) {
-	v := pkt.ToView()
-	b := append([]byte(nil), v.AsSlice()...)
-	v.Release()
-	c.got <- b
+	// Data() is what follows the headers the endpoint consumed (the virtio-net header, if any).
+	c.got <- pkt.Data().AsRange().ToSlice()
 }
 
 func (c *checker) DeliverLinkPacket(tcpip.NetworkProtocolNumber, stack.PacketBufferPtr, bool) {}
@@ -45,7 +43,8 @@ func ipPacket(seed uint64, k uint64) []byte {
 // runEndpoint exchanges -count/-expect packets through gVisor's endpoint. The check of what we
 // receive allows the server endpoint's known padding (see -padded).
 func runEndpoint(tc, rc qcfg, padded bool) bool {
-	opts := sharedmem.Options{MTU: uint32(*maxLen), BufferSize: uint32(*bufSize), TX: toConfig(tc), RX: toConfig(rc), PeerFD: -1}
+	opts := sharedmem.Options{MTU: uint32(*maxLen), BufferSize: uint32(*bufSize), TX: toConfig(tc), RX: toConfig(rc), PeerFD: -1,
+		VirtioNetHeaderRequired: *vnetHdr}
 	var ep stack.LinkEndpoint
 	var err error
 	if *role == "server" {
@@ -90,7 +89,8 @@ func runEndpoint(tc, rc qcfg, padded bool) bool {
 	for k := 0; k < *count; {
 		var l stack.PacketBufferList
 		for i := 0; i < 32 && k+i < *count; i++ {
-			l.PushBack(stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: bufferv2.MakeWithData(ipPacket(*txSeed, uint64(k+i)))}))
+			l.PushBack(stack.NewPacketBuffer(stack.PacketBufferOptions{ReserveHeaderBytes: 16,
+				Payload: bufferv2.MakeWithData(ipPacket(*txSeed, uint64(k+i)))}))
 		}
 		n, _ := ep.WritePackets(l)
 		l.Reset()

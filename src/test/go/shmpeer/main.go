@@ -45,6 +45,7 @@ var (
 	dataSize = flag.Int("data", 1<<20, "data region size (server)")
 	pipeSize = flag.Int("pipe", 64<<10, "pipe size (server)")
 	endpoint = flag.Bool("endpoint", false, "use gVisor's whole sharedmem endpoint (bare IPv4 packets)")
+	vnetHdr  = flag.Bool("vnethdr", false, "endpoint mode: VirtioNetHeaderRequired")
 	layout   = flag.Bool("layout", false, "print bytes written by gVisor's encoders and pipes, then exit")
 	padded   = flag.Bool("padded", false, "endpoint mode: accept received packets longer than sent (gVisor server endpoint padding)")
 )

@@ -63,10 +63,14 @@ public final class ShmLink implements Link {
      * @param checksumOffload both ends agree not to verify or fill checksums (gVisor's
      *     TX/RXChecksumOffload): packets needing a checksum may be sent, received ones are marked
      *     DATA_VALID
+     * @param vnetHdr every frame on the wire starts with a 10-byte virtio-net header (gVisor's
+     *     VirtioNetHeaderRequired), carrying the packet's offload metadata: the link then passes
+     *     partial checksums and GSO superpackets (up to 64 KiB) through
      * @param mac source address of headers added on transmit (L3 over Ethernet)
      * @param peerMac destination address of headers added on transmit
      */
-    public record Options(int mtu, int bufferSize, boolean ethernet, Layer layer, boolean checksumOffload, byte[] mac, byte[] peerMac) {
+    public record Options(int mtu, int bufferSize, boolean ethernet, Layer layer, boolean checksumOffload, boolean vnetHdr,
+                          byte[] mac, byte[] peerMac) {
         public Options {
             if (mtu < 68 || mtu > 65535) throw new IllegalArgumentException("mtu " + mtu + " must be in [68, 65535]");
             if (bufferSize < 64 || bufferSize > (1 << 20)) throw new IllegalArgumentException("buffer size " + bufferSize + " must be in [64, 1 MiB]");
@@ -79,17 +83,21 @@ public final class ShmLink implements Link {
 
         /** gVisor's defaults: MTU 1500, 2048-byte buffers, Ethernet on the wire, L2, no checksum offload. */
         public static Options defaults() {
-            return new Options(1500, 2048, true, Layer.L2, false, null, null);
+            return new Options(1500, 2048, true, Layer.L2, false, false, null, null);
         }
 
-        public Options withMtu(int m) { return new Options(m, bufferSize, ethernet, layer, checksumOffload, mac, peerMac); }
-        public Options withBufferSize(int b) { return new Options(mtu, b, ethernet, layer, checksumOffload, mac, peerMac); }
-        public Options withLayer(boolean eth, Layer l) { return new Options(mtu, bufferSize, eth, l, checksumOffload, mac, peerMac); }
-        public Options withChecksumOffload(boolean c) { return new Options(mtu, bufferSize, ethernet, layer, c, mac, peerMac); }
+        public Options withMtu(int m) { return new Options(m, bufferSize, ethernet, layer, checksumOffload, vnetHdr, mac, peerMac); }
+        public Options withBufferSize(int b) { return new Options(mtu, b, ethernet, layer, checksumOffload, vnetHdr, mac, peerMac); }
+        public Options withLayer(boolean eth, Layer l) { return new Options(mtu, bufferSize, eth, l, checksumOffload, vnetHdr, mac, peerMac); }
+        public Options withChecksumOffload(boolean c) { return new Options(mtu, bufferSize, ethernet, layer, c, vnetHdr, mac, peerMac); }
+        public Options withVnetHdr(boolean v) { return new Options(mtu, bufferSize, ethernet, layer, checksumOffload, v, mac, peerMac); }
     }
 
     private static final int CLOSED = 0x8000_0000;
     private static final int ETH_HLEN = 14;
+    private static final int VNET_HLEN = VirtioNetHdr.SIZE;
+    /** The largest IP packet, hence the largest superpacket with a virtio-net header. */
+    private static final int MAX_IP = 65535;
     private static final VarHandle USERS;
 
     static {
@@ -164,7 +172,9 @@ public final class ShmLink implements Link {
         this.rxMem = rx;
         this.txEvent = EventFd.adopt(txc.eventFd());
         this.rxEvent = EventFd.adopt(rxc.eventFd());
-        this.maxFrame = options.mtu() + (options.ethernet() ? ETH_HLEN : 0);
+        // On the wire: [virtio-net header][Ethernet header][IP packet]; with the virtio-net
+        // header, superpackets may exceed the MTU.
+        this.maxFrame = (options.vnetHdr() ? VNET_HLEN + MAX_IP : options.mtu()) + (options.ethernet() ? ETH_HLEN : 0);
         if (role == Role.CLIENT) {
             Queues.ClientTx ct = new Queues.ClientTx(tx, txEvent, options.bufferSize(), name);
             Queues.ClientRx cr = new Queues.ClientRx(rx, options.bufferSize(), name);
@@ -201,8 +211,14 @@ public final class ShmLink implements Link {
     public Options options() { return options; }
     @Override public Layer layer() { return options.layer(); }
     @Override public int mtu() { return options.mtu(); }
-    @Override public Offloads offloads() { return options.checksumOffload() ? Offloads.of(Offloads.CSUM) : Offloads.NONE; }
-    @Override public int maxReceiveSize() { return options.layer() == Layer.L2 ? maxFrame : options.mtu(); }
+    @Override public Offloads offloads() {
+        if (options.vnetHdr()) return Offloads.ALL;
+        return options.checksumOffload() ? Offloads.of(Offloads.CSUM) : Offloads.NONE;
+    }
+    @Override public int maxReceiveSize() {
+        int ip = options.vnetHdr() ? MAX_IP : options.mtu();
+        return options.layer() == Layer.L2 ? ip + ETH_HLEN : ip;
+    }
     @Override public Fd readyFd() { return readyEvent.fd(); }
     @Override public LinkCounters counters() { return counters; }
     @Override public boolean isOpen() { return ((int) USERS.getVolatile(this) & CLOSED) == 0; }
@@ -259,33 +275,50 @@ public final class ShmLink implements Link {
         }
     }
 
-    /** Ethernet stripping / IP-version filtering for L3 links; returns how many packets remain. */
+    /**
+     * Virtio-net header decoding, Ethernet stripping and IP-version filtering; returns how many
+     * packets remain (the dropped ones are counted and squeezed out).
+     */
     private int postReceive(PacketBatch batch, int from) {
         boolean csumValid = options.checksumOffload();
-        if (options.layer() == Layer.L2) {
+        boolean vnet = options.vnetHdr();
+        boolean l3 = options.layer() == Layer.L3;
+        if (!vnet && !l3) {
             if (csumValid) for (int i = from; i < batch.count(); i++) batch.setFlags(i, VirtioNetHdr.F_DATA_VALID);
             return batch.count() - from;
         }
         int w = from;
         MemorySegment m = batch.memory();
         for (int i = from; i < batch.count(); i++) {
-            boolean keep;
-            if (options.ethernet()) {
-                keep = batch.length(i) > ETH_HLEN;
+            boolean keep = true;
+            if (vnet) {
+                keep = batch.length(i) >= VNET_HLEN;
                 if (keep) {
-                    int type = Short.toUnsignedInt(m.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), batch.dataOffset(i) + 12));
-                    keep = type == 0x0800 || type == 0x86dd;
-                    if (keep) batch.push(i, -ETH_HLEN);
+                    VirtioNetHdr.decode(m, batch.dataOffset(i), batch, i);
+                    batch.push(i, -VNET_HLEN);
+                    // Metadata from the peer: only what a link may carry (no UFO, no unknown types).
+                    keep = Offloads.ALL.accepts(batch, i);
                 }
-            } else {
-                int v = batch.length(i) > 0 ? (m.get(ValueLayout.JAVA_BYTE, batch.dataOffset(i)) >> 4) & 0xf : 0;
-                keep = v == 4 || v == 6;
+            }
+            if (keep && l3) {
+                if (options.ethernet()) {
+                    keep = batch.length(i) > ETH_HLEN;
+                    if (keep) {
+                        int type = Short.toUnsignedInt(m.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), batch.dataOffset(i) + 12));
+                        keep = type == 0x0800 || type == 0x86dd;
+                        if (keep) batch.push(i, -ETH_HLEN);
+                    }
+                } else {
+                    int v = batch.length(i) > 0 ? (m.get(ValueLayout.JAVA_BYTE, batch.dataOffset(i)) >> 4) & 0xf : 0;
+                    keep = v == 4 || v == 6;
+                }
             }
             if (!keep) {
                 drops[0]++;
                 continue;
             }
-            if (csumValid) batch.setFlags(i, VirtioNetHdr.F_DATA_VALID);
+            if (csumValid) batch.setFlags(i, batch.flags(i) | VirtioNetHdr.F_DATA_VALID);
+            if (batch.isGso(i)) counters.superpacket(1);
             if (w != i) batch.copyPacket(i, w);
             w++;
         }
@@ -303,24 +336,34 @@ public final class ShmLink implements Link {
             }
         }
         boolean addEth = options.layer() == Layer.L3 && options.ethernet();
-        if (addEth) {
+        boolean vnet = options.vnetHdr();
+        int push = (addEth ? ETH_HLEN : 0) + (vnet ? VNET_HLEN : 0);
+        if (push > 0) {
             for (int i = from; i < to; i++) {
-                if (batch.dataStart(i) < ETH_HLEN) {
+                if (batch.dataStart(i) < push) {
                     throw new IllegalArgumentException(name + ": packet " + i + " has " + batch.dataStart(i)
-                            + " bytes of headroom; an L3 link over Ethernet needs " + ETH_HLEN);
+                            + " bytes of headroom; this link prepends " + push);
                 }
             }
         }
         enter();
         try {
             if (addEth) pushEthernet(batch, from, to);
+            if (vnet) {
+                MemorySegment m = batch.memory();
+                for (int i = from; i < to; i++) {
+                    long at = batch.push(i, VNET_HLEN);
+                    VirtioNetHdr.encode(m, at, VNET_HLEN, batch, i, 0);
+                    if (batch.isGso(i)) counters.superpacket(1);
+                }
+            }
             txStats[0] = 0;
             txStats[1] = 0;
             int n;
             try {
                 n = out.transmit(batch, from, to, maxFrame, txStats);
             } finally {
-                if (addEth) for (int i = from; i < to; i++) batch.push(i, -ETH_HLEN);
+                if (push > 0) for (int i = from; i < to; i++) batch.push(i, -push);
             }
             counters.transmitted(n - txStats[0], txStats[1]);
             if (txStats[0] > 0) counters.txDropped(txStats[0]);

@@ -14,7 +14,7 @@ import ringlink.sys.SysException;
 import ringlink.sys.UnixSocket;
 
 /**
- * {@code shm:/path.sock?role=server|client&listen=BOOL&mtu=1500&buffer=2048&eth=true&layer=l2|l3&csum=false&data=1048576&pipe=65536&timeout=30000}.
+ * {@code shm:/path.sock?role=server|client&listen=BOOL&mtu=1500&buffer=2048&eth=true&layer=l2|l3&csum=false&vnethdr=false&data=1048576&pipe=65536&timeout=30000}.
  *
  * <p>The listening side ({@code listen}, by default the server) binds the path, creates both
  * queues (memfds), waits for one peer, and hands it the ten descriptors ({@link ShmHandshake});
@@ -28,13 +28,13 @@ public final class ShmLinkProvider implements LinkProvider {
 
     @Override
     public String usage() {
-        return "shm:/PATH.sock[?role=server|client&listen=BOOL&mtu=1500&buffer=2048&eth=true&layer=l2|l3&csum=false&data=BYTES&pipe=BYTES&timeout=MS]"
+        return "shm:/PATH.sock[?role=server|client&listen=BOOL&mtu=1500&buffer=2048&eth=true&layer=l2|l3&csum=false&vnethdr=false&data=BYTES&pipe=BYTES&timeout=MS]"
                 + "  gVisor-compatible shared-memory queues (the server creates them and waits for a client)";
     }
 
     @Override
     public Link open(LinkSpec spec) throws IOException {
-        spec.checkParams(Set.of("role", "listen", "mtu", "buffer", "eth", "layer", "csum", "data", "pipe", "timeout"));
+        spec.checkParams(Set.of("role", "listen", "vnethdr", "mtu", "buffer", "eth", "layer", "csum", "data", "pipe", "timeout"));
         Path path = Path.of(spec.requireTarget("socket path"));
         String role = spec.param("role", "server").toLowerCase(Locale.ROOT);
         boolean eth = spec.boolParam("eth", true);
@@ -46,6 +46,7 @@ public final class ShmLinkProvider implements LinkProvider {
         int timeout = spec.intParam("timeout", 30_000, 0, Integer.MAX_VALUE);
         int buffer = spec.intParam("buffer", 2048, 64, 1 << 20);
         boolean csum = spec.boolParam("csum", false);
+        boolean vnet = spec.boolParam("vnethdr", false);
         String name = spec.toString();
         ShmLink.Role r = switch (role) {
             case "server" -> ShmLink.Role.SERVER;
@@ -54,7 +55,7 @@ public final class ShmLinkProvider implements LinkProvider {
         };
         if (spec.boolParam("listen", r == ShmLink.Role.SERVER)) {
             int mtu = spec.intParam("mtu", 1500, 68, 65535);
-            ShmLink.Options o = new ShmLink.Options(mtu, buffer, eth, layer, csum, null, null);
+            ShmLink.Options o = new ShmLink.Options(mtu, buffer, eth, layer, csum, vnet, null, null);
             long data = spec.intParam("data", (int) QueueConfig.DEFAULT_DATA_SIZE, 4096, Integer.MAX_VALUE);
             long pipe = spec.intParam("pipe", (int) QueueConfig.DEFAULT_PIPE_SIZE, 4096, 1 << 30);
             UnixSocket conn;
@@ -86,7 +87,7 @@ public final class ShmLinkProvider implements LinkProvider {
             throw e;
         }
         int mtu = spec.intParam("mtu", Math.clamp(offer.mtu(), 68, 65535), 68, 65535);
-        ShmLink.Options o = new ShmLink.Options(mtu, buffer, eth, layer, csum, null, null);
+        ShmLink.Options o = new ShmLink.Options(mtu, buffer, eth, layer, csum, vnet, null, null);
         return ShmLink.open(name, r, offer.tx(), offer.rx(), o, conn, null);
     }
 

@@ -65,13 +65,23 @@ class ShmInteropTest {
 
     @Test
     void gvisorClientEndpointTalksToJavaServer() throws Exception {
+        clientEndpoint(false);
+    }
+
+    /** gVisor's VirtioNetHeaderRequired: a 10-byte virtio-net header in front of every packet. */
+    @Test
+    void gvisorClientEndpointWithVirtioNetHeaders() throws Exception {
+        clientEndpoint(true);
+    }
+
+    private void clientEndpoint(boolean vnet) throws Exception {
         GoPeer.build();
         Path sock = Path.of("/tmp/rlsh-interop3.sock");
-        Path log = PeerLogs.log("interop-go-client-endpoint");
+        Path log = PeerLogs.log("interop-go-client-endpoint" + (vnet ? "-vnet" : ""));
         int n = 50_000, maxLen = 9000;
-        Process go = GoPeer.start(log, "-endpoint", "-role", "client", "-sock", sock.toString(), "-count", "" + n, "-expect", "" + n,
-                "-txseed", "52", "-rxseed", "51", "-maxlen", "" + maxLen);
-        try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=server&mtu=9000&eth=false&timeout=30000")) {
+        Process go = GoPeer.start(log, "-endpoint", "-vnethdr=" + vnet, "-role", "client", "-sock", sock.toString(), "-count", "" + n,
+                "-expect", "" + n, "-txseed", "52", "-rxseed", "51", "-maxlen", "" + maxLen);
+        try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=server&mtu=9000&eth=false&vnethdr=" + vnet + "&timeout=30000")) {
             Traffic.Result r = Traffic.exchange(link, n, n, 51, 52, maxLen, 120_000, true, false);
             assertEquals(n, r.received());
             link.sayDone();

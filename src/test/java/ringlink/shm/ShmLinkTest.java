@@ -156,4 +156,43 @@ class ShmLinkTest {
             assertThrows(IllegalArgumentException.class, () -> client.transmit(b));
         }
     }
+
+    @Test
+    void virtioNetHeaderCarriesOffloadsAndSuperpacketsAcrossManyBuffers() throws Exception {
+        ShmLink.Options v = ShmLink.Options.defaults().withVnetHdr(true);
+        ShmLink[] p = pair(v, v);
+        try (ShmLink server = p[0]; ShmLink client = p[1];
+             PacketBatch b = new PacketBatch(4, PacketBatch.SUPERPACKET_BUFFER); PacketBatch r = new PacketBatch(4, PacketBatch.SUPERPACKET_BUFFER)) {
+            assertEquals(Offloads.ALL, client.offloads());
+            assertEquals(65535 + 14, server.maxReceiveSize());
+            int big = b.add();
+            b.setLength(big, 60_000);
+            for (int k = 0; k < 60_000; k++) b.memory().set(ValueLayout.JAVA_BYTE, b.dataOffset(big) + k, (byte) (k * 7));
+            b.setOffload(big, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 54, 1448, 34, 16);
+            int small = b.add();
+            b.setLength(small, 100);
+            b.setOffload(small, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_NONE, 0, 0, 34, 6);
+            assertEquals(2, client.transmit(b));
+            assertEquals(60_000, b.length(big), "the caller's packet is left as it was");
+            assertEquals(2, server.receive(r));
+            assertEquals(60_000, r.length(0));
+            assertEquals(-1, MemorySegment.mismatch(r.memory(), r.dataOffset(0), r.dataOffset(0) + 60_000,
+                    b.memory(), b.dataOffset(big), b.dataOffset(big) + 60_000));
+            assertEquals(VirtioNetHdr.GSO_TCPV4, r.gsoType(0));
+            assertEquals(1448, r.gsoSize(0));
+            assertEquals(54, r.hdrLen(0));
+            assertEquals(34, r.csumStart(0));
+            assertEquals(16, r.csumOffset(0));
+            assertEquals(VirtioNetHdr.F_NEEDS_CSUM, r.flags(1));
+            assertEquals(6, r.csumOffset(1));
+            assertEquals(1, server.counters().snapshot().superpackets());
+
+            // UFO (or an unknown GSO type) from the peer is dropped, not passed on.
+            b.clear();
+            int u = b.add();
+            b.setLength(u, 100);
+            b.setGso(u, VirtioNetHdr.GSO_UDP, 42, 1000);
+            assertThrows(IllegalArgumentException.class, () -> client.transmit(b), "we never send what we lack");
+        }
+    }
 }

@@ -110,7 +110,7 @@ class ShmPipeTest {
         assertTrue(e.getMessage().contains("unknown parameter 'rol'"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Links.open("shm:/tmp/rlsh-x.sock?role=boss&timeout=0"));
         assertTrue(e.getMessage().contains("role must be server or client"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new ShmLink.Options(1500, 2048, false, Layer.L2, false, null, null));
+        e = assertThrows(IllegalArgumentException.class, () -> new ShmLink.Options(1500, 2048, false, Layer.L2, false, false, null, null));
         assertTrue(e.getMessage().contains("eth=true"), e.getMessage());
         assertEquals("shm", LinkSpec.parse("shm:/run/x.sock?role=client").scheme());
     }
