@@ -45,7 +45,8 @@ public final class ShmBench {
             }
         }
         Path go = GoPeer.build();
-        Path logs = Files.createTempDirectory("rlsh-bench");
+        Path logs = ringlink.testing.Env.buildDir().resolve("shm-bench-logs"); // kept for a look when a run fails
+        Files.createDirectories(logs);
         List<String> dirs = direction.equals("both") ? List.of("c2s", "s2c") : List.of(direction);
         System.out.printf(Locale.ROOT, "%-4s %6s %14s %10s %14s %10s %8s%n", "dir", "size", "java pps", "java Gb/s", "gvisor pps", "go Gb/s", "ratio");
         for (String dir : dirs) {
