@@ -66,12 +66,16 @@ public final class ShmPeerMain {
                     java.lang.foreign.MemorySegment.copy(Traffic.REF, 0, b.memory(), b.dataOffset(j), size);
                     b.setLength(j, size);
                 }
+                int idle = 0;
                 while (link.isOpen()) {
                     int from = 0;
                     try {
                         while (from < b.count()) {
                             int n = link.transmit(b, from, b.count());
-                            if (n == 0) Thread.yield(); // the machine may have fewer cores than busy threads
+                            // Spin a little, then give the core away: the machine may have fewer
+                            // cores than busy threads (Go's sender spins with runtime.Gosched).
+                            if (n == 0 && (++idle & 63) == 0) Thread.yield();
+                            else if (n == 0) Thread.onSpinWait();
                             from += n;
                         }
                     } catch (ringlink.link.LinkClosedException e) {
