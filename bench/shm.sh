@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sharedmem throughput, Ringlink (Java) beside gVisor's Go queue code, two processes each.
+# Usage: bench/shm.sh [--seconds 5] [--sizes 64,1500] [--direction c2s|s2c|both] [--runs 1]
+# A short smoke run: bench/shm.sh --seconds 1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ringlink_find_jdk25
+./mvnw -B -ntp -q -o test-compile
+./mvnw -B -ntp -q -o dependency:build-classpath -Dmdep.outputFile=target/shm-bench.cp -Dmdep.includeScope=test >/dev/null
+CP="target/test-classes:target/classes:$(cat target/shm-bench.cp)"
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
+    -Dringlink.projectDir="$PWD" -Dringlink.buildDir="$PWD/target" \
+    -cp "$CP" ringlink.bench.shm.ShmBench "$@"

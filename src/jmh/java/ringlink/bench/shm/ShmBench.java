@@ -1,0 +1,107 @@
+package ringlink.bench.shm;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import ringlink.shm.GoPeer;
+import ringlink.shm.ShmPeerMain;
+
+/**
+ * Sharedmem throughput between two processes, Ringlink's Java link beside gVisor's own Go queue
+ * code, in the same run (after a warm-up that lets the JIT compile both sides): for each packet size, one process sends fixed-size packets as fast as
+ * it can and the other receives them (copying each out, as any consumer must) and reports
+ * packets/s and Gbit/s over the measured window. Prints the Java/Go ratio.
+ *
+ * <pre>
+ * ShmBench [--seconds 5] [--warmup 3] [--sizes 64,1500] [--direction c2s|s2c|both] [--runs 1]
+ * </pre>
+ * c2s: the client (owner of the buffers) sends, the server receives; s2c the other way.
+ * Run it through bench/shm.sh (builds the test classpath and the Go peer).
+ */
+public final class ShmBench {
+    private ShmBench() {}
+
+    record Rate(double pps, double gbps) {}
+
+    public static void main(String[] args) throws Exception {
+        double seconds = 5;
+        double warmup = 3;
+        String sizes = "64,1500";
+        String direction = "c2s";
+        int runs = 1;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--seconds" -> seconds = Double.parseDouble(args[++i]);
+                case "--sizes" -> sizes = args[++i];
+                case "--direction" -> direction = args[++i];
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--warmup" -> warmup = Double.parseDouble(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + " (usage: ShmBench [--seconds S] [--warmup S] [--sizes 64,1500] [--direction c2s|s2c|both] [--runs N])");
+            }
+        }
+        Path go = GoPeer.build();
+        Path logs = ringlink.testing.Env.buildDir().resolve("shm-bench-logs"); // kept for a look when a run fails
+        Files.createDirectories(logs);
+        List<String> dirs = direction.equals("both") ? List.of("c2s", "s2c") : List.of(direction);
+        System.out.printf(Locale.ROOT, "%-4s %6s %14s %10s %14s %10s %8s%n", "dir", "size", "java pps", "java Gb/s", "gvisor pps", "go Gb/s", "ratio");
+        for (String dir : dirs) {
+            for (String s : sizes.split(",")) {
+                int size = Integer.parseInt(s.trim());
+                for (int r = 0; r < runs; r++) {
+                    Rate j = run(false, go, dir, size, seconds, warmup, logs);
+                    Rate g = run(true, go, dir, size, seconds, warmup, logs);
+                    System.out.printf(Locale.ROOT, "%-4s %6d %14.0f %10.3f %14.0f %10.3f %8.2f%n", dir, size, j.pps, j.gbps, g.pps, g.gbps, j.pps / g.pps);
+                }
+            }
+        }
+    }
+
+    static Rate run(boolean useGo, Path go, String dir, int size, double seconds, double warmup, Path logs) throws IOException, InterruptedException {
+        Path sock = Path.of("/tmp/rlsh-bench-" + ProcessHandle.current().pid() + ".sock");
+        boolean serverReceives = dir.equals("c2s");
+        Path slog = logs.resolve("server.log"), clog = logs.resolve("client.log");
+        Process server = start(useGo, go, slog, "server", sock, serverReceives ? "recv" : "send", size, seconds, warmup);
+        Process client = start(useGo, go, clog, "client", sock, serverReceives ? "send" : "recv", size, seconds, warmup);
+        Process receiver = serverReceives ? server : client;
+        Path rlog = serverReceives ? slog : clog;
+        try {
+            long limit = (long) ((seconds + warmup) * 1000) + 60_000;
+            if (!receiver.waitFor(limit, TimeUnit.MILLISECONDS)) throw new IllegalStateException("receiver did not finish; log: " + Files.readString(rlog));
+            (serverReceives ? client : server).waitFor(10, TimeUnit.SECONDS);
+            for (String line : Files.readAllLines(rlog)) {
+                if (line.startsWith("RESULT")) {
+                    double pps = 0, gbps = 0;
+                    for (String kv : line.split(" ")) {
+                        if (kv.startsWith("pps=")) pps = Double.parseDouble(kv.substring(4));
+                        if (kv.startsWith("gbps=")) gbps = Double.parseDouble(kv.substring(5));
+                    }
+                    return new Rate(pps, gbps);
+                }
+            }
+            throw new IllegalStateException("no RESULT from the receiver: " + Files.readString(rlog));
+        } finally {
+            server.destroyForcibly();
+            client.destroyForcibly();
+            Files.deleteIfExists(sock);
+        }
+    }
+
+    static Process start(boolean useGo, Path go, Path log, String role, Path sock, String mode, int size, double seconds, double warmup) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        if (useGo) {
+            cmd.addAll(List.of(go.toString(), "-role", role, "-sock", sock.toString(), "-bench", mode, "-size", "" + size,
+                    "-seconds", "" + seconds, "-warmup", "" + warmup));
+        } else {
+            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "--illegal-native-access=deny", "-cp", System.getProperty("java.class.path"),
+                    ShmPeerMain.class.getName(), "--role", role, "--sock", sock.toString(), "--bench", mode, "--size", "" + size,
+                    "--seconds", "" + seconds, "--warmup", "" + warmup));
+        }
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+}

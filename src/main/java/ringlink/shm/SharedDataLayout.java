@@ -1,0 +1,24 @@
+package ringlink.shm;
+
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * The shared-data page of a queue (gVisor {@code queue/rx.go}, {@code sharedmem_unsafe.go}): a
+ * u32 at offset 0 that the queue's consumer sets to say whether the producer must signal the
+ * queue's eventfd. Anything but {@link #EVENTFD_DISABLED} means "signal" (the consumer may be
+ * asleep), so an uninitialised page errs on the side of waking.
+ */
+public final class SharedDataLayout {
+    private SharedDataLayout() {}
+
+    public static final int EVENTFD_STATE = 0;
+    public static final int EVENTFD_UNINITIALIZED = 0;
+    public static final int EVENTFD_DISABLED = 1;
+    public static final int EVENTFD_ENABLED = 2;
+    /** Default size of the page (gVisor's DefaultSharedDataSize). */
+    public static final int DEFAULT_SIZE = 4096;
+
+    static final VarHandle STATE = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+}

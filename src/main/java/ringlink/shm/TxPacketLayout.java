@@ -1,0 +1,49 @@
+package ringlink.shm;
+
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * A TX packet descriptor (gVisor {@code queue/tx.go}): the payload of one slot of a TX queue's
+ * packet pipe, written by the client, read by the server. All fields little-endian.
+ *
+ * <pre>
+ * packet header (16 bytes)            buffer descriptor (12 bytes, repeated, unaligned)
+ *  0  u64 id        echoed in the       0  u64 offset  in the queue's data region
+ *                   completion          8  u32 size
+ *  8  u32 size      total packet bytes
+ * 12  u32 reserved  0
+ * </pre>
+ *
+ * The completion the server sends back on the queue's completion pipe is a slot of exactly
+ * {@link #SIZEOF_COMPLETION} bytes holding the u64 id.
+ */
+public final class TxPacketLayout {
+    private TxPacketLayout() {}
+
+    public static final int PACKET_ID = 0;
+    public static final int PACKET_SIZE = 8;
+    public static final int PACKET_RESERVED = 12;
+    public static final int SIZEOF_PACKET_HEADER = 16;
+
+    public static final int BUFFER_OFFSET = 0;
+    public static final int BUFFER_SIZE = 8;
+    public static final int SIZEOF_BUFFER_DESCRIPTOR = 12;
+
+    public static final int COMPLETION_ID = 0;
+    public static final int SIZEOF_COMPLETION = 8;
+
+    static final VarHandle U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    static final VarHandle U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+
+    /** Descriptor length for a packet spread over {@code buffers} buffers. */
+    public static int descriptorSize(int buffers) {
+        return SIZEOF_PACKET_HEADER + buffers * SIZEOF_BUFFER_DESCRIPTOR;
+    }
+
+    /** Offset of buffer descriptor {@code i} within the descriptor. */
+    public static int bufferDescriptor(int i) {
+        return SIZEOF_PACKET_HEADER + i * SIZEOF_BUFFER_DESCRIPTOR;
+    }
+}
