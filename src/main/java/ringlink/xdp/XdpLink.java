@@ -57,6 +57,9 @@ public final class XdpLink implements Link {
     private final long[] txFree;
     private int txFreeCount;
     private final int txFrames;
+    // receive frames waiting for room in the fill ring (RX thread only)
+    private final long[] fillStash;
+    private int fillStashCount;
     private volatile boolean closed;
 
     private XdpLink(String name, XdpConfig config, Umem umem, XskSocket xsk, SharedProgram program, Epoll epoll,
@@ -77,6 +80,7 @@ public final class XdpLink implements Link {
         this.txFree = new long[ring];
         for (int i = 0; i < ring; i++) txFree[i] = umem.frameAddr(ring + i);
         this.txFreeCount = ring;
+        this.fillStash = new long[ring];
         // Give the kernel every receive frame up front.
         XskRing fill = xsk.fill;
         int n = fill.free(ring);
@@ -200,24 +204,27 @@ public final class XdpLink implements Link {
             int room = batch.capacity() - batch.count();
             int n = rx.available(room);
             if (n == 0) {
-                if (xsk.usesNeedWakeup() && xsk.fill.needWakeup()) xsk.kickFill();
+                refill();
                 return 0;
             }
-            XskRing fill = xsk.fill;
             MemorySegment mem = umem.memory();
             int idx = rx.cachedCons;
             int got = 0;
             long bytes = 0;
             int dropped = 0;
-            // The kernel has consumed at least n fill entries to produce n RX entries: room is guaranteed.
-            int fillFree = fill.free(n);
-            if (fillFree < n) throw new LinkFailedException(name + ": fill ring has " + fillFree + " free slots for " + n + " received frames");
-            int fp = fill.cachedProd;
             for (int k = 0; k < n; k++) {
                 long addr = rx.descAddr(idx + k);
                 int len = rx.descLen(idx + k);
                 long data = umem.dataAddr(addr);
-                fill.setAddrEntry(fp + k, umem.frameBase(addr));
+                long base = umem.frameBase(addr);
+                if (base < 0 || base >= umemSize || fillStashCount == fillStash.length) {
+                    // Not a frame we handed out (or one handed back twice): never reuse it.
+                    counters.error();
+                    dropped++;
+                    continue;
+                }
+                // Every frame goes back to the kernel, whatever happens to its packet.
+                fillStash[fillStashCount++] = base;
                 if (len <= 0 || len > maxRx || data < 0 || data + len > umemSize) {
                     // Only a broken kernel would say this; don't read outside the UMEM.
                     counters.error();
@@ -235,10 +242,8 @@ public final class XdpLink implements Link {
                 got++;
                 bytes += len;
             }
-            fill.cachedProd = fp + n;
-            fill.submit();
             rx.release(n);
-            if (xsk.usesNeedWakeup() && fill.needWakeup()) xsk.kickFill();
+            refill();
             counters.received(got, bytes);
             if (dropped > 0) counters.rxDropped(dropped);
             return got;
@@ -246,6 +251,26 @@ public final class XdpLink implements Link {
             if (closed) throw new LinkClosedException(name + ": closed");
             throw new LinkFailedException(name + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Gives stashed receive frames back through the fill ring. The kernel publishes its fill
+     * consumer index lazily (it reads ahead into a private cache), so right after receiving n
+     * frames the fill ring may have fewer than n free slots: the rest wait in the stash for the
+     * next call instead of being lost.
+     */
+    private void refill() throws IOException {
+        XskRing fill = xsk.fill;
+        if (fillStashCount > 0) {
+            int m = fill.free(fillStashCount);
+            int fp = fill.cachedProd;
+            for (int k = 0; k < m; k++) fill.setAddrEntry(fp + k, fillStash[--fillStashCount]);
+            if (m > 0) {
+                fill.cachedProd = fp + m;
+                fill.submit();
+            }
+        }
+        if (xsk.usesNeedWakeup() && fill.needWakeup()) xsk.kickFill();
     }
 
     /** Returns completed TX frames to the pool. */
