@@ -92,6 +92,17 @@ public record XdpConfig(String ifname, int queue, XskSocket.Mode mode, XdpProgra
             throw new IllegalArgumentException("frames " + frames + " must be at least 2 x ring (" + ringSize
                     + "): one ring's worth for receive and one for transmit");
         }
+        long umemBytes = Umem.bytes(frames, frameSize);
+        if (!hasCapIpcLock()) {
+            long limit = ringlink.sys.Rlimit.get(ringlink.sys.Rlimit.RLIMIT_MEMLOCK).cur();
+            if (limit != ringlink.sys.Rlimit.INFINITY && umemBytes > limit) {
+                throw new IllegalArgumentException("a UMEM of " + frames + " x " + frameSize + " bytes (" + umemBytes / 1024
+                        + " KiB) exceeds RLIMIT_MEMLOCK (" + limit / 1024 + " KiB), which the kernel charges it to because this "
+                        + "process lacks CAP_IPC_LOCK. Use fewer frames (frames=" + Math.max(2, limit / frameSize) + " fits), "
+                        + "raise the limit before starting Java (ulimit -l, systemd LimitMEMLOCK=, docker --ulimit memlock=-1), "
+                        + "or grant CAP_IPC_LOCK.");
+            }
+        }
         int ifindex;
         try {
             ifindex = Net.ifNameToIndex(ifname);
@@ -107,6 +118,21 @@ public record XdpConfig(String ifname, int queue, XskSocket.Mode mode, XdpProgra
             throw new IllegalArgumentException("xskmap " + xskMap + " does not exist (is bpffs mounted at /sys/fs/bpf?)");
         }
         return ifindex;
+    }
+
+    /** True if CAP_IPC_LOCK is in this process's effective set (then the UMEM is not charged to RLIMIT_MEMLOCK). */
+    static boolean hasCapIpcLock() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("CapEff:")) {
+                    long caps = Long.parseUnsignedLong(line.substring(7).trim(), 16);
+                    return (caps & (1L << 14)) != 0; // CAP_IPC_LOCK = 14
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // unknown: let the kernel decide and explain its answer
+        }
+        return true;
     }
 
     /** Number of RX queues from /sys/class/net/IF/queues, or -1 if sysfs does not say. */
