@@ -94,7 +94,9 @@ public final class XskSocket implements AutoCloseable {
             int flags = mode.flag | (useNeedWakeup ? SockaddrXdpLayout.XDP_USE_NEED_WAKEUP : 0);
             sa.set(ValueLayout.JAVA_SHORT, SockaddrXdpLayout.OFF_SXDP_FAMILY, (short) Sockets.AF_XDP);
             if (sharedWith != null) {
-                flags |= SockaddrXdpLayout.XDP_SHARED_UMEM;
+                // A socket sharing a UMEM inherits copy/zero-copy and need-wakeup from its owner; the
+                // kernel refuses (EINVAL) any of those flags next to XDP_SHARED_UMEM.
+                flags = SockaddrXdpLayout.XDP_SHARED_UMEM;
                 sa.set(ValueLayout.JAVA_INT, SockaddrXdpLayout.OFF_SXDP_SHARED_UMEM_FD, sharedWith.fd.number());
             }
             sa.set(ValueLayout.JAVA_SHORT, SockaddrXdpLayout.OFF_SXDP_FLAGS, (short) flags);
@@ -106,7 +108,7 @@ public final class XskSocket implements AutoCloseable {
             } finally {
                 if (sharedWith != null) sharedWith.fd.release();
             }
-            XskSocket s = new XskSocket(fd, umem, fill, comp, rx, tx, name, useNeedWakeup);
+            XskSocket s = new XskSocket(fd, umem, fill, comp, rx, tx, name, sharedWith != null ? sharedWith.needWakeup : useNeedWakeup);
             s.zeroCopy = s.readZeroCopy();
             return s;
         } catch (IOException | RuntimeException e) {
