@@ -272,6 +272,46 @@ class XdpLinkTest {
         }
     }
 
+    @Test
+    void unalignedChunksCarryOddFrameSizes() throws Exception {
+        requireFixture();
+        Netns.in(NS, "ip neigh replace " + HOST_IP + " lladdr " + Netns.mac(null, HOST) + " dev " + PEER + " nud permanent");
+        byte[] src = Netns.macBytes(Netns.mac(null, HOST)), dst = Netns.macBytes(Netns.mac(NS, PEER));
+        try (XdpLink l = XdpLink.open(base().withFrames(512, 3000).withUnaligned(true)); PacketBatch b = new PacketBatch(64, 4096)) {
+            assertEquals(3000 - Umem.XDP_PACKET_HEADROOM, l.maxReceiveSize());
+            sendUdpFromNs(NS, HOST_IP, 9996, 50);
+            assertEquals(50, receivePort(l, b, 9996, 50, 10_000, null));
+            long rx0 = Netns.stat(NS, PEER, "rx_packets");
+            b.clear();
+            for (int k = 0; k < 64; k++) UdpFrames.append(b, src, dst, UdpFrames.ip(HOST_IP), UdpFrames.ip(PEER_IP), 4000, 9, 1400, k);
+            int sent = 0;
+            for (int round = 0; round < 20; round++) sent += l.transmit(b, 0, 64);
+            assertTrue(l.drainTx(5_000));
+            assertEquals(0, l.statistics().txInvalidDescs(), "no frame crossed a page boundary");
+            assertTrue(Netns.stat(NS, PEER, "rx_packets") - rx0 >= sent * 0.98);
+        } finally {
+            Netns.in(NS, "ip neigh del " + HOST_IP + " dev " + PEER + " || true");
+        }
+    }
+
+    @Test
+    void aCorruptRingStopsTheLinkNotTheJvm() throws Exception {
+        requireFixture();
+        try (XdpLink l = XdpLink.open(base()); PacketBatch b = new PacketBatch(64, 2048)) {
+            XskRing rx = l.socket().rx;
+            var intAt = java.lang.foreign.ValueLayout.JAVA_INT;
+            int cons = rx.mem.get(intAt, rx.consumerOff);
+            // A descriptor pointing far outside the UMEM: dropped and counted, never read.
+            rx.setDesc(cons, 1L << 40, 1000);
+            rx.mem.set(intAt, rx.producerOff, cons + 1);
+            assertEquals(0, l.receive(b));
+            assertEquals(1, l.counters().snapshot().errors());
+            // A producer index claiming more entries than the ring has: the link stops with a typed error.
+            rx.mem.set(intAt, rx.producerOff, cons + 1 + 100_000);
+            assertThrows(ringlink.link.LinkFailedException.class, () -> l.receive(b));
+        }
+    }
+
     /** Moves one batch from {@code from} to {@code to}; frames the TX ring cannot take right now are dropped. */
     static int forward(Link from, Link to, PacketBatch b) throws IOException {
         b.clear();
