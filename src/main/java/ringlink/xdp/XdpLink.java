@@ -38,6 +38,8 @@ public final class XdpLink implements Link {
     private static final System.Logger LOG = System.getLogger("ringlink.xdp");
     /** How long to retry a bind that finds the queue still held by a socket being torn down. */
     static final long EBUSY_RETRY_NANOS = 2_000_000_000L;
+    /** Binds that found the queue busy and were retried (all links; for tests and diagnostics). */
+    static final java.util.concurrent.atomic.AtomicLong EBUSY_RETRIES = new java.util.concurrent.atomic.AtomicLong();
     /** In copy mode the kernel sends at most this many frames per sendto. */
     private static final int KERNEL_TX_BATCH = 32;
 
@@ -115,6 +117,7 @@ public final class XdpLink implements Link {
                 } catch (SysException e) {
                     if (e.is(Errno.EBUSY) && System.nanoTime() < deadline) {
                         // The previous socket on this queue is still being released by the kernel (deferred work): wait.
+                        EBUSY_RETRIES.incrementAndGet();
                         sleep(10);
                         continue;
                     }

@@ -163,11 +163,13 @@ class XdpLinkTest {
     @Test
     void rebindingTheQueueRightAfterCloseWorks() throws Exception {
         requireFixture();
+        long before = XdpLink.EBUSY_RETRIES.get();
         for (int i = 0; i < 5; i++) {
             try (XdpLink l = XdpLink.open(base())) {
                 assertTrue(l.isOpen());
             }
         }
+        System.out.println("[xdp rebind] EBUSY retries over 5 close/reopen cycles: " + (XdpLink.EBUSY_RETRIES.get() - before));
     }
 
     @Test
@@ -220,6 +222,7 @@ class XdpLinkTest {
         long rx = Netns.stat(NS, PEER, "rx_packets") - rx0;
         long dropped = Netns.stat(null, HOST, "tx_dropped");
         // Frames the kernel took from the ring reached the peer unless veth counted them as dropped.
+        System.out.println("[xdp tx 1e6] peer rx_packets delta " + rx + ", host tx_dropped " + dropped);
         assertTrue(rx >= total * 0.98, "peer received " + rx + " of " + total + " (host tx_dropped " + dropped + ")");
     }
 
