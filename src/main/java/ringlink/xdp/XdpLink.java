@@ -8,6 +8,7 @@ import ringlink.link.Layer;
 import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
+import ringlink.link.LinkException;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
 import ringlink.packet.PacketBatch;
@@ -63,6 +64,8 @@ public final class XdpLink implements Link {
     private final long[] fillStash;
     private int fillStashCount;
     private volatile boolean closed;
+    /** Why the link was stopped by a corrupt ring, or null: once set, every call fails with it. */
+    private volatile String failure;
 
     private XdpLink(String name, XdpConfig config, Umem umem, XskSocket xsk, SharedProgram program, Epoll epoll,
                     EventFd wake, String modeNote) {
@@ -180,7 +183,8 @@ public final class XdpLink implements Link {
     @Override public int maxReceiveSize() { return maxRx; }
     @Override public Fd readyFd() { return epoll.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return !closed; }
+    /** False once closed or stopped by a corrupt ring. */
+    @Override public boolean isOpen() { return !closed && failure == null; }
 
     /** The configuration this link was opened with. */
     public XdpConfig config() { return config; }
@@ -201,7 +205,7 @@ public final class XdpLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) throw new LinkClosedException(name + ": closed");
+        check();
         try {
             XskRing rx = xsk.rx;
             int room = batch.capacity() - batch.count();
@@ -251,9 +255,21 @@ public final class XdpLink implements Link {
             if (dropped > 0) counters.rxDropped(dropped);
             return got;
         } catch (IllegalStateException e) {
-            if (closed) throw new LinkClosedException(name + ": closed");
-            throw new LinkFailedException(name + ": " + e.getMessage(), e);
+            throw fail(e);
         }
+    }
+
+    private void check() throws LinkException {
+        if (closed) throw new LinkClosedException(name + ": closed");
+        String f = failure;
+        if (f != null) throw new LinkFailedException(name + ": stopped earlier: " + f);
+    }
+
+    /** A ring was corrupt (or the link closed under us): stop this link only. */
+    private LinkException fail(IllegalStateException e) {
+        if (closed) return new LinkClosedException(name + ": closed");
+        failure = e.getMessage();
+        return new LinkFailedException(name + ": " + e.getMessage(), e);
     }
 
     /**
@@ -295,7 +311,7 @@ public final class XdpLink implements Link {
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        if (closed) throw new LinkClosedException(name + ": closed");
+        check();
         try {
             reapCompletions();
             XskRing tx = xsk.tx;
@@ -332,8 +348,7 @@ public final class XdpLink implements Link {
             if (dropped > 0) counters.txDropped(dropped);
             return n;
         } catch (IllegalStateException e) {
-            if (closed) throw new LinkClosedException(name + ": closed");
-            throw new LinkFailedException(name + ": " + e.getMessage(), e);
+            throw fail(e);
         }
     }
 

@@ -312,6 +312,11 @@ class XdpLinkTest {
             // A producer index claiming more entries than the ring has: the link stops with a typed error.
             rx.mem.set(intAt, rx.producerOff, cons + 1 + 100_000);
             assertThrows(ringlink.link.LinkFailedException.class, () -> l.receive(b));
+            assertFalse(l.isOpen());
+            // The link stays stopped, even once the ring looks sane again.
+            rx.mem.set(intAt, rx.producerOff, cons + 1);
+            var again = assertThrows(ringlink.link.LinkFailedException.class, () -> l.transmit(b));
+            assertTrue(again.getMessage().contains("stopped earlier"), again.getMessage());
         }
     }
 
