@@ -153,6 +153,11 @@ public final class XdpLink implements Link {
         }
     }
 
+    /** For {@link XskSimulator}: a link over simulated rings (no program, no kernel socket). */
+    static XdpLink simulated(XdpConfig config, Umem umem, XskSocket xsk, Epoll epoll, EventFd wake) {
+        return new XdpLink("xdp-sim", config, umem, xsk, null, epoll, wake, "simulated");
+    }
+
     private static XdpException bindError(XdpConfig c, SysException e) {
         String hint = switch (e.errno()) {
             case Errno.EBUSY -> " (queue " + c.queue() + " of " + c.ifname() + " is still bound by another AF_XDP socket after "
@@ -410,7 +415,7 @@ public final class XdpLink implements Link {
         } catch (IOException ignored) {
             // nobody can be waiting on a closed eventfd
         }
-        program.release(config.queue(), true);
+        if (program != null) program.release(config.queue(), true);
         epoll.close();
         xsk.close();
         wake.close();

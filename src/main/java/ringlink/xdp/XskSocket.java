@@ -40,6 +40,11 @@ public final class XskSocket implements AutoCloseable {
     private final boolean needWakeup;
     private volatile boolean zeroCopy;
 
+    /** For {@link XskSimulator}: rings over plain memory, no kernel socket behind {@code fd}. */
+    static XskSocket simulated(Fd fd, Umem umem, XskRing fill, XskRing comp, XskRing rx, XskRing tx) {
+        return new XskSocket(fd, umem, fill, comp, rx, tx, "simulated xsk", true);
+    }
+
     private XskSocket(Fd fd, Umem umem, XskRing fill, XskRing comp, XskRing rx, XskRing tx, String name, boolean needWakeup) {
         this.fd = fd;
         this.umem = umem;

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import ringlink.packet.PacketBatch;
@@ -94,18 +95,25 @@ public final class XdpBench {
         AtomicBoolean stop = new AtomicBoolean();
         try (XdpLink l = XdpLink.open(XdpConfig.of(A).withAttach(attach)); PacketBatch b = new PacketBatch(64, 2048)) {
             for (int k = 0; k < 64; k++) UdpFrames.append(b, src, dst, UdpFrames.ip("10.79.0.1"), UdpFrames.ip("10.79.0.2"), 4000, 9, size, k);
+            AtomicLong cpu = new AtomicLong();
             Thread t = Thread.ofPlatform().name("xdp-bench-tx").start(() -> {
+                long busy = 0;
                 try {
-                    while (!stop.get()) l.transmit(b);
+                    while (!stop.get()) {
+                        long t0 = System.nanoTime();
+                        if (l.transmit(b) > 0) busy += System.nanoTime() - t0;
+                    }
                 } catch (IOException e) {
                     e.printStackTrace();
                 }
+                cpu.set(busy);
             });
             List<Double> peer = new ArrayList<>(), sent = new ArrayList<>();
             sample(() -> counter(B, "rx_packets"), () -> l.counters().snapshot().txPackets(), peer, sent);
             stop.set(true);
             t.join();
             report("TX java", sent, false, peer, false);
+            cpuPerPacket(cpu.get(), l.counters().snapshot().txPackets());
             return mean(peer);
         }
     }
@@ -115,6 +123,7 @@ public final class XdpBench {
         try {
             List<Double> peer = new ArrayList<>(), unused = new ArrayList<>();
             waitForForwarding(p);
+            waitForTraffic(B);
             sample(() -> counter(B, "rx_packets"), () -> 0, peer, unused);
             List<Double> own = stop(p, "Tx-pps");
             report("TX dpdk", own, true, peer, false);
@@ -128,20 +137,29 @@ public final class XdpBench {
 
     static double javaRx() throws Exception {
         AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong calls = new AtomicLong();
         try (XdpLink l = XdpLink.open(XdpConfig.of(A).withAttach(attach)); PacketBatch b = new PacketBatch(64, 2048)) {
+            AtomicLong cpu = new AtomicLong();
             Thread t = Thread.ofPlatform().name("xdp-bench-rx").start(() -> {
+                long busy = 0;
                 try {
                     while (!stop.get()) {
                         b.clear();
-                        l.receive(b);
+                        long t0 = System.nanoTime();
+                        if (l.receive(b) > 0) {
+                            busy += System.nanoTime() - t0;
+                            calls.incrementAndGet();
+                        }
                     }
                 } catch (IOException e) {
                     e.printStackTrace();
                 }
+                cpu.set(busy);
             });
             Process src = testpmd("rlxd-bsrc", B, "txonly", "0@0,1@1", mac(A));
             try {
                 waitForForwarding(src);
+                waitForTraffic(A);
                 List<Double> got = new ArrayList<>(), unused = new ArrayList<>();
                 sample(() -> l.counters().snapshot().rxPackets(), () -> 0, got, unused);
                 List<Double> offered = stop(src, "Tx-pps");
@@ -152,6 +170,8 @@ public final class XdpBench {
                 stop.set(true);
                 t.join();
                 src.destroyForcibly();
+                cpuPerPacket(cpu.get(), l.counters().snapshot().rxPackets());
+                System.out.printf("      java: %.1f packets per non-empty receive call%n", (double) l.counters().snapshot().rxPackets() / Math.max(1, calls.get()));
             }
         }
     }
@@ -163,6 +183,7 @@ public final class XdpBench {
             waitForForwarding(rx);
             src = testpmd("rlxd-bsrc", B, "txonly", "0@0,1@1", mac(A));
             waitForForwarding(src);
+            waitForTraffic(A);
             // testpmd prints its own per-second rates; let it run the same time as the Java case.
             Thread.sleep(seconds * 1000L);
             List<Double> offered = stop(src, "Tx-pps");
@@ -176,6 +197,19 @@ public final class XdpBench {
     }
 
     // ---- helpers ----
+
+    /**
+     * Wall time spent inside receive/transmit calls that moved packets, per packet (TX includes
+     * the kernel's copy-mode transmit inside sendto). Empty polls are not counted, so on a busy
+     * machine this separates "slow code" from "not scheduled"; preemption inside a call still
+     * inflates it.
+     */
+    static void cpuPerPacket(long busyNanos, long packets) {
+        if (packets > 0) {
+            System.out.printf("      java: %.0f ns per packet inside calls that moved packets (%d packets)%n",
+                    (double) busyNanos / packets, packets);
+        }
+    }
 
     interface LongSource { long get() throws Exception; }
 
@@ -242,6 +276,19 @@ public final class XdpBench {
             Thread.sleep(100);
         }
         throw new IllegalStateException("dpdk-testpmd did not start forwarding in 20 s:\n" + Files.readString(log));
+    }
+
+    /** Waits (up to 15 s) until frames flow into {@code dev}, so that start-up is not measured. */
+    static void waitForTraffic(String dev) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        long prev = counter(dev, "rx_packets");
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            long now = counter(dev, "rx_packets");
+            if (now - prev > 1000) return;
+            prev = now;
+        }
+        throw new IllegalStateException("no traffic reached " + dev + " within 15 s");
     }
 
     static String prefixOf(Process p) {
