@@ -229,7 +229,7 @@ public final class XdpLink implements Link {
                 int len = rx.descLen(idx + k);
                 long data = umem.dataAddr(addr);
                 long base = umem.frameBase(addr);
-                if (base < 0 || base >= umemSize || fillStashCount == fillStash.length) {
+                if (base < 0 || base > umemSize - umem.frameSize() || fillStashCount == fillStash.length) {
                     // Not a frame we handed out (or one handed back twice): never reuse it.
                     counters.error();
                     dropped++;
@@ -259,7 +259,7 @@ public final class XdpLink implements Link {
             counters.received(got, bytes);
             if (dropped > 0) counters.rxDropped(dropped);
             return got;
-        } catch (IllegalStateException e) {
+        } catch (IllegalStateException | IndexOutOfBoundsException e) {
             throw fail(e);
         }
     }
@@ -271,7 +271,7 @@ public final class XdpLink implements Link {
     }
 
     /** A ring was corrupt (or the link closed under us): stop this link only. */
-    private LinkException fail(IllegalStateException e) {
+    private LinkException fail(RuntimeException e) {
         if (closed) return new LinkClosedException(name + ": closed");
         failure = e.getMessage();
         return new LinkFailedException(name + ": " + e.getMessage(), e);
@@ -305,7 +305,7 @@ public final class XdpLink implements Link {
         int idx = comp.cachedCons;
         for (int k = 0; k < n; k++) {
             long base = umem.frameBase(comp.addrEntry(idx + k));
-            if (txFreeCount == txFree.length || base < 0 || base >= umemSize) {
+            if (txFreeCount == txFree.length || base < 0 || base > umemSize - umem.frameSize()) {
                 counters.error(); // a completion we never sent: ignore it rather than double-use a frame
                 continue;
             }
@@ -352,7 +352,7 @@ public final class XdpLink implements Link {
             counters.transmitted(posted, bytes);
             if (dropped > 0) counters.txDropped(dropped);
             return n;
-        } catch (IllegalStateException e) {
+        } catch (IllegalStateException | IndexOutOfBoundsException e) {
             throw fail(e);
         }
     }

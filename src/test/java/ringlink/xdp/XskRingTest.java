@@ -62,4 +62,24 @@ class XskRingTest {
             assertEquals(128 + 64_000, l.counters().snapshot().txPackets());
         }
     }
+
+    @Test
+    void hostileCompletionsAreCountedNotUsed() throws Exception {
+        try (XskSimulator sim = XskSimulator.create(256, 2048, 128); PacketBatch b = new PacketBatch(64, 2048)) {
+            XdpLink l = sim.link();
+            XskRing comp = l.socket().comp;
+            var intAt = ValueLayout.JAVA_INT;
+            int p = comp.mem.get(intAt, comp.producerOff);
+            // Completions for addresses never sent: outside the UMEM, and the UMEM's very last byte.
+            comp.setAddrEntry(p, 1L << 40);
+            comp.setAddrEntry(p + 1, l.socket().umem().size() - 1);
+            comp.mem.set(intAt, comp.producerOff, p + 2);
+            for (int i = 0; i < 64; i++) b.setLength(b.add(), 64);
+            assertEquals(64, l.transmit(b));
+            assertEquals(2, l.counters().snapshot().errors());
+            sim.complete();
+            assertTrue(l.drainTx(1000));
+            assertEquals(l.txFrames(), l.txFramesFree(), "the pool holds exactly its own frames");
+        }
+    }
 }
