@@ -111,6 +111,15 @@ class XdpLinkTest {
     }
 
     @Test
+    void nativeAttachOnADeviceWithoutNativeXdpSaysWhatToDo() throws Exception {
+        requireFixture();
+        var e = assertThrows(XdpException.class, () -> XdpLink.open(XdpConfig.of("lo").withFrames(256, 2048)
+                .withAttach(XdpProgram.Attach.DRV)));
+        assertTrue(e.getMessage().contains("attach=skb"), e.getMessage());
+        assertEquals("", Netns.xdpOf("lo"));
+    }
+
+    @Test
     void theProgramPassesFramesOfQueuesWithoutASocket() throws Exception {
         requireFixture();
         int ifindex = ringlink.sys.Net.ifNameToIndex(HOST);
