@@ -84,8 +84,10 @@ public final class XdpBench {
         }
     }
 
+    /** Removes the veth pair and testpmd's runtime directories (its logs stay in /tmp/rlxd-b*.log). */
     static void cleanUp() {
         sh("ip link del " + A + " 2>/dev/null");
+        sh("rm -rf /var/run/dpdk/rlxd-btx /var/run/dpdk/rlxd-brx /var/run/dpdk/rlxd-bsrc");
     }
 
     // ---- TX ----
