@@ -68,6 +68,7 @@ public final class XdpBench {
         System.out.printf("XDP packet rate, %d-byte frames, %d s per case, attach=%s, veth %s<->%s, %d CPUs, load %s%n",
                 size, seconds, attach.name().toLowerCase(Locale.ROOT), A, B, Runtime.getRuntime().availableProcessors(),
                 Files.readString(Path.of("/proc/loadavg")).trim());
+        warmUp();
         try {
             if (only == null || only.equals("tx")) {
                 double jt = javaTx();
@@ -85,6 +86,28 @@ public final class XdpBench {
     }
 
     /** Removes the veth pair and testpmd's runtime directories (its logs stay in /tmp/rlxd-b*.log). */
+    /**
+     * JIT warm-up of the receive and transmit paths on simulated rings (no kernel), so that a
+     * short run on a busy machine does not measure the interpreter: on a starved CPU the first
+     * seconds of a real run may not be enough for C2.
+     */
+    static void warmUp() throws IOException {
+        long t0 = System.nanoTime();
+        try (ringlink.xdp.XskSimulator sim = ringlink.xdp.XskSimulator.create(4096, 2048, 2048);
+             PacketBatch rx = new PacketBatch(64, 2048); PacketBatch tx = new PacketBatch(64, 2048)) {
+            XdpLink l = sim.link();
+            for (int i = 0; i < 64; i++) tx.setLength(tx.add(), size);
+            for (int i = 0; i < 100_000; i++) {
+                sim.deliver(64, size);
+                rx.clear();
+                l.receive(rx);
+                l.transmit(tx);
+                sim.complete();
+            }
+        }
+        System.out.printf("(JIT warm-up on simulated rings: %d ms)%n", (System.nanoTime() - t0) / 1_000_000);
+    }
+
     static void cleanUp() {
         sh("ip link del " + A + " 2>/dev/null");
         sh("rm -rf /var/run/dpdk/rlxd-btx /var/run/dpdk/rlxd-brx /var/run/dpdk/rlxd-bsrc");
