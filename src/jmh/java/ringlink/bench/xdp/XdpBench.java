@@ -1,0 +1,373 @@
+package ringlink.bench.xdp;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import ringlink.packet.PacketBatch;
+import ringlink.xdp.UdpFrames;
+import ringlink.xdp.XdpConfig;
+import ringlink.xdp.XdpLink;
+import ringlink.xdp.XdpProgram;
+
+/**
+ * 64-byte packet rates of the Java AF_XDP link beside DPDK's {@code net_af_xdp} PMD in
+ * {@code dpdk-testpmd}, on the same veth pair (rlxdb0 ↔ rlxdb1) in the same run:
+ *
+ * <ul>
+ * <li>TX: the sender (Java XSK, then testpmd txonly) transmits on rlxdb0 as fast as it can; the
+ *     rate is what arrives on rlxdb1 (its rx_packets, a counter neither side controls) and what
+ *     the sender reports.</li>
+ * <li>RX: testpmd txonly on rlxdb1 is the traffic source for both; the receiver on rlxdb0 is the
+ *     Java XSK, then testpmd rxonly; the rate is what the receiver reports per second.</li>
+ * </ul>
+ * Rates are the mean of the per-second samples after a warm-up second. Prints Mpps and the
+ * Java/DPDK ratio. Needs root and dpdk-testpmd with librte-net-af-xdp; mounts bpffs if needed.
+ *
+ * <pre>bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx]</pre>
+ */
+public final class XdpBench {
+    static final String A = "rlxdb0", B = "rlxdb1";
+    static int seconds = 10, size = 64;
+    static XdpProgram.Attach attach = XdpProgram.Attach.SKB;
+    static String only = null;
+
+    public static void main(String[] args) throws Exception {
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--seconds" -> seconds = Integer.parseInt(args[++i]);
+                case "--size" -> size = Integer.parseInt(args[++i]);
+                case "--attach" -> attach = XdpProgram.Attach.valueOf(args[++i].toUpperCase(Locale.ROOT));
+                case "--only" -> only = args[++i];
+                default -> {
+                    System.err.println("usage: XdpBench [--seconds N>=3] [--size 60..1514] [--attach skb|drv] [--only rx|tx]");
+                    System.exit(2);
+                }
+            }
+        }
+        if (seconds < 3) throw new IllegalArgumentException("--seconds must be >= 3 (one warm-up second, two samples)");
+        if (sh("command -v dpdk-testpmd") != 0) throw new IllegalStateException("dpdk-testpmd not found (Debian package dpdk-dev)");
+        if (sh("mount | grep -q ' /sys/fs/bpf '") != 0) sh("mount -t bpf bpf /sys/fs/bpf");
+        Runtime.getRuntime().addShutdownHook(new Thread(XdpBench::cleanUp));
+        cleanUp();
+        must("ip link add " + A + " type veth peer name " + B);
+        for (String d : new String[] {A, B}) {
+            sh("sysctl -qw net.ipv6.conf." + d + ".disable_ipv6=1");
+            must("ip link set " + d + " up");
+            // GRO on: a veth only takes XDP-redirected frames when its peer has NAPI (GRO or an XDP program).
+            sh("ethtool -K " + d + " gro on >/dev/null 2>&1");
+        }
+        Thread.sleep(500);
+        System.out.printf("XDP packet rate, %d-byte frames, %d s per case, attach=%s, veth %s<->%s, %d CPUs, load %s%n",
+                size, seconds, attach.name().toLowerCase(Locale.ROOT), A, B, Runtime.getRuntime().availableProcessors(),
+                Files.readString(Path.of("/proc/loadavg")).trim());
+        warmUp();
+        try {
+            if (only == null || only.equals("tx")) {
+                double jt = javaTx();
+                double dt = dpdkTx();
+                System.out.printf("TX  java %.3f Mpps   dpdk af_xdp %.3f Mpps   ratio java/dpdk %.2f%n", jt / 1e6, dt / 1e6, jt / dt);
+            }
+            if (only == null || only.equals("rx")) {
+                double jr = javaRx();
+                double dr = dpdkRx();
+                System.out.printf("RX  java %.3f Mpps   dpdk af_xdp %.3f Mpps   ratio java/dpdk %.2f%n", jr / 1e6, dr / 1e6, jr / dr);
+            }
+        } finally {
+            cleanUp();
+        }
+    }
+
+    /** Removes the veth pair and testpmd's runtime directories (its logs stay in /tmp/rlxd-b*.log). */
+    /**
+     * JIT warm-up of the receive and transmit paths on simulated rings (no kernel), so that a
+     * short run on a busy machine does not measure the interpreter: on a starved CPU the first
+     * seconds of a real run may not be enough for C2.
+     */
+    static void warmUp() throws IOException {
+        long t0 = System.nanoTime();
+        try (ringlink.xdp.XskSimulator sim = ringlink.xdp.XskSimulator.create(4096, 2048, 2048);
+             PacketBatch rx = new PacketBatch(64, 2048); PacketBatch tx = new PacketBatch(64, 2048)) {
+            XdpLink l = sim.link();
+            for (int i = 0; i < 64; i++) tx.setLength(tx.add(), size);
+            for (int i = 0; i < 100_000; i++) {
+                sim.deliver(64, size);
+                rx.clear();
+                l.receive(rx);
+                l.transmit(tx);
+                sim.complete();
+            }
+        }
+        System.out.printf("(JIT warm-up on simulated rings: %d ms)%n", (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    static void cleanUp() {
+        sh("ip link del " + A + " 2>/dev/null");
+        sh("rm -rf /var/run/dpdk/rlxd-btx /var/run/dpdk/rlxd-brx /var/run/dpdk/rlxd-bsrc");
+    }
+
+    // ---- TX ----
+
+    static double javaTx() throws Exception {
+        byte[] src = mac(A), dst = mac(B);
+        AtomicBoolean stop = new AtomicBoolean();
+        try (XdpLink l = XdpLink.open(XdpConfig.of(A).withAttach(attach)); PacketBatch b = new PacketBatch(64, 2048)) {
+            for (int k = 0; k < 64; k++) UdpFrames.append(b, src, dst, UdpFrames.ip("10.79.0.1"), UdpFrames.ip("10.79.0.2"), 4000, 9, size, k);
+            AtomicLong cpu = new AtomicLong();
+            Thread t = Thread.ofPlatform().name("xdp-bench-tx").start(() -> {
+                long busy = 0;
+                try {
+                    while (!stop.get()) {
+                        long t0 = System.nanoTime();
+                        if (l.transmit(b) > 0) busy += System.nanoTime() - t0;
+                    }
+                } catch (IOException e) {
+                    e.printStackTrace();
+                }
+                cpu.set(busy);
+            });
+            List<Double> peer = new ArrayList<>(), sent = new ArrayList<>();
+            sample(() -> counter(B, "rx_packets"), () -> l.counters().snapshot().txPackets(), peer, sent);
+            stop.set(true);
+            t.join();
+            report("TX java", sent, false, peer, false);
+            cpuPerPacket(cpu.get(), l.counters().snapshot().txPackets());
+            return mean(peer);
+        }
+    }
+
+    static double dpdkTx() throws Exception {
+        Process p = testpmd("rlxd-btx", A, "txonly", "0@0,1@1", mac(B));
+        try {
+            List<Double> peer = new ArrayList<>(), unused = new ArrayList<>();
+            waitForForwarding(p);
+            waitForTraffic(B);
+            sample(() -> counter(B, "rx_packets"), () -> 0, peer, unused);
+            List<Double> own = stop(p, "Tx-pps");
+            report("TX dpdk", own, true, peer, false);
+            return mean(peer);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    // ---- RX ----
+
+    static double javaRx() throws Exception {
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong calls = new AtomicLong();
+        try (XdpLink l = XdpLink.open(XdpConfig.of(A).withAttach(attach)); PacketBatch b = new PacketBatch(64, 2048)) {
+            AtomicLong cpu = new AtomicLong();
+            Thread t = Thread.ofPlatform().name("xdp-bench-rx").start(() -> {
+                long busy = 0;
+                try {
+                    while (!stop.get()) {
+                        b.clear();
+                        long t0 = System.nanoTime();
+                        if (l.receive(b) > 0) {
+                            busy += System.nanoTime() - t0;
+                            calls.incrementAndGet();
+                        }
+                    }
+                } catch (IOException e) {
+                    e.printStackTrace();
+                }
+                cpu.set(busy);
+            });
+            Process src = testpmd("rlxd-bsrc", B, "txonly", "0@0,1@1", mac(A));
+            try {
+                waitForForwarding(src);
+                waitForTraffic(A);
+                List<Double> got = new ArrayList<>(), unused = new ArrayList<>();
+                sample(() -> l.counters().snapshot().rxPackets(), () -> 0, got, unused);
+                List<Double> offered = stop(src, "Tx-pps");
+                report("RX java", got, false, offered, true);
+                System.out.println("      kernel drops: " + l.statistics());
+                return mean(got);
+            } finally {
+                stop.set(true);
+                t.join();
+                src.destroyForcibly();
+                cpuPerPacket(cpu.get(), l.counters().snapshot().rxPackets());
+                System.out.printf("      java: %.1f packets per non-empty receive call%n", (double) l.counters().snapshot().rxPackets() / Math.max(1, calls.get()));
+            }
+        }
+    }
+
+    static double dpdkRx() throws Exception {
+        Process rx = testpmd("rlxd-brx", A, "rxonly", "0@1,1@0", mac(B));
+        Process src = null;
+        try {
+            waitForForwarding(rx);
+            src = testpmd("rlxd-bsrc", B, "txonly", "0@0,1@1", mac(A));
+            waitForForwarding(src);
+            waitForTraffic(A);
+            // testpmd prints its own per-second rates; let it run the same time as the Java case.
+            Thread.sleep(seconds * 1000L);
+            List<Double> offered = stop(src, "Tx-pps");
+            List<Double> got = stop(rx, "Rx-pps");
+            report("RX dpdk", got, true, offered, true);
+            return mean(tail(got, 0));
+        } finally {
+            rx.destroyForcibly();
+            if (src != null) src.destroyForcibly();
+        }
+    }
+
+    // ---- helpers ----
+
+    /**
+     * Wall time spent inside receive/transmit calls that moved packets, per packet (TX includes
+     * the kernel's copy-mode transmit inside sendto). Empty polls are not counted, so on a busy
+     * machine this separates "slow code" from "not scheduled"; preemption inside a call still
+     * inflates it.
+     */
+    static void cpuPerPacket(long busyNanos, long packets) {
+        if (packets > 0) {
+            System.out.printf("      java: %.0f ns per packet inside calls that moved packets (%d packets)%n",
+                    (double) busyNanos / packets, packets);
+        }
+    }
+
+    interface LongSource { long get() throws Exception; }
+
+    /** Samples two counters once a second for {@link #seconds}; keeps per-second deltas after the first second. */
+    static void sample(LongSource a, LongSource b, List<Double> ra, List<Double> rb) throws Exception {
+        long pa = a.get(), pb = b.get(), pt = System.nanoTime();
+        for (int s = 0; s < seconds; s++) {
+            Thread.sleep(1000);
+            long na = a.get(), nb = b.get(), nt = System.nanoTime();
+            double dt = (nt - pt) / 1e9;
+            if (s > 0) {
+                ra.add((na - pa) / dt);
+                rb.add((nb - pb) / dt);
+            }
+            pa = na;
+            pb = nb;
+            pt = nt;
+        }
+    }
+
+    static double mean(List<Double> xs) {
+        return xs.stream().mapToDouble(Double::doubleValue).average().orElse(0);
+    }
+
+    /**
+     * testpmd's steady-state samples: drops the start-up seconds (before its first non-zero
+     * sample), the first non-zero one (a partial second) and the last one (may straddle the stop);
+     * zero samples in between are kept so a stalled receiver is not flattered.
+     */
+    static List<Double> tail(List<Double> xs, int unused) {
+        int first = 0;
+        while (first < xs.size() && xs.get(first) == 0) first++;
+        if (xs.size() - first <= 2) return xs.subList(first, xs.size());
+        return xs.subList(first + 1, xs.size() - 1);
+    }
+
+    /** Prints one case; {@code ownFromTestpmd}/{@code otherFromTestpmd} lists still hold testpmd's start-up samples. */
+    static void report(String what, List<Double> own, boolean ownFromTestpmd, List<Double> other, boolean otherFromTestpmd) {
+        double o = mean(ownFromTestpmd ? tail(own, 0) : own), x = mean(otherFromTestpmd ? tail(other, 0) : other);
+        System.out.printf("  %-8s app %7.3f Mpps   %s %7.3f Mpps   per-second app samples (Mpps) %s%n", what, o / 1e6,
+                what.startsWith("TX") ? "peer rx_packets" : "offered by source", x / 1e6, fmt(own));
+    }
+
+    static String fmt(List<Double> xs) {
+        StringBuilder sb = new StringBuilder("[");
+        for (double x : xs) sb.append(String.format(Locale.ROOT, "%.2f ", x / 1e6));
+        return sb.toString().trim() + "]";
+    }
+
+    static Process testpmd(String prefix, String iface, String mode, String lcores, byte[] peerMac) throws IOException {
+        Path log = Path.of("/tmp/" + prefix + ".log");
+        List<String> cmd = List.of("dpdk-testpmd", "--no-huge", "-m", "512", "--no-pci", "--file-prefix", prefix,
+                "--lcores=" + lcores, "--vdev", "net_af_xdp0,iface=" + iface + ",start_queue=0,queue_count=1",
+                "--", "--forward-mode=" + mode, "--txpkts=" + size, "--stats-period", "1", "--nb-cores=1",
+                "--total-num-mbufs=16384", "--eth-peer=0," + macString(peerMac));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    static void waitForForwarding(Process p) throws Exception {
+        Path log = Path.of("/tmp/" + prefixOf(p) + ".log");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) throw new IllegalStateException("dpdk-testpmd exited:\n" + Files.readString(log));
+            if (Files.exists(log) && Files.readString(log).contains("Press enter to exit") || Files.readString(log).contains("Port statistics")) {
+                Thread.sleep(500);
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("dpdk-testpmd did not start forwarding in 20 s:\n" + Files.readString(log));
+    }
+
+    /** Waits (up to 15 s) until frames flow into {@code dev}, so that start-up is not measured. */
+    static void waitForTraffic(String dev) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        long prev = counter(dev, "rx_packets");
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            long now = counter(dev, "rx_packets");
+            if (now - prev > 1000) return;
+            prev = now;
+        }
+        throw new IllegalStateException("no traffic reached " + dev + " within 15 s");
+    }
+
+    static String prefixOf(Process p) {
+        return p.info().arguments().map(a -> {
+            for (int i = 0; i < a.length - 1; i++) if (a[i].equals("--file-prefix")) return a[i + 1];
+            return "unknown";
+        }).orElse("unknown");
+    }
+
+    /** Stops testpmd (SIGTERM: it prints final statistics) and returns its per-second samples of {@code field}. */
+    static List<Double> stop(Process p, String field) throws Exception {
+        String prefix = prefixOf(p);
+        p.destroy();
+        if (!p.waitFor(15, TimeUnit.SECONDS)) p.destroyForcibly();
+        String out = Files.readString(Path.of("/tmp/" + prefix + ".log"));
+        List<Double> xs = new ArrayList<>();
+        Matcher m = Pattern.compile(field + ":\\s+(\\d+)").matcher(out);
+        while (m.find()) xs.add(Double.parseDouble(m.group(1)));
+        if (xs.isEmpty()) throw new IllegalStateException("no " + field + " in testpmd output:\n" + out);
+        return xs;
+    }
+
+    static long counter(String dev, String name) throws IOException {
+        return Long.parseLong(Files.readString(Path.of("/sys/class/net", dev, "statistics", name)).trim());
+    }
+
+    static byte[] mac(String dev) throws IOException {
+        String[] p = Files.readString(Path.of("/sys/class/net", dev, "address")).trim().split(":");
+        byte[] b = new byte[6];
+        for (int i = 0; i < 6; i++) b[i] = (byte) Integer.parseInt(p[i], 16);
+        return b;
+    }
+
+    static String macString(byte[] m) {
+        return String.format("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    }
+
+    static int sh(String cmd) {
+        try {
+            Process p = new ProcessBuilder("sh", "-c", cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor(30, TimeUnit.SECONDS) ? p.exitValue() : -1;
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    static void must(String cmd) {
+        if (sh(cmd) != 0) throw new IllegalStateException("failed: " + cmd);
+    }
+}

@@ -1,0 +1,44 @@
+package ringlink.xdp;
+
+/**
+ * The variants of {@code union bpf_attr} (linux/bpf.h) that the XDP program loader uses, as
+ * offsets into one zeroed buffer of {@link #SIZE} bytes (the kernel accepts a shorter attr than
+ * its own as long as what is passed is zero beyond the fields used).
+ */
+public final class BpfAttrLayout {
+    private BpfAttrLayout() {}
+
+    /** Bytes passed to bpf(2): covers every field used below. */
+    public static final long SIZE = 128;
+    public static final int BPF_OBJ_NAME_LEN = 16;
+
+    // BPF_MAP_CREATE
+    public static final long OFF_MAP_TYPE = 0, OFF_KEY_SIZE = 4, OFF_VALUE_SIZE = 8, OFF_MAX_ENTRIES = 12,
+            OFF_MAP_FLAGS = 16, OFF_MAP_NAME = 28;
+    // BPF_MAP_*_ELEM
+    public static final long OFF_ELEM_MAP_FD = 0, OFF_ELEM_KEY = 8, OFF_ELEM_VALUE = 16, OFF_ELEM_FLAGS = 24;
+    // BPF_PROG_LOAD
+    public static final long OFF_PROG_TYPE = 0, OFF_INSN_CNT = 4, OFF_INSNS = 8, OFF_LICENSE = 16,
+            OFF_LOG_LEVEL = 24, OFF_LOG_SIZE = 28, OFF_LOG_BUF = 32, OFF_KERN_VERSION = 40, OFF_PROG_FLAGS = 44,
+            OFF_PROG_NAME = 48, OFF_PROG_IFINDEX = 64, OFF_EXPECTED_ATTACH_TYPE = 68;
+    // BPF_OBJ_PIN / BPF_OBJ_GET
+    public static final long OFF_PATHNAME = 0, OFF_BPF_FD = 8, OFF_FILE_FLAGS = 12;
+    // BPF_LINK_CREATE
+    public static final long OFF_LINK_PROG_FD = 0, OFF_LINK_TARGET_IFINDEX = 4, OFF_LINK_ATTACH_TYPE = 8,
+            OFF_LINK_FLAGS = 12;
+
+    /** enum bpf_map_type / bpf_prog_type / bpf_attach_type values used here. */
+    public static final int BPF_MAP_TYPE_XSKMAP = 17, BPF_PROG_TYPE_XDP = 6, BPF_XDP = 37;
+    /** BPF_MAP_UPDATE_ELEM flags. */
+    public static final int BPF_ANY = 0;
+    /** src_reg of ld_imm64 whose imm is a map fd. */
+    public static final int BPF_PSEUDO_MAP_FD = 1;
+    /** Helper number of bpf_redirect_map. */
+    public static final int BPF_FUNC_redirect_map = 51;
+    /** XDP actions. */
+    public static final int XDP_ABORTED = 0, XDP_DROP = 1, XDP_PASS = 2, XDP_TX = 3, XDP_REDIRECT = 4;
+    /** XDP_FLAGS_* (linux/if_link.h) for BPF_LINK_CREATE with BPF_XDP. */
+    public static final int XDP_FLAGS_UPDATE_IF_NOEXIST = 1, XDP_FLAGS_SKB_MODE = 1 << 1, XDP_FLAGS_DRV_MODE = 1 << 2;
+    /** offsetof(struct xdp_md, rx_queue_index). */
+    public static final int XDP_MD_RX_QUEUE_INDEX = 16;
+}

@@ -1,0 +1,15 @@
+package ringlink.xdp;
+
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+
+/** {@code struct xdp_options} (linux/if_xdp.h): getsockopt(XDP_OPTIONS), the mode the kernel chose. */
+public final class XdpOptionsLayout {
+    private XdpOptionsLayout() {}
+
+    public static final StructLayout LAYOUT = MemoryLayout.structLayout(ValueLayout.JAVA_INT.withName("flags"));
+    public static final long SIZE = LAYOUT.byteSize();
+    public static final long OFF_FLAGS = 0;
+    public static final int XDP_OPTIONS_ZEROCOPY = 1;
+}

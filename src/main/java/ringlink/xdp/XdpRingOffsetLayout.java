@@ -1,0 +1,21 @@
+package ringlink.xdp;
+
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+
+/** {@code struct xdp_ring_offset} (linux/if_xdp.h): where a ring's fields sit in its mapping. */
+public final class XdpRingOffsetLayout {
+    private XdpRingOffsetLayout() {}
+
+    public static final StructLayout LAYOUT = MemoryLayout.structLayout(
+            ValueLayout.JAVA_LONG.withName("producer"),
+            ValueLayout.JAVA_LONG.withName("consumer"),
+            ValueLayout.JAVA_LONG.withName("desc"),
+            ValueLayout.JAVA_LONG.withName("flags"));
+    public static final long SIZE = LAYOUT.byteSize();
+    public static final long OFF_PRODUCER = 0, OFF_CONSUMER = 8, OFF_DESC = 16, OFF_FLAGS = 24;
+
+    /** The ring's flags word: the kernel wants a wake-up (sendto for TX, poll/recvfrom for fill). */
+    public static final int XDP_RING_NEED_WAKEUP = 1;
+}
