@@ -38,7 +38,6 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     private int firstPos = -1;     // first used descriptor of the unpublished batch
     private int firstFlags;
     private final boolean[] inUse; // buffer ids popped and not yet pushed
-    private boolean notifyEnabled = true;
     private VirtqueueException failure;
 
     /** A device over a fresh ring. */
@@ -112,7 +111,6 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         } catch (VirtqueueException e) {
             throw fail(e);
         }
-        if (notifyEnabled && eventIdx) updateAvailEvent();
         return true;
     }
 
@@ -129,7 +127,6 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         } catch (VirtqueueException e) {
             throw fail(e);
         }
-        if (n > 0 && notifyEnabled && eventIdx) updateAvailEvent();
         return n;
     }
 
@@ -295,14 +292,12 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     @Override
     public void disableNotifications() {
         checkOk();
-        notifyEnabled = false;
         setOpaque16(deviceEvent, EVENT_FLAGS, RING_EVENT_FLAGS_DISABLE);
     }
 
     @Override
     public boolean enableNotifications() {
         checkOk();
-        notifyEnabled = true;
         if (eventIdx) {
             updateAvailEvent();
             setOpaque16(deviceEvent, EVENT_FLAGS, RING_EVENT_FLAGS_DESC);

@@ -72,7 +72,15 @@ public interface VirtqueueDevice {
     /** True if the driver has made a chain available that {@link #pop} has not taken yet. */
     boolean hasAvailable();
 
-    /** Asks the driver not to kick (busy polling). */
+    /**
+     * Asks the driver not to kick (busy polling).
+     *
+     * <p>Contract of the pair: with EVENT_IDX, {@link #enableNotifications()} arms exactly one
+     * kick (for the first buffer after those already seen); after it the driver stays quiet until
+     * the device enables again, so a device that never sleeps costs no kicks at all. Without
+     * EVENT_IDX the flag stays on until disabled. Either way: disable while busy, and before
+     * sleeping call {@code enableNotifications()} and sleep only if it returns false.
+     */
     void disableNotifications();
 
     /**

@@ -62,7 +62,13 @@ public interface VirtqueueDriver {
     /** True if the device has returned chains not yet collected. */
     boolean hasUsed();
 
-    /** Asks the device not to interrupt (busy polling). */
+    /**
+     * Asks the device not to interrupt (busy polling).
+     *
+     * <p>With EVENT_IDX, {@link #enableNotifications()} arms exactly one interrupt (for the next
+     * used buffer after those collected); without it the flag stays on until disabled. Before
+     * sleeping call {@code enableNotifications()} and sleep only if it returns false.
+     */
     void disableNotifications();
 
     /**
