@@ -98,6 +98,9 @@ public final class PackedQueueDriver implements VirtqueueDriver {
     @Override public VirtqueueException failure() { return failure; }
 
     public PackedRing ring() { return ring; }
+    @Override public long descAddress() { return ring.descAddress(); }
+    @Override public long driverAreaAddress() { return ring.driverEventAddress(); }
+    @Override public long deviceAreaAddress() { return ring.deviceEventAddress(); }
     public int availPosition() { return nextAvail; }
     public boolean availWrapCounter() { return availWrap; }
 

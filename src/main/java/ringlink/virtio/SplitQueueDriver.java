@@ -108,6 +108,10 @@ public final class SplitQueueDriver implements VirtqueueDriver {
     @Override public int inFlight() { return inflightCount; }
     @Override public VirtqueueException failure() { return failure; }
 
+    @Override public long descAddress() { return ring.descAddress(); }
+    @Override public long driverAreaAddress() { return ring.availAddress(); }
+    @Override public long deviceAreaAddress() { return ring.usedAddress(); }
+
     /** The ring (for its guest addresses). */
     public SplitRing ring() { return ring; }
 

@@ -22,6 +22,15 @@ public interface VirtqueueDriver {
 
     FeatureSet features();
 
+    /** Guest address of the Descriptor Area (descriptor table / packed descriptor ring). */
+    long descAddress();
+
+    /** Guest address of the Driver Area (split available ring / packed driver event suppression). */
+    long driverAreaAddress();
+
+    /** Guest address of the Device Area (split used ring / packed device event suppression). */
+    long deviceAreaAddress();
+
     /** Descriptors free for new chains (an indirect chain needs one). */
     int freeDescriptors();
 
