@@ -175,7 +175,10 @@ public final class PackedQueueDevice implements VirtqueueDevice {
             }
             if ((flags & VIRTQ_DESC_F_INDIRECT) != 0) {
                 if (!indirect) throw new VirtqueueException(BAD_INDIRECT, "indirect descriptor but INDIRECT_DESC not negotiated");
-                if ((flags & VIRTQ_DESC_F_NEXT) != 0) throw new VirtqueueException(NESTED_INDIRECT, "descriptor has both INDIRECT and NEXT");
+                if ((flags & VIRTQ_DESC_F_NEXT) != 0 || slots > 1) {
+                    // Packed rings allow an indirect descriptor only as a list of its own (§2.8.20).
+                    throw new VirtqueueException(NESTED_INDIRECT, "indirect descriptor inside a NEXT-linked list");
+                }
                 elements = walkIndirect(addr, len, chain, elements);
                 break;
             }
