@@ -74,6 +74,9 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     @Override public FeatureSet features() { return features; }
     @Override public VirtqueueException failure() { return failure; }
 
+    @Override
+    public int availBase() { return nextAvail | (availWrap ? 0x8000 : 0); }
+
     /** Next ring position to look at for available descriptors. */
     public int availPosition() { return nextAvail; }
     /** The driver's wrap counter the device expects at {@link #availPosition()}. */

@@ -69,6 +69,9 @@ public final class SplitQueueDevice implements VirtqueueDevice {
     @Override public FeatureSet features() { return features; }
     @Override public VirtqueueException failure() { return failure; }
 
+    @Override
+    public int availBase() { return lastAvail; }
+
     /** The next available-ring index the device will read (vhost {@code GET_VRING_BASE}). */
     public int lastAvailIndex() { return lastAvail; }
 

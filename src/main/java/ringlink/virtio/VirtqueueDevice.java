@@ -91,6 +91,13 @@ public interface VirtqueueDevice {
      */
     boolean enableNotifications();
 
+    /**
+     * Where the device would resume, in vhost's {@code GET_VRING_BASE} encoding: split, the next
+     * available index to read; packed, the next avail position in bits 0–14 and the driver wrap
+     * counter the device expects there in bit 15. {@link Virtqueues#device} takes it back.
+     */
+    int availBase();
+
     /** The error that failed this queue, or null. */
     VirtqueueException failure();
 

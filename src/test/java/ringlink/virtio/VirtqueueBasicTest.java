@@ -121,7 +121,15 @@ class VirtqueueBasicTest {
             }
             assertEquals(3L * size, done);
             if (dev instanceof SplitQueueDevice s) assertEquals((3 * size) & 0xffff, s.lastAvailIndex());
-            assertEquals(size, drv.freeDescriptors());
+            // Three laps: the packed wrap counter flipped three times (1 -> 0); resume there.
+            assertEquals(kind == RingPair.Kind.PACKED ? 0 : (3 * size) & 0xffff, dev.availBase());
+            VirtqueueDevice resumed = Virtqueues.device(mem, f, size, drv.descAddress(), drv.driverAreaAddress(),
+                    drv.deviceAreaAddress(), dev.availBase());
+            assertTrue(drv.offer(buf, 64, true) >= 0);
+            drv.publish();
+            assertTrue(resumed.pop(c), "a device resumed from availBase() sees the next chain");
+            assertFalse(resumed.pop(c));
+            assertEquals(size - 1, drv.freeDescriptors());
         }
     }
 }
