@@ -10,8 +10,8 @@ import ringlink.virtio.*;
  * Driver and device on two threads over one ring (the real deployment shape, cross-core cache
  * traffic included): the driver copies the payload in and offers, the device pops, copies it out
  * and pushes, the driver collects; both sides busy-poll with notifications off, batches of 32.
- * The {@code chains} counter is the rate each side sustains (compare with a DPDK vhost backend's
- * Mpps per core).
+ * The {@code chains} counter sums both threads' chains, so a side's rate is half of it (compare
+ * that with a DPDK vhost backend's Mpps per core). Needs two otherwise idle cores to mean much.
  */
 @State(Scope.Group)
 @BenchmarkMode(Mode.Throughput)
