@@ -31,8 +31,10 @@ class ConcurrentScribbleTest {
                 long buf = p.alloc.allocate(8192, 64);
                 p.guardBefore.fill((byte) 0x5a);
                 p.guardAfter.fill((byte) 0x5a);
-                MemorySegment ringMem = p.descMemory();
-                long ringBytes = buf - (p.ring instanceof SplitRing s ? s.descAddress() : ((PackedRing) p.ring).descAddress());
+                long ringGpa = p.ring instanceof SplitRing s ? s.descAddress() : ((PackedRing) p.ring).descAddress();
+                long ringBytes = buf - ringGpa;
+                // the rings and the driver's indirect tables
+                MemorySegment whole = p.mem.slice(ringGpa, ringBytes);
                 AtomicBoolean stop = new AtomicBoolean();
                 ExecutorService ex = Executors.newFixedThreadPool(3);
                 long seed = System.nanoTime() + trial;
@@ -63,7 +65,6 @@ class ConcurrentScribbleTest {
                     }));
                     Future<?> scribbler = ex.submit(() -> {
                         Random r = new Random(seed);
-                        MemorySegment whole = MemorySegment.ofAddress(ringMem.address()).reinterpret(ringBytes);
                         while (!stop.get()) {
                             long at = r.nextLong(ringBytes - 8);
                             whole.set(ValueLayout.JAVA_LONG_UNALIGNED, at, r.nextLong());
