@@ -8,10 +8,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Writes the seed corpus for {@link VirtqueueFuzzTest} (valid ring images made by the real
+ * Writes seed inputs for {@link VirtqueueFuzzTest} (valid ring images made by the real
  * driver/device in {@link RingFuzzHarness}'s layout), so the fuzzer starts from rings that get
  * past the first checks. Run by hand: {@code java -cp target/test-classes:target/classes
- * ringlink.virtio.RingFuzzSeeds src/test/resources/ringlink/virtio/VirtqueueFuzzTestInputs/fuzzRings}.
+ * ringlink.virtio.RingFuzzSeeds DIR}. The committed corpus is these seeds plus what fuzzing found,
+ * minimized with libFuzzer's merge through {@link RingFuzzTarget} (only inputs adding coverage).
  */
 final class RingFuzzSeeds {
     public static void main(String[] args) throws IOException {
@@ -22,7 +23,7 @@ final class RingFuzzSeeds {
             boolean driverSide = (mode & 16) != 0;
             for (int sizeSel : new int[] {2, 3, 5}) {
                 int size = packed ? 1 + (sizeSel & 63) : 1 << (sizeSel % 7);
-                byte[] image = image(mode, size, driverSide);
+                byte[] image = trimTrailingZeros(image(mode, size, driverSide));
                 byte[] in = new byte[3 + image.length];
                 in[0] = (byte) mode;
                 in[1] = (byte) sizeSel;
@@ -33,6 +34,13 @@ final class RingFuzzSeeds {
             }
         }
         System.out.println(count + " seeds in " + dir);
+    }
+
+    // The harness zero-fills guest memory, so trailing zeros carry no information.
+    private static byte[] trimTrailingZeros(byte[] b) {
+        int n = b.length;
+        while (n > 0 && b[n - 1] == 0) n--;
+        return java.util.Arrays.copyOf(b, n);
     }
 
     private static byte[] image(int mode, int size, boolean driverSide) {
