@@ -55,6 +55,14 @@ public interface VirtqueueDevice {
     void push(DescriptorChain chain, int written);
 
     /**
+     * Pushes {@code chains[0..n)} with {@code written[0..n)} bytes each (the batch counterpart of
+     * {@link #pop(DescriptorChain[], int)}); publish once afterwards.
+     */
+    default void push(DescriptorChain[] chains, int[] written, int n) {
+        for (int i = 0; i < n; i++) push(chains[i], written[i]);
+    }
+
+    /**
      * Low-level {@link #push(DescriptorChain, int)} for a device that kept only the id and the
      * descriptor count of a chain.
      */

@@ -58,6 +58,27 @@ class SplitQueueTest {
     }
 
     @Test
+    void batchPopPushPublishesOnce() {
+        SplitRing ring = SplitRing.allocate(mem, alloc, 16);
+        SplitQueueDriver drv = new SplitQueueDriver(ring, FeatureSet.NONE);
+        SplitQueueDevice dev = new SplitQueueDevice(ring, mem, FeatureSet.NONE);
+        long buf = alloc.allocate(1024, 64);
+        for (int i = 0; i < 10; i++) drv.offer(buf + 64L * i, 64, true);
+        drv.publish();
+        DescriptorChain[] cs = new DescriptorChain[16];
+        for (int i = 0; i < cs.length; i++) cs[i] = new DescriptorChain();
+        int n = dev.pop(cs, 16);
+        assertEquals(10, n);
+        int[] written = new int[16];
+        java.util.Arrays.fill(written, 0, n, 32);
+        dev.push(cs, written, n);
+        assertEquals(0, ring.usedRing().get(ValueLayout.JAVA_SHORT, SplitRing.USED_IDX), "nothing visible before publish");
+        dev.publish();
+        assertEquals(10, ring.usedRing().get(ValueLayout.JAVA_SHORT, SplitRing.USED_IDX));
+        assertEquals(10, drv.collect(new int[16], new int[16], 16));
+    }
+
+    @Test
     void loopIsTypedErrorAndQueueFails() {
         SplitRing ring = SplitRing.allocate(mem, alloc, 4);
         SplitQueueDriver drv = new SplitQueueDriver(ring, FeatureSet.NONE);
