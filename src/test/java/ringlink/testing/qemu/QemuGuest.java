@@ -72,11 +72,20 @@ public final class QemuGuest {
      * no perf data file.
      */
     public static String java(String mainClass, String... args) {
+        return java(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xss2m", "-Xmx384m"),
+                mainClass, args);
+    }
+
+    /**
+     * Like {@link #java(String, String...)} with {@code jvmFlags} instead of the default tuning
+     * (e.g. full C2 for a benchmark). Native-access flags and the class path are always added.
+     */
+    public static String java(List<String> jvmFlags, String mainClass, String... args) {
         Path build = Env.buildDir();
         StringBuilder sb = new StringBuilder();
-        sb.append(jdkHome().resolve("bin/java"))
-                .append(" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xss2m -Xmx384m")
-                .append(" --enable-native-access=ALL-UNNAMED --illegal-native-access=deny")
+        sb.append(jdkHome().resolve("bin/java"));
+        for (String f : jvmFlags) sb.append(' ').append(shellQuote(f));
+        sb.append(" --enable-native-access=ALL-UNNAMED --illegal-native-access=deny")
                 .append(" -Dringlink.buildDir=").append(build)
                 .append(" -cp ").append(build.resolve("classes")).append(':').append(build.resolve("test-classes"))
                 .append(' ').append(mainClass);
@@ -252,6 +261,8 @@ public final class QemuGuest {
             sb.append("""
                     #!/bin/busybox sh
                     /bin/busybox --install -s /bin
+                    # rootfs starts world-writable; programs that check their paths (DPDK's plugin loader) refuse that
+                    /bin/busybox chmod 755 /
                     export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root LD_LIBRARY_PATH=/lib/x86_64-linux-gnu
                     mount -t proc proc /proc
                     mount -t sysfs sys /sys
@@ -261,6 +272,7 @@ public final class QemuGuest {
                     mount -t tmpfs shm /dev/shm
                     mount -t tmpfs tmp /tmp
                     mount -t tmpfs run /run
+                    mkdir -p /var/tmp && ln -sfn /run /var/run
                     setup_failed=0
                     for m in $(cat /etc/ringlink-modules); do
                       insmod "$m" || { echo "ringlink-init: insmod $m failed"; setup_failed=1; }
