@@ -32,8 +32,9 @@ import ringlink.virtio.VirtioFeature;
  * ping of many sizes (v4 and v6, both ways), TCP bulk transfer both ways (superpackets when the
  * offloads allow them), a raw frame of an experimental ethertype, and the error paths.
  *
- * <p>Usage: {@code selftest OFFLOADS...} (e.g. {@code none all}); prints
- * {@code VHOSTNET-SELFTEST-OK <offloads>} per configuration and exits non-zero on any failure.
+ * <p>Usage: {@code selftest PARAMS...}, each a link spec query string (e.g. {@code offload=none}
+ * {@code offload=all&mrg-rxbuf=off}); prints {@code VHOSTNET-SELFTEST-OK <params>} per
+ * configuration and exits non-zero on any failure.
  */
 public final class VhostNetGuestMain {
     private VhostNetGuestMain() {}
@@ -86,18 +87,28 @@ public final class VhostNetGuestMain {
         }
     }
 
-    private static void selftest(String offloadSpec) throws Exception {
-        Offloads want = Offloads.parse(offloadSpec);
-        step("open two links with offload=" + offloadSpec);
+    /**
+     * One configuration: {@code params} is the spec's query string, e.g. {@code offload=all} or
+     * {@code offload=tso&mrg-rxbuf=off&event-idx=off&indirect=off}.
+     */
+    private static void selftest(String params) throws Exception {
+        ringlink.link.LinkSpec spec = ringlink.link.LinkSpec.parse("vhost-net:x?" + params);
+        Offloads want = Offloads.parse(spec.param("offload", "all"));
+        step("open two links with " + params);
         Process ns = null;
         Bridge bridge = null;
-        try (VhostNetLink a = (VhostNetLink) Links.open("vhost-net:tap=rlvn0?offload=" + offloadSpec + "&queue-size=256");
-             VhostNetLink b = (VhostNetLink) Links.open("vhost-net:tap=rlvn1?offload=" + offloadSpec + "&queue-size=128")) {
+        String qa = spec.params().containsKey("queue-size") ? "" : "&queue-size=256";
+        String qb = spec.params().containsKey("queue-size") ? "" : "&queue-size=128";
+        try (VhostNetLink a = (VhostNetLink) Links.open("vhost-net:tap=rlvn0?" + params + qa);
+             VhostNetLink b = (VhostNetLink) Links.open("vhost-net:tap=rlvn1?" + params + qb)) {
             System.out.println("link A " + a);
             System.out.println("link B " + b);
-            for (VirtioFeature f : List.of(VirtioFeature.VERSION_1, VirtioFeature.NET_MRG_RXBUF, VirtioFeature.EVENT_IDX,
-                    VirtioFeature.INDIRECT_DESC)) {
-                check(a.features().has(f), "feature " + f + " not negotiated: " + a.features());
+            check(a.features().has(VirtioFeature.VERSION_1), "VERSION_1 not negotiated: " + a.features());
+            for (var f : List.of(List.of("mrg-rxbuf", VirtioFeature.NET_MRG_RXBUF), List.of("event-idx", VirtioFeature.EVENT_IDX),
+                    List.of("indirect", VirtioFeature.INDIRECT_DESC))) {
+                boolean expect = !spec.param((String) f.get(0), "auto").equals("off");
+                check(a.features().has((VirtioFeature) f.get(1)) == expect, f.get(1) + " negotiated should be " + expect
+                        + ": " + a.features());
             }
             check(a.offloads().equals(want) || a.offloads().equals(want.without(Offloads.USO)), "offloads " + a.offloads() + " vs requested " + want);
 
@@ -212,7 +223,32 @@ public final class VhostNetGuestMain {
             bridge.check();
             bridge.stop();
 
-            LinkStats sa = a.counters().snapshot(), sb = b.counters().snapshot();
+            step("close wakes a thread sleeping on readyFd, which then sees the link closed");
+            var outcome = new java.util.concurrent.CompletableFuture<Throwable>();
+            Thread sleeper = new Thread(() -> {
+                try (PacketBatch batch = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
+                    long end = System.nanoTime() + 20_000_000_000L;
+                    while (System.nanoTime() < end) {
+                        batch.clear();
+                        if (a.receive(batch) == 0 && a.prepareToWait()) {
+                            PollSet.pollOne(a.readyFd(), PollfdLayout.POLLIN, 10_000);
+                            a.finishWait();
+                        }
+                    }
+                    outcome.complete(null);
+                } catch (Throwable t) {
+                    outcome.complete(t);
+                }
+            });
+            sleeper.start();
+            Thread.sleep(300);
+            LinkStats sa = a.counters().snapshot();
+            a.close();
+            Throwable woke = outcome.get(5, TimeUnit.SECONDS);
+            check(woke instanceof ringlink.link.LinkClosedException, "the sleeper ended with " + woke);
+            check(!a.isOpen(), "closed link reports open");
+
+            LinkStats sb = b.counters().snapshot();
             System.out.println("counters A " + sa);
             System.out.println("counters B " + sb);
             check(sa.rxDrops() == 0 && sb.rxDrops() == 0, "receive drops");
@@ -232,7 +268,7 @@ public final class VhostNetGuestMain {
         }
         step("close removes the TAPs we created");
         waitFor(() -> !GuestNet.exists("rlvn0"), 5_000, "rlvn0 removed after close");
-        System.out.println("VHOSTNET-SELFTEST-OK " + offloadSpec);
+        System.out.println("VHOSTNET-SELFTEST-OK " + params);
     }
 
     interface Cond {
