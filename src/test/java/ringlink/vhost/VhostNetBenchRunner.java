@@ -9,7 +9,8 @@ import ringlink.testing.qemu.QemuGuest;
  * Host side of the vhost-net benchmark ({@code bench/vhostnet-bench.sh}): boots the QEMU guest
  * with the host's {@code /usr} shared (for dpdk-testpmd and its plugins) and runs
  * {@link VhostNetGuestBench} there. Prints the guest's {@code BENCH} lines; exits 1 with the
- * console log if the guest run failed.
+ * console log if the guest run failed. The JVM is pinned to guest CPU 1 like testpmd's forwarding
+ * lcore, so the kernel's vhost worker has CPU 0 in both cases.
  *
  * <p>Arguments: {@code [SECONDS [methods...]]}.
  */
@@ -24,8 +25,9 @@ public final class VhostNetBenchRunner {
                 .shareJdk()
                 .shareBuildDir()
                 .share(Path.of("/usr"), "/usr", false)
+                .modules("pktgen")
                 .timeout(Duration.ofSeconds(600))
-                .script(QemuGuest.java(java.util.List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xmx384m"),
+                .script("taskset -c 1 " + QemuGuest.java(java.util.List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xmx384m"),
                         VhostNetGuestMain.class.getName(), a))
                 .run();
         if (!r.succeeded()) {
