@@ -1,6 +1,7 @@
 package ringlink.vhost;
 
 import java.io.IOException;
+import java.lang.invoke.VarHandle;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import ringlink.link.Layer;
@@ -11,6 +12,9 @@ import ringlink.link.LinkException;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
 import ringlink.packet.PacketBatch;
+import ringlink.sys.Epoll;
+import ringlink.sys.EpollEventLayout;
+import ringlink.sys.ClosedFdException;
 import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 import ringlink.sys.Mapping;
@@ -78,8 +82,13 @@ public final class VhostNetLink implements Link {
     private final NetDriverTx tx;
     private final int txBufferSize;
     private final EventFd rxKick, txKick, rxCall, err;
+    /** readyFd: readable when the RX call or the error eventfd is, so a kernel-reported error wakes a sleeper too. */
+    private final Epoll ready;
     private final LinkCounters counters = new LinkCounters();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean waitFdsReleased = new AtomicBoolean();
+    /** A thread is between prepareToWait (true) and finishWait: close leaves the wait descriptors to it. */
+    private volatile boolean waiting;
     private volatile String failure;
     private long rxMalformedSeen;
     private long txTooBigSeen;
@@ -109,7 +118,7 @@ public final class VhostNetLink implements Link {
     private VhostNetLink(String name, VhostDevice dev, VhostTap tap, FeatureSet features, Offloads offloads, int mtu,
                          int maxReceive, Mapping ringMem, Mapping bufMem, SplitQueueDriver rxq, SplitQueueDriver txq,
                          NetDriverRx rx, NetDriverTx tx, int txBufferSize, EventFd rxKick, EventFd txKick, EventFd rxCall,
-                         EventFd err) {
+                         EventFd err, Epoll ready) {
         this.name = name;
         this.dev = dev;
         this.tap = tap;
@@ -128,6 +137,7 @@ public final class VhostNetLink implements Link {
         this.txKick = txKick;
         this.rxCall = rxCall;
         this.err = err;
+        this.ready = ready;
     }
 
     /** Opens a link over TAP {@code opts.tap()} (created if missing, removed on close if we created it). */
@@ -145,6 +155,7 @@ public final class VhostNetLink implements Link {
         VhostTap tap = null;
         Mapping ringMem = null, bufMem = null;
         EventFd rxKick = null, txKick = null, rxCall = null, err = null;
+        Epoll ready = null;
         try {
             dev = VhostDevice.open(opts.device());
             FeatureSet offered = new FeatureSet(dev.getFeatures());
@@ -196,6 +207,9 @@ public final class VhostNetLink implements Link {
             txKick = EventFd.create();
             rxCall = EventFd.create();
             err = EventFd.create();
+            ready = new Epoll(2);
+            ready.add(rxCall.fd(), EpollEventLayout.EPOLLIN, RX);
+            ready.add(err.fd(), EpollEventLayout.EPOLLIN, 2);
             setupQueue(dev, mem, RX, rxq, rxKick, rxCall, err);
             setupQueue(dev, mem, TX, txq, txKick, null, err);
 
@@ -210,10 +224,11 @@ public final class VhostNetLink implements Link {
             // The kernel starts by reading what is already available; a kick makes sure it looks.
             rxKick.signal();
             return new VhostNetLink(name, dev, tap, features, offloads, mtu, maxReceive, ringMem, bufMem, rxq, txq, rx, tx,
-                    txBuf, rxKick, txKick, rxCall, err);
+                    txBuf, rxKick, txKick, rxCall, err, ready);
         } catch (IOException | RuntimeException e) {
             if (dev != null) dev.close(); // first: the kernel lets go of the memory
             if (tap != null) tap.close();
+            if (ready != null) ready.close();
             for (EventFd f : new EventFd[] {rxKick, txKick, rxCall, err}) if (f != null) f.close();
             if (ringMem != null) ringMem.close();
             if (bufMem != null) bufMem.close();
@@ -244,7 +259,7 @@ public final class VhostNetLink implements Link {
     @Override public int mtu() { return mtu; }
     @Override public Offloads offloads() { return offloads; }
     @Override public int maxReceiveSize() { return maxReceive; }
-    @Override public Fd readyFd() { return rxCall.fd(); }
+    @Override public Fd readyFd() { return ready.fd(); }
     @Override public LinkCounters counters() { return counters; }
     @Override public boolean isOpen() { return !closed.get() && failure == null; }
 
@@ -274,6 +289,9 @@ public final class VhostNetLink implements Link {
         try {
             got = rx.receive(batch);
             if (rx.refill() > 0 && rxq.publish()) rxKick.signal();
+        } catch (ClosedFdException e) {
+            if (closed.get()) throw new LinkClosedException(name + ": closed");
+            throw e;
         } catch (VirtioException | IllegalStateException e) {
             throw fail(e);
         }
@@ -316,6 +334,9 @@ public final class VhostNetLink implements Link {
                 batch.setCount(saved);
             }
             if (txq.publish()) txKick.signal();
+        } catch (ClosedFdException e) {
+            if (closed.get()) throw new LinkClosedException(name + ": closed");
+            throw e;
         } catch (VirtioException | IllegalStateException e) {
             throw fail(e);
         }
@@ -340,18 +361,30 @@ public final class VhostNetLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        if (closed.get() || failure != null) return false;
+        waiting = true;
+        // Dekker with close(): it sets closed and then reads waiting; we set waiting and then read
+        // closed. Either we see closed (and do not sleep) or close sees us (and leaves readyFd open).
+        VarHandle.fullFence();
+        if (closed.get() || failure != null) {
+            endWait();
+            return false;
+        }
         try {
-            return !rxq.enableNotifications();
+            if (rxq.enableNotifications()) {
+                endWait();
+                return false;
+            }
+            return true;
         } catch (VirtioException | IllegalStateException e) {
+            endWait();
             throw fail(e);
         }
     }
 
     @Override
     public void finishWait() throws IOException {
-        check();
         try {
+            check();
             rxCall.drain();
             rxq.disableNotifications();
             // The kernel signals the error eventfd when it finds a ring it cannot use (bad address,
@@ -360,9 +393,32 @@ public final class VhostNetLink implements Link {
                 failure = "the kernel reported a broken queue (VHOST_SET_VRING_ERR signalled; see the kernel log)";
                 check();
             }
+        } catch (ClosedFdException e) {
+            if (closed.get()) throw new LinkClosedException(name + ": closed");
+            throw e;
         } catch (VirtioException | IllegalStateException e) {
             throw fail(e);
+        } finally {
+            endWait();
         }
+    }
+
+    private void endWait() {
+        waiting = false;
+        VarHandle.fullFence();
+        if (closed.get()) releaseWaitFds();
+    }
+
+    /**
+     * The descriptors a sleeper polls are closed only when no thread can be about to poll them:
+     * closing the call eventfd would silently drop it from the epoll set, and a thread entering
+     * poll just then would sleep through the close.
+     */
+    private void releaseWaitFds() {
+        if (!waitFdsReleased.compareAndSet(false, true)) return;
+        ready.close();
+        rxCall.close();
+        err.close();
     }
 
     /** Detaches the backend, stops the rings, closes the device, and then unmaps the memory. */
@@ -380,14 +436,14 @@ public final class VhostNetLink implements Link {
         dev.close();
         tap.close();
         try {
-            rxCall.signal(); // wake a thread sleeping on readyFd(); it will see the link closed
+            rxCall.signal(); // wake a thread sleeping on readyFd(); its finishWait sees the link closed
         } catch (IOException ignored) {
             // already closed
         }
+        VarHandle.fullFence();
+        if (!waiting) releaseWaitFds();
         rxKick.close();
         txKick.close();
-        rxCall.close();
-        err.close();
         ringMem.close();
         bufMem.close();
     }
@@ -398,4 +454,9 @@ public final class VhostNetLink implements Link {
     }
 
     List<Mapping> mappings() { return List.of(ringMem, bufMem); }
+
+    /** For tests: the transmit queue and its kick, to hand the kernel a broken ring. */
+    SplitQueueDriver txQueue() { return txq; }
+
+    void kickTx() throws IOException { txKick.signal(); }
 }

@@ -45,6 +45,7 @@ public final class VhostNetGuestMain {
             switch (args[0]) {
                 case "selftest" -> {
                     errorsAreClear();
+                    brokenRingStopsOnlyThatLink();
                     for (String o : Arrays.copyOfRange(args, 1, args.length)) selftest(o);
                 }
                 case "bench" -> VhostNetGuestBench.main(Arrays.copyOfRange(args, 1, args.length));
@@ -84,6 +85,58 @@ public final class VhostNetGuestMain {
             throw new AssertionError("IN_ORDER is not something vhost-net offers, yet opened " + l);
         } catch (LinkException e) {
             check(e.getMessage().contains("features do not match"), e.getMessage());
+        }
+    }
+
+    /**
+     * Hands the kernel a transmit descriptor outside the memory table: vhost signals the error
+     * eventfd, which must wake a receiver asleep on readyFd and stop that link with a
+     * LinkFailedException, while another link keeps working.
+     */
+    private static void brokenRingStopsOnlyThatLink() throws Exception {
+        step("a ring the kernel rejects stops only that link");
+        try (VhostNetLink c = (VhostNetLink) Links.open("vhost-net:tap=rlvn2?offload=none");
+             VhostNetLink d = (VhostNetLink) Links.open("vhost-net:tap=rlvn3?offload=none");
+             PacketBatch batch = new PacketBatch(8, 2048)) {
+            var outcome = new java.util.concurrent.CompletableFuture<Throwable>();
+            Thread sleeper = new Thread(() -> {
+                try (PacketBatch b = new PacketBatch(64, 2048)) {
+                    long end = System.nanoTime() + 20_000_000_000L;
+                    while (System.nanoTime() < end) {
+                        b.clear();
+                        if (c.receive(b) == 0 && c.prepareToWait()) {
+                            PollSet.pollOne(c.readyFd(), PollfdLayout.POLLIN, 10_000);
+                            c.finishWait();
+                        }
+                    }
+                    outcome.complete(null);
+                } catch (Throwable t) {
+                    outcome.complete(t);
+                }
+            });
+            sleeper.start();
+            Thread.sleep(300);
+            // 64 bytes at guest address 16: in no region of the table.
+            check(c.txQueue().offer(16L, 64, false) >= 0, "could not offer the bad descriptor");
+            c.txQueue().publish();
+            c.kickTx();
+            Throwable t = outcome.get(10, TimeUnit.SECONDS);
+            check(t instanceof ringlink.link.LinkFailedException && t.getMessage().contains("VHOST_SET_VRING_ERR"),
+                    "the sleeper ended with " + t);
+            check(!c.isOpen(), "a failed link reports open");
+            try {
+                c.transmit(batch);
+                throw new AssertionError("transmit on a failed link did not throw");
+            } catch (ringlink.link.LinkFailedException expected) {
+                // stays stopped
+            }
+            GuestNet.sh("ip", "link", "set", "rlvn3", "up");
+            long before = GuestNet.stat("rlvn3", "rx_packets");
+            int i = batch.add();
+            batch.memory().asSlice(batch.dataOffset(i), 60).fill((byte) 0xff);
+            batch.setLength(i, 60);
+            check(d.transmit(batch) == 1, "the other link did not take a packet");
+            waitFor(() -> GuestNet.stat("rlvn3", "rx_packets") > before, 5_000, "the other link still delivers");
         }
     }
 
