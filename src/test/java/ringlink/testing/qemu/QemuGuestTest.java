@@ -33,4 +33,32 @@ class QemuGuestTest {
         assertTrue(r.lines("GUEST-HELLO").contains("hello world"), r::describeFailure);
         System.out.println("guest run took " + r.elapsed().toMillis() + " ms");
     }
+
+    /**
+     * The shape a vhost-user test uses (memfd-backed shared guest RAM, a virtio-net-pci device
+     * with extra QEMU arguments, a plain shell job without Java), here with QEMU's user-mode
+     * network as the backend so it needs nothing from the host.
+     */
+    @Test
+    @Timeout(value = 200, unit = TimeUnit.SECONDS)
+    void extraQemuArgsGiveTheGuestAVirtioNetDevice() throws Exception {
+        QemuGuest.requireAvailable();
+        GuestResult r = QemuGuest.builder("qemutest-net")
+                .memoryMb(512)
+                .qemuArgs("-object", "memory-backend-memfd,id=mem,size=512M,share=on", "-numa", "node,memdev=mem",
+                        "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56")
+                .timeout(Duration.ofSeconds(150))
+                .script("""
+                        ip link set eth0 up
+                        ip addr add 10.0.2.15/24 dev eth0
+                        cat /sys/class/net/eth0/address
+                        readlink /sys/class/net/eth0/device/driver
+                        ping -c 1 -W 10 10.0.2.2
+                        echo GUEST-NET-OK
+                        """)
+                .run();
+        r.assertSuccess();
+        assertTrue(r.console().contains("52:54:00:12:34:56"), r::describeFailure);
+        assertEquals(1, r.lines("GUEST-NET-OK").size(), r::describeFailure);
+    }
 }
