@@ -371,6 +371,7 @@ public final class VhostNetLink implements Link {
         }
         try {
             if (rxq.enableNotifications()) {
+                rxq.disableNotifications(); // work is there: stay in busy mode, no interrupts
                 endWait();
                 return false;
             }

@@ -32,8 +32,9 @@ import ringlink.virtio.VirtioFeature;
  * ping of many sizes (v4 and v6, both ways), TCP bulk transfer both ways (superpackets when the
  * offloads allow them), a raw frame of an experimental ethertype, and the error paths.
  *
- * <p>Usage: {@code selftest PARAMS...}, each a link spec query string (e.g. {@code offload=none}
- * {@code offload=all&mrg-rxbuf=off}); prints {@code VHOSTNET-SELFTEST-OK <params>} per
+ * <p>Usage: {@code selftest CONFIG...}, each a link spec query string (e.g. {@code offload=none}
+ * {@code offload=all&mrg-rxbuf=off}), prefixed {@code 2threads:} to bridge with one thread per
+ * direction (receive and transmit of a link then run concurrently); prints {@code VHOSTNET-SELFTEST-OK <params>} per
  * configuration and exits non-zero on any failure.
  */
 public final class VhostNetGuestMain {
@@ -144,7 +145,9 @@ public final class VhostNetGuestMain {
      * One configuration: {@code params} is the spec's query string, e.g. {@code offload=all} or
      * {@code offload=tso&mrg-rxbuf=off&event-idx=off&indirect=off}.
      */
-    private static void selftest(String params) throws Exception {
+    private static void selftest(String config) throws Exception {
+        boolean twoThreads = config.startsWith("2threads:");
+        String params = twoThreads ? config.substring("2threads:".length()) : config;
         ringlink.link.LinkSpec spec = ringlink.link.LinkSpec.parse("vhost-net:x?" + params);
         Offloads want = Offloads.parse(spec.param("offload", "all"));
         step("open two links with " + params);
@@ -207,8 +210,9 @@ public final class VhostNetGuestMain {
             GuestNet.nsSh(pid, "ip", "addr", "add", "fd77::2/64", "dev", "rlvn1");
             GuestNet.nsSh(pid, "ip", "link", "set", "rlvn1", "up");
 
-            bridge = new Bridge(a, b);
+            bridge = new Bridge(a, b, twoThreads);
             bridge.start();
+            System.out.println("bridge on " + bridge.threads.length + " thread(s)");
 
             step("ping both directions, many sizes");
             for (int size : new int[] {0, 1, 56, 64, 200, 512, 1000, 1400, 1472, 1473, 2000, 4000, 8972, 20000, 40000}) {
@@ -321,7 +325,7 @@ public final class VhostNetGuestMain {
         }
         step("close removes the TAPs we created");
         waitFor(() -> !GuestNet.exists("rlvn0"), 5_000, "rlvn0 removed after close");
-        System.out.println("VHOSTNET-SELFTEST-OK " + params);
+        System.out.println("VHOSTNET-SELFTEST-OK " + config);
     }
 
     interface Cond {
@@ -336,25 +340,35 @@ public final class VhostNetGuestMain {
         }
     }
 
-    /** Forwards every packet between two links in both directions on one thread, sleeping when idle. */
-    static final class Bridge implements Runnable {
+    /**
+     * Forwards every packet between two links in both directions, sleeping when idle: on one
+     * thread, or (twoThreads) one thread per direction, so each link is received on one thread
+     * while the other thread transmits on it, as the Link contract allows.
+     */
+    static final class Bridge {
         private final Link a, b;
-        private final Thread thread;
+        private final Thread[] threads;
         private volatile boolean stop;
         private final AtomicReference<Throwable> error = new AtomicReference<>();
 
-        Bridge(Link a, Link b) {
+        Bridge(Link a, Link b, boolean twoThreads) {
             this.a = a;
             this.b = b;
-            this.thread = new Thread(this, "bridge");
-            thread.setDaemon(true);
+            if (twoThreads) {
+                threads = new Thread[] {new Thread(() -> run(a, b), "bridge-ab"), new Thread(() -> run(b, a), "bridge-ba")};
+            } else {
+                threads = new Thread[] {new Thread(this::runBoth, "bridge")};
+            }
+            for (Thread t : threads) t.setDaemon(true);
         }
 
-        void start() { thread.start(); }
+        void start() {
+            for (Thread t : threads) t.start();
+        }
 
         void stop() throws InterruptedException {
             stop = true;
-            thread.join(5000);
+            for (Thread t : threads) t.join(5000);
         }
 
         void check() {
@@ -362,8 +376,7 @@ public final class VhostNetGuestMain {
             if (t != null) throw new AssertionError("bridge failed: " + t, t);
         }
 
-        @Override
-        public void run() {
+        private void runBoth() {
             try (PacketBatch ab = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER);
                  PacketBatch ba = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER);
                  PollSet poll = new PollSet(2)) {
@@ -375,8 +388,24 @@ public final class VhostNetGuestMain {
                         boolean sleepA = a.prepareToWait();
                         boolean sleepB = b.prepareToWait();
                         if (sleepA && sleepB) poll.poll(50);
-                        a.finishWait();
-                        b.finishWait();
+                        if (sleepA) a.finishWait();
+                        if (sleepB) b.finishWait();
+                    }
+                }
+            } catch (Throwable t) {
+                error.compareAndSet(null, t);
+            }
+        }
+
+        private void run(Link from, Link to) {
+            try (PacketBatch pending = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
+                while (!stop) {
+                    int n = forward(from, to, pending);
+                    if (n == 0 && pending.isEmpty() && from.prepareToWait()) {
+                        PollSet.pollOne(from.readyFd(), PollfdLayout.POLLIN, 50);
+                        from.finishWait();
+                    } else if (n == 0 && !pending.isEmpty()) {
+                        Thread.onSpinWait(); // destination full: retry
                     }
                 }
             } catch (Throwable t) {

@@ -18,10 +18,11 @@ import ringlink.testing.qemu.QemuGuest;
 class VhostNetGuestTest {
     /**
      * Without offloads; with every offload (TSO superpackets flow); and the fallbacks: no
-     * mergeable buffers (64 KiB receive buffers), no event index, no indirect tables, small queues.
+     * mergeable buffers (64 KiB receive buffers), no event index, no indirect tables, small
+     * queues, bridged with one thread per direction (each link's receive and transmit concurrent).
      */
     static final List<String> CONFIGS = List.of("offload=none", "offload=all",
-            "offload=tso&mrg-rxbuf=off&event-idx=off&indirect=off&queue-size=64");
+            "2threads:offload=tso&mrg-rxbuf=off&event-idx=off&indirect=off&queue-size=64");
 
     @Test
     @Timeout(value = 280, unit = TimeUnit.SECONDS)
