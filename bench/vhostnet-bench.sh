@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Packet rate through kernel vhost-net, inside a QEMU (TCG) guest because the host kernel has no
+# vhost-net: our vhost-net Link vs plain TAP write(2) from Java vs DPDK virtio_user
+# (path=/dev/vhost-net) in dpdk-testpmd, all in one guest run; prints pps and ratios.
+# TCG makes absolute numbers meaningless: read the ratios.
+#
+# usage: bench/vhostnet-bench.sh [SECONDS [link tap dpdk]]     (default: 5 s each, all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ringlink_find_jdk25
+./mvnw -B -ntp -q -o test-compile
+cp_file=target/vhostnet-bench.classpath
+./mvnw -B -ntp -q -o dependency:build-classpath -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=test >/dev/null
+exec java --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
+  -Dringlink.buildDir="$PWD/target" -Dringlink.projectDir="$PWD" \
+  -cp "target/classes:target/test-classes:$(cat "$cp_file")" ringlink.vhost.VhostNetBenchRunner "${@:-5}"

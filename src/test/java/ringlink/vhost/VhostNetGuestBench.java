@@ -1,0 +1,270 @@
+package ringlink.vhost;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import ringlink.link.Offloads;
+import ringlink.packet.PacketBatch;
+
+/**
+ * Packet-rate comparison inside the QEMU guest, all in one run so the ratios are fair under the
+ * (slow, noisy) emulated CPU: 64-byte frames transmitted into a TAP by
+ * <ol>
+ *   <li>our vhost-net link ({@code link}),</li>
+ *   <li>plain {@code write(2)} per packet on a TAP descriptor from Java ({@code tap}),</li>
+ *   <li>DPDK's virtio_user PMD with {@code path=/dev/vhost-net} in {@code dpdk-testpmd}
+ *       txonly mode ({@code dpdk}: the same kernel device driven by DPDK's C driver).</li>
+ * </ol>
+ * The rate is what the kernel accepted: the TAP's {@code rx_packets} over a window after a 3 s warm-up.
+ * The receive direction ({@code rx-link}, {@code rx-tap}, {@code rx-dpdk}: our link's receive,
+ * {@code read(2)} per packet, testpmd rxonly) is fed by the kernel's pktgen transmitting 64-byte
+ * frames out of the TAP; the rate is the TAP's {@code tx_packets} (counted when the reader takes
+ * a packet). Prints {@code BENCH tx|rx <method> <pps>} and {@code BENCH-RATIO tx|rx link/<method>}.
+ *
+ * <p>Arguments: {@code SECONDS [methods...]} (default all six).
+ */
+final class VhostNetGuestBench {
+    private VhostNetGuestBench() {}
+
+    static final int FRAME = 64;
+    static final long WARMUP_MS = 3000;
+
+    static void main(String[] args) throws Exception {
+        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        String[] methods = args.length > 1 ? java.util.Arrays.copyOfRange(args, 1, args.length)
+                : new String[] {"link", "tap", "dpdk", "rx-link", "rx-tap", "rx-dpdk"};
+        Map<String, Double> pps = new LinkedHashMap<>();
+        for (String m : methods) {
+            double r = switch (m) {
+                case "link" -> linkTx(seconds);
+                case "tap" -> tapTx(seconds);
+                case "dpdk" -> dpdk(seconds, "txonly", "rlvnb2", "rx_packets", null);
+                case "rx-link" -> linkRx(seconds);
+                case "rx-tap" -> tapRx(seconds);
+                case "rx-dpdk" -> dpdk(seconds, "rxonly", "rlvnb5", "tx_packets", "rlvnb5");
+                default -> throw new IllegalArgumentException("unknown method " + m
+                        + " (link, tap, dpdk, rx-link, rx-tap, rx-dpdk)");
+            };
+            pps.put(m, r);
+            System.out.printf("BENCH %s %s %.0f%n", m.startsWith("rx-") ? "rx" : "tx", m.replace("rx-", ""), r);
+            System.out.flush();
+        }
+        for (String dir : new String[] {"", "rx-"}) {
+            Double link = pps.get(dir + "link");
+            if (link == null) continue;
+            for (String other : new String[] {"tap", "dpdk"}) {
+                Double o = pps.get(dir + other);
+                if (o != null && o > 0) {
+                    System.out.printf("BENCH-RATIO %s link/%s %.3f%n", dir.isEmpty() ? "tx" : "rx", other, link / o);
+                }
+            }
+        }
+    }
+
+    /** Fills {@code seg} with a unicast frame for a MAC nobody has: the kernel drops it right after counting. */
+    static void frame(MemorySegment seg, long off) {
+        seg.asSlice(off, FRAME).fill((byte) 0);
+        byte[] h = {0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, (byte) 0x88, (byte) 0xb5};
+        MemorySegment.copy(h, 0, seg, ValueLayout.JAVA_BYTE, off, h.length);
+    }
+
+    /**
+     * Samples {@code tap}'s rx_packets over {@code seconds} while {@code load} runs, after the
+     * counter started moving (a slow starter like testpmd is not measured while still starting)
+     * and a second of warm-up.
+     */
+    static double measure(String tap, int seconds, Runnable load) throws Exception {
+        return measure(tap, "rx_packets", seconds, load);
+    }
+
+    static double measure(String tap, String counter, int seconds, Runnable load) throws Exception {
+        Thread t = new Thread(load, "load");
+        t.setDaemon(true);
+        t.start();
+        long start = GuestNet.stat(tap, counter);
+        VhostNetGuestMain.waitFor(() -> GuestNet.stat(tap, counter) > start + 100, 60_000, tap + " " + counter + " moves");
+        Thread.sleep(WARMUP_MS); // the JIT is slow under TCG: give C2 time before measuring
+        long c0 = GuestNet.stat(tap, counter);
+        long t0 = System.nanoTime();
+        Thread.sleep(seconds * 1000L);
+        long c1 = GuestNet.stat(tap, counter);
+        long t1 = System.nanoTime();
+        return (c1 - c0) * 1e9 / (t1 - t0);
+    }
+
+    static double linkTx(int seconds) throws Exception {
+        try (VhostNetLink link = VhostNetLink.open(VhostNetLink.Options.of("rlvnb0").withOffloads(Offloads.NONE));
+             PacketBatch batch = new PacketBatch(64, 256)) {
+            GuestNet.sh("ip", "link", "set", "rlvnb0", "up");
+            for (int i = 0; i < batch.capacity(); i++) {
+                int k = batch.add();
+                frame(batch.memory(), batch.dataOffset(k));
+                batch.setLength(k, FRAME);
+            }
+            var stop = new java.util.concurrent.atomic.AtomicBoolean();
+            try {
+                return measure("rlvnb0", seconds, () -> {
+                    try {
+                        while (!stop.get()) {
+                            // Spin on a full ring like testpmd: the runner pins us away from the vhost worker.
+                            if (link.transmit(batch) == 0) Thread.onSpinWait();
+                        }
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+            } finally {
+                stop.set(true);
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    static double tapTx(int seconds) throws Exception {
+        try (VhostTap tap = VhostTap.open("rlvnb1", 12); Arena a = Arena.ofShared()) {
+            tap.setOffloads(Offloads.NONE);
+            GuestNet.sh("ip", "link", "set", "rlvnb1", "up");
+            MemorySegment buf = a.allocate(12 + FRAME, 64);
+            frame(buf, 12); // header zero: no offload
+            var stop = new java.util.concurrent.atomic.AtomicBoolean();
+            try {
+                return measure("rlvnb1", seconds, () -> {
+                    try {
+                        while (!stop.get()) tap.fd().write(buf, 12 + FRAME);
+                    } catch (Exception e) {
+                        if (!stop.get()) throw new RuntimeException(e);
+                    }
+                });
+            } finally {
+                stop.set(true);
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    /**
+     * dpdk-testpmd with a virtio_user port on /dev/vhost-net whose TAP is {@code tap};
+     * {@code pktgenOn}: feed that TAP with pktgen (receive direction).
+     */
+    static double dpdk(int seconds, String mode, String tap, String counter, String pktgenOn) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("dpdk-testpmd", "-l", "0-1", "--no-huge", "-m", "192", "--no-pci",
+                "--file-prefix=" + tap, "--vdev=net_virtio_user0,path=/dev/vhost-net,iface=" + tap + ",queue_size=256",
+                "--", "--forward-mode=" + mode, "--txpkts=" + FRAME, "--burst=32", "--nb-cores=1",
+                "--total-num-mbufs=8192", "--stats-period=1")
+                .redirectErrorStream(true).redirectOutput(new java.io.File("/tmp/testpmd-" + mode + ".log"));
+        pb.environment().put("LD_LIBRARY_PATH", "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu");
+        Process p = pb.start();
+        try {
+            // EAL loads every PMD plugin over 9p under TCG: slow (about 20 s here).
+            VhostNetGuestMain.waitFor(() -> GuestNet.exists(tap) || !p.isAlive(), 90_000, "testpmd created " + tap);
+            if (!p.isAlive()) {
+                throw new AssertionError("dpdk-testpmd exited " + p.exitValue() + ":\n"
+                        + java.nio.file.Files.readString(java.nio.file.Path.of("/tmp/testpmd-" + mode + ".log")));
+            }
+            GuestNet.sh("ip", "link", "set", tap, "up");
+            if (pktgenOn == null) return measure(tap, counter, seconds, () -> { });
+            try (Pktgen g = Pktgen.start(pktgenOn)) {
+                return measure(tap, counter, seconds, () -> { });
+            }
+        } finally {
+            p.destroy(); // SIGTERM: testpmd stops its ports and exits
+            if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly();
+        }
+    }
+
+    static double linkRx(int seconds) throws Exception {
+        try (VhostNetLink link = VhostNetLink.open(VhostNetLink.Options.of("rlvnb3").withOffloads(Offloads.NONE));
+             PacketBatch batch = new PacketBatch(64, 2048)) {
+            GuestNet.sh("ip", "link", "set", "rlvnb3", "up");
+            var stop = new java.util.concurrent.atomic.AtomicBoolean();
+            try (Pktgen g = Pktgen.start("rlvnb3")) {
+                return measure("rlvnb3", "tx_packets", seconds, () -> {
+                    try {
+                        while (!stop.get()) {
+                            batch.clear();
+                            if (link.receive(batch) == 0) Thread.onSpinWait();
+                        }
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+            } finally {
+                stop.set(true);
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    static double tapRx(int seconds) throws Exception {
+        try (VhostTap tap = VhostTap.open("rlvnb4", 12); Arena a = Arena.ofShared()) {
+            tap.setOffloads(Offloads.NONE);
+            GuestNet.sh("ip", "link", "set", "rlvnb4", "up");
+            MemorySegment buf = a.allocate(2048, 64);
+            // Non-blocking, so the reader can stop (and the buffer be freed) when pktgen stops.
+            tap.fd().setNonBlocking(true);
+            var stop = new java.util.concurrent.atomic.AtomicBoolean();
+            try (Pktgen g = Pktgen.start("rlvnb4")) {
+                return measure("rlvnb4", "tx_packets", seconds, () -> {
+                    try {
+                        while (!stop.get()) if (tap.fd().read(buf) < 0) Thread.onSpinWait();
+                    } catch (Exception e) {
+                        if (!stop.get()) throw new RuntimeException(e);
+                    }
+                });
+            } finally {
+                stop.set(true);
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    /** The kernel's packet generator sending 64-byte frames out of a TAP (towards its reader), until closed. */
+    static final class Pktgen implements AutoCloseable {
+        private final Thread runner;
+        private final String dev;
+
+        private Pktgen(String dev, Thread runner) {
+            this.dev = dev;
+            this.runner = runner;
+        }
+
+        static Pktgen start(String dev) throws Exception {
+            java.nio.file.Path pg = java.nio.file.Path.of("/proc/net/pktgen");
+            if (!java.nio.file.Files.exists(pg)) throw new AssertionError("no pktgen (kernel module pktgen not loaded)");
+            write(pg.resolve("kpktgend_0"), "rem_device_all");
+            write(pg.resolve("kpktgend_0"), "add_device " + dev);
+            java.nio.file.Path d = pg.resolve(dev);
+            for (String c : new String[] {"count 0", "pkt_size 64", "delay 0", "clone_skb 0", "dst_mac 02:00:00:00:00:01",
+                    "dst 10.99.0.2", "src_min 10.99.0.1", "src_max 10.99.0.1"}) {
+                write(d, c);
+            }
+            Thread t = new Thread(() -> {
+                try {
+                    write(pg.resolve("pgctrl"), "start"); // returns when stopped
+                } catch (Exception ignored) {
+                    // stopped
+                }
+            }, "pktgen");
+            t.setDaemon(true);
+            t.start();
+            return new Pktgen(dev, t);
+        }
+
+        private static void write(java.nio.file.Path p, String cmd) throws java.io.IOException {
+            java.nio.file.Files.writeString(p, cmd + "\n");
+        }
+
+        @Override
+        public void close() throws Exception {
+            write(java.nio.file.Path.of("/proc/net/pktgen/pgctrl"), "stop");
+            runner.join(10_000);
+            write(java.nio.file.Path.of("/proc/net/pktgen/kpktgend_0"), "rem_device_all");
+        }
+
+        @Override
+        public String toString() { return "pktgen on " + dev; }
+    }
+}
