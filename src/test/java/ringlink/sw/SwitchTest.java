@@ -282,6 +282,8 @@ class SwitchTest {
         Link[] p = build(Switch.builder().threads(1), Offloads.ALL, Offloads.ALL, Offloads.of(Offloads.CSUM));
         tx.clear();
         int i = frame(tx, BCAST, A, -1, 8000);
+        MemorySegment m = tx.memory();
+        m.set(BE16, tx.dataOffset(i) + 34 + 6, (short) Checksum.fold(Checksum.pseudoHeaderV4(m, tx.dataOffset(i) + 14, 17, 8008)));
         tx.setOffload(i, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_UDP_L4, 42, 1400, 34, 6);
         assertEquals(1, p[0].transmit(tx));
         PacketBatch got = expect(p[1], 1);
@@ -289,7 +291,17 @@ class SwitchTest {
         assertEquals(14 + 20 + 8 + 8000, got.length(0));
         got = expect(p[2], segmenterAvailable() ? 6 : 0);
         if (segmenterAvailable()) {
-            for (int k = 0; k < 6; k++) assertFalse(got.isGso(k));
+            int payload = 0;
+            for (int k = 0; k < 6; k++) {
+                assertFalse(got.isGso(k));
+                assertFalse(got.needsCsum(k));
+                MemorySegment m = got.memory();
+                long ip = got.dataOffset(k) + 14;
+                int udpLen = got.length(k) - 34;
+                payload += udpLen - 8;
+                assertTrue(Checksum.verify(m, ip + 20, udpLen, Checksum.pseudoHeaderV4(m, ip, 17, udpLen)), "segment " + k + " checksum");
+            }
+            assertEquals(8000, payload);
         } else {
             assertEquals(1L, sw.stats().ports().get(2).drops().get(DropReason.OFFLOAD));
         }
