@@ -295,11 +295,11 @@ class SwitchTest {
             for (int k = 0; k < 6; k++) {
                 assertFalse(got.isGso(k));
                 assertFalse(got.needsCsum(k));
-                MemorySegment m = got.memory();
+                MemorySegment gm = got.memory();
                 long ip = got.dataOffset(k) + 14;
                 int udpLen = got.length(k) - 34;
                 payload += udpLen - 8;
-                assertTrue(Checksum.verify(m, ip + 20, udpLen, Checksum.pseudoHeaderV4(m, ip, 17, udpLen)), "segment " + k + " checksum");
+                assertTrue(Checksum.verify(gm, ip + 20, udpLen, Checksum.pseudoHeaderV4(gm, ip, 17, udpLen)), "segment " + k + " checksum");
             }
             assertEquals(8000, payload);
         } else {

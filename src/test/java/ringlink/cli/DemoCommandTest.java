@@ -1,0 +1,92 @@
+package ringlink.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
+import ringlink.testing.Env;
+
+/** {@code ringlink demo}: steps, summary, and nothing left behind (also when interrupted). */
+class DemoCommandTest {
+    static String runDemo(String... args) {
+        DemoCommand cmd = new DemoCommand();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        cmd.out = new PrintStream(out, true);
+        int exit = new CommandLine(cmd).execute(args);
+        return exit + "\n" + out;
+    }
+
+    @Test
+    @Timeout(30)
+    void listsTheStepsAndWhyOnesAreSkipped() {
+        String s = runDemo("--list");
+        assertTrue(s.startsWith("0\n"), s);
+        assertTrue(s.contains("memory") && s.contains("veth") && s.contains("tap") && s.contains("xdp"), s);
+        assertTrue(s.matches("(?s).*memory\\s+.*ready.*"), s);
+    }
+
+    @Test
+    @Timeout(30)
+    void theInMemoryStepRunsAnywhere() {
+        String s = runDemo("--steps", "memory", "--prefix", "rlcl");
+        assertTrue(s.startsWith("0\n"), s);
+        assertTrue(s.matches("(?s).*memory\\s+ok\\s+-\\s+[0-9.]+ Mpps.*"), s);
+    }
+
+    @Test
+    @Timeout(120)
+    void namespaceStepsRunAndLeaveNothingBehind() throws Exception {
+        Env.requireNetns();
+        Env.requireProgram("iperf3", "iperf3");
+        Env.requireProgram("ping", "iputils-ping");
+        String s = runDemo("--steps", "veth,tap", "--prefix", "rlcl", "--iperf-seconds", "1");
+        assertTrue(s.startsWith("0\n"), s);
+        assertTrue(s.matches("(?s).*veth\\s+ok\\s+[0-9.]+ ms\\s+[0-9.]+ [GM]bit/s.*"), s);
+        assertTrue(s.contains("Cleanup checked: no namespaces or interfaces named rlcl* are left."), s);
+        assertLeftNothing("rlcl-");
+    }
+
+    /** Ctrl-C in the middle of a step: the shutdown hook removes the namespaces. */
+    @Test
+    @Timeout(120)
+    void anInterruptedDemoRemovesEverything() throws Exception {
+        Env.requireNetns();
+        Env.requireProgram("iperf3", "iperf3");
+        Path log = Files.createTempFile("rlcl-demo", ".log");
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "ringlink.cli.Main", "demo", "--steps", "veth", "--prefix", "rlcli", "--iperf-seconds", "30")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!Files.readString(log).contains("iperf3:") && System.nanoTime() < deadline && p.isAlive()) Thread.sleep(100);
+            assertTrue(Files.readString(log).contains("iperf3:"), "iperf3 never started:\n" + Files.readString(log));
+            assertTrue(Env.run(10, "ip", "netns", "list").contains("rlcli-veth-a"));
+            Env.run(10, "kill", "-INT", String.valueOf(p.pid()));
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "demo did not exit on SIGINT");
+            String out = Files.readString(log);
+            assertTrue(out.contains("ringlink demo: clean."), out);
+            assertLeftNothing("rlcli-");
+        } finally {
+            p.destroyForcibly();
+            Env.runQuiet(10, "ip", "netns", "del", "rlcli-veth-a");
+            Env.runQuiet(10, "ip", "netns", "del", "rlcli-veth-b");
+            Files.deleteIfExists(log);
+        }
+    }
+
+    static void assertLeftNothing(String prefix) {
+        String ns = Env.run(10, "ip", "netns", "list");
+        assertFalse(ns.contains(prefix), "namespaces left: " + ns);
+        String links = Env.run(10, "ip", "-o", "link", "show");
+        assertFalse(links.contains(": " + prefix.replace("-", "")), "interfaces left: " + links);
+        assertTrue(ProcessHandle.allProcesses().noneMatch(h -> h.info().commandLine().orElse("").contains("iperf3 -s -1 -B 10.77.")),
+                "an iperf3 server is still running");
+    }
+}
