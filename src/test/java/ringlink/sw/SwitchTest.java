@@ -347,6 +347,34 @@ class SwitchTest {
     }
 
     @Test
+    void portUpDownAndDropsAreJfrEvents(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = dir.resolve("sw.jfr");
+        try (jdk.jfr.Recording rec = new jdk.jfr.Recording()) {
+            rec.enable("ringlink.PortUp");
+            rec.enable("ringlink.PortDown");
+            rec.enable("ringlink.Drop");
+            rec.start();
+            Link[] p = build(Switch.builder().threads(1), Offloads.ALL, Offloads.ALL);
+            tx.clear();
+            tx.add(); // a 0-byte frame: malformed, dropped
+            assertEquals(1, p[0].transmit(tx));
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (sw.stats().ports().get(0).drops().isEmpty() && System.nanoTime() < deadline) Thread.sleep(5);
+            sw.close();
+            rec.stop();
+            rec.dump(file);
+        }
+        var events = jdk.jfr.consumer.RecordingFile.readAllEvents(file);
+        assertEquals(2, events.stream().filter(e -> e.getEventType().getName().equals("ringlink.PortUp")).count());
+        assertEquals(2, events.stream().filter(e -> e.getEventType().getName().equals("ringlink.PortDown")
+                && e.getString("reason").equals("switch closed")).count());
+        var drop = events.stream().filter(e -> e.getEventType().getName().equals("ringlink.Drop")).findFirst().orElseThrow();
+        assertEquals("MALFORMED", drop.getString("reason"));
+        assertEquals(1, drop.getLong("packets"));
+        assertEquals("rlcl-sw0[0]", drop.getString("port"));
+    }
+
+    @Test
     void rejectsL3Links() throws Exception {
         PairLink[] p = PairLink.create("rlcl-l3", 4, 2048, Layer.L3, 1500, Offloads.NONE);
         try {
