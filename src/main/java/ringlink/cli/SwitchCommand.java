@@ -71,6 +71,15 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop after this long (default: run until interrupted).")
     Double duration;
 
+    @Option(names = "--mirror", paramLabel = "SPEC", description = "A mirror (SPAN) port: a link that gets a copy of every frame arriving on the mirrored ports (e.g. tap:rlmirror, then tcpdump -i rlmirror).")
+    String mirrorSpec;
+
+    @Option(names = "--capture", paramLabel = "FILE", description = "Write every frame arriving on the mirrored ports to a pcapng file (an in-memory mirror port).")
+    Path captureFile;
+
+    @Option(names = "--mirror-ports", paramLabel = "N", split = ",", description = "Which ports --mirror/--capture copy, by position from 0 (default: all).")
+    int[] mirrorPorts = new int[0];
+
     PrintStream out = System.out;
     PrintStream err = System.err;
     /** Set once the switch forwards (for tests). */
@@ -103,28 +112,46 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
 
         Switch.Builder b = Switch.builder().threads(nThreads).ageing(Duration.ofSeconds(ageingS)).vlanAware(vlans)
                 .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).log(m -> err.println("ringlink switch: " + m));
+        if (mirrorSpec != null && captureFile != null) throw new IllegalArgumentException("--mirror and --capture both need the mirror port: give one");
         List<Link> opened = new ArrayList<>();
+        MirrorCapture capture = null;
+        Switch sw;
         try {
             for (PortSpecs.Port p : ports) {
                 Link l = Links.open(p.spec());
                 opened.add(l);
                 b.port(l, p.vlan());
             }
+            if (mirrorSpec != null) {
+                Link m = Links.open(mirrorSpec);
+                opened.add(m);
+                b.mirror(m, mirrorPorts);
+            } else if (captureFile != null) {
+                capture = new MirrorCapture(captureFile);
+                b.mirror(capture.switchEnd(), mirrorPorts);
+            }
+            sw = b.build();
         } catch (Exception e) {
             for (Link l : opened) l.close();
+            if (capture != null) capture.close();
             throw e;
         }
-        Switch sw = b.build();
+        MirrorCapture cap = capture;
         current.set(sw);
         Terminal term = new Terminal(out, Terminal.stdoutIsTty());
         CountDownLatch done = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             sw.close();
+            if (cap != null) {
+                cap.close();
+                out.println("ringlink switch: " + cap.packets() + " mirrored frames written to " + captureFile);
+            }
             term.clear();
             printCounters(sw.stats(), out);
             done.countDown();
         }, "ringlink-switch-shutdown");
         sw.start();
+        if (cap != null) cap.start();
         Runtime.getRuntime().addShutdownHook(hook);
         boolean usr1 = Signals.on("USR1", () -> {
             term.clear();

@@ -34,6 +34,7 @@ final class Poller implements Runnable {
     private final Switch sw;
     private final Port[] mine;
     private final Port[] all;
+    private final Port mirror;
     private final PacketBatch rx;
     private final PacketBatch scratch;
     private final int[] dest;
@@ -47,11 +48,12 @@ final class Poller implements Runnable {
     private volatile boolean running = true;
     final Thread thread;
 
-    Poller(Switch sw, int id, Port[] mine, Port[] all, int batchSize, int maxPacket, int maxSegment,
+    Poller(Switch sw, int id, Port[] mine, Port[] all, Port mirror, int batchSize, int maxPacket, int maxSegment,
            Segmenter segmenter, long maxSpinNanos) throws IOException {
         this.sw = sw;
         this.mine = mine;
         this.all = all;
+        this.mirror = mirror;
         this.rx = new PacketBatch(batchSize, maxPacket + PacketBatch.DEFAULT_HEADROOM);
         this.scratch = new PacketBatch(batchSize, maxSegment + PacketBatch.DEFAULT_HEADROOM);
         this.dest = new int[batchSize];
@@ -174,6 +176,7 @@ final class Poller implements Runnable {
         for (int i = 0; i < n; i++) {
             int len = rx.length(i);
             long off = rx.dataOffset(i);
+            vids[i] = 0;
             if (len < ETH_HLEN) {
                 dest[i] = DROP;
                 malformed++;
@@ -204,6 +207,7 @@ final class Poller implements Runnable {
                 dest[i] = p < 0 ? FLOOD : p == in.index ? FILTER : p;
             }
         }
+        if (in.mirrored && mirror.up) mirror(n);
         if (malformed > 0) in.rxDrop(DropReason.MALFORMED, malformed);
         if (vlanDrops > 0) in.rxDrop(DropReason.VLAN, vlanDrops);
         long bytes = 0;
@@ -223,6 +227,17 @@ final class Poller implements Runnable {
                     if (q != in && q.up && (q.vlan == null || q.vlan.member(v))) sendTo(q, i, j, v);
                 }
             }
+            i = j;
+        }
+    }
+
+    /** Copies the batch to the mirror port, in runs of one VLAN (dropped frames included: a mirror shows what arrived). */
+    private void mirror(int n) {
+        int i = 0;
+        while (i < n) {
+            int j = i + 1;
+            while (j < n && vids[j] == vids[i]) j++;
+            sendTo(mirror, i, j, vids[i]);
             i = j;
         }
     }

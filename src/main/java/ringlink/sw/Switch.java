@@ -41,6 +41,8 @@ public final class Switch implements AutoCloseable {
 
     final MacTable table;
     private final Port[] ports;
+    /** Receives a copy of every frame arriving on a mirrored port; null if none. */
+    final Port mirror;
     private final List<Poller> pollers = new ArrayList<>();
     private final LongSupplier clock;
     private final long startNanos;
@@ -60,6 +62,12 @@ public final class Switch implements AutoCloseable {
             PortVlan v = b.vlans.get(i);
             ports[i] = new Port(i, l, b.vlanAware ? (v == null ? PortVlan.DEFAULT : v) : null);
         }
+        this.mirror = b.mirror == null ? null : new Port(ports.length, b.mirror, null);
+        for (int i : b.mirrored) {
+            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("mirrored port " + i + " does not exist");
+            ports[i].mirrored = true;
+        }
+        if (mirror != null && b.mirrored.length == 0) for (Port p : ports) p.mirrored = true;
     }
 
     /** A builder: add ports, then {@link Builder#build()} and {@link #start()}. */
@@ -80,6 +88,8 @@ public final class Switch implements AutoCloseable {
         private LongSupplier clock = System::nanoTime;
         private Supplier<Segmenter> segmenter = SoftwareOffload::segmenter;
         private Consumer<String> log = m -> LOG.log(System.Logger.Level.INFO, m);
+        private Link mirror;
+        private int[] mirrored = new int[0];
 
         /** Adds a port (an {@link Layer#L2} link; the switch now owns it). */
         public Builder port(Link link) {
@@ -156,6 +166,17 @@ public final class Switch implements AutoCloseable {
             return this;
         }
 
+        /**
+         * A mirror (SPAN) port: every frame arriving on the given ports (all ports if none are
+         * given) is also sent to {@code link}, as it is inside the switch (VLAN tags removed when
+         * VLAN-aware). What the mirror link receives is ignored. The switch owns the link.
+         */
+        public Builder mirror(Link link, int... ports) {
+            mirror = Objects.requireNonNull(link);
+            mirrored = ports.clone();
+            return this;
+        }
+
         public Switch build() {
             if (links.isEmpty()) throw new IllegalArgumentException("a switch needs at least one port");
             return new Switch(this);
@@ -173,11 +194,12 @@ public final class Switch implements AutoCloseable {
             maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
             maxSegment = Math.max(maxSegment, p.link.mtu() + 14 + 4);
         }
+        if (mirror != null) maxSegment = Math.max(maxSegment, mirror.link.mtu() + 14 + 4);
         try {
             for (int t = 0; t < nThreads; t++) {
                 List<Port> mine = new ArrayList<>();
                 for (int i = t; i < ports.length; i += nThreads) mine.add(ports[i]);
-                pollers.add(new Poller(this, t, mine.toArray(Port[]::new), ports, b.batchSize, maxPacket,
+                pollers.add(new Poller(this, t, mine.toArray(Port[]::new), ports, mirror, b.batchSize, maxPacket,
                         Math.min(maxSegment, maxPacket), b.segmenter.get(), b.busyPoll.toNanos()));
             }
         } catch (IOException | RuntimeException e) {
@@ -285,6 +307,10 @@ public final class Switch implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (mirror != null) {
+            mirror.up = false;
+            mirror.link.close();
         }
         for (Port p : ports) {
             boolean wasUp = p.up;

@@ -31,7 +31,8 @@ class SwitchCommandTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         cmd.out = new PrintStream(out, true);
         var done = CompletableFuture.supplyAsync(() -> new CommandLine(cmd).execute(
-                "--config", conf.toString(), "pair:rlcl-sc-b", "--duration", "2", "--stats-interval", "1"));
+                "--config", conf.toString(), "pair:rlcl-sc-b", "--duration", "2", "--stats-interval", "1",
+                "--capture", dir.resolve("mirror.pcapng").toString(), "--mirror-ports", "0"));
         assertTrue(cmd.running.await(10, TimeUnit.SECONDS), "switch did not start: " + out);
         try (PacketBatch tx = new PacketBatch(8, 2048); PacketBatch rx = new PacketBatch(64, 70000)) {
             PairTraffic.frames(tx, 8, 100, 0xffff_ffff_ffffL, PairTraffic.MAC_A);
@@ -51,6 +52,12 @@ class SwitchCommandTest {
             assertTrue(s.matches("(?s).*\\d\\d:\\d\\d:\\d\\d\\n  pair:.*"), "a --stats-interval block:\n" + s);
             assertTrue(s.contains("addresses learned: 1"), s);
             assertThrows(LinkClosedException.class, () -> { rx.clear(); b.receive(rx); }, "port closed at exit");
+            assertTrue(s.contains("8 mirrored frames written to"), s);
+            var tshark = ringlink.testing.Env.which("tshark");
+            if (tshark != null) {
+                String frames = CaptureCommandTest.tshark(tshark, "-r", dir.resolve("mirror.pcapng").toString(), "-T", "fields", "-e", "frame.len");
+                assertEquals(8, frames.strip().split("\n").length, frames);
+            }
         } finally {
             a.close();
             b.close();

@@ -375,6 +375,21 @@ class SwitchTest {
     }
 
     @Test
+    void aMirrorPortSeesWhatArrivesOnTheMirroredPorts() throws Exception {
+        PairLink[] m = PairLink.create("rlcl-mirror");
+        Link[] p = build(Switch.builder().threads(1).mirror(m[0], 0), Offloads.ALL, Offloads.ALL);
+        pairs.add(m); // after build(): build() makes ports of the pairs listed so far
+        send(p[0], BCAST, A);
+        expect(p[1], 1);
+        assertEquals(A, mac(expect(m[1], 1), 0, 6));
+        send(p[1], A, B); // port 1 is not mirrored
+        expect(p[0], 1);
+        expectNothing(m[1]);
+        sw.close();
+        assertFalse(m[0].isOpen(), "the switch owns the mirror link");
+    }
+
+    @Test
     void rejectsL3Links() throws Exception {
         PairLink[] p = PairLink.create("rlcl-l3", 4, 2048, Layer.L3, 1500, Offloads.NONE);
         try {
