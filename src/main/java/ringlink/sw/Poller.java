@@ -65,9 +65,24 @@ final class Poller implements Runnable {
         this.stop = EventFd.create();
         this.epoll = new Epoll(mine.length + 1);
         epoll.add(stop.fd(), EpollEventLayout.EPOLLIN, STOP_TAG);
-        for (Port p : mine) epoll.add(p.link.readyFd(), EpollEventLayout.EPOLLIN, p.index);
+        for (Port p : mine) {
+            epoll.add(p.link.readyFd(), EpollEventLayout.EPOLLIN, p.index);
+            p.owner = this;
+        }
         this.thread = new Thread(this, "ringlink-switch-" + id);
         thread.setDaemon(true);
+    }
+
+    /**
+     * Stops waiting on a port that went down: its ready descriptor may stay readable for good
+     * (a closed peer), and a level-triggered epoll would then never let the thread sleep.
+     */
+    void forget(Port p) {
+        try {
+            epoll.remove(p.link.readyFd());
+        } catch (IOException | RuntimeException ignored) {
+            // already closed, which removed it from the epoll set too
+        }
     }
 
     void requestStop() {

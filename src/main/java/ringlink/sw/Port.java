@@ -26,6 +26,8 @@ final class Port {
     /** Drops per {@link DropReason}: written by either side, but only on the (per-batch) drop path. */
     final java.util.concurrent.atomic.AtomicLongArray drops = new java.util.concurrent.atomic.AtomicLongArray(DropReason.values().length);
     volatile boolean up = true;
+    /** The poller that receives from this port (null for the mirror). */
+    volatile Poller owner;
     /** Frames arriving here are copied to the switch's mirror port. */
     boolean mirrored;
     volatile String downReason;

@@ -236,6 +236,8 @@ public final class Switch implements AutoCloseable {
             p.downReason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
         }
         table.forgetPort(p.index);
+        Poller owner = p.owner;
+        if (owner != null) owner.forget(p);
         PortDownEvent e = new PortDownEvent();
         if (e.isEnabled()) {
             e.port = p.name;

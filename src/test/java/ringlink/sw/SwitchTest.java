@@ -326,6 +326,14 @@ class SwitchTest {
         while (p[1].receive(rx) > 0) rx.clear();
         send(p[0], B, A);
         expect(p[1], 1);
+        // The dead port's descriptor must not keep the pollers awake: they sleep again.
+        var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        var pollers = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("ringlink-switch-")).toList();
+        Thread.sleep(100);
+        long cpu0 = pollers.stream().mapToLong(t -> mx.getThreadCpuTime(t.threadId())).sum();
+        Thread.sleep(500);
+        long cpu = pollers.stream().mapToLong(t -> mx.getThreadCpuTime(t.threadId())).sum() - cpu0;
+        assertTrue(cpu < 100_000_000L, "idle pollers used " + cpu / 1_000_000 + " ms of CPU in 500 ms");
     }
 
     @Test
