@@ -25,7 +25,7 @@ record SwitchLoopCell(boolean ovs, int size) implements BenchCell {
     @Override
     public String unavailable() {
         if (script() == null) return "bench/switch-loop.sh not found (run from the source tree, or set RINGLINK_HOME)";
-        if (Shell.which("dpdk-testpmd") == null) return "dpdk-testpmd not installed (apt-get install dpdk)";
+        if (Shell.which("dpdk-testpmd") == null) return "dpdk-testpmd not installed (apt-get install dpdk-dev)";
         if (!Shell.isRoot()) return "needs root (DPDK)";
         if (ovs && !Files.isExecutable(Path.of("/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"))) {
             return "OVS-DPDK not installed (apt-get install openvswitch-switch-dpdk)";
