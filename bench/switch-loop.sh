@@ -14,6 +14,7 @@
 #
 # Environment: RLB_DIR (run dir, default /tmp/rlclb-loop-$$), RINGLINK (the launcher),
 # RINGLINK_VHOST_PARAMS (extra vhost-user spec parameters, default mode=client),
+# RINGLINK_SWITCH_OPTS (options of `ringlink switch`, default --threads 1),
 # RLB_BURST (tx_first bursts, default 8).
 set -euo pipefail
 mode=${1:?usage: switch-loop.sh ovs|ringlink SIZE SECONDS}
@@ -36,7 +37,13 @@ cleanup() {
     [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
   done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  sleep 0.5
+  # ringlink switch closes its ports in a shutdown hook: give it time before SIGKILL.
+  for _ in $(seq 50); do
+    alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
   ip link del rlclbr >/dev/null 2>&1
   rm -rf "$D" /var/run/dpdk/rlclb-tp-$$ /var/run/dpdk/rlclb-ovs-$$
@@ -66,7 +73,8 @@ start_ovs() {
 
 start_ringlink() {
   local p=${RINGLINK_VHOST_PARAMS:-mode=client}
-  "$RINGLINK" switch --threads 1 "vhost-user:$D/vu0.sock?$p" "vhost-user:$D/vu1.sock?$p" >"$D/ringlink.log" 2>&1 &
+  # shellcheck disable=SC2086
+  "$RINGLINK" switch ${RINGLINK_SWITCH_OPTS:---threads 1} "vhost-user:$D/vu0.sock?$p" "vhost-user:$D/vu1.sock?$p" >"$D/ringlink.log" 2>&1 &
   pids+=($!)
 }
 
