@@ -80,7 +80,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     static List<Step> steps() {
-        return List.of(new InMemory(), new Veth(), new Tap(), new Xdp());
+        return List.of(new InMemory(), new Veth(), new Tap(), new Xdp(), new Mixed());
     }
 
     @Override
@@ -309,13 +309,16 @@ final class DemoCommand implements Callable<Integer> {
 
     static String switchSummary(Switch sw) {
         var s = sw.stats();
-        long pkts = 0, sup = 0, drops = 0;
+        long pkts = 0, sup = 0, drops = 0, seg = 0, csum = 0;
         for (var p : s.ports()) {
             pkts += p.forwarded().txPackets();
             sup += p.link().superpackets();
             drops += p.totalDrops();
+            seg += p.segmented();
+            csum += p.checksummed();
         }
-        return pkts + " packets forwarded, " + drops + " drops; GSO superpackets passed whole (counted at both links): " + sup;
+        return pkts + " packets forwarded, " + drops + " drops; superpackets seen by the links: " + sup
+                + ", segmented in software: " + seg + ", checksums finished in software: " + csum;
     }
 
     // ---- the steps ----
@@ -397,6 +400,45 @@ final class DemoCommand implements Callable<Integer> {
             String rtt = ping(c, a, "10.77.1.2");
             String rate = iperf(c, a, b, "10.77.1.2");
             c.say("switch: " + switchSummary(sw));
+            return new Outcome("ok", rtt, rate, "");
+        }
+    }
+
+    /**
+     * A TAP with offloads on one side, AF_XDP (no offloads) on the other: the switch must
+     * segment the TAP's TSO superpackets in software for the AF_XDP port.
+     */
+    static final class Mixed implements Step {
+        public String name() { return "mixed"; }
+        public String title() { return "Offload translation: namespace <-> tap (TSO) <-> switch <-> AF_XDP (no offloads) <-> namespace"; }
+        public String proves() { return "superpackets from a port with TSO are segmented in software for a port without it"; }
+
+        public String unavailable(Context c) {
+            String why = needNamespaces(c);
+            if (why == null) why = needScheme("tap");
+            return why != null ? why : needScheme("xdp");
+        }
+
+        public Outcome run(Context c) throws Exception {
+            namespaces(c, name());
+            String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
+            String ta = c.prefix() + "ma", xb = c.prefix() + "mb", xbh = c.prefix() + "mbh";
+            Link la = Links.open("tap:" + ta);
+            c.cleanup().add("close " + la.name(), la::close);
+            Shell.must(10, "ip", "link", "add", xb, "type", "veth", "peer", "name", xbh);
+            c.cleanup().add("delete " + xbh, () -> Shell.run(10, "ip", "link", "del", xbh));
+            Shell.must(10, "ip", "link", "set", xbh, "up");
+            place(ta, a, "10.77.3.1/24");
+            place(xb, b, "10.77.3.2/24");
+            Shell.run(10, "ip", "netns", "exec", b, "ethtool", "-K", xb, "tx", "off", "tso", "off", "gso", "off");
+            Link lb = Links.open("xdp:" + xbh);
+            c.cleanup().add("close " + lb.name(), lb::close);
+            Switch sw = switchOf(c, la, lb);
+            String rtt = ping(c, a, "10.77.3.2");
+            String rate = iperf(c, a, b, "10.77.3.2");
+            long segmented = sw.stats().ports().get(1).segmented();
+            c.say("switch: " + switchSummary(sw));
+            if (segmented == 0) c.say("(the TAP sent no superpackets this time, so nothing needed segmenting)");
             return new Outcome("ok", rtt, rate, "");
         }
     }

@@ -219,14 +219,14 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
 
     /** Every counter of every port (SIGUSR1 and at exit). */
     static void printCounters(SwitchStats s, PrintStream out) {
-        out.printf(Locale.ROOT, "%-28s %4s %14s %14s %14s %14s %10s %10s %s%n", "port", "up", "rx packets", "rx bytes",
-                "tx packets", "tx bytes", "link drops", "sw drops", "drop reasons");
+        out.printf(Locale.ROOT, "%-28s %4s %14s %14s %14s %14s %10s %10s %10s %10s %s%n", "port", "up", "rx packets", "rx bytes",
+                "tx packets", "tx bytes", "link drops", "sw drops", "segmented", "csum done", "drop reasons");
         for (PortStats p : s.ports()) {
             var l = p.link();
             long sw = p.forwarded().rxDrops() + p.forwarded().txDrops();
-            out.printf(Locale.ROOT, "%-28s %4s %14d %14d %14d %14d %10d %10d %s%n", p.name(), p.up() ? "yes" : "no",
+            out.printf(Locale.ROOT, "%-28s %4s %14d %14d %14d %14d %10d %10d %10d %10d %s%n", p.name(), p.up() ? "yes" : "no",
                     l.rxPackets(), l.rxBytes(), l.txPackets(), l.txBytes(), l.rxDrops() + l.txDrops(), sw,
-                    p.drops().isEmpty() ? "" : p.drops().toString());
+                    p.segmented(), p.checksummed(), p.drops().isEmpty() ? "" : p.drops().toString());
         }
         out.println("addresses learned: " + s.macs());
         out.flush();

@@ -309,6 +309,7 @@ final class Poller implements Runnable {
             try {
                 // Completing in place is right for every destination: the checksum is then final.
                 Checksum.complete(rx, k);
+                q.checksummed = q.checksummed + 1; // single writer: we hold q's lock
             } catch (RuntimeException e) {
                 q.txDrop(DropReason.OFFLOAD, 1);
                 return;
@@ -323,6 +324,7 @@ final class Poller implements Runnable {
                 next = segmenter.segment(rx, k, scratch, next);
                 if (scratch.count() > 0) transmit(q, scratch, 0, scratch.count(), vid);
             } while (next >= 0 && q.up);
+            q.segmented = q.segmented + 1;
         } catch (RuntimeException e) {
             q.txDrop(DropReason.OFFLOAD, 1);
             sw.offloadProblem(q, e);

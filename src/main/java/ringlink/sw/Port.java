@@ -25,6 +25,8 @@ final class Port {
     final LinkCounters counters = new LinkCounters();
     /** Drops per {@link DropReason}: written by either side, but only on the (per-batch) drop path. */
     final java.util.concurrent.atomic.AtomicLongArray drops = new java.util.concurrent.atomic.AtomicLongArray(DropReason.values().length);
+    /** Superpackets segmented and checksums finished in software for this port (under the lock). */
+    volatile long segmented, checksummed;
     volatile boolean up = true;
     /** The poller that receives from this port (null for the mirror). */
     volatile Poller owner;

@@ -281,7 +281,7 @@ public final class Switch implements AutoCloseable {
                 if (n != 0) drops.put(r, n);
             }
             LinkStats fwd = p.counters.snapshot();
-            out.add(new PortStats(p.name, p.up, p.link.counters().snapshot(), fwd, drops));
+            out.add(new PortStats(p.name, p.up, p.link.counters().snapshot(), fwd, drops, p.segmented, p.checksummed));
         }
         return new SwitchStats(System.nanoTime(), out, table.size(nowMs()));
     }

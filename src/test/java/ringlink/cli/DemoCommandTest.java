@@ -45,11 +45,11 @@ class DemoCommandTest {
         Env.requireNetns();
         Env.requireProgram("iperf3", "iperf3");
         Env.requireProgram("ping", "iputils-ping");
-        String s = runDemo("--steps", "veth,tap,xdp", "--prefix", "rlcl", "--iperf-seconds", "1"); // tap and xdp run once their transports are merged
+        String s = runDemo("--steps", "veth,tap,xdp,mixed", "--prefix", "rlcl", "--iperf-seconds", "1"); // tap and xdp run once their transports are merged
         assertTrue(s.startsWith("0\n"), s);
         assertTrue(s.matches("(?s).*veth\\s+ok\\s+[0-9.]+ ms\\s+[0-9.]+ [GM]bit/s.*"), s);
-        for (String scheme : new String[] {"tap", "xdp"}) {
-            if (ringlink.link.Links.providers().containsKey(scheme)) {
+        for (String scheme : new String[] {"tap", "xdp", "mixed"}) {
+            if (ringlink.link.Links.providers().keySet().containsAll(scheme.equals("mixed") ? java.util.List.of("tap", "xdp") : java.util.List.of(scheme))) {
                 assertTrue(s.matches("(?s).*\\n  " + scheme + "\\s+ok\\s+[0-9.]+ ms\\s+[0-9.]+ [GM]bit/s.*"), scheme + " step:\n" + s);
             }
         }

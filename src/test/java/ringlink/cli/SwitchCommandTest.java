@@ -68,10 +68,10 @@ class SwitchCommandTest {
     void statusLineShowsRatesPerPort() {
         var now = new ringlink.sw.SwitchStats(2_000_000_000L, java.util.List.of(new ringlink.sw.PortStats("pair:x", true,
                 new ringlink.link.LinkStats(2_000_000, 2_000_000L * 1500, 1000, 64_000, 0, 3, 0, 0),
-                new ringlink.link.LinkStats(0, 0, 0, 0, 0, 2, 0, 0), java.util.Map.of())), 5);
+                new ringlink.link.LinkStats(0, 0, 0, 0, 0, 2, 0, 0), java.util.Map.of(), 0, 0)), 5);
         var then = new ringlink.sw.SwitchStats(1_000_000_000L, java.util.List.of(new ringlink.sw.PortStats("pair:x", true,
                 new ringlink.link.LinkStats(0, 0, 0, 0, 0, 0, 0, 0), new ringlink.link.LinkStats(0, 0, 0, 0, 0, 0, 0, 0),
-                java.util.Map.of())), 5);
+                java.util.Map.of(), 0, 0)), 5);
         String line = SwitchCommand.statusLine(now, then);
         assertEquals("pair:x rx 2.00Mpps 24.00Gb/s tx 1.0kpps 0.5Mb/s drop 5 | macs 5", line);
     }

@@ -275,6 +275,8 @@ class SwitchTest {
         got = expect(p[2], 1);
         assertFalse(got.needsCsum(0), "a port without CSUM gets a finished checksum");
         assertEquals(good, got.memory().get(BE16, got.dataOffset(0) + 34 + 6) & 0xffff);
+        assertEquals(1, sw.stats().ports().get(2).checksummed());
+        assertEquals(0, sw.stats().ports().get(1).checksummed());
     }
 
     @Test
@@ -302,6 +304,7 @@ class SwitchTest {
                 assertTrue(Checksum.verify(gm, ip + 20, udpLen, Checksum.pseudoHeaderV4(gm, ip, 17, udpLen)), "segment " + k + " checksum");
             }
             assertEquals(8000, payload);
+            assertEquals(1, sw.stats().ports().get(2).segmented());
         } else {
             assertEquals(1L, sw.stats().ports().get(2).drops().get(DropReason.OFFLOAD));
         }
