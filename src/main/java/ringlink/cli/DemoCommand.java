@@ -265,36 +265,46 @@ final class DemoCommand implements Callable<Integer> {
 
     /** Namespaces and interfaces a killed earlier run (SIGKILL) may have left. */
     static void removeLeftovers(Context c) throws IOException {
-        for (String line : Shell.run(10, "ip", "netns", "list").output().split("\n")) {
-            String name = line.strip().split(" ")[0];
-            if (name.startsWith(c.prefix() + "-")) {
-                Shell.run(10, "ip", "netns", "del", name);
-                c.out().println("(removed namespace " + name + " left by an earlier run)");
-            }
+        for (String name : ourNamespaces(c)) {
+            Shell.run(10, "ip", "netns", "del", name);
+            c.out().println("(removed namespace " + name + " left by an earlier run)");
         }
         for (String dev : devices(c)) {
-            Shell.run(10, "ip", "link", "del", dev);
-            c.out().println("(removed interface " + dev + " left by an earlier run)");
+            // A veth's peer goes with it, so the second of a pair may already be gone.
+            if (Shell.run(10, "ip", "link", "del", dev).ok()) c.out().println("(removed interface " + dev + " left by an earlier run)");
         }
     }
 
+    /** The interface names the steps use after the prefix: only these are ever removed as leftovers. */
+    static final List<String> DEVICE_SUFFIXES = List.of("va", "vb", "ta", "tb", "xa", "xah", "xb", "xbh", "ma", "mb", "mbh");
+
+    /** Interfaces in this namespace that one of the steps would have created. */
     static List<String> devices(Context c) throws IOException {
         List<String> out = new ArrayList<>();
         for (String line : Shell.run(10, "ip", "-o", "link", "show").output().split("\n")) {
             String[] f = line.split(": ");
             if (f.length < 2) continue;
             String dev = f[1].split("@")[0].strip();
-            if (dev.startsWith(c.prefix())) out.add(dev);
+            if (dev.startsWith(c.prefix()) && DEVICE_SUFFIXES.contains(dev.substring(c.prefix().length()))) out.add(dev);
+        }
+        return out;
+    }
+
+    /** Namespaces one of the steps would have created. */
+    static List<String> ourNamespaces(Context c) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String line : Shell.run(10, "ip", "netns", "list").output().split("\n")) {
+            String name = line.strip().split(" ")[0];
+            for (Step s : steps()) {
+                if (name.equals(ns(c, s.name(), 'a')) || name.equals(ns(c, s.name(), 'b'))) out.add(name);
+            }
         }
         return out;
     }
 
     static String leftovers(Context c) throws IOException {
         List<String> left = new ArrayList<>(devices(c));
-        for (String line : Shell.run(10, "ip", "netns", "list").output().split("\n")) {
-            String name = line.strip().split(" ")[0];
-            if (name.startsWith(c.prefix() + "-")) left.add("netns " + name);
-        }
+        for (String name : ourNamespaces(c)) left.add("netns " + name);
         return String.join(", ", left);
     }
 

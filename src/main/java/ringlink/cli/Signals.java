@@ -9,7 +9,6 @@ final class Signals {
     private Signals() {}
 
     /** Runs {@code action} on a JDK signal thread each time {@code name} ("USR1") arrives; false if unavailable. */
-    @SuppressWarnings("removal")
     static boolean on(String name, Runnable action) {
         try {
             sun.misc.Signal.handle(new sun.misc.Signal(name), s -> action.run());

@@ -57,6 +57,28 @@ class DemoCommandTest {
         assertLeftNothing("rlcl-");
     }
 
+    /** A run killed with SIGKILL leaves objects behind; the next run removes exactly those, nothing else. */
+    @Test
+    @Timeout(60)
+    void leftoversOfAKilledRunAreRemovedAndNothingElse() throws Exception {
+        Env.requireNetns();
+        try {
+            Env.run(10, "ip", "netns", "add", "rlclx-veth-a");
+            Env.run(10, "ip", "link", "add", "rlclxva", "type", "veth", "peer", "name", "rlclxvb");
+            Env.run(10, "ip", "link", "add", "rlclxzz", "type", "veth", "peer", "name", "rlclxzy");
+            String s = runDemo("--steps", "memory", "--prefix", "rlclx");
+            assertTrue(s.contains("removed namespace rlclx-veth-a"), s);
+            assertTrue(s.contains("removed interface rlclxva"), s);
+            assertFalse(Env.run(10, "ip", "netns", "list").contains("rlclx-veth-a"));
+            assertNotEquals(0, Env.runQuiet(10, "ip", "link", "show", "rlclxva"));
+            assertEquals(0, Env.runQuiet(10, "ip", "link", "show", "rlclxzz"), "not the demo's: must stay");
+        } finally {
+            Env.runQuiet(10, "ip", "netns", "del", "rlclx-veth-a");
+            Env.runQuiet(10, "ip", "link", "del", "rlclxva");
+            Env.runQuiet(10, "ip", "link", "del", "rlclxzz");
+        }
+    }
+
     /** Ctrl-C in the middle of a step: the shutdown hook removes the namespaces. */
     @Test
     @Timeout(120)
