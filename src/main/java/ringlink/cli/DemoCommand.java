@@ -54,7 +54,7 @@ final class DemoCommand implements Callable<Integer> {
     PrintStream out = System.out;
 
     /** One part of the demo: a transport (or a reference) between the two namespaces. */
-    interface Step {
+    public interface Step {
         String name();
 
         String title();
