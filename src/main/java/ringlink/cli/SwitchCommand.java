@@ -141,13 +141,14 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         Terminal term = new Terminal(out, Terminal.stdoutIsTty());
         CountDownLatch done = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
+            SwitchStats last = sw.stats(); // before close: which ports were still up
             sw.close();
             if (cap != null) {
                 cap.close();
                 out.println("ringlink switch: " + cap.packets() + " mirrored frames written to " + captureFile);
             }
             term.clear();
-            printCounters(sw.stats(), out);
+            printCounters(last, out);
             done.countDown();
         }, "ringlink-switch-shutdown");
         sw.start();
