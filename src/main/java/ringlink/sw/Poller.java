@@ -181,8 +181,13 @@ final class Poller implements Runnable {
         }
     }
 
+    /** The receive batch (the benchmark fills it instead of a link). */
+    PacketBatch receiveBatch() {
+        return rx;
+    }
+
     /** Decides each packet's destination, then sends runs of equal (destination, VLAN). */
-    private void forward(Port in, int n) {
+    void forward(Port in, int n) {
         MemorySegment m = rx.memory();
         int nowMs = sw.nowMs();
         MacTable table = sw.table;

@@ -219,6 +219,21 @@ public final class Switch implements AutoCloseable {
         for (Poller p : pollers) p.thread.start();
     }
 
+    /**
+     * A poller over every port that is not started: for the JMH benchmark, which drives
+     * {@code forward} on its own thread. The caller frees it.
+     */
+    Poller unstartedPoller() throws IOException {
+        int maxPacket = 0;
+        for (Port p : ports) maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
+        return new Poller(this, 99, ports, ports, mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0);
+    }
+
+    /** Port {@code i}'s run-time state (for the benchmark). */
+    Port portState(int i) {
+        return ports[i];
+    }
+
     /** Milliseconds since the switch was built (the forwarding table's time). */
     int nowMs() {
         return (int) ((clock.getAsLong() - startNanos) / 1_000_000);
