@@ -12,6 +12,8 @@ public enum DropReason {
     BACKPRESSURE,
     /** The destination port is down. */
     PORT_DOWN,
+    /** The destination's transmit failed for these packets (an error that did not stop the link). */
+    TX_ERROR,
     /** Too big for the destination (larger than its MTU allows, not a superpacket). */
     TOO_BIG
 }

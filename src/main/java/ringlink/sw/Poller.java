@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import ringlink.link.LinkClosedException;
+import ringlink.link.LinkFailedException;
 import ringlink.packet.Checksum;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
@@ -358,10 +359,16 @@ final class Poller implements Runnable {
             // The port renegotiated its offloads under us; the packets are lost, the port lives on.
             q.txDrop(DropReason.OFFLOAD, to - from);
             ok = 0;
-        } catch (IOException | RuntimeException e) {
+        } catch (LinkClosedException | LinkFailedException | ringlink.sys.ClosedFdException e) {
             q.txDrop(DropReason.PORT_DOWN, to - from);
             ok = 0;
             sw.portDown(q, e);
+        } catch (IOException | RuntimeException e) {
+            // E.g. the kernel refusing one write: those packets are lost, the link goes on.
+            // A packet from one port must never be able to take another port down.
+            q.txDrop(DropReason.TX_ERROR, to - from);
+            ok = 0;
+            sw.transmitProblem(q, e);
         }
         if (ok > 0) {
             long bytes = 0;

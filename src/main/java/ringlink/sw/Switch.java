@@ -262,6 +262,17 @@ public final class Switch implements AutoCloseable {
         if (!closed) log.accept("port " + p.name + " down: " + p.downReason);
     }
 
+    private volatile long lastTransmitWarning;
+
+    /** A transmit failed without stopping the link: reported at most once a second. */
+    void transmitProblem(Port q, Exception e) {
+        long now = System.nanoTime();
+        if (now - lastTransmitWarning > 1_000_000_000L || lastTransmitWarning == 0) {
+            lastTransmitWarning = now;
+            log.accept("port " + q.name + ": transmit failed, packets dropped: " + e);
+        }
+    }
+
     private volatile boolean offloadWarned;
 
     void offloadProblem(Port q, RuntimeException e) {

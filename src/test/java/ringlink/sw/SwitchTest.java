@@ -400,6 +400,68 @@ class SwitchTest {
         assertFalse(m[0].isOpen(), "the switch owns the mirror link");
     }
 
+    /** Garbage frames with lying offload metadata: dropped and counted, no port down, no thread dead. */
+    @Test
+    void hostileFramesAndMetadataNeverStopTheSwitch() throws Exception {
+        PairLink[][] p = new PairLink[4][];
+        Offloads[] o = {Offloads.ALL, Offloads.NONE, Offloads.of(Offloads.CSUM), Offloads.ALL};
+        for (int i = 0; i < 4; i++) pairs.add(p[i] = PairLink.create("rlcl-h" + i, 256, PacketBatch.SUPERPACKET_BUFFER, Layer.L2, 1500, o[i]));
+        sw = Switch.builder().threads(2).vlanAware(true)
+                .port(p[0][0], PortVlan.trunk(1, 10, 20)).port(p[1][0], PortVlan.access(10))
+                .port(p[2][0], PortVlan.trunk(-1, 10)).port(p[3][0], PortVlan.access(1)).build();
+        sw.start();
+        java.util.Random r = new java.util.Random(42);
+        int[] gso = {0, 1, 4, 5, 0x81, 0x84, 0x85}; // what a link with every offload may produce; the sizes lie
+        for (int round = 0; round < 60; round++) {
+            tx.clear();
+            for (int k = 0; k < 32; k++) {
+                int i = tx.add();
+                int len = r.nextInt(10) == 0 ? r.nextInt(14) : r.nextInt(9000);
+                MemorySegment m = tx.memory();
+                long off = tx.dataOffset(i);
+                for (int j = 0; j < len; j++) m.set(ValueLayout.JAVA_BYTE, off + j, (byte) r.nextInt());
+                if (len >= 14) {
+                    // Mostly plausible headers so the frames get past the first checks.
+                    putMac(m, off, r.nextBoolean() ? BCAST : A + r.nextInt(3));
+                    putMac(m, off + 6, B + r.nextInt(3));
+                    if (r.nextBoolean()) m.set(BE16, off + 12, (short) (r.nextBoolean() ? 0x0800 : 0x8100));
+                    if (len >= 18 && r.nextBoolean()) m.set(BE16, off + 14, (short) (r.nextBoolean() ? 10 : r.nextInt(4096)));
+                }
+                tx.setLength(i, len);
+                // A link produces only the metadata its offloads allow; within that, the values lie.
+                if (o[round % 4] == Offloads.ALL) {
+                    tx.setOffload(i, r.nextInt(4), gso[r.nextInt(gso.length)], r.nextInt(200), r.nextInt(3000), r.nextInt(200), r.nextInt(40));
+                } else if (o[round % 4].has(Offloads.CSUM) && r.nextBoolean()) {
+                    tx.setOffload(i, 1, 0, 0, 0, r.nextInt(200), r.nextInt(40));
+                }
+            }
+            int sent = 0;
+            Link from = p[round % 4][1];
+            while (sent < 32) {
+                int n = from.transmit(tx, sent, 32);
+                sent += n;
+                if (n == 0) drainAll(p);
+            }
+            drainAll(p);
+        }
+        Thread.sleep(200);
+        drainAll(p);
+        for (int i = 0; i < 4; i++) assertTrue(sw.isUp(i), "port " + i + " went down");
+        assertTrue(Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("ringlink-switch-")).count() == 2);
+        var s = sw.stats();
+        long drops = s.ports().stream().mapToLong(PortStats::totalDrops).sum();
+        assertTrue(drops > 0, "hostile frames are counted as drops");
+        send(p[3][1], BCAST, C); // a good frame still goes through (VLAN 1: ports 0 native and 3)
+        expect(p[0][1], 1);
+    }
+
+    private void drainAll(PairLink[][] p) throws IOException {
+        for (PairLink[] x : p) {
+            rx.clear();
+            while (x[1].receive(rx) > 0) rx.clear();
+        }
+    }
+
     @Test
     void rejectsL3Links() throws Exception {
         PairLink[] p = PairLink.create("rlcl-l3", 4, 2048, Layer.L3, 1500, Offloads.NONE);
