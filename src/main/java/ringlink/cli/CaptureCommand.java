@@ -21,9 +21,11 @@ import ringlink.sys.PollfdLayout;
 
 /** {@code ringlink capture}: writes what a link receives to a pcapng file. */
 @Command(name = "capture", mixinStandardHelpOptions = true,
-        description = {"Opens a link and writes every packet it receives to a pcapng file (Wireshark, tshark, tcpdump -r).",
-            "Stops after --count packets or --duration seconds, or on Ctrl-C; the file is complete in every case.",
-            "GSO superpackets are written whole, as tcpdump shows them on an interface with offloads."},
+        description = {"Writes what a link receives to a pcapng file (Wireshark, tshark, tcpdump -r).",
+            "",
+            "Stops after --count packets or --duration seconds, or on Ctrl-C; the file is complete in every case. "
+                + "GSO superpackets are written whole, as tcpdump shows them on an interface with offloads. "
+                + "To capture a switch port, use 'ringlink switch --capture FILE' (a mirror port)."},
         footer = {"", "Examples:",
             "  ringlink capture tap:rl0 -w rl0.pcapng --count 100",
             "  ringlink capture 'xdp:veth1?queue=0' -w veth1.pcapng --duration 10"})

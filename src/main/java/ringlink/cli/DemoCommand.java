@@ -31,11 +31,13 @@ import ringlink.sw.Switch;
  * fast; everything created is removed at the end, on an error, or on Ctrl-C.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Shows Ringlink working on this machine (run as root):",
-            "creates two network namespaces, connects them through a Ringlink switch over each transport in",
-            "this build (TAP with offloads, AF_XDP on veth, ...), runs ping and a short iperf3 through it with",
-            "live throughput, prints a summary table and says what each step proves. Everything it creates",
-            "(namespaces, interfaces, processes) is removed at the end, also on Ctrl-C.",
+        description = {"Shows Ringlink working on this machine: two namespaces talking through its switch.",
+            "",
+            "Run as root: creates two network namespaces per step and connects them through a Ringlink switch over each "
+                + "transport in this build (TAP with offloads, AF_XDP on veth, TAP to AF_XDP with software segmentation), "
+                + "runs ping and a short iperf3 through it with live throughput, prints a summary table and says what each "
+                + "step shows. Everything it creates (namespaces, interfaces, processes) is removed at the end, also on Ctrl-C.",
+            "",
             "Without root only the in-memory step runs."},
         footer = {"", "Examples:", "  sudo ./ringlink demo", "  sudo ./ringlink demo --steps veth,tap --iperf-seconds 10", "  ./ringlink demo --list"})
 final class DemoCommand implements Callable<Integer> {

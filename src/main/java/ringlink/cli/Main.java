@@ -9,8 +9,8 @@ import ringlink.cli.bench.BenchCommand;
         versionProvider = Main.Version.class,
         description = {"Fast, safe packet I/O for the JVM: links over virtio, vhost, TUN/TAP, AF_XDP and shared memory.", ""},
         commandListHeading = "Commands:%n",
-        footer = {"", "A link is named by a spec, scheme:target?key=value (e.g. tap:rl0?offload=tso); 'ringlink links' lists",
-            "the schemes in this build. Start with 'sudo ringlink demo'. 'ringlink COMMAND --help' tells more."},
+        footer = {"", "A link is named by a spec, scheme:target?key=value (e.g. tap:rl0?offload=tso); 'ringlink links' lists the schemes in this build.",
+            "", "Start with 'sudo ./ringlink demo'. 'ringlink COMMAND --help' tells more."},
         subcommands = {DemoCommand.class, SwitchCommand.class, CaptureCommand.class, BenchCommand.class,
             LinksCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
@@ -24,6 +24,8 @@ public final class Main implements Runnable {
     /** The command line with Ringlink's error handling: a failure prints one clear line, not a stack trace. */
     public static CommandLine commandLine() {
         CommandLine cmd = new CommandLine(new Main());
+        cmd.setUsageHelpWidth(100);
+        cmd.setUsageHelpAutoWidth(true);
         cmd.setExecutionExceptionHandler((e, c, parsed) -> {
             c.getErr().println("ringlink " + c.getCommandName() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             if (System.getenv("RINGLINK_DEBUG") != null) e.printStackTrace(c.getErr());

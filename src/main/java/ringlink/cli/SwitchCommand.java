@@ -24,12 +24,12 @@ import ringlink.sw.SwitchStats;
         description = {
             "Runs an Ethernet learning switch between ports of any transport.",
             "",
-            "Learns addresses (with ageing), floods unknown/broadcast frames, optionally handles 802.1Q VLANs,",
-            "and translates offloads per port: a TSO superpacket stays whole for a port that accepts it and is",
-            "segmented (checksums finished) in software for one that does not.",
+            "Learns addresses (with ageing), floods unknown and broadcast frames, optionally handles 802.1Q VLANs, "
+                + "and translates offloads per port: a TSO superpacket stays whole for a port that accepts it and is "
+                + "segmented (checksums finished) in software for one that does not.",
             "",
-            "On a terminal a status line shows each port's packet and bit rates and drops; SIGUSR1 prints all",
-            "counters; Ctrl-C or SIGTERM closes every port and removes what the ports created."},
+            "On a terminal a status line shows each port's packet and bit rates and drops; SIGUSR1 prints all "
+                + "counters; Ctrl-C or SIGTERM closes every port and removes what the ports created."},
         footer = {"",
             "Port parameters for the switch (removed before the link is opened):",
             "  port.vlan=10              access port in VLAN 10 (with --vlan-aware)",
@@ -41,8 +41,8 @@ import ringlink.sw.SwitchStats;
             "  ringlink switch --vlan-aware 'tap:rl0?port.vlan=10' 'xdp:veth1?port.trunk=10,20'",
             "  ringlink switch --config switch.conf",
             "",
-            "Config file: one 'port SPEC' or 'key = value' per line (threads, ageing, vlan-aware,",
-            "stats-interval, batch, busy-poll-us); '#' starts a comment. Options given on the command line win."})
+            "Config file: one 'port SPEC' or 'key = value' per line (threads, ageing, vlan-aware, stats-interval, batch, "
+                + "busy-poll-us); '#' starts a comment. Options given on the command line win."})
 final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Parameters(paramLabel = "SPEC", arity = "0..*", description = "Ports, as link specs (see 'ringlink links').")
     List<String> specs = new ArrayList<>();

@@ -15,12 +15,14 @@ import picocli.CommandLine.Option;
 
 /** {@code ringlink bench}: the benchmark matrix, each transport beside its peer in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Runs the benchmark matrix: every cell (transport x size x peer) on this machine, each repeated,",
-            "Ringlink beside the third-party peer it is compared with in the same run. Prints medians and ratios,",
-            "and writes table.txt, results.json, results.csv and PNG charts to the results directory.",
-            "Cells that cannot run here (not root, a peer not installed, a transport not in this build) are listed as skipped."},
+        description = {"Runs the benchmark matrix: Ringlink beside third-party peers, with medians, ratios and charts.",
+            "",
+            "Every cell (transport x size x peer) runs on this machine, repeated, Ringlink beside the peer it is compared "
+                + "with in the same run. Prints medians and ratios, and writes table.txt, results.json, results.csv and "
+                + "PNG charts to the results directory. Cells that cannot run here (not root, a peer not installed, a "
+                + "transport not in this build) are listed as skipped."},
         footer = {"", "Examples:",
-            "  ringlink bench --quick                      # seconds: checks the harness end to end",
+            "  ringlink bench --quick                      # seconds: checks the harness",
             "  ringlink bench --repeat 5 --duration 10     # the full measurement",
             "  ringlink bench --only 'switch' --sizes 64,1500"})
 public final class BenchCommand implements Callable<Integer> {
