@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -82,7 +84,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     static List<Step> steps() {
-        return List.of(new InMemory(), new Veth(), new Tap(), new Xdp(), new Mixed());
+        return List.of(new InMemory(), new Veth(), new Tap(), new Xdp(), new Mixed(), new Vm());
     }
 
     @Override
@@ -278,7 +280,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** The interface names the steps use after the prefix: only these are ever removed as leftovers. */
-    static final List<String> DEVICE_SUFFIXES = List.of("va", "vb", "ta", "tb", "xa", "xah", "xb", "xbh", "ma", "mb", "mbh");
+    static final List<String> DEVICE_SUFFIXES = List.of("va", "vb", "ta", "tb", "xa", "xah", "xb", "xbh", "ma", "mb", "mbh", "wa");
 
     /** Interfaces in this namespace that one of the steps would have created. */
     static List<String> devices(Context c) throws IOException {
@@ -452,6 +454,49 @@ final class DemoCommand implements Callable<Integer> {
             c.say("switch: " + switchSummary(sw));
             if (segmented == 0) c.say("(the TAP sent no superpackets this time, so nothing needed segmenting)");
             return new Outcome("ok", rtt, rate, "");
+        }
+    }
+
+    /** A QEMU guest on a vhost-user port, a namespace on a TAP port, switched by Ringlink. */
+    static final class Vm implements Step {
+        public String name() { return "vm"; }
+        public String title() { return "vhost-user: namespace <-> tap <-> Ringlink switch <-> vhost-user <-> QEMU guest (virtio-net)"; }
+        public String proves() { return "a virtio-net guest's driver talks to Ringlink's vhost-user back-end through the switch"; }
+
+        public String unavailable(Context c) {
+            String why = needNamespaces(c);
+            if (why == null) why = needScheme("tap");
+            if (why == null) why = needScheme("vhost-user");
+            return why != null ? why : GuestVm.unavailable();
+        }
+
+        public Outcome run(Context c) throws Exception {
+            namespaces(c, name());
+            String a = ns(c, name(), 'a');
+            Path dir = Files.createTempDirectory(c.prefix() + "-vm");
+            c.cleanup().add("remove " + dir, () -> {
+                try (var w = Files.walk(dir)) {
+                    for (Path p : w.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+                }
+            });
+            Path sock = dir.resolve("vm.sock");
+            String ta = c.prefix() + "wa";
+            Link lt = Links.open("tap:" + ta);
+            c.cleanup().add("close " + lt.name(), lt::close);
+            Link lv = Links.open("vhost-user:" + sock + "?mode=server"); // our back-end listens, QEMU connects
+            c.cleanup().add("close " + lv.name(), lv::close);
+            Switch sw = switchOf(c, lt, lv);
+            c.say("starting QEMU (TCG) with a virtio-net device on vhost-user socket " + sock);
+            GuestVm vm = GuestVm.start(dir, sock, "52:54:00:77:05:02", "10.77.5.2/24");
+            c.cleanup().add("stop QEMU", vm::close);
+            place(ta, a, "10.77.5.1/24");
+            c.say("waiting for the guest to boot (TCG: up to a few minutes on a busy machine) ...");
+            long t0 = System.nanoTime();
+            vm.awaitReady(300);
+            c.say(String.format(Locale.ROOT, "guest up after %.0f s; its eth0 is 10.77.5.2", (System.nanoTime() - t0) / 1e9));
+            String rtt = ping(c, a, "10.77.5.2");
+            c.say("switch: " + switchSummary(sw));
+            return new Outcome("ok", rtt, "-", "");
         }
     }
 

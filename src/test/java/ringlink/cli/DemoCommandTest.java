@@ -40,12 +40,13 @@ class DemoCommandTest {
     }
 
     @Test
-    @Timeout(120)
+    @Timeout(600)
     void namespaceStepsRunAndLeaveNothingBehind() throws Exception {
         Env.requireNetns();
         Env.requireProgram("iperf3", "iperf3");
         Env.requireProgram("ping", "iputils-ping");
-        String s = runDemo("--steps", "veth,tap,xdp,mixed", "--prefix", "rlcl", "--iperf-seconds", "1"); // tap and xdp run once their transports are merged
+        // tap, xdp, mixed and vm run once their transports are merged (vm also needs QEMU).
+        String s = runDemo("--steps", "veth,tap,xdp,mixed,vm", "--prefix", "rlcl", "--iperf-seconds", "1");
         assertTrue(s.startsWith("0\n"), s);
         assertTrue(s.matches("(?s).*veth\\s+ok\\s+[0-9.]+ ms\\s+[0-9.]+ [GM]bit/s.*"), s);
         for (String scheme : new String[] {"tap", "xdp", "mixed"}) {
@@ -53,8 +54,13 @@ class DemoCommandTest {
                 assertTrue(s.matches("(?s).*\\n  " + scheme + "\\s+ok\\s+[0-9.]+ ms\\s+[0-9.]+ [GM]bit/s.*"), scheme + " step:\n" + s);
             }
         }
+        if (ringlink.link.Links.providers().keySet().containsAll(java.util.List.of("tap", "vhost-user")) && GuestVm.unavailable() == null) {
+            assertTrue(s.matches("(?s).*\\n  vm\\s+ok\\s+[0-9.]+ ms.*"), "vm step:\n" + s);
+        }
         assertTrue(s.contains("Cleanup checked: no namespaces or interfaces named rlcl* are left."), s);
         assertLeftNothing("rlcl-");
+        assertTrue(ProcessHandle.allProcesses().noneMatch(h -> h.info().commandLine().orElse("").contains("qemu-system-x86_64")
+                && h.info().commandLine().orElse("").contains("rlcl-vm")), "QEMU still running");
     }
 
     /** A run killed with SIGKILL leaves objects behind; the next run removes exactly those, nothing else. */
