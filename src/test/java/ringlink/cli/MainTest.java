@@ -1,20 +1,98 @@
 package ringlink.cli;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
+import ringlink.sw.PortVlan;
 
 class MainTest {
-    @Test
-    void helpListsTheProgram() {
-        StringWriter out = new StringWriter();
-        CommandLine cmd = new CommandLine(new Main());
+    record Run(int exit, String out, String err) {}
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cmd = Main.commandLine();
         cmd.setOut(new PrintWriter(out));
-        assertEquals(0, cmd.execute("--help"));
-        assertTrue(out.toString().contains("ringlink"), out.toString());
+        cmd.setErr(new PrintWriter(err));
+        int exit = cmd.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void helpListsTheProgramAndEveryCommand() {
+        Run r = run("--help");
+        assertEquals(0, r.exit());
+        for (String c : new String[] {"ringlink", "demo", "switch", "capture", "bench", "links"}) {
+            assertTrue(r.out().contains(c), c + " missing from:\n" + r.out());
+        }
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String c : new String[] {"demo", "switch", "capture", "bench", "links"}) {
+            Run r = run(c, "--help");
+            assertEquals(0, r.exit(), c);
+            assertTrue(r.out().contains("Usage: ringlink " + c), r.out());
+        }
+        assertTrue(run("switch", "--help").out().contains("port.vlan=10"));
+        assertTrue(run("capture", "--help").out().contains("--count"));
+        assertTrue(run("bench", "--help").out().contains("--quick"));
+    }
+
+    @Test
+    void linksListsThePairScheme() {
+        Run r = run("links");
+        assertEquals(0, r.exit());
+        assertTrue(r.out().contains("pair:NAME"), r.out());
+    }
+
+    @Test
+    void badUsageGivesAClearErrorNotAStackTrace() {
+        Run r = run("capture", "pair:x");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("Missing required option: '--write=FILE'"), r.err());
+        r = run("switch", "nosuch:thing");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("unknown link scheme 'nosuch'"), r.err());
+        assertFalse(r.err().contains("\tat "), r.err());
+        r = run("switch", "pair:rlcl-m?port.vlam=3");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("unknown switch port parameter 'port.vlam'"), r.err());
+        r = run("bench", "--sizes", "10");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("frame size 10"), r.err());
+    }
+
+    @Test
+    void portSpecsSplitSwitchParametersFromLinkParameters() {
+        var p = PortSpecs.parse("tap:rl0?offload=tso&port.trunk=10,20-22&port.native=1");
+        assertEquals("tap:rl0?offload=tso", p.spec().toString());
+        PortVlan v = p.vlan();
+        assertTrue(v.isTrunk());
+        assertTrue(v.member(21) && v.tagged(21));
+        assertTrue(v.member(1) && !v.tagged(1));
+        assertFalse(v.member(23));
+        var a = PortSpecs.parse("pair:x?port.vlan=7");
+        assertEquals(7, a.vlan().untaggedVid());
+        assertNull(PortSpecs.parse("pair:x").vlan());
+        assertThrows(IllegalArgumentException.class, () -> PortSpecs.parse("pair:x?port.vlan=5000"));
+        assertThrows(IllegalArgumentException.class, () -> PortSpecs.parse("pair:x?port.vlan=5&port.trunk=6"));
+    }
+
+    @Test
+    void configFileHasPortsAndSettings(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("sw.conf");
+        Files.writeString(f, "# a switch\nport pair:a?port.vlan=10   # first\nport pair:b\nthreads = 1\nvlan-aware = true\n");
+        var c = PortSpecs.readConfig(f);
+        assertEquals(java.util.List.of("pair:a?port.vlan=10", "pair:b"), c.ports());
+        assertEquals("1", c.settings().get("threads"));
+        Files.writeString(f, "port pair:a\nthreds = 1\n");
+        var e = assertThrows(IllegalArgumentException.class, () -> PortSpecs.readConfig(f));
+        assertTrue(e.getMessage().contains(":2: unknown setting 'threds'"), e.getMessage());
     }
 }

@@ -1,0 +1,235 @@
+package ringlink.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import ringlink.link.Link;
+import ringlink.link.Links;
+import ringlink.sw.PortStats;
+import ringlink.sw.Switch;
+import ringlink.sw.SwitchStats;
+
+/** {@code ringlink switch}: an L2 learning switch between links. */
+@Command(name = "switch", mixinStandardHelpOptions = true,
+        description = {
+            "Runs an Ethernet learning switch between ports of any transport.",
+            "",
+            "Learns addresses (with ageing), floods unknown and broadcast frames, optionally handles 802.1Q VLANs, "
+                + "and translates offloads per port: a TSO superpacket stays whole for a port that accepts it and is "
+                + "segmented (checksums finished) in software for one that does not.",
+            "",
+            "On a terminal a status line shows each port's packet and bit rates and drops; SIGUSR1 prints all "
+                + "counters; Ctrl-C or SIGTERM closes every port and removes what the ports created."},
+        footer = {"",
+            "Port parameters for the switch (removed before the link is opened):",
+            "  port.vlan=10              access port in VLAN 10 (with --vlan-aware)",
+            "  port.trunk=10,20-29       trunk port carrying those VLANs tagged",
+            "  port.native=1             ...and VLAN 1 untagged",
+            "",
+            "Examples:",
+            "  ringlink switch tap:rl0 tap:rl1",
+            "  ringlink switch --vlan-aware 'tap:rl0?port.vlan=10' 'xdp:veth1?port.trunk=10,20'",
+            "  ringlink switch --config switch.conf",
+            "",
+            "Config file: one 'port SPEC' or 'key = value' per line (threads, ageing, vlan-aware, stats-interval, batch, "
+                + "busy-poll-us); '#' starts a comment. Options given on the command line win."})
+final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
+    @Parameters(paramLabel = "SPEC", arity = "0..*", description = "Ports, as link specs (see 'ringlink links').")
+    List<String> specs = new ArrayList<>();
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Read ports and settings from FILE.")
+    Path config;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Polling threads (default: one per core, at most one per port).")
+    Integer threads;
+
+    @Option(names = "--ageing", paramLabel = "SECONDS", description = "Forget an address not seen for this long (default: 300).")
+    Integer ageing;
+
+    @Option(names = "--vlan-aware", description = "Handle 802.1Q VLANs (ports default to access VLAN 1).")
+    Boolean vlanAware;
+
+    @Option(names = "--stats-interval", paramLabel = "SECONDS", description = "Print every port's rates this often (default: off; the status line on a terminal is always on).")
+    Integer statsInterval;
+
+    @Option(names = "--batch", paramLabel = "N", description = "Packets per receive batch (default: 64).")
+    Integer batch;
+
+    @Option(names = "--busy-poll-us", paramLabel = "MICROS", description = "Longest busy-poll before sleeping (default: 100; 0 sleeps at once).")
+    Integer busyPollUs;
+
+    @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop after this long (default: run until interrupted).")
+    Double duration;
+
+    @Option(names = "--mirror", paramLabel = "SPEC", description = "A mirror (SPAN) port: a link that gets a copy of every frame arriving on the mirrored ports (e.g. tap:rlmirror, then tcpdump -i rlmirror).")
+    String mirrorSpec;
+
+    @Option(names = "--capture", paramLabel = "FILE", description = "Write every frame arriving on the mirrored ports to a pcapng file (an in-memory mirror port).")
+    Path captureFile;
+
+    @Option(names = "--mirror-ports", paramLabel = "N", split = ",", description = "Which ports --mirror/--capture copy, by position from 0 (default: all).")
+    int[] mirrorPorts = new int[0];
+
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    /** Set once the switch forwards (for tests). */
+    final CountDownLatch running = new CountDownLatch(1);
+    final AtomicReference<Switch> current = new AtomicReference<>();
+
+    @Override
+    public Integer call() throws Exception {
+        List<String> all = new ArrayList<>();
+        Map<String, String> set = Map.of();
+        if (config != null) {
+            var c = PortSpecs.readConfig(config);
+            all.addAll(c.ports());
+            set = c.settings();
+        }
+        all.addAll(specs);
+        if (all.isEmpty()) {
+            err.println("ringlink switch: no ports given (e.g. 'ringlink switch tap:rl0 tap:rl1'; see --help)");
+            return 2;
+        }
+        int nThreads = pick(threads, set, "threads", Runtime.getRuntime().availableProcessors());
+        int ageingS = pick(ageing, set, "ageing", 300);
+        boolean vlans = vlanAware != null ? vlanAware : Boolean.parseBoolean(set.getOrDefault("vlan-aware", "false"));
+        int interval = pick(statsInterval, set, "stats-interval", 0);
+        int batchSize = pick(batch, set, "batch", 64);
+        int busyUs = pick(busyPollUs, set, "busy-poll-us", 100);
+
+        List<PortSpecs.Port> ports = new ArrayList<>();
+        for (String s : all) ports.add(PortSpecs.parse(s));
+
+        Switch.Builder b = Switch.builder().threads(nThreads).ageing(Duration.ofSeconds(ageingS)).vlanAware(vlans)
+                .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).log(m -> err.println("ringlink switch: " + m));
+        if (mirrorSpec != null && captureFile != null) throw new IllegalArgumentException("--mirror and --capture both need the mirror port: give one");
+        List<Link> opened = new ArrayList<>();
+        MirrorCapture capture = null;
+        Switch sw;
+        try {
+            for (PortSpecs.Port p : ports) {
+                Link l = Links.open(p.spec());
+                opened.add(l);
+                b.port(l, p.vlan());
+            }
+            if (mirrorSpec != null) {
+                Link m = Links.open(mirrorSpec);
+                opened.add(m);
+                b.mirror(m, mirrorPorts);
+            } else if (captureFile != null) {
+                capture = new MirrorCapture(captureFile);
+                b.mirror(capture.switchEnd(), mirrorPorts);
+            }
+            sw = b.build();
+        } catch (Exception e) {
+            for (Link l : opened) l.close();
+            if (capture != null) capture.close();
+            throw e;
+        }
+        MirrorCapture cap = capture;
+        current.set(sw);
+        Terminal term = new Terminal(out, Terminal.stdoutIsTty());
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            SwitchStats last = sw.stats(); // before close: which ports were still up
+            sw.close();
+            if (cap != null) {
+                cap.close();
+                out.println("ringlink switch: " + cap.packets() + " mirrored frames written to " + captureFile);
+            }
+            term.clear();
+            printCounters(last, out);
+            done.countDown();
+        }, "ringlink-switch-shutdown");
+        sw.start();
+        if (cap != null) cap.start();
+        Runtime.getRuntime().addShutdownHook(hook);
+        boolean usr1 = Signals.on("USR1", () -> {
+            term.clear();
+            printCounters(sw.stats(), out);
+        });
+        StringBuilder desc = new StringBuilder();
+        for (int i = 0; i < sw.portCount(); i++) {
+            Link l = sw.port(i);
+            desc.append(i == 0 ? "" : ", ").append(l.name()).append(" [mtu ").append(l.mtu()).append(", offloads ").append(l.offloads()).append(']');
+        }
+        out.println("ringlink switch: " + sw.portCount() + " ports: " + desc + "; " + Math.min(nThreads, sw.portCount())
+                + " polling threads" + (vlans ? ", VLAN-aware" : ""));
+        out.println("ringlink switch: Ctrl-C stops" + (usr1 ? "; kill -USR1 " + ProcessHandle.current().pid() + " prints counters" : ""));
+        running.countDown();
+
+        long end = duration == null ? Long.MAX_VALUE : System.nanoTime() + (long) (duration * 1e9);
+        SwitchStats last = sw.stats();
+        SwitchStats lastPrinted = last;
+        long nextPrint = interval > 0 ? System.nanoTime() + interval * 1_000_000_000L : Long.MAX_VALUE;
+        while (System.nanoTime() < end) {
+            long wait = Math.min(1_000_000_000L, end - System.nanoTime());
+            if (done.await(Math.max(1, wait), TimeUnit.NANOSECONDS)) return 0; // shut down by a signal
+            SwitchStats now = sw.stats();
+            term.status(statusLine(now, last));
+            last = now;
+            if (System.nanoTime() >= nextPrint) {
+                term.clear();
+                out.println(intervalLines(now, lastPrinted));
+                lastPrinted = now;
+                nextPrint += interval * 1_000_000_000L;
+            }
+        }
+        // --duration elapsed: the same clean shutdown as on a signal.
+        Runtime.getRuntime().removeShutdownHook(hook);
+        hook.run();
+        return 0;
+    }
+
+    private static int pick(Integer given, Map<String, String> set, String key, int def) {
+        if (given != null) return given;
+        String v = set.get(key);
+        if (v == null) return def;
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("config: " + key + " = " + v + " is not a number");
+        }
+    }
+
+    /** One line: every port's rates. */
+    static String statusLine(SwitchStats now, SwitchStats then) {
+        StringBuilder sb = new StringBuilder();
+        for (SwitchStats.Rate r : now.rates(then)) {
+            if (!sb.isEmpty()) sb.append(" | ");
+            sb.append(r.format());
+        }
+        return sb.append(" | macs ").append(now.macs()).toString();
+    }
+
+    static String intervalLines(SwitchStats now, SwitchStats then) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%tT", System.currentTimeMillis()));
+        for (SwitchStats.Rate r : now.rates(then)) sb.append("\n  ").append(r.format());
+        return sb.toString();
+    }
+
+    /** Every counter of every port (SIGUSR1 and at exit). */
+    static void printCounters(SwitchStats s, PrintStream out) {
+        out.printf(Locale.ROOT, "%-28s %4s %14s %14s %14s %14s %10s %10s %10s %10s %s%n", "port", "up", "rx packets", "rx bytes",
+                "tx packets", "tx bytes", "link drops", "sw drops", "segmented", "csum done", "drop reasons");
+        for (PortStats p : s.ports()) {
+            var l = p.link();
+            long sw = p.forwarded().rxDrops() + p.forwarded().txDrops();
+            out.printf(Locale.ROOT, "%-28s %4s %14d %14d %14d %14d %10d %10d %10d %10d %s%n", p.name(), p.up() ? "yes" : "no",
+                    l.rxPackets(), l.rxBytes(), l.txPackets(), l.txBytes(), l.rxDrops() + l.txDrops(), sw,
+                    p.segmented(), p.checksummed(), p.drops().isEmpty() ? "" : p.drops().toString());
+        }
+        out.println("addresses learned: " + s.macs());
+        out.flush();
+    }
+}

@@ -1,0 +1,49 @@
+package ringlink.cli.bench;
+
+import java.time.Duration;
+
+/**
+ * One cell of the benchmark matrix: one transport (or the switch) at one packet size, run by
+ * Ringlink or by the third-party peer it is compared with. Transports plug their cells in
+ * through a {@link BenchCellProvider}.
+ *
+ * <p>Cells of the same {@link #group()} and {@link #size()} are compared: each non-reference
+ * cell's median is divided by the {@link #reference()} cell's median from the same run.
+ */
+public interface BenchCell {
+    /** What is compared, e.g. {@code "switch"}, {@code "vhost-user"}, {@code "netns iperf3"}. */
+    String group();
+
+    /** Who moves the packets: {@code "ringlink"}, or the peer ({@code "testpmd"}, {@code "ovs-dpdk"}, {@code "kernel veth"}). */
+    String variant();
+
+    /** True for the cell its group's ratios are relative to (usually the third-party peer). */
+    boolean reference();
+
+    /** Frame size in bytes, or 0 for a stream (e.g. iperf3 TCP), where Gbit/s is the measure. */
+    int size();
+
+    /** Null if the cell can run on this machine, else why not (shown in the table instead of numbers). */
+    default String unavailable() {
+        return null;
+    }
+
+    /**
+     * Runs one repetition for about {@code duration} and returns what it measured. Everything the
+     * cell creates (processes, namespaces, links) is gone when it returns or throws.
+     */
+    Measurement run(Duration duration) throws Exception;
+
+    /** One repetition's rates. */
+    record Measurement(double pps, double gbps) {
+        /** From packets and bytes moved in {@code seconds}. */
+        public static Measurement of(long packets, long bytes, double seconds) {
+            return new Measurement(packets / seconds, bytes * 8 / seconds / 1e9);
+        }
+    }
+
+    /** A label for tables: "switch 64B ringlink". */
+    default String label() {
+        return group() + " " + (size() == 0 ? "stream" : size() + "B") + " " + variant();
+    }
+}

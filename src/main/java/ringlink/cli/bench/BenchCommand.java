@@ -1,0 +1,123 @@
+package ringlink.cli.bench;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ringlink bench}: the benchmark matrix, each transport beside its peer in the same run. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Runs the benchmark matrix: Ringlink beside third-party peers, with medians, ratios and charts.",
+            "",
+            "Every cell (transport x size x peer) runs on this machine, repeated, Ringlink beside the peer it is compared "
+                + "with in the same run. Prints medians and ratios, and writes table.txt, results.json, results.csv and "
+                + "PNG charts to the results directory. Cells that cannot run here (not root, a peer not installed, a "
+                + "transport not in this build) are listed as skipped."},
+        footer = {"", "Examples:",
+            "  ringlink bench --quick                      # seconds: checks the harness",
+            "  ringlink bench --repeat 5 --duration 10     # the full measurement",
+            "  ringlink bench --only 'switch' --sizes 64,1500"})
+public final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--quick", description = "CI mode: cells that need no privileges or peers, 64-byte frames, 2 short runs.")
+    boolean quick;
+
+    @Option(names = "--repeat", paramLabel = "N", description = "Runs per cell (default: 3; --quick: 2).")
+    Integer repeat;
+
+    @Option(names = "--duration", paramLabel = "SECONDS", description = "Length of one run (default: 5; --quick: 0.3).")
+    Double duration;
+
+    @Option(names = "--sizes", paramLabel = "BYTES", split = ",", description = "Frame sizes (default: 64,1500; --quick: 64).")
+    List<Integer> sizes;
+
+    @Option(names = "--only", paramLabel = "REGEX", description = "Run only cells whose label (group size variant) matches.")
+    String only;
+
+    @Option(names = "--results", paramLabel = "DIR", description = "Where results go (default: bench-results/<date-time>).")
+    Path results;
+
+    @Option(names = "--list", description = "List the cells and exit.")
+    boolean list;
+
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+
+    @Override
+    public Integer call() throws Exception {
+        int rep = repeat != null ? repeat : quick ? 2 : 3;
+        double secs = duration != null ? duration : quick ? 0.3 : 5;
+        List<Integer> sz = sizes != null ? sizes : quick ? List.of(64) : List.of(64, 1500);
+        if (rep < 1) throw new IllegalArgumentException("--repeat must be at least 1");
+        if (secs <= 0) throw new IllegalArgumentException("--duration must be positive");
+        for (int s : sz) if (s < 60 || s > 9018) throw new IllegalArgumentException("frame size " + s + " not in [60, 9018]");
+        BenchOptions o = new BenchOptions(sz, Duration.ofMillis((long) (secs * 1000)), rep, quick);
+        List<BenchCell> cells = new ArrayList<>(BenchRunner.discover(o));
+        if (only != null) {
+            Pattern p = Pattern.compile(only);
+            cells.removeIf(c -> !p.matcher(c.label()).find());
+        }
+        if (cells.isEmpty()) {
+            err.println("ringlink bench: no cells to run" + (only != null ? " match --only " + only : ""));
+            return 2;
+        }
+        if (list) {
+            for (BenchCell c : cells) {
+                String why = c.unavailable();
+                out.println(c.label() + (c.reference() ? " (reference)" : "") + (why != null ? "  [skipped here: " + why + "]" : ""));
+            }
+            return 0;
+        }
+        String started = LocalDateTime.now().withNano(0).toString();
+        Path dir = results != null ? results
+                : Path.of("bench-results", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        ProgressBar bar = new ProgressBar(err, ringlink.cli.Main.isTty());
+        List<CellResult> res = BenchRunner.run(cells, o, bar::step);
+        bar.done();
+        String table = BenchReport.table(res, o);
+        out.print(table);
+        BenchReport.write(dir, res, o, started);
+        List<Path> charts = BenchChart.write(dir, res);
+        out.println("results: " + dir.resolve("results.json") + ", " + dir.resolve("results.csv") + ", " + dir.resolve("table.txt"));
+        out.println("charts:  " + String.join(", ", charts.stream().map(Path::toString).toList()));
+        long failed = res.stream().filter(r -> r.error() != null).count();
+        if (failed > 0) err.println("ringlink bench: " + failed + " cell(s) failed (see the table)");
+        return failed > 0 ? 1 : 0;
+    }
+
+    /** A progress bar on a terminal; one line per step elsewhere. */
+    static final class ProgressBar {
+        private final PrintStream out;
+        private final boolean tty;
+        private final long t0 = System.nanoTime();
+
+        ProgressBar(PrintStream out, boolean tty) {
+            this.out = out;
+            this.tty = tty;
+        }
+
+        void step(int done, int total, String what) {
+            int width = 30;
+            int filled = total == 0 ? width : done * width / total;
+            String line = String.format(Locale.ROOT, "[%s%s] %d/%d %4.0fs %s", "#".repeat(filled), "-".repeat(width - filled),
+                    done, total, (System.nanoTime() - t0) / 1e9, what);
+            if (tty) {
+                out.print("\r" + line + "\033[K");
+            } else {
+                out.println(line);
+            }
+            out.flush();
+        }
+
+        void done() {
+            if (tty) out.println();
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package ringlink.cli.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** A cell's repetitions, their medians, and its ratio to its group's reference. */
+public final class CellResult {
+    final BenchCell cell;
+    final List<BenchCell.Measurement> runs = new ArrayList<>();
+    String skipped;
+    String error;
+    double ratio = Double.NaN;
+
+    CellResult(BenchCell cell) {
+        this.cell = cell;
+    }
+
+    public BenchCell cell() { return cell; }
+    public List<BenchCell.Measurement> runs() { return runs; }
+    /** Why the cell did not run (unavailable here), or null. */
+    public String skipped() { return skipped; }
+    /** Why a repetition failed, or null. */
+    public String error() { return error; }
+    /** Median over repetitions / the reference's median (NaN if there is none). */
+    public double ratio() { return ratio; }
+
+    public boolean ok() {
+        return skipped == null && error == null && !runs.isEmpty();
+    }
+
+    public double medianPps() {
+        return median(runs.stream().mapToDouble(BenchCell.Measurement::pps).toArray());
+    }
+
+    public double medianGbps() {
+        return median(runs.stream().mapToDouble(BenchCell.Measurement::gbps).toArray());
+    }
+
+    /** The figure ratios compare: packets per second for sized cells, bits per second for streams. */
+    double measure() {
+        return cell.size() == 0 ? medianGbps() : medianPps();
+    }
+
+    static double median(double[] v) {
+        if (v.length == 0) return Double.NaN;
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+}

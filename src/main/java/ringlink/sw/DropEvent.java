@@ -1,0 +1,20 @@
+package ringlink.sw;
+
+import jdk.jfr.Category;
+import jdk.jfr.Description;
+import jdk.jfr.Label;
+import jdk.jfr.Name;
+
+/**
+ * JFR: packets the switch dropped, one event per batch and reason (not per packet, so that a
+ * drop storm does not become an event storm).
+ */
+@Name("ringlink.Drop")
+@Label("Packets Dropped")
+@Category({"Ringlink", "Switch"})
+@Description("Packets the switch dropped, per batch and reason")
+public final class DropEvent extends jdk.jfr.Event {
+    @Label("Port") public String port;
+    @Label("Reason") public String reason;
+    @Label("Packets") public long packets;
+}

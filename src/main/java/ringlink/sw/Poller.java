@@ -1,0 +1,414 @@
+package ringlink.sw;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import ringlink.link.LinkClosedException;
+import ringlink.link.LinkFailedException;
+import ringlink.packet.Checksum;
+import ringlink.packet.PacketBatch;
+import ringlink.packet.VirtioNetHdr;
+import ringlink.sys.EpollEventLayout;
+import ringlink.sys.Epoll;
+import ringlink.sys.EventFd;
+
+/**
+ * One polling thread: receives from its ports in batches, learns and looks up addresses, and
+ * forwards runs of packets with the same destination in one {@code transmit} each.
+ *
+ * <p>Idle handling is adaptive: after the last packet it busy-polls for a budget that doubles
+ * when traffic resumed within it and halves when it ran out, then arms every port's
+ * notification ({@code prepareToWait}) and sleeps in epoll until a port's ready descriptor or the
+ * stop eventfd fires.
+ *
+ * <p>Nothing here allocates per packet: the batch, per-packet destination and VLAN arrays and
+ * the segmentation scratch batch are made once.
+ */
+final class Poller implements Runnable {
+    static final int FLOOD = -1, DROP = -2, FILTER = -3;
+    private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final int ETH_HLEN = 12 + 2, TPID = 0x8100, TAG = 4;
+    private static final long STOP_TAG = -1;
+
+    private final Switch sw;
+    private final Port[] mine;
+    private final Port[] all;
+    private final Port mirror;
+    private final PacketBatch rx;
+    private final PacketBatch scratch;
+    private final int[] dest;
+    private final int[] vids;
+    private final boolean[] prepared;
+    private final Segmenter segmenter;
+    private final Epoll epoll;
+    private final EventFd stop;
+    private final long maxSpinNanos;
+    private long spinNanos;
+    private volatile boolean running = true;
+    final Thread thread;
+
+    Poller(Switch sw, int id, Port[] mine, Port[] all, Port mirror, int batchSize, int maxPacket, int maxSegment,
+           Segmenter segmenter, long maxSpinNanos) throws IOException {
+        this.sw = sw;
+        this.mine = mine;
+        this.all = all;
+        this.mirror = mirror;
+        this.rx = new PacketBatch(batchSize, maxPacket + PacketBatch.DEFAULT_HEADROOM);
+        this.scratch = new PacketBatch(batchSize, maxSegment + PacketBatch.DEFAULT_HEADROOM);
+        this.dest = new int[batchSize];
+        this.vids = new int[batchSize];
+        this.prepared = new boolean[mine.length];
+        this.segmenter = segmenter;
+        this.maxSpinNanos = maxSpinNanos;
+        this.spinNanos = maxSpinNanos / 4;
+        this.stop = EventFd.create();
+        this.epoll = new Epoll(mine.length + 1);
+        epoll.add(stop.fd(), EpollEventLayout.EPOLLIN, STOP_TAG);
+        for (Port p : mine) {
+            epoll.add(p.link.readyFd(), EpollEventLayout.EPOLLIN, p.index);
+            p.owner = this;
+        }
+        this.thread = new Thread(this, "ringlink-switch-" + id);
+        thread.setDaemon(true);
+    }
+
+    /**
+     * Stops waiting on a port that went down: its ready descriptor may stay readable for good
+     * (a closed peer), and a level-triggered epoll would then never let the thread sleep.
+     */
+    void forget(Port p) {
+        try {
+            epoll.remove(p.link.readyFd());
+        } catch (IOException | RuntimeException ignored) {
+            // already closed, which removed it from the epoll set too
+        }
+    }
+
+    void requestStop() {
+        running = false;
+        try {
+            stop.signal();
+        } catch (IOException ignored) {
+            // already closed: the thread is gone
+        }
+    }
+
+    /** Frees native resources; after the thread ended. */
+    void free() {
+        epoll.close();
+        stop.close();
+        rx.close();
+        scratch.close();
+    }
+
+    @Override
+    public void run() {
+        long idleSince = 0;
+        while (running) {
+            int work = 0;
+            for (Port p : mine) {
+                if (!p.up) continue;
+                rx.clear();
+                int n;
+                try {
+                    n = p.link.receive(rx);
+                } catch (IOException | RuntimeException e) {
+                    sw.portDown(p, e);
+                    continue;
+                }
+                if (n > 0) {
+                    work += n;
+                    forward(p, n);
+                }
+            }
+            if (work > 0) {
+                if (idleSince != 0 && System.nanoTime() - idleSince < spinNanos) spinNanos = Math.min(maxSpinNanos, spinNanos * 2 + 1000);
+                idleSince = 0;
+                continue;
+            }
+            long now = System.nanoTime();
+            if (idleSince == 0) {
+                idleSince = now;
+                continue;
+            }
+            if (now - idleSince < spinNanos) {
+                Thread.onSpinWait();
+                continue;
+            }
+            sleep();
+            spinNanos = spinNanos / 2;
+            idleSince = 0;
+        }
+    }
+
+    private void sleep() {
+        boolean sleep = true;
+        int live = 0;
+        for (int k = 0; k < mine.length; k++) {
+            prepared[k] = false;
+            Port p = mine[k];
+            if (!p.up) continue;
+            live++;
+            try {
+                if (!p.link.prepareToWait()) {
+                    sleep = false;
+                    break;
+                }
+                prepared[k] = true;
+            } catch (IOException | RuntimeException e) {
+                sw.portDown(p, e);
+            }
+        }
+        try {
+            // With every port down the thread still waits (for stop), not spins.
+            if (sleep && running) epoll.await(live == 0 ? 1000 : 200);
+        } catch (IOException e) {
+            if (running) sw.log("epoll: " + e.getMessage());
+        }
+        for (int k = 0; k < mine.length; k++) {
+            if (!prepared[k]) continue;
+            try {
+                mine[k].link.finishWait();
+            } catch (IOException | RuntimeException e) {
+                sw.portDown(mine[k], e);
+            }
+        }
+        try {
+            stop.drain();
+        } catch (IOException ignored) {
+            // closing
+        }
+    }
+
+    /** The receive batch (the benchmark fills it instead of a link). */
+    PacketBatch receiveBatch() {
+        return rx;
+    }
+
+    /** Decides each packet's destination, then sends runs of equal (destination, VLAN). */
+    void forward(Port in, int n) {
+        MemorySegment m = rx.memory();
+        int nowMs = sw.nowMs();
+        MacTable table = sw.table;
+        boolean vlanAware = in.vlan != null;
+        int malformed = 0, vlanDrops = 0;
+        for (int i = 0; i < n; i++) {
+            int len = rx.length(i);
+            long off = rx.dataOffset(i);
+            vids[i] = 0;
+            if (len < ETH_HLEN) {
+                dest[i] = DROP;
+                malformed++;
+                continue;
+            }
+            long dst = mac(m, off);
+            long src = mac(m, off + 6);
+            if ((src & (1L << 40)) != 0) { // a multicast source address is never valid
+                dest[i] = DROP;
+                malformed++;
+                continue;
+            }
+            int vid = 0;
+            if (vlanAware) {
+                vid = ingressVlan(in, i, m, off, len);
+                if (vid < 0) {
+                    dest[i] = DROP;
+                    vlanDrops++;
+                    continue;
+                }
+            }
+            vids[i] = vid;
+            table.learn(MacTable.key(src, vid), in.index, nowMs);
+            if ((dst & (1L << 40)) != 0) {
+                dest[i] = FLOOD;
+            } else {
+                int p = table.lookup(MacTable.key(dst, vid), nowMs);
+                dest[i] = p < 0 ? FLOOD : p == in.index ? FILTER : p;
+            }
+        }
+        if (in.mirrored && mirror.up) mirror(n);
+        if (malformed > 0) in.rxDrop(DropReason.MALFORMED, malformed);
+        if (vlanDrops > 0) in.rxDrop(DropReason.VLAN, vlanDrops);
+        long bytes = 0;
+        for (int i = 0; i < n; i++) bytes += rx.length(i);
+        in.counters.received(n, bytes);
+
+        int i = 0;
+        while (i < n) {
+            int d = dest[i];
+            int v = vids[i];
+            int j = i + 1;
+            while (j < n && dest[j] == d && vids[j] == v) j++;
+            if (d >= 0) {
+                sendTo(all[d], i, j, v);
+            } else if (d == FLOOD) {
+                for (Port q : all) {
+                    if (q != in && q.up && (q.vlan == null || q.vlan.member(v))) sendTo(q, i, j, v);
+                }
+            }
+            i = j;
+        }
+    }
+
+    /** Copies the batch to the mirror port, in runs of one VLAN (dropped frames included: a mirror shows what arrived). */
+    private void mirror(int n) {
+        int i = 0;
+        while (i < n) {
+            int j = i + 1;
+            while (j < n && vids[j] == vids[i]) j++;
+            sendTo(mirror, i, j, vids[i]);
+            i = j;
+        }
+    }
+
+    private static long mac(MemorySegment m, long off) {
+        return ((m.get(BE32, off) & 0xffff_ffffL) << 16) | (m.get(BE16, off + 4) & 0xffff);
+    }
+
+    /**
+     * The VLAN a frame arriving on {@code in} belongs to, or -1 to drop it. A tag is removed in
+     * place, so frames are untagged inside the switch and tagged again per egress port.
+     */
+    private int ingressVlan(Port in, int i, MemorySegment m, long off, int len) {
+        int type = m.get(BE16, off + 12) & 0xffff;
+        if (type != TPID) return in.vlan.untaggedVid();
+        if (len < ETH_HLEN + TAG) return -1;
+        int vid = m.get(BE16, off + 14) & 0xfff;
+        if (vid == 0) vid = in.vlan.untaggedVid(); // priority tag: the frame is untagged for VLAN purposes
+        else if (!in.vlan.isTrunk() || !in.vlan.member(vid)) return -1; // access ports take no tagged frames
+        if (vid < 0) return -1;
+        untag(rx, i);
+        return vid;
+    }
+
+    /**
+     * Forwards packets {@code [from, to)} of the receive batch to {@code q}, fixing in software
+     * those whose offload metadata {@code q} does not accept.
+     */
+    private void sendTo(Port q, int from, int to, int vid) {
+        q.lock();
+        try {
+            if (!q.up) {
+                q.txDrop(DropReason.PORT_DOWN, to - from);
+                return;
+            }
+            var offloads = q.link.offloads();
+            int i = from;
+            while (i < to && q.up) {
+                int j = i;
+                while (j < to && offloads.accepts(rx, j)) j++;
+                if (j > i) transmit(q, rx, i, j, vid);
+                if (j == to) break;
+                fixup(q, j, vid);
+                i = j + 1;
+            }
+        } finally {
+            q.unlock();
+        }
+    }
+
+    /** Packet {@code k} needs an offload {@code q} lacks: finish its checksum, or segment it. */
+    private void fixup(Port q, int k, int vid) {
+        if (!rx.isGso(k)) {
+            try {
+                // Completing in place is right for every destination: the checksum is then final.
+                Checksum.complete(rx, k);
+                q.checksummed = q.checksummed + 1; // single writer: we hold q's lock
+            } catch (RuntimeException e) {
+                q.txDrop(DropReason.OFFLOAD, 1);
+                return;
+            }
+            transmit(q, rx, k, k + 1, vid);
+            return;
+        }
+        int next = 0;
+        try {
+            do {
+                scratch.clear();
+                next = segmenter.segment(rx, k, scratch, next);
+                if (scratch.count() > 0) transmit(q, scratch, 0, scratch.count(), vid);
+            } while (next >= 0 && q.up);
+            q.segmented = q.segmented + 1;
+        } catch (RuntimeException e) {
+            q.txDrop(DropReason.OFFLOAD, 1);
+            sw.offloadProblem(q, e);
+        }
+    }
+
+    /** One transmit call (the packets tagged for {@code q} around it if needed); caller holds q's lock. */
+    private void transmit(Port q, PacketBatch b, int from, int to, int vid) {
+        boolean tag = q.vlan != null && q.vlan.tagged(vid);
+        int ok = to - from;
+        if (tag) {
+            for (int k = from; k < to; k++) {
+                if (!tag(b, k, vid)) {
+                    // Not enough headroom to insert the tag (a transport placed data at the buffer start).
+                    for (int u = from; u < k; u++) untag(b, u);
+                    q.txDrop(DropReason.VLAN, to - from);
+                    return;
+                }
+            }
+        }
+        try {
+            int n = q.link.transmit(b, from, to);
+            if (n < to - from) q.txDrop(DropReason.BACKPRESSURE, to - from - n);
+            ok = n;
+        } catch (IllegalArgumentException e) {
+            // The port renegotiated its offloads under us; the packets are lost, the port lives on.
+            q.txDrop(DropReason.OFFLOAD, to - from);
+            ok = 0;
+        } catch (LinkClosedException | LinkFailedException | ringlink.sys.ClosedFdException e) {
+            q.txDrop(DropReason.PORT_DOWN, to - from);
+            ok = 0;
+            sw.portDown(q, e);
+        } catch (IOException | RuntimeException e) {
+            // E.g. the kernel refusing one write: those packets are lost, the link goes on.
+            // A packet from one port must never be able to take another port down.
+            q.txDrop(DropReason.TX_ERROR, to - from);
+            ok = 0;
+            sw.transmitProblem(q, e);
+        }
+        if (ok > 0) {
+            long bytes = 0;
+            for (int k = from; k < from + ok; k++) bytes += b.length(k);
+            q.counters.transmitted(ok, bytes);
+        }
+        if (tag) {
+            for (int k = from; k < to; k++) untag(b, k);
+        }
+    }
+
+    /** Inserts an 802.1Q tag after the MAC addresses, in the headroom; false if there is none. */
+    static boolean tag(PacketBatch b, int k, int vid) {
+        if (b.dataStart(k) < TAG) return false;
+        MemorySegment m = b.memory();
+        long off = b.push(k, TAG);
+        MemorySegment.copy(m, off + TAG, m, off, 12);
+        m.set(BE16, off + 12, (short) TPID);
+        m.set(BE16, off + 14, (short) vid);
+        shiftOffload(b, k, TAG);
+        return true;
+    }
+
+    /** Removes the 802.1Q tag at offset 12. */
+    static void untag(PacketBatch b, int k) {
+        MemorySegment m = b.memory();
+        long off = b.dataOffset(k);
+        MemorySegment.copy(m, off, m, off + TAG, 12);
+        b.push(k, -TAG);
+        shiftOffload(b, k, -TAG);
+    }
+
+    // csum_start and hdr_len count from the frame's first byte, so they move with the tag.
+    private static void shiftOffload(PacketBatch b, int k, int by) {
+        if ((b.flags(k) & VirtioNetHdr.F_NEEDS_CSUM) != 0) b.setCsum(k, b.csumStart(k) + by, b.csumOffset(k));
+        if (b.gsoType(k) != VirtioNetHdr.GSO_NONE) b.setGso(k, b.gsoType(k), b.hdrLen(k) + by, b.gsoSize(k));
+    }
+
+    /** Ports are reported down by the switch; a closed link during shutdown is expected. */
+    static boolean isShutdownNoise(Throwable e) {
+        return e instanceof LinkClosedException;
+    }
+}

@@ -1,0 +1,16 @@
+package ringlink.sw;
+
+import jdk.jfr.Category;
+import jdk.jfr.Description;
+import jdk.jfr.Label;
+import jdk.jfr.Name;
+
+/** JFR: a switch port stopped forwarding (peer closed, protocol error, switch shutdown). */
+@Name("ringlink.PortDown")
+@Label("Port Down")
+@Category({"Ringlink", "Switch"})
+@Description("A switch port stopped forwarding")
+public final class PortDownEvent extends jdk.jfr.Event {
+    @Label("Port") public String port;
+    @Label("Reason") public String reason;
+}

@@ -1,0 +1,24 @@
+package ringlink.sw;
+
+import java.util.Map;
+import ringlink.link.LinkStats;
+
+/**
+ * One port's counters at a moment: what its link counted and what the switch counted for it
+ * (packets it received from the port, forwarded to it, and dropped, by reason).
+ *
+ * @param name the port's link name
+ * @param up whether the port is forwarding
+ * @param link the link's own counters
+ * @param forwarded the switch's counters: rx = taken from this port, tx = forwarded to it, drops
+ * @param drops the switch's drops by reason
+ * @param segmented superpackets segmented in software for this port (it lacks the offload)
+ * @param checksummed partial checksums finished in software for this port
+ */
+public record PortStats(String name, boolean up, LinkStats link, LinkStats forwarded, Map<DropReason, Long> drops,
+                        long segmented, long checksummed) {
+    /** Every packet lost at this port: the switch's drops plus the link's own. */
+    public long totalDrops() {
+        return forwarded.rxDrops() + forwarded.txDrops() + link.rxDrops() + link.txDrops();
+    }
+}

@@ -1,0 +1,17 @@
+package ringlink.sw;
+
+import jdk.jfr.Category;
+import jdk.jfr.Description;
+import jdk.jfr.Label;
+import jdk.jfr.Name;
+
+/** JFR: a switch port started forwarding. */
+@Name("ringlink.PortUp")
+@Label("Port Up")
+@Category({"Ringlink", "Switch"})
+@Description("A switch port started forwarding")
+public final class PortUpEvent extends jdk.jfr.Event {
+    @Label("Port") public String port;
+    @Label("Offloads") public String offloads;
+    @Label("MTU") public int mtu;
+}

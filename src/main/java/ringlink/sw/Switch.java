@@ -1,0 +1,364 @@
+package ringlink.sw;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import ringlink.link.Layer;
+import ringlink.link.Link;
+import ringlink.link.LinkStats;
+
+/**
+ * An Ethernet learning switch between {@link Link}s of any transport.
+ *
+ * <ul>
+ *   <li>Learning: source addresses are learned per (VLAN, MAC) with ageing; frames to known
+ *       unicast addresses go to one port, broadcast/multicast/unknown ones are flooded to every
+ *       other port (in the frame's VLAN), frames to the port they came from are filtered.</li>
+ *   <li>VLANs (optional, {@link Builder#vlanAware}): access and trunk ports ({@link PortVlan});
+ *       tags are removed on arrival and added per egress port.</li>
+ *   <li>Offload translation: a packet keeps its offload metadata (a TSO superpacket stays one
+ *       packet) to every port whose {@link Link#offloads()} accept it; for a port that does not,
+ *       its checksum is finished or it is segmented in software ({@link Segmenter}).</li>
+ *   <li>Batching end to end: each poll receives a batch; runs of packets with the same
+ *       destination leave in one {@code transmit}. Nothing is allocated per packet.</li>
+ *   <li>Threads: {@link Builder#threads} polling threads (default one per core, at most one per
+ *       port), ports assigned round-robin; each busy-polls adaptively, then sleeps in epoll on
+ *       its ports' ready descriptors.</li>
+ * </ul>
+ *
+ * <p>The switch owns its ports: {@link #close()} stops the threads and closes every link
+ * (which removes the kernel objects the links created).
+ */
+public final class Switch implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("ringlink.sw");
+
+    final MacTable table;
+    private final Port[] ports;
+    /** Receives a copy of every frame arriving on a mirrored port; null if none. */
+    final Port mirror;
+    private final List<Poller> pollers = new ArrayList<>();
+    private final LongSupplier clock;
+    private final long startNanos;
+    private final Consumer<String> log;
+    private final Builder b;
+    private volatile boolean started, closed;
+
+    private Switch(Builder b) {
+        this.b = b;
+        this.clock = b.clock;
+        this.startNanos = clock.getAsLong();
+        this.log = b.log;
+        this.table = new MacTable(b.macCapacity, b.ageing.toMillis());
+        this.ports = new Port[b.links.size()];
+        for (int i = 0; i < ports.length; i++) {
+            Link l = b.links.get(i);
+            PortVlan v = b.vlans.get(i);
+            ports[i] = new Port(i, l, b.vlanAware ? (v == null ? PortVlan.DEFAULT : v) : null);
+        }
+        this.mirror = b.mirror == null ? null : new Port(ports.length, b.mirror, null);
+        for (int i : b.mirrored) {
+            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("mirrored port " + i + " does not exist");
+            ports[i].mirrored = true;
+        }
+        if (mirror != null && b.mirrored.length == 0) for (Port p : ports) p.mirrored = true;
+    }
+
+    /** A builder: add ports, then {@link Builder#build()} and {@link #start()}. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Configures a {@link Switch}. */
+    public static final class Builder {
+        private final List<Link> links = new ArrayList<>();
+        private final List<PortVlan> vlans = new ArrayList<>();
+        private int threads = Runtime.getRuntime().availableProcessors();
+        private int batchSize = 64;
+        private int macCapacity = 8192;
+        private Duration ageing = Duration.ofSeconds(300);
+        private Duration busyPoll = Duration.ofNanos(100_000);
+        private boolean vlanAware;
+        private LongSupplier clock = System::nanoTime;
+        private Supplier<Segmenter> segmenter = SoftwareOffload::segmenter;
+        private Consumer<String> log = m -> LOG.log(System.Logger.Level.INFO, m);
+        private Link mirror;
+        private int[] mirrored = new int[0];
+
+        /** Adds a port (an {@link Layer#L2} link; the switch now owns it). */
+        public Builder port(Link link) {
+            return port(link, null);
+        }
+
+        /** Adds a port with VLAN membership (used when {@link #vlanAware} is on; null = access VLAN 1). */
+        public Builder port(Link link, PortVlan vlan) {
+            Objects.requireNonNull(link, "link");
+            if (link.layer() != Layer.L2) {
+                throw new IllegalArgumentException(link.name() + " carries IP packets (" + link.layer()
+                        + "), but a switch port must carry Ethernet frames: use an L2 link (e.g. tap: instead of tun:)");
+            }
+            links.add(link);
+            vlans.add(vlan);
+            return this;
+        }
+
+        /** Polling threads (capped at the number of ports). */
+        public Builder threads(int n) {
+            if (n < 1 || n > 1024) throw new IllegalArgumentException("threads " + n + " not in [1, 1024]");
+            threads = n;
+            return this;
+        }
+
+        /** Packets per receive batch (default 64). */
+        public Builder batchSize(int n) {
+            if (n < 1 || n > 4096) throw new IllegalArgumentException("batch size " + n + " not in [1, 4096]");
+            batchSize = n;
+            return this;
+        }
+
+        /** How long an address stays learned without being seen (default 300 s). */
+        public Builder ageing(Duration d) {
+            if (d.toMillis() <= 0) throw new IllegalArgumentException("ageing must be positive: " + d);
+            ageing = d;
+            return this;
+        }
+
+        /** Forwarding table slots (default 8192: about 4000 addresses). */
+        public Builder macCapacity(int n) {
+            macCapacity = n;
+            return this;
+        }
+
+        /** Longest busy-poll before sleeping (default 100 µs; 0 sleeps at once). */
+        public Builder busyPoll(Duration d) {
+            if (d.isNegative()) throw new IllegalArgumentException("busy-poll must not be negative");
+            busyPoll = d;
+            return this;
+        }
+
+        /** Turns on 802.1Q VLAN handling (per-port membership from {@link #port(Link, PortVlan)}). */
+        public Builder vlanAware(boolean on) {
+            vlanAware = on;
+            return this;
+        }
+
+        /** Software segmentation, one instance per polling thread. */
+        public Builder segmenter(Supplier<Segmenter> s) {
+            segmenter = Objects.requireNonNull(s);
+            return this;
+        }
+
+        /** The clock for ageing, in nanoseconds (tests make time pass without waiting). */
+        public Builder clock(LongSupplier nanos) {
+            clock = Objects.requireNonNull(nanos);
+            return this;
+        }
+
+        /** Where port up/down and problems are reported (default: System.Logger "ringlink.sw"). */
+        public Builder log(Consumer<String> sink) {
+            log = Objects.requireNonNull(sink);
+            return this;
+        }
+
+        /**
+         * A mirror (SPAN) port: every frame arriving on the given ports (all ports if none are
+         * given) is also sent to {@code link}, as it is inside the switch (VLAN tags removed when
+         * VLAN-aware). What the mirror link receives is ignored. The switch owns the link.
+         */
+        public Builder mirror(Link link, int... ports) {
+            mirror = Objects.requireNonNull(link);
+            mirrored = ports.clone();
+            return this;
+        }
+
+        public Switch build() {
+            if (links.isEmpty()) throw new IllegalArgumentException("a switch needs at least one port");
+            return new Switch(this);
+        }
+    }
+
+    /** Starts the polling threads. */
+    public synchronized void start() throws IOException {
+        if (started) throw new IllegalStateException("switch already started");
+        if (closed) throw new IllegalStateException("switch is closed");
+        started = true;
+        int nThreads = Math.min(b.threads, ports.length);
+        int maxPacket = 0, maxSegment = 0;
+        for (Port p : ports) {
+            maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
+            maxSegment = Math.max(maxSegment, p.link.mtu() + 14 + 4);
+        }
+        if (mirror != null) maxSegment = Math.max(maxSegment, mirror.link.mtu() + 14 + 4);
+        try {
+            for (int t = 0; t < nThreads; t++) {
+                List<Port> mine = new ArrayList<>();
+                for (int i = t; i < ports.length; i += nThreads) mine.add(ports[i]);
+                pollers.add(new Poller(this, t, mine.toArray(Port[]::new), ports, mirror, b.batchSize, maxPacket,
+                        Math.min(maxSegment, maxPacket), b.segmenter.get(), b.busyPoll.toNanos()));
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Poller p : pollers) p.free();
+            pollers.clear();
+            throw e;
+        }
+        for (Port p : ports) {
+            PortUpEvent e = new PortUpEvent();
+            if (e.isEnabled()) {
+                e.port = p.name;
+                e.offloads = p.link.offloads().toString();
+                e.mtu = p.link.mtu();
+                e.commit();
+            }
+        }
+        for (Poller p : pollers) p.thread.start();
+    }
+
+    /**
+     * A poller over every port that is not started: for the JMH benchmark, which drives
+     * {@code forward} on its own thread. The caller frees it.
+     */
+    Poller unstartedPoller() throws IOException {
+        int maxPacket = 0;
+        for (Port p : ports) maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
+        return new Poller(this, 99, ports, ports, mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0);
+    }
+
+    /** Port {@code i}'s run-time state (for the benchmark). */
+    Port portState(int i) {
+        return ports[i];
+    }
+
+    /** Milliseconds since the switch was built (the forwarding table's time). */
+    int nowMs() {
+        return (int) ((clock.getAsLong() - startNanos) / 1_000_000);
+    }
+
+    void log(String m) {
+        log.accept(m);
+    }
+
+    /** A port failed or its peer went away: it stops forwarding; the rest go on. */
+    void portDown(Port p, Throwable cause) {
+        synchronized (p) {
+            if (!p.up) return;
+            p.up = false;
+            p.downReason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+        }
+        table.forgetPort(p.index);
+        Poller owner = p.owner;
+        if (owner != null) owner.forget(p);
+        PortDownEvent e = new PortDownEvent();
+        if (e.isEnabled()) {
+            e.port = p.name;
+            e.reason = p.downReason;
+            e.commit();
+        }
+        if (!closed) log.accept("port " + p.name + " down: " + p.downReason);
+    }
+
+    private volatile long lastTransmitWarning;
+
+    /** A transmit failed without stopping the link: reported at most once a second. */
+    void transmitProblem(Port q, Exception e) {
+        long now = System.nanoTime();
+        if (now - lastTransmitWarning > 1_000_000_000L || lastTransmitWarning == 0) {
+            lastTransmitWarning = now;
+            log.accept("port " + q.name + ": transmit failed, packets dropped: " + e);
+        }
+    }
+
+    private volatile boolean offloadWarned;
+
+    void offloadProblem(Port q, RuntimeException e) {
+        if (!offloadWarned) {
+            offloadWarned = true;
+            log.accept("port " + q.name + ": superpacket dropped: " + e.getMessage() + " (reported once)");
+        }
+    }
+
+    /** The number of ports. */
+    public int portCount() {
+        return ports.length;
+    }
+
+    /** Port {@code i}'s link. */
+    public Link port(int i) {
+        return ports[i].link;
+    }
+
+    /** True if port {@code i} is forwarding. */
+    public boolean isUp(int i) {
+        return ports[i].up;
+    }
+
+    /** Counters of every port now. */
+    public SwitchStats stats() {
+        List<PortStats> out = new ArrayList<>(ports.length);
+        for (Port p : ports) {
+            Map<DropReason, Long> drops = new EnumMap<>(DropReason.class);
+            for (DropReason r : DropReason.values()) {
+                long n = p.drops.get(r.ordinal());
+                if (n != 0) drops.put(r, n);
+            }
+            LinkStats fwd = p.counters.snapshot();
+            out.add(new PortStats(p.name, p.up, p.link.counters().snapshot(), fwd, drops, p.segmented, p.checksummed));
+        }
+        return new SwitchStats(System.nanoTime(), out, table.size(nowMs()));
+    }
+
+    /** The port {@code mac} (48 bits) in {@code vid} is learned on, or -1; for tests and tools. */
+    public int lookup(long mac, int vid) {
+        return table.lookup(MacTable.key(mac, vid), nowMs());
+    }
+
+    /**
+     * Stops the threads and closes every port. Idempotent; safe to call from a shutdown hook
+     * while the threads run.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+        }
+        for (Poller p : pollers) p.requestStop();
+        for (Poller p : pollers) {
+            try {
+                p.thread.join(5000);
+                if (p.thread.isAlive()) log.accept(p.thread.getName() + " did not stop within 5 s");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (mirror != null) {
+            mirror.up = false;
+            mirror.link.close();
+        }
+        for (Port p : ports) {
+            boolean wasUp = p.up;
+            p.up = false;
+            try {
+                p.link.close();
+            } catch (RuntimeException e) {
+                log.accept("closing " + p.name + ": " + e);
+            }
+            if (wasUp) {
+                PortDownEvent e = new PortDownEvent();
+                if (e.isEnabled()) {
+                    e.port = p.name;
+                    e.reason = "switch closed";
+                    e.commit();
+                }
+            }
+        }
+        for (Poller p : pollers) {
+            if (!p.thread.isAlive()) p.free();
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package ringlink.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import ringlink.cli.bench.BenchCell;
+import ringlink.cli.bench.BenchCommand;
+import ringlink.cli.bench.BenchOptions;
+import ringlink.cli.bench.BenchReport;
+import ringlink.cli.bench.BenchRunner;
+import ringlink.cli.bench.CellResult;
+
+/** {@code ringlink bench --quick}: the harness end to end (not a measurement). */
+@Timeout(120)
+class BenchCommandTest {
+    @Test
+    void quickRunsTheMatrixAndWritesTableJsonCsvAndCharts(@TempDir Path dir) throws Exception {
+        BenchCommand cmd = new BenchCommand();
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        setStreams(cmd, new PrintStream(out, true), new PrintStream(err, true));
+        int exit = new CommandLine(cmd).execute("--quick", "--duration", "0.2", "--results", dir.toString());
+        String table = out.toString();
+        assertEquals(0, exit, table + err);
+        assertTrue(table.contains("switch (pair)"), table);
+        assertTrue(table.contains("ringlink switch"), table);
+        assertTrue(table.matches("(?s).*ringlink switch\\s+[0-9.]+\\s+[0-9.]+\\s+2\\s+[0-9.]+x.*"), "a median and a ratio:\n" + table);
+        assertTrue(err.toString().contains("2/4"), "progress: " + err);
+        String json = Files.readString(dir.resolve("results.json"));
+        assertTrue(json.contains("\"variant\": \"direct pair\", \"reference\": true, \"size\": 64"), json);
+        assertEquals(3, Files.readAllLines(dir.resolve("results.csv")).size());
+        byte[] png = Files.readAllBytes(dir.resolve("throughput-mpps.png"));
+        assertTrue(png.length > 1000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G');
+        var img = javax.imageio.ImageIO.read(dir.resolve("throughput-gbps.png").toFile());
+        assertEquals(1000, img.getWidth());
+    }
+
+    static void setStreams(BenchCommand cmd, PrintStream out, PrintStream err) throws Exception {
+        var o = BenchCommand.class.getDeclaredField("out");
+        var e = BenchCommand.class.getDeclaredField("err");
+        o.setAccessible(true);
+        e.setAccessible(true);
+        o.set(cmd, out);
+        e.set(cmd, err);
+    }
+
+    /** A cell from a transport branch, as it would plug in. */
+    record Fake(String variant, boolean reference, double pps, String unavailable) implements BenchCell {
+        @Override public String group() { return "fake"; }
+        @Override public int size() { return 64; }
+        @Override public String unavailable() { return unavailable; }
+        @Override public Measurement run(Duration d) { return new Measurement(pps, pps * 64 * 8 / 1e9); }
+    }
+
+    @Test
+    void ratiosAreAgainstTheReferenceOfTheSameGroupAndSize() {
+        BenchOptions o = new BenchOptions(List.of(64), Duration.ofMillis(1), 3, true);
+        List<CellResult> r = BenchRunner.run(List.of(new Fake("peer", true, 2e6, null), new Fake("ringlink", false, 3e6, null),
+                new Fake("other", false, 1e6, "not here")), o, (d, t, w) -> { });
+        assertEquals(1.5, r.get(1).ratio(), 1e-9);
+        assertEquals(1.0, r.get(0).ratio(), 1e-9);
+        assertEquals("not here", r.get(2).skipped());
+        assertEquals(3, r.get(1).runs().size());
+        String t = BenchReport.table(r, o);
+        assertTrue(t.contains("skipped: not here"), t);
+        assertTrue(t.contains("1.50x"), t);
+    }
+}
