@@ -9,6 +9,8 @@ ringlink_find_jdk25() {
     if "$c/bin/java" -version 2>&1 | head -1 | grep -qE '"25([."]|$)'; then
       export JAVA_HOME="$c"
       export PATH="$JAVA_HOME/bin:$PATH"
+      # Maven's own libraries (Guice) still use sun.misc.Unsafe; JDK 25 warns on every build.
+      case " ${MAVEN_OPTS:-} " in *unsafe-memory-access*) ;; *) export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" ;; esac
       return 0
     fi
   done
