@@ -1,0 +1,171 @@
+package ringlink.virtio;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * One descriptor chain a device popped from a ring, already walked and translated: a list of
+ * segments, the device-readable ones first, then the device-writable ones, each a bounded range
+ * of a {@link GuestMemory} region.
+ *
+ * <p>A {@code DescriptorChain} is a reusable cursor: {@link VirtqueueDevice#pop} refills it, so
+ * a device keeps a few (one per batch slot) and allocates nothing per chain. Segment {@code i} is
+ * {@code memory(i)} at {@code offset(i)} for {@code length(i)} bytes; {@link #read} and
+ * {@link #write} gather/scatter with {@link MemorySegment#copy} over them.
+ */
+public final class DescriptorChain {
+    private int id = -1;
+    private int descCount;
+    private int count;
+    private int readable;
+    private long readableBytes;
+    private long writableBytes;
+    private MemorySegment[] seg = new MemorySegment[8];
+    private long[] off = new long[8];
+    private int[] len = new int[8];
+    private long[] addr = new long[8];
+
+    /** An empty chain to pass to {@link VirtqueueDevice#pop}. */
+    public DescriptorChain() {}
+
+    /**
+     * The chain's id, to hand back in the used ring: the head descriptor index (split) or the
+     * buffer id (packed).
+     */
+    public int id() { return id; }
+
+    /**
+     * Ring slots the chain occupies (packed: the device skips this many when writing used
+     * entries; an indirect chain counts 1). For split rings, the direct descriptors walked.
+     */
+    public int descriptorCount() { return descCount; }
+
+    /** Number of segments (zero-length descriptors are dropped). */
+    public int segmentCount() { return count; }
+
+    /** Number of device-readable segments (they come first). */
+    public int readableCount() { return readable; }
+
+    /** Number of device-writable segments (after the readable ones). */
+    public int writableCount() { return count - readable; }
+
+    public boolean isWritable(int i) { return i >= readable; }
+
+    /** The region segment that holds segment {@code i} (use with {@link #offset}). */
+    public MemorySegment memory(int i) { return seg[i]; }
+
+    /** Offset of segment {@code i} in {@link #memory}. */
+    public long offset(int i) { return off[i]; }
+
+    /** Length of segment {@code i}. */
+    public int length(int i) { return len[i]; }
+
+    /** Guest address of segment {@code i} as the descriptor gave it. */
+    public long address(int i) { return addr[i]; }
+
+    /** Segment {@code i} as its own slice (allocates a view object). */
+    public MemorySegment slice(int i) { return seg[i].asSlice(off[i], len[i]); }
+
+    /** Total device-readable bytes. */
+    public long readableBytes() { return readableBytes; }
+
+    /** Total device-writable bytes. */
+    public long writableBytes() { return writableBytes; }
+
+    /**
+     * Copies up to {@code n} bytes of the chain's readable data, starting {@code from} bytes into
+     * it, to {@code dst[dstOff..]}.
+     *
+     * @return bytes copied (less than {@code n} when the readable part ends first)
+     */
+    public long read(long from, MemorySegment dst, long dstOff, long n) {
+        long done = 0;
+        for (int i = 0; i < readable && done < n; i++) {
+            int l = len[i];
+            if (from >= l) {
+                from -= l;
+                continue;
+            }
+            long c = Math.min(l - from, n - done);
+            MemorySegment.copy(seg[i], off[i] + from, dst, dstOff + done, c);
+            done += c;
+            from = 0;
+        }
+        return done;
+    }
+
+    /**
+     * Copies up to {@code n} bytes from {@code src[srcOff..]} into the chain's writable part,
+     * starting {@code at} bytes into it.
+     *
+     * @return bytes copied (less than {@code n} when the writable part ends first)
+     */
+    public long write(long at, MemorySegment src, long srcOff, long n) {
+        long done = 0;
+        for (int i = readable; i < count && done < n; i++) {
+            int l = len[i];
+            if (at >= l) {
+                at -= l;
+                continue;
+            }
+            long c = Math.min(l - at, n - done);
+            MemorySegment.copy(src, srcOff + done, seg[i], off[i] + at, c);
+            done += c;
+            at = 0;
+        }
+        return done;
+    }
+
+    // ---- filled by the rings ----
+
+    void reset(int id) {
+        this.id = id;
+        descCount = 0;
+        count = 0;
+        readable = 0;
+        readableBytes = 0;
+        writableBytes = 0;
+    }
+
+    void setDescCount(int n) { descCount = n; }
+
+    void setId(int id) { this.id = id; }
+
+    /** Adds a translated segment; enforces readable-before-writable and the 32-bit total. */
+    void add(MemorySegment s, long o, int l, long a, boolean writable) {
+        if (writable) {
+            writableBytes += Integer.toUnsignedLong(l);
+        } else {
+            if (count > readable) {
+                throw new VirtqueueException(VirtqueueException.Reason.BAD_ORDER,
+                        "device-readable descriptor after a device-writable one in chain " + id);
+            }
+            readableBytes += Integer.toUnsignedLong(l);
+            readable++;
+        }
+        if (readableBytes + writableBytes > 0xFFFF_FFFFL) {
+            throw new VirtqueueException(VirtqueueException.Reason.LENGTH_OVERFLOW,
+                    "chain " + id + " describes more than 4 GiB");
+        }
+        if (count == seg.length) grow();
+        seg[count] = s;
+        off[count] = o;
+        len[count] = l;
+        addr[count] = a;
+        count++;
+    }
+
+    private void grow() {
+        int n = seg.length * 2;
+        seg = Arrays.copyOf(seg, n);
+        off = Arrays.copyOf(off, n);
+        len = Arrays.copyOf(len, n);
+        addr = Arrays.copyOf(addr, n);
+    }
+
+    @Override
+    public String toString() {
+        return "DescriptorChain[id=" + id + ", segments=" + count + ", readable=" + readableBytes
+                + " B, writable=" + writableBytes + " B]";
+    }
+}

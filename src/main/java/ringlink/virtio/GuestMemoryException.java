@@ -1,0 +1,22 @@
+package ringlink.virtio;
+
+/**
+ * An address range that is not entirely inside one region of a {@link GuestMemory}: it falls
+ * outside every region, crosses a region boundary, or its length is negative/overflows.
+ */
+public final class GuestMemoryException extends VirtioException {
+    private final long address;
+    private final long length;
+
+    public GuestMemoryException(String message, long address, long length) {
+        super(message + " (address 0x" + Long.toHexString(address) + ", length " + Long.toUnsignedString(length) + ")");
+        this.address = address;
+        this.length = length;
+    }
+
+    /** The guest-physical (or user) address asked for. */
+    public long address() { return address; }
+
+    /** The length asked for. */
+    public long length() { return length; }
+}

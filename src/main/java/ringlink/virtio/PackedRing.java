@@ -1,0 +1,77 @@
+package ringlink.virtio;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Where a packed virtqueue (virtio 1.2 §2.8) lives: the descriptor ring, the driver event
+ * suppression structure (driver area, written by the driver) and the device event suppression
+ * structure (device area, written by the device).
+ *
+ * <pre>
+ * struct pvirtq_desc           { le64 addr; le32 len; le16 id; le16 flags; }  // 16 bytes, ring align 16
+ * struct pvirtq_event_suppress { le16 off_wrap; le16 flags; }                 // 4 bytes, align 4
+ * </pre>
+ * {@code off_wrap}: bits 0–14 a descriptor ring offset, bit 15 the wrap counter it belongs to.
+ */
+public final class PackedRing {
+    public static final int DESC_ADDR = 0;
+    public static final int DESC_LEN = 8;
+    public static final int DESC_ID = 12;
+    public static final int DESC_FLAGS = 14;
+    public static final int DESC_ALIGN = 16;
+
+    public static final int EVENT_OFF_WRAP = 0;
+    public static final int EVENT_FLAGS = 2;
+    public static final int EVENT_SIZE = 4;
+    public static final int EVENT_ALIGN = 4;
+
+    private final int size;
+    private final long descAddr, driverEventAddr, deviceEventAddr;
+    final MemorySegment desc, driverEvent, deviceEvent;
+
+    private PackedRing(int size, long descAddr, long driverEventAddr, long deviceEventAddr,
+                       MemorySegment desc, MemorySegment driverEvent, MemorySegment deviceEvent) {
+        this.size = size;
+        this.descAddr = descAddr;
+        this.driverEventAddr = driverEventAddr;
+        this.deviceEventAddr = deviceEventAddr;
+        this.desc = desc;
+        this.driverEvent = driverEvent;
+        this.deviceEvent = deviceEvent;
+    }
+
+    /**
+     * The ring at these guest addresses.
+     *
+     * @throws VirtqueueException {@code BAD_RING_SETUP} if the size is not in [1, 32768], or a
+     *         part is misaligned or not inside one region
+     */
+    public static PackedRing map(GuestMemory mem, int size, long descGpa, long driverEventGpa, long deviceEventGpa) {
+        VirtqLayout.checkQueueSize(size, false);
+        return new PackedRing(size, descGpa, driverEventGpa, deviceEventGpa,
+                VirtqLayout.mapRingPart(mem, "descriptor ring", descGpa, 16L * size, DESC_ALIGN),
+                VirtqLayout.mapRingPart(mem, "driver event suppression", driverEventGpa, EVENT_SIZE, EVENT_ALIGN),
+                VirtqLayout.mapRingPart(mem, "device event suppression", deviceEventGpa, EVENT_SIZE, EVENT_ALIGN));
+    }
+
+    /** A new zeroed ring allocated from {@code alloc}'s region (driver side). */
+    public static PackedRing allocate(GuestMemory mem, GuestAllocator alloc, int size) {
+        VirtqLayout.checkQueueSize(size, false);
+        long d = alloc.allocate(16L * size, DESC_ALIGN);
+        // The two event structures are written by different sides: separate cache lines.
+        long drv = alloc.allocate(EVENT_SIZE, 64);
+        long dev = alloc.allocate(EVENT_SIZE, 64);
+        return map(mem, size, d, drv, dev);
+    }
+
+    public int size() { return size; }
+    /** Guest address of the descriptor ring (what vhost calls {@code desc_user_addr}). */
+    public long descAddress() { return descAddr; }
+    /** Guest address of the driver event suppression structure (driver area; vhost's {@code avail_user_addr}). */
+    public long driverEventAddress() { return driverEventAddr; }
+    /** Guest address of the device event suppression structure (device area; vhost's {@code used_user_addr}). */
+    public long deviceEventAddress() { return deviceEventAddr; }
+    public MemorySegment descRing() { return desc; }
+    public MemorySegment driverEvent() { return driverEvent; }
+    public MemorySegment deviceEvent() { return deviceEvent; }
+}

@@ -1,0 +1,98 @@
+package ringlink.virtio;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Where a split virtqueue (virtio 1.2 §2.7) lives: the descriptor table, the available ring
+ * (driver area) and the used ring (device area), each a bounded segment of {@link GuestMemory},
+ * plus their guest addresses. Both sides build their queue on a {@code SplitRing}.
+ *
+ * <p>Layout (all little-endian), for queue size {@code N}:
+ * <pre>
+ * struct virtq_desc  { le64 addr; le32 len; le16 flags; le16 next; }          // 16 bytes, table align 16
+ * struct virtq_avail { le16 flags; le16 idx; le16 ring[N]; le16 used_event; }  // 6 + 2N, align 2
+ * struct virtq_used  { le16 flags; le16 idx; struct { le32 id; le32 len; } ring[N]; le16 avail_event; } // 6 + 8N, align 4
+ * </pre>
+ */
+public final class SplitRing {
+    public static final int DESC_ADDR = 0;
+    public static final int DESC_LEN = 8;
+    public static final int DESC_FLAGS = 12;
+    public static final int DESC_NEXT = 14;
+    public static final int DESC_ALIGN = 16;
+
+    public static final int AVAIL_FLAGS = 0;
+    public static final int AVAIL_IDX = 2;
+    public static final int AVAIL_RING = 4;
+    public static final int AVAIL_ALIGN = 2;
+
+    public static final int USED_FLAGS = 0;
+    public static final int USED_IDX = 2;
+    public static final int USED_RING = 4;
+    public static final int USED_ELEM_SIZE = 8;
+    public static final int USED_ELEM_ID = 0;
+    public static final int USED_ELEM_LEN = 4;
+    public static final int USED_ALIGN = 4;
+
+    /** Bytes of the descriptor table. */
+    public static long descTableSize(int n) { return 16L * n; }
+    /** Bytes of the available ring including {@code used_event}. */
+    public static long availSize(int n) { return 6L + 2L * n; }
+    /** Bytes of the used ring including {@code avail_event}. */
+    public static long usedSize(int n) { return 6L + 8L * n; }
+    /** Offset of {@code used_event} in the available ring. */
+    public static long usedEventOffset(int n) { return 4L + 2L * n; }
+    /** Offset of {@code avail_event} in the used ring. */
+    public static long availEventOffset(int n) { return 4L + 8L * n; }
+
+    private final int size;
+    private final long descAddr, availAddr, usedAddr;
+    final MemorySegment desc, avail, used;
+
+    private SplitRing(int size, long descAddr, long availAddr, long usedAddr,
+                      MemorySegment desc, MemorySegment avail, MemorySegment used) {
+        this.size = size;
+        this.descAddr = descAddr;
+        this.availAddr = availAddr;
+        this.usedAddr = usedAddr;
+        this.desc = desc;
+        this.avail = avail;
+        this.used = used;
+    }
+
+    /**
+     * The ring the other side placed at these guest addresses (device side; vhost-user backend
+     * after translating {@code SET_VRING_ADDR} with {@link GuestMemory#userToGuest}).
+     *
+     * @throws VirtqueueException {@code BAD_RING_SETUP} if the size is not a power of two in
+     *         [1, 32768], a part is misaligned, or not inside one region
+     */
+    public static SplitRing map(GuestMemory mem, int size, long descGpa, long availGpa, long usedGpa) {
+        VirtqLayout.checkQueueSize(size, true);
+        return new SplitRing(size, descGpa, availGpa, usedGpa,
+                VirtqLayout.mapRingPart(mem, "descriptor table", descGpa, descTableSize(size), DESC_ALIGN),
+                VirtqLayout.mapRingPart(mem, "available ring", availGpa, availSize(size), AVAIL_ALIGN),
+                VirtqLayout.mapRingPart(mem, "used ring", usedGpa, usedSize(size), USED_ALIGN));
+    }
+
+    /** A new zeroed ring allocated from {@code alloc}'s region (driver side). */
+    public static SplitRing allocate(GuestMemory mem, GuestAllocator alloc, int size) {
+        VirtqLayout.checkQueueSize(size, true);
+        long d = alloc.allocate(descTableSize(size), DESC_ALIGN);
+        long a = alloc.allocate(availSize(size), AVAIL_ALIGN);
+        // The used ring gets its own cache lines: it is written by the other side.
+        long u = alloc.allocate(usedSize(size), 64);
+        return map(mem, size, d, a, u);
+    }
+
+    public int size() { return size; }
+    /** Guest address of the descriptor table. */
+    public long descAddress() { return descAddr; }
+    /** Guest address of the available ring (driver area). */
+    public long availAddress() { return availAddr; }
+    /** Guest address of the used ring (device area). */
+    public long usedAddress() { return usedAddr; }
+    public MemorySegment descTable() { return desc; }
+    public MemorySegment availRing() { return avail; }
+    public MemorySegment usedRing() { return used; }
+}

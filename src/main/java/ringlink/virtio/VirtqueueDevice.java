@@ -1,0 +1,82 @@
+package ringlink.virtio;
+
+/**
+ * The device side of a virtqueue: takes chains the driver made available, hands them back used.
+ * Implemented by {@link SplitQueueDevice} and {@link PackedQueueDevice}.
+ *
+ * <p>Typical loop, one index/flag publish and at most one interrupt per batch:
+ * <pre>{@code
+ * int n = q.pop(chains, chains.length);
+ * for (int i = 0; i < n; i++) { ... q.push(chains[i], written); }
+ * if (q.publish()) signalDriver();            // eventfd / irqfd
+ * if (n == 0 && !q.enableNotifications()) sleepUntilKick(); // recheck protocol
+ * }</pre>
+ *
+ * <p>Everything read from the ring is hostile: bad indices, loops, overlong chains, addresses
+ * outside guest memory, nested indirect tables throw {@link VirtqueueException} and leave the
+ * queue failed ({@link #failure()}); every later call throws {@code QUEUE_FAILED}. One thread
+ * uses a queue's device side at a time.
+ */
+public interface VirtqueueDevice {
+    /** Queue size (number of descriptors). */
+    int size();
+
+    /** The negotiated features this queue honours (EVENT_IDX, INDIRECT_DESC, IN_ORDER). */
+    FeatureSet features();
+
+    /**
+     * Takes the next available chain into {@code chain} (walked, checked and translated).
+     *
+     * @return false if the driver has made nothing new available
+     */
+    boolean pop(DescriptorChain chain);
+
+    /** Pops up to {@code max} chains into {@code chains[0..]}; returns how many. */
+    default int pop(DescriptorChain[] chains, int max) {
+        int n = 0;
+        while (n < max && pop(chains[n])) n++;
+        return n;
+    }
+
+    /**
+     * Returns a chain to the driver with {@code written} bytes written into its writable part.
+     * Not visible to the driver until {@link #publish()}.
+     *
+     * @throws IllegalArgumentException if {@code written} exceeds the chain's writable bytes
+     */
+    void push(DescriptorChain chain, int written);
+
+    /**
+     * Low-level {@link #push(DescriptorChain, int)} for a device that kept only the id and the
+     * descriptor count of a chain.
+     */
+    void push(int id, int descriptorCount, int written);
+
+    /**
+     * Makes everything pushed since the last publish visible to the driver with a single release
+     * store, and says whether the driver wants an interrupt for it (EVENT_IDX {@code used_event}
+     * or the NO_INTERRUPT flag / packed driver event suppression).
+     *
+     * @return true if the driver must be notified
+     */
+    boolean publish();
+
+    /** True if the driver has made a chain available that {@link #pop} has not taken yet. */
+    boolean hasAvailable();
+
+    /** Asks the driver not to kick (busy polling). */
+    void disableNotifications();
+
+    /**
+     * Asks the driver to kick on its next available buffer, then re-checks the ring so a buffer
+     * that raced with the request is not missed.
+     *
+     * @return true if buffers are already available: poll again instead of sleeping
+     */
+    boolean enableNotifications();
+
+    /** The error that failed this queue, or null. */
+    VirtqueueException failure();
+
+    default boolean isFailed() { return failure() != null; }
+}

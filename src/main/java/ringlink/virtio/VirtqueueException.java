@@ -1,0 +1,57 @@
+package ringlink.virtio;
+
+/**
+ * A virtqueue saw something the other side must never write (or was used after such an error).
+ * The queue that raised it is in a failed state: every further call on it throws a
+ * {@code VirtqueueException} with reason {@link Reason#QUEUE_FAILED} whose cause is the first
+ * error. Other queues are unaffected.
+ */
+public final class VirtqueueException extends VirtioException {
+    /** What went wrong. */
+    public enum Reason {
+        /** A descriptor index (head, next, ring entry) is not below the queue size. */
+        INDEX_OUT_OF_RANGE,
+        /** A chain is longer than the queue size: a descriptor loop or a lie. */
+        CHAIN_TOO_LONG,
+        /** An indirect descriptor inside an indirect table, or INDIRECT together with NEXT. */
+        NESTED_INDIRECT,
+        /** An indirect table whose length is 0, not a multiple of 16, or too long; or INDIRECT not negotiated. */
+        BAD_INDIRECT,
+        /** A buffer or ring address outside guest memory or crossing a region boundary. */
+        BAD_ADDRESS,
+        /** Buffer lengths that add up past 2^32-1. */
+        LENGTH_OVERFLOW,
+        /** A device-readable descriptor after a device-writable one. */
+        BAD_ORDER,
+        /** The available index moved by more than the queue size. */
+        AVAIL_IDX_JUMP,
+        /** The used index moved by more than the chains in flight. */
+        USED_IDX_JUMP,
+        /** A used id that the driver never offered (or already collected). */
+        UNKNOWN_USED_ID,
+        /** A used length larger than the device-writable part of the chain. */
+        USED_LEN_TOO_LONG,
+        /** Packed ring: flags/wrap counters that contradict the ring state. */
+        WRAP_COUNTER,
+        /** A packed-ring buffer id that is not below the queue size, or is already in use. */
+        BAD_BUFFER_ID,
+        /** Ring setup the other side asked for is impossible: queue size, alignment, ring outside memory. */
+        BAD_RING_SETUP,
+        /** The queue failed earlier; see the cause. */
+        QUEUE_FAILED
+    }
+
+    private final Reason reason;
+
+    public VirtqueueException(Reason reason, String message) {
+        super(reason + ": " + message);
+        this.reason = reason;
+    }
+
+    public VirtqueueException(Reason reason, String message, Throwable cause) {
+        super(reason + ": " + message, cause);
+        this.reason = reason;
+    }
+
+    public Reason reason() { return reason; }
+}
