@@ -94,7 +94,7 @@ final class Traffic {
     static long send(Link link, long total, int size, long timeoutMillis) throws IOException, InterruptedException {
         long end = System.currentTimeMillis() + timeoutMillis;
         long sent = 0;
-        try (PacketBatch b = new PacketBatch(32, 2048)) {
+        try (PacketBatch b = new PacketBatch(32, Math.max(2048, size + 128))) {
             frames(b, 32, size);
             while (sent < total && System.currentTimeMillis() < end) {
                 int want = (int) Math.min(32, total - sent);
