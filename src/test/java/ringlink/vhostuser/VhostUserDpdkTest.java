@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -63,6 +65,70 @@ class VhostUserDpdkTest {
             assertEquals(n, sent);
             assertEquals(delivered, pmd.rxPackets(), "our transmitted vs testpmd RX-packets (drops " + st.txDrops() + ")");
             assertEquals(0, st.txDrops());
+        } finally {
+            Files.deleteIfExists(sock);
+        }
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void ourFrontendToTestpmdVhostSplit() throws Exception {
+        frontendToTestpmd(false);
+    }
+
+    /**
+     * DPDK's packed vhost writes the buffer length into used descriptors of the TX queue
+     * (device-readable only). Virtio 1.1 §2.8 says that field is reserved and ignored by drivers,
+     * but ringlink.virtio.PackedQueueDriver rejects it (USED_LEN_TOO_LONG); enabled once the
+     * virtio branch ignores the length of non-writable used descriptors.
+     */
+    @Test
+    @Disabled("needs PackedQueueDriver to ignore used len on device-readable chains (virtio 1.1 2.8.4); reported in the vhost-user report")
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void ourFrontendToTestpmdVhostPacked() throws Exception {
+        frontendToTestpmd(true);
+    }
+
+    void frontendToTestpmd(boolean packed) throws Exception {
+        requireTestpmd();
+        Path sock = Path.of("/tmp/rlvu-dpdk-fe-" + (packed ? "p" : "s") + ".sock");
+        Files.deleteIfExists(sock);
+        try (Testpmd pmd = Testpmd.start("rlvu-fe" + (packed ? "p" : "s"), "net_vhost0,iface=" + sock + ",queues=1",
+                30_000, "--forward-mode=rxonly")) {
+            long end = System.currentTimeMillis() + 10_000;
+            while (!Files.exists(sock) && System.currentTimeMillis() < end) Thread.sleep(20);
+            try (VhostUserFrontend fe = VhostUserFrontend.connect(sock, FrontendConfig.defaults().withPacked(packed))) {
+                assertEquals(packed, fe.features().has(ringlink.virtio.VirtioFeature.RING_PACKED));
+                FrontendLink link = fe.link(0);
+                // Give testpmd's vhost a moment to see the device ready (new_device callback).
+                Thread.sleep(500);
+                // us → testpmd (rxonly): exact count.
+                pmd.command("start", 5000);
+                long n = 20_000;
+                long sent = Traffic.send(link, n, 60, 30_000);
+                assertEquals(n, sent);
+                long got = 0;
+                end = System.currentTimeMillis() + 10_000;
+                while ((got = pmd.rxPackets()) < n && System.currentTimeMillis() < end) Thread.sleep(50);
+                pmd.command("stop", 5000);
+                assertEquals(n, pmd.rxPackets(), "our transmitted vs testpmd RX-packets");
+                assertEquals(0, link.counters().snapshot().txDrops());
+                // testpmd (txonly) → us: exact count after stop.
+                pmd.command("clear port stats 0", 5000);
+                try (Traffic.Counter rx = new Traffic.Counter(link)) {
+                    pmd.command("set fwd txonly", 5000);
+                    pmd.command("set txpkts 64", 5000);
+                    pmd.command("start", 5000);
+                    Thread.sleep(1000);
+                    pmd.command("stop", 5000);
+                    long pmdSent = pmd.txPackets();
+                    assertTrue(pmdSent > 0, pmd.log());
+                    rx.awaitAtLeast(pmdSent, 10_000);
+                    rx.awaitQuiet(200, 2000);
+                    assertNull(rx.error, () -> "receiver failed: " + rx.error);
+                    assertEquals(pmdSent, rx.packets.get(), "testpmd TX-packets vs our received");
+                }
+            }
         } finally {
             Files.deleteIfExists(sock);
         }
