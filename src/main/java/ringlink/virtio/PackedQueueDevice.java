@@ -133,6 +133,22 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         return n;
     }
 
+    @Override
+    public void unpop(DescriptorChain chain) {
+        checkOk();
+        int id = chain.id();
+        if (id < 0 || id >= size || !inUse[id]) throw new IllegalStateException(chain + " is not popped");
+        int pos = nextAvail - chain.descriptorCount();
+        boolean wrap = availWrap;
+        if (pos < 0) {
+            pos += size;
+            wrap = !wrap;
+        }
+        inUse[id] = false;
+        nextAvail = pos;
+        availWrap = wrap;
+    }
+
     private void walk(int headFlags, DescriptorChain chain) {
         int pos = nextAvail;
         boolean wrap = availWrap;

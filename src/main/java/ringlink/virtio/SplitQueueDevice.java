@@ -138,6 +138,13 @@ public final class SplitQueueDevice implements VirtqueueDevice {
         return n;
     }
 
+    @Override
+    public void unpop(DescriptorChain chain) {
+        checkOk();
+        // No check against the ring: the driver may have rewritten it; the re-pop re-validates.
+        lastAvail = (lastAvail - 1) & 0xffff;
+    }
+
     private void walk(int head, DescriptorChain chain) {
         if (head >= size) throw new VirtqueueException(INDEX_OUT_OF_RANGE, "avail ring entry " + head + " >= queue size " + size);
         chain.reset(head);

@@ -39,6 +39,14 @@ public interface VirtqueueDevice {
     }
 
     /**
+     * Gives back the most recently popped chain, unused: the next {@link #pop} returns it again.
+     * For a device that popped chains and then found it cannot use them, e.g. a mergeable receive
+     * buffer packet that ran out of buffers half way. Chains must be unpopped newest first and
+     * must not have been pushed.
+     */
+    void unpop(DescriptorChain chain);
+
+    /**
      * Returns a chain to the driver with {@code written} bytes written into its writable part.
      * Not visible to the driver until {@link #publish()}.
      *

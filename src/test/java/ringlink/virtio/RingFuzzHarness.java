@@ -1,0 +1,155 @@
+package ringlink.virtio;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One fuzz execution, independent of the fuzzing engine: builds guest memory whose first bytes
+ * are the input (ring structures, indirect tables and buffers as a hostile other side wrote
+ * them), then runs the device side (or, with bit 4 of the first byte, the driver side after it
+ * offered some chains) for a few rounds. {@link VirtqueueException} is the expected outcome of
+ * bad input; anything else escaping, or a popped chain that breaks an invariant, is a bug.
+ *
+ * <pre>
+ * byte 0: bit0 packed, bit1 EVENT_IDX, bit2 INDIRECT_DESC, bit3 IN_ORDER, bit4 driver side
+ * byte 1: queue size selector (split 1..64 powers of two, packed 1..64)
+ * byte 2: driver side: chains to offer first
+ * bytes 3..: guest memory image (at most 8 KiB), region 0 at guest address 0x10000 (64 KiB);
+ *            region 1 at 0x20000 (4 KiB) directly follows it
+ * Ring at fixed places: descriptors at 0x10000, avail / driver event at 0x10400,
+ *                       used / device event at 0x10600.
+ * </pre>
+ */
+final class RingFuzzHarness {
+    static final long BASE = 0x10000;
+    static final int IMAGE_MAX = 8192;
+
+    private RingFuzzHarness() {}
+
+    static void run(byte[] input) {
+        if (input.length < 3) return;
+        int mode = input[0] & 0xff;
+        boolean packed = (mode & 1) != 0;
+        FeatureSet f = FeatureSet.of(VirtioFeature.VERSION_1);
+        if ((mode & 2) != 0) f = f.with(VirtioFeature.EVENT_IDX);
+        if ((mode & 4) != 0) f = f.with(VirtioFeature.INDIRECT_DESC);
+        if ((mode & 8) != 0) f = f.with(VirtioFeature.IN_ORDER);
+        boolean driverSide = (mode & 16) != 0;
+        int sel = input[1] & 0xff;
+        int size = packed ? 1 + (sel & 63) : 1 << (sel % 7);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment r0 = arena.allocate(65536, 4096);
+            MemorySegment r1 = arena.allocate(4096, 4096);
+            GuestMemory mem = GuestMemory.of(new GuestMemory.Region(BASE, 0x7000_0000L, r0),
+                    new GuestMemory.Region(BASE + 65536, 0x7001_0000L, r1));
+            int n = Math.min(input.length - 3, IMAGE_MAX);
+            if (driverSide) {
+                runDriver(mem, r0, packed, size, f, input[2] & 0xff, MemorySegment.ofArray(input), n);
+            } else {
+                MemorySegment.copy(MemorySegment.ofArray(input), 3, r0, 0, n);
+                runDevice(mem, packed, size, f);
+            }
+        }
+    }
+
+    private static void runDevice(GuestMemory mem, boolean packed, int size, FeatureSet f) {
+        VirtqueueDevice dev = packed
+                ? new PackedQueueDevice(PackedRing.map(mem, size, BASE, BASE + 0x400, BASE + 0x600), mem, f)
+                : new SplitQueueDevice(SplitRing.map(mem, size, BASE, BASE + 0x400, BASE + 0x600), mem, f);
+        DescriptorChain[] chains = new DescriptorChain[4];
+        for (int i = 0; i < chains.length; i++) chains[i] = new DescriptorChain();
+        MemorySegment scratch = MemorySegment.ofArray(new byte[256]);
+        try {
+            for (int round = 0; round < 6; round++) {
+                int got = dev.pop(chains, chains.length);
+                for (int i = 0; i < got; i++) {
+                    DescriptorChain c = chains[i];
+                    check(c, size);
+                    c.read(0, scratch, 0, Math.min(c.readableBytes(), 256));
+                    long w = Math.min(c.writableBytes(), 256);
+                    c.write(0, scratch, 0, w);
+                    dev.push(c, (int) w);
+                }
+                dev.publish();
+                if (got == 0) {
+                    dev.enableNotifications();
+                    dev.disableNotifications();
+                }
+            }
+        } catch (VirtqueueException expected) {
+            if (dev.failure() == null) throw new AssertionError("queue not failed after " + expected, expected);
+            try {
+                dev.pop(chains[0]);
+                throw new AssertionError("failed queue popped again");
+            } catch (VirtqueueException again) {
+                if (again.reason() != VirtqueueException.Reason.QUEUE_FAILED) throw new AssertionError("wrong reason " + again.reason());
+            }
+        }
+    }
+
+    private static void check(DescriptorChain c, int size) {
+        if (c.segmentCount() > size) throw new AssertionError("chain of " + c.segmentCount() + " segments on a queue of " + size);
+        if (c.readableBytes() + c.writableBytes() > 0xFFFF_FFFFL) throw new AssertionError("chain larger than 4 GiB");
+        for (int i = 0; i < c.segmentCount(); i++) {
+            long end = c.offset(i) + c.length(i);
+            if (c.offset(i) < 0 || c.length(i) <= 0 || end > c.memory(i).byteSize()) {
+                throw new AssertionError("segment " + i + " outside its region: " + c);
+            }
+        }
+        if (c.id() < 0 || c.id() >= size) throw new AssertionError("chain id " + c.id() + " outside queue of " + size);
+    }
+
+    private static void runDriver(GuestMemory mem, MemorySegment r0, boolean packed, int size, FeatureSet f, int offers,
+                                  MemorySegment image, int n) {
+        // The driver's own structures live after the image area so the device-written parts
+        // (used ring / descriptor ring) can be overwritten with the input alone.
+        GuestAllocator alloc = new GuestAllocator(new GuestMemory.Region(BASE + 0x8000, 0x7000_8000L, r0.asSlice(0x8000, 0x8000)));
+        VirtqueueDriver drv;
+        MemorySegment deviceWritten;
+        long devOff;
+        if (packed) {
+            PackedRing ring = PackedRing.map(mem, size, BASE, BASE + 0x400, BASE + 0x600);
+            drv = new PackedQueueDriver(ring, f, alloc, 4);
+            deviceWritten = r0;
+            devOff = 0;
+        } else {
+            SplitRing ring = SplitRing.map(mem, size, BASE, BASE + 0x400, BASE + 0x600);
+            drv = new SplitQueueDriver(ring, f, alloc, 4);
+            deviceWritten = r0;
+            devOff = 0x600;
+        }
+        long buf = alloc.allocate(4096, 64);
+        long[] addrs = {buf, buf + 64, buf + 128, buf + 512};
+        int[] lens = {64, 64, 384, 1024};
+        long[] writable = new long[size];
+        boolean[] offered = new boolean[size];
+        for (int i = 0; i < Math.min(offers, size); i++) {
+            int k = 1 + (i % 4);
+            int id = drv.offer(addrs, lens, 0, k, i % (k + 1));
+            if (id < 0) break;
+            offered[id] = true;
+            long w = 0;
+            for (int e = i % (k + 1); e < k; e++) w += lens[e];
+            writable[id] = w;
+        }
+        drv.publish();
+        // The "device" writes: the image overwrites the used ring (split) or the descriptor ring (packed).
+        long len = packed ? Math.min(n, 16L * size) : Math.min(n, 6 + 8L * size);
+        MemorySegment.copy(image, 3, deviceWritten, devOff, len);
+        int[] ids = new int[size], got = new int[size];
+        try {
+            for (int round = 0; round < 3; round++) {
+                int c = drv.collect(ids, got, size);
+                for (int i = 0; i < c; i++) {
+                    if (!offered[ids[i]]) throw new AssertionError("collected id " + ids[i] + " never offered");
+                    if (Integer.toUnsignedLong(got[i]) > writable[ids[i]]) throw new AssertionError("length above writable");
+                    offered[ids[i]] = false;
+                }
+                drv.enableNotifications();
+                drv.disableNotifications();
+            }
+        } catch (VirtqueueException expected) {
+            if (drv.failure() == null) throw new AssertionError("queue not failed after " + expected, expected);
+        }
+    }
+}
