@@ -1,0 +1,18 @@
+package ringlink.vhost;
+
+/**
+ * {@code struct vhost_memory} (linux/vhost_types.h): the argument of VHOST_SET_MEM_TABLE, a
+ * header followed by {@code nregions} {@link VhostMemoryRegionLayout} entries.
+ * <pre>
+ * struct vhost_memory { __u32 nregions; __u32 padding; struct vhost_memory_region regions[0]; };
+ * </pre>
+ */
+final class VhostMemoryLayout {
+    private VhostMemoryLayout() {}
+
+    /** Size of the header (without regions). */
+    static final long SIZE = 8;
+    static final long OFF_NREGIONS = 0;
+    static final long OFF_PADDING = 4;
+    static final long OFF_REGIONS = 8;
+}

@@ -1,0 +1,18 @@
+package ringlink.vhost;
+
+/**
+ * {@code struct vhost_memory_region} (linux/vhost_types.h): one region of the memory table,
+ * guest-physical range to the user address where this process has it mapped.
+ * <pre>
+ * struct vhost_memory_region { __u64 guest_phys_addr; __u64 memory_size; __u64 userspace_addr; __u64 flags_padding; };
+ * </pre>
+ */
+final class VhostMemoryRegionLayout {
+    private VhostMemoryRegionLayout() {}
+
+    static final long SIZE = 32;
+    static final long OFF_GUEST_PHYS_ADDR = 0;
+    static final long OFF_MEMORY_SIZE = 8;
+    static final long OFF_USERSPACE_ADDR = 16;
+    static final long OFF_FLAGS_PADDING = 24;
+}

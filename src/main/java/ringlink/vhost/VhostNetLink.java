@@ -1,0 +1,401 @@
+package ringlink.vhost;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import ringlink.link.Layer;
+import ringlink.link.Link;
+import ringlink.link.LinkClosedException;
+import ringlink.link.LinkCounters;
+import ringlink.link.LinkException;
+import ringlink.link.LinkFailedException;
+import ringlink.link.Offloads;
+import ringlink.packet.PacketBatch;
+import ringlink.sys.EventFd;
+import ringlink.sys.Fd;
+import ringlink.sys.Mapping;
+import ringlink.sys.SysException;
+import ringlink.virtio.FeatureSet;
+import ringlink.virtio.GuestAllocator;
+import ringlink.virtio.GuestMemory;
+import ringlink.virtio.SplitQueueDriver;
+import ringlink.virtio.SplitRing;
+import ringlink.virtio.VirtioException;
+import ringlink.virtio.VirtioFeature;
+import ringlink.virtio.net.NetDriverRx;
+import ringlink.virtio.net.NetDriverTx;
+import ringlink.virtio.net.NetHeader;
+
+/**
+ * A {@link Link} through the kernel's vhost-net: we are the virtio-net <em>driver</em> (what a
+ * VM's guest kernel would be) and {@code /dev/vhost-net} is the device, moving packets between
+ * our rings and a TAP interface in the kernel's worker thread. Packets are L2 frames of any
+ * ethertype, carried as they are.
+ *
+ * <h2>Data path</h2>
+ * Queue 0 receives, queue 1 transmits, both split virtqueues in memory we map and register with
+ * VHOST_SET_MEM_TABLE (one region for rings, one for packet buffers).
+ * <ul>
+ * <li>Transmit copies each packet behind its virtio-net header into a transmit buffer, publishes
+ *     the batch with one index store and kicks only when the kernel asked for it (EVENT_IDX);
+ *     completed buffers are reclaimed later, lazily, so a transmit never waits for the kernel.
+ *     Transmit interrupts are off altogether.</li>
+ * <li>Receive collects used buffers (MRG_RXBUF: a packet may span several, reassembled into one
+ *     batch buffer), hands them straight back to the ring and refills it, so buffers are recycled,
+ *     never freed. Receive interrupts are only on between {@link #prepareToWait()} and
+ *     {@link #finishWait()}.</li>
+ * </ul>
+ *
+ * <h2>Offloads</h2>
+ * vhost-net passes the virtio-net header through to the TAP untouched, so the offloads are the
+ * TAP's: TUNSETOFFLOAD says which superpackets/partial checksums the kernel may hand us; the same
+ * set is what {@link #transmit} accepts. A kernel without USO (before 6.2) negotiates it away.
+ *
+ * <h2>Lifetime</h2>
+ * {@link #close()} detaches the backend (VHOST_NET_SET_BACKEND −1, which waits for the kernel
+ * worker), stops the rings, closes the device and only then unmaps the memory. There is no
+ * finalizer: a link that is never closed leaks its mapping on purpose (the descriptors' Cleaner
+ * closes the device), since unmapping memory the kernel may still write would be worse.
+ */
+public final class VhostNetLink implements Link {
+    static final int RX = 0, TX = 1;
+    private static final System.Logger LOG = System.getLogger("ringlink.vhost");
+
+    /** Features we can drive; the kernel's offer is intersected with what the caller enables. */
+    public static final FeatureSet SUPPORTED = FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.NET_MRG_RXBUF,
+            VirtioFeature.EVENT_IDX, VirtioFeature.INDIRECT_DESC);
+
+    private final String name;
+    private final VhostDevice dev;
+    private final VhostTap tap;
+    private final FeatureSet features;
+    private final Offloads offloads;
+    private final int mtu;
+    private final int maxReceive;
+    private final Mapping ringMem, bufMem;
+    private final SplitQueueDriver rxq, txq;
+    private final NetDriverRx rx;
+    private final NetDriverTx tx;
+    private final int txBufferSize;
+    private final EventFd rxKick, txKick, rxCall, err;
+    private final LinkCounters counters = new LinkCounters();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile String failure;
+    private long rxMalformedSeen;
+    private long txTooBigSeen;
+
+    /** How to open a link; see {@link VhostNetLinkProvider} for the spec form. */
+    public record Options(String tap, String device, Offloads offloads, int queueSize,
+                          FeatureSet wanted, FeatureSet required, int rxBufferSize) {
+        /** Defaults: every offload the kernel takes, 256-entry queues, all supported features if offered. */
+        public static Options of(String tap) {
+            return new Options(tap, VhostDevice.VHOST_NET_PATH, Offloads.ALL, 256, SUPPORTED, FeatureSet.NONE, 0);
+        }
+
+        public Options withOffloads(Offloads o) {
+            return new Options(tap, device, o, queueSize, wanted, required, rxBufferSize);
+        }
+
+        public Options withQueueSize(int n) {
+            return new Options(tap, device, offloads, n, wanted, required, rxBufferSize);
+        }
+
+        /** Features to ask for ({@code wanted}); those in {@code required} fail the open if the kernel lacks them. */
+        public Options withFeatures(FeatureSet wanted, FeatureSet required) {
+            return new Options(tap, device, offloads, queueSize, wanted, required, rxBufferSize);
+        }
+    }
+
+    private VhostNetLink(String name, VhostDevice dev, VhostTap tap, FeatureSet features, Offloads offloads, int mtu,
+                         int maxReceive, Mapping ringMem, Mapping bufMem, SplitQueueDriver rxq, SplitQueueDriver txq,
+                         NetDriverRx rx, NetDriverTx tx, int txBufferSize, EventFd rxKick, EventFd txKick, EventFd rxCall,
+                         EventFd err) {
+        this.name = name;
+        this.dev = dev;
+        this.tap = tap;
+        this.features = features;
+        this.offloads = offloads;
+        this.mtu = mtu;
+        this.maxReceive = maxReceive;
+        this.ringMem = ringMem;
+        this.bufMem = bufMem;
+        this.rxq = rxq;
+        this.txq = txq;
+        this.rx = rx;
+        this.tx = tx;
+        this.txBufferSize = txBufferSize;
+        this.rxKick = rxKick;
+        this.txKick = txKick;
+        this.rxCall = rxCall;
+        this.err = err;
+    }
+
+    /** Opens a link over TAP {@code opts.tap()} (created if missing, removed on close if we created it). */
+    public static VhostNetLink open(Options opts) throws IOException {
+        int n = opts.queueSize();
+        if (n < 2 || n > 32768 || Integer.bitCount(n) != 1) {
+            throw new IllegalArgumentException("queue size " + n + " must be a power of two in [2, 32768]");
+        }
+        if (!opts.wanted().containsAll(opts.required())) {
+            throw new IllegalArgumentException("required features " + opts.required() + " must be wanted (" + opts.wanted() + ")");
+        }
+        String name = "vhost-net:" + opts.tap();
+        // Everything opened so far, closed in reverse if a later step fails.
+        VhostDevice dev = null;
+        VhostTap tap = null;
+        Mapping ringMem = null, bufMem = null;
+        EventFd rxKick = null, txKick = null, rxCall = null, err = null;
+        try {
+            dev = VhostDevice.open(opts.device());
+            FeatureSet offered = new FeatureSet(dev.getFeatures());
+            FeatureSet missing = new FeatureSet(opts.required().bits() & ~offered.bits());
+            if (missing.bits() != 0) {
+                throw new LinkException(name + ": features do not match: " + missing + " required but "
+                        + opts.device() + " offers only " + offered);
+            }
+            // Never bit 27 (VHOST_NET_F_VIRTIO_NET_HDR, shared with ANY_LAYOUT): the TAP carries the header.
+            FeatureSet features = offered.and(opts.wanted()).and(SUPPORTED);
+            dev.setFeatures(features.bits());
+            int hdr = NetHeader.size(features);
+            boolean mrg = features.has(VirtioFeature.NET_MRG_RXBUF);
+
+            tap = VhostTap.open(opts.tap(), hdr);
+            Offloads offloads = tap.setOffloads(opts.offloads());
+            if (!offloads.equals(opts.offloads())) {
+                LOG.log(System.Logger.Level.INFO, name + ": kernel accepts offloads " + offloads + " of " + opts.offloads());
+            }
+            int mtu = tap.mtu(1500);
+            boolean gso = offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO);
+            // A superpacket is at most 64 KiB of IP plus the Ethernet header (+VLAN tag).
+            int maxFrame = gso ? Math.max(65535 + 18, mtu + 18) : mtu + 18;
+            int maxReceive = Math.min(maxFrame, PacketBatch.SUPERPACKET_BUFFER - PacketBatch.DEFAULT_HEADROOM);
+            int rxBuf = opts.rxBufferSize() > 0 ? opts.rxBufferSize()
+                    : mrg ? (gso ? 4096 : 2048) : hdr + maxReceive;
+            if (!mrg && rxBuf < hdr + maxReceive) {
+                throw new IllegalArgumentException(name + ": without MRG_RXBUF a receive buffer must hold " + (hdr + maxReceive) + " bytes");
+            }
+            int txBuf = hdr + maxFrame;
+
+            int maxIndirect = features.has(VirtioFeature.INDIRECT_DESC) ? 16 : 0;
+            long ringBytes = 2 * (SplitRing.descTableSize(n) + SplitRing.availSize(n) + SplitRing.usedSize(n)
+                    + 16L * maxIndirect * n + 256);
+            ringMem = Mapping.anonymous(round(ringBytes), name + " rings");
+            bufMem = Mapping.anonymous(round((long) n * rxBuf + (long) n * txBuf + 256), name + " buffers");
+            GuestMemory.Region ringRegion = GuestMemory.Region.identity(ringMem.segment());
+            GuestMemory.Region bufRegion = GuestMemory.Region.identity(bufMem.segment());
+            GuestMemory mem = GuestMemory.of(ringRegion, bufRegion);
+            GuestAllocator ringAlloc = new GuestAllocator(ringRegion);
+            GuestAllocator bufAlloc = new GuestAllocator(bufRegion);
+            SplitQueueDriver rxq = new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
+            SplitQueueDriver txq = new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
+            NetDriverRx rx = new NetDriverRx(rxq, bufAlloc, rxBuf, features);
+            NetDriverTx tx = new NetDriverTx(txq, bufAlloc, txBuf, features);
+
+            dev.setMemTable(mem.regions());
+            rxKick = EventFd.create();
+            txKick = EventFd.create();
+            rxCall = EventFd.create();
+            err = EventFd.create();
+            setupQueue(dev, mem, RX, rxq, rxKick, rxCall, err);
+            setupQueue(dev, mem, TX, txq, txKick, null, err);
+
+            // Busy until the caller sleeps: no receive interrupts; never any transmit interrupts.
+            rxq.disableNotifications();
+            txq.disableNotifications();
+            rx.refill();
+            rxq.publish();
+
+            dev.setBackend(RX, tap.fd());
+            dev.setBackend(TX, tap.fd());
+            // The kernel starts by reading what is already available; a kick makes sure it looks.
+            rxKick.signal();
+            return new VhostNetLink(name, dev, tap, features, offloads, mtu, maxReceive, ringMem, bufMem, rxq, txq, rx, tx,
+                    txBuf, rxKick, txKick, rxCall, err);
+        } catch (IOException | RuntimeException e) {
+            if (dev != null) dev.close(); // first: the kernel lets go of the memory
+            if (tap != null) tap.close();
+            for (EventFd f : new EventFd[] {rxKick, txKick, rxCall, err}) if (f != null) f.close();
+            if (ringMem != null) ringMem.close();
+            if (bufMem != null) bufMem.close();
+            if (e instanceof VirtioException ve) throw new LinkException(name + ": " + ve.getMessage(), ve);
+            throw e;
+        }
+    }
+
+    private static long round(long bytes) {
+        return (bytes + 4095) & ~4095L;
+    }
+
+    private static void setupQueue(VhostDevice dev, GuestMemory mem, int index, SplitQueueDriver q, EventFd kick,
+                                   EventFd call, EventFd err) throws SysException {
+        SplitRing r = q.ring();
+        dev.setVringNum(index, r.size());
+        dev.setVringBase(index, q.availIndex());
+        dev.setVringAddr(index, mem.guestToUser(r.descAddress(), SplitRing.descTableSize(r.size())),
+                mem.guestToUser(r.usedAddress(), SplitRing.usedSize(r.size())),
+                mem.guestToUser(r.availAddress(), SplitRing.availSize(r.size())));
+        dev.setVringKick(index, kick.fd());
+        dev.setVringCall(index, call == null ? null : call.fd());
+        dev.setVringErr(index, err.fd());
+    }
+
+    @Override public String name() { return name; }
+    @Override public Layer layer() { return Layer.L2; }
+    @Override public int mtu() { return mtu; }
+    @Override public Offloads offloads() { return offloads; }
+    @Override public int maxReceiveSize() { return maxReceive; }
+    @Override public Fd readyFd() { return rxCall.fd(); }
+    @Override public LinkCounters counters() { return counters; }
+    @Override public boolean isOpen() { return !closed.get() && failure == null; }
+
+    /** The virtio features negotiated with the kernel. */
+    public FeatureSet features() { return features; }
+
+    /** The TAP interface this link is attached to. */
+    public String tapName() { return tap.name(); }
+
+    private void check() throws LinkException {
+        if (closed.get()) throw new LinkClosedException(name + ": closed");
+        String f = failure;
+        if (f != null) throw new LinkFailedException(name + ": stopped: " + f);
+    }
+
+    private LinkException fail(RuntimeException e) {
+        if (closed.get()) return new LinkClosedException(name + ": closed");
+        if (failure == null) failure = e.getMessage();
+        return new LinkFailedException(name + ": the kernel broke the ring protocol: " + e.getMessage(), e);
+    }
+
+    @Override
+    public int receive(PacketBatch batch) throws IOException {
+        check();
+        int first = batch.count();
+        int got;
+        try {
+            got = rx.receive(batch);
+            if (rx.refill() > 0 && rxq.publish()) rxKick.signal();
+        } catch (VirtioException | IllegalStateException e) {
+            throw fail(e);
+        }
+        if (got > 0) {
+            long bytes = 0;
+            int gso = 0;
+            for (int i = first; i < first + got; i++) {
+                bytes += batch.length(i);
+                if (batch.isGso(i)) gso++;
+            }
+            counters.received(got, bytes);
+            if (gso > 0) counters.superpacket(gso);
+        }
+        long m = rx.droppedMalformed();
+        if (m != rxMalformedSeen) {
+            counters.rxDropped(m - rxMalformedSeen);
+            rxMalformedSeen = m;
+        }
+        return got;
+    }
+
+    @Override
+    public int transmit(PacketBatch batch, int from, int to) throws IOException {
+        check();
+        if (from < 0 || to > batch.count() || from > to) {
+            throw new IndexOutOfBoundsException("packets [" + from + ", " + to + ") of a batch of " + batch.count());
+        }
+        for (int i = from; i < to; i++) {
+            if (!offloads.accepts(batch, i)) {
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
+            }
+        }
+        int saved = batch.count();
+        int next;
+        try {
+            batch.setCount(to); // the driver queues up to the batch's count
+            try {
+                next = tx.transmit(batch, from);
+            } finally {
+                batch.setCount(saved);
+            }
+            if (txq.publish()) txKick.signal();
+        } catch (VirtioException | IllegalStateException e) {
+            throw fail(e);
+        }
+        long bytes = 0;
+        int sent = 0, gso = 0;
+        for (int i = from; i < next; i++) {
+            int len = batch.length(i);
+            if (len + tx.headerSize() > txBufferSize) continue;
+            sent++;
+            bytes += len;
+            if (batch.isGso(i)) gso++;
+        }
+        counters.transmitted(sent, bytes);
+        if (gso > 0) counters.superpacket(gso);
+        long d = tx.droppedTooBig();
+        if (d != txTooBigSeen) {
+            counters.txDropped(d - txTooBigSeen);
+            txTooBigSeen = d;
+        }
+        return next - from;
+    }
+
+    @Override
+    public boolean prepareToWait() throws IOException {
+        if (closed.get() || failure != null) return false;
+        try {
+            return !rxq.enableNotifications();
+        } catch (VirtioException | IllegalStateException e) {
+            throw fail(e);
+        }
+    }
+
+    @Override
+    public void finishWait() throws IOException {
+        check();
+        try {
+            rxCall.drain();
+            rxq.disableNotifications();
+            // The kernel signals the error eventfd when it finds a ring it cannot use (bad address,
+            // descriptor loop); checking once per wake-up costs nothing on a busy link.
+            if (err.drain() != 0) {
+                failure = "the kernel reported a broken queue (VHOST_SET_VRING_ERR signalled; see the kernel log)";
+                check();
+            }
+        } catch (VirtioException | IllegalStateException e) {
+            throw fail(e);
+        }
+    }
+
+    /** Detaches the backend, stops the rings, closes the device, and then unmaps the memory. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) return;
+        for (int q : new int[] {RX, TX}) {
+            try {
+                dev.setBackend(q, null);
+                dev.getVringBase(q);
+            } catch (SysException | RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, name + ": stopping queue " + q + ": " + e.getMessage());
+            }
+        }
+        dev.close();
+        tap.close();
+        try {
+            rxCall.signal(); // wake a thread sleeping on readyFd(); it will see the link closed
+        } catch (IOException ignored) {
+            // already closed
+        }
+        rxKick.close();
+        txKick.close();
+        rxCall.close();
+        err.close();
+        ringMem.close();
+        bufMem.close();
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + features + " offloads " + offloads;
+    }
+
+    List<Mapping> mappings() { return List.of(ringMem, bufMem); }
+}

@@ -1,0 +1,16 @@
+package ringlink.vhost;
+
+/**
+ * {@code struct vhost_vring_state} (linux/vhost_types.h): a queue index and a number (queue size
+ * for VHOST_SET_VRING_NUM, the next available index for VHOST_SET/GET_VRING_BASE).
+ * <pre>
+ * struct vhost_vring_state { unsigned int index; unsigned int num; };
+ * </pre>
+ */
+final class VhostVringStateLayout {
+    private VhostVringStateLayout() {}
+
+    static final long SIZE = 8;
+    static final long OFF_INDEX = 0;
+    static final long OFF_NUM = 4;
+}
