@@ -63,6 +63,7 @@ public final class VhostUserBackend implements AutoCloseable {
     private long ackedFeatures;
     private boolean featuresSet;
     private long ackedProtocol;
+    private boolean protocolSet;
     private boolean owner;
     private MemoryTable table = MemoryTable.empty();
     private List<MemoryTable.Region> slotRegions = new ArrayList<>();
@@ -70,6 +71,7 @@ public final class VhostUserBackend implements AutoCloseable {
     private int guestMtu;
     private Connection backendChannel;
     private volatile FeatureSet features = FeatureSet.NONE;
+    private volatile FeatureSet lastNegotiated = FeatureSet.NONE;
 
     private VhostUserBackend(String name, BackendConfig config, UnixSocket listener, Path connectPath, Path socketPath,
                              Connection given) throws IOException {
@@ -152,6 +154,9 @@ public final class VhostUserBackend implements AutoCloseable {
 
     /** The features the front-end acknowledged (SET_FEATURES). */
     public FeatureSet features() { return features; }
+
+    /** The features of the most recent SET_FEATURES, kept after the front-end leaves. */
+    public FeatureSet lastNegotiated() { return lastNegotiated; }
 
     /** The protocol features negotiated. */
     public long protocolFeatures() { return ackedProtocol; }
@@ -281,6 +286,7 @@ public final class VhostUserBackend implements AutoCloseable {
         featuresSet = false;
         features = FeatureSet.NONE;
         ackedProtocol = 0;
+        protocolSet = false;
         owner = false;
         status = 0;
         if (backendChannel != null) backendChannel.close();
@@ -293,8 +299,13 @@ public final class VhostUserBackend implements AutoCloseable {
         return (ackedProtocol & ProtocolFeature.bit(ProtocolFeature.REPLY_ACK)) != 0;
     }
 
+    /**
+     * True once VHOST_USER_F_PROTOCOL_FEATURES is in effect: acked by SET_FEATURES, or (as QEMU
+     * does before SET_FEATURES) protocol features were already exchanged with
+     * SET_PROTOCOL_FEATURES, which is only legal when we offered the bit.
+     */
     private boolean protocolNegotiated() {
-        return (ackedFeatures & ProtocolFeature.F_PROTOCOL_FEATURES) != 0;
+        return (ackedFeatures & ProtocolFeature.F_PROTOCOL_FEATURES) != 0 || protocolSet;
     }
 
     private void requireProtocol(long bit, Request r) throws VhostUserException {
@@ -335,6 +346,7 @@ public final class VhostUserBackend implements AutoCloseable {
                 ackedFeatures = f;
                 featuresSet = true;
                 features = new FeatureSet(f);
+                lastNegotiated = features;
                 for (BackendLink l : links) l.featuresChanged(features);
                 return null;
             }
@@ -348,6 +360,7 @@ public final class VhostUserBackend implements AutoCloseable {
                             + ProtocolFeature.describe(p & ~offeredProtocol) + ", which was not offered");
                 }
                 ackedProtocol = p;
+                protocolSet = true;
                 return null;
             }
             case SET_OWNER -> {
