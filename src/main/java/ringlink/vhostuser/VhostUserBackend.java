@@ -231,7 +231,8 @@ public final class VhostUserBackend implements AutoCloseable {
             try {
                 m = c.receive();
             } catch (VhostUserException e) {
-                if (!closed) {
+                // A connection we closed ourselves (ring failure, disconnect()) keeps the reason we had.
+                if (!closed && !c.isClosed()) {
                     lastError = e;
                     if (e.isDisconnect()) LOG.log(System.Logger.Level.INFO, name + ": front-end left: " + e.getMessage());
                     else LOG.log(System.Logger.Level.WARNING, name + ": closing connection: " + e.getMessage());
