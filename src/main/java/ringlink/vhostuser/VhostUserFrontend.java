@@ -268,6 +268,9 @@ public final class VhostUserFrontend implements AutoCloseable {
         conn.send(m);
     }
 
+    /** The kick eventfd of vring {@code q} (tests re-start rings with it). */
+    EventFd kickFd(int q) { return kicks[q]; }
+
     /** The control connection. */
     public Connection connection() { return conn; }
 
