@@ -75,6 +75,11 @@ public final class VhostUserBackend implements AutoCloseable {
 
     private VhostUserBackend(String name, BackendConfig config, UnixSocket listener, Path connectPath, Path socketPath,
                              Connection given) throws IOException {
+        this(name, config, listener, connectPath, socketPath, given, true);
+    }
+
+    private VhostUserBackend(String name, BackendConfig config, UnixSocket listener, Path connectPath, Path socketPath,
+                             Connection given, boolean startThread) throws IOException {
         this.name = name;
         this.config = config;
         this.listener = listener;
@@ -97,9 +102,13 @@ public final class VhostUserBackend implements AutoCloseable {
                 | ProtocolFeature.bit(ProtocolFeature.RESET_DEVICE) | ProtocolFeature.bit(ProtocolFeature.CONFIGURE_MEM_SLOTS)
                 | ProtocolFeature.bit(ProtocolFeature.STATUS);
         this.conn = given;
-        this.thread = new Thread(this::run, "ringlink-vhost-user[" + name + "]");
-        thread.setDaemon(true);
-        thread.start();
+        if (startThread) {
+            this.thread = new Thread(this::run, "ringlink-vhost-user[" + name + "]");
+            thread.setDaemon(true);
+            thread.start();
+        } else {
+            this.thread = null;
+        }
     }
 
     private static long offered(BackendConfig c) {
@@ -143,6 +152,38 @@ public final class VhostUserBackend implements AutoCloseable {
     /** A back-end serving one already connected socket (socketpair); it ends with that connection. */
     public static VhostUserBackend serve(Connection connection, BackendConfig config) throws IOException {
         return new VhostUserBackend("vhost-user:" + connection.what(), config, null, null, null, connection);
+    }
+
+    /**
+     * A back-end without a connection or control thread: requests are applied with
+     * {@link #apply(Message)} by the caller (the fuzz harness and unit tests of the state machine).
+     */
+    static VhostUserBackend detached(BackendConfig config) throws IOException {
+        return new VhostUserBackend("vhost-user:detached", config, null, null, null, null, false);
+    }
+
+    /**
+     * Validates and applies one request as the control thread would; returns the reply (REPLY_ACK
+     * included) or null. On an error the session state is reset, as when a connection closes.
+     */
+    Message apply(Message m) throws VhostUserException {
+        try {
+            Request r = MessageCodec.validateRequest(m);
+            Message reply = handle(r, m);
+            if (reply == null && m.needsReply() && replyAck()) reply = Message.reply(m.requestCode(), Message.ofU64(0));
+            return reply;
+        } catch (VhostUserException e) {
+            lastError = e;
+            endSession(null);
+            throw e;
+        } finally {
+            m.closeFds();
+        }
+    }
+
+    /** Ends the detached session (unmaps memory, closes ring fds). */
+    void resetSession() {
+        endSession(null);
     }
 
     public String name() { return name; }
@@ -292,7 +333,7 @@ public final class VhostUserBackend implements AutoCloseable {
         status = 0;
         if (backendChannel != null) backendChannel.close();
         backendChannel = null;
-        c.close();
+        if (c != null) c.close();
         conn = null;
     }
 
@@ -731,10 +772,14 @@ public final class VhostUserBackend implements AutoCloseable {
         Connection c = conn;
         if (c != null) c.close();
         if (listener != null) listener.close();
-        try {
-            thread.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (thread != null) {
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        } else {
+            endSession(null);
         }
         for (BackendLink l : links) l.free();
         if (socketPath != null) {
