@@ -32,8 +32,13 @@ public final class Testpmd implements AutoCloseable {
      * {@code net_vhost0,iface=/tmp/x.sock}) and extra application arguments (after {@code --}).
      */
     public static Testpmd start(String prefix, String vdev, long timeoutMillis, String... appArgs) throws IOException {
+        return start(prefix, "0@0,1@0", vdev, timeoutMillis, appArgs);
+    }
+
+    /** Like {@link #start(String, String, long, String...)} with an explicit {@code --lcores} map (e.g. "0@1,1@1"). */
+    public static Testpmd start(String prefix, String lcores, String vdev, long timeoutMillis, String... appArgs) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("stdbuf", "-o0", "dpdk-testpmd", "--no-pci", "--no-huge", "--single-file-segments",
-                "-m", "256", "--lcores=0@0,1@0", "--file-prefix=" + prefix, "--log-level=lib.eal:error",
+                "-m", "256", "--lcores=" + lcores, "--file-prefix=" + prefix, "--log-level=lib.eal:error",
                 "--vdev=" + vdev, "--", "-i", "--nb-cores=1", "--txq=1", "--rxq=1", "--no-flush-rx", "--total-num-mbufs=8192"));
         cmd.addAll(List.of(appArgs));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
