@@ -10,5 +10,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ringlink_find_jdk25
 ./mvnw -B -ntp -q -o test-compile
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
+# The JVM (our back-end's data thread) on CPU 1, testpmd's front-end lcores on CPU 0 (it pins
+# itself with --lcores); the reference net_vhost testpmd runs on CPU 1 like our back-end.
+exec taskset -c 1 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
     -cp target/classes:target/test-classes ringlink.bench.vhostuser.VhostUserBench "$@"

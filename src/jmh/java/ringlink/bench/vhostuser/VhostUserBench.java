@@ -131,7 +131,12 @@ public final class VhostUserBench {
                         b.memory().asSlice(b.dataOffset(i), 6).fill((byte) 0xff);
                         b.setLength(i, size);
                     }
-                    while (!stop.get()) link.transmit(b);
+                    long calls = 0, zero = 0;
+                    while (!stop.get()) {
+                        calls++;
+                        if (link.transmit(b) == 0) zero++;
+                    }
+                    if (Boolean.getBoolean("rlvu.verbose")) System.err.println("transmit calls " + calls + ", empty " + zero);
                 } catch (Exception e) {
                     e.printStackTrace();
                 }
@@ -144,6 +149,7 @@ public final class VhostUserBench {
             stop.set(true);
             t.join(5000);
             pmd.command("stop", 5000);
+            if (Boolean.getBoolean("rlvu.verbose")) System.err.println("ours tx: " + link.counters().snapshot());
             return (c1 - c0) / ((t1 - t0) / 1e9) / 1e6;
         } finally {
             Files.deleteIfExists(sock);
