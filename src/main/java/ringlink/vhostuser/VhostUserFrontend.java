@@ -33,7 +33,10 @@ import ringlink.virtio.VirtqueueDriver;
 public final class VhostUserFrontend implements AutoCloseable {
     private final String name;
     private final FrontendConfig config;
-    private final Connection conn;
+    private volatile Connection conn;
+    private final Path connectPath; // connect mode: where to reconnect
+    private Thread watcher;
+    private volatile int sessions = 1;
     private final Path socketPath; // listening mode: removed on close
     private final Fd memFd;
     private final Mapping mapping;
@@ -46,6 +49,12 @@ public final class VhostUserFrontend implements AutoCloseable {
     private volatile boolean closed;
 
     private VhostUserFrontend(String name, FrontendConfig config, Connection conn, Path socketPath) throws IOException {
+        this(name, config, conn, socketPath, null);
+    }
+
+    private VhostUserFrontend(String name, FrontendConfig config, Connection conn, Path socketPath, Path connectPath)
+            throws IOException {
+        this.connectPath = connectPath;
         this.name = name;
         this.config = config;
         this.conn = conn;
@@ -105,7 +114,73 @@ public final class VhostUserFrontend implements AutoCloseable {
 
     /** Connects to a back-end listening on {@code path} (DPDK net_vhost's default, our listening back-end). */
     public static VhostUserFrontend connect(Path path, FrontendConfig config) throws IOException {
-        return new VhostUserFrontend("vhost-user:" + path, config, Connection.connect(path), null);
+        return new VhostUserFrontend("vhost-user:" + path, config, Connection.connect(path), null, path);
+    }
+
+    /**
+     * Like {@link #connect} and, when the back-end goes away (restart, crash), reconnects to the
+     * same path and resumes every ring where the back-end had got to, while the links stay up:
+     * packets transmitted meanwhile wait in the TX ring and are delivered after the reconnect.
+     * Split rings only (a packed ring's resume point needs the driver's used position).
+     */
+    public static VhostUserFrontend connectReconnecting(Path path, FrontendConfig config) throws IOException {
+        if (config.packed()) throw new IllegalArgumentException("reconnect is implemented for split rings only");
+        VhostUserFrontend fe = connect(path, config);
+        fe.startWatcher();
+        return fe;
+    }
+
+    /** How many back-end connections this front-end has had (1 + reconnects). */
+    public int sessions() { return sessions; }
+
+    private void startWatcher() {
+        watcher = new Thread(() -> {
+            long backoff = 10;
+            while (!closed) {
+                try {
+                    Connection c = conn;
+                    if (!c.isClosed()) {
+                        // events 0: poll reports only POLLHUP/POLLERR, i.e. the back-end went away
+                        int rev = ringlink.sys.PollSet.pollOne(c.socket().fd(), 0, 200);
+                        if (rev == 0 || closed) continue;
+                        c.close();
+                    }
+                    resume(Connection.connect(connectPath));
+                    sessions++;
+                    backoff = 10;
+                } catch (IOException e) {
+                    if (!closed && !(e instanceof VhostUserException.SocketConnect)) {
+                        System.getLogger("ringlink.vhostuser.frontend").log(System.Logger.Level.WARNING,
+                                name + ": reconnect failed, retrying: " + e.getMessage());
+                    }
+                    try {
+                        Thread.sleep(backoff);
+                    } catch (InterruptedException ie) {
+                        return;
+                    }
+                    backoff = Math.min(backoff * 2, 500);
+                }
+            }
+        }, "ringlink-vhost-user-frontend[" + name + "]");
+        watcher.setDaemon(true);
+        watcher.start();
+    }
+
+    /** Handshake with a new back-end over the existing rings, resuming at each ring's used index. */
+    private synchronized void resume(Connection c) throws IOException {
+        conn = c;
+        try {
+            long before = features;
+            negotiate();
+            if (features != before) {
+                throw new VhostUserException.FeatureMismatch("the restarted back-end negotiates 0x" + Long.toHexString(features)
+                        + ", before it was 0x" + Long.toHexString(before));
+            }
+            setUp();
+        } catch (IOException e) {
+            c.close();
+            throw e;
+        }
     }
 
     /**
@@ -173,6 +248,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     }
 
     private void negotiate() throws VhostUserException {
+        protocol = 0; // a new connection starts without REPLY_ACK
         send(Request.SET_OWNER, new byte[0]);
         long offered = call(Request.GET_FEATURES, new byte[0], 8, 8).u64(0);
         FeatureSet want = FeatureSet.of(VERSION_1, EVENT_IDX);
@@ -228,7 +304,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         for (int q = 0; q < queues.length; q++) {
             send(Request.SET_VRING_CALL, Message.ofU64(q), calls[q].fd());
             send(Request.SET_VRING_NUM, Message.state(q, config.queueSize()));
-            send(Request.SET_VRING_BASE, Message.state(q, config.packed() ? 1 << 15 : 0));
+            send(Request.SET_VRING_BASE, Message.state(q, resumeBase(q)));
             byte[] addr = new byte[40];
             var a = java.lang.foreign.MemorySegment.ofArray(addr);
             a.set(Message.U32, 0, q);
@@ -252,6 +328,18 @@ public final class VhostUserFrontend implements AutoCloseable {
         if ((features & ProtocolFeature.F_PROTOCOL_FEATURES) != 0) {
             for (int q = 0; q < queues.length; q++) send(Request.SET_VRING_ENABLE, Message.state(q, 1));
         }
+    }
+
+    /**
+     * Where the device resumes: 0 (split) / position 0 with wrap counter 1 (packed) on a fresh
+     * ring; on a reconnect, the split ring's used index, since our back-ends (and DPDK's) complete
+     * in order: every chain after it is re-read, none before it repeated.
+     */
+    private int resumeBase(int q) {
+        if (queues[q] instanceof SplitQueueDriver sd) {
+            return Short.toUnsignedInt(sd.ring().usedRing().get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 2));
+        }
+        return 1 << 15;
     }
 
     /**
@@ -282,6 +370,13 @@ public final class VhostUserFrontend implements AutoCloseable {
         if (closed) return;
         closed = true;
         conn.close();
+        if (watcher != null) {
+            try {
+                watcher.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         for (FrontendLink l : links) if (l != null) l.free();
         for (EventFd x : kicks) if (x != null) x.close();
         for (EventFd x : calls) if (x != null) x.close();
