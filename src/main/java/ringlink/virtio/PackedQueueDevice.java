@@ -38,7 +38,6 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     private int firstPos = -1;     // first used descriptor of the unpublished batch
     private int firstFlags;
     private final boolean[] inUse; // buffer ids popped and not yet pushed
-    private boolean notifyEnabled = true;
     private VirtqueueException failure;
 
     /** A device over a fresh ring. */
@@ -74,6 +73,9 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     @Override public int size() { return size; }
     @Override public FeatureSet features() { return features; }
     @Override public VirtqueueException failure() { return failure; }
+
+    @Override
+    public int availBase() { return nextAvail | (availWrap ? 0x8000 : 0); }
 
     /** Next ring position to look at for available descriptors. */
     public int availPosition() { return nextAvail; }
@@ -112,7 +114,6 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         } catch (VirtqueueException e) {
             throw fail(e);
         }
-        if (notifyEnabled && eventIdx) updateAvailEvent();
         return true;
     }
 
@@ -129,7 +130,6 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         } catch (VirtqueueException e) {
             throw fail(e);
         }
-        if (n > 0 && notifyEnabled && eventIdx) updateAvailEvent();
         return n;
     }
 
@@ -178,7 +178,10 @@ public final class PackedQueueDevice implements VirtqueueDevice {
             }
             if ((flags & VIRTQ_DESC_F_INDIRECT) != 0) {
                 if (!indirect) throw new VirtqueueException(BAD_INDIRECT, "indirect descriptor but INDIRECT_DESC not negotiated");
-                if ((flags & VIRTQ_DESC_F_NEXT) != 0) throw new VirtqueueException(NESTED_INDIRECT, "descriptor has both INDIRECT and NEXT");
+                if ((flags & VIRTQ_DESC_F_NEXT) != 0 || slots > 1) {
+                    // Packed rings allow an indirect descriptor only as a list of its own (§2.8.20).
+                    throw new VirtqueueException(NESTED_INDIRECT, "indirect descriptor inside a NEXT-linked list");
+                }
                 elements = walkIndirect(addr, len, chain, elements);
                 break;
             }
@@ -295,14 +298,12 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     @Override
     public void disableNotifications() {
         checkOk();
-        notifyEnabled = false;
         setOpaque16(deviceEvent, EVENT_FLAGS, RING_EVENT_FLAGS_DISABLE);
     }
 
     @Override
     public boolean enableNotifications() {
         checkOk();
-        notifyEnabled = true;
         if (eventIdx) {
             updateAvailEvent();
             setOpaque16(deviceEvent, EVENT_FLAGS, RING_EVENT_FLAGS_DESC);

@@ -47,7 +47,6 @@ public final class PackedQueueDriver implements VirtqueueDriver {
     private int addedDescs;           // slots since last publish
     private int firstPos = -1, firstFlags;
     private int inflightCount;
-    private boolean notifyEnabled = true;
     private VirtqueueException failure;
 
     /** A driver without indirect descriptors. */
@@ -99,6 +98,9 @@ public final class PackedQueueDriver implements VirtqueueDriver {
     @Override public VirtqueueException failure() { return failure; }
 
     public PackedRing ring() { return ring; }
+    @Override public long descAddress() { return ring.descAddress(); }
+    @Override public long driverAreaAddress() { return ring.driverEventAddress(); }
+    @Override public long deviceAreaAddress() { return ring.deviceEventAddress(); }
     public int availPosition() { return nextAvail; }
     public boolean availWrapCounter() { return availWrap; }
 
@@ -281,9 +283,6 @@ public final class PackedQueueDriver implements VirtqueueDriver {
             lens[out++] = len;
             release(id);
         }
-        if (out > 0 && notifyEnabled && eventIdx) {
-            setRelease16(driverEvent, EVENT_OFF_WRAP, nextUsed | (usedWrap ? 0x8000 : 0));
-        }
         return out;
     }
 
@@ -303,14 +302,12 @@ public final class PackedQueueDriver implements VirtqueueDriver {
     @Override
     public void disableNotifications() {
         checkOk();
-        notifyEnabled = false;
         setOpaque16(driverEvent, EVENT_FLAGS, RING_EVENT_FLAGS_DISABLE);
     }
 
     @Override
     public boolean enableNotifications() {
         checkOk();
-        notifyEnabled = true;
         if (eventIdx) {
             setOpaque16(driverEvent, EVENT_OFF_WRAP, nextUsed | (usedWrap ? 0x8000 : 0));
             setOpaque16(driverEvent, EVENT_FLAGS, RING_EVENT_FLAGS_DESC);

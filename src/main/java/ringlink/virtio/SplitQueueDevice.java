@@ -31,6 +31,7 @@ public final class SplitQueueDevice implements VirtqueueDevice {
     private int usedIdx;        // shadow of used.idx incl. unpublished pushes
     private int publishedUsed;  // used.idx at the previous publish (the "old" of vring_need_event)
     private boolean notifyEnabled = true;
+    private int parkedEvent;    // avail_event written while notifications are off (EVENT_IDX)
     private VirtqueueException failure;
 
     /**
@@ -67,6 +68,9 @@ public final class SplitQueueDevice implements VirtqueueDevice {
     @Override public int size() { return size; }
     @Override public FeatureSet features() { return features; }
     @Override public VirtqueueException failure() { return failure; }
+
+    @Override
+    public int availBase() { return lastAvail; }
 
     /** The next available-ring index the device will read (vhost {@code GET_VRING_BASE}). */
     public int lastAvailIndex() { return lastAvail; }
@@ -114,7 +118,7 @@ public final class SplitQueueDevice implements VirtqueueDevice {
             throw fail(e);
         }
         lastAvail = (lastAvail + 1) & 0xffff;
-        if (notifyEnabled && eventIdx) setRelease16(used, availEventOff, lastAvail);
+        if (!notifyEnabled && eventIdx) keepEventParked();
         return true;
     }
 
@@ -133,8 +137,7 @@ public final class SplitQueueDevice implements VirtqueueDevice {
             lastAvail = (lastAvail + 1) & 0xffff;
             n++;
         }
-        // While kicks are wanted, ask for one at the first buffer we have not seen (once per batch).
-        if (n > 0 && notifyEnabled && eventIdx) setRelease16(used, availEventOff, lastAvail);
+        if (n > 0 && !notifyEnabled && eventIdx) keepEventParked();
         return n;
     }
 
@@ -266,9 +269,24 @@ public final class SplitQueueDevice implements VirtqueueDevice {
     public void disableNotifications() {
         checkOk();
         notifyEnabled = false;
-        // With EVENT_IDX simply not advancing avail_event suppresses kicks (the driver only kicks
-        // when it passes avail_event); without it the flag says so.
-        if (!eventIdx) setOpaque16(used, USED_FLAGS, VIRTQ_USED_F_NO_NOTIFY);
+        if (eventIdx) {
+            parkEvent();
+        } else {
+            setOpaque16(used, USED_FLAGS, VIRTQ_USED_F_NO_NOTIFY);
+        }
+    }
+
+    // With EVENT_IDX there is no "off" flag: the driver kicks when its index passes avail_event.
+    // Leaving a stale avail_event would be passed again when the 16-bit index comes round (a kick
+    // every 65536 buffers), so while off it is parked half the index space ahead, and moved on
+    // (rarely: once per 16384 buffers) as the device consumes.
+    private void parkEvent() {
+        parkedEvent = (lastAvail + 0x7fff) & 0xffff;
+        setOpaque16(used, availEventOff, parkedEvent);
+    }
+
+    private void keepEventParked() {
+        if (((parkedEvent - lastAvail) & 0xffff) < 0x4000) parkEvent();
     }
 
     @Override

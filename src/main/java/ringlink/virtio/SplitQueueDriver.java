@@ -54,6 +54,7 @@ public final class SplitQueueDriver implements VirtqueueDriver {
     private int usedSeen;   // last used.idx read
     private int inflightCount;
     private boolean notifyEnabled = true;
+    private int parkedEvent;    // used_event written while interrupts are off (EVENT_IDX)
     private VirtqueueException failure;
 
     /** A driver without indirect descriptors. */
@@ -106,6 +107,10 @@ public final class SplitQueueDriver implements VirtqueueDriver {
     @Override public int freeDescriptors() { return numFree; }
     @Override public int inFlight() { return inflightCount; }
     @Override public VirtqueueException failure() { return failure; }
+
+    @Override public long descAddress() { return ring.descAddress(); }
+    @Override public long driverAreaAddress() { return ring.availAddress(); }
+    @Override public long deviceAreaAddress() { return ring.usedAddress(); }
 
     /** The ring (for its guest addresses). */
     public SplitRing ring() { return ring; }
@@ -287,11 +292,15 @@ public final class SplitQueueDriver implements VirtqueueDriver {
             lens[out++] = len;
             release(id);
         }
-        if (out > 0 && notifyEnabled && eventIdx) {
-            // Keep asking for an interrupt at the next used entry while interrupts are wanted.
-            setRelease16(avail, usedEventOff, lastUsed);
-        }
+        if (out > 0 && !notifyEnabled && eventIdx && ((parkedEvent - lastUsed) & 0xffff) < 0x4000) parkEvent();
         return out;
+    }
+
+    // See SplitQueueDevice.parkEvent: no "off" flag with EVENT_IDX, so park used_event half the
+    // index space ahead of what we have collected and move it on as we collect.
+    private void parkEvent() {
+        parkedEvent = (lastUsed + 0x7fff) & 0xffff;
+        setOpaque16(avail, usedEventOff, parkedEvent);
     }
 
     private void release(int head) {
@@ -310,8 +319,7 @@ public final class SplitQueueDriver implements VirtqueueDriver {
         checkOk();
         notifyEnabled = false;
         setOpaque16(avail, AVAIL_FLAGS, VIRTQ_AVAIL_F_NO_INTERRUPT);
-        // An event index half the index space away is never passed before we re-enable.
-        if (eventIdx) setOpaque16(avail, usedEventOff, (lastUsed + 0x7fff) & 0xffff);
+        if (eventIdx) parkEvent();
     }
 
     @Override

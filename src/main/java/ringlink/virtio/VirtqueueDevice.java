@@ -72,7 +72,15 @@ public interface VirtqueueDevice {
     /** True if the driver has made a chain available that {@link #pop} has not taken yet. */
     boolean hasAvailable();
 
-    /** Asks the driver not to kick (busy polling). */
+    /**
+     * Asks the driver not to kick (busy polling).
+     *
+     * <p>Contract of the pair: with EVENT_IDX, {@link #enableNotifications()} arms exactly one
+     * kick (for the first buffer after those already seen); after it the driver stays quiet until
+     * the device enables again, so a device that never sleeps costs no kicks at all. Without
+     * EVENT_IDX the flag stays on until disabled. Either way: disable while busy, and before
+     * sleeping call {@code enableNotifications()} and sleep only if it returns false.
+     */
     void disableNotifications();
 
     /**
@@ -82,6 +90,13 @@ public interface VirtqueueDevice {
      * @return true if buffers are already available: poll again instead of sleeping
      */
     boolean enableNotifications();
+
+    /**
+     * Where the device would resume, in vhost's {@code GET_VRING_BASE} encoding: split, the next
+     * available index to read; packed, the next avail position in bits 0–14 and the driver wrap
+     * counter the device expects there in bit 15. {@link Virtqueues#device} takes it back.
+     */
+    int availBase();
 
     /** The error that failed this queue, or null. */
     VirtqueueException failure();

@@ -22,6 +22,15 @@ public interface VirtqueueDriver {
 
     FeatureSet features();
 
+    /** Guest address of the Descriptor Area (descriptor table / packed descriptor ring). */
+    long descAddress();
+
+    /** Guest address of the Driver Area (split available ring / packed driver event suppression). */
+    long driverAreaAddress();
+
+    /** Guest address of the Device Area (split used ring / packed device event suppression). */
+    long deviceAreaAddress();
+
     /** Descriptors free for new chains (an indirect chain needs one). */
     int freeDescriptors();
 
@@ -62,7 +71,13 @@ public interface VirtqueueDriver {
     /** True if the device has returned chains not yet collected. */
     boolean hasUsed();
 
-    /** Asks the device not to interrupt (busy polling). */
+    /**
+     * Asks the device not to interrupt (busy polling).
+     *
+     * <p>With EVENT_IDX, {@link #enableNotifications()} arms exactly one interrupt (for the next
+     * used buffer after those collected); without it the flag stays on until disabled. Before
+     * sleeping call {@code enableNotifications()} and sleep only if it returns false.
+     */
     void disableNotifications();
 
     /**

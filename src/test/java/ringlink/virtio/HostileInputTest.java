@@ -318,6 +318,7 @@ class HostileInputTest {
         new RawPacked(8, ALL).desc(0, buf, 33, 0, VIRTQ_DESC_F_INDIRECT).popExpect(BAD_INDIRECT);
         new RawPacked(8, ALL).desc(0, buf, 16 * 9, 0, VIRTQ_DESC_F_INDIRECT).popExpect(CHAIN_TOO_LONG);
         new RawPacked(8, ALL).desc(0, buf, 32, 0, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT).popExpect(NESTED_INDIRECT);
+        new RawPacked(8, ALL).desc(0, buf, 8, 0, VIRTQ_DESC_F_NEXT).desc(1, buf, 32, 0, VIRTQ_DESC_F_INDIRECT).popExpect(NESTED_INDIRECT);
         long t = alloc.allocate(64, 16);
         // packed table entries: flags at offset 14 (id at 12)
         table(t, 0, buf, 8, 0, 0);

@@ -19,10 +19,19 @@ final class RingPair implements AutoCloseable {
     final VirtqueueDevice device;
     final Kind kind;
     final Object ring;
+    /** Memory right before and after guest memory, outside it (empty unless asked for). */
+    final MemorySegment guardBefore, guardAfter;
 
     RingPair(Kind kind, int size, FeatureSet f, int maxIndirect, long bytes) {
+        this(kind, size, f, maxIndirect, bytes, 0);
+    }
+
+    RingPair(Kind kind, int size, FeatureSet f, int maxIndirect, long bytes, long guard) {
         this.kind = kind;
-        seg = arena.allocate(bytes, 4096);
+        MemorySegment all = arena.allocate(bytes + 2 * guard, 4096);
+        guardBefore = all.asSlice(0, guard);
+        seg = all.asSlice(guard, bytes);
+        guardAfter = all.asSlice(guard + bytes, guard);
         region = GuestMemory.Region.of(0x4000_0000L, seg);
         mem = GuestMemory.of(region);
         alloc = new GuestAllocator(region);

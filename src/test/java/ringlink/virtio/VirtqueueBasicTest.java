@@ -90,4 +90,46 @@ class VirtqueueBasicTest {
             assertFalse(p.device.hasAvailable());
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(RingPair.Kind.class)
+    void largestQueuesThroughTheFactory(RingPair.Kind kind) {
+        FeatureSet f = FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.EVENT_IDX, VirtioFeature.INDIRECT_DESC);
+        if (kind == RingPair.Kind.PACKED) f = f.with(VirtioFeature.RING_PACKED);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            GuestMemory.Region region = GuestMemory.Region.of(0x8000_0000L, arena.allocate(16 << 20, 4096));
+            GuestMemory mem = GuestMemory.of(region);
+            GuestAllocator alloc = new GuestAllocator(region);
+            int size = 32768;
+            VirtqueueDriver drv = Virtqueues.driver(mem, alloc, f, size, 4);
+            VirtqueueDevice dev = Virtqueues.device(mem, f, size, drv.descAddress(), drv.driverAreaAddress(), drv.deviceAreaAddress(),
+                    kind == RingPair.Kind.PACKED ? Virtqueues.FRESH_PACKED_BASE : 0);
+            assertEquals(kind == RingPair.Kind.PACKED, dev instanceof PackedQueueDevice);
+            long buf = alloc.allocate(4096, 64);
+            DescriptorChain c = new DescriptorChain();
+            int[] ids = new int[size], lens = new int[size];
+            long done = 0;
+            // Three full laps of the largest ring, one publish per lap.
+            for (int lap = 0; lap < 3; lap++) {
+                int offered = 0;
+                while (drv.offer(buf, 64, true) >= 0) offered++;
+                assertEquals(size, offered);
+                drv.publish();
+                while (dev.pop(c)) dev.push(c, 64);
+                dev.publish();
+                done += drv.collect(ids, lens, size);
+            }
+            assertEquals(3L * size, done);
+            if (dev instanceof SplitQueueDevice s) assertEquals((3 * size) & 0xffff, s.lastAvailIndex());
+            // Three laps: the packed wrap counter flipped three times (1 -> 0); resume there.
+            assertEquals(kind == RingPair.Kind.PACKED ? 0 : (3 * size) & 0xffff, dev.availBase());
+            VirtqueueDevice resumed = Virtqueues.device(mem, f, size, drv.descAddress(), drv.driverAreaAddress(),
+                    drv.deviceAreaAddress(), dev.availBase());
+            assertTrue(drv.offer(buf, 64, true) >= 0);
+            drv.publish();
+            assertTrue(resumed.pop(c), "a device resumed from availBase() sees the next chain");
+            assertFalse(resumed.pop(c));
+            assertEquals(size - 1, drv.freeDescriptors());
+        }
+    }
 }

@@ -74,8 +74,13 @@ public final class NetDeviceRx {
             droppedTooBig++;
             return true;
         }
-        VirtioNetHdr.encode(hdr, 0, hdrSize, batch, i, 1);
-        c.write(0, hdr, 0, hdrSize);
+        int w = c.readableCount(); // first writable segment
+        if (c.length(w) >= hdrSize) {
+            VirtioNetHdr.encode(c.memory(w), c.offset(w), hdrSize, batch, i, 1);
+        } else {
+            VirtioNetHdr.encode(hdr, 0, hdrSize, batch, i, 1);
+            c.write(0, hdr, 0, hdrSize);
+        }
         c.write(hdrSize, batch.memory(), batch.dataOffset(i), len);
         queue.push(c, hdrSize + len);
         return true;

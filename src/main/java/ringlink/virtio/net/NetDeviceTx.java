@@ -52,8 +52,13 @@ public final class NetDeviceTx {
                 queue.push(chain, 0);
                 continue;
             }
-            chain.read(0, hdr, 0, hdrSize);
-            VirtioNetHdr.decode(hdr, 0, batch, i);
+            if (chain.length(0) >= hdrSize) {
+                // Common case: the header is in the first descriptor; decode it in place.
+                VirtioNetHdr.decode(chain.memory(0), chain.offset(0), batch, i);
+            } else {
+                chain.read(0, hdr, 0, hdrSize);
+                VirtioNetHdr.decode(hdr, 0, batch, i);
+            }
             chain.read(hdrSize, batch.memory(), batch.dataOffset(i), len);
             batch.setLength(i, (int) len);
             queue.push(chain, 0);
