@@ -187,8 +187,12 @@ public final class BackendLink implements Link {
                         batch.setCount(i);
                         drops++;
                     } else {
-                        c.read(0, hdr, 0, h);
-                        VirtioNetHdr.decode(hdr, 0, batch, i);
+                        if (c.length(0) >= h) {
+                            VirtioNetHdr.decode(c.memory(0), c.offset(0), batch, i); // in place: no copy
+                        } else {
+                            c.read(0, hdr, 0, h);
+                            VirtioNetHdr.decode(hdr, 0, batch, i);
+                        }
                         if (!allowed.accepts(batch, i)) {
                             batch.setCount(i);
                             drops++;
@@ -279,13 +283,21 @@ public final class BackendLink implements Link {
                     break; // ring empty: back-pressure
                 }
                 // Header into the first chain, payload across the chains.
-                VirtioNetHdr.encode(hdr, 0, h, batch, i, chainsUsed);
                 long src = batch.dataOffset(i);
                 long left = len;
                 for (int k = 0; k < chainsUsed; k++) {
                     DescriptorChain c = held[q.heldHead];
                     long w = 0;
-                    if (k == 0) w += c.write(0, hdr, 0, h);
+                    if (k == 0) {
+                        int fw = c.readableCount(); // first writable segment
+                        if (fw < c.segmentCount() && c.length(fw) >= h) {
+                            VirtioNetHdr.encode(c.memory(fw), c.offset(fw), h, batch, i, chainsUsed); // in place
+                            w = h;
+                        } else {
+                            VirtioNetHdr.encode(hdr, 0, h, batch, i, chainsUsed);
+                            w = c.write(0, hdr, 0, h);
+                        }
+                    }
                     long n = Math.min(left, c.writableBytes() - w);
                     if (n > 0) {
                         c.write(w, batch.memory(), src, n);

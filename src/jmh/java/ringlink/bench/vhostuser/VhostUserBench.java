@@ -74,7 +74,7 @@ public final class VhostUserBench {
     }
 
     static String virtioUser(Path sock, boolean packed) {
-        return "net_virtio_user0,path=" + sock + ",queues=1,packed_vq=" + (packed ? 1 : 0) + ",mrg_rxbuf=1";
+        return "net_virtio_user0,path=" + sock + ",queues=1,packed_vq=" + (packed ? 1 : 0) + ",mrg_rxbuf=" + System.getProperty("rlvu.mrg", "1");
     }
 
     /** testpmd virtio-user txonly → our back-end; Mpps we receive. */
