@@ -48,6 +48,9 @@ public final class BackendLink implements Link {
     private final MemorySegment hdr = arena.allocate(16, 8);
     private final MemorySegment drain = arena.allocate(8, 8);
     private final DescriptorChain[] txChains;
+    // Heads completed in this batch, for inflight tracking: one array per direction (two threads).
+    private final int[] pubIds = new int[256];
+    private int[] rxPub = new int[256];
     private Fd watchedKick; // the kick fd registered in epoll (control thread)
     private volatile boolean closed;
 
@@ -166,6 +169,10 @@ public final class BackendLink implements Link {
                 return fail(q, e);
             }
             if (n == 0) return 0;
+            java.lang.foreign.MemorySegment track = q.inflight;
+            if (track != null) {
+                for (int k = 0; k < n; k++) Inflight.taken(track, txChains[k].id(), q.inflightCounter++);
+            }
             boolean enabled = q.enabled;
             int h = hdrSize;
             int max = maxReceiveSize();
@@ -207,8 +214,13 @@ public final class BackendLink implements Link {
                     }
                 }
                 dev.push(c, 0);
+                if (track != null) {
+                    Inflight.used(track, c.id());
+                    pubIds[k] = c.id();
+                }
             }
             if (dev.publish()) signal(q);
+            if (track != null) Inflight.published(track, pubIds, n, q.usedIdx());
             if (got > 0) counters.received(got, bytes);
             if (drops > 0) counters.rxDropped(drops);
             return got;
@@ -241,7 +253,7 @@ public final class BackendLink implements Link {
             boolean mrg = mrgRxbuf;
             DescriptorChain[] held = q.held;
             int cap = held.length;
-            int sent = 0, drops = 0;
+            int sent = 0, drops = 0, pushed = 0;
             long bytes = 0;
             int i = from;
             for (; i < to; i++) {
@@ -260,6 +272,7 @@ public final class BackendLink implements Link {
                         } catch (VirtqueueException e) {
                             return fail(q, e);
                         }
+                        if (q.inflight != null) Inflight.taken(q.inflight, c.id(), q.inflightCounter++);
                         q.heldCount++;
                     }
                     have += held[(q.heldHead + chainsUsed) % cap].writableBytes();
@@ -306,6 +319,12 @@ public final class BackendLink implements Link {
                         w += n;
                     }
                     dev.push(c, (int) w);
+                    if (q.inflight != null) {
+                        Inflight.used(q.inflight, c.id());
+                        if (pushed == rxPub.length) rxPub = java.util.Arrays.copyOf(rxPub, rxPub.length * 2);
+                        rxPub[pushed] = c.id();
+                    }
+                    pushed++;
                     q.heldHead = (q.heldHead + 1) % cap;
                     q.heldCount--;
                 }
@@ -314,6 +333,7 @@ public final class BackendLink implements Link {
                 if (batch.isGso(i)) counters.superpacket(1);
             }
             if (dev.publish()) signal(q);
+            if (q.inflight != null && pushed > 0) Inflight.published(q.inflight, rxPub, pushed, q.usedIdx());
             if (sent > 0) counters.transmitted(sent, bytes);
             if (drops > 0) counters.txDropped(drops);
             return i - from;

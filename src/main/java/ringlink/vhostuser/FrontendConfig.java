@@ -10,8 +10,11 @@ import ringlink.link.Offloads;
  * @param queueSize  descriptors per ring
  * @param offloads   offloads to negotiate (only those the back-end offers are used)
  * @param mrgRxbuf   negotiate MRG_RXBUF (2 KiB receive buffers; packets may span several)
+ * @param inflight   ask the back-end for an inflight-tracking buffer (INFLIGHT_SHMFD) and hand it
+ *                   to every later back-end, so a restarted one knows what was in flight
  */
-public record FrontendConfig(int queuePairs, boolean packed, int queueSize, Offloads offloads, boolean mrgRxbuf) {
+public record FrontendConfig(int queuePairs, boolean packed, int queueSize, Offloads offloads, boolean mrgRxbuf,
+                             boolean inflight) {
     public FrontendConfig {
         if (queuePairs < 1 || queuePairs > 128) throw new IllegalArgumentException("queue pairs must be in [1, 128]: " + queuePairs);
         if (queueSize < 2 || queueSize > 32768 || Integer.bitCount(queueSize) != 1) {
@@ -21,12 +24,13 @@ public record FrontendConfig(int queuePairs, boolean packed, int queueSize, Offl
 
     /** One split queue pair of 256 descriptors, no offloads, MRG_RXBUF. */
     public static FrontendConfig defaults() {
-        return new FrontendConfig(1, false, 256, Offloads.NONE, true);
+        return new FrontendConfig(1, false, 256, Offloads.NONE, true, false);
     }
 
-    public FrontendConfig withPacked(boolean p) { return new FrontendConfig(queuePairs, p, queueSize, offloads, mrgRxbuf); }
-    public FrontendConfig withQueuePairs(int n) { return new FrontendConfig(n, packed, queueSize, offloads, mrgRxbuf); }
-    public FrontendConfig withOffloads(Offloads o) { return new FrontendConfig(queuePairs, packed, queueSize, o, mrgRxbuf); }
-    public FrontendConfig withQueueSize(int n) { return new FrontendConfig(queuePairs, packed, n, offloads, mrgRxbuf); }
-    public FrontendConfig withMrgRxbuf(boolean m) { return new FrontendConfig(queuePairs, packed, queueSize, offloads, m); }
+    public FrontendConfig withPacked(boolean p) { return new FrontendConfig(queuePairs, p, queueSize, offloads, mrgRxbuf, inflight); }
+    public FrontendConfig withQueuePairs(int n) { return new FrontendConfig(n, packed, queueSize, offloads, mrgRxbuf, inflight); }
+    public FrontendConfig withOffloads(Offloads o) { return new FrontendConfig(queuePairs, packed, queueSize, o, mrgRxbuf, inflight); }
+    public FrontendConfig withQueueSize(int n) { return new FrontendConfig(queuePairs, packed, n, offloads, mrgRxbuf, inflight); }
+    public FrontendConfig withInflight(boolean i) { return new FrontendConfig(queuePairs, packed, queueSize, offloads, mrgRxbuf, i); }
+    public FrontendConfig withMrgRxbuf(boolean m) { return new FrontendConfig(queuePairs, packed, queueSize, offloads, m, inflight); }
 }

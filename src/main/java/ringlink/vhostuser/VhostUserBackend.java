@@ -70,6 +70,7 @@ public final class VhostUserBackend implements AutoCloseable {
     private int status;
     private int guestMtu;
     private Connection backendChannel;
+    private Inflight inflight;
     private volatile FeatureSet features = FeatureSet.NONE;
     private volatile FeatureSet lastNegotiated = FeatureSet.NONE;
 
@@ -100,7 +101,7 @@ public final class VhostUserBackend implements AutoCloseable {
                 | ProtocolFeature.bit(ProtocolFeature.MTU) | ProtocolFeature.bit(ProtocolFeature.RARP)
                 | ProtocolFeature.bit(ProtocolFeature.BACKEND_REQ) | ProtocolFeature.bit(ProtocolFeature.CONFIG)
                 | ProtocolFeature.bit(ProtocolFeature.RESET_DEVICE) | ProtocolFeature.bit(ProtocolFeature.CONFIGURE_MEM_SLOTS)
-                | ProtocolFeature.bit(ProtocolFeature.STATUS);
+                | ProtocolFeature.bit(ProtocolFeature.STATUS) | ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD);
         this.conn = given;
         if (startThread) {
             this.thread = new Thread(this::run, "ringlink-vhost-user[" + name + "]");
@@ -284,7 +285,11 @@ public final class VhostUserBackend implements AutoCloseable {
                 Request r = MessageCodec.validateRequest(m);
                 Message reply = handle(r, m);
                 if (reply != null) {
-                    c.send(reply);
+                    try {
+                        c.send(reply);
+                    } finally {
+                        reply.closeFds(); // descriptors we handed out (GET_INFLIGHT_FD) are the peer's now
+                    }
                 } else if (m.needsReply() && replyAck()) {
                     c.send(Message.reply(m.requestCode(), Message.ofU64(0)));
                 }
@@ -323,6 +328,8 @@ public final class VhostUserBackend implements AutoCloseable {
         for (BackendLink l : links) l.ringsChanged();
         table.close();
         table = MemoryTable.empty();
+        if (inflight != null) inflight.close();
+        inflight = null;
         slotRegions = new ArrayList<>();
         ackedFeatures = 0;
         featuresSet = false;
@@ -636,8 +643,51 @@ public final class VhostUserBackend implements AutoCloseable {
             case IOTLB_MSG -> throw new VhostUserException.InvalidOperation(r + ": VIRTIO_F_ACCESS_PLATFORM is not offered");
             case SET_VRING_ENDIAN -> throw new VhostUserException.InvalidOperation(r + ": only VERSION_1 (little-endian) rings are supported");
             case VRING_KICK -> throw new VhostUserException.InvalidOperation(r + ": in-band notifications are not offered");
-            case GET_INFLIGHT_FD, SET_INFLIGHT_FD -> throw new VhostUserException.InvalidOperation(r + ": INFLIGHT_SHMFD is not offered");
+            case GET_INFLIGHT_FD -> {
+                requireProtocol(ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD), r);
+                int nq = m.u16(16), qs = m.u16(18);
+                if (nq < 1 || nq > vrings.length || qs < 1 || qs > 32768) {
+                    throw new VhostUserException.InvalidParam("GET_INFLIGHT_FD for " + nq + " queues of " + qs
+                            + " (at most " + vrings.length + " queues of 32768)");
+                }
+                Fd[] fd = new Fd[1];
+                Inflight f = Inflight.create(nq, qs, packedAcked(), fd);
+                setInflight(f);
+                byte[] out = new byte[24];
+                var s = java.lang.foreign.MemorySegment.ofArray(out);
+                s.set(Message.U64, 0, f.size());
+                s.set(Message.U64, 8, 0L);
+                s.set(Message.U16, 16, (short) nq);
+                s.set(Message.U16, 18, (short) qs);
+                return Message.reply(code, out, fd[0]);
+            }
+            case SET_INFLIGHT_FD -> {
+                requireProtocol(ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD), r);
+                int nq = m.u16(16), qs = m.u16(18);
+                if (nq < 1 || nq > vrings.length || qs < 1 || qs > 32768) {
+                    throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD for " + nq + " queues of " + qs);
+                }
+                setInflight(Inflight.adopt(m.takeFd(0), m.u64(0), m.u64(8), nq, qs, packedAcked()));
+                return null;
+            }
             default -> throw new VhostUserException.InvalidOperation(r + " is not supported by a virtio-net back-end");
+        }
+    }
+
+    /** Installs a new inflight buffer; running rings keep tracking in the old one until restarted. */
+    private void setInflight(Inflight f) {
+        Inflight old = inflight;
+        inflight = f;
+        if (old != null) {
+            for (Vring v : vrings) {
+                v.lock.lock();
+                try {
+                    if (v.inflight != null) v.inflight = f.queue(v.index);
+                } finally {
+                    v.lock.unlock();
+                }
+            }
+            old.close();
         }
     }
 
@@ -731,7 +781,27 @@ public final class VhostUserBackend implements AutoCloseable {
                 d = mem.userToGuest(v.descUser, SplitRing.descTableSize(v.num));
                 a = mem.userToGuest(v.availUser, SplitRing.availSize(v.num));
                 u = mem.userToGuest(v.usedUser, SplitRing.usedSize(v.num));
-                v.dev = new SplitQueueDevice(SplitRing.map(mem, v.num, d, a, u), mem, f, v.base & 0xffff);
+                SplitRing ring = SplitRing.map(mem, v.num, d, a, u);
+                v.splitRing = ring;
+                int base = v.base & 0xffff;
+                java.lang.foreign.MemorySegment region = inflight != null && inflight.queueSize == v.num ? inflight.queue(v.index) : null;
+                if (region != null) {
+                    int usedIdx = v.usedIdx();
+                    int pending = Inflight.recover(region, v.num, usedIdx);
+                    if (pending > 0) {
+                        // Chains a previous back-end took but never completed. We complete in order, so
+                        // they are exactly the available entries from used.idx on: resume there.
+                        LOG.log(System.Logger.Level.INFO, name + ": vring " + v.index + " resumes " + pending
+                                + " inflight chains from used index " + usedIdx);
+                        base = usedIdx;
+                        for (int i = 0; i < v.num; i++) {
+                            region.set(java.lang.foreign.ValueLayout.JAVA_BYTE, Inflight.OFF_DESC + (long) Inflight.DESC_SIZE * i, (byte) 0);
+                        }
+                    }
+                    v.inflightCounter = Inflight.maxCounter(region, v.num) + 1;
+                }
+                v.dev = new SplitQueueDevice(ring, mem, f, base);
+                v.inflight = region;
             }
         } catch (GuestMemoryException | VirtqueueException e) {
             throw new VhostUserException.InvalidParam("vring " + v.index + ": " + e.getMessage(), e);

@@ -45,6 +45,8 @@ public final class VhostUserFrontend implements AutoCloseable {
     private final EventFd[] kicks, calls;
     private final VirtqueueDriver[] queues;
     private long features;
+    private Fd inflightFd;
+    private long inflightSize, inflightOffset;
     private long protocol;
     private volatile boolean closed;
 
@@ -271,7 +273,8 @@ public final class VhostUserFrontend implements AutoCloseable {
         if ((offered & ProtocolFeature.F_PROTOCOL_FEATURES) != 0) {
             f |= ProtocolFeature.F_PROTOCOL_FEATURES;
             long theirs = call(Request.GET_PROTOCOL_FEATURES, new byte[0], 8, 8).u64(0);
-            long ours = ProtocolFeature.bit(ProtocolFeature.MQ) | ProtocolFeature.bit(ProtocolFeature.REPLY_ACK);
+            long ours = ProtocolFeature.bit(ProtocolFeature.MQ) | ProtocolFeature.bit(ProtocolFeature.REPLY_ACK)
+                    | (config.inflight() ? ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD) : 0);
             long p = ours & theirs;
             send(Request.SET_PROTOCOL_FEATURES, Message.ofU64(p));
             protocol = p;
@@ -301,6 +304,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         s.set(Message.U64, 24, mapping.address());
         s.set(Message.U64, 32, 0L);
         send(Request.SET_MEM_TABLE, mt, memFd);
+        if (config.inflight()) setUpInflight();
         for (int q = 0; q < queues.length; q++) {
             send(Request.SET_VRING_CALL, Message.ofU64(q), calls[q].fd());
             send(Request.SET_VRING_NUM, Message.state(q, config.queueSize()));
@@ -329,6 +333,46 @@ public final class VhostUserFrontend implements AutoCloseable {
             for (int q = 0; q < queues.length; q++) send(Request.SET_VRING_ENABLE, Message.state(q, 1));
         }
     }
+
+    /**
+     * INFLIGHT_SHMFD: the first back-end allocates the buffer (GET_INFLIGHT_FD); it is handed to
+     * that back-end and every later one with SET_INFLIGHT_FD, which is how a restarted back-end
+     * learns what its predecessor had in flight.
+     */
+    private void setUpInflight() throws VhostUserException {
+        if ((protocol & ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD)) == 0) {
+            throw new VhostUserException.FeatureMismatch("inflight tracking requested but the back-end does not offer INFLIGHT_SHMFD");
+        }
+        if (inflightFd == null) {
+            byte[] q = new byte[24];
+            var s = java.lang.foreign.MemorySegment.ofArray(q);
+            s.set(Message.U16, 16, (short) queues.length);
+            s.set(Message.U16, 18, (short) config.queueSize());
+            conn.send(Message.request(Request.GET_INFLIGHT_FD, q));
+            Message rep = conn.receive();
+            MessageCodec.validateReply(rep, Request.GET_INFLIGHT_FD.code, 24);
+            if (rep.size() < 20 || rep.fdCount() != 1) {
+                rep.closeFds();
+                throw new VhostUserException.InvalidMessage("GET_INFLIGHT_FD reply of " + rep.size() + " bytes with "
+                        + rep.fdCount() + " fds");
+            }
+            inflightFd = rep.takeFd(0);
+            inflightSize = rep.u64(0);
+            inflightOffset = rep.u64(8);
+        }
+        byte[] p = new byte[24];
+        var s = java.lang.foreign.MemorySegment.ofArray(p);
+        s.set(Message.U64, 0, inflightSize);
+        s.set(Message.U64, 8, inflightOffset);
+        s.set(Message.U16, 16, (short) queues.length);
+        s.set(Message.U16, 18, (short) config.queueSize());
+        send(Request.SET_INFLIGHT_FD, p, inflightFd);
+    }
+
+    /** The inflight buffer's fd (null unless {@link FrontendConfig#inflight()}); for tests. */
+    Fd inflightFd() { return inflightFd; }
+
+    long inflightSize() { return inflightSize; }
 
     /**
      * Where the device resumes: 0 (split) / position 0 with wrap counter 1 (packed) on a fresh
@@ -382,6 +426,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         for (EventFd x : calls) if (x != null) x.close();
         mapping.close();
         memFd.close();
+        if (inflightFd != null) inflightFd.close();
         if (socketPath != null) {
             try {
                 Files.deleteIfExists(socketPath);

@@ -39,6 +39,11 @@ final class Vring {
 
     volatile boolean enabled;
     VirtqueueDevice dev;
+    /** The split ring under {@link #dev} (for its used index), or null for packed. */
+    ringlink.virtio.SplitRing splitRing;
+    /** This queue's inflight-tracking region (INFLIGHT_SHMFD, split only), or null. */
+    java.lang.foreign.MemorySegment inflight;
+    long inflightCounter;
     boolean packed;
     /** Chains popped from the ring but not used yet (RX path with short buffers): a circular list. */
     DescriptorChain[] held = new DescriptorChain[0];
@@ -49,6 +54,11 @@ final class Vring {
     }
 
     boolean started() { return dev != null; }
+
+    /** used.idx as published on the split ring. */
+    int usedIdx() {
+        return Short.toUnsignedInt(splitRing.usedRing().get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 2));
+    }
 
     /** Prepares the chain cache for a queue of {@code size}. */
     void resetHeld(int size) {
@@ -91,6 +101,8 @@ final class Vring {
             base = baseForResume();
             dev = null;
         }
+        splitRing = null;
+        inflight = null;
         heldCount = 0;
         heldHead = 0;
     }

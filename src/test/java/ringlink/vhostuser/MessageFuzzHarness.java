@@ -61,7 +61,8 @@ final class MessageFuzzHarness {
                         continue;
                     }
                     try {
-                        be.apply(m);
+                        Message rep = be.apply(m);
+                        if (rep != null) rep.closeFds();
                     } catch (VhostUserException e) {
                         continue;
                     }
