@@ -584,9 +584,10 @@ public final class VhostUserBackend implements AutoCloseable {
                 return Message.reply(code, Message.ofU64(config.queuePairs()));
             }
             case SET_VRING_ENABLE -> {
-                if (!protocolNegotiated()) {
-                    throw new VhostUserException.InvalidOperation("SET_VRING_ENABLE without VHOST_USER_F_PROTOCOL_FEATURES");
-                }
+                // The spec says "only when PROTOCOL_FEATURES has been negotiated", but DPDK virtio-user
+                // sends it on a server-mode reconnect before negotiating again. We always offer the bit,
+                // so like DPDK's own vhost library we accept it and let the negotiation decide later
+                // whether rings start enabled.
                 Vring v = vring(Integer.toUnsignedLong(m.u32(0)), r);
                 int on = m.u32(4);
                 if (on != 0 && on != 1) throw new VhostUserException.InvalidParam("SET_VRING_ENABLE num " + on + " (0 or 1)");
@@ -799,6 +800,15 @@ public final class VhostUserBackend implements AutoCloseable {
                         }
                     }
                     v.inflightCounter = Inflight.maxCounter(region, v.num) + 1;
+                }
+                int usedNow = v.usedIdx();
+                if (base != usedNow) {
+                    // Like DPDK's vhost library: a base that disagrees with the used ring (DPDK
+                    // virtio-user resends 0 after a server-mode reconnect) resumes at used.idx. We
+                    // complete in order, so that is exactly the first chain not yet completed.
+                    LOG.log(System.Logger.Level.INFO, name + ": vring " + v.index + " base " + base + " differs from used.idx "
+                            + usedNow + "; resuming at used.idx");
+                    base = usedNow;
                 }
                 v.dev = new SplitQueueDevice(ring, mem, f, base);
                 v.inflight = region;

@@ -222,8 +222,8 @@ class VhostUserHostileTest {
     }
 
     @Test
-    void enableBeforeProtocolFeatures() throws Exception {
-        expect(VhostUserException.InvalidOperation.class, c -> raw(c, Request.SET_VRING_ENABLE.code, 1, Message.state(0, 1)));
+    void enableWithBadValue() throws Exception {
+        expect(VhostUserException.InvalidParam.class, c -> raw(c, Request.SET_VRING_ENABLE.code, 1, Message.state(0, 2)));
     }
 
     @Test
