@@ -92,12 +92,15 @@ public final class Connection implements AutoCloseable {
             return new Message(request, flags, payload, fds.toArray(new Fd[0]));
         } catch (VhostUserException e) {
             for (Fd f : fds) f.close();
+            if (closed) throw new VhostUserException.ClientExit(what + ": closed locally");
             throw e;
         } catch (SysException e) {
             for (Fd f : fds) f.close();
+            if (closed) throw new VhostUserException.ClientExit(what + ": closed locally");
             throw VhostUserException.fromSys(what + ": receive", e);
         } catch (ClosedFdException | IllegalStateException e) {
             for (Fd f : fds) f.close();
+            if (closed) throw new VhostUserException.ClientExit(what + ": closed locally");
             throw new VhostUserException.SocketBroken(what + ": connection closed", e);
         }
     }
