@@ -92,11 +92,14 @@ final class MessageFuzzHarness {
 
     /** How often the data path ran over started rings (the seeds must get that far). */
     static long runningSeen;
+    /** How often it ran with inflight tracking attached to a ring. */
+    static long inflightSeen;
 
     private static void dataPath(VhostUserBackend be) {
         for (int k = 0; k < 2; k++) {
             BackendLink l = be.link(k);
             if (be.vrings[2 * k].started() || be.vrings[2 * k + 1].started()) runningSeen++;
+            if (be.vrings[2 * k].inflight != null || be.vrings[2 * k + 1].inflight != null) inflightSeen++;
             try {
                 batch.clear();
                 l.receive(batch);
@@ -126,6 +129,11 @@ final class MessageFuzzHarness {
 
     /** A full, valid handshake for one queue pair in fuzz-input form (split or packed), with a kick. */
     static byte[] handshakeSeed(boolean packed, boolean protocol) {
+        return handshakeSeed(packed, protocol, false);
+    }
+
+    /** Like {@link #handshakeSeed(boolean, boolean)}, optionally with GET/SET_INFLIGHT_FD before the rings. */
+    static byte[] handshakeSeed(boolean packed, boolean protocol, boolean inflight) {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         List<byte[]> r = new ArrayList<>();
         r.add(record(0, Request.SET_OWNER.code, 1, new byte[0]));
@@ -133,7 +141,7 @@ final class MessageFuzzHarness {
         long f = 1L << 32 | 1L << 29 | 1L << 15 | (packed ? 1L << 34 : 0) | (protocol ? 1L << 30 : 0);
         if (protocol) {
             r.add(record(0, Request.GET_PROTOCOL_FEATURES.code, 1, new byte[0]));
-            r.add(record(0, Request.SET_PROTOCOL_FEATURES.code, 1, Message.ofU64(0b1_1010_0000_1001L)));
+            r.add(record(0, Request.SET_PROTOCOL_FEATURES.code, 1, Message.ofU64(1L | 1L << 3 | 1L << 9 | 1L << 12 | 1L << 16)));
         }
         r.add(record(0, Request.SET_FEATURES.code, 1, Message.ofU64(f)));
         byte[] mt = new byte[40];
@@ -143,6 +151,15 @@ final class MessageFuzzHarness {
         s.set(Message.U64, 16, MEMFD_SIZE);
         s.set(Message.U64, 24, 0x10000);
         r.add(record(4 | 1, Request.SET_MEM_TABLE.code, 1, mt));
+        if (inflight) {
+            byte[] q = new byte[24];
+            MemorySegment qs = MemorySegment.ofArray(q);
+            qs.set(Message.U16, 16, (short) 4);
+            qs.set(Message.U16, 18, (short) 64);
+            r.add(record(0, Request.GET_INFLIGHT_FD.code, 1, q));
+            qs.set(Message.U64, 0, 4 * Inflight.regionSize(64, packed));
+            r.add(record(4 | 1, Request.SET_INFLIGHT_FD.code, 1, q));
+        }
         for (int q = 0; q < 2; q++) {
             long base = 0x10000 + q * 0x4000L;
             r.add(record(0, Request.SET_VRING_NUM.code, 1, Message.state(q, 64)));

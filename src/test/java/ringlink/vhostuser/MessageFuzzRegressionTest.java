@@ -29,9 +29,11 @@ class MessageFuzzRegressionTest {
         }
         for (boolean packed : new boolean[] {false, true}) {
             for (boolean proto : new boolean[] {false, true}) seeds.add(MessageFuzzHarness.handshakeSeed(packed, proto));
+            seeds.add(MessageFuzzHarness.handshakeSeed(packed, true, true));
         }
         for (byte[] s : seeds) MessageFuzzHarness.run(s);
         org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.runningSeen > 0, "seeds never started a ring");
+        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.inflightSeen > 0, "seeds never tracked inflight");
         SplittableRandom rnd = new SplittableRandom(0x76687573L);
         for (int i = 0; i < 20_000; i++) {
             byte[] b = seeds.get(rnd.nextInt(seeds.size())).clone();
@@ -61,6 +63,8 @@ class MessageFuzzRegressionTest {
                         MessageFuzzHarness.handshakeSeed(packed, proto));
                 n++;
             }
+            Files.write(CORPUS.resolve("seed-handshake-" + (packed ? "packed" : "split") + "-inflight"),
+                    MessageFuzzHarness.handshakeSeed(packed, true, true));
         }
     }
 }
