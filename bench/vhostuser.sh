@@ -3,7 +3,7 @@
 # 64 B and 1500 B, split and packed, both directions. Prints Mpps and the ratio ours/DPDK.
 #   bench/vhostuser.sh                 # full run (5 s per point)
 #   bench/vhostuser.sh seconds=1       # short smoke run
-#   bench/vhostuser.sh sizes=64 rings=split dirs=rx
+#   bench/vhostuser.sh sizes=64 rings=split dirs=rx warmup=2000
 # Needs root and dpdk-testpmd (dpdk-dev + librte-net-vhost23, librte-net-virtio23, librte-mempool-ring23).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -26,13 +26,16 @@ import ringlink.vhostuser.VhostUserBackend;
  * shared machine. The front-end testpmd runs on CPU 0; our back-end thread (or the reference
  * testpmd) on CPU 1.
  *
- * <p>Usage: {@code VhostUserBench [seconds=5] [sizes=64,1500] [rings=split,packed] [dirs=rx,tx]}
+ * <p>Usage: {@code VhostUserBench [seconds=5] [warmup=1000] [sizes=64,1500] [rings=split,packed] [dirs=rx,tx]}
  * (see bench/vhostuser.sh).
  */
 public final class VhostUserBench {
     private VhostUserBench() {}
 
     record Result(String dir, String ring, int size, double ours, double dpdk) {}
+
+    /** Traffic runs this long before the measured window (both implementations alike). */
+    static long warmupMillis = 1000;
 
     public static void main(String[] args) throws Exception {
         double seconds = 5;
@@ -46,8 +49,9 @@ public final class VhostUserBench {
                 case "sizes" -> sizes = java.util.Arrays.stream(kv[1].split(",")).map(Integer::valueOf).toList();
                 case "rings" -> rings = List.of(kv[1].split(","));
                 case "dirs" -> dirs = List.of(kv[1].split(","));
+                case "warmup" -> warmupMillis = Long.parseLong(kv[1]);
                 default -> throw new IllegalArgumentException("unknown argument " + a
-                        + " (seconds=N sizes=64,1500 rings=split,packed dirs=rx,tx)");
+                        + " (seconds=N warmup=MS sizes=64,1500 rings=split,packed dirs=rx,tx)");
             }
         }
         List<Result> results = new ArrayList<>();
@@ -101,7 +105,7 @@ public final class VhostUserBench {
             }, "rlvu-bench-rx");
             t.start();
             pmd.command("start", 5000);
-            Thread.sleep(300); // warm-up
+            Thread.sleep(warmupMillis); // warm-up (JIT of our data path)
             long c0 = count.getOpaque(), t0 = System.nanoTime();
             Thread.sleep((long) (seconds * 1000));
             long c1 = count.getOpaque(), t1 = System.nanoTime();
@@ -142,7 +146,7 @@ public final class VhostUserBench {
                 }
             }, "rlvu-bench-tx");
             t.start();
-            Thread.sleep(300);
+            Thread.sleep(warmupMillis);
             long c0 = pmd.rxPackets(), t0 = System.nanoTime();
             Thread.sleep((long) (seconds * 1000));
             long c1 = pmd.rxPackets(), t1 = System.nanoTime();
@@ -174,7 +178,7 @@ public final class VhostUserBench {
                 Testpmd counter = rx ? vhost : vu;
                 vhost.command("start", 5000);
                 vu.command("start", 5000);
-                Thread.sleep(300);
+                Thread.sleep(warmupMillis);
                 long c0 = counter.rxPackets(), t0 = System.nanoTime();
                 Thread.sleep((long) (seconds * 1000));
                 long c1 = counter.rxPackets(), t1 = System.nanoTime();
