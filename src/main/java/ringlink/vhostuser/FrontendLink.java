@@ -143,6 +143,8 @@ public final class FrontendLink implements Link {
         if (closed) throw new LinkClosedException(name + ": closed");
         rxLock.lock();
         try {
+            // close() frees the memory after taking this lock: re-check under it.
+            if (closed) throw new LinkClosedException(name + ": closed");
             // Collect whatever the device returned, behind what is still pending.
             int room = size - pN;
             if (room > 0) {
@@ -246,6 +248,7 @@ public final class FrontendLink implements Link {
         }
         txLock.lock();
         try {
+            if (closed) throw new LinkClosedException(name + ": closed");
             reclaimTx();
             int i = from, sent = 0, drops = 0;
             long bytes = 0;
