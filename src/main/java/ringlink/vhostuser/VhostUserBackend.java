@@ -873,6 +873,9 @@ public final class VhostUserBackend implements AutoCloseable {
 
     int mtu() { return guestMtu > 0 ? guestMtu : config.mtu(); }
 
+    /** The current front-end memory (tests that play a hostile device write through it), or null. */
+    GuestMemory guestMemory() { return table.memory(); }
+
     static boolean has(FeatureSet f, VirtioFeature x) { return f.has(x); }
 
     VirtqueueDevice deviceOf(Vring v) { return v.dev; }
