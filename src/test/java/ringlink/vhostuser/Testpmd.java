@@ -21,6 +21,8 @@ public final class Testpmd implements AutoCloseable {
     private final OutputStream in;
     private final StringBuilder log = new StringBuilder();
 
+    private String prefix;
+
     private Testpmd(Process p) {
         this.process = p;
         this.out = p.getInputStream();
@@ -50,6 +52,7 @@ public final class Testpmd implements AutoCloseable {
         cmd.addAll(List.of(appArgs));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         Testpmd t = new Testpmd(p);
+        t.prefix = prefix;
         try {
             t.readUntilPrompt(timeoutMillis);
         } catch (IOException e) {
@@ -137,6 +140,15 @@ public final class Testpmd implements AutoCloseable {
         } catch (InterruptedException e) {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
+        }
+        // EAL's runtime directory for this --file-prefix (config and sockets): ours to remove.
+        java.nio.file.Path run = java.nio.file.Path.of("/var/run/dpdk", prefix);
+        if (prefix != null && java.nio.file.Files.isDirectory(run)) {
+            try (var files = java.nio.file.Files.walk(run)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (IOException ignored) {
+                // best effort
+            }
         }
     }
 }
