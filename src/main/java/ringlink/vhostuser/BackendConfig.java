@@ -12,6 +12,7 @@ import ringlink.link.Offloads;
  * @param mac        MAC address in the config space (GET_CONFIG)
  */
 public record BackendConfig(int queuePairs, boolean packed, Offloads offloads, int mtu, byte[] mac) {
+    /** Checks the values. */
     public BackendConfig {
         if (queuePairs < 1 || queuePairs > 128) throw new IllegalArgumentException("queue pairs must be in [1, 128]: " + queuePairs);
         if (mtu < 68 || mtu > 65535) throw new IllegalArgumentException("mtu must be in [68, 65535]: " + mtu);
@@ -23,8 +24,12 @@ public record BackendConfig(int queuePairs, boolean packed, Offloads offloads, i
         return new BackendConfig(1, true, Offloads.ALL, 1500, new byte[] {0x02, 0x52, 0x4c, 0x56, 0x55, 0x01});
     }
 
+    /** A copy with {@code queuePairs} changed. */
     public BackendConfig withQueuePairs(int n) { return new BackendConfig(n, packed, offloads, mtu, mac); }
+    /** A copy with {@code packed} changed. */
     public BackendConfig withPacked(boolean p) { return new BackendConfig(queuePairs, p, offloads, mtu, mac); }
+    /** A copy with {@code offloads} changed. */
     public BackendConfig withOffloads(Offloads o) { return new BackendConfig(queuePairs, packed, o, mtu, mac); }
+    /** A copy with {@code mtu} changed. */
     public BackendConfig withMtu(int m) { return new BackendConfig(queuePairs, packed, offloads, m, mac); }
 }

@@ -23,6 +23,7 @@ public final class Connection implements AutoCloseable {
     private final MemorySegment buf = arena.allocate(MessageCodec.HEADER_SIZE + MessageCodec.MAX_PAYLOAD, 8);
     private volatile boolean closed;
 
+    /** A connection over a connected stream socket (owned from now on). */
     public Connection(UnixSocket socket) {
         this.socket = socket;
         this.what = socket.what();
@@ -47,8 +48,10 @@ public final class Connection implements AutoCloseable {
         return new Connection[] {new Connection(p[0]), new Connection(p[1])};
     }
 
+    /** The underlying socket. */
     public UnixSocket socket() { return socket; }
 
+    /** What the socket is, for messages. */
     public String what() { return what; }
 
     /**
@@ -121,6 +124,7 @@ public final class Connection implements AutoCloseable {
         }
     }
 
+    /** True once {@link #close()} was called here. */
     public boolean isClosed() { return closed; }
 
     /** Closes the socket; a thread blocked in {@link #receive()} wakes with an exception. */

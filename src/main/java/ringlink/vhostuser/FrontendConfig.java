@@ -15,6 +15,7 @@ import ringlink.link.Offloads;
  */
 public record FrontendConfig(int queuePairs, boolean packed, int queueSize, Offloads offloads, boolean mrgRxbuf,
                              boolean inflight) {
+    /** Checks the values. */
     public FrontendConfig {
         if (queuePairs < 1 || queuePairs > 128) throw new IllegalArgumentException("queue pairs must be in [1, 128]: " + queuePairs);
         if (queueSize < 2 || queueSize > 32768 || Integer.bitCount(queueSize) != 1) {
@@ -27,10 +28,16 @@ public record FrontendConfig(int queuePairs, boolean packed, int queueSize, Offl
         return new FrontendConfig(1, false, 256, Offloads.NONE, true, false);
     }
 
+    /** A copy with {@code packed} changed. */
     public FrontendConfig withPacked(boolean p) { return new FrontendConfig(queuePairs, p, queueSize, offloads, mrgRxbuf, inflight); }
+    /** A copy with {@code queuePairs} changed. */
     public FrontendConfig withQueuePairs(int n) { return new FrontendConfig(n, packed, queueSize, offloads, mrgRxbuf, inflight); }
+    /** A copy with {@code offloads} changed. */
     public FrontendConfig withOffloads(Offloads o) { return new FrontendConfig(queuePairs, packed, queueSize, o, mrgRxbuf, inflight); }
+    /** A copy with {@code queueSize} changed. */
     public FrontendConfig withQueueSize(int n) { return new FrontendConfig(queuePairs, packed, n, offloads, mrgRxbuf, inflight); }
+    /** A copy with {@code inflight} changed. */
     public FrontendConfig withInflight(boolean i) { return new FrontendConfig(queuePairs, packed, queueSize, offloads, mrgRxbuf, i); }
+    /** A copy with {@code mrgRxbuf} changed. */
     public FrontendConfig withMrgRxbuf(boolean m) { return new FrontendConfig(queuePairs, packed, queueSize, offloads, m, inflight); }
 }

@@ -25,6 +25,7 @@ public final class Message {
     private final MemorySegment view;
     private final Fd[] fds;
 
+    /** A message with header fields {@code request} and {@code flags}, the payload (its length is the header's size) and attached descriptors (owned by the message). */
     public Message(int request, int flags, byte[] payload, Fd... fds) {
         this.request = request;
         this.flags = flags;
@@ -59,11 +60,17 @@ public final class Message {
         return b;
     }
 
+    /** The request code of the header. */
     public int requestCode() { return request; }
+    /** The header's flags (version, REPLY, NEED_REPLY). */
     public int flags() { return flags; }
+    /** Payload size in bytes. */
     public int size() { return payload.length; }
+    /** The payload bytes (not copied). */
     public byte[] payload() { return payload; }
+    /** The attached descriptors; taken ones are null. */
     public Fd[] fds() { return fds; }
+    /** Number of attached descriptors not taken yet. */
     public int fdCount() {
         int n = 0;
         for (Fd f : fds) if (f != null) n++;
@@ -73,12 +80,18 @@ public final class Message {
     /** The front-end request, or null if the code is not one. */
     public Request request() { return Request.of(request); }
 
+    /** True if the REPLY flag is set. */
     public boolean isReply() { return (flags & MessageCodec.FLAG_REPLY) != 0; }
+    /** True if the NEED_REPLY flag (REPLY_ACK) is set. */
     public boolean needsReply() { return (flags & MessageCodec.FLAG_NEED_REPLY) != 0; }
 
+    /** The little-endian u64 at payload offset {@code off}. */
     public long u64(int off) { return view.get(U64, off); }
+    /** The little-endian u32 at payload offset {@code off} (as a Java int). */
     public int u32(int off) { return view.get(U32, off); }
+    /** The little-endian u16 at payload offset {@code off}. */
     public int u16(int off) { return Short.toUnsignedInt(view.get(U16, off)); }
+    /** The byte at payload offset {@code off}, unsigned. */
     public int u8(int off) { return Byte.toUnsignedInt(payload[off]); }
 
     /** Takes ownership of descriptor {@code i} (the message will not close it). */

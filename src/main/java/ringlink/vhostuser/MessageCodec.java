@@ -10,11 +10,15 @@ import ringlink.sys.Fd;
 public final class MessageCodec {
     private MessageCodec() {}
 
+    /** Bytes of the header: request, flags, size (u32 each). */
     public static final int HEADER_SIZE = 12;
     /** Protocol version, the low two bits of flags. */
     public static final int VERSION = 1;
+    /** The version bits of flags. */
     public static final int VERSION_MASK = 3;
+    /** Set on every reply from the back-end. */
     public static final int FLAG_REPLY = 1 << 2;
+    /** REPLY_ACK: the sender wants a u64 status reply. */
     public static final int FLAG_NEED_REPLY = 1 << 3;
     /** Every flag bit the protocol defines; others are invalid. */
     public static final int KNOWN_FLAGS = VERSION_MASK | FLAG_REPLY | FLAG_NEED_REPLY;
@@ -24,9 +28,11 @@ public final class MessageCodec {
     public static final int MAX_TABLE_REGIONS = 8;
     /** Most descriptors one message may carry. */
     public static final int MAX_FDS = 8;
+    /** Largest config-space access (VHOST_USER_MAX_CONFIG_SIZE). */
     public static final int MAX_CONFIG_SIZE = 256;
     /** SET_VRING_KICK/CALL/ERR: bit 8 of the u64 says "no descriptor" (poll instead). */
     public static final long VRING_NOFD_MASK = 1L << 8;
+    /** SET_VRING_KICK/CALL/ERR: bits 0-7 of the u64 are the vring index. */
     public static final long VRING_IDX_MASK = 0xff;
 
     /**

@@ -4,6 +4,7 @@ package ringlink.vhostuser;
 public final class ProtocolFeature {
     private ProtocolFeature() {}
 
+    /** Bit numbers, as vhost-user.rst names them (SLAVE_* are BACKEND_* there now). */
     public static final int MQ = 0, LOG_SHMFD = 1, RARP = 2, REPLY_ACK = 3, MTU = 4, BACKEND_REQ = 5,
             CROSS_ENDIAN = 6, CRYPTO_SESSION = 7, PAGEFAULT = 8, CONFIG = 9, BACKEND_SEND_FD = 10,
             HOST_NOTIFIER = 11, INFLIGHT_SHMFD = 12, RESET_DEVICE = 13, INBAND_NOTIFICATIONS = 14,

@@ -187,8 +187,10 @@ public final class VhostUserBackend implements AutoCloseable {
         endSession(null);
     }
 
+    /** The back-end's name (its spec), used in messages. */
     public String name() { return name; }
 
+    /** What this back-end offers. */
     public BackendConfig config() { return config; }
 
     /** The link of queue pair {@code pair} (RX queue 2·pair, TX queue 2·pair+1). */
@@ -842,6 +844,7 @@ public final class VhostUserBackend implements AutoCloseable {
         if (c != null) c.close();
     }
 
+    /** True until {@link #close()}. */
     public boolean isOpen() { return !closed; }
 
     /** Closes the connection, stops the control thread, frees the links and removes the socket file. */

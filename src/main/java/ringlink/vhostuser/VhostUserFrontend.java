@@ -205,6 +205,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         return new VhostUserFrontend("vhost-user:" + connection.what(), config, connection, null);
     }
 
+    /** The front-end's name (its socket), used in messages. */
     public String name() { return name; }
 
     /** The link of queue pair {@code pair}. */
