@@ -266,7 +266,8 @@ public final class BackendLink implements Link {
                 while (true) {
                     if (chainsUsed == q.heldCount) {
                         if (q.heldCount == cap) break;
-                        DescriptorChain c = held[(q.heldHead + q.heldCount) % cap];
+                        int slot = q.heldHead + q.heldCount;
+                        DescriptorChain c = held[slot >= cap ? slot - cap : slot];
                         try {
                             if (!dev.pop(c)) break;
                         } catch (VirtqueueException e) {
@@ -275,7 +276,8 @@ public final class BackendLink implements Link {
                         if (q.inflight != null) Inflight.taken(q.inflight, c.id(), q.inflightCounter++);
                         q.heldCount++;
                     }
-                    have += held[(q.heldHead + chainsUsed) % cap].writableBytes();
+                    int slot = q.heldHead + chainsUsed;
+                    have += held[slot >= cap ? slot - cap : slot].writableBytes();
                     chainsUsed++;
                     if (have >= need) {
                         enough = true;
@@ -325,7 +327,7 @@ public final class BackendLink implements Link {
                         rxPub[pushed] = c.id();
                     }
                     pushed++;
-                    q.heldHead = (q.heldHead + 1) % cap;
+                    q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1; // no division on the hot path
                     q.heldCount--;
                 }
                 sent++;
