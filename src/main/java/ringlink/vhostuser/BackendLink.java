@@ -1,0 +1,437 @@
+package ringlink.vhostuser;
+
+import static ringlink.virtio.VirtioFeature.*;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import ringlink.link.Layer;
+import ringlink.link.Link;
+import ringlink.link.LinkClosedException;
+import ringlink.link.LinkCounters;
+import ringlink.link.LinkFailedException;
+import ringlink.link.Offloads;
+import ringlink.packet.PacketBatch;
+import ringlink.packet.VirtioNetHdr;
+import ringlink.sys.ClosedFdException;
+import ringlink.sys.Epoll;
+import ringlink.sys.EpollEventLayout;
+import ringlink.sys.EventFd;
+import ringlink.sys.Fd;
+import ringlink.sys.SysException;
+import ringlink.virtio.DescriptorChain;
+import ringlink.virtio.FeatureSet;
+import ringlink.virtio.VirtqueueDevice;
+import ringlink.virtio.VirtqueueException;
+
+/**
+ * One queue pair of a {@link VhostUserBackend} as a {@link Link}: {@link #receive} takes the
+ * packets the guest put on its TX queue, {@link #transmit} fills the guest's RX queue.
+ *
+ * <p>Each packet on the rings is preceded by a virtio-net header (12 bytes with VERSION_1 or
+ * MRG_RXBUF, else 10) whose offload fields travel in the {@link PacketBatch}. With MRG_RXBUF a
+ * packet for the guest may span several RX buffers ({@code num_buffers}).
+ *
+ * <p>{@link #readyFd()} is an epoll descriptor watching the TX queue's kick eventfd (whichever
+ * the current front-end gave) and an internal wake-up eventfd, so it stays the same descriptor
+ * across reconnects.
+ */
+public final class BackendLink implements Link {
+    private final VhostUserBackend backend;
+    private final int pair;
+    private final Vring rx, tx;
+    private final String name;
+    private final LinkCounters counters = new LinkCounters();
+    private final Epoll epoll;
+    private final EventFd wake;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment hdr = arena.allocate(16, 8);
+    private final MemorySegment drain = arena.allocate(8, 8);
+    private final DescriptorChain[] txChains;
+    // Heads completed in this batch, for inflight tracking: one array per direction (two threads).
+    private final int[] pubIds = new int[256];
+    private int[] rxPub = new int[256];
+    private Fd watchedKick; // the kick fd registered in epoll (control thread)
+    private volatile boolean closed;
+
+    // Derived from the negotiated features; read by the data path.
+    private volatile int hdrSize = VirtioNetHdr.SIZE_MRG;
+    private volatile boolean mrgRxbuf;
+    private volatile Offloads offloads = Offloads.NONE;
+    private volatile Offloads fromGuest = Offloads.NONE;
+
+    BackendLink(VhostUserBackend backend, int pair, Vring rx, Vring tx) throws IOException {
+        this.backend = backend;
+        this.pair = pair;
+        this.rx = rx;
+        this.tx = tx;
+        this.name = backend.name() + (backend.config().queuePairs() > 1 ? "#" + pair : "");
+        this.txChains = new DescriptorChain[256];
+        for (int i = 0; i < txChains.length; i++) txChains[i] = new DescriptorChain();
+        this.wake = EventFd.create();
+        try {
+            this.epoll = new Epoll(4);
+            epoll.add(wake.fd(), EpollEventLayout.EPOLLIN, 0);
+        } catch (IOException e) {
+            wake.close();
+            throw e;
+        }
+    }
+
+    @Override public String name() { return name; }
+    @Override public Layer layer() { return Layer.L2; }
+    @Override public int mtu() { return backend.mtu(); }
+    @Override public Offloads offloads() { return offloads; }
+
+    @Override
+    public int maxReceiveSize() {
+        Offloads o = fromGuest;
+        boolean gso = o.has(Offloads.TSO4) || o.has(Offloads.TSO6) || o.has(Offloads.USO);
+        return gso ? 65535 + 14 + 4 : Math.max(backend.mtu() + 14 + 4, 1518);
+    }
+
+    @Override public Fd readyFd() { return epoll.fd(); }
+    @Override public LinkCounters counters() { return counters; }
+    @Override public boolean isOpen() { return !closed; }
+
+    /** Which queue pair this is. */
+    public int pair() { return pair; }
+
+    /** True while both queues are started and enabled. */
+    public boolean isRunning() { return rx.started() && tx.started() && rx.enabled && tx.enabled; }
+
+    void featuresChanged(FeatureSet f) {
+        hdrSize = f.has(VERSION_1) || f.has(NET_MRG_RXBUF) ? VirtioNetHdr.SIZE_MRG : VirtioNetHdr.SIZE;
+        mrgRxbuf = f.has(NET_MRG_RXBUF);
+        int toGuest = 0, fromG = 0;
+        if (f.has(NET_GUEST_CSUM)) toGuest |= Offloads.CSUM;
+        if (f.has(NET_GUEST_TSO4)) toGuest |= Offloads.TSO4;
+        if (f.has(NET_GUEST_TSO6)) toGuest |= Offloads.TSO6;
+        if (f.has(NET_GUEST_USO4) && f.has(NET_GUEST_USO6)) toGuest |= Offloads.USO;
+        if (f.has(NET_GUEST_ECN)) toGuest |= Offloads.TSO_ECN;
+        if (f.has(NET_CSUM)) fromG |= Offloads.CSUM;
+        if (f.has(NET_HOST_TSO4)) fromG |= Offloads.TSO4;
+        if (f.has(NET_HOST_TSO6)) fromG |= Offloads.TSO6;
+        if (f.has(NET_HOST_USO)) fromG |= Offloads.USO;
+        if (f.has(NET_HOST_ECN)) fromG |= Offloads.TSO_ECN;
+        fromGuest = Offloads.of(fromG);
+        offloads = Offloads.of(toGuest & fromG);
+    }
+
+    /** Control thread: the rings' kick fds or states changed; re-register and wake a sleeper. */
+    void ringsChanged() {
+        tx.lock.lock();
+        try {
+            Fd k = tx.kick;
+            if (k != watchedKick) {
+                if (watchedKick != null) {
+                    try {
+                        epoll.remove(watchedKick);
+                    } catch (IOException ignored) {
+                        // a closed fd has already left the epoll set
+                    }
+                }
+                watchedKick = null;
+                if (k != null) {
+                    try {
+                        epoll.add(k, EpollEventLayout.EPOLLIN, 1);
+                        watchedKick = k;
+                    } catch (IOException e) {
+                        System.getLogger("ringlink.vhostuser.backend").log(System.Logger.Level.WARNING,
+                                name + ": cannot watch kick fd: " + e.getMessage());
+                    }
+                }
+            }
+        } finally {
+            tx.lock.unlock();
+        }
+        try {
+            wake.signal();
+        } catch (IOException ignored) {
+            // closed: nobody to wake
+        }
+    }
+
+    @Override
+    public int receive(PacketBatch batch) throws IOException {
+        if (closed) throw new LinkClosedException(name + ": closed");
+        Vring q = tx;
+        q.lock.lock();
+        try {
+            VirtqueueDevice dev = q.dev;
+            if (dev == null) return 0;
+            int room = Math.min(batch.capacity() - batch.count(), txChains.length);
+            if (room <= 0) return 0;
+            int n;
+            try {
+                n = dev.pop(txChains, room);
+            } catch (VirtqueueException e) {
+                return fail(q, e);
+            }
+            if (n == 0) return 0;
+            java.lang.foreign.MemorySegment track = q.inflight;
+            if (track != null) {
+                for (int k = 0; k < n; k++) Inflight.taken(track, txChains[k].id(), q.inflightCounter++);
+            }
+            boolean enabled = q.enabled;
+            int h = hdrSize;
+            int max = maxReceiveSize();
+            Offloads allowed = fromGuest;
+            int got = 0, drops = 0;
+            long bytes = 0;
+            for (int k = 0; k < n; k++) {
+                DescriptorChain c = txChains[k];
+                long total = c.readableBytes();
+                if (!enabled) {
+                    drops++; // a disabled ring is processed without side effects: packets are discarded
+                } else if (total <= h || total - h > max) {
+                    drops++;
+                    counters.error();
+                } else {
+                    int len = (int) (total - h);
+                    int i = batch.add();
+                    if (batch.room(i) < len) {
+                        batch.setCount(i);
+                        drops++;
+                    } else {
+                        if (c.length(0) >= h) {
+                            VirtioNetHdr.decode(c.memory(0), c.offset(0), batch, i); // in place: no copy
+                        } else {
+                            c.read(0, hdr, 0, h);
+                            VirtioNetHdr.decode(hdr, 0, batch, i);
+                        }
+                        if (!allowed.accepts(batch, i)) {
+                            batch.setCount(i);
+                            drops++;
+                            counters.error();
+                        } else {
+                            c.read(h, batch.memory(), batch.dataOffset(i), len);
+                            batch.setLength(i, len);
+                            if (batch.isGso(i)) counters.superpacket(1);
+                            got++;
+                            bytes += len;
+                        }
+                    }
+                }
+                dev.push(c, 0);
+                if (track != null) {
+                    Inflight.used(track, c.id());
+                    pubIds[k] = c.id();
+                }
+            }
+            if (dev.publish()) signal(q);
+            if (track != null) Inflight.published(track, pubIds, n, q.usedIdx());
+            if (got > 0) counters.received(got, bytes);
+            if (drops > 0) counters.rxDropped(drops);
+            return got;
+        } catch (VirtqueueException e) {
+            return fail(q, e);
+        } finally {
+            q.lock.unlock();
+        }
+    }
+
+    @Override
+    public int transmit(PacketBatch batch, int from, int to) throws IOException {
+        if (closed) throw new LinkClosedException(name + ": closed");
+        Vring q = rx;
+        Offloads off = offloads;
+        for (int i = from; i < to; i++) {
+            if (!off.accepts(batch, i)) {
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + off + ")");
+            }
+        }
+        q.lock.lock();
+        try {
+            VirtqueueDevice dev = q.dev;
+            if (dev == null || !q.enabled) {
+                // No guest (or its RX queue is off): like a cable pulled, packets are dropped.
+                counters.txDropped(to - from);
+                return to - from;
+            }
+            int h = hdrSize;
+            boolean mrg = mrgRxbuf;
+            DescriptorChain[] held = q.held;
+            int cap = held.length;
+            int sent = 0, drops = 0, pushed = 0;
+            long bytes = 0;
+            int i = from;
+            for (; i < to; i++) {
+                int len = batch.length(i);
+                long need = (long) h + len;
+                // Gather enough popped chains for this packet.
+                long have = 0;
+                int chainsUsed = 0;
+                boolean enough = false;
+                while (true) {
+                    if (chainsUsed == q.heldCount) {
+                        if (q.heldCount == cap) break;
+                        int slot = q.heldHead + q.heldCount;
+                        DescriptorChain c = held[slot >= cap ? slot - cap : slot];
+                        try {
+                            if (!dev.pop(c)) break;
+                        } catch (VirtqueueException e) {
+                            return fail(q, e);
+                        }
+                        if (q.inflight != null) Inflight.taken(q.inflight, c.id(), q.inflightCounter++);
+                        q.heldCount++;
+                    }
+                    int slot = q.heldHead + chainsUsed;
+                    have += held[slot >= cap ? slot - cap : slot].writableBytes();
+                    chainsUsed++;
+                    if (have >= need) {
+                        enough = true;
+                        break;
+                    }
+                    if (!mrg) break;
+                }
+                if (!enough) {
+                    if (!mrg && chainsUsed == 1 && held[q.heldHead].writableBytes() < need) {
+                        // The guest's buffer can never hold this packet: drop it, keep the buffer.
+                        drops++;
+                        continue;
+                    }
+                    if (mrg && q.heldCount == cap) {
+                        drops++; // larger than the whole ring
+                        continue;
+                    }
+                    break; // ring empty: back-pressure
+                }
+                // Header into the first chain, payload across the chains.
+                long src = batch.dataOffset(i);
+                long left = len;
+                for (int k = 0; k < chainsUsed; k++) {
+                    DescriptorChain c = held[q.heldHead];
+                    long w = 0;
+                    if (k == 0) {
+                        int fw = c.readableCount(); // first writable segment
+                        if (fw < c.segmentCount() && c.length(fw) >= h) {
+                            VirtioNetHdr.encode(c.memory(fw), c.offset(fw), h, batch, i, chainsUsed); // in place
+                            w = h;
+                        } else {
+                            VirtioNetHdr.encode(hdr, 0, h, batch, i, chainsUsed);
+                            w = c.write(0, hdr, 0, h);
+                        }
+                    }
+                    long n = Math.min(left, c.writableBytes() - w);
+                    if (n > 0) {
+                        c.write(w, batch.memory(), src, n);
+                        src += n;
+                        left -= n;
+                        w += n;
+                    }
+                    dev.push(c, (int) w);
+                    if (q.inflight != null) {
+                        Inflight.used(q.inflight, c.id());
+                        if (pushed == rxPub.length) rxPub = java.util.Arrays.copyOf(rxPub, rxPub.length * 2);
+                        rxPub[pushed] = c.id();
+                    }
+                    pushed++;
+                    q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1; // no division on the hot path
+                    q.heldCount--;
+                }
+                sent++;
+                bytes += len;
+                if (batch.isGso(i)) counters.superpacket(1);
+            }
+            if (dev.publish()) signal(q);
+            if (q.inflight != null && pushed > 0) Inflight.published(q.inflight, rxPub, pushed, q.usedIdx());
+            if (sent > 0) counters.transmitted(sent, bytes);
+            if (drops > 0) counters.txDropped(drops);
+            return i - from;
+        } catch (VirtqueueException e) {
+            return fail(q, e);
+        } finally {
+            q.lock.unlock();
+        }
+    }
+
+    private void signal(Vring q) {
+        EventFd c = q.call;
+        if (c == null) return;
+        try {
+            c.signal();
+        } catch (SysException | ClosedFdException e) {
+            // the front-end replaced or closed its call fd; the next SET_VRING_CALL brings a new one
+        }
+    }
+
+    private int fail(Vring q, VirtqueueException e) throws LinkFailedException {
+        counters.error();
+        q.stop();
+        backend.ringFailed(q, e);
+        throw new LinkFailedException(name + ": the front-end broke vring " + q.index + ": " + e.getMessage(), e);
+    }
+
+    @Override
+    public boolean prepareToWait() throws IOException {
+        if (closed) return false;
+        Vring q = tx;
+        q.lock.lock();
+        try {
+            VirtqueueDevice dev = q.dev;
+            if (dev == null) return true; // sleep until the control thread wakes us
+            if (q.kickPolled || q.kick == null) return false; // no doorbell: the front-end wants polling
+            try {
+                return !dev.enableNotifications();
+            } catch (VirtqueueException e) {
+                fail(q, e);
+                return false;
+            }
+        } finally {
+            q.lock.unlock();
+        }
+    }
+
+    @Override
+    public void finishWait() throws IOException {
+        wake.drain();
+        Vring q = tx;
+        q.lock.lock();
+        try {
+            Fd k = q.kick;
+            if (k != null) {
+                try {
+                    k.read(drain, 8);
+                } catch (SysException | ClosedFdException ignored) {
+                    // a kick fd replaced under us: the new one is watched already
+                }
+            }
+            VirtqueueDevice dev = q.dev;
+            if (dev != null && !dev.isFailed()) dev.disableNotifications();
+        } finally {
+            q.lock.unlock();
+        }
+    }
+
+    /** Closes the whole back-end this link belongs to (all its queue pairs). */
+    @Override
+    public void close() {
+        if (closed) return;
+        backend.close();
+    }
+
+    void free() {
+        closed = true;
+        try {
+            wake.signal();
+        } catch (IOException ignored) {
+            // nothing to wake
+        }
+        epoll.close();
+        wake.close();
+        synchronized (this) {
+            if (arena.scope().isAlive()) {
+                // Data-path users are gone (the link is closed); hdr/drain are only used under the ring locks.
+                rx.lock.lock();
+                tx.lock.lock();
+                try {
+                    arena.close();
+                } finally {
+                    tx.lock.unlock();
+                    rx.lock.unlock();
+                }
+            }
+        }
+    }
+}

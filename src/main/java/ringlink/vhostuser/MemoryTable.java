@@ -1,0 +1,135 @@
+package ringlink.vhostuser;
+
+import java.util.ArrayList;
+import java.util.List;
+import ringlink.sys.ClosedFdException;
+import ringlink.sys.Fd;
+import ringlink.sys.Mapping;
+import ringlink.sys.SysException;
+import ringlink.virtio.GuestMemory;
+
+/**
+ * The back-end's view of the front-end's memory: one mapping per region of SET_MEM_TABLE (or
+ * ADD_MEM_REG), each the region's file mapped from offset 0 to {@code mmap_offset + size}, and
+ * the {@link GuestMemory} over them that the rings translate through.
+ *
+ * <p>Everything in a region description is hostile: sizes of 0, sums that overflow, an
+ * {@code mmap_offset + size} beyond the end of the file (touching that would raise SIGBUS and
+ * kill the JVM, so the file size is checked first), and regions that overlap in guest or user
+ * addresses are rejected with {@link VhostUserException.InvalidParam}.
+ */
+final class MemoryTable implements AutoCloseable {
+    /** One region as the front-end described it, with our mapping of it. */
+    record Region(long guestAddress, long size, long userAddress, long mmapOffset, Mapping mapping) {}
+
+    private final List<Region> regions;
+    private final GuestMemory memory;
+
+    private MemoryTable(List<Region> regions) throws VhostUserException {
+        this.regions = regions;
+        if (regions.isEmpty()) {
+            this.memory = null;
+            return;
+        }
+        List<GuestMemory.Region> g = new ArrayList<>();
+        for (Region r : regions) {
+            g.add(GuestMemory.Region.ofMapping(r.guestAddress, r.size, r.userAddress, r.mapping.segment(), r.mmapOffset));
+        }
+        try {
+            this.memory = GuestMemory.of(g);
+        } catch (IllegalArgumentException e) {
+            throw new VhostUserException.InvalidParam("memory table rejected: " + e.getMessage(), e);
+        }
+    }
+
+    static MemoryTable empty() {
+        try {
+            return new MemoryTable(List.of());
+        } catch (VhostUserException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The guest memory, or null if there is no region. */
+    GuestMemory memory() { return memory; }
+
+    List<Region> regions() { return regions; }
+
+    int size() { return regions.size(); }
+
+    /**
+     * Maps one region from its file descriptor (which is closed afterwards: the mapping keeps the
+     * memory alive).
+     */
+    static Region map(long gpa, long size, long uaddr, long mmapOffset, Fd fd) throws VhostUserException {
+        try (fd) {
+            String what = "region [0x" + Long.toHexString(gpa) + ", +0x" + Long.toHexString(size) + ")";
+            if (size <= 0 || mmapOffset < 0 || size > Long.MAX_VALUE - mmapOffset) {
+                throw new VhostUserException.InvalidParam("memory " + what + " has impossible size/offset (size "
+                        + Long.toUnsignedString(size) + ", mmap offset " + Long.toUnsignedString(mmapOffset) + ")");
+            }
+            if (Long.compareUnsigned(gpa + size - 1, gpa) < 0) {
+                throw new VhostUserException.InvalidParam("memory " + what + " wraps the guest address space");
+            }
+            if (Long.compareUnsigned(uaddr + size - 1, uaddr) < 0) {
+                throw new VhostUserException.InvalidParam("memory " + what + " wraps the user address space");
+            }
+            long fileSize;
+            try {
+                fileSize = fd.size();
+            } catch (SysException e) {
+                throw new VhostUserException.InvalidParam("memory " + what + ": cannot size its fd: " + e.getMessage(), e);
+            }
+            if (mmapOffset + size > fileSize) {
+                throw new VhostUserException.InvalidParam("memory " + what + " at mmap offset 0x" + Long.toHexString(mmapOffset)
+                        + " ends beyond its file of " + fileSize + " bytes");
+            }
+            try {
+                Mapping m = Mapping.map(fd, mmapOffset + size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+                        "vhost-user " + what);
+                return new Region(gpa, size, uaddr, mmapOffset, m);
+            } catch (SysException e) {
+                throw new VhostUserException.InvalidParam("memory " + what + ": " + e.getMessage(), e);
+            }
+        } catch (ClosedFdException e) {
+            throw new VhostUserException.SocketBroken("region fd closed", e);
+        }
+    }
+
+    /** A table of {@code regions}; nothing is unmapped if they are rejected. */
+    static MemoryTable build(List<Region> regions) throws VhostUserException {
+        return new MemoryTable(List.copyOf(regions));
+    }
+
+    /** A table of {@code regions} (unmapping them all if they are rejected). */
+    static MemoryTable of(List<Region> regions) throws VhostUserException {
+        try {
+            return new MemoryTable(List.copyOf(regions));
+        } catch (VhostUserException | RuntimeException e) {
+            for (Region r : regions) r.mapping.close();
+            throw e;
+        }
+    }
+
+    /** Parses SET_MEM_TABLE (already validated for size and fd count) and maps every region. */
+    static MemoryTable fromMessage(Message m) throws VhostUserException {
+        int n = m.u32(0);
+        List<Region> out = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                int off = 8 + 32 * i;
+                out.add(map(m.u64(off), m.u64(off + 8), m.u64(off + 16), m.u64(off + 24), m.takeFd(i)));
+            }
+        } catch (VhostUserException | RuntimeException e) {
+            for (Region r : out) r.mapping.close();
+            throw e;
+        }
+        return of(out);
+    }
+
+    /** Unmaps every region. Callers stop the rings that use this memory first. */
+    @Override
+    public void close() {
+        for (Region r : regions) r.mapping.close();
+    }
+}

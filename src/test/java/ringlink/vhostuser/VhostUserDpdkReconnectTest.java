@@ -1,0 +1,51 @@
+package ringlink.vhostuser;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * DPDK virtio-user in server mode (it listens, like QEMU with server=on) and our back-end in
+ * client mode: the back-end is restarted twice and after each restart testpmd's txonly traffic
+ * arrives again with exact counts.
+ */
+class VhostUserDpdkReconnectTest {
+
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void backendRestartsUnderTestpmdServer() throws Exception {
+        VhostUserDpdkTest.requireTestpmd();
+        Path sock = Path.of("/tmp/rlvu-dpdk-srv.sock");
+        Files.deleteIfExists(sock);
+        // testpmd's server-mode virtio-user waits for a back-end during start-up: ours is already
+        // retrying its connect by then.
+        VhostUserBackend first = VhostUserBackend.connect(sock, BackendConfig.defaults());
+        try (Testpmd pmd = Testpmd.start("rlvu-srv", "net_virtio_user0,path=" + sock + ",queues=1,server=1,mrg_rxbuf=1",
+                60_000, "--forward-mode=txonly", "--txpkts=64")) {
+            for (int round = 0; round < 3; round++) {
+                int r = round;
+                try (VhostUserBackend be = round == 0 ? first : VhostUserBackend.connect(sock, BackendConfig.defaults())) {
+                    assertTrue(be.awaitReady(1, 20_000), () -> "round " + r + ": rings not started: " + be.lastError() + "\n" + pmd.log());
+                    pmd.command("clear port stats 0", 5000);
+                    try (Traffic.Counter rx = new Traffic.Counter(be.link(0))) {
+                        pmd.command("start", 15_000);
+                        Thread.sleep(500);
+                        pmd.command("stop", 15_000);
+                        long sent = pmd.txPackets();
+                        assertTrue(sent > 0, pmd.log());
+                        rx.awaitAtLeast(sent, 10_000);
+                        assertEquals(sent, rx.awaitQuiet(200, 2000), "round " + round);
+                    }
+                }
+                assertTrue(pmd.isAlive(), "testpmd died (exit " + pmd.exitValue() + ")");
+            }
+        } finally {
+            first.close();
+            Files.deleteIfExists(sock);
+        }
+    }
+}
