@@ -266,7 +266,11 @@ public final class PackedQueueDriver implements VirtqueueDriver {
             if (id >= size || !inflight[id]) {
                 throw fail(UNKNOWN_USED_ID, "used buffer id " + id + " at position " + nextUsed + " is not in flight");
             }
-            if (Integer.toUnsignedLong(len) > writable[id]) {
+            if (writable[id] == 0) {
+                // A chain with no device-writable part (transmit): the length means nothing and
+                // drivers ignore it (virtio 1.2 §2.7.8.2, §2.8.4); DPDK's packed vhost fills it in.
+                len = 0;
+            } else if (Integer.toUnsignedLong(len) > writable[id]) {
                 throw fail(USED_LEN_TOO_LONG, "used length " + Integer.toUnsignedString(len) + " for buffer " + id
                         + " exceeds its " + writable[id] + " writable bytes");
             }

@@ -274,7 +274,11 @@ public final class SplitQueueDriver implements VirtqueueDriver {
             if (id < 0 || id >= size || !inflight[id]) {
                 throw fail(UNKNOWN_USED_ID, "used id " + Integer.toUnsignedString(id) + " was not offered (queue size " + size + ")");
             }
-            if (Integer.toUnsignedLong(len) > writable[id]) {
+            if (writable[id] == 0) {
+                // A chain with no device-writable part (transmit): the length means nothing and
+                // drivers ignore it (virtio 1.2 §2.7.8.2, §2.8.4); DPDK's packed vhost fills it in.
+                len = 0;
+            } else if (Integer.toUnsignedLong(len) > writable[id]) {
                 throw fail(USED_LEN_TOO_LONG, "used length " + Integer.toUnsignedString(len) + " for chain " + id
                         + " exceeds its " + writable[id] + " writable bytes");
             }

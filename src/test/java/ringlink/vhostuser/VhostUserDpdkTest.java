@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -83,7 +82,6 @@ class VhostUserDpdkTest {
      * virtio branch ignores the length of non-writable used descriptors.
      */
     @Test
-    @Disabled("needs PackedQueueDriver to ignore used len on device-readable chains (virtio 1.1 2.8.4); reported in the vhost-user report")
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void ourFrontendToTestpmdVhostPacked() throws Exception {
         frontendToTestpmd(true);
