@@ -19,6 +19,8 @@ import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 import ringlink.sys.Mapping;
 import ringlink.sys.SysException;
+import ringlink.tun.TunConfig;
+import ringlink.tun.TunDevice;
 import ringlink.virtio.FeatureSet;
 import ringlink.virtio.GuestAllocator;
 import ringlink.virtio.GuestMemory;
@@ -71,7 +73,7 @@ public final class VhostNetLink implements Link {
 
     private final String name;
     private final VhostDevice dev;
-    private final VhostTap tap;
+    private final TunDevice tap;
     private final FeatureSet features;
     private final Offloads offloads;
     private final int mtu;
@@ -115,7 +117,7 @@ public final class VhostNetLink implements Link {
         }
     }
 
-    private VhostNetLink(String name, VhostDevice dev, VhostTap tap, FeatureSet features, Offloads offloads, int mtu,
+    private VhostNetLink(String name, VhostDevice dev, TunDevice tap, FeatureSet features, Offloads offloads, int mtu,
                          int maxReceive, Mapping ringMem, Mapping bufMem, SplitQueueDriver rxq, SplitQueueDriver txq,
                          NetDriverRx rx, NetDriverTx tx, int txBufferSize, EventFd rxKick, EventFd txKick, EventFd rxCall,
                          EventFd err, Epoll ready) {
@@ -152,7 +154,7 @@ public final class VhostNetLink implements Link {
         String name = "vhost-net:" + opts.tap();
         // Everything opened so far, closed in reverse if a later step fails.
         VhostDevice dev = null;
-        VhostTap tap = null;
+        TunDevice tap = null;
         Mapping ringMem = null, bufMem = null;
         EventFd rxKick = null, txKick = null, rxCall = null, err = null;
         Epoll ready = null;
@@ -170,12 +172,13 @@ public final class VhostNetLink implements Link {
             int hdr = NetHeader.size(features);
             boolean mrg = features.has(VirtioFeature.NET_MRG_RXBUF);
 
-            tap = VhostTap.open(opts.tap(), hdr);
-            Offloads offloads = tap.setOffloads(opts.offloads());
+            // The TAP keeps its own interface settings (not brought up here): vhost only needs the queue.
+            tap = TunDevice.open(TunConfig.tap(opts.tap()).vnetHdrSize(hdr).offloads(opts.offloads()).up(false));
+            Offloads offloads = tap.offloads();
             if (!offloads.equals(opts.offloads())) {
                 LOG.log(System.Logger.Level.INFO, name + ": kernel accepts offloads " + offloads + " of " + opts.offloads());
             }
-            int mtu = tap.mtu(1500);
+            int mtu = tap.mtu();
             boolean gso = offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO);
             // A superpacket is at most 64 KiB of IP plus the Ethernet header (+VLAN tag).
             int maxFrame = gso ? Math.max(65535 + 18, mtu + 18) : mtu + 18;
@@ -267,7 +270,7 @@ public final class VhostNetLink implements Link {
     public FeatureSet features() { return features; }
 
     /** The TAP interface this link is attached to. */
-    public String tapName() { return tap.name(); }
+    public String tapName() { return tap.ifname(); }
 
     private void check() throws LinkException {
         if (closed.get()) throw new LinkClosedException(name + ": closed");
