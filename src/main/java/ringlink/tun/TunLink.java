@@ -9,6 +9,7 @@ import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.Offloads;
+import ringlink.link.WakeupGuard;
 import ringlink.packet.Checksum;
 import ringlink.packet.MalformedPacketException;
 import ringlink.packet.PacketBatch;
@@ -76,6 +77,8 @@ public final class TunLink implements Link {
     private final LinkCounters counters = new LinkCounters();
     private final EventFd shutdown;
     private final Epoll ready;
+    /** Closes ready, shutdown and txPoll only when no reader can be asleep on them. */
+    private final WakeupGuard wakeGuard;
     private final boolean multiQueue;
     private volatile boolean closed;
 
@@ -140,6 +143,7 @@ public final class TunLink implements Link {
         }
         this.shutdown = sd;
         this.ready = ep;
+        this.wakeGuard = new WakeupGuard(ready, shutdown, txPoll);
     }
 
     /**
@@ -184,7 +188,7 @@ public final class TunLink implements Link {
     @Override
     public int receive(PacketBatch batch) throws IOException {
         if (closed) {
-            releaseWakeup(); // the receiving thread is the poller: it is not asleep now
+            wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
             throw new LinkClosedException(name + ": closed");
         }
         int budget = Math.min(RX_BURST, batch.capacity() - batch.count());
@@ -400,21 +404,14 @@ public final class TunLink implements Link {
 
     @Override
     public boolean prepareToWait() {
-        waiting = true;
-        // Dekker with close(): either we see closed (and do not sleep), or close() sees us
-        // waiting and leaves the wake-up descriptors open for us to find signalled.
-        java.lang.invoke.VarHandle.fullFence();
-        if (closed) {
-            waiting = false;
-            return false;
-        }
-        return true;
+        // Either we see closed (and do not sleep), or close() sees us waiting and leaves the
+        // wake-up descriptors open for us to find signalled.
+        return wakeGuard.beginWait();
     }
 
     @Override
     public void finishWait() {
-        waiting = false;
-        if (closed) releaseWakeup();
+        wakeGuard.endWait();
     }
 
     @Override
@@ -430,22 +427,9 @@ public final class TunLink implements Link {
         // Closing the eventfd would silently remove it from the epoll set, and a reader asleep on
         // readyFd() would never see the signal. So while a reader is waiting, the wake-up
         // descriptors are released by that reader (finishWait, or receive seeing the close).
-        java.lang.invoke.VarHandle.fullFence();
-        if (!waiting) releaseWakeup();
-    }
-
-    private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
-    private volatile boolean waiting;
-
-    private void releaseWakeup() {
-        if (!released.compareAndSet(false, true)) return;
-        ready.close();
-        shutdown.close();
-        try {
-            txPoll.close();
-        } catch (IllegalStateException busy) {
-            // the transmitting thread is inside poll right now; its memory goes with the link
-        }
+        // (a txPoll still in use by the transmitting thread refuses to close: its memory goes
+        // with the link)
+        wakeGuard.close();
     }
 
     @Override
