@@ -1,7 +1,6 @@
 package ringlink.vhost;
 
 import java.io.IOException;
-import java.lang.invoke.VarHandle;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import ringlink.link.Layer;
@@ -11,6 +10,7 @@ import ringlink.link.LinkCounters;
 import ringlink.link.LinkException;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
+import ringlink.link.WakeupGuard;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.Epoll;
 import ringlink.sys.EpollEventLayout;
@@ -88,9 +88,12 @@ public final class VhostNetLink implements Link {
     private final Epoll ready;
     private final LinkCounters counters = new LinkCounters();
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final AtomicBoolean waitFdsReleased = new AtomicBoolean();
-    /** A thread is between prepareToWait (true) and finishWait: close leaves the wait descriptors to it. */
-    private volatile boolean waiting;
+    /**
+     * The descriptors a sleeper polls (ready, rxCall, err) are closed only when no thread can be
+     * asleep on them: closing the call eventfd would silently drop it from the epoll set, and a
+     * sleeper would sleep through the close.
+     */
+    private final WakeupGuard wakeGuard;
     private volatile String failure;
     private long rxMalformedSeen;
     private long txTooBigSeen;
@@ -140,6 +143,7 @@ public final class VhostNetLink implements Link {
         this.rxCall = rxCall;
         this.err = err;
         this.ready = ready;
+        this.wakeGuard = new WakeupGuard(ready, rxCall, err);
     }
 
     /** Opens a link over TAP {@code opts.tap()} (created if missing, removed on close if we created it). */
@@ -286,6 +290,7 @@ public final class VhostNetLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
+        if (closed.get()) wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
         check();
         int first = batch.count();
         int got;
@@ -364,10 +369,8 @@ public final class VhostNetLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        waiting = true;
-        // Dekker with close(): it sets closed and then reads waiting; we set waiting and then read
-        // closed. Either we see closed (and do not sleep) or close sees us (and leaves readyFd open).
-        VarHandle.fullFence();
+        // Either we see the close (and do not sleep) or close sees us (and leaves readyFd open).
+        if (!wakeGuard.beginWait()) return false;
         if (closed.get() || failure != null) {
             endWait();
             return false;
@@ -408,21 +411,7 @@ public final class VhostNetLink implements Link {
     }
 
     private void endWait() {
-        waiting = false;
-        VarHandle.fullFence();
-        if (closed.get()) releaseWaitFds();
-    }
-
-    /**
-     * The descriptors a sleeper polls are closed only when no thread can be about to poll them:
-     * closing the call eventfd would silently drop it from the epoll set, and a thread entering
-     * poll just then would sleep through the close.
-     */
-    private void releaseWaitFds() {
-        if (!waitFdsReleased.compareAndSet(false, true)) return;
-        ready.close();
-        rxCall.close();
-        err.close();
+        wakeGuard.endWait();
     }
 
     /** Detaches the backend, stops the rings, closes the device, and then unmaps the memory. */
@@ -444,8 +433,7 @@ public final class VhostNetLink implements Link {
         } catch (IOException ignored) {
             // already closed
         }
-        VarHandle.fullFence();
-        if (!waiting) releaseWaitFds();
+        wakeGuard.close();
         rxKick.close();
         txKick.close();
         ringMem.close();
