@@ -2,6 +2,7 @@ package ringlink.link;
 
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicBoolean;
+import ringlink.sys.EventFd;
 
 /**
  * Closes a link's wake-up descriptors ({@link Link#readyFd()} and whatever it watches) only
@@ -18,19 +19,26 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Use: {@code prepareToWait} calls {@link #beginWait()} first (false: closed, do not sleep)
  * and {@link #endWait()} if it then decides not to sleep; {@code finishWait} calls
- * {@link #endWait()}; {@code close()} signals the wake-up and then calls {@link #close()};
+ * {@link #endWait()}; {@code close()} calls {@link #close()}, which marks the guard closed,
+ * signals the wake-up eventfd and releases the descriptors if nobody waits;
  * {@code receive} on a closed link calls {@link #pollerAwake()} (the receiving thread is the
  * poller, so it is not asleep).
  */
 public final class WakeupGuard {
+    private final EventFd wake;
     private final AutoCloseable[] wakeFds;
     private final AtomicBoolean released = new AtomicBoolean();
     private volatile boolean waiting;
     private volatile boolean closed;
 
-    /** Guards {@code wakeFds}, closed in this order when released (a failing close is ignored). */
-    public WakeupGuard(AutoCloseable... wakeFds) {
-        this.wakeFds = wakeFds.clone();
+    /**
+     * Guards {@code wake} (the eventfd close() signals, which readyFd watches) and
+     * {@code others}; when released, {@code others} are closed in order, then {@code wake} (a
+     * failing close is ignored).
+     */
+    public WakeupGuard(EventFd wake, AutoCloseable... others) {
+        this.wake = wake;
+        this.wakeFds = others.clone();
     }
 
     /** Before sleeping: returns false if the link is closed (do not sleep; the descriptors are released). */
@@ -60,9 +68,19 @@ public final class WakeupGuard {
         if (closed) release();
     }
 
-    /** From close(), after signalling the wake-up: releases now unless a thread may be asleep. */
+    /**
+     * From the link's close(): marks it closed (before the signal, so a woken waiter's
+     * {@link #endWait()} already sees it), signals the wake-up eventfd, and releases the
+     * descriptors now unless a thread may be asleep on them. Idempotent.
+     */
     public void close() {
         closed = true;
+        VarHandle.fullFence();
+        try {
+            wake.signal();
+        } catch (java.io.IOException ignored) {
+            // already closed: nobody can be asleep on it
+        }
         VarHandle.fullFence();
         if (!waiting) release();
     }
@@ -82,5 +100,6 @@ public final class WakeupGuard {
                 // best effort: the rest still close
             }
         }
+        wake.close();
     }
 }

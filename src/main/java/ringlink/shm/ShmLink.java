@@ -448,11 +448,10 @@ public final class ShmLink implements Link {
             if ((u & CLOSED) != 0) return;
             if (closeReason == null) closeReason = reason;
             if (USERS.compareAndSet(this, u, u | CLOSED)) {
-                try {
-                    readyEvent.signal(); // wake a thread asleep on readyFd
-                } catch (IOException ignored) {
-                    // already closed: nobody to wake
-                }
+                // Wakes a thread asleep on readyFd; readyEvent (and its queue's descriptors, which
+                // close it too) are closed by the guard once no thread can be asleep on it. The
+                // mapped memory goes in release(), after the in-flight calls.
+                wakeGuard.close();
                 if (peer != null) peer.shutdown(); // wakes the watcher
                 if (u == 0) release();
                 return;
@@ -467,9 +466,7 @@ public final class ShmLink implements Link {
             boolean readyIsRx = readyEvent == rxEvent;
             (readyIsRx ? txEvent : rxEvent).close();
             (readyIsRx ? txConfig : rxConfig).close();
-            // Not readyEvent right away: closing it would drop it from any epoll set before a
-            // sleeper saw the signal, and that sleeper would never wake.
-            wakeGuard.close();
+            // readyEvent and its queue's descriptors: the wake-up guard's, see close()
             if (peer != null) peer.close();
         } finally {
             released.countDown();

@@ -143,7 +143,7 @@ public final class TunLink implements Link {
         }
         this.shutdown = sd;
         this.ready = ep;
-        this.wakeGuard = new WakeupGuard(ready, shutdown, txPoll);
+        this.wakeGuard = new WakeupGuard(shutdown, ready, txPoll);
     }
 
     /**
@@ -418,11 +418,6 @@ public final class TunLink implements Link {
     public void close() {
         if (closed) return;
         closed = true;
-        try {
-            shutdown.signal();
-        } catch (IOException ignored) {
-            // already closed
-        }
         fd.close();
         // Closing the eventfd would silently remove it from the epoll set, and a reader asleep on
         // readyFd() would never see the signal. So while a reader is waiting, the wake-up

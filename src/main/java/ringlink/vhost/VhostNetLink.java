@@ -143,7 +143,7 @@ public final class VhostNetLink implements Link {
         this.rxCall = rxCall;
         this.err = err;
         this.ready = ready;
-        this.wakeGuard = new WakeupGuard(ready, rxCall, err);
+        this.wakeGuard = new WakeupGuard(rxCall, ready, err);
     }
 
     /** Opens a link over TAP {@code opts.tap()} (created if missing, removed on close if we created it). */
@@ -428,12 +428,7 @@ public final class VhostNetLink implements Link {
         }
         dev.close();
         tap.close();
-        try {
-            rxCall.signal(); // wake a thread sleeping on readyFd(); its finishWait sees the link closed
-        } catch (IOException ignored) {
-            // already closed
-        }
-        wakeGuard.close();
+        wakeGuard.close(); // signals rxCall: a thread sleeping on readyFd() wakes, its finishWait sees the link closed
         rxKick.close();
         txKick.close();
         ringMem.close();

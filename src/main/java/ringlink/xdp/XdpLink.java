@@ -79,7 +79,7 @@ public final class XdpLink implements Link {
         this.program = program;
         this.epoll = epoll;
         this.wake = wake;
-        this.wakeGuard = new WakeupGuard(epoll, wake);
+        this.wakeGuard = new WakeupGuard(wake, epoll);
         this.modeNote = modeNote;
         this.umemSize = umem.size();
         this.maxRx = umem.maxRxPacket();
@@ -423,15 +423,10 @@ public final class XdpLink implements Link {
             if (closed) return;
             closed = true;
         }
-        try {
-            wake.signal();
-        } catch (IOException ignored) {
-            // nobody can be waiting on a closed eventfd
-        }
         if (program != null) program.release(config.queue(), true);
         xsk.close();
-        // Not epoll and wake right away: closing the signalled eventfd would drop it from the
-        // epoll set before a sleeper saw it, and that sleeper would never wake.
+        // Signals wake, but closes epoll and wake only when no thread is asleep on them: closing the
+        // signalled eventfd would drop it from the epoll set before a sleeper saw it.
         wakeGuard.close();
         umem.close();
     }
