@@ -76,10 +76,7 @@ public final class EventFd implements AutoCloseable {
 
     @Override
     public void close() {
-        fd.close();
-        synchronized (this) {
-            if (arena.scope().isAlive()) arena.close();
-        }
+        fd.closeWith(arena);
     }
 
     @Override

@@ -158,6 +158,19 @@ public final class Fd implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes the descriptor, then {@code scratch}: the arena of the small buffers an owner's calls
+     * on this descriptor use (an eventfd's counter, ioctl arguments). For owners that pair the two;
+     * idempotent, so any number of threads may call it and the arena is closed once. Owners whose
+     * calls lock themselves to keep the arena alive (UnixSocket, Epoll) close under that lock instead.
+     */
+    public void closeWith(java.lang.foreign.Arena scratch) {
+        close();
+        synchronized (scratch) {
+            if (scratch.scope().isAlive()) scratch.close();
+        }
+    }
+
     private void reallyClose() {
         closer.explicit = true;
         cleanable.clean();
