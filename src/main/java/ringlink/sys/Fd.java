@@ -260,25 +260,20 @@ public final class Fd implements AutoCloseable {
      * ("TUNSETIFF"). Returns the (non-negative) result.
      */
     public int ioctl(String what, long request, MemorySegment arg) throws SysException, ClosedFdException {
-        int f = acquire();
-        try {
-            while (true) {
-                int r = LibC.ioctl(f, request, arg);
-                if (r >= 0) return r;
-                int e = LibC.errno();
-                if (e != Errno.EINTR) throw new SysException("ioctl(" + what + ")", e, name);
-            }
-        } finally {
-            release();
-        }
+        return ioctl(what, request, java.util.Objects.requireNonNull(arg, "arg"), 0);
     }
 
     /** ioctl(2) with an integer argument. */
     public int ioctl(String what, long request, long arg) throws SysException, ClosedFdException {
+        return ioctl(what, request, null, arg);
+    }
+
+    /** Both ioctl forms: the pointer one if {@code ptr} is not null, else the integer one. EINTR is retried. */
+    private int ioctl(String what, long request, MemorySegment ptr, long arg) throws SysException, ClosedFdException {
         int f = acquire();
         try {
             while (true) {
-                int r = LibC.ioctl(f, request, arg);
+                int r = ptr != null ? LibC.ioctl(f, request, ptr) : LibC.ioctl(f, request, arg);
                 if (r >= 0) return r;
                 int e = LibC.errno();
                 if (e != Errno.EINTR) throw new SysException("ioctl(" + what + ")", e, name);
