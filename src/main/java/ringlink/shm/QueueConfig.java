@@ -50,7 +50,8 @@ public record QueueConfig(Fd data, Fd eventFd, Fd txPipe, Fd rxPipe, Fd sharedDa
         boolean ok = false;
         try {
             data = MemFd.create("rlsh-" + name + "-data", dataSize);
-            event = ringlink.sys.EventFd.create().fd();
+            // a plain Fd: an EventFd object here would leak its scratch arena (nothing closes it)
+            event = ringlink.sys.EventFd.createFd(0, ringlink.sys.EventFd.EFD_NONBLOCK);
             tx = MemFd.create("rlsh-" + name + "-txpipe", pipeSize);
             rx = MemFd.create("rlsh-" + name + "-rxpipe", pipeSize);
             shared = MemFd.create("rlsh-" + name + "-shared", SharedDataLayout.DEFAULT_SIZE);

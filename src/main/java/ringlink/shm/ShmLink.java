@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import ringlink.link.WakeupGuard;
 import ringlink.link.Layer;
 import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
@@ -115,6 +116,8 @@ public final class ShmLink implements Link {
     private final QueueConfig.Mapped txMem, rxMem;
     private final EventFd txEvent, rxEvent;
     private final EventFd readyEvent;
+    /** Closes readyEvent (and its queue's descriptors) only when no thread can be asleep on it. */
+    private final WakeupGuard wakeGuard;
     private final MemorySegment readyState;
     private final Queues.Inbound in;
     private final Queues.Outbound out;
@@ -189,6 +192,7 @@ public final class ShmLink implements Link {
             this.readyEvent = txEvent;
             this.readyState = tx.sharedState();
         }
+        this.wakeGuard = new WakeupGuard(readyEvent, readyEvent == rxEvent ? rxConfig : txConfig);
         // We poll until told to sleep: the peer need not signal until prepareToWait says so.
         SharedDataLayout.STATE.setVolatile(readyState, 0L, SharedDataLayout.EVENTFD_DISABLED);
         MemorySegment.copy(options.peerMac(), 0, ethHeader, ValueLayout.JAVA_BYTE, 0, 6);
@@ -256,6 +260,7 @@ public final class ShmLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
+        if (!isOpen()) wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
         enter();
         int before = batch.count();
         try {
@@ -391,24 +396,33 @@ public final class ShmLink implements Link {
     @Override
     public boolean prepareToWait() throws IOException {
         enter();
+        boolean sleep = false;
         try {
+            if (!wakeGuard.beginWait()) return false;
             SharedDataLayout.STATE.setVolatile(readyState, 0L, SharedDataLayout.EVENTFD_ENABLED);
             VarHandle.fullFence();
             if (in.ready()) {
                 SharedDataLayout.STATE.setVolatile(readyState, 0L, SharedDataLayout.EVENTFD_DISABLED);
                 return false;
             }
+            sleep = true;
             return true;
         } catch (IllegalStateException e) {
             throw fail(e);
         } finally {
             exit();
+            if (!sleep) wakeGuard.endWait();
         }
     }
 
     @Override
     public void finishWait() throws IOException {
-        enter();
+        try {
+            enter();
+        } catch (IOException e) {
+            wakeGuard.endWait(); // closed while we slept: the wake-up descriptors are ours to release
+            throw e;
+        }
         try {
             SharedDataLayout.STATE.setVolatile(readyState, 0L, SharedDataLayout.EVENTFD_DISABLED);
             readyEvent.drain();
@@ -418,6 +432,7 @@ public final class ShmLink implements Link {
             throw fail(e);
         } finally {
             exit();
+            wakeGuard.endWait();
         }
     }
 
@@ -433,11 +448,10 @@ public final class ShmLink implements Link {
             if ((u & CLOSED) != 0) return;
             if (closeReason == null) closeReason = reason;
             if (USERS.compareAndSet(this, u, u | CLOSED)) {
-                try {
-                    readyEvent.signal(); // wake a thread asleep on readyFd
-                } catch (IOException ignored) {
-                    // already closed: nobody to wake
-                }
+                // Wakes a thread asleep on readyFd; readyEvent (and its queue's descriptors, which
+                // close it too) are closed by the guard once no thread can be asleep on it. The
+                // mapped memory goes in release(), after the in-flight calls.
+                wakeGuard.close();
                 if (peer != null) peer.shutdown(); // wakes the watcher
                 if (u == 0) release();
                 return;
@@ -449,10 +463,10 @@ public final class ShmLink implements Link {
         try {
             txMem.close();
             rxMem.close();
-            txEvent.close();
-            rxEvent.close();
-            txConfig.close();
-            rxConfig.close();
+            boolean readyIsRx = readyEvent == rxEvent;
+            (readyIsRx ? txEvent : rxEvent).close();
+            (readyIsRx ? txConfig : rxConfig).close();
+            // readyEvent and its queue's descriptors: the wake-up guard's, see close()
             if (peer != null) peer.close();
         } finally {
             released.countDown();

@@ -34,10 +34,19 @@ public final class EventFd implements AutoCloseable {
 
     /** eventfd(initval, flags); EFD_CLOEXEC is always added. */
     public static EventFd create(int initval, int flags) throws SysException {
+        return new EventFd(createFd(initval, flags));
+    }
+
+    /**
+     * eventfd(initval, flags) as a plain {@link Fd}, for a descriptor that is only handed on (to a
+     * peer, a kernel ring) and never signalled or drained here: no {@code EventFd} object and so
+     * no scratch memory that would outlive it. EFD_CLOEXEC is always added.
+     */
+    public static Fd createFd(int initval, int flags) throws SysException {
         try {
             int r = (int) LibC.EVENTFD.invokeExact(LibC.state(), initval, flags | EFD_CLOEXEC);
             if (r < 0) throw new SysException("eventfd", LibC.errno(), null);
-            return new EventFd(Fd.adopt(r, "eventfd"));
+            return Fd.adopt(r, "eventfd");
         } catch (SysException e) {
             throw e;
         } catch (Throwable t) {
@@ -67,10 +76,7 @@ public final class EventFd implements AutoCloseable {
 
     @Override
     public void close() {
-        fd.close();
-        synchronized (this) {
-            if (arena.scope().isAlive()) arena.close();
-        }
+        fd.closeWith(arena);
     }
 
     @Override

@@ -158,6 +158,19 @@ public final class Fd implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes the descriptor, then {@code scratch}: the arena of the small buffers an owner's calls
+     * on this descriptor use (an eventfd's counter, ioctl arguments). For owners that pair the two;
+     * idempotent, so any number of threads may call it and the arena is closed once. Owners whose
+     * calls lock themselves to keep the arena alive (UnixSocket, Epoll) close under that lock instead.
+     */
+    public void closeWith(java.lang.foreign.Arena scratch) {
+        close();
+        synchronized (scratch) {
+            if (scratch.scope().isAlive()) scratch.close();
+        }
+    }
+
     private void reallyClose() {
         closer.explicit = true;
         cleanable.clean();
@@ -174,6 +187,34 @@ public final class Fd implements AutoCloseable {
 
     // ---- I/O ----
 
+    private static final int OP_READ = 0, OP_WRITE = 1, OP_READV = 2, OP_WRITEV = 3;
+    private static final String[] OP_NAMES = {"read", "write", "readv", "writev"};
+
+    /**
+     * The one retry loop of the four data calls: EINTR is retried, EAGAIN is −1, anything else
+     * throws. The call is picked by a constant rather than passed as a lambda so that the per-packet
+     * path allocates nothing (a capturing lambda would be a new object per call).
+     */
+    private long io(int op, MemorySegment seg, long n) throws SysException, ClosedFdException {
+        int f = acquire();
+        try {
+            while (true) {
+                long r = switch (op) {
+                    case OP_READ -> LibC.read(f, seg, n);
+                    case OP_WRITE -> LibC.write(f, seg, n);
+                    case OP_READV -> LibC.readv(f, seg, (int) n);
+                    default -> LibC.writev(f, seg, (int) n);
+                };
+                if (r >= 0) return r;
+                int e = LibC.errno();
+                if (e == Errno.EAGAIN) return -1;
+                if (e != Errno.EINTR) throw new SysException(OP_NAMES[op], e, name);
+            }
+        } finally {
+            release();
+        }
+    }
+
     /**
      * read(2) into {@code buf}. Returns the byte count, 0 at end of file, or −1 if the descriptor
      * is non-blocking and nothing is ready (EAGAIN). EINTR is retried.
@@ -185,18 +226,7 @@ public final class Fd implements AutoCloseable {
     /** read(2) of at most {@code len} bytes into the start of {@code buf}; see {@link #read(MemorySegment)}. */
     public long read(MemorySegment buf, long len) throws SysException, ClosedFdException {
         if (len > buf.byteSize()) throw new IndexOutOfBoundsException("len " + len + " > buffer " + buf.byteSize());
-        int f = acquire();
-        try {
-            while (true) {
-                long r = LibC.read(f, buf, len);
-                if (r >= 0) return r;
-                int e = LibC.errno();
-                if (e == Errno.EAGAIN) return -1;
-                if (e != Errno.EINTR) throw new SysException("read", e, name);
-            }
-        } finally {
-            release();
-        }
+        return io(OP_READ, buf, len);
     }
 
     /** write(2); returns bytes written or −1 on EAGAIN. EINTR is retried. */
@@ -207,18 +237,7 @@ public final class Fd implements AutoCloseable {
     /** write(2) of the first {@code len} bytes of {@code buf}; returns bytes written or −1 on EAGAIN. */
     public long write(MemorySegment buf, long len) throws SysException, ClosedFdException {
         if (len > buf.byteSize()) throw new IndexOutOfBoundsException("len " + len + " > buffer " + buf.byteSize());
-        int f = acquire();
-        try {
-            while (true) {
-                long r = LibC.write(f, buf, len);
-                if (r >= 0) return r;
-                int e = LibC.errno();
-                if (e == Errno.EAGAIN) return -1;
-                if (e != Errno.EINTR) throw new SysException("write", e, name);
-            }
-        } finally {
-            release();
-        }
+        return io(OP_WRITE, buf, len);
     }
 
     /**
@@ -227,35 +246,13 @@ public final class Fd implements AutoCloseable {
      */
     public long readv(MemorySegment iov, int count) throws SysException, ClosedFdException {
         IovecLayout.check(iov, count);
-        int f = acquire();
-        try {
-            while (true) {
-                long r = LibC.readv(f, iov, count);
-                if (r >= 0) return r;
-                int e = LibC.errno();
-                if (e == Errno.EAGAIN) return -1;
-                if (e != Errno.EINTR) throw new SysException("readv", e, name);
-            }
-        } finally {
-            release();
-        }
+        return io(OP_READV, iov, count);
     }
 
     /** writev(2); returns bytes written, or −1 on EAGAIN. */
     public long writev(MemorySegment iov, int count) throws SysException, ClosedFdException {
         IovecLayout.check(iov, count);
-        int f = acquire();
-        try {
-            while (true) {
-                long r = LibC.writev(f, iov, count);
-                if (r >= 0) return r;
-                int e = LibC.errno();
-                if (e == Errno.EAGAIN) return -1;
-                if (e != Errno.EINTR) throw new SysException("writev", e, name);
-            }
-        } finally {
-            release();
-        }
+        return io(OP_WRITEV, iov, count);
     }
 
     /**
@@ -263,25 +260,20 @@ public final class Fd implements AutoCloseable {
      * ("TUNSETIFF"). Returns the (non-negative) result.
      */
     public int ioctl(String what, long request, MemorySegment arg) throws SysException, ClosedFdException {
-        int f = acquire();
-        try {
-            while (true) {
-                int r = LibC.ioctl(f, request, arg);
-                if (r >= 0) return r;
-                int e = LibC.errno();
-                if (e != Errno.EINTR) throw new SysException("ioctl(" + what + ")", e, name);
-            }
-        } finally {
-            release();
-        }
+        return ioctl(what, request, java.util.Objects.requireNonNull(arg, "arg"), 0);
     }
 
     /** ioctl(2) with an integer argument. */
     public int ioctl(String what, long request, long arg) throws SysException, ClosedFdException {
+        return ioctl(what, request, null, arg);
+    }
+
+    /** Both ioctl forms: the pointer one if {@code ptr} is not null, else the integer one. EINTR is retried. */
+    private int ioctl(String what, long request, MemorySegment ptr, long arg) throws SysException, ClosedFdException {
         int f = acquire();
         try {
             while (true) {
-                int r = LibC.ioctl(f, request, arg);
+                int r = ptr != null ? LibC.ioctl(f, request, ptr) : LibC.ioctl(f, request, arg);
                 if (r >= 0) return r;
                 int e = LibC.errno();
                 if (e != Errno.EINTR) throw new SysException("ioctl(" + what + ")", e, name);

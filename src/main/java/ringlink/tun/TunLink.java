@@ -4,12 +4,12 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import ringlink.link.Layer;
 import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.Offloads;
+import ringlink.link.WakeupGuard;
 import ringlink.packet.Checksum;
 import ringlink.packet.MalformedPacketException;
 import ringlink.packet.PacketBatch;
@@ -60,17 +60,6 @@ public final class TunLink implements Link {
     /** Most packets one {@link #receive} drains before returning (bounds the time one call holds the queue). */
     public static final int RX_BURST = 64;
 
-    // linux/if_tun.h
-    static final int IFF_TUN = 0x0001, IFF_TAP = 0x0002, IFF_NO_PI = 0x1000, IFF_VNET_HDR = 0x4000,
-            IFF_MULTI_QUEUE = 0x0100, IFF_ATTACH_QUEUE = 0x0200, IFF_DETACH_QUEUE = 0x0400;
-    static final int TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02, TUN_F_TSO6 = 0x04, TUN_F_TSO_ECN = 0x08,
-            TUN_F_UFO = 0x10, TUN_F_USO4 = 0x20, TUN_F_USO6 = 0x40;
-    private static final int T = 'T';
-    static final long TUNSETIFF = ringlink.sys.Ioctl.iow(T, 202, 4), TUNSETPERSIST = ringlink.sys.Ioctl.iow(T, 203, 4),
-            TUNGETFEATURES = ringlink.sys.Ioctl.ior(T, 207, 4), TUNSETOFFLOAD = ringlink.sys.Ioctl.iow(T, 208, 4),
-            TUNGETIFF = ringlink.sys.Ioctl.ior(T, 210, 4), TUNSETVNETHDRSZ = ringlink.sys.Ioctl.iow(T, 216, 4),
-            TUNSETQUEUE = ringlink.sys.Ioctl.iow(T, 217, 4);
-
     /** Largest superpacket the kernel hands a TUN queue (GSO_MAX_SIZE), before any L2 header. */
     static final int MAX_GSO_PACKET = 65536;
     /** Ethernet header plus one VLAN tag. */
@@ -88,6 +77,8 @@ public final class TunLink implements Link {
     private final LinkCounters counters = new LinkCounters();
     private final EventFd shutdown;
     private final Epoll ready;
+    /** Closes ready, shutdown and txPoll only when no reader can be asleep on them. */
+    private final WakeupGuard wakeGuard;
     private final boolean multiQueue;
     private volatile boolean closed;
 
@@ -152,6 +143,7 @@ public final class TunLink implements Link {
         }
         this.shutdown = sd;
         this.ready = ep;
+        this.wakeGuard = new WakeupGuard(shutdown, ready, txPoll);
     }
 
     /**
@@ -159,98 +151,21 @@ public final class TunLink implements Link {
      * then applies MTU, addresses and link state from {@code c} in the current network namespace.
      */
     public static TunLink open(TunConfig c) throws IOException {
-        String what = "/dev/net/tun [" + (c.tap ? "tap " : "tun ") + c.ifname + "]";
-        Fd fd = Fd.open("/dev/net/tun", Fd.O_RDWR);
+        TunDevice dev = TunDevice.open(c);
+        Fd fd = dev.fd();
         TunLink link = null;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment ifr = a.allocate(NetDevice.IFREQ_SIZE, 8);
-            byte[] nb = c.ifname.getBytes(StandardCharsets.UTF_8);
-            MemorySegment.copy(nb, 0, ifr, ValueLayout.JAVA_BYTE, 0, nb.length);
-            int flags = (c.tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | IFF_VNET_HDR | (c.multiQueue ? IFF_MULTI_QUEUE : 0);
-            ifr.set(ValueLayout.JAVA_SHORT, NetDevice.OFF_IFR_UNION, (short) flags);
-            try {
-                fd.ioctl("TUNSETIFF", TUNSETIFF, ifr);
-            } catch (SysException e) {
-                if (e.is(Errno.EINVAL)) {
-                    throw new SysException("ioctl(TUNSETIFF) (an existing device with other flags? multi-queue="
-                            + c.multiQueue + ")", e.errno(), what);
-                }
-                throw e;
-            }
-            // the kernel writes back the name it used (a template like "rl%d" becomes "rl0")
-            String ifname = ifr.getString(0, StandardCharsets.UTF_8);
-            what = "/dev/net/tun [" + (c.tap ? "tap " : "tun ") + ifname + "]";
-            MemorySegment sz = a.allocateFrom(ValueLayout.JAVA_INT, c.vnetHdrSize);
-            fd.ioctl("TUNSETVNETHDRSZ", TUNSETVNETHDRSZ, sz);
-            Offloads agreed = negotiate(fd, c.offloads);
-            if (c.persist) fd.ioctl("TUNSETPERSIST", TUNSETPERSIST, 1L);
+        try {
             fd.setNonBlocking(true);
-            if (c.mtu != 0) NetDevice.setMtu(ifname, c.mtu);
-            for (String addr : c.addresses) NetDevice.addAddress(ifname, addr);
-            if (c.up) NetDevice.setUp(ifname, true);
-            int mtu = NetDevice.mtu(ifname);
-            link = new TunLink((c.tap ? "tap:" : "tun:") + ifname, ifname, fd, c.tap ? Layer.L2 : Layer.L3, mtu,
-                    agreed, c.vnetHdrSize, c.dataValid, c.gro, c.multiQueue);
+            String ifname = dev.ifname();
+            link = new TunLink((c.tap ? "tap:" : "tun:") + ifname, ifname, fd, c.tap ? Layer.L2 : Layer.L3, dev.mtu(),
+                    dev.offloads(), c.vnetHdrSize, c.dataValid, c.gro, c.multiQueue);
             if (link.coalescer != null) link.coalescer.probe(link, c.vnetHdrSize);
             return link;
-        } catch (SysException e) {
-            if (link != null) link.close();
-            else fd.close();
-            // name the device, not just /dev/net/tun
-            throw e.object() != null && e.object().startsWith("/dev/net/tun") ? new SysException(e.call(), e.errno(), what) : e;
         } catch (IOException | RuntimeException e) {
             if (link != null) link.close();
-            else fd.close();
+            else dev.close();
             throw e;
         }
-    }
-
-    /**
-     * TUNSETOFFLOAD with what {@code want} asks for, stepping down on EINVAL (older kernels lack
-     * USO; some lack TSO_ECN): all → without ECN → without USO → CSUM only → none.
-     */
-    static Offloads negotiate(Fd fd, Offloads want) throws IOException {
-        int[] steps = {
-            tunBits(want),
-            tunBits(want.without(Offloads.TSO_ECN)),
-            tunBits(want.without(Offloads.TSO_ECN | Offloads.USO)),
-            tunBits(want.and(Offloads.of(Offloads.CSUM))),
-            0
-        };
-        SysException last = null;
-        int prev = -1;
-        for (int bits : steps) {
-            if (bits == prev) continue;
-            prev = bits;
-            try {
-                fd.ioctl("TUNSETOFFLOAD(0x" + Integer.toHexString(bits) + ")", TUNSETOFFLOAD, (long) bits);
-                return fromTunBits(bits);
-            } catch (SysException e) {
-                if (!e.is(Errno.EINVAL)) throw e;
-                last = e;
-            }
-        }
-        throw last;
-    }
-
-    static int tunBits(Offloads o) {
-        if (!o.has(Offloads.CSUM)) return 0; // every segmentation offload needs checksum offload
-        int b = TUN_F_CSUM;
-        if (o.has(Offloads.TSO4)) b |= TUN_F_TSO4;
-        if (o.has(Offloads.TSO6)) b |= TUN_F_TSO6;
-        if (o.has(Offloads.TSO_ECN) && (b & (TUN_F_TSO4 | TUN_F_TSO6)) != 0) b |= TUN_F_TSO_ECN;
-        if (o.has(Offloads.USO)) b |= TUN_F_USO4 | TUN_F_USO6; // the kernel wants both or neither
-        return b;
-    }
-
-    static Offloads fromTunBits(int b) {
-        int o = 0;
-        if ((b & TUN_F_CSUM) != 0) o |= Offloads.CSUM;
-        if ((b & TUN_F_TSO4) != 0) o |= Offloads.TSO4;
-        if ((b & TUN_F_TSO6) != 0) o |= Offloads.TSO6;
-        if ((b & TUN_F_TSO_ECN) != 0) o |= Offloads.TSO_ECN;
-        if ((b & TUN_F_USO4) != 0 && (b & TUN_F_USO6) != 0) o |= Offloads.USO;
-        return Offloads.of(o);
     }
 
     @Override public String name() { return name; }
@@ -273,7 +188,7 @@ public final class TunLink implements Link {
     @Override
     public int receive(PacketBatch batch) throws IOException {
         if (closed) {
-            releaseWakeup(); // the receiving thread is the poller: it is not asleep now
+            wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
             throw new LinkClosedException(name + ": closed");
         }
         int budget = Math.min(RX_BURST, batch.capacity() - batch.count());
@@ -459,12 +374,12 @@ public final class TunLink implements Link {
      * stops steering packets to it until {@link #attachQueue()}.
      */
     public void detachQueue() throws IOException {
-        setQueue(IFF_DETACH_QUEUE);
+        setQueue(TunDevice.IFF_DETACH_QUEUE);
     }
 
     /** Re-attaches a queue detached with {@link #detachQueue()}. */
     public void attachQueue() throws IOException {
-        setQueue(IFF_ATTACH_QUEUE);
+        setQueue(TunDevice.IFF_ATTACH_QUEUE);
     }
 
     private void setQueue(int flag) throws IOException {
@@ -472,7 +387,7 @@ public final class TunLink implements Link {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ifr = a.allocate(NetDevice.IFREQ_SIZE, 8);
             ifr.set(ValueLayout.JAVA_SHORT, NetDevice.OFF_IFR_UNION, (short) flag);
-            fd.ioctl(flag == IFF_ATTACH_QUEUE ? "TUNSETQUEUE(attach)" : "TUNSETQUEUE(detach)", TUNSETQUEUE, ifr);
+            fd.ioctl(flag == TunDevice.IFF_ATTACH_QUEUE ? "TUNSETQUEUE(attach)" : "TUNSETQUEUE(detach)", TunDevice.TUNSETQUEUE, ifr);
         }
     }
 
@@ -489,52 +404,27 @@ public final class TunLink implements Link {
 
     @Override
     public boolean prepareToWait() {
-        waiting = true;
-        // Dekker with close(): either we see closed (and do not sleep), or close() sees us
-        // waiting and leaves the wake-up descriptors open for us to find signalled.
-        java.lang.invoke.VarHandle.fullFence();
-        if (closed) {
-            waiting = false;
-            return false;
-        }
-        return true;
+        // Either we see closed (and do not sleep), or close() sees us waiting and leaves the
+        // wake-up descriptors open for us to find signalled.
+        return wakeGuard.beginWait();
     }
 
     @Override
     public void finishWait() {
-        waiting = false;
-        if (closed) releaseWakeup();
+        wakeGuard.endWait();
     }
 
     @Override
     public void close() {
         if (closed) return;
         closed = true;
-        try {
-            shutdown.signal();
-        } catch (IOException ignored) {
-            // already closed
-        }
         fd.close();
         // Closing the eventfd would silently remove it from the epoll set, and a reader asleep on
         // readyFd() would never see the signal. So while a reader is waiting, the wake-up
         // descriptors are released by that reader (finishWait, or receive seeing the close).
-        java.lang.invoke.VarHandle.fullFence();
-        if (!waiting) releaseWakeup();
-    }
-
-    private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
-    private volatile boolean waiting;
-
-    private void releaseWakeup() {
-        if (!released.compareAndSet(false, true)) return;
-        ready.close();
-        shutdown.close();
-        try {
-            txPoll.close();
-        } catch (IllegalStateException busy) {
-            // the transmitting thread is inside poll right now; its memory goes with the link
-        }
+        // (a txPoll still in use by the transmitting thread refuses to close: its memory goes
+        // with the link)
+        wakeGuard.close();
     }
 
     @Override

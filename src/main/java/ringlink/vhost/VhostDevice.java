@@ -236,10 +236,7 @@ public final class VhostDevice implements AutoCloseable {
     /** Closes the device: the kernel stops every queue and drops its references to our memory. */
     @Override
     public void close() {
-        fd.close();
-        synchronized (this) {
-            if (arena.scope().isAlive()) arena.close();
-        }
+        fd.closeWith(arena);
     }
 
     @Override

@@ -1,7 +1,6 @@
 package ringlink.vhost;
 
 import java.io.IOException;
-import java.lang.invoke.VarHandle;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import ringlink.link.Layer;
@@ -11,6 +10,7 @@ import ringlink.link.LinkCounters;
 import ringlink.link.LinkException;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
+import ringlink.link.WakeupGuard;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.Epoll;
 import ringlink.sys.EpollEventLayout;
@@ -19,6 +19,8 @@ import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 import ringlink.sys.Mapping;
 import ringlink.sys.SysException;
+import ringlink.tun.TunConfig;
+import ringlink.tun.TunDevice;
 import ringlink.virtio.FeatureSet;
 import ringlink.virtio.GuestAllocator;
 import ringlink.virtio.GuestMemory;
@@ -71,7 +73,7 @@ public final class VhostNetLink implements Link {
 
     private final String name;
     private final VhostDevice dev;
-    private final VhostTap tap;
+    private final TunDevice tap;
     private final FeatureSet features;
     private final Offloads offloads;
     private final int mtu;
@@ -86,9 +88,12 @@ public final class VhostNetLink implements Link {
     private final Epoll ready;
     private final LinkCounters counters = new LinkCounters();
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final AtomicBoolean waitFdsReleased = new AtomicBoolean();
-    /** A thread is between prepareToWait (true) and finishWait: close leaves the wait descriptors to it. */
-    private volatile boolean waiting;
+    /**
+     * The descriptors a sleeper polls (ready, rxCall, err) are closed only when no thread can be
+     * asleep on them: closing the call eventfd would silently drop it from the epoll set, and a
+     * sleeper would sleep through the close.
+     */
+    private final WakeupGuard wakeGuard;
     private volatile String failure;
     private long rxMalformedSeen;
     private long txTooBigSeen;
@@ -115,7 +120,7 @@ public final class VhostNetLink implements Link {
         }
     }
 
-    private VhostNetLink(String name, VhostDevice dev, VhostTap tap, FeatureSet features, Offloads offloads, int mtu,
+    private VhostNetLink(String name, VhostDevice dev, TunDevice tap, FeatureSet features, Offloads offloads, int mtu,
                          int maxReceive, Mapping ringMem, Mapping bufMem, SplitQueueDriver rxq, SplitQueueDriver txq,
                          NetDriverRx rx, NetDriverTx tx, int txBufferSize, EventFd rxKick, EventFd txKick, EventFd rxCall,
                          EventFd err, Epoll ready) {
@@ -138,6 +143,7 @@ public final class VhostNetLink implements Link {
         this.rxCall = rxCall;
         this.err = err;
         this.ready = ready;
+        this.wakeGuard = new WakeupGuard(rxCall, ready, err);
     }
 
     /** Opens a link over TAP {@code opts.tap()} (created if missing, removed on close if we created it). */
@@ -152,7 +158,7 @@ public final class VhostNetLink implements Link {
         String name = "vhost-net:" + opts.tap();
         // Everything opened so far, closed in reverse if a later step fails.
         VhostDevice dev = null;
-        VhostTap tap = null;
+        TunDevice tap = null;
         Mapping ringMem = null, bufMem = null;
         EventFd rxKick = null, txKick = null, rxCall = null, err = null;
         Epoll ready = null;
@@ -170,12 +176,13 @@ public final class VhostNetLink implements Link {
             int hdr = NetHeader.size(features);
             boolean mrg = features.has(VirtioFeature.NET_MRG_RXBUF);
 
-            tap = VhostTap.open(opts.tap(), hdr);
-            Offloads offloads = tap.setOffloads(opts.offloads());
+            // The TAP keeps its own interface settings (not brought up here): vhost only needs the queue.
+            tap = TunDevice.open(TunConfig.tap(opts.tap()).vnetHdrSize(hdr).offloads(opts.offloads()).up(false));
+            Offloads offloads = tap.offloads();
             if (!offloads.equals(opts.offloads())) {
                 LOG.log(System.Logger.Level.INFO, name + ": kernel accepts offloads " + offloads + " of " + opts.offloads());
             }
-            int mtu = tap.mtu(1500);
+            int mtu = tap.mtu();
             boolean gso = offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO);
             // A superpacket is at most 64 KiB of IP plus the Ethernet header (+VLAN tag).
             int maxFrame = gso ? Math.max(65535 + 18, mtu + 18) : mtu + 18;
@@ -267,7 +274,7 @@ public final class VhostNetLink implements Link {
     public FeatureSet features() { return features; }
 
     /** The TAP interface this link is attached to. */
-    public String tapName() { return tap.name(); }
+    public String tapName() { return tap.ifname(); }
 
     private void check() throws LinkException {
         if (closed.get()) throw new LinkClosedException(name + ": closed");
@@ -283,6 +290,7 @@ public final class VhostNetLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
+        if (closed.get()) wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
         check();
         int first = batch.count();
         int got;
@@ -361,10 +369,8 @@ public final class VhostNetLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        waiting = true;
-        // Dekker with close(): it sets closed and then reads waiting; we set waiting and then read
-        // closed. Either we see closed (and do not sleep) or close sees us (and leaves readyFd open).
-        VarHandle.fullFence();
+        // Either we see the close (and do not sleep) or close sees us (and leaves readyFd open).
+        if (!wakeGuard.beginWait()) return false;
         if (closed.get() || failure != null) {
             endWait();
             return false;
@@ -405,21 +411,7 @@ public final class VhostNetLink implements Link {
     }
 
     private void endWait() {
-        waiting = false;
-        VarHandle.fullFence();
-        if (closed.get()) releaseWaitFds();
-    }
-
-    /**
-     * The descriptors a sleeper polls are closed only when no thread can be about to poll them:
-     * closing the call eventfd would silently drop it from the epoll set, and a thread entering
-     * poll just then would sleep through the close.
-     */
-    private void releaseWaitFds() {
-        if (!waitFdsReleased.compareAndSet(false, true)) return;
-        ready.close();
-        rxCall.close();
-        err.close();
+        wakeGuard.endWait();
     }
 
     /** Detaches the backend, stops the rings, closes the device, and then unmaps the memory. */
@@ -436,13 +428,7 @@ public final class VhostNetLink implements Link {
         }
         dev.close();
         tap.close();
-        try {
-            rxCall.signal(); // wake a thread sleeping on readyFd(); its finishWait sees the link closed
-        } catch (IOException ignored) {
-            // already closed
-        }
-        VarHandle.fullFence();
-        if (!waiting) releaseWaitFds();
+        wakeGuard.close(); // signals rxCall: a thread sleeping on readyFd() wakes, its finishWait sees the link closed
         rxKick.close();
         txKick.close();
         ringMem.close();

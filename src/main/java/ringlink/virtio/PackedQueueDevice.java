@@ -244,14 +244,6 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     }
 
     @Override
-    public void push(DescriptorChain chain, int written) {
-        if (written < 0 || written > chain.writableBytes()) {
-            throw new IllegalArgumentException("written " + written + " not in [0, " + chain.writableBytes() + "] for " + chain);
-        }
-        push(chain.id(), chain.descriptorCount(), written);
-    }
-
-    @Override
     public void push(int id, int descriptorCount, int written) {
         checkOk();
         if (id < 0 || id >= size || !inUse[id]) throw new IllegalArgumentException("buffer id " + id + " was not popped");

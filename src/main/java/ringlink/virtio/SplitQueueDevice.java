@@ -231,14 +231,6 @@ public final class SplitQueueDevice implements VirtqueueDevice {
     }
 
     @Override
-    public void push(DescriptorChain chain, int written) {
-        if (written < 0 || written > chain.writableBytes()) {
-            throw new IllegalArgumentException("written " + written + " not in [0, " + chain.writableBytes() + "] for " + chain);
-        }
-        push(chain.id(), chain.descriptorCount(), written);
-    }
-
-    @Override
     public void push(int id, int descriptorCount, int written) {
         checkOk();
         long e = USED_RING + (long) USED_ELEM_SIZE * (usedIdx & mask);

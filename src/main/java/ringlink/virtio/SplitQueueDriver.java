@@ -82,16 +82,10 @@ public final class SplitQueueDriver implements VirtqueueDriver {
         this.availEventOff = availEventOffset(size);
         this.eventIdx = features.has(VirtioFeature.EVENT_IDX);
         this.inOrder = features.has(VirtioFeature.IN_ORDER);
-        if (features.has(VirtioFeature.INDIRECT_DESC) && indirectAlloc != null && maxIndirect >= 2) {
-            this.maxIndirect = Math.min(maxIndirect, size);
-            long bytes = 16L * this.maxIndirect * size;
-            this.indirectGpa = indirectAlloc.allocate(bytes, 16);
-            this.indirect = indirectAlloc.region().segment().asSlice(indirectGpa - indirectAlloc.region().guestAddress(), bytes);
-        } else {
-            this.maxIndirect = 0;
-            this.indirect = null;
-            this.indirectGpa = 0;
-        }
+        IndirectTables tables = IndirectTables.allocate(features, indirectAlloc, maxIndirect, size);
+        this.maxIndirect = tables.maxEntries();
+        this.indirectGpa = tables.gpa();
+        this.indirect = tables.segment();
         nextFree = new int[size];
         for (int i = 0; i < size; i++) nextFree[i] = i + 1;
         descCount = new int[size];

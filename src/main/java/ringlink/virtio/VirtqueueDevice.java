@@ -52,7 +52,13 @@ public interface VirtqueueDevice {
      *
      * @throws IllegalArgumentException if {@code written} exceeds the chain's writable bytes
      */
-    void push(DescriptorChain chain, int written);
+    default void push(DescriptorChain chain, int written) {
+        // Checked here, once for both ring formats: the used length is what the driver trusts.
+        if (written < 0 || written > chain.writableBytes()) {
+            throw new IllegalArgumentException("written " + written + " not in [0, " + chain.writableBytes() + "] for " + chain);
+        }
+        push(chain.id(), chain.descriptorCount(), written);
+    }
 
     /**
      * Pushes {@code chains[0..n)} with {@code written[0..n)} bytes each (the batch counterpart of

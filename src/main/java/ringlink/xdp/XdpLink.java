@@ -9,6 +9,7 @@ import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkException;
+import ringlink.link.WakeupGuard;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
 import ringlink.packet.PacketBatch;
@@ -64,6 +65,8 @@ public final class XdpLink implements Link {
     private final long[] fillStash;
     private int fillStashCount;
     private volatile boolean closed;
+    /** Closes epoll and wake-up eventfd only when no thread can be asleep on them (see WakeupGuard). */
+    private final WakeupGuard wakeGuard;
     /** Why the link was stopped by a corrupt ring, or null: once set, every call fails with it. */
     private volatile String failure;
 
@@ -76,6 +79,7 @@ public final class XdpLink implements Link {
         this.program = program;
         this.epoll = epoll;
         this.wake = wake;
+        this.wakeGuard = new WakeupGuard(wake, epoll);
         this.modeNote = modeNote;
         this.umemSize = umem.size();
         this.maxRx = umem.maxRxPacket();
@@ -210,6 +214,7 @@ public final class XdpLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
+        if (closed) wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
         check();
         try {
             XskRing rx = xsk.rx;
@@ -388,15 +393,23 @@ public final class XdpLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        if (closed) return false;
-        // Frames left in the TX ring would otherwise wait for the next transmit call.
-        if (xsk.tx.pending() > 0) flushTx();
-        return !xsk.rx.hasEntries();
+        if (closed || !wakeGuard.beginWait()) return false;
+        boolean sleep = false;
+        try {
+            // Frames left in the TX ring would otherwise wait for the next transmit call.
+            if (xsk.tx.pending() > 0) flushTx();
+            sleep = !xsk.rx.hasEntries();
+            return sleep;
+        } finally {
+            if (!sleep) wakeGuard.endWait();
+        }
     }
 
     @Override
     public void finishWait() throws IOException {
-        if (closed) wake.drain();
+        // The wake-up eventfd is only ever signalled by close(), so there is nothing to drain:
+        // a closed link's next call throws.
+        wakeGuard.endWait();
     }
 
     /** Kernel drop counters for this socket. */
@@ -410,15 +423,11 @@ public final class XdpLink implements Link {
             if (closed) return;
             closed = true;
         }
-        try {
-            wake.signal();
-        } catch (IOException ignored) {
-            // nobody can be waiting on a closed eventfd
-        }
         if (program != null) program.release(config.queue(), true);
-        epoll.close();
         xsk.close();
-        wake.close();
+        // Signals wake, but closes epoll and wake only when no thread is asleep on them: closing the
+        // signalled eventfd would drop it from the epoll set before a sleeper saw it.
+        wakeGuard.close();
         umem.close();
     }
 

@@ -195,4 +195,16 @@ class ShmLinkTest {
             assertThrows(IllegalArgumentException.class, () -> client.transmit(b), "we never send what we lack");
         }
     }
+
+    /** close() from another thread wakes a thread asleep in epoll on readyFd (the eventfd stays in the set until it is out). */
+    @Test
+    void closeWakesAnEpollSleeper() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            ShmLink[] p = pair(ShmLink.Options.defaults(), ShmLink.Options.defaults());
+            try (ShmLink server = p[0]; ShmLink client = p[1]) {
+                ringlink.testing.CloseWake.assertCloseWakesEpollSleeper(client);
+                assertTrue(client.awaitReleased(5, TimeUnit.SECONDS), "released once the sleeper is out");
+            }
+        }
+    }
 }

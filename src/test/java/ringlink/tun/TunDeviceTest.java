@@ -39,25 +39,25 @@ class TunDeviceTest {
                 P(sizeof(struct ifreq)); P(offsetof(struct ifreq, ifr_flags)); P(IFF_UP); P(IFF_RUNNING);
                 P(sizeof(struct in6_ifreq)); P(offsetof(struct in6_ifreq, ifr6_prefixlen)); P(offsetof(struct in6_ifreq, ifr6_ifindex));
                 """);
-        assertEquals(c.get("TUNSETIFF"), TunLink.TUNSETIFF);
-        assertEquals(c.get("TUNSETPERSIST"), TunLink.TUNSETPERSIST);
-        assertEquals(c.get("TUNGETFEATURES"), TunLink.TUNGETFEATURES);
-        assertEquals(c.get("TUNSETOFFLOAD"), TunLink.TUNSETOFFLOAD);
-        assertEquals(c.get("TUNGETIFF"), TunLink.TUNGETIFF);
-        assertEquals(c.get("TUNSETVNETHDRSZ"), TunLink.TUNSETVNETHDRSZ);
-        assertEquals(c.get("TUNSETQUEUE"), TunLink.TUNSETQUEUE);
-        assertEquals(c.get("IFF_TUN"), (long) TunLink.IFF_TUN);
-        assertEquals(c.get("IFF_TAP"), (long) TunLink.IFF_TAP);
-        assertEquals(c.get("IFF_NO_PI"), (long) TunLink.IFF_NO_PI);
-        assertEquals(c.get("IFF_VNET_HDR"), (long) TunLink.IFF_VNET_HDR);
-        assertEquals(c.get("IFF_MULTI_QUEUE"), (long) TunLink.IFF_MULTI_QUEUE);
-        assertEquals(c.get("IFF_ATTACH_QUEUE"), (long) TunLink.IFF_ATTACH_QUEUE);
-        assertEquals(c.get("IFF_DETACH_QUEUE"), (long) TunLink.IFF_DETACH_QUEUE);
-        assertEquals(c.get("TUN_F_CSUM"), (long) TunLink.TUN_F_CSUM);
-        assertEquals(c.get("TUN_F_TSO4"), (long) TunLink.TUN_F_TSO4);
-        assertEquals(c.get("TUN_F_TSO6"), (long) TunLink.TUN_F_TSO6);
-        assertEquals(c.get("TUN_F_TSO_ECN"), (long) TunLink.TUN_F_TSO_ECN);
-        assertEquals(c.get("TUN_F_UFO"), (long) TunLink.TUN_F_UFO);
+        assertEquals(c.get("TUNSETIFF"), TunDevice.TUNSETIFF);
+        assertEquals(c.get("TUNSETPERSIST"), TunDevice.TUNSETPERSIST);
+        assertEquals(c.get("TUNGETFEATURES"), TunDevice.TUNGETFEATURES);
+        assertEquals(c.get("TUNSETOFFLOAD"), TunDevice.TUNSETOFFLOAD);
+        assertEquals(c.get("TUNGETIFF"), TunDevice.TUNGETIFF);
+        assertEquals(c.get("TUNSETVNETHDRSZ"), TunDevice.TUNSETVNETHDRSZ);
+        assertEquals(c.get("TUNSETQUEUE"), TunDevice.TUNSETQUEUE);
+        assertEquals(c.get("IFF_TUN"), (long) TunDevice.IFF_TUN);
+        assertEquals(c.get("IFF_TAP"), (long) TunDevice.IFF_TAP);
+        assertEquals(c.get("IFF_NO_PI"), (long) TunDevice.IFF_NO_PI);
+        assertEquals(c.get("IFF_VNET_HDR"), (long) TunDevice.IFF_VNET_HDR);
+        assertEquals(c.get("IFF_MULTI_QUEUE"), (long) TunDevice.IFF_MULTI_QUEUE);
+        assertEquals(c.get("IFF_ATTACH_QUEUE"), (long) TunDevice.IFF_ATTACH_QUEUE);
+        assertEquals(c.get("IFF_DETACH_QUEUE"), (long) TunDevice.IFF_DETACH_QUEUE);
+        assertEquals(c.get("TUN_F_CSUM"), (long) TunDevice.TUN_F_CSUM);
+        assertEquals(c.get("TUN_F_TSO4"), (long) TunDevice.TUN_F_TSO4);
+        assertEquals(c.get("TUN_F_TSO6"), (long) TunDevice.TUN_F_TSO6);
+        assertEquals(c.get("TUN_F_TSO_ECN"), (long) TunDevice.TUN_F_TSO_ECN);
+        assertEquals(c.get("TUN_F_UFO"), (long) TunDevice.TUN_F_UFO);
         // TUN_F_USO4/6 (0x20/0x40) are missing from Debian 12's headers: values from Linux 6.2 if_tun.h
         assertEquals(c.get("SIOCGIFFLAGS"), NetDevice.SIOCGIFFLAGS);
         assertEquals(c.get("SIOCSIFMTU"), NetDevice.SIOCSIFMTU);
@@ -86,8 +86,18 @@ class TunDeviceTest {
             assertEquals(1500 + TunLink.L2_OVERHEAD, l.maxReceiveSize());
             assertFalse(l.groEnabled());
         }
-        assertEquals(Offloads.of(Offloads.CSUM | Offloads.TSO4), TunLink.fromTunBits(TunLink.tunBits(Offloads.parse("tso4"))));
-        assertEquals(0, TunLink.tunBits(Offloads.of(Offloads.TSO4)), "TSO without CSUM is not asked for");
+        assertEquals(Offloads.of(Offloads.CSUM | Offloads.TSO4), TunDevice.fromTunBits(TunDevice.tunBits(Offloads.parse("tso4"))));
+        assertEquals(0, TunDevice.tunBits(Offloads.of(Offloads.TSO4)), "TSO without CSUM is not asked for");
+    }
+
+    /** The TUN offload bits a link's offloads map to (what vhost-net's TAP backend asks for too). */
+    @Test
+    void tunOffloadFlagsFollowTheLinkOffloads() {
+        assertEquals(0, TunDevice.tunBits(Offloads.NONE));
+        assertEquals(TunDevice.TUN_F_CSUM, TunDevice.tunBits(Offloads.parse("csum")));
+        assertEquals(TunDevice.TUN_F_CSUM | TunDevice.TUN_F_TSO4 | TunDevice.TUN_F_TSO6, TunDevice.tunBits(Offloads.parse("tso")));
+        assertEquals(TunDevice.TUN_F_CSUM | TunDevice.TUN_F_USO4 | TunDevice.TUN_F_USO6, TunDevice.tunBits(Offloads.parse("uso")));
+        assertEquals(0, TunDevice.tunBits(Offloads.parse("ecn")), "ECN alone means nothing without checksum offload");
     }
 
     @Test

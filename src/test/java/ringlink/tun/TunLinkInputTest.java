@@ -372,4 +372,12 @@ class TunLinkInputTest {
         assertThrows(LinkClosedException.class, () -> link.transmit(batch));
         closer.join();
     }
+
+    /** close() from another thread wakes a thread asleep in an epoll set of its own over readyFd. */
+    @Test
+    void closeWakesAnEpollSleeper() throws Exception {
+        assertEquals(0, receiveAll());
+        ringlink.testing.CloseWake.assertCloseWakesEpollSleeper(link);
+        assertFalse(link.readyFd().isOpen(), "wake-up descriptors released once the reader is out");
+    }
 }

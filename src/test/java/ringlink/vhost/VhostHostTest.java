@@ -13,6 +13,8 @@ import org.junit.jupiter.api.Timeout;
 import ringlink.link.LinkException;
 import ringlink.link.Links;
 import ringlink.link.Offloads;
+import ringlink.tun.TunConfig;
+import ringlink.tun.TunDevice;
 import ringlink.testing.Env;
 
 /** What can be checked on the host, which has TUN/TAP but no vhost-net (the data path is tested in the guest). */
@@ -48,26 +50,17 @@ class VhostHostTest {
     @Timeout(30)
     void tapBackendTakesOffloadsAndRefusesASecondUser() throws Exception {
         Env.requireTun();
-        try (VhostTap tap = VhostTap.open("rlvnh1", 12)) {
+        try (TunDevice tap = TunDevice.open(TunConfig.tap("rlvnh1").vnetHdrSize(12).up(false))) {
             assertTrue(Files.exists(Path.of("/sys/class/net/rlvnh1")));
             Offloads got = tap.setOffloads(Offloads.ALL);
             // USO needs Linux 6.2+; either way what we got is what we asked, minus at most USO.
             assertTrue(got.equals(Offloads.ALL) || got.equals(Offloads.ALL.without(Offloads.USO)), got.toString());
             assertEquals(Offloads.NONE, tap.setOffloads(Offloads.NONE));
-            LinkException e = assertThrows(LinkException.class, () -> VhostTap.open("rlvnh1", 12));
+            LinkException e = assertThrows(LinkException.class, () -> TunDevice.open(TunConfig.tap("rlvnh1").vnetHdrSize(12).up(false)));
             assertTrue(e.getMessage().contains("in use"), e.getMessage());
-            assertEquals(1500, tap.mtu(0));
+            assertEquals(1500, tap.mtu());
         }
         for (int i = 0; i < 100 && Files.exists(Path.of("/sys/class/net/rlvnh1")); i++) Thread.sleep(10);
         assertFalse(Files.exists(Path.of("/sys/class/net/rlvnh1")), "closing the TAP removes it");
-    }
-
-    @Test
-    void tunOffloadFlagsFollowTheLinkOffloads() {
-        assertEquals(0, VhostTap.tunFlags(Offloads.NONE));
-        assertEquals(VhostTap.TUN_F_CSUM, VhostTap.tunFlags(Offloads.parse("csum")));
-        assertEquals(VhostTap.TUN_F_CSUM | VhostTap.TUN_F_TSO4 | VhostTap.TUN_F_TSO6, VhostTap.tunFlags(Offloads.parse("tso")));
-        assertEquals(VhostTap.TUN_F_CSUM | VhostTap.TUN_F_USO4 | VhostTap.TUN_F_USO6, VhostTap.tunFlags(Offloads.parse("uso")));
-        assertEquals(0, VhostTap.tunFlags(Offloads.parse("ecn")), "ECN alone means nothing without checksum offload");
     }
 }

@@ -7,6 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import ringlink.link.Offloads;
+import ringlink.tun.TunConfig;
+import ringlink.tun.TunDevice;
 import ringlink.packet.PacketBatch;
 
 /**
@@ -124,8 +126,8 @@ final class VhostNetGuestBench {
     }
 
     static double tapTx(int seconds) throws Exception {
-        try (VhostTap tap = VhostTap.open("rlvnb1", 12); Arena a = Arena.ofShared()) {
-            tap.setOffloads(Offloads.NONE);
+        try (TunDevice tap = TunDevice.open(TunConfig.tap("rlvnb1").vnetHdrSize(12).offloads(Offloads.NONE).up(false));
+             Arena a = Arena.ofShared()) {
             GuestNet.sh("ip", "link", "set", "rlvnb1", "up");
             MemorySegment buf = a.allocate(12 + FRAME, 64);
             frame(buf, 12); // header zero: no offload
@@ -199,8 +201,8 @@ final class VhostNetGuestBench {
     }
 
     static double tapRx(int seconds) throws Exception {
-        try (VhostTap tap = VhostTap.open("rlvnb4", 12); Arena a = Arena.ofShared()) {
-            tap.setOffloads(Offloads.NONE);
+        try (TunDevice tap = TunDevice.open(TunConfig.tap("rlvnb4").vnetHdrSize(12).offloads(Offloads.NONE).up(false));
+             Arena a = Arena.ofShared()) {
             GuestNet.sh("ip", "link", "set", "rlvnb4", "up");
             MemorySegment buf = a.allocate(2048, 64);
             // Non-blocking, so the reader can stop (and the buffer be freed) when pktgen stops.

@@ -82,4 +82,15 @@ class XskRingTest {
             assertEquals(l.txFrames(), l.txFramesFree(), "the pool holds exactly its own frames");
         }
     }
+
+    /** close() from another thread wakes a thread asleep in epoll on readyFd (the eventfd stays in the set until it is out). */
+    @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void closeWakesAnEpollSleeper() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            try (XskSimulator sim = XskSimulator.create(64, 2048, 32)) {
+                ringlink.testing.CloseWake.assertCloseWakesEpollSleeper(sim.link());
+            }
+        }
+    }
 }
