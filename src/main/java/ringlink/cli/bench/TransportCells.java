@@ -165,11 +165,19 @@ public final class TransportCells implements BenchCellProvider {
             long s = seconds(d, 3); // XdpBench: one warm-up second, then at least two samples
             return paired.take(dir + size + variant(), () -> {
                 String out = script("xdp.sh", 4 * s + 300, "--seconds", String.valueOf(s), "--size", String.valueOf(size), "--only", dir);
-                Matcher m = XDP.matcher(out);
-                if (!m.find()) throw new IOException("no result line in xdp.sh's output: " + SwitchLoopCell.tail(out));
+                return parse(out, dir, size);
+            });
+        }
+
+        /** XdpBench's "RX  java 1.234 Mpps   dpdk af_xdp 2.345 Mpps ..." line, keyed as the cells take it. */
+        static Map<String, Measurement> parse(String out, String dir, int size) throws IOException {
+            Matcher m = XDP.matcher(out);
+            while (m.find()) {
+                if (!m.group(1).equalsIgnoreCase(dir)) continue;
                 double java = Double.parseDouble(m.group(2)) * 1e6, peer = Double.parseDouble(m.group(3)) * 1e6;
                 return Map.of(dir + size + "ringlink xsk", rate(java, size), dir + size + "testpmd af_xdp", rate(peer, size));
-            });
+            }
+            throw new IOException("no " + dir + " result line in xdp.sh's output: " + SwitchLoopCell.tail(out));
         }
     }
 
@@ -198,11 +206,19 @@ public final class TransportCells implements BenchCellProvider {
             return paired.take(size + variant(), () -> {
                 String out = script("shm.sh", (long) (2 * s) + 600, "--seconds", String.valueOf(s), "--warmup", "1",
                         "--sizes", String.valueOf(size), "--direction", "c2s");
-                Matcher m = SHM.matcher(out);
-                if (!m.find()) throw new IOException("no result line in shm.sh's output: " + SwitchLoopCell.tail(out));
+                return parse(out, size);
+            });
+        }
+
+        /** ShmBench's table row "c2s 64 jpps jgbps gopps gogbps ratio", keyed as the cells take it. */
+        static Map<String, Measurement> parse(String out, int size) throws IOException {
+            Matcher m = SHM.matcher(out);
+            while (m.find()) {
+                if (Integer.parseInt(m.group(1)) != size) continue;
                 return Map.of(size + "ringlink java", new Measurement(Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))),
                         size + "gvisor go", new Measurement(Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5))));
-            });
+            }
+            throw new IOException("no c2s " + size + " B row in shm.sh's output: " + SwitchLoopCell.tail(out));
         }
     }
 
@@ -236,12 +252,17 @@ public final class TransportCells implements BenchCellProvider {
             return paired.take(dir + method, () -> {
                 String out = script("vhostnet-bench.sh", 12 * s + 900, String.valueOf(s),
                         "link", "tap", "dpdk", "rx-link", "rx-tap", "rx-dpdk");
-                Map<String, Measurement> all = new HashMap<>();
-                Matcher m = VNET.matcher(out);
-                while (m.find()) all.put(m.group(1) + m.group(2), rate(Double.parseDouble(m.group(3)), 64));
-                if (all.isEmpty()) throw new IOException("no BENCH lines in vhostnet-bench.sh's output: " + SwitchLoopCell.tail(out));
-                return all;
+                return parse(out);
             });
+        }
+
+        /** The guest's "BENCH tx|rx link|tap|dpdk PPS" lines, keyed "txlink" etc. as the cells take them. */
+        static Map<String, Measurement> parse(String out) throws IOException {
+            Map<String, Measurement> all = new HashMap<>();
+            Matcher m = VNET.matcher(out);
+            while (m.find()) all.put(m.group(1) + m.group(2), rate(Double.parseDouble(m.group(3)), 64));
+            if (all.isEmpty()) throw new IOException("no BENCH lines in vhostnet-bench.sh's output: " + SwitchLoopCell.tail(out));
+            return all;
         }
     }
 
