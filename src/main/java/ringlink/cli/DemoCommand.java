@@ -36,12 +36,14 @@ import ringlink.sw.Switch;
         description = {"Shows Ringlink working on this machine: two namespaces talking through its switch.",
             "",
             "Run as root: creates two network namespaces per step and connects them through a Ringlink switch over each "
-                + "transport in this build (TAP with offloads, AF_XDP on veth, TAP to AF_XDP with software segmentation), "
+                + "transport in this build (TAP with offloads, AF_XDP on veth, TAP to AF_XDP with software segmentation, "
+                + "shared memory (shm:) to a second ringlink process, vhost-user to a QEMU guest), "
                 + "runs ping and a short iperf3 through it with live throughput, prints a summary table and says what each "
                 + "step shows. Everything it creates (namespaces, interfaces, processes) is removed at the end, also on Ctrl-C.",
             "",
             "Without root only the in-memory step runs."},
-        footer = {"", "Examples:", "  sudo ./ringlink demo", "  sudo ./ringlink demo --steps veth,tap --iperf-seconds 10", "  ./ringlink demo --list"})
+        footer = {"", "Examples:", "  sudo ./ringlink demo", "  sudo ./ringlink demo --steps veth,tap --iperf-seconds 10", "  sudo ./ringlink demo --steps shm",
+            "  ./ringlink demo --list                      # the steps (memory, veth, tap, xdp, mixed, shm, vm) and which can run"})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--iperf-seconds", paramLabel = "N", description = "Length of each iperf3 run (default: ${DEFAULT-VALUE}).")
     int iperfSeconds = 3;

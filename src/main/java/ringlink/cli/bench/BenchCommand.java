@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 
 /** {@code ringlink bench}: the benchmark matrix, each transport beside its peer in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Runs the benchmark matrix: Ringlink beside third-party peers, with medians, ratios and charts.",
+        description = {"Runs the benchmark matrix: each transport beside its peer; medians, ratios, charts.",
             "",
             "Every cell (transport x size x peer) runs on this machine, repeated, Ringlink beside the peer it is compared "
                 + "with in the same run. Prints medians and ratios, and writes table.txt, results.json, results.csv and "
