@@ -224,9 +224,9 @@ public final class TransportCells implements BenchCellProvider {
 
     private static final Pattern VNET = Pattern.compile("(?m)^BENCH (tx|rx) (link|tap|dpdk) ([0-9.]+)");
 
-    /** Kernel vhost-net inside a QEMU TCG guest, 64-byte frames (bench/vhostnet-bench.sh, one guest for all six). */
+    /** Kernel vhost-net inside a QEMU TCG guest (absolute figures meaningless under TCG: read the ratios), 64-byte frames (bench/vhostnet-bench.sh, one guest for all six). */
     record VhostNet(Paired paired, String dir, String method) implements BenchCell {
-        @Override public String group() { return "vhost-net " + dir + " (qemu tcg)"; }
+        @Override public String group() { return "vhost-net " + dir; }
         @Override public boolean reference() { return method.equals("dpdk"); }
         @Override public int size() { return 64; }
 

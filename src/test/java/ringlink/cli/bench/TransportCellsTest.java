@@ -22,7 +22,7 @@ class TransportCellsTest {
     @Test
     void everyTransportGroupHasItsReferenceAtEverySize() {
         List<BenchCell> cells = new TransportCells().cells(FULL);
-        for (String g : List.of("tun iperf3", "xdp rx", "xdp tx", "shm", "vhost-net tx (qemu tcg)", "vhost-net rx (qemu tcg)")) {
+        for (String g : List.of("tun iperf3", "xdp rx", "xdp tx", "shm", "vhost-net tx", "vhost-net rx")) {
             List<BenchCell> in = cells.stream().filter(c -> c.group().equals(g)).toList();
             assertTrue(in.size() >= 2, g + ": " + in);
             for (BenchCell c : in) {
@@ -31,7 +31,7 @@ class TransportCellsTest {
         }
         assertTrue(cells.stream().anyMatch(c -> c.label().equals("shm 1500B gvisor go") && c.reference()));
         assertTrue(cells.stream().anyMatch(c -> c.label().equals("xdp rx 64B testpmd af_xdp") && c.reference()));
-        assertTrue(cells.stream().anyMatch(c -> c.label().equals("vhost-net tx (qemu tcg) 64B testpmd virtio_user") && c.reference()));
+        assertTrue(cells.stream().anyMatch(c -> c.label().equals("vhost-net tx 64B testpmd virtio_user") && c.reference()));
         // JMH-only parts are listed, always skipped with a pointer.
         assertTrue(cells.stream().filter(c -> c.variant().equals("jmh")).allMatch(c -> c.unavailable().startsWith("measured by JMH")));
     }
