@@ -36,12 +36,14 @@ import ringlink.sw.Switch;
         description = {"Shows Ringlink working on this machine: two namespaces talking through its switch.",
             "",
             "Run as root: creates two network namespaces per step and connects them through a Ringlink switch over each "
-                + "transport in this build (TAP with offloads, AF_XDP on veth, TAP to AF_XDP with software segmentation), "
+                + "transport in this build (TAP with offloads, AF_XDP on veth, TAP to AF_XDP with software segmentation, "
+                + "shared memory (shm:) to a second ringlink process, vhost-user to a QEMU guest), "
                 + "runs ping and a short iperf3 through it with live throughput, prints a summary table and says what each "
                 + "step shows. Everything it creates (namespaces, interfaces, processes) is removed at the end, also on Ctrl-C.",
             "",
             "Without root only the in-memory step runs."},
-        footer = {"", "Examples:", "  sudo ./ringlink demo", "  sudo ./ringlink demo --steps veth,tap --iperf-seconds 10", "  ./ringlink demo --list"})
+        footer = {"", "Examples:", "  sudo ./ringlink demo", "  sudo ./ringlink demo --steps veth,tap --iperf-seconds 10", "  sudo ./ringlink demo --steps shm",
+            "  ./ringlink demo --list                      # the steps (memory, veth, tap, xdp, mixed, shm, vm) and which can run"})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--iperf-seconds", paramLabel = "N", description = "Length of each iperf3 run (default: ${DEFAULT-VALUE}).")
     int iperfSeconds = 3;
@@ -84,7 +86,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     static List<Step> steps() {
-        return List.of(new InMemory(), new Veth(), new Tap(), new Xdp(), new Mixed(), new Vm());
+        return List.of(new InMemory(), new Veth(), new Tap(), new Xdp(), new Mixed(), new SharedMemory(), new Vm());
     }
 
     @Override
@@ -280,7 +282,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** The interface names the steps use after the prefix: only these are ever removed as leftovers. */
-    static final List<String> DEVICE_SUFFIXES = List.of("va", "vb", "ta", "tb", "xa", "xah", "xb", "xbh", "ma", "mb", "mbh", "wa");
+    static final List<String> DEVICE_SUFFIXES = List.of("va", "vb", "ta", "tb", "xa", "xah", "xb", "xbh", "ma", "mb", "mbh", "sa", "sb", "wa");
 
     /** Interfaces in this namespace that one of the steps would have created. */
     static List<String> devices(Context c) throws IOException {
@@ -454,6 +456,76 @@ final class DemoCommand implements Callable<Integer> {
             c.say("switch: " + switchSummary(sw));
             if (segmented == 0) c.say("(the TAP sent no superpackets this time, so nothing needed segmenting)");
             return new Outcome("ok", rtt, rate, "");
+        }
+    }
+
+    /**
+     * Shared memory between two processes: this process's switch joins a TAP in namespace a to
+     * the server end of an {@code shm:} link; a second Ringlink process ({@code ringlink switch})
+     * holds the client end and joins it to a TAP in namespace b. Traffic crosses gVisor's
+     * sharedmem queues (memfd data, eventfd notifications) between the two JVMs.
+     */
+    static final class SharedMemory implements Step {
+        public String name() { return "shm"; }
+        public String title() { return "Shared memory: namespace <-> tap <-> switch <-> shm <-> 2nd ringlink process <-> tap <-> namespace"; }
+        public String proves() { return "two processes exchange packets over gVisor-compatible sharedmem queues (shm:)"; }
+
+        public String unavailable(Context c) {
+            String why = needNamespaces(c);
+            if (why == null) why = needScheme("tap");
+            return why != null ? why : needScheme("shm");
+        }
+
+        public Outcome run(Context c) throws Exception {
+            namespaces(c, name());
+            String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
+            String ta = c.prefix() + "sa", tb = c.prefix() + "sb";
+            Path dir = Files.createTempDirectory(c.prefix() + "-shm");
+            c.cleanup().add("remove " + dir, () -> {
+                try (var w = Files.walk(dir)) {
+                    for (Path p : w.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+                }
+            });
+            Path sock = dir.resolve("shm.sock"), log = dir.resolve("peer.log");
+            // The peer: this same program as a second process, `ringlink switch` between the shm
+            // client end and a TAP. --duration bounds it should this process be SIGKILLed.
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                    "switch", "--duration", String.valueOf(c.iperfSeconds() + 180), "shm:" + sock + "?role=client", "tap:" + tb));
+            Process peer = Shell.start(log, cmd.toArray(String[]::new));
+            c.cleanup().add("stop the second ringlink process", () -> Shell.kill(peer));
+            c.cleanup().add("delete " + tb + " if still on the host", () -> Shell.run(10, "ip", "link", "del", tb));
+            c.say("second process (pid " + peer.pid() + "): ringlink switch shm:" + sock + "?role=client tap:" + tb);
+            Link la = Links.open("tap:" + ta);
+            c.cleanup().add("close " + la.name(), la::close);
+            Link ls;
+            try {
+                ls = Links.open("shm:" + sock + "?timeout=30000"); // the server end: waits for the peer to connect
+            } catch (IOException e) {
+                throw new IOException("the second process did not connect: " + e.getMessage() + "; its log: " + tail(log), e);
+            }
+            c.cleanup().add("close " + ls.name(), ls::close);
+            Switch sw = switchOf(c, la, ls);
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!Shell.run(10, "ip", "link", "show", tb).ok()) {
+                if (!peer.isAlive() || System.nanoTime() > deadline) throw new IOException("the second process did not create " + tb + "; its log: " + tail(log));
+                Thread.sleep(50);
+            }
+            place(ta, a, "10.77.6.1/24");
+            place(tb, b, "10.77.6.2/24");
+            String rtt = ping(c, a, "10.77.6.2");
+            String rate = iperf(c, a, b, "10.77.6.2");
+            c.say("switch: " + switchSummary(sw));
+            return new Outcome("ok", rtt, rate, "");
+        }
+
+        private static String tail(Path log) {
+            try {
+                String t = Files.readString(log).strip();
+                return t.length() > 600 ? "..." + t.substring(t.length() - 600) : t;
+            } catch (IOException e) {
+                return "(unreadable: " + e.getMessage() + ")";
+            }
         }
     }
 

@@ -28,6 +28,7 @@ class DemoCommandTest {
         String s = runDemo("--list");
         assertTrue(s.startsWith("0\n"), s);
         assertTrue(s.contains("memory") && s.contains("veth") && s.contains("tap") && s.contains("xdp"), s);
+        assertTrue(s.matches("(?s).*\\nshm\\s+Shared memory: .*"), s);
         assertTrue(s.matches("(?s).*memory\\s+.*ready.*"), s);
     }
 
@@ -112,6 +113,59 @@ class DemoCommandTest {
             Env.runQuiet(10, "ip", "netns", "del", "rlcli-veth-b");
             Files.deleteIfExists(log);
         }
+    }
+
+    /** The shm step: a second ringlink process holds the other end of the shm: link; nothing of it survives. */
+    @Test
+    @Timeout(180)
+    void shmStepCrossesASecondProcessAndLeavesNothing() throws Exception {
+        Env.requireNetns();
+        Env.requireProgram("iperf3", "iperf3");
+        Env.requireProgram("ping", "iputils-ping");
+        String s = runDemo("--steps", "shm", "--prefix", "rlcs", "--iperf-seconds", "1");
+        assertTrue(s.startsWith("0\n"), s);
+        assertTrue(s.contains("second process (pid"), s);
+        assertTrue(s.matches("(?s).*\\n  shm\\s+ok\\s+[0-9.]+ ms\\s+[0-9.]+ [GM]bit/s.*"), s);
+        assertTrue(s.contains("Cleanup checked: no namespaces or interfaces named rlcs* are left."), s);
+        assertLeftNothing("rlcs-");
+        assertNoShmPeer("rlcs-shm");
+    }
+
+    /** SIGINT while iperf3 runs through the shm step: the second process goes too. */
+    @Test
+    @Timeout(120)
+    void anInterruptedShmStepStopsTheSecondProcess() throws Exception {
+        Env.requireNetns();
+        Env.requireProgram("iperf3", "iperf3");
+        Path log = Files.createTempFile("rlcj-demo", ".log");
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "ringlink.cli.Main", "demo", "--steps", "shm", "--prefix", "rlcj", "--iperf-seconds", "30")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!Files.readString(log).contains("iperf3:") && System.nanoTime() < deadline && p.isAlive()) Thread.sleep(100);
+            assertTrue(Files.readString(log).contains("iperf3:"), "iperf3 never started:\n" + Files.readString(log));
+            assertTrue(ProcessHandle.allProcesses().anyMatch(h -> h.info().commandLine().orElse("").contains("rlcj-shm")), "no second process");
+            Env.run(10, "kill", "-INT", String.valueOf(p.pid()));
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "demo did not exit on SIGINT");
+            String out = Files.readString(log);
+            assertTrue(out.contains("ringlink demo: clean."), out);
+            assertLeftNothing("rlcj-");
+            assertNoShmPeer("rlcj-shm");
+        } finally {
+            p.destroyForcibly();
+            Env.runQuiet(10, "ip", "netns", "del", "rlcj-shm-a");
+            Env.runQuiet(10, "ip", "netns", "del", "rlcj-shm-b");
+            Files.deleteIfExists(log);
+        }
+    }
+
+    static void assertNoShmPeer(String marker) throws InterruptedException {
+        // Shell.kill waits for it, but give the process table a moment on a loaded machine.
+        for (int i = 0; i < 50 && ProcessHandle.allProcesses().anyMatch(h -> h.info().commandLine().orElse("").contains(marker)); i++) Thread.sleep(100);
+        assertTrue(ProcessHandle.allProcesses().noneMatch(h -> h.info().commandLine().orElse("").contains(marker)),
+                "the second ringlink process is still running");
     }
 
     static void assertLeftNothing(String prefix) {

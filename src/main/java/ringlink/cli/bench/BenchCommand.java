@@ -15,18 +15,27 @@ import picocli.CommandLine.Option;
 
 /** {@code ringlink bench}: the benchmark matrix, each transport beside its peer in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Runs the benchmark matrix: Ringlink beside third-party peers, with medians, ratios and charts.",
+        description = {"Runs the benchmark matrix: each transport beside its peer; medians, ratios, charts.",
             "",
             "Every cell (transport x size x peer) runs on this machine, repeated, Ringlink beside the peer it is compared "
                 + "with in the same run. Prints medians and ratios, and writes table.txt, results.json, results.csv and "
                 + "PNG charts to the results directory. Cells that cannot run here (not root, a peer not installed, a "
-                + "transport not in this build) are listed as skipped."},
+                + "transport not in this build) are listed as skipped.",
+            "",
+            "Groups (reference first): switch (pair): direct pair vs switch; netns iperf3: kernel veth vs the switch over "
+                + "tap/xdp/mixed; switch vhost-user: OVS-DPDK vs the switch, testpmd looping; tun iperf3: veth vs the Java TUN "
+                + "relay plain/offload; xdp rx/tx: DPDK net_af_xdp vs Ringlink's XSK; shm: gVisor Go<->Go vs Java<->Java; "
+                + "vhost-net tx/rx: testpmd virtio_user vs our link vs TAP, in a QEMU TCG guest (minutes: leave it out with "
+                + "--only '^(?!vhost-net)'). JMH-only benchmarks are listed as skipped with the class to run."},
         footer = {"", "Examples:",
             "  ringlink bench --quick                      # seconds: checks the harness",
             "  ringlink bench --repeat 5 --duration 10     # the full measurement",
-            "  ringlink bench --only 'switch' --sizes 64,1500"})
+            "  ringlink bench --only 'switch' --sizes 64,1500",
+            "  ringlink bench --only '^(?!vhost-net)'       # everything but the QEMU guest",
+            "  ringlink bench --only '^(xdp|shm)' --duration 3"})
 public final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--quick", description = "CI mode: cells that need no privileges or peers, 64-byte frames, 2 short runs.")
+    @Option(names = "--quick", description = "CI mode (~15 s): the in-memory switch cells, and as root the tun cells (veth vs the Java TUN relay, "
+            + "1 s iperf3 each); 64-byte frames, 2 short runs.")
     boolean quick;
 
     @Option(names = "--repeat", paramLabel = "N", description = "Runs per cell (default: 3; --quick: 2).")

@@ -44,22 +44,27 @@ record SwitchLoopCell(boolean ovs, int size) implements BenchCell {
         return new Measurement(Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2)));
     }
 
-    private static String tail(String s) {
+    static String tail(String s) {
         String t = s.strip();
         return t.length() > 400 ? "..." + t.substring(t.length() - 400) : t;
     }
 
     /** bench/switch-loop.sh in the source tree: $RINGLINK_HOME, or found from where our classes are. */
     static Path script() {
+        return script("switch-loop.sh");
+    }
+
+    /** bench/{@code name} in the source tree: $RINGLINK_HOME, or found from where our classes are. */
+    static Path script(String name) {
         String home = System.getenv("RINGLINK_HOME");
         if (home != null) {
-            Path p = Path.of(home, "bench", "switch-loop.sh");
+            Path p = Path.of(home, "bench", name);
             return Files.isRegularFile(p) ? p : null;
         }
         try {
             Path where = Path.of(SwitchLoopCell.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             for (Path dir = where; dir != null; dir = dir.getParent()) {
-                Path p = dir.resolve("bench").resolve("switch-loop.sh");
+                Path p = dir.resolve("bench").resolve(name);
                 if (Files.isRegularFile(p)) return p;
             }
         } catch (Exception ignored) {

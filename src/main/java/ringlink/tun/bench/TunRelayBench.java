@@ -65,6 +65,19 @@ public final class TunRelayBench {
 
     private record Run(double gbps, String note) {}
 
+    /**
+     * One veth run (the reference), for {@code ringlink bench}'s cells: iperf3 TCP Gbit/s.
+     * Creates and removes its namespaces like {@link #main}.
+     */
+    public static double vethGbps(int seconds, int parallel) throws Exception {
+        return runVeth(seconds, parallel);
+    }
+
+    /** One run through the Java relay, with or without offloads, for {@code ringlink bench}'s cells: Gbit/s. */
+    public static double relayGbps(int seconds, int parallel, boolean offloads) throws Exception {
+        return runRelay(seconds, parallel, offloads).gbps;
+    }
+
     private static String fmt(double g) { return String.format(Locale.ROOT, "%.2f", g); }
 
     private static String ratio(double g, double veth) {

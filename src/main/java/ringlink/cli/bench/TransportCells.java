@@ -1,0 +1,285 @@
+package ringlink.cli.bench;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import ringlink.cli.Shell;
+import ringlink.link.Links;
+import ringlink.tun.bench.TunRelayBench;
+
+/**
+ * The transports' own benchmark harnesses as cells, each beside its peer in the same run:
+ * <ul>
+ * <li>{@code tun iperf3}: {@link TunRelayBench} in process: kernel veth (reference) vs the Java
+ *     TUN relay without and with offloads (also in {@code --quick} as root: 1 s iperf3 each);</li>
+ * <li>{@code xdp rx}/{@code xdp tx}: {@code bench/xdp.sh} (XdpBench): Ringlink's XSK vs DPDK's
+ *     net_af_xdp in dpdk-testpmd (reference) on one veth pair;</li>
+ * <li>{@code shm}: {@code bench/shm.sh} (ShmBench): Java↔Java processes vs gVisor's Go↔Go
+ *     sharedmem queue code (reference), client sends;</li>
+ * <li>{@code vhost-net tx}/{@code vhost-net rx}: {@code bench/vhostnet-bench.sh}: inside a QEMU TCG
+ *     guest, our vhost-net link vs TAP read/write vs dpdk-testpmd's virtio_user on /dev/vhost-net
+ *     (reference). Boots a guest: minutes; exclude it with {@code --only '^(?!vhost-net)'}.</li>
+ * </ul>
+ * A harness that measures both sides in one invocation (xdp, shm, vhost-net) runs once per
+ * repetition: the first of its cells runs it and leaves the sibling cells' figures for them
+ * ({@link Paired}), so each repetition still compares figures taken back to back.
+ *
+ * <p>The JMH-only benchmarks are listed as cells that are always skipped, pointing at JMH.
+ *
+ * <p>vhost-user: when that branch merges, its cells (Ringlink's vhost-user back-end beside
+ * dpdk-testpmd's vhost PMD, and the frontend role beside testpmd's virtio-user) go in
+ * {@link #vhostUser} below; the switch loop over vhost-user is already in {@link SwitchLoopCell}.
+ */
+public final class TransportCells implements BenchCellProvider {
+    @Override
+    public List<BenchCell> cells(BenchOptions o) {
+        List<BenchCell> cells = new ArrayList<>();
+        // tun: cheap (iperf3 for whole seconds, in process), so --quick runs it as the real-peer check.
+        for (String v : List.of("kernel veth", "ringlink relay", "ringlink relay+offload")) cells.add(new Tun(v));
+        if (o.quick()) return cells;
+        Paired xdp = new Paired();
+        for (int size : o.sizes()) {
+            for (String dir : List.of("rx", "tx")) {
+                cells.add(new Xdp(xdp, dir, size, true));
+                cells.add(new Xdp(xdp, dir, size, false));
+            }
+        }
+        Paired shm = new Paired();
+        for (int size : o.sizes()) {
+            cells.add(new Shm(shm, size, true));
+            cells.add(new Shm(shm, size, false));
+        }
+        cells.addAll(vhostUser(o));
+        Paired vnet = new Paired();
+        for (String dir : List.of("tx", "rx")) {
+            for (String m : List.of("dpdk", "link", "tap")) cells.add(new VhostNet(vnet, dir, m));
+        }
+        cells.add(new JmhOnly("virtio ring", "VirtqueueBench, VirtqueuePipeBench (ringlink.bench.virtio)"));
+        cells.add(new JmhOnly("packet", "ChecksumBench, GsoBench (ringlink.bench.packet)"));
+        cells.add(new JmhOnly("xdp ring", "XskRingBench (ringlink.bench.xdp)"));
+        cells.add(new JmhOnly("shm queue", "ShmQueueJmh (ringlink.bench.shm)"));
+        cells.add(new JmhOnly("switch forward", "SwitchForwardBench (ringlink.sw)"));
+        return cells;
+    }
+
+    /**
+     * The vhost-user transport's cells: none until its branch merges. Add them here (back-end vs
+     * dpdk-testpmd's net_vhost, frontend vs testpmd's virtio_user, same group, testpmd the reference).
+     */
+    static List<BenchCell> vhostUser(BenchOptions o) {
+        return List.of();
+    }
+
+    /** Runs a harness once for several cells of a repetition and hands each its figure. */
+    static final class Paired {
+        private final Map<String, BenchCell.Measurement> pending = new HashMap<>();
+
+        /**
+         * The figure for {@code key}: left by a sibling's run of the same harness in this
+         * repetition, else {@code harness} runs now (its figures for the siblings are kept).
+         */
+        synchronized BenchCell.Measurement take(String key, HarnessRun harness) throws Exception {
+            BenchCell.Measurement m = pending.remove(key);
+            if (m != null) return m;
+            Map<String, BenchCell.Measurement> all = harness.run();
+            m = all.get(key);
+            if (m == null) throw new IOException("the harness gave no figure for " + key + " (got " + all.keySet() + ")");
+            pending.putAll(all);
+            pending.remove(key);
+            return m;
+        }
+    }
+
+    interface HarnessRun {
+        Map<String, BenchCell.Measurement> run() throws Exception;
+    }
+
+    private static long seconds(Duration d, int min) {
+        return Math.max(min, Math.round(d.toMillis() / 1000.0));
+    }
+
+    private static String needRoot(String... programs) {
+        for (String p : programs) if (Shell.which(p) == null) return p + " not installed (see scripts/packages.txt)";
+        return Shell.isRoot() ? null : "needs root";
+    }
+
+    private static String needScript(String name) {
+        return SwitchLoopCell.script(name) == null ? "bench/" + name + " not found (run from the source tree, or set RINGLINK_HOME)" : null;
+    }
+
+    /** Runs {@code bench/NAME args...}; its whole output, or an exception with its tail. */
+    private static String script(String name, long timeout, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("bash", SwitchLoopCell.script(name).toString()));
+        cmd.addAll(List.of(args));
+        Shell.Result r = Shell.run(timeout, cmd.toArray(String[]::new));
+        if (!r.ok()) throw new IOException(name + " failed: " + SwitchLoopCell.tail(r.output()));
+        return r.output();
+    }
+
+    /** iperf3 between two namespaces: veth, or two TUNs joined by the Java relay. */
+    record Tun(String variant) implements BenchCell {
+        @Override public String group() { return "tun iperf3"; }
+        @Override public boolean reference() { return variant.equals("kernel veth"); }
+        @Override public int size() { return 0; }
+
+        @Override
+        public String unavailable() {
+            String why = needRoot("ip", "iperf3");
+            return why != null ? why : Links.providers().containsKey("tun") ? null : "the tun transport is not in this build";
+        }
+
+        @Override
+        public Measurement run(Duration d) throws Exception {
+            int s = (int) seconds(d, 1);
+            double g = switch (variant) {
+                case "kernel veth" -> TunRelayBench.vethGbps(s, 1);
+                case "ringlink relay" -> TunRelayBench.relayGbps(s, 1, false);
+                default -> TunRelayBench.relayGbps(s, 1, true);
+            };
+            return new Measurement(Double.NaN, g);
+        }
+    }
+
+    private static final Pattern XDP = Pattern.compile("(RX|TX)\\s+java ([0-9.]+) Mpps\\s+dpdk af_xdp ([0-9.]+) Mpps");
+
+    /** AF_XDP on a veth pair: Ringlink's XSK vs DPDK's net_af_xdp (bench/xdp.sh, both in one run). */
+    record Xdp(Paired paired, String dir, int size, boolean dpdk) implements BenchCell {
+        @Override public String group() { return "xdp " + dir; }
+        @Override public String variant() { return dpdk ? "testpmd af_xdp" : "ringlink xsk"; }
+        @Override public boolean reference() { return dpdk; }
+
+        @Override
+        public String unavailable() {
+            String why = needScript("xdp.sh");
+            if (why == null) why = needRoot("ip", "dpdk-testpmd");
+            return why != null || size <= 1514 ? why : "XdpBench takes frames up to 1514 bytes";
+        }
+
+        @Override
+        public Measurement run(Duration d) throws Exception {
+            long s = seconds(d, 3); // XdpBench: one warm-up second, then at least two samples
+            return paired.take(dir + size + variant(), () -> {
+                String out = script("xdp.sh", 4 * s + 300, "--seconds", String.valueOf(s), "--size", String.valueOf(size), "--only", dir);
+                return parse(out, dir, size);
+            });
+        }
+
+        /** XdpBench's "RX  java 1.234 Mpps   dpdk af_xdp 2.345 Mpps ..." line, keyed as the cells take it. */
+        static Map<String, Measurement> parse(String out, String dir, int size) throws IOException {
+            Matcher m = XDP.matcher(out);
+            while (m.find()) {
+                if (!m.group(1).equalsIgnoreCase(dir)) continue;
+                double java = Double.parseDouble(m.group(2)) * 1e6, peer = Double.parseDouble(m.group(3)) * 1e6;
+                return Map.of(dir + size + "ringlink xsk", rate(java, size), dir + size + "testpmd af_xdp", rate(peer, size));
+            }
+            throw new IOException("no " + dir + " result line in xdp.sh's output: " + SwitchLoopCell.tail(out));
+        }
+    }
+
+    private static BenchCell.Measurement rate(double pps, int size) {
+        return new BenchCell.Measurement(pps, pps * size * 8 / 1e9);
+    }
+
+    private static final Pattern SHM = Pattern.compile("(?m)^c2s\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)");
+
+    /** Sharedmem between two processes: Java↔Java vs gVisor's Go↔Go (bench/shm.sh, both in one run). */
+    record Shm(Paired paired, int size, boolean go) implements BenchCell {
+        @Override public String group() { return "shm"; }
+        @Override public String variant() { return go ? "gvisor go" : "ringlink java"; }
+        @Override public boolean reference() { return go; }
+
+        @Override
+        public String unavailable() {
+            String why = needScript("shm.sh");
+            if (why == null && Shell.which("go") == null) why = "go not installed (apt-get install golang-go golang-gvisor-gvisor-dev)";
+            return why;
+        }
+
+        @Override
+        public Measurement run(Duration d) throws Exception {
+            double s = Math.max(1, d.toMillis() / 1000.0);
+            return paired.take(size + variant(), () -> {
+                String out = script("shm.sh", (long) (2 * s) + 600, "--seconds", String.valueOf(s), "--warmup", "1",
+                        "--sizes", String.valueOf(size), "--direction", "c2s");
+                return parse(out, size);
+            });
+        }
+
+        /** ShmBench's table row "c2s 64 jpps jgbps gopps gogbps ratio", keyed as the cells take it. */
+        static Map<String, Measurement> parse(String out, int size) throws IOException {
+            Matcher m = SHM.matcher(out);
+            while (m.find()) {
+                if (Integer.parseInt(m.group(1)) != size) continue;
+                return Map.of(size + "ringlink java", new Measurement(Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))),
+                        size + "gvisor go", new Measurement(Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5))));
+            }
+            throw new IOException("no c2s " + size + " B row in shm.sh's output: " + SwitchLoopCell.tail(out));
+        }
+    }
+
+    private static final Pattern VNET = Pattern.compile("(?m)^BENCH (tx|rx) (link|tap|dpdk) ([0-9.]+)");
+
+    /** Kernel vhost-net inside a QEMU TCG guest (absolute figures meaningless under TCG: read the ratios), 64-byte frames (bench/vhostnet-bench.sh, one guest for all six). */
+    record VhostNet(Paired paired, String dir, String method) implements BenchCell {
+        @Override public String group() { return "vhost-net " + dir; }
+        @Override public boolean reference() { return method.equals("dpdk"); }
+        @Override public int size() { return 64; }
+
+        @Override
+        public String variant() {
+            return switch (method) {
+                case "dpdk" -> "testpmd virtio_user";
+                case "link" -> "ringlink vhost-net";
+                default -> "tap read/write";
+            };
+        }
+
+        @Override
+        public String unavailable() {
+            String why = needScript("vhostnet-bench.sh");
+            if (why == null) why = needRoot("qemu-system-x86_64", "dpdk-testpmd");
+            return why;
+        }
+
+        @Override
+        public Measurement run(Duration d) throws Exception {
+            long s = seconds(d, 1);
+            return paired.take(dir + method, () -> {
+                String out = script("vhostnet-bench.sh", 12 * s + 900, String.valueOf(s),
+                        "link", "tap", "dpdk", "rx-link", "rx-tap", "rx-dpdk");
+                return parse(out);
+            });
+        }
+
+        /** The guest's "BENCH tx|rx link|tap|dpdk PPS" lines, keyed "txlink" etc. as the cells take them. */
+        static Map<String, Measurement> parse(String out) throws IOException {
+            Map<String, Measurement> all = new HashMap<>();
+            Matcher m = VNET.matcher(out);
+            while (m.find()) all.put(m.group(1) + m.group(2), rate(Double.parseDouble(m.group(3)), 64));
+            if (all.isEmpty()) throw new IOException("no BENCH lines in vhostnet-bench.sh's output: " + SwitchLoopCell.tail(out));
+            return all;
+        }
+    }
+
+    /** A benchmark that only JMH runs; listed so the matrix shows every part, always skipped. */
+    record JmhOnly(String group, String benches) implements BenchCell {
+        @Override public String variant() { return "jmh"; }
+        @Override public boolean reference() { return false; }
+        @Override public int size() { return 0; }
+
+        @Override
+        public String unavailable() {
+            return "measured by JMH: " + benches + "; see docs/PERFORMANCE.md";
+        }
+
+        @Override
+        public Measurement run(Duration d) {
+            throw new UnsupportedOperationException(unavailable());
+        }
+    }
+}
