@@ -68,11 +68,63 @@ public final class TransportCells implements BenchCellProvider {
     }
 
     /**
-     * The vhost-user transport's cells: none until its branch merges. Add them here (back-end vs
-     * dpdk-testpmd's net_vhost, frontend vs testpmd's virtio_user, same group, testpmd the reference).
+     * The vhost-user transport's cells: DPDK testpmd's virtio-user front-end talking to our
+     * back-end beside the same front-end talking to DPDK's own net_vhost back-end, per direction
+     * and ring format (bench/vhostuser.sh measures both in one run).
      */
     static List<BenchCell> vhostUser(BenchOptions o) {
-        return List.of();
+        List<BenchCell> cells = new ArrayList<>();
+        for (String dir : List.of("rx", "tx")) {
+            for (String ring : List.of("split", "packed")) {
+                Paired p = new Paired();
+                for (int size : o.sizes()) {
+                    cells.add(new VhostUser(p, dir, ring, size, o.sizes(), true));
+                    cells.add(new VhostUser(p, dir, ring, size, o.sizes(), false));
+                }
+            }
+        }
+        return cells;
+    }
+
+    private static final Pattern VUSER = Pattern.compile("(?m)^(rx|tx)\\s+(split|packed)\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)");
+
+    /** vhost-user: our back-end vs DPDK's net_vhost, testpmd virtio-user the front-end of both. */
+    record VhostUser(Paired paired, String dir, String ring, int size, List<Integer> sizes, boolean dpdk) implements BenchCell {
+        @Override public String group() { return "vhost-user " + dir + " " + ring; }
+        @Override public String variant() { return dpdk ? "dpdk net_vhost" : "ringlink backend"; }
+        @Override public boolean reference() { return dpdk; }
+
+        @Override
+        public String unavailable() {
+            String why = needScript("vhostuser.sh");
+            if (why == null) why = needRoot("dpdk-testpmd");
+            return why != null ? why : Links.providers().containsKey("vhost-user") ? null : "the vhost-user transport is not in this build";
+        }
+
+        @Override
+        public Measurement run(Duration d) throws Exception {
+            long s = seconds(d, 1);
+            return paired.take(size + variant(), () -> {
+                String out = script("vhostuser.sh", sizes.size() * 2 * (s + 60) + 300, "seconds=" + s,
+                        "sizes=" + sizes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")),
+                        "rings=" + ring, "dirs=" + dir);
+                return parse(out, dir, ring);
+            });
+        }
+
+        /** VhostUserBench's rows "rx split 64 ours dpdk ratio", keyed as the cells take them. */
+        static Map<String, Measurement> parse(String out, String dir, String ring) throws IOException {
+            Map<String, Measurement> m = new HashMap<>();
+            Matcher x = VUSER.matcher(out);
+            while (x.find()) {
+                if (!x.group(1).equals(dir) || !x.group(2).equals(ring)) continue;
+                int size = Integer.parseInt(x.group(3));
+                m.put(size + "ringlink backend", rate(Double.parseDouble(x.group(4)) * 1e6, size));
+                m.put(size + "dpdk net_vhost", rate(Double.parseDouble(x.group(5)) * 1e6, size));
+            }
+            if (m.isEmpty()) throw new IOException("no " + dir + " " + ring + " rows in vhostuser.sh's output: " + SwitchLoopCell.tail(out));
+            return m;
+        }
     }
 
     /** Runs a harness once for several cells of a repetition and hands each its figure. */

@@ -22,7 +22,8 @@ class TransportCellsTest {
     @Test
     void everyTransportGroupHasItsReferenceAtEverySize() {
         List<BenchCell> cells = new TransportCells().cells(FULL);
-        for (String g : List.of("tun iperf3", "xdp rx", "xdp tx", "shm", "vhost-net tx", "vhost-net rx")) {
+        for (String g : List.of("tun iperf3", "xdp rx", "xdp tx", "shm", "vhost-net tx", "vhost-net rx",
+                "vhost-user rx split", "vhost-user rx packed", "vhost-user tx split", "vhost-user tx packed")) {
             List<BenchCell> in = cells.stream().filter(c -> c.group().equals(g)).toList();
             assertTrue(in.size() >= 2, g + ": " + in);
             for (BenchCell c : in) {
@@ -69,6 +70,21 @@ class TransportCellsTest {
         assertEquals(1_000_000, m.get("1500ringlink java").pps(), 1);
         assertEquals(10.8, m.get("1500gvisor go").gbps(), 1e-9);
         assertThrows(IOException.class, () -> TransportCells.Shm.parse(out, 512));
+    }
+
+    @Test
+    void parsesVhostUserBenchRows() throws IOException {
+        String out = """
+                direction ring    size   ours Mpps   DPDK Mpps   ratio
+                rx        split      64      4.000       5.000    0.80
+                rx        split    1500      1.500       1.000    1.50
+                tx        packed     64      3.000       6.000    0.50
+                """;
+        Map<String, BenchCell.Measurement> m = TransportCells.VhostUser.parse(out, "rx", "split");
+        assertEquals(4_000_000, m.get("64ringlink backend").pps(), 1);
+        assertEquals(1_000_000, m.get("1500dpdk net_vhost").pps(), 1);
+        assertEquals(4, m.size());
+        assertThrows(IOException.class, () -> TransportCells.VhostUser.parse(out, "tx", "split"));
     }
 
     @Test
