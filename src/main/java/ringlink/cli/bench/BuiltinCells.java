@@ -142,7 +142,8 @@ public final class BuiltinCells implements BenchCellProvider {
         Shell.Result r = null;
         for (int attempt = 0; attempt < 20; attempt++) {
             r = Shell.run(secs + 20, "ip", "netns", "exec", ns, "iperf3", "-c", server, "-t", String.valueOf(secs), "-J");
-            if (r.ok()) break;
+            // iperf3 -J may exit 0 with {"error": "unable to connect ..."} while the server starts.
+            if (r.ok() && !r.output().contains("unable to connect")) break;
             Thread.sleep(100);
         }
         if (r == null || !r.ok()) throw new IOException("iperf3 client failed: " + (r == null ? "" : r.output().strip()));
