@@ -48,6 +48,9 @@ public final class BenchChart {
         BarRenderer r = (BarRenderer) plot.getRenderer();
         r.setBarPainter(new StandardBarPainter());
         r.setShadowVisible(false);
+        // Group labels ("switch vhost-user 64B") are long: slant them instead of cutting them to "swit...".
+        plot.getDomainAxis().setCategoryLabelPositions(org.jfree.chart.axis.CategoryLabelPositions.UP_45);
+        plot.getDomainAxis().setMaximumCategoryLabelWidthRatio(3f);
         ch.setBackgroundPaint(Color.WHITE);
         return ch;
     }
