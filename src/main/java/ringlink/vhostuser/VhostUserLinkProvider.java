@@ -10,7 +10,7 @@ import ringlink.link.LinkSpec;
 import ringlink.link.Offloads;
 
 /**
- * {@code vhost-user:/path.sock?role=backend|frontend&mode=server|client&queues=1&packed=false&offload=all&mtu=1500&timeout=30000}.
+ * {@code vhost-user:/path.sock?role=backend|frontend&mode=server|client&queues=1&packed=BOOL&offload=LIST&mtu=1500&timeout=30000&size=256}.
  *
  * <ul>
  * <li>{@code role=backend} (default): we are the virtio-net device for QEMU or DPDK virtio-user.
@@ -20,7 +20,8 @@ import ringlink.link.Offloads;
  *     rings are offered (default true; the front-end chooses).</li>
  * <li>{@code role=frontend}: we are the driver. {@code mode=client} (default) connects to a
  *     listening back-end (DPDK net_vhost's default); {@code mode=server} listens and waits up to
- *     {@code timeout} ms for the back-end. {@code packed=true} requires packed rings.</li>
+ *     {@code timeout} ms for the back-end. {@code packed=true} requires packed rings (default
+ *     false); {@code size} is the queue size the driver sets up (default 256).</li>
  * </ul>
  * The link returned is queue pair 0; with {@code queues=N} the others are reachable through
  * {@link VhostUserBackend#link(int)} / {@link VhostUserFrontend#link(int)}.
@@ -30,7 +31,7 @@ public final class VhostUserLinkProvider implements LinkProvider {
 
     @Override
     public String usage() {
-        return "vhost-user:PATH[?role=backend|frontend&mode=server|client&queues=1&packed=BOOL&offload=LIST&mtu=1500&timeout=MS]"
+        return "vhost-user:PATH[?role=backend|frontend&mode=server|client&queues=1&packed=BOOL&offload=LIST&mtu=1500&timeout=MS&size=256]"
                 + "  vhost-user device (backend, for QEMU/DPDK virtio-user) or driver (frontend, for DPDK net_vhost)";
     }
 

@@ -77,9 +77,8 @@ class VhostUserDpdkTest {
 
     /**
      * DPDK's packed vhost writes the buffer length into used descriptors of the TX queue
-     * (device-readable only). Virtio 1.1 §2.8 says that field is reserved and ignored by drivers,
-     * but ringlink.virtio.PackedQueueDriver rejects it (USED_LEN_TOO_LONG); enabled once the
-     * virtio branch ignores the length of non-writable used descriptors.
+     * (device-readable only). Drivers ignore that field (virtio 1.2 §2.8.4); this test keeps
+     * our packed driver from rejecting it again (it once failed the queue with USED_LEN_TOO_LONG).
      */
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
