@@ -149,28 +149,35 @@ public final class GuestMemory {
      */
     public int find(long gpa, long len) {
         if (len < 0) throw new GuestMemoryException("negative length", gpa, len);
-        // Few regions (a VM has 1-8): a linear scan beats anything cleverer.
-        for (int i = 0; i < gStart.length; i++) {
-            long off = gpa - gStart[i];
-            if (Long.compareUnsigned(off, size[i]) < 0 || (len == 0 && off == size[i])) {
-                if (len > size[i] - off) {
-                    throw new GuestMemoryException("range crosses the end of region [0x" + Long.toHexString(gStart[i])
-                            + ", +0x" + Long.toHexString(size[i]) + ")", gpa, len);
-                }
-                return i;
-            }
-        }
-        throw new GuestMemoryException("address outside guest memory", gpa, len);
+        int r = lookup(gpa, len);
+        if (r >= 0) return r;
+        if (r == OUTSIDE) throw new GuestMemoryException("address outside guest memory", gpa, len);
+        int i = -r - 2;
+        throw new GuestMemoryException("range crosses the end of region [0x" + Long.toHexString(gStart[i])
+                + ", +0x" + Long.toHexString(size[i]) + ")", gpa, len);
     }
 
     /** True if {@code [gpa, gpa+len)} lies inside one region. */
     public boolean contains(long gpa, long len) {
-        try {
-            find(gpa, len);
-            return true;
-        } catch (GuestMemoryException e) {
-            return false;
+        return len >= 0 && lookup(gpa, len) >= 0;
+    }
+
+    private static final int OUTSIDE = -1;
+
+    /**
+     * The region holding {@code [gpa, gpa+len)} ({@code len >= 0}); {@link #OUTSIDE} if no region
+     * holds {@code gpa}; {@code -(i + 2)} if region {@code i} holds it but the range crosses its end.
+     * No exception, so {@link #contains} is cheap.
+     */
+    private int lookup(long gpa, long len) {
+        // Few regions (a VM has 1-8): a linear scan beats anything cleverer.
+        for (int i = 0; i < gStart.length; i++) {
+            long off = gpa - gStart[i];
+            if (Long.compareUnsigned(off, size[i]) < 0 || (len == 0 && off == size[i])) {
+                return len > size[i] - off ? -(i + 2) : i;
+            }
         }
+        return OUTSIDE;
     }
 
     /**
