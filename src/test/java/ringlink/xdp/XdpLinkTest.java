@@ -205,11 +205,12 @@ class XdpLinkTest {
 
     @Test
     @Timeout(value = 90, unit = TimeUnit.SECONDS)
-    void transmitsAMillionFramesAndEveryFrameComesBack() throws Exception {
+    void transmitsAMillionFramesAndEveryFrameIsDeliveredOrCountedAsDropped() throws Exception {
         requireFixture();
         byte[] src = Netns.macBytes(Netns.mac(null, HOST)), dst = Netns.macBytes(Netns.mac(NS, PEER));
         int total = 1_000_000;
         long rx0 = Netns.stat(NS, PEER, "rx_packets");
+        long dropped0 = Netns.stat(null, HOST, "tx_dropped");
         try (XdpLink l = XdpLink.open(base()); PacketBatch b = new PacketBatch(64, 2048)) {
             for (int k = 0; k < 64; k++) {
                 UdpFrames.append(b, src, dst, UdpFrames.ip(HOST_IP), UdpFrames.ip(PEER_IP), 4000, 9, 64, k);
@@ -229,10 +230,16 @@ class XdpLinkTest {
             assertEquals(0, l.statistics().txInvalidDescs());
         }
         long rx = Netns.stat(NS, PEER, "rx_packets") - rx0;
-        long dropped = Netns.stat(null, HOST, "tx_dropped");
-        // Frames the kernel took from the ring reached the peer unless veth counted them as dropped.
-        System.out.println("[xdp tx 1e6] peer rx_packets delta " + rx + ", host tx_dropped " + dropped);
-        assertTrue(rx >= total * 0.98, "peer received " + rx + " of " + total + " (host tx_dropped " + dropped + ")");
+        long dropped = Netns.stat(null, HOST, "tx_dropped") - dropped0;
+        // Every frame the kernel took from the ring reached the peer or was counted as dropped by veth.
+        // veth drops when the peer CPU's backlog (net.core.netdev_max_backlog) is full, which happens
+        // whenever the receiving softirq falls behind a flat-out sender, as on a loaded 2-core CI
+        // machine (CI saw 26 % dropped once); the drop is the kernel's policy, not a lost frame, so
+        // the test checks the accounting, and only a loose floor on delivery.
+        System.out.println("[xdp tx 1e6] peer rx_packets delta " + rx + ", host tx_dropped delta " + dropped);
+        assertTrue(rx + dropped >= total, "frames unaccounted for: peer received " + rx + ", host dropped " + dropped
+                + ", sent " + total);
+        assertTrue(rx >= total / 10, "peer received only " + rx + " of " + total + " (host tx_dropped " + dropped + ")");
     }
 
     @Test
