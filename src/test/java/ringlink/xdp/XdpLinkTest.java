@@ -301,13 +301,17 @@ class XdpLinkTest {
             sendUdpFromNs(NS, HOST_IP, 9996, 50);
             assertEquals(50, receivePort(l, b, 9996, 50, 10_000, null));
             long rx0 = Netns.stat(NS, PEER, "rx_packets");
+            long dropped0 = Netns.stat(null, HOST, "tx_dropped");
             b.clear();
             for (int k = 0; k < 64; k++) UdpFrames.append(b, src, dst, UdpFrames.ip(HOST_IP), UdpFrames.ip(PEER_IP), 4000, 9, 1400, k);
             int sent = 0;
             for (int round = 0; round < 20; round++) sent += l.transmit(b, 0, 64);
             assertTrue(l.drainTx(5_000));
             assertEquals(0, l.statistics().txInvalidDescs(), "no frame crossed a page boundary");
-            assertTrue(Netns.stat(NS, PEER, "rx_packets") - rx0 >= sent * 0.98);
+            // Delivered or counted as dropped by veth (its peer backlog overflows under load).
+            long rx = Netns.stat(NS, PEER, "rx_packets") - rx0, dropped = Netns.stat(null, HOST, "tx_dropped") - dropped0;
+            assertTrue(rx + dropped >= sent, "sent " + sent + ", peer received " + rx + ", host dropped " + dropped);
+            assertTrue(rx > 0, "nothing reached the peer");
         } finally {
             Netns.in(NS, "ip neigh del " + HOST_IP + " dev " + PEER + " || true");
         }
