@@ -97,6 +97,7 @@ public final class VhostNetLink implements Link {
     private volatile String failure;
     private long rxMalformedSeen;
     private long txTooBigSeen;
+    private long txKicks;
 
     /** How to open a link; see {@link VhostNetLinkProvider} for the spec form. */
     public record Options(String tap, String device, Offloads offloads, int queueSize,
@@ -341,7 +342,10 @@ public final class VhostNetLink implements Link {
             } finally {
                 batch.setCount(saved);
             }
-            if (txq.publish()) txKick.signal();
+            if (txq.publish()) {
+                txKicks++;
+                txKick.signal();
+            }
         } catch (ClosedFdException e) {
             if (closed.get()) throw new LinkClosedException(name + ": closed");
             throw e;
@@ -446,4 +450,7 @@ public final class VhostNetLink implements Link {
     SplitQueueDriver txQueue() { return txq; }
 
     void kickTx() throws IOException { txKick.signal(); }
+
+    /** For the benchmark: transmit kicks so far (transmitting thread only). */
+    long txKicks() { return txKicks; }
 }

@@ -32,7 +32,11 @@ final class VhostNetGuestBench {
     private VhostNetGuestBench() {}
 
     static final int FRAME = 64;
-    static final long WARMUP_MS = 3000;
+    /** Warm-up before every window, the same for every method ({@code -Drlvnb.warmup=MS}). */
+    static final long WARMUP_MS = Long.getLong("rlvnb.warmup", 10_000);
+    /** The method being measured, for the trace lines. */
+    static String current = "";
+    private static int loadThreads;
 
     static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
@@ -40,8 +44,10 @@ final class VhostNetGuestBench {
                 : new String[] {"link", "tap", "dpdk", "rx-link", "rx-tap", "rx-dpdk"};
         Map<String, Double> pps = new LinkedHashMap<>();
         for (String m : methods) {
+            current = m;
             double r = switch (m) {
-                case "link" -> linkTx(seconds);
+                case "link" -> linkTx(seconds, true);
+                case "link-nopause" -> linkTx(seconds, false);
                 case "tap" -> tapTx(seconds);
                 case "dpdk" -> dpdk(seconds, "txonly", "rlvnb2", "rx_packets", null);
                 case "rx-link" -> linkRx(seconds);
@@ -52,6 +58,7 @@ final class VhostNetGuestBench {
             };
             pps.put(m, r);
             System.out.printf("BENCH %s %s %.0f%n", m.startsWith("rx-") ? "rx" : "tx", m.replace("rx-", ""), r);
+            if (m.equals("link-nopause")) pps.putIfAbsent("link", r);
             System.out.flush();
         }
         for (String dir : new String[] {"", "rx-"}) {
@@ -66,10 +73,22 @@ final class VhostNetGuestBench {
         }
     }
 
-    /** Fills {@code seg} with a unicast frame for a MAC nobody has: the kernel drops it right after counting. */
+    /**
+     * Fills {@code seg} with the frame testpmd's txonly sends (IPv4/UDP 198.18.0.1:9 → 198.18.0.2:9,
+     * 64 bytes in all) to a MAC nobody has, so our link, TAP write and testpmd cost the kernel the
+     * same: counted on the TAP, then dropped by ip_rcv as addressed to another host.
+     */
     static void frame(MemorySegment seg, long off) {
         seg.asSlice(off, FRAME).fill((byte) 0);
-        byte[] h = {0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, (byte) 0x88, (byte) 0xb5};
+        byte[] h = {0x02, 0, 0, 0, 0, 0x00, 0x02, 0, 0, 0, 0, 0x02, 0x08, 0x00, // Ethernet, IPv4
+                0x45, 0, 0, FRAME - 14, 0, 0, 0, 0, 64, 17, 0, 0, // IPv4: length, TTL 64, UDP, checksum below
+                (byte) 198, 18, 0, 1, (byte) 198, 18, 0, 2,
+                0, 9, 0, 9, 0, FRAME - 34, 0, 0}; // UDP 9 -> 9, no checksum
+        int sum = 0;
+        for (int i = 14; i < 34; i += 2) sum += ((h[i] & 0xff) << 8) | (h[i + 1] & 0xff);
+        while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+        h[24] = (byte) (~sum >> 8);
+        h[25] = (byte) ~sum;
         MemorySegment.copy(h, 0, seg, ValueLayout.JAVA_BYTE, off, h.length);
     }
 
@@ -83,21 +102,115 @@ final class VhostNetGuestBench {
     }
 
     static double measure(String tap, String counter, int seconds, Runnable load) throws Exception {
-        Thread t = new Thread(load, "load");
+        String name = "load" + (++loadThreads); // unique: an earlier method's thread may still be ending
+        Thread t = new Thread(load, name);
         t.setDaemon(true);
         t.start();
+        pinToCpu1(t);
         long start = GuestNet.stat(tap, counter);
         VhostNetGuestMain.waitFor(() -> GuestNet.stat(tap, counter) > start + 100, 60_000, tap + " " + counter + " moves");
-        Thread.sleep(WARMUP_MS); // the JIT is slow under TCG: give C2 time before measuring
-        long c0 = GuestNet.stat(tap, counter);
-        long t0 = System.nanoTime();
-        Thread.sleep(seconds * 1000L);
-        long c1 = GuestNet.stat(tap, counter);
-        long t1 = System.nanoTime();
-        return (c1 - c0) * 1e9 / (t1 - t0);
+        // The JIT is slow under TCG: warm up before measuring. The rate of every second (warm-up
+        // included) is printed afterwards as BENCH-TRACE, so a rate still climbing shows.
+        long warmSteps = (WARMUP_MS + 999) / 1000;
+        StringBuilder trace = new StringBuilder("BENCH-TRACE " + current + " kpps/s:");
+        long c0 = 0, t0 = 0;
+        long pc = GuestNet.stat(tap, counter), pt = System.nanoTime();
+        long[][] cpu0 = null;
+        Map<String, long[]> threads0 = null;
+        for (long k = 0; k < warmSteps + seconds; k++) {
+            if (k == warmSteps) {
+                c0 = pc;
+                t0 = pt;
+                trace.append(" |");
+                cpu0 = cpuTimes();
+                threads0 = kernelThreads();
+            }
+            Thread.sleep(k < warmSteps ? Math.min(1000, WARMUP_MS - 1000 * k) : 1000);
+            long c = GuestNet.stat(tap, counter), now = System.nanoTime();
+            trace.append(String.format(" %.1f", (c - pc) * 1e6 / (now - pt)));
+            pc = c;
+            pt = now;
+        }
+        System.out.println(trace);
+        printCpu(cpu0, cpuTimes(), threads0, kernelThreads());
+        return (pc - c0) * 1e9 / (pt - t0);
     }
 
-    static double linkTx(int seconds) throws Exception {
+    /**
+     * Pins the thread named {@code threadName} (only the load thread, like testpmd's forwarding lcore) to guest CPU 1. The
+     * rest of the JVM stays free to run on either CPU, so the JIT compiler threads are not
+     * squeezed onto the CPU the load thread spins on: under TCG the compilers themselves run
+     * emulated and need seconds of CPU for the hot methods.
+     */
+    static void pinToCpu1(Thread thread) throws Exception {
+        String threadName = thread.getName();
+        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+            for (var task : (Iterable<java.nio.file.Path>) tasks::iterator) {
+                String comm;
+                try {
+                    comm = java.nio.file.Files.readString(task.resolve("comm")).trim();
+                } catch (java.io.IOException gone) {
+                    continue;
+                }
+                if (comm.equals(threadName)) {
+                    GuestNet.sh("taskset", "-p", "2", task.getFileName().toString());
+                    return;
+                }
+            }
+        }
+        if (!thread.isAlive()) return; // nothing to do (testpmd does the work): already finished
+        throw new AssertionError("no thread named " + threadName + " in /proc/self/task");
+    }
+
+    /** Per CPU from /proc/stat: {user+nice, system, irq+softirq, idle+iowait} in ticks. */
+    static long[][] cpuTimes() throws java.io.IOException {
+        return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat")).stream()
+                .filter(l -> l.matches("cpu\\d+ .*"))
+                .map(l -> {
+                    String[] f = l.trim().split("\\s+");
+                    long[] v = new long[9];
+                    for (int i = 0; i < 9 && i + 1 < f.length; i++) v[i] = Long.parseLong(f[i + 1]);
+                    return new long[] {v[0] + v[1], v[2], v[5] + v[6], v[3] + v[4]};
+                }).toArray(long[][]::new);
+    }
+
+    /** Kernel threads doing the packet work (vhost workers, ksoftirqd, pktgen): {ticks, last cpu} by "pid comm". */
+    static Map<String, long[]> kernelThreads() {
+        Map<String, long[]> m = new java.util.TreeMap<>();
+        java.io.File[] procs = new java.io.File("/proc").listFiles((d, n) -> n.chars().allMatch(Character::isDigit));
+        if (procs == null) return m;
+        for (java.io.File p : procs) {
+            try {
+                String st = java.nio.file.Files.readString(p.toPath().resolve("stat"));
+                int l = st.indexOf('('), r = st.lastIndexOf(')');
+                String comm = st.substring(l + 1, r);
+                if (!(comm.startsWith("vhost") || comm.startsWith("ksoftirqd") || comm.startsWith("kpktgend"))) continue;
+                String[] f = st.substring(r + 2).split(" ");
+                // after "(comm) ": state is field 3 (index 0); utime 14, stime 15, processor 39
+                m.put(p.getName() + " " + comm, new long[] {Long.parseLong(f[11]) + Long.parseLong(f[12]), Long.parseLong(f[36])});
+            } catch (Exception ignored) {
+                // gone
+            }
+        }
+        return m;
+    }
+
+    static void printCpu(long[][] a, long[][] b, Map<String, long[]> ta, Map<String, long[]> tb) {
+        StringBuilder sb = new StringBuilder("BENCH-CPU " + current + " (ticks in window: user/sys/irq+softirq/idle)");
+        for (int c = 0; c < Math.min(a.length, b.length); c++) {
+            sb.append(" cpu").append(c).append(' ').append(b[c][0] - a[c][0]).append('/').append(b[c][1] - a[c][1])
+                    .append('/').append(b[c][2] - a[c][2]).append('/').append(b[c][3] - a[c][3]);
+        }
+        for (var e : tb.entrySet()) {
+            long[] before = ta.getOrDefault(e.getKey(), new long[] {0, 0});
+            long d = e.getValue()[0] - before[0];
+            if (d > 0) sb.append("; ").append(e.getKey()).append(' ').append(d).append(" ticks on cpu").append(e.getValue()[1]);
+        }
+        System.out.println(sb);
+    }
+
+    /** {@code pause}: Thread.onSpinWait() on a full ring (x86 PAUSE, which makes QEMU's TCG leave its CPU loop). */
+    static double linkTx(int seconds, boolean pause) throws Exception {
         try (VhostNetLink link = VhostNetLink.open(VhostNetLink.Options.of("rlvnb0").withOffloads(Offloads.NONE));
              PacketBatch batch = new PacketBatch(64, 256)) {
             GuestNet.sh("ip", "link", "set", "rlvnb0", "up");
@@ -107,12 +220,17 @@ final class VhostNetGuestBench {
                 batch.setLength(k, FRAME);
             }
             var stop = new java.util.concurrent.atomic.AtomicBoolean();
+            long[] calls = new long[2];
             try {
                 return measure("rlvnb0", seconds, () -> {
                     try {
                         while (!stop.get()) {
-                            // Spin on a full ring like testpmd: the runner pins us away from the vhost worker.
-                            if (link.transmit(batch) == 0) Thread.onSpinWait();
+                            calls[0]++;
+                            // Spin on a full ring like testpmd: the load thread is pinned away from the vhost worker.
+                            if (link.transmit(batch) == 0) {
+                                calls[1]++;
+                                if (pause) Thread.onSpinWait();
+                            }
                         }
                     } catch (Exception e) {
                         throw new RuntimeException(e);
@@ -121,6 +239,8 @@ final class VhostNetGuestBench {
             } finally {
                 stop.set(true);
                 Thread.sleep(50);
+                System.out.println("BENCH-INFO tx link: " + link.counters().snapshot().txPackets() + " packets, " + calls[0]
+                        + " transmit calls, " + calls[1] + " took none, " + link.txKicks() + " kicks");
             }
         }
     }
