@@ -54,7 +54,7 @@ final class VhostNetGuestBench {
                 case "rx-tap" -> tapRx(seconds);
                 case "rx-dpdk" -> dpdk(seconds, "rxonly", "rlvnb5", "tx_packets", "rlvnb5");
                 default -> throw new IllegalArgumentException("unknown method " + m
-                        + " (link, tap, dpdk, rx-link, rx-tap, rx-dpdk)");
+                        + " (link, tap, dpdk, rx-link, rx-tap, rx-dpdk, link-nopause)");
             };
             pps.put(m, r);
             System.out.printf("BENCH %s %s %.0f%n", m.startsWith("rx-") ? "rx" : "tx", m.replace("rx-", ""), r);
@@ -144,19 +144,23 @@ final class VhostNetGuestBench {
      */
     static void pinToCpu1(Thread thread) throws Exception {
         String threadName = thread.getName();
-        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
-            for (var task : (Iterable<java.nio.file.Path>) tasks::iterator) {
-                String comm;
-                try {
-                    comm = java.nio.file.Files.readString(task.resolve("comm")).trim();
-                } catch (java.io.IOException gone) {
-                    continue;
-                }
-                if (comm.equals(threadName)) {
-                    GuestNet.sh("taskset", "-p", "2", task.getFileName().toString());
-                    return;
+        // The new thread names itself (comm) once it runs: look for it a little while.
+        for (int attempt = 0; attempt < 200 && thread.isAlive(); attempt++) {
+            try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+                for (var task : (Iterable<java.nio.file.Path>) tasks::iterator) {
+                    String comm;
+                    try {
+                        comm = java.nio.file.Files.readString(task.resolve("comm")).trim();
+                    } catch (java.io.IOException gone) {
+                        continue;
+                    }
+                    if (comm.equals(threadName)) {
+                        GuestNet.sh("taskset", "-p", "2", task.getFileName().toString());
+                        return;
+                    }
                 }
             }
+            Thread.sleep(10);
         }
         if (!thread.isAlive()) return; // nothing to do (testpmd does the work): already finished
         throw new AssertionError("no thread named " + threadName + " in /proc/self/task");
@@ -174,7 +178,7 @@ final class VhostNetGuestBench {
                 }).toArray(long[][]::new);
     }
 
-    /** Kernel threads doing the packet work (vhost workers, ksoftirqd, pktgen): {ticks, last cpu} by "pid comm". */
+    /** Every process (vhost workers, pktgen, ksoftirqd, testpmd, ...): {ticks, last cpu} by "pid comm". */
     static Map<String, long[]> kernelThreads() {
         Map<String, long[]> m = new java.util.TreeMap<>();
         java.io.File[] procs = new java.io.File("/proc").listFiles((d, n) -> n.chars().allMatch(Character::isDigit));
@@ -184,7 +188,6 @@ final class VhostNetGuestBench {
                 String st = java.nio.file.Files.readString(p.toPath().resolve("stat"));
                 int l = st.indexOf('('), r = st.lastIndexOf(')');
                 String comm = st.substring(l + 1, r);
-                if (!(comm.startsWith("vhost") || comm.startsWith("ksoftirqd") || comm.startsWith("kpktgend"))) continue;
                 String[] f = st.substring(r + 2).split(" ");
                 // after "(comm) ": state is field 3 (index 0); utime 14, stime 15, processor 39
                 m.put(p.getName() + " " + comm, new long[] {Long.parseLong(f[11]) + Long.parseLong(f[12]), Long.parseLong(f[36])});
@@ -204,7 +207,7 @@ final class VhostNetGuestBench {
         for (var e : tb.entrySet()) {
             long[] before = ta.getOrDefault(e.getKey(), new long[] {0, 0});
             long d = e.getValue()[0] - before[0];
-            if (d > 0) sb.append("; ").append(e.getKey()).append(' ').append(d).append(" ticks on cpu").append(e.getValue()[1]);
+            if (d > 2) sb.append("; ").append(e.getKey()).append(' ').append(d).append(" ticks on cpu").append(e.getValue()[1]);
         }
         System.out.println(sb);
     }
@@ -302,12 +305,17 @@ final class VhostNetGuestBench {
              PacketBatch batch = new PacketBatch(64, 2048)) {
             GuestNet.sh("ip", "link", "set", "rlvnb3", "up");
             var stop = new java.util.concurrent.atomic.AtomicBoolean();
+            long[] calls = new long[2];
             try (Pktgen g = Pktgen.start("rlvnb3")) {
                 return measure("rlvnb3", "tx_packets", seconds, () -> {
                     try {
                         while (!stop.get()) {
                             batch.clear();
-                            if (link.receive(batch) == 0) Thread.onSpinWait();
+                            calls[0]++;
+                            if (link.receive(batch) == 0) {
+                                calls[1]++;
+                                Thread.onSpinWait();
+                            }
                         }
                     } catch (Exception e) {
                         throw new RuntimeException(e);
@@ -316,6 +324,9 @@ final class VhostNetGuestBench {
             } finally {
                 stop.set(true);
                 Thread.sleep(50);
+                System.out.println("BENCH-INFO rx link: " + link.counters().snapshot().rxPackets() + " packets, " + calls[0]
+                        + " receive calls, " + calls[1] + " got none, " + link.rxKicks() + " kicks; TAP tx_dropped "
+                        + GuestNet.stat("rlvnb3", "tx_dropped"));
             }
         }
     }
