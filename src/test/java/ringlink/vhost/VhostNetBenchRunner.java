@@ -9,8 +9,10 @@ import ringlink.testing.qemu.QemuGuest;
  * Host side of the vhost-net benchmark ({@code bench/vhostnet-bench.sh}): boots the QEMU guest
  * with the host's {@code /usr} shared (for dpdk-testpmd and its plugins) and runs
  * {@link VhostNetGuestBench} there. Prints the guest's {@code BENCH} lines; exits 1 with the
- * console log if the guest run failed. The guest side pins each load thread to guest CPU 1 like
- * testpmd's forwarding lcore, so the kernel's vhost worker has CPU 0 in both cases.
+ * console log if the guest run failed. The JVM is pinned to guest CPU 1 like testpmd's forwarding
+ * lcore and the guest side pins the kernel's vhost workers to CPU 0, in both cases. (With only
+ * the load thread pinned the JIT warmed up twice as fast, but one run in five crashed the guest
+ * JVM in freshly compiled code, which we suspect is TCG and code patched across vCPUs.)
  *
  * <p>Arguments: {@code [SECONDS [methods...]]}.
  */
@@ -31,7 +33,7 @@ public final class VhostNetBenchRunner {
                 .share(Path.of("/usr"), "/usr", false)
                 .modules("pktgen")
                 .timeout(Duration.ofSeconds(600))
-                .script(QemuGuest.java(jvm,
+                .script("taskset -c 1 " + QemuGuest.java(jvm,
                         VhostNetGuestMain.class.getName(), a))
                 .run();
         if (!r.succeeded()) {

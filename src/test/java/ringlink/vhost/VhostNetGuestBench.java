@@ -33,10 +33,9 @@ final class VhostNetGuestBench {
 
     static final int FRAME = 64;
     /** Warm-up before every window, the same for every method ({@code -Drlvnb.warmup=MS}). */
-    static final long WARMUP_MS = Long.getLong("rlvnb.warmup", 10_000);
+    static final long WARMUP_MS = Long.getLong("rlvnb.warmup", 12_000);
     /** The method being measured, for the trace lines. */
     static String current = "";
-    private static int loadThreads;
 
     static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
@@ -46,19 +45,17 @@ final class VhostNetGuestBench {
         for (String m : methods) {
             current = m;
             double r = switch (m) {
-                case "link" -> linkTx(seconds, true);
-                case "link-nopause" -> linkTx(seconds, false);
+                case "link" -> linkTx(seconds);
                 case "tap" -> tapTx(seconds);
                 case "dpdk" -> dpdk(seconds, "txonly", "rlvnb2", "rx_packets", null);
                 case "rx-link" -> linkRx(seconds);
                 case "rx-tap" -> tapRx(seconds);
                 case "rx-dpdk" -> dpdk(seconds, "rxonly", "rlvnb5", "tx_packets", "rlvnb5");
                 default -> throw new IllegalArgumentException("unknown method " + m
-                        + " (link, tap, dpdk, rx-link, rx-tap, rx-dpdk, link-nopause)");
+                        + " (link, tap, dpdk, rx-link, rx-tap, rx-dpdk)");
             };
             pps.put(m, r);
             System.out.printf("BENCH %s %s %.0f%n", m.startsWith("rx-") ? "rx" : "tx", m.replace("rx-", ""), r);
-            if (m.equals("link-nopause")) pps.putIfAbsent("link", r);
             System.out.flush();
         }
         for (String dir : new String[] {"", "rx-"}) {
@@ -102,13 +99,12 @@ final class VhostNetGuestBench {
     }
 
     static double measure(String tap, String counter, int seconds, Runnable load) throws Exception {
-        String name = "load" + (++loadThreads); // unique: an earlier method's thread may still be ending
-        Thread t = new Thread(load, name);
+        Thread t = new Thread(load, "load");
         t.setDaemon(true);
         t.start();
-        pinToCpu1(t);
         long start = GuestNet.stat(tap, counter);
         VhostNetGuestMain.waitFor(() -> GuestNet.stat(tap, counter) > start + 100, 60_000, tap + " " + counter + " moves");
+        pinVhostWorkersToCpu0();
         // The JIT is slow under TCG: warm up before measuring. The rate of every second (warm-up
         // included) is printed afterwards as BENCH-TRACE, so a rate still climbing shows.
         long warmSteps = (WARMUP_MS + 999) / 1000;
@@ -137,33 +133,16 @@ final class VhostNetGuestBench {
     }
 
     /**
-     * Pins the thread named {@code threadName} (only the load thread, like testpmd's forwarding lcore) to guest CPU 1. The
-     * rest of the JVM stays free to run on either CPU, so the JIT compiler threads are not
-     * squeezed onto the CPU the load thread spins on: under TCG the compilers themselves run
-     * emulated and need seconds of CPU for the hot methods.
+     * Pins the kernel's vhost workers (ours or testpmd's, whichever exist now) to guest CPU 0, as
+     * a VM host pins its vhost threads: left free, a worker woken from CPU 1 was seen running
+     * there beside the spinning load thread (the JVM and testpmd's forwarding lcore are on CPU 1),
+     * halving its share. Same for every vhost method.
      */
-    static void pinToCpu1(Thread thread) throws Exception {
-        String threadName = thread.getName();
-        // The new thread names itself (comm) once it runs: look for it a little while.
-        for (int attempt = 0; attempt < 200 && thread.isAlive(); attempt++) {
-            try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
-                for (var task : (Iterable<java.nio.file.Path>) tasks::iterator) {
-                    String comm;
-                    try {
-                        comm = java.nio.file.Files.readString(task.resolve("comm")).trim();
-                    } catch (java.io.IOException gone) {
-                        continue;
-                    }
-                    if (comm.equals(threadName)) {
-                        GuestNet.sh("taskset", "-p", "2", task.getFileName().toString());
-                        return;
-                    }
-                }
-            }
-            Thread.sleep(10);
+    static void pinVhostWorkersToCpu0() throws Exception {
+        for (var e : kernelThreads().keySet()) {
+            String[] pidComm = e.split(" ", 2);
+            if (pidComm[1].startsWith("vhost-")) GuestNet.sh("taskset", "-p", "1", pidComm[0]);
         }
-        if (!thread.isAlive()) return; // nothing to do (testpmd does the work): already finished
-        throw new AssertionError("no thread named " + threadName + " in /proc/self/task");
     }
 
     /** Per CPU from /proc/stat: {user+nice, system, irq+softirq, idle+iowait} in ticks. */
@@ -212,8 +191,18 @@ final class VhostNetGuestBench {
         System.out.println(sb);
     }
 
-    /** {@code pause}: Thread.onSpinWait() on a full ring (x86 PAUSE, which makes QEMU's TCG leave its CPU loop). */
-    static double linkTx(int seconds, boolean pause) throws Exception {
+    /**
+     * What a Java load thread does when it found nothing to do (ring full / nothing received /
+     * EAGAIN): yield the CPU. The JVM is pinned to one guest CPU, so while the ring is full this
+     * hands the CPU to the JIT compiler threads instead of sharing it with a spinning thread:
+     * under TCG the compilers run emulated, and with onSpinWait() the hot methods were still
+     * being compiled after a 12 s warm-up. When nothing else is runnable it returns at once.
+     */
+    static void idle() {
+        Thread.yield();
+    }
+
+    static double linkTx(int seconds) throws Exception {
         try (VhostNetLink link = VhostNetLink.open(VhostNetLink.Options.of("rlvnb0").withOffloads(Offloads.NONE));
              PacketBatch batch = new PacketBatch(64, 256)) {
             GuestNet.sh("ip", "link", "set", "rlvnb0", "up");
@@ -229,10 +218,10 @@ final class VhostNetGuestBench {
                     try {
                         while (!stop.get()) {
                             calls[0]++;
-                            // Spin on a full ring like testpmd: the load thread is pinned away from the vhost worker.
+                            // Spin on a full ring like testpmd: the JVM is pinned away from the vhost worker.
                             if (link.transmit(batch) == 0) {
                                 calls[1]++;
-                                if (pause) Thread.onSpinWait();
+                                idle();
                             }
                         }
                     } catch (Exception e) {
@@ -314,7 +303,7 @@ final class VhostNetGuestBench {
                             calls[0]++;
                             if (link.receive(batch) == 0) {
                                 calls[1]++;
-                                Thread.onSpinWait();
+                                idle();
                             }
                         }
                     } catch (Exception e) {
@@ -342,7 +331,7 @@ final class VhostNetGuestBench {
             try (Pktgen g = Pktgen.start("rlvnb4")) {
                 return measure("rlvnb4", "tx_packets", seconds, () -> {
                     try {
-                        while (!stop.get()) if (tap.fd().read(buf) < 0) Thread.onSpinWait();
+                        while (!stop.get()) if (tap.fd().read(buf) < 0) idle();
                     } catch (Exception e) {
                         if (!stop.get()) throw new RuntimeException(e);
                     }
