@@ -4,7 +4,10 @@
 # (path=/dev/vhost-net) in dpdk-testpmd, all in one guest run; prints pps and ratios.
 # TCG makes absolute numbers meaningless: read the ratios.
 #
-# usage: bench/vhostnet-bench.sh [SECONDS [link tap dpdk]]     (default: 5 s each, all three)
+# usage: bench/vhostnet-bench.sh [SECONDS [methods...]]   methods: link tap dpdk rx-link rx-tap rx-dpdk
+#        (default: a 5 s window each, all six; every window follows the same 10 s warm-up)
+# RLVNB_JVM="FLAGS" adds flags to the guest JVM, e.g. -Drlvnb.warmup=MS or
+# -Xlog:jit+compilation=debug:file=$PWD/target/jit.log:uptime (target/ is shared writable).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -13,5 +16,5 @@ ringlink_find_jdk25
 cp_file=target/vhostnet-bench.classpath
 ./mvnw -B -ntp -q -o dependency:build-classpath -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=test >/dev/null
 exec java --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
-  -Dringlink.buildDir="$PWD/target" -Dringlink.projectDir="$PWD" \
+  -Dringlink.buildDir="$PWD/target" -Dringlink.projectDir="$PWD" -Drlvnb.jvm="${RLVNB_JVM:-}" \
   -cp "target/classes:target/test-classes:$(cat "$cp_file")" ringlink.vhost.VhostNetBenchRunner "${@:-5}"

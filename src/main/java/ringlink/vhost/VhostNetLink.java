@@ -97,6 +97,7 @@ public final class VhostNetLink implements Link {
     private volatile String failure;
     private long rxMalformedSeen;
     private long txTooBigSeen;
+    private long txKicks, rxKicks;
 
     /** How to open a link; see {@link VhostNetLinkProvider} for the spec form. */
     public record Options(String tap, String device, Offloads offloads, int queueSize,
@@ -296,7 +297,10 @@ public final class VhostNetLink implements Link {
         int got;
         try {
             got = rx.receive(batch);
-            if (rx.refill() > 0 && rxq.publish()) rxKick.signal();
+            if (rx.refill() > 0 && rxq.publish()) {
+                rxKicks++;
+                rxKick.signal();
+            }
         } catch (ClosedFdException e) {
             if (closed.get()) throw new LinkClosedException(name + ": closed");
             throw e;
@@ -341,7 +345,10 @@ public final class VhostNetLink implements Link {
             } finally {
                 batch.setCount(saved);
             }
-            if (txq.publish()) txKick.signal();
+            if (txq.publish()) {
+                txKicks++;
+                txKick.signal();
+            }
         } catch (ClosedFdException e) {
             if (closed.get()) throw new LinkClosedException(name + ": closed");
             throw e;
@@ -446,4 +453,10 @@ public final class VhostNetLink implements Link {
     SplitQueueDriver txQueue() { return txq; }
 
     void kickTx() throws IOException { txKick.signal(); }
+
+    /** For the benchmark: transmit kicks so far (transmitting thread only). */
+    long txKicks() { return txKicks; }
+
+    /** For the benchmark: receive-side kicks (refills the kernel was waiting for) so far (receiving thread only). */
+    long rxKicks() { return rxKicks; }
 }
