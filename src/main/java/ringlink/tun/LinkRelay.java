@@ -81,6 +81,9 @@ public final class LinkRelay implements AutoCloseable {
         return s;
     }
 
+    /** True while the relay thread runs (tests check that close() really stops it). */
+    boolean alive() { return thread.isAlive(); }
+
     /** What stopped the relay abnormally, or null. */
     public Throwable failure() { return failure.get(); }
 
