@@ -1,6 +1,7 @@
 package ringlink.tun.bench;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -19,12 +20,19 @@ import ringlink.link.Offloads;
  * (c) the same with offloads (TSO/USO superpackets, checksum offload, GRO on write), all in one
  * run, printing Gbit/s and each figure's ratio to veth. Needs root, {@code ip} and {@code iperf3}.
  *
- * <p>Usage: {@code TunRelayBench [--seconds N] [--parallel P] [--only veth,plain,offload]}.
+ * <p>Usage: {@code TunRelayBench [--seconds N] [--parallel P] [--only veth,plain,offload] [--spin MICROS] [--qdisc NAME]}:
+ * {@code --spin} sets the relay's busy-poll time (default {@link LinkRelay#DEFAULT_SPIN}),
+ * {@code --qdisc} puts that root qdisc (e.g. {@code noqueue}) on both TUN interfaces.
  * This is a harness that drives external tools; the library itself never runs {@code ip}.
  */
 public final class TunRelayBench {
     private static final String NS_A = "rltn-bena", NS_B = "rltn-benb";
     private static final String IF_A = "rltn-ba0", IF_B = "rltn-bb0";
+
+    /** How long the relay threads busy-poll before sleeping ({@code --spin MICROS}). */
+    private static Duration spin = LinkRelay.DEFAULT_SPIN;
+    /** Root qdisc to put on the TUN interfaces (null: the kernel's default). */
+    private static String qdisc;
 
     private TunRelayBench() {}
 
@@ -37,8 +45,11 @@ public final class TunRelayBench {
                 case "--seconds", "-t" -> seconds = Integer.parseInt(args[++i]);
                 case "--parallel", "-P" -> parallel = Integer.parseInt(args[++i]);
                 case "--only" -> only = args[++i];
+                case "--qdisc" -> qdisc = args[++i];
+                case "--spin" -> spin = Duration.ofNanos((long) (Double.parseDouble(args[++i]) * 1000));
                 case "-h", "--help" -> {
-                    System.out.println("usage: ringlink bench tun [--seconds N] [--parallel P] [--only veth,plain,offload]");
+                    System.out.println("usage: ringlink bench tun [--seconds N] [--parallel P] [--only veth,plain,offload]"
+                            + " [--spin MICROS] [--qdisc NAME]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "' (try --help)");
@@ -58,7 +69,8 @@ public final class TunRelayBench {
             Run r = runRelay(seconds, parallel, true);
             rows.add(new String[] {"Java relay, offloads", fmt(r.gbps), ratio(r.gbps, veth), r.note});
         }
-        System.out.printf(Locale.ROOT, "%nTUN relay benchmark: iperf3 TCP, %d s, %d stream(s)%n", seconds, parallel);
+        System.out.printf(Locale.ROOT, "%nTUN relay benchmark: iperf3 TCP, %d s, %d stream(s), relay spin %d us%n", seconds, parallel,
+                spin.toNanos() / 1000);
         System.out.printf(Locale.ROOT, "%-28s %10s %8s  %s%n", "path", "Gbit/s", "x veth", "notes");
         for (String[] r : rows) System.out.printf(Locale.ROOT, "%-28s %10s %8s  %s%n", (Object[]) r);
     }
@@ -106,13 +118,19 @@ public final class TunRelayBench {
             b = TunLink.open(TunConfig.tun(IF_B).offloads(o).up(false));
             configure(NS_A, IF_A, "10.78.0.1/24");
             configure(NS_B, IF_B, "10.78.0.2/24");
-            ab = LinkRelay.start(a, b);
-            ba = LinkRelay.start(b, a);
+            if (qdisc != null) {
+                sh("ip", "netns", "exec", NS_A, "tc", "qdisc", "replace", "dev", IF_A, "root", qdisc);
+                sh("ip", "netns", "exec", NS_B, "tc", "qdisc", "replace", "dev", IF_B, "root", qdisc);
+            }
+            ab = LinkRelay.start(a, b, spin);
+            ba = LinkRelay.start(b, a, spin);
             LinkStats s0 = a.counters().snapshot();
+            LinkStats r0 = b.counters().snapshot();
             double g = iperf(seconds, parallel);
             LinkStats d = a.counters().snapshot().minus(s0);
-            String note = String.format(Locale.ROOT, "%s; A->B %d packets, %d superpackets, avg %d B",
-                    a.offloads(), d.rxPackets(), d.superpackets(), d.rxBytes() / Math.max(1, d.rxPackets()));
+            LinkStats back = b.counters().snapshot().minus(r0);
+            String note = String.format(Locale.ROOT, "%s; A->B %d packets, %d superpackets, avg %d B; B->A %d packets",
+                    a.offloads(), d.rxPackets(), d.superpackets(), d.rxBytes() / Math.max(1, d.rxPackets()), back.rxPackets());
             return new Run(g, note);
         } finally {
             if (ab != null) ab.close();
