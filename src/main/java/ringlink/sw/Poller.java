@@ -47,10 +47,14 @@ final class Poller implements Runnable {
     private final long maxSpinNanos;
     private long spinNanos;
     private volatile boolean running = true;
+    /** The CPU this thread pins itself to, or -1. */
+    private final int cpu;
+    private final java.util.concurrent.CompletableFuture<String> pinned = new java.util.concurrent.CompletableFuture<>();
     final Thread thread;
 
     Poller(Switch sw, int id, Port[] mine, Port[] all, Port mirror, int batchSize, int maxPacket, int maxSegment,
-           Segmenter segmenter, long maxSpinNanos) throws IOException {
+           Segmenter segmenter, long maxSpinNanos, int cpu) throws IOException {
+        this.cpu = cpu;
         this.sw = sw;
         this.mine = mine;
         this.all = all;
@@ -103,8 +107,31 @@ final class Poller implements Runnable {
         scratch.close();
     }
 
+    /** Waits until the thread pinned itself: null, or why it could not (it then has stopped). */
+    String awaitPinned() {
+        try {
+            return pinned.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return thread.getName() + " did not start within 10 s";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted while starting " + thread.getName();
+        } catch (java.util.concurrent.ExecutionException e) {
+            return String.valueOf(e.getCause());
+        }
+    }
+
     @Override
     public void run() {
+        if (cpu >= 0) {
+            try {
+                Affinity.pinCurrentThread(cpu);
+            } catch (RuntimeException e) {
+                pinned.complete(thread.getName() + ": " + e.getMessage());
+                return;
+            }
+        }
+        pinned.complete(null);
         long idleSince = 0;
         while (running) {
             int work = 0;

@@ -160,6 +160,25 @@ class SwitchTest {
     }
 
     @Test
+    void pinnedPollingThreadsForwardAndACpuTheKernelRefusesFailsTheStart() throws Exception {
+        Link[] p = build(Switch.builder().threads(2).cpus(0), Offloads.ALL, Offloads.ALL);
+        send(p[0], BCAST, A);
+        expect(p[1], 1);
+        sw.close();
+        sw = null;
+
+        PairLink[] a = PairLink.create("rlcl-pin0"), b = PairLink.create("rlcl-pin1");
+        pairs.add(a);
+        pairs.add(b);
+        Switch bad = Switch.builder().threads(1).cpus(1023).port(a[0]).port(b[0]).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, bad::start);
+        assertTrue(e.getMessage().contains("CPU 1023"), e.getMessage());
+        assertFalse(a[0].isOpen(), "a switch that failed to start closed its ports");
+        bad.close();
+        assertThrows(IllegalArgumentException.class, () -> Switch.builder().cpus(-1));
+    }
+
+    @Test
     void framesToTheirOwnPortAreFilteredAndAStationThatMovesIsRelearned() throws Exception {
         Link[] p = build(3);
         send(p[0], BCAST, A);
