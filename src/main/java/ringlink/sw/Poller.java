@@ -221,8 +221,14 @@ final class Poller implements Runnable {
         MacTable table = sw.table;
         boolean vlanAware = in.vlan != null;
         int malformed = 0, vlanDrops = 0;
+        long bytes = 0;
+        // A batch is mostly one flow: a source just learned and a destination just looked up
+        // (same VLAN, same batch time) need no second trip to the table.
+        long lastSrc = 0, lastDst = 0;
+        int lastDest = 0;
         for (int i = 0; i < n; i++) {
             int len = rx.length(i);
+            bytes += len;
             long off = rx.dataOffset(i);
             vids[i] = 0;
             if (len < ETH_HLEN) {
@@ -240,6 +246,7 @@ final class Poller implements Runnable {
             int vid = 0;
             if (vlanAware) {
                 vid = ingressVlan(in, i, m, off, len);
+                bytes += rx.length(i) - len; // a removed tag no longer counts, as before
                 if (vid < 0) {
                     dest[i] = DROP;
                     vlanDrops++;
@@ -247,19 +254,27 @@ final class Poller implements Runnable {
                 }
             }
             vids[i] = vid;
-            table.learn(MacTable.key(src, vid), in.index, nowMs);
+            long srcKey = MacTable.key(src, vid); // never 0, so the first packet always learns
+            if (srcKey != lastSrc) {
+                table.learn(srcKey, in.index, nowMs);
+                lastSrc = srcKey;
+                lastDst = 0; // that may have moved the destination: look it up again
+            }
             if ((dst & (1L << 40)) != 0) {
                 dest[i] = FLOOD;
             } else {
-                int p = table.lookup(MacTable.key(dst, vid), nowMs);
-                dest[i] = p < 0 ? FLOOD : p == in.index ? FILTER : p;
+                long dstKey = MacTable.key(dst, vid);
+                if (dstKey != lastDst) {
+                    int p = table.lookup(dstKey, nowMs);
+                    lastDest = p < 0 ? FLOOD : p == in.index ? FILTER : p;
+                    lastDst = dstKey;
+                }
+                dest[i] = lastDest;
             }
         }
         if (in.mirrored && mirror.up) mirror(n);
         if (malformed > 0) in.rxDrop(DropReason.MALFORMED, malformed);
         if (vlanDrops > 0) in.rxDrop(DropReason.VLAN, vlanDrops);
-        long bytes = 0;
-        for (int i = 0; i < n; i++) bytes += rx.length(i);
         in.counters.received(n, bytes);
 
         int i = 0;
