@@ -42,7 +42,7 @@ import ringlink.sw.SwitchStats;
             "  ringlink switch --config switch.conf",
             "",
             "Config file: one 'port SPEC' or 'key = value' per line (threads, ageing, vlan-aware, stats-interval, batch, "
-                + "busy-poll-us); '#' starts a comment. Options given on the command line win."})
+                + "busy-poll-us, cpus); '#' starts a comment. Options given on the command line win."})
 final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Parameters(paramLabel = "SPEC", arity = "0..*", description = "Ports, as link specs (see 'ringlink links').")
     List<String> specs = new ArrayList<>();
@@ -67,6 +67,9 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
 
     @Option(names = "--busy-poll-us", paramLabel = "MICROS", description = "Longest busy-poll before sleeping (default: 100; 0 sleeps at once).")
     Integer busyPollUs;
+
+    @Option(names = "--cpus", paramLabel = "LIST", split = ",", description = "Pin polling thread i to the i-th CPU of LIST, e.g. 1 or 0,1 (default: not pinned). Keeps a busy-polling thread off the CPU of the peer it polls.")
+    int[] cpus;
 
     @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop after this long (default: run until interrupted).")
     Double duration;
@@ -107,11 +110,14 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         int batchSize = pick(batch, set, "batch", 64);
         int busyUs = pick(busyPollUs, set, "busy-poll-us", 100);
 
+        int[] pin = cpus != null ? cpus : cpuList(set.get("cpus"));
+
         List<PortSpecs.Port> ports = new ArrayList<>();
         for (String s : all) ports.add(PortSpecs.parse(s));
 
         Switch.Builder b = Switch.builder().threads(nThreads).ageing(Duration.ofSeconds(ageingS)).vlanAware(vlans)
                 .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).log(m -> err.println("ringlink switch: " + m));
+        if (pin.length > 0) b.cpus(pin);
         if (mirrorSpec != null && captureFile != null) throw new IllegalArgumentException("--mirror and --capture both need the mirror port: give one");
         List<Link> opened = new ArrayList<>();
         MirrorCapture capture = null;
@@ -164,7 +170,8 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
             desc.append(i == 0 ? "" : ", ").append(l.name()).append(" [mtu ").append(l.mtu()).append(", offloads ").append(l.offloads()).append(']');
         }
         out.println("ringlink switch: " + sw.portCount() + " ports: " + desc + "; " + Math.min(nThreads, sw.portCount())
-                + " polling threads" + (vlans ? ", VLAN-aware" : ""));
+                + " polling threads" + (pin.length > 0 ? " (pinned to CPU " + java.util.Arrays.toString(pin).replaceAll("[\\[\\] ]", "") + ")" : "")
+                + (vlans ? ", VLAN-aware" : ""));
         out.println("ringlink switch: Ctrl-C stops" + (usr1 ? "; kill -USR1 " + ProcessHandle.current().pid() + " prints counters" : ""));
         running.countDown();
 
@@ -189,6 +196,20 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         Runtime.getRuntime().removeShutdownHook(hook);
         hook.run();
         return 0;
+    }
+
+    private static int[] cpuList(String v) {
+        if (v == null || v.isBlank()) return new int[0];
+        String[] parts = v.split(",");
+        int[] r = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                r[i] = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("config: cpus = " + v + " is not a comma-separated list of CPU numbers");
+            }
+        }
+        return r;
     }
 
     private static int pick(Integer given, Map<String, String> set, String key, int def) {

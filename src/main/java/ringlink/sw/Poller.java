@@ -47,10 +47,14 @@ final class Poller implements Runnable {
     private final long maxSpinNanos;
     private long spinNanos;
     private volatile boolean running = true;
+    /** The CPU this thread pins itself to, or -1. */
+    private final int cpu;
+    private final java.util.concurrent.CompletableFuture<String> pinned = new java.util.concurrent.CompletableFuture<>();
     final Thread thread;
 
     Poller(Switch sw, int id, Port[] mine, Port[] all, Port mirror, int batchSize, int maxPacket, int maxSegment,
-           Segmenter segmenter, long maxSpinNanos) throws IOException {
+           Segmenter segmenter, long maxSpinNanos, int cpu) throws IOException {
+        this.cpu = cpu;
         this.sw = sw;
         this.mine = mine;
         this.all = all;
@@ -103,8 +107,31 @@ final class Poller implements Runnable {
         scratch.close();
     }
 
+    /** Waits until the thread pinned itself: null, or why it could not (it then has stopped). */
+    String awaitPinned() {
+        try {
+            return pinned.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return thread.getName() + " did not start within 10 s";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted while starting " + thread.getName();
+        } catch (java.util.concurrent.ExecutionException e) {
+            return String.valueOf(e.getCause());
+        }
+    }
+
     @Override
     public void run() {
+        if (cpu >= 0) {
+            try {
+                Affinity.pinCurrentThread(cpu);
+            } catch (RuntimeException e) {
+                pinned.complete(thread.getName() + ": " + e.getMessage());
+                return;
+            }
+        }
+        pinned.complete(null);
         long idleSince = 0;
         while (running) {
             int work = 0;
@@ -194,8 +221,14 @@ final class Poller implements Runnable {
         MacTable table = sw.table;
         boolean vlanAware = in.vlan != null;
         int malformed = 0, vlanDrops = 0;
+        long bytes = 0;
+        // A batch is mostly one flow: a source just learned and a destination just looked up
+        // (same VLAN, same batch time) need no second trip to the table.
+        long lastSrc = 0, lastDst = 0;
+        int lastDest = 0;
         for (int i = 0; i < n; i++) {
             int len = rx.length(i);
+            bytes += len;
             long off = rx.dataOffset(i);
             vids[i] = 0;
             if (len < ETH_HLEN) {
@@ -213,6 +246,7 @@ final class Poller implements Runnable {
             int vid = 0;
             if (vlanAware) {
                 vid = ingressVlan(in, i, m, off, len);
+                bytes += rx.length(i) - len; // a removed tag no longer counts, as before
                 if (vid < 0) {
                     dest[i] = DROP;
                     vlanDrops++;
@@ -220,19 +254,27 @@ final class Poller implements Runnable {
                 }
             }
             vids[i] = vid;
-            table.learn(MacTable.key(src, vid), in.index, nowMs);
+            long srcKey = MacTable.key(src, vid); // never 0, so the first packet always learns
+            if (srcKey != lastSrc) {
+                table.learn(srcKey, in.index, nowMs);
+                lastSrc = srcKey;
+                lastDst = 0; // that may have moved the destination: look it up again
+            }
             if ((dst & (1L << 40)) != 0) {
                 dest[i] = FLOOD;
             } else {
-                int p = table.lookup(MacTable.key(dst, vid), nowMs);
-                dest[i] = p < 0 ? FLOOD : p == in.index ? FILTER : p;
+                long dstKey = MacTable.key(dst, vid);
+                if (dstKey != lastDst) {
+                    int p = table.lookup(dstKey, nowMs);
+                    lastDest = p < 0 ? FLOOD : p == in.index ? FILTER : p;
+                    lastDst = dstKey;
+                }
+                dest[i] = lastDest;
             }
         }
         if (in.mirrored && mirror.up) mirror(n);
         if (malformed > 0) in.rxDrop(DropReason.MALFORMED, malformed);
         if (vlanDrops > 0) in.rxDrop(DropReason.VLAN, vlanDrops);
-        long bytes = 0;
-        for (int i = 0; i < n; i++) bytes += rx.length(i);
         in.counters.received(n, bytes);
 
         int i = 0;

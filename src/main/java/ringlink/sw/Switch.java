@@ -90,6 +90,7 @@ public final class Switch implements AutoCloseable {
         private Consumer<String> log = m -> LOG.log(System.Logger.Level.INFO, m);
         private Link mirror;
         private int[] mirrored = new int[0];
+        private int[] cpus = new int[0];
 
         /** Adds a port (an {@link Layer#L2} link; the switch now owns it). */
         public Builder port(Link link) {
@@ -139,6 +140,21 @@ public final class Switch implements AutoCloseable {
         public Builder busyPoll(Duration d) {
             if (d.isNegative()) throw new IllegalArgumentException("busy-poll must not be negative");
             busyPoll = d;
+            return this;
+        }
+
+        /**
+         * Pins polling thread {@code t} to CPU {@code cpus[t % cpus.length]} (default: none, the
+         * scheduler places them). A busy-polling thread that shares a CPU with the peer it
+         * polls (a guest's vCPU, a testpmd lcore) halves both; pinning keeps them apart, as
+         * DPDK applications do with their poll-mode threads. {@link #start()} fails if the
+         * kernel refuses a CPU.
+         */
+        public Builder cpus(int... cpus) {
+            for (int c : cpus) {
+                if (c < 0 || c >= Affinity.MASK_BYTES * 8) throw new IllegalArgumentException("CPU " + c + " not in [0, " + (Affinity.MASK_BYTES * 8) + ")");
+            }
+            this.cpus = cpus.clone();
             return this;
         }
 
@@ -199,8 +215,9 @@ public final class Switch implements AutoCloseable {
             for (int t = 0; t < nThreads; t++) {
                 List<Port> mine = new ArrayList<>();
                 for (int i = t; i < ports.length; i += nThreads) mine.add(ports[i]);
+                int cpu = b.cpus.length == 0 ? -1 : b.cpus[t % b.cpus.length];
                 pollers.add(new Poller(this, t, mine.toArray(Port[]::new), ports, mirror, b.batchSize, maxPacket,
-                        Math.min(maxSegment, maxPacket), b.segmenter.get(), b.busyPoll.toNanos()));
+                        Math.min(maxSegment, maxPacket), b.segmenter.get(), b.busyPoll.toNanos(), cpu));
             }
         } catch (IOException | RuntimeException e) {
             for (Poller p : pollers) p.free();
@@ -217,6 +234,16 @@ public final class Switch implements AutoCloseable {
             }
         }
         for (Poller p : pollers) p.thread.start();
+        // A thread the kernel would not pin must not run elsewhere unnoticed: fail the start.
+        String pinProblem = null;
+        for (Poller p : pollers) {
+            String e = p.awaitPinned();
+            if (e != null && pinProblem == null) pinProblem = e;
+        }
+        if (pinProblem != null) {
+            close();
+            throw new IllegalArgumentException(pinProblem);
+        }
     }
 
     /**
@@ -226,7 +253,7 @@ public final class Switch implements AutoCloseable {
     Poller unstartedPoller() throws IOException {
         int maxPacket = 0;
         for (Port p : ports) maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
-        return new Poller(this, 99, ports, ports, mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0);
+        return new Poller(this, 99, ports, ports, mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0, -1);
     }
 
     /** Port {@code i}'s run-time state (for the benchmark). */

@@ -160,6 +160,43 @@ class SwitchTest {
     }
 
     @Test
+    void aStationMovingToTheIngressPortInsideOneBatchIsHonoured() throws Exception {
+        // forward() remembers the last source learned and destination looked up within a batch;
+        // learning a new source must drop the remembered destination, or the second frame (to C,
+        // now learned on the ingress port) would still go to C's old port.
+        Link[] p = build(3);
+        send(p[2], BCAST, C);
+        expect(p[0], 1);
+        expect(p[1], 1);
+        tx.clear();
+        frame(tx, C, A, -1, 32); // to C on port 2
+        frame(tx, C, C, -1, 32); // C now on port 0: to its own port, filtered
+        assertEquals(2, p[0].transmit(tx));
+        expect(p[2], 1);
+        expectNothing(p[1]);
+        assertEquals(0, sw.lookup(C, 0));
+    }
+
+    @Test
+    void pinnedPollingThreadsForwardAndACpuTheKernelRefusesFailsTheStart() throws Exception {
+        Link[] p = build(Switch.builder().threads(2).cpus(0), Offloads.ALL, Offloads.ALL);
+        send(p[0], BCAST, A);
+        expect(p[1], 1);
+        sw.close();
+        sw = null;
+
+        PairLink[] a = PairLink.create("rlcl-pin0"), b = PairLink.create("rlcl-pin1");
+        pairs.add(a);
+        pairs.add(b);
+        Switch bad = Switch.builder().threads(1).cpus(1023).port(a[0]).port(b[0]).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, bad::start);
+        assertTrue(e.getMessage().contains("CPU 1023"), e.getMessage());
+        assertFalse(a[0].isOpen(), "a switch that failed to start closed its ports");
+        bad.close();
+        assertThrows(IllegalArgumentException.class, () -> Switch.builder().cpus(-1));
+    }
+
+    @Test
     void framesToTheirOwnPortAreFilteredAndAStationThatMovesIsRelearned() throws Exception {
         Link[] p = build(3);
         send(p[0], BCAST, A);
