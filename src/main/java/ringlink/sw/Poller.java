@@ -11,7 +11,9 @@ import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.EpollEventLayout;
 import ringlink.sys.Epoll;
+import ringlink.sys.CpuAffinity;
 import ringlink.sys.EventFd;
+import ringlink.sys.SysException;
 
 /**
  * One polling thread: receives from its ports in batches, learns and looks up addresses, and
@@ -125,8 +127,8 @@ final class Poller implements Runnable {
     public void run() {
         if (cpu >= 0) {
             try {
-                Affinity.pinCurrentThread(cpu);
-            } catch (RuntimeException e) {
+                CpuAffinity.pinCurrentThread(cpu);
+            } catch (SysException | RuntimeException e) {
                 pinned.complete(thread.getName() + ": " + e.getMessage());
                 return;
             }

@@ -11,6 +11,7 @@ import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import ringlink.link.Layer;
+import ringlink.sys.CpuAffinity;
 import ringlink.link.Link;
 import ringlink.link.LinkStats;
 
@@ -152,7 +153,7 @@ public final class Switch implements AutoCloseable {
          */
         public Builder cpus(int... cpus) {
             for (int c : cpus) {
-                if (c < 0 || c >= Affinity.MASK_BYTES * 8) throw new IllegalArgumentException("CPU " + c + " not in [0, " + (Affinity.MASK_BYTES * 8) + ")");
+                if (c < 0 || c >= CpuAffinity.MAX_CPUS) throw new IllegalArgumentException("CPU " + c + " not in [0, " + CpuAffinity.MAX_CPUS + ")");
             }
             this.cpus = cpus.clone();
             return this;

@@ -94,6 +94,7 @@ final class LibC {
     static final MethodHandle IF_INDEXTONAME = h("if_indextoname", FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS));
     static final MethodHandle GETRLIMIT = h("getrlimit", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     static final MethodHandle SETRLIMIT = h("setrlimit", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    static final MethodHandle SCHED_SETAFFINITY = h("sched_setaffinity", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
     static final MethodHandle UNLINK = h("unlink", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     static final MethodHandle GETPID = plain("getpid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle STRERROR = plain("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
