@@ -237,8 +237,9 @@ public final class SplitQueueDevice implements VirtqueueDevice {
     public void push(int id, int descriptorCount, int written) {
         checkOk();
         long e = USED_RING + (long) USED_ELEM_SIZE * (usedIdx & mask);
-        set32(used, e + USED_ELEM_ID, id);
-        set32(used, e + USED_ELEM_LEN, written);
+        // id and len in one store (one bounds check); used.idx, stored with release in publish(),
+        // orders them for the driver.
+        set64(used, e + USED_ELEM_ID, Integer.toUnsignedLong(id) | (long) written << 32);
         usedIdx = (usedIdx + 1) & 0xffff;
     }
 
