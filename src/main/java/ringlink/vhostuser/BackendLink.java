@@ -53,9 +53,9 @@ public final class BackendLink implements Link {
     // Heads completed in this batch, for inflight tracking: one array per direction (two threads).
     private final int[] pubIds = new int[256];
     private int[] rxPub = new int[256];
-    // Sinks for touch()/touchWritable(), one per direction and far apart (arrays of 32 ints), so
-    // the receiving and the transmitting thread do not write one cache line.
-    private final int[] rxTouched = new int[32], txTouched = new int[32];
+    // Sink for touch(): an array of its own (32 ints, longer than a cache line), so the
+    // receiving thread does not write the line of fields the transmitting thread reads.
+    private final int[] rxTouched = new int[32];
     private Fd watchedKick; // the kick fd registered in epoll (control thread)
     private volatile boolean closed;
 
@@ -275,19 +275,6 @@ public final class BackendLink implements Link {
         rxTouched[0] = t; // a use, so the loads are not dropped
     }
 
-    /** {@link #touch} for the first writable byte of {@code n} held chains from {@code head} on. */
-    private void touchWritable(DescriptorChain[] held, int head, int n) {
-        int cap = held.length;
-        int t = 0;
-        for (int k = 0; k < n; k++) {
-            int slot = head + k;
-            DescriptorChain c = held[slot >= cap ? slot - cap : slot];
-            int fw = c.readableCount();
-            if (fw < c.segmentCount()) t += c.memory(fw).get(ValueLayout.JAVA_BYTE, c.offset(fw));
-        }
-        txTouched[0] = t;
-    }
-
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
         if (closed) throw new LinkClosedException(name + ": closed");
@@ -310,10 +297,11 @@ public final class BackendLink implements Link {
             boolean mrg = mrgRxbuf;
             DescriptorChain[] held = q.held;
             int cap = held.length;
-            // Every packet needs at least one chain: take that many now, back to back, and touch
-            // their buffers, so the misses on descriptors and buffers the front-end just
-            // refilled overlap instead of coming one per packet (see touch()). The loop below
-            // pops more only for packets spread over several buffers.
+            // Every packet needs at least one chain: take that many now, back to back, so the
+            // misses on descriptors the front-end just refilled overlap instead of coming one
+            // per packet. The loop below pops more only for packets spread over several buffers.
+            // (The buffers are not touched ahead as on receive: we only write them, and a load
+            // first would add a second coherence transaction per line before the store.)
             int want = Math.min(to - from, cap);
             while (q.heldCount < want) {
                 int slot = q.heldHead + q.heldCount;
@@ -326,7 +314,6 @@ public final class BackendLink implements Link {
                 if (q.inflight != null) Inflight.taken(q.inflight, c.id(), q.inflightCounter++);
                 q.heldCount++;
             }
-            touchWritable(held, q.heldHead, q.heldCount);
             int sent = 0, drops = 0, pushed = 0;
             long bytes = 0;
             int i = from;
