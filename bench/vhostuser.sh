@@ -9,8 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ringlink_find_jdk25
-./mvnw -B -ntp -q -o test-compile
+# RINGLINK_NO_BUILD=1: the classes were compiled beforehand (under /work/wt/busy), so a quiet
+# (exclusive) benchmark run does not start a build.
+[ -n "${RINGLINK_NO_BUILD:-}" ] || ./mvnw -B -ntp -q -o test-compile
 # The JVM (our back-end's data thread) on CPU 1, testpmd's front-end lcores on CPU 0 (it pins
 # itself with --lcores); the reference net_vhost testpmd runs on CPU 1 like our back-end.
-exec taskset -c 1 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
+# RINGLINK_JAVA_OPTS: extra JVM options, e.g. a flight recording of our data path.
+exec taskset -c 1 "$JAVA_HOME/bin/java" ${RINGLINK_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
     -cp target/classes:target/test-classes ringlink.bench.vhostuser.VhostUserBench "$@"

@@ -148,7 +148,10 @@ public final class DescriptorChain {
                     "chain " + id + " describes more than 4 GiB");
         }
         if (count == seg.length) grow();
-        seg[count] = s;
+        // Almost every chain lands in the region the slot already names. Skipping the reference
+        // store then skips G1's post-write barrier, whose StoreLoad fence was a visible part of
+        // the per-descriptor cost.
+        if (seg[count] != s) seg[count] = s;
         off[count] = o;
         len[count] = l;
         addr[count] = a;

@@ -83,9 +83,9 @@ public final class VhostUserBench {
 
     /** testpmd virtio-user txonly → our back-end; Mpps we receive. */
     static double oursRx(boolean packed, int size, double seconds) throws Exception {
-        Path sock = Path.of("/tmp/rlvu-bench-rx.sock");
+        Path sock = Path.of("/tmp/rlvp-bench-rx.sock");
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults());
-             Testpmd pmd = Testpmd.start("rlvu-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000,
+             Testpmd pmd = Testpmd.start("rlvp-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000,
                      "--forward-mode=txonly", "--txpkts=" + size)) {
             if (!be.awaitReady(1, 20_000)) throw new IllegalStateException("virtio-user did not start: " + be.lastError());
             BackendLink link = be.link(0);
@@ -102,7 +102,7 @@ public final class VhostUserBench {
                 } catch (Exception e) {
                     e.printStackTrace();
                 }
-            }, "rlvu-bench-rx");
+            }, "rlvp-bench-rx");
             t.start();
             pmd.command("start", 5000);
             Thread.sleep(warmupMillis); // warm-up (JIT of our data path)
@@ -120,9 +120,9 @@ public final class VhostUserBench {
 
     /** Our back-end → testpmd virtio-user rxonly; Mpps testpmd receives. */
     static double oursTx(boolean packed, int size, double seconds) throws Exception {
-        Path sock = Path.of("/tmp/rlvu-bench-tx.sock");
+        Path sock = Path.of("/tmp/rlvp-bench-tx.sock");
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults());
-             Testpmd pmd = Testpmd.start("rlvu-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000, "--forward-mode=rxonly")) {
+             Testpmd pmd = Testpmd.start("rlvp-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000, "--forward-mode=rxonly")) {
             if (!be.awaitReady(1, 20_000)) throw new IllegalStateException("virtio-user did not start: " + be.lastError());
             BackendLink link = be.link(0);
             AtomicBoolean stop = new AtomicBoolean();
@@ -144,7 +144,7 @@ public final class VhostUserBench {
                 } catch (Exception e) {
                     e.printStackTrace();
                 }
-            }, "rlvu-bench-tx");
+            }, "rlvp-bench-tx");
             t.start();
             Thread.sleep(warmupMillis);
             long c0 = pmd.rxPackets(), t0 = System.nanoTime();
@@ -166,13 +166,13 @@ public final class VhostUserBench {
      * rxonly, rate = virtio-user's RX.
      */
     static double dpdkPair(boolean rx, boolean packed, int size, double seconds) throws Exception {
-        Path sock = Path.of("/tmp/rlvu-bench-ref.sock");
+        Path sock = Path.of("/tmp/rlvp-bench-ref.sock");
         Files.deleteIfExists(sock);
-        try (Testpmd vhost = Testpmd.start("rlvu-bref", "0@1,1@1", "net_vhost0,iface=" + sock + ",queues=1", 30_000,
+        try (Testpmd vhost = Testpmd.start("rlvp-bref", "0@1,1@1", "net_vhost0,iface=" + sock + ",queues=1", 30_000,
                 "--forward-mode=" + (rx ? "rxonly" : "txonly"), "--txpkts=" + size)) {
             long end = System.currentTimeMillis() + 10_000;
             while (!Files.exists(sock) && System.currentTimeMillis() < end) Thread.sleep(20);
-            try (Testpmd vu = Testpmd.start("rlvu-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000,
+            try (Testpmd vu = Testpmd.start("rlvp-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000,
                     "--forward-mode=" + (rx ? "txonly" : "rxonly"), "--txpkts=" + size)) {
                 Thread.sleep(500); // net_vhost sees the device ready
                 Testpmd counter = rx ? vhost : vu;
