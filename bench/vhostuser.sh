@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ringlink_find_jdk25
-# RINGLINK_NO_BUILD=1: the classes were compiled beforehand (under /work/wt/busy), so a quiet
-# (exclusive) benchmark run does not start a build.
+# RINGLINK_NO_BUILD=1: the classes were compiled beforehand (./mvnw -o test-compile), so a
+# benchmark run on a quiet machine does not start a build of its own.
 [ -n "${RINGLINK_NO_BUILD:-}" ] || ./mvnw -B -ntp -q -o test-compile
 # The JVM (our back-end's data thread) on CPU 1, testpmd's front-end lcores on CPU 0 (it pins
 # itself with --lcores); the reference net_vhost testpmd runs on CPU 1 like our back-end.
