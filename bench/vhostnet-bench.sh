@@ -5,7 +5,7 @@
 # TCG makes absolute numbers meaningless: read the ratios.
 #
 # usage: bench/vhostnet-bench.sh [SECONDS [methods...]]   methods: link tap dpdk rx-link rx-tap rx-dpdk
-#        (default: a 5 s window each, all six; every window follows the same 10 s warm-up)
+#        (default: a 5 s window each, all six; every window follows the same 12 s warm-up)
 # RLVNB_JVM="FLAGS" adds flags to the guest JVM, e.g. -Drlvnb.warmup=MS or
 # -Xlog:jit+compilation=debug:file=$PWD/target/jit.log:uptime (target/ is shared writable).
 set -euo pipefail

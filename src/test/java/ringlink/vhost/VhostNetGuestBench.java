@@ -20,7 +20,7 @@ import ringlink.packet.PacketBatch;
  *   <li>DPDK's virtio_user PMD with {@code path=/dev/vhost-net} in {@code dpdk-testpmd}
  *       txonly mode ({@code dpdk}: the same kernel device driven by DPDK's C driver).</li>
  * </ol>
- * The rate is what the kernel accepted: the TAP's {@code rx_packets} over a window after a 3 s warm-up.
+ * The rate is what the kernel accepted: the TAP's {@code rx_packets} over a window after the same warm-up for every method ({@link #WARMUP_MS}).
  * The receive direction ({@code rx-link}, {@code rx-tap}, {@code rx-dpdk}: our link's receive,
  * {@code read(2)} per packet, testpmd rxonly) is fed by the kernel's pktgen transmitting 64-byte
  * frames out of the TAP; the rate is the TAP's {@code tx_packets} (counted when the reader takes
