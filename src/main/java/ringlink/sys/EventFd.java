@@ -70,8 +70,13 @@ public final class EventFd implements AutoCloseable {
      * Reads and resets the counter. Returns its value, or 0 if it was zero (non-blocking fd).
      */
     public long drain() throws SysException, ClosedFdException {
-        long r = fd.read(buf, 8);
-        return r == 8 ? buf.get(ValueLayout.JAVA_LONG, 0) : 0;
+        fd.acquire(); // held across the read and the load from buf: close() frees buf only after
+        try {
+            long r = fd.read(buf, 8);
+            return r == 8 ? buf.get(ValueLayout.JAVA_LONG, 0) : 0;
+        } finally {
+            fd.release();
+        }
     }
 
     @Override

@@ -46,6 +46,8 @@ public final class Fd implements AutoCloseable {
     private final Cleaner.Cleanable cleanable;
     @SuppressWarnings("unused") // accessed through USES
     private volatile int uses;
+    /** The owner's scratch arena, closed with the kernel descriptor ({@link #closeWith}). */
+    private volatile java.lang.foreign.Arena scratch;
 
     /** Kernel-side close, run exactly once: explicitly, or by the Cleaner for a leaked Fd. */
     private static final class Closer implements Runnable {
@@ -160,12 +162,22 @@ public final class Fd implements AutoCloseable {
 
     /**
      * Closes the descriptor, then {@code scratch}: the arena of the small buffers an owner's calls
-     * on this descriptor use (an eventfd's counter, ioctl arguments). For owners that pair the two;
-     * idempotent, so any number of threads may call it and the arena is closed once. Owners whose
-     * calls lock themselves to keep the arena alive (UnixSocket, Epoll) close under that lock instead.
+     * on this descriptor use (an eventfd's counter, ioctl arguments). The arena is closed together
+     * with the kernel descriptor, i.e. once the last call in flight has released its use, never
+     * under a call that is still reading or writing it; an owner that reads the buffer after the
+     * call holds a use of its own across both ({@link #acquire()}/{@link #release()}). Idempotent,
+     * so any number of threads may call it and the arena is closed once. Owners whose calls lock
+     * themselves to keep the arena alive (UnixSocket, Epoll) close under that lock instead.
      */
     public void closeWith(java.lang.foreign.Arena scratch) {
+        this.scratch = scratch; // before close(): the last release may run reallyClose at once
         close();
+        // No call in flight (uses is exactly CLOSED): nobody will release, so close it here. If a
+        // call is in flight, its release() runs reallyClose, which closes it.
+        if ((int) USES.getVolatile(this) == CLOSED) closeScratch(scratch);
+    }
+
+    private static void closeScratch(java.lang.foreign.Arena scratch) {
         synchronized (scratch) {
             if (scratch.scope().isAlive()) scratch.close();
         }
@@ -174,6 +186,8 @@ public final class Fd implements AutoCloseable {
     private void reallyClose() {
         closer.explicit = true;
         cleanable.clean();
+        java.lang.foreign.Arena s = scratch;
+        if (s != null) closeScratch(s);
     }
 
     private String describe() {

@@ -60,6 +60,44 @@ class SysTest {
     }
 
     @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void closingAnEventfdWhileAnotherThreadDrainsItIsAClosedErrorNotAnArenaError() throws Exception {
+        // close() used to close the scratch arena under a drain in flight: the closer got
+        // IllegalStateException (arena acquired by the native read), or the drainer did when
+        // it read the counter after the arena was gone. Either side must see only
+        // ClosedFdException (or a normal return).
+        for (int round = 0; round < 2_000; round++) {
+            EventFd e = EventFd.create();
+            e.signal();
+            java.util.concurrent.atomic.AtomicReference<Throwable> bad = new java.util.concurrent.atomic.AtomicReference<>();
+            CountDownLatch go = new CountDownLatch(1);
+            Thread drainer = Thread.ofPlatform().start(() -> {
+                try {
+                    go.await();
+                    while (true) {
+                        e.drain();
+                        e.signal();
+                    }
+                } catch (ClosedFdException expected) {
+                    // the end
+                } catch (Throwable t) {
+                    bad.set(t);
+                }
+            });
+            go.countDown();
+            if ((round & 1) == 0) Thread.onSpinWait(); else Thread.yield();
+            try {
+                e.close();
+            } catch (Throwable t) {
+                bad.compareAndSet(null, t);
+            }
+            drainer.join(10_000);
+            assertFalse(drainer.isAlive(), "drainer still running after close");
+            if (bad.get() != null) throw new AssertionError("round " + round + ": " + bad.get(), bad.get());
+        }
+    }
+
+    @Test
     void memfdMappingIsSharedAndBounded() throws Exception {
         try (Fd fd = MemFd.create("ringlink-test", 8192);
              Mapping a = Mapping.map(fd, 8192, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "a");
