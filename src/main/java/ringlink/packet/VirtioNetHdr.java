@@ -52,9 +52,17 @@ public final class VirtioNetHdr {
 
     private static final ValueLayout.OfShort LE16 =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt LE32 =
+            ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** Reads the header at {@code seg[off]} into packet {@code i} of {@code batch}. */
     public static void decode(MemorySegment seg, long off, PacketBatch batch, int i) {
+        if (seg.get(LE16, off + OFF_FLAGS) == 0) {
+            // flags and gso_type both 0, the common plain packet: the other fields carry nothing
+            // (they matter only with NEEDS_CSUM or a GSO type), so one load instead of six.
+            batch.clearOffload(i);
+            return;
+        }
         batch.setOffload(i,
                 seg.get(ValueLayout.JAVA_BYTE, off + OFF_FLAGS) & 0xff,
                 seg.get(ValueLayout.JAVA_BYTE, off + OFF_GSO_TYPE) & 0xff,
@@ -70,6 +78,16 @@ public final class VirtioNetHdr {
      * {@code numBuffers}.
      */
     public static void encode(MemorySegment seg, long off, int size, PacketBatch batch, int i, int numBuffers) {
+        if ((batch.flags(i) | batch.gsoType(i)) == 0) {
+            // A plain packet: bytes 0-7 are zero and csum_offset too, so two stores, not seven.
+            seg.set(ValueLayout.JAVA_LONG_UNALIGNED, off, 0L);
+            if (size >= SIZE_MRG) {
+                seg.set(LE32, off + OFF_CSUM_OFFSET, numBuffers << 16); // csum_offset 0, num_buffers
+            } else {
+                seg.set(LE16, off + OFF_CSUM_OFFSET, (short) 0);
+            }
+            return;
+        }
         seg.set(ValueLayout.JAVA_BYTE, off + OFF_FLAGS, (byte) batch.flags(i));
         seg.set(ValueLayout.JAVA_BYTE, off + OFF_GSO_TYPE, (byte) batch.gsoType(i));
         seg.set(LE16, off + OFF_HDR_LEN, (short) batch.hdrLen(i));

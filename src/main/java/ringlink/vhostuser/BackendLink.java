@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import ringlink.link.Layer;
 import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
@@ -201,11 +200,7 @@ public final class BackendLink implements Link {
                         drops++;
                     } else {
                         if (c.length(0) >= h) {
-                            MemorySegment m = c.memory(0);
-                            long o = c.offset(0);
-                            // flags and gso_type both 0 (a plain packet, the common case): the other
-                            // fields mean nothing and add() left the metadata clear. One load, not six.
-                            if (m.get(U16, o) != 0) VirtioNetHdr.decode(m, o, batch, i); // in place: no copy
+                            VirtioNetHdr.decode(c.memory(0), c.offset(0), batch, i); // in place: no copy
                         } else {
                             c.read(0, hdr, 0, h);
                             VirtioNetHdr.decode(hdr, 0, batch, i);
@@ -238,22 +233,6 @@ public final class BackendLink implements Link {
             return fail(q, e);
         } finally {
             q.lock.unlock();
-        }
-    }
-
-    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED;
-    private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
-    /**
-     * The virtio-net header of a packet without checksum or GSO metadata: all zero but
-     * {@code num_buffers} (12-byte header), as {@link VirtioNetHdr#encode} would write it.
-     */
-    private static void plainHeader(MemorySegment m, long o, int h, int numBuffers) {
-        m.set(ValueLayout.JAVA_LONG_UNALIGNED, o, 0L);
-        if (h >= VirtioNetHdr.SIZE_MRG) {
-            m.set(LE32, o + VirtioNetHdr.OFF_CSUM_OFFSET, numBuffers << 16); // csum_offset 0, num_buffers
-        } else {
-            m.set(U16, o + VirtioNetHdr.OFF_CSUM_OFFSET, (short) 0);
         }
     }
 
@@ -367,11 +346,7 @@ public final class BackendLink implements Link {
                     if (k == 0) {
                         int fw = c.readableCount(); // first writable segment
                         if (fw < c.segmentCount() && c.length(fw) >= h) {
-                            if ((batch.flags(i) | batch.gsoType(i)) == 0) {
-                                plainHeader(c.memory(fw), c.offset(fw), h, chainsUsed); // two stores, not seven
-                            } else {
-                                VirtioNetHdr.encode(c.memory(fw), c.offset(fw), h, batch, i, chainsUsed); // in place
-                            }
+                            VirtioNetHdr.encode(c.memory(fw), c.offset(fw), h, batch, i, chainsUsed); // in place
                             w = h;
                         } else {
                             VirtioNetHdr.encode(hdr, 0, h, batch, i, chainsUsed);
