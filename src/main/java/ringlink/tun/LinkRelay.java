@@ -33,7 +33,7 @@ import ringlink.sys.PollfdLayout;
  * (its metadata lies) is counted as an error of the source link and dropped.
  */
 public final class LinkRelay implements AutoCloseable {
-    private final Direction[] dirs;
+    private final Direction dir;
     private final Thread thread;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean running = true;
@@ -46,10 +46,9 @@ public final class LinkRelay implements AutoCloseable {
      */
     public static final Duration DEFAULT_SPIN = Duration.ofNanos(30_000);
 
-    private LinkRelay(String name, long spinNanos, Link... ends) {
+    private LinkRelay(String name, long spinNanos, Link from, Link to) {
         this.spinNanos = spinNanos;
-        this.dirs = new Direction[ends.length / 2];
-        for (int d = 0; d < dirs.length; d++) dirs[d] = new Direction(ends[2 * d], ends[2 * d + 1]);
+        this.dir = new Direction(from, to);
         this.thread = new Thread(this::loop, name);
         thread.setDaemon(true);
     }
@@ -76,9 +75,7 @@ public final class LinkRelay implements AutoCloseable {
 
     /** Superpackets this relay had to segment because the destination lacked the offload. */
     public long segmented() {
-        long s = 0;
-        for (Direction d : dirs) s += d.segmented;
-        return s;
+        return dir.segmented;
     }
 
     /** True while the relay thread runs (tests check that close() really stops it). */
@@ -88,13 +85,12 @@ public final class LinkRelay implements AutoCloseable {
     public Throwable failure() { return failure.get(); }
 
     private void loop() {
-        try (PollSet wait = new PollSet(dirs.length)) {
-            for (Direction d : dirs) wait.add(d.from.readyFd(), PollfdLayout.POLLIN);
+        Link from = dir.from;
+        try (PollSet wait = new PollSet(1)) {
+            wait.add(from.readyFd(), PollfdLayout.POLLIN);
             long idleSince = 0;
             while (running) {
-                int moved = 0;
-                for (Direction d : dirs) moved += d.pump();
-                if (moved > 0) {
+                if (dir.pump() > 0) {
                     idleSince = 0;
                     continue;
                 }
@@ -107,12 +103,12 @@ public final class LinkRelay implements AutoCloseable {
                     }
                 }
                 idleSince = 0;
-                int prepared = 0;
-                while (prepared < dirs.length && dirs[prepared].from.prepareToWait()) prepared++;
-                try {
-                    if (prepared == dirs.length) wait.poll(100); // else closed: the next receive throws
-                } finally {
-                    for (int d = 0; d < prepared; d++) dirs[d].from.finishWait();
+                if (from.prepareToWait()) { // else closed: the next receive throws
+                    try {
+                        wait.poll(100);
+                    } finally {
+                        from.finishWait();
+                    }
                 }
             }
         } catch (LinkClosedException closed) {
@@ -120,11 +116,11 @@ public final class LinkRelay implements AutoCloseable {
         } catch (Throwable t) {
             if (running) failure.set(t);
         } finally {
-            for (Direction d : dirs) d.close();
+            dir.close();
         }
     }
 
-    /** One direction's buffers and scratch, used only by the relay thread. */
+    /** The direction's links, buffers and scratch, used only by the relay thread. */
     private final class Direction {
         final Link from;
         final Link to;
