@@ -152,9 +152,7 @@ public final class Switch implements AutoCloseable {
          * kernel refuses a CPU.
          */
         public Builder cpus(int... cpus) {
-            for (int c : cpus) {
-                if (c < 0 || c >= CpuAffinity.MAX_CPUS) throw new IllegalArgumentException("CPU " + c + " not in [0, " + CpuAffinity.MAX_CPUS + ")");
-            }
+            for (int c : cpus) CpuAffinity.checkCpu(c);
             this.cpus = cpus.clone();
             return this;
         }

@@ -18,6 +18,17 @@ public final class CpuAffinity {
     static final int MASK_BYTES = MAX_CPUS / 8;
 
     /**
+     * Checks that {@code cpu} is a number the mask can name (for validating configuration before
+     * any thread starts); whether the CPU exists here only the kernel says, at pinning.
+     *
+     * @throws IllegalArgumentException if {@code cpu} is negative or not below {@link #MAX_CPUS}
+     */
+    public static int checkCpu(int cpu) {
+        if (cpu < 0 || cpu >= MAX_CPUS) throw new IllegalArgumentException("CPU " + cpu + " not in [0, " + MAX_CPUS + ")");
+        return cpu;
+    }
+
+    /**
      * Pins the calling thread to {@code cpu}.
      *
      * @throws IllegalArgumentException if {@code cpu} is negative or not below {@link #MAX_CPUS}
@@ -25,7 +36,7 @@ public final class CpuAffinity {
      *     this process's cpuset)
      */
     public static void pinCurrentThread(int cpu) throws SysException {
-        if (cpu < 0 || cpu >= MAX_CPUS) throw new IllegalArgumentException("CPU " + cpu + " not in [0, " + MAX_CPUS + ")");
+        checkCpu(cpu);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment mask = a.allocate(MASK_BYTES, 8);
             mask.set(ValueLayout.JAVA_BYTE, cpu / 8, (byte) (1 << (cpu % 8)));
