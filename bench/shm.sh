@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sharedmem throughput, Ringlink (Java) beside gVisor's Go queue code, two processes each.
-# Usage: bench/shm.sh [--seconds 5] [--sizes 64,1500] [--direction c2s|s2c|both] [--runs 1]
+# Usage: bench/shm.sh [--seconds 5] [--warmup 3] [--sizes 64,1500] [--direction c2s|s2c|both] [--runs 1] [--memif]
+# --memif adds DPDK's memif PMD between two testpmd processes, for scale (root, dpdk-testpmd).
 # A short smoke run: bench/shm.sh --seconds 1
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import ringlink.shm.GoPeer;
 import ringlink.shm.ShmPeerMain;
+import ringlink.vhostuser.Testpmd;
 
 /**
  * Sharedmem throughput between two processes, Ringlink's Java link beside gVisor's own Go queue
@@ -17,9 +18,12 @@ import ringlink.shm.ShmPeerMain;
  * packets/s and Gbit/s over the measured window. Prints the Java/Go ratio.
  *
  * <pre>
- * ShmBench [--seconds 5] [--warmup 3] [--sizes 64,1500] [--direction c2s|s2c|both] [--runs 1]
+ * ShmBench [--seconds 5] [--warmup 3] [--sizes 64,1500] [--direction c2s|s2c|both] [--runs 1] [--memif]
  * </pre>
  * c2s: the client (owner of the buffers) sends, the server receives; s2c the other way.
+ * {@code --memif} adds, for scale, DPDK's memif PMD between two {@code dpdk-testpmd} processes
+ * (server txonly, client rxonly; not the same wire format, so it is no peer of ours): a line
+ * {@code memif SIZE pps gbps} per size. It needs root and dpdk-testpmd with librte-net-memif.
  * Run it through bench/shm.sh (builds the test classpath and the Go peer).
  */
 public final class ShmBench {
@@ -33,6 +37,7 @@ public final class ShmBench {
         String sizes = "64,1500";
         String direction = "c2s";
         int runs = 1;
+        boolean memif = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
@@ -40,8 +45,9 @@ public final class ShmBench {
                 case "--direction" -> direction = args[++i];
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--warmup" -> warmup = Double.parseDouble(args[++i]);
+                case "--memif" -> memif = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (usage: ShmBench [--seconds S] [--warmup S] [--sizes 64,1500] [--direction c2s|s2c|both] [--runs N])");
+                        + " (usage: ShmBench [--seconds S] [--warmup S] [--sizes 64,1500] [--direction c2s|s2c|both] [--runs N] [--memif])");
             }
         }
         Path go = GoPeer.build();
@@ -58,6 +64,45 @@ public final class ShmBench {
                     System.out.printf(Locale.ROOT, "%-4s %6d %14.0f %10.3f %14.0f %10.3f %8.2f%n", dir, size, j.pps, j.gbps, g.pps, g.gbps, j.pps / g.pps);
                 }
             }
+        }
+        if (memif) {
+            for (String s : sizes.split(",")) {
+                int size = Integer.parseInt(s.trim());
+                try {
+                    Rate m = memif(size, seconds, warmup);
+                    System.out.printf(Locale.ROOT, "memif %6d %14.0f %10.3f   (DPDK memif PMD, testpmd txonly -> rxonly, for scale)%n", size, m.pps, m.gbps);
+                } catch (IOException | IllegalStateException e) {
+                    // For scale only: the Java and Go figures above stand without it.
+                    System.out.printf(Locale.ROOT, "memif %6d failed: %s%n", size, e.getMessage());
+                }
+            }
+        }
+    }
+
+    /**
+     * DPDK's memif PMD between two testpmd processes, one CPU each: the server sends {@code size}-byte
+     * frames (txonly), the client counts what it receives (rxonly); the rate is the client's RX
+     * counter over {@code seconds} after {@code warmup}.
+     */
+    static Rate memif(int size, double seconds, double warmup) throws IOException, InterruptedException {
+        long pid = ProcessHandle.current().pid();
+        Path sock = Path.of("/tmp/rlsh-memif-" + pid + ".sock");
+        Files.deleteIfExists(sock);
+        String vdev = "net_memif0,socket=" + sock + ",role=";
+        try (Testpmd server = Testpmd.start("rlsh-ms" + pid, "0@0,1@0", vdev + "server", 30_000,
+                     "--forward-mode=txonly", "--txpkts=" + size);
+             Testpmd client = Testpmd.start("rlsh-mc" + pid, "0@1,1@1", vdev + "client", 30_000, "--forward-mode=rxonly")) {
+            server.command("start", 5_000);
+            client.command("start", 5_000);
+            Thread.sleep((long) (warmup * 1000));
+            long rx0 = client.rxPackets(), t0 = System.nanoTime();
+            Thread.sleep((long) (seconds * 1000));
+            long rx1 = client.rxPackets(), t1 = System.nanoTime();
+            if (rx1 == rx0) throw new IllegalStateException("memif: the client received nothing; its log:\n" + client.log());
+            double pps = (rx1 - rx0) / ((t1 - t0) / 1e9);
+            return new Rate(pps, pps * size * 8 / 1e9);
+        } finally {
+            Files.deleteIfExists(sock);
         }
     }
 

@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
             "",
             "Groups (reference first): switch (pair): direct pair vs switch; netns iperf3: kernel veth vs the switch over "
                 + "tap/xdp/mixed; switch vhost-user: OVS-DPDK vs the switch, testpmd looping; tun iperf3: veth vs the Java TUN "
-                + "relay plain/offload; xdp rx/tx: DPDK net_af_xdp vs Ringlink's XSK; shm: gVisor Go<->Go vs Java<->Java; "
+                + "relay plain/offload; xdp rx/tx: DPDK net_af_xdp vs Ringlink's XSK; shm: gVisor Go<->Go vs Java<->Java (and DPDK memif "
+                + "for scale); "
                 + "vhost-net tx/rx: testpmd virtio_user vs our link vs TAP, in a QEMU TCG guest (minutes: leave it out with "
                 + "--only '^(?!vhost-net)'). JMH-only benchmarks are listed as skipped with the class to run."},
         footer = {"", "Examples:",

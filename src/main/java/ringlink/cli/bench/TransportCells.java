@@ -20,7 +20,8 @@ import ringlink.tun.bench.TunRelayBench;
  * <li>{@code xdp rx}/{@code xdp tx}: {@code bench/xdp.sh} (XdpBench): Ringlink's XSK vs DPDK's
  *     net_af_xdp in dpdk-testpmd (reference) on one veth pair;</li>
  * <li>{@code shm}: {@code bench/shm.sh} (ShmBench): Java↔Java processes vs gVisor's Go↔Go
- *     sharedmem queue code (reference), client sends;</li>
+ *     sharedmem queue code (reference), client sends; as root, DPDK's memif PMD between two
+ *     testpmd processes in the same run, for scale;</li>
  * <li>{@code vhost-net tx}/{@code vhost-net rx}: {@code bench/vhostnet-bench.sh}: inside a QEMU TCG
  *     guest, our vhost-net link vs TAP read/write vs dpdk-testpmd's virtio_user on /dev/vhost-net
  *     (reference). Boots a guest: minutes; exclude it with {@code --only '^(?!vhost-net)'}.</li>
@@ -51,8 +52,7 @@ public final class TransportCells implements BenchCellProvider {
         }
         Paired shm = new Paired();
         for (int size : o.sizes()) {
-            cells.add(new Shm(shm, size, true));
-            cells.add(new Shm(shm, size, false));
+            for (String v : List.of(Shm.GO, Shm.JAVA, Shm.MEMIF)) cells.add(new Shm(shm, size, v));
         }
         cells.addAll(vhostUser(o));
         Paired vnet = new Paired();
@@ -239,38 +239,56 @@ public final class TransportCells implements BenchCellProvider {
 
     private static final Pattern SHM = Pattern.compile("(?m)^c2s\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)");
 
-    /** Sharedmem between two processes: Java↔Java vs gVisor's Go↔Go (bench/shm.sh, both in one run). */
-    record Shm(Paired paired, int size, boolean go) implements BenchCell {
+    private static final Pattern MEMIF = Pattern.compile("(?m)^memif\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)");
+
+    /**
+     * Sharedmem between two processes: Java↔Java vs gVisor's Go↔Go (bench/shm.sh, both in one run),
+     * and, for scale, DPDK's memif PMD between two testpmd processes in the same run (as root with
+     * dpdk-testpmd; not wire-compatible with gVisor's queues, so not a peer of ours).
+     */
+    record Shm(Paired paired, int size, String variant) implements BenchCell {
+        static final String GO = "gvisor go", JAVA = "ringlink java", MEMIF = "dpdk memif (scale)";
+
         @Override public String group() { return "shm"; }
-        @Override public String variant() { return go ? "gvisor go" : "ringlink java"; }
-        @Override public boolean reference() { return go; }
+        @Override public boolean reference() { return variant.equals(GO); }
 
         @Override
         public String unavailable() {
             String why = needScript("shm.sh");
             if (why == null && Shell.which("go") == null) why = "go not installed (apt-get install golang-go golang-gvisor-gvisor-dev)";
+            if (why == null && variant.equals(MEMIF)) why = needRoot("dpdk-testpmd");
             return why;
         }
 
         @Override
         public Measurement run(Duration d) throws Exception {
             double s = Math.max(1, d.toMillis() / 1000.0);
-            return paired.take(size + variant(), () -> {
-                String out = script("shm.sh", (long) (2 * s) + 600, "--seconds", String.valueOf(s), "--warmup", "1",
-                        "--sizes", String.valueOf(size), "--direction", "c2s");
-                return parse(out, size);
+            return paired.take(size + variant, () -> {
+                List<String> args = new ArrayList<>(List.of("--seconds", String.valueOf(s), "--warmup", "1",
+                        "--sizes", String.valueOf(size), "--direction", "c2s"));
+                if (needRoot("dpdk-testpmd") == null) args.add("--memif");
+                return parse(script("shm.sh", (long) (3 * s) + 600, args.toArray(String[]::new)), size);
             });
         }
 
-        /** ShmBench's table row "c2s 64 jpps jgbps gopps gogbps ratio", keyed as the cells take it. */
+        /** ShmBench's row "c2s 64 jpps jgbps gopps gogbps ratio" (and "memif 64 pps gbps"), keyed as the cells take them. */
         static Map<String, Measurement> parse(String out, int size) throws IOException {
+            Map<String, Measurement> got = new HashMap<>();
             Matcher m = SHM.matcher(out);
             while (m.find()) {
                 if (Integer.parseInt(m.group(1)) != size) continue;
-                return Map.of(size + "ringlink java", new Measurement(Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))),
-                        size + "gvisor go", new Measurement(Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5))));
+                got.put(size + JAVA, new Measurement(Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))));
+                got.put(size + GO, new Measurement(Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5))));
+                break;
             }
-            throw new IOException("no c2s " + size + " B row in shm.sh's output: " + SwitchLoopCell.tail(out));
+            if (got.isEmpty()) throw new IOException("no c2s " + size + " B row in shm.sh's output: " + SwitchLoopCell.tail(out));
+            Matcher x = TransportCells.MEMIF.matcher(out);
+            while (x.find()) {
+                if (Integer.parseInt(x.group(1)) == size) {
+                    got.put(size + MEMIF, new Measurement(Double.parseDouble(x.group(2)), Double.parseDouble(x.group(3))));
+                }
+            }
+            return got;
         }
     }
 

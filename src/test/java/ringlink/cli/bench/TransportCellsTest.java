@@ -65,10 +65,14 @@ class TransportCellsTest {
                 dir    size       java pps  java Gb/s     gvisor pps    go Gb/s    ratio
                 c2s      64       10305000      5.276        3195000      1.636     3.23
                 c2s    1500        1000000     12.000         900000     10.800     1.11
+                memif     64       51000000     26.112   (DPDK memif PMD, testpmd txonly -> rxonly, for scale)
+                memif   1500 failed: memif: the client received nothing
                 """;
         Map<String, BenchCell.Measurement> m = TransportCells.Shm.parse(out, 1500);
         assertEquals(1_000_000, m.get("1500ringlink java").pps(), 1);
         assertEquals(10.8, m.get("1500gvisor go").gbps(), 1e-9);
+        assertNull(m.get("1500dpdk memif (scale)"), "a failed memif run leaves its cell without a figure");
+        assertEquals(51_000_000, TransportCells.Shm.parse(out, 64).get("64dpdk memif (scale)").pps(), 1);
         assertThrows(IOException.class, () -> TransportCells.Shm.parse(out, 512));
     }
 
