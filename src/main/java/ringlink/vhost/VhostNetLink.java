@@ -1,6 +1,8 @@
 package ringlink.vhost;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import ringlink.link.Layer;
@@ -50,6 +52,12 @@ import ringlink.virtio.net.NetHeader;
  *     batch buffer), hands them straight back to the ring and refills it, so buffers are recycled,
  *     never freed. Receive interrupts are only on between {@link #prepareToWait()} and
  *     {@link #finishWait()}.</li>
+ * <li>Zero copy: a batch from {@link #newTransmitBatch(int)} lives in memory registered with the
+ *     kernel, so {@link #transmit} hands its packets to the kernel where they are (the virtio-net
+ *     header goes into each packet's headroom) instead of copying them; the caller gets the
+ *     batch back for writing once {@link #transmitted(PacketBatch)} says the kernel is done with
+ *     it. Receive into such a batch from another link and transmit it here, and a frame crosses
+ *     with one copy instead of two.</li>
  * </ul>
  *
  * <h2>Offloads</h2>
@@ -98,6 +106,15 @@ public final class VhostNetLink implements Link {
     private long rxMalformedSeen;
     private long txTooBigSeen;
     private long txKicks, rxKicks;
+    /** Guards the memory table and the zero-copy batches' mappings against a concurrent close. */
+    private final Object memLock = new Object();
+    /** The regions registered with the kernel: rings, buffers, then one per zero-copy batch (memLock). */
+    private final List<GuestMemory.Region> regions;
+    private final List<Mapping> zeroCopyMappings = new ArrayList<>();
+    /** The zero-copy batches, replaced whole when one is added, so the transmitting thread reads them without a lock. */
+    private volatile ZeroCopyBatch[] zeroCopy = new ZeroCopyBatch[0];
+
+    private record ZeroCopyBatch(PacketBatch batch, long address, int handle) {}
 
     /** How to open a link; see {@link VhostNetLinkProvider} for the spec form. */
     public record Options(String tap, String device, Offloads offloads, int queueSize,
@@ -124,8 +141,9 @@ public final class VhostNetLink implements Link {
     private VhostNetLink(String name, VhostDevice dev, TunDevice tap, FeatureSet features, Offloads offloads, int mtu,
                          int maxReceive, Mapping ringMem, Mapping bufMem, SplitQueueDriver rxq, SplitQueueDriver txq,
                          NetDriverRx rx, NetDriverTx tx, int txBufferSize, EventFd rxKick, EventFd txKick, EventFd rxCall,
-                         EventFd err, Epoll ready) {
+                         EventFd err, Epoll ready, List<GuestMemory.Region> regions) {
         this.name = name;
+        this.regions = new ArrayList<>(regions);
         this.dev = dev;
         this.tap = tap;
         this.features = features;
@@ -232,7 +250,7 @@ public final class VhostNetLink implements Link {
             // The kernel starts by reading what is already available; a kick makes sure it looks.
             rxKick.signal();
             return new VhostNetLink(name, dev, tap, features, offloads, mtu, maxReceive, ringMem, bufMem, rxq, txq, rx, tx,
-                    txBuf, rxKick, txKick, rxCall, err, ready);
+                    txBuf, rxKick, txKick, rxCall, err, ready, mem.regions());
         } catch (IOException | RuntimeException e) {
             if (dev != null) dev.close(); // first: the kernel lets go of the memory
             if (tap != null) tap.close();
@@ -331,9 +349,14 @@ public final class VhostNetLink implements Link {
         if (from < 0 || to > batch.count() || from > to) {
             throw new IndexOutOfBoundsException("packets [" + from + ", " + to + ") of a batch of " + batch.count());
         }
+        ZeroCopyBatch zc = zeroCopyOf(batch);
         for (int i = from; i < to; i++) {
             if (!offloads.accepts(batch, i)) {
                 throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
+            }
+            if (zc != null && batch.dataStart(i) < tx.headerSize()) {
+                throw new IllegalArgumentException(name + ": packet " + i + " of a zero-copy batch has " + batch.dataStart(i)
+                        + " bytes of headroom; its " + tx.headerSize() + "-byte virtio-net header goes there");
             }
         }
         int saved = batch.count();
@@ -341,7 +364,7 @@ public final class VhostNetLink implements Link {
         try {
             batch.setCount(to); // the driver queues up to the batch's count
             try {
-                next = tx.transmit(batch, from);
+                next = zc == null ? tx.transmit(batch, from) : tx.transmitInPlace(batch, from, zc.address(), zc.handle());
             } finally {
                 batch.setCount(saved);
             }
@@ -372,6 +395,90 @@ public final class VhostNetLink implements Link {
             txTooBigSeen = d;
         }
         return next - from;
+    }
+
+    /**
+     * A batch the kernel reads in place: {@link #transmit} sends its packets without copying them.
+     * Its buffers hold {@link #maxReceiveSize()} bytes behind {@link PacketBatch#DEFAULT_HEADROOM}
+     * bytes of headroom, part of which carries the virtio-net header; the memory is registered
+     * with the kernel (VHOST_SET_MEM_TABLE, one more region) and unmapped when the link closes,
+     * after which touching the batch throws {@link IllegalStateException}.
+     *
+     * <p>Ownership: packets handed to {@link #transmit} belong to the kernel until
+     * {@link #transmitted(PacketBatch)} returns {@code true} (or {@link #awaitTransmitted} returns);
+     * only then may the caller clear the batch and write it again. Writing earlier cannot harm
+     * this process, but changes what goes out. The kernel allows a few dozen regions, so make a
+     * few such batches and reuse them (two, used in turn, hide the wait).
+     *
+     * @param capacity packets per batch, at most the transmit queue's size
+     * @throws IOException if the link is closed or failed, or the kernel refuses the new memory table
+     */
+    public PacketBatch newTransmitBatch(int capacity) throws IOException {
+        if (capacity < 1 || capacity > txq.ring().size()) {
+            throw new IllegalArgumentException("capacity " + capacity + " must be in [1, " + txq.ring().size() + "] (the transmit queue's size)");
+        }
+        int bufferSize = (PacketBatch.DEFAULT_HEADROOM + maxReceive + 63) & ~63;
+        synchronized (memLock) {
+            check();
+            Mapping m = Mapping.anonymous(round((long) capacity * bufferSize), name + " zero-copy batch");
+            regions.add(GuestMemory.Region.identity(m.segment()));
+            int handle;
+            try {
+                dev.setMemTable(regions);
+                handle = tx.registerInPlace();
+            } catch (SysException | RuntimeException e) {
+                regions.removeLast();
+                m.close();
+                throw e;
+            }
+            zeroCopyMappings.add(m);
+            PacketBatch b = new PacketBatch(m.segment(), capacity, bufferSize, PacketBatch.DEFAULT_HEADROOM);
+            ZeroCopyBatch[] all = Arrays.copyOf(zeroCopy, zeroCopy.length + 1);
+            all[all.length - 1] = new ZeroCopyBatch(b, m.segment().address(), handle);
+            zeroCopy = all;
+            return b;
+        }
+    }
+
+    private ZeroCopyBatch zeroCopyOf(PacketBatch batch) {
+        for (ZeroCopyBatch z : zeroCopy) if (z.batch() == batch) return z;
+        return null;
+    }
+
+    /**
+     * Whether the kernel is done with every packet of zero-copy {@code batch} handed to
+     * {@link #transmit} (it reclaims completed transmit buffers first). Call it on the transmitting
+     * thread.
+     *
+     * @throws IllegalArgumentException if the batch is not one of this link's {@link #newTransmitBatch}
+     */
+    public boolean transmitted(PacketBatch batch) throws IOException {
+        ZeroCopyBatch zc = zeroCopyOf(batch);
+        if (zc == null) throw new IllegalArgumentException(name + ": not a zero-copy batch of this link (see newTransmitBatch)");
+        check();
+        try {
+            tx.reclaim();
+        } catch (VirtioException | IllegalStateException e) {
+            throw fail(e);
+        }
+        return tx.inFlight(zc.handle()) == 0;
+    }
+
+    /**
+     * Waits, polling, until {@link #transmitted(PacketBatch)}; the kernel's worker sends without
+     * interrupts here, so this spins (yielding the CPU) rather than sleeps.
+     *
+     * @throws LinkException if the kernel has not finished within {@code timeoutMillis}
+     */
+    public void awaitTransmitted(PacketBatch batch, long timeoutMillis) throws IOException {
+        long start = System.nanoTime();
+        while (!transmitted(batch)) {
+            if (System.nanoTime() - start > timeoutMillis * 1_000_000L) {
+                throw new LinkException(name + ": the kernel still holds " + tx.inFlight(zeroCopyOf(batch).handle())
+                        + " packets of a zero-copy batch after " + timeoutMillis + " ms");
+            }
+            Thread.yield();
+        }
     }
 
     @Override
@@ -433,7 +540,10 @@ public final class VhostNetLink implements Link {
                 LOG.log(System.Logger.Level.DEBUG, name + ": stopping queue " + q + ": " + e.getMessage());
             }
         }
-        dev.close();
+        synchronized (memLock) {
+            dev.close(); // the kernel lets go of every region before any is unmapped
+            for (Mapping m : zeroCopyMappings) m.close();
+        }
         tap.close();
         wakeGuard.close(); // signals rxCall: a thread sleeping on readyFd() wakes, its finishWait sees the link closed
         rxKick.close();

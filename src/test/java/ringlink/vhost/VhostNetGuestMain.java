@@ -146,8 +146,11 @@ public final class VhostNetGuestMain {
      * {@code offload=tso&mrg-rxbuf=off&event-idx=off&indirect=off}.
      */
     private static void selftest(String config) throws Exception {
-        boolean twoThreads = config.startsWith("2threads:");
-        String params = twoThreads ? config.substring("2threads:".length()) : config;
+        // "2threads:": one bridge thread per direction; "zerocopy:": that, receiving straight into
+        // the other link's zero-copy transmit batches.
+        boolean zeroCopy = config.startsWith("zerocopy:");
+        boolean twoThreads = zeroCopy || config.startsWith("2threads:");
+        String params = twoThreads ? config.substring(config.indexOf(':') + 1) : config;
         ringlink.link.LinkSpec spec = ringlink.link.LinkSpec.parse("vhost-net:x?" + params);
         Offloads want = Offloads.parse(spec.param("offload", "all"));
         step("open two links with " + params);
@@ -210,7 +213,33 @@ public final class VhostNetGuestMain {
             GuestNet.nsSh(pid, "ip", "addr", "add", "fd77::2/64", "dev", "rlvn1");
             GuestNet.nsSh(pid, "ip", "link", "set", "rlvn1", "up");
 
-            bridge = new Bridge(a, b, twoThreads);
+            if (zeroCopy) {
+                step("zero-copy batches: clear errors for a wrong capacity, a foreign batch, a packet without header room");
+                for (int cap : new int[] {0, 257}) {
+                    try {
+                        a.newTransmitBatch(cap);
+                        throw new AssertionError("a zero-copy batch of capacity " + cap + " on a 256-entry queue");
+                    } catch (IllegalArgumentException e) {
+                        check(e.getMessage().contains("capacity"), e.getMessage());
+                    }
+                }
+                try (PacketBatch foreign = new PacketBatch(1, 2048)) {
+                    a.transmitted(foreign);
+                    throw new AssertionError("transmitted() took a batch that is not the link's");
+                } catch (IllegalArgumentException e) {
+                    check(e.getMessage().contains("not a zero-copy batch"), e.getMessage());
+                }
+                PacketBatch zc = a.newTransmitBatch(4);
+                zc.setData(zc.add(), 0, 60);
+                try {
+                    a.transmit(zc);
+                    throw new AssertionError("sent a zero-copy packet with no room for its header");
+                } catch (IllegalArgumentException e) {
+                    check(e.getMessage().contains("headroom"), e.getMessage());
+                }
+                check(a.transmitted(zc), "a batch nothing was sent from counts as transmitted");
+            }
+            bridge = zeroCopy ? Bridge.zeroCopy(a, b) : new Bridge(a, b, twoThreads);
             bridge.start();
             System.out.println("bridge on " + bridge.threads.length + " thread(s)");
 
@@ -279,6 +308,7 @@ public final class VhostNetGuestMain {
             }
             bridge.check();
             bridge.stop();
+            bridge.check();
 
             step("close wakes a thread sleeping on readyFd, which then sees the link closed");
             var outcome = new java.util.concurrent.CompletableFuture<Throwable>();
@@ -360,6 +390,49 @@ public final class VhostNetGuestMain {
                 threads = new Thread[] {new Thread(this::runBoth, "bridge")};
             }
             for (Thread t : threads) t.setDaemon(true);
+        }
+
+        private Bridge(VhostNetLink a, VhostNetLink b) {
+            this.a = a;
+            this.b = b;
+            threads = new Thread[] {new Thread(() -> runZeroCopy(a, b), "bridge-zc-ab"), new Thread(() -> runZeroCopy(b, a), "bridge-zc-ba")};
+            for (Thread t : threads) t.setDaemon(true);
+        }
+
+        /** One thread per direction, each receiving into the destination's zero-copy batches (two, used in turn). */
+        static Bridge zeroCopy(VhostNetLink a, VhostNetLink b) {
+            return new Bridge(a, b);
+        }
+
+        private void runZeroCopy(Link from, VhostNetLink to) {
+            try {
+                PacketBatch[] bufs = {to.newTransmitBatch(64), to.newTransmitBatch(64)};
+                int cur = 0, sent = 0;
+                long rounds = 0;
+                while (!stop) {
+                    PacketBatch batch = bufs[cur];
+                    if (sent == batch.count() && sent > 0) {
+                        // Everything in this batch is the kernel's now: go on in the other one once the kernel is done with it.
+                        to.awaitTransmitted(bufs[cur ^ 1], 10_000);
+                        cur ^= 1;
+                        batch = bufs[cur];
+                        batch.clear();
+                        sent = 0;
+                        rounds++;
+                    }
+                    int got = batch.isFull() ? 0 : from.receive(batch);
+                    if (sent < batch.count()) sent += to.transmit(batch, sent, batch.count());
+                    if (got == 0 && sent == batch.count() && from.prepareToWait()) {
+                        PollSet.pollOne(from.readyFd(), PollfdLayout.POLLIN, 50);
+                        from.finishWait();
+                    } else if (got == 0 && sent < batch.count()) {
+                        Thread.onSpinWait(); // destination ring full: retry
+                    }
+                }
+                if (rounds == 0) throw new AssertionError("no zero-copy batch went round from " + from.name() + " to " + to.name());
+            } catch (Throwable t) {
+                error.compareAndSet(null, t);
+            }
         }
 
         void start() {

@@ -19,10 +19,12 @@ class VhostNetGuestTest {
     /**
      * Without offloads; with every offload (TSO superpackets flow); and the fallbacks: no
      * mergeable buffers (64 KiB receive buffers), no event index, no indirect tables, small
-     * queues, bridged with one thread per direction (each link's receive and transmit concurrent).
+     * queues, bridged with one thread per direction (each link's receive and transmit concurrent);
+     * and zero copy: each direction receives into the destination link's zero-copy transmit
+     * batches, which the kernel then reads in place (TSO superpackets included).
      */
     static final List<String> CONFIGS = List.of("offload=none", "offload=all",
-            "2threads:offload=tso&mrg-rxbuf=off&event-idx=off&indirect=off&queue-size=64");
+            "2threads:offload=tso&mrg-rxbuf=off&event-idx=off&indirect=off&queue-size=64", "zerocopy:offload=all");
 
     @Test
     @Timeout(value = 280, unit = TimeUnit.SECONDS)

@@ -13,6 +13,12 @@ import ringlink.virtio.VirtqueueDriver;
  * region and offers each as a one-descriptor chain; {@link #reclaim()} takes completed buffers
  * back.
  *
+ * <p>Zero copy: a batch whose memory the device can already reach (it lies in the driver's
+ * registered memory) goes out with {@link #transmitInPlace}: each packet's header is written into
+ * its headroom and the descriptor points at the batch itself. Such a batch is registered first
+ * ({@link #registerInPlace()}); {@link #inFlight(int)} tells when the device has let go of all of
+ * its packets, after which the caller may write it again.
+ *
  * <p>Usage: {@code int next = transmit(batch, 0); if (queue.publish()) kick();}
  */
 public final class NetDriverTx {
@@ -23,8 +29,18 @@ public final class NetDriverTx {
     private final MemorySegment pool;
     private final int[] freeBufs;
     private int freeCount;
+    /** Per chain id: the pool buffer it holds, or {@code -1 - k} for a packet of in-place batch k. */
     private final int[] bufOfId;
     private final int[] ids, lens;
+    /** Most in-place batches one queue serves (vhost-net allows 64 memory regions in all). */
+    public static final int MAX_IN_PLACE = 32;
+    /**
+     * Per registered in-place batch: how many of its packets the device still holds. Sized once,
+     * so registering (on another thread, before the batch is published to the transmitting one)
+     * never replaces the array under the transmitting thread.
+     */
+    private final int[] inPlacePending = new int[MAX_IN_PLACE];
+    private int inPlaceBatches;
     private long droppedTooBig;
 
     /**
@@ -57,7 +73,11 @@ public final class NetDriverTx {
     public int reclaim() {
         // ids has room for every chain that can be in flight, so one call collects them all.
         int got = queue.collect(ids, lens, ids.length);
-        for (int k = 0; k < got; k++) freeBufs[freeCount++] = bufOfId[ids[k]];
+        for (int k = 0; k < got; k++) {
+            int b = bufOfId[ids[k]];
+            if (b >= 0) freeBufs[freeCount++] = b;
+            else inPlacePending[-1 - b]--;
+        }
         return got;
     }
 
@@ -85,6 +105,49 @@ public final class NetDriverTx {
             if (id < 0) break;
             freeCount--;
             bufOfId[id] = b;
+        }
+        return i;
+    }
+
+    /**
+     * Registers a batch for {@link #transmitInPlace}; returns its handle. Callers serialise
+     * registrations and publish the handle to the transmitting thread safely (e.g. a volatile).
+     *
+     * @throws IllegalStateException after {@link #MAX_IN_PLACE} registrations
+     */
+    public int registerInPlace() {
+        if (inPlaceBatches == MAX_IN_PLACE) throw new IllegalStateException("at most " + MAX_IN_PLACE + " zero-copy batches per queue");
+        return inPlaceBatches++;
+    }
+
+    /** Packets of in-place batch {@code k} the device has not completed yet (as of the last {@link #reclaim()}). */
+    public int inFlight(int k) { return inPlacePending[k]; }
+
+    /**
+     * Zero copy: queues packets {@code [from, batch.count())} of a batch whose memory starts at
+     * driver address {@code batchAddress} (registered with the device) without copying them. Each
+     * packet's virtio-net header goes into the {@link #headerSize()} bytes before its data, which
+     * its headroom must hold. Stops when the ring is full.
+     *
+     * @param k the batch's handle from {@link #registerInPlace()}
+     * @return the index of the first packet not queued ({@code batch.count()} when all were)
+     * @throws IllegalArgumentException if a packet's headroom cannot hold the header
+     */
+    public int transmitInPlace(PacketBatch batch, int from, long batchAddress, int k) {
+        if (queue.freeDescriptors() == 0) reclaim();
+        MemorySegment mem = batch.memory();
+        int i = from;
+        for (; i < batch.count(); i++) {
+            if (batch.dataStart(i) < hdrSize) {
+                throw new IllegalArgumentException("packet " + i + " has " + batch.dataStart(i) + " bytes of headroom; the "
+                        + hdrSize + "-byte virtio-net header goes there");
+            }
+            long hdr = batch.dataOffset(i) - hdrSize;
+            VirtioNetHdr.encode(mem, hdr, hdrSize, batch, i, 0);
+            int id = queue.offer(batchAddress + hdr, hdrSize + batch.length(i), false);
+            if (id < 0) break;
+            bufOfId[id] = -1 - k;
+            inPlacePending[k]++;
         }
         return i;
     }
