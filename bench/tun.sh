@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # iperf3 across veth vs. the Java TUN relay (without / with offloads), one run, ratios to veth.
 # Usage: bench/tun.sh [--seconds N] [--parallel P] [--only veth,plain,offload] [--spin MICROS] [--qdisc NAME]
+#        [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME]
 #   (root; ip, iperf3, tc for --qdisc)
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"

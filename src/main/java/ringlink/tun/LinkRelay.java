@@ -2,6 +2,10 @@ package ringlink.tun;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
@@ -10,8 +14,10 @@ import ringlink.packet.Framing;
 import ringlink.packet.Gso;
 import ringlink.packet.MalformedPacketException;
 import ringlink.packet.PacketBatch;
+import ringlink.sys.CpuAffinity;
 import ringlink.sys.PollSet;
 import ringlink.sys.PollfdLayout;
+import ringlink.sys.SysException;
 
 /**
  * Moves packets from one link to another on a thread of its own, through the {@link ringlink.link.Link}
@@ -38,6 +44,10 @@ public final class LinkRelay implements AutoCloseable {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean running = true;
     private final long spinNanos;
+    /** CPU the thread pins itself to, or -1. */
+    private final int cpu;
+    /** Completed by the thread once pinned: null, or the kernel's refusal (the thread then has ended). */
+    private final CompletableFuture<SysException> pinned = new CompletableFuture<>();
 
     /**
      * How long a relay busy-polls an idle source before sleeping, unless told otherwise. Measured
@@ -46,8 +56,9 @@ public final class LinkRelay implements AutoCloseable {
      */
     public static final Duration DEFAULT_SPIN = Duration.ofNanos(30_000);
 
-    private LinkRelay(String name, long spinNanos, Link from, Link to) {
+    private LinkRelay(String name, long spinNanos, int cpu, Link from, Link to) {
         this.spinNanos = spinNanos;
+        this.cpu = cpu;
         this.dir = new Direction(from, to);
         this.thread = new Thread(this::loop, name);
         thread.setDaemon(true);
@@ -65,12 +76,45 @@ public final class LinkRelay implements AutoCloseable {
      * @throws IllegalArgumentException if {@code spin} is negative or longer than a second
      */
     public static LinkRelay start(Link from, Link to, Duration spin) {
+        checkSpin(spin);
+        LinkRelay r = new LinkRelay("relay " + from.name() + " -> " + to.name(), spin.toNanos(), -1, from, to);
+        r.thread.start();
+        return r;
+    }
+
+    /**
+     * As {@link #start(Link, Link, Duration)}, with the relay thread pinned to {@code cpu}
+     * ({@link CpuAffinity}) before it touches a packet, so the scheduler cannot move it onto the
+     * CPU of the producer or consumer it serves; returns once the thread is pinned.
+     *
+     * @throws IllegalArgumentException if {@code spin} is negative or longer than a second, or
+     *     {@code cpu} is not a CPU number a mask can name
+     * @throws SysException if the kernel refuses the pinning (no such CPU here); no thread is left running
+     */
+    public static LinkRelay start(Link from, Link to, Duration spin, int cpu) throws SysException {
+        checkSpin(spin);
+        CpuAffinity.checkCpu(cpu);
+        LinkRelay r = new LinkRelay("relay " + from.name() + " -> " + to.name() + " @cpu" + cpu, spin.toNanos(), cpu, from, to);
+        r.thread.start();
+        SysException refused;
+        try {
+            refused = r.pinned.get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            r.close();
+            throw new IllegalStateException("interrupted while starting " + r.thread.getName(), e);
+        } catch (ExecutionException | TimeoutException e) {
+            r.close();
+            throw new IllegalStateException(r.thread.getName() + " did not start", e);
+        }
+        if (refused != null) throw refused;
+        return r;
+    }
+
+    private static void checkSpin(Duration spin) {
         if (spin.isNegative() || spin.compareTo(Duration.ofSeconds(1)) > 0) {
             throw new IllegalArgumentException("spin must be in [0, 1 s], not " + spin);
         }
-        LinkRelay r = new LinkRelay("relay " + from.name() + " -> " + to.name(), spin.toNanos(), from, to);
-        r.thread.start();
-        return r;
     }
 
     /** Superpackets this relay had to segment because the destination lacked the offload. */
@@ -85,6 +129,20 @@ public final class LinkRelay implements AutoCloseable {
     public Throwable failure() { return failure.get(); }
 
     private void loop() {
+        if (cpu >= 0) {
+            try {
+                CpuAffinity.pinCurrentThread(cpu);
+            } catch (SysException e) {
+                dir.close();
+                pinned.complete(e);
+                return;
+            } catch (RuntimeException e) {
+                dir.close();
+                pinned.completeExceptionally(e);
+                return;
+            }
+        }
+        pinned.complete(null);
         Link from = dir.from;
         try (PollSet wait = new PollSet(1)) {
             wait.add(from.readyFd(), PollfdLayout.POLLIN);

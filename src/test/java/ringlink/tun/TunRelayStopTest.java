@@ -18,8 +18,10 @@ import org.junit.jupiter.api.Timeout;
 import ringlink.link.Layer;
 import ringlink.link.Offloads;
 import ringlink.packet.VirtioNetHdr;
+import ringlink.sys.CpuAffinity;
 import ringlink.sys.PollSet;
 import ringlink.sys.PollfdLayout;
+import ringlink.sys.SysException;
 import ringlink.sys.UnixSocket;
 
 /**
@@ -99,6 +101,27 @@ class TunRelayStopTest {
             assertNull(r.failure(), "a closed source is a normal end, not a failure");
             r.close();
         }
+    }
+
+    @Test
+    void aPinnedRelayRunsOnItsCpuAndStops() throws Exception {
+        int cpu = Runtime.getRuntime().availableProcessors() - 1;
+        LinkRelay r = LinkRelay.start(a, b, Duration.ofSeconds(1), cpu);
+        relayOnePacket();
+        long t0 = System.nanoTime();
+        r.close();
+        assertFalse(r.alive(), "pinned relay thread still running after close()");
+        assertTrue(System.nanoTime() - t0 < 500_000_000L, "close() waited for the spin to run out");
+        assertNull(r.failure());
+    }
+
+    @Test
+    void pinningToACpuTheKernelLacksFailsAtStart() {
+        // CPU 1023 can be named in the mask but does not exist on a test machine: the kernel says EINVAL
+        SysException e = assertThrows(SysException.class, () -> LinkRelay.start(a, b, Duration.ZERO, CpuAffinity.MAX_CPUS - 1));
+        assertTrue(e.getMessage().contains("sched_setaffinity"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> LinkRelay.start(a, b, Duration.ZERO, -1));
+        assertThrows(IllegalArgumentException.class, () -> LinkRelay.start(a, b, Duration.ZERO, CpuAffinity.MAX_CPUS));
     }
 
     @Test

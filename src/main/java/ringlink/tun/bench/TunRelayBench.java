@@ -20,9 +20,15 @@ import ringlink.link.Offloads;
  * (c) the same with offloads (TSO/USO superpackets, checksum offload, GRO on write), all in one
  * run, printing Gbit/s and each figure's ratio to veth. Needs root, {@code ip} and {@code iperf3}.
  *
- * <p>Usage: {@code TunRelayBench [--seconds N] [--parallel P] [--only veth,plain,offload] [--spin MICROS] [--qdisc NAME]}:
- * {@code --spin} sets the relay's busy-poll time (default {@link LinkRelay#DEFAULT_SPIN}),
- * {@code --qdisc} puts that root qdisc (e.g. {@code noqueue}) on both TUN interfaces.
+ * <p>Usage: {@code TunRelayBench [--seconds N] [--parallel P] [--only veth,plain,offload] [--spin MICROS] [--qdisc NAME]
+ * [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME]}:
+ * {@code --spin} sets the relay's busy-poll time (default {@link LinkRelay#DEFAULT_SPIN}; {@code AB,BA} sets
+ * the two directions apart),
+ * {@code --qdisc} puts that root qdisc (e.g. {@code noqueue}) on both TUN interfaces,
+ * {@code --omit} leaves the first N seconds of every iperf3 run out (default 1, iperf3 {@code -O}),
+ * {@code --repeat} runs the paths N times in alternation and reports medians,
+ * {@code --pin} pins iperf3 client/server (taskset, same for every path) and the relay threads,
+ * {@code --congestion} picks iperf3's TCP congestion control ({@code -C}) for every path.
  * This is a harness that drives external tools; the library itself never runs {@code ip}.
  */
 public final class TunRelayBench {
@@ -31,14 +37,26 @@ public final class TunRelayBench {
 
     /** How long the relay threads busy-poll before sleeping ({@code --spin MICROS}). */
     private static Duration spin = LinkRelay.DEFAULT_SPIN;
+    /** The same for the B→A relay (the ACKs), {@code --spin AB,BA}; the A→B value unless given. */
+    private static Duration spinBack = LinkRelay.DEFAULT_SPIN;
     /** Root qdisc to put on the TUN interfaces (null: the kernel's default). */
     private static String qdisc;
+    /**
+     * Seconds at the start of each iperf3 run left out of the figure ({@code -O}), for every path
+     * alike: TCP's slow start and, for the relay, the JIT compiling the relay loop while it runs.
+     */
+    private static int omit = 1;
+    /** TCP congestion control for iperf3 ({@code -C}, every path alike); null: the system's default. */
+    private static String congestion;
+    /** CPUs for iperf3 client, server, relay A→B, relay B→A; -1: not pinned. */
+    private static final int[] pins = {-1, -1, -1, -1};
 
     private TunRelayBench() {}
 
     public static void main(String[] args) throws Exception {
         int seconds = 10;
         int parallel = 1;
+        int repeat = 1;
         String only = "veth,plain,offload";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -46,33 +64,91 @@ public final class TunRelayBench {
                 case "--parallel", "-P" -> parallel = Integer.parseInt(args[++i]);
                 case "--only" -> only = args[++i];
                 case "--qdisc" -> qdisc = args[++i];
-                case "--spin" -> spin = Duration.ofNanos((long) (Double.parseDouble(args[++i]) * 1000));
+                case "--spin" -> {
+                    String[] sp = args[++i].split(",");
+                    spin = Duration.ofNanos((long) (Double.parseDouble(sp[0]) * 1000));
+                    spinBack = sp.length > 1 ? Duration.ofNanos((long) (Double.parseDouble(sp[1]) * 1000)) : spin;
+                }
+                case "--omit" -> omit = Integer.parseInt(args[++i]);
+                case "--congestion", "-C" -> congestion = args[++i];
+                case "--repeat" -> repeat = Integer.parseInt(args[++i]);
+                case "--pin" -> pin(args[++i]);
                 case "-h", "--help" -> {
                     System.out.println("usage: ringlink bench tun [--seconds N] [--parallel P] [--only veth,plain,offload]"
-                            + " [--spin MICROS] [--qdisc NAME]");
+                            + " [--spin MICROS[,BACK]] [--qdisc NAME] [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "' (try --help)");
             }
         }
-        List<String[]> rows = new ArrayList<>();
-        double veth = 0;
-        if (only.contains("veth")) {
-            veth = runVeth(seconds, parallel);
-            rows.add(new String[] {"veth pair (kernel only)", fmt(veth), "1.00", ""});
+        // Rounds alternate the paths (veth, relay, veth, relay...) so a slow patch of the host
+        // hits both; the result is each path's median over the rounds.
+        List<String> paths = new ArrayList<>();
+        for (String p : new String[] {"veth", "plain", "offload"}) if (only.contains(p)) paths.add(p);
+        double[][] g = new double[paths.size()][repeat];
+        String[] notes = new String[paths.size()];
+        for (int round = 0; round < repeat; round++) {
+            for (int k = 0; k < paths.size(); k++) {
+                switch (paths.get(k)) {
+                    case "veth" -> g[k][round] = runVeth(seconds, parallel);
+                    default -> {
+                        Run r = runRelay(seconds, parallel, paths.get(k).equals("offload"));
+                        g[k][round] = r.gbps;
+                        notes[k] = r.note;
+                    }
+                }
+            }
         }
-        if (only.contains("plain")) {
-            Run r = runRelay(seconds, parallel, false);
-            rows.add(new String[] {"Java relay, no offloads", fmt(r.gbps), ratio(r.gbps, veth), r.note});
+        int v = paths.indexOf("veth");
+        System.out.printf(Locale.ROOT, "%nTUN relay benchmark: iperf3 TCP, %d s (first %d omitted), %d stream(s), relay spin %d/%d us%s%s%s%n",
+                seconds, omit, parallel, spin.toNanos() / 1000, spinBack.toNanos() / 1000, pinText(), congestion != null ? ", tcp " + congestion : "",
+                repeat > 1 ? ", median of " + repeat + " rounds" : "");
+        if (repeat > 1) {
+            for (int round = 0; round < repeat; round++) {
+                StringBuilder sb = new StringBuilder("round " + (round + 1) + ":");
+                for (int k = 0; k < paths.size(); k++) {
+                    sb.append(' ').append(paths.get(k)).append(' ').append(fmt(g[k][round]));
+                    if (k != v && v >= 0) sb.append(" (").append(ratio(g[k][round], g[v][round])).append("x)");
+                }
+                System.out.println(sb);
+            }
         }
-        if (only.contains("offload")) {
-            Run r = runRelay(seconds, parallel, true);
-            rows.add(new String[] {"Java relay, offloads", fmt(r.gbps), ratio(r.gbps, veth), r.note});
-        }
-        System.out.printf(Locale.ROOT, "%nTUN relay benchmark: iperf3 TCP, %d s, %d stream(s), relay spin %d us%n", seconds, parallel,
-                spin.toNanos() / 1000);
+        double veth = v >= 0 ? median(g[v]) : 0;
         System.out.printf(Locale.ROOT, "%-28s %10s %8s  %s%n", "path", "Gbit/s", "x veth", "notes");
-        for (String[] r : rows) System.out.printf(Locale.ROOT, "%-28s %10s %8s  %s%n", (Object[]) r);
+        for (int k = 0; k < paths.size(); k++) {
+            String label = switch (paths.get(k)) {
+                case "veth" -> "veth pair (kernel only)";
+                case "plain" -> "Java relay, no offloads";
+                default -> "Java relay, offloads";
+            };
+            double m = median(g[k]);
+            System.out.printf(Locale.ROOT, "%-28s %10s %8s  %s%n", label, fmt(m), k == v ? "1.00" : ratio(m, veth),
+                    notes[k] == null ? "" : notes[k] + (repeat > 1 ? " (last round)" : ""));
+        }
+    }
+
+    private static double median(double[] x) {
+        double[] c = x.clone();
+        java.util.Arrays.sort(c);
+        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+    }
+
+    /**
+     * {@code --pin CLIENT,SERVER,AB,BA}: CPUs for the iperf3 client and server (both runs, via
+     * taskset, so veth and the relay get the same placement) and the relay's A→B and B→A threads;
+     * {@code -} leaves one to the scheduler.
+     */
+    private static void pin(String spec) {
+        String[] p = spec.split(",", -1);
+        if (p.length != 4) throw new IllegalArgumentException("--pin wants CLIENT,SERVER,AB,BA (CPU numbers or -), not " + spec);
+        for (int k = 0; k < 4; k++) pins[k] = p[k].equals("-") ? -1 : Integer.parseInt(p[k]);
+    }
+
+    private static String pinText() {
+        if (pins[0] < 0 && pins[1] < 0 && pins[2] < 0 && pins[3] < 0) return "";
+        StringBuilder sb = new StringBuilder(", pinned client/server/ab/ba ");
+        for (int k = 0; k < 4; k++) sb.append(k > 0 ? "," : "").append(pins[k] < 0 ? "-" : Integer.toString(pins[k]));
+        return sb.toString();
     }
 
     private record Run(double gbps, String note) {}
@@ -122,8 +198,8 @@ public final class TunRelayBench {
                 sh("ip", "netns", "exec", NS_A, "tc", "qdisc", "replace", "dev", IF_A, "root", qdisc);
                 sh("ip", "netns", "exec", NS_B, "tc", "qdisc", "replace", "dev", IF_B, "root", qdisc);
             }
-            ab = LinkRelay.start(a, b, spin);
-            ba = LinkRelay.start(b, a, spin);
+            ab = pins[2] >= 0 ? LinkRelay.start(a, b, spin, pins[2]) : LinkRelay.start(a, b, spin);
+            ba = pins[3] >= 0 ? LinkRelay.start(b, a, spinBack, pins[3]) : LinkRelay.start(b, a, spinBack);
             LinkStats s0 = a.counters().snapshot();
             LinkStats r0 = b.counters().snapshot();
             double g = iperf(seconds, parallel);
@@ -160,7 +236,7 @@ public final class TunRelayBench {
     }
 
     private static double iperf(int seconds, int parallel) throws Exception {
-        Process srv = new ProcessBuilder("ip", "netns", "exec", NS_B, "iperf3", "-s", "-1", "--forceflush")
+        Process srv = new ProcessBuilder(cmd(NS_B, pins[1], "iperf3", "-s", "-1", "--forceflush"))
                 .redirectErrorStream(true).start();
         try {
             StringBuilder sb = new StringBuilder();
@@ -170,8 +246,10 @@ public final class TunRelayBench {
                 while (srv.getInputStream().available() > 0) sb.append((char) srv.getInputStream().read());
                 Thread.sleep(20);
             }
-            String json = sh("ip", "netns", "exec", NS_A, "iperf3", "-c", "10.78.0.2", "-t", Integer.toString(seconds),
-                    "-P", Integer.toString(parallel), "-J");
+            List<String> client = new ArrayList<>(List.of("iperf3", "-c", "10.78.0.2", "-t", Integer.toString(seconds),
+                    "-O", Integer.toString(omit), "-P", Integer.toString(parallel), "-J"));
+            if (congestion != null) client.addAll(List.of("-C", congestion));
+            String json = sh(cmd(NS_A, pins[0], client.toArray(String[]::new)));
             int k = json.lastIndexOf("\"sum_received\"");
             Matcher m = Pattern.compile("\"bits_per_second\"\\s*:\\s*([0-9.eE+]+)").matcher(json.substring(Math.max(k, 0)));
             if (k < 0 || !m.find()) throw new IOException("no result in iperf3 output: " + json);
@@ -180,6 +258,14 @@ public final class TunRelayBench {
             srv.destroy();
             srv.waitFor(5, TimeUnit.SECONDS);
         }
+    }
+
+    /** {@code ip netns exec NS [taskset -c CPU] argv...}. */
+    private static String[] cmd(String ns, int cpu, String... argv) {
+        List<String> c = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+        if (cpu >= 0) c.addAll(List.of("taskset", "-c", Integer.toString(cpu)));
+        c.addAll(List.of(argv));
+        return c.toArray(String[]::new);
     }
 
     private static String sh(String... cmd) throws IOException, InterruptedException {
