@@ -480,6 +480,9 @@ public final class VhostNetLink implements Link {
 
     void kickTx() throws IOException { txKick.signal(); }
 
+    /** For the benchmark: the TAP queue's send buffer now (TUNGETSNDBUF). */
+    int tapSndbuf() throws IOException { return tap.sndbuf(); }
+
     /** For the benchmark: transmit kicks so far (transmitting thread only). */
     long txKicks() { return txKicks; }
 
