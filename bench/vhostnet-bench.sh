@@ -4,9 +4,11 @@
 # (path=/dev/vhost-net) in dpdk-testpmd, all in one guest run; prints pps and ratios.
 # TCG makes absolute numbers meaningless: read the ratios.
 #
-# usage: bench/vhostnet-bench.sh [SECONDS [methods...]]   methods: link tap dpdk rx-link rx-tap rx-dpdk
-#        (default: a 5 s window each, all six; every window follows the same 12 s warm-up)
-# RLVNB_JVM="FLAGS" adds flags to the guest JVM, e.g. -Drlvnb.warmup=MS or
+# usage: bench/vhostnet-bench.sh [SECONDS [methods...]]   methods: link tap dpdk rx-link rx-tap rx-dpdk,
+#        link-sndbuf:BYTES (our link with that TAP send buffer: 0 = the kernel's, a finite one = no batching)
+#        (default: a 5 s window each, all six; every window follows a warm-up that ends by the same
+#        rule for every method: >= 6 s, rate no longer rising, JIT quiet; at most 30 s)
+# RLVNB_JVM="FLAGS" adds flags to the guest JVM, e.g. -Drlvnb.warmup=MS (fixed warm-up) or
 # -Xlog:jit+compilation=debug:file=$PWD/target/jit.log:uptime (target/ is shared writable).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -24,6 +24,7 @@ public final class TunConfig {
     final List<String> addresses = new ArrayList<>();
     boolean dataValid = true;
     boolean gro = true;
+    int sndbuf;
 
     private TunConfig(String ifname, boolean tap) {
         Net.checkName(Objects.requireNonNull(ifname, "ifname"));
@@ -77,6 +78,21 @@ public final class TunConfig {
 
     /** Coalesces runs of same-flow TCP segments into superpackets on transmit (default true; needs TSO). */
     public TunConfig gro(boolean on) { this.gro = on; return this; }
+
+    /**
+     * TUNSETSNDBUF: the send buffer of the queue's socket in bytes, i.e. how much of what is
+     * written to this queue may be in flight in the stack. 0 (the default) leaves it as the kernel
+     * made it, which for a freshly opened queue is unlimited ({@link Integer#MAX_VALUE}: tun sets
+     * that when {@code /dev/net/tun} is opened). A finite value bounds the queue's in-flight bytes
+     * (writers then wait or get EAGAIN) and stops kernel vhost-net from transmitting into the TAP
+     * in batches, which it does only while the send buffer is unlimited. The kernel keeps one value
+     * per device: it applies to every queue attached when it is set.
+     */
+    public TunConfig sndbuf(int bytes) {
+        if (bytes < 0) throw new IllegalArgumentException("send buffer " + bytes + " must be > 0 (or 0: the kernel's default)");
+        this.sndbuf = bytes;
+        return this;
+    }
 
     public String ifname() { return ifname; }
     public boolean isTap() { return tap; }

@@ -32,7 +32,8 @@ public final class TunDevice implements AutoCloseable {
     static final long TUNSETIFF = Ioctl.iow(T, 202, 4), TUNSETPERSIST = Ioctl.iow(T, 203, 4),
             TUNGETFEATURES = Ioctl.ior(T, 207, 4), TUNSETOFFLOAD = Ioctl.iow(T, 208, 4),
             TUNGETIFF = Ioctl.ior(T, 210, 4), TUNSETVNETHDRSZ = Ioctl.iow(T, 216, 4),
-            TUNSETQUEUE = Ioctl.iow(T, 217, 4);
+            TUNSETQUEUE = Ioctl.iow(T, 217, 4), TUNGETSNDBUF = Ioctl.ior(T, 211, 4),
+            TUNSETSNDBUF = Ioctl.iow(T, 212, 4);
 
     private final Fd fd;
     private final String ifname;
@@ -95,6 +96,7 @@ public final class TunDevice implements AutoCloseable {
             MemorySegment sz = a.allocateFrom(ValueLayout.JAVA_INT, c.vnetHdrSize);
             fd.ioctl("TUNSETVNETHDRSZ", TUNSETVNETHDRSZ, sz);
             Offloads agreed = negotiate(fd, c.offloads);
+            if (c.sndbuf != 0) fd.ioctl("TUNSETSNDBUF(" + c.sndbuf + ")", TUNSETSNDBUF, a.allocateFrom(ValueLayout.JAVA_INT, c.sndbuf));
             if (c.persist) fd.ioctl("TUNSETPERSIST", TUNSETPERSIST, 1L);
             if (c.mtu != 0) NetDevice.setMtu(ifname, c.mtu);
             for (String addr : c.addresses) NetDevice.addAddress(ifname, addr);
@@ -184,6 +186,15 @@ public final class TunDevice implements AutoCloseable {
 
     /** The offloads the kernel agreed to last. */
     public Offloads offloads() { return offloads; }
+
+    /** The queue socket's send buffer in bytes now (TUNGETSNDBUF); see {@link TunConfig#sndbuf(int)}. */
+    public int sndbuf() throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ValueLayout.JAVA_INT);
+            fd.ioctl("TUNGETSNDBUF", TUNGETSNDBUF, v);
+            return v.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
 
     /** The interface MTU now. */
     public int mtu() throws IOException { return NetDevice.mtu(ifname); }

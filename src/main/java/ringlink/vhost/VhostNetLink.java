@@ -116,25 +116,50 @@ public final class VhostNetLink implements Link {
 
     private record ZeroCopyBatch(PacketBatch batch, long address, int handle) {}
 
-    /** How to open a link; see {@link VhostNetLinkProvider} for the spec form. */
+    /**
+     * How to open a link; see {@link VhostNetLinkProvider} for the spec form.
+     *
+     * @param tapSndbuf the TAP queue's send buffer (TUNSETSNDBUF) in bytes; default
+     *        {@link Integer#MAX_VALUE} (unlimited). The kernel's vhost-net transmits in batches (up
+     *        to 64 packets per call into the TAP, each built in place, no socket buffer allocated
+     *        and copied per packet) only while the send buffer is unlimited. A fresh TAP queue
+     *        already is (tun sets that at open); it is set explicitly anyway, as QEMU and DPDK's
+     *        virtio_user do, so batching does not rest on that default. 0 leaves the queue as the
+     *        kernel made it; a finite value bounds the bytes in flight and turns batching off.
+     */
     public record Options(String tap, String device, Offloads offloads, int queueSize,
-                          FeatureSet wanted, FeatureSet required, int rxBufferSize) {
-        /** Defaults: every offload the kernel takes, 256-entry queues, all supported features if offered. */
+                          FeatureSet wanted, FeatureSet required, int rxBufferSize, int tapSndbuf) {
+        public Options {
+            if (tapSndbuf < 0) throw new IllegalArgumentException("TAP send buffer " + tapSndbuf + " must be >= 0");
+        }
+
+        /** As the canonical constructor, with the default TAP send buffer (unlimited). */
+        public Options(String tap, String device, Offloads offloads, int queueSize, FeatureSet wanted, FeatureSet required,
+                       int rxBufferSize) {
+            this(tap, device, offloads, queueSize, wanted, required, rxBufferSize, Integer.MAX_VALUE);
+        }
+
+        /** Defaults: every offload the kernel takes, 256-entry queues, all supported features if offered, unlimited TAP send buffer. */
         public static Options of(String tap) {
             return new Options(tap, VhostDevice.VHOST_NET_PATH, Offloads.ALL, 256, SUPPORTED, FeatureSet.NONE, 0);
         }
 
         public Options withOffloads(Offloads o) {
-            return new Options(tap, device, o, queueSize, wanted, required, rxBufferSize);
+            return new Options(tap, device, o, queueSize, wanted, required, rxBufferSize, tapSndbuf);
         }
 
         public Options withQueueSize(int n) {
-            return new Options(tap, device, offloads, n, wanted, required, rxBufferSize);
+            return new Options(tap, device, offloads, n, wanted, required, rxBufferSize, tapSndbuf);
         }
 
         /** Features to ask for ({@code wanted}); those in {@code required} fail the open if the kernel lacks them. */
         public Options withFeatures(FeatureSet wanted, FeatureSet required) {
-            return new Options(tap, device, offloads, queueSize, wanted, required, rxBufferSize);
+            return new Options(tap, device, offloads, queueSize, wanted, required, rxBufferSize, tapSndbuf);
+        }
+
+        /** The TAP's send buffer in bytes ({@link Integer#MAX_VALUE}: unlimited, the default; 0: the kernel's default). */
+        public Options withTapSndbuf(int bytes) {
+            return new Options(tap, device, offloads, queueSize, wanted, required, rxBufferSize, bytes);
         }
     }
 
@@ -196,7 +221,8 @@ public final class VhostNetLink implements Link {
             boolean mrg = features.has(VirtioFeature.NET_MRG_RXBUF);
 
             // The TAP keeps its own interface settings (not brought up here): vhost only needs the queue.
-            tap = TunDevice.open(TunConfig.tap(opts.tap()).vnetHdrSize(hdr).offloads(opts.offloads()).up(false));
+            tap = TunDevice.open(TunConfig.tap(opts.tap()).vnetHdrSize(hdr).offloads(opts.offloads())
+                    .sndbuf(opts.tapSndbuf()).up(false));
             Offloads offloads = tap.offloads();
             if (!offloads.equals(opts.offloads())) {
                 LOG.log(System.Logger.Level.INFO, name + ": kernel accepts offloads " + offloads + " of " + opts.offloads());
@@ -563,6 +589,9 @@ public final class VhostNetLink implements Link {
     SplitQueueDriver txQueue() { return txq; }
 
     void kickTx() throws IOException { txKick.signal(); }
+
+    /** For the benchmark: the TAP queue's send buffer now (TUNGETSNDBUF). */
+    int tapSndbuf() throws IOException { return tap.sndbuf(); }
 
     /** For the benchmark: transmit kicks so far (transmitting thread only). */
     long txKicks() { return txKicks; }

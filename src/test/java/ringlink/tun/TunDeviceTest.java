@@ -32,7 +32,8 @@ class TunDeviceTest {
                 #include <linux/ipv6.h>
                 """, """
                 P(TUNSETIFF); P(TUNSETPERSIST); P(TUNGETFEATURES); P(TUNSETOFFLOAD); P(TUNGETIFF);
-                P(TUNSETVNETHDRSZ); P(TUNSETQUEUE); P(IFF_TUN); P(IFF_TAP); P(IFF_NO_PI); P(IFF_VNET_HDR);
+                P(TUNSETVNETHDRSZ); P(TUNSETQUEUE); P(TUNGETSNDBUF); P(TUNSETSNDBUF);
+                P(IFF_TUN); P(IFF_TAP); P(IFF_NO_PI); P(IFF_VNET_HDR);
                 P(IFF_MULTI_QUEUE); P(IFF_ATTACH_QUEUE); P(IFF_DETACH_QUEUE); P(TUN_F_CSUM); P(TUN_F_TSO4);
                 P(TUN_F_TSO6); P(TUN_F_TSO_ECN); P(TUN_F_UFO);
                 P(SIOCGIFFLAGS); P(SIOCSIFFLAGS); P(SIOCGIFMTU); P(SIOCSIFMTU); P(SIOCSIFADDR); P(SIOCSIFNETMASK);
@@ -46,6 +47,8 @@ class TunDeviceTest {
         assertEquals(c.get("TUNGETIFF"), TunDevice.TUNGETIFF);
         assertEquals(c.get("TUNSETVNETHDRSZ"), TunDevice.TUNSETVNETHDRSZ);
         assertEquals(c.get("TUNSETQUEUE"), TunDevice.TUNSETQUEUE);
+        assertEquals(c.get("TUNGETSNDBUF"), TunDevice.TUNGETSNDBUF);
+        assertEquals(c.get("TUNSETSNDBUF"), TunDevice.TUNSETSNDBUF);
         assertEquals(c.get("IFF_TUN"), (long) TunDevice.IFF_TUN);
         assertEquals(c.get("IFF_TAP"), (long) TunDevice.IFF_TAP);
         assertEquals(c.get("IFF_NO_PI"), (long) TunDevice.IFF_NO_PI);

@@ -31,6 +31,8 @@ class VhostHostTest {
         assertTrue(e.getMessage().contains("queue-size"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Links.open("vhost-net:tap="));
         assertTrue(e.getMessage().contains("TAP name"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Links.open("vhost-net:tap=rlvnh0?sndbuf=lots"));
+        assertTrue(e.getMessage().contains("max, default or a byte count"), e.getMessage());
     }
 
     @Test
@@ -59,6 +61,14 @@ class VhostHostTest {
             LinkException e = assertThrows(LinkException.class, () -> TunDevice.open(TunConfig.tap("rlvnh1").vnetHdrSize(12).up(false)));
             assertTrue(e.getMessage().contains("in use"), e.getMessage());
             assertEquals(1500, tap.mtu());
+            // A fresh queue's send buffer is unlimited already (tun sets INT_MAX at open), which is
+            // what lets vhost-net batch into the TAP.
+            assertEquals(Integer.MAX_VALUE, tap.sndbuf());
+        }
+        // VhostNetLink sets it explicitly by default (Options.tapSndbuf); a finite one is taken as given.
+        assertEquals(Integer.MAX_VALUE, VhostNetLink.Options.of("rlvnh1").tapSndbuf());
+        try (TunDevice tap = TunDevice.open(TunConfig.tap("rlvnh1").vnetHdrSize(12).sndbuf(212992).up(false))) {
+            assertEquals(212992, tap.sndbuf());
         }
         for (int i = 0; i < 100 && Files.exists(Path.of("/sys/class/net/rlvnh1")); i++) Thread.sleep(10);
         assertFalse(Files.exists(Path.of("/sys/class/net/rlvnh1")), "closing the TAP removes it");

@@ -15,12 +15,14 @@ import ringlink.packet.PacketBatch;
  * Packet-rate comparison inside the QEMU guest, all in one run so the ratios are fair under the
  * (slow, noisy) emulated CPU: 64-byte frames transmitted into a TAP by
  * <ol>
- *   <li>our vhost-net link ({@code link}),</li>
+ *   <li>our vhost-net link ({@code link}; {@code link-sndbuf:BYTES}: with that TAP send buffer,
+ *       for A/B: 0 leaves the kernel's, a finite one turns vhost-net's transmit batching off),</li>
  *   <li>plain {@code write(2)} per packet on a TAP descriptor from Java ({@code tap}),</li>
  *   <li>DPDK's virtio_user PMD with {@code path=/dev/vhost-net} in {@code dpdk-testpmd}
  *       txonly mode ({@code dpdk}: the same kernel device driven by DPDK's C driver).</li>
  * </ol>
- * The rate is what the kernel accepted: the TAP's {@code rx_packets} over a window after the same warm-up for every method ({@link #WARMUP_MS}).
+ * The rate is what the kernel accepted: the TAP's {@code rx_packets} over a window after a
+ * warm-up that ends by the same rule for every method ({@link #warmedUp}).
  * The receive direction ({@code rx-link}, {@code rx-tap}, {@code rx-dpdk}: our link's receive,
  * {@code read(2)} per packet, testpmd rxonly) is fed by the kernel's pktgen transmitting 64-byte
  * frames out of the TAP; the rate is the TAP's {@code tx_packets} (counted when the reader takes
@@ -32,8 +34,16 @@ final class VhostNetGuestBench {
     private VhostNetGuestBench() {}
 
     static final int FRAME = 64;
-    /** Warm-up before every window, the same for every method ({@code -Drlvnb.warmup=MS}). */
-    static final long WARMUP_MS = Long.getLong("rlvnb.warmup", 12_000);
+    /**
+     * A fixed warm-up before every window ({@code -Drlvnb.warmup=MS}); unset (the default): the
+     * same adaptive rule for every method, see {@link #warmedUp}.
+     */
+    static final long WARMUP_FIXED_MS = Long.getLong("rlvnb.warmup", -1);
+    /** Adaptive warm-up: at least this long, at most {@link #WARMUP_MAX_S} ({@code -Drlvnb.warmup.min=S}). */
+    static final int WARMUP_MIN_S = Integer.getInteger("rlvnb.warmup.min", 6);
+    static final int WARMUP_MAX_S = Integer.getInteger("rlvnb.warmup.max", 30);
+    /** The JIT counts as quiet when it spent at most this long compiling over the last 3 s. */
+    static final long JIT_QUIET_MS = Long.getLong("rlvnb.jitquiet", 150);
     /** The method being measured, for the trace lines. */
     static String current = "";
 
@@ -44,27 +54,30 @@ final class VhostNetGuestBench {
         Map<String, Double> pps = new LinkedHashMap<>();
         for (String m : methods) {
             current = m;
-            double r = switch (m) {
-                case "link" -> linkTx(seconds);
+            double r = m.startsWith("link-sndbuf:") ? linkTx(seconds, Integer.parseInt(m.substring(12))) : switch (m) {
+                case "link" -> linkTx(seconds, VhostNetLink.Options.of("rlvnb0").tapSndbuf());
                 case "tap" -> tapTx(seconds);
                 case "dpdk" -> dpdk(seconds, "txonly", "rlvnb2", "rx_packets", null);
                 case "rx-link" -> linkRx(seconds);
                 case "rx-tap" -> tapRx(seconds);
                 case "rx-dpdk" -> dpdk(seconds, "rxonly", "rlvnb5", "tx_packets", "rlvnb5");
                 default -> throw new IllegalArgumentException("unknown method " + m
-                        + " (link, tap, dpdk, rx-link, rx-tap, rx-dpdk)");
+                        + " (link, link-sndbuf:BYTES, tap, dpdk, rx-link, rx-tap, rx-dpdk)");
             };
             pps.put(m, r);
             System.out.printf("BENCH %s %s %.0f%n", m.startsWith("rx-") ? "rx" : "tx", m.replace("rx-", ""), r);
             System.out.flush();
         }
         for (String dir : new String[] {"", "rx-"}) {
-            Double link = pps.get(dir + "link");
-            if (link == null) continue;
-            for (String other : new String[] {"tap", "dpdk"}) {
-                Double o = pps.get(dir + other);
-                if (o != null && o > 0) {
-                    System.out.printf("BENCH-RATIO %s link/%s %.3f%n", dir.isEmpty() ? "tx" : "rx", other, link / o);
+            for (var ours : pps.entrySet()) {
+                String name = ours.getKey();
+                if (!name.equals(dir + "link") && !(dir.isEmpty() && name.startsWith("link-"))) continue;
+                for (String other : new String[] {"tap", "dpdk"}) {
+                    Double o = pps.get(dir + other);
+                    if (o != null && o > 0) {
+                        System.out.printf("BENCH-RATIO %s %s/%s %.3f%n", dir.isEmpty() ? "tx" : "rx", name.replace("rx-", ""), other,
+                                ours.getValue() / o);
+                    }
                 }
             }
         }
@@ -105,31 +118,96 @@ final class VhostNetGuestBench {
         long start = GuestNet.stat(tap, counter);
         VhostNetGuestMain.waitFor(() -> GuestNet.stat(tap, counter) > start + 100, 60_000, tap + " " + counter + " moves");
         pinVhostWorkersToCpu0();
-        // The JIT is slow under TCG: warm up before measuring. The rate of every second (warm-up
-        // included) is printed afterwards as BENCH-TRACE, so a rate still climbing shows.
-        long warmSteps = (WARMUP_MS + 999) / 1000;
+        // The JIT is slow under TCG: warm up before measuring, until the rate stops rising and
+        // the JIT is quiet (warmedUp). The rate of every second (warm-up included) is printed
+        // afterwards as BENCH-TRACE, so a rate still climbing shows.
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        java.util.List<Double> rates = new java.util.ArrayList<>();
+        java.util.List<Long> jitMs = new java.util.ArrayList<>(java.util.List.of(jit.getTotalCompilationTime()));
         StringBuilder trace = new StringBuilder("BENCH-TRACE " + current + " kpps/s:");
-        long c0 = 0, t0 = 0;
         long pc = GuestNet.stat(tap, counter), pt = System.nanoTime();
-        long[][] cpu0 = null;
-        Map<String, long[]> threads0 = null;
-        for (long k = 0; k < warmSteps + seconds; k++) {
-            if (k == warmSteps) {
-                c0 = pc;
-                t0 = pt;
-                trace.append(" |");
-                cpu0 = cpuTimes();
-                threads0 = kernelThreads();
-            }
-            Thread.sleep(k < warmSteps ? Math.min(1000, WARMUP_MS - 1000 * k) : 1000);
+        String why = null;
+        while (why == null) {
+            Thread.sleep(WARMUP_FIXED_MS >= 0 ? Math.min(1000, WARMUP_FIXED_MS - 1000L * rates.size()) : 1000);
+            long c = GuestNet.stat(tap, counter), now = System.nanoTime();
+            rates.add((c - pc) * 1e6 / (now - pt));
+            jitMs.add(jit.getTotalCompilationTime());
+            trace.append(String.format(" %.1f", rates.getLast()));
+            pc = c;
+            pt = now;
+            why = WARMUP_FIXED_MS >= 0 ? (1000L * rates.size() >= WARMUP_FIXED_MS ? "fixed" : null) : warmedUp(rates, jitMs);
+        }
+        trace.append(" |");
+        // Snapshots first, then the window's start: scanning /proc takes ~0.5 s of CPU 1 under
+        // TCG, which the first second of every window lost to the load thread or testpmd's lcore.
+        long[][] cpu0 = cpuTimes();
+        Map<String, long[]> threads0 = kernelThreads();
+        // An empty young generation, so no collection stops our load thread in the window (the
+        // scan above allocates; a pause lets the worker run the ring dry). Same for every method.
+        System.gc();
+        // The snapshot's own code gets compiled now (the first method of a run saw 1.8 s of JIT
+        // in its window, on CPU 1 beside the load thread): let that finish first, i.e. wait for
+        // two quiet half seconds in a row (a compile counts when it completes), up to 6 s.
+        for (int i = 0, quiet = 0; i < 12 && quiet < 2; i++) {
+            long before = jit.getTotalCompilationTime();
+            Thread.sleep(500);
+            quiet = jit.getTotalCompilationTime() - before <= 20 ? quiet + 1 : 0;
+        }
+        long[] gc0 = gcCountAndMs();
+        long jit0 = jit.getTotalCompilationTime();
+        pc = GuestNet.stat(tap, counter);
+        pt = System.nanoTime();
+        long c0 = pc, t0 = pt;
+        for (int k = 0; k < seconds; k++) {
+            Thread.sleep(1000);
             long c = GuestNet.stat(tap, counter), now = System.nanoTime();
             trace.append(String.format(" %.1f", (c - pc) * 1e6 / (now - pt)));
             pc = c;
             pt = now;
         }
+        long[] gc1 = gcCountAndMs();
+        long jit1 = jit.getTotalCompilationTime();
         System.out.println(trace);
+        StringBuilder w = new StringBuilder("BENCH-WARMUP " + current + " " + rates.size() + " s (" + why + "); JIT ms per s:");
+        for (int i = 1; i < jitMs.size(); i++) w.append(' ').append(jitMs.get(i) - jitMs.get(i - 1));
+        w.append("; in the window: ").append(gc1[0] - gc0[0]).append(" GCs, ").append(gc1[1] - gc0[1]).append(" ms, JIT ")
+                .append(jit1 - jit0).append(" ms");
+        System.out.println(w);
         printCpu(cpu0, cpuTimes(), threads0, kernelThreads());
         return (pc - c0) * 1e9 / (pt - t0);
+    }
+
+    /** Collections so far and the milliseconds they took, over all collectors of this JVM. */
+    static long[] gcCountAndMs() {
+        long n = 0, ms = 0;
+        for (var b : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            n += Math.max(0, b.getCollectionCount());
+            ms += Math.max(0, b.getCollectionTime());
+        }
+        return new long[] {n, ms};
+    }
+
+    /**
+     * The warm-up rule, the same for every method: done once at least {@link #WARMUP_MIN_S}
+     * seconds have passed, the mean rate of the last 3 s is no more than 10% above that of the 3 s
+     * before, and the JIT compiled for at most {@link #JIT_QUIET_MS} over the last 3 s; in any
+     * case after {@link #WARMUP_MAX_S}. The JIT condition is there because under TCG our load
+     * thread runs C1 code at a plateau for several seconds before C2's version is installed (a
+     * rate rule alone took the plateau for the end); testpmd has no JIT, so for it only the rate
+     * counts (the measuring thread's own compiles are done within the first seconds).
+     *
+     * @param rates kpps of each second so far
+     * @param jitMs total JIT compilation time, at the start and after each second
+     * @return why the warm-up is over, or null to go on
+     */
+    static String warmedUp(java.util.List<Double> rates, java.util.List<Long> jitMs) {
+        int n = rates.size();
+        if (n >= WARMUP_MAX_S) return "cap";
+        if (n < Math.max(WARMUP_MIN_S, 6)) return null;
+        double recent = (rates.get(n - 1) + rates.get(n - 2) + rates.get(n - 3)) / 3;
+        double before = (rates.get(n - 4) + rates.get(n - 5) + rates.get(n - 6)) / 3;
+        long compiled = jitMs.get(n) - jitMs.get(n - 3);
+        return recent <= 1.10 * before && compiled <= JIT_QUIET_MS ? "stable" : null;
     }
 
     /**
@@ -202,8 +280,13 @@ final class VhostNetGuestBench {
         Thread.yield();
     }
 
-    static double linkTx(int seconds) throws Exception {
-        try (VhostNetLink link = VhostNetLink.open(VhostNetLink.Options.of("rlvnb0").withOffloads(Offloads.NONE));
+    /**
+     * Our link's transmit; {@code sndbuf} is the TAP's send buffer (the link's default, unlimited,
+     * lets vhost-net batch into the TAP; 0 leaves the kernel's; a finite one turns batching off).
+     */
+    static double linkTx(int seconds, int sndbuf) throws Exception {
+        try (VhostNetLink link = VhostNetLink.open(VhostNetLink.Options.of("rlvnb0").withOffloads(Offloads.NONE)
+                .withTapSndbuf(sndbuf));
              PacketBatch batch = new PacketBatch(64, 256)) {
             GuestNet.sh("ip", "link", "set", "rlvnb0", "up");
             for (int i = 0; i < batch.capacity(); i++) {
@@ -231,8 +314,9 @@ final class VhostNetGuestBench {
             } finally {
                 stop.set(true);
                 Thread.sleep(50);
-                System.out.println("BENCH-INFO tx link: " + link.counters().snapshot().txPackets() + " packets, " + calls[0]
-                        + " transmit calls, " + calls[1] + " took none, " + link.txKicks() + " kicks");
+                System.out.println("BENCH-INFO tx " + current + ": " + link.counters().snapshot().txPackets() + " packets, " + calls[0]
+                        + " transmit calls, " + calls[1] + " took none, " + link.txKicks() + " kicks; TAP sndbuf "
+                        + link.tapSndbuf());
             }
         }
     }
