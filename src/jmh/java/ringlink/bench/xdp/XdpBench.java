@@ -108,8 +108,9 @@ public final class XdpBench {
                 System.out.printf("RX  java %.3f Mpps   dpdk af_xdp %.3f Mpps   ratio java/dpdk %.2f%n", jr / 1e6, dr / 1e6, jr / dr);
             }
             if (source.equals("live") && (only == null || only.equals("drop"))) {
-                double d = dropCeiling();
-                System.out.printf("DROP native XDP_DROP on %s %.3f Mpps (the kernel's own ceiling with this source)%n", A, d / 1e6);
+                double d = dropCeiling(XdpProgram.Attach.DRV), g = dropCeiling(XdpProgram.Attach.SKB);
+                System.out.printf("DROP XDP_DROP on %s: native %.3f Mpps   generic %.3f Mpps (the kernel's own ceilings with this source)%n",
+                        A, d / 1e6, g / 1e6);
             }
         } finally {
             cleanUp();
@@ -254,6 +255,7 @@ public final class XdpBench {
         LiveFrameSource live = null;
         try {
             waitForForwarding(rx);
+            System.out.println("      testpmd's XDP program on " + A + ": " + xdpMode(A));
             List<Double> offered = new ArrayList<>(), unused = new ArrayList<>();
             if (source.equals("live")) {
                 live = liveSource();
@@ -283,15 +285,16 @@ public final class XdpBench {
     }
 
     /**
-     * The native XDP_DROP ceiling: {@code return XDP_DROP} attached in driver mode on the
+     * The kernel's XDP_DROP ceiling: {@code return XDP_DROP} attached in {@code mode} on the
      * receiving end, the live source feeding it; the rate is what the source pushed through per
-     * second (its softirq runs the drop program inline, so it cannot outrun it) and the veth's
-     * own XDP drop counter.
+     * second (its softirq runs the drop program inline, so it cannot outrun it) and, in native
+     * mode, the veth's own XDP drop counter (generic XDP drops are not counted by the veth).
      */
-    static double dropCeiling() throws Exception {
+    static double dropCeiling(XdpProgram.Attach mode) throws Exception {
         int ifindex = ifindex(A);
+        int flags = mode == XdpProgram.Attach.DRV ? BpfAttrLayout.XDP_FLAGS_DRV_MODE : BpfAttrLayout.XDP_FLAGS_SKB_MODE;
         try (Fd prog = LiveFrameSource.loadXdp(new BpfAssembler().mov64Imm(BpfAssembler.R0, BpfAttrLayout.XDP_DROP).exit(), "rl_drop");
-             Fd link = LiveFrameSource.attach(prog, ifindex, BpfAttrLayout.XDP_FLAGS_DRV_MODE);
+             Fd link = LiveFrameSource.attach(prog, ifindex, flags);
              LiveFrameSource src = liveSource()) {
             long d0 = ethtoolSum(A, "xdp_drops");
             src.start(srcCpu);
@@ -299,8 +302,8 @@ public final class XdpBench {
             List<Double> sent = new ArrayList<>(), drops = new ArrayList<>();
             sample(src::sent, () -> ethtoolSum(A, "xdp_drops"), sent, drops);
             src.check();
-            System.out.printf("  DROP     source %7.3f Mpps   veth xdp_drops %7.3f Mpps (total %d)   per-second source samples (Mpps) %s%n",
-                    mean(sent) / 1e6, mean(drops) / 1e6, ethtoolSum(A, "xdp_drops") - d0, fmt(sent));
+            System.out.printf("  DROP %-3s source %7.3f Mpps   veth xdp_drops %7.3f Mpps (total %d)   per-second source samples (Mpps) %s%n",
+                    mode.name().toLowerCase(Locale.ROOT), mean(sent) / 1e6, mean(drops) / 1e6, ethtoolSum(A, "xdp_drops") - d0, fmt(sent));
             return mean(drops) > 0 ? mean(drops) : mean(sent);
         }
     }
@@ -310,6 +313,15 @@ public final class XdpBench {
             int i = UdpFrames.append(f, mac(B), mac(A), UdpFrames.ip("10.79.0.2"), UdpFrames.ip("10.79.0.1"), 4000, 9, size, 0);
             return LiveFrameSource.toInterface(ifindex(B), f.data(i).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
         }
+    }
+
+    /** How an XDP program is attached to {@code dev}, from {@code ip -d link}: "xdp" (native), "xdpgeneric" or "none". */
+    static String xdpMode(String dev) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("ip", "-d", "link", "show", "dev", dev).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor();
+        Matcher m = Pattern.compile("\\b(xdpgeneric|xdpdrv|xdpoffload|xdp)\\b").matcher(out);
+        return m.find() ? (m.group(1).equals("xdp") ? "native (drv)" : m.group(1)) : "none";
     }
 
     static int ifindex(String dev) throws IOException {
