@@ -29,13 +29,18 @@ import ringlink.xdp.XdpProgram;
  * <li>TX: the sender (Java XSK, then testpmd txonly) transmits on rlxdb0 as fast as it can; the
  *     rate is what arrives on rlxdb1 (its rx_packets, a counter neither side controls) and what
  *     the sender reports.</li>
- * <li>RX: testpmd txonly on rlxdb1 is the traffic source for both; the receiver on rlxdb0 is the
- *     Java XSK, then testpmd rxonly; the rate is what the receiver reports per second.</li>
+ * <li>RX: one traffic source on rlxdb1 feeds both; the receiver on rlxdb0 is the Java XSK, then
+ *     testpmd rxonly; the rate is what the receiver reports per second. The source is testpmd
+ *     txonly (default; copy-mode AF_XDP TX, about 1 Mpps here, so it limits both receivers) or,
+ *     with {@code --source live}, {@link LiveFrameSource} (frames made in the kernel, several
+ *     Mpps), which also adds the kernel's XDP_DROP ceilings ({@code --only drop}).</li>
  * </ul>
+ * Note that testpmd's PMD attaches its own XDP program in native mode on a veth whatever
+ * {@code --attach} says (printed in the RX case); {@code --attach} sets the Java link's mode.
  * Rates are the mean of the per-second samples after a warm-up second. Prints Mpps and the
  * Java/DPDK ratio. Needs root and dpdk-testpmd with librte-net-af-xdp; mounts bpffs if needed.
  *
- * <pre>bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx]</pre>
+ * <pre>bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx|drop] [--source testpmd|live] [--tag rlxd]</pre>
  */
 public final class XdpBench {
     /** Interface names and testpmd file prefixes start with {@link #tag} ({@code --tag}). */
