@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # 64-byte RX/TX packet rates of Ringlink's AF_XDP link beside DPDK's net_af_xdp PMD (dpdk-testpmd)
 # on one veth pair, in one run. Root only. Usage: bench/xdp.sh [--seconds 10] [--size 64]
-# [--attach skb|drv] [--only rx|tx]. A short smoke run: bench/xdp.sh --seconds 3.
+# [--attach skb|drv] [--only rx|tx|drop] [--source testpmd|live] [--tag rlxd].
+# --source live: the RX traffic comes from frames made in the kernel (BPF_PROG_RUN live frames,
+# kernel >= 5.18) instead of testpmd txonly (~1 Mpps, the limit of the RX figures), and the run
+# adds the kernel's XDP_DROP ceilings. The default (testpmd) is what `ringlink bench` runs.
+# A short smoke run: bench/xdp.sh --seconds 3.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 . "$here/scripts/lib.sh"

@@ -12,6 +12,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import ringlink.packet.PacketBatch;
+import ringlink.sys.CpuAffinity;
+import ringlink.sys.Fd;
+import ringlink.xdp.BpfAssembler;
+import ringlink.xdp.BpfAttrLayout;
 import ringlink.xdp.UdpFrames;
 import ringlink.xdp.XdpConfig;
 import ringlink.xdp.XdpLink;
@@ -25,19 +29,36 @@ import ringlink.xdp.XdpProgram;
  * <li>TX: the sender (Java XSK, then testpmd txonly) transmits on rlxdb0 as fast as it can; the
  *     rate is what arrives on rlxdb1 (its rx_packets, a counter neither side controls) and what
  *     the sender reports.</li>
- * <li>RX: testpmd txonly on rlxdb1 is the traffic source for both; the receiver on rlxdb0 is the
- *     Java XSK, then testpmd rxonly; the rate is what the receiver reports per second.</li>
+ * <li>RX: one traffic source on rlxdb1 feeds both; the receiver on rlxdb0 is the Java XSK, then
+ *     testpmd rxonly; the rate is what the receiver reports per second. The source is testpmd
+ *     txonly (default; copy-mode AF_XDP TX, about 1 Mpps here, so it limits both receivers) or,
+ *     with {@code --source live}, {@link LiveFrameSource} (frames made in the kernel, several
+ *     Mpps), which also adds the kernel's XDP_DROP ceilings ({@code --only drop}).</li>
  * </ul>
+ * Note that testpmd's PMD attaches its own XDP program in native mode on a veth whatever
+ * {@code --attach} says (printed in the RX case); {@code --attach} sets the Java link's mode.
  * Rates are the mean of the per-second samples after a warm-up second. Prints Mpps and the
  * Java/DPDK ratio. Needs root and dpdk-testpmd with librte-net-af-xdp; mounts bpffs if needed.
  *
- * <pre>bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx]</pre>
+ * <pre>bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx|drop] [--source testpmd|live] [--tag rlxd]</pre>
  */
 public final class XdpBench {
-    static final String A = "rlxdb0", B = "rlxdb1";
+    /** Interface names and testpmd file prefixes start with {@link #tag} ({@code --tag}). */
+    static String tag = "rlxd", A = "rlxdb0", B = "rlxdb1";
     static int seconds = 10, size = 64;
     static XdpProgram.Attach attach = XdpProgram.Attach.SKB;
     static String only = null;
+    /**
+     * The RX traffic source: {@code testpmd} (txonly, net_af_xdp copy-mode TX on the other veth
+     * end, ~1 Mpps here) or {@code live} ({@link LiveFrameSource}: frames made in the kernel by
+     * BPF_PROG_RUN and redirected into the veth, several Mpps).
+     */
+    static String source = "testpmd";
+    /**
+     * CPUs: the source (and with it the veth's receive softirq) on {@code srcCpu}, every receiver's
+     * polling thread (the Java XSK thread, testpmd's forwarding lcore) on {@code rxCpu}.
+     */
+    static int srcCpu, rxCpu;
 
     public static void main(String[] args) throws Exception {
         for (int i = 0; i < args.length; i++) {
@@ -46,12 +67,23 @@ public final class XdpBench {
                 case "--size" -> size = Integer.parseInt(args[++i]);
                 case "--attach" -> attach = XdpProgram.Attach.valueOf(args[++i].toUpperCase(Locale.ROOT));
                 case "--only" -> only = args[++i];
+                case "--source" -> source = args[++i];
+                case "--tag" -> tag = args[++i];
                 default -> {
-                    System.err.println("usage: XdpBench [--seconds N>=3] [--size 60..1514] [--attach skb|drv] [--only rx|tx]");
+                    System.err.println("usage: XdpBench [--seconds N>=3] [--size 60..1514] [--attach skb|drv] [--only rx|tx|drop]"
+                            + " [--source testpmd|live] [--tag rlxd]");
                     System.exit(2);
                 }
             }
         }
+        if (!source.equals("testpmd") && !source.equals("live")) throw new IllegalArgumentException("--source testpmd|live: " + source);
+        if (!tag.matches("[a-z][a-z0-9]{1,8}")) throw new IllegalArgumentException("--tag: 2-9 lower-case letters/digits: " + tag);
+        A = tag + "b0";
+        B = tag + "b1";
+        // testpmd's source forwards on CPU 1 and its receiver on CPU 0; the live source runs
+        // where it is pinned (CPU 0) and takes the veth's softirq with it, receivers on CPU 1.
+        srcCpu = source.equals("live") ? 0 : 1;
+        rxCpu = 1 - srcCpu;
         if (seconds < 3) throw new IllegalArgumentException("--seconds must be >= 3 (one warm-up second, two samples)");
         if (sh("command -v dpdk-testpmd") != 0) throw new IllegalStateException("dpdk-testpmd not found (Debian package dpdk-dev)");
         if (sh("mount | grep -q ' /sys/fs/bpf '") != 0) sh("mount -t bpf bpf /sys/fs/bpf");
@@ -65,8 +97,8 @@ public final class XdpBench {
             sh("ethtool -K " + d + " gro on >/dev/null 2>&1");
         }
         Thread.sleep(500);
-        System.out.printf("XDP packet rate, %d-byte frames, %d s per case, attach=%s, veth %s<->%s, %d CPUs, load %s%n",
-                size, seconds, attach.name().toLowerCase(Locale.ROOT), A, B, Runtime.getRuntime().availableProcessors(),
+        System.out.printf("XDP packet rate, %d-byte frames, %d s per case, attach=%s, rx source %s (CPU %d, receivers CPU %d), veth %s<->%s, %d CPUs, load %s%n",
+                size, seconds, attach.name().toLowerCase(Locale.ROOT), source, srcCpu, rxCpu, A, B, Runtime.getRuntime().availableProcessors(),
                 Files.readString(Path.of("/proc/loadavg")).trim());
         warmUp();
         try {
@@ -79,6 +111,11 @@ public final class XdpBench {
                 double jr = javaRx();
                 double dr = dpdkRx();
                 System.out.printf("RX  java %.3f Mpps   dpdk af_xdp %.3f Mpps   ratio java/dpdk %.2f%n", jr / 1e6, dr / 1e6, jr / dr);
+            }
+            if (source.equals("live") && (only == null || only.equals("drop"))) {
+                double d = dropCeiling(XdpProgram.Attach.DRV), g = dropCeiling(XdpProgram.Attach.SKB);
+                System.out.printf("DROP XDP_DROP on %s: native %.3f Mpps   generic %.3f Mpps (the kernel's own ceilings with this source)%n",
+                        A, d / 1e6, g / 1e6);
             }
         } finally {
             cleanUp();
@@ -110,7 +147,7 @@ public final class XdpBench {
 
     static void cleanUp() {
         sh("ip link del " + A + " 2>/dev/null");
-        sh("rm -rf /var/run/dpdk/rlxd-btx /var/run/dpdk/rlxd-brx /var/run/dpdk/rlxd-bsrc");
+        sh("rm -rf /var/run/dpdk/" + tag + "-btx /var/run/dpdk/" + tag + "-brx /var/run/dpdk/" + tag + "-bsrc");
     }
 
     // ---- TX ----
@@ -144,7 +181,7 @@ public final class XdpBench {
     }
 
     static double dpdkTx() throws Exception {
-        Process p = testpmd("rlxd-btx", A, "txonly", "0@0,1@1", mac(B));
+        Process p = testpmd(tag + "-btx", A, "txonly", "0@0,1@1", mac(B));
         try {
             List<Double> peer = new ArrayList<>(), unused = new ArrayList<>();
             waitForForwarding(p);
@@ -168,6 +205,7 @@ public final class XdpBench {
             Thread t = Thread.ofPlatform().name("xdp-bench-rx").start(() -> {
                 long busy = 0;
                 try {
+                    CpuAffinity.pinCurrentThread(rxCpu);
                     while (!stop.get()) {
                         b.clear();
                         long t0 = System.nanoTime();
@@ -181,20 +219,34 @@ public final class XdpBench {
                 }
                 cpu.set(busy);
             });
-            Process src = testpmd("rlxd-bsrc", B, "txonly", "0@0,1@1", mac(A));
             try {
-                waitForForwarding(src);
-                waitForTraffic(A);
-                List<Double> got = new ArrayList<>(), unused = new ArrayList<>();
-                sample(() -> l.counters().snapshot().rxPackets(), () -> 0, got, unused);
-                List<Double> offered = stop(src, "Tx-pps");
-                report("RX java", got, false, offered, true);
+                if (source.equals("live")) {
+                    try (LiveFrameSource src = liveSource()) {
+                        src.start(srcCpu);
+                        waitForGrowth(() -> l.counters().snapshot().rxPackets(), "the Java XSK");
+                        List<Double> got = new ArrayList<>(), offered = new ArrayList<>();
+                        sample(() -> l.counters().snapshot().rxPackets(), src::sent, got, offered);
+                        src.check();
+                        report("RX java", got, false, offered, false);
+                    }
+                } else {
+                    Process src = testpmd(tag + "-bsrc", B, "txonly", "0@0,1@1", mac(A));
+                    try {
+                        waitForForwarding(src);
+                        waitForTraffic(A);
+                        List<Double> got = new ArrayList<>(), unused = new ArrayList<>();
+                        sample(() -> l.counters().snapshot().rxPackets(), () -> 0, got, unused);
+                        List<Double> offered = stop(src, "Tx-pps");
+                        report("RX java", got, false, offered, true);
+                    } finally {
+                        src.destroyForcibly();
+                    }
+                }
                 System.out.println("      kernel drops: " + l.statistics());
-                return mean(got);
+                return lastMean;
             } finally {
                 stop.set(true);
                 t.join();
-                src.destroyForcibly();
                 cpuPerPacket(cpu.get(), l.counters().snapshot().rxPackets());
                 System.out.printf("      java: %.1f packets per non-empty receive call%n", (double) l.counters().snapshot().rxPackets() / Math.max(1, calls.get()));
             }
@@ -202,23 +254,108 @@ public final class XdpBench {
     }
 
     static double dpdkRx() throws Exception {
-        Process rx = testpmd("rlxd-brx", A, "rxonly", "0@1,1@0", mac(B));
+        // The forwarding lcore (lcore 1) on rxCpu, the main lcore (stats, mostly asleep) on the other.
+        Process rx = testpmd(tag + "-brx", A, "rxonly", "0@" + (1 - rxCpu) + ",1@" + rxCpu, mac(B));
         Process src = null;
+        LiveFrameSource live = null;
         try {
             waitForForwarding(rx);
-            src = testpmd("rlxd-bsrc", B, "txonly", "0@0,1@1", mac(A));
-            waitForForwarding(src);
-            waitForTraffic(A);
-            // testpmd prints its own per-second rates; let it run the same time as the Java case.
-            Thread.sleep(seconds * 1000L);
-            List<Double> offered = stop(src, "Tx-pps");
+            System.out.println("      testpmd's XDP program on " + A + ": " + xdpMode(A));
+            List<Double> offered = new ArrayList<>(), unused = new ArrayList<>();
+            if (source.equals("live")) {
+                live = liveSource();
+                live.start(srcCpu);
+                LiveFrameSource ls = live;
+                waitForGrowth(ls::sent, "the live-frame source");
+                // testpmd prints its own per-second rates; the source's are sampled meanwhile.
+                sample(ls::sent, () -> 0, offered, unused);
+                live.check();
+                live.close();
+                live = null;
+            } else {
+                src = testpmd(tag + "-bsrc", B, "txonly", "0@0,1@1", mac(A));
+                waitForForwarding(src);
+                waitForTraffic(A);
+                Thread.sleep(seconds * 1000L);
+                offered = stop(src, "Tx-pps");
+            }
             List<Double> got = stop(rx, "Rx-pps");
-            report("RX dpdk", got, true, offered, true);
+            report("RX dpdk", got, true, offered, source.equals("testpmd"));
             return mean(tail(got, 0));
         } finally {
             rx.destroyForcibly();
             if (src != null) src.destroyForcibly();
+            if (live != null) live.close();
         }
+    }
+
+    /**
+     * The kernel's XDP_DROP ceiling: {@code return XDP_DROP} attached in {@code mode} on the
+     * receiving end, the live source feeding it; the rate is what the source pushed through per
+     * second (its softirq runs the drop program inline, so it cannot outrun it) and, in native
+     * mode, the veth's own XDP drop counter (generic XDP drops are not counted by the veth).
+     */
+    static double dropCeiling(XdpProgram.Attach mode) throws Exception {
+        int ifindex = ifindex(A);
+        int flags = mode == XdpProgram.Attach.DRV ? BpfAttrLayout.XDP_FLAGS_DRV_MODE : BpfAttrLayout.XDP_FLAGS_SKB_MODE;
+        try (Fd prog = LiveFrameSource.loadXdp(new BpfAssembler().mov64Imm(BpfAssembler.R0, BpfAttrLayout.XDP_DROP).exit(), "rl_drop");
+             Fd link = LiveFrameSource.attach(prog, ifindex, flags);
+             LiveFrameSource src = liveSource()) {
+            long d0 = ethtoolSum(A, "xdp_drops");
+            src.start(srcCpu);
+            waitForGrowth(src::sent, "the live-frame source");
+            List<Double> sent = new ArrayList<>(), drops = new ArrayList<>();
+            sample(src::sent, () -> ethtoolSum(A, "xdp_drops"), sent, drops);
+            src.check();
+            System.out.printf("  DROP %-3s source %7.3f Mpps   veth xdp_drops %7.3f Mpps (total %d)   per-second source samples (Mpps) %s%n",
+                    mode.name().toLowerCase(Locale.ROOT), mean(sent) / 1e6, mean(drops) / 1e6, ethtoolSum(A, "xdp_drops") - d0, fmt(sent));
+            return mean(drops) > 0 ? mean(drops) : mean(sent);
+        }
+    }
+
+    static LiveFrameSource liveSource() throws IOException {
+        try (PacketBatch f = new PacketBatch(1, 2048)) {
+            int i = UdpFrames.append(f, mac(B), mac(A), UdpFrames.ip("10.79.0.2"), UdpFrames.ip("10.79.0.1"), 4000, 9, size, 0);
+            return LiveFrameSource.toInterface(ifindex(B), f.data(i).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    /** How an XDP program is attached to {@code dev}, from {@code ip -d link}: "xdp" (native), "xdpgeneric" or "none". */
+    static String xdpMode(String dev) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("ip", "-d", "link", "show", "dev", dev).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor();
+        Matcher m = Pattern.compile("\\b(xdpgeneric|xdpdrv|xdpoffload|xdp)\\b").matcher(out);
+        return m.find() ? (m.group(1).equals("xdp") ? "native (drv)" : m.group(1)) : "none";
+    }
+
+    static int ifindex(String dev) throws IOException {
+        return Integer.parseInt(Files.readString(Path.of("/sys/class/net", dev, "ifindex")).trim());
+    }
+
+    /** Sum of the {@code ethtool -S} counters of {@code dev} whose names end in {@code suffix} (per-queue counters). */
+    static long ethtoolSum(String dev, String suffix) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("ethtool", "-S", dev).redirectErrorStream(true).start();
+        long sum = 0;
+        for (String line : new String(p.getInputStream().readAllBytes()).split("\n")) {
+            String[] kv = line.trim().split(":\\s*");
+            if (kv.length == 2 && kv[0].endsWith(suffix)) sum += Long.parseLong(kv[1].trim());
+        }
+        p.waitFor();
+        return sum;
+    }
+
+    /** Waits (up to 15 s) until {@code counter} grows by more than 1000 in 200 ms. */
+    static void waitForGrowth(LongSource counter, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        long prev = counter.get();
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            long now = counter.get();
+            if (now - prev > 1000) return;
+            prev = now;
+        }
+        throw new IllegalStateException("no traffic reached " + what + " within 15 s");
     }
 
     // ---- helpers ----
@@ -255,6 +392,9 @@ public final class XdpBench {
         }
     }
 
+    /** The app's mean rate of the last {@link #report}. */
+    static double lastMean;
+
     static double mean(List<Double> xs) {
         return xs.stream().mapToDouble(Double::doubleValue).average().orElse(0);
     }
@@ -274,6 +414,7 @@ public final class XdpBench {
     /** Prints one case; {@code ownFromTestpmd}/{@code otherFromTestpmd} lists still hold testpmd's start-up samples. */
     static void report(String what, List<Double> own, boolean ownFromTestpmd, List<Double> other, boolean otherFromTestpmd) {
         double o = mean(ownFromTestpmd ? tail(own, 0) : own), x = mean(otherFromTestpmd ? tail(other, 0) : other);
+        lastMean = o;
         System.out.printf("  %-8s app %7.3f Mpps   %s %7.3f Mpps   per-second app samples (Mpps) %s%n", what, o / 1e6,
                 what.startsWith("TX") ? "peer rx_packets" : "offered by source", x / 1e6, fmt(own));
     }
