@@ -210,7 +210,12 @@ public final class BackendLink implements Link {
                             drops++;
                             counters.error();
                         } else {
-                            c.read(h, batch.memory(), batch.dataOffset(i), len);
+                            if (c.length(0) >= total) {
+                                // One descriptor holds header and packet (how DPDK and Linux send).
+                                MemorySegment.copy(c.memory(0), c.offset(0) + h, batch.memory(), batch.dataOffset(i), len);
+                            } else {
+                                c.read(h, batch.memory(), batch.dataOffset(i), len);
+                            }
                             batch.setLength(i, len);
                             if (batch.isGso(i)) counters.superpacket(1);
                             got++;
@@ -295,10 +300,38 @@ public final class BackendLink implements Link {
             }
             int sent = 0, drops = 0, pushed = 0;
             long bytes = 0;
+            MemorySegment data = batch.memory();
             int i = from;
             for (; i < to; i++) {
                 int len = batch.length(i);
                 long need = (long) h + len;
+                if (q.heldCount > 0) {
+                    // The common case: the next buffer's first writable descriptor holds the
+                    // header and the whole packet (DPDK and Linux post one descriptor per RX
+                    // buffer): header in place, one copy, no gathering over chains or segments.
+                    // Every access is still bounds-checked against the region segment.
+                    DescriptorChain c = held[q.heldHead];
+                    int fw = c.readableCount();
+                    if (fw < c.segmentCount() && c.length(fw) >= need) {
+                        MemorySegment m = c.memory(fw);
+                        long o = c.offset(fw);
+                        VirtioNetHdr.encode(m, o, h, batch, i, 1);
+                        MemorySegment.copy(data, batch.dataOffset(i), m, o + h, len);
+                        dev.push(c, (int) need);
+                        if (q.inflight != null) {
+                            Inflight.used(q.inflight, c.id());
+                            if (pushed == rxPub.length) rxPub = java.util.Arrays.copyOf(rxPub, rxPub.length * 2);
+                            rxPub[pushed] = c.id();
+                        }
+                        pushed++;
+                        q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1;
+                        q.heldCount--;
+                        sent++;
+                        bytes += len;
+                        if (batch.isGso(i)) counters.superpacket(1);
+                        continue;
+                    }
+                }
                 // Gather enough popped chains for this packet.
                 long have = 0;
                 int chainsUsed = 0;

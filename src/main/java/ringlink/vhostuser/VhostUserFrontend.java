@@ -296,6 +296,17 @@ public final class VhostUserFrontend implements AutoCloseable {
     }
 
     private void setUp() throws VhostUserException {
+        sendMemTable();
+        if (config.inflight()) setUpInflight();
+        setUpRings();
+    }
+
+    /**
+     * SET_MEM_TABLE with our one region (guest address = user address = our mapping). Sent
+     * again by tests: the back-end then rebuilds its running rings and unmaps the old mapping
+     * while its data threads may be mid-batch.
+     */
+    void sendMemTable() throws VhostUserException {
         // Memory table: one region, guest address = user address = our mapping.
         byte[] mt = new byte[8 + 32];
         var s = java.lang.foreign.MemorySegment.ofArray(mt);
@@ -305,7 +316,9 @@ public final class VhostUserFrontend implements AutoCloseable {
         s.set(Message.U64, 24, mapping.address());
         s.set(Message.U64, 32, 0L);
         send(Request.SET_MEM_TABLE, mt, memFd);
-        if (config.inflight()) setUpInflight();
+    }
+
+    private void setUpRings() throws VhostUserException {
         for (int q = 0; q < queues.length; q++) {
             send(Request.SET_VRING_CALL, Message.ofU64(q), calls[q].fd());
             send(Request.SET_VRING_NUM, Message.state(q, config.queueSize()));

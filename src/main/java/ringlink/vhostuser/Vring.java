@@ -1,6 +1,5 @@
 package ringlink.vhostuser;
 
-import java.util.concurrent.locks.ReentrantLock;
 import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 import ringlink.virtio.DescriptorChain;
@@ -23,7 +22,7 @@ import ringlink.virtio.VirtqueueDevice;
  */
 final class Vring {
     final int index;
-    final ReentrantLock lock = new ReentrantLock();
+    final RingLock lock = new RingLock();
 
     int num;
     boolean addrSet;

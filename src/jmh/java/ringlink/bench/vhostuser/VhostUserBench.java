@@ -26,7 +26,7 @@ import ringlink.vhostuser.VhostUserBackend;
  * shared machine. The front-end testpmd runs on CPU 0; our back-end thread (or the reference
  * testpmd) on CPU 1.
  *
- * <p>Usage: {@code VhostUserBench [seconds=5] [warmup=1000] [sizes=64,1500] [rings=split,packed] [dirs=rx,tx]}
+ * <p>Usage: {@code VhostUserBench [seconds=5] [warmup=4000] [sizes=64,1500] [rings=split,packed] [dirs=rx,tx]}
  * (see bench/vhostuser.sh).
  */
 public final class VhostUserBench {
@@ -34,8 +34,12 @@ public final class VhostUserBench {
 
     record Result(String dir, String ring, int size, double ours, double dpdk) {}
 
-    /** Traffic runs this long before the measured window (both implementations alike). */
-    static long warmupMillis = 1000;
+    /**
+     * Traffic runs this long before the measured window (both implementations alike). 1 s was
+     * too short on the shared 2-core machine: our own rate for one build moved 2x between runs
+     * (the JIT not done yet, we think), 4 s made the tx cells repeatable (docs/parts/vhostuser.md).
+     */
+    static long warmupMillis = 4000;
 
     public static void main(String[] args) throws Exception {
         double seconds = 5;
