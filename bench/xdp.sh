@@ -4,7 +4,7 @@
 # [--attach skb|drv] [--only rx|tx|drop] [--source testpmd|live] [--tag rlxd].
 # --source live: the RX traffic comes from frames made in the kernel (BPF_PROG_RUN live frames,
 # kernel >= 5.18) instead of testpmd txonly (~1 Mpps, the limit of the RX figures), and the run
-# adds the kernel's XDP_DROP ceilings. The default (testpmd) is what `ringlink bench` runs.
+# adds the kernel's XDP_DROP ceilings. `ringlink bench` runs `--attach drv --source live` (like with like: testpmd always attaches natively).
 # A short smoke run: bench/xdp.sh --seconds 3.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"

@@ -17,8 +17,9 @@ import ringlink.tun.bench.TunRelayBench;
  * <ul>
  * <li>{@code tun iperf3}: {@link TunRelayBench} in process: kernel veth (reference) vs the Java
  *     TUN relay without and with offloads (also in {@code --quick} as root: 1 s iperf3 each);</li>
- * <li>{@code xdp rx}/{@code xdp tx}: {@code bench/xdp.sh} (XdpBench): Ringlink's XSK vs DPDK's
- *     net_af_xdp in dpdk-testpmd (reference) on one veth pair;</li>
+ * <li>{@code xdp rx}/{@code xdp tx}: {@code bench/xdp.sh --attach drv --source live} (XdpBench):
+ *     Ringlink's XSK vs DPDK's net_af_xdp in dpdk-testpmd (reference) on one veth pair, both
+ *     attached natively, RX fed by frames made in the kernel (BPF_PROG_RUN live frames);</li>
  * <li>{@code shm}: {@code bench/shm.sh} (ShmBench): Java↔Java processes vs gVisor's Go↔Go
  *     sharedmem queue code (reference), client sends; as root, DPDK's memif PMD between two
  *     testpmd processes in the same run, for scale;</li>
@@ -216,7 +217,11 @@ public final class TransportCells implements BenchCellProvider {
         public Measurement run(Duration d) throws Exception {
             long s = seconds(d, 3); // XdpBench: one warm-up second, then at least two samples
             return paired.take(dir + size + variant(), () -> {
-                String out = script("xdp.sh", 4 * s + 300, "--seconds", String.valueOf(s), "--size", String.valueOf(size), "--only", dir);
+                // Native attach for ours too: testpmd's net_af_xdp always attaches natively on veth, so
+                // that is the like-for-like pair; RX from frames made in the kernel (live frames), since
+                // testpmd's copy-mode TX (~1 Mpps) would bound both receivers below their own limit.
+                String out = script("xdp.sh", 4 * s + 300, "--seconds", String.valueOf(s), "--size", String.valueOf(size), "--only", dir,
+                        "--attach", "drv", "--source", "live");
                 return parse(out, dir, size);
             });
         }
