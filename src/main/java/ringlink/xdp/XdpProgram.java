@@ -124,8 +124,21 @@ public final class XdpProgram implements AutoCloseable {
 
     static Fd loadRedirect(Fd map) throws IOException {
         int mf = map.acquire();
+        try {
+            return load(BpfAssembler.xskRedirect(mf), "rl_xsk_redir");
+        } finally {
+            map.release();
+        }
+    }
+
+    /**
+     * Loads an XDP program assembled with {@link BpfAssembler} (BPF_PROG_LOAD); if the kernel
+     * refuses it, loads it again with the verifier log, so the error says why.
+     *
+     * @param name the program's name in the kernel (at most 15 characters are kept)
+     */
+    public static Fd load(BpfAssembler asm, String name) throws IOException {
         try (Arena a = Arena.ofConfined()) {
-            BpfAssembler asm = BpfAssembler.xskRedirect(mf);
             MemorySegment insns = asm.toSegment(a);
             MemorySegment license = a.allocateFrom("Dual MIT/GPL");
             MemorySegment attr = a.allocate(BpfAttrLayout.SIZE, 8);
@@ -134,29 +147,29 @@ public final class XdpProgram implements AutoCloseable {
             attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_INSNS, insns.address());
             attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_LICENSE, license.address());
             attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_EXPECTED_ATTACH_TYPE, BpfAttrLayout.BPF_XDP);
-            putName(attr, BpfAttrLayout.OFF_PROG_NAME, "rl_xsk_redir");
+            putName(attr, BpfAttrLayout.OFF_PROG_NAME, name);
             try {
-                return Fd.adopt((int) Bpf.call(Bpf.BPF_PROG_LOAD, attr, "BPF_PROG_LOAD XDP"), "xdp prog");
+                return Fd.adopt((int) Bpf.call(Bpf.BPF_PROG_LOAD, attr, "BPF_PROG_LOAD XDP " + name), "xdp prog " + name);
             } catch (SysException first) {
-                // Load again with the verifier log so the error says why.
                 MemorySegment log = a.allocate(64 * 1024);
                 attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_LOG_LEVEL, 1);
                 attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_LOG_SIZE, (int) log.byteSize());
                 attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_LOG_BUF, log.address());
                 try {
-                    Fd f = Fd.adopt((int) Bpf.call(Bpf.BPF_PROG_LOAD, attr, "BPF_PROG_LOAD XDP"), "xdp prog");
-                    return f; // transient failure; second attempt worked
+                    return Fd.adopt((int) Bpf.call(Bpf.BPF_PROG_LOAD, attr, "BPF_PROG_LOAD XDP " + name), "xdp prog " + name);
                 } catch (SysException second) {
-                    throw new XdpException("the kernel refused the XSK redirect program: " + second.getMessage()
+                    throw new XdpException("the kernel refused the XDP program " + name + ": " + second.getMessage()
                             + "\nverifier log:\n" + log.getString(0).strip(), second);
                 }
             }
-        } finally {
-            map.release();
         }
     }
 
-    static Fd linkCreate(Fd prog, int ifindex, String ifname, Attach attach) throws IOException {
+    /**
+     * Attaches {@code prog} to interface {@code ifindex} ({@code ifname} for messages) with
+     * BPF_LINK_CREATE; the program is detached when the returned fd closes.
+     */
+    public static Fd linkCreate(Fd prog, int ifindex, String ifname, Attach attach) throws IOException {
         int pf = prog.acquire();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment attr = a.allocate(BpfAttrLayout.SIZE, 8);

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicLong;
 import ringlink.sys.Bpf;
 import ringlink.sys.CpuAffinity;
@@ -12,6 +11,7 @@ import ringlink.sys.Fd;
 import ringlink.sys.SysException;
 import ringlink.xdp.BpfAssembler;
 import ringlink.xdp.BpfAttrLayout;
+import ringlink.xdp.XdpProgram;
 
 /**
  * A traffic source that makes frames in the kernel, the way xdp-trafficgen does, written with
@@ -65,39 +65,7 @@ final class LiveFrameSource implements AutoCloseable {
                 .mov64Imm(BpfAssembler.R2, 0)
                 .call(BPF_FUNC_redirect)
                 .exit();
-        return new LiveFrameSource(loadXdp(asm, "rl_gen_redir"), frame);
-    }
-
-    /** Loads an XDP program (for the source, or {@code return XDP_DROP} for the drop ceiling). */
-    static Fd loadXdp(BpfAssembler asm, String name) throws IOException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment insns = asm.toSegment(a);
-            MemorySegment license = a.allocateFrom("Dual MIT/GPL");
-            MemorySegment attr = a.allocate(BpfAttrLayout.SIZE, 8);
-            attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_PROG_TYPE, BpfAttrLayout.BPF_PROG_TYPE_XDP);
-            attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_INSN_CNT, asm.count());
-            attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_INSNS, insns.address());
-            attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_LICENSE, license.address());
-            attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_EXPECTED_ATTACH_TYPE, BpfAttrLayout.BPF_XDP);
-            byte[] n = name.getBytes(StandardCharsets.US_ASCII);
-            MemorySegment.copy(n, 0, attr, ValueLayout.JAVA_BYTE, BpfAttrLayout.OFF_PROG_NAME, Math.min(n.length, 15));
-            return Fd.adopt((int) Bpf.call(Bpf.BPF_PROG_LOAD, attr, "BPF_PROG_LOAD " + name), name);
-        }
-    }
-
-    /** Attaches {@code prog} to {@code ifindex} with a BPF link (detached when the returned fd closes). */
-    static Fd attach(Fd prog, int ifindex, int xdpFlags) throws IOException {
-        int pf = prog.acquire();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment attr = a.allocate(BpfAttrLayout.SIZE, 8);
-            attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_LINK_PROG_FD, pf);
-            attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_LINK_TARGET_IFINDEX, ifindex);
-            attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_LINK_ATTACH_TYPE, BpfAttrLayout.BPF_XDP);
-            attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_LINK_FLAGS, xdpFlags);
-            return Fd.adopt((int) Bpf.call(Bpf.BPF_LINK_CREATE, attr, "BPF_LINK_CREATE"), "xdp link");
-        } finally {
-            prog.release();
-        }
+        return new LiveFrameSource(XdpProgram.load(asm, "rl_gen_redir"), frame);
     }
 
     /** Starts the sending thread, pinned to {@code cpu} (-1: not pinned). */

@@ -297,9 +297,8 @@ public final class XdpBench {
      */
     static double dropCeiling(XdpProgram.Attach mode) throws Exception {
         int ifindex = ifindex(A);
-        int flags = mode == XdpProgram.Attach.DRV ? BpfAttrLayout.XDP_FLAGS_DRV_MODE : BpfAttrLayout.XDP_FLAGS_SKB_MODE;
-        try (Fd prog = LiveFrameSource.loadXdp(new BpfAssembler().mov64Imm(BpfAssembler.R0, BpfAttrLayout.XDP_DROP).exit(), "rl_drop");
-             Fd link = LiveFrameSource.attach(prog, ifindex, flags);
+        try (Fd prog = XdpProgram.load(new BpfAssembler().mov64Imm(BpfAssembler.R0, BpfAttrLayout.XDP_DROP).exit(), "rl_drop");
+             Fd link = XdpProgram.linkCreate(prog, ifindex, A, mode);
              LiveFrameSource src = liveSource()) {
             long d0 = ethtoolSum(A, "xdp_drops");
             src.start(srcCpu);
