@@ -259,6 +259,20 @@ public final class BackendLink implements Link {
         rxTouched[0] = t; // a use, so the loads are not dropped
     }
 
+    /**
+     * Pops the guest's next RX chain onto the end of {@code q}'s held ring (marked taken in the
+     * inflight region, if any); false if the guest has none available. Caller holds the lock.
+     */
+    private static boolean holdOne(Vring q, VirtqueueDevice dev) throws VirtqueueException {
+        DescriptorChain[] held = q.held;
+        int slot = q.heldHead + q.heldCount;
+        DescriptorChain c = held[slot >= held.length ? slot - held.length : slot];
+        if (!dev.pop(c)) return false;
+        if (q.inflight != null) Inflight.taken(q.inflight, c.id(), q.inflightCounter++);
+        q.heldCount++;
+        return true;
+    }
+
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
         if (closed) throw new LinkClosedException(name + ": closed");
@@ -288,15 +302,11 @@ public final class BackendLink implements Link {
             // first would add a second coherence transaction per line before the store.)
             int want = Math.min(to - from, cap);
             while (q.heldCount < want) {
-                int slot = q.heldHead + q.heldCount;
-                DescriptorChain c = held[slot >= cap ? slot - cap : slot];
                 try {
-                    if (!dev.pop(c)) break;
+                    if (!holdOne(q, dev)) break;
                 } catch (VirtqueueException e) {
                     return fail(q, e);
                 }
-                if (q.inflight != null) Inflight.taken(q.inflight, c.id(), q.inflightCounter++);
-                q.heldCount++;
             }
             int sent = 0, drops = 0, pushed = 0;
             long bytes = 0;
@@ -339,15 +349,11 @@ public final class BackendLink implements Link {
                 while (true) {
                     if (chainsUsed == q.heldCount) {
                         if (q.heldCount == cap) break;
-                        int slot = q.heldHead + q.heldCount;
-                        DescriptorChain c = held[slot >= cap ? slot - cap : slot];
                         try {
-                            if (!dev.pop(c)) break;
+                            if (!holdOne(q, dev)) break;
                         } catch (VirtqueueException e) {
                             return fail(q, e);
                         }
-                        if (q.inflight != null) Inflight.taken(q.inflight, c.id(), q.inflightCounter++);
-                        q.heldCount++;
                     }
                     int slot = q.heldHead + chainsUsed;
                     have += held[slot >= cap ? slot - cap : slot].writableBytes();
