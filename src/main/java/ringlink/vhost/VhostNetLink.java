@@ -438,6 +438,7 @@ public final class VhostNetLink implements Link {
      *
      * @param capacity packets per batch, at most the transmit queue's size
      * @throws IOException if the link is closed or failed, or the kernel refuses the new memory table
+     * @throws IllegalStateException if the link has {@link NetDriverTx#MAX_IN_PLACE} such batches already
      */
     public PacketBatch newTransmitBatch(int capacity) throws IOException {
         if (capacity < 1 || capacity > txq.ring().size()) {
@@ -446,17 +447,21 @@ public final class VhostNetLink implements Link {
         int bufferSize = (PacketBatch.DEFAULT_HEADROOM + maxReceive + 63) & ~63;
         synchronized (memLock) {
             check();
+            if (zeroCopy.length == NetDriverTx.MAX_IN_PLACE) {
+                throw new IllegalStateException(name + ": already " + NetDriverTx.MAX_IN_PLACE + " zero-copy batches; reuse them");
+            }
             Mapping m = Mapping.anonymous(round((long) capacity * bufferSize), name + " zero-copy batch");
             regions.add(GuestMemory.Region.identity(m.segment()));
-            int handle;
             try {
                 dev.setMemTable(regions);
-                handle = tx.registerInPlace();
-            } catch (SysException | RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
+                // Refused (or the link closed meanwhile): the kernel never saw this mapping.
                 regions.removeLast();
                 m.close();
+                if (e instanceof ClosedFdException && closed.get()) throw new LinkClosedException(name + ": closed");
                 throw e;
             }
+            int handle = tx.registerInPlace(); // cannot fail: checked above, and only this method registers
             zeroCopyMappings.add(m);
             PacketBatch b = new PacketBatch(m.segment(), capacity, bufferSize, PacketBatch.DEFAULT_HEADROOM);
             ZeroCopyBatch[] all = Arrays.copyOf(zeroCopy, zeroCopy.length + 1);
