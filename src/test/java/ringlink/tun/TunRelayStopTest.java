@@ -38,6 +38,11 @@ class TunRelayStopTest {
 
     @BeforeEach
     void setUp() throws Exception {
+        openLinks();
+    }
+
+    /** Two TUN links over socketpairs (SEQPACKET keeps packet boundaries, as a TUN fd does). */
+    private void openLinks() throws Exception {
         spa = UnixSocket.pair(UnixSocket.SOCK_SEQPACKET);
         spb = UnixSocket.pair(UnixSocket.SOCK_SEQPACKET);
         spa[0].fd().setNonBlocking(true);
@@ -132,12 +137,7 @@ class TunRelayStopTest {
 
     private void setUpFresh() throws Exception {
         tearDownLinks();
-        spa = UnixSocket.pair(UnixSocket.SOCK_SEQPACKET);
-        spb = UnixSocket.pair(UnixSocket.SOCK_SEQPACKET);
-        spa[0].fd().setNonBlocking(true);
-        spb[0].fd().setNonBlocking(true);
-        a = new TunLink("a", "none", spa[0].fd(), Layer.L3, 1500, Offloads.NONE, VirtioNetHdr.SIZE, true, false, false);
-        b = new TunLink("b", "none", spb[0].fd(), Layer.L3, 1500, Offloads.NONE, VirtioNetHdr.SIZE, true, false, false);
+        openLinks();
     }
 
     private void tearDownLinks() {
