@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # iperf3 across veth vs. the Java TUN relay (without / with offloads), one run, ratios to veth.
 # Usage: bench/tun.sh [--seconds N] [--parallel P] [--only veth,plain,offload] [--spin MICROS] [--qdisc NAME]
-#        [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME]
+#        [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME|system] [--tag PREFIX]
+# Defaults: --pin 0,1,1,0 --congestion bbr, the fixed setting that keeps the ratio stable
+# (docs/parts/tun.md, "Third round"); --pin -,-,-,- --congestion system measure unpinned with the host default.
 #   (root; ip, iperf3, tc for --qdisc)
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"

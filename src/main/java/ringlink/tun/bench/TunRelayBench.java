@@ -21,19 +21,23 @@ import ringlink.link.Offloads;
  * run, printing Gbit/s and each figure's ratio to veth. Needs root, {@code ip} and {@code iperf3}.
  *
  * <p>Usage: {@code TunRelayBench [--seconds N] [--parallel P] [--only veth,plain,offload] [--spin MICROS] [--qdisc NAME]
- * [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME]}:
+ * [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME|system] [--tag PREFIX]}:
  * {@code --spin} sets the relay's busy-poll time (default {@link LinkRelay#DEFAULT_SPIN}; {@code AB,BA} sets
  * the two directions apart),
  * {@code --qdisc} puts that root qdisc (e.g. {@code noqueue}) on both TUN interfaces,
  * {@code --omit} leaves the first N seconds of every iperf3 run out (default 1, iperf3 {@code -O}),
  * {@code --repeat} runs the paths N times in alternation and reports medians,
- * {@code --pin} pins iperf3 client/server (taskset, same for every path) and the relay threads,
- * {@code --congestion} picks iperf3's TCP congestion control ({@code -C}) for every path.
+ * {@code --pin} pins iperf3 client/server (taskset, same for every path) and the relay threads
+ * (default {@code 0,1,1,0}; {@code -,-,-,-}: none),
+ * {@code --congestion} picks iperf3's TCP congestion control ({@code -C}) for every path (default
+ * {@code bbr} where available; {@code system}: the host's default), {@code --tag} the prefix of the
+ * bench's netns/interface names. The defaults are the fixed setting of {@link #defaultSetting}.
  * This is a harness that drives external tools; the library itself never runs {@code ip}.
  */
 public final class TunRelayBench {
-    private static final String NS_A = "rltn-bena", NS_B = "rltn-benb";
-    private static final String IF_A = "rltn-ba0", IF_B = "rltn-bb0";
+    /** Kernel object names (netns, interfaces); {@code --tag PREFIX} replaces the "rltn" prefix. */
+    private static String NS_A = "rltn-bena", NS_B = "rltn-benb";
+    private static String IF_A = "rltn-ba0", IF_B = "rltn-bb0";
 
     /** How long the relay threads busy-poll before sleeping ({@code --spin MICROS}). */
     private static Duration spin = LinkRelay.DEFAULT_SPIN;
@@ -46,10 +50,41 @@ public final class TunRelayBench {
      * alike: TCP's slow start and, for the relay, the JIT compiling the relay loop while it runs.
      */
     private static int omit = 1;
-    /** TCP congestion control for iperf3 ({@code -C}, every path alike); null: the system's default. */
+    /**
+     * TCP congestion control for iperf3 ({@code -C}, every path alike); null: the system's
+     * default. Defaults to {@code bbr} where the kernel has it ({@link #defaultSetting}).
+     */
     private static String congestion;
-    /** CPUs for iperf3 client, server, relay A→B, relay B→A; -1: not pinned. */
+    /** CPUs for iperf3 client, server, relay A→B, relay B→A; -1: not pinned. Default: {@link #defaultSetting}. */
     private static final int[] pins = {-1, -1, -1, -1};
+
+    static {
+        defaultSetting();
+    }
+
+    /**
+     * The fixed measuring setting every path gets unless told otherwise (docs/parts/tun.md,
+     * "Third round"): iperf3 client on CPU 0, server on CPU 1 (veth and relay alike), the relay's
+     * A→B thread beside the server and its B→A (ACK) thread beside the client, TCP {@code bbr}.
+     * Why: under cubic (no pacing) veth alone swings 6–38 Gbit/s between and within runs even
+     * with the iperf3 ends pinned, so no ratio is stable; under bbr with a fixed placement veth
+     * stays within ~±10 %. One CPU (or no bbr) leaves that part to the system.
+     * {@code --pin -,-,-,-} and {@code --congestion system} undo it.
+     */
+    private static void defaultSetting() {
+        if (Runtime.getRuntime().availableProcessors() >= 2) {
+            pins[0] = 0;
+            pins[1] = 1;
+            pins[2] = 1;
+            pins[3] = 0;
+        }
+        try {
+            String cc = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/net/ipv4/tcp_available_congestion_control"));
+            if (java.util.Arrays.asList(cc.trim().split("\\s+")).contains("bbr")) congestion = "bbr";
+        } catch (IOException e) {
+            congestion = null; // not Linux /proc: the system's default
+        }
+    }
 
     private TunRelayBench() {}
 
@@ -70,12 +105,17 @@ public final class TunRelayBench {
                     spinBack = sp.length > 1 ? Duration.ofNanos((long) (Double.parseDouble(sp[1]) * 1000)) : spin;
                 }
                 case "--omit" -> omit = Integer.parseInt(args[++i]);
-                case "--congestion", "-C" -> congestion = args[++i];
+                case "--congestion", "-C" -> {
+                    congestion = args[++i];
+                    if (congestion.equals("system")) congestion = null;
+                }
                 case "--repeat" -> repeat = Integer.parseInt(args[++i]);
                 case "--pin" -> pin(args[++i]);
+                case "--tag" -> tag(args[++i]);
                 case "-h", "--help" -> {
                     System.out.println("usage: ringlink bench tun [--seconds N] [--parallel P] [--only veth,plain,offload]"
-                            + " [--spin MICROS[,BACK]] [--qdisc NAME] [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME]");
+                            + " [--spin MICROS[,BACK]] [--qdisc NAME] [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME|system]"
+                            + " [--tag PREFIX]\n  defaults: --pin 0,1,1,0 --congestion bbr (a fixed setting so the ratio is stable; docs/parts/tun.md)");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "' (try --help)");
@@ -86,6 +126,7 @@ public final class TunRelayBench {
         List<String> paths = new ArrayList<>();
         for (String p : new String[] {"veth", "plain", "offload"}) if (only.contains(p)) paths.add(p);
         double[][] g = new double[paths.size()][repeat];
+        double[][] same = new double[paths.size()][repeat];
         String[] notes = new String[paths.size()];
         for (int round = 0; round < repeat; round++) {
             for (int k = 0; k < paths.size(); k++) {
@@ -97,6 +138,7 @@ public final class TunRelayBench {
                         notes[k] = r.note;
                     }
                 }
+                same[k][round] = lastSameCpu;
             }
         }
         int v = paths.indexOf("veth");
@@ -109,6 +151,7 @@ public final class TunRelayBench {
                 for (int k = 0; k < paths.size(); k++) {
                     sb.append(' ').append(paths.get(k)).append(' ').append(fmt(g[k][round]));
                     if (k != v && v >= 0) sb.append(" (").append(ratio(g[k][round], g[v][round])).append("x)");
+                    if (same[k][round] >= 0) sb.append(String.format(Locale.ROOT, " [iperf3 same cpu %.0f%%]", 100 * same[k][round]));
                 }
                 System.out.println(sb);
             }
@@ -142,6 +185,15 @@ public final class TunRelayBench {
         String[] p = spec.split(",", -1);
         if (p.length != 4) throw new IllegalArgumentException("--pin wants CLIENT,SERVER,AB,BA (CPU numbers or -), not " + spec);
         for (int k = 0; k < 4; k++) pins[k] = p[k].equals("-") ? -1 : Integer.parseInt(p[k]);
+    }
+
+    /** {@code --tag PREFIX}: kernel object names with another prefix, so two people's runs cannot collide. */
+    private static void tag(String t) {
+        if (!t.matches("[a-z0-9]{1,8}")) throw new IllegalArgumentException("--tag wants 1-8 lower-case letters/digits, not " + t);
+        NS_A = t + "-bena";
+        NS_B = t + "-benb";
+        IF_A = t + "-ba0";
+        IF_B = t + "-bb0";
     }
 
     private static String pinText() {
@@ -249,7 +301,18 @@ public final class TunRelayBench {
             List<String> client = new ArrayList<>(List.of("iperf3", "-c", "10.78.0.2", "-t", Integer.toString(seconds),
                     "-O", Integer.toString(omit), "-P", Integer.toString(parallel), "-J"));
             if (congestion != null) client.addAll(List.of("-C", congestion));
-            String json = sh(cmd(NS_A, pins[0], client.toArray(String[]::new)));
+            Process cl = new ProcessBuilder(cmd(NS_A, pins[0], client.toArray(String[]::new))).redirectErrorStream(true).start();
+            cl.getOutputStream().close();
+            java.util.concurrent.CompletableFuture<String> out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return new String(cl.getInputStream().readAllBytes());
+                } catch (IOException e) {
+                    return e.toString();
+                }
+            });
+            lastSameCpu = samplePlacement(cl, srv, seconds + omit + 30);
+            String json = out.get(10, TimeUnit.SECONDS);
+            if (cl.exitValue() != 0) throw new IOException("iperf3 client exit " + cl.exitValue() + "\n" + json);
             int k = json.lastIndexOf("\"sum_received\"");
             Matcher m = Pattern.compile("\"bits_per_second\"\\s*:\\s*([0-9.eE+]+)").matcher(json.substring(Math.max(k, 0)));
             if (k < 0 || !m.find()) throw new IOException("no result in iperf3 output: " + json);
@@ -257,6 +320,44 @@ public final class TunRelayBench {
         } finally {
             srv.destroy();
             srv.waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Share of the last run's placement samples with the iperf3 client and server on the same CPU (-1: none). */
+    private static double lastSameCpu = -1;
+
+    /**
+     * Waits for the client to end (at most {@code limitSeconds}), sampling every 20 ms which CPU the
+     * iperf3 client and server last ran on ({@code /proc/PID/stat} field 39; iperf3 3.12 is one
+     * thread, and {@code ip netns exec}/{@code taskset} exec it in place, so the pid is iperf3's).
+     * Returns the share of samples where both were on the same CPU: under cubic that decides
+     * veth's figure (docs/parts/tun.md, "Third round").
+     */
+    private static double samplePlacement(Process client, Process server, int limitSeconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(limitSeconds);
+        int same = 0, total = 0;
+        while (client.isAlive()) {
+            if (System.nanoTime() > deadline) {
+                client.destroyForcibly();
+                throw new IOException("iperf3 client did not end within " + limitSeconds + " s");
+            }
+            int c = cpuOf(client.pid()), s = cpuOf(server.pid());
+            if (c >= 0 && s >= 0) {
+                total++;
+                if (c == s) same++;
+            }
+            client.waitFor(20, TimeUnit.MILLISECONDS);
+        }
+        return total == 0 ? -1 : (double) same / total;
+    }
+
+    private static int cpuOf(long pid) {
+        try {
+            String st = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+            String[] f = st.substring(st.lastIndexOf(')') + 2).split(" ");
+            return Integer.parseInt(f[36]); // field 39 "processor"; fields after ')' start at 3
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 
