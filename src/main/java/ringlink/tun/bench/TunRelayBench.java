@@ -57,6 +57,8 @@ public final class TunRelayBench {
     private static String congestion;
     /** CPUs for iperf3 client, server, relay A→B, relay B→A; -1: not pinned. Default: {@link #defaultSetting}. */
     private static final int[] pins = {-1, -1, -1, -1};
+    /** {@code --rps A,B}: RPS CPU for the A-side and B-side interface's receive queue (every path alike); -1: off. */
+    private static final int[] rps = {-1, -1};
 
     static {
         defaultSetting();
@@ -112,6 +114,11 @@ public final class TunRelayBench {
                 case "--repeat" -> repeat = Integer.parseInt(args[++i]);
                 case "--pin" -> pin(args[++i]);
                 case "--tag" -> tag(args[++i]);
+                case "--rps" -> {
+                    String[] r = args[++i].split(",", -1);
+                    if (r.length != 2) throw new IllegalArgumentException("--rps wants A,B (CPU numbers or -)");
+                    for (int k = 0; k < 2; k++) rps[k] = r[k].equals("-") ? -1 : Integer.parseInt(r[k]);
+                }
                 case "-h", "--help" -> {
                     System.out.println("usage: ringlink bench tun [--seconds N] [--parallel P] [--only veth,plain,offload]"
                             + " [--spin MICROS[,BACK]] [--qdisc NAME] [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME|system]"
@@ -143,7 +150,9 @@ public final class TunRelayBench {
         }
         int v = paths.indexOf("veth");
         System.out.printf(Locale.ROOT, "%nTUN relay benchmark: iperf3 TCP, %d s (first %d omitted), %d stream(s), relay spin %d/%d us%s%s%s%n",
-                seconds, omit, parallel, spin.toNanos() / 1000, spinBack.toNanos() / 1000, pinText(), congestion != null ? ", tcp " + congestion : "",
+                seconds, omit, parallel, spin.toNanos() / 1000, spinBack.toNanos() / 1000,
+                pinText() + (rps[0] >= 0 || rps[1] >= 0 ? ", rps " + (rps[0] < 0 ? "-" : rps[0]) + "," + (rps[1] < 0 ? "-" : rps[1]) : ""),
+                congestion != null ? ", tcp " + congestion : "",
                 repeat > 1 ? ", median of " + repeat + " rounds" : "");
         if (repeat > 1) {
             for (int round = 0; round < repeat; round++) {
@@ -280,6 +289,12 @@ public final class TunRelayBench {
         sh("ip", "-n", ns, "addr", "add", cidr, "dev", ifname);
         sh("ip", "-n", ns, "link", "set", ifname, "up");
         sh("ip", "-n", ns, "link", "set", "lo", "up");
+        int cpu = rps[ns.equals(NS_A) ? 0 : 1];
+        if (cpu >= 0) {
+            // ip netns exec mounts the namespace's own sysfs, where the interface now lives
+            sh("ip", "netns", "exec", ns, "sh", "-c",
+                    "echo " + Long.toHexString(1L << cpu) + " > /sys/class/net/" + ifname + "/queues/rx-0/rps_cpus");
+        }
     }
 
     private static void cleanup() {
