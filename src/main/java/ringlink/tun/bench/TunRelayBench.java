@@ -70,11 +70,11 @@ public final class TunRelayBench {
      * A→B thread beside the server and its B→A (ACK) thread beside the client, TCP {@code bbr}.
      * Why: under cubic (no pacing) veth alone swings 6–38 Gbit/s between and within runs even
      * with the iperf3 ends pinned, so no ratio is stable; under bbr with a fixed placement veth
-     * stays within ~±10 %. One CPU (or no bbr) leaves that part to the system.
+     * stays within ~±10 %. Without CPUs 0 and 1 (or without bbr) that part is left to the system.
      * {@code --pin -,-,-,-} and {@code --congestion system} undo it.
      */
     private static void defaultSetting() {
-        if (Runtime.getRuntime().availableProcessors() >= 2) {
+        if (allowedCpus().get(0) && allowedCpus().get(1)) {
             pins[0] = 0;
             pins[1] = 1;
             pins[2] = 1;
@@ -194,6 +194,24 @@ public final class TunRelayBench {
         String[] p = spec.split(",", -1);
         if (p.length != 4) throw new IllegalArgumentException("--pin wants CLIENT,SERVER,AB,BA (CPU numbers or -), not " + spec);
         for (int k = 0; k < 4; k++) pins[k] = p[k].equals("-") ? -1 : Integer.parseInt(p[k]);
+    }
+
+    /** CPUs this process may run on ({@code Cpus_allowed_list} of /proc/self/status); empty if unknown. */
+    private static java.util.BitSet allowedCpus() {
+        java.util.BitSet set = new java.util.BitSet();
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (!line.startsWith("Cpus_allowed_list:")) continue;
+                for (String r : line.substring(line.indexOf(':') + 1).trim().split(",")) {
+                    String[] ab = r.split("-");
+                    int a = Integer.parseInt(ab[0].trim());
+                    set.set(a, Integer.parseInt(ab[ab.length - 1].trim()) + 1);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            set.clear(); // not Linux, or a format we do not know: pin nothing
+        }
+        return set;
     }
 
     /** {@code --tag PREFIX}: kernel object names with another prefix, so two people's runs cannot collide. */
