@@ -24,7 +24,8 @@ import ringlink.link.Offloads;
  * [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME|system] [--tag PREFIX]}:
  * {@code --spin} sets the relay's busy-poll time (default {@link LinkRelay#DEFAULT_SPIN}; {@code AB,BA} sets
  * the two directions apart),
- * {@code --qdisc} puts that root qdisc (e.g. {@code noqueue}) on both TUN interfaces,
+ * {@code --qdisc} puts that root qdisc (e.g. {@code fq}) on both interfaces of every path (veth's
+ * default is {@code noqueue}, a TUN's {@code fq_codel}/{@code pfifo_fast}),
  * {@code --omit} leaves the first N seconds of every iperf3 run out (default 1, iperf3 {@code -O}),
  * {@code --repeat} runs the paths N times in alternation and reports medians,
  * {@code --pin} pins iperf3 client/server (taskset, same for every path) and the relay threads
@@ -43,7 +44,7 @@ public final class TunRelayBench {
     private static Duration spin = LinkRelay.DEFAULT_SPIN;
     /** The same for the B→A relay (the ACKs), {@code --spin AB,BA}; the A→B value unless given. */
     private static Duration spinBack = LinkRelay.DEFAULT_SPIN;
-    /** Root qdisc to put on the TUN interfaces (null: the kernel's default). */
+    /** Root qdisc to put on both interfaces of every path (null: the kernel's default). */
     private static String qdisc;
     /**
      * Seconds at the start of each iperf3 run left out of the figure ({@code -O}), for every path
@@ -257,6 +258,7 @@ public final class TunRelayBench {
             sh("ip", "link", "add", IF_A, "type", "veth", "peer", "name", IF_B);
             configure(NS_A, IF_A, "10.78.0.1/24");
             configure(NS_B, IF_B, "10.78.0.2/24");
+            qdiscs();
             return iperf(seconds, parallel);
         } finally {
             cleanup();
@@ -273,10 +275,7 @@ public final class TunRelayBench {
             b = TunLink.open(TunConfig.tun(IF_B).offloads(o).up(false));
             configure(NS_A, IF_A, "10.78.0.1/24");
             configure(NS_B, IF_B, "10.78.0.2/24");
-            if (qdisc != null) {
-                sh("ip", "netns", "exec", NS_A, "tc", "qdisc", "replace", "dev", IF_A, "root", qdisc);
-                sh("ip", "netns", "exec", NS_B, "tc", "qdisc", "replace", "dev", IF_B, "root", qdisc);
-            }
+            qdiscs();
             ab = pins[2] >= 0 ? LinkRelay.start(a, b, spin, pins[2]) : LinkRelay.start(a, b, spin);
             ba = pins[3] >= 0 ? LinkRelay.start(b, a, spinBack, pins[3]) : LinkRelay.start(b, a, spinBack);
             LinkStats s0 = a.counters().snapshot();
@@ -294,6 +293,13 @@ public final class TunRelayBench {
             if (b != null) b.close();
             cleanup();
         }
+    }
+
+    /** {@code --qdisc}: the same root qdisc on both ends of every path (veth and TUN alike). */
+    private static void qdiscs() throws Exception {
+        if (qdisc == null) return;
+        sh("ip", "netns", "exec", NS_A, "tc", "qdisc", "replace", "dev", IF_A, "root", qdisc);
+        sh("ip", "netns", "exec", NS_B, "tc", "qdisc", "replace", "dev", IF_B, "root", qdisc);
     }
 
     private static void namespaces() throws Exception {
