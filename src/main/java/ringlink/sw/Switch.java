@@ -42,11 +42,11 @@ public final class Switch implements AutoCloseable {
 
     /**
      * Packets per receive batch unless {@link Builder#batchSize} says otherwise: 32, the burst
-     * OVS-DPDK and DPDK's vhost library use. In the vhost-user loop benchmark 32 forwarded
-     * 8-20% more than 64 at 64 B (same quiet sessions; docs/parts/cli.md, round 3): the ring
-     * work of a batch (descriptor, avail and used lines the front-end writes on another CPU)
-     * is handed back to the front-end sooner, and the batch's packets stay in L1 between the
-     * receive copy and the transmit copy.
+     * OVS-DPDK and DPDK's vhost library use. In the vhost-user loop benchmark at 64 B, 32
+     * forwarded 8% more than 64 on average and steadily (64 was bimodal: some runs up to 17% above
+     * 32's mean, more of them 7-30% below; docs/parts/cli.md, round 3); a smaller batch also hands
+     * the ring's buffers back to the front-end sooner and keeps a batch of full-size frames
+     * (32 x 1.5 KB) within L1 between the receive and the transmit copy.
      */
     public static final int DEFAULT_BATCH = 32;
 
