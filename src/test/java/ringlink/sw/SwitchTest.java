@@ -43,6 +43,26 @@ class SwitchTest {
         rx.close();
     }
 
+    @Test
+    @Timeout(30)
+    void theDefaultBatchIs32AndEveryReceiveBufferStartsOnACacheLine() throws IOException {
+        PairLink[] p = PairLink.create("rlcl-swal", 256, PacketBatch.SUPERPACKET_BUFFER, Layer.L2, 1500, Offloads.NONE);
+        pairs.add(p);
+        sw = Switch.builder().port(p[0]).build();
+        Poller poller = sw.unstartedPoller();
+        try {
+            PacketBatch b = poller.receiveBatch();
+            assertEquals(Switch.DEFAULT_BATCH, b.capacity());
+            assertEquals(32, Switch.DEFAULT_BATCH, "OVS-DPDK's burst: the loop benchmark compares like with like");
+            for (int k = 0; k < b.capacity(); k++) {
+                int i = b.add();
+                assertEquals(0, (b.memory().address() + b.dataOffset(i)) % 64, "packet " + i + " does not start on a line");
+            }
+        } finally {
+            poller.free();
+        }
+    }
+
     /** A switch over {@code n} pair links (offloads per port); returns the far ends. */
     Link[] build(Switch.Builder b, Offloads... offloads) throws IOException {
         Link[] far = new Link[offloads.length];
