@@ -62,7 +62,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--stats-interval", paramLabel = "SECONDS", description = "Print every port's rates this often (default: off; the status line on a terminal is always on).")
     Integer statsInterval;
 
-    @Option(names = "--batch", paramLabel = "N", description = "Packets per receive batch (default: 64).")
+    @Option(names = "--batch", paramLabel = "N", description = "Packets per receive batch (default: " + Switch.DEFAULT_BATCH + ").")
     Integer batch;
 
     @Option(names = "--busy-poll-us", paramLabel = "MICROS", description = "Longest busy-poll before sleeping (default: 100; 0 sleeps at once).")
@@ -107,7 +107,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         int ageingS = pick(ageing, set, "ageing", 300);
         boolean vlans = vlanAware != null ? vlanAware : Boolean.parseBoolean(set.getOrDefault("vlan-aware", "false"));
         int interval = pick(statsInterval, set, "stats-interval", 0);
-        int batchSize = pick(batch, set, "batch", 64);
+        int batchSize = pick(batch, set, "batch", Switch.DEFAULT_BATCH);
         int busyUs = pick(busyPollUs, set, "busy-poll-us", 100);
 
         int[] pin = cpus != null ? cpus : cpuList(set.get("cpus"));
