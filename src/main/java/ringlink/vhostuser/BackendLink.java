@@ -223,6 +223,14 @@ public final class BackendLink implements Link {
                         }
                     }
                 }
+            }
+            // The used entries after all the copies, back to back, not one between every two
+            // packets: the descriptor ring's lines (which the front-end polls and refills) are
+            // then written in one burst, and the per-packet loop above only reads guest memory.
+            // Packed 64 B rx: 15.1/17.1/16.0 Mpps against 12.8/14.3/14.6 in alternating runs
+            // (docs/parts/vhostuser.md, round 3).
+            for (int k = 0; k < n; k++) {
+                DescriptorChain c = txChains[k];
                 dev.push(c, 0);
                 if (track != null) {
                     Inflight.used(track, c.id());

@@ -81,32 +81,63 @@ public final class VhostUserBench {
                 r.dpdk > 0 ? r.ours / r.dpdk : Double.NaN);
     }
 
+    /**
+     * Prefix of the sockets and testpmd file prefixes of a run ({@code -Drlvu.tag=...}), so two
+     * engineers' runs never share names; "rlvp" by default.
+     */
+    static final String TAG = System.getProperty("rlvu.tag", "rlvp");
+
     static String virtioUser(Path sock, boolean packed) {
-        return "net_virtio_user0,path=" + sock + ",queues=1,packed_vq=" + (packed ? 1 : 0) + ",mrg_rxbuf=" + System.getProperty("rlvu.mrg", "1");
+        // -Drlvu.inorder=0|1 sets virtio-user's in_order devarg (its default is 1: IN_ORDER is
+        // negotiated when the back-end offers it, as DPDK's net_vhost does).
+        String inOrder = System.getProperty("rlvu.inorder");
+        return "net_virtio_user0,path=" + sock + ",queues=1,packed_vq=" + (packed ? 1 : 0) + ",mrg_rxbuf=" + System.getProperty("rlvu.mrg", "1")
+                + (inOrder != null ? ",in_order=" + inOrder : "");
     }
+
+    /**
+     * Whether our loops pause ({@link Thread#onSpinWait()}, x86 PAUSE) after a call that moved
+     * nothing, as ringlink's own poll loops do (ringlink.sw.Poller, ringlink.tun.LinkRelay);
+     * {@code -Drlvu.pause=false} spins without it. Without the pause the loop re-reads the
+     * descriptor line the front-end is writing every few nanoseconds: most receive calls found
+     * the ring empty, i.e. the front-end, slowed by that, bounded the run (docs/parts/vhostuser.md,
+     * round 3). testpmd's rxonly/txonly on net_vhost poll far less often (an empty call there
+     * still allocates and frees a burst of mbufs).
+     */
+    static final boolean PAUSE = !"false".equals(System.getProperty("rlvu.pause"));
+
+    /** Packets per receive call of our rx loop ({@code -Drlvu.rxburst=N}). */
+    static final int RX_BURST = Integer.getInteger("rlvu.rxburst", 64);
 
     /** testpmd virtio-user txonly → our back-end; Mpps we receive. */
     static double oursRx(boolean packed, int size, double seconds) throws Exception {
-        Path sock = Path.of("/tmp/rlvp-bench-rx.sock");
+        Path sock = Path.of("/tmp/" + TAG + "-bench-rx.sock");
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults());
-             Testpmd pmd = Testpmd.start("rlvp-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000,
+             Testpmd pmd = Testpmd.start(TAG + "-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000,
                      "--forward-mode=txonly", "--txpkts=" + size)) {
             if (!be.awaitReady(1, 20_000)) throw new IllegalStateException("virtio-user did not start: " + be.lastError());
             BackendLink link = be.link(0);
             AtomicLong count = new AtomicLong();
             AtomicBoolean stop = new AtomicBoolean();
             Thread t = new Thread(() -> {
-                try (PacketBatch b = new PacketBatch(64, 2048)) {
-                    long c = 0;
+                try (PacketBatch b = new PacketBatch(RX_BURST, 2048)) {
+                    long c = 0, calls = 0, empty = 0;
                     while (!stop.get()) {
                         b.clear();
-                        c += link.receive(b);
+                        int got = link.receive(b);
+                        c += got;
+                        calls++;
+                        if (got == 0) {
+                            empty++;
+                            if (PAUSE) Thread.onSpinWait();
+                        }
                         count.setOpaque(c);
                     }
+                    if (Boolean.getBoolean("rlvu.verbose")) System.err.println("receive calls " + calls + ", empty " + empty);
                 } catch (Exception e) {
                     e.printStackTrace();
                 }
-            }, "rlvp-bench-rx");
+            }, TAG + "-bench-rx");
             t.start();
             pmd.command("start", 5000);
             Thread.sleep(warmupMillis); // warm-up (JIT of our data path)
@@ -124,9 +155,9 @@ public final class VhostUserBench {
 
     /** Our back-end → testpmd virtio-user rxonly; Mpps testpmd receives. */
     static double oursTx(boolean packed, int size, double seconds) throws Exception {
-        Path sock = Path.of("/tmp/rlvp-bench-tx.sock");
+        Path sock = Path.of("/tmp/" + TAG + "-bench-tx.sock");
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults());
-             Testpmd pmd = Testpmd.start("rlvp-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000, "--forward-mode=rxonly")) {
+             Testpmd pmd = Testpmd.start(TAG + "-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000, "--forward-mode=rxonly")) {
             if (!be.awaitReady(1, 20_000)) throw new IllegalStateException("virtio-user did not start: " + be.lastError());
             BackendLink link = be.link(0);
             AtomicBoolean stop = new AtomicBoolean();
@@ -142,13 +173,16 @@ public final class VhostUserBench {
                     long calls = 0, zero = 0;
                     while (!stop.get()) {
                         calls++;
-                        if (link.transmit(b) == 0) zero++;
+                        if (link.transmit(b) == 0) {
+                            zero++;
+                            if (PAUSE) Thread.onSpinWait();
+                        }
                     }
                     if (Boolean.getBoolean("rlvu.verbose")) System.err.println("transmit calls " + calls + ", empty " + zero);
                 } catch (Exception e) {
                     e.printStackTrace();
                 }
-            }, "rlvp-bench-tx");
+            }, TAG + "-bench-tx");
             t.start();
             Thread.sleep(warmupMillis);
             long c0 = pmd.rxPackets(), t0 = System.nanoTime();
@@ -170,13 +204,13 @@ public final class VhostUserBench {
      * rxonly, rate = virtio-user's RX.
      */
     static double dpdkPair(boolean rx, boolean packed, int size, double seconds) throws Exception {
-        Path sock = Path.of("/tmp/rlvp-bench-ref.sock");
+        Path sock = Path.of("/tmp/" + TAG + "-bench-ref.sock");
         Files.deleteIfExists(sock);
-        try (Testpmd vhost = Testpmd.start("rlvp-bref", "0@1,1@1", "net_vhost0,iface=" + sock + ",queues=1", 30_000,
+        try (Testpmd vhost = Testpmd.start(TAG + "-bref", "0@1,1@1", "net_vhost0,iface=" + sock + ",queues=1", 30_000,
                 "--forward-mode=" + (rx ? "rxonly" : "txonly"), "--txpkts=" + size)) {
             long end = System.currentTimeMillis() + 10_000;
             while (!Files.exists(sock) && System.currentTimeMillis() < end) Thread.sleep(20);
-            try (Testpmd vu = Testpmd.start("rlvp-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000,
+            try (Testpmd vu = Testpmd.start(TAG + "-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000,
                     "--forward-mode=" + (rx ? "txonly" : "rxonly"), "--txpkts=" + size)) {
                 Thread.sleep(500); // net_vhost sees the device ready
                 Testpmd counter = rx ? vhost : vu;
