@@ -113,7 +113,11 @@ public final class VhostUserBackend implements AutoCloseable {
     }
 
     private static long offered(BackendConfig c) {
-        FeatureSet f = FeatureSet.of(VERSION_1, EVENT_IDX, INDIRECT_DESC, NET_MRG_RXBUF, NET_MTU, NET_MAC, NET_STATUS,
+        // IN_ORDER: both data paths already use buffers in the order they were made available
+        // (receive pushes what it popped, in order; transmit keeps popped RX chains in a FIFO), so
+        // offering it only lets the front-end use its in-order paths and lets the packed device
+        // return a receive batch as one used descriptor (PackedQueueDevice).
+        FeatureSet f = FeatureSet.of(VERSION_1, EVENT_IDX, INDIRECT_DESC, IN_ORDER, NET_MRG_RXBUF, NET_MTU, NET_MAC, NET_STATUS,
                 VHOST_USER_PROTOCOL_FEATURES);
         if (c.packed()) f = f.with(RING_PACKED);
         if (c.queuePairs() > 1) f = f.with(NET_MQ);

@@ -254,7 +254,9 @@ public final class VhostUserFrontend implements AutoCloseable {
         protocol = 0; // a new connection starts without REPLY_ACK
         send(Request.SET_OWNER, new byte[0]);
         long offered = call(Request.GET_FEATURES, new byte[0], 8, 8).u64(0);
-        FeatureSet want = FeatureSet.of(VERSION_1, EVENT_IDX);
+        // IN_ORDER where offered: our drivers complete a batch from one used entry (DPDK's vhost
+        // and our back-end return a transmit batch that way).
+        FeatureSet want = FeatureSet.of(VERSION_1, EVENT_IDX, IN_ORDER);
         if (config.mrgRxbuf()) want = want.with(NET_MRG_RXBUF);
         if (config.packed()) want = want.with(RING_PACKED);
         if (config.queuePairs() > 1) want = want.with(NET_MQ);

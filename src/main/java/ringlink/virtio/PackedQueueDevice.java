@@ -18,6 +18,13 @@ import java.lang.invoke.VarHandle;
  * in {@link #publish()}; the driver reads used descriptors in ring order, so that one store
  * publishes the whole batch.
  *
+ * <p>With IN_ORDER (§2.8.23, "In-order use of descriptors") a run of consecutive chains pushed with
+ * length 0 (the device only read them: a transmit queue) becomes one used descriptor at the run's
+ * first slot naming the run's last buffer id; the driver completes every earlier chain of the run
+ * and skips their slots. Lengths other than 0 are written per chain, since the driver would not
+ * learn them otherwise. This writes one descriptor per batch instead of one per packet into the
+ * lines the driver is polling and refilling (DPDK's vhost does the same for its dequeue path).
+ *
  * <p>Checked on every pop: chain length (at most the queue size, bounding any loop), every
  * descriptor of a chain being available in the current lap, buffer id below the queue size and not
  * already in use, indirect tables (negotiated, a non-zero multiple of 16 bytes, no nesting, not
@@ -28,7 +35,7 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     private final FeatureSet features;
     private final int size;
     private final MemorySegment desc, driverEvent, deviceEvent;
-    private final boolean eventIdx, indirect;
+    private final boolean eventIdx, indirect, inOrder;
 
     private int nextAvail;
     private boolean availWrap = true;
@@ -37,6 +44,9 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     private int signalledUsed;     // nextUsed at the previous publish
     private int firstPos = -1;     // first used descriptor of the unpublished batch
     private int firstFlags;
+    private int runPos = -1;       // IN_ORDER: first slot of the open run of length-0 chains
+    private int runFlags;          // the used flags valid at runPos
+    private int runId;             // the run's last buffer id so far
     private final boolean[] inUse; // buffer ids popped and not yet pushed
     private VirtqueueException failure;
 
@@ -59,6 +69,7 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         this.deviceEvent = ring.deviceEvent;
         this.eventIdx = features.has(VirtioFeature.EVENT_IDX);
         this.indirect = features.has(VirtioFeature.INDIRECT_DESC);
+        this.inOrder = features.has(VirtioFeature.IN_ORDER);
         if (availPos < 0 || availPos >= size || usedPos < 0 || usedPos >= size) {
             throw new VirtqueueException(BAD_RING_SETUP, "ring positions " + availPos + "/" + usedPos + " outside queue of " + size);
         }
@@ -265,17 +276,16 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         if (id < 0 || id >= size || !inUse[id]) throw new IllegalArgumentException("buffer id " + id + " was not popped");
         if (descriptorCount < 1 || descriptorCount > size) throw new IllegalArgumentException("descriptor count " + descriptorCount);
         inUse[id] = false;
-        long d = 16L * nextUsed;
         int flags = usedWrap ? (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED) : 0;
-        if (firstPos < 0) {
-            set32(desc, d + DESC_LEN, written);
-            set16(desc, d + DESC_ID, id);
-            firstPos = nextUsed;   // stored last, in publish()
-            firstFlags = flags;
+        if (inOrder && written == 0) {
+            if (runPos < 0) {
+                runPos = nextUsed;
+                runFlags = flags;
+            }
+            runId = id; // written out when the run ends (closeRun)
         } else {
-            // len, id and flags in one store: the batch's first flags, stored later with
-            // release, publish it, so the order inside the batch does not matter.
-            set64(desc, d + DESC_LEN, Integer.toUnsignedLong(written) | (long) id << 32 | (long) flags << 48);
+            closeRun();
+            writeUsed(nextUsed, id, written, flags);
         }
         nextUsed += descriptorCount;
         if (nextUsed >= size) {
@@ -284,9 +294,32 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         }
     }
 
+    /** One used descriptor at {@code pos}; the batch's first one gets its flags in {@link #publish()}. */
+    private void writeUsed(int pos, int id, int written, int flags) {
+        long d = 16L * pos;
+        if (firstPos < 0) {
+            set32(desc, d + DESC_LEN, written);
+            set16(desc, d + DESC_ID, id);
+            firstPos = pos;   // stored last, in publish()
+            firstFlags = flags;
+        } else {
+            // len, id and flags in one store: the batch's first flags, stored later with
+            // release, publish it, so the order inside the batch does not matter.
+            set64(desc, d + DESC_LEN, Integer.toUnsignedLong(written) | (long) id << 32 | (long) flags << 48);
+        }
+    }
+
+    /** IN_ORDER: the open run of length-0 chains as one used descriptor at its first slot. */
+    private void closeRun() {
+        if (runPos < 0) return;
+        writeUsed(runPos, runId, 0, runFlags);
+        runPos = -1;
+    }
+
     @Override
     public boolean publish() {
         checkOk();
+        closeRun();
         if (firstPos < 0) return false;
         setRelease16(desc, 16L * firstPos + DESC_FLAGS, firstFlags);
         firstPos = -1;

@@ -37,6 +37,9 @@ class VhostUserDpdkTest {
             assertTrue(be.awaitReady(1, 20_000), () -> "virtio-user never started both rings; backend error: "
                     + be.lastError() + "\n" + pmd.log());
             assertEquals(packed, be.features().has(ringlink.virtio.VirtioFeature.RING_PACKED));
+            // virtio-user asks for IN_ORDER by default (in_order=1): our receive batches then
+            // reach testpmd as one used descriptor each on packed rings, checked by the exact counts.
+            assertTrue(be.features().has(ringlink.virtio.VirtioFeature.IN_ORDER), "IN_ORDER not negotiated: " + be.features());
             BackendLink link = be.link(0);
             try (Traffic.Counter rx = new Traffic.Counter(link)) {
                 // testpmd → us: txonly for a moment, then exact comparison.
@@ -96,6 +99,7 @@ class VhostUserDpdkTest {
             while (!Files.exists(sock) && System.currentTimeMillis() < end) Thread.sleep(20);
             try (VhostUserFrontend fe = VhostUserFrontend.connect(sock, FrontendConfig.defaults().withPacked(packed))) {
                 assertEquals(packed, fe.features().has(ringlink.virtio.VirtioFeature.RING_PACKED));
+                assertTrue(fe.features().has(ringlink.virtio.VirtioFeature.IN_ORDER), "IN_ORDER not negotiated: " + fe.features());
                 FrontendLink link = fe.link(0);
                 // Give testpmd's vhost a moment to see the device ready (new_device callback).
                 Thread.sleep(500);

@@ -47,6 +47,47 @@ class InOrderBatchTest {
         }
     }
 
+    /**
+     * Our packed device under IN_ORDER: a run of chains pushed with length 0 (a transmit queue)
+     * goes out as one used descriptor at the run's first slot, naming its last buffer; a chain
+     * with a length ends the run and is written on its own. The driver completes all of them.
+     */
+    @org.junit.jupiter.api.Test
+    void packedDeviceReturnsALengthZeroRunAsOneUsedDescriptor() {
+        FeatureSet f = FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.IN_ORDER);
+        try (RingPair p = new RingPair(RingPair.Kind.PACKED, 8, f, 0, 1 << 20)) {
+            PackedRing r = (PackedRing) p.ring;
+            long buf = p.alloc.allocate(4096, 64);
+            DescriptorChain c = new DescriptorChain();
+            int[] ids = new int[8], lens = new int[8];
+            for (int lap = 0; lap < 5; lap++) {
+                int a = p.driver.offer(buf, 100, false);
+                int b = p.driver.offer(new long[] {buf, buf + 200}, new int[] {100, 100}, 0, 2, 2);
+                int w = p.driver.offer(buf + 400, 100, true);
+                int d = p.driver.offer(buf + 600, 100, false);
+                p.driver.publish();
+                int start = p.device instanceof PackedQueueDevice pd ? pd.usedPosition() : -1;
+                int[] written = {0, 0, 60, 0};
+                for (int k = 0; k < 4; k++) {
+                    assertTrue(p.device.pop(c));
+                    p.device.push(c, written[k]);
+                }
+                p.device.publish();
+                // slots: a (1), b (2), w (1), d (1): used descriptors only at the run starts
+                // start (a..b, naming b), start+3 (w, 60) and start+4 (d)
+                MemorySegment dr = r.descRing();
+                assertEquals(b, Short.toUnsignedInt(dr.get(S, 16L * (start % 8) + 12)), "run of a, b names b");
+                assertEquals(w, Short.toUnsignedInt(dr.get(S, 16L * ((start + 3) % 8) + 12)));
+                assertEquals(60, dr.get(I, 16L * ((start + 3) % 8) + 8));
+                assertEquals(d, Short.toUnsignedInt(dr.get(S, 16L * ((start + 4) % 8) + 12)));
+                assertEquals(4, p.driver.collect(ids, lens, 8));
+                assertArrayEquals(new int[] {a, b, w, d}, java.util.Arrays.copyOf(ids, 4));
+                assertArrayEquals(new int[] {0, 0, 60, 0}, java.util.Arrays.copyOf(lens, 4));
+                assertEquals(8, p.driver.freeDescriptors());
+            }
+        }
+    }
+
     /** What a batching in-order device writes: one used entry for chain {@code id}. */
     private static void writeSingleUsed(RingPair p, int id, int len, int lap) {
         if (p.ring instanceof SplitRing r) {
