@@ -281,6 +281,16 @@ public final class BackendLink implements Link {
         return true;
     }
 
+    /**
+     * Inflight bookkeeping of an RX chain just pushed as the {@code pushed}-th of this call:
+     * marked used, and remembered for {@link Inflight#published} at the end of the call.
+     */
+    private void trackPushed(Vring q, int id, int pushed) {
+        Inflight.used(q.inflight, id);
+        if (pushed == rxPub.length) rxPub = java.util.Arrays.copyOf(rxPub, rxPub.length * 2);
+        rxPub[pushed] = id;
+    }
+
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
         if (closed) throw new LinkClosedException(name + ": closed");
@@ -336,11 +346,7 @@ public final class BackendLink implements Link {
                         VirtioNetHdr.encode(m, o, h, batch, i, 1);
                         MemorySegment.copy(data, batch.dataOffset(i), m, o + h, len);
                         dev.push(c, (int) need);
-                        if (q.inflight != null) {
-                            Inflight.used(q.inflight, c.id());
-                            if (pushed == rxPub.length) rxPub = java.util.Arrays.copyOf(rxPub, rxPub.length * 2);
-                            rxPub[pushed] = c.id();
-                        }
+                        if (q.inflight != null) trackPushed(q, c.id(), pushed);
                         pushed++;
                         q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1;
                         q.heldCount--;
@@ -408,11 +414,7 @@ public final class BackendLink implements Link {
                         w += n;
                     }
                     dev.push(c, (int) w);
-                    if (q.inflight != null) {
-                        Inflight.used(q.inflight, c.id());
-                        if (pushed == rxPub.length) rxPub = java.util.Arrays.copyOf(rxPub, rxPub.length * 2);
-                        rxPub[pushed] = c.id();
-                    }
+                    if (q.inflight != null) trackPushed(q, c.id(), pushed);
                     pushed++;
                     q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1; // no division on the hot path
                     q.heldCount--;
