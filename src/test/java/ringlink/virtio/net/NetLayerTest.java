@@ -26,6 +26,30 @@ class NetLayerTest {
         return new Q(new SplitQueueDriver(r, f, alloc, 8), new SplitQueueDevice(r, mem, f));
     }
 
+    /** A 32-entry TX queue, driver and device helpers, in 16 MiB of guest memory at 0x1000. */
+    static final class Tx implements AutoCloseable {
+        final Arena arena = Arena.ofShared();
+        final GuestMemory mem;
+        final GuestAllocator alloc;
+        final Q q;
+        final NetDriverTx dtx;
+        final NetDeviceTx dev;
+
+        Tx(boolean packed, FeatureSet f) {
+            GuestMemory.Region region = GuestMemory.Region.of(0x1000, arena.allocate(16 << 20, 4096));
+            mem = GuestMemory.of(region);
+            alloc = new GuestAllocator(region);
+            q = queue(packed, mem, alloc, 32, f);
+            dtx = new NetDriverTx(q.driver(), alloc, 2048, f);
+            dev = new NetDeviceTx(q.device(), f);
+        }
+
+        @Override
+        public void close() {
+            arena.close();
+        }
+    }
+
     static void fillPacket(PacketBatch b, int i, int len, int seed) {
         b.setLength(i, len);
         MemorySegment d = b.data(i);
@@ -95,13 +119,10 @@ class NetLayerTest {
     @CsvSource({"false", "true"})
     void txDriverToDevice(boolean packed) {
         FeatureSet f = FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.INDIRECT_DESC);
-        try (Arena arena = Arena.ofShared()) {
-            GuestMemory.Region region = GuestMemory.Region.of(0x1000, arena.allocate(16 << 20, 4096));
-            GuestMemory mem = GuestMemory.of(region);
-            GuestAllocator alloc = new GuestAllocator(region);
-            Q q = queue(packed, mem, alloc, 32, f);
-            NetDriverTx dtx = new NetDriverTx(q.driver(), alloc, 2048, f);
-            NetDeviceTx dev = new NetDeviceTx(q.device(), f);
+        try (Tx t = new Tx(packed, f)) {
+            Q q = t.q;
+            NetDriverTx dtx = t.dtx;
+            NetDeviceTx dev = t.dev;
             try (PacketBatch src = new PacketBatch(64, 2048); PacketBatch dst = new PacketBatch(64, 2048)) {
                 Random rnd = new Random(2);
                 int seed = 0;
@@ -139,13 +160,12 @@ class NetLayerTest {
     @CsvSource({"false", "true"})
     void txInPlaceSendsTheBatchItself(boolean packed) {
         FeatureSet f = FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.NET_MRG_RXBUF);
-        try (Arena arena = Arena.ofShared()) {
-            GuestMemory.Region region = GuestMemory.Region.of(0x1000, arena.allocate(16 << 20, 4096));
-            GuestMemory mem = GuestMemory.of(region);
-            GuestAllocator alloc = new GuestAllocator(region);
-            Q q = queue(packed, mem, alloc, 32, f);
-            NetDriverTx dtx = new NetDriverTx(q.driver(), alloc, 2048, f);
-            NetDeviceTx dev = new NetDeviceTx(q.device(), f);
+        try (Tx t = new Tx(packed, f)) {
+            GuestMemory mem = t.mem;
+            GuestAllocator alloc = t.alloc;
+            Q q = t.q;
+            NetDriverTx dtx = t.dtx;
+            NetDeviceTx dev = t.dev;
             long batchGpa = alloc.allocate(48L * 2048, 64);
             PacketBatch src = new PacketBatch(mem.slice(batchGpa, 48L * 2048), 48, 2048, PacketBatch.DEFAULT_HEADROOM);
             int k = dtx.registerInPlace();
