@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import ringlink.link.Links;
 
 /**
@@ -16,13 +17,16 @@ import ringlink.link.Links;
  */
 @Timeout(180)
 class ShmInteropTest {
+    /** A directory of its own per test, so runs in parallel (two checkouts, two engineers) never share a socket. */
+    @TempDir Path tmp;
+
     static final int PACKETS = 200_000;
     static final int MAX_LEN = 9014;
 
     @Test
     void javaServerCreatesMemoryGoClientAttaches() throws Exception {
         GoPeer.build();
-        Path sock = Path.of("/tmp/rlsh-interop1.sock");
+        Path sock = tmp.resolve("rlsh-interop1.sock");
         Path log = PeerLogs.log("interop-go-client");
         Process go = GoPeer.start(log, "-role", "client", "-sock", sock.toString(), "-count", "" + PACKETS, "-expect", "" + PACKETS,
                 "-txseed", "12", "-rxseed", "11", "-maxlen", "" + MAX_LEN);
@@ -44,7 +48,7 @@ class ShmInteropTest {
     @Test
     void goServerCreatesMemoryJavaClientAttaches() throws Exception {
         GoPeer.build();
-        Path sock = Path.of("/tmp/rlsh-interop2.sock");
+        Path sock = tmp.resolve("rlsh-interop2.sock");
         Path log = PeerLogs.log("interop-go-server");
         Process go = GoPeer.start(log, "-role", "server", "-sock", sock.toString(), "-count", "" + PACKETS, "-expect", "" + PACKETS,
                 "-txseed", "21", "-rxseed", "22", "-maxlen", "" + MAX_LEN);
@@ -76,7 +80,7 @@ class ShmInteropTest {
 
     private void clientEndpoint(boolean vnet) throws Exception {
         GoPeer.build();
-        Path sock = Path.of("/tmp/rlsh-interop3.sock");
+        Path sock = tmp.resolve("rlsh-interop3.sock");
         Path log = PeerLogs.log("interop-go-client-endpoint" + (vnet ? "-vnet" : ""));
         int n = 50_000, maxLen = 9000;
         Process go = GoPeer.start(log, "-endpoint", "-vnethdr=" + vnet, "-role", "client", "-sock", sock.toString(), "-count", "" + n,
@@ -104,7 +108,7 @@ class ShmInteropTest {
     @Test
     void gvisorServerEndpointTalksToJavaClient() throws Exception {
         GoPeer.build();
-        Path sock = Path.of("/tmp/rlsh-interop4.sock");
+        Path sock = tmp.resolve("rlsh-interop4.sock");
         Path log = PeerLogs.log("interop-go-server-endpoint");
         int n = 50_000, maxLen = 2048;
         Process go = GoPeer.start(log, "-endpoint", "-role", "server", "-sock", sock.toString(), "-count", "" + n, "-expect", "" + n,
@@ -127,7 +131,7 @@ class ShmInteropTest {
     @Test
     void javaClientCreatesMemoryGoServerAttaches() throws Exception {
         GoPeer.build();
-        Path sock = Path.of("/tmp/rlsh-interop5.sock");
+        Path sock = tmp.resolve("rlsh-interop5.sock");
         Path log = PeerLogs.log("interop-go-server-attaches");
         int n = 50_000;
         Process go = GoPeer.start(log, "-role", "server", "-listen", "false", "-sock", sock.toString(), "-count", "" + n, "-expect", "" + n,

@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import ringlink.link.LinkClosedException;
 import ringlink.link.Links;
 import ringlink.packet.PacketBatch;
@@ -20,12 +21,15 @@ import ringlink.packet.PacketBatch;
  */
 @Timeout(180)
 class ShmTwoProcessTest {
+    /** A directory of its own per test, so runs in parallel (two checkouts, two engineers) never share a socket. */
+    @TempDir Path tmp;
+
     static final long PACKETS = Long.getLong("ringlink.shm.packets", 1_000_000);
     static final int MAX_LEN = 9014;
 
     @Test
     void millionsOfPacketsBothWaysBetweenTwoJvms() throws Exception {
-        Path sock = Path.of("/tmp/rlsh-twojvm.sock");
+        Path sock = tmp.resolve("rlsh-twojvm.sock");
         Path log = PeerLogs.log("two-jvm-client");
         Process child = JavaPeer.start(log, "--role", "client", "--sock", sock.toString(), "--count", "" + PACKETS,
                 "--expect", "" + PACKETS, "--txseed", "32", "--rxseed", "31", "--maxlen", "" + MAX_LEN);
@@ -49,7 +53,7 @@ class ShmTwoProcessTest {
 
     @Test
     void aPeerThatDiesIsDetectedAndReported() throws Exception {
-        Path sock = Path.of("/tmp/rlsh-dies.sock");
+        Path sock = tmp.resolve("rlsh-dies.sock");
         Path log = PeerLogs.log("dying-client");
         Process child = JavaPeer.start(log, "--role", "client", "--sock", sock.toString(), "--hang");
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=server&timeout=60000")) {

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import ringlink.testing.qemu.GuestResult;
@@ -17,6 +18,9 @@ import ringlink.testing.qemu.QemuGuest;
  * back-end: its interface comes up and pings an address our side answers (ARP + ICMP echo).
  */
 class VhostUserQemuTest {
+    /** A directory of its own per test, so runs in parallel (two checkouts, two engineers) never share a socket. */
+    @TempDir Path tmp;
+
     static final byte[] OUR_MAC = {0x02, 0x52, 0x4c, 0x56, 0x55, (byte) 0xfe};
     static final int OUR_IP = (10 << 24) | (77 << 16) | 1;  // 10.77.0.1
 
@@ -25,7 +29,7 @@ class VhostUserQemuTest {
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
     void guestPingsOurBackend(boolean packed) throws Exception {
         QemuGuest.requireAvailable();
-        Path sock = Path.of("/tmp/rlvu-qemu-" + (packed ? "p" : "s") + ".sock");
+        Path sock = tmp.resolve("rlvu-qemu-" + (packed ? "p" : "s") + ".sock");
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults());
              Responder r = new Responder(be.link(0), OUR_MAC, OUR_IP)) {
             GuestResult res = QemuGuest.builder("rlvu-qemu-" + (packed ? "packed" : "split"))
@@ -66,7 +70,7 @@ class VhostUserQemuTest {
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
     void backendRestartsWhileGuestRuns() throws Exception {
         QemuGuest.requireAvailable();
-        Path sock = Path.of("/tmp/rlvu-qemu-r.sock");
+        Path sock = tmp.resolve("rlvu-qemu-r.sock");
         Files.deleteIfExists(sock);
         java.util.concurrent.atomic.AtomicReference<VhostUserBackend> second = new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicReference<Responder> secondResponder = new java.util.concurrent.atomic.AtomicReference<>();
