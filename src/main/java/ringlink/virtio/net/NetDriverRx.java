@@ -25,11 +25,9 @@ public final class NetDriverRx {
     private final VirtqueueDriver queue;
     private final boolean mergeable;
     private final int hdrSize;
-    private final int bufferSize;
-    private final long poolGpa;
+    private final BufferPool buffers;
+    /** The pool's memory (the device writes headers and data there). */
     private final MemorySegment pool;
-    private final int[] freeBufs;
-    private int freeCount;
     private final int[] bufOfId;
     private final int[] ids, lens;
     // A mergeable packet being reassembled: its batch slot and buffers still to come.
@@ -49,13 +47,9 @@ public final class NetDriverRx {
         this.mergeable = features.has(VirtioFeature.NET_MRG_RXBUF);
         this.hdrSize = NetHeader.size(features);
         if (bufferSize <= hdrSize) throw new IllegalArgumentException("buffer size " + bufferSize + " must exceed the header");
-        this.bufferSize = bufferSize;
         int n = queue.size();
-        this.pool = alloc.allocateSegment((long) n * bufferSize, 64);
-        this.poolGpa = alloc.region().guestAddress() + (pool.address() - alloc.region().segment().address());
-        this.freeBufs = new int[n];
-        for (int i = 0; i < n; i++) freeBufs[i] = i;
-        this.freeCount = n;
+        this.buffers = new BufferPool(alloc, n, bufferSize);
+        this.pool = buffers.memory;
         this.bufOfId = new int[n];
         this.ids = new int[n];
         this.lens = new int[n];
@@ -69,11 +63,11 @@ public final class NetDriverRx {
     /** Offers every free buffer; returns how many. Publish (and kick) afterwards. */
     public int refill() {
         int n = 0;
-        while (freeCount > 0) {
-            int b = freeBufs[freeCount - 1];
-            int id = queue.offer(poolGpa + (long) b * bufferSize, bufferSize, true);
+        while (buffers.hasFree()) {
+            int b = buffers.peek();
+            int id = queue.offer(buffers.deviceAddress(buffers.offset(b)), buffers.bufferSize, true);
             if (id < 0) break;
-            freeCount--;
+            buffers.take();
             bufOfId[id] = b;
             n++;
         }
@@ -97,7 +91,7 @@ public final class NetDriverRx {
             for (int k = 0; k < got; k++) {
                 int b = bufOfId[ids[k]];
                 added += take(batch, b, lens[k]);
-                freeBufs[freeCount++] = b;
+                buffers.give(b);
             }
         }
         return added;
@@ -105,7 +99,7 @@ public final class NetDriverRx {
 
     /** Handles one used buffer; returns 1 if it completed a packet. */
     private int take(PacketBatch batch, int b, int len) {
-        long off = (long) b * bufferSize;
+        long off = buffers.offset(b);
         if (partialSlot >= 0) {
             // Continuation buffer of a mergeable packet: all data, no header.
             if (!partialDrop) {

@@ -24,11 +24,7 @@ import ringlink.virtio.VirtqueueDriver;
 public final class NetDriverTx {
     private final VirtqueueDriver queue;
     private final int hdrSize;
-    private final int bufferSize;
-    private final long poolGpa;
-    private final MemorySegment pool;
-    private final int[] freeBufs;
-    private int freeCount;
+    private final BufferPool buffers;
     /** Per chain id: the pool buffer it holds, or {@code -1 - k} for a packet of in-place batch k. */
     private final int[] bufOfId;
     private final int[] ids, lens;
@@ -52,13 +48,8 @@ public final class NetDriverTx {
         this.queue = queue;
         this.hdrSize = NetHeader.size(features);
         if (bufferSize <= hdrSize) throw new IllegalArgumentException("buffer size " + bufferSize + " must exceed the header");
-        this.bufferSize = bufferSize;
         int n = queue.size();
-        this.pool = alloc.allocateSegment((long) n * bufferSize, 64);
-        this.poolGpa = alloc.region().guestAddress() + (pool.address() - alloc.region().segment().address());
-        this.freeBufs = new int[n];
-        for (int i = 0; i < n; i++) freeBufs[i] = i;
-        this.freeCount = n;
+        this.buffers = new BufferPool(alloc, n, bufferSize);
         this.bufOfId = new int[n];
         this.ids = new int[n];
         this.lens = new int[n];
@@ -75,7 +66,7 @@ public final class NetDriverTx {
         int got = queue.collect(ids, lens, ids.length);
         for (int k = 0; k < got; k++) {
             int b = bufOfId[ids[k]];
-            if (b >= 0) freeBufs[freeCount++] = b;
+            if (b >= 0) buffers.give(b);
             else inPlacePending[-1 - b]--;
         }
         return got;
@@ -88,22 +79,22 @@ public final class NetDriverTx {
      * @return the index of the first packet not queued ({@code batch.count()} when all were)
      */
     public int transmit(PacketBatch batch, int from) {
-        if (freeCount == 0 || queue.freeDescriptors() == 0) reclaim();
+        if (!buffers.hasFree() || queue.freeDescriptors() == 0) reclaim();
         int i = from;
         for (; i < batch.count(); i++) {
             int len = batch.length(i);
-            if ((long) hdrSize + len > bufferSize) {
+            if ((long) hdrSize + len > buffers.bufferSize) {
                 droppedTooBig++;
                 continue;
             }
-            if (freeCount == 0) break;
-            int b = freeBufs[freeCount - 1];
-            long off = (long) b * bufferSize;
-            VirtioNetHdr.encode(pool, off, hdrSize, batch, i, 0);
-            MemorySegment.copy(batch.memory(), batch.dataOffset(i), pool, off + hdrSize, len);
-            int id = queue.offer(poolGpa + off, hdrSize + len, false);
+            if (!buffers.hasFree()) break;
+            int b = buffers.peek();
+            long off = buffers.offset(b);
+            VirtioNetHdr.encode(buffers.memory, off, hdrSize, batch, i, 0);
+            MemorySegment.copy(batch.memory(), batch.dataOffset(i), buffers.memory, off + hdrSize, len);
+            int id = queue.offer(buffers.deviceAddress(off), hdrSize + len, false);
             if (id < 0) break;
-            freeCount--;
+            buffers.take();
             bufOfId[id] = b;
         }
         return i;
