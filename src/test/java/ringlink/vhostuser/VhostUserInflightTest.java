@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import ringlink.sys.Mapping;
 import ringlink.virtio.DescriptorChain;
 import ringlink.virtio.FeatureSet;
@@ -365,6 +366,75 @@ class VhostUserInflightTest {
                 VhostUserException.InvalidParam e = assertThrows(VhostUserException.InvalidParam.class, sim::start, () -> "lie " + lie);
                 assertTrue(e.getMessage().startsWith("packed inflight region"), e.getMessage());
             }
+        }
+    }
+
+    /**
+     * Packed rings end to end: after traffic both queue regions are committed (used_idx equals
+     * old_used_idx, nothing of the TX queue in flight, the used position where 1000
+     * single-descriptor chains put it); the next back-end resumes from the buffer and delivers
+     * what was queued meanwhile exactly once; a buffer the front-end corrupted is refused with a
+     * typed error instead of being followed.
+     */
+    @Test
+    void packedBufferIsKeptUpToDateHandedOverAndCheckedWhenCorrupt(@TempDir Path dir) throws Exception {
+        Path sock = dir.resolve("rlvi-inflight-packed.sock");
+        BackendConfig bc = BackendConfig.defaults().withPacked(true);
+        VhostUserBackend be1 = VhostUserBackend.listen(sock, bc);
+        try (VhostUserFrontend fe = VhostUserFrontend.connectReconnecting(sock,
+                FrontendConfig.defaults().withPacked(true).withInflight(true))) {
+            assertTrue(be1.awaitReady(1, 5000), () -> "not ready: " + be1.lastError());
+            VhostUserLoopTest.exchange(fe.link(0), be1.link(0), 1000, 64);
+            long rs = Inflight.regionSize(256, true);
+            assertTrue(fe.inflightSize() >= 2 * rs);
+            try (Mapping m = Mapping.map(fe.inflightFd(), fe.inflightSize(), Mapping.PROT_READ | Mapping.PROT_WRITE,
+                    Mapping.MAP_SHARED, 0, "test view of inflight")) {
+                for (int q = 0; q < 2; q++) {
+                    MemorySegment r = m.segment().asSlice(q * rs, rs);
+                    String what = "queue " + q;
+                    assertEquals(1, r.get(U16, PackedInflight.OFF_VERSION), what);
+                    assertEquals(256, r.get(U16, PackedInflight.OFF_DESC_NUM), what);
+                    assertEquals(1000 % 256, r.get(U16, PackedInflight.OFF_USED_IDX), what + " used_idx");
+                    assertEquals(r.get(U16, PackedInflight.OFF_USED_IDX), r.get(U16, PackedInflight.OFF_OLD_USED_IDX), what);
+                    assertEquals(0, r.get(ValueLayout.JAVA_BYTE, PackedInflight.OFF_USED_WRAP), what + ": 3 laps flip the wrap counter to 0");
+                    assertEquals(r.get(ValueLayout.JAVA_BYTE, PackedInflight.OFF_USED_WRAP), r.get(ValueLayout.JAVA_BYTE, PackedInflight.OFF_OLD_USED_WRAP), what);
+                    assertEquals(r.get(U16, PackedInflight.OFF_FREE_HEAD), r.get(U16, PackedInflight.OFF_OLD_FREE_HEAD), what);
+                }
+                MemorySegment txr = m.segment().asSlice(rs, rs);
+                for (int i = 0; i < 256; i++) {
+                    assertEquals(0, txr.get(ValueLayout.JAVA_BYTE, PackedInflight.OFF_DESC + (long) PackedInflight.DESC_SIZE * i),
+                            "TX entry " + i + " in flight between batches");
+                }
+            }
+            be1.close();
+            assertEquals(50, Traffic.send(fe.link(0), 50, 64, 5000));
+            try (VhostUserBackend be2 = VhostUserBackend.listen(sock, bc)) {
+                long end = System.currentTimeMillis() + 10_000;
+                while (fe.sessions() < 2 && System.currentTimeMillis() < end) Thread.sleep(10);
+                assertTrue(be2.awaitReady(1, 5000), () -> "not restarted: " + be2.lastError());
+                try (Traffic.Counter rx = new Traffic.Counter(be2.link(0))) {
+                    assertEquals(50, rx.awaitAtLeast(50, 5000));
+                    assertEquals(50, rx.awaitQuiet(200, 2000));
+                }
+                VhostUserLoopTest.exchange(fe.link(0), be2.link(0), 500, 64);
+            }
+            // The front-end (or whoever holds the buffer) lies: the TX region's free list loops.
+            try (Mapping m = Mapping.map(fe.inflightFd(), fe.inflightSize(), Mapping.PROT_READ | Mapping.PROT_WRITE,
+                    Mapping.MAP_SHARED, 0, "test view of inflight")) {
+                MemorySegment txr = m.segment().asSlice(rs, rs);
+                int head = Short.toUnsignedInt(txr.get(U16, PackedInflight.OFF_FREE_HEAD));
+                txr.set(U16, PackedInflight.OFF_DESC + (long) PackedInflight.DESC_SIZE * head + PackedInflight.D_NEXT, (short) head);
+            }
+            try (VhostUserBackend be3 = VhostUserBackend.listen(sock, bc)) {
+                long end = System.currentTimeMillis() + 10_000;
+                while (be3.lastError() == null && System.currentTimeMillis() < end) Thread.sleep(10);
+                VhostUserException e = be3.lastError();
+                assertInstanceOf(VhostUserException.InvalidParam.class, e);
+                assertTrue(e.getMessage().contains("packed inflight region: free list loops"), e.getMessage());
+                assertFalse(be3.link(0).isRunning());
+            }
+        } finally {
+            be1.close();
         }
     }
 }
