@@ -238,8 +238,12 @@ public final class BackendLink implements Link {
             for (int k = 0; k < n; k++) {
                 DescriptorChain c = txChains[k];
                 dev.push(c, 0);
-                if (track != null) Inflight.used(track, c.id());
-                pubIds[k] = c.id();
+                if (track != null) {
+                    Inflight.used(track, c.id());
+                    pubIds[k] = c.id();
+                } else if (packedTrack != null) {
+                    pubIds[k] = c.id();
+                }
             }
             if (packedTrack != null) {
                 // With IN_ORDER the device may return this batch as one used descriptor; for

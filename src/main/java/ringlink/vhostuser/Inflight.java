@@ -18,8 +18,10 @@ import ringlink.sys.SysException;
  * <p>Split layout, per queue ({@code QueueRegionSplit}): features u64, version u16, desc_num
  * u16, last_batch_head u16, used_idx u16, then {@code desc_num} × {@code DescStateSplit}
  * (inflight u8, padding[5], next u16, counter u64). Each queue's region is rounded up to 64
- * bytes, as libvhost-user does. Packed rings are not tracked (their regions are allocated with
- * the packed layout's size and left untouched).
+ * bytes, as libvhost-user does. The static methods below track and recover split rings; a packed
+ * ring's region ({@code QueueRegionPacked}, 32 + 32 bytes per descriptor) is handled by
+ * {@link PackedInflight}. This class owns the buffer: creating, adopting (size checked) and
+ * slicing it per queue.
  */
 final class Inflight implements AutoCloseable {
     static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -100,7 +102,7 @@ final class Inflight implements AutoCloseable {
         mapping.close();
     }
 
-    // ---- per-queue tracking (split) ----
+    // ---- per-queue tracking (split; packed rings: PackedInflight) ----
 
     /**
      * Prepares queue region {@code r} for a ring of {@code num} whose used index is
