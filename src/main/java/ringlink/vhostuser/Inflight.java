@@ -34,13 +34,16 @@ final class Inflight implements AutoCloseable {
     final long offset;
     final int numQueues, queueSize;
     final long regionSize;
+    /** Whether the queue regions have the packed layout (RING_PACKED was acked when the buffer was set up). */
+    final boolean packed;
 
-    private Inflight(Mapping mapping, long offset, int numQueues, int queueSize, long regionSize) {
+    private Inflight(Mapping mapping, long offset, int numQueues, int queueSize, long regionSize, boolean packed) {
         this.mapping = mapping;
         this.offset = offset;
         this.numQueues = numQueues;
         this.queueSize = queueSize;
         this.regionSize = regionSize;
+        this.packed = packed;
     }
 
     /** Bytes of one queue's region. */
@@ -58,7 +61,7 @@ final class Inflight implements AutoCloseable {
             try {
                 Mapping m = Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "inflight buffer");
                 fdOut[0] = fd;
-                return new Inflight(m, 0, numQueues, queueSize, rs);
+                return new Inflight(m, 0, numQueues, queueSize, rs, packed);
             } catch (SysException | ClosedFdException | RuntimeException e) {
                 fd.close();
                 throw e;
@@ -83,7 +86,7 @@ final class Inflight implements AutoCloseable {
             }
             Mapping m = Mapping.map(fd, mmapOffset + mmapSize, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
                     "inflight buffer");
-            return new Inflight(m, mmapOffset, numQueues, queueSize, rs);
+            return new Inflight(m, mmapOffset, numQueues, queueSize, rs, packed);
         } catch (SysException | ClosedFdException e) {
             throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD: " + e.getMessage(), e);
         }

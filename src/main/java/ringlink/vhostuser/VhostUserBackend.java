@@ -793,6 +793,11 @@ public final class VhostUserBackend implements AutoCloseable {
                 PackedRing ring = PackedRing.map(mem, v.num, d, a, u);
                 java.lang.foreign.MemorySegment region = inflight != null && inflight.queueSize == v.num ? inflight.queue(v.index) : null;
                 PackedInflight track = null;
+                if (region != null && !inflight.packed) {
+                    // Sized and laid out for split rings (set up before RING_PACKED was acked).
+                    throw new VhostUserException.InvalidParam("vring " + v.index + " is packed but the inflight buffer was set up"
+                            + " for split rings (GET/SET_INFLIGHT_FD before SET_FEATURES)");
+                }
                 if (region != null) {
                     // A fresh region starts at the used position SET_VRING_BASE gave; a used one
                     // knows better (spec "When reconnecting"): its recovered used position, where

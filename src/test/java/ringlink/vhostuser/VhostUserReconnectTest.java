@@ -87,13 +87,13 @@ class VhostUserReconnectTest {
     @ValueSource(booleans = {false, true})
     void backendRestartsWhileTrafficFlows(boolean packed, @TempDir Path dir) throws Exception {
         Path sock = dir.resolve("rlvi-reconnect.sock");
-        long total = 20_000;
+        long total = 200_000;
         BackendConfig bc = BackendConfig.defaults().withPacked(packed);
         VhostUserBackend be1 = VhostUserBackend.listen(sock, bc);
         try (VhostUserFrontend fe = VhostUserFrontend.connectReconnecting(sock, FrontendConfig.defaults().withPacked(packed).withInflight(true))) {
             assertTrue(be1.awaitReady(1, 5000), () -> "not ready: " + be1.lastError());
             assertEquals(packed, be1.features().has(VirtioFeature.RING_PACKED));
-            // Some RX chains held by the back-end (and so in the inflight buffer) when it goes.
+            // RX traffic first: the RX ring is mid-lap (and its buffers in the inflight buffer) when the back-end goes.
             try (Traffic.Counter atFrontend = new Traffic.Counter(fe.link(0))) {
                 assertEquals(300, Traffic.send(be1.link(0), 300, 64, 5000));
                 assertEquals(300, atFrontend.awaitAtLeast(300, 5000));
