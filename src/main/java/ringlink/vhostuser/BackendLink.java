@@ -22,6 +22,7 @@ import ringlink.sys.Fd;
 import ringlink.sys.SysException;
 import ringlink.virtio.DescriptorChain;
 import ringlink.virtio.FeatureSet;
+import ringlink.virtio.PackedQueueDevice;
 import ringlink.virtio.VirtqueueDevice;
 import ringlink.virtio.VirtqueueException;
 
@@ -166,6 +167,9 @@ public final class BackendLink implements Link {
             if (dev == null) return 0;
             int room = Math.min(batch.capacity() - batch.count(), txChains.length);
             if (room <= 0) return 0;
+            PackedInflight packedTrack = q.packedInflight;
+            // Packed tracking copies the chains' ring slots, so it needs where they start.
+            int pos = packedTrack != null ? ((PackedQueueDevice) dev).availPosition() : 0;
             int n;
             try {
                 n = dev.pop(txChains, room);
@@ -176,6 +180,8 @@ public final class BackendLink implements Link {
             java.lang.foreign.MemorySegment track = q.inflight;
             if (track != null) {
                 for (int k = 0; k < n; k++) Inflight.taken(track, txChains[k].id(), q.inflightCounter++);
+            } else if (packedTrack != null) {
+                for (int k = 0; k < n; k++) pos = packedTrack.taken(pos, txChains[k].descriptorCount(), txChains[k].id());
             }
             touch(txChains, n);
             boolean enabled = q.enabled;
@@ -235,10 +241,19 @@ public final class BackendLink implements Link {
                 if (track != null) {
                     Inflight.used(track, c.id());
                     pubIds[k] = c.id();
+                } else if (packedTrack != null) {
+                    pubIds[k] = c.id();
                 }
+            }
+            if (packedTrack != null) {
+                // With IN_ORDER the device may return this batch as one used descriptor; for
+                // tracking every chain is still completed, and the used position is the device's.
+                PackedQueueDevice p = (PackedQueueDevice) dev;
+                packedTrack.beforePublish(pubIds, n, p.usedPosition(), p.usedWrapCounter());
             }
             if (dev.publish()) signal(q);
             if (track != null) Inflight.published(track, pubIds, n, q.usedIdx());
+            if (packedTrack != null) packedTrack.published(pubIds, n);
             if (got > 0) counters.received(got, bytes);
             if (drops > 0) counters.rxDropped(drops);
             return got;
@@ -275,18 +290,26 @@ public final class BackendLink implements Link {
         DescriptorChain[] held = q.held;
         int slot = q.heldHead + q.heldCount;
         DescriptorChain c = held[slot >= held.length ? slot - held.length : slot];
+        PackedInflight packedTrack = q.packedInflight;
+        int pos = packedTrack != null ? ((PackedQueueDevice) dev).availPosition() : 0;
         if (!dev.pop(c)) return false;
-        if (q.inflight != null) Inflight.taken(q.inflight, c.id(), q.inflightCounter++);
+        if (q.inflight != null) {
+            Inflight.taken(q.inflight, c.id(), q.inflightCounter++);
+        } else if (packedTrack != null) {
+            packedTrack.taken(pos, c.descriptorCount(), c.id());
+        }
         q.heldCount++;
         return true;
     }
 
     /**
      * Inflight bookkeeping of an RX chain just pushed as the {@code pushed}-th of this call:
-     * marked used, and remembered for {@link Inflight#published} at the end of the call.
+     * (split) marked used, and remembered for the end of the call ({@link Inflight#published},
+     * {@link PackedInflight#beforePublish}: packed chains return to the free list only then, so
+     * chains popped later in this call cannot take their entries before the batch is published).
      */
     private void trackPushed(Vring q, int id, int pushed) {
-        Inflight.used(q.inflight, id);
+        if (q.inflight != null) Inflight.used(q.inflight, id);
         if (pushed == rxPub.length) rxPub = java.util.Arrays.copyOf(rxPub, rxPub.length * 2);
         rxPub[pushed] = id;
     }
@@ -326,6 +349,7 @@ public final class BackendLink implements Link {
                     return fail(q, e);
                 }
             }
+            boolean tracked = q.inflight != null || q.packedInflight != null;
             int sent = 0, drops = 0, pushed = 0;
             long bytes = 0;
             MemorySegment data = batch.memory();
@@ -346,7 +370,7 @@ public final class BackendLink implements Link {
                         VirtioNetHdr.encode(m, o, h, batch, i, 1);
                         MemorySegment.copy(data, batch.dataOffset(i), m, o + h, len);
                         dev.push(c, (int) need);
-                        if (q.inflight != null) trackPushed(q, c.id(), pushed);
+                        if (tracked) trackPushed(q, c.id(), pushed);
                         pushed++;
                         q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1;
                         q.heldCount--;
@@ -414,7 +438,7 @@ public final class BackendLink implements Link {
                         w += n;
                     }
                     dev.push(c, (int) w);
-                    if (q.inflight != null) trackPushed(q, c.id(), pushed);
+                    if (tracked) trackPushed(q, c.id(), pushed);
                     pushed++;
                     q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1; // no division on the hot path
                     q.heldCount--;
@@ -423,8 +447,14 @@ public final class BackendLink implements Link {
                 bytes += len;
                 if (batch.isGso(i)) counters.superpacket(1);
             }
+            PackedInflight packedTrack = q.packedInflight;
+            if (packedTrack != null && pushed > 0) {
+                PackedQueueDevice p = (PackedQueueDevice) dev;
+                packedTrack.beforePublish(rxPub, pushed, p.usedPosition(), p.usedWrapCounter());
+            }
             if (dev.publish()) signal(q);
             if (q.inflight != null && pushed > 0) Inflight.published(q.inflight, rxPub, pushed, q.usedIdx());
+            if (packedTrack != null && pushed > 0) packedTrack.published(rxPub, pushed);
             if (sent > 0) counters.transmitted(sent, bytes);
             if (drops > 0) counters.txDropped(drops);
             return i - from;

@@ -307,6 +307,21 @@ public final class FrontendLink implements Link {
         }
     }
 
+    /**
+     * A packed ring's resume point for SET_VRING_BASE (position, wrap counter in bit 15): the
+     * driver's used position, read under the queue's lock so it is not torn by a batch.
+     */
+    int packedResumeBase(boolean rxQueue) {
+        ReentrantLock l = rxQueue ? rxLock : txLock;
+        l.lock();
+        try {
+            ringlink.virtio.PackedQueueDriver d = (ringlink.virtio.PackedQueueDriver) (rxQueue ? rxq : txq);
+            return d.usedPosition() | (d.usedWrapCounter() ? 1 << 15 : 0);
+        } finally {
+            l.unlock();
+        }
+    }
+
     /** Closes the whole front-end (every queue pair). */
     @Override
     public void close() {

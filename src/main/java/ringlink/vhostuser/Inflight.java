@@ -18,8 +18,10 @@ import ringlink.sys.SysException;
  * <p>Split layout, per queue ({@code QueueRegionSplit}): features u64, version u16, desc_num
  * u16, last_batch_head u16, used_idx u16, then {@code desc_num} × {@code DescStateSplit}
  * (inflight u8, padding[5], next u16, counter u64). Each queue's region is rounded up to 64
- * bytes, as libvhost-user does. Packed rings are not tracked (their regions are allocated with
- * the packed layout's size and left untouched).
+ * bytes, as libvhost-user does. The static methods below track and recover split rings; a packed
+ * ring's region ({@code QueueRegionPacked}, 32 + 32 bytes per descriptor) is handled by
+ * {@link PackedInflight}. This class owns the buffer: creating, adopting (size checked) and
+ * slicing it per queue.
  */
 final class Inflight implements AutoCloseable {
     static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -32,13 +34,16 @@ final class Inflight implements AutoCloseable {
     final long offset;
     final int numQueues, queueSize;
     final long regionSize;
+    /** Whether the queue regions have the packed layout (RING_PACKED was acked when the buffer was set up). */
+    final boolean packed;
 
-    private Inflight(Mapping mapping, long offset, int numQueues, int queueSize, long regionSize) {
+    private Inflight(Mapping mapping, long offset, int numQueues, int queueSize, long regionSize, boolean packed) {
         this.mapping = mapping;
         this.offset = offset;
         this.numQueues = numQueues;
         this.queueSize = queueSize;
         this.regionSize = regionSize;
+        this.packed = packed;
     }
 
     /** Bytes of one queue's region. */
@@ -56,7 +61,7 @@ final class Inflight implements AutoCloseable {
             try {
                 Mapping m = Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "inflight buffer");
                 fdOut[0] = fd;
-                return new Inflight(m, 0, numQueues, queueSize, rs);
+                return new Inflight(m, 0, numQueues, queueSize, rs, packed);
             } catch (SysException | ClosedFdException | RuntimeException e) {
                 fd.close();
                 throw e;
@@ -81,7 +86,7 @@ final class Inflight implements AutoCloseable {
             }
             Mapping m = Mapping.map(fd, mmapOffset + mmapSize, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
                     "inflight buffer");
-            return new Inflight(m, mmapOffset, numQueues, queueSize, rs);
+            return new Inflight(m, mmapOffset, numQueues, queueSize, rs, packed);
         } catch (SysException | ClosedFdException e) {
             throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD: " + e.getMessage(), e);
         }
@@ -100,7 +105,7 @@ final class Inflight implements AutoCloseable {
         mapping.close();
     }
 
-    // ---- per-queue tracking (split) ----
+    // ---- per-queue tracking (split; packed rings: PackedInflight) ----
 
     /**
      * Prepares queue region {@code r} for a ring of {@code num} whose used index is

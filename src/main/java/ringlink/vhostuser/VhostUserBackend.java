@@ -690,6 +690,13 @@ public final class VhostUserBackend implements AutoCloseable {
                 v.lock.lock();
                 try {
                     if (v.inflight != null) v.inflight = f.queue(v.index);
+                    if (v.packedInflight != null) {
+                        // A packed region holds copies of the chains in flight, which the new
+                        // buffer lacks: this ring runs untracked until it is restarted.
+                        v.packedInflight = null;
+                        LOG.log(System.Logger.Level.WARNING, name + ": vring " + v.index
+                                + " got a new inflight buffer while running; not tracked until restarted");
+                    }
                 } finally {
                     v.lock.unlock();
                 }
@@ -783,7 +790,33 @@ public final class VhostUserBackend implements AutoCloseable {
                     throw new VhostUserException.InvalidParam("SET_VRING_BASE 0x" + Integer.toHexString(b) + " is outside vring "
                             + v.index + " of " + v.num);
                 }
-                v.dev = new PackedQueueDevice(PackedRing.map(mem, v.num, d, a, u), mem, f, availPos, availWrap, usedPos, usedWrap);
+                PackedRing ring = PackedRing.map(mem, v.num, d, a, u);
+                java.lang.foreign.MemorySegment region = inflight != null && inflight.queueSize == v.num ? inflight.queue(v.index) : null;
+                PackedInflight track = null;
+                if (region != null && !inflight.packed) {
+                    // Sized and laid out for split rings (set up before RING_PACKED was acked).
+                    throw new VhostUserException.InvalidParam("vring " + v.index + " is packed but the inflight buffer was set up"
+                            + " for split rings (GET/SET_INFLIGHT_FD before SET_FEATURES)");
+                }
+                if (region != null) {
+                    // A fresh region starts at the used position SET_VRING_BASE gave; a used one
+                    // knows better (spec "When reconnecting"): its recovered used position, where
+                    // the chains still in flight have been put back on the ring.
+                    track = PackedInflight.recover(region, v.num, ring.descRing(), usedPos, usedWrap);
+                    if (track.resubmitted > 0) {
+                        LOG.log(System.Logger.Level.INFO, name + ": vring " + v.index + " resubmits " + track.resubmitted
+                                + " inflight chains from ring position " + track.resumePos);
+                    }
+                    if (track.resumePos != availPos || track.resumeWrap != availWrap) {
+                        LOG.log(System.Logger.Level.INFO, name + ": vring " + v.index + " base 0x" + Integer.toHexString(b)
+                                + " differs from the inflight region's used position " + track.resumePos + " (wrap "
+                                + track.resumeWrap + "); resuming there");
+                    }
+                    availPos = usedPos = track.resumePos;
+                    availWrap = usedWrap = track.resumeWrap;
+                }
+                v.dev = new PackedQueueDevice(ring, mem, f, availPos, availWrap, usedPos, usedWrap);
+                v.packedInflight = track;
             } else {
                 d = mem.userToGuest(v.descUser, SplitRing.descTableSize(v.num));
                 a = mem.userToGuest(v.availUser, SplitRing.availSize(v.num));

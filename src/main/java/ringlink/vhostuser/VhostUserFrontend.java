@@ -123,10 +123,25 @@ public final class VhostUserFrontend implements AutoCloseable {
      * Like {@link #connect} and, when the back-end goes away (restart, crash), reconnects to the
      * same path and resumes every ring where the back-end had got to, while the links stay up:
      * packets transmitted meanwhile wait in the TX ring and are delivered after the reconnect.
-     * Split rings only (a packed ring's resume point needs the driver's used position).
+     *
+     * <p>Each new back-end gets the same memory, rings and eventfds, the inflight buffer (with
+     * {@link FrontendConfig#inflight()}) and SET_VRING_BASE at the driver's used position: for a
+     * split ring used.idx, for a packed ring the used position with its wrap counter in bit 15.
+     * Every chain after that point is taken again; our back-ends complete in order, so none
+     * before it is repeated.
+     *
+     * <p>Packed rings need {@link FrontendConfig#inflight()}: a packed ring has no used index in
+     * shared memory, so the driver's used position can lag what the back-end published, and a
+     * back-end that died between writing used descriptors and publishing them has overwritten
+     * the slots it would re-read. The inflight buffer holds the committed used position and
+     * copies of the chains in flight, from which the next back-end recovers.
+     *
+     * @throws IllegalArgumentException for packed rings without inflight tracking
      */
     public static VhostUserFrontend connectReconnecting(Path path, FrontendConfig config) throws IOException {
-        if (config.packed()) throw new IllegalArgumentException("reconnect is implemented for split rings only");
+        if (config.packed() && !config.inflight()) {
+            throw new IllegalArgumentException("reconnect with packed rings needs inflight tracking (FrontendConfig.withInflight(true))");
+        }
         VhostUserFrontend fe = connect(path, config);
         fe.startWatcher();
         return fe;
@@ -393,13 +408,15 @@ public final class VhostUserFrontend implements AutoCloseable {
     /**
      * Where the device resumes: 0 (split) / position 0 with wrap counter 1 (packed) on a fresh
      * ring; on a reconnect, the split ring's used index, since our back-ends (and DPDK's) complete
-     * in order: every chain after it is re-read, none before it repeated.
+     * in order: every chain after it is re-read, none before it repeated. For a packed ring the
+     * driver's used position and wrap counter (bit 15); the back-end's inflight region, which
+     * knows what was published but not yet collected, takes precedence over it.
      */
     private int resumeBase(int q) {
         if (queues[q] instanceof SplitQueueDriver sd) {
             return Short.toUnsignedInt(sd.ring().usedRing().get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 2));
         }
-        return 1 << 15;
+        return links[q / 2].packedResumeBase(q % 2 == 0);
     }
 
     /**

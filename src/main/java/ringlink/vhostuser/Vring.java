@@ -40,9 +40,11 @@ final class Vring {
     VirtqueueDevice dev;
     /** The split ring under {@link #dev} (for its used index), or null for packed. */
     ringlink.virtio.SplitRing splitRing;
-    /** This queue's inflight-tracking region (INFLIGHT_SHMFD, split only), or null. */
+    /** This queue's inflight-tracking region (INFLIGHT_SHMFD) of a split ring, or null. */
     java.lang.foreign.MemorySegment inflight;
     long inflightCounter;
+    /** The inflight tracking of a packed ring (INFLIGHT_SHMFD), or null. */
+    PackedInflight packedInflight;
     boolean packed;
     /** Chains popped from the ring but not used yet (RX path with short buffers): a circular list. */
     DescriptorChain[] held = new DescriptorChain[0];
@@ -102,6 +104,7 @@ final class Vring {
         }
         splitRing = null;
         inflight = null;
+        packedInflight = null;
         heldCount = 0;
         heldHead = 0;
     }

@@ -97,6 +97,10 @@ public final class PackedQueueDriver implements VirtqueueDriver {
     @Override public long deviceAreaAddress() { return ring.deviceEventAddress(); }
     public int availPosition() { return nextAvail; }
     public boolean availWrapCounter() { return availWrap; }
+    /** Where the driver expects the next used descriptor (a vhost-user front-end resumes a device there). */
+    public int usedPosition() { return nextUsed; }
+    /** The device's wrap counter the driver expects at {@link #usedPosition()}. */
+    public boolean usedWrapCounter() { return usedWrap; }
 
     private void checkOk() {
         if (failure != null) throw new VirtqueueException(QUEUE_FAILED, "packed queue driver failed earlier", failure);

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * DPDK virtio-user in server mode (it listens, like QEMU with server=on) and our back-end in
@@ -46,6 +47,42 @@ class VhostUserDpdkReconnectTest {
         } finally {
             first.close();
             Files.deleteIfExists(sock);
+        }
+    }
+
+    /**
+     * The same with packed rings (testpmd's packed_vq=1). DPDK's virtio-user does not use
+     * INFLIGHT_SHMFD, so this checks the packed resume path without a region: testpmd resets its
+     * packed rings on a server-mode reconnect and sends a fresh base (position 0, wrap counter 1).
+     */
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void backendRestartsUnderTestpmdServerPacked(@TempDir Path dir) throws Exception {
+        VhostUserDpdkTest.requireTestpmd();
+        Path sock = dir.resolve("rlvi-dpdk-srv.sock");
+        VhostUserBackend first = VhostUserBackend.connect(sock, BackendConfig.defaults());
+        try (Testpmd pmd = Testpmd.start("rlvi-srv", "net_virtio_user0,path=" + sock + ",queues=1,server=1,mrg_rxbuf=1,packed_vq=1",
+                60_000, "--forward-mode=txonly", "--txpkts=64")) {
+            for (int round = 0; round < 3; round++) {
+                int r = round;
+                try (VhostUserBackend be = round == 0 ? first : VhostUserBackend.connect(sock, BackendConfig.defaults())) {
+                    assertTrue(be.awaitReady(1, 20_000), () -> "round " + r + ": rings not started: " + be.lastError() + "\n" + pmd.log());
+                    assertTrue(be.features().has(ringlink.virtio.VirtioFeature.RING_PACKED));
+                    pmd.command("clear port stats 0", 5000);
+                    try (Traffic.Counter rx = new Traffic.Counter(be.link(0))) {
+                        pmd.command("start", 15_000);
+                        Thread.sleep(500);
+                        pmd.command("stop", 15_000);
+                        long sent = pmd.txPackets();
+                        assertTrue(sent > 0, pmd.log());
+                        rx.awaitAtLeast(sent, 10_000);
+                        assertEquals(sent, rx.awaitQuiet(200, 2000), "round " + round);
+                    }
+                }
+                assertTrue(pmd.isAlive(), "testpmd died (exit " + pmd.exitValue() + ")");
+            }
+        } finally {
+            first.close();
         }
     }
 }
