@@ -15,12 +15,15 @@ import org.junit.jupiter.api.io.TempDir;
  * arrives again with exact counts.
  */
 class VhostUserDpdkReconnectTest {
+    /** A directory of its own per test, so runs in parallel (two checkouts, two engineers) never share a socket. */
+    @TempDir Path tmp;
+
 
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void backendRestartsUnderTestpmdServer() throws Exception {
         VhostUserDpdkTest.requireTestpmd();
-        Path sock = Path.of("/tmp/rlvu-dpdk-srv.sock");
+        Path sock = tmp.resolve("rlvu-dpdk-srv.sock");
         Files.deleteIfExists(sock);
         // testpmd's server-mode virtio-user waits for a back-end during start-up: ours is already
         // retrying its connect by then.

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
 import ringlink.link.LinkStats;
 import ringlink.testing.Env;
 
@@ -18,6 +19,9 @@ import ringlink.testing.Env;
  * counts must match exactly.
  */
 class VhostUserDpdkTest {
+    /** A directory of its own per test, so runs in parallel (two checkouts, two engineers) never share a socket. */
+    @TempDir Path tmp;
+
 
     static void requireTestpmd() {
         Env.requireRoot();
@@ -29,7 +33,7 @@ class VhostUserDpdkTest {
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void testpmdVirtioUserToOurBackend(boolean packed) throws Exception {
         requireTestpmd();
-        Path sock = Path.of("/tmp/rlvu-dpdk-be-" + (packed ? "p" : "s") + ".sock");
+        Path sock = tmp.resolve("rlvu-dpdk-be-" + (packed ? "p" : "s") + ".sock");
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults());
              Testpmd pmd = Testpmd.start("rlvu-be" + (packed ? "p" : "s"),
                      "net_virtio_user0,path=" + sock + ",queues=1,packed_vq=" + (packed ? 1 : 0) + ",mrg_rxbuf=1",
@@ -91,7 +95,7 @@ class VhostUserDpdkTest {
 
     void frontendToTestpmd(boolean packed) throws Exception {
         requireTestpmd();
-        Path sock = Path.of("/tmp/rlvu-dpdk-fe-" + (packed ? "p" : "s") + ".sock");
+        Path sock = tmp.resolve("rlvu-dpdk-fe-" + (packed ? "p" : "s") + ".sock");
         Files.deleteIfExists(sock);
         try (Testpmd pmd = Testpmd.start("rlvu-fe" + (packed ? "p" : "s"), "net_vhost0,iface=" + sock + ",queues=1",
                 30_000, "--forward-mode=rxonly")) {

@@ -33,6 +33,9 @@ import ringlink.virtio.VirtioFeature;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class VhostUserInflightTest {
+    /** A directory of its own per test, so runs in parallel (two checkouts, two engineers) never share a socket. */
+    @TempDir Path tmp;
+
     static final ValueLayout.OfShort U16 = Inflight.U16;
 
     @Test
@@ -70,7 +73,7 @@ class VhostUserInflightTest {
 
     @Test
     void bufferIsKeptUpToDateAndHandedToTheNextBackend() throws Exception {
-        Path sock = Path.of("/tmp/rlvu-inflight.sock");
+        Path sock = tmp.resolve("rlvu-inflight.sock");
         VhostUserBackend be1 = VhostUserBackend.listen(sock, BackendConfig.defaults());
         try (VhostUserFrontend fe = VhostUserFrontend.connectReconnecting(sock, FrontendConfig.defaults().withInflight(true))) {
             assertTrue(be1.awaitReady(1, 5000), () -> "not ready: " + be1.lastError());

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
 import ringlink.link.Link;
 import ringlink.packet.PacketBatch;
 import ringlink.virtio.VirtioFeature;
@@ -16,6 +17,9 @@ import ringlink.virtio.VirtioFeature;
 /** Our front-end against our back-end, over a socketpair and over a path, split and packed. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class VhostUserLoopTest {
+    /** A directory of its own per test, so runs in parallel (two checkouts, two engineers) never share a socket. */
+    @TempDir Path tmp;
+
 
     static void exchange(Link fe, Link be, long n, int size) throws Exception {
         try (Traffic.Counter atBackend = new Traffic.Counter(be)) {
@@ -70,7 +74,7 @@ class VhostUserLoopTest {
     @ParameterizedTest(name = "packed={0}")
     @ValueSource(booleans = {false, true})
     void overAPathWithReconnect(boolean packed) throws Exception {
-        Path sock = Path.of("/tmp/rlvu-loop-" + (packed ? "p" : "s") + ".sock");
+        Path sock = tmp.resolve("rlvu-loop-" + (packed ? "p" : "s") + ".sock");
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults())) {
             for (int round = 0; round < 2; round++) {
                 try (VhostUserFrontend fe = VhostUserFrontend.connect(sock, FrontendConfig.defaults().withPacked(packed))) {

@@ -7,16 +7,20 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import ringlink.link.Link;
 import ringlink.link.Links;
 
 /** The {@code vhost-user:} spec through {@link Links}: a back-end and a front-end opened by name talk. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class VhostUserProviderTest {
+    /** A directory of its own per test, so runs in parallel (two checkouts, two engineers) never share a socket. */
+    @TempDir Path tmp;
+
 
     @Test
     void openBothRolesBySpec() throws Exception {
-        Path sock = Path.of("/tmp/rlvu-provider.sock");
+        Path sock = tmp.resolve("rlvu-provider.sock");
         assertTrue(Links.providers().containsKey("vhost-user"));
         try (Link be = Links.open("vhost-user:" + sock + "?role=backend&mode=server&packed=true");
              Link fe = Links.open("vhost-user:" + sock + "?role=frontend&packed=true")) {

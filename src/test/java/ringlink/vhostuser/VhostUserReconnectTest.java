@@ -8,9 +8,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
 import ringlink.virtio.VirtioFeature;
 
 /**
@@ -20,10 +20,13 @@ import ringlink.virtio.VirtioFeature;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class VhostUserReconnectTest {
+    /** A directory of its own per test, so runs in parallel (two checkouts, two engineers) never share a socket. */
+    @TempDir Path tmp;
+
 
     @Test
     void backendRestartsFrontendStaysUp() throws Exception {
-        Path sock = Path.of("/tmp/rlvu-reconnect.sock");
+        Path sock = tmp.resolve("rlvu-reconnect.sock");
         VhostUserBackend be1 = VhostUserBackend.listen(sock, BackendConfig.defaults());
         try (VhostUserFrontend fe = VhostUserFrontend.connectReconnecting(sock, FrontendConfig.defaults())) {
             assertTrue(be1.awaitReady(1, 5000));
@@ -51,7 +54,7 @@ class VhostUserReconnectTest {
 
     @Test
     void frontendRestartsBackendStaysUp() throws Exception {
-        Path sock = Path.of("/tmp/rlvu-reconnect2.sock");
+        Path sock = tmp.resolve("rlvu-reconnect2.sock");
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults().withPacked(true))) {
             for (int round = 0; round < 3; round++) {
                 boolean packed = round == 1;
@@ -70,7 +73,7 @@ class VhostUserReconnectTest {
 
     @Test
     void packedReconnectNeedsInflightTracking() {
-        Path sock = Path.of("/tmp/rlvi-never-listened.sock");
+        Path sock = tmp.resolve("rlvi-never-listened.sock");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> VhostUserFrontend.connectReconnecting(sock, FrontendConfig.defaults().withPacked(true)));
         assertTrue(e.getMessage().contains("inflight"), e.getMessage());
