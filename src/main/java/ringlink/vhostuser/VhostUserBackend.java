@@ -35,6 +35,18 @@ import ringlink.virtio.VirtqueueException;
  * {@link VhostUserException}, is closed, and its rings stop; a listening back-end then accepts
  * the next front-end (reconnect), a connecting one reconnects. The links stay valid throughout:
  * while no front-end is connected they receive nothing and drop what they are given.
+ *
+ * <p>Offered virtio features: VERSION_1, EVENT_IDX, INDIRECT_DESC, IN_ORDER, NET_MRG_RXBUF,
+ * NET_MTU, NET_MAC, NET_STATUS, VHOST_USER_F_PROTOCOL_FEATURES, VHOST_F_LOG_ALL, plus
+ * RING_PACKED, NET_MQ and the checksum/TSO/USO/ECN offloads as {@link BackendConfig} says.
+ * Protocol features: MQ, LOG_SHMFD, RARP, REPLY_ACK, MTU, BACKEND_REQ, CONFIG, RESET_DEVICE,
+ * CONFIGURE_MEM_SLOTS, STATUS, INFLIGHT_SHMFD.
+ *
+ * <p>Live migration (VHOST_F_LOG_ALL with LOG_SHMFD): once the front-end has given a dirty log
+ * (SET_LOG_BASE, a bitmap in shared memory) and acked VHOST_F_LOG_ALL, every guest page the
+ * back-end writes is marked in it: the bytes of RX buffers, and the used ring (split, at the
+ * ring's {@code log_guest_addr} when VHOST_VRING_F_LOG is set) or the descriptor ring and device
+ * event area (packed). Logging off costs the data path one field read per call.
  */
 public final class VhostUserBackend implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("ringlink.vhostuser.backend");
