@@ -305,12 +305,16 @@ public final class BackendLink implements Link {
     }
 
     /**
-     * Inflight bookkeeping of an RX chain just pushed as the {@code pushed}-th of this call:
-     * (split) marked used, and remembered for the end of the call ({@link Inflight#published},
+     * Bookkeeping of an RX chain just pushed as the {@code pushed}-th of this call, with
+     * {@code written} bytes: marked in the dirty log while the front-end migrates the guest;
+     * (split inflight) marked used; and remembered for the end of the call ({@link Inflight#published},
      * {@link PackedInflight#beforePublish}: packed chains return to the free list only then, so
      * chains popped later in this call cannot take their entries before the batch is published).
      */
-    private void trackPushed(Vring q, int id, int pushed) {
+    private void trackPushed(Vring q, DescriptorChain c, int pushed, long written) {
+        int id = c.id();
+        DirtyLog log = q.log;
+        if (log != null) logWritten(log, c, written);
         if (q.inflight != null) Inflight.used(q.inflight, id);
         if (pushed == rxPub.length) rxPub = java.util.Arrays.copyOf(rxPub, rxPub.length * 2);
         rxPub[pushed] = id;
@@ -351,10 +355,12 @@ public final class BackendLink implements Link {
                     return fail(q, e);
                 }
             }
-            boolean tracked = q.inflight != null || q.packedInflight != null;
             // Null unless the front-end is migrating the guest (VHOST_F_LOG_ALL): then every
-            // buffer byte we write is marked in its dirty log, as is the used ring after the batch.
+            // buffer byte we write is marked in its dirty log (in trackPushed, so the per-packet
+            // loop keeps the one branch it has for inflight tracking), and the used ring after
+            // the batch.
             DirtyLog log = q.log;
+            boolean tracked = q.inflight != null || q.packedInflight != null || log != null;
             int sent = 0, drops = 0, pushed = 0;
             long bytes = 0;
             MemorySegment data = batch.memory();
@@ -375,8 +381,7 @@ public final class BackendLink implements Link {
                         VirtioNetHdr.encode(m, o, h, batch, i, 1);
                         MemorySegment.copy(data, batch.dataOffset(i), m, o + h, len);
                         dev.push(c, (int) need);
-                        if (log != null) log.mark(c.address(fw), need);
-                        if (tracked) trackPushed(q, c.id(), pushed);
+                        if (tracked) trackPushed(q, c, pushed, need);
                         pushed++;
                         q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1;
                         q.heldCount--;
@@ -444,8 +449,7 @@ public final class BackendLink implements Link {
                         w += n;
                     }
                     dev.push(c, (int) w);
-                    if (log != null) logWritten(log, c, w);
-                    if (tracked) trackPushed(q, c.id(), pushed);
+                    if (tracked) trackPushed(q, c, pushed, w);
                     pushed++;
                     q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1; // no division on the hot path
                     q.heldCount--;
