@@ -139,6 +139,64 @@ class VhostUserLogTest {
         }
     }
 
+    /**
+     * QEMU sends a new SET_LOG_BASE when guest memory grows during a migration: the running
+     * rings move to the new log while a data thread keeps transmitting, and the old mapping is
+     * unmapped without the data path ever touching it afterwards.
+     */
+    @Test
+    void logReplacedWhileTransmitting() throws Exception {
+        Connection[] p = Connection.pair();
+        try (VhostUserBackend be = VhostUserBackend.serve(p[0], BackendConfig.defaults());
+             VhostUserFrontend fe = VhostUserFrontend.over(p[1], FrontendConfig.defaults())) {
+            assertTrue(be.awaitReady(1, 5000));
+            ringlink.virtio.GuestMemory.Region region = be.guestMemory().region(0);
+            long gEnd = region.guestAddress() + region.segment().byteSize();
+            long logSize = ((gEnd >>> 12) + 64) / 64 * 8;
+            long pf = fe.protocolFeatures() | ProtocolFeature.bit(ProtocolFeature.LOG_SHMFD);
+            assertEquals(0, VhostUserProtocolTest.ack(fe, Request.SET_PROTOCOL_FEATURES, Message.ofU64(pf)));
+            assertEquals(0, VhostUserProtocolTest.ack(fe, Request.SET_FEATURES,
+                    Message.ofU64(fe.features().bits() | VirtioFeature.VHOST_LOG_ALL.mask())));
+            FrontendLink fl = fe.link(0);
+            java.util.concurrent.atomic.AtomicReference<Throwable> err = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread tx = new Thread(() -> {
+                try (ringlink.packet.PacketBatch in = new ringlink.packet.PacketBatch(64, 2048)) {
+                    while (!stop.get()) {
+                        Traffic.send(be.link(0), 32, 200, 1000);
+                        in.clear();
+                        fl.receive(in); // the guest recycles its RX buffers
+                    }
+                } catch (Throwable t) {
+                    err.set(t);
+                }
+            }, "rlvl-tx");
+            tx.start();
+            try {
+                long before = 0;
+                for (int k = 0; k < 20; k++) {
+                    try (Fd fd = MemFd.create("rlvl-log" + k, logSize)) {
+                        fe.sendRaw(logBase(logSize, 0, fd));
+                        Message rep = fe.connection().receive();
+                        assertEquals(Request.SET_LOG_BASE.code, rep.requestCode());
+                    }
+                    DirtyLog cur = be.lastLog();
+                    long end = System.currentTimeMillis() + 2000;
+                    while (cur.marked() == 0 && System.currentTimeMillis() < end) Thread.sleep(1);
+                    before += cur.marked();
+                }
+                assertTrue(before > 0);
+            } finally {
+                stop.set(true);
+                tx.join(5000);
+            }
+            assertNull(err.get(), () -> "data thread: " + err.get());
+            assertNull(be.lastError());
+            assertTrue(be.connected());
+            assertEquals(20, be.logBases());
+        }
+    }
+
     static Message logBase(long size, long offset, Fd... fds) {
         byte[] lb = new byte[16];
         MemorySegment s = MemorySegment.ofArray(lb);
@@ -184,6 +242,8 @@ class VhostUserLogTest {
                 assertThrows(VhostUserException.InvalidOperation.class, () -> be.apply(logBase(4096, 0, dup(fd))));
             }
             try (VhostUserBackend be = negotiated()) {
+                // SET_LOG_FD (optional): accepted (the back-end owns the eventfd now), no reply of its own
+                assertNull(be.apply(Message.request(Request.SET_LOG_FD, new byte[0], ringlink.sys.EventFd.create().fd())));
                 Message rep = be.apply(logBase(4096, 4096, dup(fd)));
                 assertEquals(Request.SET_LOG_BASE.code, rep.requestCode());
                 assertEquals(8, rep.size());
