@@ -252,6 +252,8 @@ public final class BackendLink implements Link {
                 packedTrack.beforePublish(pubIds, n, p.usedPosition(), p.usedWrapCounter());
             }
             if (dev.publish()) signal(q);
+            DirtyLog log = q.log; // live migration: the used ring we just wrote
+            if (log != null) q.logRing(log);
             if (track != null) Inflight.published(track, pubIds, n, q.usedIdx());
             if (packedTrack != null) packedTrack.published(pubIds, n);
             if (got > 0) counters.received(got, bytes);
@@ -303,12 +305,16 @@ public final class BackendLink implements Link {
     }
 
     /**
-     * Inflight bookkeeping of an RX chain just pushed as the {@code pushed}-th of this call:
-     * (split) marked used, and remembered for the end of the call ({@link Inflight#published},
+     * Bookkeeping of an RX chain just pushed as the {@code pushed}-th of this call, with
+     * {@code written} bytes: marked in the dirty log while the front-end migrates the guest;
+     * (split inflight) marked used; and remembered for the end of the call ({@link Inflight#published},
      * {@link PackedInflight#beforePublish}: packed chains return to the free list only then, so
      * chains popped later in this call cannot take their entries before the batch is published).
      */
-    private void trackPushed(Vring q, int id, int pushed) {
+    private void trackPushed(Vring q, DescriptorChain c, int pushed, long written) {
+        int id = c.id();
+        DirtyLog log = q.log;
+        if (log != null) logWritten(log, c, written);
         if (q.inflight != null) Inflight.used(q.inflight, id);
         if (pushed == rxPub.length) rxPub = java.util.Arrays.copyOf(rxPub, rxPub.length * 2);
         rxPub[pushed] = id;
@@ -349,7 +355,12 @@ public final class BackendLink implements Link {
                     return fail(q, e);
                 }
             }
-            boolean tracked = q.inflight != null || q.packedInflight != null;
+            // Null unless the front-end is migrating the guest (VHOST_F_LOG_ALL): then every
+            // buffer byte we write is marked in its dirty log (in trackPushed, so the per-packet
+            // loop keeps the one branch it has for inflight tracking), and the used ring after
+            // the batch.
+            DirtyLog log = q.log;
+            boolean tracked = q.inflight != null || q.packedInflight != null || log != null;
             int sent = 0, drops = 0, pushed = 0;
             long bytes = 0;
             MemorySegment data = batch.memory();
@@ -370,7 +381,7 @@ public final class BackendLink implements Link {
                         VirtioNetHdr.encode(m, o, h, batch, i, 1);
                         MemorySegment.copy(data, batch.dataOffset(i), m, o + h, len);
                         dev.push(c, (int) need);
-                        if (tracked) trackPushed(q, c.id(), pushed);
+                        if (tracked) trackPushed(q, c, pushed, need);
                         pushed++;
                         q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1;
                         q.heldCount--;
@@ -438,7 +449,7 @@ public final class BackendLink implements Link {
                         w += n;
                     }
                     dev.push(c, (int) w);
-                    if (tracked) trackPushed(q, c.id(), pushed);
+                    if (tracked) trackPushed(q, c, pushed, w);
                     pushed++;
                     q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1; // no division on the hot path
                     q.heldCount--;
@@ -453,6 +464,7 @@ public final class BackendLink implements Link {
                 packedTrack.beforePublish(rxPub, pushed, p.usedPosition(), p.usedWrapCounter());
             }
             if (dev.publish()) signal(q);
+            if (log != null && pushed > 0) q.logRing(log);
             if (q.inflight != null && pushed > 0) Inflight.published(q.inflight, rxPub, pushed, q.usedIdx());
             if (packedTrack != null && pushed > 0) packedTrack.published(rxPub, pushed);
             if (sent > 0) counters.transmitted(sent, bytes);
@@ -462,6 +474,15 @@ public final class BackendLink implements Link {
             return fail(q, e);
         } finally {
             q.lock.unlock();
+        }
+    }
+
+    /** Marks the pages of the first {@code written} bytes of {@code c}'s writable segments. */
+    private static void logWritten(DirtyLog log, DescriptorChain c, long written) {
+        for (int s = c.readableCount(); s < c.segmentCount() && written > 0; s++) {
+            long n = Math.min(written, c.length(s));
+            log.mark(c.address(s), n);
+            written -= n;
         }
     }
 
@@ -492,7 +513,10 @@ public final class BackendLink implements Link {
             if (dev == null) return true; // sleep until the control thread wakes us
             if (q.kickPolled || q.kick == null) return false; // no doorbell: the front-end wants polling
             try {
-                return !dev.enableNotifications();
+                boolean more = dev.enableNotifications();
+                DirtyLog log = q.log; // the event suppression fields just written
+                if (log != null) q.logRing(log);
+                return !more;
             } catch (VirtqueueException e) {
                 fail(q, e);
                 return false;
@@ -517,7 +541,11 @@ public final class BackendLink implements Link {
                 }
             }
             VirtqueueDevice dev = q.dev;
-            if (dev != null && !dev.isFailed()) dev.disableNotifications();
+            if (dev != null && !dev.isFailed()) {
+                dev.disableNotifications();
+                DirtyLog log = q.log;
+                if (log != null) q.logRing(log);
+            }
         } finally {
             q.lock.unlock();
         }

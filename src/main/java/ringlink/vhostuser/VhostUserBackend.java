@@ -35,6 +35,18 @@ import ringlink.virtio.VirtqueueException;
  * {@link VhostUserException}, is closed, and its rings stop; a listening back-end then accepts
  * the next front-end (reconnect), a connecting one reconnects. The links stay valid throughout:
  * while no front-end is connected they receive nothing and drop what they are given.
+ *
+ * <p>Offered virtio features: VERSION_1, EVENT_IDX, INDIRECT_DESC, IN_ORDER, NET_MRG_RXBUF,
+ * NET_MTU, NET_MAC, NET_STATUS, VHOST_USER_F_PROTOCOL_FEATURES, VHOST_F_LOG_ALL, plus
+ * RING_PACKED, NET_MQ and the checksum/TSO/USO/ECN offloads as {@link BackendConfig} says.
+ * Protocol features: MQ, LOG_SHMFD, RARP, REPLY_ACK, MTU, BACKEND_REQ, CONFIG, RESET_DEVICE,
+ * CONFIGURE_MEM_SLOTS, STATUS, INFLIGHT_SHMFD.
+ *
+ * <p>Live migration (VHOST_F_LOG_ALL with LOG_SHMFD): once the front-end has given a dirty log
+ * (SET_LOG_BASE, a bitmap in shared memory) and acked VHOST_F_LOG_ALL, every guest page the
+ * back-end writes is marked in it: the bytes of RX buffers, and the used ring (split, at the
+ * ring's {@code log_guest_addr} when VHOST_VRING_F_LOG is set) or the descriptor ring and device
+ * event area (packed). Logging off costs the data path one field read per call.
  */
 public final class VhostUserBackend implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("ringlink.vhostuser.backend");
@@ -71,6 +83,10 @@ public final class VhostUserBackend implements AutoCloseable {
     private int guestMtu;
     private Connection backendChannel;
     private Inflight inflight;
+    private DirtyLog dirtyLog;        // the log of the last SET_LOG_BASE, or null
+    private Fd logEventFd;            // SET_LOG_FD's eventfd (kept, not signalled), or null
+    private volatile int logBases;    // SET_LOG_BASE messages applied (all sessions)
+    private volatile DirtyLog lastLog; // for tests: the log most recently installed
     private volatile FeatureSet features = FeatureSet.NONE;
     private volatile FeatureSet lastNegotiated = FeatureSet.NONE;
 
@@ -101,7 +117,8 @@ public final class VhostUserBackend implements AutoCloseable {
                 | ProtocolFeature.bit(ProtocolFeature.MTU) | ProtocolFeature.bit(ProtocolFeature.RARP)
                 | ProtocolFeature.bit(ProtocolFeature.BACKEND_REQ) | ProtocolFeature.bit(ProtocolFeature.CONFIG)
                 | ProtocolFeature.bit(ProtocolFeature.RESET_DEVICE) | ProtocolFeature.bit(ProtocolFeature.CONFIGURE_MEM_SLOTS)
-                | ProtocolFeature.bit(ProtocolFeature.STATUS) | ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD);
+                | ProtocolFeature.bit(ProtocolFeature.STATUS) | ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD)
+                | ProtocolFeature.bit(ProtocolFeature.LOG_SHMFD);
         this.conn = given;
         if (startThread) {
             this.thread = new Thread(this::run, "ringlink-vhost-user[" + name + "]");
@@ -117,8 +134,10 @@ public final class VhostUserBackend implements AutoCloseable {
         // (receive pushes what it popped, in order; transmit keeps popped RX chains in a FIFO), so
         // offering it only lets the front-end use its in-order paths and lets the packed device
         // return a receive batch as one used descriptor (PackedQueueDevice).
+        // VHOST_LOG_ALL (with protocol feature LOG_SHMFD): we mark the guest pages we write in
+        // the front-end's dirty log, so QEMU can live-migrate a guest using this back-end.
         FeatureSet f = FeatureSet.of(VERSION_1, EVENT_IDX, INDIRECT_DESC, IN_ORDER, NET_MRG_RXBUF, NET_MTU, NET_MAC, NET_STATUS,
-                VHOST_USER_PROTOCOL_FEATURES);
+                VHOST_USER_PROTOCOL_FEATURES, VHOST_LOG_ALL);
         if (c.packed()) f = f.with(RING_PACKED);
         if (c.queuePairs() > 1) f = f.with(NET_MQ);
         Offloads o = c.offloads();
@@ -336,6 +355,11 @@ public final class VhostUserBackend implements AutoCloseable {
         table = MemoryTable.empty();
         if (inflight != null) inflight.close();
         inflight = null;
+        // The rings were reset above (their log references cleared) under their locks.
+        if (dirtyLog != null) dirtyLog.close();
+        dirtyLog = null;
+        if (logEventFd != null) logEventFd.close();
+        logEventFd = null;
         slotRegions = new ArrayList<>();
         ackedFeatures = 0;
         featuresSet = false;
@@ -403,6 +427,7 @@ public final class VhostUserBackend implements AutoCloseable {
                 features = new FeatureSet(f);
                 lastNegotiated = features;
                 for (BackendLink l : links) l.featuresChanged(features);
+                configureLogs(); // VHOST_F_LOG_ALL turns logging on or off for the running rings
                 return null;
             }
             case GET_PROTOCOL_FEATURES -> {
@@ -503,7 +528,6 @@ public final class VhostUserBackend implements AutoCloseable {
                 Vring v = vring(Integer.toUnsignedLong(m.u32(0)), r);
                 int flags = m.u32(4);
                 if ((flags & ~1) != 0) throw new VhostUserException.InvalidParam("SET_VRING_ADDR flags 0x" + Integer.toHexString(flags));
-                if ((flags & 1) != 0) throw new VhostUserException.InvalidOperation("SET_VRING_ADDR asks for dirty logging, which is not offered");
                 v.lock.lock();
                 try {
                     if (v.started() && (v.descUser != m.u64(8) || v.usedUser != m.u64(16) || v.availUser != m.u64(24))) {
@@ -515,6 +539,8 @@ public final class VhostUserBackend implements AutoCloseable {
                     v.logGuest = m.u64(32);
                     v.addrFlags = flags;
                     v.addrSet = true;
+                    // QEMU turns used-ring logging on and off (VHOST_VRING_F_LOG) on a running ring.
+                    configureLog(v);
                 } finally {
                     v.lock.unlock();
                 }
@@ -646,7 +672,27 @@ public final class VhostUserBackend implements AutoCloseable {
                 requireProtocol(ProtocolFeature.bit(ProtocolFeature.STATUS), r);
                 return Message.reply(code, Message.ofU64(status));
             }
-            case SET_LOG_BASE, SET_LOG_FD -> throw new VhostUserException.InvalidOperation(r + ": dirty logging (VHOST_F_LOG_ALL) is not offered");
+            case SET_LOG_BASE -> {
+                // Without LOG_SHMFD the log would be a pointer into the front-end's address space.
+                requireProtocol(ProtocolFeature.bit(ProtocolFeature.LOG_SHMFD), r);
+                DirtyLog l = DirtyLog.adopt(m.fdCount() > 0 ? m.takeFd(0) : null, m.u64(0), m.u64(8));
+                DirtyLog old = dirtyLog;
+                dirtyLog = l;
+                lastLog = l;
+                logBases++;
+                configureLogs(); // running rings move to the new log before the old one is unmapped
+                if (old != null) old.close();
+                // With LOG_SHMFD the front-end waits for this reply (vhost-user.rst, "Communication").
+                return Message.reply(code, Message.ofU64(0));
+            }
+            case SET_LOG_FD -> {
+                // Optional ("may be used to inform the front-end that the log has been modified");
+                // QEMU reads the log itself when it syncs, so the eventfd is only kept.
+                Fd fd = m.takeFd(0);
+                if (logEventFd != null) logEventFd.close();
+                logEventFd = fd;
+                return null;
+            }
             case IOTLB_MSG -> throw new VhostUserException.InvalidOperation(r + ": VIRTIO_F_ACCESS_PLATFORM is not offered");
             case SET_VRING_ENDIAN -> throw new VhostUserException.InvalidOperation(r + ": only VERSION_1 (little-endian) rings are supported");
             case VRING_KICK -> throw new VhostUserException.InvalidOperation(r + ": in-band notifications are not offered");
@@ -704,6 +750,57 @@ public final class VhostUserBackend implements AutoCloseable {
             old.close();
         }
     }
+
+    /** True while the data path must log: VHOST_F_LOG_ALL acked and a log given. */
+    private boolean logging() {
+        return dirtyLog != null && (ackedFeatures & VHOST_LOG_ALL.mask()) != 0;
+    }
+
+    /** Applies the logging state to every ring. */
+    private void configureLogs() {
+        for (Vring v : vrings) {
+            v.lock.lock();
+            try {
+                configureLog(v);
+            } finally {
+                v.lock.unlock();
+            }
+        }
+    }
+
+    /**
+     * Sets {@code v}'s log and the ring areas it marks per batch (caller holds its lock). The
+     * used ring (split) or device event area (packed) is logged at {@code log_guest_addr}, as the
+     * spec says, and only with VHOST_VRING_F_LOG; a packed ring's used descriptors are written
+     * into its descriptor ring, logged at that ring's guest address.
+     */
+    private void configureLog(Vring v) {
+        DirtyLog l = logging() && v.started() ? dirtyLog : null;
+        if (l == null) {
+            v.log = null;
+            return;
+        }
+        boolean ringLog = (v.addrFlags & 1) != 0;
+        v.logUsedGpa = v.logGuest;
+        if (v.packed) {
+            v.logUsedLen = ringLog ? PackedRing.EVENT_SIZE : 0;
+            v.logDescGpa = v.descGpa;
+            v.logDescLen = 16L * v.num;
+        } else {
+            v.logUsedLen = ringLog ? SplitRing.usedSize(v.num) : 0;
+            v.logDescGpa = 0;
+            v.logDescLen = 0;
+        }
+        v.log = l;
+        // Writes made while logging was off (start() parks notifications) are covered now.
+        v.logRing(l);
+    }
+
+    /** SET_LOG_BASE messages applied so far (tests). */
+    int logBases() { return logBases; }
+
+    /** The most recently installed dirty log, or null (tests; it may be closed). */
+    DirtyLog lastLog() { return lastLog; }
 
     private boolean packedAcked() {
         return (ackedFeatures & RING_PACKED.mask()) != 0;
@@ -771,6 +868,7 @@ public final class VhostUserBackend implements AutoCloseable {
             long d, a, u;
             if (packed) {
                 d = mem.userToGuest(v.descUser, 16L * v.num);
+                v.descGpa = d;
                 a = mem.userToGuest(v.availUser, PackedRing.EVENT_SIZE);
                 u = mem.userToGuest(v.usedUser, PackedRing.EVENT_SIZE);
                 int b = v.base;
@@ -859,6 +957,7 @@ public final class VhostUserBackend implements AutoCloseable {
         v.resetHeld(v.num);
         // Busy data paths need no kicks; the link turns them on only before it sleeps.
         v.dev.disableNotifications();
+        configureLog(v);
         if (!protocolNegotiated()) v.enabled = true;
     }
 

@@ -46,6 +46,20 @@ final class Vring {
     /** The inflight tracking of a packed ring (INFLIGHT_SHMFD), or null. */
     PackedInflight packedInflight;
     boolean packed;
+    /**
+     * The dirty log the data path marks its guest-memory writes in, or null when logging is off
+     * (VHOST_F_LOG_ALL not acked, or no SET_LOG_BASE yet): the one field the hot path reads.
+     */
+    DirtyLog log;
+    /**
+     * Guest physical ranges of the ring memory the device writes, logged once per batch while
+     * {@link #log} is set: the used ring (split) or device event area (packed) at
+     * {@code log_guest_addr} if VHOST_VRING_F_LOG is set (length 0 otherwise), and for packed
+     * rings the descriptor ring, where used descriptors are written.
+     */
+    long logUsedGpa, logUsedLen, logDescGpa, logDescLen;
+    /** Guest physical address of the descriptor ring of the running ring (set by start). */
+    long descGpa;
     /** Chains popped from the ring but not used yet (RX path with short buffers): a circular list. */
     DescriptorChain[] held = new DescriptorChain[0];
     int heldHead, heldCount;
@@ -59,6 +73,17 @@ final class Vring {
     /** used.idx as published on the split ring. */
     int usedIdx() {
         return Short.toUnsignedInt(splitRing.usedRing().get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 2));
+    }
+
+    /**
+     * Marks the ring memory the device writes (used entries, flags, event fields) dirty; called
+     * by the data path after a batch and on notification changes, only while {@link #log} is set.
+     * The whole area is marked, not just the entries of the batch: for a default-sized ring that
+     * is one or two pages, and an extra page marked only costs QEMU one extra page copy.
+     */
+    void logRing(DirtyLog l) {
+        l.mark(logUsedGpa, logUsedLen);
+        l.mark(logDescGpa, logDescLen);
     }
 
     /** Prepares the chain cache for a queue of {@code size}. */
@@ -103,6 +128,7 @@ final class Vring {
             dev = null;
         }
         splitRing = null;
+        log = null;
         inflight = null;
         packedInflight = null;
         heldCount = 0;

@@ -255,8 +255,9 @@ class VhostUserHostileTest {
         }
     }
 
+    /** SET_LOG_BASE before LOG_SHMFD was negotiated (the log would be a pointer into the front-end). */
     @Test
-    void logBaseNotOffered() throws Exception {
+    void logBaseWithoutLogShmfd() throws Exception {
         expect(VhostUserException.InvalidOperation.class, c -> raw(c, Request.SET_LOG_BASE.code, 1, new byte[16]));
     }
 

@@ -182,8 +182,19 @@ public final class QemuGuest {
             return share(Env.buildDir(), Env.buildDir().toString(), true);
         }
 
-        /** Boots the guest, runs the job and returns its outcome (never throws for a failing job). */
-        public GuestResult run() throws IOException, InterruptedException {
+        /**
+         * Boots the guest in the background (for tests that drive QEMU while the guest runs,
+         * e.g. live migration); the caller closes the handle, which kills QEMU.
+         */
+        public Running start() throws IOException {
+            Prepared pr = prepare();
+            Process p = new ProcessBuilder(pr.cmd).redirectErrorStream(true).redirectOutput(pr.qemuOut.toFile()).start();
+            return new Running(name, p, pr.cmd, pr.console, pr.qemuOut, pr.initrd, pr.runDir);
+        }
+
+        private record Prepared(List<String> cmd, Path runDir, Path initrd, Path console, Path qemuOut) {}
+
+        private Prepared prepare() throws IOException {
             String release = kernelRelease();
             if (release == null) throw new IOException("no kernel with modules found in /boot and /lib/modules");
             Path work = Env.buildDir().resolve("qemu");
@@ -215,7 +226,14 @@ public final class QemuGuest {
                         + (s.writable() ? "" : ",readonly=on"));
             }
             cmd.addAll(qemuArgs);
+            return new Prepared(cmd, runDir, initrd, console, qemuOut);
+        }
 
+        /** Boots the guest, runs the job and returns its outcome (never throws for a failing job). */
+        public GuestResult run() throws IOException, InterruptedException {
+            Prepared pr = prepare();
+            List<String> cmd = pr.cmd;
+            Path initrd = pr.initrd, console = pr.console, qemuOut = pr.qemuOut;
             long t0 = System.nanoTime();
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(qemuOut.toFile()).start();
             Thread killer = new Thread(p::destroyForcibly, "qemu-killer-" + name);
@@ -303,6 +321,92 @@ public final class QemuGuest {
                     """.formatted(START_MARKER, EXIT_MARKER));
             return sb.toString();
         }
+    }
+
+    /**
+     * A guest QEMU started with {@link Builder#start()}: its console can be watched, a second
+     * QEMU with the same command line (a live-migration destination) started from it, and
+     * {@link #close()} kills it.
+     */
+    public static final class Running implements AutoCloseable {
+        private final String name;
+        private final Process process;
+        private final List<String> cmd;
+        private final Path console;
+        private final Path qemuOut;
+        private final Path initrd; // deleted by the source's close (a copy shares it)
+        private final Path runDir;
+        private final Thread killer;
+
+        Running(String name, Process process, List<String> cmd, Path console, Path qemuOut, Path initrd, Path runDir) {
+            this.name = name;
+            this.process = process;
+            this.cmd = List.copyOf(cmd);
+            this.console = console;
+            this.qemuOut = qemuOut;
+            this.initrd = initrd;
+            this.runDir = runDir;
+            this.killer = new Thread(process::destroyForcibly, "qemu-killer-" + name);
+            Runtime.getRuntime().addShutdownHook(killer);
+        }
+
+        /** The QEMU process. */
+        public Process process() { return process; }
+
+        /** The QEMU command line. */
+        public List<String> command() { return cmd; }
+
+        /** The guest's serial console so far. */
+        public String console() throws IOException { return read(console); }
+
+        /** QEMU's own output so far (stdout and stderr). */
+        public String qemuOutput() throws IOException { return read(qemuOut); }
+
+        /** Waits (bounded) until the console holds {@code text}; false on timeout or QEMU exit. */
+        public boolean awaitConsole(String text, Duration timeout) throws IOException, InterruptedException {
+            long end = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < end) {
+                if (read(console).contains(text)) return true;
+                if (!process.isAlive()) return read(console).contains(text);
+                Thread.sleep(100);
+            }
+            return false;
+        }
+
+        /**
+         * Starts a second QEMU with the same command line passed through {@code rewrite} (e.g.
+         * another vhost-user socket and monitor path), its own console file and
+         * {@code extraArgs} appended (e.g. {@code -incoming unix:...}).
+         */
+        public Running startCopy(String suffix, java.util.function.UnaryOperator<String> rewrite, String... extraArgs)
+                throws IOException {
+            Path c2 = runDir.resolve("console-" + suffix + ".log");
+            List<String> cmd2 = new ArrayList<>();
+            for (String a : cmd) cmd2.add(rewrite.apply(a));
+            int i = cmd2.indexOf(rewrite.apply("file:" + console));
+            if (i < 0) throw new IllegalStateException("no serial console in " + cmd2);
+            cmd2.set(i, "file:" + c2);
+            cmd2.addAll(Arrays.asList(extraArgs));
+            Path out2 = runDir.resolve("qemu-" + suffix + ".out");
+            Process p = new ProcessBuilder(cmd2).redirectErrorStream(true).redirectOutput(out2.toFile()).start();
+            return new Running(name + "-" + suffix, p, cmd2, c2, out2, null, runDir);
+        }
+
+        /** Kills QEMU (and removes the source's initrd). */
+        @Override
+        public void close() throws IOException, InterruptedException {
+            process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
+            try {
+                Runtime.getRuntime().removeShutdownHook(killer);
+            } catch (IllegalStateException ignored) {
+                // JVM shutting down: the hook runs anyway
+            }
+            if (initrd != null) Files.deleteIfExists(initrd);
+        }
+
+        @Override
+        public String toString() { return "QEMU guest " + name + " (" + String.join(" ", cmd) + ")"; }
     }
 
     private static String read(Path p) throws IOException {
