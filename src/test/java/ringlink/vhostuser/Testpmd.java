@@ -100,12 +100,12 @@ public final class Testpmd implements AutoCloseable {
 
     /** RX-packets of {@code show port stats 0}. */
     public long rxPackets() throws IOException {
-        return field(RX, command("show port stats 0", 5000));
+        return field(RX, command("show port stats 0", 20_000));
     }
 
     /** TX-packets of {@code show port stats 0}. */
     public long txPackets() throws IOException {
-        return field(TX, command("show port stats 0", 5000));
+        return field(TX, command("show port stats 0", 20_000));
     }
 
     private static long field(Pattern p, String s) throws IOException {

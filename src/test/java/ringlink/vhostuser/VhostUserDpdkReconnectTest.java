@@ -34,7 +34,7 @@ class VhostUserDpdkReconnectTest {
                 int r = round;
                 try (VhostUserBackend be = round == 0 ? first : VhostUserBackend.connect(sock, BackendConfig.defaults())) {
                     assertTrue(be.awaitReady(1, 20_000), () -> "round " + r + ": rings not started: " + be.lastError() + "\n" + pmd.log());
-                    pmd.command("clear port stats 0", 5000);
+                    pmd.command("clear port stats 0", 20_000); // after a reconnect testpmd may still be re-starting its port
                     try (Traffic.Counter rx = new Traffic.Counter(be.link(0))) {
                         pmd.command("start", 15_000);
                         Thread.sleep(500);
@@ -71,7 +71,7 @@ class VhostUserDpdkReconnectTest {
                 try (VhostUserBackend be = round == 0 ? first : VhostUserBackend.connect(sock, BackendConfig.defaults())) {
                     assertTrue(be.awaitReady(1, 20_000), () -> "round " + r + ": rings not started: " + be.lastError() + "\n" + pmd.log());
                     assertTrue(be.features().has(ringlink.virtio.VirtioFeature.RING_PACKED));
-                    pmd.command("clear port stats 0", 5000);
+                    pmd.command("clear port stats 0", 20_000); // after a reconnect testpmd may still be re-starting its port
                     try (Traffic.Counter rx = new Traffic.Counter(be.link(0))) {
                         pmd.command("start", 15_000);
                         Thread.sleep(500);

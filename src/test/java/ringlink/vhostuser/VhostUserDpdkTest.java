@@ -47,9 +47,9 @@ class VhostUserDpdkTest {
             BackendLink link = be.link(0);
             try (Traffic.Counter rx = new Traffic.Counter(link)) {
                 // testpmd → us: txonly for a moment, then exact comparison.
-                pmd.command("start", 5000);
+                pmd.command("start", 20_000);
                 Thread.sleep(1000);
-                pmd.command("stop", 5000);
+                pmd.command("stop", 20_000);
                 long sentByPmd = pmd.txPackets();
                 assertTrue(sentByPmd > 0, pmd.log());
                 long got = rx.awaitAtLeast(sentByPmd, 10_000);
@@ -59,15 +59,15 @@ class VhostUserDpdkTest {
                 assertEquals(64L * got, rx.bytes.get());
             }
             // us → testpmd: rxonly, a fixed count, exact.
-            pmd.command("clear port stats 0", 5000);
-            pmd.command("set fwd rxonly", 5000);
-            pmd.command("start", 5000);
+            pmd.command("clear port stats 0", 20_000);
+            pmd.command("set fwd rxonly", 20_000);
+            pmd.command("start", 20_000);
             long n = 20_000;
             long sent = Traffic.send(link, n, 60, 30_000);
             LinkStats st = link.counters().snapshot();
             long delivered = sent - st.txDrops();
             Thread.sleep(300);
-            pmd.command("stop", 5000);
+            pmd.command("stop", 20_000);
             assertEquals(n, sent);
             assertEquals(delivered, pmd.rxPackets(), "our transmitted vs testpmd RX-packets (drops " + st.txDrops() + ")");
             assertEquals(0, st.txDrops());
@@ -108,24 +108,24 @@ class VhostUserDpdkTest {
                 // Give testpmd's vhost a moment to see the device ready (new_device callback).
                 Thread.sleep(500);
                 // us → testpmd (rxonly): exact count.
-                pmd.command("start", 5000);
+                pmd.command("start", 20_000);
                 long n = 20_000;
                 long sent = Traffic.send(link, n, 60, 30_000);
                 assertEquals(n, sent);
                 long got = 0;
                 end = System.currentTimeMillis() + 10_000;
                 while ((got = pmd.rxPackets()) < n && System.currentTimeMillis() < end) Thread.sleep(50);
-                pmd.command("stop", 5000);
+                pmd.command("stop", 20_000);
                 assertEquals(n, pmd.rxPackets(), "our transmitted vs testpmd RX-packets");
                 assertEquals(0, link.counters().snapshot().txDrops());
                 // testpmd (txonly) → us: exact count after stop.
-                pmd.command("clear port stats 0", 5000);
+                pmd.command("clear port stats 0", 20_000);
                 try (Traffic.Counter rx = new Traffic.Counter(link)) {
-                    pmd.command("set fwd txonly", 5000);
-                    pmd.command("set txpkts 64", 5000);
-                    pmd.command("start", 5000);
+                    pmd.command("set fwd txonly", 20_000);
+                    pmd.command("set txpkts 64", 20_000);
+                    pmd.command("start", 20_000);
                     Thread.sleep(1000);
-                    pmd.command("stop", 5000);
+                    pmd.command("stop", 20_000);
                     long pmdSent = pmd.txPackets();
                     assertTrue(pmdSent > 0, pmd.log());
                     rx.awaitAtLeast(pmdSent, 10_000);
