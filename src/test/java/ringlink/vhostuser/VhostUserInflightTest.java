@@ -92,18 +92,7 @@ class VhostUserInflightTest {
                 // Nothing of the TX queue is in flight between batches.
                 assertEquals(0, Inflight.recover(m.segment().asSlice(rs, rs), 256, 1000));
             }
-            be1.close();
-            assertEquals(50, Traffic.send(fe.link(0), 50, 64, 5000));
-            try (VhostUserBackend be2 = VhostUserBackend.listen(sock, BackendConfig.defaults())) {
-                long end = System.currentTimeMillis() + 10_000;
-                while (fe.sessions() < 2 && System.currentTimeMillis() < end) Thread.sleep(10);
-                assertTrue(be2.awaitReady(1, 5000), () -> "not restarted: " + be2.lastError());
-                try (Traffic.Counter rx = new Traffic.Counter(be2.link(0))) {
-                    assertEquals(50, rx.awaitAtLeast(50, 5000));
-                    assertEquals(50, rx.awaitQuiet(200, 2000));
-                }
-                VhostUserLoopTest.exchange(fe.link(0), be2.link(0), 500, 64);
-            }
+            restartDelivers(fe, be1, sock, BackendConfig.defaults());
         } finally {
             be1.close();
             Files.deleteIfExists(sock);
@@ -409,18 +398,7 @@ class VhostUserInflightTest {
                             "TX entry " + i + " in flight between batches");
                 }
             }
-            be1.close();
-            assertEquals(50, Traffic.send(fe.link(0), 50, 64, 5000));
-            try (VhostUserBackend be2 = VhostUserBackend.listen(sock, bc)) {
-                long end = System.currentTimeMillis() + 10_000;
-                while (fe.sessions() < 2 && System.currentTimeMillis() < end) Thread.sleep(10);
-                assertTrue(be2.awaitReady(1, 5000), () -> "not restarted: " + be2.lastError());
-                try (Traffic.Counter rx = new Traffic.Counter(be2.link(0))) {
-                    assertEquals(50, rx.awaitAtLeast(50, 5000));
-                    assertEquals(50, rx.awaitQuiet(200, 2000));
-                }
-                VhostUserLoopTest.exchange(fe.link(0), be2.link(0), 500, 64);
-            }
+            restartDelivers(fe, be1, sock, bc);
             // The front-end (or whoever holds the buffer) lies: the TX region's free list loops.
             try (Mapping m = Mapping.map(fe.inflightFd(), fe.inflightSize(), Mapping.PROT_READ | Mapping.PROT_WRITE,
                     Mapping.MAP_SHARED, 0, "test view of inflight")) {
@@ -438,6 +416,26 @@ class VhostUserInflightTest {
             }
         } finally {
             be1.close();
+        }
+    }
+
+    /**
+     * Closes {@code be1}, sends 50 packets while no back-end runs, and checks that a new
+     * back-end on {@code sock} (which the front-end reconnects to) delivers exactly those, then
+     * carries traffic both ways.
+     */
+    private static void restartDelivers(VhostUserFrontend fe, VhostUserBackend be1, Path sock, BackendConfig bc) throws Exception {
+        be1.close();
+        assertEquals(50, Traffic.send(fe.link(0), 50, 64, 5000));
+        try (VhostUserBackend be2 = VhostUserBackend.listen(sock, bc)) {
+            long end = System.currentTimeMillis() + 10_000;
+            while (fe.sessions() < 2 && System.currentTimeMillis() < end) Thread.sleep(10);
+            assertTrue(be2.awaitReady(1, 5000), () -> "not restarted: " + be2.lastError());
+            try (Traffic.Counter rx = new Traffic.Counter(be2.link(0))) {
+                assertEquals(50, rx.awaitAtLeast(50, 5000));
+                assertEquals(50, rx.awaitQuiet(200, 2000));
+            }
+            VhostUserLoopTest.exchange(fe.link(0), be2.link(0), 500, 64);
         }
     }
 }
