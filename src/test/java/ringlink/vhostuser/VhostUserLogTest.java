@@ -61,6 +61,53 @@ class VhostUserLogTest {
         }
     }
 
+    /**
+     * Any log size and offset, any ranges (past the end, wrapping the address space, empty):
+     * exactly the pages of the ranges inside the log are set, nothing outside the log changes,
+     * and what falls outside is counted as dropped.
+     */
+    @net.jqwik.api.Property(tries = 300)
+    void bitmapMarksExactlyTheRangesGiven(@net.jqwik.api.ForAll @net.jqwik.api.constraints.IntRange(min = 1, max = 256) int size,
+                                          @net.jqwik.api.ForAll @net.jqwik.api.constraints.IntRange(min = 0, max = 64) int offset,
+                                          @net.jqwik.api.ForAll long seed) throws Exception {
+        java.util.Random rnd = new java.util.Random(seed);
+        long pages = 8L * size;
+        try (Fd fd = MemFd.create("rlvl-bitmap-prop", 4096);
+             Mapping m = Mapping.map(fd, 4096, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "test");
+             DirtyLog log = DirtyLog.adopt(dup(fd), size, offset)) {
+            MemorySegment s = m.segment();
+            s.fill((byte) 0x5a);
+            for (long i = offset; i < offset + size; i++) s.set(ValueLayout.JAVA_BYTE, i, (byte) 0);
+            BitSet want = new BitSet();
+            long inside = 0, outside = 0;
+            for (int k = 0, n = rnd.nextInt(12); k < n; k++) {
+                long gpa = rnd.nextInt(5) == 0 ? -rnd.nextInt(8 * PAGE) : (long) (rnd.nextDouble() * (pages + 8) * PAGE);
+                long len = rnd.nextInt(4) == 0 ? 0 : 1 + (long) (rnd.nextDouble() * 20 * PAGE);
+                log.mark(gpa, len);
+                if (len == 0) continue;
+                long first = Long.divideUnsigned(gpa, PAGE);
+                long lastAddr = gpa + len - 1;
+                if (Long.compareUnsigned(lastAddr, gpa) < 0) lastAddr = -1L;
+                long last = Long.divideUnsigned(lastAddr, PAGE);
+                for (long pg = first; Long.compareUnsigned(pg, last) <= 0; pg++) {
+                    if (Long.compareUnsigned(pg, pages) < 0) {
+                        want.set((int) pg);
+                        inside++;
+                    } else {
+                        outside += Long.compareUnsigned(first, pages) >= 0 ? last - first + 1 : last - pages + 1;
+                        break;
+                    }
+                }
+            }
+            assertEquals(want, bits(s, offset, size));
+            for (long i = 0; i < 4096; i++) {
+                if (i < offset || i >= offset + size) assertEquals((byte) 0x5a, s.get(ValueLayout.JAVA_BYTE, i), "byte " + i + " outside the log");
+            }
+            assertEquals(inside, log.marked());
+            assertEquals(outside, log.dropped());
+        }
+    }
+
     @ParameterizedTest(name = "packed={0}")
     @ValueSource(booleans = {false, true})
     void marksExactlyThePagesWritten(boolean packed) throws Exception {
