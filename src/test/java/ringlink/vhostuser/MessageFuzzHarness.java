@@ -94,12 +94,15 @@ final class MessageFuzzHarness {
     static long runningSeen;
     /** How often it ran with inflight tracking attached to a ring. */
     static long inflightSeen;
+    /** How often it ran with a dirty log attached to a ring (live migration). */
+    static long logSeen;
 
     private static void dataPath(VhostUserBackend be) {
         for (int k = 0; k < 2; k++) {
             BackendLink l = be.link(k);
             if (be.vrings[2 * k].started() || be.vrings[2 * k + 1].started()) runningSeen++;
             if (be.vrings[2 * k].inflight != null || be.vrings[2 * k + 1].inflight != null) inflightSeen++;
+            if (be.vrings[2 * k].log != null || be.vrings[2 * k + 1].log != null) logSeen++;
             try {
                 batch.clear();
                 l.receive(batch);
@@ -134,6 +137,15 @@ final class MessageFuzzHarness {
 
     /** Like {@link #handshakeSeed(boolean, boolean)}, optionally with GET/SET_INFLIGHT_FD before the rings. */
     static byte[] handshakeSeed(boolean packed, boolean protocol, boolean inflight) {
+        return handshakeSeed(packed, protocol, inflight, false);
+    }
+
+    /**
+     * Like {@link #handshakeSeed(boolean, boolean, boolean)}; with {@code log}, a migration start
+     * on the running rings as QEMU sends it: SET_LOG_BASE (a memfd), SET_FEATURES with
+     * VHOST_F_LOG_ALL, SET_VRING_ADDR with VHOST_VRING_F_LOG (needs {@code protocol}).
+     */
+    static byte[] handshakeSeed(boolean packed, boolean protocol, boolean inflight, boolean log) {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         List<byte[]> r = new ArrayList<>();
         r.add(record(0, Request.SET_OWNER.code, 1, new byte[0]));
@@ -141,7 +153,8 @@ final class MessageFuzzHarness {
         long f = 1L << 32 | 1L << 29 | 1L << 15 | (packed ? 1L << 34 : 0) | (protocol ? 1L << 30 : 0);
         if (protocol) {
             r.add(record(0, Request.GET_PROTOCOL_FEATURES.code, 1, new byte[0]));
-            r.add(record(0, Request.SET_PROTOCOL_FEATURES.code, 1, Message.ofU64(1L | 1L << 3 | 1L << 9 | 1L << 12 | 1L << 16)));
+            r.add(record(0, Request.SET_PROTOCOL_FEATURES.code, 1,
+                    Message.ofU64(1L | 1L << 3 | 1L << 9 | 1L << 12 | 1L << 16 | (log ? 1L << ProtocolFeature.LOG_SHMFD : 0))));
         }
         r.add(record(0, Request.SET_FEATURES.code, 1, Message.ofU64(f)));
         byte[] mt = new byte[40];
@@ -174,6 +187,24 @@ final class MessageFuzzHarness {
             r.add(record(1, Request.SET_VRING_CALL.code, 1, Message.ofU64(q)));
             r.add(record(1, Request.SET_VRING_KICK.code, 1, Message.ofU64(q)));
             if (protocol) r.add(record(0, Request.SET_VRING_ENABLE.code, 1 | 8, Message.state(q, 1)));
+        }
+        if (log) {
+            byte[] lb = new byte[16];
+            MemorySegment.ofArray(lb).set(Message.U64, 0, 4096); // 32768 pages: all of the 64 KiB region
+            r.add(record(4 | 1, Request.SET_LOG_BASE.code, 1, lb));
+            r.add(record(0, Request.SET_FEATURES.code, 1, Message.ofU64(f | 1L << 26)));
+            for (int q = 0; q < 2; q++) {
+                long base = 0x10000 + q * 0x4000L;
+                byte[] a = new byte[40];
+                MemorySegment as = MemorySegment.ofArray(a);
+                as.set(Message.U32, 0, q);
+                as.set(Message.U32, 4, 1); // VHOST_VRING_F_LOG
+                as.set(Message.U64, 8, base);
+                as.set(Message.U64, 16, base + 0x2000);
+                as.set(Message.U64, 24, base + 0x1000);
+                as.set(Message.U64, 32, base + 0x2000 - 0x10000); // used ring, guest address
+                r.add(record(0, Request.SET_VRING_ADDR.code, 1, a));
+            }
         }
         r.add(record(0, Request.GET_VRING_BASE.code, 1, Message.state(1, 0)));
         for (byte[] x : r) o.writeBytes(x);

@@ -30,10 +30,12 @@ class MessageFuzzRegressionTest {
         for (boolean packed : new boolean[] {false, true}) {
             for (boolean proto : new boolean[] {false, true}) seeds.add(MessageFuzzHarness.handshakeSeed(packed, proto));
             seeds.add(MessageFuzzHarness.handshakeSeed(packed, true, true));
+            seeds.add(MessageFuzzHarness.handshakeSeed(packed, true, false, true));
         }
         for (byte[] s : seeds) MessageFuzzHarness.run(s);
         org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.runningSeen > 0, "seeds never started a ring");
         org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.inflightSeen > 0, "seeds never tracked inflight");
+        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.logSeen > 0, "seeds never logged dirty pages");
         SplittableRandom rnd = new SplittableRandom(0x76687573L);
         for (int i = 0; i < 20_000; i++) {
             byte[] b = seeds.get(rnd.nextInt(seeds.size())).clone();
@@ -65,6 +67,8 @@ class MessageFuzzRegressionTest {
             }
             Files.write(CORPUS.resolve("seed-handshake-" + (packed ? "packed" : "split") + "-inflight"),
                     MessageFuzzHarness.handshakeSeed(packed, true, true));
+            Files.write(CORPUS.resolve("seed-handshake-" + (packed ? "packed" : "split") + "-log"),
+                    MessageFuzzHarness.handshakeSeed(packed, true, false, true));
         }
     }
 }
