@@ -94,6 +94,8 @@ final class MessageFuzzHarness {
     static long runningSeen;
     /** How often it ran with inflight tracking attached to a ring. */
     static long inflightSeen;
+    /** How often it ran with packed-ring inflight tracking attached to a ring. */
+    static long packedInflightSeen;
     /** How often it ran with a dirty log attached to a ring (live migration). */
     static long logSeen;
 
@@ -102,6 +104,7 @@ final class MessageFuzzHarness {
             BackendLink l = be.link(k);
             if (be.vrings[2 * k].started() || be.vrings[2 * k + 1].started()) runningSeen++;
             if (be.vrings[2 * k].inflight != null || be.vrings[2 * k + 1].inflight != null) inflightSeen++;
+            if (be.vrings[2 * k].packedInflight != null || be.vrings[2 * k + 1].packedInflight != null) packedInflightSeen++;
             if (be.vrings[2 * k].log != null || be.vrings[2 * k + 1].log != null) logSeen++;
             try {
                 batch.clear();

@@ -34,8 +34,9 @@ class MessageFuzzRegressionTest {
         }
         for (byte[] s : seeds) MessageFuzzHarness.run(s);
         org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.runningSeen > 0, "seeds never started a ring");
-        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.inflightSeen > 0, "seeds never tracked inflight");
+        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.inflightSeen > 0, "seeds never tracked a split ring inflight");
         org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.logSeen > 0, "seeds never logged dirty pages");
+        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.packedInflightSeen > 0, "seeds never tracked a packed ring inflight");
         SplittableRandom rnd = new SplittableRandom(0x76687573L);
         for (int i = 0; i < 20_000; i++) {
             byte[] b = seeds.get(rnd.nextInt(seeds.size())).clone();
