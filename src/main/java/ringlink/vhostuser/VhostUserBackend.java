@@ -69,6 +69,8 @@ public final class VhostUserBackend implements AutoCloseable {
     private volatile boolean closed;
     private volatile Connection conn;
     private volatile VhostUserException lastError;
+    /** Test seam: run on the control thread for each message before it is handled (null: none). */
+    volatile java.util.function.Consumer<Message> onMessage;
     private volatile int sessions;
 
     // Session state, touched by the control thread only (rings under their locks).
@@ -328,6 +330,8 @@ public final class VhostUserBackend implements AutoCloseable {
                 return;
             }
             try {
+                java.util.function.Consumer<Message> hook = onMessage;
+                if (hook != null) hook.accept(m);
                 Request r = MessageCodec.validateRequest(m);
                 Message reply = handle(r, m);
                 if (reply != null) {
