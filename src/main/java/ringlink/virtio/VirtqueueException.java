@@ -11,8 +11,19 @@ public final class VirtqueueException extends VirtioException {
     public enum Reason {
         /** A descriptor index (head, next, ring entry) is not below the queue size. */
         INDEX_OUT_OF_RANGE,
-        /** A chain is longer than the queue size: a descriptor loop or a lie. */
+        /**
+         * A chain has more descriptors than the queue size or than
+         * {@link VirtqueueDevice#MAX_CHAIN_ELEMENTS}: a descriptor loop, a lie, or a peer making
+         * us walk and keep more than any driver needs.
+         */
         CHAIN_TOO_LONG,
+        /**
+         * A receive chain without a device-writable byte: it can hold nothing, and a device
+         * gathering buffers for a packet (MRG_RXBUF) would keep taking such chains. QEMU's
+         * virtio-net fails the device for it ("receive queue contains no in buffers"), Linux
+         * vhost-net refuses it ("unexpected descriptor format for RX").
+         */
+        NO_WRITABLE_BUFFER,
         /** An indirect descriptor inside an indirect table, or INDIRECT together with NEXT. */
         NESTED_INDIRECT,
         /** An indirect table whose length is 0, not a multiple of 16, or too long; or INDIRECT not negotiated. */
