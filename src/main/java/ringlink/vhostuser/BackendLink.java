@@ -267,6 +267,8 @@ public final class BackendLink implements Link {
             return got;
         } catch (VirtqueueException e) {
             return fail(q, e);
+        } catch (InternalError e) {
+            return fail(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
         } finally {
             q.lock.unlock();
         }
@@ -501,6 +503,8 @@ public final class BackendLink implements Link {
             return i - from;
         } catch (VirtqueueException e) {
             return fail(q, e);
+        } catch (InternalError e) {
+            return fail(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
         } finally {
             q.lock.unlock();
         }
@@ -549,6 +553,9 @@ public final class BackendLink implements Link {
             } catch (VirtqueueException e) {
                 fail(q, e);
                 return false;
+            } catch (InternalError e) {
+                fail(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
+                return false;
             }
         } finally {
             q.lock.unlock();
@@ -571,9 +578,13 @@ public final class BackendLink implements Link {
             }
             VirtqueueDevice dev = q.dev;
             if (dev != null && !dev.isFailed()) {
-                dev.disableNotifications();
-                DirtyLog log = q.log;
-                if (log != null) q.logRing(log);
+                try {
+                    dev.disableNotifications();
+                    DirtyLog log = q.log;
+                    if (log != null) q.logRing(log);
+                } catch (InternalError e) {
+                    fail(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
+                }
             }
         } finally {
             q.lock.unlock();
