@@ -156,8 +156,12 @@ public final class DescriptorChain {
 
     void setElementCount(int n) { elements = n; }
 
-    /** Current capacity of the segment arrays (tests check the retained-memory bound). */
-    int capacity() { return seg.length; }
+    /**
+     * Segments the chain's arrays can hold now: what it keeps allocated (at most
+     * {@link VirtqueueDevice#MAX_CHAIN_ELEMENTS}, back to 64 or less on the refill after a longer
+     * chain). For tests and diagnostics of the per-port memory bound.
+     */
+    public int capacity() { return seg.length; }
 
     private void shrink() {
         seg = new MemorySegment[INITIAL];
