@@ -105,6 +105,14 @@ public final class BackendLink implements Link {
     /** True while both queues are started and enabled. */
     public boolean isRunning() { return rx.started() && tx.started() && rx.enabled && tx.enabled; }
 
+    /**
+     * True while the link is open and its rings are not running: no front-end yet, or it left,
+     * reset the device or broke a ring (that connection was closed), and the next front-end
+     * (a reconnect) brings the link back. False once the back-end is closed.
+     */
+    @Override
+    public boolean waitingForPeer() { return !closed && !isRunning(); }
+
     void featuresChanged(FeatureSet f) {
         hdrSize = f.has(VERSION_1) || f.has(NET_MRG_RXBUF) ? VirtioNetHdr.SIZE_MRG : VirtioNetHdr.SIZE;
         mrgRxbuf = f.has(NET_MRG_RXBUF);
