@@ -12,6 +12,8 @@ import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
+import ringlink.packet.Framing;
+import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.ClosedFdException;
@@ -56,6 +58,8 @@ public final class BackendLink implements Link {
     // Sink for touch(): an array of its own (32 ints, longer than a cache line), so the
     // receiving thread does not write the line of fields the transmitting thread reads.
     private final int[] rxTouched = new int[32];
+    /** The guest's TX metadata (receiving thread): a driver's flags cleared, superpackets bounded. */
+    private final OffloadValidator rxCheck = new OffloadValidator(Framing.ETHERNET, OffloadValidator.Source.DRIVER);
     private Fd watchedKick; // the kick fd registered in epoll (control thread)
     private volatile boolean closed;
 
@@ -219,18 +223,23 @@ public final class BackendLink implements Link {
                             c.read(0, hdr, 0, h);
                             VirtioNetHdr.decode(hdr, 0, batch, i);
                         }
-                        if (!allowed.accepts(batch, i)) {
+                        if (c.length(0) >= total) {
+                            // One descriptor holds header and packet (how DPDK and Linux send).
+                            MemorySegment.copy(c.memory(0), c.offset(0) + h, batch.memory(), batch.dataOffset(i), len);
+                        } else {
+                            c.read(h, batch.memory(), batch.dataOffset(i), len);
+                        }
+                        batch.setLength(i, len);
+                        // After the copy: the metadata is checked against the bytes we hold, which
+                        // the guest can no longer change.
+                        OffloadValidator.Reason why = (batch.flags(i) | batch.gsoType(i)) == 0 ? null
+                                : rxCheck.check(batch, i, allowed.accepts(batch, i), allowed.has(Offloads.CSUM));
+                        if (why != null) {
                             batch.setCount(i);
                             drops++;
                             counters.error();
+                            counters.invalid(why);
                         } else {
-                            if (c.length(0) >= total) {
-                                // One descriptor holds header and packet (how DPDK and Linux send).
-                                MemorySegment.copy(c.memory(0), c.offset(0) + h, batch.memory(), batch.dataOffset(i), len);
-                            } else {
-                                c.read(h, batch.memory(), batch.dataOffset(i), len);
-                            }
-                            batch.setLength(i, len);
                             if (batch.isGso(i)) counters.superpacket(1);
                             got++;
                             bytes += len;
