@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import ringlink.link.Link;
+import ringlink.link.LinkDevice;
 import ringlink.link.Links;
 import ringlink.sw.PortStats;
 import ringlink.sw.Switch;
@@ -119,14 +120,15 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
                 .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).log(m -> err.println("ringlink switch: " + m));
         if (pin.length > 0) b.cpus(pin);
         if (mirrorSpec != null && captureFile != null) throw new IllegalArgumentException("--mirror and --capture both need the mirror port: give one");
-        List<Link> opened = new ArrayList<>();
+        List<AutoCloseable> opened = new ArrayList<>();
         MirrorCapture capture = null;
         Switch sw;
         try {
             for (PortSpecs.Port p : ports) {
-                Link l = Links.open(p.spec());
-                opened.add(l);
-                b.port(l, p.vlan());
+                // A device with all its queues (vhost-user queues=N, tap queues=N): every queue is served.
+                LinkDevice d = Links.openDevice(p.spec());
+                opened.add(d);
+                b.port(d, p.vlan());
             }
             if (mirrorSpec != null) {
                 Link m = Links.open(mirrorSpec);
@@ -138,7 +140,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
             }
             sw = b.build();
         } catch (Exception e) {
-            for (Link l : opened) l.close();
+            for (AutoCloseable l : opened) l.close();
             if (capture != null) capture.close();
             throw e;
         }
@@ -167,9 +169,11 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         StringBuilder desc = new StringBuilder();
         for (int i = 0; i < sw.portCount(); i++) {
             Link l = sw.port(i);
-            desc.append(i == 0 ? "" : ", ").append(l.name()).append(" [mtu ").append(l.mtu()).append(", offloads ").append(l.offloads()).append(']');
+            int nq = sw.device(i).queueCount();
+            desc.append(i == 0 ? "" : ", ").append(sw.device(i).name()).append(" [mtu ").append(l.mtu()).append(", offloads ").append(l.offloads())
+                    .append(nq > 1 ? ", " + nq + " queues" : "").append(']');
         }
-        out.println("ringlink switch: " + sw.portCount() + " ports: " + desc + "; " + Math.min(nThreads, sw.portCount())
+        out.println("ringlink switch: " + sw.portCount() + " ports: " + desc + "; " + sw.pollerCount()
                 + " polling threads" + (pin.length > 0 ? " (pinned to CPU " + java.util.Arrays.toString(pin).replaceAll("[\\[\\] ]", "") + ")" : "")
                 + (vlans ? ", VLAN-aware" : ""));
         out.println("ringlink switch: Ctrl-C stops" + (usr1 ? "; kill -USR1 " + ProcessHandle.current().pid() + " prints counters" : ""));
@@ -249,6 +253,14 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
             out.printf(Locale.ROOT, "%-28s %4s %14d %14d %14d %14d %10d %10d %10d %10d %s%n", p.name(), p.up() ? "yes" : "no",
                     l.rxPackets(), l.rxBytes(), l.txPackets(), l.txBytes(), l.rxDrops() + l.txDrops(), sw,
                     p.segmented(), p.checksummed(), p.drops().isEmpty() ? "" : p.drops().toString());
+            if (p.queues().size() > 1) {
+                for (var q : p.queues()) {
+                    var ql = q.link();
+                    out.printf(Locale.ROOT, "%-28s %4s %14d %14d %14d %14d %10d %10d%n", "  queue " + q.queue(), q.enabled() ? "on" : "off",
+                            ql.rxPackets(), ql.rxBytes(), ql.txPackets(), ql.txBytes(), ql.rxDrops() + ql.txDrops(),
+                            q.forwarded().rxDrops() + q.forwarded().txDrops());
+                }
+            }
         }
         out.println("addresses learned: " + s.macs());
         out.flush();

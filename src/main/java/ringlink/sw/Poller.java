@@ -28,6 +28,16 @@ import ringlink.sys.SysException;
  * the segmentation scratch batch are made once.
  */
 final class Poller implements Runnable {
+    /**
+     * One receive queue this poller polls: queue {@code queue} of {@code port}. A multi-queue
+     * port's queues are spread over the pollers like ports are.
+     */
+    record RxQueue(Port port, int queue, ringlink.link.Link link) {
+        RxQueue(Port port, int queue) {
+            this(port, queue, port.queues[queue]);
+        }
+    }
+
     static final int FLOOD = -1, DROP = -2, FILTER = -3;
     private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -35,13 +45,15 @@ final class Poller implements Runnable {
     private static final long STOP_TAG = -1;
 
     private final Switch sw;
-    private final Port[] mine;
+    private final RxQueue[] mine;
     private final Port[] all;
     private final Port mirror;
     private final PacketBatch rx;
     private final PacketBatch scratch;
     private final int[] dest;
     private final int[] vids;
+    /** The transmit queue of each packet of a run to a multi-queue port. */
+    private final int[] txq;
     private final boolean[] prepared;
     private final Segmenter segmenter;
     private final Epoll epoll;
@@ -54,7 +66,7 @@ final class Poller implements Runnable {
     private final java.util.concurrent.CompletableFuture<String> pinned = new java.util.concurrent.CompletableFuture<>();
     final Thread thread;
 
-    Poller(Switch sw, int id, Port[] mine, Port[] all, Port mirror, int batchSize, int maxPacket, int maxSegment,
+    Poller(Switch sw, int id, RxQueue[] mine, Port[] all, Port mirror, int batchSize, int maxPacket, int maxSegment,
            Segmenter segmenter, long maxSpinNanos, int cpu) throws IOException {
         this.cpu = cpu;
         this.sw = sw;
@@ -69,6 +81,7 @@ final class Poller implements Runnable {
         this.scratch = new PacketBatch(batchSize, lines(maxSegment + PacketBatch.DEFAULT_HEADROOM));
         this.dest = new int[batchSize];
         this.vids = new int[batchSize];
+        this.txq = new int[batchSize];
         this.prepared = new boolean[mine.length];
         this.segmenter = segmenter;
         this.maxSpinNanos = maxSpinNanos;
@@ -76,10 +89,7 @@ final class Poller implements Runnable {
         this.stop = EventFd.create();
         this.epoll = new Epoll(mine.length + 1);
         epoll.add(stop.fd(), EpollEventLayout.EPOLLIN, STOP_TAG);
-        for (Port p : mine) {
-            epoll.add(p.link.readyFd(), EpollEventLayout.EPOLLIN, p.index);
-            p.owner = this;
-        }
+        for (int k = 0; k < mine.length; k++) epoll.add(mine[k].link.readyFd(), EpollEventLayout.EPOLLIN, k);
         this.thread = new Thread(this, "ringlink-switch-" + id);
         thread.setDaemon(true);
     }
@@ -93,10 +103,13 @@ final class Poller implements Runnable {
      * (a closed peer), and a level-triggered epoll would then never let the thread sleep.
      */
     void forget(Port p) {
-        try {
-            epoll.remove(p.link.readyFd());
-        } catch (IOException | RuntimeException ignored) {
-            // already closed, which removed it from the epoll set too
+        for (RxQueue q : mine) {
+            if (q.port != p) continue;
+            try {
+                epoll.remove(q.link.readyFd());
+            } catch (IOException | RuntimeException ignored) {
+                // already closed, which removed it from the epoll set too
+            }
         }
     }
 
@@ -145,19 +158,20 @@ final class Poller implements Runnable {
         long idleSince = 0;
         while (running) {
             int work = 0;
-            for (Port p : mine) {
+            for (RxQueue q : mine) {
+                Port p = q.port;
                 if (!p.up) continue;
                 rx.clear();
                 int n;
                 try {
-                    n = p.link.receive(rx);
+                    n = q.link.receive(rx);
                 } catch (IOException | RuntimeException e) {
                     sw.portDown(p, e);
                     continue;
                 }
                 if (n > 0) {
                     work += n;
-                    forward(p, n);
+                    forward(p, q.queue, n);
                 }
             }
             if (work > 0) {
@@ -185,11 +199,11 @@ final class Poller implements Runnable {
         int live = 0;
         for (int k = 0; k < mine.length; k++) {
             prepared[k] = false;
-            Port p = mine[k];
+            Port p = mine[k].port;
             if (!p.up) continue;
             live++;
             try {
-                if (!p.link.prepareToWait()) {
+                if (!mine[k].link.prepareToWait()) {
                     sleep = false;
                     break;
                 }
@@ -209,7 +223,7 @@ final class Poller implements Runnable {
             try {
                 mine[k].link.finishWait();
             } catch (IOException | RuntimeException e) {
-                sw.portDown(mine[k], e);
+                sw.portDown(mine[k].port, e);
             }
         }
         try {
@@ -224,8 +238,13 @@ final class Poller implements Runnable {
         return rx;
     }
 
-    /** Decides each packet's destination, then sends runs of equal (destination, VLAN). */
+    /** {@link #forward(Port, int, int)} from queue 0 (the benchmark). */
     void forward(Port in, int n) {
+        forward(in, 0, n);
+    }
+
+    /** Decides each packet's destination, then sends runs of equal (destination, VLAN). */
+    void forward(Port in, int queue, int n) {
         MemorySegment m = rx.memory();
         int nowMs = sw.nowMs();
         MacTable table = sw.table;
@@ -286,6 +305,7 @@ final class Poller implements Runnable {
         if (malformed > 0) in.rxDrop(DropReason.MALFORMED, malformed);
         if (vlanDrops > 0) in.rxDrop(DropReason.VLAN, vlanDrops);
         in.counters.received(n, bytes);
+        if (in.queueCounters != null) in.queueCounters[queue].received(n, bytes);
 
         int i = 0;
         while (i < n) {
@@ -392,7 +412,6 @@ final class Poller implements Runnable {
     /** One transmit call (the packets tagged for {@code q} around it if needed); caller holds q's lock. */
     private void transmit(Port q, PacketBatch b, int from, int to, int vid) {
         boolean tag = q.vlan != null && q.vlan.tagged(vid);
-        int ok = to - from;
         if (tag) {
             for (int k = from; k < to; k++) {
                 if (!tag(b, k, vid)) {
@@ -403,9 +422,35 @@ final class Poller implements Runnable {
                 }
             }
         }
+        if (q.queues.length == 1) {
+            send(q, 0, b, from, to);
+        } else {
+            // Runs of packets for one queue, each flow to the queue its hash picks among those enabled.
+            int enabled = q.refreshEnabled();
+            for (int k = from; k < to; k++) txq[k - from] = q.txQueue(FlowHash.of(b, k), enabled);
+            int k = from;
+            while (k < to) {
+                int e = k + 1;
+                while (e < to && txq[e - from] == txq[k - from]) e++;
+                if (q.up) send(q, txq[k - from], b, k, e);
+                else q.txDrop(DropReason.PORT_DOWN, e - k);
+                k = e;
+            }
+        }
+        if (tag) {
+            for (int k = from; k < to; k++) untag(b, k);
+        }
+    }
+
+    /** One transmit call on queue {@code qi} of {@code q}, with its accounting; caller holds q's lock. */
+    private void send(Port q, int qi, PacketBatch b, int from, int to) {
+        int ok;
         try {
-            int n = q.link.transmit(b, from, to);
-            if (n < to - from) q.txDrop(DropReason.BACKPRESSURE, to - from - n);
+            int n = q.queues[qi].transmit(b, from, to);
+            if (n < to - from) {
+                q.txDrop(DropReason.BACKPRESSURE, to - from - n);
+                if (q.queueCounters != null) q.queueCounters[qi].txDropped(to - from - n);
+            }
             ok = n;
         } catch (IllegalArgumentException e) {
             // The port renegotiated its offloads under us; the packets are lost, the port lives on.
@@ -426,9 +471,7 @@ final class Poller implements Runnable {
             long bytes = 0;
             for (int k = from; k < from + ok; k++) bytes += b.length(k);
             q.counters.transmitted(ok, bytes);
-        }
-        if (tag) {
-            for (int k = from; k < to; k++) untag(b, k);
+            if (q.queueCounters != null) q.queueCounters[qi].transmitted(ok, bytes);
         }
     }
 

@@ -1,5 +1,6 @@
 package ringlink.sw;
 
+import java.util.List;
 import java.util.Map;
 import ringlink.link.LinkStats;
 
@@ -14,9 +15,18 @@ import ringlink.link.LinkStats;
  * @param drops the switch's drops by reason
  * @param segmented superpackets segmented in software for this port (it lacks the offload)
  * @param checksummed partial checksums finished in software for this port
+ * @param queues per queue (one entry for a single-queue port, equal to the port's counters):
+ *               the queue link's counters and what the switch took from / forwarded to it;
+ *               {@code link} is their sum
  */
 public record PortStats(String name, boolean up, LinkStats link, LinkStats forwarded, Map<DropReason, Long> drops,
-                        long segmented, long checksummed) {
+                        long segmented, long checksummed, List<QueueStats> queues) {
+    /** A port's counters without per-queue detail (a single-queue port). */
+    public PortStats(String name, boolean up, LinkStats link, LinkStats forwarded, Map<DropReason, Long> drops,
+                     long segmented, long checksummed) {
+        this(name, up, link, forwarded, drops, segmented, checksummed, List.of(new QueueStats(0, true, link, forwarded)));
+    }
+
     /** Every packet lost at this port: the switch's drops plus the link's own. */
     public long totalDrops() {
         return forwarded.rxDrops() + forwarded.txDrops() + link.rxDrops() + link.txDrops();
