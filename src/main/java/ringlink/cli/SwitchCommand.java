@@ -29,8 +29,11 @@ import ringlink.sw.SwitchStats;
                 + "and translates offloads per port: a TSO superpacket stays whole for a port that accepts it and is "
                 + "segmented (checksums finished) in software for one that does not.",
             "",
+            "A port is a device with all its queues (vhost-user:PATH?queues=N, tap:NAME?queues=N): every receive queue "
+                + "is polled, and each flow leaves by one of the queues the peer has enabled (hash of addresses and ports).",
+            "",
             "On a terminal a status line shows each port's packet and bit rates and drops; SIGUSR1 prints all "
-                + "counters; Ctrl-C or SIGTERM closes every port and removes what the ports created."},
+                + "counters (per queue for multi-queue ports); Ctrl-C or SIGTERM closes every port and removes what the ports created."},
         footer = {"",
             "Port parameters for the switch (removed before the link is opened):",
             "  port.vlan=10              access port in VLAN 10 (with --vlan-aware)",
@@ -40,6 +43,7 @@ import ringlink.sw.SwitchStats;
             "Examples:",
             "  ringlink switch tap:rl0 tap:rl1",
             "  ringlink switch --vlan-aware 'tap:rl0?port.vlan=10' 'xdp:veth1?port.trunk=10,20'",
+            "  ringlink switch 'tap:rl0?queues=2' 'vhost-user:/tmp/vm.sock?queues=2'   (QEMU: queues=2, mq=on)",
             "  ringlink switch --config switch.conf",
             "",
             "Config file: one 'port SPEC' or 'key = value' per line (threads, ageing, vlan-aware, stats-interval, batch, "
@@ -51,7 +55,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "Read ports and settings from FILE.")
     Path config;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Polling threads (default: one per core, at most one per port).")
+    @Option(names = "--threads", paramLabel = "N", description = "Polling threads (default: one per core, at most one per receive queue).")
     Integer threads;
 
     @Option(names = "--ageing", paramLabel = "SECONDS", description = "Forget an address not seen for this long (default: 300).")
