@@ -21,6 +21,7 @@ import ringlink.cli.bench.BenchCell;
 import ringlink.cli.bench.PairTraffic;
 import ringlink.link.Layer;
 import ringlink.link.Link;
+import ringlink.link.LinkDevice;
 import ringlink.link.Links;
 import ringlink.link.Offloads;
 import ringlink.link.PairLink;
@@ -323,6 +324,20 @@ final class DemoCommand implements Callable<Integer> {
         return sw;
     }
 
+    /** Queue pairs of the vm step's guest: its driver turns them all on, each vCPU sends on its own. */
+    static final int VM_QUEUES = 2;
+
+    /** e.g. {@code q0 rx 12 tx 10, q1 rx 1 tx 0}. */
+    static String queueSummary(ringlink.sw.PortStats p) {
+        StringBuilder sb = new StringBuilder();
+        for (var q : p.queues()) {
+            if (!sb.isEmpty()) sb.append(", ");
+            sb.append('q').append(q.queue()).append(q.enabled() ? "" : " (off)").append(" rx ").append(q.forwarded().rxPackets())
+                    .append(" tx ").append(q.forwarded().txPackets());
+        }
+        return sb.toString();
+    }
+
     static String switchSummary(Switch sw) {
         var s = sw.stats();
         long pkts = 0, sup = 0, drops = 0, seg = 0, csum = 0;
@@ -557,11 +572,16 @@ final class DemoCommand implements Callable<Integer> {
             String ta = c.prefix() + "wa";
             Link lt = Links.open("tap:" + ta);
             c.cleanup().add("close " + lt.name(), lt::close);
-            Link lv = Links.open("vhost-user:" + sock + "?mode=server"); // our back-end listens, QEMU connects
+            // Our back-end listens, QEMU connects; two queue pairs, one switch port with both.
+            LinkDevice lv = Links.openDevice("vhost-user:" + sock + "?mode=server&queues=" + VM_QUEUES);
             c.cleanup().add("close " + lv.name(), lv::close);
-            Switch sw = switchOf(c, lt, lv);
-            c.say("starting QEMU (TCG) with a virtio-net device on vhost-user socket " + sock);
-            GuestVm vm = GuestVm.start(dir, sock, "52:54:00:77:05:02", "10.77.5.2/24");
+            Switch sw = Switch.builder().port(lt).port(lv).log(m -> c.say("switch: " + m)).build();
+            c.cleanup().add("stop the switch", sw::close);
+            sw.start();
+            c.say("switch started: " + lt.name() + " [offloads " + lt.offloads() + "] <-> " + lv.name() + " ["
+                    + VM_QUEUES + " queue pairs, offloads " + lv.queue(0).offloads() + "]");
+            c.say("starting QEMU (TCG) with a " + VM_QUEUES + "-queue-pair virtio-net device (mq=on, one vCPU per pair) on vhost-user socket " + sock);
+            GuestVm vm = GuestVm.start(dir, sock, "52:54:00:77:05:02", "10.77.5.2/24", "10.77.5.1", VM_QUEUES);
             c.cleanup().add("stop QEMU", vm::close);
             place(ta, a, "10.77.5.1/24");
             c.say("waiting for the guest to boot (TCG: up to a few minutes on a busy machine) ...");
@@ -570,6 +590,8 @@ final class DemoCommand implements Callable<Integer> {
             c.say(String.format(Locale.ROOT, "guest up after %.0f s; its eth0 is 10.77.5.2", (System.nanoTime() - t0) / 1e9));
             String rtt = ping(c, a, "10.77.5.2");
             c.say("switch: " + switchSummary(sw));
+            c.say("guest port per queue pair (the guest pings once from each vCPU; replies follow the flow hash): "
+                    + queueSummary(sw.stats().ports().get(1)));
             return new Outcome("ok", rtt, "-", "");
         }
     }

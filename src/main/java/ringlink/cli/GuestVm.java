@@ -52,8 +52,12 @@ final class GuestVm implements AutoCloseable {
      * Boots a guest whose eth0 (virtio-net over vhost-user: QEMU connects to {@code socket}, where
      * a back-end must already listen) gets {@code cidr}. The guest prints {@code RINGLINK-GUEST-READY}
      * when its network is configured ({@link #awaitReady}).
+     *
+     * <p>With {@code queuePairs} &gt; 1 the device is multi-queue ({@code mq=on}, one vCPU per
+     * pair; the back-end must offer as many): after it is up, the guest pings {@code peer} once
+     * from each vCPU, so each of its transmit queues carries a packet.
      */
-    static GuestVm start(Path dir, Path socket, String mac, String cidr) throws IOException {
+    static GuestVm start(Path dir, Path socket, String mac, String cidr, String peer, int queuePairs) throws IOException {
         Path kernel = kernel();
         String version = kernel.getFileName().toString().substring(8);
         Path initrd = dir.resolve("initrd.cpio");
@@ -73,8 +77,9 @@ final class GuestVm implements AutoCloseable {
                 ip link set eth0 up
                 ip addr add %s dev eth0
                 echo RINGLINK-GUEST-READY
+                (sleep 2; c=0; while [ $c -lt %d ]; do taskset -c $c ping -c 1 -W 5 %s >/dev/null; c=$((c+1)); done) &
                 while true; do sleep 3600; done
-                """.formatted(cidr));
+                """.formatted(cidr, queuePairs, peer));
         try (OutputStream out = Files.newOutputStream(initrd)) {
             Cpio c = new Cpio(out);
             for (String d : List.of("bin", "lib", "lib/modules", "proc", "sys", "dev")) c.dir(d);
@@ -86,14 +91,16 @@ final class GuestVm implements AutoCloseable {
             }
             c.end();
         }
-        Process q = new ProcessBuilder("qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "512",
+        String mq = queuePairs > 1 ? ",mq=on" : "";
+        Process q = new ProcessBuilder("qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", Integer.toString(queuePairs), "-m", "512",
                 "-object", "memory-backend-memfd,id=mem,size=512M,share=on", "-numa", "node,memdev=mem",
                 "-kernel", kernel.toString(), "-initrd", initrd.toString(),
                 "-append", "console=ttyS0 panic=-1 loglevel=4",
                 "-nodefaults", "-nographic", "-no-reboot", "-serial", "file:" + dir.resolve("console.log"),
                 "-chardev", "socket,id=c0,path=" + socket,
                 // vectors=0: no MSI-X, which TCG guests handle slowly and the back-end does not need.
-                "-netdev", "vhost-user,id=n0,chardev=c0", "-device", "virtio-net-pci,netdev=n0,vectors=0,mac=" + mac)
+                "-netdev", "vhost-user,id=n0,chardev=c0,queues=" + queuePairs,
+                "-device", "virtio-net-pci,netdev=n0,vectors=0" + mq + ",mac=" + mac)
                 .redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile()).start();
         return new GuestVm(dir, q);
     }

@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import ringlink.link.Link;
+import ringlink.link.LinkDevice;
 import ringlink.link.Links;
 import ringlink.sw.PortStats;
 import ringlink.sw.Switch;
@@ -28,8 +29,11 @@ import ringlink.sw.SwitchStats;
                 + "and translates offloads per port: a TSO superpacket stays whole for a port that accepts it and is "
                 + "segmented (checksums finished) in software for one that does not.",
             "",
+            "A port is a device with all its queues (vhost-user:PATH?queues=N, tap:NAME?queues=N): every receive queue "
+                + "is polled, and each flow leaves by one of the queues the peer has enabled (hash of addresses and ports).",
+            "",
             "On a terminal a status line shows each port's packet and bit rates and drops; SIGUSR1 prints all "
-                + "counters; Ctrl-C or SIGTERM closes every port and removes what the ports created."},
+                + "counters (per queue for multi-queue ports); Ctrl-C or SIGTERM closes every port and removes what the ports created."},
         footer = {"",
             "Port parameters for the switch (removed before the link is opened):",
             "  port.vlan=10              access port in VLAN 10 (with --vlan-aware)",
@@ -41,6 +45,7 @@ import ringlink.sw.SwitchStats;
             "Examples:",
             "  ringlink switch tap:rl0 tap:rl1",
             "  ringlink switch --vlan-aware 'tap:rl0?port.vlan=10' 'xdp:veth1?port.trunk=10,20'",
+            "  ringlink switch 'tap:rl0?queues=2' 'vhost-user:/tmp/vm.sock?queues=2'   (QEMU: queues=2, mq=on)",
             "  ringlink switch --config switch.conf",
             "",
             "Config file: one 'port SPEC' or 'key = value' per line (threads, ageing, vlan-aware, stats-interval, batch, "
@@ -52,7 +57,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "Read ports and settings from FILE.")
     Path config;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Polling threads (default: one per core, at most one per port).")
+    @Option(names = "--threads", paramLabel = "N", description = "Polling threads (default: one per core, at most one per receive queue).")
     Integer threads;
 
     @Option(names = "--ageing", paramLabel = "SECONDS", description = "Forget an address not seen for this long (default: 300).")
@@ -127,15 +132,16 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
                 .log(m -> err.println("ringlink switch: " + m));
         if (pin.length > 0) b.cpus(pin);
         if (mirrorSpec != null && captureFile != null) throw new IllegalArgumentException("--mirror and --capture both need the mirror port: give one");
-        List<Link> opened = new ArrayList<>();
+        List<AutoCloseable> opened = new ArrayList<>();
         MirrorCapture capture = null;
         Switch sw;
         try {
             for (PortSpecs.Port p : ports) {
-                Link l = Links.open(p.spec());
-                opened.add(l);
+                // A device with all its queues (vhost-user queues=N, tap queues=N): every queue is served.
+                LinkDevice d = Links.openDevice(p.spec());
+                opened.add(d);
                 int index = opened.size() - 1;
-                b.port(l, p.vlan());
+                b.port(d, p.vlan());
                 if (p.macLimit() != null) b.macLimit(index, p.macLimit());
                 if (p.allowed() != null) b.portSecurity(index, p.allowed());
             }
@@ -149,7 +155,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
             }
             sw = b.build();
         } catch (Exception e) {
-            for (Link l : opened) l.close();
+            for (AutoCloseable l : opened) l.close();
             if (capture != null) capture.close();
             throw e;
         }
@@ -178,9 +184,11 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         StringBuilder desc = new StringBuilder();
         for (int i = 0; i < sw.portCount(); i++) {
             Link l = sw.port(i);
-            desc.append(i == 0 ? "" : ", ").append(l.name()).append(" [mtu ").append(l.mtu()).append(", offloads ").append(l.offloads()).append(']');
+            int nq = sw.device(i).queueCount();
+            desc.append(i == 0 ? "" : ", ").append(sw.device(i).name()).append(" [mtu ").append(l.mtu()).append(", offloads ").append(l.offloads())
+                    .append(nq > 1 ? ", " + nq + " queues" : "").append(']');
         }
-        out.println("ringlink switch: " + sw.portCount() + " ports: " + desc + "; " + Math.min(nThreads, sw.portCount())
+        out.println("ringlink switch: " + sw.portCount() + " ports: " + desc + "; " + sw.pollerCount()
                 + " polling threads" + (pin.length > 0 ? " (pinned to CPU " + java.util.Arrays.toString(pin).replaceAll("[\\[\\] ]", "") + ")" : "")
                 + (vlans ? ", VLAN-aware" : ""));
         out.println("ringlink switch: Ctrl-C stops" + (usr1 ? "; kill -USR1 " + ProcessHandle.current().pid() + " prints counters" : ""));
@@ -260,6 +268,14 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
             out.printf(Locale.ROOT, "%-28s %4s %14d %14d %14d %14d %10d %10d %10d %10d %s%n", p.name(), p.up() ? "yes" : "no",
                     l.rxPackets(), l.rxBytes(), l.txPackets(), l.txBytes(), l.rxDrops() + l.txDrops(), sw,
                     p.segmented(), p.checksummed(), p.drops().isEmpty() ? "" : p.drops().toString());
+            if (p.queues().size() > 1) {
+                for (var q : p.queues()) {
+                    var ql = q.link();
+                    out.printf(Locale.ROOT, "%-28s %4s %14d %14d %14d %14d %10d %10d%n", "  queue " + q.queue(), q.enabled() ? "on" : "off",
+                            ql.rxPackets(), ql.rxBytes(), ql.txPackets(), ql.txBytes(), ql.rxDrops() + ql.txDrops(),
+                            q.forwarded().rxDrops() + q.forwarded().txDrops());
+                }
+            }
         }
         for (PortStats p : s.ports()) {
             if (p.unlearned() > 0) out.printf(Locale.ROOT, "%s: %d source addresses not learned (MAC limit; %d learned)%n", p.name(), p.unlearned(), p.macs());

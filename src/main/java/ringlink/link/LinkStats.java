@@ -9,4 +9,11 @@ public record LinkStats(long rxPackets, long rxBytes, long txPackets, long txByt
                 txBytes - o.txBytes, rxDrops - o.rxDrops, txDrops - o.txDrops, errors - o.errors,
                 superpackets - o.superpackets);
     }
+
+    /** This plus {@code o}: the counters of two queues of one device together. */
+    public LinkStats plus(LinkStats o) {
+        return new LinkStats(rxPackets + o.rxPackets, rxBytes + o.rxBytes, txPackets + o.txPackets,
+                txBytes + o.txBytes, rxDrops + o.rxDrops, txDrops + o.txDrops, errors + o.errors,
+                superpackets + o.superpackets);
+    }
 }

@@ -30,11 +30,29 @@ public final class Links {
     }
 
     public static Link open(LinkSpec spec) throws IOException {
+        return provider(spec).open(spec);
+    }
+
+    /**
+     * Opens the device {@code spec} names with all its queues ({@link LinkDevice}): for a
+     * multi-queue spec (e.g. {@code vhost-user:/x.sock?queues=2}, {@code tap:rl0?queues=4}) every
+     * queue, where {@link #open(String)} gives only the first; one queue for the others.
+     */
+    public static LinkDevice openDevice(String spec) throws IOException {
+        return openDevice(LinkSpec.parse(spec));
+    }
+
+    /** {@link #openDevice(String)} for a parsed spec. */
+    public static LinkDevice openDevice(LinkSpec spec) throws IOException {
+        return provider(spec).openDevice(spec);
+    }
+
+    private static LinkProvider provider(LinkSpec spec) {
         LinkProvider p = providers().get(spec.scheme());
         if (p == null) {
             throw new IllegalArgumentException("unknown link scheme '" + spec.scheme() + "' in '" + spec
                     + "' (known: " + String.join(", ", providers().keySet()) + ")");
         }
-        return p.open(spec);
+        return p;
     }
 }

@@ -29,6 +29,30 @@ import ringlink.sys.SysException;
  * the segmentation scratch batch are made once.
  */
 final class Poller implements Runnable {
+    /**
+     * One receive queue this poller polls: queue {@code queue} of {@code port}. A multi-queue
+     * port's queues are spread over the pollers like ports are.
+     */
+    static final class RxQueue {
+        final Port port;
+        final int queue;
+        final ringlink.link.Link link;
+        /**
+         * Our dup of the queue link's readyFd, the number registered in {@link #epoll} (null when
+         * not registered): a link may close its readyFd before the port goes down here (a peer
+         * hung up), and when a peer still holds that file (a vhost-user call eventfd, a shm queue
+         * eventfd) the entry of a closed number stays armed and can no longer be removed. The dup
+         * is removed from the set, then closed. Guarded by this object.
+         */
+        Fd registered;
+
+        RxQueue(Port port, int queue) {
+            this.port = port;
+            this.queue = queue;
+            this.link = port.queues[queue];
+        }
+    }
+
     static final int FLOOD = -1, DROP = -2, FILTER = -3;
     private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -40,23 +64,18 @@ final class Poller implements Runnable {
     private static final long STOP_TAG = -1;
 
     private final Switch sw;
-    private final Port[] mine;
+    private final RxQueue[] mine;
     private final Port[] all;
     private final Port mirror;
     private final PacketBatch rx;
     private final PacketBatch scratch;
     private final int[] dest;
     private final int[] vids;
+    /** The transmit queue of each packet of a run to a multi-queue port. */
+    private final int[] txq;
     private final boolean[] prepared;
     private final Segmenter segmenter;
     private final Epoll epoll;
-    /**
-     * Our dup of each port's readyFd, the number registered in {@link #epoll}: a link may close
-     * its readyFd before the port goes down here (a peer hung up), and when a peer still holds
-     * that file (a vhost-user call eventfd, a shm queue eventfd) the entry of a closed number
-     * stays armed and can no longer be removed. The dup is removed from the set, then closed.
-     */
-    private final Fd[] registered;
     private final EventFd stop;
     private final long maxSpinNanos;
     private long spinNanos;
@@ -67,7 +86,7 @@ final class Poller implements Runnable {
     private final java.util.concurrent.CompletableFuture<String> pinned = new java.util.concurrent.CompletableFuture<>();
     final Thread thread;
 
-    Poller(Switch sw, int id, Port[] mine, Port[] all, Port mirror, int batchSize, int maxPacket, int maxSegment,
+    Poller(Switch sw, int id, RxQueue[] mine, Port[] all, Port mirror, int batchSize, int maxPacket, int maxSegment,
            Segmenter segmenter, long maxSpinNanos, int cpu) throws IOException {
         this.cpu = cpu;
         this.sw = sw;
@@ -82,6 +101,7 @@ final class Poller implements Runnable {
         this.scratch = new PacketBatch(batchSize, lines(maxSegment + PacketBatch.DEFAULT_HEADROOM));
         this.dest = new int[batchSize];
         this.vids = new int[batchSize];
+        this.txq = new int[batchSize];
         this.prepared = new boolean[mine.length];
         this.segmenter = segmenter;
         this.maxSpinNanos = maxSpinNanos;
@@ -89,18 +109,12 @@ final class Poller implements Runnable {
         this.stop = EventFd.create();
         this.epoll = new Epoll(mine.length + 1);
         epoll.add(stop.fd(), EpollEventLayout.EPOLLIN, STOP_TAG);
-        this.registered = new Fd[mine.length];
         try {
-            for (int k = 0; k < mine.length; k++) {
-                Port p = mine[k];
-                registered[k] = p.link.readyFd().dup();
-                epoll.add(registered[k], EpollEventLayout.EPOLLIN, p.index);
-                p.owner = this;
-            }
+            for (RxQueue q : mine) register(q);
         } catch (IOException | RuntimeException e) {
             epoll.close();
             stop.close();
-            for (Fd d : registered) if (d != null) d.close();
+            for (RxQueue q : mine) if (q.registered != null) q.registered.close();
             throw e;
         }
         this.thread = new Thread(this, "ringlink-switch-" + id);
@@ -116,14 +130,14 @@ final class Poller implements Runnable {
      * (a closed peer), and a level-triggered epoll would then never let the thread sleep.
      */
     void forget(Port p) {
-        for (int k = 0; k < mine.length; k++) {
-            if (mine[k] != p) continue;
+        for (RxQueue q : mine) {
+            if (q.port != p) continue;
             Fd d;
-            synchronized (registered) {
-                d = registered[k];
-                registered[k] = null;
+            synchronized (q) {
+                d = q.registered;
+                q.registered = null;
             }
-            if (d == null) return;
+            if (d == null) continue;
             try {
                 epoll.remove(d);
             } catch (IOException | RuntimeException ignored) {
@@ -133,10 +147,28 @@ final class Poller implements Runnable {
         }
     }
 
-    /** Watches a port that comes back up again; false if its descriptor could not be added. */
+    /**
+     * Registers our dup of a queue's ready descriptor (the number in the epoll set is ours, so it
+     * can always be removed before it is closed); a queue already registered is left alone.
+     */
+    private void register(RxQueue q) throws IOException {
+        synchronized (q) {
+            if (q.registered != null) return;
+            Fd d = q.link.readyFd().dup();
+            try {
+                epoll.add(d, EpollEventLayout.EPOLLIN, q.port.index);
+            } catch (IOException | RuntimeException e) {
+                d.close();
+                throw e;
+            }
+            q.registered = d;
+        }
+    }
+
+    /** Watches every queue of a port that comes back up again; false if one could not be added. */
     boolean watch(Port p) {
         try {
-            epoll.add(p.link.readyFd(), EpollEventLayout.EPOLLIN, p.index);
+            for (RxQueue q : mine) if (q.port == p) register(q);
             return true;
         } catch (IOException | RuntimeException e) {
             return false;
@@ -155,10 +187,10 @@ final class Poller implements Runnable {
     /** Frees native resources; after the thread ended. */
     void free() {
         epoll.close();
-        synchronized (registered) {
-            for (int k = 0; k < registered.length; k++) {
-                if (registered[k] != null) registered[k].close();
-                registered[k] = null;
+        for (RxQueue q : mine) {
+            synchronized (q) {
+                if (q.registered != null) q.registered.close();
+                q.registered = null;
             }
         }
         stop.close();
@@ -194,14 +226,15 @@ final class Poller implements Runnable {
         long idleSince = 0;
         while (running) {
             int work = 0;
-            for (Port p : mine) {
+            for (RxQueue q : mine) {
+                Port p = q.port;
                 if (!p.up) continue;
                 rx.clear();
                 try {
-                    int n = p.link.receive(rx);
+                    int n = q.link.receive(rx);
                     if (n > 0) {
                         work += n;
-                        forward(p, n);
+                        forward(p, q.queue, n);
                     }
                 } catch (Throwable e) {
                     // Whatever serving this port raised (OutOfMemoryError, an InternalError from
@@ -240,7 +273,8 @@ final class Poller implements Runnable {
         long now = System.nanoTime();
         if (now - nextRecoveryCheck < 0) return;
         nextRecoveryCheck = now + RECOVERY_CHECK_NANOS;
-        for (Port p : mine) {
+        for (RxQueue q : mine) {
+            Port p = q.port;
             if (!p.up && p.recoverable) sw.checkRecovery(p);
         }
     }
@@ -250,11 +284,11 @@ final class Poller implements Runnable {
         int live = 0;
         for (int k = 0; k < mine.length; k++) {
             prepared[k] = false;
-            Port p = mine[k];
+            Port p = mine[k].port;
             if (!p.up) continue;
             live++;
             try {
-                if (!p.link.prepareToWait()) {
+                if (!mine[k].link.prepareToWait()) {
                     sleep = false;
                     break;
                 }
@@ -274,7 +308,7 @@ final class Poller implements Runnable {
             try {
                 mine[k].link.finishWait();
             } catch (Throwable e) {
-                sw.portDown(mine[k], e);
+                sw.portDown(mine[k].port, e);
             }
         }
         try {
@@ -289,8 +323,13 @@ final class Poller implements Runnable {
         return rx;
     }
 
-    /** Decides each packet's destination, then sends runs of equal (destination, VLAN). */
+    /** {@link #forward(Port, int, int)} from queue 0 (the benchmark). */
     void forward(Port in, int n) {
+        forward(in, 0, n);
+    }
+
+    /** Decides each packet's destination, then sends runs of equal (destination, VLAN). */
+    void forward(Port in, int queue, int n) {
         MemorySegment m = rx.memory();
         int nowMs = sw.nowMs();
         MacTable table = sw.table;
@@ -361,6 +400,7 @@ final class Poller implements Runnable {
         if (secDrops > 0) in.rxDrop(DropReason.PORT_SECURITY, secDrops);
         if (unlearned > 0) in.unlearned = in.unlearned + unlearned; // single writer: this poller
         in.counters.received(n, bytes);
+        if (in.queueCounters != null) in.queueCounters[queue].received(n, bytes);
 
         int i = 0;
         while (i < n) {
@@ -478,7 +518,6 @@ final class Poller implements Runnable {
     /** One transmit call (the packets tagged for {@code q} around it if needed); caller holds q's lock. */
     private void transmit(Port q, PacketBatch b, int from, int to, int vid) {
         boolean tag = q.vlan != null && q.vlan.tagged(vid);
-        int ok = to - from;
         if (tag) {
             for (int k = from; k < to; k++) {
                 if (!tag(b, k, vid)) {
@@ -489,9 +528,35 @@ final class Poller implements Runnable {
                 }
             }
         }
+        if (q.queues.length == 1) {
+            send(q, 0, b, from, to);
+        } else {
+            // Runs of packets for one queue, each flow to the queue its hash picks among those enabled.
+            int enabled = q.refreshEnabled();
+            for (int k = from; k < to; k++) txq[k - from] = q.txQueue(FlowHash.of(b, k), enabled);
+            int k = from;
+            while (k < to) {
+                int e = k + 1;
+                while (e < to && txq[e - from] == txq[k - from]) e++;
+                if (q.up) send(q, txq[k - from], b, k, e);
+                else q.txDrop(DropReason.PORT_DOWN, e - k);
+                k = e;
+            }
+        }
+        if (tag) {
+            for (int k = from; k < to; k++) untag(b, k);
+        }
+    }
+
+    /** One transmit call on queue {@code qi} of {@code q}, with its accounting; caller holds q's lock. */
+    private void send(Port q, int qi, PacketBatch b, int from, int to) {
+        int ok;
         try {
-            int n = q.link.transmit(b, from, to);
-            if (n < to - from) q.txDrop(DropReason.BACKPRESSURE, to - from - n);
+            int n = q.queues[qi].transmit(b, from, to);
+            if (n < to - from) {
+                q.txDrop(DropReason.BACKPRESSURE, to - from - n);
+                if (q.queueCounters != null) q.queueCounters[qi].txDropped(to - from - n);
+            }
             ok = n;
         } catch (IllegalArgumentException e) {
             // The port renegotiated its offloads under us; the packets are lost, the port lives on.
@@ -518,9 +583,7 @@ final class Poller implements Runnable {
             long bytes = 0;
             for (int k = from; k < from + ok; k++) bytes += b.length(k);
             q.counters.transmitted(ok, bytes);
-        }
-        if (tag) {
-            for (int k = from; k < to; k++) untag(b, k);
+            if (q.queueCounters != null) q.queueCounters[qi].transmitted(ok, bytes);
         }
     }
 

@@ -4,8 +4,12 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import ringlink.link.Link;
 import ringlink.link.LinkCounters;
+import ringlink.link.LinkDevice;
 
-/** A switch port at run time: its link, VLAN membership, transmit lock and switch-side counters. */
+/**
+ * A switch port at run time: its device (one link per queue), VLAN membership, transmit lock and
+ * switch-side counters (for the port and, on a multi-queue port, per queue).
+ */
 final class Port {
     private static final VarHandle LOCK;
 
@@ -18,7 +22,19 @@ final class Port {
     }
 
     final int index;
+    /** The device with every queue of this port. */
+    final LinkDevice device;
+    /** Queue 0: the port's link for everything that is not per queue (offloads, MTU, layer). */
     final Link link;
+    /** Every queue's link ({@code queues[0] == link}). */
+    final Link[] queues;
+    /**
+     * Per-queue switch counters of a multi-queue port (null for one queue, whose counters are the
+     * port's): rx by the poller that owns the queue, tx under {@link #lock}.
+     */
+    final LinkCounters[] queueCounters;
+    /** Queues the peer takes packets on, refreshed per transmit run (under {@link #lock}). */
+    private final int[] enabled;
     final String name;
     final PortVlan vlan; // null when the switch is not VLAN-aware
     /** rx side written by the owning poller; tx side written under {@link #lock}. */
@@ -28,8 +44,6 @@ final class Port {
     /** Superpackets segmented and checksums finished in software for this port (under the lock). */
     volatile long segmented, checksummed;
     volatile boolean up = true;
-    /** The poller that receives from this port (null for the mirror). */
-    volatile Poller owner;
     /** Frames arriving here are copied to the switch's mirror port. */
     boolean mirrored;
     volatile String downReason;
@@ -45,16 +59,40 @@ final class Port {
     private volatile int lock;
 
     Port(int index, Link link, PortVlan vlan) {
-        this(index, link, vlan, Integer.MAX_VALUE, null);
+        this(index, LinkDevice.of(link), vlan, Integer.MAX_VALUE, null);
     }
 
-    Port(int index, Link link, PortVlan vlan, int macLimit, long[] allowed) {
+    Port(int index, LinkDevice device, PortVlan vlan, int macLimit, long[] allowed) {
         this.index = index;
         this.macLimit = macLimit;
         this.allowed = allowed;
-        this.link = link;
-        this.name = link.name();
+        this.device = device;
+        int n = device.queueCount();
+        this.queues = new Link[n];
+        for (int i = 0; i < n; i++) queues[i] = device.queue(i);
+        this.link = queues[0];
+        this.queueCounters = n == 1 ? null : new LinkCounters[n];
+        if (queueCounters != null) for (int i = 0; i < n; i++) queueCounters[i] = new LinkCounters();
+        this.enabled = new int[n];
+        this.name = n == 1 ? link.name() : device.name();
         this.vlan = vlan;
+    }
+
+    /**
+     * The queue a packet with flow hash {@code hash} leaves by: one of the queues the peer has
+     * enabled now, the same one for every packet of the flow while that set stays the same
+     * (caller holds the lock and called {@link #refreshEnabled()} for this run). With none enabled
+     * (no peer yet) queue 0, whose link counts the drop.
+     */
+    int txQueue(int hash, int nEnabled) {
+        return nEnabled == 0 ? 0 : enabled[Integer.remainderUnsigned(hash, nEnabled)];
+    }
+
+    /** Reads which queues the peer takes packets on; returns how many (caller holds the lock). */
+    int refreshEnabled() {
+        int k = 0;
+        for (int i = 0; i < queues.length; i++) if (device.transmitEnabled(i)) enabled[k++] = i;
+        return k;
     }
 
     /**

@@ -13,6 +13,7 @@ import java.util.function.Supplier;
 import ringlink.link.Layer;
 import ringlink.sys.CpuAffinity;
 import ringlink.link.Link;
+import ringlink.link.LinkDevice;
 import ringlink.link.LinkStats;
 
 /**
@@ -30,8 +31,15 @@ import ringlink.link.LinkStats;
  *   <li>Batching end to end: each poll receives a batch; runs of packets with the same
  *       destination leave in one {@code transmit}. Nothing is allocated per packet.</li>
  *   <li>Threads: {@link Builder#threads} polling threads (default one per core, at most one per
- *       port), ports assigned round-robin; each busy-polls adaptively, then sleeps in epoll on
- *       its ports' ready descriptors.</li>
+ *       receive queue), receive queues assigned round-robin; each busy-polls adaptively, then
+ *       sleeps in epoll on its queues' ready descriptors.</li>
+ *   <li>Multi-queue ports ({@link Builder#port(LinkDevice)}): a port is a device with all its
+ *       queues. Every receive queue is polled (the queues of one port spread over the threads);
+ *       on transmit each packet goes to the queue its flow hash picks ({@code FlowHash}: addresses
+ *       and ports, like the kernel and OVS's {@code tx-steering=hash}) among the queues the peer
+ *       has enabled ({@link LinkDevice#transmitEnabled}), so a flow stays in one queue and in
+ *       order. A port's transmits still take one lock (one thread transmits to a port at a
+ *       time). {@link PortStats#queues()} has the counters per queue.</li>
  * </ul>
  *
  * <p>The switch owns its ports: {@link #close()} stops the threads and closes every link
@@ -82,7 +90,7 @@ public final class Switch implements AutoCloseable {
         this.table = new MacTable(b.macCapacity, b.ageing.toMillis(), Math.max(1, b.links.size()));
         this.ports = new Port[b.links.size()];
         for (int i = 0; i < ports.length; i++) {
-            Link l = b.links.get(i);
+            LinkDevice l = b.links.get(i);
             PortVlan v = b.vlans.get(i);
             Integer limit = b.portMacLimits.get(i);
             long[] allowed = b.allowed.get(i);
@@ -122,7 +130,7 @@ public final class Switch implements AutoCloseable {
 
     /** Configures a {@link Switch}. */
     public static final class Builder {
-        private final List<Link> links = new ArrayList<>();
+        private final List<LinkDevice> links = new ArrayList<>();
         private final List<PortVlan> vlans = new ArrayList<>();
         private int threads = Runtime.getRuntime().availableProcessors();
         private int batchSize = DEFAULT_BATCH;
@@ -148,16 +156,33 @@ public final class Switch implements AutoCloseable {
         /** Adds a port with VLAN membership (used when {@link #vlanAware} is on; null = access VLAN 1). */
         public Builder port(Link link, PortVlan vlan) {
             Objects.requireNonNull(link, "link");
-            if (link.layer() != Layer.L2) {
-                throw new IllegalArgumentException(link.name() + " carries IP packets (" + link.layer()
-                        + "), but a switch port must carry Ethernet frames: use an L2 link (e.g. tap: instead of tun:)");
+            return port(LinkDevice.of(link), vlan);
+        }
+
+        /**
+         * Adds a port of every queue of {@code device} (the switch now owns it): each receive queue
+         * is polled, each flow leaves by one of its enabled queues.
+         */
+        public Builder port(LinkDevice device) {
+            return port(device, null);
+        }
+
+        /** {@link #port(LinkDevice)} with VLAN membership (as {@link #port(Link, PortVlan)}). */
+        public Builder port(LinkDevice device, PortVlan vlan) {
+            Objects.requireNonNull(device, "device");
+            for (int q = 0; q < device.queueCount(); q++) {
+                Link link = device.queue(q);
+                if (link.layer() != Layer.L2) {
+                    throw new IllegalArgumentException(link.name() + " carries IP packets (" + link.layer()
+                            + "), but a switch port must carry Ethernet frames: use an L2 link (e.g. tap: instead of tun:)");
+                }
             }
-            links.add(link);
+            links.add(device);
             vlans.add(vlan);
             return this;
         }
 
-        /** Polling threads (capped at the number of ports). */
+        /** Polling threads (capped at the number of receive queues of all ports). */
         public Builder threads(int n) {
             if (n < 1 || n > 1024) throw new IllegalArgumentException("threads " + n + " not in [1, 1024]");
             threads = n;
@@ -292,19 +317,20 @@ public final class Switch implements AutoCloseable {
         if (started) throw new IllegalStateException("switch already started");
         if (closed) throw new IllegalStateException("switch is closed");
         started = true;
-        int nThreads = Math.min(b.threads, ports.length);
+        List<Poller.RxQueue> queues = rxQueues();
+        int nThreads = Math.min(b.threads, queues.size());
         int maxPacket = 0, maxSegment = 0;
         for (Port p : ports) {
-            maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
+            for (Link l : p.queues) maxPacket = Math.max(maxPacket, l.maxReceiveSize());
             maxSegment = Math.max(maxSegment, p.link.mtu() + 14 + 4);
         }
         if (mirror != null) maxSegment = Math.max(maxSegment, mirror.link.mtu() + 14 + 4);
         try {
             for (int t = 0; t < nThreads; t++) {
-                List<Port> mine = new ArrayList<>();
-                for (int i = t; i < ports.length; i += nThreads) mine.add(ports[i]);
+                List<Poller.RxQueue> mine = new ArrayList<>();
+                for (int i = t; i < queues.size(); i += nThreads) mine.add(queues.get(i));
                 int cpu = b.cpus.length == 0 ? -1 : b.cpus[t % b.cpus.length];
-                pollers.add(new Poller(this, t, mine.toArray(Port[]::new), ports, mirror, b.batchSize, maxPacket,
+                pollers.add(new Poller(this, t, mine.toArray(Poller.RxQueue[]::new), ports, mirror, b.batchSize, maxPacket,
                         Math.min(maxSegment, maxPacket), b.segmenter.get(), b.busyPoll.toNanos(), cpu));
             }
         } catch (IOException | RuntimeException e) {
@@ -335,13 +361,28 @@ public final class Switch implements AutoCloseable {
     }
 
     /**
+     * Every receive queue of every port, port by port: dealt round-robin to the pollers, so the
+     * queues of one multi-queue port land on different threads.
+     */
+    private List<Poller.RxQueue> rxQueues() {
+        List<Poller.RxQueue> out = new ArrayList<>();
+        for (Port p : ports) for (int q = 0; q < p.queues.length; q++) out.add(new Poller.RxQueue(p, q));
+        return out;
+    }
+
+    /** How many polling threads run (after {@link #start()}). */
+    public int pollerCount() {
+        return pollers.size();
+    }
+
+    /**
      * A poller over every port that is not started: for the JMH benchmark, which drives
      * {@code forward} on its own thread. The caller frees it.
      */
     Poller unstartedPoller() throws IOException {
         int maxPacket = 0;
         for (Port p : ports) maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
-        return new Poller(this, 99, ports, ports, mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0, -1);
+        return new Poller(this, 99, rxQueues().toArray(Poller.RxQueue[]::new), ports, mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0, -1);
     }
 
     /** Port {@code i}'s run-time state (for the benchmark). */
@@ -393,8 +434,7 @@ public final class Switch implements AutoCloseable {
                 recovering.incrementAndGet();
             }
             // Inside the lock, so a recovery of the port cannot interleave with this removal.
-            Poller owner = p.owner;
-            if (owner != null) owner.forget(p);
+            for (Poller pl : pollers) pl.forget(p);
         }
         table.forgetPort(p.index);
         PortDownEvent e = new PortDownEvent();
@@ -441,8 +481,9 @@ public final class Switch implements AutoCloseable {
         if (!back) return;
         synchronized (p) {
             if (p.up || !p.recoverable || closed) return;
-            Poller owner = p.owner;
-            if (owner != null && !owner.watch(p)) return; // try again at the next check
+            for (Poller pl : pollers) {
+                if (!pl.watch(p)) return; // try again at the next check (watch skips what it has)
+            }
             p.recoverable = false;
             recovering.decrementAndGet();
             p.downReason = null;
@@ -483,9 +524,14 @@ public final class Switch implements AutoCloseable {
         return ports.length;
     }
 
-    /** Port {@code i}'s link. */
+    /** Port {@code i}'s link (its queue 0 on a multi-queue port; {@link #device} has them all). */
     public Link port(int i) {
         return ports[i].link;
+    }
+
+    /** Port {@code i}'s device, with every queue. */
+    public LinkDevice device(int i) {
+        return ports[i].device;
     }
 
     /** True if port {@code i} is forwarding. */
@@ -509,8 +555,19 @@ public final class Switch implements AutoCloseable {
                 if (n != 0) drops.put(r, n);
             }
             LinkStats fwd = p.counters.snapshot();
-            out.add(new PortStats(p.name, p.up, p.link.counters().snapshot(), fwd, drops, p.segmented, p.checksummed,
-                    table.size(p.index, nowMs()), p.unlearned, p.up ? null : p.downReason));
+            LinkStats link = p.link.counters().snapshot();
+            List<QueueStats> queues = new ArrayList<>(p.queues.length);
+            if (p.queues.length == 1) {
+                queues.add(new QueueStats(0, p.device.transmitEnabled(0), link, fwd));
+            } else {
+                for (int q = 0; q < p.queues.length; q++) {
+                    LinkStats ql = p.queues[q].counters().snapshot();
+                    if (q > 0) link = link.plus(ql);
+                    queues.add(new QueueStats(q, p.device.transmitEnabled(q), ql, p.queueCounters[q].snapshot()));
+                }
+            }
+            out.add(new PortStats(p.name, p.up, link, fwd, drops, p.segmented, p.checksummed,
+                    table.size(p.index, nowMs()), p.unlearned, p.up ? null : p.downReason, List.copyOf(queues)));
         }
         return new SwitchStats(System.nanoTime(), out, table.size(nowMs()));
     }
@@ -551,7 +608,7 @@ public final class Switch implements AutoCloseable {
                 p.recoverable = false;
             }
             try {
-                p.link.close();
+                p.device.close();
             } catch (RuntimeException e) {
                 log.accept("closing " + p.name + ": " + e);
             }

@@ -118,6 +118,22 @@ final class MemoryTable implements AutoCloseable {
         }
     }
 
+    /**
+     * The region of {@code regions} that ADD_MEM_REG's description repeats exactly (guest address,
+     * size, user address and mmap offset), or null. QEMU 7.2 runs one vhost device per queue pair
+     * over one connection and each sends ADD_MEM_REG for every region it has not sent itself, so a
+     * multi-queue guest adds each region once per queue pair. The repeat is accepted as a no-op
+     * (the existing mapping stays); a description that overlaps without being identical still
+     * fails in {@link #build}. The file is not compared: the back-end goes on using its mapping of
+     * that range, which is all a front-end can make it touch.
+     */
+    static Region duplicateOf(List<Region> regions, long gpa, long size, long uaddr, long mmapOffset) {
+        for (Region r : regions) {
+            if (r.guestAddress == gpa && r.size == size && r.userAddress == uaddr && r.mmapOffset == mmapOffset) return r;
+        }
+        return null;
+    }
+
     /** A table of {@code regions}; nothing is unmapped if they are rejected. */
     static MemoryTable build(List<Region> regions) throws VhostUserException {
         return new MemoryTable(List.copyOf(regions));

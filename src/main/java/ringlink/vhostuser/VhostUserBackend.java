@@ -550,6 +550,11 @@ public final class VhostUserBackend implements AutoCloseable {
                 if (slotRegions.size() >= MAX_MEM_SLOTS) {
                     throw new VhostUserException.InvalidParam("ADD_MEM_REG beyond " + MAX_MEM_SLOTS + " memory slots");
                 }
+                if (MemoryTable.duplicateOf(slotRegions, m.u64(8), m.u64(16), m.u64(24), m.u64(32)) != null) {
+                    // QEMU 7.2 with several queue pairs: each pair's vhost device adds the same regions.
+                    m.takeFd(0).close();
+                    return null;
+                }
                 MemoryTable.Region reg = MemoryTable.map(m.u64(8), m.u64(16), m.u64(24), m.u64(32), m.takeFd(0));
                 List<MemoryTable.Region> all = new ArrayList<>(slotRegions);
                 all.add(reg);
@@ -571,8 +576,12 @@ public final class VhostUserBackend implements AutoCloseable {
                     if (x.guestAddress() == gpa && x.size() == size && x.userAddress() == uaddr) found = x;
                 }
                 if (found == null) {
-                    throw new VhostUserException.InvalidParam("REM_MEM_REG of [0x" + Long.toHexString(gpa) + ", +0x"
-                            + Long.toHexString(size) + "), which is not mapped");
+                    // QEMU 7.2 with several queue pairs sends REM_MEM_REG once per pair (each pair's
+                    // device keeps its own copy of the table), so the first removes the region and
+                    // the others name one that is gone: nothing to do, as for a repeated ADD_MEM_REG.
+                    LOG.log(System.Logger.Level.DEBUG, name + ": REM_MEM_REG of [0x" + Long.toHexString(gpa) + ", +0x"
+                            + Long.toHexString(size) + "), which is not mapped (a repeat): ignored");
+                    return null;
                 }
                 List<MemoryTable.Region> rest = new ArrayList<>(slotRegions);
                 rest.remove(found);

@@ -156,4 +156,52 @@ class VhostUserProtocolTest {
             VhostUserLoopTest.exchange(fe.link(0), be.link(0), 1000, 64);
         }
     }
+
+    static byte[] region(long gpa, long size, long uaddr) {
+        byte[] reg = new byte[40];
+        var s = java.lang.foreign.MemorySegment.ofArray(reg);
+        s.set(Message.U64, 8, gpa);
+        s.set(Message.U64, 16, size);
+        s.set(Message.U64, 24, uaddr);
+        return reg;
+    }
+
+    /**
+     * What QEMU 7.2 sends for a multi-queue device (one vhost device per queue pair on one
+     * connection, each with its own copy of the memory table): every ADD_MEM_REG and REM_MEM_REG
+     * once per pair, queue pairs enabled and disabled at any time. Identical repeats are no-ops;
+     * a region overlapping without being identical is still refused.
+     */
+    @Test
+    void multiQueueRepeatsOfQemu() throws Exception {
+        Connection[] p = Connection.pair();
+        BackendConfig cfg = BackendConfig.defaults().withQueuePairs(2);
+        try (VhostUserBackend be = VhostUserBackend.serve(p[0], cfg);
+             VhostUserFrontend fe = VhostUserFrontend.over(p[1], FrontendConfig.defaults().withQueuePairs(2));
+             Fd extra = MemFd.create("rlvu-mq", 2 << 20)) {
+            assertTrue(be.awaitReady(2, 5000));
+            long pf = call(fe, Request.GET_PROTOCOL_FEATURES, new byte[0]).u64(0);
+            assertEquals(0, ack(fe, Request.SET_PROTOCOL_FEATURES, Message.ofU64(pf)));
+            byte[] reg = region(0x1_0000_0000_0L, 1 << 20, 0x5000_0000_0000L);
+            assertEquals(0, ack(fe, Request.ADD_MEM_REG, reg, extra));
+            assertEquals(0, ack(fe, Request.ADD_MEM_REG, reg, extra), "the second queue pair's identical region");
+            VhostUserLoopTest.exchange(fe.link(1), be.link(1), 500, 64);
+            assertEquals(0, ack(fe, Request.REM_MEM_REG, reg));
+            assertEquals(0, ack(fe, Request.REM_MEM_REG, reg), "the second queue pair removes it too");
+            assertEquals(0, ack(fe, Request.ADD_MEM_REG, reg, extra), "gone, so it can come back");
+            // Queue pair 1 off and on again (ethtool -L combined 1 / 2), traffic on both afterwards.
+            assertEquals(0, ack(fe, Request.SET_VRING_ENABLE, Message.state(2, 0)));
+            assertEquals(0, ack(fe, Request.SET_VRING_ENABLE, Message.state(3, 0)));
+            assertFalse(be.link(1).isRunning());
+            VhostUserLoopTest.exchange(fe.link(0), be.link(0), 500, 64);
+            assertEquals(0, ack(fe, Request.SET_VRING_ENABLE, Message.state(2, 1)));
+            assertEquals(0, ack(fe, Request.SET_VRING_ENABLE, Message.state(3, 1)));
+            assertTrue(be.link(1).isRunning());
+            VhostUserLoopTest.exchange(fe.link(1), be.link(1), 500, 64);
+            assertNull(be.lastError());
+            // Same guest address, other size: a conflict, not a repeat.
+            assertEquals(1, ack(fe, Request.ADD_MEM_REG, region(0x1_0000_0000_0L, 2 << 20, 0x5000_0000_0000L), extra));
+            assertInstanceOf(VhostUserException.InvalidParam.class, be.lastError());
+        }
+    }
 }
