@@ -25,7 +25,14 @@ import ringlink.sys.SysException;
  * stop eventfd fires.
  *
  * <p>Nothing here allocates per packet: the batch, per-packet destination and VLAN arrays and
- * the segmentation scratch batch are made once.
+ * the segmentation scratch batch are made once (and again only when a port added at run time
+ * needs bigger buffers).
+ *
+ * <p>Ports at run time: the set of ports this thread receives from ({@link #mine}) is changed only
+ * by this thread, at the top of a round, from a task queue ({@link #adopt}, {@link #release}); the
+ * submitter wakes a sleeping thread through the wake-up eventfd and waits for the task's future.
+ * So a port is never received from, armed or disarmed by two threads, and its link is closed only
+ * after this thread let go of it; the other ports see at most one round's delay.
  */
 final class Poller implements Runnable {
     static final int FLOOD = -1, DROP = -2, FILTER = -3;
@@ -35,14 +42,23 @@ final class Poller implements Runnable {
     private static final long STOP_TAG = -1;
 
     private final Switch sw;
-    private final Port[] mine;
-    private final Port[] all;
+    /** The ports this thread receives from; replaced (copy on write) by this thread only. */
+    private Port[] mine;
     private final Port mirror;
-    private final PacketBatch rx;
-    private final PacketBatch scratch;
+    private PacketBatch rx;
+    private PacketBatch scratch;
     private final int[] dest;
     private final int[] vids;
-    private final boolean[] prepared;
+    private boolean[] prepared;
+    /** Port changes for this thread to make at the top of its next round. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Task> tasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private volatile boolean pendingTasks;
+    /** Ports this thread receives from (for placing new ports; written by this thread). */
+    volatile int portCount;
+    /** Nanoseconds spent idle (spinning without work or asleep) since start; written by this thread. */
+    volatile long idleNanos;
+    /** When the thread started ({@link System#nanoTime()}), 0 before. */
+    volatile long startNanos;
     private final Segmenter segmenter;
     private final Epoll epoll;
     private final EventFd stop;
@@ -54,12 +70,15 @@ final class Poller implements Runnable {
     private final java.util.concurrent.CompletableFuture<String> pinned = new java.util.concurrent.CompletableFuture<>();
     final Thread thread;
 
-    Poller(Switch sw, int id, Port[] mine, Port[] all, Port mirror, int batchSize, int maxPacket, int maxSegment,
+    /** A port change: add or release {@code port}; {@code done} completes once made. */
+    record Task(Port port, boolean add, java.util.concurrent.CompletableFuture<Void> done) {}
+
+    Poller(Switch sw, int id, Port[] mine, Port mirror, int batchSize, int maxPacket, int maxSegment,
            Segmenter segmenter, long maxSpinNanos, int cpu) throws IOException {
         this.cpu = cpu;
         this.sw = sw;
         this.mine = mine;
-        this.all = all;
+        this.portCount = mine.length;
         this.mirror = mirror;
         // Buffers a whole number of cache lines long: with the batch memory and the headroom
         // 64-byte aligned, every packet then starts on a line, so the copies in and out of the
@@ -97,6 +116,81 @@ final class Poller implements Runnable {
             epoll.remove(p.link.readyFd());
         } catch (IOException | RuntimeException ignored) {
             // already closed, which removed it from the epoll set too
+        }
+    }
+
+    /**
+     * Hands this thread a port change and wakes it; the future completes when it is made (at the
+     * top of the thread's next round), exceptionally if it failed.
+     */
+    java.util.concurrent.CompletableFuture<Void> submit(Port p, boolean add) {
+        Task t = new Task(p, add, new java.util.concurrent.CompletableFuture<>());
+        tasks.add(t);
+        pendingTasks = true;
+        wake();
+        return t.done();
+    }
+
+    /** Makes the queued port changes (this thread; also after it stopped, by whoever joined it). */
+    void runTasks() {
+        pendingTasks = false; // before polling: a task queued after this sets it again
+        Task t;
+        while ((t = tasks.poll()) != null) {
+            try {
+                if (t.add()) adopt(t.port());
+                else release(t.port());
+                t.done().complete(null);
+            } catch (IOException | RuntimeException e) {
+                t.done().completeExceptionally(e);
+            }
+        }
+    }
+
+    /** Starts receiving from {@code p}: buffers big enough for it, its ready descriptor in the epoll set. */
+    private void adopt(Port p) throws IOException {
+        int need = lines(p.link.maxReceiveSize() + PacketBatch.DEFAULT_HEADROOM);
+        if (need > rx.bufferSize()) {
+            // Once per port added, never per packet: this port receives bigger packets than the
+            // ones this thread started with (e.g. a TSO TAP on a switch of vhost-user ports).
+            PacketBatch bigger = new PacketBatch(rx.capacity(), need);
+            rx.close();
+            rx = bigger;
+        }
+        int seg = lines(Math.min(p.link.mtu() + 14 + 4, p.link.maxReceiveSize()) + PacketBatch.DEFAULT_HEADROOM);
+        if (seg > scratch.bufferSize()) {
+            PacketBatch bigger = new PacketBatch(scratch.capacity(), seg);
+            scratch.close();
+            scratch = bigger;
+        }
+        epoll.add(p.link.readyFd(), EpollEventLayout.EPOLLIN, p.index);
+        Port[] n = java.util.Arrays.copyOf(mine, mine.length + 1);
+        n[mine.length] = p;
+        p.owner = this;
+        mine = n;
+        prepared = new boolean[n.length];
+        portCount = n.length;
+    }
+
+    /** Stops receiving from {@code p}; after this no call of this thread touches its link. */
+    private void release(Port p) {
+        int k = java.util.Arrays.asList(mine).indexOf(p);
+        if (k < 0) return;
+        forget(p);
+        Port[] n = new Port[mine.length - 1];
+        System.arraycopy(mine, 0, n, 0, k);
+        System.arraycopy(mine, k + 1, n, k, n.length - k);
+        mine = n;
+        prepared = new boolean[n.length];
+        portCount = n.length;
+        p.owner = null;
+    }
+
+    /** Wakes the thread if it sleeps in epoll (it then starts a new round). */
+    void wake() {
+        try {
+            stop.signal();
+        } catch (IOException ignored) {
+            // already closed: the thread is gone
         }
     }
 
@@ -142,8 +236,10 @@ final class Poller implements Runnable {
             }
         }
         pinned.complete(null);
+        startNanos = System.nanoTime();
         long idleSince = 0;
         while (running) {
+            if (pendingTasks) runTasks();
             int work = 0;
             for (Port p : mine) {
                 if (!p.up) continue;
@@ -161,7 +257,11 @@ final class Poller implements Runnable {
                 }
             }
             if (work > 0) {
-                if (idleSince != 0 && System.nanoTime() - idleSince < spinNanos) spinNanos = Math.min(maxSpinNanos, spinNanos * 2 + 1000);
+                if (idleSince != 0) {
+                    long idle = System.nanoTime() - idleSince;
+                    if (idle < spinNanos) spinNanos = Math.min(maxSpinNanos, spinNanos * 2 + 1000);
+                    idleNanos = idleNanos + idle; // single writer: this thread
+                }
                 idleSince = 0;
                 continue;
             }
@@ -175,6 +275,7 @@ final class Poller implements Runnable {
                 continue;
             }
             sleep();
+            idleNanos = idleNanos + (System.nanoTime() - idleSince);
             spinNanos = spinNanos / 2;
             idleSince = 0;
         }
@@ -199,8 +300,8 @@ final class Poller implements Runnable {
             }
         }
         try {
-            // With every port down the thread still waits (for stop), not spins.
-            if (sleep && running) epoll.await(live == 0 ? 1000 : 200);
+            // With every port down the thread still waits (for stop or a new port), not spins.
+            if (sleep && running && !pendingTasks) epoll.await(live == 0 ? 1000 : 200);
         } catch (IOException e) {
             if (running) sw.log("epoll: " + e.getMessage());
         }
@@ -227,9 +328,11 @@ final class Poller implements Runnable {
     /** Decides each packet's destination, then sends runs of equal (destination, VLAN). */
     void forward(Port in, int n) {
         MemorySegment m = rx.memory();
+        Port[] all = sw.slots(); // ports added since the last batch included; removed ones are null
         int nowMs = sw.nowMs();
         MacTable table = sw.table;
-        boolean vlanAware = in.vlan != null;
+        PortVlan inVlan = in.vlan; // one membership for the whole batch, also if port/set changes it
+        boolean vlanAware = inVlan != null;
         int malformed = 0, vlanDrops = 0;
         long bytes = 0;
         // A batch is mostly one flow: a source just learned and a destination just looked up
@@ -255,7 +358,7 @@ final class Poller implements Runnable {
             }
             int vid = 0;
             if (vlanAware) {
-                vid = ingressVlan(in, i, m, off, len);
+                vid = ingressVlan(inVlan, i, m, off, len);
                 bytes += rx.length(i) - len; // a removed tag no longer counts, as before
                 if (vid < 0) {
                     dest[i] = DROP;
@@ -293,11 +396,13 @@ final class Poller implements Runnable {
             int v = vids[i];
             int j = i + 1;
             while (j < n && dest[j] == d && vids[j] == v) j++;
-            if (d >= 0) {
+            if (d >= 0 && d < all.length && all[d] != null) {
                 sendTo(all[d], i, j, v);
-            } else if (d == FLOOD) {
+            } else if (d >= 0 || d == FLOOD) { // d >= 0 here: learned on a port removed since
                 for (Port q : all) {
-                    if (q != in && q.up && (q.vlan == null || q.vlan.member(v))) sendTo(q, i, j, v);
+                    if (q == null || q == in || !q.up) continue;
+                    PortVlan qv = q.vlan;
+                    if (qv == null || qv.member(v)) sendTo(q, i, j, v);
                 }
             }
             i = j;
@@ -323,13 +428,13 @@ final class Poller implements Runnable {
      * The VLAN a frame arriving on {@code in} belongs to, or -1 to drop it. A tag is removed in
      * place, so frames are untagged inside the switch and tagged again per egress port.
      */
-    private int ingressVlan(Port in, int i, MemorySegment m, long off, int len) {
+    private int ingressVlan(PortVlan in, int i, MemorySegment m, long off, int len) {
         int type = m.get(BE16, off + 12) & 0xffff;
-        if (type != TPID) return in.vlan.untaggedVid();
+        if (type != TPID) return in.untaggedVid();
         if (len < ETH_HLEN + TAG) return -1;
         int vid = m.get(BE16, off + 14) & 0xfff;
-        if (vid == 0) vid = in.vlan.untaggedVid(); // priority tag: the frame is untagged for VLAN purposes
-        else if (!in.vlan.isTrunk() || !in.vlan.member(vid)) return -1; // access ports take no tagged frames
+        if (vid == 0) vid = in.untaggedVid(); // priority tag: the frame is untagged for VLAN purposes
+        else if (!in.isTrunk() || !in.member(vid)) return -1; // access ports take no tagged frames
         if (vid < 0) return -1;
         untag(rx, i);
         return vid;
@@ -391,7 +496,8 @@ final class Poller implements Runnable {
 
     /** One transmit call (the packets tagged for {@code q} around it if needed); caller holds q's lock. */
     private void transmit(Port q, PacketBatch b, int from, int to, int vid) {
-        boolean tag = q.vlan != null && q.vlan.tagged(vid);
+        PortVlan qv = q.vlan;
+        boolean tag = qv != null && qv.tagged(vid);
         int ok = to - from;
         if (tag) {
             for (int k = from; k < to; k++) {

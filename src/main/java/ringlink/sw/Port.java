@@ -20,7 +20,8 @@ final class Port {
     final int index;
     final Link link;
     final String name;
-    final PortVlan vlan; // null when the switch is not VLAN-aware
+    /** Null when the switch is not VLAN-aware; changed at run time by {@link Switch#setPortVlan}. */
+    volatile PortVlan vlan;
     /** rx side written by the owning poller; tx side written under {@link #lock}. */
     final LinkCounters counters = new LinkCounters();
     /** Drops per {@link DropReason}: written by either side, but only on the (per-batch) drop path. */

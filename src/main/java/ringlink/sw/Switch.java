@@ -36,6 +36,13 @@ import ringlink.link.LinkStats;
  *
  * <p>The switch owns its ports: {@link #close()} stops the threads and closes every link
  * (which removes the kernel objects the links created).
+ *
+ * <p>Ports at run time: {@link #addPort} and {@link #removePort} change the ports of a running
+ * switch without stopping the others. A port keeps its index for its life (a removed port's
+ * index is reused by a later one). The polling threads pick up the change at the top of their
+ * next round (they are woken if asleep), so other ports see at most one round's delay and lose
+ * nothing; a removed port's link is closed only after its thread let go of it and no transmit to
+ * it is in progress.
  */
 public final class Switch implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("ringlink.sw");
@@ -50,8 +57,18 @@ public final class Switch implements AutoCloseable {
      */
     public static final int DEFAULT_BATCH = 32;
 
+    /** Most ports a switch can have at once: the forwarding table keeps a port in 16 bits. */
+    public static final int MAX_PORTS = 0xfffe;
+    /** How long {@link #addPort}/{@link #removePort} wait for a polling thread to take the change. */
+    static final long PORT_CHANGE_TIMEOUT_MS = 10_000;
+
     final MacTable table;
-    private final Port[] ports;
+    /**
+     * The ports by index; null where a port was removed. Replaced whole (copy on write, under the
+     * switch's lock) when ports come and go, so a polling thread reads one consistent array per batch.
+     */
+    private volatile Port[] ports;
+    private final boolean mirrorAll;
     /** Receives a copy of every frame arriving on a mirrored port; null if none. */
     final Port mirror;
     private final List<Poller> pollers = new ArrayList<>();
@@ -78,12 +95,26 @@ public final class Switch implements AutoCloseable {
             if (i < 0 || i >= ports.length) throw new IllegalArgumentException("mirrored port " + i + " does not exist");
             ports[i].mirrored = true;
         }
-        if (mirror != null && b.mirrored.length == 0) for (Port p : ports) p.mirrored = true;
+        this.mirrorAll = mirror != null && b.mirrored.length == 0;
+        if (mirrorAll) for (Port p : ports) p.mirrored = true;
+    }
+
+    /** The ports by index, null where removed (one volatile read: the polling threads' view). */
+    Port[] slots() {
+        return ports;
     }
 
     /** A builder: add ports, then {@link Builder#build()} and {@link #start()}. */
     public static Builder builder() {
         return new Builder();
+    }
+
+    private static void checkL2(Link link) {
+        Objects.requireNonNull(link, "link");
+        if (link.layer() != Layer.L2) {
+            throw new IllegalArgumentException(link.name() + " carries IP packets (" + link.layer()
+                    + "), but a switch port must carry Ethernet frames: use an L2 link (e.g. tap: instead of tun:)");
+        }
     }
 
     /** Configures a {@link Switch}. */
@@ -110,11 +141,7 @@ public final class Switch implements AutoCloseable {
 
         /** Adds a port with VLAN membership (used when {@link #vlanAware} is on; null = access VLAN 1). */
         public Builder port(Link link, PortVlan vlan) {
-            Objects.requireNonNull(link, "link");
-            if (link.layer() != Layer.L2) {
-                throw new IllegalArgumentException(link.name() + " carries IP packets (" + link.layer()
-                        + "), but a switch port must carry Ethernet frames: use an L2 link (e.g. tap: instead of tun:)");
-            }
+            checkL2(link);
             links.add(link);
             vlans.add(vlan);
             return this;
@@ -202,8 +229,8 @@ public final class Switch implements AutoCloseable {
             return this;
         }
 
+        /** Builds the switch; with no ports, they come later through {@link Switch#addPort}. */
         public Switch build() {
-            if (links.isEmpty()) throw new IllegalArgumentException("a switch needs at least one port");
             return new Switch(this);
         }
     }
@@ -213,6 +240,7 @@ public final class Switch implements AutoCloseable {
         if (started) throw new IllegalStateException("switch already started");
         if (closed) throw new IllegalStateException("switch is closed");
         started = true;
+        Port[] ports = java.util.Arrays.stream(this.ports).filter(Objects::nonNull).toArray(Port[]::new);
         int nThreads = Math.min(b.threads, ports.length);
         int maxPacket = 0, maxSegment = 0;
         for (Port p : ports) {
@@ -225,7 +253,7 @@ public final class Switch implements AutoCloseable {
                 List<Port> mine = new ArrayList<>();
                 for (int i = t; i < ports.length; i += nThreads) mine.add(ports[i]);
                 int cpu = b.cpus.length == 0 ? -1 : b.cpus[t % b.cpus.length];
-                pollers.add(new Poller(this, t, mine.toArray(Port[]::new), ports, mirror, b.batchSize, maxPacket,
+                pollers.add(new Poller(this, t, mine.toArray(Port[]::new), mirror, b.batchSize, maxPacket,
                         Math.min(maxSegment, maxPacket), b.segmenter.get(), b.busyPoll.toNanos(), cpu));
             }
         } catch (IOException | RuntimeException e) {
@@ -262,7 +290,7 @@ public final class Switch implements AutoCloseable {
     Poller unstartedPoller() throws IOException {
         int maxPacket = 0;
         for (Port p : ports) maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
-        return new Poller(this, 99, ports, ports, mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0, -1);
+        return new Poller(this, 99, ports, mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0, -1);
     }
 
     /** Port {@code i}'s run-time state (for the benchmark). */
@@ -318,25 +346,266 @@ public final class Switch implements AutoCloseable {
         }
     }
 
-    /** The number of ports. */
+    /**
+     * Adds a port to a switch that may be running; returns its index. Traffic between the other
+     * ports goes on: the port's polling thread (the one with fewest ports, or a new one while the
+     * switch has fewer than {@link Builder#threads}) takes it at the top of its next round. The
+     * switch owns the link from this call on: if the port cannot be added, the link is closed and
+     * the exception thrown.
+     *
+     * @param vlan its VLAN membership on a VLAN-aware switch (null: access VLAN 1); ignored otherwise
+     * @throws IllegalArgumentException a port of that name exists, the link is not L2, or the
+     *     switch has {@link #MAX_PORTS} ports
+     * @throws IllegalStateException the switch is closed
+     */
+    public int addPort(Link link, PortVlan vlan) throws IOException {
+        Port p;
+        try {
+            checkL2(link);
+            p = publish(link, vlan);
+        } catch (RuntimeException e) {
+            if (link != null) link.close();
+            throw e;
+        }
+        try {
+            synchronized (this) {
+                if (started) place(p);
+            }
+        } catch (IOException | RuntimeException e) {
+            unpublish(p);
+            p.link.close();
+            throw e;
+        }
+        PortUpEvent e = new PortUpEvent();
+        if (e.isEnabled()) {
+            e.port = p.name;
+            e.offloads = p.link.offloads().toString();
+            e.mtu = p.link.mtu();
+            e.commit();
+        }
+        log.accept("port " + p.name + " added as port " + p.index);
+        return p.index;
+    }
+
+    /** Puts a new port in the first free index; other threads may transmit to it from now on. */
+    private synchronized Port publish(Link link, PortVlan vlan) {
+        if (closed) throw new IllegalStateException("switch is closed");
+        Port[] cur = ports;
+        int idx = cur.length;
+        for (int i = 0; i < cur.length; i++) {
+            if (cur[i] == null) {
+                if (idx == cur.length) idx = i;
+            } else if (cur[i].name.equals(link.name())) {
+                throw new IllegalArgumentException("a port named " + link.name() + " exists (port " + i + ")");
+            }
+        }
+        if (idx >= MAX_PORTS) throw new IllegalArgumentException("the switch has " + MAX_PORTS + " ports, the most it can have");
+        Port p = new Port(idx, link, b.vlanAware ? (vlan == null ? PortVlan.DEFAULT : vlan) : null);
+        p.mirrored = mirrorAll;
+        Port[] n = java.util.Arrays.copyOf(cur, Math.max(cur.length, idx + 1));
+        n[idx] = p;
+        ports = n;
+        return p;
+    }
+
+    private synchronized void unpublish(Port p) {
+        Port[] n = ports.clone();
+        if (n[p.index] == p) n[p.index] = null;
+        ports = n;
+    }
+
+    /** Hands a new port to a polling thread of the running switch and waits until it polls it. */
+    private void place(Port p) throws IOException {
+        if (closed) throw new IllegalStateException("switch is closed");
+        Poller target = null;
+        for (Poller q : pollers) {
+            if (q.thread.isAlive() && (target == null || q.portCount < target.portCount)) target = q;
+        }
+        if (target == null || (target.portCount > 0 && pollers.size() < b.threads)) {
+            int cpu = b.cpus.length == 0 ? -1 : b.cpus[pollers.size() % b.cpus.length];
+            int maxPacket = p.link.maxReceiveSize();
+            Poller n = new Poller(this, pollers.size(), new Port[] {p}, mirror, b.batchSize, maxPacket,
+                    Math.min(p.link.mtu() + 14 + 4, maxPacket), b.segmenter.get(), b.busyPoll.toNanos(), cpu);
+            n.thread.start();
+            String problem = n.awaitPinned();
+            if (problem != null) {
+                n.free();
+                throw new IllegalArgumentException(problem);
+            }
+            pollers.add(n);
+            return;
+        }
+        await(target.submit(p, true), target, "add " + p.name);
+    }
+
+    /** Waits for a polling thread to make a port change; if the thread is gone, makes it here. */
+    private void await(java.util.concurrent.CompletableFuture<Void> done, Poller owner, String what) throws IOException {
+        long deadline = System.nanoTime() + PORT_CHANGE_TIMEOUT_MS * 1_000_000;
+        while (true) {
+            try {
+                done.get(50, java.util.concurrent.TimeUnit.MILLISECONDS);
+                return;
+            } catch (java.util.concurrent.TimeoutException e) {
+                // The thread ended (stopped, or died of an error): nobody else will run its tasks,
+                // and no other thread touches its ports, so they can be run here.
+                if (!owner.thread.isAlive() && owner.startNanos != 0) owner.runTasks();
+                else if (System.nanoTime() > deadline) throw new IOException(owner.thread.getName() + " did not " + what + " within " + PORT_CHANGE_TIMEOUT_MS + " ms");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while waiting to " + what);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof IOException io) throw io;
+                if (e.getCause() instanceof RuntimeException r) throw r;
+                throw new IOException(e.getCause());
+            }
+        }
+    }
+
+    /**
+     * Removes port {@code index} from a switch that may be running and closes its link. In order:
+     * no more transmits to it (waiting for one in progress), its polling thread lets go of it
+     * (at the top of its next round), the addresses learned on it are forgotten, its index is
+     * freed, its link is closed. The other ports go on meanwhile.
+     *
+     * @throws IllegalArgumentException no such port
+     */
+    public void removePort(int index) throws IOException {
+        Port p;
+        synchronized (this) {
+            if (closed) throw new IllegalStateException("switch is closed");
+            Port[] cur = ports;
+            if (index < 0 || index >= cur.length || cur[index] == null) throw new IllegalArgumentException("no port " + index);
+            p = cur[index];
+            p.lock(); // a transmit to it in progress ends first; later ones see it down
+            p.up = false;
+            if (p.downReason == null) p.downReason = "removed";
+            p.unlock();
+            Poller owner = p.owner;
+            if (owner != null) await(owner.submit(p, false), owner, "release " + p.name);
+            table.forgetPort(index);
+            unpublish(p);
+        }
+        try {
+            p.link.close();
+        } catch (RuntimeException e) {
+            log.accept("closing " + p.name + ": " + e);
+        }
+        PortDownEvent e = new PortDownEvent();
+        if (e.isEnabled()) {
+            e.port = p.name;
+            e.reason = "removed";
+            e.commit();
+        }
+        log.accept("port " + p.name + " removed");
+    }
+
+    /** Removes the port named {@code name} (see {@link #removePort(int)}). */
+    public void removePort(String name) throws IOException {
+        int i = indexOf(name);
+        if (i < 0) throw new IllegalArgumentException("no port named " + name);
+        removePort(i);
+    }
+
+    /** The index of the port named {@code name}, or -1. */
+    public int indexOf(String name) {
+        Port[] cur = ports;
+        for (int i = 0; i < cur.length; i++) if (cur[i] != null && cur[i].name.equals(name)) return i;
+        return -1;
+    }
+
+    /**
+     * Changes port {@code index}'s VLAN membership on a running VLAN-aware switch. Addresses
+     * learned on it are forgotten (they belonged to its old VLANs); the next batch uses the new one.
+     */
+    public void setPortVlan(int index, PortVlan vlan) {
+        Objects.requireNonNull(vlan, "vlan");
+        if (!b.vlanAware) throw new IllegalStateException("the switch is not VLAN-aware (--vlan-aware)");
+        Port p = slot(index);
+        p.vlan = vlan;
+        table.forgetPort(index);
+    }
+
+    /** Port {@code index}'s VLAN membership, or null when the switch is not VLAN-aware. */
+    public PortVlan portVlan(int index) {
+        return slot(index).vlan;
+    }
+
+    /** Why port {@code index} stopped forwarding, or null if it is up. */
+    public String downReason(int index) {
+        Port p = slot(index);
+        return p.up ? null : p.downReason;
+    }
+
+    /** True if the switch handles 802.1Q VLANs. */
+    public boolean isVlanAware() {
+        return b.vlanAware;
+    }
+
+    /** Forgets every learned address (what {@code fdb/flush} does). */
+    public void flushAddresses() {
+        for (Port p : ports) if (p != null) table.forgetPort(p.index);
+    }
+
+    /**
+     * Every learned address now, for tools ({@code fdb/show}): a scan of the table, not for the
+     * data path.
+     */
+    public List<MacTable.Entry> addresses() {
+        return table.entries(nowMs());
+    }
+
+    /** The polling threads' load now (for metrics). */
+    public List<PollerStats> pollerStats() {
+        List<Poller> ps;
+        synchronized (this) {
+            ps = List.copyOf(pollers);
+        }
+        long now = System.nanoTime();
+        List<PollerStats> out = new ArrayList<>(ps.size());
+        for (Poller p : ps) {
+            long start = p.startNanos;
+            long wall = start == 0 ? 0 : now - start;
+            out.add(new PollerStats(p.thread.getName(), p.portCount, Math.max(0, wall - p.idleNanos), wall, p.thread.isAlive()));
+        }
+        return out;
+    }
+
+    private Port slot(int index) {
+        Port[] cur = ports;
+        if (index < 0 || index >= cur.length || cur[index] == null) throw new IllegalArgumentException("no port " + index);
+        return cur[index];
+    }
+
+    /**
+     * Port slots: one more than the highest index in use. A removed port's index reads as
+     * {@link #hasPort false} until a new port takes it.
+     */
     public int portCount() {
         return ports.length;
     }
 
+    /** True if a port has index {@code i} (false for a removed one). */
+    public boolean hasPort(int i) {
+        Port[] cur = ports;
+        return i >= 0 && i < cur.length && cur[i] != null;
+    }
+
     /** Port {@code i}'s link. */
     public Link port(int i) {
-        return ports[i].link;
+        return slot(i).link;
     }
 
     /** True if port {@code i} is forwarding. */
     public boolean isUp(int i) {
-        return ports[i].up;
+        return slot(i).up;
     }
 
-    /** Counters of every port now. */
+    /** Counters of every port now (removed ports are left out). */
     public SwitchStats stats() {
+        Port[] ports = this.ports;
         List<PortStats> out = new ArrayList<>(ports.length);
         for (Port p : ports) {
+            if (p == null) continue;
             Map<DropReason, Long> drops = new EnumMap<>(DropReason.class);
             for (DropReason r : DropReason.values()) {
                 long n = p.drops.get(r.ordinal());
@@ -363,6 +632,7 @@ public final class Switch implements AutoCloseable {
             if (closed) return;
             closed = true;
         }
+        List<Poller> pollers = List.copyOf(this.pollers);
         for (Poller p : pollers) p.requestStop();
         for (Poller p : pollers) {
             try {
@@ -377,6 +647,7 @@ public final class Switch implements AutoCloseable {
             mirror.link.close();
         }
         for (Port p : ports) {
+            if (p == null) continue;
             boolean wasUp = p.up;
             p.up = false;
             try {
