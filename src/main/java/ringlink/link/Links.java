@@ -35,6 +35,8 @@ public final class Links {
             throw new IllegalArgumentException("unknown link scheme '" + spec.scheme() + "' in '" + spec
                     + "' (known: " + String.join(", ", providers().keySet()) + ")");
         }
-        return p.open(spec);
+        Link l = p.open(spec);
+        LinkCountersEvent.register(l); // its counters in JFR recordings (ringlink.LinkCounters)
+        return l;
     }
 }

@@ -42,6 +42,7 @@ final class Port {
         this.link = link;
         this.name = link.name();
         this.vlan = vlan;
+        ringlink.link.LinkCountersEvent.register(link); // periodic JFR counters, however the link was opened
     }
 
     /**
