@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
 
 /**
  * A server for Open vSwitch's unixctl protocol, so {@code ovs-appctl -t PATH COMMAND ARGS...}
@@ -61,7 +60,7 @@ final class ControlServer implements AutoCloseable {
     private final Path path;
     private final ServerSocketChannel server;
     private final Set<Conn> conns = ConcurrentHashMap.newKeySet();
-    private final Consumer<String> log;
+    private final CliLog log;
     private final Object commandLock = new Object();
     private final Thread acceptor, reaper;
     private volatile boolean closed;
@@ -80,7 +79,7 @@ final class ControlServer implements AutoCloseable {
      * Listens on {@code path}: its directory is created with mode 0700 if missing, the socket gets
      * mode 0600. A stale socket file (nobody listening) is replaced; a live one is an error.
      */
-    ControlServer(Path path, Consumer<String> log) throws IOException {
+    ControlServer(Path path, CliLog log) throws IOException {
         this.path = path.toAbsolutePath();
         this.log = log;
         Path dir = this.path.getParent();
@@ -139,10 +138,11 @@ final class ControlServer implements AutoCloseable {
             try {
                 ch = server.accept();
             } catch (IOException e) {
-                if (!closed) log.accept("control socket: accept failed: " + e.getMessage());
+                if (!closed) log.log(CliLog.Level.ERROR, "control", "accept failed, control socket stops: " + e.getMessage());
                 return;
             }
             if (conns.size() >= MAX_CONNECTIONS) {
+                log.log(CliLog.Level.WARN, "control", "more than " + MAX_CONNECTIONS + " connections: one refused");
                 closeQuietly(ch); // the client sees EOF at once and may retry
                 continue;
             }
@@ -162,7 +162,10 @@ final class ControlServer implements AutoCloseable {
             }
             long now = System.nanoTime();
             for (Conn c : conns) {
-                if (now - c.lastProgress > IDLE_TIMEOUT_MS * 1_000_000) closeQuietly(c.ch);
+                if (now - c.lastProgress > IDLE_TIMEOUT_MS * 1_000_000) {
+                    log.log(CliLog.Level.DEBUG, "control", "closing a connection idle for " + IDLE_TIMEOUT_MS / 1000 + " s");
+                    closeQuietly(c.ch);
+                }
             }
         }
     }
@@ -182,6 +185,7 @@ final class ControlServer implements AutoCloseable {
                     try {
                         used = framer.feed(in, off, n - off);
                     } catch (IllegalArgumentException e) {
+                        log.log(CliLog.Level.WARN, "control", "malformed request, connection closed: " + e.getMessage());
                         send(c, reply(null, null, "malformed request: " + e.getMessage()));
                         return;
                     }
@@ -233,6 +237,7 @@ final class ControlServer implements AutoCloseable {
                 throw new CommandException("\"" + method + "\" command takes " + want + " arguments (usage: " + method + " " + cmd.usage() + ")");
             }
             String result;
+            log.log(CliLog.Level.DEBUG, "control", method + (args.isEmpty() ? "" : " " + String.join(" ", args)));
             synchronized (commandLock) {
                 result = cmd.handler().run(args);
             }
@@ -272,7 +277,7 @@ final class ControlServer implements AutoCloseable {
         try {
             Files.deleteIfExists(path);
         } catch (IOException e) {
-            log.accept("control socket: cannot remove " + path + ": " + e.getMessage());
+            log.log(CliLog.Level.WARN, "control", "cannot remove " + path + ": " + e.getMessage());
         }
     }
 }

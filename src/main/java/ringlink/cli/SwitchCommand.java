@@ -94,6 +94,12 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--metrics", paramLabel = "ADDR:PORT", description = "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9520).")
     String metricsAddr;
 
+    @Option(names = {"-v", "--verbose"}, description = "Log more: debug lines (each control command).")
+    boolean verbose;
+
+    @Option(names = {"-q", "--quiet"}, description = "Log only warnings and errors.")
+    boolean quiet;
+
     @Option(names = "--mirror-ports", paramLabel = "N", split = ",", description = "Which ports --mirror/--capture copy, by position from 0 (default: all).")
     int[] mirrorPorts = new int[0];
 
@@ -125,6 +131,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
             err.println("ringlink switch: no ports given (e.g. 'ringlink switch tap:rl0 tap:rl1', or --control to add them later; see --help)");
             return 2;
         }
+        CliLog logger = new CliLog(err, CliLog.level(verbose, quiet));
         int nThreads = pick(threads, set, "threads", Runtime.getRuntime().availableProcessors());
         int ageingS = pick(ageing, set, "ageing", 300);
         boolean vlans = vlanAware != null ? vlanAware : Boolean.parseBoolean(set.getOrDefault("vlan-aware", "false"));
@@ -138,7 +145,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         for (String s : all) ports.add(PortSpecs.parse(s));
 
         Switch.Builder b = Switch.builder().threads(nThreads).ageing(Duration.ofSeconds(ageingS)).vlanAware(vlans)
-                .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).log(m -> err.println("ringlink switch: " + m));
+                .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).log(m -> logger.library("switch", m));
         if (pin.length > 0) b.cpus(pin);
         if (mirrorSpec != null && captureFile != null) throw new IllegalArgumentException("--mirror and --capture both need the mirror port: give one");
         List<Link> opened = new ArrayList<>();
@@ -194,7 +201,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         if (cap != null) cap.start();
         try {
             if (controlPath != null) {
-                ControlServer cs = new ControlServer(controlPath, m -> err.println("ringlink switch: " + m));
+                ControlServer cs = new ControlServer(controlPath, logger);
                 view.register(cs);
                 ctl.set(cs);
             }
