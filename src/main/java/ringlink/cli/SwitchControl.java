@@ -161,6 +161,7 @@ final class SwitchControl {
         m.put("switch", counters(ps.forwarded()));
         m.put("segmented", ps.segmented());
         m.put("checksummed", ps.checksummed());
+        m.put("tx_retried", sw.retried(index));
         Map<String, Object> drops = new LinkedHashMap<>();
         for (DropReason r : DropReason.values()) drops.put(r.name().toLowerCase(Locale.ROOT), ps.drops().getOrDefault(r, 0L));
         m.put("drops", drops);
@@ -223,7 +224,8 @@ final class SwitchControl {
                         side + ":", c.get("rx_packets"), c.get("rx_bytes"), c.get("rx_drops"), c.get("tx_packets"), c.get("tx_bytes"),
                         c.get("tx_drops"), c.get("errors"), c.get("superpackets")));
             }
-            sb.append(String.format(Locale.ROOT, "  software offload: segmented %s, checksums finished %s%n", v.get("segmented"), v.get("checksummed")));
+            sb.append(String.format(Locale.ROOT, "  software offload: segmented %s, checksums finished %s; sent on a retry after a full queue %s%n",
+                    v.get("segmented"), v.get("checksummed"), v.get("tx_retried")));
             @SuppressWarnings("unchecked") Map<String, Object> d = (Map<String, Object>) v.get("drops");
             StringBuilder ds = new StringBuilder();
             for (var e : d.entrySet()) ds.append(ds.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(e.getValue());

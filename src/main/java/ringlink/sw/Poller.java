@@ -63,6 +63,8 @@ final class Poller implements Runnable {
     private final Epoll epoll;
     private final EventFd stop;
     private final long maxSpinNanos;
+    /** How long a full port gets to make room before the rest of a run is dropped (0: drop at once). */
+    private final long retryNanos;
     private long spinNanos;
     private volatile boolean running = true;
     /** The CPU this thread pins itself to, or -1. */
@@ -91,6 +93,7 @@ final class Poller implements Runnable {
         this.prepared = new boolean[mine.length];
         this.segmenter = segmenter;
         this.maxSpinNanos = maxSpinNanos;
+        this.retryNanos = sw.retryNanos();
         this.spinNanos = maxSpinNanos / 4;
         this.stop = EventFd.create();
         this.epoll = new Epoll(mine.length + 1);
@@ -511,6 +514,7 @@ final class Poller implements Runnable {
         }
         try {
             int n = q.link.transmit(b, from, to);
+            if (n < to - from && retryNanos > 0) n += retry(q, b, from + n, to);
             if (n < to - from) q.txDrop(DropReason.BACKPRESSURE, to - from - n);
             ok = n;
         } catch (IllegalArgumentException e) {
@@ -536,6 +540,39 @@ final class Poller implements Runnable {
         if (tag) {
             for (int k = from; k < to; k++) untag(b, k);
         }
+    }
+
+    /**
+     * The port took only part of a run: its queue is full right now. Rather than drop at once
+     * (which a TCP sender pays for with a retransmission), give its consumer a moment to drain,
+     * as OVS-DPDK retries a vhost-user enqueue: keep offering the rest while it makes progress,
+     * and for at most {@link #retryNanos} without progress (the whole retry at most four times
+     * that). The delay is bounded, so a port that stays full costs the others a few microseconds
+     * a run, never a stall; what it still does not take is dropped (BACKPRESSURE) by the caller.
+     * Errors are left for the next transmit to meet and report.
+     */
+    private int retry(Port q, PacketBatch b, int from, int to) {
+        long start = System.nanoTime(), progress = start;
+        int sent = 0;
+        while (from + sent < to) {
+            Thread.onSpinWait();
+            int n;
+            try {
+                n = q.link.transmit(b, from + sent, to);
+            } catch (IOException | RuntimeException e) {
+                break;
+            }
+            long now = System.nanoTime();
+            if (n > 0) {
+                sent += n;
+                progress = now;
+            } else if (now - progress > retryNanos) {
+                break;
+            }
+            if (now - start > 4 * retryNanos) break;
+        }
+        if (sent > 0) q.retried = q.retried + sent; // single writer: we hold q's lock
+        return sent;
     }
 
     /** Inserts an 802.1Q tag after the MAC addresses, in the headroom; false if there is none. */

@@ -28,6 +28,8 @@ final class Port {
     final java.util.concurrent.atomic.AtomicLongArray drops = new java.util.concurrent.atomic.AtomicLongArray(DropReason.values().length);
     /** Superpackets segmented and checksums finished in software for this port (under the lock). */
     volatile long segmented, checksummed;
+    /** Packets that went out on a retry after the port was full at first (under the lock). */
+    volatile long retried;
     volatile boolean up = true;
     /** The poller that receives from this port (null for the mirror). */
     volatile Poller owner;

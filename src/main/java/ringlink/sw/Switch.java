@@ -57,6 +57,14 @@ public final class Switch implements AutoCloseable {
      */
     public static final int DEFAULT_BATCH = 32;
 
+    /**
+     * How long a full port gets to make room before packets are dropped, unless
+     * {@link Builder#txRetry} says otherwise: 20 µs, about the time a busy consumer thread (a
+     * guest's virtio-net driver, a shm peer) takes to drain a burst, so a momentary full queue
+     * costs a short wait instead of a TCP retransmission.
+     */
+    public static final Duration DEFAULT_TX_RETRY = Duration.ofNanos(20_000);
+
     /** Most ports a switch can have at once: the forwarding table keeps a port in 16 bits. */
     public static final int MAX_PORTS = 0xfffe;
     /** How long {@link #addPort}/{@link #removePort} wait for a polling thread to take the change. */
@@ -126,6 +134,7 @@ public final class Switch implements AutoCloseable {
         private int macCapacity = 8192;
         private Duration ageing = Duration.ofSeconds(300);
         private Duration busyPoll = Duration.ofNanos(100_000);
+        private Duration txRetry = DEFAULT_TX_RETRY;
         private boolean vlanAware;
         private LongSupplier clock = System::nanoTime;
         private Supplier<Segmenter> segmenter = SoftwareOffload::segmenter;
@@ -178,6 +187,18 @@ public final class Switch implements AutoCloseable {
         public Builder busyPoll(Duration d) {
             if (d.isNegative()) throw new IllegalArgumentException("busy-poll must not be negative");
             busyPoll = d;
+            return this;
+        }
+
+        /**
+         * How long a port whose queue is full gets to make room before the rest of a run is
+         * dropped (BACKPRESSURE); default {@link Switch#DEFAULT_TX_RETRY}, zero drops at once.
+         * The retry is bounded (at most four times this per run), so a port that stays full
+         * delays the others by that much per run and never stalls them.
+         */
+        public Builder txRetry(Duration d) {
+            if (d.isNegative() || d.toMillis() > 10) throw new IllegalArgumentException("tx retry " + d + " not in [0, 10 ms]");
+            txRetry = d;
             return this;
         }
 
@@ -296,6 +317,15 @@ public final class Switch implements AutoCloseable {
     /** Port {@code i}'s run-time state (for the benchmark). */
     Port portState(int i) {
         return ports[i];
+    }
+
+    long retryNanos() {
+        return b.txRetry.toNanos();
+    }
+
+    /** Packets port {@code i} took on a retry after it was full at first ({@link Builder#txRetry}). */
+    public long retried(int i) {
+        return slot(i).retried;
     }
 
     /** Milliseconds since the switch was built (the forwarding table's time). */
