@@ -76,9 +76,9 @@ final class PortSpecs {
                 throw new IllegalArgumentException(file + ":" + n + ": expected 'port SPEC' or 'key = value', got '" + raw.strip() + "'");
             }
             String key = line.substring(0, eq).strip().toLowerCase(Locale.ROOT);
-            if (!List.of("threads", "ageing", "vlan-aware", "stats-interval", "batch", "busy-poll-us", "cpus", "control", "metrics").contains(key)) {
+            if (!List.of("threads", "ageing", "vlan-aware", "stats-interval", "batch", "busy-poll-us", "tx-retry-us", "cpus", "control", "metrics").contains(key)) {
                 throw new IllegalArgumentException(file + ":" + n + ": unknown setting '" + key
-                        + "' (known: threads, ageing, vlan-aware, stats-interval, batch, busy-poll-us, cpus, control, metrics)");
+                        + "' (known: threads, ageing, vlan-aware, stats-interval, batch, busy-poll-us, tx-retry-us, cpus, control, metrics)");
             }
             settings.put(key, line.substring(eq + 1).strip());
         }

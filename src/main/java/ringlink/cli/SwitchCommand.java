@@ -49,7 +49,7 @@ import ringlink.sw.SwitchStats;
                 + "(the show commands take --json).",
             "",
             "Config file: one 'port SPEC' or 'key = value' per line (threads, ageing, vlan-aware, stats-interval, batch, "
-                + "busy-poll-us, cpus, control, metrics); '#' starts a comment. Options given on the command line win."})
+                + "busy-poll-us, tx-retry-us, cpus, control, metrics); '#' starts a comment. Options given on the command line win."})
 final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Parameters(paramLabel = "SPEC", arity = "0..*", description = "Ports, as link specs (see 'ringlink links').")
     List<String> specs = new ArrayList<>();
@@ -74,6 +74,9 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
 
     @Option(names = "--busy-poll-us", paramLabel = "MICROS", description = "Longest busy-poll before sleeping (default: 100; 0 sleeps at once).")
     Integer busyPollUs;
+
+    @Option(names = "--tx-retry-us", paramLabel = "MICROS", description = "How long a port whose queue is full gets to make room before packets are dropped (default: 20; 0 drops at once).")
+    Integer txRetryUs;
 
     @Option(names = "--cpus", paramLabel = "LIST", split = ",", description = "Pin polling thread i to the i-th CPU of LIST, e.g. 1 or 0,1 (default: not pinned). Keeps a busy-polling thread off the CPU of the peer it polls.")
     int[] cpus;
@@ -138,6 +141,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         int interval = pick(statsInterval, set, "stats-interval", 0);
         int batchSize = pick(batch, set, "batch", Switch.DEFAULT_BATCH);
         int busyUs = pick(busyPollUs, set, "busy-poll-us", 100);
+        int retryUs = pick(txRetryUs, set, "tx-retry-us", (int) (Switch.DEFAULT_TX_RETRY.toNanos() / 1000));
 
         int[] pin = cpus != null ? cpus : cpuList(set.get("cpus"));
 
@@ -145,7 +149,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         for (String s : all) ports.add(PortSpecs.parse(s));
 
         Switch.Builder b = Switch.builder().threads(nThreads).ageing(Duration.ofSeconds(ageingS)).vlanAware(vlans)
-                .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).log(m -> logger.library("switch", m));
+                .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).txRetry(Duration.ofNanos(retryUs * 1000L)).log(m -> logger.library("switch", m));
         if (pin.length > 0) b.cpus(pin);
         if (mirrorSpec != null && captureFile != null) throw new IllegalArgumentException("--mirror and --capture both need the mirror port: give one");
         List<Link> opened = new ArrayList<>();
