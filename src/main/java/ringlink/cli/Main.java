@@ -11,7 +11,7 @@ import ringlink.cli.bench.BenchCommand;
         commandListHeading = "Commands:%n",
         footer = {"", "A link is named by a spec, scheme:target?key=value (e.g. tap:rl0?offload=tso); 'ringlink links' lists the schemes in this build.",
             "", "Start with 'sudo ./ringlink demo'. 'ringlink COMMAND --help' tells more."},
-        subcommands = {DemoCommand.class, SwitchCommand.class, CaptureCommand.class, BenchCommand.class,
+        subcommands = {DemoCommand.class, SwitchCommand.class, CtlCommand.class, CaptureCommand.class, BenchCommand.class,
             LinksCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
@@ -26,6 +26,8 @@ public final class Main implements Runnable {
         CommandLine cmd = new CommandLine(new Main());
         cmd.setUsageHelpWidth(100);
         cmd.setUsageHelpAutoWidth(true);
+        // 'ringlink ctl port/show --json': everything after the command is the command's.
+        cmd.getSubcommands().get("ctl").setStopAtPositional(true);
         cmd.setExecutionExceptionHandler((e, c, parsed) -> {
             c.getErr().println("ringlink " + c.getCommandName() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             if (System.getenv("RINGLINK_DEBUG") != null) e.printStackTrace(c.getErr());

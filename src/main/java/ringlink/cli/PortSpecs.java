@@ -108,9 +108,9 @@ final class PortSpecs {
                 throw new IllegalArgumentException(file + ":" + n + ": expected 'port SPEC' or 'key = value', got '" + raw.strip() + "'");
             }
             String key = line.substring(0, eq).strip().toLowerCase(Locale.ROOT);
-            if (!List.of("threads", "ageing", "vlan-aware", "stats-interval", "batch", "busy-poll-us", "cpus", "mac-limit").contains(key)) {
+            if (!List.of("threads", "ageing", "vlan-aware", "stats-interval", "batch", "busy-poll-us", "tx-retry-us", "cpus", "mac-limit", "control", "metrics").contains(key)) {
                 throw new IllegalArgumentException(file + ":" + n + ": unknown setting '" + key
-                        + "' (known: threads, ageing, vlan-aware, stats-interval, batch, busy-poll-us, cpus, mac-limit)");
+                        + "' (known: threads, ageing, vlan-aware, stats-interval, batch, busy-poll-us, tx-retry-us, cpus, mac-limit, control, metrics)");
             }
             settings.put(key, line.substring(eq + 1).strip());
         }

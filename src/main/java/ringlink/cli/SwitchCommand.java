@@ -1,5 +1,6 @@
 package ringlink.cli;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -47,9 +48,15 @@ import ringlink.sw.SwitchStats;
             "  ringlink switch --vlan-aware 'tap:rl0?port.vlan=10' 'xdp:veth1?port.trunk=10,20'",
             "  ringlink switch 'tap:rl0?queues=2' 'vhost-user:/tmp/vm.sock?queues=2'   (QEMU: queues=2, mq=on)",
             "  ringlink switch --config switch.conf",
+            "  ringlink switch --control --metrics 127.0.0.1:9520 tap:rl0     (then: ringlink ctl port/add tap:rl1)",
+            "",
+            "Control socket (--control): Open vSwitch's unixctl protocol, so 'ringlink ctl COMMAND' and "
+                + "'ovs-appctl -t PATH COMMAND' work: list-commands, version, fdb/show, fdb/flush, port/add SPEC, "
+                + "port/del NAME, port/show [NAME], port/set NAME vlan=VID|trunk=LIST [native=VID], stats/show "
+                + "(the show commands take --json).",
             "",
             "Config file: one 'port SPEC' or 'key = value' per line (threads, ageing, vlan-aware, stats-interval, batch, "
-                + "busy-poll-us, cpus, mac-limit); '#' starts a comment. Options given on the command line win."})
+                + "busy-poll-us, tx-retry-us, cpus, mac-limit, control, metrics); '#' starts a comment. Options given on the command line win."})
 final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Parameters(paramLabel = "SPEC", arity = "0..*", description = "Ports, as link specs (see 'ringlink links').")
     List<String> specs = new ArrayList<>();
@@ -79,6 +86,9 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--busy-poll-us", paramLabel = "MICROS", description = "Longest busy-poll before sleeping (default: 100; 0 sleeps at once).")
     Integer busyPollUs;
 
+    @Option(names = "--tx-retry-us", paramLabel = "MICROS", description = "How long a port whose queue is full gets to make room before packets are dropped (default: 20; 0 drops at once).")
+    Integer txRetryUs;
+
     @Option(names = "--cpus", paramLabel = "LIST", split = ",", description = "Pin polling thread i to the i-th CPU of LIST, e.g. 1 or 0,1 (default: not pinned). Keeps a busy-polling thread off the CPU of the peer it polls.")
     int[] cpus;
 
@@ -91,6 +101,19 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--capture", paramLabel = "FILE", description = "Write every frame arriving on the mirrored ports to a pcapng file (an in-memory mirror port).")
     Path captureFile;
 
+    @Option(names = "--control", arity = "0..1", fallbackValue = ControlServer.DEFAULT_PATH, paramLabel = "PATH",
+            description = "Serve the control socket (OVS unixctl protocol, mode 0600) at PATH (default without PATH: " + ControlServer.DEFAULT_PATH + "). With it the switch may start without ports.")
+    Path control;
+
+    @Option(names = "--metrics", paramLabel = "ADDR:PORT", description = "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9520).")
+    String metricsAddr;
+
+    @Option(names = {"-v", "--verbose"}, description = "Log more: debug lines (each control command).")
+    boolean verbose;
+
+    @Option(names = {"-q", "--quiet"}, description = "Log only warnings and errors.")
+    boolean quiet;
+
     @Option(names = "--mirror-ports", paramLabel = "N", split = ",", description = "Which ports --mirror/--capture copy, by position from 0 (default: all).")
     int[] mirrorPorts = new int[0];
 
@@ -99,6 +122,12 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     /** Set once the switch forwards (for tests). */
     final CountDownLatch running = new CountDownLatch(1);
     final AtomicReference<Switch> current = new AtomicReference<>();
+    /** Stops a running switch as a signal would (for tests). */
+    volatile Runnable stopper;
+
+    /** Where the control socket and metrics listen once running (for tests). */
+    final AtomicReference<Path> controlAddress = new AtomicReference<>();
+    final AtomicReference<java.net.InetSocketAddress> metricsAddress = new AtomicReference<>();
 
     @Override
     public Integer call() throws Exception {
@@ -110,10 +139,13 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
             set = c.settings();
         }
         all.addAll(specs);
-        if (all.isEmpty()) {
-            err.println("ringlink switch: no ports given (e.g. 'ringlink switch tap:rl0 tap:rl1'; see --help)");
+        Path controlPath = control != null ? control : set.containsKey("control") ? Path.of(set.get("control")) : null;
+        String metricsAt = metricsAddr != null ? metricsAddr : set.get("metrics");
+        if (all.isEmpty() && controlPath == null) {
+            err.println("ringlink switch: no ports given (e.g. 'ringlink switch tap:rl0 tap:rl1', or --control to add them later; see --help)");
             return 2;
         }
+        CliLog logger = new CliLog(err, CliLog.level(verbose, quiet));
         int nThreads = pick(threads, set, "threads", Runtime.getRuntime().availableProcessors());
         int ageingS = pick(ageing, set, "ageing", 300);
         boolean vlans = vlanAware != null ? vlanAware : Boolean.parseBoolean(set.getOrDefault("vlan-aware", "false"));
@@ -121,6 +153,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         int batchSize = pick(batch, set, "batch", Switch.DEFAULT_BATCH);
         int busyUs = pick(busyPollUs, set, "busy-poll-us", 100);
         int macLimitAll = pick(macLimit, set, "mac-limit", Switch.DEFAULT_MAC_LIMIT);
+        int retryUs = pick(txRetryUs, set, "tx-retry-us", (int) (Switch.DEFAULT_TX_RETRY.toNanos() / 1000));
 
         int[] pin = cpus != null ? cpus : cpuList(set.get("cpus"));
 
@@ -128,22 +161,24 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         for (String s : all) ports.add(PortSpecs.parse(s));
 
         Switch.Builder b = Switch.builder().threads(nThreads).ageing(Duration.ofSeconds(ageingS)).vlanAware(vlans)
-                .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).macLimit(macLimitAll)
-                .log(m -> err.println("ringlink switch: " + m));
+                .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).txRetry(Duration.ofNanos(retryUs * 1000L))
+                .macLimit(macLimitAll).log(m -> logger.library("switch", m));
         if (pin.length > 0) b.cpus(pin);
         if (mirrorSpec != null && captureFile != null) throw new IllegalArgumentException("--mirror and --capture both need the mirror port: give one");
         List<AutoCloseable> opened = new ArrayList<>();
+        Map<String, String> openedSpecs = new java.util.LinkedHashMap<>();
         MirrorCapture capture = null;
         Switch sw;
         try {
-            for (PortSpecs.Port p : ports) {
+            for (int i = 0; i < ports.size(); i++) {
+                PortSpecs.Port p = ports.get(i);
                 // A device with all its queues (vhost-user queues=N, tap queues=N): every queue is served.
                 LinkDevice d = Links.openDevice(p.spec());
                 opened.add(d);
-                int index = opened.size() - 1;
+                openedSpecs.put(d.queueCount() == 1 ? d.queue(0).name() : d.name(), all.get(i));
                 b.port(d, p.vlan());
-                if (p.macLimit() != null) b.macLimit(index, p.macLimit());
-                if (p.allowed() != null) b.portSecurity(index, p.allowed());
+                if (p.macLimit() != null) b.macLimit(i, p.macLimit());
+                if (p.allowed() != null) b.portSecurity(i, p.allowed());
             }
             if (mirrorSpec != null) {
                 Link m = Links.open(mirrorSpec);
@@ -163,7 +198,15 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         current.set(sw);
         Terminal term = new Terminal(out, Terminal.stdoutIsTty());
         CountDownLatch done = new CountDownLatch(1);
+        SwitchControl view = new SwitchControl(sw);
+        openedSpecs.forEach(view::opened);
+        AtomicReference<ControlServer> ctl = new AtomicReference<>();
+        AtomicReference<MetricsServer> metrics = new AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean stopped = new java.util.concurrent.atomic.AtomicBoolean();
         Thread hook = new Thread(() -> {
+            if (!stopped.compareAndSet(false, true)) return;
+            if (ctl.get() != null) ctl.get().close();
+            if (metrics.get() != null) metrics.get().close();
             SwitchStats last = sw.stats(); // before close: which ports were still up
             sw.close();
             if (cap != null) {
@@ -176,7 +219,25 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         }, "ringlink-switch-shutdown");
         sw.start();
         if (cap != null) cap.start();
+        try {
+            if (controlPath != null) {
+                ControlServer cs = new ControlServer(controlPath, logger);
+                view.register(cs);
+                ctl.set(cs);
+            }
+            if (metricsAt != null) metrics.set(new MetricsServer(metricsAt, sw, view));
+        } catch (IOException | RuntimeException e) {
+            if (ctl.get() != null) ctl.get().close();
+            sw.close();
+            if (cap != null) cap.close();
+            throw e;
+        }
         Runtime.getRuntime().addShutdownHook(hook);
+        stopper = hook::run;
+        if (ctl.get() != null) ctl.get().start();
+        if (metrics.get() != null) metrics.get().start();
+        controlAddress.set(ctl.get() == null ? null : ctl.get().path());
+        metricsAddress.set(metrics.get() == null ? null : metrics.get().address());
         boolean usr1 = Signals.on("USR1", () -> {
             term.clear();
             printCounters(sw.stats(), out);
@@ -191,6 +252,11 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         out.println("ringlink switch: " + sw.portCount() + " ports: " + desc + "; " + sw.pollerCount()
                 + " polling threads" + (pin.length > 0 ? " (pinned to CPU " + java.util.Arrays.toString(pin).replaceAll("[\\[\\] ]", "") + ")" : "")
                 + (vlans ? ", VLAN-aware" : ""));
+        if (ctl.get() != null) out.println("ringlink switch: control socket " + ctl.get().path() + " (ringlink ctl -t " + ctl.get().path() + " list-commands)");
+        if (metrics.get() != null) {
+            var a = metrics.get().address();
+            out.println("ringlink switch: metrics at http://" + a.getHostString() + ":" + a.getPort() + "/metrics");
+        }
         out.println("ringlink switch: Ctrl-C stops" + (usr1 ? "; kill -USR1 " + ProcessHandle.current().pid() + " prints counters" : ""));
         running.countDown();
 

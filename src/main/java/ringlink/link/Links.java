@@ -30,7 +30,9 @@ public final class Links {
     }
 
     public static Link open(LinkSpec spec) throws IOException {
-        return provider(spec).open(spec);
+        Link l = provider(spec).open(spec);
+        LinkCountersEvent.register(l); // its counters in JFR recordings (ringlink.LinkCounters)
+        return l;
     }
 
     /**

@@ -256,4 +256,27 @@ public final class MacTable {
         }
         return n;
     }
+
+    /**
+     * A learned address, for tools.
+     *
+     * @param mac the 48-bit address
+     * @param vid its VLAN (0 on a switch that is not VLAN-aware)
+     * @param port the port it was last seen on
+     * @param ageMs milliseconds since it was last seen (refreshes are coarse: {@link #REFRESH_MS})
+     */
+    public record Entry(long mac, int vid, int port, int ageMs) {}
+
+    /** Every fresh address (a scan, not for the data path), in table order. */
+    public java.util.List<Entry> entries(int nowMs) {
+        java.util.List<Entry> out = new java.util.ArrayList<>();
+        for (int s = 0; s <= mask; s++) {
+            long k = (long) KEYS.getAcquire(keys, s);
+            if (k == 0) continue;
+            long v = (long) VALS.getAcquire(vals, s);
+            if ((v >>> 48) != check(k) || !fresh(v, nowMs)) continue;
+            out.add(new Entry(k & 0xffff_ffff_ffffL, (int) (k >>> 48) - 1, (int) (v & 0xffff) - 1, nowMs - (int) (v >>> 16)));
+        }
+        return out;
+    }
 }

@@ -26,7 +26,14 @@ import ringlink.sys.SysException;
  * stop eventfd fires.
  *
  * <p>Nothing here allocates per packet: the batch, per-packet destination and VLAN arrays and
- * the segmentation scratch batch are made once.
+ * the segmentation scratch batch are made once (and again only when a port added at run time
+ * needs bigger buffers).
+ *
+ * <p>Ports at run time: the set of queues this thread receives from ({@link #mine}) is changed
+ * only by this thread, at the top of a round, from a task queue ({@link #adopt}, {@link #release});
+ * the submitter wakes a sleeping thread through the wake-up eventfd and waits for the task's
+ * future. So a queue is never received from, armed or disarmed by two threads, and its link is
+ * closed only after this thread let go of it; the other ports see at most one round's delay.
  */
 final class Poller implements Runnable {
     /**
@@ -64,20 +71,31 @@ final class Poller implements Runnable {
     private static final long STOP_TAG = -1;
 
     private final Switch sw;
-    private final RxQueue[] mine;
-    private final Port[] all;
+    /** The queues this thread receives from; replaced (copy on write) by this thread only. */
+    private RxQueue[] mine;
     private final Port mirror;
-    private final PacketBatch rx;
-    private final PacketBatch scratch;
+    private PacketBatch rx;
+    private PacketBatch scratch;
     private final int[] dest;
     private final int[] vids;
     /** The transmit queue of each packet of a run to a multi-queue port. */
     private final int[] txq;
-    private final boolean[] prepared;
+    private boolean[] prepared;
+    /** Port changes for this thread to make at the top of its next round. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Task> tasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private volatile boolean pendingTasks;
+    /** Receive queues this thread polls (for placing new ports; written by this thread). */
+    volatile int portCount;
+    /** Nanoseconds spent idle (spinning without work or asleep) since start; written by this thread. */
+    volatile long idleNanos;
+    /** When the thread started ({@link System#nanoTime()}), 0 before. */
+    volatile long startNanos;
     private final Segmenter segmenter;
     private final Epoll epoll;
     private final EventFd stop;
     private final long maxSpinNanos;
+    /** How long a full port gets to make room before the rest of a run is dropped (0: drop at once). */
+    private final long retryNanos;
     private long spinNanos;
     private long nextRecoveryCheck;
     private volatile boolean running = true;
@@ -86,12 +104,15 @@ final class Poller implements Runnable {
     private final java.util.concurrent.CompletableFuture<String> pinned = new java.util.concurrent.CompletableFuture<>();
     final Thread thread;
 
-    Poller(Switch sw, int id, RxQueue[] mine, Port[] all, Port mirror, int batchSize, int maxPacket, int maxSegment,
+    /** A port change: add or release {@code port}; {@code done} completes once made. */
+    record Task(Port port, boolean add, java.util.concurrent.CompletableFuture<Void> done) {}
+
+    Poller(Switch sw, int id, RxQueue[] mine, Port mirror, int batchSize, int maxPacket, int maxSegment,
            Segmenter segmenter, long maxSpinNanos, int cpu) throws IOException {
         this.cpu = cpu;
         this.sw = sw;
         this.mine = mine;
-        this.all = all;
+        this.portCount = mine.length;
         this.mirror = mirror;
         // Buffers a whole number of cache lines long: with the batch memory and the headroom
         // 64-byte aligned, every packet then starts on a line, so the copies in and out of the
@@ -105,6 +126,7 @@ final class Poller implements Runnable {
         this.prepared = new boolean[mine.length];
         this.segmenter = segmenter;
         this.maxSpinNanos = maxSpinNanos;
+        this.retryNanos = sw.retryNanos();
         this.spinNanos = maxSpinNanos / 4;
         this.stop = EventFd.create();
         this.epoll = new Epoll(mine.length + 1);
@@ -130,21 +152,23 @@ final class Poller implements Runnable {
      * (a closed peer), and a level-triggered epoll would then never let the thread sleep.
      */
     void forget(Port p) {
-        for (RxQueue q : mine) {
-            if (q.port != p) continue;
-            Fd d;
-            synchronized (q) {
-                d = q.registered;
-                q.registered = null;
-            }
-            if (d == null) continue;
-            try {
-                epoll.remove(d);
-            } catch (IOException | RuntimeException ignored) {
-                // the set is closed (free): its entries went with it
-            }
-            d.close();
+        for (RxQueue q : mine) if (q.port == p) unregister(q);
+    }
+
+    /** Removes our dup of a queue's ready descriptor from the epoll set, then closes it. */
+    private void unregister(RxQueue q) {
+        Fd d;
+        synchronized (q) {
+            d = q.registered;
+            q.registered = null;
         }
+        if (d == null) return;
+        try {
+            epoll.remove(d);
+        } catch (IOException | RuntimeException ignored) {
+            // the set is closed (free): its entries went with it
+        }
+        d.close();
     }
 
     /**
@@ -172,6 +196,87 @@ final class Poller implements Runnable {
             return true;
         } catch (IOException | RuntimeException e) {
             return false;
+        }
+    }
+
+    /**
+     * Hands this thread a port change and wakes it; the future completes when it is made (at the
+     * top of the thread's next round), exceptionally if it failed.
+     */
+    java.util.concurrent.CompletableFuture<Void> submit(Port p, boolean add) {
+        Task t = new Task(p, add, new java.util.concurrent.CompletableFuture<>());
+        tasks.add(t);
+        pendingTasks = true;
+        wake();
+        return t.done();
+    }
+
+    /** Makes the queued port changes (this thread; also after it stopped, by whoever joined it). */
+    void runTasks() {
+        pendingTasks = false; // before polling: a task queued after this sets it again
+        Task t;
+        while ((t = tasks.poll()) != null) {
+            try {
+                if (t.add()) adopt(t.port());
+                else release(t.port());
+                t.done().complete(null);
+            } catch (IOException | RuntimeException e) {
+                t.done().completeExceptionally(e);
+            }
+        }
+    }
+
+    /** Starts receiving from every queue of {@code p}: buffers big enough for it, its descriptors in the epoll set. */
+    private void adopt(Port p) throws IOException {
+        int maxReceive = 0;
+        for (ringlink.link.Link l : p.queues) maxReceive = Math.max(maxReceive, l.maxReceiveSize());
+        int need = lines(maxReceive + PacketBatch.DEFAULT_HEADROOM);
+        if (need > rx.bufferSize()) {
+            // Once per port added, never per packet: this port receives bigger packets than the
+            // ones this thread started with (e.g. a TSO TAP on a switch of vhost-user ports).
+            PacketBatch bigger = new PacketBatch(rx.capacity(), need);
+            rx.close();
+            rx = bigger;
+        }
+        int seg = lines(Math.min(p.link.mtu() + 14 + 4, maxReceive) + PacketBatch.DEFAULT_HEADROOM);
+        if (seg > scratch.bufferSize()) {
+            PacketBatch bigger = new PacketBatch(scratch.capacity(), seg);
+            scratch.close();
+            scratch = bigger;
+        }
+        RxQueue[] added = new RxQueue[p.queues.length];
+        try {
+            for (int q = 0; q < added.length; q++) {
+                added[q] = new RxQueue(p, q);
+                register(added[q]);
+            }
+        } catch (IOException | RuntimeException e) {
+            for (RxQueue q : added) if (q != null) unregister(q);
+            throw e;
+        }
+        RxQueue[] n = java.util.Arrays.copyOf(mine, mine.length + added.length);
+        System.arraycopy(added, 0, n, mine.length, added.length);
+        mine = n;
+        prepared = new boolean[n.length];
+        portCount = n.length;
+    }
+
+    /** Stops receiving from every queue of {@code p} here; after this no call of this thread touches its links. */
+    private void release(Port p) {
+        forget(p);
+        RxQueue[] n = java.util.Arrays.stream(mine).filter(q -> q.port != p).toArray(RxQueue[]::new);
+        if (n.length == mine.length) return;
+        mine = n;
+        prepared = new boolean[n.length];
+        portCount = n.length;
+    }
+
+    /** Wakes the thread if it sleeps in epoll (it then starts a new round). */
+    void wake() {
+        try {
+            stop.signal();
+        } catch (IOException ignored) {
+            // already closed: the thread is gone
         }
     }
 
@@ -223,8 +328,10 @@ final class Poller implements Runnable {
             }
         }
         pinned.complete(null);
+        startNanos = System.nanoTime();
         long idleSince = 0;
         while (running) {
+            if (pendingTasks) runTasks();
             int work = 0;
             for (RxQueue q : mine) {
                 Port p = q.port;
@@ -245,7 +352,11 @@ final class Poller implements Runnable {
             }
             if (sw.recovering.get() > 0) recoveries();
             if (work > 0) {
-                if (idleSince != 0 && System.nanoTime() - idleSince < spinNanos) spinNanos = Math.min(maxSpinNanos, spinNanos * 2 + 1000);
+                if (idleSince != 0) {
+                    long idle = System.nanoTime() - idleSince;
+                    if (idle < spinNanos) spinNanos = Math.min(maxSpinNanos, spinNanos * 2 + 1000);
+                    idleNanos = idleNanos + idle; // single writer: this thread
+                }
                 idleSince = 0;
                 continue;
             }
@@ -263,6 +374,7 @@ final class Poller implements Runnable {
             } catch (Throwable e) {
                 sw.log(thread.getName() + ": " + Switch.reason(e));
             }
+            idleNanos = idleNanos + (System.nanoTime() - idleSince);
             spinNanos = spinNanos / 2;
             idleSince = 0;
         }
@@ -298,8 +410,8 @@ final class Poller implements Runnable {
             }
         }
         try {
-            // With every port down the thread still waits (for stop), not spins.
-            if (sleep && running) epoll.await(live == 0 && sw.recovering.get() == 0 ? 1000 : 100);
+            // With every port down the thread still waits (for stop or a new port), not spins.
+            if (sleep && running && !pendingTasks) epoll.await(live == 0 && sw.recovering.get() == 0 ? 1000 : 100);
         } catch (IOException e) {
             if (running) sw.log("epoll: " + e.getMessage());
         }
@@ -331,9 +443,11 @@ final class Poller implements Runnable {
     /** Decides each packet's destination, then sends runs of equal (destination, VLAN). */
     void forward(Port in, int queue, int n) {
         MemorySegment m = rx.memory();
+        Port[] all = sw.slots(); // ports added since the last batch included; removed ones are null
         int nowMs = sw.nowMs();
         MacTable table = sw.table;
-        boolean vlanAware = in.vlan != null;
+        PortVlan inVlan = in.vlan; // one membership for the whole batch, also if port/set changes it
+        boolean vlanAware = inVlan != null;
         int malformed = 0, vlanDrops = 0, secDrops = 0;
         boolean secured = sw.secured();
         int limit = in.macLimit;
@@ -362,7 +476,7 @@ final class Poller implements Runnable {
             }
             int vid = 0;
             if (vlanAware) {
-                vid = ingressVlan(in, i, m, off, len);
+                vid = ingressVlan(inVlan, i, m, off, len);
                 bytes += rx.length(i) - len; // a removed tag no longer counts, as before
                 if (vid < 0) {
                     dest[i] = DROP;
@@ -408,11 +522,13 @@ final class Poller implements Runnable {
             int v = vids[i];
             int j = i + 1;
             while (j < n && dest[j] == d && vids[j] == v) j++;
-            if (d >= 0) {
+            if (d >= 0 && d < all.length && all[d] != null) {
                 sendTo(all[d], i, j, v);
-            } else if (d == FLOOD) {
+            } else if (d >= 0 || d == FLOOD) { // d >= 0 here: learned on a port removed since
                 for (Port q : all) {
-                    if (q != in && q.up && (q.vlan == null || q.vlan.member(v))) sendTo(q, i, j, v);
+                    if (q == null || q == in || !q.up) continue;
+                    PortVlan qv = q.vlan;
+                    if (qv == null || qv.member(v)) sendTo(q, i, j, v);
                 }
             }
             i = j;
@@ -443,14 +559,14 @@ final class Poller implements Runnable {
      * one removed (a priority tag or the native VID in front of a victim VLAN's tag), and an
      * 802.1ad S-tag or QinQ tag is never taken there: a port beyond would read the inner tag.
      */
-    private int ingressVlan(Port in, int i, MemorySegment m, long off, int len) {
+    private int ingressVlan(PortVlan in, int i, MemorySegment m, long off, int len) {
         int type = m.get(BE16, off + 12) & 0xffff;
-        int untagged = in.vlan.untaggedVid();
+        int untagged = in.untaggedVid();
         if (type != TPID) return isTag(type) ? -1 : untagged;
         if (len < ETH_HLEN + TAG) return -1;
         int vid = m.get(BE16, off + 14) & 0xfff;
         if (vid == 0) vid = untagged; // priority tag: the frame is untagged for VLAN purposes
-        else if (!in.vlan.isTrunk() || !in.vlan.member(vid)) return -1; // access ports take no tagged frames
+        else if (!in.isTrunk() || !in.member(vid)) return -1; // access ports take no tagged frames
         if (vid < 0) return -1;
         if (vid == untagged && len >= ETH_HLEN + TAG + 2 && isTag(m.get(BE16, off + 16) & 0xffff)) return -1; // double tag
         untag(rx, i);
@@ -517,7 +633,8 @@ final class Poller implements Runnable {
 
     /** One transmit call (the packets tagged for {@code q} around it if needed); caller holds q's lock. */
     private void transmit(Port q, PacketBatch b, int from, int to, int vid) {
-        boolean tag = q.vlan != null && q.vlan.tagged(vid);
+        PortVlan qv = q.vlan;
+        boolean tag = qv != null && qv.tagged(vid);
         if (tag) {
             for (int k = from; k < to; k++) {
                 if (!tag(b, k, vid)) {
@@ -553,6 +670,7 @@ final class Poller implements Runnable {
         int ok;
         try {
             int n = q.queues[qi].transmit(b, from, to);
+            if (n < to - from && retryNanos > 0) n += retry(q, qi, b, from + n, to);
             if (n < to - from) {
                 q.txDrop(DropReason.BACKPRESSURE, to - from - n);
                 if (q.queueCounters != null) q.queueCounters[qi].txDropped(to - from - n);
@@ -585,6 +703,39 @@ final class Poller implements Runnable {
             q.counters.transmitted(ok, bytes);
             if (q.queueCounters != null) q.queueCounters[qi].transmitted(ok, bytes);
         }
+    }
+
+    /**
+     * The queue took only part of a run: it is full right now. Rather than drop at once (which a
+     * TCP sender pays for with a retransmission), give its consumer a moment to drain, as OVS-DPDK
+     * retries a vhost-user enqueue: keep offering the rest while it makes progress, and for at
+     * most {@link #retryNanos} without progress (the whole retry at most four times that). The
+     * delay is bounded, so a port that stays full costs the others a few microseconds a run, never
+     * a stall; what it still does not take is dropped (BACKPRESSURE) by the caller. Errors are
+     * left for the next transmit to meet and report.
+     */
+    private int retry(Port q, int qi, PacketBatch b, int from, int to) {
+        long start = System.nanoTime(), progress = start;
+        int sent = 0;
+        while (from + sent < to) {
+            Thread.onSpinWait();
+            int n;
+            try {
+                n = q.queues[qi].transmit(b, from + sent, to);
+            } catch (IOException | RuntimeException e) {
+                break;
+            }
+            long now = System.nanoTime();
+            if (n > 0) {
+                sent += n;
+                progress = now;
+            } else if (now - progress > retryNanos) {
+                break;
+            }
+            if (now - start > 4 * retryNanos) break;
+        }
+        if (sent > 0) q.retried = q.retried + sent; // single writer: we hold q's lock
+        return sent;
     }
 
     /** Inserts an 802.1Q tag after the MAC addresses, in the headroom; false if there is none. */

@@ -36,13 +36,16 @@ final class Port {
     /** Queues the peer takes packets on, refreshed per transmit run (under {@link #lock}). */
     private final int[] enabled;
     final String name;
-    final PortVlan vlan; // null when the switch is not VLAN-aware
+    /** Null when the switch is not VLAN-aware; changed at run time by {@link Switch#setPortVlan}. */
+    volatile PortVlan vlan;
     /** rx side written by the owning poller; tx side written under {@link #lock}. */
     final LinkCounters counters = new LinkCounters();
     /** Drops per {@link DropReason}: written by either side, but only on the (per-batch) drop path. */
     final java.util.concurrent.atomic.AtomicLongArray drops = new java.util.concurrent.atomic.AtomicLongArray(DropReason.values().length);
     /** Superpackets segmented and checksums finished in software for this port (under the lock). */
     volatile long segmented, checksummed;
+    /** Packets that went out on a retry after the port was full at first (under the lock). */
+    volatile long retried;
     volatile boolean up = true;
     /** Frames arriving here are copied to the switch's mirror port. */
     boolean mirrored;
@@ -76,6 +79,7 @@ final class Port {
         this.enabled = new int[n];
         this.name = n == 1 ? link.name() : device.name();
         this.vlan = vlan;
+        for (Link l : queues) ringlink.link.LinkCountersEvent.register(l); // periodic JFR counters, however the link was opened
     }
 
     /**

@@ -44,6 +44,13 @@ import ringlink.link.LinkStats;
  *
  * <p>The switch owns its ports: {@link #close()} stops the threads and closes every link
  * (which removes the kernel objects the links created).
+ *
+ * <p>Ports at run time: {@link #addPort} and {@link #removePort} change the ports of a running
+ * switch without stopping the others. A port keeps its index for its life (a removed port's
+ * index is reused by a later one). The polling threads pick up the change at the top of their
+ * next round (they are woken if asleep), so other ports see at most one round's delay and lose
+ * nothing; a removed port's links are closed only after every thread let go of them and no
+ * transmit to it is in progress.
  */
 public final class Switch implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("ringlink.sw");
@@ -66,16 +73,35 @@ public final class Switch implements AutoCloseable {
      */
     public static final int DEFAULT_MAC_LIMIT = 1024;
 
+    /**
+     * How long a full port gets to make room before packets are dropped, unless
+     * {@link Builder#txRetry} says otherwise: 20 µs, about the time a busy consumer thread (a
+     * guest's virtio-net driver, a shm peer) takes to drain a burst, so a momentary full queue
+     * costs a short wait instead of a TCP retransmission.
+     */
+    public static final Duration DEFAULT_TX_RETRY = Duration.ofNanos(20_000);
+
+    /** Most ports a switch can have at once: the forwarding table keeps a port in 16 bits. */
+    public static final int MAX_PORTS = 0xfffe;
+    /** How long {@link #addPort}/{@link #removePort} wait for a polling thread to take the change. */
+    static final long PORT_CHANGE_TIMEOUT_MS = 10_000;
+
     final MacTable table;
     /** Addresses configured on some port (sorted) and their ports: port security's ownership. */
     private final long[] securedMacs;
     private final int[] securedPorts;
     /** Ports down with a link that may come back (pollers look for it while this is non-zero). */
     final java.util.concurrent.atomic.AtomicInteger recovering = new java.util.concurrent.atomic.AtomicInteger();
-    private final Port[] ports;
+    /**
+     * The ports by index; null where a port was removed. Replaced whole (copy on write, under the
+     * switch's lock) when ports come and go, so a polling thread reads one consistent array per batch.
+     */
+    private volatile Port[] ports;
+    private final boolean mirrorAll;
     /** Receives a copy of every frame arriving on a mirrored port; null if none. */
     final Port mirror;
-    private final List<Poller> pollers = new ArrayList<>();
+    /** Copy on write: pollers added at run time (addPort) while others iterate (portDown, recovery). */
+    private final List<Poller> pollers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final LongSupplier clock;
     private final long startNanos;
     private final Consumer<String> log;
@@ -87,7 +113,7 @@ public final class Switch implements AutoCloseable {
         this.clock = b.clock;
         this.startNanos = clock.getAsLong();
         this.log = b.log;
-        this.table = new MacTable(b.macCapacity, b.ageing.toMillis(), Math.max(1, b.links.size()));
+        this.table = new MacTable(b.macCapacity, b.ageing.toMillis(), MAX_PORTS); // ports come and go: count for every index
         this.ports = new Port[b.links.size()];
         for (int i = 0; i < ports.length; i++) {
             LinkDevice l = b.links.get(i);
@@ -120,7 +146,13 @@ public final class Switch implements AutoCloseable {
             if (i < 0 || i >= ports.length) throw new IllegalArgumentException("mirrored port " + i + " does not exist");
             ports[i].mirrored = true;
         }
-        if (mirror != null && b.mirrored.length == 0) for (Port p : ports) p.mirrored = true;
+        this.mirrorAll = mirror != null && b.mirrored.length == 0;
+        if (mirrorAll) for (Port p : ports) p.mirrored = true;
+    }
+
+    /** The ports by index, null where removed (one volatile read: the polling threads' view). */
+    Port[] slots() {
+        return ports;
     }
 
     /** A builder: add ports, then {@link Builder#build()} and {@link #start()}. */
@@ -137,6 +169,7 @@ public final class Switch implements AutoCloseable {
         private int macCapacity = 8192;
         private Duration ageing = Duration.ofSeconds(300);
         private Duration busyPoll = Duration.ofNanos(100_000);
+        private Duration txRetry = DEFAULT_TX_RETRY;
         private boolean vlanAware;
         private LongSupplier clock = System::nanoTime;
         private Supplier<Segmenter> segmenter = SoftwareOffload::segmenter;
@@ -251,6 +284,18 @@ public final class Switch implements AutoCloseable {
             return this;
         }
 
+        /**
+         * How long a port whose queue is full gets to make room before the rest of a run is
+         * dropped (BACKPRESSURE); default {@link Switch#DEFAULT_TX_RETRY}, zero drops at once.
+         * The retry is bounded (at most four times this per run), so a port that stays full
+         * delays the others by that much per run and never stalls them.
+         */
+        public Builder txRetry(Duration d) {
+            if (d.isNegative() || d.toMillis() > 10) throw new IllegalArgumentException("tx retry " + d + " not in [0, 10 ms]");
+            txRetry = d;
+            return this;
+        }
+
         /** Longest busy-poll before sleeping (default 100 µs; 0 sleeps at once). */
         public Builder busyPoll(Duration d) {
             if (d.isNegative()) throw new IllegalArgumentException("busy-poll must not be negative");
@@ -306,8 +351,8 @@ public final class Switch implements AutoCloseable {
             return this;
         }
 
+        /** Builds the switch; with no ports, they come later through {@link Switch#addPort}. */
         public Switch build() {
-            if (links.isEmpty()) throw new IllegalArgumentException("a switch needs at least one port");
             return new Switch(this);
         }
     }
@@ -317,7 +362,8 @@ public final class Switch implements AutoCloseable {
         if (started) throw new IllegalStateException("switch already started");
         if (closed) throw new IllegalStateException("switch is closed");
         started = true;
-        List<Poller.RxQueue> queues = rxQueues();
+        Port[] ports = java.util.Arrays.stream(this.ports).filter(Objects::nonNull).toArray(Port[]::new);
+        List<Poller.RxQueue> queues = rxQueues(ports);
         int nThreads = Math.min(b.threads, queues.size());
         int maxPacket = 0, maxSegment = 0;
         for (Port p : ports) {
@@ -330,7 +376,7 @@ public final class Switch implements AutoCloseable {
                 List<Poller.RxQueue> mine = new ArrayList<>();
                 for (int i = t; i < queues.size(); i += nThreads) mine.add(queues.get(i));
                 int cpu = b.cpus.length == 0 ? -1 : b.cpus[t % b.cpus.length];
-                pollers.add(new Poller(this, t, mine.toArray(Poller.RxQueue[]::new), ports, mirror, b.batchSize, maxPacket,
+                pollers.add(new Poller(this, t, mine.toArray(Poller.RxQueue[]::new), mirror, b.batchSize, maxPacket,
                         Math.min(maxSegment, maxPacket), b.segmenter.get(), b.busyPoll.toNanos(), cpu));
             }
         } catch (IOException | RuntimeException e) {
@@ -364,7 +410,7 @@ public final class Switch implements AutoCloseable {
      * Every receive queue of every port, port by port: dealt round-robin to the pollers, so the
      * queues of one multi-queue port land on different threads.
      */
-    private List<Poller.RxQueue> rxQueues() {
+    private static List<Poller.RxQueue> rxQueues(Port[] ports) {
         List<Poller.RxQueue> out = new ArrayList<>();
         for (Port p : ports) for (int q = 0; q < p.queues.length; q++) out.add(new Poller.RxQueue(p, q));
         return out;
@@ -382,12 +428,21 @@ public final class Switch implements AutoCloseable {
     Poller unstartedPoller() throws IOException {
         int maxPacket = 0;
         for (Port p : ports) maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
-        return new Poller(this, 99, rxQueues().toArray(Poller.RxQueue[]::new), ports, mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0, -1);
+        return new Poller(this, 99, rxQueues(ports).toArray(Poller.RxQueue[]::new), mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0, -1);
     }
 
     /** Port {@code i}'s run-time state (for the benchmark). */
     Port portState(int i) {
         return ports[i];
+    }
+
+    long retryNanos() {
+        return b.txRetry.toNanos();
+    }
+
+    /** Packets port {@code i} took on a retry after it was full at first ({@link Builder#txRetry}). */
+    public long retried(int i) {
+        return slot(i).retried;
     }
 
     /** Milliseconds since the switch was built (the forwarding table's time). */
@@ -519,36 +574,303 @@ public final class Switch implements AutoCloseable {
         }
     }
 
-    /** The number of ports. */
+    /**
+     * Adds a port to a switch that may be running; returns its index. Traffic between the other
+     * ports goes on: the port's polling thread (the one with fewest queues, or a new one while the
+     * switch has fewer than {@link Builder#threads}) takes it at the top of its next round. The
+     * switch owns the link from this call on: if the port cannot be added, the link is closed and
+     * the exception thrown. The port gets the switch's MAC limit ({@link Builder#macLimit(int)}).
+     *
+     * @param vlan its VLAN membership on a VLAN-aware switch (null: access VLAN 1); ignored otherwise
+     * @throws IllegalArgumentException a port of that name exists, the link is not L2, or the
+     *     switch has {@link #MAX_PORTS} ports
+     * @throws IllegalStateException the switch is closed
+     */
+    public int addPort(Link link, PortVlan vlan) throws IOException {
+        Objects.requireNonNull(link, "link");
+        return addPort(LinkDevice.of(link), vlan);
+    }
+
+    /** {@link #addPort(Link, PortVlan)} for a device with all its queues (each receive queue polled). */
+    public int addPort(LinkDevice device, PortVlan vlan) throws IOException {
+        Port p;
+        try {
+            Objects.requireNonNull(device, "device");
+            for (int q = 0; q < device.queueCount(); q++) checkL2(device.queue(q));
+            p = publish(device, vlan);
+        } catch (RuntimeException e) {
+            if (device != null) device.close();
+            throw e;
+        }
+        try {
+            synchronized (this) {
+                if (started) place(p);
+            }
+        } catch (IOException | RuntimeException e) {
+            unpublish(p);
+            p.device.close();
+            throw e;
+        }
+        PortUpEvent e = new PortUpEvent();
+        if (e.isEnabled()) {
+            e.port = p.name;
+            e.offloads = p.link.offloads().toString();
+            e.mtu = p.link.mtu();
+            e.commit();
+        }
+        log.accept("port " + p.name + " added as port " + p.index);
+        return p.index;
+    }
+
+    private static void checkL2(Link link) {
+        if (link.layer() != Layer.L2) {
+            throw new IllegalArgumentException(link.name() + " carries IP packets (" + link.layer()
+                    + "), but a switch port must carry Ethernet frames: use an L2 link (e.g. tap: instead of tun:)");
+        }
+    }
+
+    /** Puts a new port in the first free index; other threads may transmit to it from now on. */
+    private synchronized Port publish(LinkDevice device, PortVlan vlan) {
+        if (closed) throw new IllegalStateException("switch is closed");
+        Port[] cur = ports;
+        String name = device.queueCount() == 1 ? device.queue(0).name() : device.name();
+        int idx = cur.length;
+        for (int i = 0; i < cur.length; i++) {
+            if (cur[i] == null) {
+                if (idx == cur.length) idx = i;
+            } else if (cur[i].name.equals(name)) {
+                throw new IllegalArgumentException("a port named " + name + " exists (port " + i + ")");
+            }
+        }
+        if (idx >= MAX_PORTS) throw new IllegalArgumentException("the switch has " + MAX_PORTS + " ports, the most it can have");
+        Port p = new Port(idx, device, b.vlanAware ? (vlan == null ? PortVlan.DEFAULT : vlan) : null, b.macLimit, null);
+        p.mirrored = mirrorAll;
+        Port[] n = java.util.Arrays.copyOf(cur, Math.max(cur.length, idx + 1));
+        n[idx] = p;
+        ports = n;
+        return p;
+    }
+
+    private synchronized void unpublish(Port p) {
+        Port[] n = ports.clone();
+        if (n[p.index] == p) n[p.index] = null;
+        ports = n;
+    }
+
+    /** Hands a new port to a polling thread of the running switch and waits until it polls it. */
+    private void place(Port p) throws IOException {
+        if (closed) throw new IllegalStateException("switch is closed");
+        Poller target = null;
+        for (Poller q : pollers) {
+            if (q.thread.isAlive() && (target == null || q.portCount < target.portCount)) target = q;
+        }
+        if (target == null || (target.portCount > 0 && pollers.size() < b.threads)) {
+            int cpu = b.cpus.length == 0 ? -1 : b.cpus[pollers.size() % b.cpus.length];
+            int maxPacket = 0;
+            for (Link l : p.queues) maxPacket = Math.max(maxPacket, l.maxReceiveSize());
+            Poller n = new Poller(this, pollers.size(), rxQueues(new Port[] {p}).toArray(Poller.RxQueue[]::new), mirror,
+                    b.batchSize, maxPacket, Math.min(p.link.mtu() + 14 + 4, maxPacket), b.segmenter.get(),
+                    b.busyPoll.toNanos(), cpu);
+            n.thread.start();
+            String problem = n.awaitPinned();
+            if (problem != null) {
+                n.requestStop();
+                try {
+                    n.thread.join(PORT_CHANGE_TIMEOUT_MS);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                }
+                n.free();
+                throw new IllegalArgumentException(problem);
+            }
+            pollers.add(n);
+            return;
+        }
+        await(target.submit(p, true), target, "add " + p.name);
+    }
+
+    /** Waits for a polling thread to make a port change; if the thread is gone, makes it here. */
+    private void await(java.util.concurrent.CompletableFuture<Void> done, Poller owner, String what) throws IOException {
+        long deadline = System.nanoTime() + PORT_CHANGE_TIMEOUT_MS * 1_000_000;
+        while (true) {
+            try {
+                done.get(50, java.util.concurrent.TimeUnit.MILLISECONDS);
+                return;
+            } catch (java.util.concurrent.TimeoutException e) {
+                // The thread ended (stopped, or died of an error): nobody else will run its tasks,
+                // and no other thread touches its ports, so they can be run here.
+                if (!owner.thread.isAlive() && owner.startNanos != 0) owner.runTasks();
+                else if (System.nanoTime() > deadline) throw new IOException(owner.thread.getName() + " did not " + what + " within " + PORT_CHANGE_TIMEOUT_MS + " ms");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while waiting to " + what);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof IOException io) throw io;
+                if (e.getCause() instanceof RuntimeException r) throw r;
+                throw new IOException(e.getCause());
+            }
+        }
+    }
+
+    /**
+     * Removes port {@code index} from a switch that may be running and closes its links. In order:
+     * no more transmits to it (waiting for one in progress), every polling thread that receives
+     * from one of its queues lets go of them (at the top of its next round), the addresses learned
+     * on it are forgotten, its index is freed, its device is closed. The other ports go on meanwhile.
+     *
+     * @throws IllegalArgumentException no such port
+     */
+    public void removePort(int index) throws IOException {
+        Port p;
+        synchronized (this) {
+            if (closed) throw new IllegalStateException("switch is closed");
+            Port[] cur = ports;
+            if (index < 0 || index >= cur.length || cur[index] == null) throw new IllegalArgumentException("no port " + index);
+            p = cur[index];
+            p.lock(); // a transmit to it in progress ends first; later ones see it down
+            synchronized (p) {
+                p.up = false;
+                if (p.recoverable) {
+                    p.recoverable = false;
+                    recovering.decrementAndGet();
+                }
+                if (p.downReason == null) p.downReason = "removed";
+            }
+            p.unlock();
+            if (started) {
+                List<java.util.concurrent.CompletableFuture<Void>> done = new ArrayList<>();
+                for (Poller pl : pollers) done.add(pl.submit(p, false));
+                for (int k = 0; k < done.size(); k++) await(done.get(k), pollers.get(k), "release " + p.name);
+            }
+            table.forgetPort(index);
+            unpublish(p);
+        }
+        try {
+            p.device.close();
+        } catch (RuntimeException e) {
+            log.accept("closing " + p.name + ": " + e);
+        }
+        PortDownEvent e = new PortDownEvent();
+        if (e.isEnabled()) {
+            e.port = p.name;
+            e.reason = "removed";
+            e.commit();
+        }
+        log.accept("port " + p.name + " removed");
+    }
+
+    /** Removes the port named {@code name} (see {@link #removePort(int)}). */
+    public void removePort(String name) throws IOException {
+        int i = indexOf(name);
+        if (i < 0) throw new IllegalArgumentException("no port named " + name);
+        removePort(i);
+    }
+
+    /** The index of the port named {@code name}, or -1. */
+    public int indexOf(String name) {
+        Port[] cur = ports;
+        for (int i = 0; i < cur.length; i++) if (cur[i] != null && cur[i].name.equals(name)) return i;
+        return -1;
+    }
+
+    /**
+     * Changes port {@code index}'s VLAN membership on a running VLAN-aware switch. Addresses
+     * learned on it are forgotten (they belonged to its old VLANs); the next batch uses the new one.
+     */
+    public void setPortVlan(int index, PortVlan vlan) {
+        Objects.requireNonNull(vlan, "vlan");
+        if (!b.vlanAware) throw new IllegalStateException("the switch is not VLAN-aware (--vlan-aware)");
+        Port p = slot(index);
+        p.vlan = vlan;
+        table.forgetPort(index);
+    }
+
+    /** Port {@code index}'s VLAN membership, or null when the switch is not VLAN-aware. */
+    public PortVlan portVlan(int index) {
+        return slot(index).vlan;
+    }
+
+    /** True if the switch handles 802.1Q VLANs. */
+    public boolean isVlanAware() {
+        return b.vlanAware;
+    }
+
+    /** Forgets every learned address (what {@code fdb/flush} does). */
+    public void flushAddresses() {
+        for (Port p : ports) if (p != null) table.forgetPort(p.index);
+    }
+
+    /**
+     * Every learned address now, for tools ({@code fdb/show}): a scan of the table, not for the
+     * data path.
+     */
+    public List<MacTable.Entry> addresses() {
+        return table.entries(nowMs());
+    }
+
+    /** The polling threads' load now (for metrics). */
+    public List<PollerStats> pollerStats() {
+        List<Poller> ps;
+        synchronized (this) {
+            ps = List.copyOf(pollers);
+        }
+        long now = System.nanoTime();
+        List<PollerStats> out = new ArrayList<>(ps.size());
+        for (Poller p : ps) {
+            long start = p.startNanos;
+            long wall = start == 0 ? 0 : now - start;
+            out.add(new PollerStats(p.thread.getName(), p.portCount, Math.max(0, wall - p.idleNanos), wall, p.thread.isAlive()));
+        }
+        return out;
+    }
+
+    private Port slot(int index) {
+        Port[] cur = ports;
+        if (index < 0 || index >= cur.length || cur[index] == null) throw new IllegalArgumentException("no port " + index);
+        return cur[index];
+    }
+
+    /**
+     * Port slots: one more than the highest index in use. A removed port's index reads as
+     * {@link #hasPort false} until a new port takes it.
+     */
     public int portCount() {
         return ports.length;
     }
 
+    /** True if a port has index {@code i} (false for a removed one). */
+    public boolean hasPort(int i) {
+        Port[] cur = ports;
+        return i >= 0 && i < cur.length && cur[i] != null;
+    }
+
     /** Port {@code i}'s link (its queue 0 on a multi-queue port; {@link #device} has them all). */
     public Link port(int i) {
-        return ports[i].link;
+        return slot(i).link;
     }
 
     /** Port {@code i}'s device, with every queue. */
     public LinkDevice device(int i) {
-        return ports[i].device;
+        return slot(i).device;
     }
 
     /** True if port {@code i} is forwarding. */
     public boolean isUp(int i) {
-        return ports[i].up;
+        return slot(i).up;
     }
 
     /** Why port {@code i} is down, or null while it is up. */
     public String downReason(int i) {
-        Port p = ports[i];
+        Port p = slot(i);
         return p.up ? null : p.downReason;
     }
 
-    /** Counters of every port now. */
+    /** Counters of every port now (removed ports are left out). */
     public SwitchStats stats() {
+        Port[] ports = this.ports;
         List<PortStats> out = new ArrayList<>(ports.length);
         for (Port p : ports) {
+            if (p == null) continue;
             Map<DropReason, Long> drops = new EnumMap<>(DropReason.class);
             for (DropReason r : DropReason.values()) {
                 long n = p.drops.get(r.ordinal());
@@ -587,6 +909,10 @@ public final class Switch implements AutoCloseable {
             if (closed) return;
             closed = true;
         }
+        List<Poller> pollers;
+        synchronized (this) {
+            pollers = List.copyOf(this.pollers);
+        }
         for (Poller p : pollers) p.requestStop();
         for (Poller p : pollers) {
             try {
@@ -601,6 +927,7 @@ public final class Switch implements AutoCloseable {
             mirror.link.close();
         }
         for (Port p : ports) {
+            if (p == null) continue;
             boolean wasUp;
             synchronized (p) {
                 wasUp = p.up;

@@ -27,7 +27,13 @@ public record SwitchStats(long nanos, List<PortStats> ports, int macs) {
         List<Rate> out = new ArrayList<>(ports.size());
         for (int i = 0; i < ports.size(); i++) {
             PortStats now = ports.get(i);
-            PortStats then = i < earlier.ports.size() ? earlier.ports.get(i) : now;
+            PortStats then = now; // matched by name: ports come and go at run time
+            for (PortStats e : earlier.ports) {
+                if (e.name().equals(now.name())) {
+                    then = e;
+                    break;
+                }
+            }
             var d = now.link().minus(then.link());
             out.add(new Rate(now.name(), now.up(), d.rxPackets() / secs, d.txPackets() / secs,
                     d.rxBytes() * 8 / secs / 1e9, d.txBytes() * 8 / secs / 1e9, now.totalDrops() - then.totalDrops()));

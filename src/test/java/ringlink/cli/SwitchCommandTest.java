@@ -81,7 +81,7 @@ class SwitchCommandTest {
         var z = new ringlink.link.LinkStats(0, 0, 0, 0, 0, 0, 0, 0);
         var q0 = new ringlink.link.LinkStats(10, 1000, 7, 700, 0, 0, 0, 0);
         var q1 = new ringlink.link.LinkStats(5, 500, 3, 300, 0, 2, 0, 0);
-        var p = new ringlink.sw.PortStats("vhost-user:/x.sock?queues=2", true, q0.plus(q1), z, java.util.Map.of(), 0, 0,
+        var p = new ringlink.sw.PortStats("vhost-user:/x.sock?queues=2", true, q0.plus(q1), z, java.util.Map.of(), 0, 0, 0, 0, null,
                 java.util.List.of(new ringlink.sw.QueueStats(0, true, q0, z), new ringlink.sw.QueueStats(1, false, q1, z)));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         SwitchCommand.printCounters(new ringlink.sw.SwitchStats(0, java.util.List.of(p), 0), new PrintStream(out, true));

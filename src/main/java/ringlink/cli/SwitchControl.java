@@ -1,0 +1,281 @@
+package ringlink.cli;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import ringlink.link.Link;
+import ringlink.link.LinkStats;
+import ringlink.link.Links;
+import ringlink.sw.DropReason;
+import ringlink.sw.MacTable;
+import ringlink.sw.PollerStats;
+import ringlink.sw.PortStats;
+import ringlink.sw.PortVlan;
+import ringlink.sw.Switch;
+import ringlink.sw.SwitchStats;
+
+/**
+ * The switch's control commands (served by {@link ControlServer}) and the views the metrics
+ * endpoint shares with them, so {@code port/show} and {@code /metrics} count the same things.
+ */
+final class SwitchControl {
+    private final Switch sw;
+    /** Link name to the spec it was opened from (for port/show's transport). */
+    private final Map<String, String> specs = new ConcurrentHashMap<>();
+
+    SwitchControl(Switch sw) {
+        this.sw = sw;
+    }
+
+    /** Remembers the spec a port was opened from. */
+    void opened(String linkName, String spec) {
+        specs.put(linkName, spec);
+    }
+
+    void register(ControlServer s) {
+        s.register("fdb/show", "[--json]", 0, 1, a -> fdbShow(json(a)));
+        s.register("fdb/flush", "", 0, 0, a -> {
+            sw.flushAddresses();
+            return "table successfully flushed\n";
+        });
+        s.register("port/add", "SPEC", 1, 1, a -> portAdd(a.getFirst()));
+        s.register("port/del", "NAME|INDEX", 1, 1, a -> portDel(a.getFirst()));
+        s.register("port/show", "[--json] [NAME|INDEX]", 0, 2, this::portShow);
+        s.register("port/set", "NAME|INDEX key=value... (vlan=VID | trunk=LIST [native=VID])", 2, 4, this::portSet);
+        s.register("stats/show", "[--json]", 0, 1, a -> statsShow(json(a)));
+    }
+
+    private static boolean json(List<String> a) throws ControlServer.CommandException {
+        boolean j = false;
+        for (String s : a) {
+            if (s.equals("--json")) j = true;
+            else throw new ControlServer.CommandException("unexpected argument '" + s + "' (only --json)");
+        }
+        return j;
+    }
+
+    private int port(String nameOrIndex) throws ControlServer.CommandException {
+        int i = sw.indexOf(nameOrIndex);
+        if (i >= 0) return i;
+        for (var e : specs.entrySet()) { // the spec it was added with also names it
+            if (e.getValue().equals(nameOrIndex) && (i = sw.indexOf(e.getKey())) >= 0) return i;
+        }
+        try {
+            i = Integer.parseInt(nameOrIndex);
+            if (sw.hasPort(i)) return i;
+        } catch (NumberFormatException ignored) {
+            // not an index either
+        }
+        throw new ControlServer.CommandException("no such port: " + nameOrIndex);
+    }
+
+    static String macText(long mac) {
+        StringBuilder sb = new StringBuilder(17);
+        for (int k = 5; k >= 0; k--) {
+            sb.append(String.format(Locale.ROOT, "%02x", (mac >>> (8 * k)) & 0xff));
+            if (k > 0) sb.append(':');
+        }
+        return sb.toString();
+    }
+
+    String fdbShow(boolean json) {
+        List<MacTable.Entry> es = new ArrayList<>(sw.addresses());
+        es.sort(Comparator.comparingInt(MacTable.Entry::port).thenComparingInt(MacTable.Entry::vid).thenComparingLong(MacTable.Entry::mac));
+        if (json) {
+            List<Object> out = new ArrayList<>();
+            for (MacTable.Entry e : es) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("port", e.port());
+                m.put("name", sw.hasPort(e.port()) ? sw.port(e.port()).name() : null);
+                m.put("vlan", e.vid());
+                m.put("mac", macText(e.mac()));
+                m.put("age", e.ageMs() / 1000);
+                out.add(m);
+            }
+            return Json.write(out) + "\n";
+        }
+        // The columns of OVS's fdb/show: " port  VLAN  MAC                Age".
+        StringBuilder sb = new StringBuilder(" port  VLAN  MAC                Age\n");
+        for (MacTable.Entry e : es) {
+            sb.append(String.format(Locale.ROOT, "%5d  %4d  %s  %3d%n", e.port(), e.vid(), macText(e.mac()), e.ageMs() / 1000));
+        }
+        return sb.toString();
+    }
+
+    private String portAdd(String text) throws Exception {
+        PortSpecs.Port p = PortSpecs.parse(text);
+        Link l = Links.open(p.spec());
+        int idx = sw.addPort(l, p.vlan());
+        specs.put(l.name(), text);
+        return "port " + idx + ": " + l.name() + " added [mtu " + l.mtu() + ", offloads " + l.offloads() + "]\n";
+    }
+
+    private String portDel(String nameOrIndex) throws Exception {
+        int i = port(nameOrIndex);
+        String name = sw.port(i).name();
+        sw.removePort(i);
+        specs.remove(name);
+        return "port " + i + ": " + name + " removed\n";
+    }
+
+    private String portSet(List<String> a) throws Exception {
+        int i = port(a.getFirst());
+        String vlan = null, trunk = null, nat = null;
+        for (String kv : a.subList(1, a.size())) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) throw new ControlServer.CommandException("expected key=value, got '" + kv + "'");
+            String k = kv.substring(0, eq), v = kv.substring(eq + 1);
+            switch (k) {
+                case "vlan" -> vlan = v;
+                case "trunk" -> trunk = v;
+                case "native" -> nat = v;
+                case "mac-limit" -> throw new ControlServer.CommandException("mac-limit: per-port MAC limits are not in this build");
+                default -> throw new ControlServer.CommandException("unknown key '" + k + "' (known: vlan, trunk, native)");
+            }
+        }
+        PortVlan v = PortVlan.parse(vlan, trunk, nat);
+        if (v == null) throw new ControlServer.CommandException("nothing to set");
+        sw.setPortVlan(i, v);
+        return "port " + i + ": " + sw.port(i).name() + " vlan " + v + "\n";
+    }
+
+    /** One port as the JSON and metrics views see it. */
+    Map<String, Object> portView(int index, PortStats ps) {
+        Link l = sw.port(index);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("index", index);
+        m.put("name", ps.name());
+        m.put("transport", transport(l.name()));
+        m.put("spec", specs.get(l.name()));
+        m.put("state", ps.up() ? "up" : "down");
+        m.put("down_reason", sw.downReason(index));
+        m.put("mtu", l.mtu());
+        m.put("offloads", l.offloads().toString());
+        PortVlan v = sw.isVlanAware() ? sw.portVlan(index) : null;
+        m.put("vlan", v == null ? null : v.toString());
+        m.put("link", counters(ps.link()));
+        m.put("switch", counters(ps.forwarded()));
+        m.put("segmented", ps.segmented());
+        m.put("checksummed", ps.checksummed());
+        m.put("tx_retried", sw.retried(index));
+        Map<String, Object> drops = new LinkedHashMap<>();
+        for (DropReason r : DropReason.values()) drops.put(r.name().toLowerCase(Locale.ROOT), ps.drops().getOrDefault(r, 0L));
+        m.put("drops", drops);
+        return m;
+    }
+
+    String transport(String linkName) {
+        String spec = specs.get(linkName);
+        String s = spec != null ? spec : linkName;
+        int c = s.indexOf(':');
+        return c > 0 ? s.substring(0, c) : "?";
+    }
+
+    private static Map<String, Object> counters(LinkStats s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("rx_packets", s.rxPackets());
+        m.put("rx_bytes", s.rxBytes());
+        m.put("tx_packets", s.txPackets());
+        m.put("tx_bytes", s.txBytes());
+        m.put("rx_drops", s.rxDrops());
+        m.put("tx_drops", s.txDrops());
+        m.put("errors", s.errors());
+        m.put("superpackets", s.superpackets());
+        return m;
+    }
+
+    /** Every present port with its stats, by index (stats() leaves removed ports out, in order). */
+    List<Map.Entry<Integer, PortStats>> ports(SwitchStats s) {
+        List<Map.Entry<Integer, PortStats>> out = new ArrayList<>();
+        for (PortStats ps : s.ports()) {
+            int i = sw.indexOf(ps.name());
+            if (i >= 0) out.add(Map.entry(i, ps));
+        }
+        return out;
+    }
+
+    private String portShow(List<String> a) throws Exception {
+        boolean json = false;
+        String which = null;
+        for (String s : a) {
+            if (s.equals("--json")) json = true;
+            else if (which == null) which = s;
+            else throw new ControlServer.CommandException("unexpected argument '" + s + "'");
+        }
+        Integer only = which == null ? null : port(which);
+        List<Map<String, Object>> views = new ArrayList<>();
+        for (var e : ports(sw.stats())) {
+            if (only == null || only.equals(e.getKey())) views.add(portView(e.getKey(), e.getValue()));
+        }
+        if (json) return Json.write(views) + "\n";
+        StringBuilder sb = new StringBuilder();
+        for (Map<String, Object> v : views) {
+            sb.append(String.format(Locale.ROOT, "port %s: %s (%s) %s%s%n", v.get("index"), v.get("name"), v.get("transport"), v.get("state"),
+                    v.get("down_reason") == null ? "" : " (" + v.get("down_reason") + ")"));
+            sb.append(String.format(Locale.ROOT, "  mtu %s, offloads %s%s%n", v.get("mtu"), v.get("offloads"),
+                    v.get("vlan") == null ? "" : ", vlan " + v.get("vlan")));
+            for (String side : List.of("link", "switch")) {
+                @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) v.get(side);
+                sb.append(String.format(Locale.ROOT, "  %-6s rx packets %d bytes %d drops %d, tx packets %d bytes %d drops %d, errors %d, superpackets %d%n",
+                        side + ":", c.get("rx_packets"), c.get("rx_bytes"), c.get("rx_drops"), c.get("tx_packets"), c.get("tx_bytes"),
+                        c.get("tx_drops"), c.get("errors"), c.get("superpackets")));
+            }
+            sb.append(String.format(Locale.ROOT, "  software offload: segmented %s, checksums finished %s; sent on a retry after a full queue %s%n",
+                    v.get("segmented"), v.get("checksummed"), v.get("tx_retried")));
+            @SuppressWarnings("unchecked") Map<String, Object> d = (Map<String, Object>) v.get("drops");
+            StringBuilder ds = new StringBuilder();
+            for (var e : d.entrySet()) ds.append(ds.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(e.getValue());
+            sb.append("  drops by reason: ").append(ds).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private String statsShow(boolean json) {
+        SwitchStats s = sw.stats();
+        long rxP = 0, rxB = 0, txP = 0, txB = 0, drops = 0;
+        int up = 0;
+        for (PortStats p : s.ports()) {
+            rxP += p.link().rxPackets();
+            rxB += p.link().rxBytes();
+            txP += p.link().txPackets();
+            txB += p.link().txBytes();
+            drops += p.totalDrops();
+            if (p.up()) up++;
+        }
+        List<Map<String, Object>> pollers = new ArrayList<>();
+        for (PollerStats p : sw.pollerStats()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", p.name());
+            m.put("ports", p.ports());
+            m.put("alive", p.alive());
+            m.put("busy_seconds", p.busyNanos() / 1e9);
+            m.put("busy_ratio", p.busyRatio(null));
+            pollers.add(m);
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ports", s.ports().size());
+        m.put("ports_up", up);
+        m.put("macs", s.macs());
+        m.put("vlan_aware", sw.isVlanAware());
+        m.put("rx_packets", rxP);
+        m.put("rx_bytes", rxB);
+        m.put("tx_packets", txP);
+        m.put("tx_bytes", txB);
+        m.put("drops", drops);
+        m.put("pollers", pollers);
+        if (json) return Json.write(m) + "\n";
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "ports: %d (%d up), addresses learned: %d%s%n", s.ports().size(), up, s.macs(),
+                sw.isVlanAware() ? ", VLAN-aware" : ""));
+        sb.append(String.format(Locale.ROOT, "rx: %d packets, %d bytes; tx: %d packets, %d bytes; drops: %d%n", rxP, rxB, txP, txB, drops));
+        for (Map<String, Object> p : pollers) {
+            sb.append(String.format(Locale.ROOT, "%s: %s ports, busy %.1f%% since start%s%n", p.get("name"), p.get("ports"),
+                    100 * (double) p.get("busy_ratio"), Boolean.TRUE.equals(p.get("alive")) ? "" : " (stopped)"));
+        }
+        return sb.toString();
+    }
+}
