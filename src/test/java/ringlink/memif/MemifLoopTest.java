@@ -1,0 +1,123 @@
+package ringlink.memif;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import ringlink.link.LinkSpec;
+import ringlink.link.Links;
+import ringlink.testing.CloseWake;
+
+/**
+ * Our server against our client in one JVM: exact counts both ways on every queue pair, frames
+ * longer than one buffer (descriptor chains), abstract socket names, secrets, reconnect, and the
+ * close/wait contract.
+ */
+class MemifLoopTest {
+    @TempDir Path tmp;
+
+    private MemifConfig server(String sock) {
+        return MemifConfig.defaults(sock).withServer(true).withTimeout(5000);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void exactCountsBothWaysOnTwoPairsWithChains() throws Exception {
+        String sock = tmp.resolve("rlmif-loop.sock").toString();
+        // Buffers of 512 bytes: 1400-byte frames take three chained descriptors each way.
+        try (MemifInterface srv = MemifInterface.open(server(sock).withQueuePairs(2).withLog2RingSize(8));
+             MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock).withQueuePairs(2).withLog2RingSize(8).withBufferSize(512))) {
+            assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> "not connected: " + cli.lastError() + " / " + srv.lastError());
+            assertTrue(srv.awaitConnected(10, TimeUnit.SECONDS));
+            assertEquals(2, srv.activePairs());
+            for (int q = 0; q < 2; q++) {
+                for (int size : new int[] {60, 1400}) {
+                    long n = 5000;
+                    try (MemifTraffic.Counter rx = new MemifTraffic.Counter(srv.link(q), true)) {
+                        assertEquals(n, MemifTraffic.send(cli.link(q), n, size, 20_000));
+                        rx.awaitAtLeast(n, 10_000);
+                        rx.awaitQuiet(100, 1000);
+                        assertNull(rx.error);
+                        assertEquals(n, rx.packets.get(), "client→server pair " + q + " size " + size);
+                        assertEquals(0, rx.corrupt.get());
+                        assertEquals(n * size, rx.bytes.get());
+                    }
+                    try (MemifTraffic.Counter rx = new MemifTraffic.Counter(cli.link(q), true)) {
+                        assertEquals(n, MemifTraffic.send(srv.link(q), n, size, 20_000));
+                        rx.awaitAtLeast(n, 10_000);
+                        rx.awaitQuiet(100, 1000);
+                        assertNull(rx.error);
+                        assertEquals(n, rx.packets.get(), "server→client pair " + q + " size " + size);
+                        assertEquals(0, rx.corrupt.get());
+                    }
+                }
+            }
+            assertEquals(0, cli.link(0).counters().snapshot().txDrops());
+            assertEquals(0, srv.link(0).counters().snapshot().txDrops());
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void abstractNameSecretAndReconnect() throws Exception {
+        String sock = "@rlmif-loop-" + ProcessHandle.current().pid();
+        try (MemifInterface srv = MemifInterface.open(server(sock).withSecret("s3cret").withId(7))) {
+            try (MemifInterface bad = MemifInterface.open(MemifConfig.defaults(sock).withId(7).withSecret("wrong"))) {
+                long end = System.currentTimeMillis() + 10_000;
+                while (srv.lastError() == null && System.currentTimeMillis() < end) Thread.sleep(10);
+                assertFalse(bad.isConnected());
+                assertTrue(String.valueOf(srv.lastError()).contains("secret"), srv.lastError());
+            }
+            try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock).withId(7).withSecret("s3cret"))) {
+                assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> cli.lastError());
+                assertTrue(srv.awaitConnected(10, TimeUnit.SECONDS));
+                try (MemifTraffic.Counter rx = new MemifTraffic.Counter(srv.link(0), false)) {
+                    assertEquals(1000, MemifTraffic.send(cli.link(0), 1000, 60, 10_000));
+                    assertEquals(1000, rx.awaitAtLeast(1000, 10_000));
+                }
+            }
+            // The client closed: the server waits for the next one.
+            int before = srv.connections();
+            try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock).withId(7).withSecret("s3cret"))) {
+                assertTrue(srv.awaitConnections(before, 10, TimeUnit.SECONDS), () -> srv.lastError());
+                assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS));
+                try (MemifTraffic.Counter rx = new MemifTraffic.Counter(cli.link(0), false)) {
+                    assertEquals(1000, MemifTraffic.send(srv.link(0), 1000, 60, 10_000));
+                    assertEquals(1000, rx.awaitAtLeast(1000, 10_000));
+                }
+            }
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void clientReconnectsWhenTheServerRestarts() throws Exception {
+        String sock = tmp.resolve("rlmif-re.sock").toString();
+        try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock))) {
+            for (int round = 0; round < 3; round++) {
+                try (MemifInterface srv = MemifInterface.open(server(sock))) {
+                    assertTrue(srv.awaitConnected(10, TimeUnit.SECONDS), () -> cli.lastError());
+                    assertTrue(cli.awaitConnections(round, 10, TimeUnit.SECONDS), () -> cli.lastError());
+                    try (MemifTraffic.Counter rx = new MemifTraffic.Counter(srv.link(0), false)) {
+                        assertEquals(2000, MemifTraffic.send(cli.link(0), 2000, 100, 10_000));
+                        assertEquals(2000, rx.awaitAtLeast(2000, 10_000), "round " + round);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void providerAndCloseWakesSleeper() throws Exception {
+        String sock = tmp.resolve("rlmif-prov.sock").toString();
+        var link = Links.open(LinkSpec.parse("memif:" + sock + "?role=server&ring-size=256"));
+        try (var cli = Links.open(LinkSpec.parse("memif:" + sock + "?role=client&buffer-size=1024"))) {
+            assertTrue(((MemifLink) cli).owner().awaitConnected(10, TimeUnit.SECONDS));
+            CloseWake.assertCloseWakesEpollSleeper(link);
+        }
+    }
+}
