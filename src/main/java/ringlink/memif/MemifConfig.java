@@ -18,9 +18,13 @@ import java.util.Objects;
  * @param mtu the largest IP packet (L3) or Ethernet payload (L2) received whole; longer frames
  *        are dropped and counted
  * @param timeoutMillis bound on every wait for a message from the peer during set-up
+ * @param allowUnsealed server: also map client regions that could shrink under us (not memfds
+ *        sealed with, or sealable to, F_SEAL_SHRINK: DPDK zero-copy clients' hugepage or
+ *        EAL memfd segments, VPP's hugepage regions). Such a peer can crash the JVM (SIGBUS) by
+ *        truncating the file, so this trusts it; default false
  */
 public record MemifConfig(String socket, boolean server, int id, boolean ip, String secret, int queuePairs,
-                          int log2RingSize, int bufferSize, int mtu, int timeoutMillis) {
+                          int log2RingSize, int bufferSize, int mtu, int timeoutMillis, boolean allowUnsealed) {
     /** Highest log2 ring size we accept or offer (DPDK's limit as well: 16384 slots). */
     public static final int MAX_LOG2_RING_SIZE = 14;
     /** Most queue pairs (and so rings per direction) we set up. */
@@ -44,18 +48,20 @@ public record MemifConfig(String socket, boolean server, int id, boolean ip, Str
 
     /** Defaults: client, id 0, Ethernet, no secret, one queue pair, 1024 slots, 2048-byte buffers (DPDK's), MTU 1500, 10 s. */
     public static MemifConfig defaults(String socket) {
-        return new MemifConfig(socket, false, 0, false, "", 1, 10, 2048, 1500, 10_000);
+        return new MemifConfig(socket, false, 0, false, "", 1, 10, 2048, 1500, 10_000, false);
     }
 
-    public MemifConfig withServer(boolean s) { return new MemifConfig(socket, s, id, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis); }
-    public MemifConfig withId(int i) { return new MemifConfig(socket, server, i, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis); }
-    public MemifConfig withIp(boolean b) { return new MemifConfig(socket, server, id, b, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis); }
-    public MemifConfig withSecret(String s) { return new MemifConfig(socket, server, id, ip, s, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis); }
-    public MemifConfig withQueuePairs(int q) { return new MemifConfig(socket, server, id, ip, secret, q, log2RingSize, bufferSize, mtu, timeoutMillis); }
-    public MemifConfig withLog2RingSize(int l) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, l, bufferSize, mtu, timeoutMillis); }
-    public MemifConfig withBufferSize(int b) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, b, mtu, timeoutMillis); }
-    public MemifConfig withMtu(int m) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, bufferSize, m, timeoutMillis); }
-    public MemifConfig withTimeout(int t) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, t); }
+    public MemifConfig withServer(boolean s) { return new MemifConfig(socket, s, id, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withId(int i) { return new MemifConfig(socket, server, i, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withIp(boolean b) { return new MemifConfig(socket, server, id, b, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withSecret(String s) { return new MemifConfig(socket, server, id, ip, s, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withQueuePairs(int q) { return new MemifConfig(socket, server, id, ip, secret, q, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withLog2RingSize(int l) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, l, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withBufferSize(int b) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, b, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withMtu(int m) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, bufferSize, m, timeoutMillis, allowUnsealed); }
+    public MemifConfig withTimeout(int t) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, t, allowUnsealed); }
+
+    public MemifConfig withAllowUnsealed(boolean a) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, a); }
 
     /** True if {@link #socket()} is an abstract name ({@code @name}). */
     public boolean isAbstract() { return socket.startsWith("@"); }

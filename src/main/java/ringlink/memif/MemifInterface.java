@@ -394,7 +394,7 @@ public final class MemifInterface implements AutoCloseable {
                             }
                             if (size <= 0 || size > MAX_REGION_SIZE) throw refuse("Invalid region size", "region " + index + " of " + Long.toUnsignedString(size) + " bytes");
                             try {
-                                PeerFd.checkRegion(fd, size, "region " + index);
+                                PeerFd.checkRegion(fd, size, "region " + index, config.allowUnsealed());
                             } catch (PeerFd.BadPeerFdException e) {
                                 throw refuse("Invalid region", e.getMessage());
                             }

@@ -48,13 +48,13 @@ public final class PeerFd {
     /**
      * Checks a peer's shared-memory descriptor before it is mapped for {@code size} bytes: the
      * file must be at least that long, and must not be able to shrink under the mapping. A
-     * sealable file (memfd) gets F_SEAL_SHRINK added if the peer did not seal it; one whose seals
-     * are closed (F_SEAL_SEAL) without F_SEAL_SHRINK is refused. Files that cannot carry seals
-     * (hugetlbfs or disk files) are accepted after the size check: the peer can still truncate
-     * them, which the documentation states as a limit. Returns the seals now on the file (−1 if
-     * none are possible).
+     * sealable file (memfd) gets F_SEAL_SHRINK added if the peer did not seal it. A file that can
+     * shrink and cannot be sealed against it (seals closed with F_SEAL_SEAL but no F_SEAL_SHRINK,
+     * or no seals at all: hugetlbfs, disk files) is refused unless {@code allowUnsealed}: the
+     * peer could truncate it under our mapping and crash the JVM with SIGBUS, so accepting it
+     * means trusting the peer. Returns the seals now on the file (−1 if none are possible).
      */
-    public static int checkRegion(Fd fd, long size, String what) throws IOException {
+    public static int checkRegion(Fd fd, long size, String what, boolean allowUnsealed) throws IOException {
         long have;
         try {
             have = fd.size();
@@ -63,12 +63,14 @@ public final class PeerFd {
         }
         if (have < size) throw new BadPeerFdException(what + ": file has " + have + " bytes, peer claims " + size);
         int seals = Seals.get(fd);
-        if (seals >= 0 && (seals & Seals.F_SEAL_SHRINK) == 0) {
-            if ((seals & Seals.F_SEAL_SEAL) != 0) {
-                throw new BadPeerFdException(what + ": file may shrink (sealed without F_SEAL_SHRINK)");
-            }
+        if (seals >= 0 && (seals & Seals.F_SEAL_SHRINK) != 0) return seals;
+        if (seals >= 0 && (seals & Seals.F_SEAL_SEAL) == 0) {
             Seals.add(fd, Seals.F_SEAL_SHRINK);
-            seals |= Seals.F_SEAL_SHRINK;
+            return seals | Seals.F_SEAL_SHRINK;
+        }
+        if (!allowUnsealed) {
+            throw new BadPeerFdException(what + ": the peer could shrink the file under our mapping ("
+                    + (seals < 0 ? "it cannot be sealed" : "sealed without F_SEAL_SHRINK") + ", " + describe(fd) + ")");
         }
         return seals;
     }
