@@ -3,6 +3,7 @@
 
 Usage: memif_attacker.py client SOCKET ATTACK   (attacks our server)
        memif_attacker.py server SOCKET ATTACK   (attacks our client)
+       memif_attacker.py fuzz SOCKET ROUNDS SEED (random mutations against our server)
 
 Each attack breaks one rule of the memif protocol (message sizes, descriptors, regions, rings,
 indexes). The peer prints what it saw ("DISCONNECT: reason", "EOF", "CONNECTED") on stdout and
@@ -275,6 +276,88 @@ def attack_client(path, attack):
     expect_end(c)
 
 
+def fuzz_server(path, rounds, seed):
+    """Connects `rounds` times; each time sends the honest client set-up with one random
+    mutation (bytes of one message, its length, or the descriptor it carries), and when the
+    server still connects, scribbles random indexes and descriptors on the rings for a moment."""
+    import random
+    rnd = random.Random(seed)
+    size = 4096 + 2 * RING_SLOTS * BUF
+    outcomes = {}
+    for n in range(rounds):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.connect(path)
+        target = rnd.randrange(6)
+        kind = rnd.choice(["bytes", "bytes", "bytes", "length", "fd"])
+        fd = region(size, seal=False)
+        mem = mmap.mmap(fd, size)
+        fcntl.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+        for r in range(2):
+            base = r * RING_BYTES
+            struct.pack_into("<I", mem, base, COOKIE)
+            for slot in range(RING_SLOTS):
+                struct.pack_into("<HHII", mem, base + 128 + 16 * slot, 0, 0, BUF, 4096 + (r * RING_SLOTS + slot) * BUF)
+        evs = [os.eventfd(0, os.EFD_NONBLOCK), os.eventfd(0, os.EFD_NONBLOCK)]
+        steps = [
+            (msg(INIT, init_body()), []),
+            (msg(ADD_REGION, struct.pack("<HQ", 0, size)), [fd]),
+            (msg(ADD_RING, add_ring_body(True, 0, offset=0)), [evs[0]]),
+            (msg(ADD_RING, add_ring_body(False, 0, offset=RING_BYTES)), [evs[1]]),
+            (msg(CONNECT, b"fuzz".ljust(32, b"\0")), []),
+            (msg(ACK), []),
+        ]
+        outcome = "?"
+        try:
+            recv(s, 2)
+            for i, (data, fds) in enumerate(steps):
+                if i == target:
+                    if kind == "bytes":
+                        b = bytearray(data)
+                        for _ in range(rnd.randint(1, 4)):
+                            b[rnd.randrange(24)] = rnd.randrange(256)
+                        data = bytes(b)
+                    elif kind == "length":
+                        data = data[: rnd.choice([0, 1, 2, 64, 127])] if rnd.random() < 0.7 else data + b"x" * rnd.randint(1, 64)
+                    else:
+                        choice = rnd.choice(["none", "pipe", "memfd", "eventfd", "two"])
+                        fds = {"none": [], "pipe": [os.pipe()[0]], "memfd": [region(4096)], "eventfd": [os.eventfd(0)],
+                               "two": [region(4096), os.eventfd(0)]}[choice]
+                if not data:
+                    s.close()
+                    outcome = "closed"
+                    break
+                send(s, data, fds)
+                if i == 5:
+                    continue
+                t, body = recv(s, 2)
+                if t == CONNECTED:
+                    # Scribble on the rings while the server's data path runs.
+                    for _ in range(rnd.randint(1, 20)):
+                        off = rnd.choice([6, 64, RING_BYTES + 6, RING_BYTES + 64, 128 + 16 * rnd.randrange(RING_SLOTS),
+                                          RING_BYTES + 128 + 16 * rnd.randrange(RING_SLOTS)])
+                        struct.pack_into("<H", mem, off + rnd.choice([0, 2, 4, 8]), rnd.randrange(65536))
+                        time.sleep(0.002)
+                    outcome = "connected"
+                    break
+                if t != ACK:
+                    outcome = "refused" if t == DISCONNECT else str(t)
+                    break
+        except (OSError, socket.timeout) as e:
+            outcome = "error:" + type(e).__name__
+        finally:
+            s.close()
+            for e in evs:
+                try:
+                    os.close(e)
+                except OSError:
+                    pass
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    print("FUZZ-DONE %d %s" % (rounds, sorted(outcomes.items())), flush=True)
+
+
 if __name__ == "__main__":
     role, path, attack = sys.argv[1:4]
-    (attack_server if role == "client" else attack_client)(path, attack)
+    if role == "fuzz":
+        fuzz_server(path, int(attack), int(sys.argv[4]))
+    else:
+        (attack_server if role == "client" else attack_client)(path, attack)
