@@ -104,6 +104,53 @@ class MemifDpdkTest {
         }
     }
 
+    /**
+     * Interrupt mode against DPDK: our receive ring's MASK_INT flag is cleared only while a thread
+     * sleeps on readyFd, and testpmd (which polls its own rings) then writes our eventfd after its
+     * transmit burst. The sleeper has no timeout to hide a missing interrupt behind.
+     */
+    @ParameterizedTest(name = "we are server={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void testpmdWakesOurSleeper(boolean weAreServer) throws Exception {
+        requireTestpmd();
+        Path sock = tmp.resolve("rlmif-w.sock");
+        String vdev = "net_memif0,role=" + (weAreServer ? "client" : "server") + ",socket=" + sock + ",socket-abstract=no";
+        MemifConfig c = MemifConfig.defaults(sock.toString()).withServer(weAreServer);
+        MemifInterface mif = weAreServer ? MemifInterface.open(c) : null;
+        try (Testpmd pmd = Testpmd.start("rlmifw" + weAreServer, vdev, 30_000, "--forward-mode=txonly", "--txpkts=64")) {
+            if (mif == null) mif = MemifInterface.open(c);
+            MemifInterface m = mif;
+            if (weAreServer) pmd.command("start", 20_000);
+            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + m.lastError() + "\n" + pmd.log());
+            if (weAreServer) pmd.command("stop", 20_000);
+            MemifLink link = mif.link(0);
+            try (ringlink.packet.PacketBatch b = new ringlink.packet.PacketBatch(64, 2048)) {
+                long end = System.currentTimeMillis() + 10_000;
+                while (System.currentTimeMillis() < end) { // drain what came before, and the attach wake-up
+                    b.clear();
+                    if (link.receive(b) == 0 && link.prepareToWait()) {
+                        ringlink.sys.PollSet.pollOne(link.readyFd(), ringlink.sys.PollfdLayout.POLLIN, 200);
+                        link.finishWait();
+                        b.clear();
+                        if (link.receive(b) == 0) break;
+                    }
+                }
+                assertTrue(link.prepareToWait());
+                pmd.command("start", 20_000);
+                int ready = ringlink.sys.PollSet.pollOne(link.readyFd(), ringlink.sys.PollfdLayout.POLLIN, 20_000);
+                link.finishWait();
+                pmd.command("stop", 20_000);
+                assertEquals(1, ready, "testpmd's transmit did not signal our eventfd");
+                b.clear();
+                assertTrue(link.receive(b) > 0);
+            }
+        } finally {
+            if (mif != null) mif.close();
+            Files.deleteIfExists(sock);
+        }
+    }
+
     /** testpmd (txonly, started) → us, exact after stop; then us → testpmd (rxonly), exact, 1400-byte chained frames. */
     static void exchange(MemifInterface mif, Testpmd pmd, int queues) throws Exception {
         MemifTraffic.Counter[] rx = new MemifTraffic.Counter[queues];

@@ -110,9 +110,58 @@ class MemifLoopTest {
         }
     }
 
+    /**
+     * Interrupt mode: a receiver asleep on readyFd (no poll timeout to hide a lost wake-up) is woken
+     * by the peer's eventfd write, both directions; busy links make no notification call.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void sleeperIsWokenByThePeersInterrupt() throws Exception {
+        String sock = tmp.resolve("rlmif-int.sock").toString();
+        try (MemifInterface srv = MemifInterface.open(server(sock));
+             MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock))) {
+            assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS));
+            assertTrue(srv.awaitConnected(10, TimeUnit.SECONDS));
+            MemifLink[][] dirs = {{cli.link(0), srv.link(0)}, {srv.link(0), cli.link(0)}};
+            for (MemifLink[] d : dirs) {
+                MemifLink tx = d[0], rx = d[1];
+                try (ringlink.packet.PacketBatch b = new ringlink.packet.PacketBatch(32, 2048)) {
+                    // Consume the attach wake-up and anything pending first.
+                    while (true) {
+                        b.clear();
+                        if (rx.receive(b) == 0 && rx.prepareToWait()) {
+                            ringlink.sys.PollSet.pollOne(rx.readyFd(), ringlink.sys.PollfdLayout.POLLIN, 0);
+                            rx.finishWait();
+                            break;
+                        }
+                    }
+                    assertTrue(rx.prepareToWait());
+                    Thread sender = Thread.ofPlatform().start(() -> {
+                        try {
+                            Thread.sleep(100);
+                            MemifTraffic.send(tx, 1, 60, 5000);
+                        } catch (Exception e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                    long t0 = System.nanoTime();
+                    int ready = ringlink.sys.PollSet.pollOne(rx.readyFd(), ringlink.sys.PollfdLayout.POLLIN, 20_000);
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    rx.finishWait();
+                    sender.join();
+                    assertEquals(1, ready, "the sleeper was not woken by the interrupt (" + ms + " ms)");
+                    b.clear();
+                    assertEquals(1, rx.receive(b));
+                }
+            }
+        }
+    }
+
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void providerAndCloseWakesSleeper() throws Exception {
+        assertTrue(Links.providers().containsKey("memif"));
+        assertTrue(Links.providers().get("memif").usage().contains("role=server|client"));
         String sock = tmp.resolve("rlmif-prov.sock").toString();
         var link = Links.open(LinkSpec.parse("memif:" + sock + "?role=server&ring-size=256"));
         try (var cli = Links.open(LinkSpec.parse("memif:" + sock + "?role=client&buffer-size=1024"))) {
