@@ -27,7 +27,7 @@ import ringlink.testing.Env;
 class MemifHostileTest {
     @TempDir Path tmp;
 
-    static final Path SCRIPT = Path.of("src/test/python/memif_attacker.py");
+    static final Path SCRIPT = Env.projectDir().resolve("src/test/python/memif_attacker.py");
 
     static String runAttacker(String role, String socket, String attack) throws IOException, InterruptedException {
         Process p = new ProcessBuilder("python3", SCRIPT.toString(), role, socket, attack).redirectErrorStream(true).start();

@@ -157,6 +157,30 @@ class MemifLoopTest {
         }
     }
 
+    /** mode=ip: an L3 link both ends; a client asking for the other mode is refused with the reason. */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void ipModeAndModeMismatch() throws Exception {
+        String sock = tmp.resolve("rlmif-ip.sock").toString();
+        try (MemifInterface srv = MemifInterface.open(server(sock).withIp(true))) {
+            assertEquals(ringlink.link.Layer.L3, srv.link(0).layer());
+            try (MemifInterface eth = MemifInterface.open(MemifConfig.defaults(sock))) {
+                long end = System.currentTimeMillis() + 10_000;
+                while (srv.lastError() == null && System.currentTimeMillis() < end) Thread.sleep(10);
+                assertTrue(String.valueOf(srv.lastError()).contains("mode"), srv.lastError());
+                assertFalse(eth.isConnected());
+            }
+            try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock).withIp(true))) {
+                assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> cli.lastError());
+                assertEquals(ringlink.link.Layer.L3, cli.link(0).layer());
+                try (MemifTraffic.Counter rx = new MemifTraffic.Counter(srv.link(0), false)) {
+                    assertEquals(500, MemifTraffic.send(cli.link(0), 500, 100, 10_000));
+                    assertEquals(500, rx.awaitAtLeast(500, 10_000));
+                }
+            }
+        }
+    }
+
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void providerAndCloseWakesSleeper() throws Exception {
