@@ -44,7 +44,7 @@ import ringlink.sw.Switch;
             "",
             "Without root only the in-memory step runs."},
         footer = {"", "Examples:", "  sudo ./ringlink demo", "  sudo ./ringlink demo --steps veth,tap --iperf-seconds 10", "  sudo ./ringlink demo --steps shm",
-            "  ./ringlink demo --list                      # the steps (memory, veth, tap, xdp, mixed, shm, vm) and which can run"})
+            "  ./ringlink demo --list                      # the steps (memory, veth, tap, xdp, mixed, shm, memif, vm) and which can run"})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--iperf-seconds", paramLabel = "N", description = "Length of each iperf3 run (default: ${DEFAULT-VALUE}).")
     int iperfSeconds = 3;
@@ -87,7 +87,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     static List<Step> steps() {
-        return List.of(new InMemory(), new Veth(), new Tap(), new Xdp(), new Mixed(), new SharedMemory(), new Vm());
+        return List.of(new InMemory(), new Veth(), new Tap(), new Xdp(), new Mixed(), new SharedMemory(), new Memif(), new Vm());
     }
 
     @Override
@@ -283,7 +283,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** The interface names the steps use after the prefix: only these are ever removed as leftovers. */
-    static final List<String> DEVICE_SUFFIXES = List.of("va", "vb", "ta", "tb", "xa", "xah", "xb", "xbh", "ma", "mb", "mbh", "sa", "sb", "wa");
+    static final List<String> DEVICE_SUFFIXES = List.of("va", "vb", "ta", "tb", "xa", "xah", "xb", "xbh", "ma", "mb", "mbh", "sa", "sb", "wa", "fa");
 
     /** Interfaces in this namespace that one of the steps would have created. */
     static List<String> devices(Context c) throws IOException {
@@ -536,13 +536,71 @@ final class DemoCommand implements Callable<Integer> {
             return new Outcome("ok", rtt, rate, "");
         }
 
-        private static String tail(Path log) {
+        static String tail(Path log) {
             try {
                 String t = Files.readString(log).strip();
                 return t.length() > 600 ? "..." + t.substring(t.length() - 600) : t;
             } catch (IOException e) {
                 return "(unreadable: " + e.getMessage() + ")";
             }
+        }
+    }
+
+    /**
+     * memif against DPDK: a TAP in namespace a, the switch, our memif server link, and DPDK
+     * testpmd as the memif client in {@code icmpecho} mode (it answers ARP and ping itself).
+     */
+    static final class Memif implements Step {
+        public String name() { return "memif"; }
+        public String title() { return "memif: namespace <-> tap <-> Ringlink switch <-> memif <-> DPDK testpmd (net_memif, icmpecho)"; }
+        public String proves() { return "DPDK's memif driver answers ping through Ringlink's memif server (memif:)"; }
+
+        public String unavailable(Context c) {
+            String why = needNamespaces(c);
+            if (why == null) why = needScheme("tap");
+            if (why == null) why = needScheme("memif");
+            if (why == null && Shell.which("dpdk-testpmd") == null) why = "dpdk-testpmd not installed (apt-get install dpdk-dev librte-net-memif23)";
+            return why;
+        }
+
+        public Outcome run(Context c) throws Exception {
+            namespaces(c, name());
+            String a = ns(c, name(), 'a');
+            Path dir = Files.createTempDirectory(c.prefix() + "-memif");
+            c.cleanup().add("remove " + dir, () -> {
+                try (var w = Files.walk(dir)) {
+                    for (Path p : w.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+                }
+            });
+            Path sock = dir.resolve("memif.sock"), log = dir.resolve("testpmd.log");
+            String ta = c.prefix() + "fa";
+            Link lt = Links.open("tap:" + ta);
+            c.cleanup().add("close " + lt.name(), lt::close);
+            Link lm = Links.open("memif:" + sock + "?role=server");
+            c.cleanup().add("close " + lm.name(), lm::close);
+            Switch sw = switchOf(c, lt, lm);
+            String filePrefix = c.prefix() + "-memif";
+            // Non-interactive: --auto-start forwards at once, --stats-period keeps it running
+            // (without it testpmd waits for a key on stdin) until SIGTERM at cleanup.
+            // stdbuf: testpmd's stdout is a file here, unbuffered so its progress shows as it happens.
+            Process pmd = Shell.start(log, "stdbuf", "-o0", "dpdk-testpmd", "--no-pci", "--no-huge", "--single-file-segments", "-m", "256",
+                    "--lcores=0@0,1@0", "--file-prefix=" + filePrefix, "--log-level=lib.eal:error",
+                    "--vdev=net_memif0,role=client,socket=" + sock + ",socket-abstract=no",
+                    "--", "--forward-mode=icmpecho", "--auto-start", "--stats-period=3600", "--nb-cores=1", "--total-num-mbufs=8192");
+            c.cleanup().add("stop testpmd", () -> {
+                Shell.kill(pmd);
+                Shell.run(10, "rm", "-rf", "/var/run/dpdk/" + filePrefix);
+            });
+            c.say("testpmd (pid " + pmd.pid() + "): net_memif client on " + sock + ", forward mode icmpecho");
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!Files.readString(log).contains("packet forwarding - ports")) {
+                if (!pmd.isAlive() || System.nanoTime() > deadline) throw new IOException("testpmd did not start forwarding; its log: " + SharedMemory.tail(log));
+                Thread.sleep(50);
+            }
+            place(ta, a, "10.77.8.1/24");
+            String rtt = ping(c, a, "10.77.8.2");
+            c.say("switch: " + switchSummary(sw));
+            return new Outcome("ok", rtt, "-", "testpmd answers; no TCP (icmpecho)");
         }
     }
 

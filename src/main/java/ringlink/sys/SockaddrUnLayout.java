@@ -28,4 +28,18 @@ public final class SockaddrUnLayout {
         MemorySegment.copy(p, 0, sa, ValueLayout.JAVA_BYTE, OFF_SUN_PATH, p.length);
         return (int) (OFF_SUN_PATH + p.length + 1);
     }
+
+    /**
+     * Fills {@code sa} for the abstract name {@code name} (Linux: sun_path starts with a NUL byte
+     * and the name is the bytes after it, exactly as long as the address length says, no
+     * terminator); returns the address length.
+     */
+    public static int fillAbstract(MemorySegment sa, String name) {
+        byte[] p = name.getBytes(StandardCharsets.UTF_8);
+        if (p.length > 107) throw new IllegalArgumentException("abstract unix socket name longer than 107 bytes: " + name);
+        sa.fill((byte) 0);
+        sa.set(ValueLayout.JAVA_SHORT, OFF_SUN_FAMILY, (short) AF_UNIX);
+        MemorySegment.copy(p, 0, sa, ValueLayout.JAVA_BYTE, OFF_SUN_PATH + 1, p.length);
+        return (int) (OFF_SUN_PATH + 1 + p.length);
+    }
 }

@@ -138,6 +138,61 @@ public final class UnixSocket implements AutoCloseable {
         }
     }
 
+    /**
+     * A listening socket bound to the abstract name {@code name} (no file; the name disappears
+     * with the socket). Shown as {@code @name} in messages, as ss(8) does.
+     */
+    public static UnixSocket listenAbstract(String name, int type, int backlog) throws IOException {
+        String what = "unix:@" + name;
+        Fd fd = socket(type, what);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sa = a.allocate(SockaddrUnLayout.SIZE);
+            int len = SockaddrUnLayout.fillAbstract(sa, name);
+            int f = fd.acquire();
+            try {
+                if ((int) LibC.BIND.invokeExact(LibC.state(), f, sa, len) < 0) throw new SysException("bind", LibC.errno(), what);
+                if ((int) LibC.LISTEN.invokeExact(LibC.state(), f, backlog) < 0) throw new SysException("listen", LibC.errno(), what);
+            } finally {
+                fd.release();
+            }
+            return new UnixSocket(fd, what);
+        } catch (IOException e) {
+            fd.close();
+            throw e;
+        } catch (Throwable t) {
+            fd.close();
+            throw LibC.bug(t);
+        }
+    }
+
+    /** Connects to the socket with the abstract name {@code name}. */
+    public static UnixSocket connectAbstract(String name, int type) throws SysException {
+        String what = "unix:@" + name;
+        Fd fd = socket(type, what);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sa = a.allocate(SockaddrUnLayout.SIZE);
+            int len = SockaddrUnLayout.fillAbstract(sa, name);
+            int f = fd.acquire();
+            try {
+                while (true) {
+                    int r = (int) LibC.CONNECT.invokeExact(LibC.state(), f, sa, len);
+                    if (r == 0) break;
+                    int e = LibC.errno();
+                    if (e != Errno.EINTR) throw new SysException("connect", e, what);
+                }
+            } finally {
+                fd.release();
+            }
+            return new UnixSocket(fd, what);
+        } catch (SysException e) {
+            fd.close();
+            throw e;
+        } catch (Throwable t) {
+            fd.close();
+            throw LibC.bug(t);
+        }
+    }
+
     /** socketpair(AF_UNIX, type): two connected sockets. */
     public static UnixSocket[] pair(int type) throws SysException {
         try (Arena a = Arena.ofConfined()) {

@@ -115,6 +115,20 @@ class DemoCommandTest {
         }
     }
 
+    /** The memif step: testpmd (net_memif client, icmpecho) answers ping through our memif server; nothing is left. */
+    @Test
+    @Timeout(180)
+    void memifStepPingsTestpmd() throws Exception {
+        Env.requireNetns();
+        Env.requireTun();
+        Env.requireProgram("dpdk-testpmd", "dpdk-dev (+ librte-net-memif23)");
+        String s = runDemo("--steps", "memif", "--prefix", "rlcm", "--iperf-seconds", "1");
+        assertTrue(s.startsWith("0\n"), s);
+        assertTrue(s.matches("(?s).*\\n  memif\\s+ok\\s+[0-9.]+ ms.*"), s);
+        assertTrue(s.contains("no namespaces or interfaces named rlcm* are left"), s);
+        assertFalse(ProcessHandle.allProcesses().anyMatch(h -> h.info().commandLine().orElse("").contains("rlcm-memif")), "testpmd still running");
+    }
+
     /** The shm step: a second ringlink process holds the other end of the shm: link; nothing of it survives. */
     @Test
     @Timeout(180)

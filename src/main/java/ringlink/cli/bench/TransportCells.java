@@ -23,6 +23,8 @@ import ringlink.tun.bench.TunRelayBench;
  * <li>{@code shm}: {@code bench/shm.sh} (ShmBench): Java↔Java processes vs gVisor's Go↔Go
  *     sharedmem queue code (reference), client sends; as root, DPDK's memif PMD between two
  *     testpmd processes in the same run, for scale;</li>
+ * <li>{@code memif rx}/{@code memif tx}: {@code bench/memif.sh} (MemifBench): our memif server
+ *     against testpmd's net_memif client, beside testpmd server ↔ testpmd client (reference);</li>
  * <li>{@code vhost-net tx}/{@code vhost-net rx}: {@code bench/vhostnet-bench.sh}: inside a QEMU TCG
  *     guest, our vhost-net link vs TAP read/write vs dpdk-testpmd's virtio_user on /dev/vhost-net
  *     (reference). Boots a guest: minutes; exclude it with {@code --only '^(?!vhost-net)'}.</li>
@@ -56,6 +58,7 @@ public final class TransportCells implements BenchCellProvider {
             for (String v : List.of(Shm.GO, Shm.JAVA, Shm.MEMIF)) cells.add(new Shm(shm, size, v));
         }
         cells.addAll(vhostUser(o));
+        cells.addAll(memif(o));
         Paired vnet = new Paired();
         for (String dir : List.of("tx", "rx")) {
             for (String m : List.of("dpdk", "link", "tap")) cells.add(new VhostNet(vnet, dir, m));
@@ -124,6 +127,59 @@ public final class TransportCells implements BenchCellProvider {
                 m.put(size + "dpdk net_vhost", rate(Double.parseDouble(x.group(5)) * 1e6, size));
             }
             if (m.isEmpty()) throw new IOException("no " + dir + " " + ring + " rows in vhostuser.sh's output: " + SwitchLoopCell.tail(out));
+            return m;
+        }
+    }
+
+    /**
+     * memif: our server link against testpmd's net_memif client, beside two testpmd processes over
+     * memif, per direction and size (bench/memif.sh measures both in one run).
+     */
+    static List<BenchCell> memif(BenchOptions o) {
+        List<BenchCell> cells = new ArrayList<>();
+        for (String dir : List.of("rx", "tx")) {
+            Paired p = new Paired();
+            for (int size : o.sizes()) {
+                cells.add(new Memif(p, dir, size, o.sizes(), true));
+                cells.add(new Memif(p, dir, size, o.sizes(), false));
+            }
+        }
+        return cells;
+    }
+
+    private static final Pattern MEMIF_ROW = Pattern.compile("(?m)^(rx|tx)\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+|NaN)\\s*$");
+
+    /** memif: Ringlink server ↔ testpmd client vs testpmd server ↔ testpmd client. */
+    record Memif(Paired paired, String dir, int size, List<Integer> sizes, boolean dpdk) implements BenchCell {
+        @Override public String group() { return "memif " + dir; }
+        @Override public String variant() { return dpdk ? "testpmd memif" : "ringlink memif"; }
+        @Override public boolean reference() { return dpdk; }
+
+        @Override
+        public String unavailable() {
+            String why = needScript("memif.sh");
+            if (why == null) why = needRoot("dpdk-testpmd");
+            return why != null ? why : Links.providers().containsKey("memif") ? null : "the memif transport is not in this build";
+        }
+
+        @Override
+        public Measurement run(Duration d) throws Exception {
+            long s = seconds(d, 1);
+            return paired.take(size + variant(), () -> parse(script("memif.sh", sizes.size() * 2 * (s + 60) + 300, "seconds=" + s,
+                    "sizes=" + sizes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")), "dirs=" + dir), dir));
+        }
+
+        /** MemifBench's rows "rx 64 ours dpdk ratio", keyed as the cells take them. */
+        static Map<String, Measurement> parse(String out, String dir) throws IOException {
+            Map<String, Measurement> m = new HashMap<>();
+            Matcher x = MEMIF_ROW.matcher(out);
+            while (x.find()) {
+                if (!x.group(1).equals(dir)) continue;
+                int size = Integer.parseInt(x.group(2));
+                m.put(size + "ringlink memif", rate(Double.parseDouble(x.group(3)) * 1e6, size));
+                m.put(size + "testpmd memif", rate(Double.parseDouble(x.group(4)) * 1e6, size));
+            }
+            if (m.isEmpty()) throw new IOException("no " + dir + " rows in memif.sh's output: " + SwitchLoopCell.tail(out));
             return m;
         }
     }

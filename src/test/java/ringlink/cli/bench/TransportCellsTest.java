@@ -77,6 +77,25 @@ class TransportCellsTest {
     }
 
     @Test
+    void parsesMemifBenchRows() throws IOException {
+        String out = """
+                INFO: memif:/tmp/rlmifb-rx.sock: connected to DPDK 22.11.11
+                rx      64      9.500     18.100    0.52
+                rx    1500      3.100      4.000    0.78
+                tx      64      8.000     16.000    0.50
+
+                dir   size  ours Mpps  DPDK Mpps   ratio
+                rx      64      9.500     18.100    0.52
+                """;
+        Map<String, BenchCell.Measurement> m = TransportCells.Memif.parse(out, "rx");
+        assertEquals(9_500_000, m.get("64ringlink memif").pps(), 1);
+        assertEquals(18_100_000, m.get("64testpmd memif").pps(), 1);
+        assertEquals(4_000_000, m.get("1500testpmd memif").pps(), 1);
+        assertEquals(16_000_000, TransportCells.Memif.parse(out, "tx").get("64testpmd memif").pps(), 1);
+        assertThrows(IOException.class, () -> TransportCells.Memif.parse("nothing", "rx"));
+    }
+
+    @Test
     void parsesVhostUserBenchRows() throws IOException {
         String out = """
                 direction ring    size   ours Mpps   DPDK Mpps   ratio

@@ -1,0 +1,14 @@
+package ringlink.memif;
+
+import ringlink.link.LinkFailedException;
+
+/**
+ * The memif peer broke the protocol (a bad message, region, ring or descriptor) or refused us
+ * (DISCONNECT with a reason). Only that connection is dropped; a server link waits for the next
+ * client and a client link reconnects.
+ */
+public class MemifException extends LinkFailedException {
+    public MemifException(String message) { super(message); }
+
+    public MemifException(String message, Throwable cause) { super(message, cause); }
+}

@@ -1,0 +1,533 @@
+package ringlink.memif;
+
+import static ringlink.memif.MemifDescLayout.*;
+import static ringlink.memif.MemifRingLayout.*;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.util.Objects;
+import ringlink.link.Layer;
+import ringlink.link.Link;
+import ringlink.link.LinkClosedException;
+import ringlink.link.LinkCounters;
+import ringlink.link.Offloads;
+import ringlink.link.WakeupGuard;
+import ringlink.packet.PacketBatch;
+import ringlink.sys.ClosedFdException;
+import ringlink.sys.Epoll;
+import ringlink.sys.EpollEventLayout;
+import ringlink.sys.EventFd;
+import ringlink.sys.Fd;
+
+/**
+ * One queue pair of a {@link MemifInterface} as a {@link Link}. Packets are copied between the
+ * {@link PacketBatch} and the shared buffers (a frame longer than one buffer is a chain of
+ * descriptors flagged {@code MEMIF_DESC_FLAG_NEXT}, both ways).
+ *
+ * <p>Rings, by role: as client we produce on the S2M ring into our own buffers (we own
+ * {@code head}, the server hands slots back with {@code tail}) and receive on the M2S ring by
+ * posting our empty buffers ({@code head}) that the server fills and returns ({@code tail}). As
+ * server we consume the S2M ring ({@code tail}) and fill the buffers the client posted on the
+ * M2S ring ({@code tail}). Every descriptor and index the peer wrote is checked before use: a
+ * region index we mapped, {@code offset + length} inside that region, index deltas within the
+ * ring size; a violation throws {@link MemifException} and drops the connection (the link stays
+ * and serves the next one).
+ *
+ * <p>Waiting: {@link #readyFd()} is an epoll descriptor over an internal wake-up eventfd and the
+ * receive ring's interrupt eventfd of the current connection (so it survives reconnects). While
+ * we poll, our receive ring carries {@code MEMIF_RING_FLAG_MASK_INT} and the peer makes no
+ * system call for us; {@link #prepareToWait()} clears the flag, fences and re-checks,
+ * {@link #finishWait()} sets it again and drains the eventfd.
+ *
+ * <p>The session (the connection's memory) is swapped by the control thread only when neither
+ * data-path thread is inside a call: each call announces itself in a volatile busy flag before
+ * reading the session, and {@link #detach()} clears the session before waiting for the flags
+ * (a Dekker pair over sequentially consistent volatiles).
+ */
+public final class MemifLink implements Link {
+    private static final VarHandle U16 = Session.U16;
+
+    private final MemifInterface owner;
+    private final int pair;
+    private final String name;
+    private final Layer layer;
+    private final int mtu, maxFrame;
+    private final LinkCounters counters = new LinkCounters();
+    private final EventFd wake;
+    private final Epoll epoll;
+    private final WakeupGuard guard;
+
+    private volatile Session session;
+    private volatile boolean rxBusy, txBusy, closed;
+    private EventFd watchedInt; // control thread: the rx interrupt fd registered in epoll
+
+    // Receive-thread state, for rxSession.
+    private Session rxSession;
+    private MemorySegment rxMem;
+    private long rxRing;
+    private int rxRingNo;
+    private EventFd rxInt;
+    private int rxCursor, rxHead;
+    // Transmit-thread state, for txSession.
+    private Session txSession;
+    private MemorySegment txMem;
+    private long txRing;
+    private int txRingNo;
+    private EventFd txInt;
+    private int txCursor;
+    private final long[] chainOff = new long[64];
+
+    MemifLink(MemifInterface owner, int pair, String name, MemifConfig c) throws IOException {
+        this.owner = owner;
+        this.pair = pair;
+        this.name = name;
+        this.layer = c.ip() ? Layer.L3 : Layer.L2;
+        this.mtu = c.mtu();
+        this.maxFrame = c.maxFrame();
+        this.wake = EventFd.create();
+        try {
+            this.epoll = new Epoll(4);
+            epoll.add(wake.fd(), EpollEventLayout.EPOLLIN, 0);
+        } catch (IOException e) {
+            wake.close();
+            throw e;
+        }
+        this.guard = new WakeupGuard(wake, epoll);
+    }
+
+    @Override public String name() { return name; }
+    @Override public Layer layer() { return layer; }
+    @Override public int mtu() { return mtu; }
+    @Override public Offloads offloads() { return Offloads.NONE; }
+    @Override public int maxReceiveSize() { return maxFrame; }
+    @Override public Fd readyFd() { return epoll.fd(); }
+    @Override public LinkCounters counters() { return counters; }
+    @Override public boolean isOpen() { return !closed; }
+
+    /** The interface this queue pair belongs to. */
+    public MemifInterface owner() { return owner; }
+
+    /** True while a peer is connected and this pair has rings. */
+    public boolean isConnected() {
+        Session s = session;
+        return s != null && pair < s.pairs && s.broken == null;
+    }
+
+    // ---- control thread ----
+
+    /** Control thread: starts using {@code s} (a new connection) and wakes a sleeping receiver. */
+    void attach(Session s) throws IOException {
+        if (pair >= s.pairs) return; // the peer took fewer queue pairs: this one stays down
+        EventFd rxi = s.server ? s.s2mInt[pair] : s.m2sInt[pair];
+        epoll.add(rxi.fd(), EpollEventLayout.EPOLLIN, 1);
+        watchedInt = rxi;
+        session = s;
+        wake.signal();
+    }
+
+    /** Control thread: stops using the session; returns once no data-path call can touch it. */
+    void detach() {
+        session = null;
+        while (rxBusy || txBusy) Thread.onSpinWait();
+        if (watchedInt != null) {
+            try {
+                epoll.remove(watchedInt.fd());
+            } catch (IOException ignored) {
+                // the epoll is closed (link closed) or the fd already gone: nothing is watched
+            }
+            watchedInt = null;
+        }
+    }
+
+    // ---- receive ----
+
+    private void rxSetup(Session s) {
+        rxSession = s;
+        if (s.server) {
+            rxMem = s.regions[s.s2mRegion[pair]];
+            rxRing = s.s2mOffset[pair];
+            rxInt = s.s2mInt[pair];
+        } else {
+            rxMem = s.regions[s.m2sRegion[pair]];
+            rxRing = s.m2sOffset[pair];
+            rxInt = s.m2sInt[pair];
+            rxRingNo = s.pairs + pair;
+        }
+        rxCursor = 0;
+        rxHead = s.server ? 0 : s.ringSize; // the control thread posted every buffer at connect
+    }
+
+    @Override
+    public int receive(PacketBatch batch) throws IOException {
+        if (closed) {
+            guard.pollerAwake();
+            throw new LinkClosedException(name + ": closed");
+        }
+        rxBusy = true;
+        try {
+            Session s = session;
+            if (s == null || s.broken != null || batch.isFull()) return 0;
+            if (s != rxSession) rxSetup(s);
+            return s.server ? receiveServer(s, batch) : receiveClient(s, batch);
+        } finally {
+            rxBusy = false;
+        }
+    }
+
+    /** Server: consume the client's S2M ring from our tail to its head. */
+    private int receiveServer(Session s, PacketBatch batch) throws MemifException {
+        MemorySegment m = rxMem;
+        int head = (short) U16.getAcquire(m, rxRing + OFF_HEAD) & 0xffff;
+        int n = (head - rxCursor) & 0xffff;
+        if (n == 0) return 0;
+        if (n > s.ringSize) throw broken(s, "S2M ring " + pair + ": head " + head + " is " + n + " slots past tail " + rxCursor + " (ring of " + s.ringSize + ")");
+        int used = consume(s, m, batch, n);
+        if (used > 0) {
+            rxCursor = (rxCursor + used) & 0xffff;
+            U16.setRelease(m, rxRing + OFF_TAIL, (short) rxCursor);
+        }
+        return lastGot;
+    }
+
+    /** Client: take what the server filled (our cursor to its tail), then post the buffers again. */
+    private int receiveClient(Session s, PacketBatch batch) throws MemifException {
+        MemorySegment m = rxMem;
+        int tail = (short) U16.getAcquire(m, rxRing + OFF_TAIL) & 0xffff;
+        int n = (tail - rxCursor) & 0xffff;
+        int posted = (rxHead - rxCursor) & 0xffff;
+        if (n > posted || (n == 0 && posted > s.ringSize)) {
+            throw broken(s, "M2S ring " + pair + ": tail " + tail + " is past the " + posted + " buffers posted");
+        }
+        if (n == 0) return 0;
+        int used = consume(s, m, batch, n);
+        rxCursor = (rxCursor + used) & 0xffff;
+        // Post the consumed buffers again, each descriptor rewritten from our own numbers (the
+        // server could have scribbled on them).
+        int target = (rxCursor + s.ringSize) & 0xffff;
+        int h = rxHead;
+        while (h != target) {
+            long d = rxRing + OFF_DESC + (long) (h & s.mask) * MemifDescLayout.SIZE;
+            m.set(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_FLAGS, (short) 0);
+            m.set(ValueLayout.JAVA_SHORT, d + OFF_REGION, (short) 0);
+            m.set(ValueLayout.JAVA_INT, d + OFF_LENGTH, s.bufferSize);
+            m.set(ValueLayout.JAVA_INT, d + OFF_OFFSET, (int) s.clientBuffer(rxRingNo, h));
+            h = (h + 1) & 0xffff;
+        }
+        if (h != rxHead) {
+            rxHead = h;
+            U16.setRelease(m, rxRing + OFF_HEAD, (short) h);
+        }
+        return lastGot;
+    }
+
+    private int lastGot;
+
+    /**
+     * Copies whole packets (descriptor chains) out of {@code n} filled slots from rxCursor into
+     * the batch; returns how many slots it used (a chain not yet complete is left for later).
+     * Sets lastGot to the packets delivered.
+     */
+    private int consume(Session s, MemorySegment ring, PacketBatch batch, int n) throws MemifException {
+        int used = 0, got = 0, drops = 0;
+        long bytes = 0;
+        MemorySegment dst = batch.memory();
+        while (used < n && !batch.isFull()) {
+            int i = batch.add();
+            long at = batch.dataOffset(i);
+            int room = Math.min(batch.room(i), maxFrame);
+            int total = 0, k = 0;
+            boolean drop = false, complete = false;
+            while (used + k < n) {
+                long d = rxRing + OFF_DESC + (long) ((rxCursor + used + k) & s.mask) * MemifDescLayout.SIZE;
+                int flags = ring.get(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_FLAGS);
+                int region = ring.get(ValueLayout.JAVA_SHORT, d + OFF_REGION) & 0xffff;
+                long len = ring.get(ValueLayout.JAVA_INT, d + OFF_LENGTH) & 0xffffffffL;
+                long off = ring.get(ValueLayout.JAVA_INT, d + OFF_OFFSET) & 0xffffffffL;
+                if (region >= s.regions.length || off + len > s.regionSize[region]) {
+                    batch.setCount(i);
+                    throw broken(s, "descriptor " + ((rxCursor + used + k) & s.mask) + " of ring " + pair
+                            + " points outside the shared memory (region " + region + ", offset " + off + ", length " + len + ")");
+                }
+                k++;
+                if (!drop && total + len <= room) {
+                    MemorySegment.copy(s.regions[region], off, dst, at + total, len);
+                } else {
+                    drop = true;
+                }
+                total += (int) Math.min(len, Integer.MAX_VALUE - total);
+                if ((flags & MEMIF_DESC_FLAG_NEXT) == 0) {
+                    complete = true;
+                    break;
+                }
+            }
+            if (!complete) {
+                batch.setCount(i);
+                if (n >= s.ringSize) throw broken(s, "a descriptor chain on ring " + pair + " fills the whole ring without an end");
+                break; // the rest of the chain is not published yet
+            }
+            used += k;
+            if (drop || total == 0) {
+                batch.setCount(i);
+                drops++;
+            } else {
+                batch.setLength(i, total);
+                bytes += total;
+                got++;
+            }
+        }
+        if (got > 0) counters.received(got, bytes);
+        if (drops > 0) counters.rxDropped(drops);
+        lastGot = got;
+        return used;
+    }
+
+    // ---- transmit ----
+
+    private void txSetup(Session s) {
+        txSession = s;
+        if (s.server) {
+            txMem = s.regions[s.m2sRegion[pair]];
+            txRing = s.m2sOffset[pair];
+            txInt = s.m2sInt[pair];
+        } else {
+            txMem = s.regions[s.s2mRegion[pair]];
+            txRing = s.s2mOffset[pair];
+            txInt = s.s2mInt[pair];
+            txRingNo = pair;
+        }
+        txCursor = 0;
+    }
+
+    @Override
+    public int transmit(PacketBatch batch, int from, int to) throws IOException {
+        Objects.checkFromToIndex(from, to, batch.count());
+        for (int i = from; i < to; i++) {
+            if (batch.flags(i) != 0 || batch.isGso(i)) {
+                if (!Offloads.NONE.accepts(batch, i)) {
+                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (none)");
+                }
+            }
+        }
+        if (closed) throw new LinkClosedException(name + ": closed");
+        txBusy = true;
+        try {
+            Session s = session;
+            if (s == null || s.broken != null) {
+                // No peer (or it is being dropped): the frames go nowhere, like on a NIC whose link is down.
+                counters.txDropped(to - from);
+                return to - from;
+            }
+            if (s != txSession) txSetup(s);
+            int n = s.server ? transmitServer(s, batch, from, to) : transmitClient(s, batch, from, to);
+            if (n > 0) kick(s);
+            return n;
+        } finally {
+            txBusy = false;
+        }
+    }
+
+    /** Client: copy into our own buffers behind free S2M slots, publish head. */
+    private int transmitClient(Session s, PacketBatch batch, int from, int to) throws MemifException {
+        MemorySegment m = txMem;
+        int tail = (short) U16.getAcquire(m, txRing + OFF_TAIL) & 0xffff;
+        int inFlight = (txCursor - tail) & 0xffff;
+        if (inFlight > s.ringSize) throw broken(s, "S2M ring " + pair + ": tail " + tail + " is ahead of head " + txCursor);
+        int free = s.ringSize - inFlight;
+        int slot = txCursor, sent = 0, drops = 0;
+        long bytes = 0;
+        int bs = s.bufferSize;
+        MemorySegment src = batch.memory();
+        int i = from;
+        for (; i < to; i++) {
+            int len = batch.length(i);
+            int need = Math.max(1, (len + bs - 1) / bs);
+            if (len == 0 || len > maxFrame || need > s.ringSize) {
+                drops++;
+                continue;
+            }
+            if (need > free) break;
+            long at = batch.dataOffset(i);
+            int left = len, done = 0;
+            while (left > 0) {
+                int chunk = Math.min(left, bs);
+                long d = txRing + OFF_DESC + (long) (slot & s.mask) * MemifDescLayout.SIZE;
+                long buf = s.clientBuffer(txRingNo, slot);
+                MemorySegment.copy(src, at + done, s.regions[0], buf, chunk);
+                left -= chunk;
+                done += chunk;
+                m.set(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_FLAGS, (short) (left > 0 ? MEMIF_DESC_FLAG_NEXT : 0));
+                m.set(ValueLayout.JAVA_SHORT, d + OFF_REGION, (short) 0);
+                m.set(ValueLayout.JAVA_INT, d + OFF_LENGTH, chunk);
+                m.set(ValueLayout.JAVA_INT, d + OFF_OFFSET, (int) buf);
+                slot = (slot + 1) & 0xffff;
+            }
+            free -= need;
+            sent++;
+            bytes += len;
+        }
+        if (slot != txCursor) {
+            txCursor = slot;
+            U16.setRelease(m, txRing + OFF_HEAD, (short) slot);
+        }
+        if (sent > 0) counters.transmitted(sent, bytes);
+        if (drops > 0) counters.txDropped(drops);
+        return i - from;
+    }
+
+    /** Server: fill the buffers the client posted on the M2S ring (our tail to its head), publish tail. */
+    private int transmitServer(Session s, PacketBatch batch, int from, int to) throws MemifException {
+        MemorySegment m = txMem;
+        int head = (short) U16.getAcquire(m, txRing + OFF_HEAD) & 0xffff;
+        int avail = (head - txCursor) & 0xffff;
+        if (avail > s.ringSize) throw broken(s, "M2S ring " + pair + ": head " + head + " is " + avail + " slots past tail " + txCursor);
+        int slot = txCursor, sent = 0, drops = 0;
+        long bytes = 0;
+        MemorySegment src = batch.memory();
+        int i = from;
+        for (; i < to; i++) {
+            int len = batch.length(i);
+            if (len == 0 || len > maxFrame) {
+                drops++;
+                continue;
+            }
+            long at = batch.dataOffset(i);
+            int left = len, done = 0, k = 0;
+            boolean fits = true;
+            while (left > 0) {
+                if (k == avail) {
+                    fits = false;
+                    break;
+                }
+                long d = txRing + OFF_DESC + (long) ((slot + k) & s.mask) * MemifDescLayout.SIZE;
+                int region = m.get(ValueLayout.JAVA_SHORT, d + OFF_REGION) & 0xffff;
+                long cap = m.get(ValueLayout.JAVA_INT, d + OFF_LENGTH) & 0xffffffffL;
+                long off = m.get(ValueLayout.JAVA_INT, d + OFF_OFFSET) & 0xffffffffL;
+                if (region >= s.regions.length || cap == 0 || off + cap > s.regionSize[region]) {
+                    throw broken(s, "posted buffer " + ((slot + k) & s.mask) + " of M2S ring " + pair
+                            + " is outside the shared memory or empty (region " + region + ", offset " + off + ", length " + cap + ")");
+                }
+                int chunk = (int) Math.min(left, cap);
+                MemorySegment.copy(src, at + done, s.regions[region], off, chunk);
+                left -= chunk;
+                done += chunk;
+                if (k < chainOff.length) chainOff[k] = d;
+                m.set(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_FLAGS, (short) (left > 0 ? MEMIF_DESC_FLAG_NEXT : 0));
+                m.set(ValueLayout.JAVA_INT, d + OFF_LENGTH, chunk);
+                k++;
+            }
+            if (!fits) {
+                if (avail == s.ringSize) {
+                    // Even the whole ring cannot hold it (the client's buffers are too small): drop.
+                    // The descriptors we wrote on are re-posted by the client as it always does.
+                    drops++;
+                    continue;
+                }
+                break; // wait for more buffers; nothing of this packet is published
+            }
+            slot = (slot + k) & 0xffff;
+            avail -= k;
+            sent++;
+            bytes += len;
+        }
+        if (slot != txCursor) {
+            txCursor = slot;
+            U16.setRelease(m, txRing + OFF_TAIL, (short) slot);
+        }
+        if (sent > 0) counters.transmitted(sent, bytes);
+        if (drops > 0) counters.txDropped(drops);
+        return i - from;
+    }
+
+    /** Signals the peer if its receive ring (our transmit ring) asks for interrupts. */
+    private void kick(Session s) throws IOException {
+        VarHandle.fullFence(); // our index store before the load of the peer's flag (it stores the flag, fences, re-checks)
+        int flags = txMem.get(ValueLayout.JAVA_SHORT, txRing + MemifRingLayout.OFF_FLAGS);
+        if ((flags & MEMIF_RING_FLAG_MASK_INT) == 0) {
+            try {
+                txInt.signal(); // non-blocking: a full counter (EAGAIN) already means "signalled"
+            } catch (ClosedFdException e) {
+                // the connection is being torn down
+            }
+        }
+    }
+
+    // ---- waiting ----
+
+    @Override
+    public boolean prepareToWait() throws IOException {
+        if (!guard.beginWait()) return false;
+        boolean sleep = false;
+        rxBusy = true;
+        try {
+            Session s = session;
+            if (s == null) {
+                sleep = true; // woken by attach() or close()
+                return true;
+            }
+            if (s.broken != null) return false;
+            if (s != rxSession) rxSetup(s);
+            rxMem.set(ValueLayout.JAVA_SHORT, rxRing + MemifRingLayout.OFF_FLAGS, (short) 0);
+            VarHandle.fullFence();
+            if (rxPending(s)) {
+                rxMem.set(ValueLayout.JAVA_SHORT, rxRing + MemifRingLayout.OFF_FLAGS, (short) MEMIF_RING_FLAG_MASK_INT);
+                return false;
+            }
+            sleep = true;
+            return true;
+        } finally {
+            rxBusy = false;
+            if (!sleep) guard.endWait();
+        }
+    }
+
+    private boolean rxPending(Session s) {
+        int idx = (short) U16.getAcquire(rxMem, rxRing + (s.server ? OFF_HEAD : OFF_TAIL)) & 0xffff;
+        return idx != rxCursor;
+    }
+
+    @Override
+    public void finishWait() throws IOException {
+        rxBusy = true;
+        try {
+            Session s = session;
+            if (s != null && s == rxSession) {
+                rxMem.set(ValueLayout.JAVA_SHORT, rxRing + MemifRingLayout.OFF_FLAGS, (short) MEMIF_RING_FLAG_MASK_INT);
+                try {
+                    rxInt.drain();
+                } catch (ClosedFdException ignored) {
+                    // torn down meanwhile
+                }
+            }
+            if (!closed) wake.drain();
+        } catch (ClosedFdException ignored) {
+            // closed while we slept
+        } finally {
+            rxBusy = false;
+            guard.endWait();
+        }
+    }
+
+    private MemifException broken(Session s, String why) {
+        counters.error();
+        if (s.broken == null) s.broken = why;
+        owner.dataPathFailed();
+        return new MemifException(name + ": the peer broke the rings: " + why);
+    }
+
+    // ---- close ----
+
+    /** Closes the whole interface (every queue pair), as closing any of its links does. */
+    @Override
+    public void close() {
+        owner.close();
+    }
+
+    /** From the interface's close, after the control thread has detached every session. */
+    void closeLink() {
+        if (closed) return;
+        closed = true;
+        guard.close();
+    }
+}

@@ -1,0 +1,16 @@
+package ringlink.memif;
+
+/**
+ * {@code memif_msg_add_ring_t} (packed, client to server, the ring's interrupt eventfd rides
+ * along with SCM_RIGHTS): direction flag, ring index, the region and offset where the
+ * {@code memif_ring_t} lies, log2 of its size and the private header size (always 0).
+ */
+public final class MemifMsgAddRingLayout {
+    private MemifMsgAddRingLayout() {}
+
+    public static final long OFF_FLAGS = 0, OFF_INDEX = 2, OFF_REGION = 4, OFF_OFFSET = 6,
+            OFF_LOG2_RING_SIZE = 10, OFF_PRIVATE_HDR_SIZE = 11;
+    public static final long SIZE = 13;
+    /** The ring carries packets from client (slave) to server (master). */
+    public static final int MEMIF_MSG_ADD_RING_FLAG_S2M = 1;
+}

@@ -1,0 +1,15 @@
+package ringlink.memif;
+
+/**
+ * {@code memif_msg_hello_t} (packed, server to client, the first message): the server's name,
+ * the protocol versions it speaks and its limits. Offsets are within the message body
+ * ({@link MemifMsgLayout#OFF_BODY}). The {@code max_*_ring} fields are the highest ring index,
+ * not a count.
+ */
+public final class MemifMsgHelloLayout {
+    private MemifMsgHelloLayout() {}
+
+    public static final long OFF_NAME = 0, OFF_MIN_VERSION = 32, OFF_MAX_VERSION = 34, OFF_MAX_REGION = 36,
+            OFF_MAX_M2S_RING = 38, OFF_MAX_S2M_RING = 40, OFF_MAX_LOG2_RING_SIZE = 42;
+    public static final long SIZE = 43;
+}
