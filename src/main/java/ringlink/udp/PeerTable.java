@@ -110,6 +110,15 @@ public final class PeerTable implements AutoCloseable {
      * {@code learn} and there is room; −1 if unknown (and not added). No allocation.
      */
     public int lookup(MemorySegment sa, long off, boolean learn) {
+        return lookup(sa, off, learn, -1);
+    }
+
+    /**
+     * Like {@link #lookup(MemorySegment, long, boolean)}, but when {@code fixedPort} ≥ 0 the
+     * source is identified by its address alone and recorded at {@code fixedPort}: a tunnel
+     * endpoint sends from flow-hash source ports and is answered at the well-known port.
+     */
+    public int lookup(MemorySegment sa, long off, boolean learn, int fixedPort) {
         int family = sa.get(ValueLayout.JAVA_SHORT_UNALIGNED, off) & 0xffff;
         long h, l;
         int p;
@@ -124,6 +133,7 @@ public final class PeerTable implements AutoCloseable {
         } else {
             return -1;
         }
+        if (fixedPort >= 0) p = fixedPort;
         int id = find(h, l, p);
         if (id >= 0 || !learn) return id;
         return insert(h, l, p);

@@ -61,6 +61,8 @@ public final class UdpChannel {
     // GRO split carried across calls
     private int pendN, pendMsg, pendOff;
     private boolean learn;
+    private int limit;
+    private int fixedPort = -1;
     // a run the kernel refused whole: packets before this index go out one by one
     private int noGsoUntil = -1;
     private PacketBatch noGsoBatch;
@@ -110,6 +112,13 @@ public final class UdpChannel {
         }
     }
 
+    /**
+     * Identifies received sources by address alone, as {@code address:port} (−1, the default:
+     * by address and source port). A tunnel sets its destination port: peers send from
+     * flow-hash source ports and are answered at the well-known port.
+     */
+    public void fixedPeerPort(int port) { this.fixedPort = port; }
+
     public UdpSocket socket() { return sock; }
     public PeerTable peers() { return peers; }
     /** True while transmit uses UDP_SEGMENT (false if off or the kernel refused it with EIO). */
@@ -125,12 +134,18 @@ public final class UdpChannel {
      * their datagrams are dropped and counted ({@link #rxUnknown()}).
      */
     public int receive(PacketBatch batch, boolean learn) throws IOException {
+        return receive(batch, learn, batch.capacity());
+    }
+
+    /** Like {@link #receive(PacketBatch, boolean)}, appending at most {@code max} packets. */
+    public int receive(PacketBatch batch, boolean learn, int max) throws IOException {
         int start = batch.count();
+        this.limit = (int) Math.min(batch.capacity(), (long) start + Math.max(0, max));
         this.learn = learn;
         if (gro) {
             drainPending(batch);
-            while (pendN == 0 && !batch.isFull()) {
-                int n = recv(Math.min(burst, batch.capacity() - batch.count()));
+            while (pendN == 0 && batch.count() < limit) {
+                int n = recv(Math.min(burst, limit - batch.count()));
                 if (n <= 0) break;
                 pendN = n;
                 pendMsg = 0;
@@ -139,9 +154,9 @@ public final class UdpChannel {
                 if (n < burst) break; // the socket is (nearly) empty: do not spend a call finding out
             }
         } else {
-            while (!batch.isFull()) {
+            while (batch.count() < limit) {
                 int first = batch.count();
-                int want = Math.min(burst, batch.capacity() - first);
+                int want = Math.min(burst, limit - first);
                 int room = batch.bufferSize() - batch.headroom();
                 for (int k = 0; k < want; k++) {
                     IovecLayout.set(rxIov, k, batch.memory(), batch.bufferOffset(first + k) + batch.headroom(), room);
@@ -156,7 +171,7 @@ public final class UdpChannel {
                         rxTruncated++;
                         continue;
                     }
-                    int peer = peers.lookup(rxNames, (long) k * NAME, learn);
+                    int peer = peers.lookup(rxNames, (long) k * NAME, learn, fixedPort);
                     if (peer < 0) {
                         rxUnknown++;
                         continue;
@@ -199,7 +214,7 @@ public final class UdpChannel {
             long m = k * MmsghdrLayout.SIZE;
             int len = rxVec.get(ValueLayout.JAVA_INT, m + MmsghdrLayout.OFF_MSG_LEN);
             int flags = rxVec.get(ValueLayout.JAVA_INT, m + MsghdrLayout.OFF_MSG_FLAGS);
-            int peer = peers.lookup(rxNames, (long) k * NAME, learn);
+            int peer = peers.lookup(rxNames, (long) k * NAME, learn, fixedPort);
             int seg = groSize(k, m);
             if (seg <= 0 || seg > len) seg = len;
             if ((flags & MsghdrLayout.MSG_TRUNC) != 0 || peer < 0) {
@@ -213,7 +228,7 @@ public final class UdpChannel {
             else if (pendOff == 0 && seg < len) rxGroMessages++;
             long base = (long) k * STAGING;
             while (pendOff < len || len == 0) {
-                if (batch.isFull()) return;
+                if (batch.count() >= limit) return;
                 int piece = Math.min(seg, len - pendOff);
                 int i = batch.add();
                 if (piece > batch.room(i)) { // larger than the caller's buffers: drop it
