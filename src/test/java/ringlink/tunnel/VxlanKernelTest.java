@@ -157,13 +157,18 @@ class VxlanKernelTest {
     }
 
     static void iperf(String server, boolean reverse) throws Exception {
-        Process s = new ProcessBuilder(in(NS_K, "iperf3", "-s", "-1", "-B", server)).redirectErrorStream(true)
+        iperf(NS_K, NS_R, server, reverse);
+    }
+
+    /** iperf3 TCP for 3 s from {@code clientNs} to a one-off server in {@code serverNs} ({@code -R}: the other way). */
+    static void iperf(String serverNs, String clientNs, String server, boolean reverse) throws Exception {
+        Process s = new ProcessBuilder(in(serverNs, "iperf3", "-s", "-1", "-B", server)).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         try {
             String r = null;
             for (int tries = 0; tries < 20 && r == null; tries++) {
                 Thread.sleep(200);
-                List<String> c = new ArrayList<>(List.of(in(NS_R, "iperf3", "-c", server, "-t", "3", "--connect-timeout", "5000")));
+                List<String> c = new ArrayList<>(List.of(in(clientNs, "iperf3", "-c", server, "-t", "3", "--connect-timeout", "5000")));
                 if (reverse) c.add("-R");
                 Process p = new ProcessBuilder(c).redirectErrorStream(true).start();
                 String out = new String(p.getInputStream().readAllBytes());
@@ -175,7 +180,7 @@ class VxlanKernelTest {
                 else if (!out.contains("Connection refused")) fail("iperf3 to " + server + (reverse ? " -R" : "") + ":\n" + out);
             }
             assertTrue(r != null && r.contains("receiver"), "iperf3 to " + server + ": " + r);
-            System.out.println("iperf3 " + server + (reverse ? " (kernel vxlan -> ringlink)" : " (ringlink -> kernel vxlan)") + ": "
+            System.out.println("iperf3 " + server + (reverse ? " (peer -> ringlink)" : " (ringlink -> peer)") + ": "
                     + r.lines().filter(l -> l.contains("receiver")).findFirst().orElse(""));
         } finally {
             s.destroyForcibly();
