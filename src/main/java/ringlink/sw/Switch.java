@@ -112,7 +112,7 @@ public final class Switch implements AutoCloseable {
         public Builder port(Link link, PortVlan vlan) {
             Objects.requireNonNull(link, "link");
             if (link.layer() != Layer.L2) {
-                throw new IllegalArgumentException(link.name() + " carries " + (link.layer() == Layer.L3 ? "IP packets" : "datagrams") + " (" + link.layer()
+                throw new IllegalArgumentException(link.name() + " carries IP packets (" + link.layer()
                         + "), but a switch port must carry Ethernet frames: use an L2 link (e.g. tap: instead of tun:)");
             }
             links.add(link);
