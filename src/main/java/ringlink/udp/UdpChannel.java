@@ -22,7 +22,7 @@ import ringlink.sys.UdpSocket;
  *       with that length: the kernel builds the run's datagrams from one traversal of its stack
  *       (or the NIC does). At most {@link UdpSocket#UDP_MAX_SEGMENTS} datagrams and 65507 payload
  *       bytes per run. The iovecs point into the batch: no copy. If the kernel refuses a run
- *       ({@code EIO}: the route's device cannot checksum; {@code EINVAL}: a segment larger than
+ *       ({@code EIO}: the route's device cannot checksum; {@code EMSGSIZE} or {@code EINVAL}: a segment larger than
  *       the path MTU) the run is sent again as single datagrams; after {@code EIO} GSO stays off
  *       for the channel.</li>
  *   <li><b>Receive</b>: without GRO the kernel writes datagrams straight into the batch's buffers.
@@ -343,7 +343,7 @@ public final class UdpChannel {
             }
             int e = -r;
             if (e == Errno.EAGAIN || e == Errno.ENOBUFS) break; // full: the caller retries
-            if (msgCount[0] > 1 && (e == Errno.EIO || e == Errno.EINVAL)) {
+            if (msgCount[0] > 1 && (e == Errno.EIO || e == Errno.EINVAL || e == Errno.EMSGSIZE)) {
                 gsoRefused++;
                 if (e == Errno.EIO) gso = false; // the route cannot checksum: no GSO at all
                 noGsoUntil = msgFirst[0] + msgCount[0];

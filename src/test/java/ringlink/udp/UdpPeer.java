@@ -18,12 +18,17 @@ final class UdpPeer implements AutoCloseable {
     final int port;
 
     private UdpPeer(String... args) throws IOException {
+        this(new String[0], args);
+    }
+
+    private UdpPeer(String[] prefix, String... args) throws IOException {
         Path py = Env.requireProgram("python3", "python3");
         Path script = Env.projectDir().resolve("src/test/python/udppeer.py");
-        String[] cmd = new String[args.length + 2];
-        cmd[0] = py.toString();
-        cmd[1] = script.toString();
-        System.arraycopy(args, 0, cmd, 2, args.length);
+        String[] cmd = new String[prefix.length + args.length + 2];
+        System.arraycopy(prefix, 0, cmd, 0, prefix.length);
+        cmd[prefix.length] = py.toString();
+        cmd[prefix.length + 1] = script.toString();
+        System.arraycopy(args, 0, cmd, prefix.length + 2, args.length);
         p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         out = new BufferedReader(new InputStreamReader(p.getInputStream()));
         String first = out.readLine();
@@ -33,6 +38,12 @@ final class UdpPeer implements AutoCloseable {
 
     static UdpPeer sink(String addr, int count, boolean gro) throws IOException {
         return gro ? new UdpPeer("sink", addr, Integer.toString(count), "gro") : new UdpPeer("sink", addr, Integer.toString(count));
+    }
+
+    /** A sink run inside network namespace {@code ns}. */
+    static UdpPeer sinkIn(String ns, String addr, int count, boolean gro) throws IOException {
+        String[] prefix = {"ip", "netns", "exec", ns};
+        return gro ? new UdpPeer(prefix, "sink", addr, Integer.toString(count), "gro") : new UdpPeer(prefix, "sink", addr, Integer.toString(count));
     }
 
     static UdpPeer source(String addr, int port, String spec) throws IOException {
