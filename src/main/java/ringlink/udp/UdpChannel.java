@@ -63,9 +63,8 @@ public final class UdpChannel {
     private boolean learn;
     private int limit;
     private int fixedPort = -1;
-    // a run the kernel refused whole: packets before this index go out one by one
+    // a run the kernel refused whole: packets before this index go out one by one (this call)
     private int noGsoUntil = -1;
-    private PacketBatch noGsoBatch;
 
     // statistics: rx fields written by the receiving thread, tx fields by the transmitting one
     private long rxDatagrams, rxGroMessages, rxTruncated, rxUnknown, rxErrors;
@@ -279,7 +278,7 @@ public final class UdpChannel {
     public int send(PacketBatch batch, int from, int to) throws IOException {
         int taken = from;
         int known = peers.size();
-        if (noGsoBatch != batch) noGsoUntil = -1;
+        noGsoUntil = -1; // a refused run is resent singly within this call
         while (taken < to) {
             int m = 0, iov = 0, i = taken;
             while (i < to && m < burst && iov < maxIov) {
@@ -347,7 +346,6 @@ public final class UdpChannel {
                 gsoRefused++;
                 if (e == Errno.EIO) gso = false; // the route cannot checksum: no GSO at all
                 noGsoUntil = msgFirst[0] + msgCount[0];
-                noGsoBatch = batch;
                 continue;
             }
             txErrors += msgCount[0];
