@@ -37,6 +37,8 @@ public final class PacketBatch implements AutoCloseable {
     private final char[] gsoSize;
     private final char[] csumStart;
     private final char[] csumOffset;
+    /** Per-packet transport peer id (see {@link #peer(int)}); 0 unless a link sets it. */
+    private final int[] peer;
     private int count;
 
     /** A batch of {@code capacity} buffers of {@code bufferSize} bytes, with the default headroom. */
@@ -83,6 +85,7 @@ public final class PacketBatch implements AutoCloseable {
         this.gsoSize = new char[capacity];
         this.csumStart = new char[capacity];
         this.csumOffset = new char[capacity];
+        this.peer = new int[capacity];
         java.util.Arrays.fill(offset, headroom);
     }
 
@@ -111,6 +114,7 @@ public final class PacketBatch implements AutoCloseable {
         offset[i] = headroom;
         length[i] = 0;
         clearOffload(i);
+        peer[i] = 0;
         return i;
     }
 
@@ -140,6 +144,7 @@ public final class PacketBatch implements AutoCloseable {
         offset[dst] = offset[src];
         length[dst] = length[src];
         copyOffload(this, src, dst);
+        peer[dst] = peer[src];
     }
 
     /** Offset in {@link #memory()} of buffer {@code i}'s first byte. */
@@ -200,6 +205,19 @@ public final class PacketBatch implements AutoCloseable {
         for (int i = 0; i < count; i++) t += length[i];
         return t;
     }
+
+    // ---- transport peer (datagram links) ----
+
+    /**
+     * Packet {@code i}'s transport peer: on a link that talks to several remote endpoints over
+     * one socket ({@code udp:}), the id (in that link's peer table) of the endpoint the packet
+     * came from, or is to be sent to; 0, the default, is the link's first configured remote.
+     * Links without peers ignore it. {@link #add()} resets it to 0; copies keep it.
+     */
+    public int peer(int i) { return peer[i]; }
+
+    /** Sets packet {@code i}'s transport peer id (see {@link #peer(int)}). */
+    public void setPeer(int i, int id) { peer[i] = id; }
 
     // ---- offload metadata (virtio-net header semantics) ----
 
@@ -269,6 +287,7 @@ public final class PacketBatch implements AutoCloseable {
         MemorySegment.copy(from.memory, from.dataOffset(src), memory, dataOffset(i), len);
         length[i] = len;
         copyOffload(from, src, i);
+        peer[i] = from.peer[src];
         return i;
     }
 

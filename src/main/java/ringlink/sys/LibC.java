@@ -251,4 +251,25 @@ final class LibC {
             throw bug(t);
         }
     }
+
+    // ---- batched datagram calls (ringlink.sys.UdpSocket) ----
+
+    static final MethodHandle SENDMMSG = h("sendmmsg", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    static final MethodHandle RECVMMSG = h("recvmmsg", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+
+    static int sendmmsg(int fd, MemorySegment msgvec, int vlen, int flags) {
+        try {
+            return (int) SENDMMSG.invokeExact(state(), fd, msgvec, vlen, flags);
+        } catch (Throwable t) {
+            throw bug(t);
+        }
+    }
+
+    static int recvmmsg(int fd, MemorySegment msgvec, int vlen, int flags) {
+        try {
+            return (int) RECVMMSG.invokeExact(state(), fd, msgvec, vlen, flags, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw bug(t);
+        }
+    }
 }

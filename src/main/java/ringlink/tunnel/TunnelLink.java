@@ -1,0 +1,500 @@
+package ringlink.tunnel;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import ringlink.link.Layer;
+import ringlink.link.Link;
+import ringlink.link.LinkClosedException;
+import ringlink.link.LinkCounters;
+import ringlink.link.Offloads;
+import ringlink.link.WakeupGuard;
+import ringlink.packet.Checksum;
+import ringlink.packet.Ethernet;
+import ringlink.packet.Framing;
+import ringlink.packet.Geneve;
+import ringlink.packet.Gro;
+import ringlink.packet.Gso;
+import ringlink.packet.IpProtocol;
+import ringlink.packet.MalformedPacketException;
+import ringlink.packet.PacketBatch;
+import ringlink.packet.PacketHeaders;
+import ringlink.packet.Vxlan;
+import ringlink.sys.Epoll;
+import ringlink.sys.EpollEventLayout;
+import ringlink.sys.EventFd;
+import ringlink.sys.Fd;
+import ringlink.sys.UdpSocket;
+import ringlink.udp.PeerTable;
+import ringlink.udp.UdpChannel;
+import ringlink.udp.UdpSockets;
+
+/**
+ * An {@link Layer#L2} link whose Ethernet frames travel encapsulated in VXLAN (RFC 7348) or
+ * Geneve (RFC 8926) over UDP, like the Linux {@code vxlan}/{@code geneve} devices, so a
+ * {@code ringlink switch} port reaches other hosts' switches and kernels.
+ *
+ * <ul>
+ *   <li><b>Endpoints</b>: one socket bound to {@code LOCAL:dstport} receives; {@code srcports}
+ *       sockets bound to {@code LOCAL:0} (kernel-chosen source ports) send, the one picked by the
+ *       inner flow hash, so one flow keeps one outer source port and the underlay's ECMP spreads
+ *       flows (the kernel picks a port per flow hash the same way). Remotes are addressed at
+ *       {@code dstport}.</li>
+ *   <li><b>Forwarding</b>: a frame to a unicast MAC in the {@link RemoteFdb} goes to that remote;
+ *       broadcast, multicast and unknown unicast go to every configured {@code remote} (head-end
+ *       replication, the kernel's all-zeros FDB entries). Received frames teach the FDB which
+ *       remote their source MAC lives behind (the outer source address, answered at
+ *       {@code dstport}); static entries ({@code fdb=MAC@ADDR}) never move or age.</li>
+ *   <li><b>Offloads</b> (unless {@code offload=none}): the link accepts TSO/USO superpackets and
+ *       partial checksums; a superpacket is segmented once (ringlink.packet's {@link Gso}) into
+ *       inner segments of its MSS, which leave as one {@code UDP_SEGMENT} message per run (they
+ *       all have one size and one remote). Received datagrams (UDP_GRO runs split back) are
+ *       decapsulated and TCP flows coalesced with {@link Gro} into superpackets.</li>
+ *   <li><b>Checks</b>: datagrams shorter than the header plus an Ethernet header, VXLAN flags
+ *       other than exactly I (reserved bits included), Geneve version ≠ 0, protocol ≠ 0x6558,
+ *       the OAM bit, a critical option (we understand none), options overrunning, a VNI other
+ *       than ours, and inner frames larger than {@link #maxReceiveSize()} are dropped and counted
+ *       ({@link #stats()}); non-critical options are skipped.</li>
+ * </ul>
+ *
+ * <p>MTU: the inner Ethernet payload, by default 1500 minus the outer IP, UDP, tunnel and inner
+ * Ethernet headers (1450 over IPv4, 1430 over IPv6, as the kernel's vxlan on a 1500-byte
+ * underlay). One receiving and one transmitting thread; nothing allocated per packet.
+ */
+public final class TunnelLink implements Link {
+    /** The encapsulation. */
+    public enum Kind {
+        VXLAN("vxlan", Vxlan.PORT), GENEVE("geneve", Geneve.PORT);
+
+        final String scheme;
+        final int port;
+
+        Kind(String scheme, int port) {
+            this.scheme = scheme;
+            this.port = port;
+        }
+
+        /** The IANA port: 4789 or 6081. */
+        public int defaultPort() { return port; }
+    }
+
+    /** What a tunnel link is opened with (the spec parameters of {@link TunnelLinkProvider}). */
+    public record Options(Kind kind, InetAddress local, List<InetAddress> remotes, int vni, int dstPort, int localPort,
+                          int mtu, int srcPorts, boolean offload, boolean learning, int peers, int fdbSize,
+                          long ageingMillis, Map<Long, InetAddress> staticFdb, int rcvbuf, int sndbuf, int burst) {
+        public Options {
+            remotes = List.copyOf(remotes);
+            staticFdb = Map.copyOf(staticFdb);
+            if (vni < 0 || vni > Vxlan.VNI_MAX) throw new IllegalArgumentException("vni " + vni + " not in [0, 16777215]");
+            if (srcPorts < 1 || srcPorts > 64) throw new IllegalArgumentException("srcports " + srcPorts + " not in [1, 64]");
+        }
+
+        /** Defaults for {@code kind} between {@code local} and {@code remotes}. */
+        public static Options of(Kind kind, InetAddress local, List<InetAddress> remotes, int vni) {
+            return new Options(kind, local, remotes, vni, kind.port, kind.port, 0, 4, true, true, 1024, 4096,
+                    300_000, Map.of(), 4 << 20, 4 << 20, 64);
+        }
+    }
+
+    private static final int MAX_ENCAP = Geneve.HLEN; // we send no options
+
+    private final String name;
+    private final Options o;
+    private final Kind kind;
+    private final int mtu, maxFrame, overhead;
+    private final Offloads offloads;
+    private final PeerTable peers;
+    private final int floodCount;
+    private final RemoteFdb fdb;
+    private final UdpSocket rxSock;
+    private final UdpChannel rxCh;
+    private final UdpSocket[] txSocks;
+    private final UdpChannel[] txCh;
+    private final PacketBatch rxRaw;
+    private final PacketBatch[] txBatch;
+    private final Gso gso = new Gso();
+    private final Gro gro;
+    private final PacketHeaders hashHeaders = new PacketHeaders();
+    private final LinkCounters counters = new LinkCounters();
+    private final Epoll ready;
+    private final WakeupGuard wakeGuard;
+    private volatile boolean closed;
+
+    // statistics (rx fields: receiving thread; tx fields: transmitting thread)
+    private long badShort, badFlags, badVni, badOptions, criticalOptions, oam, tooBig, unknownSource;
+    private long floods, replicas, txMalformed, txBlocked, segmented;
+    private long seenRxDrop;
+
+    private TunnelLink(String name, Options o, PeerTable peers, UdpSocket rxSock, UdpSocket[] txSocks, Epoll ready,
+                       EventFd shutdown) {
+        this.name = name;
+        this.o = o;
+        this.kind = o.kind();
+        boolean v6 = rxSock.ipv6();
+        this.overhead = (v6 ? 40 : 20) + 8 + Vxlan.HLEN + Ethernet.ETH_HLEN;
+        this.mtu = o.mtu() > 0 ? o.mtu() : 1500 - overhead;
+        this.maxFrame = mtu + Ethernet.ETH_HLEN + Ethernet.VLAN_HLEN;
+        this.offloads = o.offload() ? Offloads.ALL : Offloads.NONE;
+        this.peers = peers;
+        this.floodCount = o.remotes().size();
+        this.fdb = new RemoteFdb(o.fdbSize(), o.ageingMillis(), System::nanoTime);
+        this.rxSock = rxSock;
+        this.txSocks = txSocks;
+        // datagrams up to 64 KiB are read (a peer with a bigger MTU); frames > maxFrame are dropped
+        int rxBuf = PacketBatch.DEFAULT_HEADROOM + Math.max(2048, maxFrame + Geneve.HLEN + Geneve.MAX_OPT_BYTES);
+        this.rxCh = new UdpChannel(rxSock, peers, o.burst(), UdpSockets.groOn(rxSock), false);
+        rxCh.fixedPeerPort(o.dstPort());
+        this.rxRaw = new PacketBatch(o.burst(), rxBuf);
+        this.txCh = new UdpChannel[txSocks.length];
+        this.txBatch = new PacketBatch[txSocks.length];
+        int txBuf = PacketBatch.DEFAULT_HEADROOM + MAX_ENCAP + maxFrame;
+        for (int c = 0; c < txSocks.length; c++) {
+            txCh[c] = new UdpChannel(txSocks[c], peers, o.burst(), false, true);
+            txBatch[c] = new PacketBatch(o.burst(), txBuf);
+        }
+        this.gro = o.offload() ? new Gro(Framing.ETHERNET, true, false, Gro.DEFAULT_MAX_FLOWS) : null;
+        this.ready = ready;
+        this.wakeGuard = new WakeupGuard(shutdown, ready);
+        for (var e : o.staticFdb().entrySet()) fdb.addStatic(e.getKey(), peers.add(new InetSocketAddress(e.getValue(), o.dstPort())));
+    }
+
+    /** Opens the sockets in the caller's network namespace. */
+    public static TunnelLink open(String name, Options o) throws IOException {
+        boolean v6 = o.local() instanceof Inet6Address;
+        for (InetAddress r : o.remotes()) {
+            if ((r instanceof Inet6Address) != v6) throw new IllegalArgumentException(name + ": remote " + r.getHostAddress() + " is not of the local address's family");
+        }
+        UdpSocket rx = null;
+        UdpSocket[] tx = new UdpSocket[o.srcPorts()];
+        EventFd sd = null;
+        Epoll ep = null;
+        try {
+            rx = UdpSockets.open(new InetSocketAddress(o.local(), o.localPort()), false, o.rcvbuf(), 0, true, name);
+            for (int c = 0; c < tx.length; c++) {
+                tx[c] = UdpSockets.open(new InetSocketAddress(o.local(), 0), false, 4096, o.sndbuf(), false, name + " tx" + c);
+            }
+            PeerTable peers = new PeerTable(v6, Math.max(o.peers(), o.remotes().size() + o.staticFdb().size()));
+            for (InetAddress r : o.remotes()) peers.add(new InetSocketAddress(r, o.dstPort()));
+            sd = EventFd.create();
+            ep = new Epoll(2);
+            ep.add(rx.fd(), EpollEventLayout.EPOLLIN, 0);
+            ep.add(sd.fd(), EpollEventLayout.EPOLLIN, 1);
+            return new TunnelLink(name, o, peers, rx, tx, ep, sd);
+        } catch (IOException | RuntimeException e) {
+            if (ep != null) ep.close();
+            if (sd != null) sd.close();
+            if (rx != null) rx.close();
+            for (UdpSocket s : tx) if (s != null) s.close();
+            throw e;
+        }
+    }
+
+    @Override public String name() { return name; }
+    @Override public Layer layer() { return Layer.L2; }
+    @Override public int mtu() { return mtu; }
+    @Override public Offloads offloads() { return offloads; }
+    @Override public int maxReceiveSize() { return offloads.has(Offloads.TSO4) ? 65535 + Ethernet.ETH_HLEN + Ethernet.VLAN_HLEN : maxFrame; }
+    @Override public Fd readyFd() { return ready.fd(); }
+    @Override public LinkCounters counters() { return counters; }
+    @Override public boolean isOpen() { return !closed; }
+
+    /** The remote endpoints: configured remotes (ids 0..n-1, the flood list), static-entry endpoints, learned ones. */
+    public PeerTable peers() { return peers; }
+    /** Inner MAC → remote. */
+    public RemoteFdb fdb() { return fdb; }
+    /** The local source ports the transmit sockets got (the flow hash picks one). */
+    public int[] sourcePorts() throws IOException {
+        int[] p = new int[txSocks.length];
+        for (int c = 0; c < p.length; c++) p[c] = txSocks[c].localAddress().getPort();
+        return p;
+    }
+    /** The receiving channel (UDP_GRO runs, errors). */
+    public UdpChannel rxChannel() { return rxCh; }
+    /** Transmit channel {@code c} (UDP_SEGMENT runs). */
+    public UdpChannel txChannel(int c) { return txCh[c]; }
+
+    /** Drop and event counters of the tunnel layer. */
+    public record Stats(long badShort, long badFlags, long badVni, long badOptions, long criticalOptions, long oam,
+                        long tooBig, long unknownSource, long floods, long replicas, long txMalformed, long txBlocked,
+                        long segmented, long fdbEntries, long gsoRuns, long groRuns) {}
+
+    public Stats stats() {
+        long runs = 0;
+        for (UdpChannel c : txCh) runs += c.txGsoMessages();
+        return new Stats(badShort, badFlags, badVni, badOptions, criticalOptions, oam, tooBig, unknownSource, floods,
+                replicas, txMalformed, txBlocked, segmented, fdb.size(), runs, rxCh.rxGroMessages());
+    }
+
+    // ---------------------------------------------------------------- receive
+
+    @Override
+    public int receive(PacketBatch batch) throws IOException {
+        if (closed) {
+            wakeGuard.pollerAwake();
+            throw new LinkClosedException(name + ": closed");
+        }
+        int room = Math.min(batch.capacity() - batch.count(), rxRaw.capacity());
+        if (room <= 0) return 0;
+        rxRaw.clear();
+        int n = rxCh.receive(rxRaw, true, room);
+        unknownSource = rxCh.rxUnknown() + rxCh.rxTruncated();
+        int w = 0;
+        MemorySegment m = rxRaw.memory();
+        for (int k = 0; k < n; k++) {
+            long off = rxRaw.dataOffset(k);
+            int len = rxRaw.length(k);
+            int hlen = decap(m, off, len);
+            if (hlen < 0) continue;
+            int frame = len - hlen;
+            if (frame > maxReceiveSize() || frame > batch.bufferSize() - batch.headroom()) {
+                tooBig++;
+                continue;
+            }
+            if (w != k) rxRaw.copyPacket(k, w);
+            rxRaw.push(w, -hlen);
+            if (o.learning()) {
+                long src = Ethernet.source(m, rxRaw.dataOffset(w));
+                if ((src & 0x0100_0000_0000L) == 0) fdb.learn(src, rxRaw.peer(w));
+            }
+            w++;
+        }
+        rxRaw.setCount(w);
+        int start = batch.count();
+        if (w > 0) {
+            if (gro != null) {
+                gro.coalesce(rxRaw, batch);
+            } else {
+                for (int k = 0; k < w; k++) batch.append(rxRaw, k);
+            }
+            long bytes = 0;
+            long sup = 0;
+            for (int i = start; i < batch.count(); i++) {
+                bytes += batch.length(i);
+                if (batch.isGso(i)) sup++;
+                batch.setPeer(i, 0);
+            }
+            counters.received(batch.count() - start, bytes);
+            if (sup > 0) counters.superpacket(sup);
+        }
+        long d = badShort + badFlags + badVni + badOptions + criticalOptions + oam + tooBig + unknownSource;
+        if (d != seenRxDrop) {
+            counters.rxDropped(d - seenRxDrop);
+            seenRxDrop = d;
+        }
+        return batch.count() - start;
+    }
+
+    /** Checks the tunnel header of the datagram; returns its length, or −1 (counted) to drop it. */
+    private int decap(MemorySegment m, long off, int len) {
+        if (kind == Kind.VXLAN) {
+            if (len < Vxlan.HLEN + Ethernet.ETH_HLEN) {
+                badShort++;
+                return -1;
+            }
+            if (!Vxlan.validFlags(m, off)) {
+                badFlags++;
+                return -1;
+            }
+            if (Vxlan.vni(m, off) != o.vni()) {
+                badVni++;
+                return -1;
+            }
+            return Vxlan.HLEN;
+        }
+        if (len < Geneve.HLEN) {
+            badShort++;
+            return -1;
+        }
+        if (Geneve.version(m, off) != Geneve.VERSION || Geneve.protocol(m, off) != Geneve.PROTO_TEB) {
+            badFlags++;
+            return -1;
+        }
+        int hlen = Geneve.headerLength(m, off);
+        if (len < hlen + Ethernet.ETH_HLEN) {
+            badShort++;
+            return -1;
+        }
+        if (Geneve.oam(m, off)) { // control traffic: never forwarded to tenants (RFC 8926 3.4)
+            oam++;
+            return -1;
+        }
+        if (Geneve.vni(m, off) != o.vni()) {
+            badVni++;
+            return -1;
+        }
+        try {
+            if (Geneve.hasCriticalOption(m, off, len)) {
+                criticalOptions++;
+                return -1;
+            }
+        } catch (MalformedPacketException e) {
+            badOptions++;
+            return -1;
+        }
+        return hlen;
+    }
+
+    // ---------------------------------------------------------------- transmit
+
+    @Override
+    public int transmit(PacketBatch batch, int from, int to) throws IOException {
+        if (closed) throw new LinkClosedException(name + ": closed");
+        for (int i = from; i < to; i++) {
+            if (!offloads.accepts(batch, i)) {
+                throw new IllegalArgumentException(name + ": packet " + i + " carries an offload the link did not offer (" + offloads + ")");
+            }
+        }
+        MemorySegment m = batch.memory();
+        long bytes = 0;
+        int ok = 0;
+        for (int i = from; i < to; i++) {
+            int len = batch.length(i);
+            if (len < Ethernet.ETH_HLEN || (!batch.isGso(i) && len > maxFrame)) {
+                counters.txDropped(1);
+                txMalformed++;
+                continue;
+            }
+            long off = batch.dataOffset(i);
+            int c = txSocks.length == 1 ? 0 : Math.floorMod(flowHash(m, off, len), txSocks.length);
+            int peer = Ethernet.isMulticast(m, off) ? -1 : fdb.lookup(Ethernet.destination(m, off));
+            boolean sent;
+            if (peer >= 0) {
+                sent = emit(batch, i, peer, c);
+            } else {
+                floods++;
+                sent = floodCount > 0;
+                for (int r = 0; r < floodCount && sent; r++) {
+                    sent = emit(batch, i, r, c);
+                    if (r > 0) replicas++;
+                }
+            }
+            if (sent) {
+                ok++;
+                bytes += len;
+            } else {
+                counters.txDropped(1);
+            }
+        }
+        for (int c = 0; c < txSocks.length; c++) flush(c);
+        counters.transmitted(ok, bytes);
+        return to - from;
+    }
+
+    /** Encapsulates frame {@code i} (segmenting a superpacket) into transmit batch {@code c} for {@code peer}. */
+    private boolean emit(PacketBatch b, int i, int peer, int c) throws IOException {
+        PacketBatch t = txBatch[c];
+        if (b.isGso(i)) {
+            int total;
+            try {
+                total = gso.validate(b, i, Framing.ETHERNET);
+            } catch (MalformedPacketException e) {
+                txMalformed++;
+                return false;
+            }
+            segmented++;
+            int next = 0;
+            while (next < total) {
+                if (t.isFull()) flush(c);
+                int s = t.count();
+                try {
+                    next = gso.segment(b, i, Framing.ETHERNET, t, next);
+                } catch (MalformedPacketException | IllegalArgumentException e) {
+                    t.setCount(s);
+                    txMalformed++;
+                    return false;
+                }
+                for (int j = s; j < t.count(); j++) encap(t, j, peer);
+            }
+            return true;
+        }
+        if (t.isFull()) flush(c);
+        int j = t.append(b, i);
+        if (t.needsCsum(j)) {
+            try {
+                Checksum.complete(t, j);
+            } catch (RuntimeException e) {
+                t.setCount(j);
+                txMalformed++;
+                return false;
+            }
+        }
+        t.clearOffload(j);
+        encap(t, j, peer);
+        return true;
+    }
+
+    private void encap(PacketBatch t, int j, int peer) {
+        long h = t.push(j, Vxlan.HLEN);
+        if (kind == Kind.VXLAN) Vxlan.write(t.memory(), h, o.vni());
+        else Geneve.write(t.memory(), h, o.vni());
+        t.setPeer(j, peer);
+    }
+
+    private void flush(int c) throws IOException {
+        PacketBatch t = txBatch[c];
+        int n = t.count();
+        if (n == 0) return;
+        int sent = 0;
+        // a full socket buffer: a few retries, then drop and count (the switch drops a batch a
+        // port cannot take at once; holding it would stall every other port)
+        for (int tries = 0; sent < n && tries < 3; tries++) sent += txCh[c].send(t, sent, n);
+        if (sent < n) txBlocked += n - sent;
+        t.clear();
+    }
+
+    /**
+     * The inner flow hash: Ethernet addresses, and for IP the addresses and (TCP/UDP, not for
+     * fragments) the ports, so all segments of one flow pick the same source port.
+     */
+    private int flowHash(MemorySegment m, long off, int len) {
+        long h = m.get(ValueLayout.JAVA_LONG_UNALIGNED, off) ^ m.get(ValueLayout.JAVA_INT_UNALIGNED, off + 8) * 0x9E3779B97F4A7C15L;
+        try {
+            if (hashHeaders.parse(m, off, len, Framing.ETHERNET)) {
+                long ip = off + hashHeaders.l3Offset;
+                if (hashHeaders.ipVersion == 4) {
+                    h = h * 31 + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 12);
+                } else {
+                    h = h * 31 + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 8) + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 16) * 7
+                            + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 24) * 13 + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 32) * 17;
+                }
+                int p = hashHeaders.l4Protocol;
+                if (!hashHeaders.fragment && (p == IpProtocol.IPPROTO_TCP || p == IpProtocol.IPPROTO_UDP)) {
+                    h = h * 31 + m.get(ValueLayout.JAVA_INT_UNALIGNED, off + hashHeaders.l4Offset);
+                }
+            }
+        } catch (MalformedPacketException e) {
+            // hash what we have
+        }
+        h *= 0xC2B2AE3D27D4EB4FL;
+        return (int) (h ^ h >>> 32);
+    }
+
+    @Override
+    public boolean prepareToWait() {
+        return wakeGuard.beginWait();
+    }
+
+    @Override
+    public void finishWait() {
+        wakeGuard.endWait();
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        rxSock.close();
+        for (UdpSocket s : txSocks) s.close();
+        wakeGuard.close();
+    }
+
+    @Override
+    public String toString() {
+        return name + " [vni " + o.vni() + ", " + floodCount + " remotes, mtu " + mtu + ", " + offloads + "]";
+    }
+}

@@ -1,0 +1,186 @@
+package ringlink.udp;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import ringlink.link.Layer;
+import ringlink.link.Link;
+import ringlink.link.LinkClosedException;
+import ringlink.link.LinkCounters;
+import ringlink.link.Offloads;
+import ringlink.link.WakeupGuard;
+import ringlink.packet.PacketBatch;
+import ringlink.sys.Epoll;
+import ringlink.sys.EpollEventLayout;
+import ringlink.sys.EventFd;
+import ringlink.sys.Fd;
+import ringlink.sys.UdpSocket;
+
+/**
+ * A {@link Layer#DATAGRAM} link over one UDP socket: each packet is one datagram's payload, its
+ * remote endpoint in {@link PacketBatch#peer} (an id in {@link #peers()}; 0 = the first
+ * {@code remote}). Batched with {@code recvmmsg}/{@code sendmmsg}, UDP GSO on transmit and GRO
+ * on receive ({@link UdpChannel}). No offloads in the virtio-net sense ({@link Offloads#NONE}).
+ *
+ * <p>Receive accepts datagrams from the configured remotes only, unless {@code accept=any} (or
+ * no remote is configured): then sources are learned into the peer table up to its capacity,
+ * and datagrams from further sources are dropped and counted.
+ *
+ * <p>{@link #readyFd()} is an epoll descriptor over the socket and a shutdown eventfd, so
+ * {@link #close()} wakes a sleeper ({@link WakeupGuard}).
+ */
+public final class UdpLink implements Link {
+    /** What a udp link is opened with (see {@link UdpLinkProvider} for the spec form). */
+    public record Options(InetSocketAddress local, List<InetSocketAddress> remotes, boolean acceptAny, int mtu,
+                          int burst, int rcvbuf, int sndbuf, boolean reusePort, boolean gso, boolean gro, int peers) {
+        public Options {
+            remotes = List.copyOf(remotes);
+            if (mtu < 1 || mtu > UdpChannel.MAX_GSO_BYTES) throw new IllegalArgumentException("mtu " + mtu + " not in [1, 65507]");
+        }
+
+        /** Defaults: batches of 64, GSO and GRO on, accept the remotes only (any if there are none), 1024 peers. */
+        public static Options of(InetSocketAddress local, List<InetSocketAddress> remotes) {
+            return new Options(local, remotes, remotes.isEmpty(), 1500, 64, 0, 0, false, true, true, 1024);
+        }
+    }
+
+    private final String name;
+    private final Options o;
+    private final UdpSocket sock;
+    private final PeerTable peers;
+    private final UdpChannel ch;
+    private final LinkCounters counters = new LinkCounters();
+    private final Epoll ready;
+    private final WakeupGuard wakeGuard;
+    private final InetSocketAddress bound;
+    private volatile boolean closed;
+    // last channel statistics folded into the counters
+    private long seenRxDrop, seenTxDrop, seenGro, seenGso;
+
+    private UdpLink(String name, Options o, UdpSocket sock, PeerTable peers, Epoll ready, EventFd shutdown) throws IOException {
+        this.name = name;
+        this.o = o;
+        this.sock = sock;
+        this.peers = peers;
+        this.ch = new UdpChannel(sock, peers, o.burst(), o.gro() && UdpSockets.groOn(sock), o.gso());
+        this.ready = ready;
+        this.wakeGuard = new WakeupGuard(shutdown, ready);
+        this.bound = sock.localAddress();
+    }
+
+    /** Opens the socket, binds it and registers the remotes (ids 0, 1, ... in order). */
+    public static UdpLink open(String name, Options o) throws IOException {
+        UdpSocket s = UdpSockets.open(o.local(), o.reusePort(), o.rcvbuf(), o.sndbuf(), o.gro(), name);
+        PeerTable peers = null;
+        EventFd sd = null;
+        Epoll ep = null;
+        try {
+            peers = new PeerTable(s.ipv6(), Math.max(o.peers(), o.remotes().size()));
+            for (InetSocketAddress r : o.remotes()) peers.add(r);
+            sd = EventFd.create();
+            ep = new Epoll(2);
+            ep.add(s.fd(), EpollEventLayout.EPOLLIN, 0);
+            ep.add(sd.fd(), EpollEventLayout.EPOLLIN, 1);
+            return new UdpLink(name, o, s, peers, ep, sd);
+        } catch (IOException | RuntimeException e) {
+            if (ep != null) ep.close();
+            if (sd != null) sd.close();
+            s.close();
+            throw e;
+        }
+    }
+
+    @Override public String name() { return name; }
+    @Override public Layer layer() { return Layer.DATAGRAM; }
+    /** The largest datagram payload this link sends or receives. */
+    @Override public int mtu() { return o.mtu(); }
+    @Override public Offloads offloads() { return Offloads.NONE; }
+    @Override public int maxReceiveSize() { return o.mtu(); }
+    @Override public Fd readyFd() { return ready.fd(); }
+    @Override public LinkCounters counters() { return counters; }
+    @Override public boolean isOpen() { return !closed; }
+
+    /** The remote endpoints by id: configured ones, then learned sources. */
+    public PeerTable peers() { return peers; }
+    /** The channel (statistics: GSO/GRO runs, errors). */
+    public UdpChannel channel() { return ch; }
+    /** The address the socket is bound to (with the kernel's port when 0 was asked). */
+    public InetSocketAddress localAddress() { return bound; }
+
+    @Override
+    public int receive(PacketBatch batch) throws IOException {
+        if (closed) {
+            wakeGuard.pollerAwake();
+            throw new LinkClosedException(name + ": closed");
+        }
+        int start = batch.count();
+        int n = ch.receive(batch, o.acceptAny());
+        if (n > 0) {
+            long bytes = 0;
+            for (int i = start; i < start + n; i++) bytes += batch.length(i);
+            counters.received(n, bytes);
+        }
+        long d = ch.rxTruncated() + ch.rxUnknown();
+        if (d != seenRxDrop) {
+            counters.rxDropped(d - seenRxDrop);
+            seenRxDrop = d;
+        }
+        long g = ch.rxGroMessages();
+        if (g != seenGro) {
+            counters.superpacket(g - seenGro);
+            seenGro = g;
+        }
+        return n;
+    }
+
+    @Override
+    public int transmit(PacketBatch batch, int from, int to) throws IOException {
+        if (closed) throw new LinkClosedException(name + ": closed");
+        for (int i = from; i < to; i++) {
+            if (batch.flags(i) != 0 || batch.isGso(i)) {
+                throw new IllegalArgumentException(name + ": packet " + i + " carries offload metadata; a udp link has none");
+            }
+        }
+        int n = ch.send(batch, from, to);
+        if (n > 0) {
+            long bytes = 0;
+            for (int i = from; i < from + n; i++) bytes += batch.length(i);
+            long d = ch.txErrors() + ch.txUnroutable();
+            counters.transmitted(n - (d - seenTxDrop), bytes);
+            if (d != seenTxDrop) {
+                counters.txDropped(d - seenTxDrop);
+                seenTxDrop = d;
+            }
+        }
+        long s = ch.txGsoMessages();
+        if (s != seenGso) {
+            counters.superpacket(s - seenGso);
+            seenGso = s;
+        }
+        return n;
+    }
+
+    @Override
+    public boolean prepareToWait() {
+        return wakeGuard.beginWait();
+    }
+
+    @Override
+    public void finishWait() {
+        wakeGuard.endWait();
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        sock.close();
+        wakeGuard.close();
+    }
+
+    @Override
+    public String toString() {
+        return name + " [" + UdpSocket.format(bound) + ", " + peers.size() + " peers"
+                + (ch.gsoEnabled() ? ", gso" : "") + (ch.groEnabled() ? ", gro" : "") + "]";
+    }
+}

@@ -1,0 +1,277 @@
+package ringlink.tunnel;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import ringlink.link.Link;
+import ringlink.link.Links;
+import ringlink.packet.PacketBatch;
+import ringlink.packet.TunnelTestPackets;
+import ringlink.packet.VirtioNetHdr;
+import ringlink.sys.PollSet;
+import ringlink.sys.PollfdLayout;
+import ringlink.testing.Env;
+
+/**
+ * Two tunnel links back to back on loopback (no root): flooding, learning, static entries,
+ * TSO superpackets segmented into one UDP_SEGMENT run and coalesced back after UDP_GRO, and
+ * hostile encapsulations from a Python peer (src/test/python/rawudp.py) counted and dropped.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class TunnelLinkTest {
+    static final String A_MAC = "02:00:00:00:00:01", B_MAC = "02:00:00:00:00:02";
+
+    static int freePort() throws Exception {
+        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getByName("127.0.0.1"))) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** A at port pa sending to pb, and the reverse; extra parameters for A. */
+    static TunnelLink[] pair(String scheme, String aExtra, String remotesOfA) throws Exception {
+        int pa = freePort(), pb = freePort();
+        TunnelLink a = (TunnelLink) Links.open(scheme + ":127.0.0.1?remote=" + remotesOfA + "&vni=42&port=" + pa + "&dstport=" + pb + aExtra);
+        TunnelLink b = (TunnelLink) Links.open(scheme + ":127.0.0.1?remote=127.0.0.1&vni=42&port=" + pb + "&dstport=" + pa);
+        return new TunnelLink[] {a, b};
+    }
+
+    static byte[] frame(String dst, String src, int len, int seed) {
+        byte[] f = new byte[len];
+        byte[] d = mac(dst), s = mac(src);
+        System.arraycopy(d, 0, f, 0, 6);
+        System.arraycopy(s, 0, f, 6, 6);
+        f[12] = (byte) 0x88;
+        f[13] = (byte) 0xb5; // local experimental EtherType
+        for (int j = 14; j < len; j++) f[j] = (byte) (seed * 7 + j);
+        return f;
+    }
+
+    static byte[] mac(String m) {
+        String[] p = m.split(":");
+        byte[] b = new byte[6];
+        for (int i = 0; i < 6; i++) b[i] = (byte) Integer.parseInt(p[i], 16);
+        return b;
+    }
+
+    static void put(PacketBatch b, byte[] bytes) {
+        int i = b.add();
+        MemorySegment.copy(bytes, 0, b.memory(), ValueLayout.JAVA_BYTE, b.dataOffset(i), bytes.length);
+        b.setLength(i, bytes.length);
+    }
+
+    static void send(Link l, byte[]... frames) throws Exception {
+        try (PacketBatch b = new PacketBatch(frames.length, 70000)) {
+            for (byte[] f : frames) put(b, f);
+            assertEquals(frames.length, l.transmit(b));
+        }
+    }
+
+    /** Receives until {@code until} of the collected bytes holds or 10 s pass. */
+    static java.util.List<byte[]> receive(Link l, int frames) throws Exception {
+        java.util.List<byte[]> got = new java.util.ArrayList<>();
+        try (PacketBatch b = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (got.size() < frames && System.nanoTime() < deadline) {
+                b.clear();
+                if (l.receive(b) == 0) {
+                    PollSet.pollOne(l.readyFd(), PollfdLayout.POLLIN, 50);
+                    continue;
+                }
+                for (int i = 0; i < b.count(); i++) got.add(b.data(i).toArray(ValueLayout.JAVA_BYTE));
+            }
+        }
+        return got;
+    }
+
+    static void waitFor(Link l, ToLongFunction<TunnelLink.Stats> f, long want) throws Exception {
+        TunnelLink t = (TunnelLink) l;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        try (PacketBatch b = new PacketBatch(64, 4096)) {
+            while (f.applyAsLong(t.stats()) < want && System.nanoTime() < deadline) {
+                b.clear();
+                if (l.receive(b) == 0) PollSet.pollOne(l.readyFd(), PollfdLayout.POLLIN, 50);
+            }
+        }
+        assertEquals(want, f.applyAsLong(t.stats()), t.stats().toString());
+    }
+
+    @ParameterizedTest
+    @EnumSource(TunnelLink.Kind.class)
+    void floodLearnAndUnicast(TunnelLink.Kind kind) throws Exception {
+        String scheme = kind == TunnelLink.Kind.VXLAN ? "vxlan" : "geneve";
+        // A floods to two remotes: B (127.0.0.1) and a silent one (127.0.0.2, nobody listens)
+        TunnelLink[] p = pair(scheme, "", "127.0.0.1,127.0.0.2");
+        try (TunnelLink a = p[0]; TunnelLink b = p[1]) {
+            byte[] bcast = frame("ff:ff:ff:ff:ff:ff", A_MAC, 60, 1);
+            send(a, bcast);
+            assertEquals(1, a.stats().floods());
+            assertEquals(1, a.stats().replicas(), "head-end replication to the second remote");
+            java.util.List<byte[]> got = receive(b, 1);
+            assertEquals(1, got.size());
+            assertArrayEquals(bcast, got.get(0));
+            assertEquals(0, b.fdb().lookup(0x0200_0000_0001L), "B learned A's MAC behind remote 0");
+            // B answers by unicast: no flood; A learns B
+            byte[] reply = frame(A_MAC, B_MAC, 1000, 2);
+            send(b, reply);
+            assertEquals(0, b.stats().floods());
+            got = receive(a, 1);
+            assertArrayEquals(reply, got.get(0));
+            assertEquals(0, a.fdb().lookup(0x0200_0000_0002L));
+            // now A's unicast to B goes to B alone
+            send(a, frame(B_MAC, A_MAC, 500, 3));
+            assertEquals(1, a.stats().floods());
+            assertEquals(1, receive(b, 1).size());
+            assertEquals(2, a.counters().snapshot().txPackets());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(TunnelLink.Kind.class)
+    void tsoSuperpacketLeavesAsOneUdpSegmentRunAndComesBackCoalesced(TunnelLink.Kind kind) throws Exception {
+        String scheme = kind == TunnelLink.Kind.VXLAN ? "vxlan" : "geneve";
+        for (int v : new int[] {4, 6}) {
+            TunnelLink[] p = pair(scheme, "&fdb=" + B_MAC + "@127.0.0.1&srcports=1", "127.0.0.1");
+            try (TunnelLink a = p[0]; TunnelLink b = p[1]) {
+                byte[] payload = new byte[14000];
+                for (int j = 0; j < payload.length; j++) payload[j] = (byte) (j * 13 + v);
+                byte[] sp = TunnelTestPackets.tcp(v, payload, 5000, true);
+                int hdr = TunnelTestPackets.headers(v);
+                try (PacketBatch out = new PacketBatch(1, 70000)) {
+                    put(out, sp);
+                    out.setOffload(0, VirtioNetHdr.F_NEEDS_CSUM, v == 4 ? VirtioNetHdr.GSO_TCPV4 : VirtioNetHdr.GSO_TCPV6,
+                            hdr, 1400, hdr - 20, 16);
+                    assertEquals(1, a.transmit(out));
+                }
+                assertEquals(1, a.stats().segmented());
+                assertEquals(1, a.txChannel(0).txGsoMessages(), "10 inner segments, one UDP_SEGMENT message");
+                assertEquals(10, a.txChannel(0).txDatagrams());
+                ByteArrayOutputStream data = new ByteArrayOutputStream();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                int superpackets = 0;
+                try (PacketBatch in = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
+                    while (data.size() < payload.length && System.nanoTime() < deadline) {
+                        in.clear();
+                        if (b.receive(in) == 0) {
+                            PollSet.pollOne(b.readyFd(), PollfdLayout.POLLIN, 50);
+                            continue;
+                        }
+                        for (int i = 0; i < in.count(); i++) {
+                            if (in.isGso(i)) superpackets++;
+                            byte[] f = in.data(i).toArray(ValueLayout.JAVA_BYTE);
+                            data.write(f, hdr, f.length - hdr);
+                        }
+                    }
+                }
+                assertArrayEquals(payload, data.toByteArray(), "the TCP payload arrives whole and in order (IPv" + v + ")");
+                assertTrue(b.rxChannel().rxGroMessages() >= 1, "loopback delivered the run whole to the UDP_GRO socket");
+                assertEquals(1, superpackets, "Gro coalesced the segments back into one superpacket");
+            }
+        }
+    }
+
+    @Test
+    void hostileVxlanIsCountedAndDropped() throws Exception {
+        TunnelLink[] p = pair("vxlan", "", "127.0.0.1");
+        try (TunnelLink a = p[0]; TunnelLink b = p[1]) {
+            String eth = hex(frame(B_MAC, A_MAC, 60, 9));
+            int port = b.rxChannel().socket().localAddress().getPort();
+            rawudp(port,
+                    "0800000000002a",                    // short: 7 bytes
+                    "08000000" + "00002a00",             // header but no inner Ethernet header
+                    "0c000000" + "00002a00" + eth,       // a reserved flag bit
+                    "08000001" + "00002a00" + eth,       // reserved bits in the first word
+                    "08000000" + "00002a01" + eth,       // reserved byte after the VNI
+                    "00000000" + "00002a00" + eth,       // I flag missing
+                    "08000000" + "00002b00" + eth,       // VNI 43
+                    "08000000" + "00002a00" + eth);      // good
+            waitFor(b, s -> s.badShort() + s.badFlags() + s.badVni(), 7);
+            TunnelLink.Stats s = b.stats();
+            assertEquals(2, s.badShort());
+            assertEquals(4, s.badFlags());
+            assertEquals(1, s.badVni());
+            assertEquals(7, b.counters().snapshot().rxDrops());
+        }
+    }
+
+    @Test
+    void geneveOptionsCriticalDroppedNonCriticalCarried() throws Exception {
+        TunnelLink[] p = pair("geneve", "", "127.0.0.1");
+        try (TunnelLink a = p[0]; TunnelLink b = p[1]) {
+            byte[] inner = frame(B_MAC, A_MAC, 80, 5);
+            String eth = hex(inner);
+            int port = b.rxChannel().socket().localAddress().getPort();
+            String opt = "0102" + "03" + "01" + "deadbeef";      // class 0x0102, type 3 (not critical), 4 bytes
+            String crit = "0102" + "83" + "01" + "deadbeef";     // type 0x83: critical
+            rawudp(port,
+                    "02006558" + "00002a00" + opt + eth,        // one non-critical option: delivered
+                    "02406558" + "00002a00" + crit + eth,       // C flag + a critical option: dropped
+                    "02006558" + "00002a00" + crit + eth,       // critical option without the C flag: dropped too
+                    "00806558" + "00002a00" + eth,              // OAM
+                    "40006558" + "00002a00" + eth,              // version 1
+                    "00000800" + "00002a00" + eth,              // protocol IPv4, not Ethernet
+                    "01006558" + "00002a00" + "01020301" + eth, // a 4-byte option area whose option claims 4 more
+                    "02006558" + "00002a00" + "010203" + "05" + "deadbeef", // option length 5 words overruns
+                    "00006558" + "00002c00" + eth);             // VNI 44
+            java.util.List<byte[]> got = receive(b, 1);
+            assertEquals(1, got.size());
+            assertArrayEquals(inner, got.get(0), "the frame after a non-critical option");
+            waitFor(b, s -> s.criticalOptions() + s.oam() + s.badFlags() + s.badVni() + s.badOptions() + s.badShort(), 8);
+            TunnelLink.Stats s = b.stats();
+            assertEquals(2, s.criticalOptions(), s.toString());
+            assertEquals(1, s.oam());
+            assertEquals(2, s.badFlags());
+            assertEquals(1, s.badVni());
+            assertEquals(1, s.badOptions());
+            assertEquals(1, s.badShort());
+        }
+    }
+
+    @Test
+    void specs() throws Exception {
+        assertThrows(IllegalArgumentException.class, () -> Links.open("vxlan:127.0.0.1?remote=127.0.0.2"), "vni required");
+        assertThrows(IllegalArgumentException.class, () -> Links.open("vxlan:127.0.0.1?vni=16777216"));
+        assertThrows(IllegalArgumentException.class, () -> Links.open("vxlan:127.0.0.1?vni=1&remote=::1"));
+        assertThrows(IllegalArgumentException.class, () -> Links.open("geneve:127.0.0.1?vni=1&fdb=zz@127.0.0.1"));
+        int port = freePort();
+        try (Link l = Links.open("vxlan:127.0.0.1?vni=7&port=" + port + "&srcports=3")) {
+            assertEquals(1450, l.mtu());
+            assertEquals(3, ((TunnelLink) l).sourcePorts().length);
+        }
+        try (Link l = Links.open("geneve:[::1]?vni=7&port=" + port + "&offload=none")) {
+            assertEquals(1430, l.mtu());
+            assertEquals(ringlink.link.Offloads.NONE, l.offloads());
+        }
+        ringlink.testing.CloseWake.assertCloseWakesEpollSleeper(Links.open("vxlan:127.0.0.1?vni=7&port=" + port));
+    }
+
+    static String hex(byte[] b) {
+        StringBuilder sb = new StringBuilder();
+        for (byte x : b) sb.append(String.format("%02x", x & 0xff));
+        return sb.toString();
+    }
+
+    static void rawudp(int port, String... hex) {
+        Path py = Env.requireProgram("python3", "python3");
+        String[] cmd = new String[hex.length + 4];
+        cmd[0] = py.toString();
+        cmd[1] = Env.projectDir().resolve("src/test/python/rawudp.py").toString();
+        cmd[2] = "127.0.0.1";
+        cmd[3] = Integer.toString(port);
+        System.arraycopy(hex, 0, cmd, 4, hex.length);
+        Env.run(20, cmd);
+    }
+}
