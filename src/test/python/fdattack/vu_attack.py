@@ -10,7 +10,8 @@ usage: vu_attack.py SOCKET MODE [ARGS]
   blocking          a running split ring pair whose kick eventfds are blocking and never kicked
                     and whose RX call eventfd is blocking and full (0xfffffffffffffffe), with
                     O_NONBLOCK cleared again after the back-end set it; one RX buffer posted
-  noread            send GET_FEATURES requests without ever reading a reply
+  noread            send GET_FEATURES requests without ever reading a reply, until the
+                    back-end stops taking them or hangs up
 Prints "ready" when the attack is in place (and "closed" when the back-end hangs up), then
 waits until stdin closes.
 """
@@ -143,15 +144,17 @@ def main():
                 if line.startswith("eventfd-count:"):
                     print("call0 " + line.split(":")[1].strip(), flush=True)
     elif mode == "noread":
-        s.setblocking(False)
+        # Keep sending requests (never reading a reply) until the back-end stops taking them
+        # (its replies fill our receive side and it blocks sending) for 5 s, or hangs up.
+        ready()
+        s.settimeout(5)
         sent = 0
         try:
-            while sent < 1_000_000:
-                s.send(msg(GET_FEATURES))
+            while sent < 10_000_000:
+                s.sendall(msg(GET_FEATURES))
                 sent += 1
-        except BlockingIOError:
+        except OSError:
             pass
-        ready()
         wait_stdin()
     else:
         raise SystemExit("unknown mode " + mode)

@@ -24,9 +24,10 @@ public final class Connection implements AutoCloseable {
      */
     public static final int DEFAULT_MESSAGE_TIMEOUT_MS = 5_000;
     /**
-     * Default bound (ms) on a listening back-end's wait for the first complete message of a
-     * new connection, so a client that connects and says nothing does not hold the listener
-     * (later front-ends queue behind the one being served). Knob: system property
+     * Default bound (ms) on a listening back-end's wait for the first message of a new
+     * connection to begin (the rest then has {@link #DEFAULT_MESSAGE_TIMEOUT_MS}), so a client
+     * that connects and says nothing does not hold the listener (later front-ends queue behind
+     * the one being served). Knob: system property
      * {@code ringlink.vhostuser.firstMessageTimeoutMs}.
      */
     public static final int DEFAULT_FIRST_MESSAGE_TIMEOUT_MS = 10_000;
@@ -113,10 +114,10 @@ public final class Connection implements AutoCloseable {
             if (firstByteMillis >= 0) {
                 bound = firstByteMillis;
                 deadline = System.nanoTime() + firstByteMillis * 1_000_000L;
-                awaitData(deadline, bound, "the start of a message", 0);
+                awaitData(deadline, bound, "start of a message", 0);
             }
             while (got < MessageCodec.HEADER_SIZE) {
-                if (got > 0) awaitData(deadline, bound, "the rest of a message header", got);
+                if (got > 0) awaitData(deadline, bound, "rest of a message header", got);
                 UnixSocket.Received r = socket.receive(buf.asSlice(got), MessageCodec.HEADER_SIZE - got,
                         got == 0 ? MessageCodec.MAX_FDS : 0);
                 for (Fd f : r.fds()) fds.add(f);
@@ -139,7 +140,7 @@ public final class Connection implements AutoCloseable {
             MessageCodec.checkHeader(request, flags, size);
             long p = 0;
             while (p < size) {
-                awaitData(deadline, bound, "payload byte " + p + " of " + size + " of request " + request, MessageCodec.HEADER_SIZE + p);
+                awaitData(deadline, bound, "rest of the payload (" + size + " bytes) of request " + request, MessageCodec.HEADER_SIZE + p);
                 UnixSocket.Received r = socket.receive(buf.asSlice(MessageCodec.HEADER_SIZE + p), size - p, 0);
                 if (r.bytes() == 0) {
                     throw new VhostUserException.PartialMessage(what + ": connection closed after " + p + " of "
@@ -175,8 +176,8 @@ public final class Connection implements AutoCloseable {
         while (true) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
-                throw new VhostUserException.Timeout(this.what + ": the peer sent nothing for " + bound + " ms while we waited for "
-                        + what + " (" + received + " bytes of it received)");
+                throw new VhostUserException.Timeout(this.what + ": no " + what + " from the peer within " + bound + " ms ("
+                        + received + " bytes of the message received)");
             }
             int ms = (int) Math.min(Integer.MAX_VALUE, Math.max(1, left / 1_000_000));
             if (ringlink.sys.PollSet.pollOne(socket.fd(), ringlink.sys.PollfdLayout.POLLIN, ms) != 0) return;
