@@ -79,7 +79,7 @@ public final class VirtqueueException extends VirtioException {
      * alike, checked by {@code MemoryFaultTest}).
      */
     public static boolean isMemoryFault(Throwable t) {
-        return t instanceof InternalError && t.getMessage() != null && t.getMessage().contains("fault occurred in a");
+        return ringlink.sys.Mapping.isFault(t);
     }
 
     /**
