@@ -32,6 +32,12 @@ import ringlink.link.LinkStats;
  *   <li>Threads: {@link Builder#threads} polling threads (default one per core, at most one per
  *       port), ports assigned round-robin; each busy-polls adaptively, then sleeps in epoll on
  *       its ports' ready descriptors.</li>
+ *   <li>Hostile ports: each port holds at most {@link Builder#macLimit} addresses (a flood of
+ *       spoofed sources is the flooder's problem, see {@link MacTable}); optional port security
+ *       ({@link Builder#portSecurity}); VLAN hopping with double tags or 802.1ad tags is dropped;
+ *       anything a port's link throws ({@link Error}s included) stops that port only; a port
+ *       whose link {@link Link#waitingForPeer() waits for its peer} comes back when it runs
+ *       again.</li>
  * </ul>
  *
  * <p>The switch owns its ports: {@link #close()} stops the threads and closes every link

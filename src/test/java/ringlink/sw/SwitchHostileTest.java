@@ -263,7 +263,7 @@ class SwitchHostileTest {
     /** A link that behaves like its delegate until told to throw something, or to be down for a while. */
     static final class FaultyLink implements Link {
         final Link d;
-        volatile Supplier<Throwable> onReceive, onTransmit;
+        volatile Supplier<Throwable> onReceive, onTransmit, onPrepare;
         volatile boolean waiting, closedForGood;
 
         FaultyLink(Link d) {
@@ -279,7 +279,12 @@ class SwitchHostileTest {
         @Override public LinkCounters counters() { return d.counters(); }
         @Override public boolean isOpen() { return !closedForGood && d.isOpen(); }
         @Override public boolean waitingForPeer() { return waiting && isOpen(); }
-        @Override public boolean prepareToWait() throws IOException { return d.prepareToWait(); }
+        @Override
+        public boolean prepareToWait() throws IOException {
+            Supplier<Throwable> f = onPrepare;
+            if (f != null) throwIt(f.get());
+            return d.prepareToWait();
+        }
         @Override public void finishWait() throws IOException { d.finishWait(); }
         @Override public void close() { d.close(); }
 
@@ -360,6 +365,22 @@ class SwitchHostileTest {
     @Test
     void anErrorOnTransmitStopsTheDestinationPortNotTheSender() throws Exception {
         oneThrowingPort(() -> new InternalError("a fault occurred in an unsafe memory access operation"), false, "InternalError");
+    }
+
+    /** An idle poller arming its ports' notifications: a port that throws there stops alone, and the poller still sleeps and wakes. */
+    @Test
+    void anErrorWhileArmingNotificationsStopsOnlyItsPort() throws Exception {
+        PairLink[] p0 = pair("rlsh-w0"), p1 = pair("rlsh-w1"), p2 = pair("rlsh-w2");
+        FaultyLink bad = new FaultyLink(p2[0]);
+        sw = Switch.builder().threads(1).port(p0[0]).port(p1[0]).port(bad).log(m -> { }).build();
+        sw.start();
+        bad.onPrepare = () -> new OutOfMemoryError("Java heap space");
+        waitFor(() -> !sw.isUp(2), "the port went down when the idle poller armed it");
+        assertTrue(sw.downReason(2).contains("OutOfMemoryError"), sw.downReason(2));
+        Thread.sleep(300); // idle: the poller sleeps in epoll now
+        send(p0[1], B, A);
+        expect(p1[1], 1);
+        assertTrue(sw.isUp(0) && sw.isUp(1));
     }
 
     @Test
