@@ -394,7 +394,7 @@ public final class Switch implements AutoCloseable {
             if (!p.up) return;
             p.downReason = mayReturn ? reason + " (waiting for the link to come back)" : reason; // before up: readers see a reason
             p.up = false;
-            if (mayReturn && !closed) {
+            if (mayReturn && !closed && p.owner != null) { // (the mirror has no poller to watch for it)
                 p.recoverable = true;
                 recovering.incrementAndGet();
             }
