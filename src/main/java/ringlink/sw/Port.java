@@ -45,7 +45,7 @@ final class Port {
     private volatile int lock;
 
     Port(int index, Link link, PortVlan vlan) {
-        this(index, link, vlan, Integer.MAX_VALUE, null);
+        this(index, link, vlan, Switch.DEFAULT_MAC_LIMIT, null);
     }
 
     Port(int index, Link link, PortVlan vlan, int macLimit, long[] allowed) {

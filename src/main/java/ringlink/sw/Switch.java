@@ -85,7 +85,8 @@ public final class Switch implements AutoCloseable {
         this.clock = b.clock;
         this.startNanos = clock.getAsLong();
         this.log = b.log;
-        this.table = new MacTable(b.macCapacity, b.ageing.toMillis(), Math.max(1, b.links.size()));
+        // Counts for every possible port index (256 KiB), so ports added later are limited too.
+        this.table = new MacTable(b.macCapacity, b.ageing.toMillis(), MacTable.MAX_PORTS);
         this.ports = new Port[b.links.size()];
         for (int i = 0; i < ports.length; i++) {
             Link l = b.links.get(i);
