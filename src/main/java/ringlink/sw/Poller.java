@@ -207,7 +207,11 @@ final class Poller implements Runnable {
         if (now - nextRecoveryCheck < 0) return;
         nextRecoveryCheck = now + RECOVERY_CHECK_NANOS;
         for (Port p : mine) {
-            if (!p.up && p.recoverable) sw.checkRecovery(p);
+            try {
+                if (!p.up && p.recoverable) sw.checkRecovery(p);
+            } catch (Throwable e) {
+                // tried again at the next check
+            }
         }
     }
 

@@ -384,6 +384,23 @@ public final class Switch implements AutoCloseable {
      * its peer}, the port comes back up when the link does.
      */
     void portDown(Port p, Throwable cause) {
+        try {
+            down(p, cause);
+        } catch (Throwable again) {
+            // Even reporting failed (no memory left for a message): stop the port all the same,
+            // so the poller goes on with the others.
+            synchronized (p) {
+                if (p.up) {
+                    p.downReason = "error while serving the port";
+                    p.up = false;
+                }
+            }
+            Poller owner = p.owner;
+            if (owner != null) owner.forget(p);
+        }
+    }
+
+    private void down(Port p, Throwable cause) {
         String reason = reason(cause);
         boolean mayReturn = false;
         try {
