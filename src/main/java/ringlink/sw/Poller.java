@@ -387,7 +387,11 @@ final class Poller implements Runnable {
         nextRecoveryCheck = now + RECOVERY_CHECK_NANOS;
         for (RxQueue q : mine) {
             Port p = q.port;
-            if (!p.up && p.recoverable) sw.checkRecovery(p);
+            try {
+                if (!p.up && p.recoverable) sw.checkRecovery(p);
+            } catch (Throwable e) {
+                // tried again at the next check
+            }
         }
     }
 

@@ -62,7 +62,7 @@ final class Port {
     private volatile int lock;
 
     Port(int index, Link link, PortVlan vlan) {
-        this(index, LinkDevice.of(link), vlan, Integer.MAX_VALUE, null);
+        this(index, LinkDevice.of(link), vlan, Switch.DEFAULT_MAC_LIMIT, null);
     }
 
     Port(int index, LinkDevice device, PortVlan vlan, int macLimit, long[] allowed) {

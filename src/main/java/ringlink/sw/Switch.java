@@ -40,6 +40,12 @@ import ringlink.link.LinkStats;
  *       has enabled ({@link LinkDevice#transmitEnabled}), so a flow stays in one queue and in
  *       order. A port's transmits still take one lock (one thread transmits to a port at a
  *       time). {@link PortStats#queues()} has the counters per queue.</li>
+ *   <li>Hostile ports: each port holds at most {@link Builder#macLimit} addresses (a flood of
+ *       spoofed sources is the flooder's problem, see {@link MacTable}); optional port security
+ *       ({@link Builder#portSecurity}); VLAN hopping with double tags or 802.1ad tags is dropped;
+ *       anything a port's link throws ({@link Error}s included) stops that port only; a port
+ *       whose link {@link Link#waitingForPeer() waits for its peer} comes back when it runs
+ *       again.</li>
  * </ul>
  *
  * <p>The switch owns its ports: {@link #close()} stops the threads and closes every link
@@ -82,7 +88,7 @@ public final class Switch implements AutoCloseable {
     public static final Duration DEFAULT_TX_RETRY = Duration.ofNanos(20_000);
 
     /** Most ports a switch can have at once: the forwarding table keeps a port in 16 bits. */
-    public static final int MAX_PORTS = 0xfffe;
+    public static final int MAX_PORTS = MacTable.MAX_PORTS;
     /** How long {@link #addPort}/{@link #removePort} wait for a polling thread to take the change. */
     static final long PORT_CHANGE_TIMEOUT_MS = 10_000;
 
@@ -113,7 +119,8 @@ public final class Switch implements AutoCloseable {
         this.clock = b.clock;
         this.startNanos = clock.getAsLong();
         this.log = b.log;
-        this.table = new MacTable(b.macCapacity, b.ageing.toMillis(), MAX_PORTS); // ports come and go: count for every index
+        // Counts for every possible port index (256 KiB), so ports added later are limited too.
+        this.table = new MacTable(b.macCapacity, b.ageing.toMillis(), MacTable.MAX_PORTS);
         this.ports = new Port[b.links.size()];
         for (int i = 0; i < ports.length; i++) {
             LinkDevice l = b.links.get(i);
@@ -473,6 +480,23 @@ public final class Switch implements AutoCloseable {
      * its peer}, the port comes back up when the link does.
      */
     void portDown(Port p, Throwable cause) {
+        try {
+            down(p, cause);
+        } catch (Throwable again) {
+            // Even reporting failed (no memory left for a message): stop the port all the same,
+            // so the poller goes on with the others.
+            synchronized (p) {
+                if (p.up) {
+                    p.downReason = "error while serving the port";
+                    p.up = false;
+                }
+            }
+            Poller owner = p.owner;
+            if (owner != null) owner.forget(p);
+        }
+    }
+
+    private void down(Port p, Throwable cause) {
         String reason = reason(cause);
         boolean mayReturn = false;
         try {
@@ -484,7 +508,7 @@ public final class Switch implements AutoCloseable {
             if (!p.up) return;
             p.downReason = mayReturn ? reason + " (waiting for the link to come back)" : reason; // before up: readers see a reason
             p.up = false;
-            if (mayReturn && !closed) {
+            if (mayReturn && !closed && p.owner != null) { // (the mirror has no poller to watch for it)
                 p.recoverable = true;
                 recovering.incrementAndGet();
             }

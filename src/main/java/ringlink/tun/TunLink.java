@@ -237,7 +237,8 @@ public final class TunLink implements Link {
             } else {
                 VirtioNetHdr.decode(rxHdr, 0, batch, i);
                 batch.setLength(i, len);
-                OffloadValidator.Reason why = rxCheck.check(batch, i, offloads.accepts(batch, i), offloads.has(Offloads.CSUM));
+                OffloadValidator.Reason why = (batch.flags(i) | batch.gsoType(i)) == 0 ? null
+                        : rxCheck.check(batch, i, offloads.accepts(batch, i), offloads.has(Offloads.CSUM));
                 if (why != null) {
                     counters.invalid(why);
                     bad = rxCheck.lastProblem();

@@ -263,7 +263,7 @@ class SwitchHostileTest {
     /** A link that behaves like its delegate until told to throw something, or to be down for a while. */
     static final class FaultyLink implements Link {
         final Link d;
-        volatile Supplier<Throwable> onReceive, onTransmit;
+        volatile Supplier<Throwable> onReceive, onTransmit, onPrepare;
         volatile boolean waiting, closedForGood;
 
         FaultyLink(Link d) {
@@ -279,7 +279,12 @@ class SwitchHostileTest {
         @Override public LinkCounters counters() { return d.counters(); }
         @Override public boolean isOpen() { return !closedForGood && d.isOpen(); }
         @Override public boolean waitingForPeer() { return waiting && isOpen(); }
-        @Override public boolean prepareToWait() throws IOException { return d.prepareToWait(); }
+        @Override
+        public boolean prepareToWait() throws IOException {
+            Supplier<Throwable> f = onPrepare;
+            if (f != null) throwIt(f.get());
+            return d.prepareToWait();
+        }
         @Override public void finishWait() throws IOException { d.finishWait(); }
         @Override public void close() { d.close(); }
 
@@ -329,7 +334,7 @@ class SwitchHostileTest {
         assertNotNull(reason);
         assertTrue(reason.contains(expectInReason), reason);
         assertEquals(reason, sw.stats().ports().get(2).downReason());
-        assertEquals(-1, sw.lookup(C, 0), "its addresses are forgotten");
+        waitFor(() -> sw.lookup(C, 0) == -1, "its addresses are forgotten"); // just after it is marked down
         drain(p0[1], p1[1]);
         assertTrue(Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals("ringlink-switch-0") && t.isAlive()),
                 "the poller thread lives");
@@ -362,6 +367,22 @@ class SwitchHostileTest {
         oneThrowingPort(() -> new InternalError("a fault occurred in an unsafe memory access operation"), false, "InternalError");
     }
 
+    /** An idle poller arming its ports' notifications: a port that throws there stops alone, and the poller still sleeps and wakes. */
+    @Test
+    void anErrorWhileArmingNotificationsStopsOnlyItsPort() throws Exception {
+        PairLink[] p0 = pair("rlsh-w0"), p1 = pair("rlsh-w1"), p2 = pair("rlsh-w2");
+        FaultyLink bad = new FaultyLink(p2[0]);
+        sw = Switch.builder().threads(1).port(p0[0]).port(p1[0]).port(bad).log(m -> { }).build();
+        sw.start();
+        bad.onPrepare = () -> new OutOfMemoryError("Java heap space");
+        waitFor(() -> !sw.isUp(2), "the port went down when the idle poller armed it");
+        assertTrue(sw.downReason(2).contains("OutOfMemoryError"), sw.downReason(2));
+        Thread.sleep(300); // idle: the poller sleeps in epoll now
+        send(p0[1], B, A);
+        expect(p1[1], 1);
+        assertTrue(sw.isUp(0) && sw.isUp(1));
+    }
+
     @Test
     void aRuntimeExceptionWithoutMessageStopsOnlyItsPort() throws Exception {
         oneThrowingPort(IllegalStateException::new, true, "IllegalStateException");
@@ -372,7 +393,7 @@ class SwitchHostileTest {
     void aPortWhoseLinkRecoversComesBackUpAndAClosedOneStaysDown() throws Exception {
         PairLink[] p0 = pair("rlsh-r0"), p1 = pair("rlsh-r1"), p2 = pair("rlsh-r2");
         FaultyLink l1 = new FaultyLink(p1[0]), l2 = new FaultyLink(p2[0]);
-        List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
         sw = Switch.builder().threads(1).port(p0[0]).port(l1).port(l2).log(log::add).build();
         sw.start();
         // Port 1's peer breaks the protocol; the link now waits for the next peer.
@@ -391,7 +412,7 @@ class SwitchHostileTest {
         l1.waiting = false;
         waitFor(() -> sw.isUp(1), "port 1 back up");
         assertNull(sw.downReason(1));
-        assertTrue(log.stream().anyMatch(m -> m.contains("up again")), log.toString());
+        waitFor(() -> log.stream().anyMatch(m -> m.contains("up again")), "logged: " + log); // logged just after
         send(p1[1], BCAST, B);
         expect(p0[1], 1);
         send(p0[1], B, A);

@@ -173,8 +173,11 @@ class VhostUserSwitchHostileTest {
         }
         // The back-end closed for good: the port stays down.
         be.close();
+        assertFalse(be.link(0).waitingForPeer(), "closed for good, not waiting");
+        waitFor(() -> !sw.isUp(0), "the closed port went down");
         Thread.sleep(300);
-        assertFalse(sw.isUp(0) && be.link(0).waitingForPeer());
+        assertFalse(sw.isUp(0), "and stays down");
+        assertFalse(sw.downReason(0).contains("waiting"), sw.downReason(0));
     }
 
     /** Makes packet i an Ethernet/IPv4/TCP superpacket of its length. */
