@@ -491,8 +491,7 @@ public final class Switch implements AutoCloseable {
                     p.up = false;
                 }
             }
-            Poller owner = p.owner;
-            if (owner != null) owner.forget(p);
+            for (Poller pl : pollers) pl.forget(p);
         }
     }
 
@@ -508,7 +507,7 @@ public final class Switch implements AutoCloseable {
             if (!p.up) return;
             p.downReason = mayReturn ? reason + " (waiting for the link to come back)" : reason; // before up: readers see a reason
             p.up = false;
-            if (mayReturn && !closed && p.owner != null) { // (the mirror has no poller to watch for it)
+            if (mayReturn && !closed && p != mirror) { // (the mirror has no poller to watch for it)
                 p.recoverable = true;
                 recovering.incrementAndGet();
             }
