@@ -261,7 +261,7 @@ class HostilePeerTest {
             return new Peer("vhost-user " + attack, List.of(python(), script("vhost_user_frontend.py").toString(),
                     "--socket", r.socket.toString(), "--attack", attack, "--hold", Integer.toString(hold),
                     "--seed", "15", "--mac", VHOST_MAC, "--ip", "10.79.0.3", "--peer-ip", NS_A_IP,
-                    "--spoof-mac", r.macA, "--timeout", "20"));
+                    "--spoof-mac", r.macA, "--timeout", "30")); // > the back-end's 10 s + 5 s waits on silent peers ahead in its backlog
         }
 
         static Peer shm(Path socket, String attack, int hold) throws IOException {
