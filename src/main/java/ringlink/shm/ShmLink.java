@@ -173,8 +173,13 @@ public final class ShmLink implements Link {
         this.rxConfig = rxc;
         this.txMem = tx;
         this.rxMem = rx;
-        this.txEvent = EventFd.adopt(txc.eventFd());
-        this.rxEvent = EventFd.adopt(rxc.eventFd());
+        // Both eventfds are shared with the peer (it sent them, or we created and sent them), so
+        // it may hand us something else, or clear O_NONBLOCK and set the counter later: only an
+        // eventfd is accepted, and it is used only through calls that cannot block (EventFd).
+        checkEventFd(name + " TX queue", txc.eventFd());
+        checkEventFd(name + " RX queue", rxc.eventFd());
+        this.txEvent = EventFd.adoptPeer(txc.eventFd());
+        this.rxEvent = EventFd.adoptPeer(rxc.eventFd());
         // On the wire: [virtio-net header][Ethernet header][IP packet]; with the virtio-net
         // header, superpackets may exceed the MTU.
         this.maxFrame = (options.vnetHdr() ? VNET_HLEN + MAX_IP : options.mtu()) + (options.ethernet() ? ETH_HLEN : 0);
@@ -206,6 +211,11 @@ public final class ShmLink implements Link {
         } else {
             watcher = null;
         }
+    }
+
+    private static void checkEventFd(String queue, Fd fd) throws LinkFailedException {
+        String bad = EventFd.checkPeer(fd);
+        if (bad != null) throw new LinkFailedException(queue + ": its eventfd (descriptor 2 of the queue's 5) is " + bad);
     }
 
     @Override public String name() { return name; }
@@ -520,7 +530,9 @@ public final class ShmLink implements Link {
         } catch (IOException e) {
             if (!isOpen()) return;
             why = "peer connection failed: " + e.getMessage();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // Whatever the watcher hits (an Error included) ends this link with the reason, and
+            // only this link; the thread then ends normally.
             if (!isOpen()) return;
             why = "peer watcher failed: " + e;
         }

@@ -13,6 +13,7 @@ import ringlink.sys.EpollEventLayout;
 import ringlink.sys.Epoll;
 import ringlink.sys.CpuAffinity;
 import ringlink.sys.EventFd;
+import ringlink.sys.Fd;
 import ringlink.sys.SysException;
 
 /**
@@ -45,6 +46,13 @@ final class Poller implements Runnable {
     private final boolean[] prepared;
     private final Segmenter segmenter;
     private final Epoll epoll;
+    /**
+     * Our dup of each port's readyFd, the number registered in {@link #epoll}: a link may close
+     * its readyFd before the port goes down here (a peer hung up), and when a peer still holds
+     * that file (a vhost-user call eventfd, a shm queue eventfd) the entry of a closed number
+     * stays armed and can no longer be removed. The dup is removed from the set, then closed.
+     */
+    private final Fd[] registered;
     private final EventFd stop;
     private final long maxSpinNanos;
     private long spinNanos;
@@ -76,9 +84,19 @@ final class Poller implements Runnable {
         this.stop = EventFd.create();
         this.epoll = new Epoll(mine.length + 1);
         epoll.add(stop.fd(), EpollEventLayout.EPOLLIN, STOP_TAG);
-        for (Port p : mine) {
-            epoll.add(p.link.readyFd(), EpollEventLayout.EPOLLIN, p.index);
-            p.owner = this;
+        this.registered = new Fd[mine.length];
+        try {
+            for (int k = 0; k < mine.length; k++) {
+                Port p = mine[k];
+                registered[k] = p.link.readyFd().dup();
+                epoll.add(registered[k], EpollEventLayout.EPOLLIN, p.index);
+                p.owner = this;
+            }
+        } catch (IOException | RuntimeException e) {
+            epoll.close();
+            stop.close();
+            for (Fd d : registered) if (d != null) d.close();
+            throw e;
         }
         this.thread = new Thread(this, "ringlink-switch-" + id);
         thread.setDaemon(true);
@@ -93,10 +111,20 @@ final class Poller implements Runnable {
      * (a closed peer), and a level-triggered epoll would then never let the thread sleep.
      */
     void forget(Port p) {
-        try {
-            epoll.remove(p.link.readyFd());
-        } catch (IOException | RuntimeException ignored) {
-            // already closed, which removed it from the epoll set too
+        for (int k = 0; k < mine.length; k++) {
+            if (mine[k] != p) continue;
+            Fd d;
+            synchronized (registered) {
+                d = registered[k];
+                registered[k] = null;
+            }
+            if (d == null) return;
+            try {
+                epoll.remove(d);
+            } catch (IOException | RuntimeException ignored) {
+                // the set is closed (free): its entries went with it
+            }
+            d.close();
         }
     }
 
@@ -112,6 +140,12 @@ final class Poller implements Runnable {
     /** Frees native resources; after the thread ended. */
     void free() {
         epoll.close();
+        synchronized (registered) {
+            for (int k = 0; k < registered.length; k++) {
+                if (registered[k] != null) registered[k].close();
+                registered[k] = null;
+            }
+        }
         stop.close();
         rx.close();
         scratch.close();

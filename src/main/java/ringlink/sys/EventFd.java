@@ -8,6 +8,20 @@ import java.lang.foreign.ValueLayout;
  * An eventfd(2): a kernel counter used as a doorbell (virtio kicks and calls, shutdown wake-ups,
  * shared-memory queue notifications). {@link #signal()} may be called from any thread;
  * {@link #drain()} by one thread at a time.
+ *
+ * <p><b>Shared with a peer</b> ({@link #adoptPeer}, {@link #createShared}): a peer process holds
+ * the same open file, so it can clear O_NONBLOCK (a flag of the open file, not of our
+ * descriptor) and set the counter to anything. Then a plain read(2) of a zero counter, or a
+ * write(2) that would overflow it (counter at 0xfffffffffffffffe), blocks the calling thread until
+ * the peer acts. A shared eventfd therefore never calls them blindly: {@link #drain()} reads with
+ * preadv2(RWF_NOWAIT), which returns EAGAIN on a zero counter whatever O_NONBLOCK says (eventfd
+ * supports IOCB_NOWAIT since Linux 5.12; {@code EventFdPeerTest} checks it on the running
+ * kernel), and {@link #signal()} first polls for POLLOUT with a zero timeout and skips the write
+ * when the counter is full (the peer is signalled already). The kernel has no non-blocking
+ * eventfd write that ignores O_NONBLOCK (pwritev2(RWF_NOWAIT) is EOPNOTSUPP: eventfd has no
+ * write_iter), so one race remains open: a peer that clears O_NONBLOCK <em>and</em> fills its
+ * counter between our poll and our write (a window of about a microsecond) blocks the writer
+ * until it reads the counter again. See docs/ARCHITECTURE.md, "Hostile input".
  */
 public final class EventFd implements AutoCloseable {
     public static final int EFD_SEMAPHORE = 1, EFD_CLOEXEC = 02000000, EFD_NONBLOCK = 04000;
@@ -19,12 +33,29 @@ public final class EventFd implements AutoCloseable {
         ONE.set(ValueLayout.JAVA_LONG, 0, 1L);
     }
 
+    /** preadv2 flag: fail with EAGAIN instead of blocking, whatever O_NONBLOCK says (linux/fs.h). */
+    static final int RWF_NOWAIT = 0x00000008;
+    /** What /proc/self/fd/N names an eventfd. */
+    static final String EVENTFD_TARGET = "anon_inode:[eventfd]";
+
     private final Fd fd;
+    private final boolean shared;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment buf = arena.allocate(ValueLayout.JAVA_LONG);
+    /** One iovec over {@link #buf} (preadv2) and one pollfd (POLLOUT check), for shared eventfds. */
+    private final MemorySegment iov, pfd;
 
-    private EventFd(Fd fd) {
+    private EventFd(Fd fd, boolean shared) {
         this.fd = fd;
+        this.shared = shared;
+        if (shared) {
+            iov = arena.allocate(IovecLayout.SIZE, 8);
+            IovecLayout.set(iov, 0, buf, 0, 8);
+            pfd = arena.allocate(PollfdLayout.SIZE, 8);
+        } else {
+            iov = null;
+            pfd = null;
+        }
     }
 
     /** A new non-blocking eventfd with counter 0. */
@@ -34,7 +65,15 @@ public final class EventFd implements AutoCloseable {
 
     /** eventfd(initval, flags); EFD_CLOEXEC is always added. */
     public static EventFd create(int initval, int flags) throws SysException {
-        return new EventFd(createFd(initval, flags));
+        return new EventFd(createFd(initval, flags), false);
+    }
+
+    /**
+     * A new non-blocking eventfd (counter 0) that will be handed to a peer (a vhost-user
+     * front-end's kick and call): its calls are the ones that cannot block (class comment).
+     */
+    public static EventFd createShared() throws SysException {
+        return new EventFd(createFd(0, EFD_NONBLOCK), true);
     }
 
     /**
@@ -54,29 +93,141 @@ public final class EventFd implements AutoCloseable {
         }
     }
 
-    /** Wraps an eventfd received from a peer (vhost kick/call, sharedmem). */
+    /**
+     * Wraps an eventfd of our own (or one the kernel alone writes): plain read(2)/write(2),
+     * which block if the descriptor is blocking. For a descriptor a peer also holds use
+     * {@link #adoptPeer}.
+     */
     public static EventFd adopt(Fd fd) {
-        return new EventFd(fd);
+        return new EventFd(fd, false);
+    }
+
+    /**
+     * Wraps a descriptor that a peer holds too (received from it, or ours and handed to it) as
+     * an eventfd whose {@link #signal()} and {@link #drain()} cannot block however the peer
+     * changes the open file (class comment). Sets O_NONBLOCK as well (best effort: the peer may
+     * clear it again). Check what the descriptor is with {@link #checkPeer} first.
+     */
+    public static EventFd adoptPeer(Fd fd) {
+        try {
+            fd.setNonBlocking(true);
+        } catch (SysException | ClosedFdException ignored) {
+            // the calls below do not rely on it
+        }
+        return new EventFd(fd, true);
+    }
+
+    /**
+     * Whether {@code fd}, received from a peer, may be used as its doorbell: null if it is a
+     * plain eventfd, otherwise what it is instead, for the refusal's message ("a pipe
+     * (pipe:[1234])", "an eventfd in semaphore mode"). Only an eventfd is accepted: a pipe, a
+     * socket or a regular file read or written as a doorbell can block, stay readable for ever
+     * or fill a disk; a semaphore eventfd (EFD_SEMAPHORE) is never drained by a read, so a
+     * level-triggered wait on it would never sleep again. Reads {@code /proc/self/fd/N} (the
+     * kernel's name for the file: "anon_inode:[eventfd]" cannot be a path, which always starts
+     * with '/') and {@code /proc/self/fdinfo/N} ({@code eventfd-semaphore}). A missing /proc
+     * counts as "cannot check" and refuses.
+     */
+    public static String checkPeer(Fd fd) {
+        String target;
+        try {
+            target = fd.target();
+        } catch (SysException | ClosedFdException e) {
+            return "a descriptor whose type cannot be checked (" + e.getMessage() + ")";
+        }
+        if (!EVENTFD_TARGET.equals(target)) {
+            String kind = target.startsWith("pipe:") ? "a pipe" : target.startsWith("socket:") ? "a socket"
+                    : target.startsWith("anon_inode:") ? "another anonymous file" : target.startsWith("/") ? "a file" : "something else";
+            return "not an eventfd but " + kind + " (" + target + ")";
+        }
+        try {
+            for (String l : fd.fdinfo()) {
+                if (l.startsWith("eventfd-semaphore:") && !l.substring(18).trim().equals("0")) {
+                    return "an eventfd in semaphore mode (EFD_SEMAPHORE: a read takes 1, so it never drains)";
+                }
+            }
+        } catch (SysException | ClosedFdException e) {
+            return "an eventfd whose mode cannot be checked (" + e.getMessage() + ")";
+        }
+        return null;
     }
 
     public Fd fd() { return fd; }
 
-    /** Adds 1 to the counter, waking a poller. A full counter (EAGAIN) already means "signalled". */
-    public void signal() throws SysException, ClosedFdException {
-        fd.write(ONE, 8);
-    }
+    /** True if a peer holds this eventfd too ({@link #adoptPeer}, {@link #createShared}). */
+    public boolean isShared() { return shared; }
 
     /**
-     * Reads and resets the counter. Returns its value, or 0 if it was zero (non-blocking fd).
+     * Adds 1 to the counter, waking a poller. A full counter (EAGAIN, or no POLLOUT for a shared
+     * eventfd) already means "signalled". For a shared eventfd this is two system calls (poll,
+     * write) instead of one; a data path signals once per batch, not per packet.
      */
-    public long drain() throws SysException, ClosedFdException {
-        fd.acquire(); // held across the read and the load from buf: close() frees buf only after
+    public void signal() throws SysException, ClosedFdException {
+        if (!shared) {
+            fd.write(ONE, 8);
+            return;
+        }
+        int f = fd.acquire(); // held across both calls: pfd lives in the arena close() frees after
         try {
-            long r = fd.read(buf, 8);
-            return r == 8 ? buf.get(ValueLayout.JAVA_LONG, 0) : 0;
+            // Every caller writes the same two fields, so concurrent signals may share pfd.
+            pfd.set(ValueLayout.JAVA_INT, PollfdLayout.OFF_FD, f);
+            pfd.set(ValueLayout.JAVA_SHORT, PollfdLayout.OFF_EVENTS, PollfdLayout.POLLOUT);
+            while (true) {
+                int r = LibC.poll(pfd, 1, 0);
+                if (r == 0) return; // counter full: the peer has a pending signal already
+                if (r > 0) break;
+                int e = LibC.errno();
+                if (e != Errno.EINTR) throw new SysException("poll(POLLOUT)", e, fd.name());
+            }
+            while (true) {
+                long r = LibC.write(f, ONE, 8);
+                if (r >= 0) return;
+                int e = LibC.errno();
+                if (e == Errno.EAGAIN) return;
+                if (e != Errno.EINTR) throw new SysException("write", e, fd.name());
+            }
         } finally {
             fd.release();
         }
+    }
+
+    /**
+     * Reads and resets the counter. Returns its value, or 0 if it was zero (non-blocking fd, or
+     * any shared eventfd: preadv2 with RWF_NOWAIT never waits).
+     */
+    public long drain() throws SysException, ClosedFdException {
+        int f = fd.acquire(); // held across the read and the load from buf: close() frees buf only after
+        try {
+            if (!shared) {
+                long r = fd.read(buf, 8);
+                return r == 8 ? buf.get(ValueLayout.JAVA_LONG, 0) : 0;
+            }
+            while (true) {
+                long r = LibC.preadv2(f, iov, 1, -1L, RWF_NOWAIT);
+                if (r == 8) return buf.get(ValueLayout.JAVA_LONG, 0);
+                if (r >= 0) return 0;
+                int e = LibC.errno();
+                if (e == Errno.EAGAIN) return 0;
+                if (e == Errno.EOPNOTSUPP) return drainPolled(f); // kernel before 5.12
+                if (e != Errno.EINTR) throw new SysException("preadv2(RWF_NOWAIT)", e, fd.name());
+            }
+        } finally {
+            fd.release();
+        }
+    }
+
+    /**
+     * drain() where the kernel has no RWF_NOWAIT for eventfds: read only after poll saw the
+     * counter non-zero. A peer that reads the counter itself between the two can still block us;
+     * kernels since 5.12 never take this path.
+     */
+    private long drainPolled(int f) throws SysException {
+        pfd.set(ValueLayout.JAVA_INT, PollfdLayout.OFF_FD, f);
+        pfd.set(ValueLayout.JAVA_SHORT, PollfdLayout.OFF_EVENTS, PollfdLayout.POLLIN);
+        int p = LibC.poll(pfd, 1, 0);
+        if (p <= 0) return 0;
+        long r = LibC.read(f, buf, 8);
+        return r == 8 ? buf.get(ValueLayout.JAVA_LONG, 0) : 0;
     }
 
     @Override

@@ -20,7 +20,7 @@ public final class Fd implements AutoCloseable {
     public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200,
             O_TRUNC = 01000, O_APPEND = 02000, O_NONBLOCK = 04000, O_CLOEXEC = 02000000;
     // fcntl(2)
-    static final int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1;
+    static final int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1, F_DUPFD_CLOEXEC = 1030;
 
     private static final Cleaner CLEANER = Cleaner.create(r -> {
         Thread t = new Thread(r, "ringlink-fd-cleaner");
@@ -292,6 +292,52 @@ public final class Fd implements AutoCloseable {
                 int e = LibC.errno();
                 if (e != Errno.EINTR) throw new SysException("ioctl(" + what + ")", e, name);
             }
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * fcntl(F_DUPFD_CLOEXEC): a second descriptor for the same open file, owned by the caller.
+     * Used to register a peer's descriptor in an epoll set under a number that only the
+     * registering code closes, so the registration can always be removed before its descriptor
+     * is closed (epoll keys an entry by file and number; an entry whose number was closed while
+     * the peer still holds the file stays armed and cannot be deleted any more).
+     */
+    public Fd dup() throws SysException, ClosedFdException {
+        int f = acquire();
+        try {
+            int r = LibC.fcntl(f, F_DUPFD_CLOEXEC, 0);
+            if (r < 0) throw new SysException("fcntl(F_DUPFD_CLOEXEC)", LibC.errno(), name);
+            return new Fd(r, name + " (dup)");
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * What the descriptor refers to, as the kernel names it in {@code /proc/self/fd}: a path for
+     * a file ("/tmp/x", "/memfd:name (deleted)"), "anon_inode:[eventfd]", "pipe:[123]",
+     * "socket:[456]". For checking the type of a descriptor a peer sent before trusting it.
+     */
+    public String target() throws SysException, ClosedFdException {
+        int f = acquire();
+        try {
+            return java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + f)).toString();
+        } catch (java.io.IOException e) {
+            throw new SysException("readlink(/proc/self/fd/" + f + ")", Errno.ENOENT, name + ": " + e.getMessage());
+        } finally {
+            release();
+        }
+    }
+
+    /** The lines of {@code /proc/self/fdinfo/N} (flags, position, and type-specific fields). */
+    public java.util.List<String> fdinfo() throws SysException, ClosedFdException {
+        int f = acquire();
+        try {
+            return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/fdinfo/" + f));
+        } catch (java.io.IOException e) {
+            throw new SysException("read(/proc/self/fdinfo/" + f + ")", Errno.ENOENT, name + ": " + e.getMessage());
         } finally {
             release();
         }

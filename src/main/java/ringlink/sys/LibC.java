@@ -61,6 +61,7 @@ final class LibC {
     static final MethodHandle WRITE = h("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     static final MethodHandle READV = h("readv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     static final MethodHandle WRITEV = h("writev", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    static final MethodHandle PREADV2 = h("preadv2", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT));
     static final MethodHandle IOCTL_PTR = h("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2));
     static final MethodHandle IOCTL_LONG = h("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
     static final MethodHandle FCNTL = h("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
@@ -158,6 +159,14 @@ final class LibC {
     static long writev(int fd, MemorySegment iov, int cnt) {
         try {
             return (long) WRITEV.invokeExact(state(), fd, iov, cnt);
+        } catch (Throwable t) {
+            throw bug(t);
+        }
+    }
+
+    static long preadv2(int fd, MemorySegment iov, int cnt, long offset, int flags) {
+        try {
+            return (long) PREADV2.invokeExact(state(), fd, iov, cnt, offset, flags);
         } catch (Throwable t) {
             throw bug(t);
         }

@@ -160,7 +160,18 @@ public final class UnixSocket implements AutoCloseable {
      * sendmsg. Blocks until everything is sent (a stream socket may take several calls; the fds go
      * with the first). One thread at a time.
      */
-    public synchronized void send(MemorySegment data, long len, Fd... fds) throws SysException, ClosedFdException {
+    public void send(MemorySegment data, long len, Fd... fds) throws SysException, ClosedFdException {
+        send(data, len, -1, fds);
+    }
+
+    /**
+     * {@link #send(MemorySegment, long, Fd...)} bounded in time: every sendmsg is MSG_DONTWAIT and
+     * a full socket buffer is waited on with poll for at most what is left of
+     * {@code timeoutMillis} (−1: no bound), so a peer that stops reading cannot hold the sender
+     * for longer. Throws a {@link SysException} with ETIMEDOUT when the bound is reached (part of
+     * the data may have been sent: the stream is then unusable and the caller closes it).
+     */
+    public synchronized void send(MemorySegment data, long len, int timeoutMillis, Fd... fds) throws SysException, ClosedFdException {
         if (fds.length > MAX_FDS) throw new IllegalArgumentException(fds.length + " fds exceed " + MAX_FDS);
         if (!data.isNative()) throw new IllegalArgumentException("data must be native memory");
         int acquired = 0;
@@ -168,6 +179,7 @@ public final class UnixSocket implements AutoCloseable {
         try {
             for (; acquired < fds.length; acquired++) fds[acquired].acquire();
             long sent = 0;
+            long deadline = System.nanoTime() + Math.max(0, timeoutMillis) * 1_000_000L;
             boolean withFds = fds.length > 0;
             do {
                 msg.fill((byte) 0);
@@ -186,12 +198,20 @@ public final class UnixSocket implements AutoCloseable {
                     msg.set(ValueLayout.ADDRESS, MsghdrLayout.OFF_MSG_CONTROL, control);
                     msg.set(ValueLayout.JAVA_LONG, MsghdrLayout.OFF_MSG_CONTROLLEN, space);
                 }
-                long r = LibC.sendmsg(f, msg, MsghdrLayout.MSG_NOSIGNAL);
+                long r = LibC.sendmsg(f, msg, MsghdrLayout.MSG_NOSIGNAL | (timeoutMillis >= 0 ? MsghdrLayout.MSG_DONTWAIT : 0));
                 if (r < 0) {
                     int e = LibC.errno();
                     if (e == Errno.EINTR) continue;
                     if (e == Errno.EAGAIN) {
-                        PollSet.pollOne(fd, PollfdLayout.POLLOUT, 1000);
+                        int wait = 1000;
+                        if (timeoutMillis >= 0) {
+                            long left = deadline - System.nanoTime();
+                            if (left <= 0) {
+                                throw new SysException("sendmsg (peer took nothing for " + timeoutMillis + " ms)", Errno.ETIMEDOUT, what);
+                            }
+                            wait = (int) Math.min(1000, Math.max(1, left / 1_000_000));
+                        }
+                        PollSet.pollOne(fd, PollfdLayout.POLLOUT, wait);
                         continue;
                     }
                     throw new SysException("sendmsg", e, what);

@@ -48,7 +48,6 @@ public final class BackendLink implements Link {
     private final EventFd wake;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment hdr = arena.allocate(16, 8);
-    private final MemorySegment drain = arena.allocate(8, 8);
     private final DescriptorChain[] txChains;
     // Heads completed in this batch, for inflight tracking: one array per direction (two threads).
     private final int[] pubIds = new int[256];
@@ -56,7 +55,12 @@ public final class BackendLink implements Link {
     // Sink for touch(): an array of its own (32 ints, longer than a cache line), so the
     // receiving thread does not write the line of fields the transmitting thread reads.
     private final int[] rxTouched = new int[32];
-    private Fd watchedKick; // the kick fd registered in epoll (control thread)
+    // The kick eventfd being watched (control thread) and our dup of it that is registered in
+    // epoll: an entry is keyed by file and number, and the front-end keeps the file open, so the
+    // registered number must stay open until the entry is removed. The dup is only closed here,
+    // after its removal, whenever and however the ring closed its own kick descriptor.
+    private EventFd watchedKick;
+    private Fd watchedDup;
     private volatile boolean closed;
 
     // Derived from the negotiated features; read by the data path.
@@ -127,21 +131,18 @@ public final class BackendLink implements Link {
     void ringsChanged() {
         tx.lock.lock();
         try {
-            Fd k = tx.kick;
+            EventFd k = tx.kick;
             if (k != watchedKick) {
-                if (watchedKick != null) {
-                    try {
-                        epoll.remove(watchedKick);
-                    } catch (IOException ignored) {
-                        // a closed fd has already left the epoll set
-                    }
-                }
-                watchedKick = null;
+                unwatchKick();
                 if (k != null) {
+                    Fd d = null;
                     try {
-                        epoll.add(k, EpollEventLayout.EPOLLIN, 1);
+                        d = k.fd().dup();
+                        epoll.add(d, EpollEventLayout.EPOLLIN, 1);
                         watchedKick = k;
+                        watchedDup = d;
                     } catch (IOException e) {
+                        if (d != null) d.close();
                         System.getLogger("ringlink.vhostuser.backend").log(System.Logger.Level.WARNING,
                                 name + ": cannot watch kick fd: " + e.getMessage());
                     }
@@ -526,16 +527,30 @@ public final class BackendLink implements Link {
         }
     }
 
+    /** Removes the watched kick from epoll, then closes our registered dup (control thread or free). */
+    private void unwatchKick() {
+        Fd d = watchedDup;
+        watchedDup = null;
+        watchedKick = null;
+        if (d == null) return;
+        try {
+            epoll.remove(d);
+        } catch (IOException ignored) {
+            // the epoll set is closed (free): its entries went with it
+        }
+        d.close();
+    }
+
     @Override
     public void finishWait() throws IOException {
         wake.drain();
         Vring q = tx;
         q.lock.lock();
         try {
-            Fd k = q.kick;
+            EventFd k = q.kick;
             if (k != null) {
                 try {
-                    k.read(drain, 8);
+                    k.drain(); // preadv2(RWF_NOWAIT): returns at once even if the front-end cleared O_NONBLOCK
                 } catch (SysException | ClosedFdException ignored) {
                     // a kick fd replaced under us: the new one is watched already
                 }
@@ -565,11 +580,17 @@ public final class BackendLink implements Link {
         } catch (IOException ignored) {
             // nothing to wake
         }
+        tx.lock.lock();
+        try {
+            unwatchKick();
+        } finally {
+            tx.lock.unlock();
+        }
         epoll.close();
         wake.close();
         synchronized (this) {
             if (arena.scope().isAlive()) {
-                // Data-path users are gone (the link is closed); hdr/drain are only used under the ring locks.
+                // Data-path users are gone (the link is closed); hdr is only used under the ring locks.
                 rx.lock.lock();
                 tx.lock.lock();
                 try {

@@ -69,6 +69,8 @@ public final class VhostUserBackend implements AutoCloseable {
     private volatile boolean closed;
     private volatile Connection conn;
     private volatile VhostUserException lastError;
+    /** Test seam: run on the control thread for each message before it is handled (null: none). */
+    volatile java.util.function.Consumer<Message> onMessage;
     private volatile int sessions;
 
     // Session state, touched by the control thread only (rings under their locks).
@@ -285,18 +287,39 @@ public final class VhostUserBackend implements AutoCloseable {
                 return;
             } catch (IOException e) {
                 if (!closed) LOG.log(System.Logger.Level.WARNING, name + ": " + e.getMessage());
+            } catch (RuntimeException | Error e) {
+                // Anything else thrown while serving one connection (accept, a hook, endSession of
+                // a previous one) ends that connection only; the thread goes on with the next.
+                if (!closed) {
+                    lastError = new VhostUserException.InvalidMessage("control thread: " + e, e);
+                    LOG.log(System.Logger.Level.ERROR, name + ": control thread error, closing the connection", e);
+                }
+                if (c != null) c.close();
             } finally {
-                if (c != null) endSession(c);
+                if (c != null) {
+                    try {
+                        endSession(c);
+                    } catch (RuntimeException | Error e) {
+                        // Clean-up of a broken session failed half-way: the thread must still go on.
+                        LOG.log(System.Logger.Level.ERROR, name + ": ending the session failed", e);
+                        c.close();
+                        conn = null;
+                    }
+                }
                 if (listener == null && connectPath == null) closed = true;
             }
         }
     }
 
     private void serve(Connection c) {
+        // A listening back-end serves one front-end at a time: a new connection must begin its
+        // first message within the bound, or it is dropped and the next one is accepted.
+        boolean first = listener != null;
         while (!closed) {
             Message m;
             try {
-                m = c.receive();
+                m = c.receive(first ? Connection.firstMessageTimeoutMillis() : -1);
+                first = false;
             } catch (VhostUserException e) {
                 // A connection we closed ourselves (ring failure, disconnect()) keeps the reason we had.
                 if (!closed && !c.isClosed()) {
@@ -307,6 +330,8 @@ public final class VhostUserBackend implements AutoCloseable {
                 return;
             }
             try {
+                java.util.function.Consumer<Message> hook = onMessage;
+                if (hook != null) hook.accept(m);
                 Request r = MessageCodec.validateRequest(m);
                 Message reply = handle(r, m);
                 if (reply != null) {
@@ -329,10 +354,13 @@ public final class VhostUserBackend implements AutoCloseable {
                     }
                 }
                 return;
-            } catch (RuntimeException e) {
-                // A bug of ours must not take the process down either: report it, end the session.
-                lastError = new VhostUserException.InvalidMessage("internal error on " + m + ": " + e);
-                LOG.log(System.Logger.Level.ERROR, name + ": internal error handling " + m, e);
+            } catch (RuntimeException | Error e) {
+                // A bug of ours, or an Error while handling one message (OutOfMemoryError for a
+                // huge mapping's bookkeeping, InternalError from a fault in mapped memory,
+                // StackOverflowError) must not take the back-end down: report it, end this
+                // session, and keep serving the next front-end.
+                lastError = new VhostUserException.InvalidMessage("internal error on " + m + ": " + e, e);
+                LOG.log(System.Logger.Level.ERROR, name + ": internal error handling " + m + ", closing the connection", e);
                 return;
             } finally {
                 m.closeFds();
@@ -391,6 +419,29 @@ public final class VhostUserBackend implements AutoCloseable {
         if ((ackedProtocol & bit) == 0) {
             throw new VhostUserException.InvalidOperation(r + " needs protocol feature "
                     + ProtocolFeature.describe(bit) + ", which was not negotiated");
+        }
+    }
+
+    /**
+     * Takes the message's descriptor as a doorbell of the front-end: only a plain eventfd is
+     * accepted (a pipe, socket, file or semaphore eventfd could block or never drain the thread
+     * that reads or writes it: {@link EventFd#checkPeer}); anything else is closed and refused.
+     */
+    private static Fd peerEventFd(Message m, Request r, String what) throws VhostUserException {
+        Fd fd = m.takeFd(0);
+        String bad = EventFd.checkPeer(fd);
+        if (bad != null) {
+            fd.close();
+            throw new VhostUserException.IncorrectFds(r + " for " + what + ": the descriptor is " + bad);
+        }
+        return fd;
+    }
+
+    private static String describeTarget(Fd fd) {
+        try {
+            return fd.target();
+        } catch (IOException e) {
+            return "unknown (" + e.getMessage() + ")";
         }
     }
 
@@ -572,7 +623,7 @@ public final class VhostUserBackend implements AutoCloseable {
             case SET_VRING_KICK -> {
                 Vring v = vring(m.u64(0) & MessageCodec.VRING_IDX_MASK, r);
                 boolean noFd = (m.u64(0) & MessageCodec.VRING_NOFD_MASK) != 0;
-                Fd fd = noFd ? null : m.takeFd(0);
+                EventFd fd = noFd ? null : EventFd.adoptPeer(peerEventFd(m, r, "vring " + v.index));
                 v.lock.lock();
                 try {
                     if (v.kick != null) v.kick.close();
@@ -588,11 +639,11 @@ public final class VhostUserBackend implements AutoCloseable {
             case SET_VRING_CALL -> {
                 Vring v = vring(m.u64(0) & MessageCodec.VRING_IDX_MASK, r);
                 boolean noFd = (m.u64(0) & MessageCodec.VRING_NOFD_MASK) != 0;
-                Fd fd = noFd ? null : m.takeFd(0);
+                Fd fd = noFd ? null : peerEventFd(m, r, "vring " + v.index);
                 v.lock.lock();
                 try {
                     if (v.call != null) v.call.close();
-                    v.call = fd == null ? null : EventFd.adopt(fd);
+                    v.call = fd == null ? null : EventFd.adoptPeer(fd);
                 } finally {
                     v.lock.unlock();
                 }
@@ -601,7 +652,7 @@ public final class VhostUserBackend implements AutoCloseable {
             case SET_VRING_ERR -> {
                 Vring v = vring(m.u64(0) & MessageCodec.VRING_IDX_MASK, r);
                 boolean noFd = (m.u64(0) & MessageCodec.VRING_NOFD_MASK) != 0;
-                Fd fd = noFd ? null : m.takeFd(0);
+                Fd fd = noFd ? null : peerEventFd(m, r, "vring " + v.index);
                 v.lock.lock();
                 try {
                     if (v.err != null) v.err.close();
@@ -641,7 +692,13 @@ public final class VhostUserBackend implements AutoCloseable {
             case SET_BACKEND_REQ_FD -> {
                 requireProtocol(ProtocolFeature.bit(ProtocolFeature.BACKEND_REQ), r);
                 if (backendChannel != null) backendChannel.close();
-                backendChannel = new Connection(UnixSocket.adopt(m.takeFd(0)));
+                Fd ch = m.takeFd(0);
+                String kind = describeTarget(ch);
+                if (!kind.startsWith("socket:")) {
+                    ch.close();
+                    throw new VhostUserException.IncorrectFds(r + ": the descriptor is not a socket but " + kind);
+                }
+                backendChannel = new Connection(UnixSocket.adopt(ch));
                 return null;
             }
             case GET_CONFIG -> {
@@ -688,7 +745,7 @@ public final class VhostUserBackend implements AutoCloseable {
             case SET_LOG_FD -> {
                 // Optional ("may be used to inform the front-end that the log has been modified");
                 // QEMU reads the log itself when it syncs, so the eventfd is only kept.
-                Fd fd = m.takeFd(0);
+                Fd fd = peerEventFd(m, r, "log");
                 if (logEventFd != null) logEventFd.close();
                 logEventFd = fd;
                 return null;

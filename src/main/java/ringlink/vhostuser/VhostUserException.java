@@ -12,7 +12,8 @@ import ringlink.sys.SysException;
  * broke the protocol ({@link FeatureMismatch}, {@link IncorrectFds}, {@link InvalidMessage},
  * {@link InvalidOperation}, {@link InvalidParam}, {@link OversizedMessage},
  * {@link PartialMessage}, {@link RecvBufferTooSmall}), or the socket failed
- * ({@link SocketBroken}, {@link SocketConnect}, {@link SocketRetry}, {@link SocketError}).
+ * ({@link SocketBroken}, {@link SocketConnect}, {@link SocketRetry}, {@link SocketError}), or it
+ * was too slow ({@link Timeout}: not in the reference, which has no bounds on its waits).
  *
  * <p>Any of them stops that one connection; other connections and links keep running.
  */
@@ -59,6 +60,7 @@ public abstract sealed class VhostUserException extends LinkException {
     public static final class InvalidMessage extends VhostUserException {
         private static final long serialVersionUID = 1L;
         public InvalidMessage(String m) { super(m); }
+        public InvalidMessage(String m, Throwable cause) { super(m, cause); }
     }
 
     /** A request that is not allowed now: feature not negotiated, ring running, unsupported. */
@@ -117,6 +119,15 @@ public abstract sealed class VhostUserException extends LinkException {
         public SocketRetry(String m, Throwable cause) { super(m, cause); }
     }
 
+    /**
+     * The peer did not finish a message, take ours, or answer a request within its bound
+     * ({@link Connection}'s timeouts): a silent or stalled peer is dropped rather than waited for.
+     */
+    public static final class Timeout extends VhostUserException {
+        private static final long serialVersionUID = 1L;
+        public Timeout(String m) { super(m); }
+    }
+
     /** Any other socket error. */
     public static final class SocketError extends VhostUserException {
         private static final long serialVersionUID = 1L;
@@ -134,6 +145,7 @@ public abstract sealed class VhostUserException extends LinkException {
             case Errno.ECONNRESET, Errno.EPIPE, Errno.ENOTCONN -> new SocketBroken(what + ": " + e.getMessage(), e);
             case Errno.EACCES, Errno.ENOENT, Errno.ECONNREFUSED, Errno.EPERM -> new SocketConnect(what + ": " + e.getMessage(), e);
             case Errno.EMSGSIZE -> new IncorrectFds(what + ": " + e.getMessage());
+            case Errno.ETIMEDOUT -> new Timeout(what + ": " + e.getMessage());
             default -> new SocketError(what + ": " + e.getMessage(), e);
         };
     }

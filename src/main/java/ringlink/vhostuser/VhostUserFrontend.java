@@ -90,8 +90,10 @@ public final class VhostUserFrontend implements AutoCloseable {
                 } else {
                     queues[q] = new SplitQueueDriver(SplitRing.allocate(mem, alloc, qs), f);
                 }
-                kicks[q] = EventFd.create();
-                calls[q] = EventFd.create();
+                // Shared with the back-end, which may clear O_NONBLOCK on them or fill their
+                // counters: their signal/drain are the kind that cannot block (EventFd).
+                kicks[q] = EventFd.createShared();
+                calls[q] = EventFd.createShared();
             }
             for (int k = 0; k < links.length; k++) {
                 long rxBase = alloc.allocate((long) qs * rxBuf, 64);
@@ -165,10 +167,12 @@ public final class VhostUserFrontend implements AutoCloseable {
                     resume(Connection.connect(connectPath));
                     sessions++;
                     backoff = 10;
-                } catch (IOException e) {
+                } catch (IOException | RuntimeException | Error e) {
+                    // Any Throwable while (re)connecting one back-end (an Error included) ends that
+                    // attempt only: the watcher keeps watching and retrying.
                     if (!closed && !(e instanceof VhostUserException.SocketConnect)) {
                         System.getLogger("ringlink.vhostuser.frontend").log(System.Logger.Level.WARNING,
-                                name + ": reconnect failed, retrying: " + e.getMessage());
+                                name + ": reconnect failed, retrying: " + e, e instanceof IOException ? null : e);
                     }
                     try {
                         Thread.sleep(backoff);
@@ -194,8 +198,8 @@ public final class VhostUserFrontend implements AutoCloseable {
                         + ", before it was 0x" + Long.toHexString(before));
             }
             setUp();
-        } catch (IOException e) {
-            c.close();
+        } catch (IOException | RuntimeException | Error e) {
+            c.close(); // half set up: the watcher reconnects
             throw e;
         }
     }
@@ -240,7 +244,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         Message m = new Message(r.code, MessageCodec.VERSION | (ack ? MessageCodec.FLAG_NEED_REPLY : 0), payload, fds);
         conn.send(m);
         if (ack) {
-            Message rep = conn.receive();
+            Message rep = conn.receive(Connection.replyTimeoutMillis());
             try {
                 MessageCodec.validateReply(rep, r.code, 8);
                 if (rep.size() != 8) throw new VhostUserException.InvalidMessage("REPLY_ACK to " + r + " of " + rep.size() + " bytes");
@@ -256,7 +260,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     /** Sends a request that has a reply and returns it (its size checked against {@code min..max}). */
     private Message call(Request r, byte[] payload, int min, int max) throws VhostUserException {
         conn.send(Message.request(r, payload));
-        Message rep = conn.receive();
+        Message rep = conn.receive(Connection.replyTimeoutMillis());
         MessageCodec.validateReply(rep, r.code, max);
         if (rep.size() < min) {
             rep.closeFds();
@@ -380,7 +384,7 @@ public final class VhostUserFrontend implements AutoCloseable {
             s.set(Message.U16, 16, (short) queues.length);
             s.set(Message.U16, 18, (short) config.queueSize());
             conn.send(Message.request(Request.GET_INFLIGHT_FD, q));
-            Message rep = conn.receive();
+            Message rep = conn.receive(Connection.replyTimeoutMillis());
             MessageCodec.validateReply(rep, Request.GET_INFLIGHT_FD.code, 24);
             if (rep.size() < 20 || rep.fdCount() != 1) {
                 rep.closeFds();

@@ -31,7 +31,8 @@ final class Vring {
     int base;
     boolean baseSet;
 
-    Fd kick;
+    /** The front-end's kick eventfd (checked, peer-shared: reading it never blocks), or null. */
+    EventFd kick;
     boolean kickPolled;
     EventFd call;
     Fd err;
