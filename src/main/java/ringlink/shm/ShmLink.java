@@ -19,6 +19,7 @@ import ringlink.link.Offloads;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.ClosedFdException;
+import ringlink.sys.Mapping;
 import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 import ringlink.sys.PollSet;
@@ -265,6 +266,9 @@ public final class ShmLink implements Link {
         counters.error();
         close(t.getMessage());
         if (t instanceof LinkFailedException lf) return lf;
+        if (Mapping.isFault(t)) {
+            return new LinkFailedException(name + ": shared memory faulted (SIGBUS): the peer shrank a queue file under our mapping", t);
+        }
         return new LinkFailedException(name + ": shared memory access failed (corrupt queue?): " + t, t);
     }
 
@@ -284,6 +288,10 @@ public final class ShmLink implements Link {
             return n;
         } catch (CorruptQueueException | IndexOutOfBoundsException | IllegalStateException e) {
             batch.setCount(before); // nothing half-read reaches the caller
+            throw fail(e);
+        } catch (InternalError e) {
+            if (!Mapping.isFault(e)) throw e;
+            batch.setCount(before);
             throw fail(e);
         } finally {
             exit();
@@ -384,6 +392,9 @@ public final class ShmLink implements Link {
             if (txStats[0] > 0) counters.txDropped(txStats[0]);
             return n;
         } catch (CorruptQueueException | IndexOutOfBoundsException | IllegalStateException e) {
+            throw fail(e);
+        } catch (InternalError e) {
+            if (!Mapping.isFault(e)) throw e;
             throw fail(e);
         } catch (ClosedFdException e) {
             throw closedException();

@@ -43,6 +43,16 @@ public final class Mapping implements AutoCloseable {
     }
 
     /** An anonymous shared mapping of {@code length} bytes (page aligned, zeroed). */
+    /**
+     * True if {@code t} is HotSpot's report of a fault (SIGBUS) in an access to mapped memory:
+     * the {@code InternalError} "a fault occurred in an unsafe memory access operation" that the
+     * JVM raises in the accessing thread when the file behind a mapping shrank (a peer's
+     * {@code ftruncate}). Interpreted, C1, C2 and bulk copies alike on JDK 25 ({@code MemoryFaultTest}).
+     */
+    public static boolean isFault(Throwable t) {
+        return t instanceof InternalError && t.getMessage() != null && t.getMessage().contains("fault occurred in a");
+    }
+
     public static Mapping anonymous(long length, String what) throws SysException {
         if (length <= 0) throw new IllegalArgumentException("mapping length must be positive: " + length);
         return doMap(-1, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, 0, what);

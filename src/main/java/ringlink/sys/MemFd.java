@@ -2,18 +2,47 @@ package ringlink.sys;
 
 import java.lang.foreign.Arena;
 
-/** memfd_create(2): anonymous shared memory that can be passed to another process as an fd. */
+/**
+ * memfd_create(2): anonymous shared memory that can be passed to another process as an fd, and
+ * file seals (fcntl(2) {@code F_ADD_SEALS}/{@code F_GET_SEALS}).
+ *
+ * <p>Why seals: a peer we hand a memfd to can {@code ftruncate} it; every page of our mapping
+ * past the new end then raises SIGBUS on access (the JVM turns that into an
+ * {@code InternalError} at best). {@link #create(String, long)} therefore seals the size once it
+ * is set ({@link #SEAL_SIZE}): neither side can shrink or grow it, nor lift the seals. For files
+ * we receive, {@link #seals} tells whether the peer gave that guarantee.
+ */
 public final class MemFd {
     private MemFd() {}
 
     public static final int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_HUGETLB = 4;
 
-    /** Creates a memfd named {@code name} (shows in /proc/PID/maps) of {@code size} bytes. */
+    /** fcntl(2) commands (linux/fcntl.h: F_LINUX_SPECIFIC_BASE 1024 + 9 / + 10). */
+    public static final int F_ADD_SEALS = 1033, F_GET_SEALS = 1034;
+    /** Seal bits (linux/fcntl.h). */
+    public static final int F_SEAL_SEAL = 0x1, F_SEAL_SHRINK = 0x2, F_SEAL_GROW = 0x4, F_SEAL_WRITE = 0x8;
+    /** The seals {@link #create(String, long)} sets: the size is fixed for good. */
+    public static final int SEAL_SIZE = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+
+    /**
+     * Creates a memfd named {@code name} (shows in /proc/PID/maps) of {@code size} bytes, sealed
+     * against any size change ({@link #SEAL_SIZE}): safe to map and share with a peer.
+     */
     public static Fd create(String name, long size) throws SysException {
-        return create(name, size, MFD_ALLOW_SEALING);
+        Fd fd = create(name, size, MFD_ALLOW_SEALING);
+        try {
+            seal(fd, SEAL_SIZE);
+            return fd;
+        } catch (SysException | RuntimeException e) {
+            fd.close();
+            throw e;
+        }
     }
 
-    /** Creates a memfd with {@code flags} (MFD_CLOEXEC is always added), sized to {@code size}. */
+    /**
+     * Creates a memfd with {@code flags} (MFD_CLOEXEC is always added), sized to {@code size},
+     * <em>not</em> sealed: for callers that resize it or seal it themselves.
+     */
     public static Fd create(String name, long size, int flags) throws SysException {
         int r;
         try (Arena a = Arena.ofConfined()) {
@@ -33,5 +62,47 @@ public final class MemFd {
             if (e instanceof SysException se) throw se;
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Adds {@code seals} to {@code fd} (fcntl F_ADD_SEALS); EPERM if sealing is not allowed or F_SEAL_SEAL is set. */
+    public static void seal(Fd fd, int seals) throws SysException {
+        try {
+            int f = fd.acquire();
+            try {
+                if (LibC.fcntl(f, F_ADD_SEALS, seals) < 0) {
+                    throw new SysException("fcntl(F_ADD_SEALS, 0x" + Integer.toHexString(seals) + ")", LibC.errno(), fd.name());
+                }
+            } finally {
+                fd.release();
+            }
+        } catch (ClosedFdException e) {
+            throw new IllegalStateException(fd.name() + " is closed", e);
+        }
+    }
+
+    /**
+     * The seals on {@code fd} (fcntl F_GET_SEALS); 0 for a file that does not support sealing
+     * (EINVAL: not a memfd/shmem/hugetlbfs file) — a file anyone with access may resize.
+     */
+    public static int seals(Fd fd) throws SysException {
+        try {
+            int f = fd.acquire();
+            try {
+                int r = LibC.fcntl(f, F_GET_SEALS, 0);
+                if (r >= 0) return r;
+                int e = LibC.errno();
+                if (e == Errno.EINVAL) return 0;
+                throw new SysException("fcntl(F_GET_SEALS)", e, fd.name());
+            } finally {
+                fd.release();
+            }
+        } catch (ClosedFdException e) {
+            throw new IllegalStateException(fd.name() + " is closed", e);
+        }
+    }
+
+    /** True if nobody can make {@code fd} shorter than it is now (F_SEAL_SHRINK is set). */
+    public static boolean cannotShrink(Fd fd) throws SysException {
+        return (seals(fd) & F_SEAL_SHRINK) != 0;
     }
 }

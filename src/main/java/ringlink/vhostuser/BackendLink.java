@@ -50,6 +50,12 @@ public final class BackendLink implements Link {
     private final MemorySegment hdr = arena.allocate(16, 8);
     private final DescriptorChain[] txChains;
     // Heads completed in this batch, for inflight tracking: one array per direction (two threads).
+    /**
+     * Most descriptors the chains one received packet is spread over may walk together before
+     * the packet is dropped as not placeable (MRG_RXBUF): Linux vhost-net's UIO_MAXIOV per packet.
+     */
+    static final int MAX_PACKET_ELEMENTS = ringlink.virtio.VirtqueueDevice.MAX_CHAIN_ELEMENTS;
+
     private final int[] pubIds = new int[256];
     private int[] rxPub = new int[256];
     // Sink for touch(): an array of its own (32 ints, longer than a cache line), so the
@@ -262,6 +268,8 @@ public final class BackendLink implements Link {
             return got;
         } catch (VirtqueueException e) {
             return fail(q, e);
+        } catch (InternalError e) {
+            return fail(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
         } finally {
             q.lock.unlock();
         }
@@ -302,6 +310,13 @@ public final class BackendLink implements Link {
             packedTrack.taken(pos, c.descriptorCount(), c.id());
         }
         q.heldCount++;
+        q.heldElements += c.elementCount();
+        if (c.writableBytes() == 0) {
+            // Holds nothing: gathering for a mergeable packet would take such chains until every
+            // slot is held. QEMU and Linux vhost-net refuse them too.
+            throw new VirtqueueException(VirtqueueException.Reason.NO_WRITABLE_BUFFER,
+                    "receive chain " + c.id() + " has no device-writable byte (" + c.elementCount() + " descriptors)");
+        }
         return true;
     }
 
@@ -349,7 +364,7 @@ public final class BackendLink implements Link {
             // (The buffers are not touched ahead as on receive: we only write them, and a load
             // first would add a second coherence transaction per line before the store.)
             int want = Math.min(to - from, cap);
-            while (q.heldCount < want) {
+            while (q.heldCount < want && q.heldElements < Vring.HELD_PREFETCH_ELEMENTS) {
                 try {
                     if (!holdOne(q, dev)) break;
                 } catch (VirtqueueException e) {
@@ -386,19 +401,26 @@ public final class BackendLink implements Link {
                         pushed++;
                         q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1;
                         q.heldCount--;
+                        q.heldElements -= c.elementCount();
                         sent++;
                         bytes += len;
                         if (batch.isGso(i)) counters.superpacket(1);
                         continue;
                     }
                 }
-                // Gather enough popped chains for this packet.
+                // Gather enough popped chains for this packet: at most `cap` chains
+                // (MAX_HELD_CHAINS) that walked at most MAX_CHAIN_ELEMENTS descriptors together
+                // (the last one may take it up to twice that), like Linux's UIO_MAXIOV per packet.
                 long have = 0;
                 int chainsUsed = 0;
-                boolean enough = false;
+                int elems = 0;
+                boolean enough = false, capped = false;
                 while (true) {
                     if (chainsUsed == q.heldCount) {
-                        if (q.heldCount == cap) break;
+                        if (q.heldCount == cap) {
+                            capped = true;
+                            break;
+                        }
                         try {
                             if (!holdOne(q, dev)) break;
                         } catch (VirtqueueException e) {
@@ -406,13 +428,19 @@ public final class BackendLink implements Link {
                         }
                     }
                     int slot = q.heldHead + chainsUsed;
-                    have += held[slot >= cap ? slot - cap : slot].writableBytes();
+                    DescriptorChain c = held[slot >= cap ? slot - cap : slot];
+                    have += c.writableBytes();
+                    elems += c.elementCount();
                     chainsUsed++;
                     if (have >= need) {
                         enough = true;
                         break;
                     }
                     if (!mrg) break;
+                    if (elems >= MAX_PACKET_ELEMENTS) {
+                        capped = true;
+                        break;
+                    }
                 }
                 if (!enough) {
                     if (!mrg && chainsUsed == 1 && held[q.heldHead].writableBytes() < need) {
@@ -420,8 +448,10 @@ public final class BackendLink implements Link {
                         drops++;
                         continue;
                     }
-                    if (mrg && q.heldCount == cap) {
-                        drops++; // larger than the whole ring
+                    if (capped) {
+                        // Larger than the whole ring, or than the buffers one packet may span:
+                        // drop it (Linux discards such a packet too), keep the buffers.
+                        drops++;
                         continue;
                     }
                     break; // ring empty: back-pressure
@@ -454,6 +484,7 @@ public final class BackendLink implements Link {
                     pushed++;
                     q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1; // no division on the hot path
                     q.heldCount--;
+                    q.heldElements -= c.elementCount();
                 }
                 sent++;
                 bytes += len;
@@ -473,6 +504,8 @@ public final class BackendLink implements Link {
             return i - from;
         } catch (VirtqueueException e) {
             return fail(q, e);
+        } catch (InternalError e) {
+            return fail(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
         } finally {
             q.lock.unlock();
         }
@@ -521,6 +554,9 @@ public final class BackendLink implements Link {
             } catch (VirtqueueException e) {
                 fail(q, e);
                 return false;
+            } catch (InternalError e) {
+                fail(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
+                return false;
             }
         } finally {
             q.lock.unlock();
@@ -557,9 +593,13 @@ public final class BackendLink implements Link {
             }
             VirtqueueDevice dev = q.dev;
             if (dev != null && !dev.isFailed()) {
-                dev.disableNotifications();
-                DirtyLog log = q.log;
-                if (log != null) q.logRing(log);
+                try {
+                    dev.disableNotifications();
+                    DirtyLog log = q.log;
+                    if (log != null) q.logRing(log);
+                } catch (InternalError e) {
+                    fail(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
+                }
             }
         } finally {
             q.lock.unlock();

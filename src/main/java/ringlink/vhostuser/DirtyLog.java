@@ -65,6 +65,7 @@ final class DirtyLog implements AutoCloseable {
                 throw new VhostUserException.InvalidParam(what + " ends beyond its file of " + fileSize + " bytes");
             }
             long len = (offset + size + 7) & ~7L;
+            MemoryTable.sealedAgainstShrink(fd, "SET_LOG_BASE log");
             try {
                 Mapping m = Mapping.map(fd, len, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "vhost-user dirty log");
                 return new DirtyLog(m, offset, size);

@@ -84,6 +84,7 @@ final class Inflight implements AutoCloseable {
             if (mmapOffset + mmapSize > fileSize) {
                 throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD buffer ends beyond its file of " + fileSize + " bytes");
             }
+            MemoryTable.sealedAgainstShrink(fd, "SET_INFLIGHT_FD buffer");
             Mapping m = Mapping.map(fd, mmapOffset + mmapSize, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
                     "inflight buffer");
             return new Inflight(m, mmapOffset, numQueues, queueSize, rs, packed);

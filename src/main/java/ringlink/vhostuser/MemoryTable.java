@@ -17,6 +17,12 @@ import ringlink.virtio.GuestMemory;
  * {@code mmap_offset + size} beyond the end of the file (touching that would raise SIGBUS and
  * kill the JVM, so the file size is checked first), and regions that overlap in guest or user
  * addresses are rejected with {@link VhostUserException.InvalidParam}.
+ *
+ * <p>The size is checked once. A file the front-end sealed with F_SEAL_SHRINK (QEMU's
+ * memory-backend-memfd does by default) cannot shrink afterwards; for one it did not seal, a later
+ * {@code ftruncate} makes our next access fault (SIGBUS → {@code InternalError}), which the data
+ * path and the control thread turn into {@code MEMORY_FAULT}: that connection ends, nothing else
+ * ({@link #sealedAgainstShrink}, {@code MemoryFaultTest}).
  */
 final class MemoryTable implements AutoCloseable {
     /** One region as the front-end described it, with our mapping of it. */
@@ -48,6 +54,21 @@ final class MemoryTable implements AutoCloseable {
         } catch (VhostUserException e) {
             throw new AssertionError(e);
         }
+    }
+
+    /**
+     * True if the peer sealed {@code fd} with F_SEAL_SHRINK (F_GET_SEALS): its size cannot drop
+     * under our mapping. Otherwise says once, at INFO, what a truncation would do.
+     */
+    static boolean sealedAgainstShrink(Fd fd, String what) {
+        try {
+            if (ringlink.sys.MemFd.cannotShrink(fd)) return true;
+        } catch (SysException e) {
+            // treated as unsealed
+        }
+        System.getLogger("ringlink.vhostuser.backend").log(System.Logger.Level.INFO, what + " is not sealed against shrinking"
+                + " (F_SEAL_SHRINK): if the front-end truncates it, the next access faults and the connection ends (MEMORY_FAULT)");
+        return false;
     }
 
     /** The guest memory, or null if there is no region. */
@@ -84,6 +105,7 @@ final class MemoryTable implements AutoCloseable {
                 throw new VhostUserException.InvalidParam("memory " + what + " at mmap offset 0x" + Long.toHexString(mmapOffset)
                         + " ends beyond its file of " + fileSize + " bytes");
             }
+            sealedAgainstShrink(fd, "memory " + what);
             try {
                 Mapping m = Mapping.map(fd, mmapOffset + size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
                         "vhost-user " + what);

@@ -354,18 +354,32 @@ public final class VhostUserBackend implements AutoCloseable {
                     }
                 }
                 return;
+            } catch (InternalError e) {
+                // A file the front-end shrank under our mapping (rings, inflight, log): SIGBUS.
+                if (VirtqueueException.isMemoryFault(e)) {
+                    lastError = new VhostUserException.InvalidParam(m + ": " + VirtqueueException.memoryFault(e, "control thread").getMessage(), e);
+                    LOG.log(System.Logger.Level.WARNING, name + ": closing connection: " + lastError.getMessage());
+                } else {
+                    internalError(m, e);
+                }
+                return;
             } catch (RuntimeException | Error e) {
-                // A bug of ours, or an Error while handling one message (OutOfMemoryError for a
-                // huge mapping's bookkeeping, InternalError from a fault in mapped memory,
-                // StackOverflowError) must not take the back-end down: report it, end this
-                // session, and keep serving the next front-end.
-                lastError = new VhostUserException.InvalidMessage("internal error on " + m + ": " + e, e);
-                LOG.log(System.Logger.Level.ERROR, name + ": internal error handling " + m + ", closing the connection", e);
+                internalError(m, e);
                 return;
             } finally {
                 m.closeFds();
             }
         }
+    }
+
+    /**
+     * A bug of ours, or an Error while handling one message (OutOfMemoryError for a huge
+     * mapping's bookkeeping, InternalError, StackOverflowError), must not take the back-end
+     * down: report it and end this session; the caller keeps serving the next front-end.
+     */
+    private void internalError(Message m, Throwable e) {
+        lastError = new VhostUserException.InvalidMessage("internal error on " + m + ": " + e, e);
+        LOG.log(System.Logger.Level.ERROR, name + ": internal error handling " + m + ", closing the connection", e);
     }
 
     /** Ends a connection: stops every ring, closes its descriptors, unmaps memory. */
@@ -465,7 +479,10 @@ public final class VhostUserBackend implements AutoCloseable {
                     throw new VhostUserException.FeatureMismatch("SET_FEATURES acks 0x" + Long.toHexString(f & ~offeredFeatures)
                             + ", which was not offered (" + new FeatureSet(f & ~offeredFeatures) + ")");
                 }
-                long layout = RING_PACKED.mask() | EVENT_IDX.mask() | VERSION_1.mask() | NET_MRG_RXBUF.mask() | INDIRECT_DESC.mask();
+                // Bits a running ring's device or header size was built with (IN_ORDER: how a
+                // packed device completes); the others (offloads, LOG_ALL) apply on the fly.
+                long layout = RING_PACKED.mask() | EVENT_IDX.mask() | VERSION_1.mask() | NET_MRG_RXBUF.mask() | INDIRECT_DESC.mask()
+                        | IN_ORDER.mask();
                 for (Vring v : vrings) {
                     if (v.started() && ((f ^ ackedFeatures) & layout) != 0) {
                         throw new VhostUserException.InvalidOperation("SET_FEATURES changes ring layout bits while vring "
@@ -520,8 +537,8 @@ public final class VhostUserBackend implements AutoCloseable {
             }
             case SET_MEM_TABLE -> {
                 MemoryTable t = MemoryTable.fromMessage(m);
-                replaceMemory(t);
                 slotRegions = new ArrayList<>(t.regions());
+                replaceMemory(t);
                 return null;
             }
             case GET_MAX_MEM_SLOTS -> {
@@ -560,8 +577,11 @@ public final class VhostUserBackend implements AutoCloseable {
                 List<MemoryTable.Region> rest = new ArrayList<>(slotRegions);
                 rest.remove(found);
                 MemoryTable t = MemoryTable.build(rest);
-                replaceMemoryKeeping(t, rest);
-                found.mapping().close();
+                try {
+                    replaceMemoryKeeping(t, rest);
+                } finally {
+                    found.mapping().close();
+                }
                 return null;
             }
             case SET_VRING_NUM -> {
@@ -755,6 +775,7 @@ public final class VhostUserBackend implements AutoCloseable {
             case VRING_KICK -> throw new VhostUserException.InvalidOperation(r + ": in-band notifications are not offered");
             case GET_INFLIGHT_FD -> {
                 requireProtocol(ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD), r);
+                requireNoRunningRing(r);
                 int nq = m.u16(16), qs = m.u16(18);
                 if (nq < 1 || nq > vrings.length || qs < 1 || qs > 32768) {
                     throw new VhostUserException.InvalidParam("GET_INFLIGHT_FD for " + nq + " queues of " + qs
@@ -773,6 +794,7 @@ public final class VhostUserBackend implements AutoCloseable {
             }
             case SET_INFLIGHT_FD -> {
                 requireProtocol(ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD), r);
+                requireNoRunningRing(r);
                 int nq = m.u16(16), qs = m.u16(18);
                 if (nq < 1 || nq > vrings.length || qs < 1 || qs > 32768) {
                     throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD for " + nq + " queues of " + qs);
@@ -784,27 +806,25 @@ public final class VhostUserBackend implements AutoCloseable {
         }
     }
 
-    /** Installs a new inflight buffer; running rings keep tracking in the old one until restarted. */
+    /**
+     * Installs a new inflight buffer. No ring is running ({@link #requireNoRunningRing}): a
+     * running ring would need its tracking moved into a buffer that lacks the chains it holds,
+     * sized for another queue size (the check {@link #start} makes), so the message is refused
+     * instead; QEMU sends both before it starts the rings.
+     */
     private void setInflight(Inflight f) {
         Inflight old = inflight;
         inflight = f;
-        if (old != null) {
-            for (Vring v : vrings) {
-                v.lock.lock();
-                try {
-                    if (v.inflight != null) v.inflight = f.queue(v.index);
-                    if (v.packedInflight != null) {
-                        // A packed region holds copies of the chains in flight, which the new
-                        // buffer lacks: this ring runs untracked until it is restarted.
-                        v.packedInflight = null;
-                        LOG.log(System.Logger.Level.WARNING, name + ": vring " + v.index
-                                + " got a new inflight buffer while running; not tracked until restarted");
-                    }
-                } finally {
-                    v.lock.unlock();
-                }
+        if (old != null) old.close();
+    }
+
+    /** Refuses {@code r} while a ring runs (state a running ring depends on, no safe way to swap it). */
+    private void requireNoRunningRing(Request r) throws VhostUserException {
+        for (Vring v : vrings) {
+            if (v.started()) {
+                throw new VhostUserException.InvalidOperation(r + " while vring " + v.index
+                        + " is running (stop it with GET_VRING_BASE first)");
             }
-            old.close();
         }
     }
 
@@ -876,20 +896,29 @@ public final class VhostUserBackend implements AutoCloseable {
     }
 
     /** SET_MEM_TABLE: rebuilds running rings over the new memory, then unmaps the old one. */
-    private void replaceMemory(MemoryTable t) {
+    private void replaceMemory(MemoryTable t) throws VhostUserException {
         MemoryTable old = table;
-        swapMemory(t);
-        old.close();
+        try {
+            swapMemory(t);
+        } finally {
+            old.close();
+        }
     }
 
     /** ADD/REM_MEM_REG: like {@link #replaceMemory} but the kept regions stay mapped. */
-    private void replaceMemoryKeeping(MemoryTable t, List<MemoryTable.Region> regions) {
+    private void replaceMemoryKeeping(MemoryTable t, List<MemoryTable.Region> regions) throws VhostUserException {
+        slotRegions = new ArrayList<>(regions); // the table is installed even when a ring no longer fits it
         swapMemory(t);
-        slotRegions = new ArrayList<>(regions);
     }
 
-    private void swapMemory(MemoryTable t) {
+    /**
+     * Installs {@code t}: running rings are stopped and started again over it, with every check
+     * of a first start. A running ring the new table no longer holds (memory removed under it)
+     * is a protocol error: the connection ends with that reason (the old table is not used again).
+     */
+    private void swapMemory(MemoryTable t) throws VhostUserException {
         List<Vring> running = new ArrayList<>();
+        VhostUserException broken = null;
         for (Vring v : vrings) v.lock.lock();
         try {
             for (Vring v : vrings) {
@@ -903,14 +932,18 @@ public final class VhostUserBackend implements AutoCloseable {
                 try {
                     start(v);
                 } catch (VhostUserException e) {
-                    LOG.log(System.Logger.Level.WARNING, name + ": vring " + v.index + " no longer fits the new memory table: "
-                            + e.getMessage());
+                    v.stop();
+                    if (broken == null) {
+                        broken = new VhostUserException.InvalidParam("new memory table no longer holds running vring " + v.index
+                                + ": " + e.getMessage(), e);
+                    }
                 }
             }
         } finally {
             for (Vring v : vrings) v.lock.unlock();
         }
         for (BackendLink l : links) l.ringsChanged();
+        if (broken != null) throw broken;
     }
 
     /** Starts {@code v} from its configuration (caller holds its lock). */

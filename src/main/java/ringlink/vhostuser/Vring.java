@@ -61,9 +61,29 @@ final class Vring {
     long logUsedGpa, logUsedLen, logDescGpa, logDescLen;
     /** Guest physical address of the descriptor ring of the running ring (set by start). */
     long descGpa;
-    /** Chains popped from the ring but not used yet (RX path with short buffers): a circular list. */
+    /**
+     * Chains popped from the ring but not used yet (RX path with short buffers): a circular list
+     * of {@code min(queue size, MAX_HELD_CHAINS)} chains.
+     */
     DescriptorChain[] held = new DescriptorChain[0];
     int heldHead, heldCount;
+    /** Descriptors walked by the held chains together ({@link DescriptorChain#elementCount()}). */
+    int heldElements;
+
+    /**
+     * Most receive chains a ring holds at once, so most one packet may span (MRG_RXBUF): Linux
+     * vhost-net's limit too (get_rx_bufs: at most UIO_MAXIOV = 1024 heads per packet); DPDK's vhost
+     * allows 256 buffer vectors per packet (BUF_VECTOR_MAX). It keeps the chain cache O(1) in the
+     * queue size: 1024 chains, not 32768, whatever SET_VRING_NUM says.
+     */
+    static final int MAX_HELD_CHAINS = 1024;
+
+    /**
+     * The transmit path stops taking buffers ahead of the packets once the held chains walked
+     * this many descriptors: with {@link ringlink.virtio.VirtqueueDevice#MAX_CHAIN_ELEMENTS} per
+     * packet's gather it bounds the segments held at once (≈ 6k, ≈ 170 KiB of arrays).
+     */
+    static final int HELD_PREFETCH_ELEMENTS = 4096;
 
     Vring(int index) {
         this.index = index;
@@ -89,12 +109,16 @@ final class Vring {
 
     /** Prepares the chain cache for a queue of {@code size}. */
     void resetHeld(int size) {
-        if (held.length < size) {
-            held = new DescriptorChain[size];
-            for (int i = 0; i < size; i++) held[i] = new DescriptorChain();
+        int n = Math.min(size, MAX_HELD_CHAINS);
+        if (held.length != n) {
+            // Exactly n: the length is the cap the transmit path checks against.
+            DescriptorChain[] h = java.util.Arrays.copyOf(held, n);
+            for (int i = 0; i < n; i++) if (h[i] == null) h[i] = new DescriptorChain();
+            held = h;
         }
         heldHead = 0;
         heldCount = 0;
+        heldElements = 0;
     }
 
     /**
@@ -134,6 +158,7 @@ final class Vring {
         packedInflight = null;
         heldCount = 0;
         heldHead = 0;
+        heldElements = 0;
     }
 
     /** Closes the descriptors this ring holds. */

@@ -16,14 +16,27 @@ import java.util.Arrays;
 public final class DescriptorChain {
     private int id = -1;
     private int descCount;
+    private int elements;
     private int count;
     private int readable;
     private long readableBytes;
     private long writableBytes;
-    private MemorySegment[] seg = new MemorySegment[8];
-    private long[] off = new long[8];
-    private int[] len = new int[8];
-    private long[] addr = new long[8];
+    private MemorySegment[] seg = new MemorySegment[INITIAL];
+    private long[] off = new long[INITIAL];
+    private int[] len = new int[INITIAL];
+    private long[] addr = new long[INITIAL];
+
+    /** Segment arrays a fresh chain has. */
+    private static final int INITIAL = 8;
+    /**
+     * Arrays grown past this are dropped when the chain is refilled: the peer decides how long a
+     * chain is (up to {@link VirtqueueDevice#MAX_CHAIN_ELEMENTS}), and a device keeps up to a
+     * thousand chains per queue, so arrays that only grow would let it park ~28 KiB in every one
+     * of them. Real drivers stay far below (Linux: at most MAX_SKB_FRAGS + 2 = 19 descriptors),
+     * so this costs nothing on their chains; a peer sending longer ones pays one allocation per
+     * chain, never unbounded retained memory.
+     */
+    static final int RETAINED_SEGMENTS = 64;
 
     /** An empty chain to pass to {@link VirtqueueDevice#pop}. */
     public DescriptorChain() {}
@@ -39,6 +52,14 @@ public final class DescriptorChain {
      * entries; an indirect chain counts 1). For split rings, the direct descriptors walked.
      */
     public int descriptorCount() { return descCount; }
+
+    /**
+     * Descriptors the device walked for this chain: direct ones plus the entries of an indirect
+     * table, zero-length ones included (at most {@link VirtqueueDevice#MAX_CHAIN_ELEMENTS}). The
+     * unit of work budgets ({@link VirtqueueDevice#MAX_BATCH_ELEMENTS}, the vhost-user receive
+     * gather), because a zero-length descriptor costs a walk step but adds no segment.
+     */
+    public int elementCount() { return elements; }
 
     /** Number of segments (zero-length descriptors are dropped). */
     public int segmentCount() { return count; }
@@ -121,6 +142,8 @@ public final class DescriptorChain {
     void reset(int id) {
         this.id = id;
         descCount = 0;
+        elements = 0;
+        if (seg.length > RETAINED_SEGMENTS) shrink(); // one compare per pop on the hot path
         count = 0;
         readable = 0;
         readableBytes = 0;
@@ -130,6 +153,22 @@ public final class DescriptorChain {
     void setDescCount(int n) { descCount = n; }
 
     void setId(int id) { this.id = id; }
+
+    void setElementCount(int n) { elements = n; }
+
+    /**
+     * Segments the chain's arrays can hold now: what it keeps allocated (at most
+     * {@link VirtqueueDevice#MAX_CHAIN_ELEMENTS}, back to 64 or less on the refill after a longer
+     * chain). For tests and diagnostics of the per-port memory bound.
+     */
+    public int capacity() { return seg.length; }
+
+    private void shrink() {
+        seg = new MemorySegment[INITIAL];
+        off = new long[INITIAL];
+        len = new int[INITIAL];
+        addr = new long[INITIAL];
+    }
 
     /** Adds a translated segment; enforces readable-before-writable and the 32-bit total. */
     void add(MemorySegment s, long o, int l, long a, boolean writable) {

@@ -34,6 +34,7 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     private final GuestMemory mem;
     private final FeatureSet features;
     private final int size;
+    private final int maxElements; // min(size, MAX_CHAIN_ELEMENTS)
     private final MemorySegment desc, driverEvent, deviceEvent;
     private final boolean eventIdx, indirect, inOrder;
 
@@ -64,6 +65,7 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         this.mem = mem;
         this.features = features;
         this.size = ring.size();
+        this.maxElements = Math.min(size, MAX_CHAIN_ELEMENTS);
         this.desc = ring.desc;
         this.driverEvent = ring.driverEvent;
         this.deviceEvent = ring.deviceEvent;
@@ -132,11 +134,13 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     public int pop(DescriptorChain[] chains, int max) {
         checkOk();
         int n = 0;
+        int work = 0;
         try {
-            while (n < max) {
+            while (n < max && work < MAX_BATCH_ELEMENTS) {
                 long w = headWord();
                 if (!isAvail((int) (w >>> 48), availWrap)) break;
-                walk(w, chains[n++]);
+                walk(w, chains[n]);
+                work += chains[n++].elementCount();
             }
         } catch (VirtqueueException e) {
             throw fail(e);
@@ -212,7 +216,10 @@ public final class PackedQueueDevice implements VirtqueueDevice {
                 elements = walkIndirect(addr, len, chain, elements);
                 break;
             }
-            if (++elements > size) throw new VirtqueueException(CHAIN_TOO_LONG, "chain longer than the queue size " + size);
+            if (++elements > maxElements) {
+                throw new VirtqueueException(CHAIN_TOO_LONG, "chain at position " + nextAvail + " has more than " + maxElements
+                        + " descriptors (queue size " + size + ", at most " + MAX_CHAIN_ELEMENTS + " per chain)");
+            }
             addSegment(chain, addr, len, (flags & VIRTQ_DESC_F_WRITE) != 0);
             if ((flags & VIRTQ_DESC_F_NEXT) == 0) break;
         }
@@ -222,6 +229,7 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         inUse[id] = true;
         chain.setId(id);
         chain.setDescCount(slots);
+        chain.setElementCount(elements);
         nextAvail = pos;
         availWrap = wrap;
     }
@@ -230,8 +238,9 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         long tl = Integer.toUnsignedLong(tableLen);
         if (tl == 0 || (tl & 15) != 0) throw new VirtqueueException(BAD_INDIRECT, "indirect table length " + tl + " is not a positive multiple of 16");
         long entries = tl >>> 4;
-        if (entries + elements > size) {
-            throw new VirtqueueException(CHAIN_TOO_LONG, "indirect table of " + entries + " entries is longer than the queue size " + size);
+        if (entries + elements > maxElements) {
+            throw new VirtqueueException(CHAIN_TOO_LONG, "indirect table of " + entries + " entries is longer than " + maxElements
+                    + " descriptors (queue size " + size + ", at most " + MAX_CHAIN_ELEMENTS + " per chain)");
         }
         int r;
         try {

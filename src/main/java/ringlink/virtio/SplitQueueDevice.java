@@ -13,7 +13,8 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Every value read from the ring is checked before use: the available index may move by at
  * most the queue size, ring entries and {@code next} fields must be below the queue size, a chain
- * may have at most queue-size elements (this bounds descriptor loops), indirect tables must be
+ * may have at most {@code min(queue size, MAX_CHAIN_ELEMENTS)} elements (this bounds descriptor
+ * loops and the work and memory of one chain), indirect tables must be
  * negotiated, a multiple of 16 bytes, not nested and not combined with NEXT, and every buffer must
  * lie inside one guest memory region.
  */
@@ -21,6 +22,7 @@ public final class SplitQueueDevice implements VirtqueueDevice {
     private final GuestMemory mem;
     private final FeatureSet features;
     private final int size;
+    private final int maxElements; // min(size, MAX_CHAIN_ELEMENTS)
     private final int mask;
     private final MemorySegment desc, avail, used;
     private final long usedEventOff, availEventOff;
@@ -45,6 +47,7 @@ public final class SplitQueueDevice implements VirtqueueDevice {
         this.mem = mem;
         this.features = features;
         this.size = ring.size();
+        this.maxElements = Math.min(size, MAX_CHAIN_ELEMENTS);
         this.mask = size - 1;
         this.desc = ring.desc;
         this.avail = ring.avail;
@@ -127,7 +130,8 @@ public final class SplitQueueDevice implements VirtqueueDevice {
         checkOk();
         if (lastAvail == availIdxSeen) refreshAvail();
         int n = 0;
-        while (n < max && lastAvail != availIdxSeen) {
+        int work = 0;
+        while (n < max && work < MAX_BATCH_ELEMENTS && lastAvail != availIdxSeen) {
             int head = get16(avail, AVAIL_RING + 2L * (lastAvail & mask));
             try {
                 walk(head, chains[n]);
@@ -135,7 +139,7 @@ public final class SplitQueueDevice implements VirtqueueDevice {
                 throw fail(e);
             }
             lastAvail = (lastAvail + 1) & 0xffff;
-            n++;
+            work += chains[n++].elementCount();
         }
         if (n > 0 && !notifyEnabled && eventIdx) keepEventParked();
         return n;
@@ -172,23 +176,28 @@ public final class SplitQueueDevice implements VirtqueueDevice {
                 elements = walkIndirect(addr, len, chain, elements);
                 break;
             }
-            if (++elements > size) {
-                throw new VirtqueueException(CHAIN_TOO_LONG, "chain at head " + head + " is longer than the queue size " + size + " (loop?)");
-            }
+            if (++elements > maxElements) throw tooLong(head);
             addSegment(chain, addr, len, (flags & VIRTQ_DESC_F_WRITE) != 0);
             if ((flags & VIRTQ_DESC_F_NEXT) == 0) break;
             if (next >= size) throw new VirtqueueException(INDEX_OUT_OF_RANGE, "descriptor " + idx + " next " + next + " >= queue size " + size);
             idx = next;
         }
         chain.setDescCount(direct);
+        chain.setElementCount(elements);
+    }
+
+    private VirtqueueException tooLong(int head) {
+        return new VirtqueueException(CHAIN_TOO_LONG, "chain at head " + head + " has more than " + maxElements
+                + " descriptors (queue size " + size + ", at most " + MAX_CHAIN_ELEMENTS + " per chain; a loop?)");
     }
 
     private int walkIndirect(long tableAddr, int tableLen, DescriptorChain chain, int elements) {
         long tl = Integer.toUnsignedLong(tableLen);
         if (tl == 0 || (tl & 15) != 0) throw new VirtqueueException(BAD_INDIRECT, "indirect table length " + tl + " is not a positive multiple of 16");
         long entries = tl >>> 4;
-        if (entries + elements > size) {
-            throw new VirtqueueException(CHAIN_TOO_LONG, "indirect table of " + entries + " entries makes chain " + chain.id() + " longer than the queue size " + size);
+        if (entries + elements > maxElements) {
+            throw new VirtqueueException(CHAIN_TOO_LONG, "indirect table of " + entries + " entries makes chain " + chain.id() + " longer than "
+                    + maxElements + " descriptors (queue size " + size + ", at most " + MAX_CHAIN_ELEMENTS + " per chain)");
         }
         int r;
         try {

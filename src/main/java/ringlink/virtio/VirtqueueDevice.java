@@ -18,6 +18,26 @@ package ringlink.virtio;
  * uses a queue's device side at a time.
  */
 public interface VirtqueueDevice {
+    /**
+     * Most descriptors one chain may have (direct ones plus indirect-table entries, zero-length
+     * ones included), whatever the queue size; a longer chain fails the queue with
+     * {@link VirtqueueException.Reason#CHAIN_TOO_LONG}. Without it a chain could be as long as the
+     * queue (32768), and a device holding many chains (mergeable receive buffers) would do
+     * O(size²) walking and keep O(size²) segments. 1024 is Linux vhost's limit (UIO_MAXIOV: the
+     * iovec array {@code vhost_get_vq_desc} fills; DPDK's vhost library allows even fewer,
+     * BUF_VECTOR_MAX = 256 per packet); real drivers stay far below (Linux virtio-net: at most
+     * MAX_SKB_FRAGS + 2 = 19).
+     */
+    int MAX_CHAIN_ELEMENTS = 1024;
+
+    /**
+     * {@link #pop(DescriptorChain[], int)} stops once the chains it took walked this many
+     * descriptors ({@link DescriptorChain#elementCount()}), so one call costs at most
+     * {@code MAX_BATCH_ELEMENTS + MAX_CHAIN_ELEMENTS - 1} descriptor walks however long the
+     * driver's chains are. A batch of 256 Linux chains (≤ 19 each) is never cut short.
+     */
+    int MAX_BATCH_ELEMENTS = 8192;
+
     /** Queue size (number of descriptors). */
     int size();
 
@@ -31,10 +51,14 @@ public interface VirtqueueDevice {
      */
     boolean pop(DescriptorChain chain);
 
-    /** Pops up to {@code max} chains into {@code chains[0..]}; returns how many. */
+    /**
+     * Pops up to {@code max} chains into {@code chains[0..]}, fewer once they walked
+     * {@link #MAX_BATCH_ELEMENTS} descriptors; returns how many.
+     */
     default int pop(DescriptorChain[] chains, int max) {
         int n = 0;
-        while (n < max && pop(chains[n])) n++;
+        int work = 0;
+        while (n < max && work < MAX_BATCH_ELEMENTS && pop(chains[n])) work += chains[n++].elementCount();
         return n;
     }
 

@@ -31,8 +31,20 @@ class MessageFuzzRegressionTest {
             for (boolean proto : new boolean[] {false, true}) seeds.add(MessageFuzzHarness.handshakeSeed(packed, proto));
             seeds.add(MessageFuzzHarness.handshakeSeed(packed, true, true));
             seeds.add(MessageFuzzHarness.handshakeSeed(packed, true, false, true));
+            seeds.add(MessageFuzzHarness.trafficSeed(packed, false));
+        }
+        seeds.add(MessageFuzzHarness.trafficSeed(false, true));
+        // Each traffic template gets packets through the data path on its own (not only the
+        // memory setup): the fuzzer starts from sessions that reach the chain walks and copies.
+        for (boolean[] c : new boolean[][] {{false, false}, {true, false}, {false, true}}) {
+            long before = MessageFuzzHarness.packetsSeen;
+            MessageFuzzHarness.run(MessageFuzzHarness.trafficSeed(c[0], c[1]));
+            org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.packetsSeen > before,
+                    "traffic seed packed=" + c[0] + " big=" + c[1] + " moved no packet");
         }
         for (byte[] s : seeds) MessageFuzzHarness.run(s);
+        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.packetsSeen > 0, "seeds never moved a packet");
+        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.bigRingSeen > 0, "seeds never ran a 32768-entry ring");
         org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.runningSeen > 0, "seeds never started a ring");
         org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.inflightSeen > 0, "seeds never tracked a split ring inflight");
         org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.logSeen > 0, "seeds never logged dirty pages");
@@ -70,6 +82,8 @@ class MessageFuzzRegressionTest {
                     MessageFuzzHarness.handshakeSeed(packed, true, true));
             Files.write(CORPUS.resolve("seed-handshake-" + (packed ? "packed" : "split") + "-log"),
                     MessageFuzzHarness.handshakeSeed(packed, true, false, true));
+            Files.write(CORPUS.resolve("seed-traffic-" + (packed ? "packed" : "split")), MessageFuzzHarness.trafficSeed(packed, false));
         }
+        Files.write(CORPUS.resolve("seed-traffic-split-32768"), MessageFuzzHarness.trafficSeed(false, true));
     }
 }

@@ -19,6 +19,12 @@ import java.lang.foreign.MemorySegment;
  * Ring at fixed places: descriptors at 0x10000, avail / driver event at 0x10400,
  *                       used / device event at 0x10600.
  * </pre>
+ *
+ * <p>With byte 0 in 0x20..0x2f ({@link #LARGE} plus the mode bits) the input is not an image but a program for big
+ * queues (device side, issue 15 item 2): queue sizes 128..32768 and chains up to 2200
+ * descriptors long, direct or indirect, zero-length or not, built as a driver would write them
+ * ({@link #runLarge}), then scribbled on by patches. Every pop is checked against the documented
+ * bounds: descriptors per chain, segments, retained array capacity, work per call.
  */
 final class RingFuzzHarness {
     static final long BASE = 0x10000;
@@ -26,9 +32,18 @@ final class RingFuzzHarness {
 
     private RingFuzzHarness() {}
 
+    /** Mode bit: big-queue program instead of a memory image. */
+    static final int LARGE = 0x20;
+
     static void run(byte[] input) {
         if (input.length < 3) return;
         int mode = input[0] & 0xff;
+        // Only 0x20..0x2f: a big-queue run costs milliseconds, so a random first byte picks it
+        // one time in 16 and the fuzzer keeps its pace on the image mode.
+        if ((mode & 0xf0) == LARGE) {
+            runLarge(input);
+            return;
+        }
         boolean packed = (mode & 1) != 0;
         FeatureSet f = FeatureSet.of(VirtioFeature.VERSION_1);
         if ((mode & 2) != 0) f = f.with(VirtioFeature.EVENT_IDX);
@@ -150,6 +165,153 @@ final class RingFuzzHarness {
             }
         } catch (VirtqueueException expected) {
             if (drv.failure() == null) throw new AssertionError("queue not failed after " + expected, expected);
+        }
+    }
+
+    // ---- big queues: a program, not an image ----
+
+    static final long L_AVAIL = 0x80000, L_USED = 0xA0000, L_TABLE = 0x100000, L_BUF = 0x180000, L_SIZE = 0x200000;
+
+    /**
+     * <pre>
+     * byte 0: LARGE | bit0 packed, bit1 EVENT_IDX, bit2 INDIRECT_DESC, bit3 IN_ORDER
+     * byte 1: queue size 1 << (7 + sel % 9): 128 .. 32768
+     * byte 2: chains to build (at most 16)
+     * then 4 bytes per chain: kind, length (u16 LE, % 2200 + 1), aux
+     *   kind bit0 indirect, bit1 zero-length descriptors, bit2 device-writable,
+     *        bit3 readable first half then writable, bit4 loop back to the head (split),
+     *        bit5 one buffer outside memory (entry aux)
+     * then 3-byte patches: u16 LE descriptor index, a byte XORed into that descriptor at aux % 16
+     * </pre>
+     */
+    static void runLarge(byte[] in) {
+        int mode = in[0] & 0xff;
+        boolean packed = (mode & 1) != 0;
+        FeatureSet f = FeatureSet.of(VirtioFeature.VERSION_1);
+        if ((mode & 2) != 0) f = f.with(VirtioFeature.EVENT_IDX);
+        if ((mode & 4) != 0) f = f.with(VirtioFeature.INDIRECT_DESC);
+        if ((mode & 8) != 0) f = f.with(VirtioFeature.IN_ORDER);
+        int size = 1 << (7 + (in[1] & 0xff) % 9);
+        int chains = Math.min(in[2] & 0xff, 16);
+        {
+            // One region for all big runs (allocating and faulting in 2 MiB per run cost more
+            // than the run); only what a run wrote is cleared for the next.
+            MemorySegment r = largeRegion();
+            r.asSlice(0, 16L * size).fill((byte) 0);
+            r.asSlice(L_AVAIL, L_TABLE - L_AVAIL + 16L * 2200).fill((byte) 0);
+            GuestMemory mem = GuestMemory.of(new GuestMemory.Region(BASE, 0x7000_0000L, r));
+            int p = 3;
+            int slot = 0;
+            boolean wrap = true;
+            int built = 0;
+            for (; built < chains && p + 4 <= in.length; built++, p += 4) {
+                int kind = in[p] & 0xff;
+                int len = ((in[p + 1] & 0xff) | (in[p + 2] & 0xff) << 8) % 2200 + 1;
+                int aux = in[p + 3] & 0xff;
+                int head = slot;
+                if ((kind & 1) != 0) {
+                    // One ring slot pointing at a table of len entries.
+                    for (int k = 0; k < len; k++) {
+                        int fl = entryFlags(kind, k, len) | (packed || k == len - 1 ? 0 : VirtqLayout.VIRTQ_DESC_F_NEXT);
+                        putDesc(r, packed, L_TABLE + 16L * k, entryAddr(kind, aux, k), (kind & 2) != 0 ? 0 : 16, fl, packed ? 0 : k + 1);
+                    }
+                    int fl = VirtqLayout.VIRTQ_DESC_F_INDIRECT;
+                    if (packed) fl |= availFlags(wrap);
+                    putDesc(r, packed, 16L * slot, BASE + L_TABLE, 16 * len, fl, packed ? built % size : 0);
+                    slot++;
+                    if (slot == size) {
+                        slot = 0;
+                        wrap = !wrap;
+                    }
+                } else {
+                    for (int k = 0; k < len; k++) {
+                        boolean last = k == len - 1;
+                        int fl = entryFlags(kind, k, len) | (last ? 0 : VirtqLayout.VIRTQ_DESC_F_NEXT);
+                        int next = (slot + 1) % size;
+                        if (last && (kind & 16) != 0 && !packed) {
+                            fl |= VirtqLayout.VIRTQ_DESC_F_NEXT;
+                            next = head; // a loop
+                        }
+                        if (packed) fl |= availFlags(wrap);
+                        putDesc(r, packed, 16L * slot, entryAddr(kind, aux, k), (kind & 2) != 0 ? 0 : 16, fl, packed ? built % size : next);
+                        slot++;
+                        if (slot == size) {
+                            slot = 0;
+                            wrap = !wrap;
+                        }
+                    }
+                }
+                if (!packed) r.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, L_AVAIL + 4 + 2L * (built % size), (short) head);
+            }
+            if (!packed) r.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, L_AVAIL + 2, (short) built);
+            for (; p + 3 <= in.length; p += 3) {
+                int d = ((in[p] & 0xff) | (in[p + 1] & 0xff) << 8) % size;
+                int at = (in[p + 2] & 0xff) % 16;
+                long o = 16L * d + at;
+                r.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o, (byte) (r.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o) ^ in[p + 2]));
+            }
+            VirtqueueDevice dev = packed
+                    ? new PackedQueueDevice(PackedRing.map(mem, size, BASE, BASE + L_AVAIL, BASE + L_USED), mem, f)
+                    : new SplitQueueDevice(SplitRing.map(mem, size, BASE, BASE + L_AVAIL, BASE + L_USED), mem, f);
+            popLarge(dev, size);
+        }
+    }
+
+    private static MemorySegment largeRegion;
+
+    private static synchronized MemorySegment largeRegion() {
+        if (largeRegion == null) largeRegion = Arena.global().allocate(L_SIZE, 4096);
+        return largeRegion;
+    }
+
+    private static int entryFlags(int kind, int k, int len) {
+        boolean w = (kind & 4) != 0 || ((kind & 8) != 0 && k >= len / 2);
+        return w ? VirtqLayout.VIRTQ_DESC_F_WRITE : 0;
+    }
+
+    private static long entryAddr(int kind, int aux, int k) {
+        if ((kind & 32) != 0 && k == aux) return 0x5000; // below the region
+        return BASE + L_BUF + 16L * (k % 256);
+    }
+
+    private static int availFlags(boolean wrap) {
+        return wrap ? VirtqLayout.VIRTQ_DESC_F_AVAIL : VirtqLayout.VIRTQ_DESC_F_USED;
+    }
+
+    /** Split: addr, len, flags, next. Packed: addr, len, id, flags (so flags go last there). */
+    private static void putDesc(MemorySegment r, boolean packed, long off, long addr, int len, int flags, int nextOrId) {
+        r.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, off, addr);
+        r.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, off + 8, len);
+        r.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, off + 12, (short) (packed ? nextOrId : flags));
+        r.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, off + 14, (short) (packed ? flags : nextOrId));
+    }
+
+    /** Pops in batches and checks every documented bound (per chain, per call, retained memory). */
+    private static void popLarge(VirtqueueDevice dev, int size) {
+        DescriptorChain[] chains = new DescriptorChain[16];
+        for (int i = 0; i < chains.length; i++) chains[i] = new DescriptorChain();
+        int maxElements = Math.min(size, VirtqueueDevice.MAX_CHAIN_ELEMENTS);
+        try {
+            for (int round = 0; round < 8; round++) {
+                int got = dev.pop(chains, chains.length);
+                long work = 0;
+                for (int i = 0; i < got; i++) {
+                    DescriptorChain c = chains[i];
+                    check(c, size);
+                    if (c.elementCount() > maxElements) throw new AssertionError("chain walked " + c.elementCount() + " > " + maxElements);
+                    if (c.segmentCount() > c.elementCount()) throw new AssertionError("more segments than descriptors: " + c);
+                    if (c.capacity() > Math.max(DescriptorChain.RETAINED_SEGMENTS, 2 * c.segmentCount())) {
+                        throw new AssertionError("chain keeps arrays of " + c.capacity() + " for " + c.segmentCount() + " segments");
+                    }
+                    work += c.elementCount();
+                    dev.push(c, 0);
+                }
+                if (work >= VirtqueueDevice.MAX_BATCH_ELEMENTS + maxElements) throw new AssertionError("one pop walked " + work);
+                dev.publish();
+                if (got == 0) break;
+            }
+        } catch (VirtqueueException expected) {
+            if (dev.failure() == null) throw new AssertionError("queue not failed after " + expected, expected);
         }
     }
 }

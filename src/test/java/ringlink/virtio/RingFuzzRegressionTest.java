@@ -35,6 +35,8 @@ class RingFuzzRegressionTest {
         }
         assertTrue(corpus.size() >= 32, "corpus has " + corpus.size() + " inputs");
         for (byte[] in : corpus) RingFuzzHarness.run(in);
+        // The big-queue programs are replayed even before they are in the corpus directory.
+        for (byte[] in : RingFuzzSeeds.largeSeeds().values()) RingFuzzHarness.run(in);
         Random rnd = new Random(0x5eed);
         long[] interesting = {0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffffL, 0x80000000L,
                 0xffffffffL, -1L, 0x10000 + 0x400, 0x10000 + 0x1000, 0x20000 - 8, 0x8000000000000000L};

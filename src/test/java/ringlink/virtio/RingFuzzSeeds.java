@@ -33,7 +33,46 @@ final class RingFuzzSeeds {
                 count++;
             }
         }
+        for (var e : largeSeeds().entrySet()) {
+            Files.write(dir.resolve(e.getKey()), e.getValue());
+            count++;
+        }
         System.out.println(count + " seeds in " + dir);
+    }
+
+    /**
+     * Programs for {@link RingFuzzHarness#runLarge}: big queues, long and indirect chains right
+     * below and above the 1024-descriptor cap, zero-length descriptors, loops, a bad address.
+     */
+    static java.util.Map<String, byte[]> largeSeeds() {
+        java.util.Map<String, byte[]> m = new java.util.LinkedHashMap<>();
+        int L = RingFuzzHarness.LARGE;
+        // mode, size selector (size = 1 << (7 + sel % 9)), then chains as {kind, length, aux}
+        m.put("large-split-32768-indirect-1024", large(L | 4 | 2, 8, new int[][] {{1 | 4, 1023, 0}, {1 | 4, 1023, 0}, {1 | 8, 1023, 0}}));
+        m.put("large-split-32768-direct-1025", large(L | 2, 8, new int[][] {{4, 1023, 0}, {4, 1024, 0}, {4, 1024, 0}}));
+        m.put("large-split-16384-zero-length", large(L, 7, new int[][] {{2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0},
+            {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {4, 0, 0}}));
+        m.put("large-split-256-loop", large(L | 8, 1, new int[][] {{4, 49, 0}, {16 | 4, 19, 0}}));
+        m.put("large-split-4096-bad-address", large(L | 4, 5, new int[][] {{8, 99, 0}, {32 | 8, 99, 7}, {1 | 32 | 4, 99, 3}}));
+        m.put("large-packed-32768-direct-1024", large(L | 1 | 2, 8, new int[][] {{4, 1023, 0}, {8, 1023, 0}, {4, 1024, 0}}));
+        m.put("large-packed-32768-indirect-2048", large(L | 1 | 4, 8, new int[][] {{1 | 4, 1023, 0}, {1 | 4, 2047, 0}}));
+        m.put("large-packed-128-many", large(L | 1 | 4 | 8, 0, new int[][] {{4, 3, 0}, {1 | 4, 7, 0}, {8, 15, 0}, {2 | 4, 31, 0},
+            {4, 0, 0}, {1 | 2 | 4, 63, 0}}));
+        return m;
+    }
+
+    private static byte[] large(int mode, int sizeSel, int[][] chains) {
+        byte[] b = new byte[3 + 4 * chains.length];
+        b[0] = (byte) mode;
+        b[1] = (byte) sizeSel;
+        b[2] = (byte) chains.length;
+        for (int i = 0; i < chains.length; i++) {
+            b[3 + 4 * i] = (byte) chains[i][0];
+            b[4 + 4 * i] = (byte) chains[i][1];
+            b[5 + 4 * i] = (byte) (chains[i][1] >>> 8);
+            b[6 + 4 * i] = (byte) chains[i][2];
+        }
+        return b;
     }
 
     // The harness zero-fills guest memory, so trailing zeros carry no information.

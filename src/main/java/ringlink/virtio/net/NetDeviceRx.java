@@ -9,6 +9,7 @@ import ringlink.virtio.DescriptorChain;
 import ringlink.virtio.FeatureSet;
 import ringlink.virtio.VirtioFeature;
 import ringlink.virtio.VirtqueueDevice;
+import ringlink.virtio.VirtqueueException;
 
 /**
  * Device side of a virtio-net receive queue: delivers packets of a {@link PacketBatch} into the
@@ -33,6 +34,13 @@ public final class NetDeviceRx {
     private final int[] written;
     private long droppedTooBig;
 
+    /**
+     * Most chains one mergeable packet may span, and most descriptors they may walk together
+     * (the last chain may take it to twice that): Linux vhost-net's UIO_MAXIOV per packet. A
+     * packet the guest's buffers cannot hold within it is dropped ({@link #droppedTooBig()}).
+     */
+    public static final int MAX_PACKET_CHAINS = ringlink.virtio.VirtqueueDevice.MAX_CHAIN_ELEMENTS;
+
     /** An RX helper for {@code queue} with the virtio-net features negotiated for it. */
     public NetDeviceRx(VirtqueueDevice queue, FeatureSet features) {
         this.queue = queue;
@@ -40,7 +48,7 @@ public final class NetDeviceRx {
         this.hdrSize = NetHeader.size(features);
         this.hdr = Arena.ofAuto().allocate(16, 8);
         for (int i = 0; i < chains.length; i++) chains[i] = new DescriptorChain();
-        this.written = new int[queue.size()];
+        this.written = new int[Math.min(queue.size(), MAX_PACKET_CHAINS)];
     }
 
     /** Header bytes in front of every packet on this queue. */
@@ -68,6 +76,7 @@ public final class NetDeviceRx {
         int len = batch.length(i);
         while (true) {
             if (!queue.pop(c)) return false;
+            noWritable(c);
             if (c.writableBytes() >= (long) hdrSize + len) break;
             // Too small for this packet: drop the packet, keep the buffer for the next one.
             queue.unpop(c);
@@ -90,7 +99,14 @@ public final class NetDeviceRx {
         long total = (long) hdrSize + batch.length(i);
         long placed = 0;
         int n = 0;
+        int elems = 0;
         while (placed < total) {
+            if (n == written.length || elems >= MAX_PACKET_CHAINS) {
+                // More buffers than a packet may span: drop it, give the buffers back.
+                for (int k = n - 1; k >= 0; k--) queue.unpop(chains[k]);
+                droppedTooBig++;
+                return true;
+            }
             if (n == chains.length) growChains();
             DescriptorChain c = chains[n];
             if (!queue.pop(c)) {
@@ -98,10 +114,11 @@ public final class NetDeviceRx {
                 for (int k = n - 1; k >= 0; k--) queue.unpop(chains[k]);
                 return false;
             }
+            noWritable(c);
             long w = Math.min(c.writableBytes(), total - placed);
             written[n++] = (int) w;
+            elems += c.elementCount();
             placed += w;
-            if (n > queue.size()) throw new IllegalStateException("unreachable: more chains than the queue holds");
         }
         VirtioNetHdr.encode(hdr, 0, hdrSize, batch, i, n);
         // Header then data, scattered over the chains in order.
@@ -127,9 +144,16 @@ public final class NetDeviceRx {
         return true;
     }
 
+    private static void noWritable(DescriptorChain c) {
+        if (c.writableBytes() == 0) {
+            throw new VirtqueueException(VirtqueueException.Reason.NO_WRITABLE_BUFFER,
+                    "receive chain " + c.id() + " has no device-writable byte");
+        }
+    }
+
     private void growChains() {
         int old = chains.length;
-        chains = Arrays.copyOf(chains, Math.min(old * 2, queue.size() + 1));
+        chains = Arrays.copyOf(chains, Math.min(old * 2, written.length));
         for (int k = old; k < chains.length; k++) chains[k] = new DescriptorChain();
     }
 }
