@@ -19,9 +19,9 @@ import java.lang.foreign.ValueLayout;
  * kernel), and {@link #signal()} first polls for POLLOUT with a zero timeout and skips the write
  * when the counter is full (the peer is signalled already). The kernel has no non-blocking
  * eventfd write that ignores O_NONBLOCK (pwritev2(RWF_NOWAIT) is EOPNOTSUPP: eventfd has no
- * write_iter), so one race remains: a peer that clears O_NONBLOCK <em>and</em> fills its counter
- * between our poll and our write (a window of about a microsecond) blocks the writer until it
- * reads the counter again. See docs/ARCHITECTURE.md, "Hostile input".
+ * write_iter), so one race remains open: a peer that clears O_NONBLOCK <em>and</em> fills its
+ * counter between our poll and our write (a window of about a microsecond) blocks the writer
+ * until it reads the counter again. See docs/ARCHITECTURE.md, "Hostile input".
  */
 public final class EventFd implements AutoCloseable {
     public static final int EFD_SEMAPHORE = 1, EFD_CLOEXEC = 02000000, EFD_NONBLOCK = 04000;
