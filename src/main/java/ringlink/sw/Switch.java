@@ -399,7 +399,8 @@ public final class Switch implements AutoCloseable {
         }
         try {
             synchronized (this) {
-                if (started) place(p);
+                // owner set: a start() between publish and here already gave it a thread
+                if (started && p.owner == null) place(p);
             }
         } catch (IOException | RuntimeException e) {
             unpublish(p);
