@@ -57,6 +57,8 @@ final class Poller implements Runnable {
     volatile int portCount;
     /** Nanoseconds spent idle (spinning without work or asleep) since start; written by this thread. */
     volatile long idleNanos;
+    /** When the current idle period began (System.nanoTime()), 0 while busy: so a reader counts a long sleep now. */
+    volatile long idleFrom;
     /** When the thread started ({@link System#nanoTime()}), 0 before. */
     volatile long startNanos;
     private final Segmenter segmenter;
@@ -264,6 +266,7 @@ final class Poller implements Runnable {
                     long idle = System.nanoTime() - idleSince;
                     if (idle < spinNanos) spinNanos = Math.min(maxSpinNanos, spinNanos * 2 + 1000);
                     idleNanos = idleNanos + idle; // single writer: this thread
+                    idleFrom = 0;
                 }
                 idleSince = 0;
                 continue;
@@ -271,6 +274,7 @@ final class Poller implements Runnable {
             long now = System.nanoTime();
             if (idleSince == 0) {
                 idleSince = now;
+                idleFrom = now;
                 continue;
             }
             if (now - idleSince < spinNanos) {
@@ -279,6 +283,7 @@ final class Poller implements Runnable {
             }
             sleep();
             idleNanos = idleNanos + (System.nanoTime() - idleSince);
+            idleFrom = 0;
             spinNanos = spinNanos / 2;
             idleSince = 0;
         }

@@ -596,7 +596,9 @@ public final class Switch implements AutoCloseable {
         for (Poller p : ps) {
             long start = p.startNanos;
             long wall = start == 0 ? 0 : now - start;
-            out.add(new PollerStats(p.thread.getName(), p.portCount, Math.max(0, wall - p.idleNanos), wall, p.thread.isAlive()));
+            long idleFrom = p.idleFrom, idle = p.idleNanos;
+            if (idleFrom != 0 && idleFrom - start >= 0) idle += now - idleFrom; // idle right now, not yet added
+            out.add(new PollerStats(p.thread.getName(), p.portCount, Math.max(0, Math.min(wall, wall - idle)), wall, p.thread.isAlive()));
         }
         return out;
     }
