@@ -64,6 +64,7 @@ final class ControlServer implements AutoCloseable {
     private final Object commandLock = new Object();
     private final Thread acceptor, reaper;
     private volatile boolean closed;
+    private final long idleTimeoutMs;
 
     private final class Conn {
         final SocketChannel ch;
@@ -80,6 +81,12 @@ final class ControlServer implements AutoCloseable {
      * mode 0600. A stale socket file (nobody listening) is replaced; a live one is an error.
      */
     ControlServer(Path path, CliLog log) throws IOException {
+        this(path, log, IDLE_TIMEOUT_MS);
+    }
+
+    /** With another idle timeout (tests). */
+    ControlServer(Path path, CliLog log, long idleTimeoutMs) throws IOException {
+        this.idleTimeoutMs = idleTimeoutMs;
         this.path = path.toAbsolutePath();
         this.log = log;
         Path dir = this.path.getParent();
@@ -156,14 +163,14 @@ final class ControlServer implements AutoCloseable {
     private void reap() {
         while (!closed) {
             try {
-                Thread.sleep(Math.min(1000, IDLE_TIMEOUT_MS / 4 + 1));
+                Thread.sleep(Math.min(1000, idleTimeoutMs / 4 + 1));
             } catch (InterruptedException e) {
                 return;
             }
             long now = System.nanoTime();
             for (Conn c : conns) {
-                if (now - c.lastProgress > IDLE_TIMEOUT_MS * 1_000_000) {
-                    log.log(CliLog.Level.DEBUG, "control", "closing a connection idle for " + IDLE_TIMEOUT_MS / 1000 + " s");
+                if (now - c.lastProgress > idleTimeoutMs * 1_000_000) {
+                    log.log(CliLog.Level.DEBUG, "control", "closing a connection idle for " + idleTimeoutMs + " ms");
                     closeQuietly(c.ch);
                 }
             }

@@ -88,6 +88,8 @@ final class Poller implements Runnable {
     volatile int portCount;
     /** Nanoseconds spent idle (spinning without work or asleep) since start; written by this thread. */
     volatile long idleNanos;
+    /** When the current idle period began (System.nanoTime()), 0 while busy: so a reader counts a long sleep now. */
+    volatile long idleFrom;
     /** When the thread started ({@link System#nanoTime()}), 0 before. */
     volatile long startNanos;
     private final Segmenter segmenter;
@@ -356,6 +358,7 @@ final class Poller implements Runnable {
                     long idle = System.nanoTime() - idleSince;
                     if (idle < spinNanos) spinNanos = Math.min(maxSpinNanos, spinNanos * 2 + 1000);
                     idleNanos = idleNanos + idle; // single writer: this thread
+                    idleFrom = 0;
                 }
                 idleSince = 0;
                 continue;
@@ -363,6 +366,7 @@ final class Poller implements Runnable {
             long now = System.nanoTime();
             if (idleSince == 0) {
                 idleSince = now;
+                idleFrom = now;
                 continue;
             }
             if (now - idleSince < spinNanos) {
@@ -375,6 +379,7 @@ final class Poller implements Runnable {
                 sw.log(thread.getName() + ": " + Switch.reason(e));
             }
             idleNanos = idleNanos + (System.nanoTime() - idleSince);
+            idleFrom = 0;
             spinNanos = spinNanos / 2;
             idleSince = 0;
         }

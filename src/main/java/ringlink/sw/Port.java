@@ -47,6 +47,8 @@ final class Port {
     /** Packets that went out on a retry after the port was full at first (under the lock). */
     volatile long retried;
     volatile boolean up = true;
+    /** Handed to the polling threads (by start() or addPort; under the switch's lock). */
+    volatile boolean placed;
     /** Frames arriving here are copied to the switch's mirror port. */
     boolean mirrored;
     volatile String downReason;

@@ -370,6 +370,7 @@ public final class Switch implements AutoCloseable {
         if (closed) throw new IllegalStateException("switch is closed");
         started = true;
         Port[] ports = java.util.Arrays.stream(this.ports).filter(Objects::nonNull).toArray(Port[]::new);
+        for (Port p : ports) p.placed = true;
         List<Poller.RxQueue> queues = rxQueues(ports);
         int nThreads = Math.min(b.threads, queues.size());
         int maxPacket = 0, maxSegment = 0;
@@ -627,7 +628,8 @@ public final class Switch implements AutoCloseable {
         }
         try {
             synchronized (this) {
-                if (started) place(p);
+                // placed: a start() between publish and here already gave it a thread
+                if (started && !p.placed) place(p);
             }
         } catch (IOException | RuntimeException e) {
             unpublish(p);
@@ -683,6 +685,7 @@ public final class Switch implements AutoCloseable {
     /** Hands a new port to a polling thread of the running switch and waits until it polls it. */
     private void place(Port p) throws IOException {
         if (closed) throw new IllegalStateException("switch is closed");
+        p.placed = true;
         Poller target = null;
         for (Poller q : pollers) {
             if (q.thread.isAlive() && (target == null || q.portCount < target.portCount)) target = q;
@@ -842,7 +845,9 @@ public final class Switch implements AutoCloseable {
         for (Poller p : ps) {
             long start = p.startNanos;
             long wall = start == 0 ? 0 : now - start;
-            out.add(new PollerStats(p.thread.getName(), p.portCount, Math.max(0, wall - p.idleNanos), wall, p.thread.isAlive()));
+            long idleFrom = p.idleFrom, idle = p.idleNanos;
+            if (idleFrom != 0 && idleFrom - start >= 0) idle += now - idleFrom; // idle right now, not yet added
+            out.add(new PollerStats(p.thread.getName(), p.portCount, Math.max(0, Math.min(wall, wall - idle)), wall, p.thread.isAlive()));
         }
         return out;
     }

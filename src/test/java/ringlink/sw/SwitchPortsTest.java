@@ -133,6 +133,12 @@ class SwitchPortsTest {
         expect(c[1], 1);
         assertEquals(8000 + 8 + 20 + 14, rx.length(0));
         expect(a[1], 0); // too big for a's buffers: dropped at a, not at the switch's receive
+        // Idle since: the thread is asleep, and a sleep in progress counts as idle.
+        Thread.sleep(1000);
+        PollerStats ps = sw.pollerStats().getFirst();
+        assertTrue(ps.alive());
+        assertTrue(ps.wallNanos() >= 1_000_000_000L, ps.toString());
+        assertTrue(ps.busyRatio(null) < 0.9, "an idle thread counted busy: " + ps);
     }
 
     @Test
