@@ -82,6 +82,16 @@ class MemifDpdkTest {
             while (pmd.rxPackets() < 3000 && System.currentTimeMillis() < end) Thread.sleep(50);
             assertEquals(3000, pmd.rxPackets());
         }
+        // And the other way round: testpmd listens on the abstract name, we connect to it.
+        try (Testpmd pmd = Testpmd.start("rlmifa2", "net_memif0,role=server,socket=" + name + "2", 30_000, "--forward-mode=rxonly");
+             MemifInterface mif = MemifInterface.open(MemifConfig.defaults("@" + name + "2"))) {
+            pmd.command("start", 20_000);
+            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
+            assertEquals(3000, MemifTraffic.send(mif.link(0), 3000, 60, 20_000));
+            long end = System.currentTimeMillis() + 10_000;
+            while (pmd.rxPackets() < 3000 && System.currentTimeMillis() < end) Thread.sleep(50);
+            assertEquals(3000, pmd.rxPackets());
+        }
     }
 
     /**
