@@ -77,7 +77,6 @@ public final class MemifLink implements Link {
     private int txRingNo;
     private EventFd txInt;
     private int txCursor;
-    private final long[] chainOff = new long[64];
 
     MemifLink(MemifInterface owner, int pair, String name, MemifConfig c) throws IOException {
         this.owner = owner;
@@ -197,7 +196,7 @@ public final class MemifLink implements Link {
         int tail = (short) U16.getAcquire(m, rxRing + OFF_TAIL) & 0xffff;
         int n = (tail - rxCursor) & 0xffff;
         int posted = (rxHead - rxCursor) & 0xffff;
-        if (n > posted || (n == 0 && posted > s.ringSize)) {
+        if (n > posted) {
             throw broken(s, "M2S ring " + pair + ": tail " + tail + " is past the " + posted + " buffers posted");
         }
         if (n == 0) return 0;
@@ -412,7 +411,6 @@ public final class MemifLink implements Link {
                 MemorySegment.copy(src, at + done, s.regions[region], off, chunk);
                 left -= chunk;
                 done += chunk;
-                if (k < chainOff.length) chainOff[k] = d;
                 m.set(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_FLAGS, (short) (left > 0 ? MEMIF_DESC_FLAG_NEXT : 0));
                 m.set(ValueLayout.JAVA_INT, d + OFF_LENGTH, chunk);
                 k++;

@@ -1,5 +1,9 @@
 package ringlink.memif;
 
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+
 /**
  * {@code memif_msg_add_ring_t} (packed, client to server, the ring's interrupt eventfd rides
  * along with SCM_RIGHTS): direction flag, ring index, the region and offset where the
@@ -7,6 +11,15 @@ package ringlink.memif;
  */
 public final class MemifMsgAddRingLayout {
     private MemifMsgAddRingLayout() {}
+
+    /** The packed C struct (no padding; fields unaligned as {@code __rte_packed} makes them). */
+    public static final StructLayout LAYOUT = MemoryLayout.structLayout(
+            ValueLayout.JAVA_SHORT_UNALIGNED.withName("flags"),
+            ValueLayout.JAVA_SHORT_UNALIGNED.withName("index"),
+            ValueLayout.JAVA_SHORT_UNALIGNED.withName("region"),
+            ValueLayout.JAVA_INT_UNALIGNED.withName("offset"),
+            ValueLayout.JAVA_BYTE.withName("log2_ring_size"),
+            ValueLayout.JAVA_SHORT_UNALIGNED.withName("private_hdr_size"));
 
     public static final long OFF_FLAGS = 0, OFF_INDEX = 2, OFF_REGION = 4, OFF_OFFSET = 6,
             OFF_LOG2_RING_SIZE = 10, OFF_PRIVATE_HDR_SIZE = 11;

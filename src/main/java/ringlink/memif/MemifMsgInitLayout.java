@@ -1,5 +1,9 @@
 package ringlink.memif;
 
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+
 /**
  * {@code memif_msg_init_t} (packed, client to server): the version the client chose, the
  * interface id it wants, the mode ({@code mode:8}, one byte), an optional secret (24 bytes,
@@ -7,6 +11,14 @@ package ringlink.memif;
  */
 public final class MemifMsgInitLayout {
     private MemifMsgInitLayout() {}
+
+    /** The packed C struct (no padding; fields unaligned as {@code __rte_packed} makes them). */
+    public static final StructLayout LAYOUT = MemoryLayout.structLayout(
+            ValueLayout.JAVA_SHORT_UNALIGNED.withName("version"),
+            ValueLayout.JAVA_INT_UNALIGNED.withName("id"),
+            ValueLayout.JAVA_BYTE.withName("mode"),
+            MemoryLayout.sequenceLayout(24, ValueLayout.JAVA_BYTE).withName("secret"),
+            MemoryLayout.sequenceLayout(32, ValueLayout.JAVA_BYTE).withName("name"));
 
     public static final long OFF_VERSION = 0, OFF_ID = 2, OFF_MODE = 6, OFF_SECRET = 7, OFF_NAME = 31;
     public static final int SECRET_SIZE = 24;

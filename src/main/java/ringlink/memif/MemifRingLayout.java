@@ -1,5 +1,9 @@
 package ringlink.memif;
 
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+
 /**
  * {@code memif_ring_t}: a ring header in a shared region, each field group on its own 64-byte
  * cache line (x86-64's RTE_CACHE_LINE_SIZE), followed by {@code 1 << log2_ring_size}
@@ -10,6 +14,15 @@ package ringlink.memif;
  */
 public final class MemifRingLayout {
     private MemifRingLayout() {}
+
+    /** The ring header: three 64-byte cache lines (cookie, flags, head | tail | descriptors). */
+    public static final StructLayout LAYOUT = MemoryLayout.structLayout(
+            ValueLayout.JAVA_INT.withName("cookie"),
+            ValueLayout.JAVA_SHORT.withName("flags"),
+            ValueLayout.JAVA_SHORT.withName("head"),
+            MemoryLayout.paddingLayout(56),
+            ValueLayout.JAVA_SHORT.withName("tail"),
+            MemoryLayout.paddingLayout(62));
 
     public static final long OFF_COOKIE = 0, OFF_FLAGS = 4, OFF_HEAD = 6, OFF_TAIL = 64, OFF_DESC = 128;
     /** sizeof(memif_ring_t) without descriptors. */

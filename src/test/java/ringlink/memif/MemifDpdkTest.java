@@ -36,12 +36,14 @@ class MemifDpdkTest {
         Path sock = tmp.resolve("rlmif-s.sock");
         try (MemifInterface mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withServer(true).withQueuePairs(queues).withAllowUnsealed(zc.equals("yes")));
              Testpmd pmd = Testpmd.start("rlmifs" + zc + queues,
-                     "net_memif0,role=client,id=0,socket=" + sock + ",socket-abstract=no,zero-copy=" + zc,
-                     30_000, "--forward-mode=txonly", "--txpkts=64", "--txq=" + queues, "--rxq=" + queues)) {
+                     "net_memif0,role=client,id=0,socket=" + sock + ",socket-abstract=no,zero-copy=" + zc + ",bsize=1024",
+                     30_000, "--forward-mode=txonly", "--txpkts=1400", "--txq=" + queues, "--rxq=" + queues)) {
             pmd.command("start", 20_000);
             assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
             assertEquals(queues, mif.activePairs());
-            exchange(mif, pmd, queues);
+            // 1400-byte frames over testpmd's 1024-byte buffers: testpmd chains two descriptors
+            // per frame toward us (without zero-copy), and we chain into its posted buffers.
+            exchange(mif, pmd, queues, 1400);
         } finally {
             Files.deleteIfExists(sock);
         }
@@ -60,7 +62,7 @@ class MemifDpdkTest {
             pmd.command("start", 20_000);
             assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
             assertEquals(queues, mif.activePairs());
-            exchange(mif, pmd, queues);
+            exchange(mif, pmd, queues, 64);
         } finally {
             Files.deleteIfExists(sock);
         }
@@ -73,6 +75,16 @@ class MemifDpdkTest {
         String name = "rlmif-abs-" + ProcessHandle.current().pid();
         try (MemifInterface mif = MemifInterface.open(MemifConfig.defaults("@" + name).withServer(true));
              Testpmd pmd = Testpmd.start("rlmifa", "net_memif0,role=client,socket=" + name, 30_000, "--forward-mode=rxonly")) {
+            pmd.command("start", 20_000);
+            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
+            assertEquals(3000, MemifTraffic.send(mif.link(0), 3000, 60, 20_000));
+            long end = System.currentTimeMillis() + 10_000;
+            while (pmd.rxPackets() < 3000 && System.currentTimeMillis() < end) Thread.sleep(50);
+            assertEquals(3000, pmd.rxPackets());
+        }
+        // And the other way round: testpmd listens on the abstract name, we connect to it.
+        try (Testpmd pmd = Testpmd.start("rlmifa2", "net_memif0,role=server,socket=" + name + "2", 30_000, "--forward-mode=rxonly");
+             MemifInterface mif = MemifInterface.open(MemifConfig.defaults("@" + name + "2"))) {
             pmd.command("start", 20_000);
             assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
             assertEquals(3000, MemifTraffic.send(mif.link(0), 3000, 60, 20_000));
@@ -151,8 +163,8 @@ class MemifDpdkTest {
         }
     }
 
-    /** testpmd (txonly, started) → us, exact after stop; then us → testpmd (rxonly), exact, 1400-byte chained frames. */
-    static void exchange(MemifInterface mif, Testpmd pmd, int queues) throws Exception {
+    /** testpmd (txonly, started, {@code pmdSize}-byte frames) → us, exact after stop; then us → testpmd (rxonly), exact, 1400-byte frames on pair 0. */
+    static void exchange(MemifInterface mif, Testpmd pmd, int queues, int pmdSize) throws Exception {
         MemifTraffic.Counter[] rx = new MemifTraffic.Counter[queues];
         try {
             for (int q = 0; q < queues; q++) rx[q] = new MemifTraffic.Counter(mif.link(q), false);
@@ -165,6 +177,9 @@ class MemifDpdkTest {
             for (var r : rx) r.awaitQuiet(200, 2000);
             for (var r : rx) assertNull(r.error, () -> "receiver failed: " + r.error);
             assertEquals(sentByPmd, total(rx), "testpmd TX-packets vs our received");
+            long bytes = 0;
+            for (var r : rx) bytes += r.bytes.get();
+            assertEquals(sentByPmd * pmdSize, bytes, "every frame whole (chains joined)");
             for (int q = 0; q < queues; q++) assertTrue(rx[q].packets.get() > 0, "nothing on queue " + q);
         } finally {
             for (var r : rx) if (r != null) r.close();
