@@ -541,9 +541,16 @@ final class DemoCommand implements Callable<Integer> {
      */
     static final class Vxlan implements Step {
         final boolean kernelBoth;
+        final int warmupSeconds;
 
         Vxlan(boolean kernelBoth) {
+            this(kernelBoth, 0);
+        }
+
+        /** {@code warmupSeconds}: an untimed iperf3 run first (the bench's: the switch JVM compiles its hot paths). */
+        Vxlan(boolean kernelBoth, int warmupSeconds) {
             this.kernelBoth = kernelBoth;
+            this.warmupSeconds = warmupSeconds;
         }
 
         public String name() { return "vxlan"; }
@@ -618,6 +625,7 @@ final class DemoCommand implements Callable<Integer> {
             }
             place0(b, tb, "10.77.8.2/24");
             String rtt = ping(c, b, "10.77.8.1");
+            if (warmupSeconds > 0) iperf(new Context(c.prefix(), warmupSeconds, c.out(), c.cleanup(), c.root()), a, b, "10.77.8.2");
             String rate = iperf(c, a, b, "10.77.8.2");
             if (peer != null) {
                 if (!peer.isAlive()) throw new IOException("the switch process exited; its log: " + SharedMemory.tail(log));
