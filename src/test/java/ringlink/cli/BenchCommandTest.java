@@ -36,6 +36,7 @@ class BenchCommandTest {
         assertTrue(err.toString().matches("(?s).*2/\\d+.*"), "progress: " + err);
         String json = Files.readString(dir.resolve("results.json"));
         assertTrue(json.contains("\"variant\": \"direct pair\", \"reference\": true, \"size\": 64"), json);
+        assertFalse(table.contains("vxlan"), "the tunnel cells run in --quick only when --only selects them:\n" + table);
         // header + 2 switch cells + 3 tun cells (measured as root, else listed as skipped)
         assertEquals(6, Files.readAllLines(dir.resolve("results.csv")).size());
         byte[] png = Files.readAllBytes(dir.resolve("throughput-mpps.png"));
@@ -93,6 +94,27 @@ class BenchCommandTest {
         assertFalse(ringlink.testing.Env.run(10, "ip", "netns", "list").contains("rltn-ben"), "namespaces left");
     }
 
+    /** {@code --quick --only vxlan}: the UDP link beside iperf3 -u, and as root vxlan iperf3 beside the kernel's bridge + vxlan. */
+    @Test
+    @Timeout(300)
+    void quickOnlyVxlanRunsTheTunnelCells(@TempDir Path dir) throws Exception {
+        BenchCommand cmd = new BenchCommand();
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        setStreams(cmd, new PrintStream(out, true), new PrintStream(err, true));
+        int exit = new CommandLine(cmd).execute("--quick", "--only", "vxlan", "--repeat", "1", "--results", dir.toString());
+        String table = out.toString();
+        assertEquals(0, exit, table + err);
+        assertTrue(table.matches("(?s).*vxlan underlay udp\\s+1500B iperf3 -u\\s+[0-9.]+\\s+[0-9.]+\\s+1\\s+1\\.00x\\s+reference.*"), table);
+        for (String v : new String[] {"ringlink sendmmsg\\+gso", "ringlink sendmmsg"}) {
+            assertTrue(table.matches("(?s).*vxlan underlay udp\\s+1500B " + v + "\\s+[0-9.]+\\s+[0-9.]+\\s+1\\s+[0-9.]+x.*"), v + ":\n" + table);
+        }
+        if (Shell.isRoot() && Shell.which("iperf3") != null && Shell.which("ethtool") != null) {
+            assertTrue(table.matches("(?s).*vxlan iperf3\\s+stream kernel bridge\\+vxlan\\s+-\\s+[0-9.]+\\s+1\\s+1\\.00x\\s+reference.*"), table);
+            assertTrue(table.matches("(?s).*vxlan iperf3\\s+stream ringlink switch tap\\+vxlan\\s+-\\s+[0-9.]+\\s+1\\s+[0-9.]+x.*"), table);
+            assertFalse(ringlink.testing.Env.run(10, "ip", "netns", "list").contains("rlbvx-"), "namespaces left");
+        }
+    }
+
     @Test
     void listShowsEveryTransportAndVhostNetCanBeLeftOut() throws Exception {
         BenchCommand cmd = new BenchCommand();
@@ -101,7 +123,9 @@ class BenchCommandTest {
         assertEquals(0, new CommandLine(cmd).execute("--list"));
         String all = out.toString();
         for (String g : new String[] {"switch (pair)", "netns iperf3", "switch vhost-user", "tun iperf3", "xdp rx", "xdp tx", "shm ",
-                "vhost-net tx", "vhost-net rx", "virtio ring stream jmh"}) {
+                "vhost-net tx", "vhost-net rx", "virtio ring stream jmh",
+                "vxlan iperf3 stream kernel bridge+vxlan (reference)", "vxlan iperf3 stream ringlink switch tap+vxlan",
+                "vxlan underlay udp 1500B iperf3 -u (reference)", "vxlan underlay udp 1500B ringlink sendmmsg+gso"}) {
             assertTrue(all.contains(g), g + " missing:\n" + all);
         }
         cmd = new BenchCommand();

@@ -29,6 +29,7 @@ class DemoCommandTest {
         assertTrue(s.startsWith("0\n"), s);
         assertTrue(s.contains("memory") && s.contains("veth") && s.contains("tap") && s.contains("xdp"), s);
         assertTrue(s.matches("(?s).*\\nshm\\s+Shared memory: .*"), s);
+        assertTrue(s.matches("(?s).*\\nvxlan\\s+VXLAN, two hosts: .*"), s);
         assertTrue(s.matches("(?s).*memory\\s+.*ready.*"), s);
     }
 
@@ -143,6 +144,25 @@ class DemoCommandTest {
         assertTrue(s.contains("Cleanup checked: no namespaces or interfaces named rlcs* are left."), s);
         assertLeftNothing("rlcs-");
         assertNoShmPeer("rlcs-shm");
+    }
+
+    /** The vxlan step: the kernel's vxlan device on one "host", a ringlink switch process on the other; nothing survives. */
+    @Test
+    @Timeout(240)
+    void vxlanStepTalksToTheKernelsVxlanAndLeavesNothing() throws Exception {
+        Env.requireNetns();
+        Env.requireTun();
+        Env.requireProgram("iperf3", "iperf3");
+        Env.requireProgram("ping", "iputils-ping");
+        Env.requireProgram("ethtool", "ethtool");
+        String s = runDemo("--steps", "vxlan", "--prefix", "rlcv", "--iperf-seconds", "1");
+        assertTrue(s.startsWith("0\n"), s);
+        assertTrue(s.contains("host b (pid"), s);
+        assertTrue(s.matches("(?s).*\\n  vxlan\\s+ok\\s+[0-9.]+ ms\\s+[0-9.]+ [GM]bit/s.*"), s);
+        assertTrue(s.matches("(?s).*switch: vxlan:10\\.77\\.7\\.2\\S*\\s+yes\\s+[1-9][0-9]*\\s.*"), "the vxlan port received:\n" + s);
+        assertTrue(s.contains("Cleanup checked: no namespaces or interfaces named rlcv* are left."), s);
+        assertLeftNothing("rlcv-");
+        assertNoShmPeer("rlcv-vxlan"); // the switch process's command line names its namespace
     }
 
     /** SIGINT while iperf3 runs through the shm step: the second process goes too. */

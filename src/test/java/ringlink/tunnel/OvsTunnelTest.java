@@ -32,9 +32,14 @@ import ringlink.testing.Env;
 class OvsTunnelTest {
     static final String NS_O = "rlgvo", NS_R = "rlgvr";
 
-    @ParameterizedTest
-    @EnumSource(TunnelLink.Kind.class)
-    void ovsUserspaceTunnelAndRinglinkSwitch(TunnelLink.Kind kind) throws Exception {
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> cases() {
+        return java.util.stream.Stream.of(TunnelLink.Kind.values()).flatMap(k -> java.util.stream.Stream.of(
+                org.junit.jupiter.params.provider.Arguments.of(k, false), org.junit.jupiter.params.provider.Arguments.of(k, true)));
+    }
+
+    @ParameterizedTest(name = "{0}, ipv6 underlay={1}")
+    @org.junit.jupiter.params.provider.MethodSource("cases")
+    void ovsUserspaceTunnelAndRinglinkSwitch(TunnelLink.Kind kind, boolean outer6) throws Exception {
         Env.requireNetns();
         Env.requireTun();
         for (String p : new String[] {"ovs-vswitchd", "ovsdb-server", "ovsdb-tool", "ovs-vsctl"}) Env.requireProgram(p, "openvswitch-switch");
@@ -44,6 +49,8 @@ class OvsTunnelTest {
         boolean geneve = kind == TunnelLink.Kind.GENEVE;
         String scheme = geneve ? "geneve" : "vxlan";
         int port = kind.defaultPort();
+        String oUnder = outer6 ? "fd81::1" : "10.80.0.1", rUnder = outer6 ? "fd81::2" : "10.80.0.2";
+        int mtu = outer6 ? 1430 : 1450;
         Path d = Files.createTempDirectory("rlgv-ovs");
         Path log = d.resolve("switch.log");
         Map<String, String> env = Map.of("OVS_RUNDIR", d.toString(), "OVS_DBDIR", d.toString(), "OVS_LOGDIR", d.toString());
@@ -56,6 +63,7 @@ class OvsTunnelTest {
             Env.run(10, "ip", "-n", NS_R, "link", "set", "lo", "up");
             Env.run(10, "ip", "link", "add", "rlgvo0", "netns", NS_O, "type", "veth", "peer", "name", "rlgvr0", "netns", NS_R);
             Env.run(10, "ip", "-n", NS_R, "addr", "add", "10.80.0.2/24", "dev", "rlgvr0");
+            Env.run(10, "ip", "-n", NS_R, "addr", "add", "fd81::2/64", "dev", "rlgvr0", "nodad");
             Env.run(10, "ip", "-n", NS_R, "link", "set", "rlgvr0", "up");
             Env.run(10, VxlanKernelTest.in(NS_R, "ethtool", "-K", "rlgvr0", "tx", "off"));
             Env.run(10, "ip", "-n", NS_O, "link", "set", "rlgvo0", "up");
@@ -70,18 +78,19 @@ class OvsTunnelTest {
             vsctl(env, d, "add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev", "other_config:hwaddr=" + mac);
             vsctl(env, d, "add-port", "br-phy", "rlgvo0");
             Env.run(10, "ip", "-n", NS_O, "addr", "add", "10.80.0.1/24", "dev", "br-phy");
+            Env.run(10, "ip", "-n", NS_O, "addr", "add", "fd81::1/64", "dev", "br-phy", "nodad");
             Env.run(10, "ip", "-n", NS_O, "link", "set", "br-phy", "up");
             vsctl(env, d, "add-br", "br-int", "--", "set", "bridge", "br-int", "datapath_type=netdev");
             vsctl(env, d, "add-port", "br-int", "tun0", "--", "set", "interface", "tun0", "type=" + scheme,
-                    "options:remote_ip=10.80.0.2", "options:key=42");
+                    "options:remote_ip=" + rUnder, "options:key=42");
             Env.run(10, "ip", "-n", NS_O, "addr", "add", "192.168.80.1/24", "dev", "br-int");
             Env.run(10, "ip", "-n", NS_O, "addr", "add", "fd80::1/64", "dev", "br-int", "nodad");
-            Env.run(10, "ip", "-n", NS_O, "link", "set", "br-int", "up", "mtu", "1450");
+            Env.run(10, "ip", "-n", NS_O, "link", "set", "br-int", "up", "mtu", Integer.toString(mtu));
             // ours
             String java = ProcessHandle.current().info().command().orElse("java");
             sw = new ProcessBuilder(VxlanKernelTest.in(NS_R, java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                    System.getProperty("java.class.path"), "ringlink.cli.Main", "switch", "--threads", "1", "tap:rlgvt?mtu=1450",
-                    scheme + ":10.80.0.2?remote=10.80.0.1&vni=42"))
+                    System.getProperty("java.class.path"), "ringlink.cli.Main", "switch", "--threads", "1", "tap:rlgvt?mtu=" + mtu,
+                    scheme + ":" + rUnder + "?remote=" + oUnder + "&vni=42"))
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             VxlanKernelTest.waitFor(log, "prints counters", sw);
             Env.run(10, "ip", "-n", NS_R, "addr", "add", "192.168.80.2/24", "dev", "rlgvt");
@@ -89,7 +98,7 @@ class OvsTunnelTest {
             Env.run(10, "ip", "-n", NS_R, "link", "set", "rlgvt", "up");
 
             Path cap = d.resolve("tshark.txt");
-            List<String> fields = new ArrayList<>(List.of("-e", "ip.src", "-e", "udp.srcport", "-e", "udp.dstport"));
+            List<String> fields = new ArrayList<>(List.of("-e", outer6 ? "ipv6.src" : "ip.src", "-e", "udp.srcport", "-e", "udp.dstport"));
             if (geneve) fields.addAll(List.of("-e", "geneve.version", "-e", "geneve.proto_type", "-e", "geneve.vni"));
             else fields.addAll(List.of("-e", "vxlan.flags", "-e", "vxlan.vni"));
             List<String> tc = new ArrayList<>(List.of(VxlanKernelTest.in(NS_R, "tshark", "-l", "-n", "-i", "rlgvr0", "-f", "udp port " + port,
@@ -118,7 +127,7 @@ class OvsTunnelTest {
                         assertEquals("0x0800", f[3], "flags: " + l);
                         assertEquals("42", f[4], "VNI: " + l);
                     }
-                    if (f[0].equals("10.80.0.2")) {
+                    if (f[0].equals(rUnder)) {
                         ours++;
                         assertTrue(!f[1].equals(Integer.toString(port)), "our source port is a flow-hash socket's: " + l);
                     }

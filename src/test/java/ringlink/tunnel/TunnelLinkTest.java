@@ -184,6 +184,48 @@ class TunnelLinkTest {
     }
 
     @Test
+    void outerSourcePortFollowsTheInnerFlow() throws Exception {
+        Path py = Env.requireProgram("python3", "python3");
+        int flows = 16, perFlow = 4;
+        Process sink = new ProcessBuilder(py.toString(), Env.projectDir().resolve("src/test/python/tunnelsink.py").toString(),
+                "127.0.0.1", Integer.toString(flows * perFlow)).redirectErrorStream(true).start();
+        try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(sink.getInputStream()))) {
+            int port = Integer.parseInt(out.readLine().substring(5).trim());
+            try (TunnelLink a = (TunnelLink) Links.open("vxlan:127.0.0.1?remote=127.0.0.1&vni=42&port=" + freePort()
+                    + "&dstport=" + port + "&srcports=4&fdb=" + B_MAC + "@127.0.0.1");
+                 PacketBatch b = new PacketBatch(flows * perFlow, 2048)) {
+                for (int r = 0; r < perFlow; r++) {
+                    for (int f = 0; f < flows; f++) {
+                        byte[] pkt = TunnelTestPackets.tcp(4, new byte[100], 1000 + r * 100, false);
+                        int sport = 40000 + f; // a distinct inner flow per f
+                        pkt[34] = (byte) (sport >>> 8);
+                        pkt[35] = (byte) sport;
+                        put(b, pkt);
+                    }
+                }
+                assertEquals(b.count(), a.transmit(b));
+                java.util.Set<Integer> ours = new java.util.HashSet<>();
+                for (int p : a.sourcePorts()) ours.add(p);
+                java.util.Map<Integer, Integer> portOfFlow = new java.util.HashMap<>();
+                for (int k = 0; k < flows * perFlow; k++) {
+                    String l = out.readLine();
+                    assertTrue(l != null && !l.startsWith("Traceback"), "tunnelsink: " + l);
+                    String[] f = l.trim().split(" ");
+                    int outer = Integer.parseInt(f[0]), inner = Integer.parseInt(f[1]);
+                    assertTrue(ours.contains(outer), "from one of the link's source ports: " + l);
+                    Integer before = portOfFlow.putIfAbsent(inner, outer);
+                    assertTrue(before == null || before == outer, "flow " + inner + " keeps its outer source port");
+                }
+                assertEquals(flows, portOfFlow.size());
+                assertTrue(new java.util.HashSet<>(portOfFlow.values()).size() >= 2,
+                        "16 flows spread over more than one of the 4 source ports: " + portOfFlow);
+            }
+        } finally {
+            sink.destroyForcibly();
+        }
+    }
+
+    @Test
     void hostileVxlanIsCountedAndDropped() throws Exception {
         TunnelLink[] p = pair("vxlan", "", "127.0.0.1");
         try (TunnelLink a = p[0]; TunnelLink b = p[1]) {

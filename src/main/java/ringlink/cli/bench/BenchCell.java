@@ -29,6 +29,14 @@ public interface BenchCell {
     }
 
     /**
+     * True for a cell too slow for CI's {@code --quick} set that still has a quick form: with
+     * {@code --quick} it runs only when {@code --only} is given (and matches it).
+     */
+    default boolean quickWhenSelected() {
+        return false;
+    }
+
+    /**
      * Runs one repetition for about {@code duration} and returns what it measured. Everything the
      * cell creates (processes, namespaces, links) is gone when it returns or throws.
      */
