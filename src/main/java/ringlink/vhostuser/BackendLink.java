@@ -262,6 +262,7 @@ public final class BackendLink implements Link {
             for (int k = 0; k < n; k++) {
                 DescriptorChain c = txChains[k];
                 dev.push(c, 0);
+                c.trim(); // pushed: at most RETAINED_SEGMENTS stay allocated until the next pop
                 if (track != null) {
                     Inflight.used(track, c.id());
                     pubIds[k] = c.id();
@@ -419,6 +420,7 @@ public final class BackendLink implements Link {
                         q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1;
                         q.heldCount--;
                         q.heldElements -= c.elementCount();
+                        c.trim(); // a long chain's arrays do not stay parked in the cache
                         sent++;
                         bytes += len;
                         if (batch.isGso(i)) counters.superpacket(1);
@@ -502,6 +504,7 @@ public final class BackendLink implements Link {
                     q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1; // no division on the hot path
                     q.heldCount--;
                     q.heldElements -= c.elementCount();
+                    c.trim();
                 }
                 sent++;
                 bytes += len;

@@ -36,7 +36,7 @@ public final class DescriptorChain {
      * so this costs nothing on their chains; a peer sending longer ones pays one allocation per
      * chain, never unbounded retained memory.
      */
-    static final int RETAINED_SEGMENTS = 64;
+    public static final int RETAINED_SEGMENTS = 64;
 
     /** An empty chain to pass to {@link VirtqueueDevice#pop}. */
     public DescriptorChain() {}
@@ -162,6 +162,19 @@ public final class DescriptorChain {
      * chain). For tests and diagnostics of the per-port memory bound.
      */
     public int capacity() { return seg.length; }
+
+    /**
+     * Drops segment arrays grown past {@link #RETAINED_SEGMENTS} now, instead of at the next
+     * refill: for a device that keeps many chains between uses (one compare when nothing to do).
+     * The chain's segments are gone afterwards; call it only on a chain that was pushed.
+     */
+    public void trim() {
+        if (seg.length > RETAINED_SEGMENTS) {
+            shrink();
+            count = 0;
+            readable = 0;
+        }
+    }
 
     private void shrink() {
         seg = new MemorySegment[INITIAL];

@@ -152,8 +152,13 @@ final class MessageFuzzHarness {
             elements += c.elementCount();
         }
         if (elements != v.heldElements) throw new AssertionError("vring " + v.index + " counts " + v.heldElements + " held descriptors, has " + elements);
-        for (var c : v.held) {
+        for (int i = 0; i < v.held.length; i++) {
+            var c = v.held[i];
             if (c.capacity() > ringlink.virtio.VirtqueueDevice.MAX_CHAIN_ELEMENTS) throw new AssertionError("chain arrays of " + c.capacity());
+            boolean isHeld = ((i - v.heldHead + v.held.length) % v.held.length) < v.heldCount;
+            if (!isHeld && c.capacity() > ringlink.virtio.DescriptorChain.RETAINED_SEGMENTS) {
+                throw new AssertionError("vring " + v.index + " keeps arrays of " + c.capacity() + " in a free chain slot");
+            }
         }
     }
 

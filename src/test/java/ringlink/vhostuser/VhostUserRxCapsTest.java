@@ -163,4 +163,32 @@ class VhostUserRxCapsTest {
             assertTrue(x.getMessage().contains("CHAIN_TOO_LONG"), x.getMessage());
         });
     }
+
+    @Test
+    void longChainsDoNotStayAllocatedAfterUse() throws Exception {
+        // Every chain: an indirect table of 200 writable 16-byte entries (3200 B): the packet fits
+        // in the first; once pushed, its 200-segment arrays are dropped (trim), not parked.
+        run((m, d) -> {
+            for (int k = 0; k < 200; k++) {
+                long t = TABLE + 16L * k;
+                m.set(U64, t, BUFS + 16L * k);
+                m.set(U32, t + 8, 16);
+                m.set(U16, t + 12, (short) (2 | (k < 199 ? 1 : 0)));
+                m.set(U16, t + 14, (short) (k + 1));
+            }
+            for (int i = 0; i < QS; i++) desc(m, d, i, TABLE, 16 * 200, 4);
+        }, 1500, (be, t) -> {
+            assertNull(t);
+            Vring q = be.vrings[0];
+            assertEquals(0, be.link(0).counters().snapshot().txDrops());
+            assertEquals(1, be.link(0).counters().snapshot().txPackets());
+            for (int i = 0; i < q.held.length; i++) {
+                boolean isHeld = ((i - q.heldHead + q.held.length) % q.held.length) < q.heldCount;
+                if (!isHeld) {
+                    assertTrue(q.held[i].capacity() <= ringlink.virtio.DescriptorChain.RETAINED_SEGMENTS,
+                            "slot " + i + " keeps " + q.held[i].capacity());
+                }
+            }
+        });
+    }
 }

@@ -21,6 +21,11 @@ import ringlink.virtio.VirtqueueException;
  * is kept for the next packet. If the ring runs out of buffers in the middle of a mergeable packet
  * the chains already taken are given back ({@link VirtqueueDevice#unpop}) and delivery stops there.
  *
+ * <p>A receive chain without a device-writable byte throws {@link VirtqueueException} with
+ * {@code NO_WRITABLE_BUFFER} (the driver broke the protocol; stop using the queue, as for any
+ * ring error). A mergeable packet that would need more than {@link #MAX_PACKET_CHAINS} chains or
+ * descriptors is dropped ({@link #droppedTooBig()}) and its buffers given back.
+ *
  * <p>Copies use {@link MemorySegment#copy}; nothing is allocated per packet. Call
  * {@link VirtqueueDevice#publish()} after {@link #deliver} to make the batch visible and learn
  * whether to interrupt the guest.
