@@ -219,6 +219,7 @@ public final class EventFd implements AutoCloseable {
 
     /** How long a write on a shared eventfd may block before the watchdog releases it. */
     static final long STUCK_NANOS = 100_000_000L;
+    /** Every open shared eventfd (removed by close(); a leaked one stays, and so does its descriptor). */
     private static final java.util.Set<EventFd> WATCHED = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static volatile Thread watchdog;
     private volatile long writingSince;
@@ -241,13 +242,14 @@ public final class EventFd implements AutoCloseable {
         MemorySegment b = Arena.global().allocate(8, 8);
         MemorySegment v = Arena.global().allocate(IovecLayout.SIZE, 8);
         IovecLayout.set(v, 0, b, 0, 8);
+        MemorySegment p = Arena.global().allocate(PollfdLayout.SIZE, 8);
         while (true) {
             try {
                 Thread.sleep(STUCK_NANOS / 2_000_000);
                 long now = System.nanoTime();
                 for (EventFd e : WATCHED) {
                     long t = e.writingSince;
-                    if (t != 0 && now - t > STUCK_NANOS) e.release(v);
+                    if (t != 0 && now - t > STUCK_NANOS) e.release(v, p);
                 }
             } catch (InterruptedException ie) {
                 return;
@@ -257,8 +259,12 @@ public final class EventFd implements AutoCloseable {
         }
     }
 
-    /** Watchdog: empties the counter a blocked writer waits on, which wakes it. */
-    private void release(MemorySegment iov) {
+    /**
+     * Watchdog: empties the counter a blocked writer waits on, which wakes it. Only if the
+     * counter really is full: a writer that is merely slow (descheduled on a loaded machine) is
+     * left alone, so a well-behaved peer never loses a signal to the watchdog.
+     */
+    private void release(MemorySegment iov, MemorySegment pollfd) {
         int f;
         try {
             f = fd.acquire();
@@ -266,6 +272,9 @@ public final class EventFd implements AutoCloseable {
             return;
         }
         try {
+            pollfd.set(ValueLayout.JAVA_INT, PollfdLayout.OFF_FD, f);
+            pollfd.set(ValueLayout.JAVA_SHORT, PollfdLayout.OFF_EVENTS, PollfdLayout.POLLOUT);
+            if (LibC.poll(pollfd, 1, 0) != 0) return; // room for the write (or an error): not blocked on the counter
             LibC.preadv2(f, iov, 1, -1L, RWF_NOWAIT);
             if (!peerBlocked) {
                 peerBlocked = true;
