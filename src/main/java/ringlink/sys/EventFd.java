@@ -19,9 +19,11 @@ import java.lang.foreign.ValueLayout;
  * kernel), and {@link #signal()} first polls for POLLOUT with a zero timeout and skips the write
  * when the counter is full (the peer is signalled already). The kernel has no non-blocking
  * eventfd write that ignores O_NONBLOCK (pwritev2(RWF_NOWAIT) is EOPNOTSUPP: eventfd has no
- * write_iter), so one race remains open: a peer that clears O_NONBLOCK <em>and</em> fills its
- * counter between our poll and our write (a window of about a microsecond) blocks the writer
- * until it reads the counter again. See docs/ARCHITECTURE.md, "Hostile input".
+ * write_iter), so one race remains: a peer that clears O_NONBLOCK <em>and</em> fills its counter
+ * between our poll and our write (a window of about a microsecond) blocks the writer. Such a
+ * write is released by a watchdog thread after {@link #STUCK_NANOS} (it drains the counter,
+ * which wakes the writer) and the eventfd reports {@link #peerBlockedWrite()}. See
+ * docs/ARCHITECTURE.md, "Hostile input".
  */
 public final class EventFd implements AutoCloseable {
     public static final int EFD_SEMAPHORE = 1, EFD_CLOEXEC = 02000000, EFD_NONBLOCK = 04000;
@@ -52,6 +54,7 @@ public final class EventFd implements AutoCloseable {
             iov = arena.allocate(IovecLayout.SIZE, 8);
             IovecLayout.set(iov, 0, buf, 0, 8);
             pfd = arena.allocate(PollfdLayout.SIZE, 8);
+            watch(this);
         } else {
             iov = null;
             pfd = null;
@@ -179,12 +182,104 @@ public final class EventFd implements AutoCloseable {
                 int e = LibC.errno();
                 if (e != Errno.EINTR) throw new SysException("poll(POLLOUT)", e, fd.name());
             }
+            writeWatched(f);
+        } finally {
+            fd.release();
+        }
+    }
+
+    /**
+     * write(2) of 1 to {@code f} (this eventfd, use held by the caller) under the watchdog: if it
+     * has not returned after {@link #STUCK_NANOS} (the peer won the poll→write race: counter full
+     * and O_NONBLOCK cleared), the watchdog thread drains the counter with preadv2(RWF_NOWAIT),
+     * which wakes this writer, and marks the eventfd {@link #peerBlockedWrite()}.
+     */
+    void writeWatched(int f) throws SysException {
+        writingSince = System.nanoTime() | 1; // never 0 while writing
+        try {
             while (true) {
                 long r = LibC.write(f, ONE, 8);
                 if (r >= 0) return;
                 int e = LibC.errno();
                 if (e == Errno.EAGAIN) return;
                 if (e != Errno.EINTR) throw new SysException("write", e, fd.name());
+            }
+        } finally {
+            writingSince = 0;
+        }
+    }
+
+    /**
+     * True once a write on this shared eventfd blocked and the watchdog had to release it: the
+     * peer cleared O_NONBLOCK and held the counter full. Owners may treat the peer as hostile.
+     */
+    public boolean peerBlockedWrite() { return peerBlocked; }
+
+    // ---- the watchdog of shared eventfd writes ----
+
+    /** How long a write on a shared eventfd may block before the watchdog releases it. */
+    static final long STUCK_NANOS = 100_000_000L;
+    /** Every open shared eventfd (removed by close(); a leaked one stays, and so does its descriptor). */
+    private static final java.util.Set<EventFd> WATCHED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static volatile Thread watchdog;
+    private volatile long writingSince;
+    private volatile boolean peerBlocked;
+
+    private static void watch(EventFd e) {
+        WATCHED.add(e);
+        if (watchdog != null) return;
+        synchronized (WATCHED) {
+            if (watchdog != null) return;
+            Thread t = new Thread(EventFd::watchdogLoop, "ringlink-eventfd-watchdog");
+            t.setDaemon(true);
+            t.start();
+            watchdog = t;
+        }
+    }
+
+    private static void watchdogLoop() {
+        // Its own scratch (one thread): the watched eventfd's buffers belong to its owner.
+        MemorySegment b = Arena.global().allocate(8, 8);
+        MemorySegment v = Arena.global().allocate(IovecLayout.SIZE, 8);
+        IovecLayout.set(v, 0, b, 0, 8);
+        MemorySegment p = Arena.global().allocate(PollfdLayout.SIZE, 8);
+        while (true) {
+            try {
+                Thread.sleep(STUCK_NANOS / 2_000_000);
+                long now = System.nanoTime();
+                for (EventFd e : WATCHED) {
+                    long t = e.writingSince;
+                    if (t != 0 && now - t > STUCK_NANOS) e.release(v, p);
+                }
+            } catch (InterruptedException ie) {
+                return;
+            } catch (RuntimeException | Error x) {
+                // never let the watchdog die: the next round tries again
+            }
+        }
+    }
+
+    /**
+     * Watchdog: empties the counter a blocked writer waits on, which wakes it. Only if the
+     * counter really is full: a writer that is merely slow (descheduled on a loaded machine) is
+     * left alone, so a well-behaved peer never loses a signal to the watchdog.
+     */
+    private void release(MemorySegment iov, MemorySegment pollfd) {
+        int f;
+        try {
+            f = fd.acquire();
+        } catch (ClosedFdException e) {
+            return;
+        }
+        try {
+            pollfd.set(ValueLayout.JAVA_INT, PollfdLayout.OFF_FD, f);
+            pollfd.set(ValueLayout.JAVA_SHORT, PollfdLayout.OFF_EVENTS, PollfdLayout.POLLOUT);
+            if (LibC.poll(pollfd, 1, 0) != 0) return; // room for the write (or an error): not blocked on the counter
+            LibC.preadv2(f, iov, 1, -1L, RWF_NOWAIT);
+            if (!peerBlocked) {
+                peerBlocked = true;
+                System.getLogger("ringlink.sys.EventFd").log(System.Logger.Level.WARNING, fd.name()
+                        + ": a write blocked (the peer cleared O_NONBLOCK and keeps the counter full); released by draining it");
             }
         } finally {
             fd.release();
@@ -232,6 +327,7 @@ public final class EventFd implements AutoCloseable {
 
     @Override
     public void close() {
+        if (shared) WATCHED.remove(this);
         fd.closeWith(arena);
     }
 

@@ -545,6 +545,9 @@ public final class BackendLink implements Link {
         if (c == null) return;
         try {
             c.signal();
+            // The front-end held its call counter full with O_NONBLOCK cleared and won the
+            // poll→write race: the eventfd watchdog released us; drop that front-end.
+            if (c.peerBlockedWrite()) backend.callBlocked(q);
         } catch (SysException | ClosedFdException e) {
             // the front-end replaced or closed its call fd; the next SET_VRING_CALL brings a new one
         }

@@ -1068,6 +1068,16 @@ public final class VhostUserBackend implements AutoCloseable {
         if (c != null) c.close();
     }
 
+    /** Called by a link whose write to the front-end's call eventfd blocked (and was released). */
+    void callBlocked(Vring v) {
+        Connection c = conn;
+        if (c == null || c.isClosed()) return;
+        lastError = new VhostUserException.IncorrectFds("vring " + v.index + ": a write to the front-end's call eventfd blocked"
+                + " (O_NONBLOCK cleared, counter held full); released by the eventfd watchdog, closing the connection");
+        LOG.log(System.Logger.Level.WARNING, name + ": " + lastError.getMessage());
+        c.close();
+    }
+
     /** Waits until a front-end has connected (at least once). */
     public boolean awaitConnection(long timeoutMillis) throws InterruptedException {
         return firstSession.await(timeoutMillis, TimeUnit.MILLISECONDS);

@@ -69,6 +69,28 @@ class EventFdPeerTest {
         }
     }
 
+    /**
+     * The poll→write race lost: the counter is full and blocking when the write starts. The
+     * watchdog notices the write after STUCK_NANOS, drains the counter (waking the writer) and
+     * marks the eventfd.
+     */
+    @Test
+    void aWriteThePeerBlocksIsReleasedByTheWatchdog() throws Exception {
+        try (Fd peer = EventFd.createFd(0, 0); EventFd ours = EventFd.adoptPeer(peer.dup())) {
+            peer.setNonBlocking(false);
+            writeCounter(peer, FULL); // a write of 1 now blocks
+            assertFalse(ours.peerBlockedWrite());
+            int f = ours.fd().acquire();
+            try {
+                assertTimeoutPreemptively(BOUND, () -> ours.writeWatched(f), "the watchdog did not release a blocked write");
+            } finally {
+                ours.fd().release();
+            }
+            assertTrue(ours.peerBlockedWrite());
+            assertEquals(1, counter(peer), "drained by the watchdog, then our 1");
+        }
+    }
+
     @Test
     void ownEventfdKeepsPlainCalls() throws Exception {
         try (EventFd e = EventFd.create()) {
