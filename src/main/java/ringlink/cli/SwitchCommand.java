@@ -35,6 +35,8 @@ import ringlink.sw.SwitchStats;
             "  port.vlan=10              access port in VLAN 10 (with --vlan-aware)",
             "  port.trunk=10,20-29       trunk port carrying those VLANs tagged",
             "  port.native=1             ...and VLAN 1 untagged",
+            "  port.maclimit=N           most addresses the port may hold in the table (default: --mac-limit)",
+            "  port.allow=MAC[,MAC...]   port security: only frames from these sources; no other port may use them",
             "",
             "Examples:",
             "  ringlink switch tap:rl0 tap:rl1",
@@ -42,7 +44,7 @@ import ringlink.sw.SwitchStats;
             "  ringlink switch --config switch.conf",
             "",
             "Config file: one 'port SPEC' or 'key = value' per line (threads, ageing, vlan-aware, stats-interval, batch, "
-                + "busy-poll-us, cpus); '#' starts a comment. Options given on the command line win."})
+                + "busy-poll-us, cpus, mac-limit); '#' starts a comment. Options given on the command line win."})
 final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Parameters(paramLabel = "SPEC", arity = "0..*", description = "Ports, as link specs (see 'ringlink links').")
     List<String> specs = new ArrayList<>();
@@ -55,6 +57,10 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
 
     @Option(names = "--ageing", paramLabel = "SECONDS", description = "Forget an address not seen for this long (default: 300).")
     Integer ageing;
+
+    @Option(names = "--mac-limit", paramLabel = "N", description = "Most addresses one port may hold in the forwarding table; "
+            + "a port at its limit learns no new source (its frames still flow) (default: " + Switch.DEFAULT_MAC_LIMIT + ").")
+    Integer macLimit;
 
     @Option(names = "--vlan-aware", description = "Handle 802.1Q VLANs (ports default to access VLAN 1).")
     Boolean vlanAware;
@@ -109,6 +115,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         int interval = pick(statsInterval, set, "stats-interval", 0);
         int batchSize = pick(batch, set, "batch", Switch.DEFAULT_BATCH);
         int busyUs = pick(busyPollUs, set, "busy-poll-us", 100);
+        int macLimitAll = pick(macLimit, set, "mac-limit", Switch.DEFAULT_MAC_LIMIT);
 
         int[] pin = cpus != null ? cpus : cpuList(set.get("cpus"));
 
@@ -116,7 +123,8 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         for (String s : all) ports.add(PortSpecs.parse(s));
 
         Switch.Builder b = Switch.builder().threads(nThreads).ageing(Duration.ofSeconds(ageingS)).vlanAware(vlans)
-                .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).log(m -> err.println("ringlink switch: " + m));
+                .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).macLimit(macLimitAll)
+                .log(m -> err.println("ringlink switch: " + m));
         if (pin.length > 0) b.cpus(pin);
         if (mirrorSpec != null && captureFile != null) throw new IllegalArgumentException("--mirror and --capture both need the mirror port: give one");
         List<Link> opened = new ArrayList<>();
@@ -126,7 +134,10 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
             for (PortSpecs.Port p : ports) {
                 Link l = Links.open(p.spec());
                 opened.add(l);
+                int index = opened.size() - 1;
                 b.port(l, p.vlan());
+                if (p.macLimit() != null) b.macLimit(index, p.macLimit());
+                if (p.allowed() != null) b.portSecurity(index, p.allowed());
             }
             if (mirrorSpec != null) {
                 Link m = Links.open(mirrorSpec);
@@ -249,6 +260,10 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
             out.printf(Locale.ROOT, "%-28s %4s %14d %14d %14d %14d %10d %10d %10d %10d %s%n", p.name(), p.up() ? "yes" : "no",
                     l.rxPackets(), l.rxBytes(), l.txPackets(), l.txBytes(), l.rxDrops() + l.txDrops(), sw,
                     p.segmented(), p.checksummed(), p.drops().isEmpty() ? "" : p.drops().toString());
+        }
+        for (PortStats p : s.ports()) {
+            if (p.unlearned() > 0) out.printf(Locale.ROOT, "%s: %d source addresses not learned (MAC limit; %d learned)%n", p.name(), p.unlearned(), p.macs());
+            if (!p.up() && p.downReason() != null) out.printf(Locale.ROOT, "%s down: %s%n", p.name(), p.downReason());
         }
         out.println("addresses learned: " + s.macs());
         out.flush();

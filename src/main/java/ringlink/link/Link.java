@@ -88,6 +88,22 @@ public interface Link extends AutoCloseable {
 
     boolean isOpen();
 
+    /**
+     * True while the link is open but cannot move packets now and may again without being
+     * reopened: "down, may come back". A vhost-user back-end link whose front-end went away, reset
+     * the device or broke a ring (its connection was closed) waits for the next front-end this
+     * way; {@link #receive} then returns nothing and {@link #transmit} drops.
+     *
+     * <p>The other states: moving packets (false, {@link #isOpen()} true) and closed for good
+     * (false, {@link #isOpen()} false). A link whose peer cannot come back returns false: after a
+     * {@link LinkFailedException} it stays failed (the default). A user that stopped serving a
+     * link after a failure (the switch takes the port down) may take it back when this turns
+     * false again while the link is still open.
+     */
+    default boolean waitingForPeer() {
+        return false;
+    }
+
     /** Closes the link and releases what it created. Idempotent; never throws. */
     @Override
     void close();

@@ -2,6 +2,7 @@ package ringlink.link;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import ringlink.packet.OffloadValidator;
 
 /**
  * A link's counters. Each direction has one writer (the thread that receives, the thread that
@@ -28,6 +29,9 @@ public final class LinkCounters {
     }
 
     private long rxPackets, rxBytes, txPackets, txBytes, rxDrops, txDrops, errors, superpackets;
+    private static final VarHandle INVALID = MethodHandles.arrayElementVarHandle(long[].class);
+    /** Received packets dropped for bad offload metadata, by {@link OffloadValidator.Reason}. */
+    private final long[] invalid = new long[OffloadValidator.Reason.values().length];
 
     /** Counts packets received (by the receiving thread). */
     public void received(long packets, long bytes) {
@@ -49,6 +53,20 @@ public final class LinkCounters {
 
     /** Counts errors (bad input from the peer, failed calls). May be called by either thread. */
     public void error() { ERRORS.getAndAdd(this, 1L); }
+
+    /**
+     * Counts a received packet dropped because its offload metadata failed
+     * {@link OffloadValidator} (receiving thread; also count it as a drop and an error).
+     */
+    public void invalid(OffloadValidator.Reason r) {
+        int k = r.ordinal();
+        INVALID.setOpaque(invalid, k, invalid[k] + 1);
+    }
+
+    /** Received packets dropped so far for bad offload metadata of kind {@code r}. */
+    public long invalidCount(OffloadValidator.Reason r) {
+        return (long) INVALID.getOpaque(invalid, r.ordinal());
+    }
 
     /** Counts GSO superpackets seen (received or transmitted whole). */
     public void superpacket(long n) { SUPER.getAndAdd(this, n); }

@@ -95,4 +95,31 @@ public final class Ethernet {
         Bytes.put16(seg, off, (int) (mac >>> 32));
         Bytes.put32(seg, off + 2, (int) mac);
     }
+
+    /** Parses {@code 02:00:00:00:00:0a} (or with {@code -}) into the low 48 bits of a long. */
+    public static long parseMac(String s) {
+        String[] parts = s.trim().split("[:-]");
+        if (parts.length != 6) throw new IllegalArgumentException("'" + s + "' is not a MAC address (six hex bytes, e.g. 02:00:00:00:00:0a)");
+        long mac = 0;
+        for (String p : parts) {
+            if (p.isEmpty() || p.length() > 2) throw new IllegalArgumentException("'" + s + "' is not a MAC address (six hex bytes, e.g. 02:00:00:00:00:0a)");
+            try {
+                mac = (mac << 8) | Integer.parseInt(p, 16);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("'" + s + "' is not a MAC address (six hex bytes, e.g. 02:00:00:00:00:0a)");
+            }
+        }
+        return mac;
+    }
+
+    /** Formats the low 48 bits of {@code mac} as {@code 02:00:00:00:00:0a}. */
+    public static String formatMac(long mac) {
+        StringBuilder b = new StringBuilder(17);
+        for (int k = 5; k >= 0; k--) {
+            int v = (int) (mac >>> (8 * k)) & 0xff;
+            b.append(Character.forDigit(v >>> 4, 16)).append(Character.forDigit(v & 15, 16));
+            if (k > 0) b.append(':');
+        }
+        return b.toString();
+    }
 }

@@ -16,6 +16,8 @@ import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
+import ringlink.packet.Framing;
+import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.ClosedFdException;
@@ -128,6 +130,8 @@ public final class ShmLink implements Link {
     private boolean peerGoneReported;      // guarded by this
     private final Thread watcher;
     private final LinkCounters counters = new LinkCounters();
+    /** The peer's offload metadata (receiving thread). */
+    private final OffloadValidator rxCheck;
     private final CountDownLatch released = new CountDownLatch(1);
     private final long[] drops = new long[1];
     private final long[] txStats = new long[2];
@@ -170,6 +174,8 @@ public final class ShmLink implements Link {
         this.name = name;
         this.role = role;
         this.options = options;
+        this.rxCheck = new OffloadValidator(options.layer() == Layer.L2 || options.ethernet() ? Framing.ETHERNET : Framing.IP,
+                OffloadValidator.Source.DRIVER);
         this.txConfig = txc;
         this.rxConfig = rxc;
         this.txMem = tx;
@@ -319,8 +325,15 @@ public final class ShmLink implements Link {
                 if (keep) {
                     VirtioNetHdr.decode(m, batch.dataOffset(i), batch, i);
                     batch.push(i, -VNET_HLEN);
-                    // Metadata from the peer: only what a link may carry (no UFO, no unknown types).
-                    keep = Offloads.ALL.accepts(batch, i);
+                    // Metadata from the peer, checked like every peer's (flags a sender may not
+                    // set cleared, superpackets bounded and matched against their headers);
+                    // any type a link may carry is taken (no UFO, no unknown types).
+                    OffloadValidator.Reason why = rxCheck.check(batch, i, Offloads.ALL.accepts(batch, i), true);
+                    if (why != null) {
+                        counters.invalid(why);
+                        counters.error();
+                        keep = false;
+                    }
                 }
             }
             if (keep && l3) {

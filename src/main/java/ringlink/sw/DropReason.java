@@ -4,7 +4,11 @@ package ringlink.sw;
 public enum DropReason {
     /** Shorter than an Ethernet header, or a multicast source address. */
     MALFORMED,
-    /** Not allowed in or out of a port by its VLAN membership. */
+    /**
+     * Not allowed in or out of a port by its VLAN membership, or a VLAN-hopping attempt: a tag
+     * inside the one the switch removed (or behind a priority tag), or an 802.1ad/QinQ tag, on an
+     * access port or in a trunk's native VLAN.
+     */
     VLAN,
     /** Needed an offload the destination lacks and could not be fixed in software. */
     OFFLOAD,
@@ -15,5 +19,10 @@ public enum DropReason {
     /** The destination's transmit failed for these packets (an error that did not stop the link). */
     TX_ERROR,
     /** Too big for the destination (larger than its MTU allows, not a superpacket). */
-    TOO_BIG
+    TOO_BIG,
+    /**
+     * Port security: the source address is not among those allowed on the arrival port, or it
+     * is an address another port is configured with.
+     */
+    PORT_SECURITY
 }

@@ -33,6 +33,10 @@ final class Poller implements Runnable {
     private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final int ETH_HLEN = 12 + 2, TPID = 0x8100, TAG = 4;
+    /** 802.1ad S-tag and the pre-standard QinQ TPID: never valid where a port takes untagged frames. */
+    private static final int TPID_AD = 0x88a8, TPID_QINQ = 0x9100;
+    /** How often a poller looks whether a port waiting for its link is back. */
+    private static final long RECOVERY_CHECK_NANOS = 100_000_000L;
     private static final long STOP_TAG = -1;
 
     private final Switch sw;
@@ -56,6 +60,7 @@ final class Poller implements Runnable {
     private final EventFd stop;
     private final long maxSpinNanos;
     private long spinNanos;
+    private long nextRecoveryCheck;
     private volatile boolean running = true;
     /** The CPU this thread pins itself to, or -1. */
     private final int cpu;
@@ -128,6 +133,16 @@ final class Poller implements Runnable {
         }
     }
 
+    /** Watches a port that comes back up again; false if its descriptor could not be added. */
+    boolean watch(Port p) {
+        try {
+            epoll.add(p.link.readyFd(), EpollEventLayout.EPOLLIN, p.index);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     void requestStop() {
         running = false;
         try {
@@ -182,18 +197,20 @@ final class Poller implements Runnable {
             for (Port p : mine) {
                 if (!p.up) continue;
                 rx.clear();
-                int n;
                 try {
-                    n = p.link.receive(rx);
-                } catch (IOException | RuntimeException e) {
+                    int n = p.link.receive(rx);
+                    if (n > 0) {
+                        work += n;
+                        forward(p, n);
+                    }
+                } catch (Throwable e) {
+                    // Whatever serving this port raised (OutOfMemoryError, an InternalError from
+                    // a fault in mapped memory, StackOverflowError, a bug): that port stops,
+                    // this thread and the other ports go on.
                     sw.portDown(p, e);
-                    continue;
-                }
-                if (n > 0) {
-                    work += n;
-                    forward(p, n);
                 }
             }
+            if (sw.recovering.get() > 0) recoveries();
             if (work > 0) {
                 if (idleSince != 0 && System.nanoTime() - idleSince < spinNanos) spinNanos = Math.min(maxSpinNanos, spinNanos * 2 + 1000);
                 idleSince = 0;
@@ -208,9 +225,27 @@ final class Poller implements Runnable {
                 Thread.onSpinWait();
                 continue;
             }
-            sleep();
+            try {
+                sleep();
+            } catch (Throwable e) {
+                sw.log(thread.getName() + ": " + Switch.reason(e));
+            }
             spinNanos = spinNanos / 2;
             idleSince = 0;
+        }
+    }
+
+    /** Every {@link #RECOVERY_CHECK_NANOS}: brings back ports whose link recovered. */
+    private void recoveries() {
+        long now = System.nanoTime();
+        if (now - nextRecoveryCheck < 0) return;
+        nextRecoveryCheck = now + RECOVERY_CHECK_NANOS;
+        for (Port p : mine) {
+            try {
+                if (!p.up && p.recoverable) sw.checkRecovery(p);
+            } catch (Throwable e) {
+                // tried again at the next check
+            }
         }
     }
 
@@ -228,13 +263,13 @@ final class Poller implements Runnable {
                     break;
                 }
                 prepared[k] = true;
-            } catch (IOException | RuntimeException e) {
+            } catch (Throwable e) {
                 sw.portDown(p, e);
             }
         }
         try {
             // With every port down the thread still waits (for stop), not spins.
-            if (sleep && running) epoll.await(live == 0 ? 1000 : 200);
+            if (sleep && running) epoll.await(live == 0 && sw.recovering.get() == 0 ? 1000 : 100);
         } catch (IOException e) {
             if (running) sw.log("epoll: " + e.getMessage());
         }
@@ -242,7 +277,7 @@ final class Poller implements Runnable {
             if (!prepared[k]) continue;
             try {
                 mine[k].link.finishWait();
-            } catch (IOException | RuntimeException e) {
+            } catch (Throwable e) {
                 sw.portDown(mine[k], e);
             }
         }
@@ -264,7 +299,10 @@ final class Poller implements Runnable {
         int nowMs = sw.nowMs();
         MacTable table = sw.table;
         boolean vlanAware = in.vlan != null;
-        int malformed = 0, vlanDrops = 0;
+        int malformed = 0, vlanDrops = 0, secDrops = 0;
+        boolean secured = sw.secured();
+        int limit = in.macLimit;
+        long unlearned = 0;
         long bytes = 0;
         // A batch is mostly one flow: a source just learned and a destination just looked up
         // (same VLAN, same batch time) need no second trip to the table.
@@ -300,7 +338,12 @@ final class Poller implements Runnable {
             vids[i] = vid;
             long srcKey = MacTable.key(src, vid); // never 0, so the first packet always learns
             if (srcKey != lastSrc) {
-                table.learn(srcKey, in.index, nowMs);
+                if (secured && !sw.sourceAllowed(in, src)) {
+                    dest[i] = DROP;
+                    secDrops++;
+                    continue;
+                }
+                if (table.learn(srcKey, in.index, nowMs, limit) == MacTable.LIMITED) unlearned++;
                 lastSrc = srcKey;
                 lastDst = 0; // that may have moved the destination: look it up again
             }
@@ -319,6 +362,8 @@ final class Poller implements Runnable {
         if (in.mirrored && mirror.up) mirror(n);
         if (malformed > 0) in.rxDrop(DropReason.MALFORMED, malformed);
         if (vlanDrops > 0) in.rxDrop(DropReason.VLAN, vlanDrops);
+        if (secDrops > 0) in.rxDrop(DropReason.PORT_SECURITY, secDrops);
+        if (unlearned > 0) in.unlearned = in.unlearned + unlearned; // single writer: this poller
         in.counters.received(n, bytes);
 
         int i = 0;
@@ -356,17 +401,28 @@ final class Poller implements Runnable {
     /**
      * The VLAN a frame arriving on {@code in} belongs to, or -1 to drop it. A tag is removed in
      * place, so frames are untagged inside the switch and tagged again per egress port.
+     *
+     * <p>VLAN hopping is refused: a frame that lands in a VLAN whose frames leave some port
+     * untagged (an access port's, a trunk's native VLAN) must not carry another tag behind the
+     * one removed (a priority tag or the native VID in front of a victim VLAN's tag), and an
+     * 802.1ad S-tag or QinQ tag is never taken there: a port beyond would read the inner tag.
      */
     private int ingressVlan(Port in, int i, MemorySegment m, long off, int len) {
         int type = m.get(BE16, off + 12) & 0xffff;
-        if (type != TPID) return in.vlan.untaggedVid();
+        int untagged = in.vlan.untaggedVid();
+        if (type != TPID) return isTag(type) ? -1 : untagged;
         if (len < ETH_HLEN + TAG) return -1;
         int vid = m.get(BE16, off + 14) & 0xfff;
-        if (vid == 0) vid = in.vlan.untaggedVid(); // priority tag: the frame is untagged for VLAN purposes
+        if (vid == 0) vid = untagged; // priority tag: the frame is untagged for VLAN purposes
         else if (!in.vlan.isTrunk() || !in.vlan.member(vid)) return -1; // access ports take no tagged frames
         if (vid < 0) return -1;
+        if (vid == untagged && len >= ETH_HLEN + TAG + 2 && isTag(m.get(BE16, off + 16) & 0xffff)) return -1; // double tag
         untag(rx, i);
         return vid;
+    }
+
+    private static boolean isTag(int type) {
+        return type == TPID || type == TPID_AD || type == TPID_QINQ;
     }
 
     /**
@@ -455,6 +511,12 @@ final class Poller implements Runnable {
             q.txDrop(DropReason.TX_ERROR, to - from);
             ok = 0;
             sw.transmitProblem(q, e);
+        } catch (Error e) {
+            // OutOfMemoryError, an InternalError from a fault in q's mapped memory,
+            // StackOverflowError: q is broken, not the port the packets came from.
+            q.txDrop(DropReason.PORT_DOWN, to - from);
+            ok = 0;
+            sw.portDown(q, e);
         }
         if (ok > 0) {
             long bytes = 0;

@@ -33,11 +33,25 @@ final class Port {
     /** Frames arriving here are copied to the switch's mirror port. */
     boolean mirrored;
     volatile String downReason;
+    /** Down, but its link may come back ({@link Link#waitingForPeer()}): its poller watches for that. */
+    volatile boolean recoverable;
+    /** Most addresses this port may hold in the forwarding table. */
+    final int macLimit;
+    /** Sorted source addresses allowed on this port (port security), or null for any. */
+    final long[] allowed;
+    /** Source addresses not learned because the port held {@link #macLimit} (owning poller writes). */
+    volatile long unlearned;
     @SuppressWarnings("unused") // through LOCK
     private volatile int lock;
 
     Port(int index, Link link, PortVlan vlan) {
+        this(index, link, vlan, Switch.DEFAULT_MAC_LIMIT, null);
+    }
+
+    Port(int index, Link link, PortVlan vlan, int macLimit, long[] allowed) {
         this.index = index;
+        this.macLimit = macLimit;
+        this.allowed = allowed;
         this.link = link;
         this.name = link.name();
         this.vlan = vlan;
@@ -54,6 +68,11 @@ final class Port {
 
     void unlock() {
         LOCK.setRelease(this, 0);
+    }
+
+    /** True if port security lets frames from {@code src} in here (this port's own list only). */
+    boolean allows(long src) {
+        return allowed == null || java.util.Arrays.binarySearch(allowed, src) >= 0;
     }
 
     /** Counts packets dropped on arrival here (by the owning poller). */

@@ -14,9 +14,18 @@ import ringlink.link.LinkStats;
  * @param drops the switch's drops by reason
  * @param segmented superpackets segmented in software for this port (it lacks the offload)
  * @param checksummed partial checksums finished in software for this port
+ * @param macs addresses learned on this port now
+ * @param unlearned source addresses not learned because the port held its MAC limit
+ * @param downReason why the port is down (null while up)
  */
 public record PortStats(String name, boolean up, LinkStats link, LinkStats forwarded, Map<DropReason, Long> drops,
-                        long segmented, long checksummed) {
+                        long segmented, long checksummed, int macs, long unlearned, String downReason) {
+    /** Without the address counts and down reason. */
+    public PortStats(String name, boolean up, LinkStats link, LinkStats forwarded, Map<DropReason, Long> drops,
+                     long segmented, long checksummed) {
+        this(name, up, link, forwarded, drops, segmented, checksummed, 0, 0, null);
+    }
+
     /** Every packet lost at this port: the switch's drops plus the link's own. */
     public long totalDrops() {
         return forwarded.rxDrops() + forwarded.txDrops() + link.rxDrops() + link.txDrops();

@@ -32,6 +32,12 @@ import ringlink.link.LinkStats;
  *   <li>Threads: {@link Builder#threads} polling threads (default one per core, at most one per
  *       port), ports assigned round-robin; each busy-polls adaptively, then sleeps in epoll on
  *       its ports' ready descriptors.</li>
+ *   <li>Hostile ports: each port holds at most {@link Builder#macLimit} addresses (a flood of
+ *       spoofed sources is the flooder's problem, see {@link MacTable}); optional port security
+ *       ({@link Builder#portSecurity}); VLAN hopping with double tags or 802.1ad tags is dropped;
+ *       anything a port's link throws ({@link Error}s included) stops that port only; a port
+ *       whose link {@link Link#waitingForPeer() waits for its peer} comes back when it runs
+ *       again.</li>
  * </ul>
  *
  * <p>The switch owns its ports: {@link #close()} stops the threads and closes every link
@@ -50,7 +56,20 @@ public final class Switch implements AutoCloseable {
      */
     public static final int DEFAULT_BATCH = 32;
 
+    /**
+     * Addresses one port may hold in the forwarding table unless {@link Builder#macLimit} says
+     * otherwise: 1024, an eighth of the default 8192 slots, so a port flooding spoofed sources
+     * takes at most that much and the table keeps learning for the others; far more than a VM or
+     * a container needs, enough for a TAP bridged to a small LAN.
+     */
+    public static final int DEFAULT_MAC_LIMIT = 1024;
+
     final MacTable table;
+    /** Addresses configured on some port (sorted) and their ports: port security's ownership. */
+    private final long[] securedMacs;
+    private final int[] securedPorts;
+    /** Ports down with a link that may come back (pollers look for it while this is non-zero). */
+    final java.util.concurrent.atomic.AtomicInteger recovering = new java.util.concurrent.atomic.AtomicInteger();
     private final Port[] ports;
     /** Receives a copy of every frame arriving on a mirrored port; null if none. */
     final Port mirror;
@@ -66,13 +85,35 @@ public final class Switch implements AutoCloseable {
         this.clock = b.clock;
         this.startNanos = clock.getAsLong();
         this.log = b.log;
-        this.table = new MacTable(b.macCapacity, b.ageing.toMillis());
+        // Counts for every possible port index (256 KiB), so ports added later are limited too.
+        this.table = new MacTable(b.macCapacity, b.ageing.toMillis(), MacTable.MAX_PORTS);
         this.ports = new Port[b.links.size()];
         for (int i = 0; i < ports.length; i++) {
             Link l = b.links.get(i);
             PortVlan v = b.vlans.get(i);
-            ports[i] = new Port(i, l, b.vlanAware ? (v == null ? PortVlan.DEFAULT : v) : null);
+            Integer limit = b.portMacLimits.get(i);
+            long[] allowed = b.allowed.get(i);
+            ports[i] = new Port(i, l, b.vlanAware ? (v == null ? PortVlan.DEFAULT : v) : null,
+                    limit != null ? limit : b.macLimit, allowed);
         }
+        for (int i : b.portMacLimits.keySet()) {
+            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("MAC limit for port " + i + ", which does not exist");
+        }
+        for (int i : b.allowed.keySet()) {
+            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("port security for port " + i + ", which does not exist");
+        }
+        // Every address some port is configured with, and that port: no other port may use it.
+        java.util.TreeMap<Long, Integer> owned = new java.util.TreeMap<>();
+        for (var e : b.allowed.entrySet()) {
+            for (long mac : e.getValue()) {
+                Integer was = owned.put(mac, e.getKey());
+                if (was != null && was != e.getKey().intValue()) {
+                    throw new IllegalArgumentException("address " + ringlink.packet.Ethernet.formatMac(mac) + " is allowed on ports " + was + " and " + e.getKey());
+                }
+            }
+        }
+        this.securedMacs = owned.keySet().stream().mapToLong(Long::longValue).toArray();
+        this.securedPorts = owned.values().stream().mapToInt(Integer::intValue).toArray();
         this.mirror = b.mirror == null ? null : new Port(ports.length, b.mirror, null);
         for (int i : b.mirrored) {
             if (i < 0 || i >= ports.length) throw new IllegalArgumentException("mirrored port " + i + " does not exist");
@@ -102,6 +143,9 @@ public final class Switch implements AutoCloseable {
         private Link mirror;
         private int[] mirrored = new int[0];
         private int[] cpus = new int[0];
+        private int macLimit = DEFAULT_MAC_LIMIT;
+        private final Map<Integer, Integer> portMacLimits = new java.util.HashMap<>();
+        private final Map<Integer, long[]> allowed = new java.util.HashMap<>();
 
         /** Adds a port (an {@link Layer#L2} link; the switch now owns it). */
         public Builder port(Link link) {
@@ -144,6 +188,48 @@ public final class Switch implements AutoCloseable {
         /** Forwarding table slots (default 8192: about 4000 addresses). */
         public Builder macCapacity(int n) {
             macCapacity = n;
+            return this;
+        }
+
+        /**
+         * Most addresses each port may hold in the forwarding table (default
+         * {@value Switch#DEFAULT_MAC_LIMIT}). A port at its limit learns no new source address:
+         * its frames are still forwarded (replies to them are flooded) and counted in
+         * {@link PortStats#unlearned()}, until addresses it holds age out.
+         */
+        public Builder macLimit(int perPort) {
+            macLimit = checkLimit(perPort);
+            return this;
+        }
+
+        /** The MAC limit of port {@code port} (in the order added), overriding {@link #macLimit(int)}. */
+        public Builder macLimit(int port, int limit) {
+            portMacLimits.put(port, checkLimit(limit));
+            return this;
+        }
+
+        private static int checkLimit(int n) {
+            if (n < 1 || n > (1 << 26)) throw new IllegalArgumentException("MAC limit " + n + " not in [1, 2^26]");
+            return n;
+        }
+
+        /**
+         * Port security for port {@code port} (in the order added): only frames whose source is
+         * one of {@code macs} (48-bit values) are taken in; others are dropped and counted
+         * ({@link DropReason#PORT_SECURITY}). The addresses also belong to that port alone: a
+         * frame using one as its source on any other port is dropped the same way, so no port
+         * can claim a secured station's address.
+         */
+        public Builder portSecurity(int port, long... macs) {
+            if (macs.length == 0) throw new IllegalArgumentException("port security for port " + port + " needs at least one address");
+            long[] sorted = macs.clone();
+            for (long m : sorted) {
+                if (m < 0 || m > 0xffff_ffff_ffffL || (m & (1L << 40)) != 0) {
+                    throw new IllegalArgumentException("port security: " + ringlink.packet.Ethernet.formatMac(m & 0xffff_ffff_ffffL) + " is not a unicast MAC address");
+                }
+            }
+            java.util.Arrays.sort(sorted);
+            allowed.put(port, sorted);
             return this;
         }
 
@@ -279,16 +365,62 @@ public final class Switch implements AutoCloseable {
         log.accept(m);
     }
 
-    /** A port failed or its peer went away: it stops forwarding; the rest go on. */
+    /** True if frames from {@code src} may enter at {@code in} (port security; only called when some port has it). */
+    boolean sourceAllowed(Port in, long src) {
+        if (in.allowed != null) return in.allows(src);
+        int k = java.util.Arrays.binarySearch(securedMacs, src);
+        return k < 0 || securedPorts[k] == in.index;
+    }
+
+    /** True if any port has port security (the poller checks sources only then). */
+    boolean secured() {
+        return securedMacs.length > 0;
+    }
+
+    /**
+     * A port failed or its peer went away: it stops forwarding; the rest go on. Any
+     * {@link Throwable} from serving the port lands here (an {@link Error} too: the port stops,
+     * the poller does not). If the link is still open and {@link Link#waitingForPeer() waits for
+     * its peer}, the port comes back up when the link does.
+     */
     void portDown(Port p, Throwable cause) {
+        try {
+            down(p, cause);
+        } catch (Throwable again) {
+            // Even reporting failed (no memory left for a message): stop the port all the same,
+            // so the poller goes on with the others.
+            synchronized (p) {
+                if (p.up) {
+                    p.downReason = "error while serving the port";
+                    p.up = false;
+                }
+            }
+            Poller owner = p.owner;
+            if (owner != null) owner.forget(p);
+        }
+    }
+
+    private void down(Port p, Throwable cause) {
+        String reason = reason(cause);
+        boolean mayReturn = false;
+        try {
+            mayReturn = p.link.isOpen() && p.link.waitingForPeer();
+        } catch (Throwable t) {
+            // a link that cannot even say so does not come back
+        }
         synchronized (p) {
             if (!p.up) return;
+            p.downReason = mayReturn ? reason + " (waiting for the link to come back)" : reason; // before up: readers see a reason
             p.up = false;
-            p.downReason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+            if (mayReturn && !closed && p.owner != null) { // (the mirror has no poller to watch for it)
+                p.recoverable = true;
+                recovering.incrementAndGet();
+            }
+            // Inside the lock, so a recovery of the port cannot interleave with this removal.
+            Poller owner = p.owner;
+            if (owner != null) owner.forget(p);
         }
         table.forgetPort(p.index);
-        Poller owner = p.owner;
-        if (owner != null) owner.forget(p);
         PortDownEvent e = new PortDownEvent();
         if (e.isEnabled()) {
             e.port = p.name;
@@ -296,6 +428,58 @@ public final class Switch implements AutoCloseable {
             e.commit();
         }
         if (!closed) log.accept("port " + p.name + " down: " + p.downReason);
+    }
+
+    /** Why a port stopped: the message, with the class for an {@link Error} or a message-less exception. */
+    static String reason(Throwable cause) {
+        try {
+            String m = cause.getMessage();
+            if (cause instanceof Error || m == null) return cause.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+            return m;
+        } catch (Throwable t) {
+            return "error while serving the port"; // e.g. no memory left even for the message
+        }
+    }
+
+    /**
+     * A port that went down with a link waiting for its peer: up again if the link moves packets
+     * again (the front-end reconnected), or down for good if it closed. Called by its poller.
+     */
+    void checkRecovery(Port p) {
+        if (p.up || !p.recoverable) return;
+        boolean back;
+        try {
+            if (!p.link.isOpen()) {
+                synchronized (p) {
+                    if (p.recoverable) {
+                        p.recoverable = false;
+                        recovering.decrementAndGet();
+                    }
+                }
+                return;
+            }
+            back = !p.link.waitingForPeer();
+        } catch (Throwable t) {
+            return;
+        }
+        if (!back) return;
+        synchronized (p) {
+            if (p.up || !p.recoverable || closed) return;
+            Poller owner = p.owner;
+            if (owner != null && !owner.watch(p)) return; // try again at the next check
+            p.recoverable = false;
+            recovering.decrementAndGet();
+            p.downReason = null;
+            p.up = true;
+        }
+        PortUpEvent e = new PortUpEvent();
+        if (e.isEnabled()) {
+            e.port = p.name;
+            e.offloads = p.link.offloads().toString();
+            e.mtu = p.link.mtu();
+            e.commit();
+        }
+        log.accept("port " + p.name + " up again");
     }
 
     private volatile long lastTransmitWarning;
@@ -333,6 +517,12 @@ public final class Switch implements AutoCloseable {
         return ports[i].up;
     }
 
+    /** Why port {@code i} is down, or null while it is up. */
+    public String downReason(int i) {
+        Port p = ports[i];
+        return p.up ? null : p.downReason;
+    }
+
     /** Counters of every port now. */
     public SwitchStats stats() {
         List<PortStats> out = new ArrayList<>(ports.length);
@@ -343,7 +533,8 @@ public final class Switch implements AutoCloseable {
                 if (n != 0) drops.put(r, n);
             }
             LinkStats fwd = p.counters.snapshot();
-            out.add(new PortStats(p.name, p.up, p.link.counters().snapshot(), fwd, drops, p.segmented, p.checksummed));
+            out.add(new PortStats(p.name, p.up, p.link.counters().snapshot(), fwd, drops, p.segmented, p.checksummed,
+                    table.size(p.index, nowMs()), p.unlearned, p.up ? null : p.downReason));
         }
         return new SwitchStats(System.nanoTime(), out, table.size(nowMs()));
     }
@@ -377,8 +568,12 @@ public final class Switch implements AutoCloseable {
             mirror.link.close();
         }
         for (Port p : ports) {
-            boolean wasUp = p.up;
-            p.up = false;
+            boolean wasUp;
+            synchronized (p) {
+                wasUp = p.up;
+                p.up = false;
+                p.recoverable = false;
+            }
             try {
                 p.link.close();
             } catch (RuntimeException e) {

@@ -11,6 +11,8 @@ import ringlink.link.LinkCounters;
 import ringlink.link.Offloads;
 import ringlink.link.WakeupGuard;
 import ringlink.packet.Checksum;
+import ringlink.packet.Framing;
+import ringlink.packet.OffloadValidator;
 import ringlink.packet.MalformedPacketException;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
@@ -91,7 +93,7 @@ public final class TunLink implements Link {
     private final MemorySegment txIov;
     private final MemorySegment validHdr;
     private final PollSet txPoll;
-    private final RxChecker rxCheck;
+    private final OffloadValidator rxCheck;
     final TxCoalescer coalescer;
 
     /** Test seam: lets a test fail writes with a chosen errno (e.g. EINVAL on GRO writes). */
@@ -123,7 +125,7 @@ public final class TunLink implements Link {
         this.validHdr = arena.allocate(16, 8);
         validHdr.set(ValueLayout.JAVA_BYTE, VirtioNetHdr.OFF_FLAGS, (byte) VirtioNetHdr.F_DATA_VALID);
         IovecLayout.set(rxIov, 0, rxHdr, 0, hdrSize);
-        this.rxCheck = new RxChecker(layer);
+        this.rxCheck = new OffloadValidator(layer == Layer.L2 ? Framing.ETHERNET : Framing.IP, OffloadValidator.Source.KERNEL);
         this.coalescer = gro && (offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO))
                 ? new TxCoalescer(layer, offloads, arena, dataValid) : null;
         EventFd sd = null;
@@ -235,7 +237,12 @@ public final class TunLink implements Link {
             } else {
                 VirtioNetHdr.decode(rxHdr, 0, batch, i);
                 batch.setLength(i, len);
-                bad = rxCheck.check(batch, i, offloads);
+                OffloadValidator.Reason why = (batch.flags(i) | batch.gsoType(i)) == 0 ? null
+                        : rxCheck.check(batch, i, offloads.accepts(batch, i), offloads.has(Offloads.CSUM));
+                if (why != null) {
+                    counters.invalid(why);
+                    bad = rxCheck.lastProblem();
+                }
             }
             if (bad != null) {
                 batch.setCount(i);

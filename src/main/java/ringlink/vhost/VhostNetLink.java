@@ -13,6 +13,8 @@ import ringlink.link.LinkException;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
 import ringlink.link.WakeupGuard;
+import ringlink.packet.Framing;
+import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.Epoll;
 import ringlink.sys.EpollEventLayout;
@@ -173,6 +175,7 @@ public final class VhostNetLink implements Link {
         this.tap = tap;
         this.features = features;
         this.offloads = offloads;
+        rx.setCheck(this::validRx);
         this.mtu = mtu;
         this.maxReceive = maxReceive;
         this.ringMem = ringMem;
@@ -325,6 +328,20 @@ public final class VhostNetLink implements Link {
         if (closed.get()) throw new LinkClosedException(name + ": closed");
         String f = failure;
         if (f != null) throw new LinkFailedException(name + ": stopped: " + f);
+    }
+
+    /** The device's RX metadata (receiving thread). */
+    private final OffloadValidator rxCheck = new OffloadValidator(Framing.ETHERNET, OffloadValidator.Source.DEVICE);
+
+    /** Each complete packet from the device (NetDriverRx's check, on the receiving thread). */
+    private boolean validRx(PacketBatch b, int i) {
+        if ((b.flags(i) | b.gsoType(i)) == 0) return true;
+        OffloadValidator.Reason why = rxCheck.check(b, i, offloads.accepts(b, i), offloads.has(Offloads.CSUM));
+        if (why == null) return true;
+        counters.invalid(why);
+        counters.error();
+        counters.rxDropped(1);
+        return false;
     }
 
     private LinkException fail(RuntimeException e) {

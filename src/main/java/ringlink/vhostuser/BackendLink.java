@@ -12,6 +12,8 @@ import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
+import ringlink.packet.Framing;
+import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.ClosedFdException;
@@ -67,6 +69,8 @@ public final class BackendLink implements Link {
     // after its removal, whenever and however the ring closed its own kick descriptor.
     private EventFd watchedKick;
     private Fd watchedDup;
+    /** The guest's TX metadata (receiving thread): a driver's flags cleared, superpackets bounded. */
+    private final OffloadValidator rxCheck = new OffloadValidator(Framing.ETHERNET, OffloadValidator.Source.DRIVER);
     private volatile boolean closed;
 
     // Derived from the negotiated features; read by the data path.
@@ -114,6 +118,14 @@ public final class BackendLink implements Link {
 
     /** True while both queues are started and enabled. */
     public boolean isRunning() { return rx.started() && tx.started() && rx.enabled && tx.enabled; }
+
+    /**
+     * True while the link is open and its rings are not running: no front-end yet, or it left,
+     * reset the device or broke a ring (that connection was closed), and the next front-end
+     * (a reconnect) brings the link back. False once the back-end is closed.
+     */
+    @Override
+    public boolean waitingForPeer() { return !closed && !isRunning(); }
 
     void featuresChanged(FeatureSet f) {
         hdrSize = f.has(VERSION_1) || f.has(NET_MRG_RXBUF) ? VirtioNetHdr.SIZE_MRG : VirtioNetHdr.SIZE;
@@ -218,18 +230,23 @@ public final class BackendLink implements Link {
                             c.read(0, hdr, 0, h);
                             VirtioNetHdr.decode(hdr, 0, batch, i);
                         }
-                        if (!allowed.accepts(batch, i)) {
+                        if (c.length(0) >= total) {
+                            // One descriptor holds header and packet (how DPDK and Linux send).
+                            MemorySegment.copy(c.memory(0), c.offset(0) + h, batch.memory(), batch.dataOffset(i), len);
+                        } else {
+                            c.read(h, batch.memory(), batch.dataOffset(i), len);
+                        }
+                        batch.setLength(i, len);
+                        // After the copy: the metadata is checked against the bytes we hold, which
+                        // the guest can no longer change.
+                        OffloadValidator.Reason why = (batch.flags(i) | batch.gsoType(i)) == 0 ? null
+                                : rxCheck.check(batch, i, allowed.accepts(batch, i), allowed.has(Offloads.CSUM));
+                        if (why != null) {
                             batch.setCount(i);
                             drops++;
                             counters.error();
+                            counters.invalid(why);
                         } else {
-                            if (c.length(0) >= total) {
-                                // One descriptor holds header and packet (how DPDK and Linux send).
-                                MemorySegment.copy(c.memory(0), c.offset(0) + h, batch.memory(), batch.dataOffset(i), len);
-                            } else {
-                                c.read(h, batch.memory(), batch.dataOffset(i), len);
-                            }
-                            batch.setLength(i, len);
                             if (batch.isGso(i)) counters.superpacket(1);
                             got++;
                             bytes += len;

@@ -11,6 +11,8 @@ import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
+import ringlink.packet.Framing;
+import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.EventFd;
@@ -43,6 +45,8 @@ public final class FrontendLink implements Link {
     private final Offloads offloads, fromDevice;
     private final int size;
     private final LinkCounters counters = new LinkCounters();
+    /** The device's RX metadata (receiving thread): DATA_VALID kept, the rest checked and bounded. */
+    private final OffloadValidator rxCheck = new OffloadValidator(Framing.ETHERNET, OffloadValidator.Source.DEVICE);
     private final ReentrantLock rxLock = new ReentrantLock(), txLock = new ReentrantLock();
     // RX: buffer slot of each offered id; collected-but-unprocessed entries as (slot, length), circular.
     private final int[] rxSlotOfId;
@@ -198,10 +202,13 @@ public final class FrontendLink implements Link {
                             }
                         }
                         batch.setLength(i, (int) total);
-                        if (!fromDevice.accepts(batch, i)) {
+                        OffloadValidator.Reason why = (batch.flags(i) | batch.gsoType(i)) == 0 ? null
+                                : rxCheck.check(batch, i, fromDevice.accepts(batch, i), fromDevice.has(Offloads.CSUM));
+                        if (why != null) {
                             batch.setCount(i);
                             drops++;
                             counters.error();
+                            counters.invalid(why);
                         } else {
                             got++;
                             bytes += total;

@@ -89,6 +89,22 @@ class MainTest {
     }
 
     @Test
+    void portSpecsCarryTheMacLimitAndPortSecurity() {
+        var p = PortSpecs.parse("tap:rl0?offload=tso&port.maclimit=16&port.allow=52:54:00:12:34:56,02-00-00-00-00-0A");
+        assertEquals("tap:rl0?offload=tso", p.spec().toString());
+        assertEquals(16, p.macLimit());
+        assertArrayEquals(new long[] {0x52_54_00_12_34_56L, 0x02_00_00_00_00_0aL}, p.allowed());
+        var d = PortSpecs.parse("pair:x");
+        assertNull(d.macLimit());
+        assertNull(d.allowed());
+        for (String bad : new String[] {"pair:x?port.maclimit=0", "pair:x?port.maclimit=many", "pair:x?port.allow=",
+                "pair:x?port.allow=52:54:00:12:34", "pair:x?port.allow=zz:54:00:12:34:56", "pair:x?port.macs=4"}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> PortSpecs.parse(bad), bad);
+            assertTrue(e.getMessage().startsWith(bad), e.getMessage());
+        }
+    }
+
+    @Test
     void configFileHasPortsAndSettings(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("sw.conf");
         Files.writeString(f, "# a switch\nport pair:a?port.vlan=10   # first\nport pair:b\nthreads = 1\nvlan-aware = true\n");

@@ -157,6 +157,21 @@ class ShmLinkTest {
         }
     }
 
+    /** Makes packet {@code i} (its bytes already there) an Ethernet/IPv4/TCP superpacket: peers' superpackets are checked against their headers. */
+    static void tcp4Headers(PacketBatch b, int i) {
+        java.lang.foreign.MemorySegment m = b.memory();
+        long o = b.dataOffset(i);
+        var be16 = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+        m.set(be16, o + 12, (short) 0x0800);
+        m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 14, (byte) 0x45);
+        m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 15, (byte) 0);
+        m.set(be16, o + 16, (short) (b.length(i) - 14));
+        m.set(be16, o + 20, (short) 0x4000); // DF, not a fragment
+        m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 22, (byte) 64);
+        m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 23, (byte) 6);
+        m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 34 + 12, (byte) 0x50);
+    }
+
     @Test
     void virtioNetHeaderCarriesOffloadsAndSuperpacketsAcrossManyBuffers() throws Exception {
         ShmLink.Options v = ShmLink.Options.defaults().withVnetHdr(true);
@@ -168,6 +183,7 @@ class ShmLinkTest {
             int big = b.add();
             b.setLength(big, 60_000);
             for (int k = 0; k < 60_000; k++) b.memory().set(ValueLayout.JAVA_BYTE, b.dataOffset(big) + k, (byte) (k * 7));
+            tcp4Headers(b, big);
             b.setOffload(big, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 54, 1448, 34, 16);
             int small = b.add();
             b.setLength(small, 100);

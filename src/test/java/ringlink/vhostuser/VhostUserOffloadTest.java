@@ -18,6 +18,21 @@ import ringlink.packet.VirtioNetHdr;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class VhostUserOffloadTest {
 
+    /** Makes packet {@code i} (its bytes already there) an Ethernet/IPv4/TCP superpacket: peers' superpackets are checked against their headers. */
+    static void tcp4Headers(PacketBatch b, int i) {
+        java.lang.foreign.MemorySegment m = b.memory();
+        long o = b.dataOffset(i);
+        var be16 = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+        m.set(be16, o + 12, (short) 0x0800);
+        m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 14, (byte) 0x45);
+        m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 15, (byte) 0);
+        m.set(be16, o + 16, (short) (b.length(i) - 14));
+        m.set(be16, o + 20, (short) 0x4000); // DF, not a fragment
+        m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 22, (byte) 64);
+        m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 23, (byte) 6);
+        m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 34 + 12, (byte) 0x50);
+    }
+
     static void sendAndCheck(Link from, Link to) throws Exception {
         try (PacketBatch out = new PacketBatch(2, PacketBatch.SUPERPACKET_BUFFER);
              PacketBatch in = new PacketBatch(4, PacketBatch.SUPERPACKET_BUFFER)) {
@@ -27,6 +42,7 @@ class VhostUserOffloadTest {
             int b = out.add();
             out.setLength(b, 30_000);
             out.memory().asSlice(out.dataOffset(b), 30_000).fill((byte) 0x3c);
+            tcp4Headers(out, b);
             out.setOffload(b, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 54, 1448, 34, 16);
             assertEquals(2, from.transmit(out));
             long end = System.currentTimeMillis() + 5000;

@@ -119,7 +119,7 @@ public final class NetDriverRx {
                 droppedMalformed++;
                 return 0;
             }
-            return 1;
+            return kept(batch, slot);
         }
         if (len < hdrSize || batch.isFull()) {
             droppedMalformed++;
@@ -149,6 +149,27 @@ public final class NetDriverRx {
             droppedMalformed++;
             return 0;
         }
-        return 1;
+        return kept(batch, i);
+    }
+
+    /** A check of each complete packet's metadata (the link's {@code OffloadValidator}). */
+    public interface Check {
+        /** True to keep packet {@code i}; false drops it (the check counts it). */
+        boolean keep(PacketBatch batch, int i);
+    }
+
+    private Check check;
+
+    /** Sets the check every complete packet passes before it counts as received (null: none). */
+    public void setCheck(Check c) {
+        check = c;
+    }
+
+    /** 1 if the complete packet in {@code slot} (the last one added) stays, else 0 with it removed. */
+    private int kept(PacketBatch batch, int slot) {
+        Check c = check;
+        if (c == null || c.keep(batch, slot)) return 1;
+        batch.setCount(slot);
+        return 0;
     }
 }
