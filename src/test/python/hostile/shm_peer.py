@@ -42,6 +42,7 @@ VNET_HDR = 10  # sharedmem's vnethdr=true carries a 10-byte virtio-net header (n
 HDR_F_NEEDS_CSUM, HDR_F_DATA_VALID = 1, 2
 GSO_TCPV4 = 1
 DISABLED = 1
+KEEP = []
 
 ATTACKS = ["valid", "blocking-eventfds", "garbage-pipes", "truncate", "bad-vnethdr",
            "server-pipe-fds", "server-tiny", "server-truncate"]
@@ -412,7 +413,7 @@ def attack_server_pipe_fds(args):
     fds = queue_fds("tx", event=cw) + queue_fds("rx", event=pr)
     fds2 = [ev]
     conn = serve(args, fds)
-    conn.keep = (pw, cr, fds2)
+    KEEP.extend([pw, cr] + fds2)  # the other ends stay open while we hold the connection
     return conn
 
 

@@ -323,6 +323,9 @@ class Session:
         self.negotiate()
         self.setup_ring(RXQ, fds.get("rx_kick"), fds.get("rx_call"))
         self.setup_ring(TXQ, fds.get("tx_kick"), fds.get("tx_call"))
+        # A request with a reply is a barrier: the back-end handles messages in order, so once it
+        # answers, both rings are started and enabled (a driver sends nothing before DRIVER_OK).
+        self.conn.request(GET_FEATURES)
         self.post_rx_all()
 
     def notify(self, q):

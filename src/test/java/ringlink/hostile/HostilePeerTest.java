@@ -111,6 +111,12 @@ class HostilePeerTest {
     static final List<String> VHOST_USER_ATTACKS = List.of("blocking-eventfds", "call-preload", "pipe-fds", "file-fds",
             "huge-rings", "zero-length", "inflight-running", "bad-offload", "mac-flood", "vlan-hop", "silent", "fuzz",
             "truncate-mem");
+    /**
+     * Attacks a port may absorb without anything to report: a doorbell that cannot block us (it is
+     * made non-blocking, a full counter means "already signalled"). For these, (c) accepts
+     * "absorbed" when nothing else failed: (a) and (e) show the port and the poller were unharmed.
+     */
+    static final java.util.Set<String> ABSORBABLE = java.util.Set.of("blocking-eventfds", "call-preload");
     static final List<String> SHM_CLIENT_ATTACKS = List.of("blocking-eventfds", "garbage-pipes", "bad-vnethdr", "truncate");
     static final List<String> SHM_SERVER_ATTACKS = List.of("server-pipe-fds", "server-tiny", "server-truncate");
 
@@ -565,6 +571,10 @@ class HostilePeerTest {
         }
 
         void reportReason(String what, String reason) {
+            String attack = what.substring(what.lastIndexOf(' ') + 1);
+            if (reason == null && ABSORBABLE.contains(attack) && problems.isEmpty()) {
+                reason = "absorbed: nothing blocked, the good ports kept forwarding (the valid session follows)";
+            }
             System.out.println("[hostile] " + what + ": reported as: " + reason);
             if (reason == null) {
                 problem("(c) the hostile port was not reported (no lastError or close reason, port up, no drops, no warning naming it)");
@@ -623,6 +633,9 @@ class HostilePeerTest {
             }
             var l0 = before == null ? new ringlink.link.LinkStats(0, 0, 0, 0, 0, 0, 0, 0) : before.link();
             var dl = now.link().minus(l0);
+            if (now.downReason() != null && !justLeft(now.downReason())) r.add("port down: " + now.downReason());
+            long unlearned = now.unlearned() - (before == null ? 0 : before.unlearned());
+            if (unlearned > 0) r.add("sources not learned (MAC limit) +" + unlearned);
             // (not txDrops: transmits to a port without a front-end are dropped, which says nothing)
             if (dl.rxDrops() > 0 || dl.errors() > 0) r.add("link counters rxDrops +" + dl.rxDrops() + " errors +" + dl.errors());
             String name = attacked.name();
@@ -690,7 +703,7 @@ class HostilePeerTest {
             }
             for (String t : List.of(tapA, tapB)) {
                 Path out = Path.of(socket + "." + t + ".vlan");
-                List<String> lines = Files.exists(out) ? Files.readAllLines(out) : List.of();
+                List<String> lines = Files.exists(out) ? Files.readAllLines(out).stream().filter(l -> !l.isBlank()).toList() : List.of();
                 Files.deleteIfExists(out);
                 if (!lines.isEmpty()) {
                     problem("vlan-hop: " + lines.size() + " tagged frames left access port " + t + " (VLAN 10), e.g. " + lines.get(0));
