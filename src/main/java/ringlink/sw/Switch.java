@@ -210,13 +210,7 @@ public final class Switch implements AutoCloseable {
         /** {@link #port(LinkDevice)} with VLAN membership (as {@link #port(Link, PortVlan)}). */
         public Builder port(LinkDevice device, PortVlan vlan) {
             Objects.requireNonNull(device, "device");
-            for (int q = 0; q < device.queueCount(); q++) {
-                Link link = device.queue(q);
-                if (link.layer() != Layer.L2) {
-                    throw new IllegalArgumentException(link.name() + " carries IP packets (" + link.layer()
-                            + "), but a switch port must carry Ethernet frames: use an L2 link (e.g. tap: instead of tun:)");
-                }
-            }
+            for (int q = 0; q < device.queueCount(); q++) checkL2(device.queue(q));
             links.add(device);
             vlans.add(vlan);
             return this;
@@ -649,8 +643,10 @@ public final class Switch implements AutoCloseable {
 
     private static void checkL2(Link link) {
         if (link.layer() != Layer.L2) {
-            throw new IllegalArgumentException(link.name() + " carries IP packets (" + link.layer()
-                    + "), but a switch port must carry Ethernet frames: use an L2 link (e.g. tap: instead of tun:)");
+            String what = link.layer() == Layer.L3 ? "IP packets" : "datagrams without an Ethernet header";
+            throw new IllegalArgumentException(link.name() + " carries " + what + " (" + link.layer()
+                    + "), but a switch port must carry Ethernet frames: use an L2 link (e.g. tap: instead of tun:,"
+                    + " vxlan: or geneve: over UDP instead of udp:)");
         }
     }
 
