@@ -62,6 +62,10 @@ class GeneveGuestTest {
                             until ping -c 1 -W 2 192.168.79.1; do n=$((n+1)); [ $n -lt 60 ] || exit 3; done
                             ping -c 3 192.168.79.1
                             echo "RESULT geneve guest pinged ringlink"
+                            n=0
+                            until LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu /usr/bin/iperf3 -c 192.168.79.1 -t 3 -f m > /tmp/iperf.txt 2>&1; do
+                              n=$((n+1)); [ $n -lt 20 ] || { cat /tmp/iperf.txt; exit 4; }; sleep 1; done
+                            grep receiver /tmp/iperf.txt | sed 's/^/RESULT iperf3 guest->ringlink: /'
                             sleep 30
                             """)
                     .timeout(Duration.ofSeconds(240))
@@ -84,9 +88,19 @@ class GeneveGuestTest {
             Env.run(10, "ip", "-n", NS, "addr", "add", "192.168.79.1/24", "dev", TAP);
             Env.run(10, "ip", "-n", NS, "link", "set", TAP, "up");
 
-            assertTrue(vm.awaitConsole("RESULT geneve guest pinged ringlink", Duration.ofSeconds(200)),
-                    "the guest's geneve never reached us; console:\n" + tail(vm.console()) + "\nswitch:\n" + Files.readString(log));
-            VxlanKernelTest.ping(NS, "192.168.79.2");
+            // the guest's iperf3 client (TCP through its geneve device) finds this server once it pinged us
+            Process iperf = new ProcessBuilder(VxlanKernelTest.in(NS, "iperf3", "-s", "-1", "-B", "192.168.79.1"))
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            try {
+                assertTrue(vm.awaitConsole("RESULT geneve guest pinged ringlink", Duration.ofSeconds(200)),
+                        "the guest's geneve never reached us; console:\n" + tail(vm.console()) + "\nswitch:\n" + Files.readString(log));
+                VxlanKernelTest.ping(NS, "192.168.79.2");
+                assertTrue(vm.awaitConsole("RESULT iperf3 guest->ringlink:", Duration.ofSeconds(120)),
+                        "iperf3 TCP from the guest failed; console:\n" + tail(vm.console()));
+                System.out.println(vm.console().lines().filter(l -> l.startsWith("RESULT iperf3")).findFirst().orElse(""));
+            } finally {
+                iperf.destroyForcibly();
+            }
             Env.run(10, "kill", "-USR1", Long.toString(sw.pid()));
             VxlanKernelTest.waitFor(log, "addresses learned", sw);
             String out = Files.readString(log);
