@@ -42,10 +42,11 @@ class MainTest {
         assertTrue(run("switch", "--help").out().contains("port.vlan=10"));
         assertTrue(run("capture", "--help").out().contains("--count"));
         assertTrue(run("bench", "--help").out().contains("--quick"));
-        for (String g : new String[] {"tun iperf3", "xdp rx/tx", "shm:", "vhost-net tx/rx", "^(?!vhost-net)", "JMH-only"}) {
+        for (String g : new String[] {"tun iperf3", "xdp rx/tx", "shm:", "vhost-net tx/rx", "^(?!vhost-net)", "JMH-only", "vxlan iperf3", "vxlan underlay udp"}) {
             assertTrue(run("bench", "--help").out().replaceAll("\\s+", " ").contains(g), "bench --help names " + g);
         }
         assertTrue(run("demo", "--help").out().replaceAll("\\s+", " ").contains("shared memory (shm:)"));
+        assertTrue(run("demo", "--help").out().replaceAll("\\s+", " ").contains("VXLAN between two"));
     }
 
     @Test

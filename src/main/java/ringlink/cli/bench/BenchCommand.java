@@ -27,13 +27,16 @@ import picocli.CommandLine.Option;
                 + "relay plain/offload; xdp rx/tx: DPDK net_af_xdp vs Ringlink's XSK; shm: gVisor Go<->Go vs Java<->Java (and DPDK memif "
                 + "for scale); "
                 + "vhost-net tx/rx: testpmd virtio_user vs our link vs TAP, in a QEMU TCG guest (minutes: leave it out with "
-                + "--only '^(?!vhost-net)'). JMH-only benchmarks are listed as skipped with the class to run."},
+                + "--only '^(?!vhost-net)'); vxlan iperf3: the kernel's bridge + vxlan vs TAP + the switch + a vxlan: port, "
+                + "both against the kernel's vxlan over a veth underlay; vxlan underlay udp: iperf3 -u vs the udp: link with "
+                + "and without GSO/GRO (--quick runs these two only with --only, e.g. --only vxlan). JMH-only benchmarks are listed as skipped with the class to run."},
         footer = {"", "Examples:",
             "  ringlink bench --quick                      # seconds: checks the harness",
             "  ringlink bench --repeat 5 --duration 10     # the full measurement",
             "  ringlink bench --only 'switch' --sizes 64,1500",
             "  ringlink bench --only '^(?!vhost-net)'       # everything but the QEMU guest",
-            "  ringlink bench --only '^(xdp|shm)' --duration 3"})
+            "  ringlink bench --only '^(xdp|shm)' --duration 3",
+            "  sudo ringlink bench --only vxlan --quick        # the tunnel cells, about a minute"})
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "CI mode (~15 s): the in-memory switch cells, and as root the tun cells (veth vs the Java TUN relay, "
             + "1 s iperf3 each); 64-byte frames, 2 short runs.")
