@@ -19,7 +19,6 @@ expected outcome of most attacks, not an error.
 """
 
 import argparse
-import errno
 import mmap
 import os
 import random
