@@ -1,0 +1,265 @@
+package ringlink.afpacket;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import ringlink.link.Link;
+import ringlink.link.LinkClosedException;
+import ringlink.link.Links;
+import ringlink.packet.PacketBatch;
+import ringlink.sw.Switch;
+import ringlink.sys.PollSet;
+import ringlink.sys.PollfdLayout;
+import ringlink.testing.Env;
+
+/**
+ * AF_PACKET links against the real kernel: a veth pair rlapk0 (here) / rlapk1 (in namespace
+ * rlapk-a), a Python AF_PACKET socket as the kernel-side peer for exact counts both ways, and
+ * ping plus iperf3 through a switch between the veth and a TAP in namespace rlapk-b.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class PacketLinkTest {
+    static final String NS = "rlapk-a", NS_B = "rlapk-b";
+    static final String HOST = "rlapk0", PEER = "rlapk1", TAP = "rlapkt0";
+    static final int ETHERTYPE = 0x88B5;
+    static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static boolean ready;
+
+    @BeforeAll
+    static void setUp() {
+        if (!Env.isRoot() || Env.which("ip") == null) return;
+        cleanUp();
+        sh("ip netns add " + NS);
+        sh("ip link add " + HOST + " type veth peer name " + PEER);
+        sh("ip link set " + PEER + " netns " + NS);
+        // No IPv6 (no router/neighbour solicitations to disturb exact counts); no offloads: without
+        // PACKET_VNET_HDR the link carries neither superpackets nor "checksum still to do" packets.
+        sh("sysctl -qw net.ipv6.conf." + HOST + ".disable_ipv6=1");
+        in(NS, "sysctl -qw net.ipv6.conf." + PEER + ".disable_ipv6=1; ip link set lo up; ip link set " + PEER + " up");
+        sh("ip link set " + HOST + " up");
+        Env.runQuiet(10, "ethtool", "-K", HOST, "gro", "off", "tso", "off", "gso", "off", "tx", "off");
+        Env.runQuiet(10, "ip", "netns", "exec", NS, "ethtool", "-K", PEER, "gro", "off", "tso", "off", "gso", "off", "tx", "off");
+        ready = true;
+    }
+
+    @AfterAll
+    static void cleanUp() {
+        if (Files.exists(Path.of("/sys/class/net", HOST))) Env.runQuiet(10, "ip", "link", "del", HOST);
+        Env.runQuiet(10, "ip", "netns", "del", NS);
+        Env.runQuiet(10, "ip", "netns", "del", NS_B);
+    }
+
+    static String sh(String cmd) {
+        return Env.run(60, "sh", "-c", cmd);
+    }
+
+    static String in(String ns, String cmd) {
+        return Env.run(60, "ip", "netns", "exec", ns, "sh", "-c", cmd);
+    }
+
+    static void requireFixture() {
+        Env.requireNetns();
+        Env.requireProgram("python3", "python3");
+        Env.require(ready, "the veth/netns fixture (" + HOST + " <-> " + NS + "/" + PEER + ")");
+    }
+
+    static Path rawPeer() {
+        return Env.requireFile(Env.projectDir().resolve("src/test/python/afpacket/rawpeer.py"), "the raw socket peer");
+    }
+
+    static String mac(String ns, String dev) {
+        String cmd = "cat /sys/class/net/" + dev + "/address";
+        return (ns == null ? sh(cmd) : in(ns, cmd)).trim();
+    }
+
+    /** Appends a test frame: dst, src, EtherType 0x88B5, "RLAPK", sequence number, padded to 60 bytes. */
+    static void addFrame(PacketBatch b, byte[] dst, byte[] src, int seq) {
+        int i = b.add();
+        long o = b.dataOffset(i);
+        var m = b.memory();
+        m.asSlice(o, 60).fill((byte) 0);
+        java.lang.foreign.MemorySegment.copy(dst, 0, m, ValueLayout.JAVA_BYTE, o, 6);
+        java.lang.foreign.MemorySegment.copy(src, 0, m, ValueLayout.JAVA_BYTE, o + 6, 6);
+        m.set(BE16, o + 12, (short) ETHERTYPE);
+        java.lang.foreign.MemorySegment.copy("RLAPK".getBytes(), 0, m, ValueLayout.JAVA_BYTE, o + 14, 5);
+        m.set(BE32, o + 19, seq);
+        b.setLength(i, 60);
+    }
+
+    static byte[] macBytes(String mac) {
+        String[] p = mac.split(":");
+        byte[] b = new byte[6];
+        for (int i = 0; i < 6; i++) b[i] = (byte) Integer.parseInt(p[i], 16);
+        return b;
+    }
+
+    static boolean isTestFrame(PacketBatch b, int i) {
+        return b.length(i) >= 23 && Short.toUnsignedInt(b.memory().get(BE16, b.dataOffset(i) + 12)) == ETHERTYPE;
+    }
+
+    @Test
+    void transmittedFramesReachTheKernelExactlyOnceAndInOrder() throws Exception {
+        requireFixture();
+        int n = 5000;
+        Process peer = new ProcessBuilder("ip", "netns", "exec", NS, "python3", rawPeer().toString(), "recv", PEER,
+                Integer.toString(n), "30").redirectErrorStream(true).start();
+        try (PacketLink link = PacketLink.open(PacketConfig.of(HOST)); PacketBatch b = new PacketBatch(64, 2048)) {
+            BufferedReader out = new BufferedReader(new InputStreamReader(peer.getInputStream()));
+            assertEquals("ready", out.readLine());
+            byte[] dst = macBytes(mac(NS, PEER)), src = macBytes(mac(null, HOST));
+            long rxBefore = Long.parseLong(in(NS, "cat /sys/class/net/" + PEER + "/statistics/rx_packets").trim());
+            int seq = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (seq < n) {
+                b.clear();
+                int k = Math.min(64, n - seq);
+                for (int j = 0; j < k; j++) addFrame(b, dst, src, seq + j);
+                int from = 0;
+                while (from < k) {
+                    from += link.transmit(b, from, k);
+                    if (from < k) {
+                        assertTrue(System.nanoTime() < deadline, "transmit ring stuck");
+                        Thread.sleep(1);
+                    }
+                }
+                seq += k;
+            }
+            assertTrue(link.drainTx(10_000), "transmit ring did not drain");
+            String result = out.readLine();
+            assertTrue(peer.waitFor(30, TimeUnit.SECONDS));
+            assertEquals("count=" + n + " seqs_ok=True", result);
+            long rxAfter = Long.parseLong(in(NS, "cat /sys/class/net/" + PEER + "/statistics/rx_packets").trim());
+            assertEquals(n, rxAfter - rxBefore, "veth peer rx_packets");
+            var s = link.counters().snapshot();
+            assertEquals(n, s.txPackets());
+            assertEquals(0, s.txDrops());
+            // PACKET_IGNORE_OUTGOING: our own transmits never come back to our receive ring.
+            Thread.sleep(50);
+            b.clear();
+            int own = 0;
+            while (link.receive(b) > 0) {
+                for (int i = 0; i < b.count(); i++) if (isTestFrame(b, i)) own++;
+                b.clear();
+            }
+            assertEquals(0, own, "own transmits received back");
+        } finally {
+            peer.destroyForcibly();
+        }
+    }
+
+    @Test
+    void framesFromTheKernelArriveExactlyOnceAndInOrder() throws Exception {
+        requireFixture();
+        int n = 5000;
+        try (PacketLink link = PacketLink.open(PacketConfig.of(HOST)); PacketBatch b = new PacketBatch(64, 2048);
+             PollSet ps = new PollSet(1)) {
+            ps.add(link.readyFd(), PollfdLayout.POLLIN);
+            String res = in(NS, "python3 " + rawPeer() + " send " + PEER + " " + mac(null, HOST) + " " + n);
+            assertTrue(res.contains("sent=" + n), res);
+            int got = 0, expect = 0;
+            boolean inOrder = true;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (got < n && System.nanoTime() < deadline) {
+                b.clear();
+                if (link.receive(b) == 0) {
+                    if (link.prepareToWait()) {
+                        ps.poll(100);
+                        link.finishWait();
+                    }
+                    continue;
+                }
+                for (int i = 0; i < b.count(); i++) {
+                    if (!isTestFrame(b, i)) continue;
+                    int seq = b.memory().get(BE32, b.dataOffset(i) + 19);
+                    inOrder &= seq == expect;
+                    expect = seq + 1;
+                    got++;
+                }
+            }
+            assertEquals(n, got, "frames received");
+            assertTrue(inOrder, "frames out of order");
+            PacketLink.Statistics st = link.statistics();
+            assertEquals(0, st.drops(), "kernel drops (ring full): " + st);
+            assertTrue(st.packets() >= n, "kernel saw " + st);
+            assertEquals(0, link.counters().snapshot().errors());
+        }
+    }
+
+    @Test
+    void closeWakesASleeperAndLaterCallsThrow() throws Exception {
+        requireFixture();
+        PacketLink link = PacketLink.open(PacketConfig.of(HOST));
+        Thread t = Thread.ofPlatform().start(() -> {
+            try (PollSet ps = new PollSet(1)) {
+                ps.add(link.readyFd(), PollfdLayout.POLLIN);
+                if (link.prepareToWait()) {
+                    ps.poll(30_000);
+                    link.finishWait();
+                }
+            } catch (Exception ignored) {
+                // closed under us
+            }
+        });
+        Thread.sleep(200);
+        link.close();
+        t.join(5_000);
+        assertTrue(!t.isAlive(), "sleeper not woken by close");
+        try (PacketBatch b = new PacketBatch(4, 2048)) {
+            assertThrows(LinkClosedException.class, () -> link.receive(b));
+        }
+    }
+
+    @Test
+    void badSpecsAndMissingInterfacesFailClearly() {
+        assertThrows(IllegalArgumentException.class, () -> Links.open("packet:" + HOST + "?blocks=1"));
+        assertThrows(IllegalArgumentException.class, () -> Links.open("packet:" + HOST + "?block-size=5000"));
+        assertThrows(IllegalArgumentException.class, () -> Links.open("packet:" + HOST + "?bogus=1"));
+        assertThrows(IllegalArgumentException.class, () -> Links.open("packet:"));
+        if (Env.isRoot()) assertThrows(PacketException.class, () -> Links.open("packet:rlapk-none"));
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void switchBetweenVethAndTapCarriesPingAndIperf3() throws Exception {
+        requireFixture();
+        Env.requireTun();
+        Env.requireProgram("iperf3", "iperf3");
+        in(NS, "ip addr add 10.79.0.1/24 dev " + PEER);
+        Env.run(10, "ip", "netns", "add", NS_B);
+        try (Link veth = Links.open("packet:" + HOST); Link tap = Links.open("tap:" + TAP)) {
+            sh("ip link set " + TAP + " netns " + NS_B);
+            in(NS_B, "sysctl -qw net.ipv6.conf." + TAP + ".disable_ipv6=1; ip link set lo up; ip addr add 10.79.0.2/24 dev "
+                    + TAP + "; ip link set " + TAP + " up");
+            try (Switch sw = Switch.builder().port(veth).port(tap).build()) {
+                sw.start();
+                String ping = in(NS_B, "timeout 20 ping -c 3 -i 0.2 -W 2 10.79.0.1");
+                assertTrue(ping.contains("3 received"), ping);
+                in(NS, "iperf3 -s -1 -D -B 10.79.0.1 -I /tmp/rlapk-iperf3.pid >/dev/null 2>&1 </dev/null");
+                Thread.sleep(300);
+                String out = in(NS_B, "timeout 30 iperf3 -c 10.79.0.1 -t 3 -f m --connect-timeout 3000");
+                assertTrue(out.contains("receiver"), out);
+                System.out.println("[packet switch] iperf3:\n" + out.lines().filter(s -> s.contains("sender") || s.contains("receiver"))
+                        .reduce("", (x, y) -> x + y + "\n"));
+                var s = veth.counters().snapshot();
+                assertTrue(s.rxPackets() > 1000 && s.txPackets() > 1000, "veth port counters " + s);
+            }
+        } finally {
+            Env.runQuiet(10, "sh", "-c", "test -f /tmp/rlapk-iperf3.pid && kill $(cat /tmp/rlapk-iperf3.pid); rm -f /tmp/rlapk-iperf3.pid");
+            Env.runQuiet(10, "ip", "netns", "exec", NS, "ip", "addr", "flush", "dev", PEER);
+            Env.runQuiet(10, "ip", "netns", "del", NS_B);
+        }
+    }
+}
