@@ -15,24 +15,31 @@ import ringlink.sys.Net;
  * @param blocks       receive blocks
  * @param timeoutMillis how long the kernel keeps a partly filled receive block before handing it over
  * @param txFrames     transmit ring slots
+ * @param vnetHdr      PACKET_VNET_HDR: a virtio-net header before each frame, so checksum offload and
+ *                     TCP/UDP superpackets pass both ways
  */
 public record PacketConfig(String ifname, boolean promisc, boolean outgoing, boolean qdiscBypass, int blockSize,
-                           int blocks, int timeoutMillis, int txFrames) {
+                           int blocks, int timeoutMillis, int txFrames, boolean vnetHdr) {
     static final Set<String> PARAMS = Set.of("promisc", "outgoing", "qdisc-bypass", "block-size", "blocks", "timeout",
-            "tx-frames");
+            "tx-frames", "vnethdr");
 
-    /** Parses {@code packet:IFACE?promisc=true&outgoing=false&qdisc-bypass=false&block-size=262144&blocks=16&timeout=1&tx-frames=512}. */
+    /**
+     * Parses {@code packet:IFACE?promisc=true&outgoing=false&qdisc-bypass=false&vnethdr=true&block-size=262144
+     * &blocks=16&timeout=1&tx-frames=128} (tx-frames defaults to 512 with vnethdr=false).
+     */
     public static PacketConfig parse(LinkSpec spec) {
         spec.checkParams(PARAMS);
         String ifname = spec.requireTarget("interface name");
         Net.checkName(ifname);
         int blockSize = spec.intParam("block-size", 1 << 18, 4096, 1 << 24);
         if (Integer.bitCount(blockSize) != 1) throw new IllegalArgumentException(spec + ": block-size must be a power of two");
-        int txFrames = spec.intParam("tx-frames", 512, 8, 1 << 16);
+        boolean vnet = spec.boolParam("vnethdr", true);
+        // With the header a slot must hold a 64 KiB superpacket: fewer, bigger slots by default.
+        int txFrames = spec.intParam("tx-frames", vnet ? 128 : 512, 8, 1 << 16);
         if (Integer.bitCount(txFrames) != 1) throw new IllegalArgumentException(spec + ": tx-frames must be a power of two");
         return new PacketConfig(ifname, spec.boolParam("promisc", true), spec.boolParam("outgoing", false),
                 spec.boolParam("qdisc-bypass", false), blockSize, spec.intParam("blocks", 16, 2, 4096),
-                spec.intParam("timeout", 1, 1, 1000), txFrames);
+                spec.intParam("timeout", 1, 1, 1000), txFrames, vnet);
     }
 
     /** Defaults for {@code ifname}. */

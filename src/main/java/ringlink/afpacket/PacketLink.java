@@ -14,6 +14,7 @@ import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
 import ringlink.link.WakeupGuard;
 import ringlink.packet.PacketBatch;
+import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.Epoll;
 import ringlink.sys.EpollEventLayout;
 import ringlink.sys.Errno;
@@ -31,6 +32,7 @@ import ringlink.sys.Tpacket3HdrLayout;
 import ringlink.sys.TpacketBlockDescLayout;
 import ringlink.sys.TpacketReq3Layout;
 import ringlink.sys.TpacketStatsV3Layout;
+import ringlink.tun.RxChecker;
 
 /**
  * A {@link Link} over one AF_PACKET socket bound to an existing interface, with TPACKET_V3 mmap
@@ -70,6 +72,11 @@ public final class PacketLink implements Link {
     static final int STATS_EVERY_BLOCKS = 16;
     /** Ethernet header plus one VLAN tag. */
     static final int L2_OVERHEAD = 18;
+    /** Largest superpacket (GSO_MAX_SIZE) the kernel hands over or takes, before the L2 header. */
+    static final int MAX_GSO_PACKET = 65536;
+    /** What PACKET_VNET_HDR carries both ways (virtio_net_hdr_from_skb / _to_skb). */
+    public static final Offloads VNET_OFFLOADS = Offloads.of(Offloads.CSUM | Offloads.TSO4 | Offloads.TSO6 | Offloads.USO
+            | Offloads.TSO_ECN);
     private static final int MSG_DONTWAIT = 0x40;
 
     private final String name;
@@ -84,6 +91,10 @@ public final class PacketLink implements Link {
     private final int mtu;
     private final int maxRx;
     private final int maxTx;
+    /** Bytes of virtio-net header before each frame: 10 with PACKET_VNET_HDR, else 0. */
+    private final int hdr;
+    private final Offloads offloads;
+    private final RxChecker rxCheck = new RxChecker(Layer.L2);
     // receive ring geometry and position (receiving thread only)
     private final long blockSize;
     private final int blocks;
@@ -96,6 +107,8 @@ public final class PacketLink implements Link {
     private final long txBase;
     private final int txFrameSize;
     private final int txFrames;
+    private final int txBlockSize;
+    private final int txPerBlock;
     private int txHead;
     // kernel statistics, accumulated (getsockopt resets them)
     private final Object statsLock = new Object();
@@ -104,9 +117,11 @@ public final class PacketLink implements Link {
     private final MemorySegment statsBuf = Arena.ofAuto().allocate(TpacketStatsV3Layout.LAYOUT);
     private volatile boolean closed;
     private volatile String failure;
+    /** Why the last received packet was dropped by the offload checks, or null. */
+    private volatile String lastError;
 
     private PacketLink(String name, PacketConfig config, Fd fd, Mapping ring, Epoll epoll, EventFd wake, int mtu,
-                       int txFrameSize) {
+                       int txFrameSize, int txBlockSize) {
         this.name = name;
         this.config = config;
         this.fd = fd;
@@ -121,8 +136,12 @@ public final class PacketLink implements Link {
         this.txBase = blockSize * blocks;
         this.txFrameSize = txFrameSize;
         this.txFrames = config.txFrames();
-        this.maxTx = (int) (txFrameSize - Tpacket3HdrLayout.TX_DATA_OFFSET);
-        this.maxRx = mtu + L2_OVERHEAD;
+        this.txBlockSize = txBlockSize;
+        this.txPerBlock = txBlockSize / txFrameSize;
+        this.hdr = config.vnetHdr() ? VirtioNetHdr.SIZE : 0;
+        this.offloads = config.vnetHdr() ? VNET_OFFLOADS : Offloads.NONE;
+        this.maxTx = (int) (txFrameSize - Tpacket3HdrLayout.TX_DATA_OFFSET - hdr);
+        this.maxRx = (config.vnetHdr() ? Math.max(MAX_GSO_PACKET, mtu) : mtu) + L2_OVERHEAD;
     }
 
     /**
@@ -141,11 +160,23 @@ public final class PacketLink implements Link {
             throw new PacketException(name + ": no interface " + c.ifname() + " (" + e.getMessage() + ")", e);
         }
         if (mtu <= 0 || mtu > 65535) throw new PacketException(name + ": interface MTU " + mtu + " out of range", null);
-        // One slot: header (aligned) + frame with a VLAN tag; a power of two so slots tile the blocks.
-        long need = Tpacket3HdrLayout.TX_DATA_OFFSET + mtu + L2_OVERHEAD;
-        int txFrameSize = Math.max(2048, Integer.highestOneBit((int) need - 1) << 1);
-        if ((long) mtu + L2_OVERHEAD + Tpacket3HdrLayout.SIZE + TpacketBlockDescLayout.SIZE > c.blockSize()) {
-            throw new IllegalArgumentException(name + ": block-size " + c.blockSize() + " cannot hold one frame of MTU " + mtu);
+        // One slot: header (aligned) + virtio-net header + frame with a VLAN tag (a superpacket with
+        // vnethdr). Up to 64 KiB a power of two, so slots tile 64 KiB blocks; beyond, one slot per
+        // page-rounded block.
+        int hdr = c.vnetHdr() ? VirtioNetHdr.SIZE : 0;
+        int maxFrame = (c.vnetHdr() ? Math.max(MAX_GSO_PACKET, mtu) : mtu) + L2_OVERHEAD;
+        long need = Tpacket3HdrLayout.TX_DATA_OFFSET + hdr + maxFrame;
+        int txFrameSize, txBlock;
+        if (need <= 1 << 16) {
+            txFrameSize = Math.max(2048, Integer.highestOneBit((int) need - 1) << 1);
+            txBlock = Math.max(txFrameSize, 1 << 16);
+        } else {
+            txFrameSize = (int) Tpacket3HdrLayout.align(need);
+            txBlock = (txFrameSize + 4095) & ~4095;
+        }
+        if ((long) maxFrame + hdr + Tpacket3HdrLayout.SIZE + TpacketBlockDescLayout.SIZE + 16 > c.blockSize()) {
+            throw new IllegalArgumentException(name + ": block-size " + c.blockSize() + " cannot hold one frame of "
+                    + maxFrame + " bytes" + (c.vnetHdr() ? " (a superpacket: use at least 131072 with vnethdr)" : ""));
         }
         Fd fd = Sockets.socket(Sockets.AF_PACKET, Sockets.SOCK_RAW, 0, name);
         Mapping ring = null;
@@ -156,6 +187,8 @@ public final class PacketLink implements Link {
             opt(fd, PacketSockets.PACKET_LOSS, 1, "PACKET_LOSS");
             if (!c.outgoing()) opt(fd, PacketSockets.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING (kernel 4.20+)");
             if (c.qdiscBypass()) opt(fd, PacketSockets.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
+            // Before the rings: the kernel refuses it (EBUSY) once a ring exists.
+            if (c.vnetHdr()) opt(fd, PacketSockets.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
             MemorySegment req = a.allocate(TpacketReq3Layout.LAYOUT);
             req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_BLOCK_SIZE, c.blockSize());
             req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_BLOCK_NR, c.blocks());
@@ -163,8 +196,7 @@ public final class PacketLink implements Link {
             req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_FRAME_NR, c.blocks() * (c.blockSize() / 2048));
             req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_RETIRE_BLK_TOV, c.timeoutMillis());
             ring(fd, PacketSockets.PACKET_RX_RING, req, "PACKET_RX_RING");
-            // TX: fixed slots; blocks of max(slot, 64 KiB), the last three fields must be 0.
-            int txBlock = Math.max(txFrameSize, 1 << 16);
+            // TX: fixed slots; the last three fields must be 0.
             int perBlock = txBlock / txFrameSize;
             int txBlocks = Math.max(1, c.txFrames() / perBlock);
             req.fill((byte) 0);
@@ -176,7 +208,7 @@ public final class PacketLink implements Link {
             int txFrames = txBlocks * perBlock;
             if (txFrames != c.txFrames()) {
                 c = new PacketConfig(c.ifname(), c.promisc(), c.outgoing(), c.qdiscBypass(), c.blockSize(), c.blocks(),
-                        c.timeoutMillis(), txFrames);
+                        c.timeoutMillis(), txFrames, c.vnetHdr());
             }
             long len = (long) c.blockSize() * c.blocks() + (long) txBlock * txBlocks;
             ring = Mapping.map(fd, len, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED | Mapping.MAP_POPULATE, 0,
@@ -206,7 +238,7 @@ public final class PacketLink implements Link {
             ep = new Epoll(2);
             ep.add(wake.fd(), EpollEventLayout.EPOLLIN, 1);
             ep.add(fd, EpollEventLayout.EPOLLIN, 0);
-            return new PacketLink(name, c, fd, ring, ep, wake, mtu, txFrameSize);
+            return new PacketLink(name, c, fd, ring, ep, wake, mtu, txFrameSize, txBlock);
         } catch (IOException | RuntimeException e) {
             if (ep != null) ep.close();
             if (wake != null) wake.close();
@@ -239,7 +271,8 @@ public final class PacketLink implements Link {
     @Override public String name() { return name; }
     @Override public Layer layer() { return Layer.L2; }
     @Override public int mtu() { return mtu; }
-    @Override public Offloads offloads() { return Offloads.NONE; }
+    /** {@link #VNET_OFFLOADS} with vnethdr (the default), else none. */
+    @Override public Offloads offloads() { return offloads; }
     @Override public int maxReceiveSize() { return maxRx; }
     @Override public Fd readyFd() { return epoll.fd(); }
     @Override public LinkCounters counters() { return counters; }
@@ -250,6 +283,9 @@ public final class PacketLink implements Link {
 
     /** The socket (for tests and diagnostics). */
     public Fd socket() { return fd; }
+
+    /** Why the last received packet failed the virtio-net header checks (null if none has). */
+    public String lastError() { return lastError; }
 
     /** Transmit ring slots. */
     public int txFrames() { return txFrames; }
@@ -278,7 +314,7 @@ public final class PacketLink implements Link {
                 int wire = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_LEN);
                 int status = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_STATUS);
                 int mac = Short.toUnsignedInt(mem.get(ValueLayout.JAVA_SHORT, h + Tpacket3HdrLayout.OFF_TP_MAC));
-                if (mac < Tpacket3HdrLayout.SIZE || snap < 0 || pktOff + mac + (long) snap > blockSize) {
+                if (mac < Tpacket3HdrLayout.SIZE + hdr || snap < 0 || pktOff + mac + (long) snap > blockSize) {
                     throw corrupt("packet at " + pktOff + " has tp_mac " + mac + " and tp_snaplen " + snap
                             + " outside the block of " + blockSize + " B");
                 }
@@ -312,9 +348,29 @@ public final class PacketLink implements Link {
                             MemorySegment.copy(mem, src, out, dst, snap);
                         }
                         batch.setLength(i, len);
-                        batch.clearOffload(i);
-                        got++;
-                        bytes += len;
+                        String bad = null;
+                        if (hdr == 0) {
+                            batch.clearOffload(i);
+                        } else {
+                            // The kernel wrote the virtio-net header just before the frame.
+                            VirtioNetHdr.decode(mem, h + mac - hdr, batch, i);
+                            if (vlan && (batch.needsCsum(i) || batch.isGso(i))) {
+                                // Offsets counted from the frame the kernel had, without the tag we put back.
+                                batch.setCsum(i, batch.csumStart(i) + 4, batch.csumOffset(i));
+                                if (batch.hdrLen(i) > 0) batch.setGso(i, batch.gsoType(i), batch.hdrLen(i) + 4, batch.gsoSize(i));
+                            }
+                            bad = rxCheck.check(batch, i, offloads);
+                        }
+                        if (bad != null) {
+                            batch.setCount(i);
+                            dropped++;
+                            counters.error();
+                            lastError = bad;
+                        } else {
+                            if (batch.isGso(i)) counters.superpacket(1);
+                            got++;
+                            bytes += len;
+                        }
                     }
                 }
                 pktLeft--;
@@ -383,7 +439,7 @@ public final class PacketLink implements Link {
             long bytes = 0;
             int dropped = 0;
             for (int i = from; i < to; i++) {
-                long slot = txBase + (long) txHead * txFrameSize;
+                long slot = slot(txHead);
                 int st = (int) INT.getAcquire(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS);
                 if (st == PacketSockets.TP_STATUS_WRONG_FORMAT) {
                     // The kernel refused what we put here earlier (PACKET_LOSS): count it, reuse the slot.
@@ -392,20 +448,24 @@ public final class PacketLink implements Link {
                 } else if (st != PacketSockets.TP_STATUS_AVAILABLE) {
                     break; // still queued or being sent: the ring is full
                 }
-                if (!Offloads.NONE.accepts(batch, i)) {
-                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads an AF_PACKET link lacks");
+                if (!offloads.accepts(batch, i)) {
+                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
                 }
                 taken++;
                 int len = batch.length(i);
-                if (len > maxTx || len < 14) {
+                boolean gso = batch.isGso(i);
+                if (len > (gso ? maxTx : Math.min(maxTx, mtu + L2_OVERHEAD)) || len < 14) {
                     dropped++;
                     if (st == PacketSockets.TP_STATUS_WRONG_FORMAT) INT.setRelease(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS, 0);
                     continue;
                 }
-                MemorySegment.copy(batch.memory(), batch.dataOffset(i), mem, slot + Tpacket3HdrLayout.TX_DATA_OFFSET, len);
+                long data = slot + Tpacket3HdrLayout.TX_DATA_OFFSET;
+                if (hdr > 0) VirtioNetHdr.encode(mem, data, hdr, batch, i, 0);
+                MemorySegment.copy(batch.memory(), batch.dataOffset(i), mem, data + hdr, len);
                 mem.set(ValueLayout.JAVA_INT, slot + Tpacket3HdrLayout.OFF_TP_NEXT_OFFSET, 0);
-                mem.set(ValueLayout.JAVA_INT, slot + Tpacket3HdrLayout.OFF_TP_LEN, len);
-                mem.set(ValueLayout.JAVA_INT, slot + Tpacket3HdrLayout.OFF_TP_SNAPLEN, len);
+                mem.set(ValueLayout.JAVA_INT, slot + Tpacket3HdrLayout.OFF_TP_LEN, len + hdr);
+                mem.set(ValueLayout.JAVA_INT, slot + Tpacket3HdrLayout.OFF_TP_SNAPLEN, len + hdr);
+                if (gso) counters.superpacket(1);
                 INT.setRelease(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS, PacketSockets.TP_STATUS_SEND_REQUEST);
                 txHead = txHead + 1 == txFrames ? 0 : txHead + 1;
                 posted++;
@@ -418,6 +478,14 @@ public final class PacketLink implements Link {
         } catch (IllegalStateException | IndexOutOfBoundsException e) {
             throw fail(e);
         }
+    }
+
+    /**
+     * Where TX slot {@code k} starts: slots never straddle a block, and a block may end in a gap
+     * (a 64 KiB superpacket slot in a page-rounded block), as the kernel's packet_lookup_frame counts.
+     */
+    private long slot(int k) {
+        return txBase + (long) (k / txPerBlock) * txBlockSize + (long) (k % txPerBlock) * txFrameSize;
     }
 
     /** Asks the kernel to send every slot in TP_STATUS_SEND_REQUEST (without waiting for them). */
@@ -438,7 +506,7 @@ public final class PacketLink implements Link {
         while (true) {
             boolean busy = false;
             for (int k = 0; k < txFrames && !busy; k++) {
-                int st = (int) INT.getAcquire(mem, txBase + (long) k * txFrameSize + Tpacket3HdrLayout.OFF_TP_STATUS);
+                int st = (int) INT.getAcquire(mem, slot(k) + Tpacket3HdrLayout.OFF_TP_STATUS);
                 busy = st == PacketSockets.TP_STATUS_SEND_REQUEST || st == PacketSockets.TP_STATUS_SENDING;
             }
             if (!busy) return true;

@@ -13,13 +13,14 @@ import ringlink.packet.VirtioNetHdr;
  * Checks what the kernel handed a TUN/TAP queue before it goes anywhere: the kernel is trusted
  * to be correct but not assumed to be (a forwarded superpacket's hdr_len is known to be wrong on
  * some kernels; a bug or a hostile local writer must not turn into an out-of-bounds segment
- * later). One per queue (holds parse scratch).
+ * later). One per queue (holds parse scratch). Public for the other transports whose peer is the
+ * kernel's virtio-net header producer (AF_PACKET with PACKET_VNET_HDR).
  */
-final class RxChecker {
+public final class RxChecker {
     private final Gso gso = new Gso();
     private final Framing framing;
 
-    RxChecker(Layer layer) {
+    public RxChecker(Layer layer) {
         this.framing = layer == Layer.L2 ? Framing.ETHERNET : Framing.IP;
     }
 
@@ -27,7 +28,7 @@ final class RxChecker {
      * Validates packet {@code i} (correcting hdr_len in place) and completes its checksum when the
      * link did not negotiate CSUM. Returns null if it may be passed on, else why not.
      */
-    String check(PacketBatch b, int i, Offloads offloads) {
+    public String check(PacketBatch b, int i, Offloads offloads) {
         try {
             int flags = b.flags(i);
             if ((flags & ~(VirtioNetHdr.F_NEEDS_CSUM | VirtioNetHdr.F_DATA_VALID | VirtioNetHdr.F_RSC_INFO)) != 0) {
