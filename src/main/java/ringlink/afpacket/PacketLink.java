@@ -36,7 +36,10 @@ import ringlink.tun.RxChecker;
 
 /**
  * A {@link Link} over one AF_PACKET socket bound to an existing interface, with TPACKET_V3 mmap
- * rings in both directions: Ethernet frames (L2), no offloads.
+ * rings in both directions: Ethernet frames (L2); with PACKET_VNET_HDR (the default) a
+ * virtio-net header before each frame carries checksum offload and TCP/UDP superpackets both
+ * ways ({@link #VNET_OFFLOADS}), and what the kernel wrote in it is checked like a TAP's
+ * ({@link RxChecker}) before the packet is handed on.
  *
  * <h2>Receive</h2>
  * The receive ring is block based: the kernel fills a block with packets (each a
@@ -286,6 +289,12 @@ public final class PacketLink implements Link {
 
     /** Why the last received packet failed the virtio-net header checks (null if none has). */
     public String lastError() { return lastError; }
+
+    /** Test seam: the mapped rings (RX blocks first), to play a kernel that writes nonsense. */
+    MemorySegment ringMemory() { return mem; }
+
+    /** Test seam: the receive block the next {@link #receive} looks at, and its offset in {@link #ringMemory()}. */
+    long currentBlockOffset() { return (long) block * blockSize; }
 
     /** Transmit ring slots. */
     public int txFrames() { return txFrames; }

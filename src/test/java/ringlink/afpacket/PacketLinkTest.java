@@ -209,6 +209,62 @@ class PacketLinkTest {
         }
     }
 
+    /** Waits (bounded) until the kernel has handed over a block holding one frame from the peer. */
+    static void blockWithOneFrame(PacketLink link) throws Exception {
+        String res = in(NS, "python3 " + rawPeer() + " send " + PEER + " " + mac(null, HOST) + " 1");
+        assertTrue(res.contains("sent=1"), res);
+        try (PollSet ps = new PollSet(1)) {
+            ps.add(link.readyFd(), PollfdLayout.POLLIN);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < deadline) {
+                long b = link.currentBlockOffset();
+                if ((link.ringMemory().get(ValueLayout.JAVA_INT, b + ringlink.sys.TpacketBlockDescLayout.OFF_BLOCK_STATUS)
+                        & ringlink.sys.PacketSockets.TP_STATUS_USER) != 0) {
+                    return;
+                }
+                ps.poll(50);
+            }
+        }
+        throw new AssertionError("no block handed over");
+    }
+
+    /**
+     * Plays a kernel that lies in a block it handed over (the ring is mapped writable): each lie
+     * stops the link with LinkFailedException before anything outside the block is read, and the
+     * link stays stopped.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"num_pkts", "offset_to_first_pkt", "tp_mac", "tp_snaplen", "tp_next_offset"})
+    void aLyingBlockStopsTheLink(String field) throws Exception {
+        requireFixture();
+        try (PacketLink link = PacketLink.open(PacketConfig.parse(ringlink.link.LinkSpec.parse(
+                "packet:" + HOST + "?block-size=131072&blocks=4&timeout=1")));
+             PacketBatch b = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
+            blockWithOneFrame(link);
+            var m = link.ringMemory();
+            long blk = link.currentBlockOffset();
+            int first = m.get(ValueLayout.JAVA_INT, blk + ringlink.sys.TpacketBlockDescLayout.OFF_OFFSET_TO_FIRST_PKT);
+            long h = blk + first;
+            switch (field) {
+                case "num_pkts" -> m.set(ValueLayout.JAVA_INT, blk + ringlink.sys.TpacketBlockDescLayout.OFF_NUM_PKTS, 1 << 20);
+                case "offset_to_first_pkt" -> m.set(ValueLayout.JAVA_INT,
+                        blk + ringlink.sys.TpacketBlockDescLayout.OFF_OFFSET_TO_FIRST_PKT, 131072 - 8);
+                case "tp_mac" -> m.set(ValueLayout.JAVA_SHORT, h + ringlink.sys.Tpacket3HdrLayout.OFF_TP_MAC, (short) 4);
+                case "tp_snaplen" -> m.set(ValueLayout.JAVA_INT, h + ringlink.sys.Tpacket3HdrLayout.OFF_TP_SNAPLEN, 131072);
+                case "tp_next_offset" -> {
+                    m.set(ValueLayout.JAVA_INT, blk + ringlink.sys.TpacketBlockDescLayout.OFF_NUM_PKTS, 2);
+                    m.set(ValueLayout.JAVA_INT, h + ringlink.sys.Tpacket3HdrLayout.OFF_TP_NEXT_OFFSET, 131072);
+                }
+                default -> throw new AssertionError(field);
+            }
+            var e = assertThrows(ringlink.link.LinkFailedException.class, () -> link.receive(b));
+            assertTrue(e.getMessage().contains("corrupt receive ring"), e.getMessage());
+            assertEquals(0, b.count());
+            assertThrows(ringlink.link.LinkFailedException.class, () -> link.receive(b));
+            assertTrue(!link.isOpen());
+        }
+    }
+
     @Test
     void closeWakesASleeperAndLaterCallsThrow() throws Exception {
         requireFixture();
