@@ -17,11 +17,13 @@ import ringlink.sys.Net;
  * @param txFrames     transmit ring slots
  * @param vnetHdr      PACKET_VNET_HDR: a virtio-net header before each frame, so checksum offload and
  *                     TCP/UDP superpackets pass both ways
+ * @param fanout       PACKET_FANOUT group id (hash mode) shared by several links on one interface,
+ *                     each taking a share of the flows (several queues); -1 for none
  */
 public record PacketConfig(String ifname, boolean promisc, boolean outgoing, boolean qdiscBypass, int blockSize,
-                           int blocks, int timeoutMillis, int txFrames, boolean vnetHdr) {
+                           int blocks, int timeoutMillis, int txFrames, boolean vnetHdr, int fanout) {
     static final Set<String> PARAMS = Set.of("promisc", "outgoing", "qdisc-bypass", "block-size", "blocks", "timeout",
-            "tx-frames", "vnethdr");
+            "tx-frames", "vnethdr", "fanout");
 
     /**
      * Parses {@code packet:IFACE?promisc=true&outgoing=false&qdisc-bypass=false&vnethdr=true&block-size=262144
@@ -39,7 +41,8 @@ public record PacketConfig(String ifname, boolean promisc, boolean outgoing, boo
         if (Integer.bitCount(txFrames) != 1) throw new IllegalArgumentException(spec + ": tx-frames must be a power of two");
         return new PacketConfig(ifname, spec.boolParam("promisc", true), spec.boolParam("outgoing", false),
                 spec.boolParam("qdisc-bypass", false), blockSize, spec.intParam("blocks", 16, 2, 4096),
-                spec.intParam("timeout", 1, 1, 1000), txFrames, vnet);
+                spec.intParam("timeout", 1, 1, 1000), txFrames, vnet,
+                spec.intParam("fanout", -1, 0, 0xffff));
     }
 
     /** Defaults for {@code ifname}. */

@@ -211,7 +211,7 @@ public final class PacketLink implements Link {
             int txFrames = txBlocks * perBlock;
             if (txFrames != c.txFrames()) {
                 c = new PacketConfig(c.ifname(), c.promisc(), c.outgoing(), c.qdiscBypass(), c.blockSize(), c.blocks(),
-                        c.timeoutMillis(), txFrames, c.vnetHdr());
+                        c.timeoutMillis(), txFrames, c.vnetHdr(), c.fanout());
             }
             long len = (long) c.blockSize() * c.blocks() + (long) txBlock * txBlocks;
             ring = Mapping.map(fd, len, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED | Mapping.MAP_POPULATE, 0,
@@ -235,6 +235,16 @@ public final class PacketLink implements Link {
                     Sockets.setsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_ADD_MEMBERSHIP, mr, "PACKET_ADD_MEMBERSHIP(PROMISC)");
                 } catch (SysException e) {
                     throw new PacketException(name + ": cannot make " + c.ifname() + " promiscuous: " + e.getMessage(), e);
+                }
+            }
+            if (c.fanout() >= 0) {
+                // After bind (the kernel wants a running, bound socket); hash mode keeps a flow on one link.
+                try {
+                    Sockets.setsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_FANOUT,
+                            c.fanout() | (PacketSockets.PACKET_FANOUT_HASH << 16), "PACKET_FANOUT(" + c.fanout() + ", hash)");
+                } catch (SysException e) {
+                    throw new PacketException(name + ": cannot join fanout group " + c.fanout() + " on " + c.ifname()
+                            + ": " + e.getMessage() + (e.is(Errno.EINVAL) ? " (group in use with another mode or interface?)" : ""), e);
                 }
             }
             wake = EventFd.create();

@@ -18,6 +18,9 @@ public final class PacketSockets {
             PACKET_LOSS = 14, PACKET_VNET_HDR = 15, PACKET_TX_TIMESTAMP = 16, PACKET_TIMESTAMP = 17, PACKET_FANOUT = 18,
             PACKET_TX_HAS_OFF = 19, PACKET_QDISC_BYPASS = 20, PACKET_IGNORE_OUTGOING = 23;
 
+    /** PACKET_FANOUT modes (low 16 bits of the option value are the group id, these the high 16). */
+    public static final int PACKET_FANOUT_HASH = 0, PACKET_FANOUT_LB = 1, PACKET_FANOUT_CPU = 2;
+
     /** enum tpacket_versions. */
     public static final int TPACKET_V1 = 0, TPACKET_V2 = 1, TPACKET_V3 = 2;
 

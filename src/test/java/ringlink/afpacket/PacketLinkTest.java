@@ -209,6 +209,46 @@ class PacketLinkTest {
         }
     }
 
+    /**
+     * Two links in one PACKET_FANOUT group on the same interface (two "queues"): every frame the
+     * peer sends is received by exactly one of them, none twice, none lost.
+     */
+    @Test
+    void aFanoutGroupDeliversEachFrameToExactlyOneLink() throws Exception {
+        requireFixture();
+        int n = 3000;
+        String spec = "packet:" + HOST + "?fanout=4711&blocks=64&timeout=50";
+        try (PacketLink l1 = PacketLink.open(PacketConfig.parse(ringlink.link.LinkSpec.parse(spec)));
+             PacketLink l2 = PacketLink.open(PacketConfig.parse(ringlink.link.LinkSpec.parse(spec)));
+             PacketBatch b = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
+            String res = in(NS, "python3 " + rawPeer() + " send " + PEER + " " + mac(null, HOST) + " " + n);
+            assertTrue(res.contains("sent=" + n), res);
+            java.util.BitSet seen = new java.util.BitSet(n);
+            int got = 0, dup = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (got < n && System.nanoTime() < deadline) {
+                int moved = 0;
+                for (PacketLink l : new PacketLink[] {l1, l2}) {
+                    b.clear();
+                    moved += l.receive(b);
+                    for (int i = 0; i < b.count(); i++) {
+                        if (!isTestFrame(b, i)) continue;
+                        int seq = b.memory().get(BE32, b.dataOffset(i) + 19);
+                        if (seen.get(seq)) dup++;
+                        seen.set(seq);
+                        got++;
+                    }
+                }
+                if (moved == 0) Thread.sleep(1);
+            }
+            assertEquals(0, dup, "frames received twice");
+            assertEquals(n, got, "frames received by the group (link 1 " + l1.counters().snapshot().rxPackets()
+                    + ", link 2 " + l2.counters().snapshot().rxPackets() + ")");
+            assertEquals(n, seen.cardinality());
+        }
+        assertThrows(IllegalArgumentException.class, () -> Links.open("packet:" + HOST + "?fanout=70000"));
+    }
+
     /** Waits (bounded) until the kernel has handed over a block holding one frame from the peer. */
     static void blockWithOneFrame(PacketLink link) throws Exception {
         String res = in(NS, "python3 " + rawPeer() + " send " + PEER + " " + mac(null, HOST) + " 1");

@@ -48,6 +48,7 @@ class PacketHeaderLayoutTest {
                 P(PACKET_TX_TIMESTAMP); P(PACKET_TIMESTAMP); P(PACKET_FANOUT); P(PACKET_TX_HAS_OFF); P(PACKET_QDISC_BYPASS);
                 P(PACKET_IGNORE_OUTGOING);
                 P(TPACKET_V1); P(TPACKET_V2); P(TPACKET_V3);
+                P(PACKET_FANOUT_HASH); P(PACKET_FANOUT_LB); P(PACKET_FANOUT_CPU);
                 P(TP_STATUS_KERNEL); P(TP_STATUS_USER); P(TP_STATUS_COPY); P(TP_STATUS_LOSING); P(TP_STATUS_CSUMNOTREADY);
                 P(TP_STATUS_VLAN_VALID); P(TP_STATUS_BLK_TMO); P(TP_STATUS_VLAN_TPID_VALID); P(TP_STATUS_CSUM_VALID);
                 P(TP_STATUS_AVAILABLE); P(TP_STATUS_SEND_REQUEST); P(TP_STATUS_SENDING); P(TP_STATUS_WRONG_FORMAT);
@@ -123,6 +124,9 @@ class PacketHeaderLayoutTest {
         assertEquals(c.get("PACKET_TX_HAS_OFF"), (long) PacketSockets.PACKET_TX_HAS_OFF);
         assertEquals(c.get("PACKET_QDISC_BYPASS"), (long) PacketSockets.PACKET_QDISC_BYPASS);
         assertEquals(c.get("PACKET_IGNORE_OUTGOING"), (long) PacketSockets.PACKET_IGNORE_OUTGOING);
+        assertEquals(c.get("PACKET_FANOUT_HASH"), (long) PacketSockets.PACKET_FANOUT_HASH);
+        assertEquals(c.get("PACKET_FANOUT_LB"), (long) PacketSockets.PACKET_FANOUT_LB);
+        assertEquals(c.get("PACKET_FANOUT_CPU"), (long) PacketSockets.PACKET_FANOUT_CPU);
         assertEquals(c.get("TPACKET_V1"), (long) PacketSockets.TPACKET_V1);
         assertEquals(c.get("TPACKET_V2"), (long) PacketSockets.TPACKET_V2);
         assertEquals(c.get("TPACKET_V3"), (long) PacketSockets.TPACKET_V3);
