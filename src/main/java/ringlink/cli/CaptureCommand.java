@@ -28,7 +28,8 @@ import ringlink.sys.PollfdLayout;
                 + "To capture a switch port, use 'ringlink switch --capture FILE' (a mirror port)."},
         footer = {"", "Examples:",
             "  ringlink capture tap:rl0 -w rl0.pcapng --count 100",
-            "  ringlink capture 'xdp:veth1?queue=0' -w veth1.pcapng --duration 10"})
+            "  ringlink capture 'xdp:veth1?queue=0' -w veth1.pcapng --duration 10",
+            "  ringlink capture 'packet:eth0?outgoing=true' -w eth0.pcapng --count 100   (any interface, both directions)"})
 final class CaptureCommand implements Callable<Integer> {
     @Parameters(paramLabel = "SPEC", description = "The link to capture from (see 'ringlink links').")
     String spec;
