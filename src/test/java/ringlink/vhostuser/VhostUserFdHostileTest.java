@@ -76,13 +76,19 @@ class VhostUserFdHostileTest {
 
     private static String expectLine(Process p, String prefix) throws Exception {
         BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        long end = System.currentTimeMillis() + 20_000;
-        while (System.currentTimeMillis() < end) {
-            String l = r.readLine();
-            if (l == null) break;
-            if (l.startsWith(prefix)) return l;
+        // A blocking pipe read ignores interrupts (and so JUnit's @Timeout): a peer that prints
+        // nothing within 20 s is killed, which ends the read with EOF.
+        var killer = java.util.concurrent.CompletableFuture.runAsync(p::destroyForcibly,
+                java.util.concurrent.CompletableFuture.delayedExecutor(20, TimeUnit.SECONDS));
+        try {
+            String l;
+            while ((l = r.readLine()) != null) {
+                if (l.startsWith(prefix)) return l;
+            }
+        } finally {
+            killer.cancel(false);
         }
-        throw new AssertionError("the Python peer never printed '" + prefix + "'");
+        throw new AssertionError("the Python peer never printed '" + prefix + "' (killed after 20 s, or it exited)");
     }
 
     /** Our own front-end connects to {@code be} and exchanges traffic both ways. */
