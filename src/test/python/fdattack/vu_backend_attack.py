@@ -73,11 +73,23 @@ def main():
         print("eof", flush=True)
         sys.stdin.read()
         return
+    # Fill the kicks while they are still non-blocking: the front-end may have kicked already
+    # (counter 1), and a blocking write of FULL on top of that would hang this script. Take
+    # what is there, then write FULL; EAGAIN means a kick came in between: take it and retry.
+    for fd in kicks.values():
+        while True:
+            try:
+                os.read(fd, 8)
+            except BlockingIOError:
+                pass
+            try:
+                os.write(fd, struct.pack("<Q", FULL))
+                break
+            except BlockingIOError:
+                pass
     for fd in list(kicks.values()) + list(calls.values()):
         fl = fcntl.fcntl(fd, fcntl.F_GETFL)
         fcntl.fcntl(fd, fcntl.F_SETFL, fl & ~os.O_NONBLOCK)
-    for fd in kicks.values():
-        os.write(fd, struct.pack("<Q", FULL))
     print("ready", flush=True)
     sys.stdin.read()
 

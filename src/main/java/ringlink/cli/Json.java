@@ -19,7 +19,7 @@ import java.util.Map;
  * <p>{@link Framer} finds where one JSON object ends in a byte stream, which is how OVS's
  * jsonrpc frames messages (no length prefix, one object after another).
  */
-final class Json {
+public final class Json {
     /** Deepest nesting accepted: unixctl messages nest two levels. */
     static final int MAX_DEPTH = 32;
 
@@ -235,7 +235,8 @@ final class Json {
         }
     }
 
-    static void quote(StringBuilder sb, String s) {
+    /** Appends {@code s} as a JSON string: quoted, with quotes, backslashes and control characters escaped. */
+    public static void quote(StringBuilder sb, String s) {
         sb.append('"');
         for (int k = 0; k < s.length(); k++) {
             char c = s.charAt(k);

@@ -17,10 +17,8 @@ import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 import ringlink.sys.Mapping;
 import ringlink.sys.MemFd;
-import ringlink.sys.PeerFd;
 import ringlink.sys.PollSet;
 import ringlink.sys.PollfdLayout;
-import ringlink.sys.Seals;
 import ringlink.sys.SysException;
 import ringlink.sys.UnixSocket;
 
@@ -393,11 +391,8 @@ public final class MemifInterface implements AutoCloseable {
                                 throw refuse("Invalid region index", "ADD_REGION index " + index + ", expected " + maps.size() + " (at most " + MAX_REGIONS + " regions)");
                             }
                             if (size <= 0 || size > MAX_REGION_SIZE) throw refuse("Invalid region size", "region " + index + " of " + Long.toUnsignedString(size) + " bytes");
-                            try {
-                                PeerFd.checkRegion(fd, size, "region " + index, config.allowUnsealed());
-                            } catch (PeerFd.BadPeerFdException e) {
-                                throw refuse("Invalid region", e.getMessage());
-                            }
+                            String bad = MemFd.checkPeer(fd, size, config.allowUnsealed());
+                            if (bad != null) throw refuse("Invalid region", "region " + index + ": " + bad);
                             maps.add(Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "memif region " + index));
                             sizes.add(size);
                         } finally {
@@ -410,12 +405,10 @@ public final class MemifInterface implements AutoCloseable {
                         EventFd ev = null;
                         try {
                             if (fd == null) throw refuse("Missing interrupt fd", "ADD_RING without an eventfd");
-                            try {
-                                ev = PeerFd.eventFd(fd, "ring interrupt");
-                                fd = null; // ev owns it now
-                            } catch (PeerFd.BadPeerFdException e) {
-                                throw refuse("Invalid interrupt fd", e.getMessage());
-                            }
+                            String bad = EventFd.checkPeer(fd);
+                            if (bad != null) throw refuse("Invalid interrupt fd", "ring interrupt: " + bad);
+                            ev = EventFd.adoptPeer(fd); // the peer holds it too: calls that cannot block
+                            fd = null; // ev owns it now
                             int flags = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_FLAGS) & 0xffff;
                             int index = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_INDEX) & 0xffff;
                             int region = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_REGION) & 0xffff;
@@ -530,12 +523,11 @@ public final class MemifInterface implements AutoCloseable {
         long bufferStart = (2L * pairs * ringBytes + 63) & ~63L;
         long size = bufferStart + 2L * pairs * ringSize * config.bufferSize();
         if (size > MAX_REGION_SIZE) throw refuse("", "memory of " + size + " bytes exceeds memif's 32-bit offsets; use fewer or smaller rings or buffers");
-        Fd mem = MemFd.create("memif_region_0", size, MemFd.MFD_ALLOW_SEALING);
+        Fd mem = MemFd.create("memif_region_0", size); // sealed against any size change
         Mapping map = null;
         EventFd[] s2mInt = new EventFd[pairs], m2sInt = new EventFd[pairs];
         boolean ok = false;
         try {
-            Seals.add(mem, Seals.F_SEAL_SHRINK | Seals.F_SEAL_GROW | Seals.F_SEAL_SEAL);
             map = Mapping.map(mem, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "memif region 0");
             MemorySegment m = map.segment();
             int[] s2mRegion = new int[pairs], m2sRegion = new int[pairs];
@@ -543,8 +535,8 @@ public final class MemifInterface implements AutoCloseable {
             for (int q = 0; q < pairs; q++) {
                 s2mOffset[q] = q * ringBytes;
                 m2sOffset[q] = (pairs + q) * ringBytes;
-                s2mInt[q] = EventFd.create();
-                m2sInt[q] = EventFd.create();
+                s2mInt[q] = EventFd.createShared();
+                m2sInt[q] = EventFd.createShared();
             }
             Session s = new Session(false, new Mapping[] {map}, new long[] {size}, pairs, log2,
                     s2mRegion, s2mOffset, s2mInt, m2sRegion, m2sOffset, m2sInt, bufferStart, config.bufferSize());

@@ -444,7 +444,7 @@ public final class MemifLink implements Link {
         int flags = txMem.get(ValueLayout.JAVA_SHORT, txRing + MemifRingLayout.OFF_FLAGS);
         if ((flags & MEMIF_RING_FLAG_MASK_INT) == 0) {
             try {
-                txInt.signal(); // non-blocking: a full counter (EAGAIN) already means "signalled"
+                txInt.signal(); // cannot block (a peer-shared EventFd): a full counter already means "signalled"
             } catch (ClosedFdException e) {
                 // the connection is being torn down
             }

@@ -10,7 +10,8 @@ import java.lang.foreign.Arena;
  * past the new end then raises SIGBUS on access (the JVM turns that into an
  * {@code InternalError} at best). {@link #create(String, long)} therefore seals the size once it
  * is set ({@link #SEAL_SIZE}): neither side can shrink or grow it, nor lift the seals. For files
- * we receive, {@link #seals} tells whether the peer gave that guarantee.
+ * we receive, {@link #seals} tells whether the peer gave that guarantee, and
+ * {@link #checkPeer(Fd, long, boolean)} checks one before it is mapped.
  */
 public final class MemFd {
     private MemFd() {}
@@ -104,5 +105,51 @@ public final class MemFd {
     /** True if nobody can make {@code fd} shorter than it is now (F_SEAL_SHRINK is set). */
     public static boolean cannotShrink(Fd fd) throws SysException {
         return (seals(fd) & F_SEAL_SHRINK) != 0;
+    }
+
+    /**
+     * Whether a peer's shared-memory descriptor may be mapped for {@code size} bytes: null if so,
+     * otherwise why not, for the refusal's message. The file must be at least that long (a pipe or
+     * socket fails here), and must not be able to shrink under the mapping (SIGBUS on the next
+     * access). A sealable file (memfd) without F_SEAL_SHRINK and F_SEAL_SEAL gets F_SEAL_SHRINK
+     * added here. A file that can shrink and cannot be sealed against it (F_SEAL_SEAL without
+     * F_SEAL_SHRINK, or no seals at all: hugetlbfs, disk files) is refused unless
+     * {@code allowUnsealed}: accepting it means trusting the peer not to truncate it. For
+     * eventfds a peer sends see {@link EventFd#checkPeer}.
+     */
+    public static String checkPeer(Fd fd, long size, boolean allowUnsealed) {
+        try {
+            long have;
+            try {
+                have = fd.size();
+            } catch (SysException e) {
+                return "not a mappable file (" + describe(fd) + "): " + e.getMessage();
+            }
+            if (have < size) return "file has " + have + " bytes, peer claims " + size;
+            int s = seals(fd); // 0 also for a file that cannot carry seals
+            if ((s & F_SEAL_SHRINK) != 0) return null;
+            if ((s & F_SEAL_SEAL) == 0) {
+                try {
+                    seal(fd, F_SEAL_SHRINK);
+                    return null;
+                } catch (SysException e) {
+                    if (e.errno() != Errno.EINVAL && e.errno() != Errno.EPERM) throw e;
+                    // EINVAL: not sealable (hugetlbfs, a disk file); EPERM: sealing not allowed
+                }
+            }
+            if (allowUnsealed) return null;
+            return "the peer could shrink the file under our mapping ("
+                    + ((s & F_SEAL_SEAL) != 0 ? "sealed without F_SEAL_SHRINK" : "it cannot be sealed") + ", " + describe(fd) + ")";
+        } catch (SysException | ClosedFdException | IllegalStateException e) {
+            return "a file whose size or seals cannot be checked (" + e.getMessage() + ")";
+        }
+    }
+
+    private static String describe(Fd fd) {
+        try {
+            return fd.target();
+        } catch (SysException | ClosedFdException e) {
+            return "?";
+        }
     }
 }

@@ -116,7 +116,7 @@ class MemifLayoutTest {
                         assertEquals(log2, m.get(ValueLayout.JAVA_BYTE, b + MemifMsgAddRingLayout.OFF_LOG2_RING_SIZE));
                         assertEquals(0, u16(m, b + MemifMsgAddRingLayout.OFF_PRIVATE_HDR_SIZE));
                         assertNotNull(ev[0]);
-                        assertEquals("anon_inode:[eventfd]", ringlink.sys.PeerFd.describe(ev[0]));
+                        assertEquals("anon_inode:[eventfd]", ev[0].target());
                         ev[0].close();
                         // The ring DPDK initialised: cookie, head and tail 0, descriptor j of ring
                         // dir pointing at buffer (dir * slots + j) after the rings, length bsize.
