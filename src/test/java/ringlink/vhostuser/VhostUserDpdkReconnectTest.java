@@ -41,7 +41,9 @@ class VhostUserDpdkReconnectTest {
                 try (VhostUserBackend be = round == 0 ? first : VhostUserBackend.connect(sock, BackendConfig.defaults())) {
                     assertTrue(be.awaitReady(1, 20_000), () -> "round " + r + ": rings not started: " + be.lastError() + "\n" + pmd.log());
                     assertEquals(packed, be.features().has(ringlink.virtio.VirtioFeature.RING_PACKED), "RING_PACKED negotiated");
-                    pmd.command("clear port stats 0", 20_000); // after a reconnect testpmd may still be re-starting its port
+                    // After a reconnect testpmd may still be re-starting its port: it answered after
+                    // more than 20 s once on this 2-core machine (a full CI run), so wait up to 60.
+                    pmd.command("clear port stats 0", 60_000);
                     try (Traffic.Counter rx = new Traffic.Counter(be.link(0))) {
                         pmd.command("start", 15_000);
                         Thread.sleep(500);
