@@ -66,10 +66,15 @@ public final class UnixSocket implements AutoCloseable {
             if (!a.isOther()) throw new IOException(path + " exists and is not a socket; refusing to replace it");
             Files.delete(path);
         }
+        return bindListen(what, path.toString(), false, type, backlog);
+    }
+
+    /** Binds a new socket to {@code name} (a path, or an abstract name) and listens. */
+    private static UnixSocket bindListen(String what, String name, boolean abstractName, int type, int backlog) throws IOException {
         Fd fd = socket(type, what);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment sa = a.allocate(SockaddrUnLayout.SIZE);
-            int len = SockaddrUnLayout.fill(sa, path.toString());
+            int len = abstractName ? SockaddrUnLayout.fillAbstract(sa, name) : SockaddrUnLayout.fill(sa, name);
             int f = fd.acquire();
             try {
                 if ((int) LibC.BIND.invokeExact(LibC.state(), f, sa, len) < 0) throw new SysException("bind", LibC.errno(), what);
@@ -112,11 +117,15 @@ public final class UnixSocket implements AutoCloseable {
 
     /** Connects to the socket at {@code path}. */
     public static UnixSocket connect(Path path, int type) throws SysException {
-        String what = "unix:" + path;
+        return connectTo("unix:" + path, path.toString(), false, type);
+    }
+
+    /** Connects a new socket to {@code name} (a path, or an abstract name). */
+    private static UnixSocket connectTo(String what, String name, boolean abstractName, int type) throws SysException {
         Fd fd = socket(type, what);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment sa = a.allocate(SockaddrUnLayout.SIZE);
-            int len = SockaddrUnLayout.fill(sa, path.toString());
+            int len = abstractName ? SockaddrUnLayout.fillAbstract(sa, name) : SockaddrUnLayout.fill(sa, name);
             int f = fd.acquire();
             try {
                 while (true) {
@@ -143,54 +152,12 @@ public final class UnixSocket implements AutoCloseable {
      * with the socket). Shown as {@code @name} in messages, as ss(8) does.
      */
     public static UnixSocket listenAbstract(String name, int type, int backlog) throws IOException {
-        String what = "unix:@" + name;
-        Fd fd = socket(type, what);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment sa = a.allocate(SockaddrUnLayout.SIZE);
-            int len = SockaddrUnLayout.fillAbstract(sa, name);
-            int f = fd.acquire();
-            try {
-                if ((int) LibC.BIND.invokeExact(LibC.state(), f, sa, len) < 0) throw new SysException("bind", LibC.errno(), what);
-                if ((int) LibC.LISTEN.invokeExact(LibC.state(), f, backlog) < 0) throw new SysException("listen", LibC.errno(), what);
-            } finally {
-                fd.release();
-            }
-            return new UnixSocket(fd, what);
-        } catch (IOException e) {
-            fd.close();
-            throw e;
-        } catch (Throwable t) {
-            fd.close();
-            throw LibC.bug(t);
-        }
+        return bindListen("unix:@" + name, name, true, type, backlog);
     }
 
     /** Connects to the socket with the abstract name {@code name}. */
     public static UnixSocket connectAbstract(String name, int type) throws SysException {
-        String what = "unix:@" + name;
-        Fd fd = socket(type, what);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment sa = a.allocate(SockaddrUnLayout.SIZE);
-            int len = SockaddrUnLayout.fillAbstract(sa, name);
-            int f = fd.acquire();
-            try {
-                while (true) {
-                    int r = (int) LibC.CONNECT.invokeExact(LibC.state(), f, sa, len);
-                    if (r == 0) break;
-                    int e = LibC.errno();
-                    if (e != Errno.EINTR) throw new SysException("connect", e, what);
-                }
-            } finally {
-                fd.release();
-            }
-            return new UnixSocket(fd, what);
-        } catch (SysException e) {
-            fd.close();
-            throw e;
-        } catch (Throwable t) {
-            fd.close();
-            throw LibC.bug(t);
-        }
+        return connectTo("unix:@" + name, name, true, type);
     }
 
     /** socketpair(AF_UNIX, type): two connected sockets. */
