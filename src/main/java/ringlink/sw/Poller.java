@@ -518,12 +518,11 @@ final class Poller implements Runnable {
             }
         }
         if (in.mirrored && mirror.up) mirror(n);
-        if (malformed > 0) in.rxDrop(DropReason.MALFORMED, malformed);
-        if (vlanDrops > 0) in.rxDrop(DropReason.VLAN, vlanDrops);
-        if (secDrops > 0) in.rxDrop(DropReason.PORT_SECURITY, secDrops);
-        if (unlearned > 0) in.unlearned = in.unlearned + unlearned; // single writer: this poller
-        in.counters.received(n, bytes);
-        if (in.queueCounters != null) in.queueCounters[queue].received(n, bytes);
+        if (malformed > 0) in.rxDrop(queue, DropReason.MALFORMED, malformed);
+        if (vlanDrops > 0) in.rxDrop(queue, DropReason.VLAN, vlanDrops);
+        if (secDrops > 0) in.rxDrop(queue, DropReason.PORT_SECURITY, secDrops);
+        if (unlearned > 0) in.unlearned.addAndGet(unlearned); // rare: only while the port is at its limit
+        in.rxCounters(queue).received(n, bytes); // this thread owns the queue: a single writer
 
         int i = 0;
         while (i < n) {

@@ -38,7 +38,12 @@ final class Port {
     final String name;
     /** Null when the switch is not VLAN-aware; changed at run time by {@link Switch#setPortVlan}. */
     volatile PortVlan vlan;
-    /** rx side written by the owning poller; tx side written under {@link #lock}. */
+    /**
+     * The port's switch counters: the tx side written under {@link #lock}; the rx side written by
+     * the poller that owns the port's one queue. A multi-queue port's queues may be polled by
+     * several threads, so its rx side stays zero and is counted per queue in
+     * {@link #queueCounters} instead ({@link #rxCounters}).
+     */
     final LinkCounters counters = new LinkCounters();
     /** Drops per {@link DropReason}: written by either side, but only on the (per-batch) drop path. */
     final java.util.concurrent.atomic.AtomicLongArray drops = new java.util.concurrent.atomic.AtomicLongArray(DropReason.values().length);
@@ -58,8 +63,8 @@ final class Port {
     final int macLimit;
     /** Sorted source addresses allowed on this port (port security), or null for any. */
     final long[] allowed;
-    /** Source addresses not learned because the port held {@link #macLimit} (owning poller writes). */
-    volatile long unlearned;
+    /** Source addresses not learned because the port held {@link #macLimit} (any poller of its queues adds). */
+    final java.util.concurrent.atomic.AtomicLong unlearned = new java.util.concurrent.atomic.AtomicLong();
     @SuppressWarnings("unused") // through LOCK
     private volatile int lock;
 
@@ -119,10 +124,15 @@ final class Port {
         return allowed == null || java.util.Arrays.binarySearch(allowed, src) >= 0;
     }
 
-    /** Counts packets dropped on arrival here (by the owning poller). */
-    void rxDrop(DropReason r, long n) {
+    /** The counters the receive side of {@code queue} writes (only the poller that owns that queue). */
+    LinkCounters rxCounters(int queue) {
+        return queueCounters == null ? counters : queueCounters[queue];
+    }
+
+    /** Counts packets dropped on arrival at {@code queue} (by the poller that owns it). */
+    void rxDrop(int queue, DropReason r, long n) {
         if (n <= 0) return;
-        counters.rxDropped(n);
+        rxCounters(queue).rxDropped(n);
         record(r, n);
     }
 

@@ -889,7 +889,11 @@ public final class Switch implements AutoCloseable {
         return p.up ? null : p.downReason;
     }
 
-    /** Counters of every port now (removed ports are left out). */
+    /**
+     * Counters of every port now (removed ports are left out). A multi-queue port's received
+     * counts are the sums of its queues'. The counters are read one after another while the
+     * pollers run, not frozen together.
+     */
     public SwitchStats stats() {
         Port[] ports = this.ports;
         List<PortStats> out = new ArrayList<>(ports.length);
@@ -906,14 +910,21 @@ public final class Switch implements AutoCloseable {
             if (p.queues.length == 1) {
                 queues.add(new QueueStats(0, p.device.transmitEnabled(0), link, fwd));
             } else {
+                // The port's rx side is counted per queue (each queue has one receiving thread);
+                // its tx side both per queue and for the port, under the port's lock.
+                LinkStats rx = null;
                 for (int q = 0; q < p.queues.length; q++) {
                     LinkStats ql = p.queues[q].counters().snapshot();
                     if (q > 0) link = link.plus(ql);
-                    queues.add(new QueueStats(q, p.device.transmitEnabled(q), ql, p.queueCounters[q].snapshot()));
+                    LinkStats qf = p.queueCounters[q].snapshot();
+                    rx = rx == null ? qf : rx.plus(qf);
+                    queues.add(new QueueStats(q, p.device.transmitEnabled(q), ql, qf));
                 }
+                fwd = new LinkStats(rx.rxPackets(), rx.rxBytes(), fwd.txPackets(), fwd.txBytes(),
+                        rx.rxDrops(), fwd.txDrops(), fwd.errors(), fwd.superpackets());
             }
             out.add(new PortStats(p.name, p.up, link, fwd, drops, p.segmented, p.checksummed,
-                    table.size(p.index, nowMs()), p.unlearned, p.up ? null : p.downReason, List.copyOf(queues)));
+                    table.size(p.index, nowMs()), p.unlearned.get(), p.up ? null : p.downReason, List.copyOf(queues)));
         }
         return new SwitchStats(System.nanoTime(), out, table.size(nowMs()));
     }
