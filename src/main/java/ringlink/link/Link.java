@@ -14,14 +14,19 @@ import ringlink.sys.Fd;
  * wakes a thread waiting on {@link #readyFd()}.
  *
  * <h2>Waiting</h2>
- * Both calls are non-blocking. A thread that found nothing to receive sleeps like this (so that a
- * busy link never makes a system call for notification, and an idle one never spins):
+ * Both calls are non-blocking. A thread serving one link waits with {@link #awaitReadable} (and
+ * {@link #awaitWritable} after back-pressure); a thread serving many links uses a
+ * {@link LinkLoop}, which busy-polls them and then sleeps in one epoll over all of them:
  * <pre>{@code
- * if (link.receive(batch) == 0 && link.prepareToWait()) {
- *     poll(link.readyFd(), POLLIN);      // or epoll over many links
- *     link.finishWait();
- * }
+ * if (link.receive(batch) == 0) link.awaitReadable(Duration.ofMillis(100));
  * }</pre>
+ * Underneath, both follow the notification contract (so that a busy link never makes a system
+ * call for notification, and an idle one never spins): {@link #prepareToWait()}, sleep until
+ * {@link #readyFd()} polls readable, {@link #finishWait()}.
+ *
+ * <p>Waiting blocks the calling thread in the kernel (poll/epoll_wait). On a virtual thread that
+ * pins its carrier thread for the duration of the wait (FFM downcalls are not unmounted), so
+ * wait on platform threads, or bound the waits of virtual threads to short timeouts.
  *
  * <h2>Packets and offloads</h2>
  * Packets start with an Ethernet header on {@link Layer#L2} links and with the IP header on
@@ -81,6 +86,49 @@ public interface Link extends AutoCloseable {
 
     /** Called after waking from {@link #readyFd()}: consumes the wake-up (and may turn notifications off). */
     default void finishWait() throws IOException {
+    }
+
+    /**
+     * Waits until {@link #receive} may have packets, at most {@code timeout}: arms the link's
+     * notification ({@link #prepareToWait()}), sleeps on {@link #readyFd()}, and disarms it
+     * ({@link #finishWait()}). Returns true when woken (packets may be ready; rarely none, a
+     * spurious wake-up: receive again and wait again) or when the link is closed (the next
+     * receive throws {@link LinkClosedException}); false when the timeout passed.
+     * {@code Duration.ZERO} only looks.
+     *
+     * <p>Called by the thread that receives (it is part of the receive side: one thread at a
+     * time). It blocks that thread in poll(2), and allocates nothing. On a virtual thread the
+     * wait pins the carrier thread (see the class comment).
+     *
+     * @throws IllegalArgumentException if {@code timeout} is negative
+     * @throws LinkFailedException if arming the notification found the peer broke the protocol
+     */
+    default boolean awaitReadable(java.time.Duration timeout) throws IOException {
+        long nanos = LinkWaits.nanos(timeout);
+        if (!prepareToWait()) return true;
+        try {
+            return LinkWaits.readable(readyFd(), nanos);
+        } finally {
+            finishWait();
+        }
+    }
+
+    /**
+     * After {@link #transmit} took fewer packets than offered (back-pressure): waits until the
+     * link may take packets again, at most {@code timeout}, and returns true if the caller should
+     * retry now, false when the timeout passed. Links whose kernel object reports room for more
+     * (TAP/TUN, UDP: POLLOUT on their descriptor) sleep until it does or the link closes; ring
+     * transports whose peer frees transmit slots without a doorbell (vhost-user, shm, memif,
+     * AF_XDP, AF_PACKET) have nothing to sleep on, so the default pauses for 50 µs (at most
+     * {@code timeout}) and returns true: retrying the transmit is then the test ({@code
+     * Duration.ZERO} returns false at once). A closed link returns true (the next transmit throws).
+     *
+     * <p>Called by the thread that transmits. Blocks it (parks or polls); allocates nothing.
+     *
+     * @throws IllegalArgumentException if {@code timeout} is negative
+     */
+    default boolean awaitWritable(java.time.Duration timeout) throws IOException {
+        return LinkWaits.pause(LinkWaits.nanos(timeout));
     }
 
     /** The link's counters. */

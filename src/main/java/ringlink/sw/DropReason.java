@@ -24,5 +24,7 @@ public enum DropReason {
      * Port security: the source address is not among those allowed on the arrival port, or it
      * is an address another port is configured with.
      */
-    PORT_SECURITY
+    PORT_SECURITY,
+    /** Refused by the switch's {@link PacketFilter} ({@link Switch.Builder#filter}), or the filter threw. */
+    FILTERED
 }

@@ -457,7 +457,8 @@ final class Poller implements Runnable {
         MacTable table = sw.table;
         PortVlan inVlan = in.vlan; // one membership for the whole batch, also if port/set changes it
         boolean vlanAware = inVlan != null;
-        int malformed = 0, vlanDrops = 0, secDrops = 0;
+        int malformed = 0, vlanDrops = 0, secDrops = 0, filtered = 0;
+        PacketFilter filter = sw.filter();
         boolean secured = sw.secured();
         int limit = in.macLimit;
         long unlearned = 0;
@@ -474,6 +475,11 @@ final class Poller implements Runnable {
             if (len < ETH_HLEN) {
                 dest[i] = DROP;
                 malformed++;
+                continue;
+            }
+            if (filter != null && !accepted(filter, in.index, i)) {
+                dest[i] = DROP;
+                filtered++;
                 continue;
             }
             long dst = mac(m, off);
@@ -521,6 +527,7 @@ final class Poller implements Runnable {
         if (malformed > 0) in.rxDrop(queue, DropReason.MALFORMED, malformed);
         if (vlanDrops > 0) in.rxDrop(queue, DropReason.VLAN, vlanDrops);
         if (secDrops > 0) in.rxDrop(queue, DropReason.PORT_SECURITY, secDrops);
+        if (filtered > 0) in.rxDrop(queue, DropReason.FILTERED, filtered);
         if (unlearned > 0) in.unlearned.addAndGet(unlearned); // rare: only while the port is at its limit
         in.rxCounters(queue).received(n, bytes); // this thread owns the queue: a single writer
 
@@ -540,6 +547,15 @@ final class Poller implements Runnable {
                 }
             }
             i = j;
+        }
+    }
+
+    /** The user's per-packet hook; one that throws drops the frame, never the port. */
+    private boolean accepted(PacketFilter f, int port, int i) {
+        try {
+            return f.accept(port, rx, i);
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 

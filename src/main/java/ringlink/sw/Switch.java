@@ -157,6 +157,11 @@ public final class Switch implements AutoCloseable {
         if (mirrorAll) for (Port p : ports) p.mirrored = true;
     }
 
+    /** The per-packet hook, or null (Builder.filter). */
+    PacketFilter filter() {
+        return b.filter;
+    }
+
     /** The ports by index, null where removed (one volatile read: the polling threads' view). */
     Port[] slots() {
         return ports;
@@ -182,6 +187,7 @@ public final class Switch implements AutoCloseable {
         private Supplier<Segmenter> segmenter = SoftwareOffload::segmenter;
         private Consumer<String> log = m -> LOG.log(System.Logger.Level.INFO, m);
         private Link mirror;
+        private PacketFilter filter;
         private int[] mirrored = new int[0];
         private int[] cpus = new int[0];
         private int macLimit = DEFAULT_MAC_LIMIT;
@@ -349,6 +355,16 @@ public final class Switch implements AutoCloseable {
         public Builder mirror(Link link, int... ports) {
             mirror = Objects.requireNonNull(link);
             mirrored = ports.clone();
+            return this;
+        }
+
+        /**
+         * A per-packet hook: every frame arriving on any port passes {@code f} first, and is
+         * dropped (counted as {@link DropReason#FILTERED}) when it returns false. Called on the
+         * polling threads, concurrently: see {@link PacketFilter}. Default: none (no cost).
+         */
+        public Builder filter(PacketFilter f) {
+            filter = Objects.requireNonNull(f);
             return this;
         }
 

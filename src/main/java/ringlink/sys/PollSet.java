@@ -81,6 +81,43 @@ public final class PollSet implements AutoCloseable {
         }
     }
 
+    /** One pollfd per thread for {@link #awaitOne}: made once per thread, never per wait. */
+    private static final ThreadLocal<MemorySegment> ONE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(PollfdLayout.SIZE, 8));
+
+    /**
+     * Waits up to {@code timeoutNanos} (rounded up to whole milliseconds; 0: just look) for
+     * {@code events} on one descriptor and returns its revents (0 on timeout). Unlike
+     * {@link #pollOne} it allocates nothing per call (a per-thread pollfd), so a thread may call it
+     * once per idle period on a data path. A signal (EINTR) continues the wait until the deadline.
+     * Blocks the calling thread (a virtual thread pins its carrier for the duration).
+     *
+     * @throws ClosedFdException if {@code fd} was closed before the wait started
+     */
+    public static int awaitOne(Fd fd, int events, long timeoutNanos) throws SysException, ClosedFdException {
+        MemorySegment p = ONE.get();
+        long deadline = System.nanoTime() + Math.max(0, timeoutNanos);
+        int f = fd.acquire();
+        try {
+            while (true) {
+                long left = Math.max(0, deadline - System.nanoTime());
+                int ms = (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
+                p.set(ValueLayout.JAVA_INT, PollfdLayout.OFF_FD, f);
+                p.set(ValueLayout.JAVA_SHORT, PollfdLayout.OFF_EVENTS, (short) events);
+                p.set(ValueLayout.JAVA_SHORT, PollfdLayout.OFF_REVENTS, (short) 0);
+                int r = LibC.poll(p, 1, ms);
+                if (r > 0) return p.get(ValueLayout.JAVA_SHORT, PollfdLayout.OFF_REVENTS) & 0xffff;
+                if (r < 0) {
+                    int e = LibC.errno();
+                    if (e != Errno.EINTR) throw new SysException("poll", e, fd.name());
+                }
+                if (ms == 0 || deadline - System.nanoTime() <= 0) return 0;
+            }
+        } finally {
+            fd.release();
+        }
+    }
+
     @Override
     public void close() {
         if (arena.scope().isAlive()) arena.close();

@@ -1,38 +1,36 @@
 package ringlink.tun;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import ringlink.link.IdleStrategy;
 import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
+import ringlink.link.LinkLoop;
 import ringlink.packet.Checksum;
 import ringlink.packet.Framing;
 import ringlink.packet.Gso;
 import ringlink.packet.MalformedPacketException;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.CpuAffinity;
-import ringlink.sys.PollSet;
-import ringlink.sys.PollfdLayout;
 import ringlink.sys.SysException;
 
 /**
  * Moves packets from one link to another on a thread of its own, through the {@link ringlink.link.Link}
- * API only (receive a batch, fix what the destination cannot take, transmit, sleep with
- * prepareToWait/readyFd/finishWait when idle): the data path of the switch reduced to one port
- * pair. Used by the TUN tests and the TUN benchmark; two relays make a bidirectional bridge.
+ * API only (receive a batch, fix what the destination cannot take, transmit): the data path of
+ * the switch reduced to one port pair, run by a {@link LinkLoop} serving the one source link.
+ * Used by the TUN tests and the TUN benchmark; two relays make a bidirectional bridge.
  *
  * <p><b>Busy-polling.</b> When a receive comes back empty the thread keeps polling the source
  * (non-blocking receives) for a short while ({@link #DEFAULT_SPIN}, or the {@code spin} given to
- * {@link #start(Link, Link, Duration)}) before it goes to sleep on {@link Link#readyFd()}. Under
- * load the next packet (the next TSO superpacket, the next ACK) usually arrives within that window,
- * so the relay is not put to sleep and woken again for every packet; the wake-up latency is what
- * a TCP flow's ACK clock feels. The price is CPU burnt for at most the spin time after the last
- * packet; {@code Duration.ZERO} sleeps at once. Closing is unaffected: the spin checks the stop
- * flag each round and a closed link's receive throws.
+ * {@link #start(Link, Link, Duration)}: {@link IdleStrategy#spinThenSleep}) before it goes to
+ * sleep on the source's {@link Link#readyFd()}. Under load the next packet (the next TSO
+ * superpacket, the next ACK) usually arrives within that window, so the relay is not put to sleep
+ * and woken again for every packet; the wake-up latency is what a TCP flow's ACK clock feels.
+ * The price is CPU burnt for at most the spin time after the last packet; {@code Duration.ZERO}
+ * sleeps at once. Closing is unaffected: {@link #close()} wakes the loop and a closed source
+ * link's receive throws, which ends the relay.
  *
  * <p>A packet carrying an offload the destination lacks is fixed in software first: a partial
  * checksum is completed, a superpacket is segmented ({@link Gso}). A packet that cannot be fixed
@@ -40,14 +38,10 @@ import ringlink.sys.SysException;
  */
 public final class LinkRelay implements AutoCloseable {
     private final Direction dir;
-    private final Thread thread;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean running = true;
-    private final long spinNanos;
-    /** CPU the thread pins itself to, or -1. */
-    private final int cpu;
-    /** Completed by the thread once pinned: null, or the kernel's refusal (the thread then has ended). */
-    private final CompletableFuture<SysException> pinned = new CompletableFuture<>();
+    /** The loop serving the source; set before the source is registered, so handlers see it. */
+    private volatile LinkLoop loop;
 
     /**
      * How long a relay busy-polls an idle source before sleeping, unless told otherwise. Measured
@@ -56,12 +50,8 @@ public final class LinkRelay implements AutoCloseable {
      */
     public static final Duration DEFAULT_SPIN = Duration.ofNanos(30_000);
 
-    private LinkRelay(String name, long spinNanos, int cpu, Link from, Link to) {
-        this.spinNanos = spinNanos;
-        this.cpu = cpu;
+    private LinkRelay(Link from, Link to) {
         this.dir = new Direction(from, to);
-        this.thread = new Thread(this::loop, name);
-        thread.setDaemon(true);
     }
 
     /** Starts relaying {@code from} → {@code to}, busy-polling for {@link #DEFAULT_SPIN} before sleeping. */
@@ -74,18 +64,21 @@ public final class LinkRelay implements AutoCloseable {
      * polling it for {@code spin} before it sleeps ({@code Duration.ZERO}: sleep at once).
      *
      * @throws IllegalArgumentException if {@code spin} is negative or longer than a second
+     * @throws UncheckedIOException if the loop's epoll instance or eventfd cannot be made
      */
     public static LinkRelay start(Link from, Link to, Duration spin) {
         checkSpin(spin);
-        LinkRelay r = new LinkRelay("relay " + from.name() + " -> " + to.name(), spin.toNanos(), -1, from, to);
-        r.thread.start();
-        return r;
+        try {
+            return start(from, to, spin, -1, "relay " + from.name() + " -> " + to.name());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**
      * As {@link #start(Link, Link, Duration)}, with the relay thread pinned to {@code cpu}
-     * ({@link CpuAffinity}) before it touches a packet, so the scheduler cannot move it onto the
-     * CPU of the producer or consumer it serves; returns once the thread is pinned.
+     * ({@link LinkLoop.Builder#cpu}) before it touches a packet, so the scheduler cannot move it
+     * onto the CPU of the producer or consumer it serves; returns once the thread is pinned.
      *
      * @throws IllegalArgumentException if {@code spin} is negative or longer than a second, or
      *     {@code cpu} is not a CPU number a mask can name
@@ -94,20 +87,34 @@ public final class LinkRelay implements AutoCloseable {
     public static LinkRelay start(Link from, Link to, Duration spin, int cpu) throws SysException {
         checkSpin(spin);
         CpuAffinity.checkCpu(cpu);
-        LinkRelay r = new LinkRelay("relay " + from.name() + " -> " + to.name() + " @cpu" + cpu, spin.toNanos(), cpu, from, to);
-        r.thread.start();
-        SysException refused;
         try {
-            refused = r.pinned.get(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            r.close();
-            throw new IllegalStateException("interrupted while starting " + r.thread.getName(), e);
-        } catch (ExecutionException | TimeoutException e) {
-            r.close();
-            throw new IllegalStateException(r.thread.getName() + " did not start", e);
+            return start(from, to, spin, cpu, "relay " + from.name() + " -> " + to.name() + " @cpu" + cpu);
+        } catch (SysException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new IllegalStateException("relay " + from.name() + " -> " + to.name() + " did not start", e);
         }
-        if (refused != null) throw refused;
+    }
+
+    private static LinkRelay start(Link from, Link to, Duration spin, int cpu, String name) throws IOException {
+        LinkRelay r = new LinkRelay(from, to);
+        LinkLoop.Builder b = LinkLoop.builder()
+                .name(name)
+                .idleStrategy(spin.isZero() ? IdleStrategy.sleeping() : IdleStrategy.spinThenSleep(spin))
+                .closeTimeout(Duration.ofSeconds(1))
+                .onFailure(r::failed);
+        if (cpu >= 0) b.cpu(cpu);
+        LinkLoop l;
+        try {
+            l = b.build();
+        } catch (IOException | RuntimeException e) {
+            r.dir.close();
+            throw e;
+        }
+        r.loop = l;
+        // The buffers are freed by the loop thread on its way out: never under a running handler.
+        l.termination().thenRun(r.dir::close);
+        l.register(from, r.dir::pump);
         return r;
     }
 
@@ -117,72 +124,28 @@ public final class LinkRelay implements AutoCloseable {
         }
     }
 
+    /** The loop thread: the source (or the destination, in a handler) failed or closed; the relay ends. */
+    private void failed(Link link, Throwable e) {
+        if (running && !(e instanceof LinkClosedException)) failure.compareAndSet(null, e);
+        running = false;
+        loop.close(); // on the loop thread: returns at once, the loop ends after this round
+    }
+
     /** Superpackets this relay had to segment because the destination lacked the offload. */
     public long segmented() {
         return dir.segmented;
     }
 
     /** True while the relay thread runs (tests check that close() really stops it). */
-    boolean alive() { return thread.isAlive(); }
+    boolean alive() { return !loop.termination().isDone(); }
 
     /** What stopped the relay abnormally, or null. */
     public Throwable failure() { return failure.get(); }
-
-    private void loop() {
-        if (cpu >= 0) {
-            try {
-                CpuAffinity.pinCurrentThread(cpu);
-            } catch (SysException e) {
-                dir.close();
-                pinned.complete(e);
-                return;
-            } catch (RuntimeException e) {
-                dir.close();
-                pinned.completeExceptionally(e);
-                return;
-            }
-        }
-        pinned.complete(null);
-        Link from = dir.from;
-        try (PollSet wait = new PollSet(1)) {
-            wait.add(from.readyFd(), PollfdLayout.POLLIN);
-            long idleSince = 0;
-            while (running) {
-                if (dir.pump() > 0) {
-                    idleSince = 0;
-                    continue;
-                }
-                if (spinNanos > 0) {
-                    long now = System.nanoTime();
-                    if (idleSince == 0) idleSince = now;
-                    if (now - idleSince < spinNanos) {
-                        Thread.onSpinWait();
-                        continue;
-                    }
-                }
-                idleSince = 0;
-                if (from.prepareToWait()) { // else closed: the next receive throws
-                    try {
-                        wait.poll(100);
-                    } finally {
-                        from.finishWait();
-                    }
-                }
-            }
-        } catch (LinkClosedException closed) {
-            // normal end: one side closed
-        } catch (Throwable t) {
-            if (running) failure.set(t);
-        } finally {
-            dir.close();
-        }
-    }
 
     /** The direction's links, buffers and scratch, used only by the relay thread. */
     private final class Direction {
         final Link from;
         final Link to;
-        final PacketBatch in;
         final PacketBatch fixed;
         final Gso gso = new Gso();
         final Framing framing;
@@ -191,17 +154,13 @@ public final class LinkRelay implements AutoCloseable {
         Direction(Link from, Link to) {
             this.from = from;
             this.to = to;
-            int bufSize = Math.max(PacketBatch.SUPERPACKET_BUFFER, from.maxReceiveSize() + PacketBatch.DEFAULT_HEADROOM);
-            this.in = new PacketBatch(64, bufSize);
             this.fixed = new PacketBatch(256, Math.max(to.mtu(), 1500) + 64 + PacketBatch.DEFAULT_HEADROOM);
             this.framing = from.layer() == ringlink.link.Layer.L2 ? Framing.ETHERNET : Framing.IP;
         }
 
-        /** Receives one batch and passes it on; returns how many packets it received. */
-        int pump() throws IOException {
-            in.clear();
-            int n = from.receive(in);
-            if (n == 0) return 0;
+        /** The loop received a batch from the source: passes it on, fixing what {@code to} cannot take. */
+        void pump(Link source, PacketBatch in) throws IOException {
+            int n = in.count();
             int start = 0;
             for (int i = 0; i < n; i++) {
                 if (to.offloads().accepts(in, i)) continue;
@@ -226,11 +185,9 @@ public final class LinkRelay implements AutoCloseable {
                 }
             }
             send(to, in, start, n);
-            return n;
         }
 
         void close() {
-            in.close();
             fixed.close();
         }
     }
@@ -258,10 +215,6 @@ public final class LinkRelay implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        try {
-            thread.join(1000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        loop.close();
     }
 }

@@ -178,6 +178,28 @@ public final class TunLink implements Link {
     @Override public Offloads offloads() { return offloads; }
     @Override public int maxReceiveSize() { return maxReceiveSize; }
     @Override public Fd readyFd() { return ready.fd(); }
+
+    /**
+     * Sleeps until the device's queue has room (POLLOUT) or the link closes, at most
+     * {@code timeout}: the kernel says when, so nothing spins. The transmitting thread's own
+     * poll set, so nothing is allocated.
+     */
+    @Override
+    public boolean awaitWritable(java.time.Duration timeout) throws IOException {
+        if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative: " + timeout);
+        if (closed) return true;
+        long deadline = System.nanoTime() + Math.min(timeout.toMillis(), Integer.MAX_VALUE) * 1_000_000L;
+        try {
+            while (true) {
+                long left = deadline - System.nanoTime();
+                int ms = (int) Math.max(0, (left + 999_999) / 1_000_000);
+                if (txPoll.poll(ms) > 0 || closed) return true;
+                if (ms == 0 || deadline - System.nanoTime() <= 0) return false;
+            }
+        } catch (ringlink.sys.ClosedFdException | IllegalStateException e) { // close() raced with us
+            return true;
+        }
+    }
     @Override public LinkCounters counters() { return counters; }
     @Override public boolean isOpen() { return !closed; }
     /** Virtio-net header size in use (10 or 12). */
