@@ -20,8 +20,9 @@ import ringlink.sys.SysException;
  * One polling thread: receives from its ports in batches, learns and looks up addresses, and
  * forwards runs of packets with the same destination in one {@code transmit} each.
  *
- * <p>Idle handling is adaptive: after the last packet it busy-polls for a budget that doubles
- * when traffic resumed within it and halves when it ran out, then arms every port's
+ * <p>Idle handling is adaptive ({@link ringlink.link.IdleStrategy#adaptive}, the same budget a
+ * {@link ringlink.link.LinkLoop} uses by default): after the last packet it busy-polls for a
+ * budget that doubles when traffic resumed within it and halves (to a floor) when it ran out, then arms every port's
  * notification ({@code prepareToWait}) and sleeps in epoll until a port's ready descriptor or the
  * stop eventfd fires.
  *
@@ -95,10 +96,10 @@ final class Poller implements Runnable {
     private final Segmenter segmenter;
     private final Epoll epoll;
     private final EventFd stop;
-    private final long maxSpinNanos;
     /** How long a full port gets to make room before the rest of a run is dropped (0: drop at once). */
     private final long retryNanos;
-    private long spinNanos;
+    /** The busy-poll budget, shared with {@link ringlink.link.LinkLoop}'s default idle strategy. */
+    private final ringlink.link.IdleStrategy.AdaptiveIdle idle;
     private long nextRecoveryCheck;
     private volatile boolean running = true;
     /** The CPU this thread pins itself to, or -1. */
@@ -127,9 +128,8 @@ final class Poller implements Runnable {
         this.txq = new int[batchSize];
         this.prepared = new boolean[mine.length];
         this.segmenter = segmenter;
-        this.maxSpinNanos = maxSpinNanos;
         this.retryNanos = sw.retryNanos();
-        this.spinNanos = maxSpinNanos / 4;
+        this.idle = new ringlink.link.IdleStrategy.AdaptiveIdle(maxSpinNanos);
         this.stop = EventFd.create();
         this.epoll = new Epoll(mine.length + 1);
         epoll.add(stop.fd(), EpollEventLayout.EPOLLIN, STOP_TAG);
@@ -355,9 +355,9 @@ final class Poller implements Runnable {
             if (sw.recovering.get() > 0) recoveries();
             if (work > 0) {
                 if (idleSince != 0) {
-                    long idle = System.nanoTime() - idleSince;
-                    if (idle < spinNanos) spinNanos = Math.min(maxSpinNanos, spinNanos * 2 + 1000);
-                    idleNanos = idleNanos + idle; // single writer: this thread
+                    long idled = System.nanoTime() - idleSince;
+                    idle.busy(idled); // came back within the budget: spin longer next time
+                    idleNanos = idleNanos + idled; // single writer: this thread
                     idleFrom = 0;
                 }
                 idleSince = 0;
@@ -369,10 +369,7 @@ final class Poller implements Runnable {
                 idleFrom = now;
                 continue;
             }
-            if (now - idleSince < spinNanos) {
-                Thread.onSpinWait();
-                continue;
-            }
+            if (idle.idle(now - idleSince) == 0) continue; // spun (onSpinWait) within the budget; else halved it: sleep
             try {
                 sleep();
             } catch (Throwable e) {
@@ -380,7 +377,6 @@ final class Poller implements Runnable {
             }
             idleNanos = idleNanos + (System.nanoTime() - idleSince);
             idleFrom = 0;
-            spinNanos = spinNanos / 2;
             idleSince = 0;
         }
     }
