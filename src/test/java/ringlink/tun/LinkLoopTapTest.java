@@ -151,6 +151,35 @@ class LinkLoopTapTest {
     }
 
     @Test
+    void theReadmeUsingTheLibraryExamplesCompileWithoutRingLinkSys() throws Exception {
+        String readme = Files.readString(Env.projectDir().resolve("README.md"));
+        int from = readme.indexOf("## Using the library");
+        assertTrue(from >= 0, "README has a Using the library section");
+        int to = readme.indexOf("\n## ", from + 5);
+        String section = readme.substring(from, to < 0 ? readme.length() : to);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("```java\n(.*?)```", java.util.regex.Pattern.DOTALL).matcher(section);
+        Path dir = Files.createTempDirectory("rl-readme");
+        List<String> args = new ArrayList<>(List.of("-d", dir.resolve("classes").toString(), "-cp",
+                System.getProperty("java.class.path"), "--release", "25"));
+        int n = 0;
+        while (m.find()) {
+            String code = m.group(1);
+            assertFalse(code.contains("ringlink.sys"), "a README example uses ringlink.sys:\n" + code);
+            java.util.regex.Matcher cls = java.util.regex.Pattern.compile("public class (\\w+)").matcher(code);
+            assertTrue(cls.find(), "a README example without a public class:\n" + code);
+            Path f = dir.resolve(cls.group(1) + ".java");
+            Files.writeString(f, code);
+            args.add(f.toString());
+            n++;
+        }
+        assertTrue(n >= 2, "README examples found: " + n);
+        ToolProvider javac = ToolProvider.findFirst("javac").orElseThrow();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = javac.run(new PrintStream(err), new PrintStream(err), args.toArray(String[]::new));
+        assertEquals(0, rc, () -> "README examples do not compile:\n" + err);
+    }
+
+    @Test
     void theTapTapLoopExampleForwardsAPing() throws Exception {
         Env.requireTun();
         Env.requireNetns();
