@@ -133,6 +133,23 @@ public final class UdpLink implements Link {
         return n;
     }
 
+    /**
+     * Sleeps until the socket's send buffer has room (POLLOUT), at most {@code timeout}; true
+     * also when the link is closed (the next transmit throws). A close() during the wait is
+     * noticed at the timeout: bound it. Allocates nothing (a per-thread pollfd).
+     */
+    @Override
+    public boolean awaitWritable(java.time.Duration timeout) throws IOException {
+        if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative: " + timeout);
+        if (closed) return true;
+        long nanos = timeout.compareTo(java.time.Duration.ofDays(1)) > 0 ? java.time.Duration.ofDays(1).toNanos() : timeout.toNanos();
+        try {
+            return ringlink.sys.PollSet.awaitOne(sock.fd(), ringlink.sys.PollfdLayout.POLLOUT, nanos) != 0 || closed;
+        } catch (ringlink.sys.ClosedFdException e) {
+            return true;
+        }
+    }
+
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
         if (closed) throw new LinkClosedException(name + ": closed");

@@ -161,6 +161,18 @@ class LinkLoopTest {
     }
 
     @Test
+    void awaitWritableOnAUdpSocketWithRoomReturnsAtOnce() throws Exception {
+        try (Link u = Links.open("udp:127.0.0.1:0?accept=any")) {
+            long t0 = System.nanoTime();
+            assertTrue(u.awaitWritable(Duration.ofSeconds(10)), "an empty send buffer has room");
+            assertTrue(System.nanoTime() - t0 < 5_000_000_000L);
+            assertTrue(u.awaitWritable(Duration.ZERO));
+            u.close();
+            assertTrue(u.awaitWritable(Duration.ofSeconds(10)), "closed: retry (and meet the close)");
+        }
+    }
+
+    @Test
     void tasksRunOnTheLoopThreadInOrderFromAnyThread() throws Exception {
         LinkLoop loop = loop(LinkLoop.builder().name("rl-loop-tasks").idleStrategy(IdleStrategy.sleeping()));
         pair("t"); // nothing registered: the loop sleeps in epoll, tasks must wake it
