@@ -35,6 +35,17 @@ import ringlink.testing.Env;
 class LinkLoopTapTest {
     static final String NS_A = "rlllt-a", NS_B = "rlllt-b", TAP_A = "rlllt-a0", TAP_B = "rlllt-b0";
 
+    /**
+     * The source tree's root (README.md, examples/): the project directory in the single-module
+     * build, its parent when the library is a module of a multi-module build.
+     */
+    private static Path root() {
+        for (Path d = Env.projectDir().normalize(); d != null; d = d.getParent()) {
+            if (Files.isDirectory(d.resolve("examples")) && Files.isRegularFile(d.resolve("README.md"))) return d;
+        }
+        throw new AssertionError("no examples/ above " + Env.projectDir());
+    }
+
     private static void cleanup() {
         Env.runQuiet(10, "ip", "netns", "del", NS_A);
         Env.runQuiet(10, "ip", "netns", "del", NS_B);
@@ -113,11 +124,12 @@ class LinkLoopTapTest {
 
     /** Compiles {@code examples/<name>/src/main/java} against the library; returns the class directory. */
     private static Path compileExample(String name, Path out) throws IOException {
-        Path src = Env.projectDir().resolve("examples").resolve(name).resolve("src/main/java");
+        Path src = root().resolve("examples").resolve(name).resolve("src/main/java");
         List<String> args = new ArrayList<>(List.of("-d", out.toString(), "-cp", System.getProperty("java.class.path"),
                 "--release", "25", "-Xlint:all", "-Werror"));
         try (Stream<Path> s = Files.walk(src)) {
-            for (Path p : s.filter(p -> p.toString().endsWith(".java")).toList()) {
+            // module-info.java left out: compiled here on the class path, the module is the jar's
+            for (Path p : s.filter(p -> p.toString().endsWith(".java") && !p.endsWith("module-info.java")).toList()) {
                 String text = Files.readString(p);
                 assertFalse(text.contains("ringlink.sys"), p + " uses ringlink.sys, which is not exported");
                 args.add(p.toString());
@@ -133,7 +145,7 @@ class LinkLoopTapTest {
     @Test
     void everyExampleCompilesAgainstThePublicPackages() throws Exception {
         Path tmp = Files.createTempDirectory("rl-examples");
-        try (Stream<Path> modules = Files.list(Env.projectDir().resolve("examples"))) {
+        try (Stream<Path> modules = Files.list(root().resolve("examples"))) {
             List<Path> dirs = modules.filter(d -> Files.isDirectory(d.resolve("src/main/java"))).sorted().toList();
             assertTrue(dirs.size() >= 5, "examples: " + dirs);
             for (Path d : dirs) {
@@ -141,6 +153,7 @@ class LinkLoopTapTest {
                 assertTrue(Files.isRegularFile(d.resolve("README.md")), d + " has no README.md");
                 String pom = Files.readString(d.resolve("pom.xml"));
                 assertTrue(pom.contains("<artifactId>ringlink-examples</artifactId>"), d + ": parent must be ringlink-examples");
+                assertTrue(pom.contains("<artifactId>ringlink-core</artifactId>"), d + ": must depend on ringlink-core by its coordinates");
                 compileExample(d.getFileName().toString(), tmp.resolve(d.getFileName().toString()));
             }
         } finally {
@@ -152,7 +165,7 @@ class LinkLoopTapTest {
 
     @Test
     void theReadmeUsingTheLibraryExamplesCompileWithoutRingLinkSys() throws Exception {
-        String readme = Files.readString(Env.projectDir().resolve("README.md"));
+        String readme = Files.readString(root().resolve("README.md"));
         int from = readme.indexOf("## Using the library");
         assertTrue(from >= 0, "README has a Using the library section");
         int to = readme.indexOf("\n## ", from + 5);

@@ -19,7 +19,7 @@ import ringlink.sw.Switch;
  * forwards the frame. Every other frame is switched as usual (learning, flooding, offloads).
  *
  * <pre>
- * sudo java --enable-native-access=ALL-UNNAMED -cp ringlink-core.jar:example-switch-hook.jar \
+ * sudo java --enable-native-access=ALL-UNNAMED -cp ringlink-core.jar:switch-hook.jar \
  *     dev.ringlink.examples.switchhook.SwitchHook 23 tap:rlsw0 tap:rlsw1
  * </pre>
  */

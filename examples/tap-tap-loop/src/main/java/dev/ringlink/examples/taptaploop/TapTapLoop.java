@@ -15,7 +15,7 @@ import ringlink.packet.PacketBatch;
  * both until either has packets.
  *
  * <pre>
- * sudo java --enable-native-access=ALL-UNNAMED -cp ringlink-core.jar:example-tap-tap-loop.jar \
+ * sudo java --enable-native-access=ALL-UNNAMED -cp ringlink-core.jar:tap-tap-loop.jar \
  *     dev.ringlink.examples.taptaploop.TapTapLoop 'tap:rl0?offload=tso,uso' 'tap:rl1?offload=tso,uso'
  * </pre>
  */

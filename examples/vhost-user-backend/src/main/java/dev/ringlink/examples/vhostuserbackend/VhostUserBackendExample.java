@@ -20,7 +20,7 @@ import ringlink.packet.PacketBatch;
  * ({@link Link#waitingForPeer()}), receiving nothing and dropping what it is given meanwhile.
  *
  * <pre>
- * sudo java --enable-native-access=ALL-UNNAMED -cp ringlink-core.jar:example-vhost-user-backend.jar \
+ * sudo java --enable-native-access=ALL-UNNAMED -cp ringlink-core.jar:vhost-user-backend.jar \
  *     dev.ringlink.examples.vhostuserbackend.VhostUserBackendExample /tmp/ringlink-vhu.sock rlvu0
  * </pre>
  * The QEMU command line that connects to it is in this example's README.

@@ -18,7 +18,7 @@ import ringlink.packet.PacketBatch;
  * the UMEM one, no allocation per packet.
  *
  * <pre>
- * sudo java --enable-native-access=ALL-UNNAMED -cp ringlink-core.jar:example-xdp-reflector.jar \
+ * sudo java --enable-native-access=ALL-UNNAMED -cp ringlink-core.jar:xdp-reflector.jar \
  *     dev.ringlink.examples.xdpreflector.XdpReflector 'xdp:veth1?mode=copy'
  * </pre>
  */
