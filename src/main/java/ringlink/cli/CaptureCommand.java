@@ -16,8 +16,6 @@ import ringlink.link.Links;
 import ringlink.packet.CaptureWriter;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.PcapngWriter;
-import ringlink.sys.PollSet;
-import ringlink.sys.PollfdLayout;
 
 /** {@code ringlink capture}: writes what a link receives to a pcapng file. */
 @Command(name = "capture", mixinStandardHelpOptions = true,
@@ -73,11 +71,9 @@ final class CaptureCommand implements Callable<Integer> {
         long epochNanos = System.currentTimeMillis() * 1_000_000L;
         String why = "count reached";
         try (PcapngWriter w = PcapngWriter.create(file);
-             PacketBatch batch = new PacketBatch(64, link.maxReceiveSize() + PacketBatch.DEFAULT_HEADROOM);
-             PollSet poll = new PollSet(1)) {
+             PacketBatch batch = new PacketBatch(64, link.maxReceiveSize() + PacketBatch.DEFAULT_HEADROOM)) {
             int iface = w.addInterface(link.layer() == Layer.L2 ? CaptureWriter.LINKTYPE_ETHERNET : CaptureWriter.LINKTYPE_RAW,
                     snaplen, link.name());
-            poll.add(link.readyFd(), PollfdLayout.POLLIN);
             opened.countDown();
             long nextStatus = 0;
             while (n < count) {
@@ -97,10 +93,7 @@ final class CaptureCommand implements Callable<Integer> {
                     break;
                 }
                 if (got == 0) {
-                    if (link.prepareToWait()) {
-                        poll.poll(100);
-                        link.finishWait();
-                    }
+                    link.awaitReadable(java.time.Duration.ofMillis(100)); // the stop flag and deadline are checked each 100 ms
                     continue;
                 }
                 long ts = epochNanos + (System.nanoTime() - t0);

@@ -10,8 +10,6 @@ import ringlink.link.PairLink;
 import ringlink.packet.CaptureWriter;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.PcapngWriter;
-import ringlink.sys.PollSet;
-import ringlink.sys.PollfdLayout;
 
 /**
  * {@code ringlink switch --capture FILE}: an in-memory link is the switch's mirror port, and a
@@ -55,16 +53,12 @@ final class MirrorCapture implements AutoCloseable {
     private void loop() {
         Link in = pair[1];
         long t0 = System.nanoTime(), epoch = System.currentTimeMillis() * 1_000_000L;
-        try (PacketBatch b = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER); PollSet poll = new PollSet(1)) {
-            poll.add(in.readyFd(), PollfdLayout.POLLIN);
+        try (PacketBatch b = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
             while (true) {
                 b.clear();
                 int n = in.receive(b);
                 if (n == 0) {
-                    if (in.prepareToWait()) {
-                        poll.poll(100);
-                        in.finishWait();
-                    }
+                    in.awaitReadable(java.time.Duration.ofMillis(100));
                     continue;
                 }
                 writer.write(0, epoch + (System.nanoTime() - t0), b);
