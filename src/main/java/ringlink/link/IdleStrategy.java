@@ -16,7 +16,7 @@ import java.util.concurrent.locks.LockSupport;
 public interface IdleStrategy {
     /**
      * Sleep until woken (a link readable, {@link LinkLoop#wakeup()}, a task, close): the loop
-     * still re-arms every second, so a lost notification costs at most that.
+     * still re-arms every {@link LinkLoop.Builder#maxSleep} (1 s), so a lost notification costs at most that.
      */
     long SLEEP_UNTIL_WOKEN = Long.MAX_VALUE;
 

@@ -146,6 +146,7 @@ public final class LinkLoop implements Executor, AutoCloseable {
         private int batchSize = 64;
         private boolean daemon = true;
         private Duration closeTimeout = Duration.ofSeconds(5);
+        private Duration maxSleep = Duration.ofSeconds(1);
         private FailureHandler onFailure = (link, e) -> System.getLogger("ringlink.link.LinkLoop").log(
                 System.Logger.Level.WARNING, (link == null ? "task" : link.name()) + ": " + e, e);
 
@@ -198,6 +199,18 @@ public final class LinkLoop implements Executor, AutoCloseable {
             return this;
         }
 
+        /**
+         * The longest single epoll sleep (default 1 s): after it every link is armed and polled
+         * again, so a notification a buggy peer never sent costs at most this.
+         *
+         * @throws IllegalArgumentException if not in [1 ms, 1 h]
+         */
+        public Builder maxSleep(Duration d) {
+            if (d.toMillis() < 1 || d.compareTo(Duration.ofHours(1)) > 0) throw new IllegalArgumentException("max sleep " + d + " not in [1 ms, 1 h]");
+            this.maxSleep = d;
+            return this;
+        }
+
         /** Told about failed links and tasks, on the loop thread (default: logged as a warning). */
         public Builder onFailure(FailureHandler h) {
             this.onFailure = Objects.requireNonNull(h);
@@ -234,13 +247,13 @@ public final class LinkLoop implements Executor, AutoCloseable {
 
     /** Epoll tag of the wake-up eventfd; links' tags are irrelevant (every link is polled after a wake-up). */
     private static final long WAKE_TAG = -1;
-    /** The longest single epoll wait: a notification lost to a buggy peer costs at most this. */
-    private static final int MAX_SLEEP_MILLIS = 1000;
 
     private final String name;
     private final IdleStrategy idle;
     private final int cpu;
     private final Duration closeTimeout;
+    /** The longest single epoll wait (Builder.maxSleep): a notification lost to a buggy peer costs at most this. */
+    private final int maxSleepMillis;
     private final FailureHandler onFailure;
     private final Thread thread;
     private final Epoll epoll;
@@ -263,6 +276,7 @@ public final class LinkLoop implements Executor, AutoCloseable {
         this.idle = b.idle != null ? b.idle : IdleStrategy.adaptive(Duration.ofNanos(100_000));
         this.cpu = b.cpu;
         this.closeTimeout = b.closeTimeout;
+        this.maxSleepMillis = (int) b.maxSleep.toMillis();
         this.onFailure = b.onFailure;
         this.wake = EventFd.create();
         try {
@@ -457,7 +471,7 @@ public final class LinkLoop implements Executor, AutoCloseable {
         sleeping = true;
         try {
             if (sleep && running && !pendingTasks) {
-                long ms = Math.min(MAX_SLEEP_MILLIS, (Math.min(nanos, Long.MAX_VALUE - 999_999) + 999_999) / 1_000_000);
+                long ms = Math.min(maxSleepMillis, (Math.min(nanos, Long.MAX_VALUE - 999_999) + 999_999) / 1_000_000);
                 epoll.await((int) ms);
             }
         } catch (IOException e) {
