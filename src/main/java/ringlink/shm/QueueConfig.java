@@ -104,12 +104,14 @@ public record QueueConfig(Fd data, Fd eventFd, Fd txPipe, Fd rxPipe, Fd sharedDa
         }
 
         private static Mapping map(Fd fd, long min, long max, String what) throws java.io.IOException {
-            long size = fd.size();
-            if (!MemFd.cannotShrink(fd)) {
-                // Ours are sealed (MemFd.create); a peer's may not be: a later ftruncate faults our
-                // next access, which ShmLink turns into a LinkFailedException for this link only.
-                System.getLogger("ringlink.shm").log(System.Logger.Level.INFO, what + ": the peer's file is not sealed against shrinking");
+            if (!MemFd.sealAgainstShrink(fd)) { // before the size is read: from here on it cannot drop
+                // Ours are sealed (MemFd.create), a sealable peer's file is sealed here; one that
+                // cannot be: a later ftruncate faults our next access, which ShmLink turns into a
+                // LinkFailedException for this link only.
+                System.getLogger("ringlink.shm").log(System.Logger.Level.INFO, what
+                        + ": the peer's file is not sealed against shrinking and cannot be");
             }
+            long size = fd.size();
             if (size < min || size > max) {
                 throw new ringlink.link.LinkFailedException(what + ": the peer's file is " + size + " bytes, expected " + min + ".." + max);
             }

@@ -59,6 +59,7 @@ final class DirtyLog implements AutoCloseable {
             if (size <= 0 || offset < 0 || size > (Long.MAX_VALUE >>> 4) || offset > (Long.MAX_VALUE >>> 1) - size) {
                 throw new VhostUserException.InvalidParam(what + ": impossible size/offset");
             }
+            boolean sealed = MemoryTable.sealedAgainstShrink(fd, "SET_LOG_BASE log"); // before the size is read
             long fileSize;
             try {
                 fileSize = fd.size();
@@ -69,7 +70,6 @@ final class DirtyLog implements AutoCloseable {
                 throw new VhostUserException.InvalidParam(what + " ends beyond its file of " + fileSize + " bytes");
             }
             long len = (offset + size + 7) & ~7L;
-            boolean sealed = MemoryTable.sealedAgainstShrink(fd, "SET_LOG_BASE log");
             try {
                 Mapping m = Mapping.map(fd, len, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "vhost-user dirty log");
                 return new DirtyLog(m, offset, size, sealed);

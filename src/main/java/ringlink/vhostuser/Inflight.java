@@ -84,11 +84,11 @@ final class Inflight implements AutoCloseable {
                 throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD of " + Long.toUnsignedString(mmapSize) + " bytes at offset "
                         + Long.toUnsignedString(mmapOffset) + " cannot hold " + numQueues + " queues of " + queueSize);
             }
+            boolean sealed = MemoryTable.sealedAgainstShrink(fd, "SET_INFLIGHT_FD buffer"); // before the size is read
             long fileSize = fd.size();
             if (mmapOffset + mmapSize > fileSize) {
                 throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD buffer ends beyond its file of " + fileSize + " bytes");
             }
-            boolean sealed = MemoryTable.sealedAgainstShrink(fd, "SET_INFLIGHT_FD buffer");
             Mapping m = Mapping.map(fd, mmapOffset + mmapSize, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
                     "inflight buffer");
             return new Inflight(m, mmapOffset, numQueues, queueSize, rs, packed, sealed);

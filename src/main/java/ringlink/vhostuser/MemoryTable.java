@@ -105,6 +105,7 @@ final class MemoryTable implements AutoCloseable {
             if (Long.compareUnsigned(uaddr + size - 1, uaddr) < 0) {
                 throw new VhostUserException.InvalidParam("memory " + what + " wraps the user address space");
             }
+            boolean sealed = sealedAgainstShrink(fd, "memory " + what); // first: a sealed size cannot drop after we read it
             long fileSize;
             try {
                 fileSize = fd.size();
@@ -115,7 +116,6 @@ final class MemoryTable implements AutoCloseable {
                 throw new VhostUserException.InvalidParam("memory " + what + " at mmap offset 0x" + Long.toHexString(mmapOffset)
                         + " ends beyond its file of " + fileSize + " bytes");
             }
-            boolean sealed = sealedAgainstShrink(fd, "memory " + what);
             try {
                 Mapping m = Mapping.map(fd, mmapOffset + size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
                         "vhost-user " + what);
