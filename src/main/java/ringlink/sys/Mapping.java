@@ -63,9 +63,9 @@ public final class Mapping implements AutoCloseable {
      * poll. In C2 code that is often the return of the outermost compiled method, or a loop
      * back-edge of its caller, so the error surfaces <em>after</em> the try block that was meant to
      * turn it into a typed failure of the ring that faulted: in the caller, possibly while it
-     * serves another port ({@code MemoryFaultTest}'s {@code deliver} case shows both). The way
-     * back from native code processes pending asynchronous exceptions, so a caller that touched
-     * memory a peer may shrink calls this at the end of its try block.
+     * serves another port. The way back from native code processes pending asynchronous
+     * exceptions, so a caller that touched memory a peer may shrink calls this at the end of its
+     * try block ({@code MemoryFaultTest}'s {@code deliver} case checks that it is raised there).
      */
     public static void deliverFaults() {
         try {

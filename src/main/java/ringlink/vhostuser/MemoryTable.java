@@ -18,11 +18,12 @@ import ringlink.virtio.GuestMemory;
  * kill the JVM, so the file size is checked first), and regions that overlap in guest or user
  * addresses are rejected with {@link VhostUserException.InvalidParam}.
  *
- * <p>The size is checked once. A file the front-end sealed with F_SEAL_SHRINK (QEMU's
- * memory-backend-memfd does by default) cannot shrink afterwards; for one it did not seal, a later
+ * <p>The size is checked once, after {@link #sealedAgainstShrink}: a file sealed with
+ * F_SEAL_SHRINK (by the front-end, as QEMU's memory-backend-memfd does, or by us when it is
+ * sealable) cannot shrink afterwards. For one that cannot be sealed (DPDK's), a later
  * {@code ftruncate} makes our next access fault (SIGBUS → {@code InternalError}), which the data
  * path and the control thread turn into {@code MEMORY_FAULT}: that connection ends, nothing else
- * ({@link #sealedAgainstShrink}, {@code MemoryFaultTest}).
+ * ({@code VhostUserBackend.shrinkable}, {@code Mapping.deliverFaults}, {@code MemoryFaultTest}).
  */
 final class MemoryTable implements AutoCloseable {
     /** One region as the front-end described it, with our mapping of it. */
