@@ -16,7 +16,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * Ringlink uses on memory a peer may shrink ({@link MemoryFaultProbe#KINDS}). Not for every form
  * Java has: a 16- or 8-bit release/opaque/volatile store (or a CAS) not compiled inline aborts
  * HotSpot's x86 SIGBUS handler, which is why {@code VirtqLayout} stores 16-bit ring fields with a
- * fence and a plain store; run the probe with that form to see it. The fault is also raised
+ * fence and a plain store (put {@code U16.setRelease} back in {@code setRelease16} and the
+ * {@code -Xint} and {@code -Xcomp} runs abort). The fault is also raised
  * asynchronously, at the thread's next safepoint poll, so the {@code deliver} kind checks that
  * {@code Mapping.deliverFaults} raises it inside the try block that converts it. The vhost-user
  * data path relies on all of this to turn a peer's {@code ftruncate} into {@code MEMORY_FAULT}.
