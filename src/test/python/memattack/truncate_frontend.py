@@ -9,11 +9,17 @@ This front-end hands over two memfds it did NOT seal (F_SEAL_SHRINK), runs real 
 
 Stdlib only (Python >= 3.10: os.memfd_create, os.eventfd, socket.send_fds).
 
-Usage: truncate_frontend.py SOCKET_PATH [--after N] [--seconds S] [--target tx|rx|both]
-Prints one JSON line: {"tx_used":..,"rx_used":..,"truncated":bool,"closed":bool,...}
-Exit 0 when the back-end closed the connection after the truncation, 1 otherwise.
+With --sealable the memfds are made with MFD_ALLOW_SEALING (still unsealed): the back-end must
+add F_SEAL_SHRINK before mapping them, so the ftruncate fails with EPERM and traffic goes on.
+
+Usage: truncate_frontend.py SOCKET_PATH [--after N] [--seconds S] [--target tx|rx|both] [--sealable]
+Prints one JSON line: {"tx_used":..,"rx_used":..,"truncated":bool,"refused":..,"closed":bool,...}
+Exit 0 when the back-end closed the connection after the truncation (--sealable: when the
+truncation was refused and traffic went on as long again without the connection closing), 1
+otherwise.
 """
 import argparse
+import fcntl
 import json
 import mmap
 import os
@@ -35,6 +41,7 @@ QS = 256
 HDR = 12                      # virtio_net_hdr_v1 (VERSION_1)
 PKT = 60
 A_SIZE = 64 << 10             # rings
+F_GET_SEALS = 1034             # fcntl (linux/fcntl.h)
 B_SIZE = 1 << 20              # packet buffers (the region we truncate)
 A_GPA, B_GPA = 0x0, 0x100000
 A_UADDR, B_UADDR = 0x7F0000000000, 0x7F0000100000  # only keys for SET_VRING_ADDR translation
@@ -78,10 +85,14 @@ def main():
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--target", choices=["tx", "rx", "both"], default="both",
                     help="which traffic direction runs (both: TX and RX)")
+    ap.add_argument("--sealable", action="store_true",
+                    help="create the memfds with MFD_ALLOW_SEALING (and no seal): the back-end seals"
+                         " them against shrinking, so the truncation must fail with EPERM")
     a = ap.parse_args()
 
-    fa = os.memfd_create("rl-attack-rings", os.MFD_CLOEXEC)     # no MFD_ALLOW_SEALING: never sealed
-    fb = os.memfd_create("rl-attack-buffers", os.MFD_CLOEXEC)
+    flags = os.MFD_CLOEXEC | (os.MFD_ALLOW_SEALING if a.sealable else 0)
+    fa = os.memfd_create("rl-attack-rings", flags)     # without --sealable no MFD_ALLOW_SEALING: never sealable
+    fb = os.memfd_create("rl-attack-buffers", flags)
     os.ftruncate(fa, A_SIZE)
     os.ftruncate(fb, B_SIZE)
     ma = mmap.mmap(fa, A_SIZE)
@@ -157,7 +168,9 @@ def main():
     tx_seen = rx_seen = 0
     truncated = False
     truncated_at = None
+    refused = None
     closed = False
+    done = 0
     end = time.monotonic() + a.seconds
     if tx_on:
         for i in range(QS // 2):
@@ -193,14 +206,21 @@ def main():
                 rx_seen = (rx_seen + 1) & 0xffff
             avail_idx(0, rx_avail)
         done = (tx_avail if tx_on else 0) + (rx_avail if rx_on else 0)
-        if not truncated and done >= a.after:
+        if not truncated and refused is None and done >= a.after:
             # The attack: the packet buffers shrink to nothing under running rings. From here on
             # we never touch region B ourselves (our own mapping of it would fault too).
-            os.ftruncate(fb, 0)
-            truncated = True
-            truncated_at = {"tx": tx_avail, "rx": rx_avail}
+            try:
+                os.ftruncate(fb, 0)
+                truncated = True
+                truncated_at = {"tx": tx_avail, "rx": rx_avail}
+            except PermissionError as e:
+                refused = {"errno": "EPERM", "seals": fcntl.fcntl(fb, F_GET_SEALS), "at": done}
+        if refused is not None and done >= 2 * refused["at"]:
+            break  # the seal held and traffic went on as long again: enough
     print(json.dumps({"tx_used": tx_avail, "rx_used": rx_avail, "truncated": truncated,
-                      "truncated_at": truncated_at, "closed": closed}), flush=True)
+                      "truncated_at": truncated_at, "refused": refused, "closed": closed}), flush=True)
+    if a.sealable:
+        sys.exit(0 if refused is not None and not truncated and not closed and done >= 2 * refused["at"] else 1)
     sys.exit(0 if truncated and closed else 1)
 
 

@@ -590,7 +590,7 @@ public final class MemifInterface implements AutoCloseable {
 
             // The server reset the indexes when it took CONNECT: post every receive buffer now.
             for (int q = 0; q < pairs; q++) {
-                Session.U16.setRelease(m, m2sOffset[q] + MemifRingLayout.OFF_HEAD, (short) ringSize);
+                Session.setRelease16(m, m2sOffset[q] + MemifRingLayout.OFF_HEAD, ringSize);
             }
             ok = true;
             return s;

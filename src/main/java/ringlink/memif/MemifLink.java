@@ -185,7 +185,7 @@ public final class MemifLink implements Link {
         int used = consume(s, m, batch, n);
         if (used > 0) {
             rxCursor = (rxCursor + used) & 0xffff;
-            U16.setRelease(m, rxRing + OFF_TAIL, (short) rxCursor);
+            Session.setRelease16(m, rxRing + OFF_TAIL, rxCursor);
         }
         return lastGot;
     }
@@ -216,7 +216,7 @@ public final class MemifLink implements Link {
         }
         if (h != rxHead) {
             rxHead = h;
-            U16.setRelease(m, rxRing + OFF_HEAD, (short) h);
+            Session.setRelease16(m, rxRing + OFF_HEAD, h);
         }
         return lastGot;
     }
@@ -368,7 +368,7 @@ public final class MemifLink implements Link {
         }
         if (slot != txCursor) {
             txCursor = slot;
-            U16.setRelease(m, txRing + OFF_HEAD, (short) slot);
+            Session.setRelease16(m, txRing + OFF_HEAD, slot);
         }
         if (sent > 0) counters.transmitted(sent, bytes);
         if (drops > 0) counters.txDropped(drops);
@@ -431,7 +431,7 @@ public final class MemifLink implements Link {
         }
         if (slot != txCursor) {
             txCursor = slot;
-            U16.setRelease(m, txRing + OFF_TAIL, (short) slot);
+            Session.setRelease16(m, txRing + OFF_TAIL, slot);
         }
         if (sent > 0) counters.transmitted(sent, bytes);
         if (drops > 0) counters.txDropped(drops);

@@ -15,6 +15,19 @@ import ringlink.sys.Mapping;
 final class Session {
     static final VarHandle U16 = ValueLayout.JAVA_SHORT.varHandle();
 
+    /**
+     * Release-store of a ring's head or tail: a release fence, then a plain aligned 16-bit store
+     * (on x86 the same code as {@code U16.setRelease} compiled). Not {@code U16.setRelease}: with
+     * {@code allow-unsealed} the peer can shrink a region under us, and when the caller is not
+     * compiled a 16-bit release store runs HotSpot's C++ {@code xchg %r8w}, whose SIGBUS the x86
+     * handler cannot skip (the JVM aborts; ringlink.virtio.VirtqLayout#setRelease16,
+     * docs/ARCHITECTURE.md "Shared files").
+     */
+    static void setRelease16(MemorySegment m, long off, int v) {
+        VarHandle.releaseFence();
+        m.set(ValueLayout.JAVA_SHORT, off, (short) v);
+    }
+
     final boolean server;
     final MemorySegment[] regions;
     final long[] regionSize;

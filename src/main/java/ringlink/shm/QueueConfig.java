@@ -84,15 +84,19 @@ public record QueueConfig(Fd data, Fd eventFd, Fd txPipe, Fd rxPipe, Fd sharedDa
     /** A queue's memory mapped into this process, each region bounded to the size of its file. */
     static final class Mapped implements AutoCloseable {
         final Mapping data, txPipe, rxPipe, shared;
+        /** True if the peer could shrink one of the four files under our mapping (not sealed, not sealable). */
+        final boolean shrinkable;
 
         Mapped(QueueConfig c, String name) throws java.io.IOException {
             Mapping d = null, t = null, r = null, s = null;
             boolean ok = false;
             try {
-                d = map(c.data, 1, 1L << 32, name + " data");
-                t = map(c.txPipe, PipeLayout.MIN_PIPE_SIZE, 1L << 30, name + " tx pipe");
-                r = map(c.rxPipe, PipeLayout.MIN_PIPE_SIZE, 1L << 30, name + " rx pipe");
-                s = map(c.sharedData, 4, 1L << 20, name + " shared data");
+                boolean[] unsealed = new boolean[1];
+                d = map(c.data, 1, 1L << 32, name + " data", unsealed);
+                t = map(c.txPipe, PipeLayout.MIN_PIPE_SIZE, 1L << 30, name + " tx pipe", unsealed);
+                r = map(c.rxPipe, PipeLayout.MIN_PIPE_SIZE, 1L << 30, name + " rx pipe", unsealed);
+                s = map(c.sharedData, 4, 1L << 20, name + " shared data", unsealed);
+                this.shrinkable = unsealed[0];
                 ok = true;
             } finally {
                 if (!ok) for (Mapping m : new Mapping[] {d, t, r, s}) if (m != null) m.close();
@@ -103,13 +107,16 @@ public record QueueConfig(Fd data, Fd eventFd, Fd txPipe, Fd rxPipe, Fd sharedDa
             this.shared = s;
         }
 
-        private static Mapping map(Fd fd, long min, long max, String what) throws java.io.IOException {
-            long size = fd.size();
-            if (!MemFd.cannotShrink(fd)) {
-                // Ours are sealed (MemFd.create); a peer's may not be: a later ftruncate faults our
-                // next access, which ShmLink turns into a LinkFailedException for this link only.
-                System.getLogger("ringlink.shm").log(System.Logger.Level.INFO, what + ": the peer's file is not sealed against shrinking");
+        private static Mapping map(Fd fd, long min, long max, String what, boolean[] unsealed) throws java.io.IOException {
+            if (!MemFd.sealAgainstShrink(fd)) { // before the size is read: from here on it cannot drop
+                unsealed[0] = true;
+                // Ours are sealed (MemFd.create), a sealable peer's file is sealed here; one that
+                // cannot be: a later ftruncate faults our next access, which ShmLink turns into a
+                // LinkFailedException for this link only.
+                System.getLogger("ringlink.shm").log(System.Logger.Level.INFO, what
+                        + ": the peer's file is not sealed against shrinking and cannot be");
             }
+            long size = fd.size();
             if (size < min || size > max) {
                 throw new ringlink.link.LinkFailedException(what + ": the peer's file is " + size + " bytes, expected " + min + ".." + max);
             }

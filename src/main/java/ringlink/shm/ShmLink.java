@@ -142,6 +142,12 @@ public final class ShmLink implements Link {
     private volatile String closeReason;
     private volatile Throwable failure;
     private volatile boolean peerDone;
+    /**
+     * The peer gave a queue file it can shrink under our mapping (not sealed, not sealable): each
+     * call then ends with {@link Mapping#deliverFaults}, so HotSpot's asynchronous fault error is
+     * raised inside this link's try blocks (docs/ARCHITECTURE.md, "Shared files").
+     */
+    private final boolean shrinkable;
 
     /**
      * Opens a link on two queues this process already has descriptors for. Takes ownership of the
@@ -180,6 +186,7 @@ public final class ShmLink implements Link {
         this.rxConfig = rxc;
         this.txMem = tx;
         this.rxMem = rx;
+        this.shrinkable = tx.shrinkable || rx.shrinkable;
         // Both eventfds are shared with the peer (it sent them, or we created and sent them), so
         // it may hand us something else, or clear O_NONBLOCK and set the counter later: only an
         // eventfd is accepted, and it is used only through calls that cannot block (EventFd).
@@ -268,6 +275,15 @@ public final class ShmLink implements Link {
     }
 
     private IOException fail(Throwable t) {
+        if (shrinkable && !(t instanceof InternalError)) {
+            // A skipped faulting load reads garbage; the fault it raises later explains t.
+            try {
+                Mapping.deliverFaults();
+            } catch (InternalError f) {
+                if (!Mapping.isFault(f)) throw f;
+                t = f;
+            }
+        }
         if (failure == null) failure = t;
         counters.error();
         close(t.getMessage());
@@ -291,6 +307,7 @@ public final class ShmLink implements Link {
             for (int i = before; i < before + n; i++) bytes += batch.length(i);
             if (n > 0) counters.received(n, bytes);
             if (drops[0] > 0) counters.rxDropped(drops[0]);
+            if (shrinkable) Mapping.deliverFaults();
             return n;
         } catch (CorruptQueueException | IndexOutOfBoundsException | IllegalStateException e) {
             batch.setCount(before); // nothing half-read reaches the caller
@@ -403,6 +420,7 @@ public final class ShmLink implements Link {
             }
             counters.transmitted(n - txStats[0], txStats[1]);
             if (txStats[0] > 0) counters.txDropped(txStats[0]);
+            if (shrinkable) Mapping.deliverFaults();
             return n;
         } catch (CorruptQueueException | IndexOutOfBoundsException | IllegalStateException e) {
             throw fail(e);
@@ -437,11 +455,16 @@ public final class ShmLink implements Link {
             VarHandle.fullFence();
             if (in.ready()) {
                 SharedDataLayout.STATE.setVolatile(readyState, 0L, SharedDataLayout.EVENTFD_DISABLED);
+                if (shrinkable) Mapping.deliverFaults();
                 return false;
             }
+            if (shrinkable) Mapping.deliverFaults();
             sleep = true;
             return true;
         } catch (IllegalStateException e) {
+            throw fail(e);
+        } catch (InternalError e) {
+            if (!Mapping.isFault(e)) throw e;
             throw fail(e);
         } finally {
             exit();
@@ -459,10 +482,13 @@ public final class ShmLink implements Link {
         }
         try {
             SharedDataLayout.STATE.setVolatile(readyState, 0L, SharedDataLayout.EVENTFD_DISABLED);
-            readyEvent.drain();
+            readyEvent.drain(); // a system call: also raises a pending fault of the store above here
         } catch (ClosedFdException e) {
             throw closedException();
         } catch (IllegalStateException e) {
+            throw fail(e);
+        } catch (InternalError e) {
+            if (!Mapping.isFault(e)) throw e;
             throw fail(e);
         } finally {
             exit();

@@ -98,6 +98,11 @@ final class LibC {
     static final MethodHandle SCHED_SETAFFINITY = h("sched_setaffinity", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
     static final MethodHandle UNLINK = h("unlink", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     static final MethodHandle GETPID = plain("getpid", FunctionDescriptor.of(JAVA_INT));
+    /**
+     * abs(3): no system call, no memory; only its native transition is wanted
+     * ({@link Mapping#deliverFaults}). Must stay a normal (not {@code critical}) downcall.
+     */
+    static final MethodHandle ABS = plain("abs", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle STRERROR = plain("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
     /** Wraps a Throwable from invokeExact (only possible for a wrong signature: a bug). */

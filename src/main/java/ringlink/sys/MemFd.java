@@ -108,6 +108,27 @@ public final class MemFd {
     }
 
     /**
+     * Makes sure nobody can make {@code fd} shorter than it is now: true if F_SEAL_SHRINK is set,
+     * by the peer or here (a sealable file without F_SEAL_SEAL gets it added: the peer's
+     * {@code ftruncate} to a smaller size then fails with EPERM). False if the file can shrink and
+     * cannot be sealed against it: F_SEAL_SEAL without F_SEAL_SHRINK (a memfd created without
+     * MFD_ALLOW_SEALING: DPDK's, Python's {@code os.memfd_create} default), or no seals at all
+     * (hugetlbfs, disk files).
+     */
+    public static boolean sealAgainstShrink(Fd fd) throws SysException {
+        int s = seals(fd); // 0 also for a file that cannot carry seals
+        if ((s & F_SEAL_SHRINK) != 0) return true;
+        if ((s & F_SEAL_SEAL) != 0) return false;
+        try {
+            seal(fd, F_SEAL_SHRINK);
+            return true;
+        } catch (SysException e) {
+            if (e.errno() != Errno.EINVAL && e.errno() != Errno.EPERM) throw e;
+            return false; // EINVAL: not sealable (hugetlbfs, a disk file); EPERM: sealing not allowed
+        }
+    }
+
+    /**
      * Whether a peer's shared-memory descriptor may be mapped for {@code size} bytes: null if so,
      * otherwise why not, for the refusal's message. The file must be at least that long (a pipe or
      * socket fails here), and must not be able to shrink under the mapping (SIGBUS on the next
@@ -126,18 +147,8 @@ public final class MemFd {
                 return "not a mappable file (" + describe(fd) + "): " + e.getMessage();
             }
             if (have < size) return "file has " + have + " bytes, peer claims " + size;
-            int s = seals(fd); // 0 also for a file that cannot carry seals
-            if ((s & F_SEAL_SHRINK) != 0) return null;
-            if ((s & F_SEAL_SEAL) == 0) {
-                try {
-                    seal(fd, F_SEAL_SHRINK);
-                    return null;
-                } catch (SysException e) {
-                    if (e.errno() != Errno.EINVAL && e.errno() != Errno.EPERM) throw e;
-                    // EINVAL: not sealable (hugetlbfs, a disk file); EPERM: sealing not allowed
-                }
-            }
-            if (allowUnsealed) return null;
+            if (sealAgainstShrink(fd) || allowUnsealed) return null;
+            int s = seals(fd);
             return "the peer could shrink the file under our mapping ("
                     + ((s & F_SEAL_SEAL) != 0 ? "sealed without F_SEAL_SHRINK" : "it cannot be sealed") + ", " + describe(fd) + ")";
         } catch (SysException | ClosedFdException | IllegalStateException e) {

@@ -21,6 +21,7 @@ import ringlink.sys.Epoll;
 import ringlink.sys.EpollEventLayout;
 import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
+import ringlink.sys.Mapping;
 import ringlink.sys.SysException;
 import ringlink.virtio.DescriptorChain;
 import ringlink.virtio.FeatureSet;
@@ -195,7 +196,10 @@ public final class BackendLink implements Link {
             } catch (VirtqueueException e) {
                 return fail(q, e);
             }
-            if (n == 0) return 0;
+            if (n == 0) {
+                if (backend.shrinkable) Mapping.deliverFaults(); // pop read the ring
+                return 0;
+            }
             java.lang.foreign.MemorySegment track = q.inflight;
             if (track != null) {
                 for (int k = 0; k < n; k++) Inflight.taken(track, txChains[k].id(), q.inflightCounter++);
@@ -283,11 +287,15 @@ public final class BackendLink implements Link {
             if (packedTrack != null) packedTrack.published(pubIds, n);
             if (got > 0) counters.received(got, bytes);
             if (drops > 0) counters.rxDropped(drops);
+            if (backend.shrinkable) Mapping.deliverFaults(); // see finishWait
             return got;
         } catch (VirtqueueException e) {
             return fail(q, e);
         } catch (InternalError e) {
-            return fail(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
+            return failNow(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
+        } catch (RuntimeException e) {
+            pendingFault(q);
+            throw e;
         } finally {
             q.lock.unlock();
         }
@@ -521,11 +529,15 @@ public final class BackendLink implements Link {
             if (packedTrack != null && pushed > 0) packedTrack.published(rxPub, pushed);
             if (sent > 0) counters.transmitted(sent, bytes);
             if (drops > 0) counters.txDropped(drops);
+            if (backend.shrinkable) Mapping.deliverFaults(); // see finishWait
             return i - from;
         } catch (VirtqueueException e) {
             return fail(q, e);
         } catch (InternalError e) {
-            return fail(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
+            return failNow(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
+        } catch (RuntimeException e) {
+            pendingFault(q);
+            throw e;
         } finally {
             q.lock.unlock();
         }
@@ -554,6 +566,27 @@ public final class BackendLink implements Link {
     }
 
     private int fail(Vring q, VirtqueueException e) throws LinkFailedException {
+        pendingFault(q); // the garbage a skipped faulting load returned may be what e is about
+        return failNow(q, e);
+    }
+
+    /**
+     * Raises a memory fault still pending from an earlier access of this call as {@code q}'s
+     * MEMORY_FAULT (a {@link LinkFailedException}), if the front-end's memory can shrink; returns
+     * if there is none. For the catch blocks: HotSpot skips the faulting instruction and raises
+     * the error later ({@link Mapping#deliverFaults}), so what a catch block sees first may be a
+     * consequence of the fault (a ring index or a segment bound read as garbage).
+     */
+    private void pendingFault(Vring q) throws LinkFailedException {
+        if (!backend.shrinkable) return;
+        try {
+            Mapping.deliverFaults();
+        } catch (InternalError f) {
+            failNow(q, VirtqueueException.memoryFault(f, name + " vring " + q.index));
+        }
+    }
+
+    private int failNow(Vring q, VirtqueueException e) throws LinkFailedException {
         counters.error();
         q.stop();
         backend.ringFailed(q, e);
@@ -573,13 +606,17 @@ public final class BackendLink implements Link {
                 boolean more = dev.enableNotifications();
                 DirtyLog log = q.log; // the event suppression fields just written
                 if (log != null) q.logRing(log);
+                if (backend.shrinkable) Mapping.deliverFaults(); // see finishWait
                 return !more;
             } catch (VirtqueueException e) {
                 fail(q, e);
                 return false;
             } catch (InternalError e) {
-                fail(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
+                failNow(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
                 return false;
+            } catch (RuntimeException e) {
+                pendingFault(q);
+                throw e;
             }
         } finally {
             q.lock.unlock();
@@ -620,8 +657,18 @@ public final class BackendLink implements Link {
                     dev.disableNotifications();
                     DirtyLog log = q.log;
                     if (log != null) q.logRing(log);
+                    // A front-end whose memory can shrink (not sealed, not sealable): HotSpot
+                    // raises the SIGBUS of a truncated page asynchronously, at the next safepoint
+                    // poll, which in compiled code is often after this try block (in the switch's
+                    // poller, maybe while it serves another port). The native transition raises
+                    // it here, where it becomes this ring's MEMORY_FAULT. Sealed memory cannot
+                    // fault, and skips the ~40 ns.
+                    if (backend.shrinkable) Mapping.deliverFaults();
                 } catch (InternalError e) {
-                    fail(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
+                    failNow(q, VirtqueueException.memoryFault(e, name + " vring " + q.index));
+                } catch (RuntimeException e) {
+                    pendingFault(q);
+                    throw e;
                 }
             }
         } finally {

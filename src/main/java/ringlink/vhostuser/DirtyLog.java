@@ -34,7 +34,11 @@ final class DirtyLog implements AutoCloseable {
     private final AtomicLong marked = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
 
-    private DirtyLog(Mapping mapping, long offset, long size) {
+    /** False if the front-end can shrink the log's file under our mapping ({@link MemoryTable#sealedAgainstShrink}). */
+    final boolean sealed;
+
+    private DirtyLog(Mapping mapping, long offset, long size, boolean sealed) {
+        this.sealed = sealed;
         this.mapping = mapping;
         this.seg = mapping.segment();
         this.offset = offset;
@@ -55,6 +59,7 @@ final class DirtyLog implements AutoCloseable {
             if (size <= 0 || offset < 0 || size > (Long.MAX_VALUE >>> 4) || offset > (Long.MAX_VALUE >>> 1) - size) {
                 throw new VhostUserException.InvalidParam(what + ": impossible size/offset");
             }
+            boolean sealed = MemoryTable.sealedAgainstShrink(fd, "SET_LOG_BASE log"); // before the size is read
             long fileSize;
             try {
                 fileSize = fd.size();
@@ -65,10 +70,9 @@ final class DirtyLog implements AutoCloseable {
                 throw new VhostUserException.InvalidParam(what + " ends beyond its file of " + fileSize + " bytes");
             }
             long len = (offset + size + 7) & ~7L;
-            MemoryTable.sealedAgainstShrink(fd, "SET_LOG_BASE log");
             try {
                 Mapping m = Mapping.map(fd, len, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "vhost-user dirty log");
-                return new DirtyLog(m, offset, size);
+                return new DirtyLog(m, offset, size, sealed);
             } catch (SysException e) {
                 throw new VhostUserException.InvalidParam(what + ": " + e.getMessage(), e);
             }

@@ -37,7 +37,11 @@ final class Inflight implements AutoCloseable {
     /** Whether the queue regions have the packed layout (RING_PACKED was acked when the buffer was set up). */
     final boolean packed;
 
-    private Inflight(Mapping mapping, long offset, int numQueues, int queueSize, long regionSize, boolean packed) {
+    /** False if the front-end can shrink the buffer's file under our mapping ({@link MemoryTable#sealedAgainstShrink}). */
+    final boolean sealed;
+
+    private Inflight(Mapping mapping, long offset, int numQueues, int queueSize, long regionSize, boolean packed, boolean sealed) {
+        this.sealed = sealed;
         this.mapping = mapping;
         this.offset = offset;
         this.numQueues = numQueues;
@@ -61,7 +65,7 @@ final class Inflight implements AutoCloseable {
             try {
                 Mapping m = Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "inflight buffer");
                 fdOut[0] = fd;
-                return new Inflight(m, 0, numQueues, queueSize, rs, packed);
+                return new Inflight(m, 0, numQueues, queueSize, rs, packed, true); // ours: MemFd.create seals it
             } catch (SysException | ClosedFdException | RuntimeException e) {
                 fd.close();
                 throw e;
@@ -80,14 +84,14 @@ final class Inflight implements AutoCloseable {
                 throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD of " + Long.toUnsignedString(mmapSize) + " bytes at offset "
                         + Long.toUnsignedString(mmapOffset) + " cannot hold " + numQueues + " queues of " + queueSize);
             }
+            boolean sealed = MemoryTable.sealedAgainstShrink(fd, "SET_INFLIGHT_FD buffer"); // before the size is read
             long fileSize = fd.size();
             if (mmapOffset + mmapSize > fileSize) {
                 throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD buffer ends beyond its file of " + fileSize + " bytes");
             }
-            MemoryTable.sealedAgainstShrink(fd, "SET_INFLIGHT_FD buffer");
             Mapping m = Mapping.map(fd, mmapOffset + mmapSize, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
                     "inflight buffer");
-            return new Inflight(m, mmapOffset, numQueues, queueSize, rs, packed);
+            return new Inflight(m, mmapOffset, numQueues, queueSize, rs, packed, sealed);
         } catch (SysException | ClosedFdException e) {
             throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD: " + e.getMessage(), e);
         }

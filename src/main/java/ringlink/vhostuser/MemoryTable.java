@@ -18,15 +18,16 @@ import ringlink.virtio.GuestMemory;
  * kill the JVM, so the file size is checked first), and regions that overlap in guest or user
  * addresses are rejected with {@link VhostUserException.InvalidParam}.
  *
- * <p>The size is checked once. A file the front-end sealed with F_SEAL_SHRINK (QEMU's
- * memory-backend-memfd does by default) cannot shrink afterwards; for one it did not seal, a later
+ * <p>The size is checked once, after {@link #sealedAgainstShrink}: a file sealed with
+ * F_SEAL_SHRINK (by the front-end, as QEMU's memory-backend-memfd does, or by us when it is
+ * sealable) cannot shrink afterwards. For one that cannot be sealed (DPDK's), a later
  * {@code ftruncate} makes our next access fault (SIGBUS → {@code InternalError}), which the data
  * path and the control thread turn into {@code MEMORY_FAULT}: that connection ends, nothing else
- * ({@link #sealedAgainstShrink}, {@code MemoryFaultTest}).
+ * ({@code VhostUserBackend.shrinkable}, {@code Mapping.deliverFaults}, {@code MemoryFaultTest}).
  */
 final class MemoryTable implements AutoCloseable {
     /** One region as the front-end described it, with our mapping of it. */
-    record Region(long guestAddress, long size, long userAddress, long mmapOffset, Mapping mapping) {}
+    record Region(long guestAddress, long size, long userAddress, long mmapOffset, Mapping mapping, boolean sealed) {}
 
     private final List<Region> regions;
     private final GuestMemory memory;
@@ -57,18 +58,28 @@ final class MemoryTable implements AutoCloseable {
     }
 
     /**
-     * True if the peer sealed {@code fd} with F_SEAL_SHRINK (F_GET_SEALS): its size cannot drop
-     * under our mapping. Otherwise says once, at INFO, what a truncation would do.
+     * True if {@code fd} cannot shrink under our mapping: the peer sealed it with F_SEAL_SHRINK
+     * (QEMU's memory-backend-memfd, its dirty log and inflight buffers do), or it was sealable
+     * (no F_SEAL_SEAL) and we added F_SEAL_SHRINK ({@link ringlink.sys.MemFd#sealAgainstShrink}).
+     * Otherwise (DPDK virtio-user's memory: a memfd created without MFD_ALLOW_SEALING) says, at
+     * INFO, what a truncation would do.
      */
     static boolean sealedAgainstShrink(Fd fd, String what) {
         try {
-            if (ringlink.sys.MemFd.cannotShrink(fd)) return true;
+            if (ringlink.sys.MemFd.sealAgainstShrink(fd)) return true;
         } catch (SysException e) {
             // treated as unsealed
         }
         System.getLogger("ringlink.vhostuser.backend").log(System.Logger.Level.INFO, what + " is not sealed against shrinking"
-                + " (F_SEAL_SHRINK): if the front-end truncates it, the next access faults and the connection ends (MEMORY_FAULT)");
+                + " (F_SEAL_SHRINK) and cannot be: if the front-end truncates it, the next access faults and the connection ends"
+                + " (MEMORY_FAULT)");
         return false;
+    }
+
+    /** True if no region's file can shrink under our mapping. */
+    boolean sealed() {
+        for (Region r : regions) if (!r.sealed) return false;
+        return true;
     }
 
     /** The guest memory, or null if there is no region. */
@@ -95,6 +106,7 @@ final class MemoryTable implements AutoCloseable {
             if (Long.compareUnsigned(uaddr + size - 1, uaddr) < 0) {
                 throw new VhostUserException.InvalidParam("memory " + what + " wraps the user address space");
             }
+            boolean sealed = sealedAgainstShrink(fd, "memory " + what); // first: a sealed size cannot drop after we read it
             long fileSize;
             try {
                 fileSize = fd.size();
@@ -105,11 +117,10 @@ final class MemoryTable implements AutoCloseable {
                 throw new VhostUserException.InvalidParam("memory " + what + " at mmap offset 0x" + Long.toHexString(mmapOffset)
                         + " ends beyond its file of " + fileSize + " bytes");
             }
-            sealedAgainstShrink(fd, "memory " + what);
             try {
                 Mapping m = Mapping.map(fd, mmapOffset + size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
                         "vhost-user " + what);
-                return new Region(gpa, size, uaddr, mmapOffset, m);
+                return new Region(gpa, size, uaddr, mmapOffset, m, sealed);
             } catch (SysException e) {
                 throw new VhostUserException.InvalidParam("memory " + what + ": " + e.getMessage(), e);
             }

@@ -67,6 +67,13 @@ public final class VhostUserBackend implements AutoCloseable {
     private final CountDownLatch firstSession = new CountDownLatch(1);
 
     private volatile boolean closed;
+    /**
+     * Set for good once a front-end gave us a file (memory region, dirty log, inflight buffer)
+     * that can shrink under our mapping (not sealed with F_SEAL_SHRINK, and not sealable): from
+     * then on the data path ends each call with {@link ringlink.sys.Mapping#deliverFaults}, so a
+     * truncation's fault is raised in the link's own try block (issue #15).
+     */
+    volatile boolean shrinkable;
     private volatile Connection conn;
     private volatile VhostUserException lastError;
     /** Test seam: run on the control thread for each message before it is handled (null: none). */
@@ -334,6 +341,7 @@ public final class VhostUserBackend implements AutoCloseable {
                 if (hook != null) hook.accept(m);
                 Request r = MessageCodec.validateRequest(m);
                 Message reply = handle(r, m);
+                if (shrinkable) ringlink.sys.Mapping.deliverFaults(); // a fault while handling m is raised here, not later
                 if (reply != null) {
                     try {
                         c.send(reply);
@@ -537,6 +545,7 @@ public final class VhostUserBackend implements AutoCloseable {
             }
             case SET_MEM_TABLE -> {
                 MemoryTable t = MemoryTable.fromMessage(m);
+                if (!t.sealed()) shrinkable = true;
                 slotRegions = new ArrayList<>(t.regions());
                 replaceMemory(t);
                 return null;
@@ -556,6 +565,7 @@ public final class VhostUserBackend implements AutoCloseable {
                     return null;
                 }
                 MemoryTable.Region reg = MemoryTable.map(m.u64(8), m.u64(16), m.u64(24), m.u64(32), m.takeFd(0));
+                if (!reg.sealed()) shrinkable = true;
                 List<MemoryTable.Region> all = new ArrayList<>(slotRegions);
                 all.add(reg);
                 MemoryTable t;
@@ -762,6 +772,7 @@ public final class VhostUserBackend implements AutoCloseable {
                 // Without LOG_SHMFD the log would be a pointer into the front-end's address space.
                 requireProtocol(ProtocolFeature.bit(ProtocolFeature.LOG_SHMFD), r);
                 DirtyLog l = DirtyLog.adopt(m.fdCount() > 0 ? m.takeFd(0) : null, m.u64(0), m.u64(8));
+                if (!l.sealed) shrinkable = true;
                 DirtyLog old = dirtyLog;
                 dirtyLog = l;
                 lastLog = l;
@@ -808,7 +819,9 @@ public final class VhostUserBackend implements AutoCloseable {
                 if (nq < 1 || nq > vrings.length || qs < 1 || qs > 32768) {
                     throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD for " + nq + " queues of " + qs);
                 }
-                setInflight(Inflight.adopt(m.takeFd(0), m.u64(0), m.u64(8), nq, qs, packedAcked()));
+                Inflight f = Inflight.adopt(m.takeFd(0), m.u64(0), m.u64(8), nq, qs, packedAcked());
+                if (!f.sealed) shrinkable = true;
+                setInflight(f);
                 return null;
             }
             default -> throw new VhostUserException.InvalidOperation(r + " is not supported by a virtio-net back-end");

@@ -56,15 +56,32 @@ public final class VirtqLayout {
 
     // Aligned layout: atomic access modes need natural alignment, which ring setup checks.
     private static final VarHandle U16 = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    /** The same aligned field for plain stores ({@link #setRelease16}). */
+    private static final ValueLayout.OfShort A16 = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** Acquire-load of a 16-bit ring field (index or flags), unsigned. */
     static int getAcquire16(MemorySegment s, long off) {
         return Short.toUnsignedInt((short) U16.getAcquire(s, off));
     }
 
-    /** Release-store of a 16-bit ring field. */
+    /**
+     * Release-store of a 16-bit ring field: a release fence, then a plain aligned 16-bit store
+     * (what {@code setRelease} is on x86: a compiler barrier and a {@code mov}).
+     *
+     * <p>Not {@code U16.setRelease}: the ring lives in a file the peer may shrink (an unsealed
+     * vhost-user memfd), and a store into a truncated page must fault into an
+     * {@code InternalError}, not kill the JVM. When the caller is not compiled (interpreter,
+     * or a call C1/C2 did not inline), a 16-bit (or 8-bit) release/opaque/volatile store runs
+     * HotSpot's C++ {@code Unsafe_PutShortVolatile}, an {@code xchg %r8w,(%r14)}; on the fault
+     * the x86 SIGBUS handler must decode that instruction to skip it, and
+     * {@code Assembler::locate_operand} has no case for {@code 66 87} (JDK 25:
+     * {@code ShouldNotReachHere()}, the JVM aborts). A plain store is a {@code mov} there, which
+     * it decodes, and 32/64-bit volatile stores ({@code 87}, {@code 48 87}) are fine too
+     * ({@code MemoryFaultTest} checks every form the rings use, in every mode).
+     */
     static void setRelease16(MemorySegment s, long off, int v) {
-        U16.setRelease(s, off, (short) v);
+        VarHandle.releaseFence();
+        s.set(A16, off, (short) v);
     }
 
     /** Plain (opaque) load of a 16-bit field that is only read after a full fence. */
@@ -72,8 +89,14 @@ public final class VirtqLayout {
         return Short.toUnsignedInt((short) U16.getOpaque(s, off));
     }
 
+    /**
+     * Store of a 16-bit notification field (flags, event index) that the other side reads after
+     * its own full fence. A plain aligned store (one {@code mov}, never torn), not
+     * {@code U16.setOpaque}: see {@link #setRelease16} for why no 16-bit atomic access mode may
+     * store into peer memory.
+     */
     static void setOpaque16(MemorySegment s, long off, int v) {
-        U16.setOpaque(s, off, (short) v);
+        s.set(A16, off, (short) v);
     }
 
     static int get16(MemorySegment s, long off) { return Short.toUnsignedInt(s.get(LE16, off)); }

@@ -55,6 +55,39 @@ class MemFdSealTest {
         }
     }
 
+    /**
+     * What a back-end does with a peer's file before mapping it: a sealable memfd gets
+     * F_SEAL_SHRINK (the peer's shrinking ftruncate then fails with EPERM, growing still works),
+     * one already sealed stays as it is, and one made without MFD_ALLOW_SEALING (F_SEAL_SEAL,
+     * DPDK's) or a disk file cannot be sealed.
+     */
+    @Test
+    void sealAgainstShrinkSealsWhatCanBeSealed() throws Exception {
+        try (Fd fd = MemFd.create("rlmfs-peer", 8192, MemFd.MFD_ALLOW_SEALING)) {
+            assertTrue(MemFd.sealAgainstShrink(fd));
+            assertEquals(MemFd.F_SEAL_SHRINK, MemFd.seals(fd));
+            SysException shrink = assertThrows(SysException.class, () -> fd.truncate(4096));
+            assertTrue(shrink.getMessage().contains("EPERM"), shrink.getMessage());
+            fd.truncate(16384); // growing is the peer's business
+            assertTrue(MemFd.sealAgainstShrink(fd)); // idempotent
+        }
+        try (Fd fd = MemFd.create("rlmfs-peer-sealed", 8192)) {
+            assertTrue(MemFd.sealAgainstShrink(fd));
+            assertEquals(MemFd.SEAL_SIZE, MemFd.seals(fd));
+        }
+        try (Fd fd = MemFd.create("rlmfs-peer-unsealable", 8192, 0)) {
+            assertEquals(MemFd.F_SEAL_SEAL, MemFd.seals(fd));
+            assertFalse(MemFd.sealAgainstShrink(fd));
+            fd.truncate(4096); // nothing stops the peer
+        }
+        Path p = Files.createTempFile("rlmfs", ".bin");
+        try (Fd fd = Fd.open(p.toString(), 2 /* O_RDWR */)) {
+            assertFalse(MemFd.sealAgainstShrink(fd));
+        } finally {
+            Files.deleteIfExists(p);
+        }
+    }
+
     @Test
     void aFileWithoutSealSupportReportsNone() throws Exception {
         Path p = Files.createTempFile("rlmfs", ".bin");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -88,6 +89,47 @@ class VhostUserTruncateTest {
             assertTrue(attacked.isOpen(), "the attacked back-end waits for the next front-end");
             // The healthy pair still works both ways, at full size.
             VhostUserLoopTest.exchange(hf, hb, 2000, 1500);
+        } finally {
+            if (proc != null) proc.destroyForcibly();
+            Files.deleteIfExists(sock);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * The same front-end with memfds it made sealable but did not seal: the back-end adds
+     * F_SEAL_SHRINK before mapping them (as memif does), so the front-end's ftruncate fails with
+     * EPERM and the port goes on forwarding.
+     */
+    @Test
+    void sealableGuestMemoryIsSealedAgainstShrinking() throws Exception {
+        Path python = Env.requireProgram("python3", "python3");
+        Env.requireFile(SCRIPT, "the truncating front-end");
+        Path dir = Files.createTempDirectory("rlvutrunc");
+        Path sock = dir.resolve("sealed.sock");
+        Process proc = null;
+        try (VhostUserBackend attacked = VhostUserBackend.listen(sock, BackendConfig.defaults().withPacked(false));
+             PacketBatch in = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER);
+             PacketBatch out = new PacketBatch(16, 2048)) {
+            proc = new ProcessBuilder(python.toString(), SCRIPT.toString(), sock.toString(), "--after", "2000",
+                    "--seconds", "40", "--target", "both", "--sealable").redirectErrorStream(true).start();
+            fill(out, 60);
+            Link a = attacked.link(0);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            long fromGuest = 0;
+            while (System.nanoTime() < deadline && proc.isAlive()) {
+                in.clear();
+                fromGuest += a.receive(in); // a LinkFailedException here fails the test
+                a.transmit(out, 0, out.count());
+            }
+            String report = new String(proc.getInputStream().readAllBytes());
+            assertTrue(proc.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, proc.exitValue(), () -> "front-end: " + report);
+            assertTrue(report.contains("\"errno\": \"EPERM\""), report);
+            // (the front-end's exit 0 says traffic went on as long again after the refusal)
+            assertTrue(fromGuest > 0, "packets from the guest: " + fromGuest);
+            VhostUserException err = attacked.lastError();
+            assertTrue(err == null || err instanceof VhostUserException.Disconnect, String.valueOf(err));
         } finally {
             if (proc != null) proc.destroyForcibly();
             Files.deleteIfExists(sock);
