@@ -8,6 +8,9 @@ import java.util.List;
 import ringlink.cli.bench.BenchCell;
 import ringlink.cli.bench.BenchCellProvider;
 import ringlink.cli.bench.BenchOptions;
+import ringlink.cli.demo.DemoCommand;
+import ringlink.cli.support.Cleanup;
+import ringlink.cli.support.Shell;
 
 /**
  * Bench cells for namespace-to-namespace TCP (iperf3) through Ringlink's switch over each

@@ -12,6 +12,9 @@ import ringlink.cli.bench.BenchCell;
 import ringlink.cli.bench.BenchCellProvider;
 import ringlink.cli.bench.BenchOptions;
 import ringlink.cli.bench.PairTraffic;
+import ringlink.cli.demo.DemoCommand;
+import ringlink.cli.support.Cleanup;
+import ringlink.cli.support.Shell;
 import ringlink.link.Link;
 import ringlink.link.Links;
 

@@ -18,6 +18,7 @@ import ringlink.cli.bench.BenchOptions;
 import ringlink.cli.bench.BenchReport;
 import ringlink.cli.bench.BenchRunner;
 import ringlink.cli.bench.CellResult;
+import ringlink.cli.support.Shell;
 
 /** {@code ringlink bench --quick}: the harness end to end (not a measurement). */
 @Timeout(120)

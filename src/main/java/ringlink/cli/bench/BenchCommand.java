@@ -92,7 +92,7 @@ public final class BenchCommand implements Callable<Integer> {
         String started = LocalDateTime.now().withNano(0).toString();
         Path dir = results != null ? results
                 : Path.of("bench-results", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        ProgressBar bar = new ProgressBar(err, ringlink.cli.Main.isTty());
+        ProgressBar bar = new ProgressBar(err, ringlink.cli.support.Terminal.stdoutIsTty());
         List<CellResult> res = BenchRunner.run(cells, o, bar::step);
         bar.done();
         String table = BenchReport.table(res, o);

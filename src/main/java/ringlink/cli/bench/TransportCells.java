@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import ringlink.cli.Shell;
+import ringlink.cli.support.Shell;
 import ringlink.link.Links;
 import ringlink.tun.bench.TunRelayBench;
 

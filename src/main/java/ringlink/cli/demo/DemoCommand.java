@@ -1,4 +1,4 @@
-package ringlink.cli;
+package ringlink.cli.demo;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import ringlink.cli.bench.BenchCell;
 import ringlink.cli.bench.PairTraffic;
+import ringlink.cli.support.Cleanup;
+import ringlink.cli.support.Shell;
 import ringlink.link.Layer;
 import ringlink.link.Link;
 import ringlink.link.LinkDevice;
@@ -47,7 +49,7 @@ import ringlink.sw.Switch;
             "Without root only the in-memory step runs."},
         footer = {"", "Examples:", "  sudo ./ringlink demo", "  sudo ./ringlink demo --steps veth,tap --iperf-seconds 10", "  sudo ./ringlink demo --steps shm",
             "  ./ringlink demo --list                      # the steps (memory, veth, tap, xdp, mixed, shm, memif, vxlan, vm) and which can run"})
-final class DemoCommand implements Callable<Integer> {
+public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--iperf-seconds", paramLabel = "N", description = "Length of each iperf3 run (default: ${DEFAULT-VALUE}).")
     int iperfSeconds = 3;
 
@@ -60,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--list", description = "List the steps, whether each can run here, and exit.")
     boolean list;
 
-    PrintStream out = System.out;
+    public PrintStream out = System.out;
 
     /** One part of the demo: a transport (or a reference) between the two namespaces. */
     public interface Step {
@@ -78,17 +80,17 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** A step's result for the summary. */
-    record Outcome(String status, String ping, String throughput, String note) {}
+    public record Outcome(String status, String ping, String throughput, String note) {}
 
     /** Shared by the steps: settings, output, and the cleanup stack. */
-    record Context(String prefix, int iperfSeconds, PrintStream out, Cleanup cleanup, boolean root) {
-        void say(String s) {
+    public record Context(String prefix, int iperfSeconds, PrintStream out, Cleanup cleanup, boolean root) {
+        public void say(String s) {
             out.println("    " + s);
             out.flush();
         }
     }
 
-    static List<Step> steps() {
+    public static List<Step> steps() {
         return List.of(new InMemory(), new Veth(), new Tap(), new Xdp(), new Mixed(), new SharedMemory(), new Memif(), new Vxlan(false), new Vm());
     }
 
@@ -191,7 +193,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** Moves {@code dev} into namespace {@code ns}, gives it {@code addr} and brings it up. */
-    static void place(String dev, String ns, String addr) throws IOException {
+    public static void place(String dev, String ns, String addr) throws IOException {
         Shell.must(10, "ip", "link", "set", dev, "netns", ns);
         Shell.must(10, "ip", "-n", ns, "addr", "add", addr, "dev", dev);
         Shell.must(10, "ip", "-n", ns, "link", "set", dev, "up");
@@ -357,7 +359,7 @@ final class DemoCommand implements Callable<Integer> {
     // ---- the steps ----
 
     /** The switch between in-memory links: needs nothing but Java. */
-    static final class InMemory implements Step {
+    public static final class InMemory implements Step {
         public String name() { return "memory"; }
         public String title() { return "The switch between in-memory links (no kernel)"; }
         public String proves() { return "the switch learns and forwards batches between links (pure Java, FFM memory)"; }
@@ -390,7 +392,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** The kernel's own path, for comparison. */
-    static final class Veth implements Step {
+    public static final class Veth implements Step {
         public String name() { return "veth"; }
         public String title() { return "Reference: the kernel's veth pair (no Ringlink)"; }
         public String proves() { return "namespaces, ping and iperf3 work here; the kernel's figure to compare with"; }
@@ -411,7 +413,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** TAP devices with offloads, one in each namespace, switched by Ringlink. */
-    static final class Tap implements Step {
+    public static final class Tap implements Step {
         public String name() { return "tap"; }
         public String title() { return "TAP with offloads: namespace <-> tap <-> Ringlink switch <-> tap <-> namespace"; }
         public String proves() { return "real kernel TCP crosses Ringlink's switch over TAP; TSO superpackets pass whole"; }
@@ -443,7 +445,7 @@ final class DemoCommand implements Callable<Integer> {
      * A TAP with offloads on one side, AF_XDP (no offloads) on the other: the switch must
      * segment the TAP's TSO superpackets in software for the AF_XDP port.
      */
-    static final class Mixed implements Step {
+    public static final class Mixed implements Step {
         public String name() { return "mixed"; }
         public String title() { return "Offload translation: namespace <-> tap (TSO) <-> switch <-> AF_XDP (no offloads) <-> namespace"; }
         public String proves() { return "superpackets from a port with TSO are segmented in software for a port without it"; }
@@ -484,7 +486,7 @@ final class DemoCommand implements Callable<Integer> {
      * holds the client end and joins it to a TAP in namespace b. Traffic crosses gVisor's
      * sharedmem queues (memfd data, eventfd notifications) between the two JVMs.
      */
-    static final class SharedMemory implements Step {
+    public static final class SharedMemory implements Step {
         public String name() { return "shm"; }
         public String title() { return "Shared memory: namespace <-> tap <-> switch <-> shm <-> 2nd ringlink process <-> tap <-> namespace"; }
         public String proves() { return "two processes exchange packets over gVisor-compatible sharedmem queues (shm:)"; }
@@ -509,7 +511,7 @@ final class DemoCommand implements Callable<Integer> {
             // The peer: this same program as a second process, `ringlink switch` between the shm
             // client end and a TAP. --duration bounds it should this process be SIGKILLed.
             List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "ringlink.cli.Main",
                     "switch", "--duration", String.valueOf(c.iperfSeconds() + 180), "shm:" + sock + "?role=client", "tap:" + tb));
             Process peer = Shell.start(log, cmd.toArray(String[]::new));
             c.cleanup().add("stop the second ringlink process", () -> Shell.kill(peer));
@@ -552,7 +554,7 @@ final class DemoCommand implements Callable<Integer> {
      * memif against DPDK: a TAP in namespace a, the switch, our memif server link, and DPDK
      * testpmd as the memif client in {@code icmpecho} mode (it answers ARP and ping itself).
      */
-    static final class Memif implements Step {
+    public static final class Memif implements Step {
         public String name() { return "memif"; }
         public String title() { return "memif: namespace <-> tap <-> Ringlink switch <-> memif <-> DPDK testpmd (net_memif, icmpecho)"; }
         public String proves() { return "DPDK's memif driver answers ping through Ringlink's memif server (memif:)"; }
@@ -613,7 +615,7 @@ final class DemoCommand implements Callable<Integer> {
      * {@code kernelBoth} (the bench's reference) b has the kernel's bridge + vxlan instead, a veth
      * pair in place of the TAP.
      */
-    static final class Vxlan implements Step {
+    public static final class Vxlan implements Step {
         final boolean kernelBoth;
         final int warmupSeconds;
 
@@ -622,7 +624,7 @@ final class DemoCommand implements Callable<Integer> {
         }
 
         /** {@code warmupSeconds}: an untimed iperf3 run first (the bench's: the switch JVM compiles its hot paths). */
-        Vxlan(boolean kernelBoth, int warmupSeconds) {
+        public Vxlan(boolean kernelBoth, int warmupSeconds) {
             this.kernelBoth = kernelBoth;
             this.warmupSeconds = warmupSeconds;
         }
@@ -684,7 +686,7 @@ final class DemoCommand implements Callable<Integer> {
                 // this process be SIGKILLed.
                 List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", b,
                         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                        "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "ringlink.cli.Main",
                         "switch", "--threads", "1", "--duration", String.valueOf(c.iperfSeconds() + 180),
                         "tap:" + tb + "?mtu=1450", "vxlan:10.77.7.2?remote=10.77.7.1&vni=42"));
                 Process p = Shell.start(log, cmd.toArray(String[]::new));
@@ -721,7 +723,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** A QEMU guest on a vhost-user port, a namespace on a TAP port, switched by Ringlink. */
-    static final class Vm implements Step {
+    public static final class Vm implements Step {
         public String name() { return "vm"; }
         public String title() { return "vhost-user: namespace <-> tap <-> Ringlink switch <-> vhost-user <-> QEMU guest (virtio-net)"; }
         public String proves() { return "a virtio-net guest's driver talks to Ringlink's vhost-user back-end through the switch"; }
@@ -771,7 +773,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** AF_XDP sockets on the host ends of two veth pairs, switched by Ringlink. */
-    static final class Xdp implements Step {
+    public static final class Xdp implements Step {
         public String name() { return "xdp"; }
         public String title() { return "AF_XDP on veth: namespace <-> veth <-> XDP socket <-> Ringlink switch <-> ..."; }
         public String proves() { return "AF_XDP sockets carry real namespace traffic through Ringlink's switch"; }
