@@ -136,4 +136,20 @@ class BenchCommandTest {
         assertFalse(out.toString().contains("vhost-net"), out.toString());
         assertTrue(out.toString().contains("shm 64B gvisor go (reference)"), out.toString());
     }
+
+    /** The TUN relay bench is {@code ringlink bench tun}: the command its help names exists, with picocli's parser. */
+    @Test
+    void benchTunIsASubcommandWithItsOwnOptions() {
+        CommandLine cl = Main.commandLine();
+        java.io.StringWriter help = new java.io.StringWriter();
+        cl.setOut(new java.io.PrintWriter(help));
+        assertEquals(0, cl.execute("bench", "tun", "--help"));
+        String h = help.toString();
+        assertTrue(h.contains("Usage: ringlink bench tun"), h);
+        for (String o : List.of("--seconds", "--only", "--spin", "--pin", "--congestion", "--repeat", "--tag")) assertTrue(h.contains(o), o + " in\n" + h);
+        java.io.StringWriter err = new java.io.StringWriter();
+        cl.setErr(new java.io.PrintWriter(err));
+        assertNotEquals(0, cl.execute("bench", "tun", "--no-such-option"));
+        assertTrue(err.toString().contains("--no-such-option"), err.toString());
+    }
 }
