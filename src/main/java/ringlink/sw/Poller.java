@@ -6,7 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import ringlink.link.LinkClosedException;
 import ringlink.link.LinkFailedException;
-import ringlink.packet.Checksum;
+import ringlink.packet.OffloadFallback;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.EpollEventLayout;
@@ -92,7 +92,8 @@ final class Poller implements Runnable {
     volatile long idleFrom;
     /** When the thread started ({@link System#nanoTime()}), 0 before. */
     volatile long startNanos;
-    private final Segmenter segmenter;
+    /** The software checksum/segmentation for ports without an offload (one per thread: it keeps scratch). */
+    private final OffloadFallback fallback;
     private final Epoll epoll;
     private final EventFd stop;
     private final long maxSpinNanos;
@@ -126,7 +127,7 @@ final class Poller implements Runnable {
         this.vids = new int[batchSize];
         this.txq = new int[batchSize];
         this.prepared = new boolean[mine.length];
-        this.segmenter = segmenter;
+        this.fallback = new OffloadFallback(segmenter::segment);
         this.maxSpinNanos = maxSpinNanos;
         this.retryNanos = sw.retryNanos();
         this.spinNanos = maxSpinNanos / 4;
@@ -613,31 +614,25 @@ final class Poller implements Runnable {
 
     /** Packet {@code k} needs an offload {@code q} lacks: finish its checksum, or segment it. */
     private void fixup(Port q, int k, int vid) {
-        if (!rx.isGso(k)) {
-            try {
-                // Completing in place is right for every destination: the checksum is then final.
-                Checksum.complete(rx, k);
-                q.checksummed = q.checksummed + 1; // single writer: we hold q's lock
-            } catch (RuntimeException e) {
-                q.txDrop(DropReason.OFFLOAD, 1);
-                return;
-            }
-            transmit(q, rx, k, k + 1, vid);
-            return;
-        }
-        int next = 0;
+        fixPort = q;
+        fixVid = vid;
         try {
-            do {
-                scratch.clear();
-                next = segmenter.segment(rx, k, scratch, next);
-                if (scratch.count() > 0) transmit(q, scratch, 0, scratch.count(), vid);
-            } while (next >= 0 && q.up);
-            q.segmented = q.segmented + 1;
+            // single writer of the counters: we hold q's lock
+            if (fallback.fix(rx, k, scratch, fixSink)) q.segmented = q.segmented + 1;
+            else q.checksummed = q.checksummed + 1;
         } catch (RuntimeException e) {
             q.txDrop(DropReason.OFFLOAD, 1);
-            sw.offloadProblem(q, e);
+            if (rx.isGso(k)) sw.offloadProblem(q, e);
         }
     }
+
+    /** Where {@link #fixup}'s packets go: {@code fixPort}, tagged for {@code fixVid}; made once, not per packet. */
+    private Port fixPort;
+    private int fixVid;
+    private final OffloadFallback.Sink<RuntimeException> fixSink = (b, from, to) -> {
+        transmit(fixPort, b, from, to, fixVid);
+        return fixPort.up;
+    };
 
     /** One transmit call (the packets tagged for {@code q} around it if needed); caller holds q's lock. */
     private void transmit(Port q, PacketBatch b, int from, int to, int vid) {
