@@ -1,12 +1,15 @@
 package ringlink.udp;
 
+import static ringlink.sys.Endian.BE16;
+import static ringlink.sys.Endian.BE32;
+import static ringlink.sys.Endian.BE64;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import ringlink.sys.SockaddrIn6Layout;
 import ringlink.sys.SockaddrInLayout;
@@ -26,9 +29,6 @@ import ringlink.sys.UdpSocket;
  * the packet batches and forwarding tables that already order them.
  */
 public final class PeerTable implements AutoCloseable {
-    private static final ValueLayout.OfLong BE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final boolean ipv6;
     private final int capacity;
