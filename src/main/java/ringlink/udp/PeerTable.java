@@ -11,6 +11,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import ringlink.sys.Pointers;
 import ringlink.sys.SockaddrIn6Layout;
 import ringlink.sys.SockaddrInLayout;
 import ringlink.sys.Sockets;
@@ -70,7 +71,7 @@ public final class PeerTable implements AutoCloseable {
     /** The native address of peer {@code id}'s sockaddr (for {@code msg_name}). */
     public long sockaddrAddress(int id) {
         java.util.Objects.checkIndex(id, count);
-        return sockaddrs.address() + (long) id * 32;
+        return Pointers.of(sockaddrs, (long) id * 32);
     }
 
     /**
