@@ -14,12 +14,12 @@ import ringlink.sw.Switch;
 
 /** The switch between in-memory links: needs nothing but Java. */
 public final class InMemoryStep implements DemoStep {
-    public String name() { return "memory"; }
-    public String title() { return "The switch between in-memory links (no kernel)"; }
-    public String proves() { return "the switch learns and forwards batches between links (pure Java, FFM memory)"; }
-    public String unavailable(DemoContext c) { return null; }
+    @Override public String name() { return "memory"; }
+    @Override public String title() { return "The switch between in-memory links (no kernel)"; }
+    @Override public String proves() { return "the switch learns and forwards batches between links (pure Java, FFM memory)"; }
+    @Override public String unavailable(DemoContext c) { return null; }
 
-    public Outcome run(DemoContext c) throws Exception {
+    @Override public Outcome run(DemoContext c) throws Exception {
         PairLink[] a = PairLink.create("pair:demo-a", 1024, 2048 + PacketBatch.DEFAULT_HEADROOM, Layer.L2, 1500, Offloads.ALL);
         PairLink[] b = PairLink.create("pair:demo-b", 1024, 2048 + PacketBatch.DEFAULT_HEADROOM, Layer.L2, 1500, Offloads.ALL);
         c.cleanup().add("free the in-memory links", () -> {

@@ -8,16 +8,16 @@ import ringlink.sw.Switch;
 
 /** TAP devices with offloads, one in each namespace, switched by Ringlink. */
 public final class TapStep implements DemoStep {
-    public String name() { return "tap"; }
-    public String title() { return "TAP with offloads: namespace <-> tap <-> Ringlink switch <-> tap <-> namespace"; }
-    public String proves() { return "real kernel TCP crosses Ringlink's switch over TAP; TSO superpackets pass whole"; }
+    @Override public String name() { return "tap"; }
+    @Override public String title() { return "TAP with offloads: namespace <-> tap <-> Ringlink switch <-> tap <-> namespace"; }
+    @Override public String proves() { return "real kernel TCP crosses Ringlink's switch over TAP; TSO superpackets pass whole"; }
 
-    public String unavailable(DemoContext c) {
+    @Override public String unavailable(DemoContext c) {
         String why = needNamespaces(c);
         return why != null ? why : needScheme("tap");
     }
 
-    public Outcome run(DemoContext c) throws Exception {
+    @Override public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
         String ta = c.prefix() + "ta", tb = c.prefix() + "tb";

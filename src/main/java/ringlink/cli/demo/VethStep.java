@@ -6,12 +6,12 @@ import ringlink.cli.support.Shell;
 
 /** The kernel's own path, for comparison. */
 public final class VethStep implements DemoStep {
-    public String name() { return "veth"; }
-    public String title() { return "Reference: the kernel's veth pair (no Ringlink)"; }
-    public String proves() { return "namespaces, ping and iperf3 work here; the kernel's figure to compare with"; }
-    public String unavailable(DemoContext c) { return needNamespaces(c); }
+    @Override public String name() { return "veth"; }
+    @Override public String title() { return "Reference: the kernel's veth pair (no Ringlink)"; }
+    @Override public String proves() { return "namespaces, ping and iperf3 work here; the kernel's figure to compare with"; }
+    @Override public String unavailable(DemoContext c) { return needNamespaces(c); }
 
-    public Outcome run(DemoContext c) throws Exception {
+    @Override public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
         String va = c.prefix() + "va", vb = c.prefix() + "vb";

@@ -14,18 +14,18 @@ public final class VmStep implements DemoStep {
     /** Queue pairs of the vm step's guest: its driver turns them all on, each vCPU sends on its own. */
     static final int VM_QUEUES = 2;
 
-    public String name() { return "vm"; }
-    public String title() { return "vhost-user: namespace <-> tap <-> Ringlink switch <-> vhost-user <-> QEMU guest (virtio-net)"; }
-    public String proves() { return "a virtio-net guest's driver talks to Ringlink's vhost-user back-end through the switch"; }
+    @Override public String name() { return "vm"; }
+    @Override public String title() { return "vhost-user: namespace <-> tap <-> Ringlink switch <-> vhost-user <-> QEMU guest (virtio-net)"; }
+    @Override public String proves() { return "a virtio-net guest's driver talks to Ringlink's vhost-user back-end through the switch"; }
 
-    public String unavailable(DemoContext c) {
+    @Override public String unavailable(DemoContext c) {
         String why = needNamespaces(c);
         if (why == null) why = needScheme("tap");
         if (why == null) why = needScheme("vhost-user");
         return why != null ? why : GuestVm.unavailable();
     }
 
-    public Outcome run(DemoContext c) throws Exception {
+    @Override public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a');
         Path dir = tempDir(c, "vm");

@@ -30,14 +30,14 @@ public final class VxlanStep implements DemoStep {
         this.warmupSeconds = warmupSeconds;
     }
 
-    public String name() { return "vxlan"; }
-    public String title() {
+    @Override public String name() { return "vxlan"; }
+    @Override public String title() {
         return kernelBoth ? "Reference: namespace <-> kernel vxlan <-> veth underlay <-> kernel vxlan + bridge <-> veth <-> namespace"
                 : "VXLAN, two hosts: namespace <-> kernel vxlan <-> veth underlay <-> vxlan: port, 2nd ringlink process <-> tap <-> namespace";
     }
-    public String proves() { return "Ringlink's vxlan: port speaks VXLAN (RFC 7348) with the Linux kernel's own vxlan device across an underlay"; }
+    @Override public String proves() { return "Ringlink's vxlan: port speaks VXLAN (RFC 7348) with the Linux kernel's own vxlan device across an underlay"; }
 
-    public String unavailable(DemoContext c) {
+    @Override public String unavailable(DemoContext c) {
         String why = needNamespaces(c);
         if (why == null && !kernelBoth) why = needScheme("tap");
         if (why == null && !kernelBoth) why = needScheme("vxlan");
@@ -45,7 +45,7 @@ public final class VxlanStep implements DemoStep {
         return why;
     }
 
-    public Outcome run(DemoContext c) throws Exception {
+    @Override public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
         String ua = c.prefix() + "ka", ub = c.prefix() + "kb", vx = c.prefix() + "kx", tb = c.prefix() + "kt";

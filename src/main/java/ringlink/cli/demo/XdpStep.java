@@ -9,16 +9,16 @@ import ringlink.sw.Switch;
 
 /** AF_XDP sockets on the host ends of two veth pairs, switched by Ringlink. */
 public final class XdpStep implements DemoStep {
-    public String name() { return "xdp"; }
-    public String title() { return "AF_XDP on veth: namespace <-> veth <-> XDP socket <-> Ringlink switch <-> ..."; }
-    public String proves() { return "AF_XDP sockets carry real namespace traffic through Ringlink's switch"; }
+    @Override public String name() { return "xdp"; }
+    @Override public String title() { return "AF_XDP on veth: namespace <-> veth <-> XDP socket <-> Ringlink switch <-> ..."; }
+    @Override public String proves() { return "AF_XDP sockets carry real namespace traffic through Ringlink's switch"; }
 
-    public String unavailable(DemoContext c) {
+    @Override public String unavailable(DemoContext c) {
         String why = needNamespaces(c);
         return why != null ? why : needScheme("xdp");
     }
 
-    public Outcome run(DemoContext c) throws Exception {
+    @Override public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
         String xa = c.prefix() + "xa", xah = c.prefix() + "xah", xb = c.prefix() + "xb", xbh = c.prefix() + "xbh";
