@@ -19,7 +19,8 @@ public final class InMemoryStep implements DemoStep {
     @Override public String proves() { return "the switch learns and forwards batches between links (pure Java, FFM memory)"; }
     @Override public String unavailable(DemoContext c) { return null; }
 
-    @Override public Outcome run(DemoContext c) throws Exception {
+    @Override
+    public Outcome run(DemoContext c) throws Exception {
         PairLink[] a = PairLink.create("pair:demo-a", 1024, 2048 + PacketBatch.DEFAULT_HEADROOM, Layer.L2, 1500, Offloads.ALL);
         PairLink[] b = PairLink.create("pair:demo-b", 1024, 2048 + PacketBatch.DEFAULT_HEADROOM, Layer.L2, 1500, Offloads.ALL);
         c.cleanup().add("free the in-memory links", () -> {

@@ -19,7 +19,8 @@ public final class MemifStep implements DemoStep {
     @Override public String title() { return "memif: namespace <-> tap <-> Ringlink switch <-> memif <-> DPDK testpmd (net_memif, icmpecho)"; }
     @Override public String proves() { return "DPDK's memif driver answers ping through Ringlink's memif server (memif:)"; }
 
-    @Override public String unavailable(DemoContext c) {
+    @Override
+    public String unavailable(DemoContext c) {
         String why = needNamespaces(c);
         if (why == null) why = needScheme("tap");
         if (why == null) why = needScheme("memif");
@@ -27,7 +28,8 @@ public final class MemifStep implements DemoStep {
         return why;
     }
 
-    @Override public Outcome run(DemoContext c) throws Exception {
+    @Override
+    public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a');
         Path dir = tempDir(c, "memif");

@@ -16,13 +16,15 @@ public final class MixedStep implements DemoStep {
     @Override public String title() { return "Offload translation: namespace <-> tap (TSO) <-> switch <-> AF_XDP (no offloads) <-> namespace"; }
     @Override public String proves() { return "superpackets from a port with TSO are segmented in software for a port without it"; }
 
-    @Override public String unavailable(DemoContext c) {
+    @Override
+    public String unavailable(DemoContext c) {
         String why = needNamespaces(c);
         if (why == null) why = needScheme("tap");
         return why != null ? why : needScheme("xdp");
     }
 
-    @Override public Outcome run(DemoContext c) throws Exception {
+    @Override
+    public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
         String ta = c.prefix() + "ma", xb = c.prefix() + "mb", xbh = c.prefix() + "mbh";

@@ -21,13 +21,15 @@ public final class SharedMemoryStep implements DemoStep {
     @Override public String title() { return "Shared memory: namespace <-> tap <-> switch <-> shm <-> 2nd ringlink process <-> tap <-> namespace"; }
     @Override public String proves() { return "two processes exchange packets over gVisor-compatible sharedmem queues (shm:)"; }
 
-    @Override public String unavailable(DemoContext c) {
+    @Override
+    public String unavailable(DemoContext c) {
         String why = needNamespaces(c);
         if (why == null) why = needScheme("tap");
         return why != null ? why : needScheme("shm");
     }
 
-    @Override public Outcome run(DemoContext c) throws Exception {
+    @Override
+    public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
         String ta = c.prefix() + "sa", tb = c.prefix() + "sb";

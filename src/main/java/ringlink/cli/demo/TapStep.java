@@ -12,12 +12,14 @@ public final class TapStep implements DemoStep {
     @Override public String title() { return "TAP with offloads: namespace <-> tap <-> Ringlink switch <-> tap <-> namespace"; }
     @Override public String proves() { return "real kernel TCP crosses Ringlink's switch over TAP; TSO superpackets pass whole"; }
 
-    @Override public String unavailable(DemoContext c) {
+    @Override
+    public String unavailable(DemoContext c) {
         String why = needNamespaces(c);
         return why != null ? why : needScheme("tap");
     }
 
-    @Override public Outcome run(DemoContext c) throws Exception {
+    @Override
+    public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
         String ta = c.prefix() + "ta", tb = c.prefix() + "tb";

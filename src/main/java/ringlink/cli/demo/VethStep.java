@@ -11,7 +11,8 @@ public final class VethStep implements DemoStep {
     @Override public String proves() { return "namespaces, ping and iperf3 work here; the kernel's figure to compare with"; }
     @Override public String unavailable(DemoContext c) { return needNamespaces(c); }
 
-    @Override public Outcome run(DemoContext c) throws Exception {
+    @Override
+    public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
         String va = c.prefix() + "va", vb = c.prefix() + "vb";

@@ -18,14 +18,16 @@ public final class VmStep implements DemoStep {
     @Override public String title() { return "vhost-user: namespace <-> tap <-> Ringlink switch <-> vhost-user <-> QEMU guest (virtio-net)"; }
     @Override public String proves() { return "a virtio-net guest's driver talks to Ringlink's vhost-user back-end through the switch"; }
 
-    @Override public String unavailable(DemoContext c) {
+    @Override
+    public String unavailable(DemoContext c) {
         String why = needNamespaces(c);
         if (why == null) why = needScheme("tap");
         if (why == null) why = needScheme("vhost-user");
         return why != null ? why : GuestVm.unavailable();
     }
 
-    @Override public Outcome run(DemoContext c) throws Exception {
+    @Override
+    public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a');
         Path dir = tempDir(c, "vm");

@@ -37,7 +37,8 @@ public final class VxlanStep implements DemoStep {
     }
     @Override public String proves() { return "Ringlink's vxlan: port speaks VXLAN (RFC 7348) with the Linux kernel's own vxlan device across an underlay"; }
 
-    @Override public String unavailable(DemoContext c) {
+    @Override
+    public String unavailable(DemoContext c) {
         String why = needNamespaces(c);
         if (why == null && !kernelBoth) why = needScheme("tap");
         if (why == null && !kernelBoth) why = needScheme("vxlan");
@@ -45,7 +46,8 @@ public final class VxlanStep implements DemoStep {
         return why;
     }
 
-    @Override public Outcome run(DemoContext c) throws Exception {
+    @Override
+    public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
         String ua = c.prefix() + "ka", ub = c.prefix() + "kb", vx = c.prefix() + "kx", tb = c.prefix() + "kt";

@@ -13,12 +13,14 @@ public final class XdpStep implements DemoStep {
     @Override public String title() { return "AF_XDP on veth: namespace <-> veth <-> XDP socket <-> Ringlink switch <-> ..."; }
     @Override public String proves() { return "AF_XDP sockets carry real namespace traffic through Ringlink's switch"; }
 
-    @Override public String unavailable(DemoContext c) {
+    @Override
+    public String unavailable(DemoContext c) {
         String why = needNamespaces(c);
         return why != null ? why : needScheme("xdp");
     }
 
-    @Override public Outcome run(DemoContext c) throws Exception {
+    @Override
+    public Outcome run(DemoContext c) throws Exception {
         namespaces(c, name());
         String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
         String xa = c.prefix() + "xa", xah = c.prefix() + "xah", xb = c.prefix() + "xb", xbh = c.prefix() + "xbh";
