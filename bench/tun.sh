@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # iperf3 across veth vs. the Java TUN relay (without / with offloads), one run, ratios to veth.
+# The same as `ringlink bench tun ARGS` (ringlink.cli.bench.TunRelayBench); `bench/tun.sh --help` lists the options.
 # Usage: bench/tun.sh [--seconds N] [--parallel P] [--only veth,plain,offload] [--spin MICROS] [--qdisc NAME]
 #        [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME|system] [--tag PREFIX]
 # Defaults: --pin 0,1,1,0 --congestion bbr, the fixed setting that keeps the ratio stable
@@ -13,4 +14,4 @@ jar="$here/target/ringlink.jar"
 if [ ! -f "$jar" ] || [ -n "$(find "$here/src/main" "$here/pom.xml" -newer "$jar" -print -quit 2>/dev/null)" ]; then
   (cd "$here" && ./mvnw -B -q -ntp -DskipTests package >&2)
 fi
-exec java --enable-native-access=ALL-UNNAMED ${RINGLINK_JVM_OPTS:-} -cp "$jar" ringlink.tun.bench.TunRelayBench "$@"
+exec java --enable-native-access=ALL-UNNAMED ${RINGLINK_JVM_OPTS:-} -jar "$jar" bench tun "$@"

@@ -1,5 +1,7 @@
 package ringlink.afpacket;
 
+import static ringlink.sys.Endian.BE16;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -408,7 +410,6 @@ public final class PacketLink implements Link {
         }
     }
 
-    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
 
     /** Takes the current block if the kernel has handed it over; validates its header. */
     private boolean openBlock() throws IOException {

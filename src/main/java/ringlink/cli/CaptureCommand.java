@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import ringlink.cli.support.Terminal;
 import ringlink.link.Layer;
 import ringlink.link.Link;
 import ringlink.link.LinkClosedException;

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import ringlink.cli.support.Json;
 
 /**
  * A server for Open vSwitch's unixctl protocol, so {@code ovs-appctl -t PATH COMMAND ARGS...}

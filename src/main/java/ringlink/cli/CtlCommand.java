@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import ringlink.cli.support.Json;
 
 /** {@code ringlink ctl}: sends one command to a running switch's control socket, like {@code ovs-appctl}. */
 @Command(name = "ctl", mixinStandardHelpOptions = true,

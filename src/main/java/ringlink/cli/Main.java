@@ -3,6 +3,8 @@ package ringlink.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import ringlink.cli.bench.BenchCommand;
+import ringlink.cli.demo.DemoCommand;
+import ringlink.cli.support.Terminal;
 
 /** Entry point of the {@code ringlink} command. */
 @Command(name = "ringlink", mixinStandardHelpOptions = true,

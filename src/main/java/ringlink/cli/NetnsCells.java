@@ -8,6 +8,14 @@ import java.util.List;
 import ringlink.cli.bench.BenchCell;
 import ringlink.cli.bench.BenchCellProvider;
 import ringlink.cli.bench.BenchOptions;
+import ringlink.cli.demo.DemoCommand;
+import ringlink.cli.demo.DemoContext;
+import ringlink.cli.demo.DemoStep;
+import ringlink.cli.demo.MixedStep;
+import ringlink.cli.demo.TapStep;
+import ringlink.cli.demo.XdpStep;
+import ringlink.cli.support.Cleanup;
+import ringlink.cli.support.Shell;
 
 /**
  * Bench cells for namespace-to-namespace TCP (iperf3) through Ringlink's switch over each
@@ -19,8 +27,8 @@ public final class NetnsCells implements BenchCellProvider {
     public List<BenchCell> cells(BenchOptions o) {
         List<BenchCell> cells = new ArrayList<>();
         if (o.quick()) return cells;
-        for (DemoCommand.Step s : DemoCommand.steps()) {
-            if (s instanceof DemoCommand.Tap || s instanceof DemoCommand.Xdp || s instanceof DemoCommand.Mixed) {
+        for (DemoStep s : DemoCommand.steps()) {
+            if (s instanceof TapStep || s instanceof XdpStep || s instanceof MixedStep) {
                 cells.add(new StepCell(s));
             }
         }
@@ -28,14 +36,14 @@ public final class NetnsCells implements BenchCellProvider {
     }
 
     /** One demo step as a cell: its iperf3 receiver rate. */
-    record StepCell(DemoCommand.Step step) implements BenchCell {
+    record StepCell(DemoStep step) implements BenchCell {
         @Override public String group() { return "netns iperf3"; }
         @Override public String variant() { return "ringlink switch " + step.name(); }
         @Override public boolean reference() { return false; }
         @Override public int size() { return 0; }
 
-        private static DemoCommand.Context context(int seconds, Cleanup cleanup) {
-            return new DemoCommand.Context("rlclb", seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot());
+        private static DemoContext context(int seconds, Cleanup cleanup) {
+            return new DemoContext("rlclb", seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot());
         }
 
         @Override
@@ -47,9 +55,9 @@ public final class NetnsCells implements BenchCellProvider {
         public Measurement run(Duration d) throws Exception {
             List<String> problems = new ArrayList<>();
             Cleanup cleanup = new Cleanup(problems::add);
-            DemoCommand.Context c = context((int) Math.max(1, Math.round(d.toMillis() / 1000.0)), cleanup);
+            DemoContext c = context((int) Math.max(1, Math.round(d.toMillis() / 1000.0)), cleanup);
             try {
-                DemoCommand.Outcome o = step.run(c);
+                DemoStep.Outcome o = step.run(c);
                 return new Measurement(Double.NaN, gbps(o.throughput()));
             } finally {
                 cleanup.run();

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import ringlink.cli.support.Terminal;
 import ringlink.link.Link;
 import ringlink.link.LinkDevice;
 import ringlink.link.Links;

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import ringlink.cli.support.Json;
 import ringlink.link.Link;
 import ringlink.link.LinkStats;
 import ringlink.link.Links;

@@ -12,6 +12,11 @@ import ringlink.cli.bench.BenchCell;
 import ringlink.cli.bench.BenchCellProvider;
 import ringlink.cli.bench.BenchOptions;
 import ringlink.cli.bench.PairTraffic;
+import ringlink.cli.demo.DemoContext;
+import ringlink.cli.demo.DemoStep;
+import ringlink.cli.demo.VxlanStep;
+import ringlink.cli.support.Cleanup;
+import ringlink.cli.support.Shell;
 import ringlink.link.Link;
 import ringlink.link.Links;
 
@@ -54,12 +59,12 @@ public final class TunnelCells implements BenchCellProvider {
         @Override public int size() { return 0; }
         @Override public boolean quickWhenSelected() { return true; }
 
-        private DemoCommand.Vxlan step() {
-            return new DemoCommand.Vxlan(kernel, 2);
+        private VxlanStep step() {
+            return new VxlanStep(kernel, 2);
         }
 
-        private static DemoCommand.Context context(int seconds, Cleanup cleanup) {
-            return new DemoCommand.Context(PREFIX, seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot());
+        private static DemoContext context(int seconds, Cleanup cleanup) {
+            return new DemoContext(PREFIX, seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot());
         }
 
         @Override
@@ -71,9 +76,9 @@ public final class TunnelCells implements BenchCellProvider {
         public Measurement run(Duration d) throws Exception {
             List<String> problems = new ArrayList<>();
             Cleanup cleanup = new Cleanup(problems::add);
-            DemoCommand.Context c = context((int) Math.max(1, Math.round(d.toMillis() / 1000.0)), cleanup);
+            DemoContext c = context((int) Math.max(1, Math.round(d.toMillis() / 1000.0)), cleanup);
             try {
-                DemoCommand.Outcome o = step().run(c);
+                DemoStep.Outcome o = step().run(c);
                 return new Measurement(Double.NaN, NetnsCells.StepCell.gbps(o.throughput()));
             } finally {
                 cleanup.run();

@@ -1,16 +1,16 @@
 package ringlink.packet;
 
+import static ringlink.sys.Endian.BE16;
+import static ringlink.sys.Endian.BE32;
+import static ringlink.sys.Endian.BE64;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /** Network-byte-order (big-endian) unaligned access; every header class reads through these. */
 final class Bytes {
     private Bytes() {}
 
-    static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfLong BE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     static int u8(MemorySegment s, long off) { return s.get(ValueLayout.JAVA_BYTE, off) & 0xff; }
     static int u16(MemorySegment s, long off) { return Short.toUnsignedInt(s.get(BE16, off)); }

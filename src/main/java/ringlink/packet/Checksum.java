@@ -1,5 +1,9 @@
 package ringlink.packet;
 
+import static ringlink.sys.Endian.BE16;
+import static ringlink.sys.Endian.BE32;
+import static ringlink.sys.Endian.BE64;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -38,24 +42,24 @@ public final class Checksum {
         int n32 = len & ~31;
         int i = 0;
         for (; i < n32; i += 32) {
-            long x0 = seg.get(Bytes.BE64, off + i);
-            long x1 = seg.get(Bytes.BE64, off + i + 8);
-            long x2 = seg.get(Bytes.BE64, off + i + 16);
-            long x3 = seg.get(Bytes.BE64, off + i + 24);
+            long x0 = seg.get(BE64, off + i);
+            long x1 = seg.get(BE64, off + i + 8);
+            long x2 = seg.get(BE64, off + i + 16);
+            long x3 = seg.get(BE64, off + i + 24);
             // Two independent accumulators so the additions can issue in parallel.
             a += (x0 >>> 32) + (x0 & 0xffffffffL) + (x1 >>> 32) + (x1 & 0xffffffffL);
             b += (x2 >>> 32) + (x2 & 0xffffffffL) + (x3 >>> 32) + (x3 & 0xffffffffL);
         }
         for (; len - i >= 8; i += 8) {
-            long x = seg.get(Bytes.BE64, off + i);
+            long x = seg.get(BE64, off + i);
             a += (x >>> 32) + (x & 0xffffffffL);
         }
         if (len - i >= 4) {
-            b += Integer.toUnsignedLong(seg.get(Bytes.BE32, off + i));
+            b += Integer.toUnsignedLong(seg.get(BE32, off + i));
             i += 4;
         }
         if (len - i >= 2) {
-            b += Short.toUnsignedInt(seg.get(Bytes.BE16, off + i));
+            b += Short.toUnsignedInt(seg.get(BE16, off + i));
             i += 2;
         }
         if (i < len) {
@@ -113,7 +117,7 @@ public final class Checksum {
     public static long pseudoHeaderV6(MemorySegment seg, long ip, int protocol, int l4Length) {
         long s = 0;
         for (int k = 0; k < 32; k += 8) {
-            long x = seg.get(Bytes.BE64, ip + Ipv6.OFF_SADDR + k);
+            long x = seg.get(BE64, ip + Ipv6.OFF_SADDR + k);
             s += (x >>> 32) + (x & 0xffffffffL);
         }
         return s + Integer.toUnsignedLong(l4Length) + protocol;

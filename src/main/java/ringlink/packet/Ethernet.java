@@ -25,6 +25,11 @@ public final class Ethernet {
     public static final int ETH_P_8021Q = 0x8100;
     /** 802.1ad service VLAN tag (QinQ outer). */
     public static final int ETH_P_8021AD = 0x88A8;
+    /**
+     * The pre-standard QinQ TPID ({@code ETH_P_QINQ1}, "deprecated QinQ VLAN" in if_ether.h):
+     * not parsed as a tag, but never to be taken as an untagged frame's EtherType either.
+     */
+    public static final int ETH_P_QINQ1 = 0x9100;
     /** Values below this are 802.3 lengths, not EtherTypes. */
     public static final int ETH_P_802_3_MIN = 0x0600;
 
@@ -52,6 +57,15 @@ public final class Ethernet {
 
     /** True if {@code type} is a VLAN TPID. */
     public static boolean isVlanTpid(int type) { return type == ETH_P_8021Q || type == ETH_P_8021AD; }
+
+    /**
+     * True if {@code type} is the TPID of any VLAN tag: 802.1Q, 802.1ad or the pre-standard
+     * QinQ 0x9100 (a switch refuses all three where a port takes untagged frames).
+     */
+    public static boolean isAnyTagTpid(int type) { return isVlanTpid(type) || type == ETH_P_QINQ1; }
+
+    /** Writes the TCI of the outermost VLAN tag (the frame must be tagged). */
+    public static void setVlanTci(MemorySegment seg, long off, int tci) { Bytes.put16(seg, off + ETH_HLEN - 2 + VLAN_OFF_TCI, tci); }
 
     /** The TCI of the outermost VLAN tag (the frame must be tagged). */
     public static int vlanTci(MemorySegment seg, long off) { return Bytes.u16(seg, off + ETH_HLEN - 2 + VLAN_OFF_TCI); }

@@ -1,8 +1,10 @@
 package ringlink.packet;
 
+import static ringlink.sys.Endian.LE16;
+import static ringlink.sys.Endian.LE32;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /**
  * The virtio-net header ({@code struct virtio_net_hdr} / {@code virtio_net_hdr_mrg_rxbuf}, virtio
@@ -50,10 +52,6 @@ public final class VirtioNetHdr {
     public static final int OFF_CSUM_OFFSET = 8;
     public static final int OFF_NUM_BUFFERS = 10;
 
-    private static final ValueLayout.OfShort LE16 =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt LE32 =
-            ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** Reads the header at {@code seg[off]} into packet {@code i} of {@code batch}. */
     public static void decode(MemorySegment seg, long off, PacketBatch batch, int i) {

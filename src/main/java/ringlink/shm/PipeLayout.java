@@ -1,9 +1,8 @@
 package ringlink.shm;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
+import ringlink.sys.Endian;
 
 /**
  * The byte layout of a sharedmem pipe (gVisor {@code pkg/tcpip/link/sharedmem/pipe}): a ring of
@@ -45,7 +44,7 @@ public final class PipeLayout {
     public static final int MIN_PIPE_SIZE = 64;
 
     /** The 8-byte header, accessed atomically (acquire/release) where the protocol publishes. */
-    static final VarHandle HEADER = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    static final VarHandle HEADER = Endian.ALIGNED_LE64.varHandle();
 
     /** Bytes a slot with {@code payload} bytes takes in the ring (header + payload, rounded to 8). */
     public static long slotSize(long payload) {

@@ -1,8 +1,7 @@
 package ringlink.shm;
 
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
+import ringlink.sys.Endian;
 
 /**
  * RX queue descriptors (gVisor {@code queue/rx.go}), all little-endian.
@@ -45,8 +44,8 @@ public final class RxPacketLayout {
     public static final int CONSUMED_ID = 20;
     public static final int SIZEOF_CONSUMED_BUFFER = 28;
 
-    static final VarHandle U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
-    static final VarHandle U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    static final VarHandle U64 = Endian.LE64.varHandle();
+    static final VarHandle U32 = Endian.LE32.varHandle();
 
     /** Completion length for a packet spread over {@code buffers} buffers. */
     public static int completionSize(int buffers) {

@@ -1,8 +1,7 @@
 package ringlink.shm;
 
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
+import ringlink.sys.Endian;
 
 /**
  * The shared-data page of a queue (gVisor {@code queue/rx.go}, {@code sharedmem_unsafe.go}): a
@@ -20,5 +19,5 @@ public final class SharedDataLayout {
     /** Default size of the page (gVisor's DefaultSharedDataSize). */
     public static final int DEFAULT_SIZE = 4096;
 
-    static final VarHandle STATE = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    static final VarHandle STATE = Endian.ALIGNED_LE32.varHandle();
 }

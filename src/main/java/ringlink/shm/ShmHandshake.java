@@ -1,10 +1,10 @@
 package ringlink.shm;
 
+import static ringlink.sys.Endian.LE32;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import ringlink.link.LinkFailedException;
 import ringlink.sys.Fd;
 import ringlink.sys.PollSet;
@@ -35,7 +35,6 @@ public final class ShmHandshake {
     public static final int VERSION = 1;
     /** The byte a side sends when it is done with the queues. */
     public static final byte DONE = 'D';
-    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** What the attaching side received. */
     public record Offer(QueueConfig tx, QueueConfig rx, int mtu) {}
@@ -44,10 +43,10 @@ public final class ShmHandshake {
     public static void offer(UnixSocket conn, QueueConfig tx, QueueConfig rx, int mtu) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = a.allocate(MESSAGE_SIZE);
-            m.set(U32, 0, MAGIC);
-            m.set(U32, 4, VERSION);
-            m.set(U32, 8, mtu);
-            m.set(U32, 12, 0);
+            m.set(LE32, 0, MAGIC);
+            m.set(LE32, 4, VERSION);
+            m.set(LE32, 8, mtu);
+            m.set(LE32, 12, 0);
             Fd[] fds = new Fd[2 * QueueConfig.FD_COUNT];
             System.arraycopy(tx.fds(), 0, fds, 0, QueueConfig.FD_COUNT);
             System.arraycopy(rx.fds(), 0, fds, QueueConfig.FD_COUNT, QueueConfig.FD_COUNT);
@@ -66,15 +65,15 @@ public final class ShmHandshake {
             Fd[] fds = r.fds();
             boolean ok = false;
             try {
-                if (r.bytes() != MESSAGE_SIZE || m.get(U32, 0) != MAGIC) {
+                if (r.bytes() != MESSAGE_SIZE || m.get(LE32, 0) != MAGIC) {
                     throw new LinkFailedException(conn.what() + ": the peer's queue offer is not a Ringlink sharedmem offer ("
                             + r.bytes() + " bytes)");
                 }
-                if (m.get(U32, 4) != VERSION) throw new LinkFailedException(conn.what() + ": offer version " + m.get(U32, 4) + ", we speak " + VERSION);
+                if (m.get(LE32, 4) != VERSION) throw new LinkFailedException(conn.what() + ": offer version " + m.get(LE32, 4) + ", we speak " + VERSION);
                 if (fds.length != 2 * QueueConfig.FD_COUNT) {
                     throw new LinkFailedException(conn.what() + ": the queue offer carried " + fds.length + " descriptors, expected 10");
                 }
-                Offer o = new Offer(QueueConfig.fromFds(fds, 0), QueueConfig.fromFds(fds, QueueConfig.FD_COUNT), m.get(U32, 8));
+                Offer o = new Offer(QueueConfig.fromFds(fds, 0), QueueConfig.fromFds(fds, QueueConfig.FD_COUNT), m.get(LE32, 8));
                 ok = true;
                 return o;
             } finally {

@@ -1,5 +1,7 @@
 package ringlink.shm;
 
+import static ringlink.sys.Endian.BE16;
+
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -16,6 +18,7 @@ import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
+import ringlink.packet.Ethernet;
 import ringlink.packet.Framing;
 import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
@@ -357,7 +360,7 @@ public final class ShmLink implements Link {
                 if (options.ethernet()) {
                     keep = batch.length(i) > ETH_HLEN;
                     if (keep) {
-                        int type = Short.toUnsignedInt(m.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), batch.dataOffset(i) + 12));
+                        int type = Short.toUnsignedInt(m.get(BE16, batch.dataOffset(i) + Ethernet.OFF_PROTO));
                         keep = type == 0x0800 || type == 0x86dd;
                         if (keep) batch.push(i, -ETH_HLEN);
                     }

@@ -1,8 +1,7 @@
 package ringlink.shm;
 
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
+import ringlink.sys.Endian;
 
 /**
  * A TX packet descriptor (gVisor {@code queue/tx.go}): the payload of one slot of a TX queue's
@@ -34,8 +33,8 @@ public final class TxPacketLayout {
     public static final int COMPLETION_ID = 0;
     public static final int SIZEOF_COMPLETION = 8;
 
-    static final VarHandle U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
-    static final VarHandle U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    static final VarHandle U64 = Endian.LE64.varHandle();
+    static final VarHandle U32 = Endian.LE32.varHandle();
 
     /** Descriptor length for a packet spread over {@code buffers} buffers. */
     public static int descriptorSize(int buffers) {

@@ -1,8 +1,11 @@
 package ringlink.sw;
 
+import static ringlink.sys.Endian.BE16;
+import static ringlink.sys.Endian.BE32;
+import static ringlink.sys.Endian.BE64;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import ringlink.packet.PacketBatch;
 
 /**
@@ -14,9 +17,6 @@ import ringlink.packet.PacketBatch;
  * they leave). Reads only within the frame; no allocation.
  */
 final class FlowHash {
-    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfLong BE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private FlowHash() {}
 

@@ -1,12 +1,15 @@
 package ringlink.sw;
 
+import static ringlink.packet.Ethernet.ETH_HLEN;
+import static ringlink.packet.Ethernet.ETH_P_8021Q;
+import static ringlink.packet.Ethernet.VLAN_HLEN;
+
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import ringlink.link.LinkClosedException;
 import ringlink.link.LinkFailedException;
-import ringlink.packet.Checksum;
+import ringlink.packet.Ethernet;
+import ringlink.packet.OffloadFallback;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.EpollEventLayout;
@@ -62,11 +65,6 @@ final class Poller implements Runnable {
     }
 
     static final int FLOOD = -1, DROP = -2, FILTER = -3;
-    private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final int ETH_HLEN = 12 + 2, TPID = 0x8100, TAG = 4;
-    /** 802.1ad S-tag and the pre-standard QinQ TPID: never valid where a port takes untagged frames. */
-    private static final int TPID_AD = 0x88a8, TPID_QINQ = 0x9100;
     /** How often a poller looks whether a port waiting for its link is back. */
     private static final long RECOVERY_CHECK_NANOS = 100_000_000L;
     private static final long STOP_TAG = -1;
@@ -93,7 +91,8 @@ final class Poller implements Runnable {
     volatile long idleFrom;
     /** When the thread started ({@link System#nanoTime()}), 0 before. */
     volatile long startNanos;
-    private final Segmenter segmenter;
+    /** The software checksum/segmentation for ports without an offload (one per thread: it keeps scratch). */
+    private final OffloadFallback fallback;
     private final Epoll epoll;
     private final EventFd stop;
     /** How long a full port gets to make room before the rest of a run is dropped (0: drop at once). */
@@ -127,7 +126,7 @@ final class Poller implements Runnable {
         this.vids = new int[batchSize];
         this.txq = new int[batchSize];
         this.prepared = new boolean[mine.length];
-        this.segmenter = segmenter;
+        this.fallback = new OffloadFallback(segmenter::segment);
         this.retryNanos = sw.retryNanos();
         this.idle = new ringlink.link.IdleStrategy.AdaptiveIdle(maxSpinNanos);
         this.stop = EventFd.create();
@@ -478,8 +477,8 @@ final class Poller implements Runnable {
                 filtered++;
                 continue;
             }
-            long dst = mac(m, off);
-            long src = mac(m, off + 6);
+            long dst = Ethernet.destination(m, off);
+            long src = Ethernet.source(m, off);
             if ((src & (1L << 40)) != 0) { // a multicast source address is never valid
                 dest[i] = DROP;
                 malformed++;
@@ -566,10 +565,6 @@ final class Poller implements Runnable {
         }
     }
 
-    private static long mac(MemorySegment m, long off) {
-        return ((m.get(BE32, off) & 0xffff_ffffL) << 16) | (m.get(BE16, off + 4) & 0xffff);
-    }
-
     /**
      * The VLAN a frame arriving on {@code in} belongs to, or -1 to drop it. A tag is removed in
      * place, so frames are untagged inside the switch and tagged again per egress port.
@@ -580,21 +575,19 @@ final class Poller implements Runnable {
      * 802.1ad S-tag or QinQ tag is never taken there: a port beyond would read the inner tag.
      */
     private int ingressVlan(PortVlan in, int i, MemorySegment m, long off, int len) {
-        int type = m.get(BE16, off + 12) & 0xffff;
+        int type = Ethernet.etherType(m, off);
         int untagged = in.untaggedVid();
-        if (type != TPID) return isTag(type) ? -1 : untagged;
-        if (len < ETH_HLEN + TAG) return -1;
-        int vid = m.get(BE16, off + 14) & 0xfff;
+        if (type != ETH_P_8021Q) return Ethernet.isAnyTagTpid(type) ? -1 : untagged;
+        if (len < ETH_HLEN + VLAN_HLEN) return -1;
+        int vid = Ethernet.vlanTci(m, off) & Ethernet.VLAN_VID_MASK;
         if (vid == 0) vid = untagged; // priority tag: the frame is untagged for VLAN purposes
         else if (!in.isTrunk() || !in.member(vid)) return -1; // access ports take no tagged frames
         if (vid < 0) return -1;
-        if (vid == untagged && len >= ETH_HLEN + TAG + 2 && isTag(m.get(BE16, off + 16) & 0xffff)) return -1; // double tag
+        if (vid == untagged && len >= ETH_HLEN + VLAN_HLEN + 2 && Ethernet.isAnyTagTpid(Ethernet.etherType(m, off + VLAN_HLEN))) {
+            return -1; // double tag
+        }
         untag(rx, i);
         return vid;
-    }
-
-    private static boolean isTag(int type) {
-        return type == TPID || type == TPID_AD || type == TPID_QINQ;
     }
 
     /**
@@ -625,31 +618,25 @@ final class Poller implements Runnable {
 
     /** Packet {@code k} needs an offload {@code q} lacks: finish its checksum, or segment it. */
     private void fixup(Port q, int k, int vid) {
-        if (!rx.isGso(k)) {
-            try {
-                // Completing in place is right for every destination: the checksum is then final.
-                Checksum.complete(rx, k);
-                q.checksummed = q.checksummed + 1; // single writer: we hold q's lock
-            } catch (RuntimeException e) {
-                q.txDrop(DropReason.OFFLOAD, 1);
-                return;
-            }
-            transmit(q, rx, k, k + 1, vid);
-            return;
-        }
-        int next = 0;
+        fixPort = q;
+        fixVid = vid;
         try {
-            do {
-                scratch.clear();
-                next = segmenter.segment(rx, k, scratch, next);
-                if (scratch.count() > 0) transmit(q, scratch, 0, scratch.count(), vid);
-            } while (next >= 0 && q.up);
-            q.segmented = q.segmented + 1;
+            // single writer of the counters: we hold q's lock
+            if (fallback.fix(rx, k, scratch, fixSink)) q.segmented = q.segmented + 1;
+            else q.checksummed = q.checksummed + 1;
         } catch (RuntimeException e) {
             q.txDrop(DropReason.OFFLOAD, 1);
-            sw.offloadProblem(q, e);
+            if (rx.isGso(k)) sw.offloadProblem(q, e);
         }
     }
+
+    /** Where {@link #fixup}'s packets go: {@code fixPort}, tagged for {@code fixVid}; made once, not per packet. */
+    private Port fixPort;
+    private int fixVid;
+    private final OffloadFallback.Sink<RuntimeException> fixSink = (b, from, to) -> {
+        transmit(fixPort, b, from, to, fixVid);
+        return fixPort.up;
+    };
 
     /** One transmit call (the packets tagged for {@code q} around it if needed); caller holds q's lock. */
     private void transmit(Port q, PacketBatch b, int from, int to, int vid) {
@@ -760,13 +747,13 @@ final class Poller implements Runnable {
 
     /** Inserts an 802.1Q tag after the MAC addresses, in the headroom; false if there is none. */
     static boolean tag(PacketBatch b, int k, int vid) {
-        if (b.dataStart(k) < TAG) return false;
+        if (b.dataStart(k) < VLAN_HLEN) return false;
         MemorySegment m = b.memory();
-        long off = b.push(k, TAG);
-        MemorySegment.copy(m, off + TAG, m, off, 12);
-        m.set(BE16, off + 12, (short) TPID);
-        m.set(BE16, off + 14, (short) vid);
-        shiftOffload(b, k, TAG);
+        long off = b.push(k, VLAN_HLEN);
+        MemorySegment.copy(m, off + VLAN_HLEN, m, off, 2 * Ethernet.ETH_ALEN);
+        Ethernet.setEtherType(m, off, ETH_P_8021Q);
+        Ethernet.setVlanTci(m, off, vid);
+        shiftOffload(b, k, VLAN_HLEN);
         return true;
     }
 
@@ -774,9 +761,9 @@ final class Poller implements Runnable {
     static void untag(PacketBatch b, int k) {
         MemorySegment m = b.memory();
         long off = b.dataOffset(k);
-        MemorySegment.copy(m, off, m, off + TAG, 12);
-        b.push(k, -TAG);
-        shiftOffload(b, k, -TAG);
+        MemorySegment.copy(m, off, m, off + VLAN_HLEN, 2 * Ethernet.ETH_ALEN);
+        b.push(k, -VLAN_HLEN);
+        shiftOffload(b, k, -VLAN_HLEN);
     }
 
     // csum_start and hdr_len count from the frame's first byte, so they move with the tag.

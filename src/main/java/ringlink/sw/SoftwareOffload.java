@@ -1,19 +1,14 @@
 package ringlink.sw;
 
 import ringlink.packet.Framing;
-import ringlink.packet.Gso;
+import ringlink.packet.OffloadFallback;
 
-/** Where the switch gets its software segmentation: {@code ringlink.packet}'s {@link Gso}. */
+/** Where the switch gets its software segmentation: {@code ringlink.packet}'s {@code Gso}, through {@link OffloadFallback#gso}. */
 final class SoftwareOffload {
     private SoftwareOffload() {}
 
     /** A new segmenter for one polling thread (Gso keeps parse scratch). */
     static Segmenter segmenter() {
-        Gso gso = new Gso();
-        return (src, i, dst, from) -> {
-            int total = gso.validate(src, i, Framing.ETHERNET);
-            int next = gso.segment(src, i, Framing.ETHERNET, dst, from);
-            return next >= total ? -1 : next;
-        };
+        return OffloadFallback.gso(Framing.ETHERNET)::segment;
     }
 }

@@ -1,5 +1,7 @@
 package ringlink.sys;
 
+import static ringlink.sys.Endian.BE16;
+
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
@@ -22,7 +24,6 @@ public final class SockaddrIn6Layout {
     public static final long OFF_SIN6_FAMILY = 0, OFF_SIN6_PORT = 2, OFF_SIN6_FLOWINFO = 4, OFF_SIN6_ADDR = 8,
             OFF_SIN6_SCOPE_ID = 24;
 
-    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
 
     /** Writes an AF_INET6 address (16 bytes, network order), port and scope id at {@code off}. */
     public static void write(MemorySegment seg, long off, byte[] addr, int port, int scopeId) {

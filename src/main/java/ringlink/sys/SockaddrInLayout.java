@@ -1,5 +1,7 @@
 package ringlink.sys;
 
+import static ringlink.sys.Endian.BE16;
+
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
@@ -20,7 +22,6 @@ public final class SockaddrInLayout {
     public static final long SIZE = LAYOUT.byteSize();
     public static final long OFF_SIN_FAMILY = 0, OFF_SIN_PORT = 2, OFF_SIN_ADDR = 4, OFF_SIN_ZERO = 8;
 
-    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
 
     /** Writes an AF_INET address ({@code addr} as 4 bytes in network order) and port at {@code off}. */
     public static void write(MemorySegment seg, long off, byte[] addr, int port) {

@@ -8,10 +8,9 @@ import ringlink.link.IdleStrategy;
 import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
 import ringlink.link.LinkLoop;
-import ringlink.packet.Checksum;
 import ringlink.packet.Framing;
-import ringlink.packet.Gso;
 import ringlink.packet.MalformedPacketException;
+import ringlink.packet.OffloadFallback;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.CpuAffinity;
 import ringlink.sys.SysException;
@@ -33,8 +32,8 @@ import ringlink.sys.SysException;
  * link's receive throws, which ends the relay.
  *
  * <p>A packet carrying an offload the destination lacks is fixed in software first: a partial
- * checksum is completed, a superpacket is segmented ({@link Gso}). A packet that cannot be fixed
- * (its metadata lies) is counted as an error of the source link and dropped.
+ * checksum is completed, a superpacket is segmented ({@link OffloadFallback}, the switch's too). A
+ * packet that cannot be fixed (its metadata lies) is counted as an error of the source link and dropped.
  */
 public final class LinkRelay implements AutoCloseable {
     private final Direction dir;
@@ -147,15 +146,19 @@ public final class LinkRelay implements AutoCloseable {
         final Link from;
         final Link to;
         final PacketBatch fixed;
-        final Gso gso = new Gso();
-        final Framing framing;
+        final OffloadFallback fallback;
+        final OffloadFallback.Sink<IOException> sink;
         volatile long segmented;
 
         Direction(Link from, Link to) {
             this.from = from;
             this.to = to;
             this.fixed = new PacketBatch(256, Math.max(to.mtu(), 1500) + 64 + PacketBatch.DEFAULT_HEADROOM);
-            this.framing = from.layer() == ringlink.link.Layer.L2 ? Framing.ETHERNET : Framing.IP;
+            this.fallback = new OffloadFallback(from.layer() == ringlink.link.Layer.L2 ? Framing.ETHERNET : Framing.IP);
+            this.sink = (b, a, end) -> {
+                send(to, b, a, end);
+                return running;
+            };
         }
 
         /** The loop received a batch from the source: passes it on, fixing what {@code to} cannot take. */
@@ -167,18 +170,7 @@ public final class LinkRelay implements AutoCloseable {
                 send(to, in, start, i);
                 start = i + 1;
                 try {
-                    if (!in.isGso(i)) {
-                        Checksum.complete(in, i);
-                        send(to, in, i, i + 1);
-                        continue;
-                    }
-                    int segs = gso.validate(in, i, framing);
-                    for (int next = 0; next < segs; ) {
-                        fixed.clear();
-                        next = gso.segment(in, i, framing, fixed, next);
-                        send(to, fixed, 0, fixed.count());
-                    }
-                    segmented++;
+                    if (fallback.fix(in, i, fixed, sink)) segmented++;
                 } catch (MalformedPacketException | IllegalArgumentException e) {
                     // lying metadata, or segments larger than the destination's MTU allows
                     from.counters().error();

@@ -58,7 +58,7 @@ import ringlink.sys.SysException;
  * wake-up descriptors open (closing them would silently drop the eventfd from the epoll set and
  * the sleeper would never wake) and the waiter releases them in finishWait() or receive().
  */
-public final class TunLink implements Link {
+public class TunLink implements Link { // not final only for the test seam writev(); constructors are package-private
     /** Most packets one {@link #receive} drains before returning (bounds the time one call holds the queue). */
     public static final int RX_BURST = 64;
 
@@ -95,14 +95,6 @@ public final class TunLink implements Link {
     private final PollSet txPoll;
     private final OffloadValidator rxCheck;
     final TxCoalescer coalescer;
-
-    /** Test seam: lets a test fail writes with a chosen errno (e.g. EINVAL on GRO writes). */
-    interface WriteFault {
-        /** Returns an errno to fail this write with, or 0 to let it through. */
-        int before(int gsoType, boolean coalesced);
-    }
-
-    volatile WriteFault writeFault;
 
     TunLink(String name, String ifname, Fd fd, Layer layer, int mtu, Offloads offloads, int hdrSize,
             boolean dataValid, boolean gro, boolean multiQueue) throws IOException {
@@ -360,15 +352,10 @@ public final class TunLink implements Link {
      * −2 if the kernel refused this packet (EINVAL, EIO, ...: counted by the caller, link goes on).
      */
     private long write(MemorySegment iov, int n, int gsoType, boolean coalesced) throws IOException {
-        WriteFault f = writeFault;
-        if (f != null) {
-            int e = f.before(gsoType, coalesced);
-            if (e != 0) return refused(new SysException("writev (injected)", e, fd.name()), coalesced);
-        }
         for (int attempt = 0; ; attempt++) {
             long r;
             try {
-                r = fd.writev(iov, n);
+                r = writev(iov, n, gsoType, coalesced);
             } catch (ClosedFdException e) {
                 throw new LinkClosedException(name + ": closed", e);
             } catch (SysException e) {
@@ -386,6 +373,17 @@ public final class TunLink implements Link {
             }
             if (closed) throw new LinkClosedException(name + ": closed");
         }
+    }
+
+    /**
+     * The one {@code writev} of a packet or a coalesced run. Package-private and overridable only
+     * so that a test in this package can have the "kernel" refuse chosen writes
+     * ({@code TunLinkInputTest}); no class outside the package can subclass TunLink (its
+     * constructor is package-private). While no subclass is loaded the JIT binds this call
+     * directly (class hierarchy analysis), so the seam costs nothing per write.
+     */
+    long writev(MemorySegment iov, int n, int gsoType, boolean coalesced) throws IOException {
+        return fd.writev(iov, n);
     }
 
     private long refused(SysException e, boolean coalesced) {

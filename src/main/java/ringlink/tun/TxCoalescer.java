@@ -1,5 +1,8 @@
 package ringlink.tun;
 
+import static ringlink.sys.Endian.BE16;
+import static ringlink.sys.Endian.LE16;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -225,7 +228,6 @@ final class TxCoalescer {
         return 2 + n;
     }
 
-    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
 
     /**
      * Asks the kernel whether it takes coalesced writes at all (some kernels refused GSO writes
@@ -275,8 +277,7 @@ final class TxCoalescer {
 
     /** Little-endian 16-bit stores for the virtio-net header. */
     static final class Bytes16 {
-        private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
-        static void le(MemorySegment s, long off, int v) { s.set(LE, off, (short) v); }
+        static void le(MemorySegment s, long off, int v) { s.set(LE16, off, (short) v); }
     }
 }

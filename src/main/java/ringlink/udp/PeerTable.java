@@ -1,13 +1,17 @@
 package ringlink.udp;
 
+import static ringlink.sys.Endian.BE16;
+import static ringlink.sys.Endian.BE32;
+import static ringlink.sys.Endian.BE64;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import ringlink.sys.Pointers;
 import ringlink.sys.SockaddrIn6Layout;
 import ringlink.sys.SockaddrInLayout;
 import ringlink.sys.Sockets;
@@ -26,9 +30,6 @@ import ringlink.sys.UdpSocket;
  * the packet batches and forwarding tables that already order them.
  */
 public final class PeerTable implements AutoCloseable {
-    private static final ValueLayout.OfLong BE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final boolean ipv6;
     private final int capacity;
@@ -70,7 +71,7 @@ public final class PeerTable implements AutoCloseable {
     /** The native address of peer {@code id}'s sockaddr (for {@code msg_name}). */
     public long sockaddrAddress(int id) {
         java.util.Objects.checkIndex(id, count);
-        return sockaddrs.address() + (long) id * 32;
+        return Pointers.of(sockaddrs, (long) id * 32);
     }
 
     /**

@@ -9,6 +9,7 @@ import ringlink.sys.Errno;
 import ringlink.sys.IovecLayout;
 import ringlink.sys.MmsghdrLayout;
 import ringlink.sys.MsghdrLayout;
+import ringlink.sys.Pointers;
 import ringlink.sys.UdpSocket;
 
 /**
@@ -98,10 +99,10 @@ public final class UdpChannel {
         this.msgCount = new int[burst];
         for (int k = 0; k < burst; k++) {
             long m = k * MmsghdrLayout.SIZE;
-            rxVec.set(ValueLayout.JAVA_LONG, m + MsghdrLayout.OFF_MSG_NAME, rxNames.address() + (long) k * NAME);
-            rxVec.set(ValueLayout.JAVA_LONG, m + MsghdrLayout.OFF_MSG_IOV, rxIov.address() + k * IovecLayout.SIZE);
+            Pointers.store(rxVec, m + MsghdrLayout.OFF_MSG_NAME, rxNames, (long) k * NAME);
+            Pointers.store(rxVec, m + MsghdrLayout.OFF_MSG_IOV, rxIov, k * IovecLayout.SIZE);
             rxVec.set(ValueLayout.JAVA_LONG, m + MsghdrLayout.OFF_MSG_IOVLEN, 1);
-            rxVec.set(ValueLayout.JAVA_LONG, m + MsghdrLayout.OFF_MSG_CONTROL, rxCtl.address() + (long) k * CTL);
+            Pointers.store(rxVec, m + MsghdrLayout.OFF_MSG_CONTROL, rxCtl, (long) k * CTL);
             if (gro) IovecLayout.set(rxIov, k, staging, (long) k * STAGING, STAGING);
             // the UDP_SEGMENT control message of transmit message k (its value is set per run)
             long c = (long) k * TX_CMSG_SPACE;
@@ -303,21 +304,18 @@ public final class UdpChannel {
                         if (lj < len) break; // a shorter datagram ends a run
                     }
                 }
-                long base = batch.memory().address();
                 for (int r = 0; r < run; r++) {
-                    long a = iov * IovecLayout.SIZE + (long) r * IovecLayout.SIZE;
-                    txIov.set(ValueLayout.JAVA_LONG, a + IovecLayout.OFF_IOV_BASE, base + batch.dataOffset(i + r));
-                    txIov.set(ValueLayout.JAVA_LONG, a + IovecLayout.OFF_IOV_LEN, batch.length(i + r));
+                    IovecLayout.set(txIov, iov + r, batch.memory(), batch.dataOffset(i + r), batch.length(i + r));
                 }
                 long mh = m * MmsghdrLayout.SIZE;
                 txVec.set(ValueLayout.JAVA_LONG, mh + MsghdrLayout.OFF_MSG_NAME, peers.sockaddrAddress(p));
                 txVec.set(ValueLayout.JAVA_INT, mh + MsghdrLayout.OFF_MSG_NAMELEN, peers.sockaddrSize());
-                txVec.set(ValueLayout.JAVA_LONG, mh + MsghdrLayout.OFF_MSG_IOV, txIov.address() + iov * IovecLayout.SIZE);
+                Pointers.store(txVec, mh + MsghdrLayout.OFF_MSG_IOV, txIov, iov * IovecLayout.SIZE);
                 txVec.set(ValueLayout.JAVA_LONG, mh + MsghdrLayout.OFF_MSG_IOVLEN, run);
                 if (run > 1) {
                     long c = (long) m * TX_CMSG_SPACE;
                     txCtl.set(ValueLayout.JAVA_SHORT, c + MsghdrLayout.CMSGHDR_SIZE, (short) len);
-                    txVec.set(ValueLayout.JAVA_LONG, mh + MsghdrLayout.OFF_MSG_CONTROL, txCtl.address() + c);
+                    Pointers.store(txVec, mh + MsghdrLayout.OFF_MSG_CONTROL, txCtl, c);
                     txVec.set(ValueLayout.JAVA_LONG, mh + MsghdrLayout.OFF_MSG_CONTROLLEN, TX_CMSG_SPACE);
                 } else {
                     txVec.set(ValueLayout.JAVA_LONG, mh + MsghdrLayout.OFF_MSG_CONTROL, 0L);

@@ -607,11 +607,6 @@ public final class VhostNetLink implements Link {
 
     List<Mapping> mappings() { return List.of(ringMem, bufMem); }
 
-    /** For tests: the transmit queue and its kick, to hand the kernel a broken ring. */
-    SplitQueueDriver txQueue() { return txq; }
-
-    void kickTx() throws IOException { txKick.signal(); }
-
     /** For the benchmark: the TAP queue's send buffer now (TUNGETSNDBUF). */
     int tapSndbuf() throws IOException { return tap.sndbuf(); }
 

@@ -3,7 +3,7 @@ package ringlink.virtio;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
+import ringlink.sys.Endian;
 
 /**
  * Constants shared by both ring formats (names as in virtio 1.2 §2.7/§2.8 and
@@ -50,14 +50,14 @@ public final class VirtqLayout {
     /** Size of one descriptor, split and packed. */
     public static final int DESC_SIZE = 16;
 
-    static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort LE16 = Endian.LE16;
+    static final ValueLayout.OfInt LE32 = Endian.LE32;
+    static final ValueLayout.OfLong LE64 = Endian.LE64;
 
     // Aligned layout: atomic access modes need natural alignment, which ring setup checks.
-    private static final VarHandle U16 = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle U16 = Endian.ALIGNED_LE16.varHandle();
     /** The same aligned field for plain stores ({@link #setRelease16}). */
-    private static final ValueLayout.OfShort A16 = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort A16 = Endian.ALIGNED_LE16;
 
     /** Acquire-load of a 16-bit ring field (index or flags), unsigned. */
     static int getAcquire16(MemorySegment s, long off) {

@@ -7,6 +7,7 @@ import java.lang.foreign.ValueLayout;
 import ringlink.sys.Errno;
 import ringlink.sys.Fd;
 import ringlink.sys.Mapping;
+import ringlink.sys.Pointers;
 import ringlink.sys.Rlimit;
 import ringlink.sys.SysException;
 import ringlink.sys.Sockets;
@@ -86,7 +87,7 @@ public final class Umem implements AutoCloseable {
     void register(Fd xsk) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment reg = a.allocate(XdpUmemRegLayout.LAYOUT);
-            reg.set(ValueLayout.JAVA_LONG, XdpUmemRegLayout.OFF_ADDR, mapping.address());
+            Pointers.store(reg, XdpUmemRegLayout.OFF_ADDR, mapping.segment());
             reg.set(ValueLayout.JAVA_LONG, XdpUmemRegLayout.OFF_LEN, mapping.length());
             reg.set(ValueLayout.JAVA_INT, XdpUmemRegLayout.OFF_CHUNK_SIZE, frameSize);
             reg.set(ValueLayout.JAVA_INT, XdpUmemRegLayout.OFF_HEADROOM, headroom);

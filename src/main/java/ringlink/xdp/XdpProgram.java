@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import ringlink.sys.Bpf;
 import ringlink.sys.Errno;
 import ringlink.sys.Fd;
+import ringlink.sys.Pointers;
 import ringlink.sys.SysException;
 
 /**
@@ -82,7 +83,7 @@ public final class XdpProgram implements AutoCloseable {
     public static XdpProgram usePinnedMap(String path) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment attr = a.allocate(BpfAttrLayout.SIZE, 8);
-            attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_PATHNAME, a.allocateFrom(path).address());
+            Pointers.store(attr, BpfAttrLayout.OFF_PATHNAME, a.allocateFrom(path));
             try {
                 return useMap(Fd.adopt((int) Bpf.call(Bpf.BPF_OBJ_GET, attr, "BPF_OBJ_GET " + path), "xskmap " + path));
             } catch (SysException e) {
@@ -97,7 +98,7 @@ public final class XdpProgram implements AutoCloseable {
         int f = map.acquire();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment attr = a.allocate(BpfAttrLayout.SIZE, 8);
-            attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_PATHNAME, a.allocateFrom(path).address());
+            Pointers.store(attr, BpfAttrLayout.OFF_PATHNAME, a.allocateFrom(path));
             attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_BPF_FD, f);
             Bpf.call(Bpf.BPF_OBJ_PIN, attr, "BPF_OBJ_PIN " + path);
         } finally {
@@ -144,8 +145,8 @@ public final class XdpProgram implements AutoCloseable {
             MemorySegment attr = a.allocate(BpfAttrLayout.SIZE, 8);
             attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_PROG_TYPE, BpfAttrLayout.BPF_PROG_TYPE_XDP);
             attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_INSN_CNT, asm.count());
-            attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_INSNS, insns.address());
-            attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_LICENSE, license.address());
+            Pointers.store(attr, BpfAttrLayout.OFF_INSNS, insns);
+            Pointers.store(attr, BpfAttrLayout.OFF_LICENSE, license);
             attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_EXPECTED_ATTACH_TYPE, BpfAttrLayout.BPF_XDP);
             putName(attr, BpfAttrLayout.OFF_PROG_NAME, name);
             try {
@@ -154,7 +155,7 @@ public final class XdpProgram implements AutoCloseable {
                 MemorySegment log = a.allocate(64 * 1024);
                 attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_LOG_LEVEL, 1);
                 attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_LOG_SIZE, (int) log.byteSize());
-                attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_LOG_BUF, log.address());
+                Pointers.store(attr, BpfAttrLayout.OFF_LOG_BUF, log);
                 try {
                     return Fd.adopt((int) Bpf.call(Bpf.BPF_PROG_LOAD, attr, "BPF_PROG_LOAD XDP " + name), "xdp prog " + name);
                 } catch (SysException second) {
@@ -213,8 +214,8 @@ public final class XdpProgram implements AutoCloseable {
             MemorySegment val = a.allocateFrom(ValueLayout.JAVA_INT, sf);
             MemorySegment attr = a.allocate(BpfAttrLayout.SIZE, 8);
             attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_ELEM_MAP_FD, mf);
-            attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_ELEM_KEY, key.address());
-            attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_ELEM_VALUE, val.address());
+            Pointers.store(attr, BpfAttrLayout.OFF_ELEM_KEY, key);
+            Pointers.store(attr, BpfAttrLayout.OFF_ELEM_VALUE, val);
             attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_ELEM_FLAGS, BpfAttrLayout.BPF_ANY);
             try {
                 Bpf.call(Bpf.BPF_MAP_UPDATE_ELEM, attr, "BPF_MAP_UPDATE_ELEM xskmap[" + queue + "]");
@@ -236,7 +237,7 @@ public final class XdpProgram implements AutoCloseable {
                 MemorySegment key = a.allocateFrom(ValueLayout.JAVA_INT, queue);
                 MemorySegment attr = a.allocate(BpfAttrLayout.SIZE, 8);
                 attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_ELEM_MAP_FD, mf);
-                attr.set(ValueLayout.JAVA_LONG, BpfAttrLayout.OFF_ELEM_KEY, key.address());
+                Pointers.store(attr, BpfAttrLayout.OFF_ELEM_KEY, key);
                 Bpf.call(Bpf.BPF_MAP_DELETE_ELEM, attr, "BPF_MAP_DELETE_ELEM");
             } finally {
                 map.release();

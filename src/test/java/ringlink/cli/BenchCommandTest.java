@@ -18,6 +18,7 @@ import ringlink.cli.bench.BenchOptions;
 import ringlink.cli.bench.BenchReport;
 import ringlink.cli.bench.BenchRunner;
 import ringlink.cli.bench.CellResult;
+import ringlink.cli.support.Shell;
 
 /** {@code ringlink bench --quick}: the harness end to end (not a measurement). */
 @Timeout(120)
@@ -134,5 +135,21 @@ class BenchCommandTest {
         assertEquals(0, new CommandLine(cmd).execute("--list", "--only", "^(?!vhost-net)"));
         assertFalse(out.toString().contains("vhost-net"), out.toString());
         assertTrue(out.toString().contains("shm 64B gvisor go (reference)"), out.toString());
+    }
+
+    /** The TUN relay bench is {@code ringlink bench tun}: the command its help names exists, with picocli's parser. */
+    @Test
+    void benchTunIsASubcommandWithItsOwnOptions() {
+        CommandLine cl = Main.commandLine();
+        java.io.StringWriter help = new java.io.StringWriter();
+        cl.setOut(new java.io.PrintWriter(help));
+        assertEquals(0, cl.execute("bench", "tun", "--help"));
+        String h = help.toString();
+        assertTrue(h.contains("Usage: ringlink bench tun"), h);
+        for (String o : List.of("--seconds", "--only", "--spin", "--pin", "--congestion", "--repeat", "--tag")) assertTrue(h.contains(o), o + " in\n" + h);
+        java.io.StringWriter err = new java.io.StringWriter();
+        cl.setErr(new java.io.PrintWriter(err));
+        assertNotEquals(0, cl.execute("bench", "tun", "--no-such-option"));
+        assertTrue(err.toString().contains("--no-such-option"), err.toString());
     }
 }

@@ -14,6 +14,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import ringlink.cli.support.Json;
 
 /** The unixctl server alone: idle connections, stale and live socket files, the JSON reader. */
 @Timeout(60)

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 import ringlink.cli.bench.PairTraffic;
+import ringlink.cli.support.Json;
 import ringlink.link.Link;
 import ringlink.link.Links;
 import ringlink.packet.PacketBatch;

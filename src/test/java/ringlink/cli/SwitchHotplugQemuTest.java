@@ -13,6 +13,9 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import ringlink.cli.demo.DemoTools;
+import ringlink.cli.demo.GuestVm;
+import ringlink.cli.support.Shell;
 import ringlink.link.Link;
 import ringlink.link.Links;
 import ringlink.sw.PortStats;
@@ -52,8 +55,8 @@ class SwitchHotplugQemuTest {
             Link lb = Links.open("tap:" + TAP_B);
             sw = Switch.builder().threads(2).port(la).port(lb).build();
             sw.start();
-            DemoCommand.place(TAP_A, NS_A, "10.79.0.1/24");
-            DemoCommand.place(TAP_B, NS_B, "10.79.0.2/24");
+            DemoTools.place(TAP_A, NS_A, "10.79.0.1/24");
+            DemoTools.place(TAP_B, NS_B, "10.79.0.2/24");
 
             // iperf3 back to back (5 s runs) until told to stop; each run must report a receiver rate.
             List<String> runs = java.util.Collections.synchronizedList(new ArrayList<>());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -26,8 +27,10 @@ import ringlink.packet.Gso;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.Errno;
+import ringlink.sys.Fd;
 import ringlink.sys.PollSet;
 import ringlink.sys.PollfdLayout;
+import ringlink.sys.SysException;
 import ringlink.sys.UnixSocket;
 
 /**
@@ -58,7 +61,28 @@ class TunLinkInputTest {
         if (sp != null) sp[1].close();
         sp = UnixSocket.pair(UnixSocket.SOCK_SEQPACKET);
         sp[0].fd().setNonBlocking(true);
-        link = new TunLink("test", "none", sp[0].fd(), Layer.L3, 1500, o, VirtioNetHdr.SIZE, dataValid, gro, false);
+        link = new FaultyTunLink(sp[0].fd(), o, dataValid, gro);
+    }
+
+    /** Chooses writes for the "kernel" to refuse: an errno for this write, or 0 to let it through. */
+    interface WriteFault {
+        int before(int gsoType, boolean coalesced);
+    }
+
+    /** The link with the test's seam: a refused write fails like the kernel's writev would. */
+    static final class FaultyTunLink extends TunLink {
+        WriteFault writeFault;
+
+        FaultyTunLink(Fd fd, Offloads o, boolean dataValid, boolean gro) throws IOException {
+            super("test", "none", fd, Layer.L3, 1500, o, VirtioNetHdr.SIZE, dataValid, gro, false);
+        }
+
+        @Override
+        long writev(MemorySegment iov, int n, int gsoType, boolean coalesced) throws IOException {
+            int e = writeFault == null ? 0 : writeFault.before(gsoType, coalesced);
+            if (e != 0) throw new SysException("writev (injected)", e, "test");
+            return super.writev(iov, n, gsoType, coalesced);
+        }
     }
 
     @AfterEach
@@ -313,7 +337,7 @@ class TunLinkInputTest {
 
     @Test
     void einvalOnGroWriteTurnsCoalescingOffAndLosesNothing() throws Exception {
-        link.writeFault = (gsoType, coalesced) -> coalesced ? Errno.EINVAL : 0;
+        ((FaultyTunLink) link).writeFault = (gsoType, coalesced) -> coalesced ? Errno.EINVAL : 0;
         batch.clear();
         addRun(4, 1000, 1000);
         assertEquals(4, link.transmit(batch));
@@ -328,7 +352,7 @@ class TunLinkInputTest {
     @Test
     void einvalOnAPlainWriteDropsOnlyThatPacket() throws Exception {
         int[] calls = {0};
-        link.writeFault = (gsoType, coalesced) -> calls[0]++ == 1 ? Errno.EINVAL : 0;
+        ((FaultyTunLink) link).writeFault = (gsoType, coalesced) -> calls[0]++ == 1 ? Errno.EINVAL : 0;
         batch.clear();
         for (int k = 0; k < 3; k++) {
             byte[] p = Pkt.tcp4(k * 5000, 0x18, k, new byte[20]); // PSH: never coalesced

@@ -23,6 +23,7 @@ import ringlink.link.Offloads;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.PollSet;
 import ringlink.sys.PollfdLayout;
+import ringlink.virtio.SplitQueueDriver;
 import ringlink.virtio.VirtioFeature;
 
 /**
@@ -118,9 +119,10 @@ public final class VhostNetGuestMain {
             sleeper.start();
             Thread.sleep(300);
             // 64 bytes at guest address 16: in no region of the table.
-            check(c.txQueue().offer(16L, 64, false) >= 0, "could not offer the bad descriptor");
-            c.txQueue().publish();
-            c.kickTx();
+            SplitQueueDriver txq = VhostNetInternals.txQueue(c);
+            check(txq.offer(16L, 64, false) >= 0, "could not offer the bad descriptor");
+            txq.publish();
+            VhostNetInternals.txKick(c).signal();
             Throwable t = outcome.get(10, TimeUnit.SECONDS);
             check(t instanceof ringlink.link.LinkFailedException && t.getMessage().contains("VHOST_SET_VRING_ERR"),
                     "the sleeper ended with " + t);

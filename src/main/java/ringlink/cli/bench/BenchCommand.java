@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code ringlink bench}: the benchmark matrix, each transport beside its peer in the same run. */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = TunRelayBench.class,
         description = {"Runs the benchmark matrix: each transport beside its peer; medians, ratios, charts.",
             "",
             "Every cell (transport x size x peer) runs on this machine, repeated, Ringlink beside the peer it is compared "
@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
             "  ringlink bench --only 'switch' --sizes 64,1500",
             "  ringlink bench --only '^(?!vhost-net)'       # everything but the QEMU guest",
             "  ringlink bench --only '^(xdp|shm)' --duration 3",
-            "  sudo ringlink bench --only vxlan --quick        # the tunnel cells, about a minute"})
+            "  sudo ringlink bench --only vxlan --quick        # the tunnel cells, about a minute",
+            "  sudo ringlink bench tun --repeat 3            # veth vs the Java TUN relay alone, its own options (bench tun --help)"})
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "CI mode (~15 s): the in-memory switch cells, and as root the tun cells (veth vs the Java TUN relay, "
             + "1 s iperf3 each); 64-byte frames, 2 short runs.")
@@ -92,7 +93,7 @@ public final class BenchCommand implements Callable<Integer> {
         String started = LocalDateTime.now().withNano(0).toString();
         Path dir = results != null ? results
                 : Path.of("bench-results", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        ProgressBar bar = new ProgressBar(err, ringlink.cli.Main.isTty());
+        ProgressBar bar = new ProgressBar(err, ringlink.cli.support.Terminal.stdoutIsTty());
         List<CellResult> res = BenchRunner.run(cells, o, bar::step);
         bar.done();
         String table = BenchReport.table(res, o);

@@ -5,7 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import ringlink.cli.Json;
+import ringlink.cli.support.Json;
 
 /** The bench results as a table (text), JSON and CSV. */
 public final class BenchReport {

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import ringlink.cli.Shell;
+import ringlink.cli.support.Shell;
 import ringlink.link.Layer;
 import ringlink.link.Offloads;
 import ringlink.link.PairLink;

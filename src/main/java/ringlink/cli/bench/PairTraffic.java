@@ -1,9 +1,11 @@
 package ringlink.cli.bench;
 
+import static ringlink.sys.Endian.BE16;
+import static ringlink.sys.Endian.BE32;
+
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.time.Duration;
 import ringlink.link.Link;
 import ringlink.packet.PacketBatch;
@@ -16,8 +18,6 @@ import ringlink.packet.PacketBatch;
 public final class PairTraffic {
     private PairTraffic() {}
 
-    static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     /** The frames' addresses: sent from A to B. */
     public static final long MAC_A = 0x02_72_6c_00_00_0aL, MAC_B = 0x02_72_6c_00_00_0bL;
 

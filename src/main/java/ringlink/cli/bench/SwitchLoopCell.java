@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import ringlink.cli.Shell;
+import ringlink.cli.support.Shell;
 import ringlink.link.Links;
 
 /**

@@ -8,9 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import ringlink.cli.Shell;
+import ringlink.cli.support.Shell;
 import ringlink.link.Links;
-import ringlink.tun.bench.TunRelayBench;
 
 /**
  * The transports' own benchmark harnesses as cells, each beside its peer in the same run:
@@ -246,9 +245,9 @@ public final class TransportCells implements BenchCellProvider {
         public Measurement run(Duration d) throws Exception {
             int s = (int) seconds(d, 1);
             double g = switch (variant) {
-                case "kernel veth" -> TunRelayBench.vethGbps(s, 1);
-                case "ringlink relay" -> TunRelayBench.relayGbps(s, 1, false);
-                default -> TunRelayBench.relayGbps(s, 1, true);
+                case "kernel veth" -> new TunRelayBench().vethGbps(s, 1);
+                case "ringlink relay" -> new TunRelayBench().relayGbps(s, 1, false);
+                default -> new TunRelayBench().relayGbps(s, 1, true);
             };
             return new Measurement(Double.NaN, g);
         }

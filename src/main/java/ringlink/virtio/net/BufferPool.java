@@ -20,8 +20,9 @@ final class BufferPool {
 
     BufferPool(GuestAllocator alloc, int count, int bufferSize) {
         this.bufferSize = bufferSize;
-        this.memory = alloc.allocateSegment((long) count * bufferSize, 64);
-        this.gpa = alloc.region().guestAddress() + (memory.address() - alloc.region().segment().address());
+        // the guest-physical address from the allocator, the host segment from the region: no raw address
+        this.gpa = alloc.allocate((long) count * bufferSize, 64);
+        this.memory = alloc.region().segment().asSlice(gpa - alloc.region().guestAddress(), (long) count * bufferSize);
         this.free = new int[count];
         for (int i = 0; i < count; i++) free[i] = i;
         this.freeCount = count;

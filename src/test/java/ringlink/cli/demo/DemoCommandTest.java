@@ -1,4 +1,4 @@
-package ringlink.cli;
+package ringlink.cli.demo;
 
 import static org.junit.jupiter.api.Assertions.*;
 

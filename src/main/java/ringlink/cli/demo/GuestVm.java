@@ -1,4 +1,4 @@
-package ringlink.cli;
+package ringlink.cli.demo;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -13,13 +13,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import ringlink.cli.support.Shell;
 
 /**
  * A tiny QEMU guest for the demo: Debian's kernel, an initramfs of busybox-static and the
  * virtio-net modules, networking configured by {@code /init}. QEMU runs TCG (no KVM here) and
  * connects to the vhost-user socket of a Ringlink switch port (our back-end listens).
  */
-final class GuestVm implements AutoCloseable {
+public final class GuestVm implements AutoCloseable {
     private final Path dir;
     private final Process qemu;
 
@@ -29,7 +30,7 @@ final class GuestVm implements AutoCloseable {
     }
 
     /** Why a guest cannot run here, or null. */
-    static String unavailable() {
+    public static String unavailable() {
         if (Shell.which("qemu-system-x86_64") == null) return "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)";
         if (!Files.isExecutable(Path.of("/bin/busybox")) && !Files.isExecutable(Path.of("/usr/bin/busybox"))) {
             return "busybox-static not installed";
@@ -57,7 +58,7 @@ final class GuestVm implements AutoCloseable {
      * pair; the back-end must offer as many): after it is up, the guest pings {@code peer} once
      * from each vCPU, so each of its transmit queues carries a packet.
      */
-    static GuestVm start(Path dir, Path socket, String mac, String cidr, String peer, int queuePairs) throws IOException {
+    public static GuestVm start(Path dir, Path socket, String mac, String cidr, String peer, int queuePairs) throws IOException {
         Path kernel = kernel();
         String version = kernel.getFileName().toString().substring(8);
         Path initrd = dir.resolve("initrd.cpio");
@@ -106,7 +107,7 @@ final class GuestVm implements AutoCloseable {
     }
 
     /** Waits for the guest's network (TCG boots take a while on a busy machine). */
-    void awaitReady(long seconds) throws IOException {
+    public void awaitReady(long seconds) throws IOException {
         Path console = dir.resolve("console.log");
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         while (System.nanoTime() < deadline) {

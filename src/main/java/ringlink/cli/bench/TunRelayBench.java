@@ -1,68 +1,95 @@
-package ringlink.tun.bench;
+package ringlink.cli.bench;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import ringlink.cli.support.Shell;
 import ringlink.link.LinkStats;
+import ringlink.link.Offloads;
 import ringlink.tun.LinkRelay;
 import ringlink.tun.TunConfig;
 import ringlink.tun.TunLink;
-import ringlink.link.Offloads;
 
 /**
  * {@code ringlink bench tun}: iperf3 TCP between two network namespaces over (a) a veth pair
  * (kernel only, the reference), (b) two TUN devices joined by the Java relay without offloads,
  * (c) the same with offloads (TSO/USO superpackets, checksum offload, GRO on write), all in one
  * run, printing Gbit/s and each figure's ratio to veth. Needs root, {@code ip} and {@code iperf3}.
- *
- * <p>Usage: {@code TunRelayBench [--seconds N] [--parallel P] [--only veth,plain,offload] [--spin MICROS] [--qdisc NAME]
- * [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME|system] [--tag PREFIX]}:
- * {@code --spin} sets the relay's busy-poll time (default {@link LinkRelay#DEFAULT_SPIN}; {@code AB,BA} sets
- * the two directions apart),
- * {@code --qdisc} puts that root qdisc (e.g. {@code fq}) on both interfaces of every path (veth's
- * default is {@code noqueue}, a TUN's {@code fq_codel}/{@code pfifo_fast}),
- * {@code --omit} leaves the first N seconds of every iperf3 run out (default 1, iperf3 {@code -O}),
- * {@code --repeat} runs the paths N times in alternation and reports medians,
- * {@code --pin} pins iperf3 client/server (taskset, same for every path) and the relay threads
- * (default {@code 0,1,1,0}; {@code -,-,-,-}: none),
- * {@code --congestion} picks iperf3's TCP congestion control ({@code -C}) for every path (default
- * {@code bbr} where available; {@code system}: the host's default), {@code --tag} the prefix of the
- * bench's netns/interface names. The defaults are the fixed setting of {@link #defaultSetting}.
- * This is a harness that drives external tools; the library itself never runs {@code ip}.
+ * The matrix's {@code tun iperf3} cells run one path each through {@link #vethGbps}/{@link #relayGbps}
+ * with the default setting. Every setting is per instance: two runs in one JVM do not share any.
  */
-public final class TunRelayBench {
-    /** Kernel object names (netns, interfaces); {@code --tag PREFIX} replaces the "rltn" prefix. */
-    private static String NS_A = "rltn-bena", NS_B = "rltn-benb";
-    private static String IF_A = "rltn-ba0", IF_B = "rltn-bb0";
+@Command(name = "tun", mixinStandardHelpOptions = true,
+        description = {"iperf3 TCP across a veth pair vs the Java TUN relay without / with offloads, in one run; ratios to veth.",
+            "",
+            "Root; ip, iperf3 (tc for --qdisc, taskset for --pin). The defaults are a fixed setting that keeps the ratio stable "
+                + "(iperf3 client CPU 0, server CPU 1, relay threads 1,0, TCP bbr where available; docs/parts/tun.md, "
+                + "\"Third round\"); --pin -,-,-,- --congestion system measure unpinned with the host's default."},
+        footer = {"", "Examples:", "  sudo ringlink bench tun --seconds 5", "  sudo ringlink bench tun --only veth,offload --repeat 3 --spin 0"})
+public final class TunRelayBench implements Callable<Integer> {
+    @Option(names = {"--seconds", "-t"}, paramLabel = "N", description = "Length of each iperf3 run (default: ${DEFAULT-VALUE}).")
+    int seconds = 10;
 
-    /** How long the relay threads busy-poll before sleeping ({@code --spin MICROS}). */
-    private static Duration spin = LinkRelay.DEFAULT_SPIN;
-    /** The same for the B→A relay (the ACKs), {@code --spin AB,BA}; the A→B value unless given. */
-    private static Duration spinBack = LinkRelay.DEFAULT_SPIN;
-    /** Root qdisc to put on both interfaces of every path (null: the kernel's default). */
-    private static String qdisc;
-    /**
-     * Seconds at the start of each iperf3 run left out of the figure ({@code -O}), for every path
-     * alike: TCP's slow start and, for the relay, the JIT compiling the relay loop while it runs.
-     */
-    private static int omit = 1;
+    @Option(names = {"--parallel", "-P"}, paramLabel = "P", description = "iperf3 streams (default: ${DEFAULT-VALUE}).")
+    int parallel = 1;
+
+    @Option(names = "--only", paramLabel = "PATHS", description = "Paths to run, of veth,plain,offload (default: all).")
+    String only = "veth,plain,offload";
+
+    @Option(names = "--spin", paramLabel = "MICROS[,BACK]",
+            description = "The relay's busy-poll time before it sleeps (default: LinkRelay.DEFAULT_SPIN); a second value for the B->A (ACK) direction.")
+    String spinSpec;
+
+    @Option(names = "--qdisc", paramLabel = "NAME", description = "Root qdisc on both interfaces of every path (e.g. fq; default: the kernel's).")
+    String qdisc;
+
+    @Option(names = "--omit", paramLabel = "N", description = "Seconds at the start of each iperf3 run left out (iperf3 -O; default: ${DEFAULT-VALUE}).")
+    int omit = 1;
+
+    @Option(names = "--repeat", paramLabel = "N", description = "Rounds, paths alternating; medians reported (default: ${DEFAULT-VALUE}).")
+    int repeat = 1;
+
+    @Option(names = "--pin", paramLabel = "CLIENT,SERVER,AB,BA",
+            description = "CPUs of the iperf3 client and server and the relay's two threads, - for none (default: 0,1,1,0 where CPUs 0 and 1 are allowed).")
+    String pinSpec;
+
+    @Option(names = {"--congestion", "-C"}, paramLabel = "NAME|system", description = "iperf3's TCP congestion control (default: bbr where available).")
+    String congestionSpec;
+
+    @Option(names = "--rps", paramLabel = "A,B", description = "RPS CPU for the A-side and B-side interface's receive queue, - for off.")
+    String rpsSpec;
+
+    @Option(names = "--tag", paramLabel = "PREFIX", description = "Prefix of the bench's namespace/interface names (default: ${DEFAULT-VALUE}).")
+    String tag = "rltn";
+
+    PrintStream out = System.out;
+
+    /** Kernel object names (netns, interfaces), from {@code --tag}. */
+    private String nsA, nsB, ifA, ifB;
+    /** How long the relay threads busy-poll before sleeping; the B→A (ACK) direction apart. */
+    private Duration spin = LinkRelay.DEFAULT_SPIN, spinBack = LinkRelay.DEFAULT_SPIN;
     /**
      * TCP congestion control for iperf3 ({@code -C}, every path alike); null: the system's
      * default. Defaults to {@code bbr} where the kernel has it ({@link #defaultSetting}).
      */
-    private static String congestion;
+    private String congestion;
     /** CPUs for iperf3 client, server, relay A→B, relay B→A; -1: not pinned. Default: {@link #defaultSetting}. */
-    private static final int[] pins = {-1, -1, -1, -1};
-    /** {@code --rps A,B}: RPS CPU for the A-side and B-side interface's receive queue (every path alike); -1: off. */
-    private static final int[] rps = {-1, -1};
+    private final int[] pins = {-1, -1, -1, -1};
+    /** RPS CPU for the A-side and B-side interface's receive queue (every path alike); -1: off. */
+    private final int[] rps = {-1, -1};
 
-    static {
+    /** The default setting, as the matrix's cells use it. */
+    public TunRelayBench() {
         defaultSetting();
+        names(tag);
     }
 
     /**
@@ -74,7 +101,7 @@ public final class TunRelayBench {
      * stays within ~±10 %. Without CPUs 0 and 1 (or without bbr) that part is left to the system.
      * {@code --pin -,-,-,-} and {@code --congestion system} undo it.
      */
-    private static void defaultSetting() {
+    private void defaultSetting() {
         if (allowedCpus().get(0) && allowedCpus().get(1)) {
             pins[0] = 0;
             pins[1] = 1;
@@ -89,46 +116,29 @@ public final class TunRelayBench {
         }
     }
 
-    private TunRelayBench() {}
-
-    public static void main(String[] args) throws Exception {
-        int seconds = 10;
-        int parallel = 1;
-        int repeat = 1;
-        String only = "veth,plain,offload";
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--seconds", "-t" -> seconds = Integer.parseInt(args[++i]);
-                case "--parallel", "-P" -> parallel = Integer.parseInt(args[++i]);
-                case "--only" -> only = args[++i];
-                case "--qdisc" -> qdisc = args[++i];
-                case "--spin" -> {
-                    String[] sp = args[++i].split(",");
-                    spin = Duration.ofNanos((long) (Double.parseDouble(sp[0]) * 1000));
-                    spinBack = sp.length > 1 ? Duration.ofNanos((long) (Double.parseDouble(sp[1]) * 1000)) : spin;
-                }
-                case "--omit" -> omit = Integer.parseInt(args[++i]);
-                case "--congestion", "-C" -> {
-                    congestion = args[++i];
-                    if (congestion.equals("system")) congestion = null;
-                }
-                case "--repeat" -> repeat = Integer.parseInt(args[++i]);
-                case "--pin" -> pin(args[++i]);
-                case "--tag" -> tag(args[++i]);
-                case "--rps" -> {
-                    String[] r = args[++i].split(",", -1);
-                    if (r.length != 2) throw new IllegalArgumentException("--rps wants A,B (CPU numbers or -)");
-                    for (int k = 0; k < 2; k++) rps[k] = r[k].equals("-") ? -1 : Integer.parseInt(r[k]);
-                }
-                case "-h", "--help" -> {
-                    System.out.println("usage: ringlink bench tun [--seconds N] [--parallel P] [--only veth,plain,offload]"
-                            + " [--spin MICROS[,BACK]] [--qdisc NAME] [--omit N] [--repeat N] [--pin CLIENT,SERVER,AB,BA] [--congestion NAME|system]"
-                            + " [--tag PREFIX]\n  defaults: --pin 0,1,1,0 --congestion bbr (a fixed setting so the ratio is stable; docs/parts/tun.md)");
-                    return;
-                }
-                default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "' (try --help)");
-            }
+    /** Applies the options given on the command line over the default setting. */
+    private void applyOptions() {
+        if (seconds < 1 || parallel < 1 || repeat < 1 || omit < 0) {
+            throw new IllegalArgumentException("--seconds, --parallel and --repeat must be at least 1, --omit at least 0");
         }
+        if (spinSpec != null) {
+            String[] sp = spinSpec.split(",");
+            spin = Duration.ofNanos((long) (Double.parseDouble(sp[0]) * 1000));
+            spinBack = sp.length > 1 ? Duration.ofNanos((long) (Double.parseDouble(sp[1]) * 1000)) : spin;
+        }
+        if (congestionSpec != null) congestion = congestionSpec.equals("system") ? null : congestionSpec;
+        if (pinSpec != null) pin(pinSpec);
+        if (rpsSpec != null) {
+            String[] r = rpsSpec.split(",", -1);
+            if (r.length != 2) throw new IllegalArgumentException("--rps wants A,B (CPU numbers or -)");
+            for (int k = 0; k < 2; k++) rps[k] = r[k].equals("-") ? -1 : Integer.parseInt(r[k]);
+        }
+        names(tag);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        applyOptions();
         // Rounds alternate the paths (veth, relay, veth, relay...) so a slow patch of the host
         // hits both; the result is each path's median over the rounds.
         List<String> paths = new ArrayList<>();
@@ -150,7 +160,7 @@ public final class TunRelayBench {
             }
         }
         int v = paths.indexOf("veth");
-        System.out.printf(Locale.ROOT, "%nTUN relay benchmark: iperf3 TCP, %d s (first %d omitted), %d stream(s), relay spin %d/%d us%s%s%s%n",
+        out.printf(Locale.ROOT, "%nTUN relay benchmark: iperf3 TCP, %d s (first %d omitted), %d stream(s), relay spin %d/%d us%s%s%s%n",
                 seconds, omit, parallel, spin.toNanos() / 1000, spinBack.toNanos() / 1000,
                 pinText() + (rps[0] >= 0 || rps[1] >= 0 ? ", rps " + (rps[0] < 0 ? "-" : rps[0]) + "," + (rps[1] < 0 ? "-" : rps[1]) : ""),
                 congestion != null ? ", tcp " + congestion : "",
@@ -163,11 +173,11 @@ public final class TunRelayBench {
                     if (k != v && v >= 0) sb.append(" (").append(ratio(g[k][round], g[v][round])).append("x)");
                     if (same[k][round] >= 0) sb.append(String.format(Locale.ROOT, " [iperf3 same cpu %.0f%%]", 100 * same[k][round]));
                 }
-                System.out.println(sb);
+                out.println(sb);
             }
         }
         double veth = v >= 0 ? median(g[v]) : 0;
-        System.out.printf(Locale.ROOT, "%-28s %10s %8s  %s%n", "path", "Gbit/s", "x veth", "notes");
+        out.printf(Locale.ROOT, "%-28s %10s %8s  %s%n", "path", "Gbit/s", "x veth", "notes");
         for (int k = 0; k < paths.size(); k++) {
             String label = switch (paths.get(k)) {
                 case "veth" -> "veth pair (kernel only)";
@@ -175,9 +185,10 @@ public final class TunRelayBench {
                 default -> "Java relay, offloads";
             };
             double m = median(g[k]);
-            System.out.printf(Locale.ROOT, "%-28s %10s %8s  %s%n", label, fmt(m), k == v ? "1.00" : ratio(m, veth),
+            out.printf(Locale.ROOT, "%-28s %10s %8s  %s%n", label, fmt(m), k == v ? "1.00" : ratio(m, veth),
                     notes[k] == null ? "" : notes[k] + (repeat > 1 ? " (last round)" : ""));
         }
+        return 0;
     }
 
     private static double median(double[] x) {
@@ -191,7 +202,7 @@ public final class TunRelayBench {
      * taskset, so veth and the relay get the same placement) and the relay's A→B and B→A threads;
      * {@code -} leaves one to the scheduler.
      */
-    private static void pin(String spec) {
+    private void pin(String spec) {
         String[] p = spec.split(",", -1);
         if (p.length != 4) throw new IllegalArgumentException("--pin wants CLIENT,SERVER,AB,BA (CPU numbers or -), not " + spec);
         for (int k = 0; k < 4; k++) pins[k] = p[k].equals("-") ? -1 : Integer.parseInt(p[k]);
@@ -216,15 +227,15 @@ public final class TunRelayBench {
     }
 
     /** {@code --tag PREFIX}: kernel object names with another prefix, so two people's runs cannot collide. */
-    private static void tag(String t) {
+    private void names(String t) {
         if (!t.matches("[a-z0-9]{1,8}")) throw new IllegalArgumentException("--tag wants 1-8 lower-case letters/digits, not " + t);
-        NS_A = t + "-bena";
-        NS_B = t + "-benb";
-        IF_A = t + "-ba0";
-        IF_B = t + "-bb0";
+        nsA = t + "-bena";
+        nsB = t + "-benb";
+        ifA = t + "-ba0";
+        ifB = t + "-bb0";
     }
 
-    private static String pinText() {
+    private String pinText() {
         if (pins[0] < 0 && pins[1] < 0 && pins[2] < 0 && pins[3] < 0) return "";
         StringBuilder sb = new StringBuilder(", pinned client/server/ab/ba ");
         for (int k = 0; k < 4; k++) sb.append(k > 0 ? "," : "").append(pins[k] < 0 ? "-" : Integer.toString(pins[k]));
@@ -235,14 +246,14 @@ public final class TunRelayBench {
 
     /**
      * One veth run (the reference), for {@code ringlink bench}'s cells: iperf3 TCP Gbit/s.
-     * Creates and removes its namespaces like {@link #main}.
+     * Creates and removes its namespaces like {@link #call}.
      */
-    public static double vethGbps(int seconds, int parallel) throws Exception {
+    public double vethGbps(int seconds, int parallel) throws Exception {
         return runVeth(seconds, parallel);
     }
 
     /** One run through the Java relay, with or without offloads, for {@code ringlink bench}'s cells: Gbit/s. */
-    public static double relayGbps(int seconds, int parallel, boolean offloads) throws Exception {
+    public double relayGbps(int seconds, int parallel, boolean offloads) throws Exception {
         return runRelay(seconds, parallel, offloads).gbps;
     }
 
@@ -252,12 +263,12 @@ public final class TunRelayBench {
         return veth > 0 ? String.format(Locale.ROOT, "%.2f", g / veth) : "-";
     }
 
-    private static double runVeth(int seconds, int parallel) throws Exception {
+    private double runVeth(int seconds, int parallel) throws Exception {
         try {
             namespaces();
-            sh("ip", "link", "add", IF_A, "type", "veth", "peer", "name", IF_B);
-            configure(NS_A, IF_A, "10.78.0.1/24");
-            configure(NS_B, IF_B, "10.78.0.2/24");
+            Shell.must(120, "ip", "link", "add", ifA, "type", "veth", "peer", "name", ifB);
+            configure(nsA, ifA, "10.78.0.1/24");
+            configure(nsB, ifB, "10.78.0.2/24");
             qdiscs();
             return iperf(seconds, parallel);
         } finally {
@@ -265,16 +276,16 @@ public final class TunRelayBench {
         }
     }
 
-    private static Run runRelay(int seconds, int parallel, boolean offloads) throws Exception {
+    private Run runRelay(int seconds, int parallel, boolean offloads) throws Exception {
         TunLink a = null, b = null;
         LinkRelay ab = null, ba = null;
         try {
             namespaces();
             Offloads o = offloads ? Offloads.parse("csum,tso,uso") : Offloads.NONE;
-            a = TunLink.open(TunConfig.tun(IF_A).offloads(o).up(false));
-            b = TunLink.open(TunConfig.tun(IF_B).offloads(o).up(false));
-            configure(NS_A, IF_A, "10.78.0.1/24");
-            configure(NS_B, IF_B, "10.78.0.2/24");
+            a = TunLink.open(TunConfig.tun(ifA).offloads(o).up(false));
+            b = TunLink.open(TunConfig.tun(ifB).offloads(o).up(false));
+            configure(nsA, ifA, "10.78.0.1/24");
+            configure(nsB, ifB, "10.78.0.2/24");
             qdiscs();
             ab = pins[2] >= 0 ? LinkRelay.start(a, b, spin, pins[2]) : LinkRelay.start(a, b, spin);
             ba = pins[3] >= 0 ? LinkRelay.start(b, a, spinBack, pins[3]) : LinkRelay.start(b, a, spinBack);
@@ -296,38 +307,42 @@ public final class TunRelayBench {
     }
 
     /** {@code --qdisc}: the same root qdisc on both ends of every path (veth and TUN alike). */
-    private static void qdiscs() throws Exception {
+    private void qdiscs() throws Exception {
         if (qdisc == null) return;
-        sh("ip", "netns", "exec", NS_A, "tc", "qdisc", "replace", "dev", IF_A, "root", qdisc);
-        sh("ip", "netns", "exec", NS_B, "tc", "qdisc", "replace", "dev", IF_B, "root", qdisc);
+        Shell.must(120, "ip", "netns", "exec", nsA, "tc", "qdisc", "replace", "dev", ifA, "root", qdisc);
+        Shell.must(120, "ip", "netns", "exec", nsB, "tc", "qdisc", "replace", "dev", ifB, "root", qdisc);
     }
 
-    private static void namespaces() throws Exception {
+    private void namespaces() throws Exception {
         cleanup();
-        sh("ip", "netns", "add", NS_A);
-        sh("ip", "netns", "add", NS_B);
+        Shell.must(120, "ip", "netns", "add", nsA);
+        Shell.must(120, "ip", "netns", "add", nsB);
     }
 
-    private static void configure(String ns, String ifname, String cidr) throws Exception {
-        sh("ip", "link", "set", ifname, "netns", ns);
-        sh("ip", "-n", ns, "addr", "add", cidr, "dev", ifname);
-        sh("ip", "-n", ns, "link", "set", ifname, "up");
-        sh("ip", "-n", ns, "link", "set", "lo", "up");
-        int cpu = rps[ns.equals(NS_A) ? 0 : 1];
+    private void configure(String ns, String ifname, String cidr) throws Exception {
+        Shell.must(120, "ip", "link", "set", ifname, "netns", ns);
+        Shell.must(120, "ip", "-n", ns, "addr", "add", cidr, "dev", ifname);
+        Shell.must(120, "ip", "-n", ns, "link", "set", ifname, "up");
+        Shell.must(120, "ip", "-n", ns, "link", "set", "lo", "up");
+        int cpu = rps[ns.equals(nsA) ? 0 : 1];
         if (cpu >= 0) {
             // ip netns exec mounts the namespace's own sysfs, where the interface now lives
-            sh("ip", "netns", "exec", ns, "sh", "-c",
+            Shell.must(120, "ip", "netns", "exec", ns, "sh", "-c",
                     "echo " + Long.toHexString(1L << cpu) + " > /sys/class/net/" + ifname + "/queues/rx-0/rps_cpus");
         }
     }
 
-    private static void cleanup() {
-        for (String ns : new String[] {NS_A, NS_B}) quiet("ip", "netns", "del", ns);
-        quiet("ip", "link", "del", IF_A);
+    private void cleanup() {
+        try {
+            for (String ns : new String[] {nsA, nsB}) Shell.run(10, "ip", "netns", "del", ns);
+            Shell.run(10, "ip", "link", "del", ifA);
+        } catch (IOException ignored) {
+            // best effort: what is not there need not go
+        }
     }
 
-    private static double iperf(int seconds, int parallel) throws Exception {
-        Process srv = new ProcessBuilder(cmd(NS_B, pins[1], "iperf3", "-s", "-1", "--forceflush"))
+    private double iperf(int seconds, int parallel) throws Exception {
+        Process srv = new ProcessBuilder(cmd(nsB, pins[1], "iperf3", "-s", "-1", "--forceflush"))
                 .redirectErrorStream(true).start();
         try {
             StringBuilder sb = new StringBuilder();
@@ -340,7 +355,7 @@ public final class TunRelayBench {
             List<String> client = new ArrayList<>(List.of("iperf3", "-c", "10.78.0.2", "-t", Integer.toString(seconds),
                     "-O", Integer.toString(omit), "-P", Integer.toString(parallel), "-J"));
             if (congestion != null) client.addAll(List.of("-C", congestion));
-            Process cl = new ProcessBuilder(cmd(NS_A, pins[0], client.toArray(String[]::new))).redirectErrorStream(true).start();
+            Process cl = new ProcessBuilder(cmd(nsA, pins[0], client.toArray(String[]::new))).redirectErrorStream(true).start();
             cl.getOutputStream().close();
             java.util.concurrent.CompletableFuture<String> out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                 try {
@@ -363,7 +378,7 @@ public final class TunRelayBench {
     }
 
     /** Share of the last run's placement samples with the iperf3 client and server on the same CPU (-1: none). */
-    private static double lastSameCpu = -1;
+    private double lastSameCpu = -1;
 
     /**
      * Waits for the client to end (at most {@code limitSeconds}), sampling every 20 ms which CPU the
@@ -406,26 +421,5 @@ public final class TunRelayBench {
         if (cpu >= 0) c.addAll(List.of("taskset", "-c", Integer.toString(cpu)));
         c.addAll(List.of(argv));
         return c.toArray(String[]::new);
-    }
-
-    private static String sh(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException("timed out: " + String.join(" ", cmd));
-        }
-        if (p.exitValue() != 0) throw new IOException("exit " + p.exitValue() + ": " + String.join(" ", cmd) + "\n" + out);
-        return out;
-    }
-
-    private static void quiet(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            p.waitFor(10, TimeUnit.SECONDS);
-        } catch (IOException | InterruptedException ignored) {
-            // best effort
-        }
     }
 }

@@ -1,4 +1,4 @@
-package ringlink.cli;
+package ringlink.cli.support;
 
 import java.io.PrintStream;
 
@@ -6,24 +6,24 @@ import java.io.PrintStream;
  * A status line that rewrites itself in place on a terminal ({@code \r}) and prints nothing
  * otherwise (logs and pipes get the periodic or final lines instead).
  */
-final class Terminal {
+public final class Terminal {
     private final PrintStream out;
     private final boolean tty;
     private int lastLength;
 
-    Terminal(PrintStream out, boolean tty) {
+    public Terminal(PrintStream out, boolean tty) {
         this.out = out;
         this.tty = tty;
     }
 
     /** True when standard output is an interactive terminal. */
-    static boolean stdoutIsTty() {
+    public static boolean stdoutIsTty() {
         var c = System.console();
         return c != null && c.isTerminal();
     }
 
     /** Columns of the terminal ({@code $COLUMNS}, else 120). */
-    static int width() {
+    public static int width() {
         try {
             String c = System.getenv("COLUMNS");
             if (c != null) return Math.max(40, Integer.parseInt(c.trim()));
@@ -33,12 +33,12 @@ final class Terminal {
         return 120;
     }
 
-    boolean isTty() {
+    public boolean isTty() {
         return tty;
     }
 
     /** Replaces the status line (on a terminal only), cut to the terminal's width. */
-    synchronized void status(String line) {
+    public synchronized void status(String line) {
         if (!tty) return;
         int w = width() - 1;
         if (line.length() > w) line = line.substring(0, w - 1) + "…";
@@ -50,14 +50,14 @@ final class Terminal {
     }
 
     /** Prints a whole line, first moving off the status line. */
-    synchronized void println(String line) {
+    public synchronized void println(String line) {
         clear();
         out.println(line);
         out.flush();
     }
 
     /** Ends the status line (so what follows starts on a fresh line). */
-    synchronized void clear() {
+    public synchronized void clear() {
         if (tty && lastLength > 0) {
             out.print("\r" + " ".repeat(lastLength) + "\r");
             lastLength = 0;

@@ -1,4 +1,4 @@
-package ringlink.cli;
+package ringlink.cli.support;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -21,7 +21,7 @@ import java.util.Map;
  */
 public final class Json {
     /** Deepest nesting accepted: unixctl messages nest two levels. */
-    static final int MAX_DEPTH = 32;
+    public static final int MAX_DEPTH = 32;
 
     private final String s;
     private int i;
@@ -31,7 +31,7 @@ public final class Json {
     }
 
     /** Parses one JSON value that must make up all of {@code text} (whitespace around allowed). */
-    static Object parse(String text) {
+    public static Object parse(String text) {
         Json p = new Json(text);
         p.ws();
         Object v = p.value(0);
@@ -195,13 +195,13 @@ public final class Json {
     }
 
     /** Writes {@code v} (maps, collections, strings, numbers, booleans, null) as compact JSON. */
-    static String write(Object v) {
+    public static String write(Object v) {
         StringBuilder sb = new StringBuilder();
         write(sb, v);
         return sb.toString();
     }
 
-    static void write(StringBuilder sb, Object v) {
+    public static void write(StringBuilder sb, Object v) {
         switch (v) {
             case null -> sb.append("null");
             case String str -> quote(sb, str);
@@ -261,13 +261,13 @@ public final class Json {
      * used, and {@link #complete()} says when an object ended. UTF-8 needs no decoding to frame:
      * every byte of a multi-byte character is ≥ 0x80.
      */
-    static final class Framer {
+    public static final class Framer {
         private final int max;
         private final java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
         private int depth;
         private boolean inString, escape, started, complete;
 
-        Framer(int maxBytes) {
+        public Framer(int maxBytes) {
             this.max = maxBytes;
         }
 
@@ -277,7 +277,7 @@ public final class Json {
          *
          * @throws IllegalArgumentException the message is longer than the limit, or does not start with '{'
          */
-        int feed(byte[] b, int off, int len) {
+        public int feed(byte[] b, int off, int len) {
             int k = off;
             while (k < off + len && !complete) {
                 byte c = b[k++];
@@ -303,17 +303,17 @@ public final class Json {
             return k - off;
         }
 
-        boolean complete() {
+        public boolean complete() {
             return complete;
         }
 
         /** True if part of a message has arrived. */
-        boolean partial() {
+        public boolean partial() {
             return started && !complete;
         }
 
         /** The complete message's text; resets for the next one. */
-        String take() {
+        public String take() {
             String t = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
             buf.reset();
             depth = 0;

@@ -1,4 +1,4 @@
-package ringlink.cli;
+package ringlink.cli.support;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -8,8 +8,9 @@ import java.util.function.Consumer;
  * What a command created, to be undone in reverse order exactly once: at the end, on an error,
  * or from a shutdown hook on Ctrl-C/SIGTERM (whichever comes first).
  */
-final class Cleanup {
-    interface Action {
+public final class Cleanup {
+    /** One undo step. */
+    public interface Action {
         void run() throws Exception;
     }
 
@@ -18,17 +19,18 @@ final class Cleanup {
     private final Deque<Entry> stack = new ArrayDeque<>();
     private final Consumer<String> log;
 
-    Cleanup(Consumer<String> log) {
+    /** {@code log} hears about undo steps that failed. */
+    public Cleanup(Consumer<String> log) {
         this.log = log;
     }
 
     /** Registers an undo step (run before the ones registered earlier). */
-    synchronized void add(String what, Action a) {
+    public synchronized void add(String what, Action a) {
         stack.push(new Entry(what, a));
     }
 
     /** Runs every step registered so far, newest first; a failing step is reported and the rest still run. */
-    synchronized void run() {
+    public synchronized void run() {
         while (!stack.isEmpty()) {
             Entry e = stack.pop();
             try {

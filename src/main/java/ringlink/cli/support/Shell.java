@@ -1,4 +1,4 @@
-package ringlink.cli;
+package ringlink.cli.support;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
