@@ -85,6 +85,9 @@ public final class Message {
     /** True if the NEED_REPLY flag (REPLY_ACK) is set. */
     public boolean needsReply() { return (flags & MessageCodec.FLAG_NEED_REPLY) != 0; }
 
+    /** The payload as a segment (decoding through the {@code *Layout} classes: {@link Payload}). */
+    MemorySegment segment() { return view; }
+
     /** The little-endian u64 at payload offset {@code off}. */
     public long u64(int off) { return view.get(U64, off); }
     /** The little-endian u32 at payload offset {@code off} (as a Java int). */

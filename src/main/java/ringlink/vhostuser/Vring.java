@@ -93,7 +93,7 @@ final class Vring {
 
     /** used.idx as published on the split ring. */
     int usedIdx() {
-        return Short.toUnsignedInt(splitRing.usedRing().get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 2));
+        return Short.toUnsignedInt(splitRing.usedRing().get(Message.U16, ringlink.virtio.SplitRing.USED_IDX));
     }
 
     /**
