@@ -24,7 +24,6 @@ import ringlink.sys.Fd;
 import ringlink.sys.SysException;
 import ringlink.virtio.DescriptorChain;
 import ringlink.virtio.FeatureSet;
-import ringlink.virtio.PackedQueueDevice;
 import ringlink.virtio.VirtqueueDevice;
 import ringlink.virtio.VirtqueueException;
 
@@ -186,9 +185,9 @@ public final class BackendLink implements Link {
             if (dev == null) return 0;
             int room = Math.min(batch.capacity() - batch.count(), txChains.length);
             if (room <= 0) return 0;
-            PackedInflight packedTrack = q.packedInflight;
+            InflightTracker track = q.inflight;
             // Packed tracking copies the chains' ring slots, so it needs where they start.
-            int pos = packedTrack != null ? ((PackedQueueDevice) dev).availPosition() : 0;
+            int pos = track != null ? track.cursor() : 0;
             int n;
             try {
                 n = dev.pop(txChains, room);
@@ -196,11 +195,8 @@ public final class BackendLink implements Link {
                 return fail(q, e);
             }
             if (n == 0) return 0;
-            java.lang.foreign.MemorySegment track = q.inflight;
             if (track != null) {
-                for (int k = 0; k < n; k++) Inflight.taken(track, txChains[k].id(), q.inflightCounter++);
-            } else if (packedTrack != null) {
-                for (int k = 0; k < n; k++) pos = packedTrack.taken(pos, txChains[k].descriptorCount(), txChains[k].id());
+                for (int k = 0; k < n; k++) pos = track.taken(pos, txChains[k]);
             }
             touch(txChains, n);
             boolean enabled = q.enabled;
@@ -264,23 +260,15 @@ public final class BackendLink implements Link {
                 dev.push(c, 0);
                 c.trim(); // pushed: at most RETAINED_SEGMENTS stay allocated until the next pop
                 if (track != null) {
-                    Inflight.used(track, c.id());
-                    pubIds[k] = c.id();
-                } else if (packedTrack != null) {
+                    track.used(c.id());
                     pubIds[k] = c.id();
                 }
             }
-            if (packedTrack != null) {
-                // With IN_ORDER the device may return this batch as one used descriptor; for
-                // tracking every chain is still completed, and the used position is the device's.
-                PackedQueueDevice p = (PackedQueueDevice) dev;
-                packedTrack.beforePublish(pubIds, n, p.usedPosition(), p.usedWrapCounter());
-            }
+            if (track != null) track.beforePublish(pubIds, n);
             if (dev.publish()) signal(q);
             DirtyLog log = q.log; // live migration: the used ring we just wrote
             if (log != null) q.logRing(log);
-            if (track != null) Inflight.published(track, pubIds, n, q.usedIdx());
-            if (packedTrack != null) packedTrack.published(pubIds, n);
+            if (track != null) track.published(pubIds, n);
             if (got > 0) counters.received(got, bytes);
             if (drops > 0) counters.rxDropped(drops);
             return got;
@@ -319,14 +307,10 @@ public final class BackendLink implements Link {
         DescriptorChain[] held = q.held;
         int slot = q.heldHead + q.heldCount;
         DescriptorChain c = held[slot >= held.length ? slot - held.length : slot];
-        PackedInflight packedTrack = q.packedInflight;
-        int pos = packedTrack != null ? ((PackedQueueDevice) dev).availPosition() : 0;
+        InflightTracker track = q.inflight;
+        int pos = track != null ? track.cursor() : 0;
         if (!dev.pop(c)) return false;
-        if (q.inflight != null) {
-            Inflight.taken(q.inflight, c.id(), q.inflightCounter++);
-        } else if (packedTrack != null) {
-            packedTrack.taken(pos, c.descriptorCount(), c.id());
-        }
+        if (track != null) track.taken(pos, c);
         q.heldCount++;
         q.heldElements += c.elementCount();
         if (c.writableBytes() == 0) {
@@ -341,15 +325,17 @@ public final class BackendLink implements Link {
     /**
      * Bookkeeping of an RX chain just pushed as the {@code pushed}-th of this call, with
      * {@code written} bytes: marked in the dirty log while the front-end migrates the guest;
-     * (split inflight) marked used; and remembered for the end of the call ({@link Inflight#published},
-     * {@link PackedInflight#beforePublish}: packed chains return to the free list only then, so
-     * chains popped later in this call cannot take their entries before the batch is published).
+     * marked used in the inflight tracking; and remembered for the end of the call
+     * ({@link InflightTracker#beforePublish}, {@link InflightTracker#published}: packed chains
+     * return to the free list only then, so chains popped later in this call cannot take their
+     * entries before the batch is published).
      */
     private void trackPushed(Vring q, DescriptorChain c, int pushed, long written) {
         int id = c.id();
         DirtyLog log = q.log;
         if (log != null) logWritten(log, c, written);
-        if (q.inflight != null) Inflight.used(q.inflight, id);
+        InflightTracker track = q.inflight;
+        if (track != null) track.used(id);
         if (pushed == rxPub.length) rxPub = java.util.Arrays.copyOf(rxPub, rxPub.length * 2);
         rxPub[pushed] = id;
     }
@@ -394,7 +380,8 @@ public final class BackendLink implements Link {
             // loop keeps the one branch it has for inflight tracking), and the used ring after
             // the batch.
             DirtyLog log = q.log;
-            boolean tracked = q.inflight != null || q.packedInflight != null || log != null;
+            InflightTracker track = q.inflight;
+            boolean tracked = track != null || log != null;
             int sent = 0, drops = 0, pushed = 0;
             long bytes = 0;
             MemorySegment data = batch.memory();
@@ -510,15 +497,10 @@ public final class BackendLink implements Link {
                 bytes += len;
                 if (batch.isGso(i)) counters.superpacket(1);
             }
-            PackedInflight packedTrack = q.packedInflight;
-            if (packedTrack != null && pushed > 0) {
-                PackedQueueDevice p = (PackedQueueDevice) dev;
-                packedTrack.beforePublish(rxPub, pushed, p.usedPosition(), p.usedWrapCounter());
-            }
+            if (track != null && pushed > 0) track.beforePublish(rxPub, pushed);
             if (dev.publish()) signal(q);
             if (log != null && pushed > 0) q.logRing(log);
-            if (q.inflight != null && pushed > 0) Inflight.published(q.inflight, rxPub, pushed, q.usedIdx());
-            if (packedTrack != null && pushed > 0) packedTrack.published(rxPub, pushed);
+            if (track != null && pushed > 0) track.published(rxPub, pushed);
             if (sent > 0) counters.transmitted(sent, bytes);
             if (drops > 0) counters.txDropped(drops);
             return i - from;

@@ -266,8 +266,9 @@ final class Rings {
             availPos = usedPos = track.resumePos;
             availWrap = usedWrap = track.resumeWrap;
         }
-        v.dev = new PackedQueueDevice(ring, mem, f, availPos, availWrap, usedPos, usedWrap);
-        v.packedInflight = track;
+        PackedQueueDevice dev = new PackedQueueDevice(ring, mem, f, availPos, availWrap, usedPos, usedWrap);
+        v.dev = dev;
+        v.inflight = track == null ? null : track.attach(dev);
     }
 
     /**
@@ -284,20 +285,19 @@ final class Rings {
         int base = v.base & 0xffff;
         Inflight buffer = s.inflight;
         java.lang.foreign.MemorySegment region = buffer != null && buffer.queueSize == v.num ? buffer.queue(v.index) : null;
-        if (region != null) {
+        SplitInflight track = region == null ? null : new SplitInflight(region, v.num);
+        if (track != null) {
             int usedIdx = v.usedIdx();
-            int pending = Inflight.recover(region, v.num, usedIdx);
+            int pending = track.recover(usedIdx);
             if (pending > 0) {
                 // Chains a previous back-end took but never completed. We complete in order, so
                 // they are exactly the available entries from used.idx on: resume there.
                 LOG.log(System.Logger.Level.INFO, name + ": vring " + v.index + " resumes " + pending
                         + " inflight chains from used index " + usedIdx);
                 base = usedIdx;
-                for (int i = 0; i < v.num; i++) {
-                    region.set(java.lang.foreign.ValueLayout.JAVA_BYTE, Inflight.OFF_DESC + (long) Inflight.DESC_SIZE * i, (byte) 0);
-                }
+                track.clearInflight();
             }
-            v.inflightCounter = Inflight.maxCounter(region, v.num) + 1;
+            track.attach(ring);
         }
         int usedNow = v.usedIdx();
         if (base != usedNow) {
@@ -309,6 +309,6 @@ final class Rings {
             base = usedNow;
         }
         v.dev = new SplitQueueDevice(ring, mem, f, base);
-        v.inflight = region;
+        v.inflight = track;
     }
 }

@@ -41,11 +41,8 @@ final class Vring {
     VirtqueueDevice dev;
     /** The split ring under {@link #dev} (for its used index), or null for packed. */
     ringlink.virtio.SplitRing splitRing;
-    /** This queue's inflight-tracking region (INFLIGHT_SHMFD) of a split ring, or null. */
-    java.lang.foreign.MemorySegment inflight;
-    long inflightCounter;
-    /** The inflight tracking of a packed ring (INFLIGHT_SHMFD), or null. */
-    PackedInflight packedInflight;
+    /** This ring's inflight tracking (INFLIGHT_SHMFD; split or packed, chosen at start), or null. */
+    InflightTracker inflight;
     boolean packed;
     /**
      * The dirty log the data path marks its guest-memory writes in, or null when logging is off
@@ -155,7 +152,6 @@ final class Vring {
         splitRing = null;
         log = null;
         inflight = null;
-        packedInflight = null;
         heldCount = 0;
         heldHead = 0;
         heldElements = 0;

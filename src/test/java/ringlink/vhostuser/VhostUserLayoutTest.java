@@ -3,8 +3,10 @@ package ringlink.vhostuser;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Map;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import ringlink.testing.CProbe;
+import ringlink.testing.Env;
 import ringlink.vhost.VhostMemoryLayout;
 import ringlink.vhost.VhostMemoryRegionLayout;
 
@@ -71,5 +73,74 @@ class VhostUserLayoutTest {
         // The request table's sizes are these structures'.
         assertEquals(VhostUserLogLayout.SIZE, Request.SET_LOG_BASE.minSize);
         assertEquals(VhostUserMemRegMsgLayout.SIZE, Request.ADD_MEM_REG.minSize);
+    }
+
+    /** The inflight regions' layouts as DPDK's public rte_vhost.h declares them (dpdk-dev). */
+    @Test
+    void inflightRegionLayoutsMatchDpdksHeader() {
+        Env.requireFile(Path.of("/usr/include/dpdk/rte_vhost.h"), "DPDK's rte_vhost.h (Debian package dpdk-dev)");
+        Map<String, Long> c = CProbe.run("#include <rte_vhost.h>", """
+                P(sizeof(struct rte_vhost_inflight_info_split)); P(offsetof(struct rte_vhost_inflight_info_split, features));
+                P(offsetof(struct rte_vhost_inflight_info_split, version)); P(offsetof(struct rte_vhost_inflight_info_split, desc_num));
+                P(offsetof(struct rte_vhost_inflight_info_split, last_inflight_io));
+                P(offsetof(struct rte_vhost_inflight_info_split, used_idx)); P(offsetof(struct rte_vhost_inflight_info_split, desc));
+                P(sizeof(struct rte_vhost_inflight_desc_split)); P(offsetof(struct rte_vhost_inflight_desc_split, inflight));
+                P(offsetof(struct rte_vhost_inflight_desc_split, padding)); P(offsetof(struct rte_vhost_inflight_desc_split, next));
+                P(offsetof(struct rte_vhost_inflight_desc_split, counter));
+                P(sizeof(struct rte_vhost_inflight_info_packed)); P(offsetof(struct rte_vhost_inflight_info_packed, features));
+                P(offsetof(struct rte_vhost_inflight_info_packed, version)); P(offsetof(struct rte_vhost_inflight_info_packed, desc_num));
+                P(offsetof(struct rte_vhost_inflight_info_packed, free_head));
+                P(offsetof(struct rte_vhost_inflight_info_packed, old_free_head));
+                P(offsetof(struct rte_vhost_inflight_info_packed, used_idx));
+                P(offsetof(struct rte_vhost_inflight_info_packed, old_used_idx));
+                P(offsetof(struct rte_vhost_inflight_info_packed, used_wrap_counter));
+                P(offsetof(struct rte_vhost_inflight_info_packed, old_used_wrap_counter));
+                P(offsetof(struct rte_vhost_inflight_info_packed, padding)); P(offsetof(struct rte_vhost_inflight_info_packed, desc));
+                P(sizeof(struct rte_vhost_inflight_desc_packed)); P(offsetof(struct rte_vhost_inflight_desc_packed, inflight));
+                P(offsetof(struct rte_vhost_inflight_desc_packed, padding)); P(offsetof(struct rte_vhost_inflight_desc_packed, next));
+                P(offsetof(struct rte_vhost_inflight_desc_packed, last)); P(offsetof(struct rte_vhost_inflight_desc_packed, num));
+                P(offsetof(struct rte_vhost_inflight_desc_packed, counter)); P(offsetof(struct rte_vhost_inflight_desc_packed, id));
+                P(offsetof(struct rte_vhost_inflight_desc_packed, flags)); P(offsetof(struct rte_vhost_inflight_desc_packed, len));
+                P(offsetof(struct rte_vhost_inflight_desc_packed, addr));
+                """, "-I/usr/include/dpdk", "-I/usr/include/x86_64-linux-gnu/dpdk", "-include", "rte_config.h");
+        String s = "struct rte_vhost_inflight_info_split";
+        assertEquals(c.get("sizeof(" + s + ")"), QueueRegionSplitLayout.SIZE);
+        assertEquals(c.get("offsetof(" + s + ", features)"), QueueRegionSplitLayout.OFF_FEATURES);
+        assertEquals(c.get("offsetof(" + s + ", version)"), QueueRegionSplitLayout.OFF_VERSION);
+        assertEquals(c.get("offsetof(" + s + ", desc_num)"), QueueRegionSplitLayout.OFF_DESC_NUM);
+        assertEquals(c.get("offsetof(" + s + ", last_inflight_io)"), QueueRegionSplitLayout.OFF_LAST_BATCH_HEAD);
+        assertEquals(c.get("offsetof(" + s + ", used_idx)"), QueueRegionSplitLayout.OFF_USED_IDX);
+        assertEquals(c.get("offsetof(" + s + ", desc)"), QueueRegionSplitLayout.OFF_DESC);
+        s = "struct rte_vhost_inflight_desc_split";
+        assertEquals(c.get("sizeof(" + s + ")"), DescStateSplitLayout.SIZE);
+        assertEquals(c.get("offsetof(" + s + ", inflight)"), DescStateSplitLayout.OFF_INFLIGHT);
+        assertEquals(c.get("offsetof(" + s + ", padding)"), DescStateSplitLayout.OFF_PADDING);
+        assertEquals(c.get("offsetof(" + s + ", next)"), DescStateSplitLayout.OFF_NEXT);
+        assertEquals(c.get("offsetof(" + s + ", counter)"), DescStateSplitLayout.OFF_COUNTER);
+        s = "struct rte_vhost_inflight_info_packed";
+        assertEquals(c.get("sizeof(" + s + ")"), QueueRegionPackedLayout.SIZE);
+        assertEquals(c.get("offsetof(" + s + ", features)"), QueueRegionPackedLayout.OFF_FEATURES);
+        assertEquals(c.get("offsetof(" + s + ", version)"), QueueRegionPackedLayout.OFF_VERSION);
+        assertEquals(c.get("offsetof(" + s + ", desc_num)"), QueueRegionPackedLayout.OFF_DESC_NUM);
+        assertEquals(c.get("offsetof(" + s + ", free_head)"), QueueRegionPackedLayout.OFF_FREE_HEAD);
+        assertEquals(c.get("offsetof(" + s + ", old_free_head)"), QueueRegionPackedLayout.OFF_OLD_FREE_HEAD);
+        assertEquals(c.get("offsetof(" + s + ", used_idx)"), QueueRegionPackedLayout.OFF_USED_IDX);
+        assertEquals(c.get("offsetof(" + s + ", old_used_idx)"), QueueRegionPackedLayout.OFF_OLD_USED_IDX);
+        assertEquals(c.get("offsetof(" + s + ", used_wrap_counter)"), QueueRegionPackedLayout.OFF_USED_WRAP_COUNTER);
+        assertEquals(c.get("offsetof(" + s + ", old_used_wrap_counter)"), QueueRegionPackedLayout.OFF_OLD_USED_WRAP_COUNTER);
+        assertEquals(c.get("offsetof(" + s + ", padding)"), QueueRegionPackedLayout.OFF_PADDING);
+        assertEquals(c.get("offsetof(" + s + ", desc)"), QueueRegionPackedLayout.OFF_DESC);
+        s = "struct rte_vhost_inflight_desc_packed";
+        assertEquals(c.get("sizeof(" + s + ")"), DescStatePackedLayout.SIZE);
+        assertEquals(c.get("offsetof(" + s + ", inflight)"), DescStatePackedLayout.OFF_INFLIGHT);
+        assertEquals(c.get("offsetof(" + s + ", padding)"), DescStatePackedLayout.OFF_PADDING);
+        assertEquals(c.get("offsetof(" + s + ", next)"), DescStatePackedLayout.OFF_NEXT);
+        assertEquals(c.get("offsetof(" + s + ", last)"), DescStatePackedLayout.OFF_LAST);
+        assertEquals(c.get("offsetof(" + s + ", num)"), DescStatePackedLayout.OFF_NUM);
+        assertEquals(c.get("offsetof(" + s + ", counter)"), DescStatePackedLayout.OFF_COUNTER);
+        assertEquals(c.get("offsetof(" + s + ", id)"), DescStatePackedLayout.OFF_ID);
+        assertEquals(c.get("offsetof(" + s + ", flags)"), DescStatePackedLayout.OFF_FLAGS);
+        assertEquals(c.get("offsetof(" + s + ", len)"), DescStatePackedLayout.OFF_LEN);
+        assertEquals(c.get("offsetof(" + s + ", addr)"), DescStatePackedLayout.OFF_ADDR);
     }
 }
