@@ -60,9 +60,9 @@ final class BackendRequests {
     /** Applies one validated request to session {@code s}; returns its reply, or null if it has none. */
     Message handle(Session s, Request r, Message m) throws VhostUserException {
         return switch (r) {
-            case GET_FEATURES -> reply(m, Message.ofU64(backend.offeredFeatures()));
+            case GET_FEATURES -> getFeatures(m);
             case SET_FEATURES -> setFeatures(s, Payload.u64(m));
-            case GET_PROTOCOL_FEATURES -> reply(m, Message.ofU64(backend.offeredProtocol()));
+            case GET_PROTOCOL_FEATURES -> getProtocolFeatures(m);
             case SET_PROTOCOL_FEATURES -> setProtocolFeatures(s, Payload.u64(m));
             case SET_OWNER -> setOwner(s);
             case RESET_OWNER -> resetOwner();
@@ -103,6 +103,16 @@ final class BackendRequests {
     }
 
     // ---------------------------------------------------------------- features and ownership
+
+    @Locks(Locking.CONTROL)
+    private Message getFeatures(Message m) {
+        return reply(m, Message.ofU64(backend.offeredFeatures()));
+    }
+
+    @Locks(Locking.CONTROL)
+    private Message getProtocolFeatures(Message m) {
+        return reply(m, Message.ofU64(backend.offeredProtocol()));
+    }
 
     /** Offloads and LOG_ALL apply on the fly; ring-layout bits only while no ring runs. */
     @Locks(Locking.EVERY_VRING)
