@@ -53,11 +53,7 @@ public final class Message {
 
     /** A vring state payload (index, num). */
     public static byte[] state(int index, int num) {
-        byte[] b = new byte[8];
-        MemorySegment s = MemorySegment.ofArray(b);
-        s.set(U32, 0, index);
-        s.set(U32, 4, num);
-        return b;
+        return new Payload.VringState(index, num).encode();
     }
 
     /** The request code of the header. */

@@ -248,8 +248,9 @@ public final class VhostUserFrontend implements AutoCloseable {
             try {
                 MessageCodec.validateReply(rep, r.code, 8);
                 if (rep.size() != 8) throw new VhostUserException.InvalidMessage("REPLY_ACK to " + r + " of " + rep.size() + " bytes");
-                if (rep.u64(0) != 0) {
-                    throw new VhostUserException.InvalidOperation("back-end rejected " + r + " (reply " + rep.u64(0) + ")");
+                long status = Payload.u64(rep);
+                if (status != 0) {
+                    throw new VhostUserException.InvalidOperation("back-end rejected " + r + " (reply " + status + ")");
                 }
             } finally {
                 rep.closeFds();
@@ -272,7 +273,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     private void negotiate() throws VhostUserException {
         protocol = 0; // a new connection starts without REPLY_ACK
         send(Request.SET_OWNER, new byte[0]);
-        long offered = call(Request.GET_FEATURES, new byte[0], 8, 8).u64(0);
+        long offered = Payload.u64(call(Request.GET_FEATURES, new byte[0], 8, 8));
         // IN_ORDER where offered: our drivers complete a batch from one used entry (DPDK's vhost
         // and our back-end return a transmit batch that way).
         FeatureSet want = FeatureSet.of(VERSION_1, EVENT_IDX, IN_ORDER);
@@ -294,7 +295,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         long f = want.bits() & offered;
         if ((offered & ProtocolFeature.F_PROTOCOL_FEATURES) != 0) {
             f |= ProtocolFeature.F_PROTOCOL_FEATURES;
-            long theirs = call(Request.GET_PROTOCOL_FEATURES, new byte[0], 8, 8).u64(0);
+            long theirs = Payload.u64(call(Request.GET_PROTOCOL_FEATURES, new byte[0], 8, 8));
             long ours = ProtocolFeature.bit(ProtocolFeature.MQ) | ProtocolFeature.bit(ProtocolFeature.REPLY_ACK)
                     | (config.inflight() ? ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD) : 0);
             long p = ours & theirs;
@@ -304,7 +305,7 @@ public final class VhostUserFrontend implements AutoCloseable {
                 if ((p & ProtocolFeature.bit(ProtocolFeature.MQ)) == 0) {
                     throw new VhostUserException.FeatureMismatch("multiple queues need protocol feature MQ");
                 }
-                long max = call(Request.GET_QUEUE_NUM, new byte[0], 8, 8).u64(0);
+                long max = Payload.u64(call(Request.GET_QUEUE_NUM, new byte[0], 8, 8));
                 if (max < config.queuePairs()) {
                     throw new VhostUserException.FeatureMismatch("back-end supports " + max + " queue pairs, asked for " + config.queuePairs());
                 }

@@ -24,6 +24,7 @@ class VhostUserLayoutTest {
                 #include <stdint.h>
                 #include <linux/vhost_types.h>
                 /* vhost-user.rst, as QEMU's hw/virtio/vhost-user.c and DPDK's lib/vhost/vhost_user.h declare them. */
+                typedef struct VhostUserHeader { uint32_t request; uint32_t flags; uint32_t size; } __attribute__((packed)) VhostUserHeader;
                 typedef struct VhostUserMemoryRegion { uint64_t guest_phys_addr; uint64_t memory_size;
                     uint64_t userspace_addr; uint64_t mmap_offset; } VhostUserMemoryRegion;
                 typedef struct VhostUserMemory { uint32_t nregions; uint32_t padding; VhostUserMemoryRegion regions[8]; } VhostUserMemory;
@@ -33,6 +34,8 @@ class VhostUserLayoutTest {
                     uint16_t queue_size; } VhostUserInflight;
                 typedef struct VhostUserConfig { uint32_t offset; uint32_t size; uint32_t flags; uint8_t region[]; } VhostUserConfig;
                 """, """
+                P(sizeof(VhostUserHeader)); P(offsetof(VhostUserHeader, request)); P(offsetof(VhostUserHeader, flags));
+                P(offsetof(VhostUserHeader, size));
                 P(sizeof(VhostUserMemoryRegion)); P(offsetof(VhostUserMemoryRegion, guest_phys_addr));
                 P(offsetof(VhostUserMemoryRegion, memory_size)); P(offsetof(VhostUserMemoryRegion, userspace_addr));
                 P(offsetof(VhostUserMemoryRegion, mmap_offset)); P(offsetof(struct vhost_memory_region, flags_padding));
@@ -44,6 +47,10 @@ class VhostUserLayoutTest {
                 P(sizeof(VhostUserConfig)); P(offsetof(VhostUserConfig, offset)); P(offsetof(VhostUserConfig, size));
                 P(offsetof(VhostUserConfig, flags)); P(offsetof(VhostUserConfig, region));
                 """);
+        assertEquals(c.get("sizeof(VhostUserHeader)"), VhostUserHeaderLayout.SIZE);
+        assertEquals(c.get("offsetof(VhostUserHeader, request)"), VhostUserHeaderLayout.OFF_REQUEST);
+        assertEquals(c.get("offsetof(VhostUserHeader, flags)"), VhostUserHeaderLayout.OFF_FLAGS);
+        assertEquals(c.get("offsetof(VhostUserHeader, size)"), VhostUserHeaderLayout.OFF_SIZE);
         assertEquals(c.get("sizeof(VhostUserMemoryRegion)"), VhostUserMemoryRegionLayout.SIZE);
         assertEquals(c.get("offsetof(VhostUserMemoryRegion, guest_phys_addr)"), VhostUserMemoryRegionLayout.OFF_GUEST_PHYS_ADDR);
         assertEquals(c.get("offsetof(VhostUserMemoryRegion, memory_size)"), VhostUserMemoryRegionLayout.OFF_MEMORY_SIZE);
