@@ -9,7 +9,6 @@ import static ringlink.vhostuser.QueueRegionPackedLayout.*;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import ringlink.virtio.DescriptorChain;
 import ringlink.virtio.PackedQueueDevice;
@@ -54,7 +53,7 @@ import ringlink.virtio.VirtqueueException;
  */
 final class PackedInflight implements InflightTracker {
     static final ValueLayout.OfShort U16 = Message.U16;
-    static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt U32 = Message.U32;
     static final ValueLayout.OfLong U64 = Message.U64;
     static final ValueLayout.OfByte U8 = ValueLayout.JAVA_BYTE;
 

@@ -133,6 +133,6 @@ final class SplitInflight implements InflightTracker {
 
     @Override
     public void published(int[] ids, int n) {
-        published(ids, n, Short.toUnsignedInt(ring.usedRing().get(U16, SplitRing.USED_IDX)));
+        published(ids, n, Vring.usedIdx(ring));
     }
 }

@@ -400,7 +400,7 @@ public final class VhostUserFrontend implements AutoCloseable {
      */
     private int resumeBase(int q) {
         if (queues[q] instanceof SplitQueueDriver sd) {
-            return Short.toUnsignedInt(sd.ring().usedRing().get(Message.U16, SplitRing.USED_IDX));
+            return Vring.usedIdx(sd.ring());
         }
         return links[q / 2].packedResumeBase(q % 2 == 0);
     }

@@ -90,7 +90,12 @@ final class Vring {
 
     /** used.idx as published on the split ring. */
     int usedIdx() {
-        return Short.toUnsignedInt(splitRing.usedRing().get(Message.U16, ringlink.virtio.SplitRing.USED_IDX));
+        return usedIdx(splitRing);
+    }
+
+    /** used.idx as published on split ring {@code r} (the one field of the used ring read back). */
+    static int usedIdx(ringlink.virtio.SplitRing r) {
+        return Short.toUnsignedInt(r.usedRing().get(Message.U16, ringlink.virtio.SplitRing.USED_IDX));
     }
 
     /**
