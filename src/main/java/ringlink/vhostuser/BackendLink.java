@@ -300,29 +300,6 @@ public final class BackendLink implements Link {
     }
 
     /**
-     * Pops the guest's next RX chain onto the end of {@code q}'s held ring (marked taken in the
-     * inflight region, if any); false if the guest has none available. Caller holds the lock.
-     */
-    private static boolean holdOne(Vring q, VirtqueueDevice dev) throws VirtqueueException {
-        DescriptorChain[] held = q.held;
-        int slot = q.heldHead + q.heldCount;
-        DescriptorChain c = held[slot >= held.length ? slot - held.length : slot];
-        InflightTracker track = q.inflight;
-        int pos = track != null ? track.cursor() : 0;
-        if (!dev.pop(c)) return false;
-        if (track != null) track.taken(pos, c);
-        q.heldCount++;
-        q.heldElements += c.elementCount();
-        if (c.writableBytes() == 0) {
-            // Holds nothing: gathering for a mergeable packet would take such chains until every
-            // slot is held. QEMU and Linux vhost-net refuse them too.
-            throw new VirtqueueException(VirtqueueException.Reason.NO_WRITABLE_BUFFER,
-                    "receive chain " + c.id() + " has no device-writable byte (" + c.elementCount() + " descriptors)");
-        }
-        return true;
-    }
-
-    /**
      * Bookkeeping of an RX chain just pushed as the {@code pushed}-th of this call, with
      * {@code written} bytes: marked in the dirty log while the front-end migrates the guest;
      * marked used in the inflight tracking; and remembered for the end of the call
@@ -370,7 +347,7 @@ public final class BackendLink implements Link {
             int want = Math.min(to - from, cap);
             while (q.heldCount < want && q.heldElements < Vring.HELD_PREFETCH_ELEMENTS) {
                 try {
-                    if (!holdOne(q, dev)) break;
+                    if (!q.holdOne(dev)) break;
                 } catch (VirtqueueException e) {
                     return fail(q, e);
                 }
@@ -404,9 +381,7 @@ public final class BackendLink implements Link {
                         dev.push(c, (int) need);
                         if (tracked) trackPushed(q, c, pushed, need);
                         pushed++;
-                        q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1;
-                        q.heldCount--;
-                        q.heldElements -= c.elementCount();
+                        q.releaseHead(c);
                         c.trim(); // a long chain's arrays do not stay parked in the cache
                         sent++;
                         bytes += len;
@@ -428,7 +403,7 @@ public final class BackendLink implements Link {
                             break;
                         }
                         try {
-                            if (!holdOne(q, dev)) break;
+                            if (!q.holdOne(dev)) break;
                         } catch (VirtqueueException e) {
                             return fail(q, e);
                         }
@@ -488,9 +463,7 @@ public final class BackendLink implements Link {
                     dev.push(c, (int) w);
                     if (tracked) trackPushed(q, c, pushed, w);
                     pushed++;
-                    q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1; // no division on the hot path
-                    q.heldCount--;
-                    q.heldElements -= c.elementCount();
+                    q.releaseHead(c);
                     c.trim();
                 }
                 sent++;

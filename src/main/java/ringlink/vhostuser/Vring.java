@@ -6,6 +6,7 @@ import ringlink.virtio.DescriptorChain;
 import ringlink.virtio.PackedQueueDevice;
 import ringlink.virtio.SplitQueueDevice;
 import ringlink.virtio.VirtqueueDevice;
+import ringlink.virtio.VirtqueueException;
 
 /**
  * The back-end's state of one vring, as the front-end configured it, and the running device
@@ -107,6 +108,35 @@ final class Vring {
     void logRing(DirtyLog l) {
         l.mark(logUsedGpa, logUsedLen);
         l.mark(logDescGpa, logDescLen);
+    }
+
+    /**
+     * Pops the guest's next RX chain onto the end of the held ring (marked taken in the inflight
+     * tracking, if any); false if the guest has none available. Caller holds the lock.
+     */
+    boolean holdOne(VirtqueueDevice dev) throws VirtqueueException {
+        int slot = heldHead + heldCount;
+        DescriptorChain c = held[slot >= held.length ? slot - held.length : slot];
+        InflightTracker track = inflight;
+        int pos = track != null ? track.cursor() : 0;
+        if (!dev.pop(c)) return false;
+        if (track != null) track.taken(pos, c);
+        heldCount++;
+        heldElements += c.elementCount();
+        if (c.writableBytes() == 0) {
+            // Holds nothing: gathering for a mergeable packet would take such chains until every
+            // slot is held. QEMU and Linux vhost-net refuse them too.
+            throw new VirtqueueException(VirtqueueException.Reason.NO_WRITABLE_BUFFER,
+                    "receive chain " + c.id() + " has no device-writable byte (" + c.elementCount() + " descriptors)");
+        }
+        return true;
+    }
+
+    /** The first held chain, {@code c}, was pushed: it leaves the held ring. Caller holds the lock. */
+    void releaseHead(DescriptorChain c) {
+        heldHead = heldHead + 1 == held.length ? 0 : heldHead + 1; // no division on the hot path
+        heldCount--;
+        heldElements -= c.elementCount();
     }
 
     /** Prepares the chain cache for a queue of {@code size}. */
