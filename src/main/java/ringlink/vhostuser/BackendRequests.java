@@ -45,9 +45,9 @@ final class BackendRequests {
         Locking value();
     }
 
-    /** Ring-layout bits a running ring's device or header size was built with (IN_ORDER: how a packed device completes). */
-    private static final long LAYOUT_BITS = RING_PACKED.mask() | EVENT_IDX.mask() | VERSION_1.mask() | NET_MRG_RXBUF.mask()
-            | INDIRECT_DESC.mask() | IN_ORDER.mask();
+    /** Ring-layout bits a running ring's device or header size was built with (IN_ORDER: how packed completes). */
+    private static final long LAYOUT_BITS = RING_PACKED.mask() | EVENT_IDX.mask() | VERSION_1.mask()
+            | NET_MRG_RXBUF.mask() | INDIRECT_DESC.mask() | IN_ORDER.mask();
 
     private final VhostUserBackend backend;
     private final Rings rings;
@@ -91,11 +91,15 @@ final class BackendRequests {
             case SET_LOG_FD -> setLogFd(s, r, m);
             case GET_INFLIGHT_FD -> getInflightFd(s, r, Payload.InflightArea.decode(m), m);
             case SET_INFLIGHT_FD -> setInflightFd(s, r, Payload.InflightArea.decode(m), m);
-            case IOTLB_MSG -> throw new VhostUserException.InvalidOperation(r + ": VIRTIO_F_ACCESS_PLATFORM is not offered");
-            case SET_VRING_ENDIAN -> throw new VhostUserException.InvalidOperation(r + ": only VERSION_1 (little-endian) rings are supported");
-            case VRING_KICK -> throw new VhostUserException.InvalidOperation(r + ": in-band notifications are not offered");
+            case IOTLB_MSG -> throw unsupported(r, "VIRTIO_F_ACCESS_PLATFORM is not offered");
+            case SET_VRING_ENDIAN -> throw unsupported(r, "only VERSION_1 (little-endian) rings are supported");
+            case VRING_KICK -> throw unsupported(r, "in-band notifications are not offered");
             default -> throw new VhostUserException.InvalidOperation(r + " is not supported by a virtio-net back-end");
         };
+    }
+
+    private static VhostUserException unsupported(Request r, String why) {
+        return new VhostUserException.InvalidOperation(r + ": " + why);
     }
 
     private static Message reply(Message m, byte[] payload) {

@@ -24,7 +24,8 @@ final class Payload {
     record VringState(int index, int num) {
         static VringState decode(Message m) {
             MemorySegment s = m.segment();
-            return new VringState(s.get(Message.U32, VhostVringStateLayout.OFF_INDEX), s.get(Message.U32, VhostVringStateLayout.OFF_NUM));
+            return new VringState(s.get(Message.U32, VhostVringStateLayout.OFF_INDEX),
+                    s.get(Message.U32, VhostVringStateLayout.OFF_NUM));
         }
 
         /** The index as the unsigned number the front-end sent. */
@@ -46,7 +47,8 @@ final class Payload {
 
         static VringAddr decode(Message m) {
             MemorySegment s = m.segment();
-            return new VringAddr(s.get(Message.U32, VhostVringAddrLayout.OFF_INDEX), s.get(Message.U32, VhostVringAddrLayout.OFF_FLAGS),
+            return new VringAddr(s.get(Message.U32, VhostVringAddrLayout.OFF_INDEX),
+                    s.get(Message.U32, VhostVringAddrLayout.OFF_FLAGS),
                     s.get(Message.U64, VhostVringAddrLayout.OFF_DESC_USER_ADDR),
                     s.get(Message.U64, VhostVringAddrLayout.OFF_USED_USER_ADDR),
                     s.get(Message.U64, VhostVringAddrLayout.OFF_AVAIL_USER_ADDR),
@@ -127,7 +129,8 @@ final class Payload {
     record LogArea(long mmapSize, long mmapOffset) {
         static LogArea decode(Message m) {
             MemorySegment s = m.segment();
-            return new LogArea(s.get(Message.U64, VhostUserLogLayout.OFF_MMAP_SIZE), s.get(Message.U64, VhostUserLogLayout.OFF_MMAP_OFFSET));
+            return new LogArea(s.get(Message.U64, VhostUserLogLayout.OFF_MMAP_SIZE),
+                    s.get(Message.U64, VhostUserLogLayout.OFF_MMAP_OFFSET));
         }
     }
 
@@ -156,8 +159,8 @@ final class Payload {
     record ConfigRange(int offset, int size, int flags) {
         static ConfigRange decode(Message m) {
             MemorySegment s = m.segment();
-            return new ConfigRange(s.get(Message.U32, VhostUserConfigLayout.OFF_OFFSET), s.get(Message.U32, VhostUserConfigLayout.OFF_SIZE),
-                    s.get(Message.U32, VhostUserConfigLayout.OFF_FLAGS));
+            return new ConfigRange(s.get(Message.U32, VhostUserConfigLayout.OFF_OFFSET),
+                    s.get(Message.U32, VhostUserConfigLayout.OFF_SIZE), s.get(Message.U32, VhostUserConfigLayout.OFF_FLAGS));
         }
     }
 }

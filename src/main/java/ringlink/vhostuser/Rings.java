@@ -213,6 +213,12 @@ final class Rings {
         if (!s.protocolNegotiated()) v.enabled = true;
     }
 
+    /** {@code v}'s region of the session's inflight buffer, or null (none, or sized for another queue size). */
+    private static java.lang.foreign.MemorySegment inflightRegion(Session s, Vring v) {
+        Inflight buffer = s.inflight;
+        return buffer != null && buffer.queueSize == v.num ? buffer.queue(v.index) : null;
+    }
+
     /**
      * A packed ring resumes where SET_VRING_BASE said (avail position and wrap in bits 0..15,
      * the used ones in 16..31 when given), unless its inflight region knows better.
@@ -242,7 +248,7 @@ final class Rings {
         }
         PackedRing ring = PackedRing.map(mem, v.num, d, a, u);
         Inflight buffer = s.inflight;
-        java.lang.foreign.MemorySegment region = buffer != null && buffer.queueSize == v.num ? buffer.queue(v.index) : null;
+        java.lang.foreign.MemorySegment region = inflightRegion(s, v);
         PackedInflight track = null;
         if (region != null && !buffer.packed) {
             // Sized and laid out for split rings (set up before RING_PACKED was acked).
@@ -283,8 +289,7 @@ final class Rings {
         SplitRing ring = SplitRing.map(mem, v.num, d, a, u);
         v.splitRing = ring;
         int base = v.base & 0xffff;
-        Inflight buffer = s.inflight;
-        java.lang.foreign.MemorySegment region = buffer != null && buffer.queueSize == v.num ? buffer.queue(v.index) : null;
+        java.lang.foreign.MemorySegment region = inflightRegion(s, v);
         SplitInflight track = region == null ? null : new SplitInflight(region, v.num);
         if (track != null) {
             int usedIdx = v.usedIdx();
