@@ -7,12 +7,12 @@ package ringlink.vhost;
  * struct vhost_memory { __u32 nregions; __u32 padding; struct vhost_memory_region regions[0]; };
  * </pre>
  */
-final class VhostMemoryLayout {
+public final class VhostMemoryLayout {
     private VhostMemoryLayout() {}
 
     /** Size of the header (without regions). */
-    static final long SIZE = 8;
-    static final long OFF_NREGIONS = 0;
-    static final long OFF_PADDING = 4;
-    static final long OFF_REGIONS = 8;
+    public static final long SIZE = 8;
+    public static final long OFF_NREGIONS = 0;
+    public static final long OFF_PADDING = 4;
+    public static final long OFF_REGIONS = 8;
 }

@@ -7,12 +7,12 @@ package ringlink.vhost;
  * struct vhost_memory_region { __u64 guest_phys_addr; __u64 memory_size; __u64 userspace_addr; __u64 flags_padding; };
  * </pre>
  */
-final class VhostMemoryRegionLayout {
+public final class VhostMemoryRegionLayout {
     private VhostMemoryRegionLayout() {}
 
-    static final long SIZE = 32;
-    static final long OFF_GUEST_PHYS_ADDR = 0;
-    static final long OFF_MEMORY_SIZE = 8;
-    static final long OFF_USERSPACE_ADDR = 16;
-    static final long OFF_FLAGS_PADDING = 24;
+    public static final long SIZE = 32;
+    public static final long OFF_GUEST_PHYS_ADDR = 0;
+    public static final long OFF_MEMORY_SIZE = 8;
+    public static final long OFF_USERSPACE_ADDR = 16;
+    public static final long OFF_FLAGS_PADDING = 24;
 }

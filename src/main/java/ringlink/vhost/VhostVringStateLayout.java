@@ -7,10 +7,10 @@ package ringlink.vhost;
  * struct vhost_vring_state { unsigned int index; unsigned int num; };
  * </pre>
  */
-final class VhostVringStateLayout {
+public final class VhostVringStateLayout {
     private VhostVringStateLayout() {}
 
-    static final long SIZE = 8;
-    static final long OFF_INDEX = 0;
-    static final long OFF_NUM = 4;
+    public static final long SIZE = 8;
+    public static final long OFF_INDEX = 0;
+    public static final long OFF_NUM = 4;
 }

@@ -25,7 +25,6 @@ import ringlink.sys.Mapping;
 import ringlink.sys.SysException;
 import ringlink.virtio.DescriptorChain;
 import ringlink.virtio.FeatureSet;
-import ringlink.virtio.PackedQueueDevice;
 import ringlink.virtio.VirtqueueDevice;
 import ringlink.virtio.VirtqueueException;
 
@@ -187,9 +186,9 @@ public final class BackendLink implements Link {
             if (dev == null) return 0;
             int room = Math.min(batch.capacity() - batch.count(), txChains.length);
             if (room <= 0) return 0;
-            PackedInflight packedTrack = q.packedInflight;
+            InflightTracker track = q.inflight;
             // Packed tracking copies the chains' ring slots, so it needs where they start.
-            int pos = packedTrack != null ? ((PackedQueueDevice) dev).availPosition() : 0;
+            int pos = track != null ? track.cursor() : 0;
             int n;
             try {
                 n = dev.pop(txChains, room);
@@ -200,11 +199,8 @@ public final class BackendLink implements Link {
                 if (backend.shrinkable) Mapping.deliverFaults(); // pop read the ring
                 return 0;
             }
-            java.lang.foreign.MemorySegment track = q.inflight;
             if (track != null) {
-                for (int k = 0; k < n; k++) Inflight.taken(track, txChains[k].id(), q.inflightCounter++);
-            } else if (packedTrack != null) {
-                for (int k = 0; k < n; k++) pos = packedTrack.taken(pos, txChains[k].descriptorCount(), txChains[k].id());
+                for (int k = 0; k < n; k++) pos = track.taken(pos, txChains[k]);
             }
             touch(txChains, n);
             boolean enabled = q.enabled;
@@ -268,23 +264,15 @@ public final class BackendLink implements Link {
                 dev.push(c, 0);
                 c.trim(); // pushed: at most RETAINED_SEGMENTS stay allocated until the next pop
                 if (track != null) {
-                    Inflight.used(track, c.id());
-                    pubIds[k] = c.id();
-                } else if (packedTrack != null) {
+                    track.used(c.id());
                     pubIds[k] = c.id();
                 }
             }
-            if (packedTrack != null) {
-                // With IN_ORDER the device may return this batch as one used descriptor; for
-                // tracking every chain is still completed, and the used position is the device's.
-                PackedQueueDevice p = (PackedQueueDevice) dev;
-                packedTrack.beforePublish(pubIds, n, p.usedPosition(), p.usedWrapCounter());
-            }
+            if (track != null) track.beforePublish(pubIds, n);
             if (dev.publish()) signal(q);
             DirtyLog log = q.log; // live migration: the used ring we just wrote
             if (log != null) q.logRing(log);
-            if (track != null) Inflight.published(track, pubIds, n, q.usedIdx());
-            if (packedTrack != null) packedTrack.published(pubIds, n);
+            if (track != null) track.published(pubIds, n);
             if (got > 0) counters.received(got, bytes);
             if (drops > 0) counters.rxDropped(drops);
             if (backend.shrinkable) Mapping.deliverFaults(); // see finishWait
@@ -320,44 +308,19 @@ public final class BackendLink implements Link {
     }
 
     /**
-     * Pops the guest's next RX chain onto the end of {@code q}'s held ring (marked taken in the
-     * inflight region, if any); false if the guest has none available. Caller holds the lock.
-     */
-    private static boolean holdOne(Vring q, VirtqueueDevice dev) throws VirtqueueException {
-        DescriptorChain[] held = q.held;
-        int slot = q.heldHead + q.heldCount;
-        DescriptorChain c = held[slot >= held.length ? slot - held.length : slot];
-        PackedInflight packedTrack = q.packedInflight;
-        int pos = packedTrack != null ? ((PackedQueueDevice) dev).availPosition() : 0;
-        if (!dev.pop(c)) return false;
-        if (q.inflight != null) {
-            Inflight.taken(q.inflight, c.id(), q.inflightCounter++);
-        } else if (packedTrack != null) {
-            packedTrack.taken(pos, c.descriptorCount(), c.id());
-        }
-        q.heldCount++;
-        q.heldElements += c.elementCount();
-        if (c.writableBytes() == 0) {
-            // Holds nothing: gathering for a mergeable packet would take such chains until every
-            // slot is held. QEMU and Linux vhost-net refuse them too.
-            throw new VirtqueueException(VirtqueueException.Reason.NO_WRITABLE_BUFFER,
-                    "receive chain " + c.id() + " has no device-writable byte (" + c.elementCount() + " descriptors)");
-        }
-        return true;
-    }
-
-    /**
      * Bookkeeping of an RX chain just pushed as the {@code pushed}-th of this call, with
      * {@code written} bytes: marked in the dirty log while the front-end migrates the guest;
-     * (split inflight) marked used; and remembered for the end of the call ({@link Inflight#published},
-     * {@link PackedInflight#beforePublish}: packed chains return to the free list only then, so
-     * chains popped later in this call cannot take their entries before the batch is published).
+     * marked used in the inflight tracking; and remembered for the end of the call
+     * ({@link InflightTracker#beforePublish}, {@link InflightTracker#published}: packed chains
+     * return to the free list only then, so chains popped later in this call cannot take their
+     * entries before the batch is published).
      */
     private void trackPushed(Vring q, DescriptorChain c, int pushed, long written) {
         int id = c.id();
         DirtyLog log = q.log;
         if (log != null) logWritten(log, c, written);
-        if (q.inflight != null) Inflight.used(q.inflight, id);
+        InflightTracker track = q.inflight;
+        if (track != null) track.used(id);
         if (pushed == rxPub.length) rxPub = java.util.Arrays.copyOf(rxPub, rxPub.length * 2);
         rxPub[pushed] = id;
     }
@@ -392,7 +355,7 @@ public final class BackendLink implements Link {
             int want = Math.min(to - from, cap);
             while (q.heldCount < want && q.heldElements < Vring.HELD_PREFETCH_ELEMENTS) {
                 try {
-                    if (!holdOne(q, dev)) break;
+                    if (!q.holdOne(dev)) break;
                 } catch (VirtqueueException e) {
                     return fail(q, e);
                 }
@@ -402,7 +365,8 @@ public final class BackendLink implements Link {
             // loop keeps the one branch it has for inflight tracking), and the used ring after
             // the batch.
             DirtyLog log = q.log;
-            boolean tracked = q.inflight != null || q.packedInflight != null || log != null;
+            InflightTracker track = q.inflight;
+            boolean tracked = track != null || log != null;
             int sent = 0, drops = 0, pushed = 0;
             long bytes = 0;
             MemorySegment data = batch.memory();
@@ -425,9 +389,7 @@ public final class BackendLink implements Link {
                         dev.push(c, (int) need);
                         if (tracked) trackPushed(q, c, pushed, need);
                         pushed++;
-                        q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1;
-                        q.heldCount--;
-                        q.heldElements -= c.elementCount();
+                        q.releaseHead(c);
                         c.trim(); // a long chain's arrays do not stay parked in the cache
                         sent++;
                         bytes += len;
@@ -449,7 +411,7 @@ public final class BackendLink implements Link {
                             break;
                         }
                         try {
-                            if (!holdOne(q, dev)) break;
+                            if (!q.holdOne(dev)) break;
                         } catch (VirtqueueException e) {
                             return fail(q, e);
                         }
@@ -509,24 +471,17 @@ public final class BackendLink implements Link {
                     dev.push(c, (int) w);
                     if (tracked) trackPushed(q, c, pushed, w);
                     pushed++;
-                    q.heldHead = q.heldHead + 1 == cap ? 0 : q.heldHead + 1; // no division on the hot path
-                    q.heldCount--;
-                    q.heldElements -= c.elementCount();
+                    q.releaseHead(c);
                     c.trim();
                 }
                 sent++;
                 bytes += len;
                 if (batch.isGso(i)) counters.superpacket(1);
             }
-            PackedInflight packedTrack = q.packedInflight;
-            if (packedTrack != null && pushed > 0) {
-                PackedQueueDevice p = (PackedQueueDevice) dev;
-                packedTrack.beforePublish(rxPub, pushed, p.usedPosition(), p.usedWrapCounter());
-            }
+            if (track != null && pushed > 0) track.beforePublish(rxPub, pushed);
             if (dev.publish()) signal(q);
             if (log != null && pushed > 0) q.logRing(log);
-            if (q.inflight != null && pushed > 0) Inflight.published(q.inflight, rxPub, pushed, q.usedIdx());
-            if (packedTrack != null && pushed > 0) packedTrack.published(rxPub, pushed);
+            if (track != null && pushed > 0) track.published(rxPub, pushed);
             if (sent > 0) counters.transmitted(sent, bytes);
             if (drops > 0) counters.txDropped(drops);
             if (backend.shrinkable) Mapping.deliverFaults(); // see finishWait

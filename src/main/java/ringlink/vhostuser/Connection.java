@@ -134,9 +134,9 @@ public final class Connection implements AutoCloseable {
                 }
                 got += r.bytes();
             }
-            int request = buf.get(Message.U32, 0);
-            int flags = buf.get(Message.U32, 4);
-            int size = buf.get(Message.U32, 8);
+            int request = buf.get(Message.U32, VhostUserHeaderLayout.OFF_REQUEST);
+            int flags = buf.get(Message.U32, VhostUserHeaderLayout.OFF_FLAGS);
+            int size = buf.get(Message.U32, VhostUserHeaderLayout.OFF_SIZE);
             MessageCodec.checkHeader(request, flags, size);
             long p = 0;
             while (p < size) {

@@ -162,12 +162,12 @@ final class MemoryTable implements AutoCloseable {
 
     /** Parses SET_MEM_TABLE (already validated for size and fd count) and maps every region. */
     static MemoryTable fromMessage(Message m) throws VhostUserException {
-        int n = m.u32(0);
+        Payload.MemoryRegion[] regions = Payload.memoryTable(m);
         List<Region> out = new ArrayList<>();
         try {
-            for (int i = 0; i < n; i++) {
-                int off = 8 + 32 * i;
-                out.add(map(m.u64(off), m.u64(off + 8), m.u64(off + 16), m.u64(off + 24), m.takeFd(i)));
+            for (int i = 0; i < regions.length; i++) {
+                Payload.MemoryRegion r = regions[i];
+                out.add(map(r.guestAddress(), r.size(), r.userAddress(), r.mmapOffset(), m.takeFd(i)));
             }
         } catch (VhostUserException | RuntimeException e) {
             for (Region r : out) r.mapping.close();

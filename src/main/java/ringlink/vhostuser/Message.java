@@ -53,11 +53,7 @@ public final class Message {
 
     /** A vring state payload (index, num). */
     public static byte[] state(int index, int num) {
-        byte[] b = new byte[8];
-        MemorySegment s = MemorySegment.ofArray(b);
-        s.set(U32, 0, index);
-        s.set(U32, 4, num);
-        return b;
+        return new Payload.VringState(index, num).encode();
     }
 
     /** The request code of the header. */
@@ -84,6 +80,9 @@ public final class Message {
     public boolean isReply() { return (flags & MessageCodec.FLAG_REPLY) != 0; }
     /** True if the NEED_REPLY flag (REPLY_ACK) is set. */
     public boolean needsReply() { return (flags & MessageCodec.FLAG_NEED_REPLY) != 0; }
+
+    /** The payload as a segment (decoding through the {@code *Layout} classes: {@link Payload}). */
+    MemorySegment segment() { return view; }
 
     /** The little-endian u64 at payload offset {@code off}. */
     public long u64(int off) { return view.get(U64, off); }

@@ -11,7 +11,7 @@ public final class MessageCodec {
     private MessageCodec() {}
 
     /** Bytes of the header: request, flags, size (u32 each). */
-    public static final int HEADER_SIZE = 12;
+    public static final int HEADER_SIZE = (int) VhostUserHeaderLayout.SIZE;
     /** Protocol version, the low two bits of flags. */
     public static final int VERSION = 1;
     /** The version bits of flags. */
@@ -74,13 +74,13 @@ public final class MessageCodec {
         int fds = m.fdCount();
         switch (r.fds) {
             case -1 -> { // one per region
-                long n = Integer.toUnsignedLong(m.u32(0));
+                long n = Integer.toUnsignedLong(m.segment().get(Message.U32, ringlink.vhost.VhostMemoryLayout.OFF_NREGIONS));
                 if (n == 0 || n > MAX_TABLE_REGIONS) {
                     throw new VhostUserException.InvalidParam(r + " with " + n + " regions (1.." + MAX_TABLE_REGIONS + " allowed)");
                 }
-                if (m.size() != 8 + 32 * n) {
-                    throw new VhostUserException.InvalidMessage(r + " of " + n + " regions must be " + (8 + 32 * n)
-                            + " bytes, got " + m.size());
+                long want = ringlink.vhost.VhostMemoryLayout.SIZE + VhostUserMemoryRegionLayout.SIZE * n;
+                if (m.size() != want) {
+                    throw new VhostUserException.InvalidMessage(r + " of " + n + " regions must be " + want + " bytes, got " + m.size());
                 }
                 if (fds != n) throw new VhostUserException.IncorrectFds(r + " has " + n + " regions but " + fds + " fds");
             }
@@ -88,14 +88,15 @@ public final class MessageCodec {
                 if (fds > 1) throw new VhostUserException.IncorrectFds(r + " carries " + fds + " fds (at most 1)");
             }
             case -3 -> {
-                boolean noFd = (m.u64(0) & VRING_NOFD_MASK) != 0;
+                long v = Payload.u64(m);
+                boolean noFd = (v & VRING_NOFD_MASK) != 0;
                 int want = noFd ? 0 : 1;
                 if (fds != want) {
                     throw new VhostUserException.IncorrectFds(r + " " + (noFd ? "with the no-fd bit" : "without the no-fd bit")
                             + " must carry " + want + " fd, got " + fds);
                 }
-                if ((m.u64(0) & ~(VRING_NOFD_MASK | VRING_IDX_MASK)) != 0) {
-                    throw new VhostUserException.InvalidMessage(r + " payload 0x" + Long.toHexString(m.u64(0)) + " has unknown bits");
+                if ((v & ~(VRING_NOFD_MASK | VRING_IDX_MASK)) != 0) {
+                    throw new VhostUserException.InvalidMessage(r + " payload 0x" + Long.toHexString(v) + " has unknown bits");
                 }
             }
             default -> {
@@ -103,8 +104,8 @@ public final class MessageCodec {
             }
         }
         if (r == Request.GET_CONFIG || r == Request.SET_CONFIG) {
-            long cfgSize = Integer.toUnsignedLong(m.u32(4));
-            if (cfgSize > MAX_CONFIG_SIZE || m.size() != 12 + cfgSize) {
+            long cfgSize = Integer.toUnsignedLong(Payload.ConfigRange.decode(m).size());
+            if (cfgSize > MAX_CONFIG_SIZE || m.size() != VhostUserConfigLayout.SIZE + cfgSize) {
                 throw new VhostUserException.InvalidMessage(r + " declares " + cfgSize + " config bytes in a "
                         + m.size() + "-byte payload");
             }
@@ -134,9 +135,9 @@ public final class MessageCodec {
             throw new VhostUserException.PartialMessage("message of " + bytes.length + " bytes is shorter than the header");
         }
         MemorySegment s = MemorySegment.ofArray(bytes);
-        int request = s.get(Message.U32, 0);
-        int flags = s.get(Message.U32, 4);
-        int size = s.get(Message.U32, 8);
+        int request = s.get(Message.U32, VhostUserHeaderLayout.OFF_REQUEST);
+        int flags = s.get(Message.U32, VhostUserHeaderLayout.OFF_FLAGS);
+        int size = s.get(Message.U32, VhostUserHeaderLayout.OFF_SIZE);
         checkHeader(request, flags, size);
         if (bytes.length - HEADER_SIZE < size) {
             throw new VhostUserException.PartialMessage("payload of " + (bytes.length - HEADER_SIZE) + " bytes, header says " + size);
@@ -152,9 +153,9 @@ public final class MessageCodec {
     public static byte[] encode(Message m) {
         byte[] out = new byte[HEADER_SIZE + m.size()];
         MemorySegment s = MemorySegment.ofArray(out);
-        s.set(Message.U32, 0, m.requestCode());
-        s.set(Message.U32, 4, m.flags());
-        s.set(Message.U32, 8, m.size());
+        s.set(Message.U32, VhostUserHeaderLayout.OFF_REQUEST, m.requestCode());
+        s.set(Message.U32, VhostUserHeaderLayout.OFF_FLAGS, m.flags());
+        s.set(Message.U32, VhostUserHeaderLayout.OFF_SIZE, m.size());
         System.arraycopy(m.payload(), 0, out, HEADER_SIZE, m.size());
         return out;
     }

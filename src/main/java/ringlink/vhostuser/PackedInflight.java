@@ -4,13 +4,16 @@ import static ringlink.virtio.VirtqLayout.VIRTQ_DESC_F_AVAIL;
 import static ringlink.virtio.VirtqLayout.VIRTQ_DESC_F_INDIRECT;
 import static ringlink.virtio.VirtqLayout.VIRTQ_DESC_F_NEXT;
 import static ringlink.virtio.VirtqLayout.VIRTQ_DESC_F_USED;
+import static ringlink.vhostuser.QueueRegionPackedLayout.*;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.util.Arrays;
+import ringlink.virtio.DescriptorChain;
+import ringlink.virtio.PackedQueueDevice;
 import ringlink.virtio.PackedRing;
+import ringlink.virtio.VirtqLayout;
 import ringlink.virtio.VirtqueueException;
 
 /**
@@ -48,16 +51,12 @@ import ringlink.virtio.VirtqueueException;
  * the used position (checked like any chain). The first pops after recovery are matched with
  * the recovered entries instead of being recorded a second time.
  */
-final class PackedInflight {
-    static final ValueLayout.OfShort U16 = Inflight.U16;
-    static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfLong U64 = Inflight.U64;
+final class PackedInflight implements InflightTracker {
+    static final ValueLayout.OfShort U16 = Message.U16;
+    static final ValueLayout.OfInt U32 = Message.U32;
+    static final ValueLayout.OfLong U64 = Message.U64;
     static final ValueLayout.OfByte U8 = ValueLayout.JAVA_BYTE;
 
-    static final int OFF_VERSION = 8, OFF_DESC_NUM = 10, OFF_FREE_HEAD = 12, OFF_OLD_FREE_HEAD = 14, OFF_USED_IDX = 16,
-            OFF_OLD_USED_IDX = 18, OFF_USED_WRAP = 20, OFF_OLD_USED_WRAP = 21, OFF_DESC = 32;
-    static final int DESC_SIZE = 32, D_INFLIGHT = 0, D_NEXT = 2, D_LAST = 4, D_NUM = 6, D_COUNTER = 8, D_ID = 16,
-            D_FLAGS = 18, D_LEN = 20, D_ADDR = 24;
     private static final int WRAP_BITS = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
 
     private final MemorySegment r;
@@ -83,6 +82,8 @@ final class PackedInflight {
     final boolean resumeWrap;
     /** How many chains recovery put back on the ring. */
     final int resubmitted;
+    /** The device over the ring, once it is started ({@link #attach}): where pops begin and the used position. */
+    private PackedQueueDevice dev;
 
     private PackedInflight(MemorySegment r, MemorySegment ring, int num, int resumePos, boolean resumeWrap, int[] resubmit,
                            int[] resubmitIds) {
@@ -103,7 +104,7 @@ final class PackedInflight {
     }
 
     private static long entry(int i) {
-        return OFF_DESC + (long) DESC_SIZE * i;
+        return OFF_DESC + DescStatePackedLayout.SIZE * i;
     }
 
     private static int u16(MemorySegment s, long off) {
@@ -113,15 +114,15 @@ final class PackedInflight {
     /** A fresh region for a ring resuming at {@code pos}/{@code wrap}: all entries free, nothing in flight. */
     static void initialise(MemorySegment r, int num, int pos, boolean wrap) {
         r.asSlice(0, Inflight.regionSize(num, true)).fill((byte) 0);
-        for (int j = 0; j < num; j++) r.set(U16, entry(j) + D_NEXT, (short) (j + 1)); // num ends the list
+        for (int j = 0; j < num; j++) r.set(U16, entry(j) + DescStatePackedLayout.OFF_NEXT, (short) (j + 1)); // num ends the list
         r.set(U16, OFF_DESC_NUM, (short) num);
         r.set(U16, OFF_USED_IDX, (short) pos);
         r.set(U16, OFF_OLD_USED_IDX, (short) pos);
-        r.set(U8, OFF_USED_WRAP, (byte) (wrap ? 1 : 0));
-        r.set(U8, OFF_OLD_USED_WRAP, (byte) (wrap ? 1 : 0));
+        r.set(U8, OFF_USED_WRAP_COUNTER, (byte) (wrap ? 1 : 0));
+        r.set(U8, OFF_OLD_USED_WRAP_COUNTER, (byte) (wrap ? 1 : 0));
         // Version last: until it is stored the region still reads as uninitialised.
         VarHandle.releaseFence();
-        r.set(U16, OFF_VERSION, (short) Inflight.VERSION);
+        r.set(U16, OFF_VERSION, (short) QueueRegionSplitLayout.VERSION);
     }
 
     /**
@@ -137,7 +138,7 @@ final class PackedInflight {
      */
     static PackedInflight recover(MemorySegment r, int num, MemorySegment descRing, int basePos, boolean baseWrap)
             throws VhostUserException {
-        if (num < 1 || num > 32768 || r.byteSize() < Inflight.regionSize(num, true) || descRing.byteSize() < 16L * num) {
+        if (num < 1 || num > 32768 || r.byteSize() < Inflight.regionSize(num, true) || descRing.byteSize() < (long) VirtqLayout.DESC_SIZE * num) {
             throw new IllegalArgumentException("packed inflight region of " + r.byteSize() + " bytes for a ring of " + num);
         }
         int version = u16(r, OFF_VERSION);
@@ -148,12 +149,12 @@ final class PackedInflight {
             return t;
         }
         int descNum = u16(r, OFF_DESC_NUM);
-        if (version != Inflight.VERSION || descNum != num) {
+        if (version != QueueRegionSplitLayout.VERSION || descNum != num) {
             throw bad("version " + version + " for " + descNum + " descriptors does not match a packed ring of " + num);
         }
         int freeHead = u16(r, OFF_FREE_HEAD), oldFreeHead = u16(r, OFF_OLD_FREE_HEAD);
         int usedIdx = u16(r, OFF_USED_IDX), oldUsedIdx = u16(r, OFF_OLD_USED_IDX);
-        int wrapByte = Byte.toUnsignedInt(r.get(U8, OFF_USED_WRAP)), oldWrapByte = Byte.toUnsignedInt(r.get(U8, OFF_OLD_USED_WRAP));
+        int wrapByte = Byte.toUnsignedInt(r.get(U8, OFF_USED_WRAP_COUNTER)), oldWrapByte = Byte.toUnsignedInt(r.get(U8, OFF_OLD_USED_WRAP_COUNTER));
         if (freeHead > num || oldFreeHead > num) throw bad("free_head " + freeHead + "/old_free_head " + oldFreeHead + " outside " + num + " entries");
         if (usedIdx >= num || oldUsedIdx >= num) throw bad("used_idx " + usedIdx + "/old_used_idx " + oldUsedIdx + " outside a ring of " + num);
         if (wrapByte > 1 || oldWrapByte > 1) throw bad("used wrap counters " + wrapByte + "/" + oldWrapByte + " are not 0 or 1");
@@ -163,7 +164,7 @@ final class PackedInflight {
         //    counter is compared too, since a batch of exactly num descriptors brings used_idx
         //    back to where it was.
         if (usedIdx != oldUsedIdx || wrap != oldWrap) {
-            int flags = u16(descRing, 16L * oldUsedIdx + PackedRing.DESC_FLAGS) & WRAP_BITS;
+            int flags = u16(descRing, (long) VirtqLayout.DESC_SIZE * oldUsedIdx + PackedRing.DESC_FLAGS) & WRAP_BITS;
             int stillAvailable = oldWrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
             if (flags != stillAvailable) {
                 // The batch's first used descriptor (which publishes the batch) was stored, or the
@@ -176,10 +177,10 @@ final class PackedInflight {
         // 2. Roll back whatever was not committed. old_* first, then the working copies, so a
         //    crash half-way repeats the same decision next time.
         r.set(U16, OFF_OLD_FREE_HEAD, (short) oldFreeHead);
-        r.set(U8, OFF_OLD_USED_WRAP, (byte) (oldWrap ? 1 : 0));
+        r.set(U8, OFF_OLD_USED_WRAP_COUNTER, (byte) (oldWrap ? 1 : 0));
         r.set(U16, OFF_OLD_USED_IDX, (short) oldUsedIdx);
         r.set(U16, OFF_FREE_HEAD, (short) oldFreeHead);
-        r.set(U8, OFF_USED_WRAP, (byte) (oldWrap ? 1 : 0));
+        r.set(U8, OFF_USED_WRAP_COUNTER, (byte) (oldWrap ? 1 : 0));
         r.set(U16, OFF_USED_IDX, (short) oldUsedIdx);
 
         // 3. The free list: acyclic, inside the entries, ended by num. Its entries are not in flight.
@@ -190,8 +191,8 @@ final class PackedInflight {
             if (free[f]) throw bad("free list loops at entry " + f);
             free[f] = true;
             freeCount++;
-            r.set(U8, entry(f) + D_INFLIGHT, (byte) 0);
-            f = u16(r, entry(f) + D_NEXT);
+            r.set(U8, entry(f) + DescStatePackedLayout.OFF_INFLIGHT, (byte) 0);
+            f = u16(r, entry(f) + DescStatePackedLayout.OFF_NEXT);
         }
 
         // 4. The heads still in flight, in counter order, each chain walked and checked.
@@ -200,10 +201,10 @@ final class PackedInflight {
         long[] counters = new long[num];
         for (int i = 0; i < num; i++) {
             if (free[i]) continue;
-            int inflight = Byte.toUnsignedInt(r.get(U8, entry(i) + D_INFLIGHT));
+            int inflight = Byte.toUnsignedInt(r.get(U8, entry(i) + DescStatePackedLayout.OFF_INFLIGHT));
             if (inflight > 1) throw bad("entry " + i + " has inflight " + inflight);
             if (inflight == 1) {
-                counters[i] = r.get(U64, entry(i) + D_COUNTER);
+                counters[i] = r.get(U64, entry(i) + DescStatePackedLayout.OFF_COUNTER);
                 keyed[nh++] = i;
             }
         }
@@ -222,26 +223,26 @@ final class PackedInflight {
         for (int k = 0; k < nh; k++) {
             int h = order[k];
             heads[k] = h;
-            int n = u16(r, entry(h) + D_NUM);
+            int n = u16(r, entry(h) + DescStatePackedLayout.OFF_NUM);
             if (n < 1 || n > num - total) throw bad("entry " + h + " claims a chain of " + n + " descriptors (" + total + " of " + num + " taken)");
             int e = h;
             for (int j = 0; j < n; j++) {
                 if (j > 0) {
-                    e = u16(r, entry(e) + D_NEXT);
+                    e = u16(r, entry(e) + DescStatePackedLayout.OFF_NEXT);
                     if (e >= num) throw bad("chain of entry " + h + " links to entry " + e + " of " + num);
                 }
                 if (free[e] || claimed[e]) throw bad("chain of entry " + h + " reaches entry " + e + ", which is free or in another chain");
                 claimed[e] = true;
-                int flags = u16(r, entry(e) + D_FLAGS);
+                int flags = u16(r, entry(e) + DescStatePackedLayout.OFF_FLAGS);
                 if (((flags & VIRTQ_DESC_F_NEXT) != 0) != (j < n - 1)) {
                     throw bad("descriptor " + j + " of the " + n + " in the chain of entry " + h + " has flags 0x" + Integer.toHexString(flags));
                 }
                 if ((flags & VIRTQ_DESC_F_INDIRECT) != 0 && n != 1) throw bad("chain of entry " + h + " mixes an indirect descriptor with others");
                 chainEntries[total + j] = e;
             }
-            int last = u16(r, entry(h) + D_LAST);
+            int last = u16(r, entry(h) + DescStatePackedLayout.OFF_LAST);
             if (last != e) throw bad("entry " + h + " says its chain ends at entry " + last + ", its links end at " + e);
-            int id = u16(r, entry(e) + D_ID);
+            int id = u16(r, entry(e) + DescStatePackedLayout.OFF_ID);
             if (id >= num || idSeen[id]) throw bad("chain of entry " + h + " has buffer id " + id + (id < num ? " twice" : " >= " + num));
             idSeen[id] = true;
             ids[k] = id;
@@ -256,11 +257,11 @@ final class PackedInflight {
         boolean w = oldWrap;
         for (int j = 0; j < total; j++) {
             long src = entry(chainEntries[j]);
-            long d = 16L * pos;
-            int flags = (u16(r, src + D_FLAGS) & ~WRAP_BITS) | (w ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED);
-            descRing.set(U64, d + PackedRing.DESC_ADDR, r.get(U64, src + D_ADDR));
-            descRing.set(U32, d + PackedRing.DESC_LEN, r.get(U32, src + D_LEN));
-            descRing.set(U16, d + PackedRing.DESC_ID, r.get(U16, src + D_ID));
+            long d = (long) VirtqLayout.DESC_SIZE * pos;
+            int flags = (u16(r, src + DescStatePackedLayout.OFF_FLAGS) & ~WRAP_BITS) | (w ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED);
+            descRing.set(U64, d + PackedRing.DESC_ADDR, r.get(U64, src + DescStatePackedLayout.OFF_ADDR));
+            descRing.set(U32, d + PackedRing.DESC_LEN, r.get(U32, src + DescStatePackedLayout.OFF_LEN));
+            descRing.set(U16, d + PackedRing.DESC_ID, r.get(U16, src + DescStatePackedLayout.OFF_ID));
             descRing.set(U16, d + PackedRing.DESC_FLAGS, (short) flags);
             if (++pos == num) {
                 pos = 0;
@@ -270,11 +271,11 @@ final class PackedInflight {
         VarHandle.fullFence();
 
         PackedInflight t = new PackedInflight(r, descRing, num, oldUsedIdx, oldWrap, heads, ids);
-        for (int i = 0; i < num; i++) t.next[i] = u16(r, entry(i) + D_NEXT);
+        for (int i = 0; i < num; i++) t.next[i] = u16(r, entry(i) + DescStatePackedLayout.OFF_NEXT);
         int at = 0;
         for (int k = 0; k < nh; k++) {
             int h = heads[k];
-            int n = u16(r, entry(h) + D_NUM);
+            int n = u16(r, entry(h) + DescStatePackedLayout.OFF_NUM);
             t.numOf[h] = n;
             t.lastOf[h] = chainEntries[at + n - 1];
             at += n;
@@ -325,20 +326,20 @@ final class PackedInflight {
         int e = h;
         for (int j = 0; j < descCount; j++) {
             if (j > 0) e = next[e];
-            long src = 16L * pos;
+            long src = (long) VirtqLayout.DESC_SIZE * pos;
             long dst = entry(e);
-            r.set(U64, dst + D_ADDR, ring.get(U64, src + PackedRing.DESC_ADDR));
-            r.set(U32, dst + D_LEN, ring.get(U32, src + PackedRing.DESC_LEN));
-            r.set(U16, dst + D_ID, ring.get(U16, src + PackedRing.DESC_ID));
-            r.set(U16, dst + D_FLAGS, ring.get(U16, src + PackedRing.DESC_FLAGS));
-            if (j > 0) r.set(U8, dst + D_INFLIGHT, (byte) 0);
+            r.set(U64, dst + DescStatePackedLayout.OFF_ADDR, ring.get(U64, src + PackedRing.DESC_ADDR));
+            r.set(U32, dst + DescStatePackedLayout.OFF_LEN, ring.get(U32, src + PackedRing.DESC_LEN));
+            r.set(U16, dst + DescStatePackedLayout.OFF_ID, ring.get(U16, src + PackedRing.DESC_ID));
+            r.set(U16, dst + DescStatePackedLayout.OFF_FLAGS, ring.get(U16, src + PackedRing.DESC_FLAGS));
+            if (j > 0) r.set(U8, dst + DescStatePackedLayout.OFF_INFLIGHT, (byte) 0);
             pos = advance(pos, 1);
         }
         long hd = entry(h);
-        r.set(U16, hd + D_NUM, (short) descCount);
-        r.set(U16, hd + D_LAST, (short) e);
-        r.set(U64, hd + D_COUNTER, counter++);
-        r.set(U8, hd + D_INFLIGHT, (byte) 1);
+        r.set(U16, hd + DescStatePackedLayout.OFF_NUM, (short) descCount);
+        r.set(U16, hd + DescStatePackedLayout.OFF_LAST, (short) e);
+        r.set(U64, hd + DescStatePackedLayout.OFF_COUNTER, counter++);
+        r.set(U8, hd + DescStatePackedLayout.OFF_INFLIGHT, (byte) 1);
         freeHead = next[e];
         freeCount -= descCount;
         lastOf[h] = e;
@@ -349,6 +350,32 @@ final class PackedInflight {
         VarHandle.releaseFence();
         r.set(U16, OFF_OLD_FREE_HEAD, (short) freeHead);
         return pos;
+    }
+
+    /** The ring started with this tracking: pops and publishes are the device's from now on. */
+    PackedInflight attach(PackedQueueDevice device) {
+        this.dev = device;
+        return this;
+    }
+
+    @Override
+    public int cursor() {
+        return dev.availPosition();
+    }
+
+    @Override
+    public int taken(int cursor, DescriptorChain c) {
+        return taken(cursor, c.descriptorCount(), c.id());
+    }
+
+    /** Nothing: a packed chain's entries return to the free list only in {@link #beforePublish}. */
+    @Override
+    public void used(int id) {}
+
+    /** With IN_ORDER the device may return the batch as one used descriptor; every chain is still completed here. */
+    @Override
+    public void beforePublish(int[] ids, int n) {
+        beforePublish(ids, n, dev.usedPosition(), dev.usedWrapCounter());
     }
 
     private int advance(int pos, int n) {
@@ -366,23 +393,24 @@ final class PackedInflight {
             int h = headOfId[ids[k]];
             int l = lastOf[h];
             next[l] = freeHead;
-            r.set(U16, entry(l) + D_NEXT, (short) freeHead);
+            r.set(U16, entry(l) + DescStatePackedLayout.OFF_NEXT, (short) freeHead);
             freeHead = h;
             freeCount += numOf[h];
         }
         this.usedPos = usedPos;
         this.usedWrap = usedWrap;
         r.set(U16, OFF_FREE_HEAD, (short) freeHead);
-        r.set(U8, OFF_USED_WRAP, (byte) (usedWrap ? 1 : 0));
+        r.set(U8, OFF_USED_WRAP_COUNTER, (byte) (usedWrap ? 1 : 0));
         VarHandle.releaseFence();
         r.set(U16, OFF_USED_IDX, (short) usedPos);
     }
 
     /** After the device published the batch: its heads are no longer in flight; commit. */
-    void published(int[] ids, int n) {
-        for (int k = 0; k < n; k++) r.set(U8, entry(headOfId[ids[k]]) + D_INFLIGHT, (byte) 0);
+    @Override
+    public void published(int[] ids, int n) {
+        for (int k = 0; k < n; k++) r.set(U8, entry(headOfId[ids[k]]) + DescStatePackedLayout.OFF_INFLIGHT, (byte) 0);
         r.set(U16, OFF_OLD_FREE_HEAD, (short) freeHead);
-        r.set(U8, OFF_OLD_USED_WRAP, (byte) (usedWrap ? 1 : 0));
+        r.set(U8, OFF_OLD_USED_WRAP_COUNTER, (byte) (usedWrap ? 1 : 0));
         // old_used_idx last: while it differs from used_idx, recovery re-checks the ring.
         VarHandle.releaseFence();
         r.set(U16, OFF_OLD_USED_IDX, (short) usedPos);

@@ -248,8 +248,9 @@ public final class VhostUserFrontend implements AutoCloseable {
             try {
                 MessageCodec.validateReply(rep, r.code, 8);
                 if (rep.size() != 8) throw new VhostUserException.InvalidMessage("REPLY_ACK to " + r + " of " + rep.size() + " bytes");
-                if (rep.u64(0) != 0) {
-                    throw new VhostUserException.InvalidOperation("back-end rejected " + r + " (reply " + rep.u64(0) + ")");
+                long status = Payload.u64(rep);
+                if (status != 0) {
+                    throw new VhostUserException.InvalidOperation("back-end rejected " + r + " (reply " + status + ")");
                 }
             } finally {
                 rep.closeFds();
@@ -272,7 +273,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     private void negotiate() throws VhostUserException {
         protocol = 0; // a new connection starts without REPLY_ACK
         send(Request.SET_OWNER, new byte[0]);
-        long offered = call(Request.GET_FEATURES, new byte[0], 8, 8).u64(0);
+        long offered = Payload.u64(call(Request.GET_FEATURES, new byte[0], 8, 8));
         // IN_ORDER where offered: our drivers complete a batch from one used entry (DPDK's vhost
         // and our back-end return a transmit batch that way).
         FeatureSet want = FeatureSet.of(VERSION_1, EVENT_IDX, IN_ORDER);
@@ -294,7 +295,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         long f = want.bits() & offered;
         if ((offered & ProtocolFeature.F_PROTOCOL_FEATURES) != 0) {
             f |= ProtocolFeature.F_PROTOCOL_FEATURES;
-            long theirs = call(Request.GET_PROTOCOL_FEATURES, new byte[0], 8, 8).u64(0);
+            long theirs = Payload.u64(call(Request.GET_PROTOCOL_FEATURES, new byte[0], 8, 8));
             long ours = ProtocolFeature.bit(ProtocolFeature.MQ) | ProtocolFeature.bit(ProtocolFeature.REPLY_ACK)
                     | (config.inflight() ? ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD) : 0);
             long p = ours & theirs;
@@ -304,7 +305,7 @@ public final class VhostUserFrontend implements AutoCloseable {
                 if ((p & ProtocolFeature.bit(ProtocolFeature.MQ)) == 0) {
                     throw new VhostUserException.FeatureMismatch("multiple queues need protocol feature MQ");
                 }
-                long max = call(Request.GET_QUEUE_NUM, new byte[0], 8, 8).u64(0);
+                long max = Payload.u64(call(Request.GET_QUEUE_NUM, new byte[0], 8, 8));
                 if (max < config.queuePairs()) {
                     throw new VhostUserException.FeatureMismatch("back-end supports " + max + " queue pairs, asked for " + config.queuePairs());
                 }
@@ -328,25 +329,15 @@ public final class VhostUserFrontend implements AutoCloseable {
      * while its data threads may be mid-batch.
      */
     void sendMemTable() throws VhostUserException {
-        // Memory table: one region, guest address = user address = our mapping.
-        byte[] mt = new byte[8 + 32];
-        var s = java.lang.foreign.MemorySegment.ofArray(mt);
-        s.set(Message.U32, 0, 1);
-        s.set(Message.U64, 8, mapping.address());
-        s.set(Message.U64, 16, mapping.length());
-        s.set(Message.U64, 24, mapping.address());
-        s.set(Message.U64, 32, 0L);
+        byte[] mt = Payload.encodeMemoryTable(new Payload.MemoryRegion(mapping.address(), mapping.length(), mapping.address(), 0));
         send(Request.SET_MEM_TABLE, mt, memFd);
     }
 
     private void setUpRings() throws VhostUserException {
         for (int q = 0; q < queues.length; q++) {
             send(Request.SET_VRING_CALL, Message.ofU64(q), calls[q].fd());
-            send(Request.SET_VRING_NUM, Message.state(q, config.queueSize()));
-            send(Request.SET_VRING_BASE, Message.state(q, resumeBase(q)));
-            byte[] addr = new byte[40];
-            var a = java.lang.foreign.MemorySegment.ofArray(addr);
-            a.set(Message.U32, 0, q);
+            send(Request.SET_VRING_NUM, new Payload.VringState(q, config.queueSize()).encode());
+            send(Request.SET_VRING_BASE, new Payload.VringState(q, resumeBase(q)).encode());
             long d, av, u;
             if (queues[q] instanceof SplitQueueDriver sd) {
                 d = sd.ring().descAddress();
@@ -358,14 +349,12 @@ public final class VhostUserFrontend implements AutoCloseable {
                 av = pr.driverEventAddress();
                 u = pr.deviceEventAddress();
             }
-            a.set(Message.U64, 8, memory.guestToUser(d, 1));
-            a.set(Message.U64, 16, memory.guestToUser(u, 1));
-            a.set(Message.U64, 24, memory.guestToUser(av, 1));
-            send(Request.SET_VRING_ADDR, addr);
+            var addr = new Payload.VringAddr(q, 0, memory.guestToUser(d, 1), memory.guestToUser(u, 1), memory.guestToUser(av, 1), 0);
+            send(Request.SET_VRING_ADDR, addr.encode());
             send(Request.SET_VRING_KICK, Message.ofU64(q), kicks[q].fd());
         }
         if ((features & ProtocolFeature.F_PROTOCOL_FEATURES) != 0) {
-            for (int q = 0; q < queues.length; q++) send(Request.SET_VRING_ENABLE, Message.state(q, 1));
+            for (int q = 0; q < queues.length; q++) send(Request.SET_VRING_ENABLE, new Payload.VringState(q, 1).encode());
         }
     }
 
@@ -379,10 +368,7 @@ public final class VhostUserFrontend implements AutoCloseable {
             throw new VhostUserException.FeatureMismatch("inflight tracking requested but the back-end does not offer INFLIGHT_SHMFD");
         }
         if (inflightFd == null) {
-            byte[] q = new byte[24];
-            var s = java.lang.foreign.MemorySegment.ofArray(q);
-            s.set(Message.U16, 16, (short) queues.length);
-            s.set(Message.U16, 18, (short) config.queueSize());
+            byte[] q = new Payload.InflightArea(0, 0, queues.length, config.queueSize()).encode();
             conn.send(Message.request(Request.GET_INFLIGHT_FD, q));
             Message rep = conn.receive(Connection.replyTimeoutMillis());
             MessageCodec.validateReply(rep, Request.GET_INFLIGHT_FD.code, 24);
@@ -392,15 +378,11 @@ public final class VhostUserFrontend implements AutoCloseable {
                         + rep.fdCount() + " fds");
             }
             inflightFd = rep.takeFd(0);
-            inflightSize = rep.u64(0);
-            inflightOffset = rep.u64(8);
+            Payload.InflightArea got = Payload.InflightArea.decode(rep);
+            inflightSize = got.mmapSize();
+            inflightOffset = got.mmapOffset();
         }
-        byte[] p = new byte[24];
-        var s = java.lang.foreign.MemorySegment.ofArray(p);
-        s.set(Message.U64, 0, inflightSize);
-        s.set(Message.U64, 8, inflightOffset);
-        s.set(Message.U16, 16, (short) queues.length);
-        s.set(Message.U16, 18, (short) config.queueSize());
+        byte[] p = new Payload.InflightArea(inflightSize, inflightOffset, queues.length, config.queueSize()).encode();
         send(Request.SET_INFLIGHT_FD, p, inflightFd);
     }
 
@@ -418,7 +400,7 @@ public final class VhostUserFrontend implements AutoCloseable {
      */
     private int resumeBase(int q) {
         if (queues[q] instanceof SplitQueueDriver sd) {
-            return Short.toUnsignedInt(sd.ring().usedRing().get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 2));
+            return Vring.usedIdx(sd.ring());
         }
         return links[q / 2].packedResumeBase(q % 2 == 0);
     }
@@ -428,8 +410,8 @@ public final class VhostUserFrontend implements AutoCloseable {
      * For tests of ring-state semantics.
      */
     public int getVringBase(int index) throws VhostUserException {
-        Message rep = call(Request.GET_VRING_BASE, Message.state(index, 0), 8, 8);
-        return rep.u32(4);
+        Message rep = call(Request.GET_VRING_BASE, new Payload.VringState(index, 0).encode(), 8, 8);
+        return Payload.VringState.decode(rep).num();
     }
 
     /** Sends a raw message (tests of the back-end's validation). */

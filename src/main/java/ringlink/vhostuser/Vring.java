@@ -6,6 +6,7 @@ import ringlink.virtio.DescriptorChain;
 import ringlink.virtio.PackedQueueDevice;
 import ringlink.virtio.SplitQueueDevice;
 import ringlink.virtio.VirtqueueDevice;
+import ringlink.virtio.VirtqueueException;
 
 /**
  * The back-end's state of one vring, as the front-end configured it, and the running device
@@ -41,11 +42,8 @@ final class Vring {
     VirtqueueDevice dev;
     /** The split ring under {@link #dev} (for its used index), or null for packed. */
     ringlink.virtio.SplitRing splitRing;
-    /** This queue's inflight-tracking region (INFLIGHT_SHMFD) of a split ring, or null. */
-    java.lang.foreign.MemorySegment inflight;
-    long inflightCounter;
-    /** The inflight tracking of a packed ring (INFLIGHT_SHMFD), or null. */
-    PackedInflight packedInflight;
+    /** This ring's inflight tracking (INFLIGHT_SHMFD; split or packed, chosen at start), or null. */
+    InflightTracker inflight;
     boolean packed;
     /**
      * The dirty log the data path marks its guest-memory writes in, or null when logging is off
@@ -93,7 +91,12 @@ final class Vring {
 
     /** used.idx as published on the split ring. */
     int usedIdx() {
-        return Short.toUnsignedInt(splitRing.usedRing().get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 2));
+        return usedIdx(splitRing);
+    }
+
+    /** used.idx as published on split ring {@code r} (the one field of the used ring read back). */
+    static int usedIdx(ringlink.virtio.SplitRing r) {
+        return Short.toUnsignedInt(r.usedRing().get(Message.U16, ringlink.virtio.SplitRing.USED_IDX));
     }
 
     /**
@@ -105,6 +108,35 @@ final class Vring {
     void logRing(DirtyLog l) {
         l.mark(logUsedGpa, logUsedLen);
         l.mark(logDescGpa, logDescLen);
+    }
+
+    /**
+     * Pops the guest's next RX chain onto the end of the held ring (marked taken in the inflight
+     * tracking, if any); false if the guest has none available. Caller holds the lock.
+     */
+    boolean holdOne(VirtqueueDevice dev) throws VirtqueueException {
+        int slot = heldHead + heldCount;
+        DescriptorChain c = held[slot >= held.length ? slot - held.length : slot];
+        InflightTracker track = inflight;
+        int pos = track != null ? track.cursor() : 0;
+        if (!dev.pop(c)) return false;
+        if (track != null) track.taken(pos, c);
+        heldCount++;
+        heldElements += c.elementCount();
+        if (c.writableBytes() == 0) {
+            // Holds nothing: gathering for a mergeable packet would take such chains until every
+            // slot is held. QEMU and Linux vhost-net refuse them too.
+            throw new VirtqueueException(VirtqueueException.Reason.NO_WRITABLE_BUFFER,
+                    "receive chain " + c.id() + " has no device-writable byte (" + c.elementCount() + " descriptors)");
+        }
+        return true;
+    }
+
+    /** The first held chain, {@code c}, was pushed: it leaves the held ring. Caller holds the lock. */
+    void releaseHead(DescriptorChain c) {
+        heldHead = heldHead + 1 == held.length ? 0 : heldHead + 1; // no division on the hot path
+        heldCount--;
+        heldElements -= c.elementCount();
     }
 
     /** Prepares the chain cache for a queue of {@code size}. */
@@ -155,7 +187,6 @@ final class Vring {
         splitRing = null;
         log = null;
         inflight = null;
-        packedInflight = null;
         heldCount = 0;
         heldHead = 0;
         heldElements = 0;

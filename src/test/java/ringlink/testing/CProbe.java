@@ -20,6 +20,11 @@ public final class CProbe {
     private CProbe() {}
 
     public static Map<String, Long> run(String includes, String body) {
+        return run(includes, body, new String[0]);
+    }
+
+    /** As {@link #run(String, String)}, with extra gcc arguments (include paths of a library's headers). */
+    public static Map<String, Long> run(String includes, String body, String... gccArgs) {
         Path gcc = Env.requireProgram("gcc", "gcc");
         try {
             Path dir = Files.createTempDirectory("ringlink-cprobe");
@@ -33,7 +38,10 @@ public final class CProbe {
                     #define P(x) printf("%%s %%lld\\n", #x, (long long)(x))
                     int main(void) { %s return 0; }
                     """.formatted(includes, body));
-            Env.run(60, gcc.toString(), "-O0", "-w", "-o", exe.toString(), src.toString());
+            java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(gcc.toString(), "-O0", "-w"));
+            cmd.addAll(java.util.List.of(gccArgs));
+            cmd.addAll(java.util.List.of("-o", exe.toString(), src.toString()));
+            Env.run(60, cmd.toArray(String[]::new));
             String out = Env.run(30, exe.toString());
             Map<String, Long> m = new LinkedHashMap<>();
             for (String line : out.split("\n")) {

@@ -63,20 +63,20 @@ class InflightRegionPropertyTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment r = arena.allocate(Inflight.regionSize(num, false), 8);
             int usedIdx = rnd.nextInt(65536);
-            assertEquals(0, Inflight.recover(r, num, usedIdx));
+            assertEquals(0, new SplitInflight(r, num).recover(usedIdx));
             int taken = rnd.nextInt(num + 1);
             long counter = 1;
-            for (int id = 0; id < taken; id++) Inflight.taken(r, id, counter++);
+            for (int id = 0; id < taken; id++) new SplitInflight(r, num).taken(id, counter++);
             int done = taken == 0 ? 0 : rnd.nextInt(taken + 1);
             int[] ids = new int[done];
             for (int k = 0; k < done; k++) {
                 ids[k] = k;
-                Inflight.used(r, k);
+                new SplitInflight(r, num).used(k);
             }
-            if (done > 0 && rnd.nextBoolean()) Inflight.published(r, ids, done, (usedIdx + done) & 0xffff);
+            if (done > 0 && rnd.nextBoolean()) new SplitInflight(r, num).published(ids, done, (usedIdx + done) & 0xffff);
             scribble(r, rnd);
             try {
-                int pending = Inflight.recover(r, num, (usedIdx + done) & 0xffff);
+                int pending = new SplitInflight(r, num).recover((usedIdx + done) & 0xffff);
                 assertTrue(pending >= 0 && pending <= num, "pending " + pending);
             } catch (VhostUserException.InvalidParam e) {
                 assertNotNull(e.getMessage());

@@ -118,8 +118,10 @@ final class MessageFuzzHarness {
             var before = l.counters().snapshot();
             if (be.vrings[2 * k].started() && be.vrings[2 * k].num == 32768) bigRingSeen++;
             if (be.vrings[2 * k].started() || be.vrings[2 * k + 1].started()) runningSeen++;
-            if (be.vrings[2 * k].inflight != null || be.vrings[2 * k + 1].inflight != null) inflightSeen++;
-            if (be.vrings[2 * k].packedInflight != null || be.vrings[2 * k + 1].packedInflight != null) packedInflightSeen++;
+            if (be.vrings[2 * k].inflight instanceof SplitInflight || be.vrings[2 * k + 1].inflight instanceof SplitInflight) inflightSeen++;
+            if (be.vrings[2 * k].inflight instanceof PackedInflight || be.vrings[2 * k + 1].inflight instanceof PackedInflight) {
+                packedInflightSeen++;
+            }
             if (be.vrings[2 * k].log != null || be.vrings[2 * k + 1].log != null) logSeen++;
             try {
                 batch.clear();

@@ -81,7 +81,11 @@ public final class Testpmd implements AutoCloseable {
                 String s = new String(buf, 0, n, StandardCharsets.UTF_8);
                 sb.append(s);
                 log.append(s);
-                if (sb.toString().endsWith("testpmd> ")) return sb.toString();
+                // Not endsWith: testpmd prints asynchronous events (a server-mode reconnect,
+                // link changes) from another thread, sometimes in the same write right after the
+                // prompt ("testpmd> virtio_user_dev_server_reconnect(): ..."), and the prompt was
+                // then missed until the timeout. It prints a prompt only after a command's output.
+                if (sb.indexOf("testpmd> ") >= 0) return sb.toString();
             } else {
                 if (!process.isAlive()) throw new IOException("testpmd exited (" + process.exitValue() + "):\n" + log);
                 try {

@@ -36,7 +36,7 @@ class VhostUserInflightTest {
     /** A directory of its own per test, so runs in parallel (two checkouts, two engineers) never share a socket. */
     @TempDir Path tmp;
 
-    static final ValueLayout.OfShort U16 = Inflight.U16;
+    static final ValueLayout.OfShort U16 = Message.U16;
 
     @Test
     void recoveryFollowsTheSpec() throws Exception {
@@ -44,30 +44,30 @@ class VhostUserInflightTest {
             int num = 8;
             MemorySegment r = a.allocate(Inflight.regionSize(num, false));
             // Fresh region: initialised, nothing pending.
-            assertEquals(0, Inflight.recover(r, num, 5));
-            assertEquals(1, r.get(U16, Inflight.OFF_VERSION));
-            assertEquals(num, r.get(U16, Inflight.OFF_DESC_NUM));
-            assertEquals(5, r.get(U16, Inflight.OFF_USED_IDX));
+            assertEquals(0, new SplitInflight(r, num).recover(5));
+            assertEquals(1, r.get(U16, QueueRegionSplitLayout.OFF_VERSION));
+            assertEquals(num, r.get(U16, QueueRegionSplitLayout.OFF_DESC_NUM));
+            assertEquals(5, r.get(U16, QueueRegionSplitLayout.OFF_USED_IDX));
             // Take 3 chains, complete 2 of them and publish.
-            Inflight.taken(r, 4, 1);
-            Inflight.taken(r, 6, 2);
-            Inflight.taken(r, 1, 3);
-            Inflight.used(r, 4);
-            Inflight.used(r, 6);
-            Inflight.published(r, new int[] {4, 6}, 2, 7);
-            assertEquals(1, Inflight.recover(r, num, 7), "chain 1 is still in flight");
-            assertEquals(3, Inflight.maxCounter(r, num));
+            new SplitInflight(r, num).taken(4, 1);
+            new SplitInflight(r, num).taken(6, 2);
+            new SplitInflight(r, num).taken(1, 3);
+            new SplitInflight(r, num).used(4);
+            new SplitInflight(r, num).used(6);
+            new SplitInflight(r, num).published(new int[] {4, 6}, 2, 7);
+            assertEquals(1, new SplitInflight(r, num).recover(7), "chain 1 is still in flight");
+            assertEquals(3, new SplitInflight(r, num).maxCounter());
             // A crash after used.idx moved but before the region was updated: the last batch is cleared.
-            Inflight.used(r, 1);
-            assertEquals(0, Inflight.recover(r, num, 8));
-            assertEquals(8, r.get(U16, Inflight.OFF_USED_IDX));
+            new SplitInflight(r, num).used(1);
+            assertEquals(0, new SplitInflight(r, num).recover(8));
+            assertEquals(8, r.get(U16, QueueRegionSplitLayout.OFF_USED_IDX));
             // A lying region: batch longer than the ring, or a list pointing outside it.
-            r.set(U16, Inflight.OFF_USED_IDX, (short) 0);
-            assertThrows(VhostUserException.InvalidParam.class, () -> Inflight.recover(r, num, 100));
-            r.set(U16, Inflight.OFF_LAST_BATCH_HEAD, (short) 200);
-            assertThrows(VhostUserException.InvalidParam.class, () -> Inflight.recover(r, num, 3));
-            r.set(U16, Inflight.OFF_DESC_NUM, (short) 16);
-            assertThrows(VhostUserException.InvalidParam.class, () -> Inflight.recover(r, num, 0));
+            r.set(U16, QueueRegionSplitLayout.OFF_USED_IDX, (short) 0);
+            assertThrows(VhostUserException.InvalidParam.class, () -> new SplitInflight(r, num).recover(100));
+            r.set(U16, QueueRegionSplitLayout.OFF_LAST_BATCH_HEAD, (short) 200);
+            assertThrows(VhostUserException.InvalidParam.class, () -> new SplitInflight(r, num).recover(3));
+            r.set(U16, QueueRegionSplitLayout.OFF_DESC_NUM, (short) 16);
+            assertThrows(VhostUserException.InvalidParam.class, () -> new SplitInflight(r, num).recover(0));
         }
     }
 
@@ -84,13 +84,13 @@ class VhostUserInflightTest {
                 long rs = Inflight.regionSize(256, false);
                 for (int q = 0; q < 2; q++) {
                     MemorySegment r = m.segment().asSlice(q * rs, rs);
-                    assertEquals(1, r.get(U16, Inflight.OFF_VERSION));
-                    assertEquals(256, r.get(U16, Inflight.OFF_DESC_NUM));
-                    assertEquals(1000 & 0xffff, r.get(U16, Inflight.OFF_USED_IDX), "queue " + q + " used_idx");
-                    assertTrue(Inflight.maxCounter(r, 256) >= 1000, "counters advance");
+                    assertEquals(1, r.get(U16, QueueRegionSplitLayout.OFF_VERSION));
+                    assertEquals(256, r.get(U16, QueueRegionSplitLayout.OFF_DESC_NUM));
+                    assertEquals(1000 & 0xffff, r.get(U16, QueueRegionSplitLayout.OFF_USED_IDX), "queue " + q + " used_idx");
+                    assertTrue(new SplitInflight(r, 256).maxCounter() >= 1000, "counters advance");
                 }
                 // Nothing of the TX queue is in flight between batches.
-                assertEquals(0, Inflight.recover(m.segment().asSlice(rs, rs), 256, 1000));
+                assertEquals(0, new SplitInflight(m.segment().asSlice(rs, rs), 256).recover(1000));
             }
             restartDelivers(fe, be1, sock, BackendConfig.defaults());
         } finally {
@@ -274,7 +274,7 @@ class VhostUserInflightTest {
             List<DescriptorChain> taken = sim.take(8);
             assertEquals(3, taken.size());
             // Swap the counters of a's and c's heads (entries 0 and 3): c was taken first.
-            long ea = PackedInflight.OFF_DESC + PackedInflight.D_COUNTER, ec = ea + 3L * PackedInflight.DESC_SIZE;
+            long ea = QueueRegionPackedLayout.OFF_DESC + DescStatePackedLayout.OFF_COUNTER, ec = ea + 3L * DescStatePackedLayout.SIZE;
             long ca = sim.region.get(PackedInflight.U64, ea), cc = sim.region.get(PackedInflight.U64, ec);
             sim.region.set(PackedInflight.U64, ea, cc);
             sim.region.set(PackedInflight.U64, ec, ca);
@@ -294,8 +294,8 @@ class VhostUserInflightTest {
             PackedInflight t = PackedInflight.recover(sim.region, 4, sim.ring.descRing(), 2, false);
             assertEquals(2, t.resumePos);
             assertFalse(t.resumeWrap);
-            assertEquals(1, sim.region.get(U16, PackedInflight.OFF_VERSION));
-            assertEquals(4, sim.region.get(U16, PackedInflight.OFF_DESC_NUM));
+            assertEquals(1, sim.region.get(U16, QueueRegionPackedLayout.OFF_VERSION));
+            assertEquals(4, sim.region.get(U16, QueueRegionPackedLayout.OFF_DESC_NUM));
             sim.region.fill((byte) 0);
             sim.start();
             for (int k = 0; k < 4; k++) sim.offer(k, 1, true);
@@ -304,7 +304,7 @@ class VhostUserInflightTest {
             assertEquals(4, all.size());
             // used_idx comes back to 0 with the wrap counter flipped; published, not committed.
             sim.complete(all, 4, 1);
-            assertEquals(0, sim.region.get(U16, PackedInflight.OFF_USED_IDX));
+            assertEquals(0, sim.region.get(U16, QueueRegionPackedLayout.OFF_USED_IDX));
             assertEquals(0, sim.start(), "the published batch is committed, not resubmitted");
             assertEquals(0, sim.track.resumePos);
             assertFalse(sim.track.resumeWrap);
@@ -314,33 +314,33 @@ class VhostUserInflightTest {
     /** Hostile packed regions: every field that steers recovery is checked; the ring does not start. */
     @Test
     void packedHostileRegionsAreRejected() throws Exception {
-        int off = PackedInflight.OFF_DESC;
-        int ds = PackedInflight.DESC_SIZE;
+        long off = QueueRegionPackedLayout.OFF_DESC;
+        long ds = DescStatePackedLayout.SIZE;
         List<Consumer<MemorySegment>> lies = List.of(
-                r -> r.set(U16, PackedInflight.OFF_VERSION, (short) 2),
-                r -> r.set(U16, PackedInflight.OFF_DESC_NUM, (short) 16),
-                r -> r.set(U16, PackedInflight.OFF_FREE_HEAD, (short) 9),
-                r -> r.set(U16, PackedInflight.OFF_OLD_FREE_HEAD, (short) 0xffff),
-                r -> r.set(U16, PackedInflight.OFF_USED_IDX, (short) 8),
-                r -> r.set(U16, PackedInflight.OFF_OLD_USED_IDX, (short) 0x8003),
-                r -> r.set(ValueLayout.JAVA_BYTE, PackedInflight.OFF_OLD_USED_WRAP, (byte) 2),
+                r -> r.set(U16, QueueRegionPackedLayout.OFF_VERSION, (short) 2),
+                r -> r.set(U16, QueueRegionPackedLayout.OFF_DESC_NUM, (short) 16),
+                r -> r.set(U16, QueueRegionPackedLayout.OFF_FREE_HEAD, (short) 9),
+                r -> r.set(U16, QueueRegionPackedLayout.OFF_OLD_FREE_HEAD, (short) 0xffff),
+                r -> r.set(U16, QueueRegionPackedLayout.OFF_USED_IDX, (short) 8),
+                r -> r.set(U16, QueueRegionPackedLayout.OFF_OLD_USED_IDX, (short) 0x8003),
+                r -> r.set(ValueLayout.JAVA_BYTE, QueueRegionPackedLayout.OFF_OLD_USED_WRAP_COUNTER, (byte) 2),
                 // free list loops back on itself / runs past the entries
-                r -> r.set(U16, off + 7L * ds + PackedInflight.D_NEXT, (short) 4),
-                r -> r.set(U16, off + 7L * ds + PackedInflight.D_NEXT, (short) 12),
+                r -> r.set(U16, off + 7L * ds + DescStatePackedLayout.OFF_NEXT, (short) 4),
+                r -> r.set(U16, off + 7L * ds + DescStatePackedLayout.OFF_NEXT, (short) 12),
                 // inflight byte that is neither 0 nor 1
-                r -> r.set(ValueLayout.JAVA_BYTE, off + PackedInflight.D_INFLIGHT, (byte) 7),
+                r -> r.set(ValueLayout.JAVA_BYTE, off + DescStatePackedLayout.OFF_INFLIGHT, (byte) 7),
                 // chain length 0, longer than the ring, links outside, last that disagrees
-                r -> r.set(U16, off + PackedInflight.D_NUM, (short) 0),
-                r -> r.set(U16, off + 1L * ds + PackedInflight.D_NUM, (short) 9),
-                r -> r.set(U16, off + 1L * ds + PackedInflight.D_NEXT, (short) 300),
-                r -> r.set(U16, off + 1L * ds + PackedInflight.D_LAST, (short) 1),
+                r -> r.set(U16, off + DescStatePackedLayout.OFF_NUM, (short) 0),
+                r -> r.set(U16, off + 1L * ds + DescStatePackedLayout.OFF_NUM, (short) 9),
+                r -> r.set(U16, off + 1L * ds + DescStatePackedLayout.OFF_NEXT, (short) 300),
+                r -> r.set(U16, off + 1L * ds + DescStatePackedLayout.OFF_LAST, (short) 1),
                 // a chain running into the free list, two chains sharing an entry
-                r -> r.set(U16, off + 1L * ds + PackedInflight.D_NEXT, (short) 5),
-                r -> r.set(U16, off + 1L * ds + PackedInflight.D_NEXT, (short) 0),
+                r -> r.set(U16, off + 1L * ds + DescStatePackedLayout.OFF_NEXT, (short) 5),
+                r -> r.set(U16, off + 1L * ds + DescStatePackedLayout.OFF_NEXT, (short) 0),
                 // buffer id outside the ring / twice; flags that end a chain early
-                r -> r.set(U16, off + PackedInflight.D_ID, (short) 8),
-                r -> r.set(U16, off + PackedInflight.D_ID, r.get(U16, off + 2L * ds + PackedInflight.D_ID)),
-                r -> r.set(U16, off + 1L * ds + PackedInflight.D_FLAGS, (short) 0x80));
+                r -> r.set(U16, off + DescStatePackedLayout.OFF_ID, (short) 8),
+                r -> r.set(U16, off + DescStatePackedLayout.OFF_ID, r.get(U16, off + 2L * ds + DescStatePackedLayout.OFF_ID)),
+                r -> r.set(U16, off + 1L * ds + DescStatePackedLayout.OFF_FLAGS, (short) 0x80));
         for (int k = 0; k < lies.size(); k++) {
             try (PackedSim sim = new PackedSim(8, FeatureSet.of(VirtioFeature.VERSION_1))) {
                 sim.start();
@@ -380,17 +380,17 @@ class VhostUserInflightTest {
                 for (int q = 0; q < 2; q++) {
                     MemorySegment r = m.segment().asSlice(q * rs, rs);
                     String what = "queue " + q;
-                    assertEquals(1, r.get(U16, PackedInflight.OFF_VERSION), what);
-                    assertEquals(256, r.get(U16, PackedInflight.OFF_DESC_NUM), what);
-                    assertEquals(1000 % 256, r.get(U16, PackedInflight.OFF_USED_IDX), what + " used_idx");
-                    assertEquals(r.get(U16, PackedInflight.OFF_USED_IDX), r.get(U16, PackedInflight.OFF_OLD_USED_IDX), what);
-                    assertEquals(0, r.get(ValueLayout.JAVA_BYTE, PackedInflight.OFF_USED_WRAP), what + ": 3 laps flip the wrap counter to 0");
-                    assertEquals(r.get(ValueLayout.JAVA_BYTE, PackedInflight.OFF_USED_WRAP), r.get(ValueLayout.JAVA_BYTE, PackedInflight.OFF_OLD_USED_WRAP), what);
-                    assertEquals(r.get(U16, PackedInflight.OFF_FREE_HEAD), r.get(U16, PackedInflight.OFF_OLD_FREE_HEAD), what);
+                    assertEquals(1, r.get(U16, QueueRegionPackedLayout.OFF_VERSION), what);
+                    assertEquals(256, r.get(U16, QueueRegionPackedLayout.OFF_DESC_NUM), what);
+                    assertEquals(1000 % 256, r.get(U16, QueueRegionPackedLayout.OFF_USED_IDX), what + " used_idx");
+                    assertEquals(r.get(U16, QueueRegionPackedLayout.OFF_USED_IDX), r.get(U16, QueueRegionPackedLayout.OFF_OLD_USED_IDX), what);
+                    assertEquals(0, r.get(ValueLayout.JAVA_BYTE, QueueRegionPackedLayout.OFF_USED_WRAP_COUNTER), what + ": 3 laps flip the wrap counter to 0");
+                    assertEquals(r.get(ValueLayout.JAVA_BYTE, QueueRegionPackedLayout.OFF_USED_WRAP_COUNTER), r.get(ValueLayout.JAVA_BYTE, QueueRegionPackedLayout.OFF_OLD_USED_WRAP_COUNTER), what);
+                    assertEquals(r.get(U16, QueueRegionPackedLayout.OFF_FREE_HEAD), r.get(U16, QueueRegionPackedLayout.OFF_OLD_FREE_HEAD), what);
                 }
                 MemorySegment txr = m.segment().asSlice(rs, rs);
                 for (int i = 0; i < 256; i++) {
-                    assertEquals(0, txr.get(ValueLayout.JAVA_BYTE, PackedInflight.OFF_DESC + (long) PackedInflight.DESC_SIZE * i),
+                    assertEquals(0, txr.get(ValueLayout.JAVA_BYTE, QueueRegionPackedLayout.OFF_DESC + (long) DescStatePackedLayout.SIZE * i),
                             "TX entry " + i + " in flight between batches");
                 }
             }
@@ -399,8 +399,8 @@ class VhostUserInflightTest {
             try (Mapping m = Mapping.map(fe.inflightFd(), fe.inflightSize(), Mapping.PROT_READ | Mapping.PROT_WRITE,
                     Mapping.MAP_SHARED, 0, "test view of inflight")) {
                 MemorySegment txr = m.segment().asSlice(rs, rs);
-                int head = Short.toUnsignedInt(txr.get(U16, PackedInflight.OFF_FREE_HEAD));
-                txr.set(U16, PackedInflight.OFF_DESC + (long) PackedInflight.DESC_SIZE * head + PackedInflight.D_NEXT, (short) head);
+                int head = Short.toUnsignedInt(txr.get(U16, QueueRegionPackedLayout.OFF_FREE_HEAD));
+                txr.set(U16, QueueRegionPackedLayout.OFF_DESC + (long) DescStatePackedLayout.SIZE * head + DescStatePackedLayout.OFF_NEXT, (short) head);
             }
             try (VhostUserBackend be3 = VhostUserBackend.listen(sock, bc)) {
                 long end = System.currentTimeMillis() + 10_000;
