@@ -34,6 +34,10 @@
 #   --analyse DIR   only (re)print the table of an earlier run's results DIR
 # Needs git, python3, a JDK 25 (scripts/lib.sh) and what the selected cells need (most: root).
 set -euo pipefail
+# The whole script is one block that bash reads before it runs any of it: a comparison takes
+# tens of minutes, and a checkout or an edit of this file meanwhile must not change it under
+# the running shell.
+{
 here="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 . "$here/scripts/lib.sh"
 
@@ -170,3 +174,5 @@ m.update(wall_s=int(sys.argv[2]), loadavg_end=sys.argv[3], ended_utc=datetime.da
 json.dump(m, open(p, "w"), indent=1)
 EOF
 analyse_py "$results"
+exit $?
+}
