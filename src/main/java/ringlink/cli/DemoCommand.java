@@ -77,11 +77,33 @@ final class DemoCommand implements Callable<Integer> {
         Outcome run(Context c) throws Exception;
     }
 
-    /** A step's result for the summary. */
-    record Outcome(String status, String ping, String throughput, String note) {}
+    /**
+     * A step's result for the summary; {@code retransmits} are the iperf3 sender's (-1 when the
+     * step ran no iperf3), {@code gbps} the receiver's rate (NaN without iperf3).
+     */
+    record Outcome(String status, String ping, String throughput, String note, long retransmits, double gbps) {
+        Outcome(String status, String ping, String throughput, String note) {
+            this(status, ping, throughput, note, -1, Double.NaN);
+        }
 
-    /** Shared by the steps: settings, output, and the cleanup stack. */
-    record Context(String prefix, int iperfSeconds, PrintStream out, Cleanup cleanup, boolean root) {
+        /** An "ok" outcome with an iperf3 result. */
+        static Outcome ok(String ping, Iperf r) {
+            return new Outcome("ok", ping, r.rate(), "", r.retransmits(), r.gbps());
+        }
+    }
+
+    /** One iperf3 run: the receiver's rate ("9.41 Gbit/s" and in Gbit/s) and the sender's retransmissions. */
+    record Iperf(String rate, double gbps, long retransmits) {}
+
+    /**
+     * Shared by the steps: settings, output, and the cleanup stack. {@code json}: iperf3 runs with
+     * {@code -J} (no live lines; the bench and the tests read {@code end.sum_sent.retransmits}).
+     */
+    record Context(String prefix, int iperfSeconds, PrintStream out, Cleanup cleanup, boolean root, boolean json) {
+        Context(String prefix, int iperfSeconds, PrintStream out, Cleanup cleanup, boolean root) {
+            this(prefix, iperfSeconds, out, cleanup, root, false);
+        }
+
         void say(String s) {
             out.println("    " + s);
             out.flush();
@@ -149,7 +171,8 @@ final class DemoCommand implements Callable<Integer> {
                         cleanup.run(); // each step leaves nothing behind for the next
                     }
                 }
-                rows.add(new String[] {s.name(), o.status(), o.ping(), o.throughput(), o.status().equals("ok") ? s.proves() : o.note()});
+                rows.add(new String[] {s.name(), o.status(), o.ping(), o.throughput(), o.retransmits() < 0 ? "-" : String.valueOf(o.retransmits()),
+                    o.status().equals("ok") ? s.proves() : o.note()});
             }
         } finally {
             cleanup.run();
@@ -161,8 +184,9 @@ final class DemoCommand implements Callable<Integer> {
         }
         out.println();
         out.println("Summary");
-        out.printf(Locale.ROOT, "  %-8s %-8s %-12s %-14s %s%n", "step", "result", "ping (avg)", "throughput", "what it shows");
-        for (String[] r : rows) out.printf(Locale.ROOT, "  %-8s %-8s %-12s %-14s %s%n", (Object[]) r);
+        out.printf(Locale.ROOT, "  %-8s %-8s %-12s %-14s %-7s %s%n", "step", "result", "ping (avg)", "throughput", "retr", "what it shows");
+        for (String[] r : rows) out.printf(Locale.ROOT, "  %-8s %-8s %-12s %-14s %-7s %s%n", (Object[]) r);
+        out.println("  (retr: TCP retransmissions of the iperf3 sender; the veth step is the kernel's own figure in the same run)");
         if (root) {
             String left = leftovers(c);
             out.println(left.isEmpty() ? "Cleanup checked: no namespaces or interfaces named " + prefix + "* are left."
@@ -201,7 +225,9 @@ final class DemoCommand implements Callable<Integer> {
 
     /** Pings {@code to} from namespace {@code ns}; returns the average RTT ("0.061 ms"). */
     static String ping(Context c, String ns, String to) throws IOException {
-        Shell.Result r = Shell.run(20, "ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-W", "2", to);
+        // -w 10: until 3 replies came or 10 s passed, so a first reply delayed by ARP or a peer
+        // process still starting (a loaded machine) is waited for, not a failure.
+        Shell.Result r = Shell.run(20, "ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-w", "10", to);
         for (String line : r.output().split("\n")) if (line.contains("packets transmitted") || line.startsWith("rtt")) c.say("ping: " + line.strip());
         if (!r.ok()) throw new IOException("ping " + to + " from " + ns + " failed: " + lastLine(r.output()));
         Matcher m = RTT.matcher(r.output());
@@ -209,14 +235,22 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private static final Pattern RECEIVER = Pattern.compile("([0-9.]+) ([KMG]?)bits/sec.*receiver");
+    /** The sender's summary line: "... 9.40 Gbits/sec  137   sender" (Retr column before "sender"). */
+    private static final Pattern SENDER = Pattern.compile("bits/sec\\s+([0-9]+)\\s+sender");
 
-    /** iperf3 TCP from namespace a to the server in namespace b, its per-second lines shown live; returns "9.41 Gbit/s". */
-    static String iperf(Context c, String nsA, String nsB, String server) throws IOException, InterruptedException {
+    /**
+     * iperf3 TCP from namespace a to the server in namespace b: its per-second lines shown live
+     * (or, with {@link Context#json}, one {@code -J} run read from its JSON); returns the
+     * receiver's rate and the sender's retransmissions.
+     */
+    static Iperf iperf(Context c, String nsA, String nsB, String server) throws IOException, InterruptedException {
         Process srv = new ProcessBuilder("ip", "netns", "exec", nsB, "iperf3", "-s", "-1", "-B", server)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         c.cleanup().add("stop iperf3 server", () -> Shell.kill(srv));
+        if (c.json()) return iperfJson(c, nsA, server);
         Process cli = null;
-        String result = null;
+        Iperf result = null;
+        long retr = -1;
         StringBuilder all = new StringBuilder();
         for (int attempt = 0; attempt < 30 && result == null; attempt++) {
             cli = new ProcessBuilder("ip", "netns", "exec", nsA, "iperf3", "-c", server, "-t", String.valueOf(c.iperfSeconds()),
@@ -231,8 +265,13 @@ final class DemoCommand implements Callable<Integer> {
                     all.append(line).append('\n');
                     if (line.contains("Connection refused") || line.contains("unable to connect")) refused = true;
                     if (line.contains("bits/sec") || line.startsWith("[ ID]")) c.say("iperf3: " + line.strip());
+                    Matcher s = SENDER.matcher(line);
+                    if (s.find()) retr = Long.parseLong(s.group(1));
                     Matcher m = RECEIVER.matcher(line);
-                    if (m.find()) result = rate(Double.parseDouble(m.group(1)), m.group(2));
+                    if (m.find()) {
+                        double gbps = gbit(Double.parseDouble(m.group(1)), m.group(2));
+                        result = new Iperf(rate(gbps), gbps, retr);
+                    }
                 }
             }
             if (!cli.waitFor(c.iperfSeconds() + 30L, TimeUnit.SECONDS)) Shell.kill(cli);
@@ -243,13 +282,48 @@ final class DemoCommand implements Callable<Integer> {
         return result;
     }
 
-    private static String rate(double v, String unit) {
-        double gbit = switch (unit) {
+    /** {@link #iperf} with {@code -J}: the rate from {@code end.sum_received}, retransmissions from {@code end.sum_sent.retransmits}. */
+    private static Iperf iperfJson(Context c, String nsA, String server) throws IOException, InterruptedException {
+        Shell.Result r = null;
+        for (int attempt = 0; attempt < 30; attempt++) {
+            r = Shell.run(c.iperfSeconds() + 30L, "ip", "netns", "exec", nsA, "iperf3", "-c", server, "-t", String.valueOf(c.iperfSeconds()), "-J");
+            // iperf3 -J may exit 1 with {"error": "unable to connect ..."} while the server starts.
+            if (!r.output().contains("unable to connect") && !r.output().contains("Connection refused")) break;
+            Thread.sleep(100);
+        }
+        return parseJson(r.output());
+    }
+
+    /** Reads an iperf3 {@code -J} TCP client result. */
+    static Iperf parseJson(String out) throws IOException {
+        int brace = out.indexOf('{');
+        Object doc;
+        try {
+            doc = brace < 0 ? null : Json.parse(out.substring(brace).strip());
+        } catch (RuntimeException e) {
+            throw new IOException("iperf3's output is not JSON: " + lastLine(out), e);
+        }
+        if (!(doc instanceof java.util.Map<?, ?> m)) throw new IOException("iperf3's output is not JSON: " + lastLine(out));
+        if (m.get("error") != null) throw new IOException("iperf3 through the link failed: " + m.get("error"));
+        if (!(m.get("end") instanceof java.util.Map<?, ?> end) || !(end.get("sum_received") instanceof java.util.Map<?, ?> recv)
+                || !(end.get("sum_sent") instanceof java.util.Map<?, ?> sent)) {
+            throw new IOException("no end.sum_sent/sum_received in iperf3's JSON: " + out.substring(0, Math.min(300, out.length())));
+        }
+        double gbps = ((Number) recv.get("bits_per_second")).doubleValue() / 1e9;
+        Object retr = sent.get("retransmits");
+        return new Iperf(rate(gbps), gbps, retr instanceof Number n ? n.longValue() : -1);
+    }
+
+    private static double gbit(double v, String unit) {
+        return switch (unit) {
             case "G" -> v;
             case "M" -> v / 1e3;
             case "K" -> v / 1e6;
             default -> v / 1e9;
         };
+    }
+
+    private static String rate(double gbit) {
         return gbit >= 1 ? String.format(Locale.ROOT, "%.2f Gbit/s", gbit) : String.format(Locale.ROOT, "%.0f Mbit/s", gbit * 1000);
     }
 
@@ -326,6 +400,27 @@ final class DemoCommand implements Callable<Integer> {
         return sw;
     }
 
+    /**
+     * The AF_XDP steps' ring sizes: 4096 receive frames instead of the link's default 2048. A veth
+     * cannot hold back a sender (its XDP hook drops what the socket has no frame for), so the
+     * socket's rings are the only buffer between TCP and a poller that the scheduler keeps off
+     * the CPU for a moment: with 2048, a 5 s iperf3 run on a loaded 2-core machine lost 400-2600
+     * frames ("fill ring empty" in the socket's statistics, one TCP retransmission each), with
+     * 4096 none (docs/ARCHITECTURE.md, "Back-pressure").
+     */
+    static final String XDP_RINGS = "?ring=4096&frames=8192";
+
+    /**
+     * The shm step's queues (the server creates them, the second process maps them): 8 MiB of
+     * data and 256 KiB pipes each instead of gVisor's 1 MiB / 64 KiB. The data region is the
+     * only buffer between the switch and a peer process the scheduler keeps off the CPU for a
+     * while; 1 MiB is 512 frames, 6 ms at 1 Gbit/s, and on a loaded 2-core machine the peer was
+     * away longer than that often enough for thousands of BACKPRESSURE drops in 5 s (a TCP
+     * retransmission each) whatever the retry; 8 MiB (4096 frames, the pipes sized for as many
+     * descriptors) left 0-6 (docs/ARCHITECTURE.md, "Back-pressure").
+     */
+    static final String SHM_QUEUES = "&data=8388608&pipe=262144";
+
     /** Queue pairs of the vm step's guest: its driver turns them all on, each vCPU sends on its own. */
     static final int VM_QUEUES = 2;
 
@@ -340,17 +435,34 @@ final class DemoCommand implements Callable<Integer> {
         return sb.toString();
     }
 
+    /** What the kernel dropped at an AF_XDP link's socket (its rings full or empty): not in the link's counters. */
+    static String xskDrops(Link l) {
+        if (!(l instanceof ringlink.xdp.XdpLink x)) return l.name() + ": not AF_XDP";
+        try {
+            var st = x.statistics();
+            return l.name() + " rx dropped " + st.rxDropped() + ", rx ring full " + st.rxRingFull() + ", fill ring empty " + st.rxFillRingEmptyDescs();
+        } catch (IOException | RuntimeException e) {
+            return l.name() + ": no statistics (" + e.getMessage() + ")";
+        }
+    }
+
     static String switchSummary(Switch sw) {
         var s = sw.stats();
-        long pkts = 0, sup = 0, drops = 0, seg = 0, csum = 0;
+        long pkts = 0, sup = 0, drops = 0, seg = 0, csum = 0, linkDrops = 0;
+        java.util.Map<ringlink.sw.DropReason, Long> why = new java.util.EnumMap<>(ringlink.sw.DropReason.class);
         for (var p : s.ports()) {
             pkts += p.forwarded().txPackets();
             sup += p.link().superpackets();
             drops += p.totalDrops();
             seg += p.segmented();
             csum += p.checksummed();
+            linkDrops += p.link().rxDrops() + p.link().txDrops();
+            p.drops().forEach((r, n) -> why.merge(r, n, Long::sum));
         }
-        return pkts + " packets forwarded, " + drops + " drops; superpackets seen by the links: " + sup
+        StringBuilder reasons = new StringBuilder();
+        why.forEach((r, n) -> reasons.append(reasons.isEmpty() ? "" : ", ").append(r.name().toLowerCase(Locale.ROOT)).append(' ').append(n));
+        if (linkDrops > 0) reasons.append(reasons.isEmpty() ? "" : ", ").append("by the links ").append(linkDrops);
+        return pkts + " packets forwarded, " + drops + " drops" + (reasons.isEmpty() ? "" : " (" + reasons + ")") + "; superpackets seen by the links: " + sup
                 + ", segmented in software: " + seg + ", checksums finished in software: " + csum;
     }
 
@@ -405,8 +517,8 @@ final class DemoCommand implements Callable<Integer> {
             place(va, a, "10.77.0.1/24");
             place(vb, b, "10.77.0.2/24");
             String rtt = ping(c, a, "10.77.0.2");
-            String rate = iperf(c, a, b, "10.77.0.2");
-            return new Outcome("ok", rtt, rate, "");
+            Iperf rate = iperf(c, a, b, "10.77.0.2");
+            return Outcome.ok(rtt, rate);
         }
     }
 
@@ -433,9 +545,9 @@ final class DemoCommand implements Callable<Integer> {
             place(ta, a, "10.77.1.1/24");
             place(tb, b, "10.77.1.2/24");
             String rtt = ping(c, a, "10.77.1.2");
-            String rate = iperf(c, a, b, "10.77.1.2");
+            Iperf rate = iperf(c, a, b, "10.77.1.2");
             c.say("switch: " + switchSummary(sw));
-            return new Outcome("ok", rtt, rate, "");
+            return Outcome.ok(rtt, rate);
         }
     }
 
@@ -466,15 +578,15 @@ final class DemoCommand implements Callable<Integer> {
             place(ta, a, "10.77.3.1/24");
             place(xb, b, "10.77.3.2/24");
             Shell.run(10, "ip", "netns", "exec", b, "ethtool", "-K", xb, "tx", "off", "tso", "off", "gso", "off");
-            Link lb = Links.open("xdp:" + xbh);
+            Link lb = Links.open("xdp:" + xbh + XDP_RINGS);
             c.cleanup().add("close " + lb.name(), lb::close);
             Switch sw = switchOf(c, la, lb);
             String rtt = ping(c, a, "10.77.3.2");
-            String rate = iperf(c, a, b, "10.77.3.2");
+            Iperf rate = iperf(c, a, b, "10.77.3.2");
             long segmented = sw.stats().ports().get(1).segmented();
             c.say("switch: " + switchSummary(sw));
             if (segmented == 0) c.say("(the TAP sent no superpackets this time, so nothing needed segmenting)");
-            return new Outcome("ok", rtt, rate, "");
+            return Outcome.ok(rtt, rate);
         }
     }
 
@@ -519,7 +631,7 @@ final class DemoCommand implements Callable<Integer> {
             c.cleanup().add("close " + la.name(), la::close);
             Link ls;
             try {
-                ls = Links.open("shm:" + sock + "?timeout=30000"); // the server end: waits for the peer to connect
+                ls = Links.open("shm:" + sock + "?timeout=30000" + SHM_QUEUES); // the server end: waits for the peer to connect
             } catch (IOException e) {
                 throw new IOException("the second process did not connect: " + e.getMessage() + "; its log: " + tail(log), e);
             }
@@ -533,9 +645,9 @@ final class DemoCommand implements Callable<Integer> {
             place(ta, a, "10.77.6.1/24");
             place(tb, b, "10.77.6.2/24");
             String rtt = ping(c, a, "10.77.6.2");
-            String rate = iperf(c, a, b, "10.77.6.2");
+            Iperf rate = iperf(c, a, b, "10.77.6.2");
             c.say("switch: " + switchSummary(sw));
-            return new Outcome("ok", rtt, rate, "");
+            return Outcome.ok(rtt, rate);
         }
 
         static String tail(Path log) {
@@ -699,8 +811,8 @@ final class DemoCommand implements Callable<Integer> {
             }
             place0(b, tb, "10.77.8.2/24");
             String rtt = ping(c, b, "10.77.8.1");
-            if (warmupSeconds > 0) iperf(new Context(c.prefix(), warmupSeconds, c.out(), c.cleanup(), c.root()), a, b, "10.77.8.2");
-            String rate = iperf(c, a, b, "10.77.8.2");
+            if (warmupSeconds > 0) iperf(new Context(c.prefix(), warmupSeconds, c.out(), c.cleanup(), c.root(), c.json()), a, b, "10.77.8.2");
+            Iperf rate = iperf(c, a, b, "10.77.8.2");
             if (peer != null) {
                 if (!peer.isAlive()) throw new IOException("the switch process exited; its log: " + SharedMemory.tail(log));
                 Shell.run(10, "kill", "-USR1", String.valueOf(peer.pid()));
@@ -710,7 +822,7 @@ final class DemoCommand implements Callable<Integer> {
                 for (int i = 0; i < lines.size(); i++) if (lines.get(i).startsWith("port ")) from = i; // the last SIGUSR1 table
                 for (String line : lines.subList(from, lines.size())) c.say("switch: " + line.strip());
             }
-            return new Outcome("ok", rtt, rate, "");
+            return Outcome.ok(rtt, rate);
         }
 
         /** Gives {@code dev} (already in namespace {@code ns}) the address and brings it up. */
@@ -796,15 +908,16 @@ final class DemoCommand implements Callable<Integer> {
             for (String[] v : new String[][] {{a, xa}, {b, xb}}) {
                 Shell.run(10, "ip", "netns", "exec", v[0], "ethtool", "-K", v[1], "tx", "off", "tso", "off", "gso", "off");
             }
-            Link la = Links.open("xdp:" + xah);
+            Link la = Links.open("xdp:" + xah + XDP_RINGS);
             c.cleanup().add("close " + la.name(), la::close);
-            Link lb = Links.open("xdp:" + xbh);
+            Link lb = Links.open("xdp:" + xbh + XDP_RINGS);
             c.cleanup().add("close " + lb.name(), lb::close);
             Switch sw = switchOf(c, la, lb);
             String rtt = ping(c, a, "10.77.2.2");
-            String rate = iperf(c, a, b, "10.77.2.2");
+            Iperf rate = iperf(c, a, b, "10.77.2.2");
             c.say("switch: " + switchSummary(sw));
-            return new Outcome("ok", rtt, rate, "");
+            c.say("kernel, per XDP socket: " + xskDrops(la) + "; " + xskDrops(lb));
+            return Outcome.ok(rtt, rate);
         }
     }
 }

@@ -20,14 +20,14 @@ public final class NetnsCells implements BenchCellProvider {
         List<BenchCell> cells = new ArrayList<>();
         if (o.quick()) return cells;
         for (DemoCommand.Step s : DemoCommand.steps()) {
-            if (s instanceof DemoCommand.Tap || s instanceof DemoCommand.Xdp || s instanceof DemoCommand.Mixed) {
+            if (s instanceof DemoCommand.Tap || s instanceof DemoCommand.Xdp || s instanceof DemoCommand.Mixed || s instanceof DemoCommand.SharedMemory) {
                 cells.add(new StepCell(s));
             }
         }
         return cells;
     }
 
-    /** One demo step as a cell: its iperf3 receiver rate. */
+    /** One demo step as a cell: its iperf3 receiver rate and sender retransmissions. */
     record StepCell(DemoCommand.Step step) implements BenchCell {
         @Override public String group() { return "netns iperf3"; }
         @Override public String variant() { return "ringlink switch " + step.name(); }
@@ -35,7 +35,7 @@ public final class NetnsCells implements BenchCellProvider {
         @Override public int size() { return 0; }
 
         private static DemoCommand.Context context(int seconds, Cleanup cleanup) {
-            return new DemoCommand.Context("rlclb", seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot());
+            return new DemoCommand.Context("rlclb", seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot(), true);
         }
 
         @Override
@@ -50,7 +50,7 @@ public final class NetnsCells implements BenchCellProvider {
             DemoCommand.Context c = context((int) Math.max(1, Math.round(d.toMillis() / 1000.0)), cleanup);
             try {
                 DemoCommand.Outcome o = step.run(c);
-                return new Measurement(Double.NaN, gbps(o.throughput()));
+                return new Measurement(Double.NaN, o.gbps(), o.retransmits() < 0 ? Double.NaN : o.retransmits());
             } finally {
                 cleanup.run();
                 if (!problems.isEmpty()) System.err.println("ringlink bench: cleanup: " + String.join("; ", problems));

@@ -59,7 +59,7 @@ public final class TunnelCells implements BenchCellProvider {
         }
 
         private static DemoCommand.Context context(int seconds, Cleanup cleanup) {
-            return new DemoCommand.Context(PREFIX, seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot());
+            return new DemoCommand.Context(PREFIX, seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot(), true);
         }
 
         @Override
@@ -74,7 +74,7 @@ public final class TunnelCells implements BenchCellProvider {
             DemoCommand.Context c = context((int) Math.max(1, Math.round(d.toMillis() / 1000.0)), cleanup);
             try {
                 DemoCommand.Outcome o = step().run(c);
-                return new Measurement(Double.NaN, NetnsCells.StepCell.gbps(o.throughput()));
+                return new Measurement(Double.NaN, o.gbps(), o.retransmits() < 0 ? Double.NaN : o.retransmits());
             } finally {
                 cleanup.run();
                 if (!problems.isEmpty()) System.err.println("ringlink bench: cleanup: " + String.join("; ", problems));
