@@ -186,6 +186,8 @@ final class SwitchControl {
         m.put("vlan", v == null ? null : v.toString());
         m.put("link", counters(ps.link()));
         m.put("switch", counters(ps.forwarded()));
+        m.put("superpackets_in", sw.superpacketsIn(index));
+        m.put("superpackets_out", sw.superpacketsOut(index));
         m.put("segmented", ps.segmented());
         m.put("checksummed", ps.checksummed());
         m.put("tx_retried", sw.retried(index));
@@ -255,8 +257,9 @@ final class SwitchControl {
                         side + ":", c.get("rx_packets"), c.get("rx_bytes"), c.get("rx_drops"), c.get("tx_packets"), c.get("tx_bytes"),
                         c.get("tx_drops"), c.get("errors"), c.get("superpackets")));
             }
-            sb.append(String.format(Locale.ROOT, "  software offload: segmented %s, checksums finished %s; sent on a retry after a full queue %s%n",
-                    v.get("segmented"), v.get("checksummed"), v.get("tx_retried")));
+            sb.append(String.format(Locale.ROOT, "  superpackets: in %s, out whole %s; software offload: segmented %s, checksums finished %s;"
+                    + " sent on a retry after a full queue %s%n",
+                    v.get("superpackets_in"), v.get("superpackets_out"), v.get("segmented"), v.get("checksummed"), v.get("tx_retried")));
             sb.append(String.format(Locale.ROOT, "  addresses %s of mac-limit %s, not learned at the limit %s%s%n",
                     v.get("macs"), v.get("mac_limit"), v.get("unlearned"), (Integer) v.get("queues") > 1 ? ", queues " + v.get("queues") : ""));
             @SuppressWarnings("unchecked") Map<String, Object> d = (Map<String, Object>) v.get("drops");

@@ -462,6 +462,7 @@ final class Poller implements Runnable {
         int limit = in.macLimit;
         long unlearned = 0;
         long bytes = 0;
+        int superIn = 0;
         // A batch is mostly one flow: a source just learned and a destination just looked up
         // (same VLAN, same batch time) need no second trip to the table.
         long lastSrc = 0, lastDst = 0;
@@ -469,6 +470,7 @@ final class Poller implements Runnable {
         for (int i = 0; i < n; i++) {
             int len = rx.length(i);
             bytes += len;
+            if (rx.isGso(i)) superIn++;
             long off = rx.dataOffset(i);
             vids[i] = 0;
             if (len < ETH_HLEN) {
@@ -523,6 +525,7 @@ final class Poller implements Runnable {
         if (secDrops > 0) in.rxDrop(queue, DropReason.PORT_SECURITY, secDrops);
         if (unlearned > 0) in.unlearned.addAndGet(unlearned); // rare: only while the port is at its limit
         in.rxCounters(queue).received(n, bytes); // this thread owns the queue: a single writer
+        if (superIn > 0) in.superIn.addAndGet(superIn); // once a batch, and only with TSO traffic
 
         int i = 0;
         while (i < n) {
@@ -708,7 +711,12 @@ final class Poller implements Runnable {
         }
         if (ok > 0) {
             long bytes = 0;
-            for (int k = from; k < from + ok; k++) bytes += b.length(k);
+            int superOut = 0;
+            for (int k = from; k < from + ok; k++) {
+                bytes += b.length(k);
+                if (b.isGso(k)) superOut++;
+            }
+            if (superOut > 0) q.superOut = q.superOut + superOut; // single writer: we hold q's lock
             q.counters.transmitted(ok, bytes);
             if (q.queueCounters != null) q.queueCounters[qi].transmitted(ok, bytes);
         }

@@ -49,6 +49,10 @@ final class Port {
     final java.util.concurrent.atomic.AtomicLongArray drops = new java.util.concurrent.atomic.AtomicLongArray(DropReason.values().length);
     /** Superpackets segmented and checksums finished in software for this port (under the lock). */
     volatile long segmented, checksummed;
+    /** Superpackets (GSO) the switch took from this port (any poller of its queues adds, once a batch). */
+    final java.util.concurrent.atomic.AtomicLong superIn = new java.util.concurrent.atomic.AtomicLong();
+    /** Superpackets the switch handed to this port whole (its link took them with their offload; under the lock). */
+    volatile long superOut;
     /** Packets that went out on a retry after the port was full at first (under the lock). */
     volatile long retried;
     /**

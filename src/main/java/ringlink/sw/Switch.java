@@ -451,6 +451,19 @@ public final class Switch implements AutoCloseable {
         return slot(i).retried;
     }
 
+    /** Superpackets (GSO) the switch took from port {@code i}: what its link delivered whole. */
+    public long superpacketsIn(int i) {
+        return slot(i).superIn.get();
+    }
+
+    /**
+     * Superpackets the switch handed to port {@code i} whole (the port accepts the offload); those
+     * it segmented for the port instead are {@link PortStats#segmented()}.
+     */
+    public long superpacketsOut(int i) {
+        return slot(i).superOut;
+    }
+
     /** Milliseconds since the switch was built (the forwarding table's time). */
     int nowMs() {
         return (int) ((clock.getAsLong() - startNanos) / 1_000_000);

@@ -412,6 +412,23 @@ class SwitchControlTest {
             assertTrue(body.contains("ringlink_port_rx_packets_total" + labels + " " + link.get("rx_packets") + "\n"), labels + "\n" + body);
             assertTrue(body.contains("ringlink_port_tx_packets_total" + labels + " " + link.get("tx_packets") + "\n"), labels + "\n" + body);
             assertTrue(body.contains("ringlink_port_up" + labels + " 1\n"), body);
+            // Every per-port figure of the list, against port/show's.
+            Map<String, Object> want = new java.util.LinkedHashMap<>();
+            want.put("ringlink_port_rx_bytes_total" + labels, link.get("rx_bytes"));
+            want.put("ringlink_port_tx_bytes_total" + labels, link.get("tx_bytes"));
+            want.put("ringlink_port_segmented_total" + labels, p.get("segmented"));
+            want.put("ringlink_port_checksums_finished_total" + labels, p.get("checksummed"));
+            want.put("ringlink_port_mac_entries" + labels, p.get("macs"));
+            want.put("ringlink_port_mac_limit" + labels, p.get("mac_limit"));
+            String l = labels.substring(0, labels.length() - 1);
+            want.put("ringlink_port_switch_superpackets_total" + l + ",direction=\"in\"}", p.get("superpackets_in"));
+            want.put("ringlink_port_switch_superpackets_total" + l + ",direction=\"out\"}", p.get("superpackets_out"));
+            for (var d : ((Map<?, ?>) p.get("drops")).entrySet()) {
+                want.put("ringlink_port_drops_total" + l + ",reason=\"" + d.getKey() + "\"}", d.getValue());
+            }
+            for (var w : want.entrySet()) {
+                assertTrue(body.contains(w.getKey() + " " + w.getValue() + "\n"), w.getKey() + " " + w.getValue() + "\n" + body);
+            }
         }
         assertTrue(body.contains("ringlink_port_rx_packets_total{port=\"pair:rlctl-a[0]\",index=\"0\",transport=\"pair\"} 16\n")
                 || body.contains("ringlink_port_rx_packets_total{port=\"pair:rlctl-a[1]\",index=\"0\",transport=\"pair\"} 16\n"), body);
