@@ -313,6 +313,39 @@ class SwitchControlTest {
     }
 
     @Test
+    void portAddServesEveryQueuePairOfAVhostUserPort() throws Exception {
+        Path vs = dir.resolve("rlctl-vu.sock");
+        Result r = appctl("port/add", "vhost-user:" + vs + "?queues=2");
+        assertEquals(0, r.rc(), r.toString());
+        assertTrue(r.out().contains("2 queues"), r.out());
+        assertTrue(r.out().startsWith("port 2: "), r.out());
+        String name = Switch().device(2).name();
+        // Our own front-end with two queue pairs: a frame sent on each queue crosses the switch.
+        try (ringlink.link.LinkDevice fe = Links.openDevice("vhost-user:" + vs + "?role=frontend&queues=2");
+             PacketBatch tx = new PacketBatch(1, 2048); PacketBatch rx = new PacketBatch(64, 70000)) {
+            assertEquals(2, fe.queueCount());
+            for (int q = 0; q < 2; q++) {
+                int got = 0;
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (got == 0 && System.nanoTime() < deadline) {
+                    PairTraffic.frames(tx, 1, 100, 0xffff_ffff_ffffL, 0x02_00_00_78_00_00L + q);
+                    fe.queue(q).transmit(tx);
+                    Thread.sleep(20);
+                    rx.clear();
+                    got = b.receive(rx);
+                }
+                assertTrue(got > 0, "a frame from queue " + q + " reached port b");
+            }
+            var ps = Switch().stats().ports().stream().filter(p -> p.name().equals(name)).findFirst().orElseThrow();
+            assertEquals(2, ps.queues().size());
+            for (var q : ps.queues()) assertTrue(q.forwarded().rxPackets() > 0, "queue " + q.queue() + " received: " + ps.queues());
+        } finally {
+            r = appctl("port/del", name);
+            assertEquals(0, r.rc(), r.toString());
+        }
+    }
+
+    @Test
     void ringlinkCtlAndTheJsonViews() throws Exception {
         trafficAtoB(8);
         Result r = ctl("port/show", "--json");
