@@ -81,13 +81,13 @@ public final class Switch implements AutoCloseable {
 
     /**
      * How long a full port gets without taking a packet before the rest of a run is dropped,
-     * unless {@link Builder#txRetry} says otherwise: 250 µs. 20 µs (the first design: about the
+     * unless {@link Builder#txRetry} says otherwise: 1 ms. 20 µs (the first design: about the
      * time a busy consumer thread takes to drain a burst) was too short when the consumer is
      * another process that must first be scheduled: in the demo's shm step TCP then still lost
-     * 12% of its segments; a time slice of a loaded CPU is a few hundred µs to a few ms. The
-     * retry yields the CPU while it waits and a port that stays full is skipped after one
-     * timeout (docs/ARCHITECTURE.md, "Back-pressure"), so the longer wait costs the other ports
-     * nothing while a port drains normally.
+     * thousands of segments in 5 s; a time slice of a loaded CPU is a few hundred µs to a few ms.
+     * The retry parks while it waits and a port that took nothing in its last retry gets none
+     * until it takes a packet again (docs/ARCHITECTURE.md, "Back-pressure"), so the longer wait
+     * costs the other ports one timeout when a port stops draining, not one per run.
      */
     public static final Duration DEFAULT_TX_RETRY = Duration.ofNanos(1_000_000);
 
@@ -290,10 +290,11 @@ public final class Switch implements AutoCloseable {
         }
 
         /**
-         * How long a port whose queue is full gets to make room before the rest of a run is
-         * dropped (BACKPRESSURE); default {@link Switch#DEFAULT_TX_RETRY}, zero drops at once.
-         * The retry is bounded (at most four times this per run), so a port that stays full
-         * delays the others by that much per run and never stalls them.
+         * How long a port whose queue is full gets without taking a packet before the rest of a
+         * run is dropped (BACKPRESSURE); default {@link Switch#DEFAULT_TX_RETRY}, zero drops at
+         * once. The retry is bounded (at most four times this per run), and a port whose last
+         * retry took nothing gets no retry until it takes a packet again, so a port that stays
+         * full delays the others by one timeout and never stalls them.
          */
         public Builder txRetry(Duration d) {
             if (d.isNegative() || d.toMillis() > 10) throw new IllegalArgumentException("tx retry " + d + " not in [0, 10 ms]");
