@@ -24,9 +24,11 @@ import ringlink.cli.support.Json;
             "Exit status: 0 on success, 2 if the switch answered with an error, 1 if it could not be reached."},
         footer = {"", "Examples:",
             "  ringlink ctl list-commands",
-            "  ringlink ctl port/add 'vhost-user:/run/vm1.sock?server=true'",
+            "  ringlink ctl port/add 'vhost-user:/run/vm1.sock?queues=2'   # QEMU connects; every queue pair served",
+            "  ringlink ctl port/set tap:rl0 mac-limit=16",
             "  ringlink ctl -t /run/ringlink/sw1.ctl fdb/show",
-            "  ringlink ctl port/show --json tap:rl0"})
+            "  ringlink ctl port/show --json tap:rl0",
+            "  ringlink ctl stats/show --json"})
 final class CtlCommand implements Callable<Integer> {
     @Option(names = {"-t", "--target"}, paramLabel = "PATH", description = "The control socket (default: " + ControlServer.DEFAULT_PATH + ").")
     Path target = Path.of(ControlServer.DEFAULT_PATH);

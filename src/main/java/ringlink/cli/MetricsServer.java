@@ -108,8 +108,18 @@ final class MetricsServer implements AutoCloseable {
         counter(sb, ports, "ringlink_port_switch_tx_packets_total", "Packets the switch handed to the port.", p -> p.forwarded().txPackets());
         counter(sb, ports, "ringlink_port_segmented_total", "Superpackets the switch segmented in software for the port (it lacks the offload).", PortStats::segmented);
         counter(sb, ports, "ringlink_port_checksums_finished_total", "Partial checksums the switch finished in software for the port.", PortStats::checksummed);
+        family(sb, "ringlink_port_switch_superpackets_total", "counter", "Superpackets the switch took from the port (in) or handed to it whole (out).");
+        for (var e : ports) {
+            sample(sb, "ringlink_port_switch_superpackets_total", labels(e), ",direction=\"in\"", orZero(() -> sw.superpacketsIn(e.getKey())));
+            sample(sb, "ringlink_port_switch_superpackets_total", labels(e), ",direction=\"out\"", orZero(() -> sw.superpacketsOut(e.getKey())));
+        }
         family(sb, "ringlink_port_tx_retried_total", "counter", "Packets the port took on a retry after its queue was full at first.");
-        for (var e : ports) sample(sb, "ringlink_port_tx_retried_total", labels(e), "", sw.retried(e.getKey()));
+        for (var e : ports) sample(sb, "ringlink_port_tx_retried_total", labels(e), "", orZero(() -> sw.retried(e.getKey())));
+        family(sb, "ringlink_port_mac_entries", "gauge", "Addresses learned on the port.");
+        for (var e : ports) sample(sb, "ringlink_port_mac_entries", labels(e), "", e.getValue().macs());
+        family(sb, "ringlink_port_mac_limit", "gauge", "Most addresses the port may hold in the forwarding table (port/set NAME mac-limit=N).");
+        for (var e : ports) sample(sb, "ringlink_port_mac_limit", labels(e), "", orZero(() -> sw.macLimit(e.getKey())));
+        counter(sb, ports, "ringlink_port_unlearned_total", "Source addresses not learned because the port held its MAC limit.", PortStats::unlearned);
         family(sb, "ringlink_mac_table_entries", "gauge", "Addresses in the forwarding table.");
         sb.append("ringlink_mac_table_entries ").append(s.macs()).append('\n');
         family(sb, "ringlink_ports", "gauge", "Ports on the switch.");
@@ -124,6 +134,15 @@ final class MetricsServer implements AutoCloseable {
         family(sb, "ringlink_poller_ports", "gauge", "Ports the polling thread receives from.");
         for (PollerStats p : ps) sb.append("ringlink_poller_ports{poller=\"").append(esc(p.name())).append("\"} ").append(p.ports()).append('\n');
         return sb.toString();
+    }
+
+    /** A per-port figure read after the snapshot: 0 if the port was removed in between (a scrape must not fail for it). */
+    private static long orZero(java.util.function.LongSupplier f) {
+        try {
+            return f.getAsLong();
+        } catch (IllegalArgumentException removed) {
+            return 0;
+        }
     }
 
     private String labels(Map.Entry<Integer, PortStats> e) {

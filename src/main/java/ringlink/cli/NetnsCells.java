@@ -12,6 +12,7 @@ import ringlink.cli.demo.DemoCommand;
 import ringlink.cli.demo.DemoContext;
 import ringlink.cli.demo.DemoStep;
 import ringlink.cli.demo.MixedStep;
+import ringlink.cli.demo.SharedMemoryStep;
 import ringlink.cli.demo.TapStep;
 import ringlink.cli.demo.XdpStep;
 import ringlink.cli.support.Cleanup;
@@ -28,14 +29,14 @@ public final class NetnsCells implements BenchCellProvider {
         List<BenchCell> cells = new ArrayList<>();
         if (o.quick()) return cells;
         for (DemoStep s : DemoCommand.steps()) {
-            if (s instanceof TapStep || s instanceof XdpStep || s instanceof MixedStep) {
+            if (s instanceof TapStep || s instanceof XdpStep || s instanceof MixedStep || s instanceof SharedMemoryStep) {
                 cells.add(new StepCell(s));
             }
         }
         return cells;
     }
 
-    /** One demo step as a cell: its iperf3 receiver rate. */
+    /** One demo step as a cell: its iperf3 receiver rate and sender retransmissions. */
     record StepCell(DemoStep step) implements BenchCell {
         @Override public String group() { return "netns iperf3"; }
         @Override public String variant() { return "ringlink switch " + step.name(); }
@@ -43,7 +44,7 @@ public final class NetnsCells implements BenchCellProvider {
         @Override public int size() { return 0; }
 
         private static DemoContext context(int seconds, Cleanup cleanup) {
-            return new DemoContext("rlclb", seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot());
+            return new DemoContext("rlclb", seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot(), true);
         }
 
         @Override
@@ -58,7 +59,7 @@ public final class NetnsCells implements BenchCellProvider {
             DemoContext c = context((int) Math.max(1, Math.round(d.toMillis() / 1000.0)), cleanup);
             try {
                 DemoStep.Outcome o = step.run(c);
-                return new Measurement(Double.NaN, gbps(o.throughput()));
+                return new Measurement(Double.NaN, o.gbps(), o.retransmits() < 0 ? Double.NaN : o.retransmits());
             } finally {
                 cleanup.run();
                 if (!problems.isEmpty()) System.err.println("ringlink bench: cleanup: " + String.join("; ", problems));

@@ -87,7 +87,7 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--busy-poll-us", paramLabel = "MICROS", description = "Longest busy-poll before sleeping (default: 100; 0 sleeps at once).")
     Integer busyPollUs;
 
-    @Option(names = "--tx-retry-us", paramLabel = "MICROS", description = "How long a port whose queue is full gets to make room before packets are dropped (default: 20; 0 drops at once).")
+    @Option(names = "--tx-retry-us", paramLabel = "MICROS", description = "How long a port whose queue is full gets to make room without taking a packet before the rest of a run is dropped (default: 1000; at most 4 times that a run; a port that took nothing in its last retry gets none until it takes a packet again; 0 drops at once).")
     Integer txRetryUs;
 
     @Option(names = "--cpus", paramLabel = "LIST", split = ",", description = "Pin polling thread i to the i-th CPU of LIST, e.g. 1 or 0,1 (default: not pinned). Keeps a busy-polling thread off the CPU of the peer it polls.")

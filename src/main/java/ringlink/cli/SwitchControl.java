@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import ringlink.cli.support.Json;
 import ringlink.link.Link;
+import ringlink.link.LinkDevice;
 import ringlink.link.LinkStats;
 import ringlink.link.Links;
 import ringlink.sw.DropReason;
@@ -46,7 +47,7 @@ final class SwitchControl {
         s.register("port/add", "SPEC", 1, 1, a -> portAdd(a.getFirst()));
         s.register("port/del", "NAME|INDEX", 1, 1, a -> portDel(a.getFirst()));
         s.register("port/show", "[--json] [NAME|INDEX]", 0, 2, this::portShow);
-        s.register("port/set", "NAME|INDEX key=value... (vlan=VID | trunk=LIST [native=VID])", 2, 4, this::portSet);
+        s.register("port/set", "NAME|INDEX key=value... (vlan=VID | trunk=LIST [native=VID], mac-limit=N)", 2, 5, this::portSet);
         s.register("stats/show", "[--json]", 0, 1, a -> statsShow(json(a)));
     }
 
@@ -109,10 +110,18 @@ final class SwitchControl {
 
     private String portAdd(String text) throws Exception {
         PortSpecs.Port p = PortSpecs.parse(text);
-        Link l = Links.open(p.spec());
-        int idx = sw.addPort(l, p.vlan());
-        specs.put(l.name(), text);
-        return "port " + idx + ": " + l.name() + " added [mtu " + l.mtu() + ", offloads " + l.offloads() + "]\n";
+        if (p.allowed() != null) {
+            throw new ControlServer.CommandException("port.allow (port security) is set when the switch starts, not on a port added at run time");
+        }
+        // A device with all its queues, as on the command line: vhost-user queues=N, tap queues=N.
+        LinkDevice d = Links.openDevice(p.spec());
+        int idx = p.macLimit() != null ? sw.addPort(d, p.vlan(), p.macLimit()) : sw.addPort(d, p.vlan());
+        Link l = sw.port(idx);
+        String name = sw.device(idx).queueCount() == 1 ? l.name() : sw.device(idx).name();
+        specs.put(name, text);
+        int nq = sw.device(idx).queueCount();
+        return "port " + idx + ": " + name + " added [mtu " + l.mtu() + ", offloads " + l.offloads()
+                + (nq > 1 ? ", " + nq + " queues" : "") + "]\n";
     }
 
     private String portDel(String nameOrIndex) throws Exception {
@@ -126,6 +135,7 @@ final class SwitchControl {
     private String portSet(List<String> a) throws Exception {
         int i = port(a.getFirst());
         String vlan = null, trunk = null, nat = null;
+        Integer limit = null;
         for (String kv : a.subList(1, a.size())) {
             int eq = kv.indexOf('=');
             if (eq <= 0) throw new ControlServer.CommandException("expected key=value, got '" + kv + "'");
@@ -134,14 +144,31 @@ final class SwitchControl {
                 case "vlan" -> vlan = v;
                 case "trunk" -> trunk = v;
                 case "native" -> nat = v;
-                case "mac-limit" -> throw new ControlServer.CommandException("mac-limit: per-port MAC limits are not in this build");
-                default -> throw new ControlServer.CommandException("unknown key '" + k + "' (known: vlan, trunk, native)");
+                case "mac-limit" -> {
+                    try {
+                        limit = Integer.parseInt(v.trim());
+                    } catch (NumberFormatException e) {
+                        throw new ControlServer.CommandException("mac-limit '" + v + "' is not a number");
+                    }
+                    if (limit < 1 || limit > (1 << 26)) throw new ControlServer.CommandException("mac-limit " + v + " not in [1, 67108864]");
+                }
+                default -> throw new ControlServer.CommandException("unknown key '" + k + "' (known: vlan, trunk, native, mac-limit)");
             }
         }
         PortVlan v = PortVlan.parse(vlan, trunk, nat);
-        if (v == null) throw new ControlServer.CommandException("nothing to set");
-        sw.setPortVlan(i, v);
-        return "port " + i + ": " + sw.port(i).name() + " vlan " + v + "\n";
+        if (v == null && limit == null) throw new ControlServer.CommandException("nothing to set");
+        StringBuilder sb = new StringBuilder("port " + i + ": " + sw.port(i).name());
+        // Checked before anything changes: a rejected VLAN leaves the MAC limit as it was too.
+        if (v != null && !sw.isVlanAware()) throw new ControlServer.CommandException("vlan: the switch is not VLAN-aware (--vlan-aware)");
+        if (v != null) {
+            sw.setPortVlan(i, v);
+            sb.append(" vlan ").append(v);
+        }
+        if (limit != null) {
+            sw.setMacLimit(i, limit);
+            sb.append(" mac-limit ").append(limit);
+        }
+        return sb.append('\n').toString();
     }
 
     /** One port as the JSON and metrics views see it. */
@@ -160,9 +187,15 @@ final class SwitchControl {
         m.put("vlan", v == null ? null : v.toString());
         m.put("link", counters(ps.link()));
         m.put("switch", counters(ps.forwarded()));
+        m.put("superpackets_in", sw.superpacketsIn(index));
+        m.put("superpackets_out", sw.superpacketsOut(index));
         m.put("segmented", ps.segmented());
         m.put("checksummed", ps.checksummed());
         m.put("tx_retried", sw.retried(index));
+        m.put("mac_limit", sw.macLimit(index));
+        m.put("macs", ps.macs());
+        m.put("unlearned", ps.unlearned());
+        m.put("queues", ps.queues().size());
         Map<String, Object> drops = new LinkedHashMap<>();
         for (DropReason r : DropReason.values()) drops.put(r.name().toLowerCase(Locale.ROOT), ps.drops().getOrDefault(r, 0L));
         m.put("drops", drops);
@@ -225,8 +258,11 @@ final class SwitchControl {
                         side + ":", c.get("rx_packets"), c.get("rx_bytes"), c.get("rx_drops"), c.get("tx_packets"), c.get("tx_bytes"),
                         c.get("tx_drops"), c.get("errors"), c.get("superpackets")));
             }
-            sb.append(String.format(Locale.ROOT, "  software offload: segmented %s, checksums finished %s; sent on a retry after a full queue %s%n",
-                    v.get("segmented"), v.get("checksummed"), v.get("tx_retried")));
+            sb.append(String.format(Locale.ROOT, "  superpackets: in %s, out whole %s; software offload: segmented %s, checksums finished %s;"
+                    + " sent on a retry after a full queue %s%n",
+                    v.get("superpackets_in"), v.get("superpackets_out"), v.get("segmented"), v.get("checksummed"), v.get("tx_retried")));
+            sb.append(String.format(Locale.ROOT, "  addresses %s of mac-limit %s, not learned at the limit %s%s%n",
+                    v.get("macs"), v.get("mac_limit"), v.get("unlearned"), (Integer) v.get("queues") > 1 ? ", queues " + v.get("queues") : ""));
             @SuppressWarnings("unchecked") Map<String, Object> d = (Map<String, Object>) v.get("drops");
             StringBuilder ds = new StringBuilder();
             for (var e : d.entrySet()) ds.append(ds.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(e.getValue());

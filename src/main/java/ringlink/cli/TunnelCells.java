@@ -64,7 +64,7 @@ public final class TunnelCells implements BenchCellProvider {
         }
 
         private static DemoContext context(int seconds, Cleanup cleanup) {
-            return new DemoContext(PREFIX, seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot());
+            return new DemoContext(PREFIX, seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot(), true);
         }
 
         @Override
@@ -79,7 +79,7 @@ public final class TunnelCells implements BenchCellProvider {
             DemoContext c = context((int) Math.max(1, Math.round(d.toMillis() / 1000.0)), cleanup);
             try {
                 DemoStep.Outcome o = step().run(c);
-                return new Measurement(Double.NaN, NetnsCells.StepCell.gbps(o.throughput()));
+                return new Measurement(Double.NaN, o.gbps(), o.retransmits() < 0 ? Double.NaN : o.retransmits());
             } finally {
                 cleanup.run();
                 if (!problems.isEmpty()) System.err.println("ringlink bench: cleanup: " + String.join("; ", problems));

@@ -458,6 +458,7 @@ final class Poller implements Runnable {
         int limit = in.macLimit;
         long unlearned = 0;
         long bytes = 0;
+        int superIn = 0;
         // A batch is mostly one flow: a source just learned and a destination just looked up
         // (same VLAN, same batch time) need no second trip to the table.
         long lastSrc = 0, lastDst = 0;
@@ -465,6 +466,7 @@ final class Poller implements Runnable {
         for (int i = 0; i < n; i++) {
             int len = rx.length(i);
             bytes += len;
+            if (rx.isGso(i)) superIn++;
             long off = rx.dataOffset(i);
             vids[i] = 0;
             if (len < ETH_HLEN) {
@@ -525,6 +527,7 @@ final class Poller implements Runnable {
         if (filtered > 0) in.rxDrop(queue, DropReason.FILTERED, filtered);
         if (unlearned > 0) in.unlearned.addAndGet(unlearned); // rare: only while the port is at its limit
         in.rxCounters(queue).received(n, bytes); // this thread owns the queue: a single writer
+        if (superIn > 0) in.superIn.addAndGet(superIn); // once a batch, and only with TSO traffic
 
         int i = 0;
         while (i < n) {
@@ -677,6 +680,7 @@ final class Poller implements Runnable {
         int ok;
         try {
             int n = q.queues[qi].transmit(b, from, to);
+            if (n > 0) q.stalled = false; // it drains again: a full moment is worth a retry again
             if (n < to - from && retryNanos > 0) n += retry(q, qi, b, from + n, to);
             if (n < to - from) {
                 q.txDrop(DropReason.BACKPRESSURE, to - from - n);
@@ -706,7 +710,12 @@ final class Poller implements Runnable {
         }
         if (ok > 0) {
             long bytes = 0;
-            for (int k = from; k < from + ok; k++) bytes += b.length(k);
+            int superOut = 0;
+            for (int k = from; k < from + ok; k++) {
+                bytes += b.length(k);
+                if (b.isGso(k)) superOut++;
+            }
+            if (superOut > 0) q.superOut = q.superOut + superOut; // single writer: we hold q's lock
             q.counters.transmitted(ok, bytes);
             if (q.queueCounters != null) q.queueCounters[qi].transmitted(ok, bytes);
         }
@@ -714,36 +723,57 @@ final class Poller implements Runnable {
 
     /**
      * The queue took only part of a run: it is full right now. Rather than drop at once (which a
-     * TCP sender pays for with a retransmission), give its consumer a moment to drain, as OVS-DPDK
-     * retries a vhost-user enqueue: keep offering the rest while it makes progress, and for at
-     * most {@link #retryNanos} without progress (the whole retry at most four times that). The
-     * delay is bounded, so a port that stays full costs the others a few microseconds a run, never
-     * a stall; what it still does not take is dropped (BACKPRESSURE) by the caller. Errors are
-     * left for the next transmit to meet and report.
+     * TCP sender pays for with a retransmission), give its consumer time to drain, as OVS-DPDK
+     * retries a vhost-user enqueue, and so delay this poller's sources instead (the batch behind
+     * this run waits, so the ingress queues fill and the kernel or the peer pushes back on the
+     * sender). Bounded three ways (docs/ARCHITECTURE.md, "Back-pressure"):
+     * <ul>
+     *   <li>the retry goes on while the queue takes packets, and ends after {@link #retryNanos}
+     *       without progress, or after {@value #RETRY_CAP} times that in all;</li>
+     *   <li>after the first microseconds of spinning it yields the CPU between offers: on a
+     *       loaded machine the consumer (a guest's vCPU, a second process) may need this very
+     *       CPU to drain, and spinning would only keep it out;</li>
+     *   <li>a port whose retry ended without taking anything is marked {@link Port#stalled}: runs
+     *       to it are dropped at once until it takes a packet again, so a port that stays full
+     *       (a dead or stopped peer) costs the others one timeout, not one per run.</li>
+     * </ul>
+     * What it still does not take is dropped (BACKPRESSURE) by the caller. Errors are left for
+     * the next transmit to meet and report.
      */
     private int retry(Port q, int qi, PacketBatch b, int from, int to) {
+        if (q.stalled) return 0;
         long start = System.nanoTime(), progress = start;
         int sent = 0;
         while (from + sent < to) {
-            Thread.onSpinWait();
+            long now = System.nanoTime();
+            if (now - progress < SPIN_NANOS) Thread.onSpinWait();
+            else java.util.concurrent.locks.LockSupport.parkNanos(PARK_NANOS);
             int n;
             try {
                 n = q.queues[qi].transmit(b, from + sent, to);
             } catch (IOException | RuntimeException e) {
                 break;
             }
-            long now = System.nanoTime();
+            now = System.nanoTime();
             if (n > 0) {
                 sent += n;
                 progress = now;
             } else if (now - progress > retryNanos) {
                 break;
             }
-            if (now - start > 4 * retryNanos) break;
+            if (now - start > RETRY_CAP * retryNanos) break;
         }
         if (sent > 0) q.retried = q.retried + sent; // single writer: we hold q's lock
+        else q.stalled = true;
         return sent;
     }
+
+    /** A retry spins this long after the last progress before it starts yielding the CPU. */
+    private static final long SPIN_NANOS = 5_000;
+    /** How long a retry sleeps between offers once it stopped spinning (the kernel's timer slack adds ~50 µs). */
+    private static final long PARK_NANOS = 10_000;
+    /** A retry of one run lasts at most this many times {@link #retryNanos}. */
+    private static final int RETRY_CAP = 4;
 
     /** Inserts an 802.1Q tag after the MAC addresses, in the headroom; false if there is none. */
     static boolean tag(PacketBatch b, int k, int vid) {

@@ -49,8 +49,18 @@ final class Port {
     final java.util.concurrent.atomic.AtomicLongArray drops = new java.util.concurrent.atomic.AtomicLongArray(DropReason.values().length);
     /** Superpackets segmented and checksums finished in software for this port (under the lock). */
     volatile long segmented, checksummed;
+    /** Superpackets (GSO) the switch took from this port (any poller of its queues adds, once a batch). */
+    final java.util.concurrent.atomic.AtomicLong superIn = new java.util.concurrent.atomic.AtomicLong();
+    /** Superpackets the switch handed to this port whole (its link took them with their offload; under the lock). */
+    volatile long superOut;
     /** Packets that went out on a retry after the port was full at first (under the lock). */
     volatile long retried;
+    /**
+     * The last retry to this port took nothing: runs to it are dropped at once (no retry) until
+     * a transmit takes a packet again, so a port that stays full does not cost a retry per run
+     * (under the lock).
+     */
+    boolean stalled;
     volatile boolean up = true;
     /** Handed to the polling threads (by start() or addPort; under the switch's lock). */
     volatile boolean placed;
@@ -59,8 +69,8 @@ final class Port {
     volatile String downReason;
     /** Down, but its link may come back ({@link Link#waitingForPeer()}): its poller watches for that. */
     volatile boolean recoverable;
-    /** Most addresses this port may hold in the forwarding table. */
-    final int macLimit;
+    /** Most addresses this port may hold in the forwarding table; changed at run time by {@link Switch#setMacLimit}. */
+    volatile int macLimit;
     /** Sorted source addresses allowed on this port (port security), or null for any. */
     final long[] allowed;
     /** Source addresses not learned because the port held {@link #macLimit} (any poller of its queues adds). */

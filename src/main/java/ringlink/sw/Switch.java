@@ -80,12 +80,16 @@ public final class Switch implements AutoCloseable {
     public static final int DEFAULT_MAC_LIMIT = 1024;
 
     /**
-     * How long a full port gets to make room before packets are dropped, unless
-     * {@link Builder#txRetry} says otherwise: 20 µs, about the time a busy consumer thread (a
-     * guest's virtio-net driver, a shm peer) takes to drain a burst, so a momentary full queue
-     * costs a short wait instead of a TCP retransmission.
+     * How long a full port gets without taking a packet before the rest of a run is dropped,
+     * unless {@link Builder#txRetry} says otherwise: 1 ms. 20 µs (the first design: about the
+     * time a busy consumer thread takes to drain a burst) was too short when the consumer is
+     * another process that must first be scheduled: in the demo's shm step TCP then still lost
+     * thousands of segments in 5 s; a time slice of a loaded CPU is a few hundred µs to a few ms.
+     * The retry parks while it waits and a port that took nothing in its last retry gets none
+     * until it takes a packet again (docs/ARCHITECTURE.md, "Back-pressure"), so the longer wait
+     * costs the other ports one timeout when a port stops draining, not one per run.
      */
-    public static final Duration DEFAULT_TX_RETRY = Duration.ofNanos(20_000);
+    public static final Duration DEFAULT_TX_RETRY = Duration.ofNanos(1_000_000);
 
     /** Most ports a switch can have at once: the forwarding table keeps a port in 16 bits. */
     public static final int MAX_PORTS = MacTable.MAX_PORTS;
@@ -266,7 +270,7 @@ public final class Switch implements AutoCloseable {
             return this;
         }
 
-        private static int checkLimit(int n) {
+        static int checkLimit(int n) {
             if (n < 1 || n > (1 << 26)) throw new IllegalArgumentException("MAC limit " + n + " not in [1, 2^26]");
             return n;
         }
@@ -292,10 +296,11 @@ public final class Switch implements AutoCloseable {
         }
 
         /**
-         * How long a port whose queue is full gets to make room before the rest of a run is
-         * dropped (BACKPRESSURE); default {@link Switch#DEFAULT_TX_RETRY}, zero drops at once.
-         * The retry is bounded (at most four times this per run), so a port that stays full
-         * delays the others by that much per run and never stalls them.
+         * How long a port whose queue is full gets without taking a packet before the rest of a
+         * run is dropped (BACKPRESSURE); default {@link Switch#DEFAULT_TX_RETRY}, zero drops at
+         * once. The retry is bounded (at most four times this per run), and a port whose last
+         * retry took nothing gets no retry until it takes a packet again, so a port that stays
+         * full delays the others by one timeout and never stalls them.
          */
         public Builder txRetry(Duration d) {
             if (d.isNegative() || d.toMillis() > 10) throw new IllegalArgumentException("tx retry " + d + " not in [0, 10 ms]");
@@ -463,6 +468,19 @@ public final class Switch implements AutoCloseable {
         return slot(i).retried;
     }
 
+    /** Superpackets (GSO) the switch took from port {@code i}: what its link delivered whole. */
+    public long superpacketsIn(int i) {
+        return slot(i).superIn.get();
+    }
+
+    /**
+     * Superpackets the switch handed to port {@code i} whole (the port accepts the offload); those
+     * it segmented for the port instead are {@link PortStats#segmented()}.
+     */
+    public long superpacketsOut(int i) {
+        return slot(i).superOut;
+    }
+
     /** Milliseconds since the switch was built (the forwarding table's time). */
     int nowMs() {
         return (int) ((clock.getAsLong() - startNanos) / 1_000_000);
@@ -627,11 +645,20 @@ public final class Switch implements AutoCloseable {
 
     /** {@link #addPort(Link, PortVlan)} for a device with all its queues (each receive queue polled). */
     public int addPort(LinkDevice device, PortVlan vlan) throws IOException {
+        return addPort(device, vlan, b.macLimit);
+    }
+
+    /**
+     * {@link #addPort(LinkDevice, PortVlan)} with its own MAC limit (most addresses it may hold in
+     * the forwarding table, in [1, 2^26]) instead of the switch's.
+     */
+    public int addPort(LinkDevice device, PortVlan vlan, int macLimit) throws IOException {
         Port p;
         try {
             Objects.requireNonNull(device, "device");
+            Builder.checkLimit(macLimit);
             for (int q = 0; q < device.queueCount(); q++) checkL2(device.queue(q));
-            p = publish(device, vlan);
+            p = publish(device, vlan, macLimit);
         } catch (RuntimeException e) {
             if (device != null) device.close();
             throw e;
@@ -667,7 +694,7 @@ public final class Switch implements AutoCloseable {
     }
 
     /** Puts a new port in the first free index; other threads may transmit to it from now on. */
-    private synchronized Port publish(LinkDevice device, PortVlan vlan) {
+    private synchronized Port publish(LinkDevice device, PortVlan vlan, int macLimit) {
         if (closed) throw new IllegalStateException("switch is closed");
         Port[] cur = ports;
         String name = device.queueCount() == 1 ? device.queue(0).name() : device.name();
@@ -680,7 +707,7 @@ public final class Switch implements AutoCloseable {
             }
         }
         if (idx >= MAX_PORTS) throw new IllegalArgumentException("the switch has " + MAX_PORTS + " ports, the most it can have");
-        Port p = new Port(idx, device, b.vlanAware ? (vlan == null ? PortVlan.DEFAULT : vlan) : null, b.macLimit, null);
+        Port p = new Port(idx, device, b.vlanAware ? (vlan == null ? PortVlan.DEFAULT : vlan) : null, macLimit, null);
         p.mirrored = mirrorAll;
         Port[] n = java.util.Arrays.copyOf(cur, Math.max(cur.length, idx + 1));
         n[idx] = p;
@@ -826,6 +853,28 @@ public final class Switch implements AutoCloseable {
     /** Port {@code index}'s VLAN membership, or null when the switch is not VLAN-aware. */
     public PortVlan portVlan(int index) {
         return slot(index).vlan;
+    }
+
+    /**
+     * Changes port {@code index}'s MAC limit (most addresses it may hold in the forwarding table,
+     * in [1, 2^26]) on a running switch; the next batch from it uses the new limit. Raising it
+     * lets the port learn again at once. Lowering it below what the port holds now forgets the
+     * port's addresses (as a VLAN change does), so it holds at most the new limit from its next
+     * frames on instead of keeping the excess until it ages out; replies to the forgotten
+     * addresses are flooded until they are learned again.
+     *
+     * @throws IllegalArgumentException no such port, or the limit is out of range
+     */
+    public void setMacLimit(int index, int limit) {
+        Builder.checkLimit(limit);
+        Port p = slot(index);
+        p.macLimit = limit;
+        if (table.held(index) > limit) table.forgetPort(index);
+    }
+
+    /** Port {@code index}'s MAC limit now. */
+    public int macLimit(int index) {
+        return slot(index).macLimit;
     }
 
     /** True if the switch handles 802.1Q VLANs. */

@@ -33,7 +33,7 @@ class BenchCommandTest {
         assertEquals(0, exit, table + err);
         assertTrue(table.contains("switch (pair)"), table);
         assertTrue(table.contains("ringlink switch"), table);
-        assertTrue(table.matches("(?s).*ringlink switch\\s+[0-9.]+\\s+[0-9.]+\\s+2\\s+[0-9.]+x.*"), "a median and a ratio:\n" + table);
+        assertTrue(table.matches("(?s).*ringlink switch\\s+[0-9.]+\\s+[0-9.]+\\s+-\\s+2\\s+[0-9.]+x.*"), "a median and a ratio:\n" + table);
         assertTrue(err.toString().matches("(?s).*2/\\d+.*"), "progress: " + err);
         String json = Files.readString(dir.resolve("results.json"));
         assertTrue(json.contains("\"variant\": \"direct pair\", \"reference\": true, \"size\": 64"), json);
@@ -76,6 +76,36 @@ class BenchCommandTest {
         assertTrue(t.contains("skipped: not here"), t);
         assertTrue(t.contains("1.50x"), t);
     }
+    @Test
+    void streamCellsReportRetransmissionsNextToThroughput() {
+        BenchCell cell = new BenchCell() {
+            @Override public String group() { return "netns iperf3"; }
+            @Override public String variant() { return "ringlink switch x"; }
+            @Override public boolean reference() { return false; }
+            @Override public int size() { return 0; }
+            @Override public Measurement run(Duration d) { return new Measurement(Double.NaN, 1.5, 7); }
+        };
+        BenchOptions o = new BenchOptions(List.of(64), Duration.ofMillis(1), 3, true);
+        List<CellResult> r = BenchRunner.run(List.of(cell), o, (d, t, w) -> { });
+        assertEquals(7, r.getFirst().medianRetransmits(), 1e-9);
+        String t = BenchReport.table(r, o);
+        assertTrue(t.matches("(?s).*retr.*\nnetns iperf3\\s+stream ringlink switch x\\s+-\\s+1\\.50\\s+7\\s+3\\s+.*"), t);
+        assertTrue(BenchReport.csv(r).contains(",1.50000,7.00000,"), BenchReport.csv(r));
+        assertTrue(BenchReport.json(r, o, "now").contains("\"retransmits\": 7.00000"), BenchReport.json(r, o, "now"));
+    }
+
+    @Test
+    void iperfJsonGivesRateAndSenderRetransmissions() throws Exception {
+        String json = "{\"start\": {}, \"intervals\": [], \"end\": {\"sum_sent\": {\"bytes\": 100, \"bits_per_second\": 2.5e9, \"retransmits\": 42},"
+                + " \"sum_received\": {\"bytes\": 99, \"bits_per_second\": 2.4e9}}}";
+        ringlink.cli.demo.DemoTools.Iperf r = ringlink.cli.demo.DemoTools.parseJson(json);
+        assertEquals(42, r.retransmits());
+        assertEquals(2.4, r.gbps(), 1e-9);
+        assertEquals("2.40 Gbit/s", r.rate());
+        var e = assertThrows(java.io.IOException.class, () -> ringlink.cli.demo.DemoTools.parseJson("{\"error\": \"unable to connect to server\"}"));
+        assertTrue(e.getMessage().contains("unable to connect"), e.getMessage());
+    }
+
     /** As root the quick matrix includes a real-peer group: the kernel's veth beside the Java TUN relay. */
     @Test
     @Timeout(120)
@@ -88,9 +118,9 @@ class BenchCommandTest {
         int exit = new CommandLine(cmd).execute("--quick", "--only", "^tun", "--repeat", "1", "--results", dir.toString());
         String table = out.toString();
         assertEquals(0, exit, table + err);
-        assertTrue(table.matches("(?s).*tun iperf3\\s+stream kernel veth\\s+-\\s+[0-9.]+\\s+1\\s+1\\.00x\\s+reference.*"), table);
+        assertTrue(table.matches("(?s).*tun iperf3\\s+stream kernel veth\\s+-\\s+[0-9.]+\\s+(-|[0-9]+)\\s+1\\s+1\\.00x\\s+reference.*"), table);
         for (String v : new String[] {"ringlink relay", "ringlink relay\\+offload"}) {
-            assertTrue(table.matches("(?s).*tun iperf3\\s+stream " + v + "\\s+-\\s+[0-9.]+\\s+1\\s+[0-9.]+x.*"), v + ":\n" + table);
+            assertTrue(table.matches("(?s).*tun iperf3\\s+stream " + v + "\\s+-\\s+[0-9.]+\\s+(-|[0-9]+)\\s+1\\s+[0-9.]+x.*"), v + ":\n" + table);
         }
         assertFalse(ringlink.testing.Env.run(10, "ip", "netns", "list").contains("rltn-ben"), "namespaces left");
     }
@@ -105,13 +135,13 @@ class BenchCommandTest {
         int exit = new CommandLine(cmd).execute("--quick", "--only", "vxlan", "--repeat", "1", "--results", dir.toString());
         String table = out.toString();
         assertEquals(0, exit, table + err);
-        assertTrue(table.matches("(?s).*vxlan underlay udp\\s+1500B iperf3 -u\\s+[0-9.]+\\s+[0-9.]+\\s+1\\s+1\\.00x\\s+reference.*"), table);
+        assertTrue(table.matches("(?s).*vxlan underlay udp\\s+1500B iperf3 -u\\s+[0-9.]+\\s+[0-9.]+\\s+-\\s+1\\s+1\\.00x\\s+reference.*"), table);
         for (String v : new String[] {"ringlink sendmmsg\\+gso", "ringlink sendmmsg"}) {
-            assertTrue(table.matches("(?s).*vxlan underlay udp\\s+1500B " + v + "\\s+[0-9.]+\\s+[0-9.]+\\s+1\\s+[0-9.]+x.*"), v + ":\n" + table);
+            assertTrue(table.matches("(?s).*vxlan underlay udp\\s+1500B " + v + "\\s+[0-9.]+\\s+[0-9.]+\\s+-\\s+1\\s+[0-9.]+x.*"), v + ":\n" + table);
         }
         if (Shell.isRoot() && Shell.which("iperf3") != null && Shell.which("ethtool") != null) {
-            assertTrue(table.matches("(?s).*vxlan iperf3\\s+stream kernel bridge\\+vxlan\\s+-\\s+[0-9.]+\\s+1\\s+1\\.00x\\s+reference.*"), table);
-            assertTrue(table.matches("(?s).*vxlan iperf3\\s+stream ringlink switch tap\\+vxlan\\s+-\\s+[0-9.]+\\s+1\\s+[0-9.]+x.*"), table);
+            assertTrue(table.matches("(?s).*vxlan iperf3\\s+stream kernel bridge\\+vxlan\\s+-\\s+[0-9.]+\\s+(-|[0-9]+)\\s+1\\s+1\\.00x\\s+reference.*"), table);
+            assertTrue(table.matches("(?s).*vxlan iperf3\\s+stream ringlink switch tap\\+vxlan\\s+-\\s+[0-9.]+\\s+(-|[0-9]+)\\s+1\\s+[0-9.]+x.*"), table);
             assertFalse(ringlink.testing.Env.run(10, "ip", "netns", "list").contains("rlbvx-"), "namespaces left");
         }
     }

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 import ringlink.cli.bench.PairTraffic;
 import ringlink.cli.support.Json;
+import ringlink.cli.support.Shell;
 import ringlink.link.Link;
 import ringlink.link.Links;
 import ringlink.packet.PacketBatch;
@@ -212,9 +213,12 @@ class SwitchControlTest {
         assertTrue(r.err().contains("no such port: nope"), r.err());
         r = appctl("port/add", "nosuchscheme:x");
         assertEquals(2, r.rc());
-        r = appctl("port/set", "0", "mac-limit=5");
+        r = appctl("port/set", "0", "mac-limit=0");
         assertEquals(2, r.rc());
-        assertTrue(r.err().contains("mac-limit"), r.err());
+        assertTrue(r.err().contains("mac-limit 0 not in"), r.err());
+        r = appctl("port/set", "0", "mac-limit=many");
+        assertEquals(2, r.rc());
+        assertTrue(r.err().contains("not a number"), r.err());
         r = appctl("port/set", "0", "vlan=10");
         assertEquals(2, r.rc(), "not VLAN-aware");
         assertTrue(r.err().contains("VLAN-aware"), r.err());
@@ -223,6 +227,124 @@ class SwitchControlTest {
         r = appctl("stats/show");
         assertEquals(0, r.rc(), r.toString());
         assertTrue(r.out().startsWith("ports: 2 (2 up)"), r.out());
+    }
+
+    /** Sends {@code n} broadcast frames into port a from {@code n} different source addresses. */
+    void sourcesOnA(int n, int first) throws Exception {
+        try (PacketBatch tx = new PacketBatch(1, 2048)) {
+            for (int k = 0; k < n; k++) {
+                tx.clear();
+                PairTraffic.frames(tx, 1, 100, 0xffff_ffff_ffffL, 0x02_00_00_77_00_00L + first + k);
+                assertEquals(1, a.transmit(tx));
+            }
+        }
+    }
+
+    long fdbOn(int port) throws Exception {
+        return ((List<?>) Json.parse(appctl("fdb/show", "--json").out())).stream().filter(e -> ((Number) ((Map<?, ?>) e).get("port")).intValue() == port).count();
+    }
+
+    void awaitFdbOn(int port, long n) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (fdbOn(port) != n && System.nanoTime() < deadline) Thread.sleep(20);
+        assertEquals(n, fdbOn(port), appctl("fdb/show").out());
+    }
+
+    @Test
+    void ovsAppctlSetsAPortsMacLimitAtRunTime() throws Exception {
+        Map<?, ?> p0 = (Map<?, ?>) ((List<?>) Json.parse(appctl("port/show", "--json", "0").out())).getFirst();
+        assertEquals((long) ringlink.sw.Switch.DEFAULT_MAC_LIMIT, p0.get("mac_limit"));
+        sourcesOnA(5, 0);
+        awaitFdbOn(0, 5);
+        // Lowered below what the port holds: its addresses are forgotten, it relearns up to 2.
+        Result r = appctl("port/set", "0", "mac-limit=2");
+        assertEquals(0, r.rc(), r.toString());
+        assertTrue(r.out().contains("mac-limit 2"), r.out());
+        assertEquals(2, Switch().macLimit(0));
+        assertEquals(0, fdbOn(0), "lowering below the addresses held forgets them");
+        sourcesOnA(5, 10);
+        awaitFdbOn(0, 2);
+        p0 = (Map<?, ?>) ((List<?>) Json.parse(appctl("port/show", "--json", "0").out())).getFirst();
+        assertEquals(2L, p0.get("mac_limit"));
+        assertEquals(2L, p0.get("macs"));
+        assertEquals(3L, p0.get("unlearned"), "the three sources past the limit are counted");
+        assertTrue(appctl("port/show", "0").out().contains("addresses 2 of mac-limit 2, not learned at the limit 3"), appctl("port/show", "0").out());
+        // Raised again: the port learns at once, without forgetting what it holds.
+        r = appctl("port/set", "pair:rlctl-a", "mac-limit=100");
+        assertEquals(0, r.rc(), r.toString());
+        sourcesOnA(3, 20);
+        awaitFdbOn(0, 5);
+        // port/add with port.maclimit in the spec.
+        r = appctl("port/add", "pair:rlctl-m?port.maclimit=7");
+        assertEquals(0, r.rc(), r.toString());
+        assertTrue(r.out().startsWith("port 2: "), r.out());
+        assertEquals(7, Switch().macLimit(2));
+        r = appctl("port/add", "pair:rlctl-n?port.allow=02:00:00:00:00:01");
+        assertEquals(2, r.rc(), r.toString());
+        assertTrue(r.err().contains("port.allow"), r.err());
+    }
+
+    @Test
+    void portAddOpensEveryQueueOfAMultiQueueSpec() throws Exception {
+        Env.requireTun();
+        int before = 0;
+        for (var p : Switch().pollerStats()) before += p.ports();
+        String tap = "rlctlq0";
+        Result r = appctl("port/add", "tap:" + tap + "?queues=4&up=false");
+        try {
+            assertEquals(0, r.rc(), r.toString());
+            assertTrue(r.out().contains("4 queues"), r.out());
+            int idx = Switch().indexOf("tap:" + tap);
+            assertTrue(idx >= 0, "the port is named after the device: " + r.out());
+            assertEquals(4, Switch().device(idx).queueCount());
+            Map<?, ?> p = (Map<?, ?>) ((List<?>) Json.parse(appctl("port/show", "--json", "tap:" + tap).out())).getFirst();
+            assertEquals(4L, p.get("queues"));
+            assertEquals("tap", p.get("transport"));
+            assertEquals("tap:" + tap + "?queues=4&up=false", p.get("spec"));
+            // Every receive queue went to a polling thread, not only queue 0.
+            int after = 0;
+            for (var ps : Switch().pollerStats()) after += ps.ports();
+            assertEquals(before + 4, after, "receive queues polled");
+            assertEquals(4, Switch().stats().ports().stream().filter(ps -> ps.name().equals("tap:" + tap)).findFirst().orElseThrow().queues().size());
+            assertTrue(appctl("port/show", "tap:" + tap).out().contains("queues 4"));
+        } finally {
+            r = appctl("port/del", "tap:" + tap);
+            assertEquals(0, r.rc(), r.toString());
+        }
+        assertFalse(Shell.run(10, "ip", "link", "show", tap).ok(), "the device is gone with the port");
+    }
+
+    @Test
+    void portAddServesEveryQueuePairOfAVhostUserPort() throws Exception {
+        Path vs = dir.resolve("rlctl-vu.sock");
+        Result r = appctl("port/add", "vhost-user:" + vs + "?queues=2");
+        assertEquals(0, r.rc(), r.toString());
+        assertTrue(r.out().contains("2 queues"), r.out());
+        assertTrue(r.out().startsWith("port 2: "), r.out());
+        String name = Switch().device(2).name();
+        // Our own front-end with two queue pairs: a frame sent on each queue crosses the switch.
+        try (ringlink.link.LinkDevice fe = Links.openDevice("vhost-user:" + vs + "?role=frontend&queues=2");
+             PacketBatch tx = new PacketBatch(1, 2048); PacketBatch rx = new PacketBatch(64, 70000)) {
+            assertEquals(2, fe.queueCount());
+            for (int q = 0; q < 2; q++) {
+                int got = 0;
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (got == 0 && System.nanoTime() < deadline) {
+                    PairTraffic.frames(tx, 1, 100, 0xffff_ffff_ffffL, 0x02_00_00_78_00_00L + q);
+                    fe.queue(q).transmit(tx);
+                    Thread.sleep(20);
+                    rx.clear();
+                    got = b.receive(rx);
+                }
+                assertTrue(got > 0, "a frame from queue " + q + " reached port b");
+            }
+            var ps = Switch().stats().ports().stream().filter(p -> p.name().equals(name)).findFirst().orElseThrow();
+            assertEquals(2, ps.queues().size());
+            for (var q : ps.queues()) assertTrue(q.forwarded().rxPackets() > 0, "queue " + q.queue() + " received: " + ps.queues());
+        } finally {
+            r = appctl("port/del", name);
+            assertEquals(0, r.rc(), r.toString());
+        }
     }
 
     @Test
@@ -325,6 +447,23 @@ class SwitchControlTest {
             assertTrue(body.contains("ringlink_port_rx_packets_total" + labels + " " + link.get("rx_packets") + "\n"), labels + "\n" + body);
             assertTrue(body.contains("ringlink_port_tx_packets_total" + labels + " " + link.get("tx_packets") + "\n"), labels + "\n" + body);
             assertTrue(body.contains("ringlink_port_up" + labels + " 1\n"), body);
+            // Every per-port figure of the list, against port/show's.
+            Map<String, Object> want = new java.util.LinkedHashMap<>();
+            want.put("ringlink_port_rx_bytes_total" + labels, link.get("rx_bytes"));
+            want.put("ringlink_port_tx_bytes_total" + labels, link.get("tx_bytes"));
+            want.put("ringlink_port_segmented_total" + labels, p.get("segmented"));
+            want.put("ringlink_port_checksums_finished_total" + labels, p.get("checksummed"));
+            want.put("ringlink_port_mac_entries" + labels, p.get("macs"));
+            want.put("ringlink_port_mac_limit" + labels, p.get("mac_limit"));
+            String l = labels.substring(0, labels.length() - 1);
+            want.put("ringlink_port_switch_superpackets_total" + l + ",direction=\"in\"}", p.get("superpackets_in"));
+            want.put("ringlink_port_switch_superpackets_total" + l + ",direction=\"out\"}", p.get("superpackets_out"));
+            for (var d : ((Map<?, ?>) p.get("drops")).entrySet()) {
+                want.put("ringlink_port_drops_total" + l + ",reason=\"" + d.getKey() + "\"}", d.getValue());
+            }
+            for (var w : want.entrySet()) {
+                assertTrue(body.contains(w.getKey() + " " + w.getValue() + "\n"), w.getKey() + " " + w.getValue() + "\n" + body);
+            }
         }
         assertTrue(body.contains("ringlink_port_rx_packets_total{port=\"pair:rlctl-a[0]\",index=\"0\",transport=\"pair\"} 16\n")
                 || body.contains("ringlink_port_rx_packets_total{port=\"pair:rlctl-a[1]\",index=\"0\",transport=\"pair\"} 16\n"), body);

@@ -58,8 +58,13 @@ class SwitchRetryTest {
         @Override public boolean isOpen() { return in.isOpen(); }
         @Override public void close() { in.close(); }
 
+        /** When set, transmits go to it instead (a port whose behaviour changes under the switch). */
+        volatile Full delegate;
+
         @Override
         public int transmit(PacketBatch b, int from, int to) throws IOException {
+            Full d = delegate;
+            if (d != null) return d.transmit(b, from, to);
             // refuse == 1: every other offer is refused, so each run's first offer fails and the retry succeeds.
             if (refuse < 0 || (last = !last)) {
                 refused.incrementAndGet();
@@ -130,5 +135,25 @@ class SwitchRetryTest {
         sw.start();
         assertEquals(200, deliver(a[1], b[1], 50, 200), "the good port gets every flooded frame");
         assertEquals(200, sw.stats().ports().get(2).drops().get(DropReason.BACKPRESSURE));
+        // After one retry that took nothing the port is stalled: later runs make one offer each,
+        // not a retry each (that would be hundreds of offers and up to 4 ms per run).
+        assertTrue(stuck.refused.get() < 2000, "offers to the stuck port: " + stuck.refused);
+    }
+
+    @Test
+    void aStalledPortIsRetriedAgainOnceItTakesPackets() throws Exception {
+        PairLink[] a = pair("rlsr-h"), b = pair("rlsr-i");
+        Full full = new Full(b[0], -1);
+        sw = Switch.builder().threads(1).txRetry(Duration.ofMillis(1)).port(a[0]).port(full).log(m -> { }).build();
+        sw.start();
+        deliver(a[1], b[1], 2, 0); // full: the first run's retry takes nothing, the port is stalled
+        assertEquals(8, sw.stats().ports().get(1).drops().get(DropReason.BACKPRESSURE));
+        Full flaky = new Full(b[0], 1); // from now on a run's first offer fails, the retry succeeds
+        full.delegate = flaky;
+        // One run meets the stalled port (its first offer refused: dropped at once, no retry)...
+        int got = deliver(a[1], b[1], 10, 36);
+        // ...then a first offer is taken again and retries are back: at most one run lost.
+        assertTrue(got >= 36, "got " + got);
+        assertTrue(sw.retried(1) > 0, "retried again");
     }
 }

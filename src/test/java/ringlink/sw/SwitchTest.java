@@ -348,6 +348,10 @@ class SwitchTest {
         PacketBatch got = expect(p[1], 1);
         assertEquals(VirtioNetHdr.GSO_UDP_L4, got.gsoType(0), "one superpacket to a port with USO");
         assertEquals(14 + 20 + 8 + 8000, got.length(0));
+        assertEquals(1, sw.superpacketsIn(0), "one superpacket taken from port 0");
+        assertEquals(1, sw.superpacketsOut(1), "handed whole to the port with USO");
+        assertEquals(0, sw.superpacketsOut(2), "segmented for the port without it, not handed whole");
+        assertEquals(0, sw.superpacketsIn(1));
         got = expect(p[2], segmenterAvailable() ? 6 : 0);
         if (segmenterAvailable()) {
             int payload = 0;

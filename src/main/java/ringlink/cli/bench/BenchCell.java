@@ -42,8 +42,16 @@ public interface BenchCell {
      */
     Measurement run(Duration duration) throws Exception;
 
-    /** One repetition's rates. */
-    record Measurement(double pps, double gbps) {
+    /**
+     * One repetition's rates; for TCP stream cells also the sender's retransmissions (iperf3's
+     * {@code end.sum_sent.retransmits}; NaN where not measured).
+     */
+    record Measurement(double pps, double gbps, double retransmits) {
+        /** Rates without a retransmission count. */
+        public Measurement(double pps, double gbps) {
+            this(pps, gbps, Double.NaN);
+        }
+
         /** From packets and bytes moved in {@code seconds}. */
         public static Measurement of(long packets, long bytes, double seconds) {
             return new Measurement(packets / seconds, bytes * 8 / seconds / 1e9);

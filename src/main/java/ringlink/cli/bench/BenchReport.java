@@ -14,19 +14,21 @@ public final class BenchReport {
     /** A fixed-width table of medians and ratios. */
     public static String table(List<CellResult> results, BenchOptions o) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%-16s %7s %-22s %10s %10s %6s %8s  %s%n",
-                "group", "size", "variant", "Mpps", "Gbit/s", "runs", "ratio", "note"));
+        sb.append(String.format(Locale.ROOT, "%-16s %7s %-22s %10s %10s %8s %6s %8s  %s%n",
+                "group", "size", "variant", "Mpps", "Gbit/s", "retr", "runs", "ratio", "note"));
         for (CellResult r : results) {
             BenchCell c = r.cell;
             String note = r.skipped != null ? "skipped: " + r.skipped : r.error != null ? "failed: " + r.error
                     : c.reference() ? "reference" : "";
-            sb.append(String.format(Locale.ROOT, "%-16s %7s %-22s %10s %10s %6d %8s  %s%n",
+            double retr = r.ok() ? r.medianRetransmits() : Double.NaN;
+            sb.append(String.format(Locale.ROOT, "%-16s %7s %-22s %10s %10s %8s %6d %8s  %s%n",
                     c.group(), c.size() == 0 ? "stream" : c.size() + "B", c.variant(),
                     r.ok() && c.size() != 0 ? fmt(r.medianPps() / 1e6, 3) : "-",
-                    r.ok() ? fmt(r.medianGbps(), 2) : "-", r.runs.size(),
+                    r.ok() ? fmt(r.medianGbps(), 2) : "-", Double.isNaN(retr) ? "-" : fmt(retr, 0), r.runs.size(),
                     Double.isNaN(r.ratio) ? "-" : fmt(r.ratio, 2) + "x", note));
         }
-        sb.append(String.format(Locale.ROOT, "medians of %d runs of %.1f s each; ratio = median / the group's reference at the same size, same run%n",
+        sb.append(String.format(Locale.ROOT, "medians of %d runs of %.1f s each; retr = the iperf3 sender's TCP retransmissions (stream cells);"
+                + " ratio = median / the group's reference at the same size, same run%n",
                 o.repeat(), o.duration().toMillis() / 1000.0));
         return sb.toString();
     }
@@ -56,10 +58,12 @@ public final class BenchReport {
                     .append(", \"runs\": [");
             for (int k = 0; k < r.runs.size(); k++) {
                 var m = r.runs.get(k);
-                sb.append(k == 0 ? "" : ", ").append("{\"pps\": ").append(num(m.pps())).append(", \"gbps\": ").append(num(m.gbps())).append('}');
+                sb.append(k == 0 ? "" : ", ").append("{\"pps\": ").append(num(m.pps())).append(", \"gbps\": ").append(num(m.gbps()))
+                        .append(", \"retransmits\": ").append(num(m.retransmits())).append('}');
             }
             sb.append("], \"median_pps\": ").append(num(r.ok() ? r.medianPps() : Double.NaN))
                     .append(", \"median_gbps\": ").append(num(r.ok() ? r.medianGbps() : Double.NaN))
+                    .append(", \"median_retransmits\": ").append(num(r.ok() ? r.medianRetransmits() : Double.NaN))
                     .append(", \"ratio\": ").append(num(r.ratio))
                     .append(", \"skipped\": ").append(r.skipped == null ? "null" : q(r.skipped))
                     .append(", \"error\": ").append(r.error == null ? "null" : q(r.error)).append('}');
@@ -70,12 +74,13 @@ public final class BenchReport {
 
     /** results.csv: one row per cell with medians and ratio. */
     public static String csv(List<CellResult> results) {
-        StringBuilder sb = new StringBuilder("group,variant,reference,size,runs,median_pps,median_gbps,ratio,status\n");
+        StringBuilder sb = new StringBuilder("group,variant,reference,size,runs,median_pps,median_gbps,median_retransmits,ratio,status\n");
         for (CellResult r : results) {
             BenchCell c = r.cell;
             sb.append(csvField(c.group())).append(',').append(csvField(c.variant())).append(',').append(c.reference())
                     .append(',').append(c.size()).append(',').append(r.runs.size()).append(',')
                     .append(r.ok() ? num(r.medianPps()) : "").append(',').append(r.ok() ? num(r.medianGbps()) : "").append(',')
+                    .append(r.ok() && !Double.isNaN(r.medianRetransmits()) ? num(r.medianRetransmits()) : "").append(',')
                     .append(Double.isNaN(r.ratio) ? "" : num(r.ratio)).append(',')
                     .append(csvField(r.skipped != null ? "skipped: " + r.skipped : r.error != null ? "failed: " + r.error : "ok"))
                     .append('\n');

@@ -130,6 +130,8 @@ public final class BuiltinCells implements BenchCellProvider {
         }
     }
 
+    /** end.sum_sent's retransmits (the sender's TCP retransmissions over the run). */
+    private static final Pattern RETRANSMITS = Pattern.compile("\"sum_sent\"\\s*:\\s*\\{[^}]*?\"retransmits\"\\s*:\\s*([0-9]+)");
     private static final Pattern RECEIVED = Pattern.compile("\"sum_received\"\\s*:\\s*\\{[^}]*?\"bytes\"\\s*:\\s*([0-9.e+]+)[^}]*?\"bits_per_second\"\\s*:\\s*([0-9.e+]+)");
 
     /**
@@ -150,6 +152,7 @@ public final class BuiltinCells implements BenchCellProvider {
         Matcher m = RECEIVED.matcher(r.output());
         if (!m.find()) throw new IOException("no sum_received in iperf3's JSON output: " + r.output().substring(0, Math.min(300, r.output().length())));
         double bits = Double.parseDouble(m.group(2));
-        return new BenchCell.Measurement(Double.NaN, bits / 1e9);
+        Matcher rt = RETRANSMITS.matcher(r.output());
+        return new BenchCell.Measurement(Double.NaN, bits / 1e9, rt.find() ? Double.parseDouble(rt.group(1)) : Double.NaN);
     }
 }

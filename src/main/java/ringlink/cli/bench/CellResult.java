@@ -36,6 +36,12 @@ public final class CellResult {
         return median(runs.stream().mapToDouble(BenchCell.Measurement::gbps).toArray());
     }
 
+    /** Median sender retransmissions over repetitions (NaN when the cell does not measure them). */
+    public double medianRetransmits() {
+        double[] v = runs.stream().mapToDouble(BenchCell.Measurement::retransmits).filter(x -> !Double.isNaN(x)).toArray();
+        return median(v);
+    }
+
     /** The figure ratios compare: packets per second for sized cells, bits per second for streams. */
     double measure() {
         return cell.size() == 0 ? medianGbps() : medianPps();

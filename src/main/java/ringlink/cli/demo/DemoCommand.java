@@ -112,7 +112,8 @@ public final class DemoCommand implements Callable<Integer> {
                         cleanup.run(); // each step leaves nothing behind for the next
                     }
                 }
-                rows.add(new String[] {s.name(), o.status(), o.ping(), o.throughput(), o.status().equals("ok") ? s.proves() : o.note()});
+                rows.add(new String[] {s.name(), o.status(), o.ping(), o.throughput(), o.retransmits() < 0 ? "-" : String.valueOf(o.retransmits()),
+                    o.status().equals("ok") ? s.proves() : o.note()});
             }
         } finally {
             cleanup.run();
@@ -124,8 +125,9 @@ public final class DemoCommand implements Callable<Integer> {
         }
         out.println();
         out.println("Summary");
-        out.printf(Locale.ROOT, "  %-8s %-8s %-12s %-14s %s%n", "step", "result", "ping (avg)", "throughput", "what it shows");
-        for (String[] r : rows) out.printf(Locale.ROOT, "  %-8s %-8s %-12s %-14s %s%n", (Object[]) r);
+        out.printf(Locale.ROOT, "  %-8s %-8s %-12s %-14s %-7s %s%n", "step", "result", "ping (avg)", "throughput", "retr", "what it shows");
+        for (String[] r : rows) out.printf(Locale.ROOT, "  %-8s %-8s %-12s %-14s %-7s %s%n", (Object[]) r);
+        out.println("  (retr: TCP retransmissions of the iperf3 sender; the veth step is the kernel's own figure in the same run)");
         if (root) {
             String left = leftovers(c);
             out.println(left.isEmpty() ? "Cleanup checked: no namespaces or interfaces named " + prefix + "* are left."

@@ -20,6 +20,18 @@ public interface DemoStep {
     /** Runs the step; everything it creates is registered in {@code c.cleanup()}. */
     Outcome run(DemoContext c) throws Exception;
 
-    /** A step's result for the summary. */
-    record Outcome(String status, String ping, String throughput, String note) {}
+    /**
+     * A step's result for the summary; {@code retransmits} are the iperf3 sender's (-1 when the
+     * step ran no iperf3), {@code gbps} the receiver's rate (NaN without iperf3).
+     */
+    record Outcome(String status, String ping, String throughput, String note, long retransmits, double gbps) {
+        public Outcome(String status, String ping, String throughput, String note) {
+            this(status, ping, throughput, note, -1, Double.NaN);
+        }
+
+        /** An "ok" outcome with an iperf3 result. */
+        public static Outcome ok(String ping, DemoTools.Iperf r) {
+            return new Outcome("ok", ping, r.rate(), "", r.retransmits(), r.gbps());
+        }
+    }
 }

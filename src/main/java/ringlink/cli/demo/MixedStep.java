@@ -36,14 +36,14 @@ public final class MixedStep implements DemoStep {
         place(ta, a, "10.77.3.1/24");
         place(xb, b, "10.77.3.2/24");
         Shell.run(10, "ip", "netns", "exec", b, "ethtool", "-K", xb, "tx", "off", "tso", "off", "gso", "off");
-        Link lb = Links.open("xdp:" + xbh);
+        Link lb = Links.open("xdp:" + xbh + DemoTools.XDP_RINGS);
         c.cleanup().add("close " + lb.name(), lb::close);
         Switch sw = switchOf(c, la, lb);
         String rtt = ping(c, a, "10.77.3.2");
-        String rate = iperf(c, a, b, "10.77.3.2");
+        DemoTools.Iperf rate = iperf(c, a, b, "10.77.3.2");
         long segmented = sw.stats().ports().get(1).segmented();
         c.say("switch: " + switchSummary(sw));
         if (segmented == 0) c.say("(the TAP sent no superpackets this time, so nothing needed segmenting)");
-        return new Outcome("ok", rtt, rate, "");
+        return Outcome.ok(rtt, rate);
     }
 }

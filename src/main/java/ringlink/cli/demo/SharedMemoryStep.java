@@ -46,7 +46,7 @@ public final class SharedMemoryStep implements DemoStep {
         c.cleanup().add("close " + la.name(), la::close);
         Link ls;
         try {
-            ls = Links.open("shm:" + sock + "?timeout=30000"); // the server end: waits for the peer to connect
+            ls = Links.open("shm:" + sock + "?timeout=30000" + DemoTools.SHM_QUEUES); // the server end: waits for the peer to connect
         } catch (IOException e) {
             throw new IOException("the second process did not connect: " + e.getMessage() + "; its log: " + tail(log), e);
         }
@@ -60,9 +60,9 @@ public final class SharedMemoryStep implements DemoStep {
         place(ta, a, "10.77.6.1/24");
         place(tb, b, "10.77.6.2/24");
         String rtt = ping(c, a, "10.77.6.2");
-        String rate = iperf(c, a, b, "10.77.6.2");
+        DemoTools.Iperf rate = iperf(c, a, b, "10.77.6.2");
         c.say("switch: " + switchSummary(sw));
-        return new Outcome("ok", rtt, rate, "");
+        return Outcome.ok(rtt, rate);
     }
 
 }

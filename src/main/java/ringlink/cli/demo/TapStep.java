@@ -31,8 +31,8 @@ public final class TapStep implements DemoStep {
         place(ta, a, "10.77.1.1/24");
         place(tb, b, "10.77.1.2/24");
         String rtt = ping(c, a, "10.77.1.2");
-        String rate = iperf(c, a, b, "10.77.1.2");
+        DemoTools.Iperf rate = iperf(c, a, b, "10.77.1.2");
         c.say("switch: " + switchSummary(sw));
-        return new Outcome("ok", rtt, rate, "");
+        return Outcome.ok(rtt, rate);
     }
 }

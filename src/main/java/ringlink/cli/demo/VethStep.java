@@ -21,7 +21,7 @@ public final class VethStep implements DemoStep {
         place(va, a, "10.77.0.1/24");
         place(vb, b, "10.77.0.2/24");
         String rtt = ping(c, a, "10.77.0.2");
-        String rate = iperf(c, a, b, "10.77.0.2");
-        return new Outcome("ok", rtt, rate, "");
+        DemoTools.Iperf rate = iperf(c, a, b, "10.77.0.2");
+        return Outcome.ok(rtt, rate);
     }
 }

@@ -97,8 +97,8 @@ public final class VxlanStep implements DemoStep {
         }
         place0(b, tb, "10.77.8.2/24");
         String rtt = ping(c, b, "10.77.8.1");
-        if (warmupSeconds > 0) iperf(new DemoContext(c.prefix(), warmupSeconds, c.out(), c.cleanup(), c.root()), a, b, "10.77.8.2");
-        String rate = iperf(c, a, b, "10.77.8.2");
+        if (warmupSeconds > 0) iperf(new DemoContext(c.prefix(), warmupSeconds, c.out(), c.cleanup(), c.root(), c.json()), a, b, "10.77.8.2");
+        DemoTools.Iperf rate = iperf(c, a, b, "10.77.8.2");
         if (peer != null) {
             if (!peer.isAlive()) throw new IOException("the switch process exited; its log: " + DemoTools.tail(log));
             Shell.run(10, "kill", "-USR1", String.valueOf(peer.pid()));
@@ -108,7 +108,7 @@ public final class VxlanStep implements DemoStep {
             for (int i = 0; i < lines.size(); i++) if (lines.get(i).startsWith("port ")) from = i; // the last SIGUSR1 table
             for (String line : lines.subList(from, lines.size())) c.say("switch: " + line.strip());
         }
-        return new Outcome("ok", rtt, rate, "");
+        return Outcome.ok(rtt, rate);
     }
 
     /** Gives {@code dev} (already in namespace {@code ns}) the address and brings it up. */

@@ -35,14 +35,15 @@ public final class XdpStep implements DemoStep {
         for (String[] v : new String[][] {{a, xa}, {b, xb}}) {
             Shell.run(10, "ip", "netns", "exec", v[0], "ethtool", "-K", v[1], "tx", "off", "tso", "off", "gso", "off");
         }
-        Link la = Links.open("xdp:" + xah);
+        Link la = Links.open("xdp:" + xah + DemoTools.XDP_RINGS);
         c.cleanup().add("close " + la.name(), la::close);
-        Link lb = Links.open("xdp:" + xbh);
+        Link lb = Links.open("xdp:" + xbh + DemoTools.XDP_RINGS);
         c.cleanup().add("close " + lb.name(), lb::close);
         Switch sw = switchOf(c, la, lb);
         String rtt = ping(c, a, "10.77.2.2");
-        String rate = iperf(c, a, b, "10.77.2.2");
+        DemoTools.Iperf rate = iperf(c, a, b, "10.77.2.2");
         c.say("switch: " + switchSummary(sw));
-        return new Outcome("ok", rtt, rate, "");
+        c.say("kernel, per XDP socket: " + DemoTools.xskDrops(la) + "; " + DemoTools.xskDrops(lb));
+        return Outcome.ok(rtt, rate);
     }
 }
