@@ -12,7 +12,8 @@
  * <p>{@code ringlink.sys} (the system calls) is internal and not exported.
  */
 module ringlink.core {
-    requires jdk.jfr;
+    // JFR events (DropEvent, LinkCountersEvent, ...) are public types extending jdk.jfr.Event.
+    requires transitive jdk.jfr;
 
     exports ringlink.link;
     exports ringlink.packet;
@@ -26,6 +27,11 @@ module ringlink.core {
     exports ringlink.vhost;
     exports ringlink.vhostuser;
     exports ringlink.xdp;
+    // The virtqueue engine: FeatureSet is in vhost's and vhost-user's API, GuestMemory in
+    // VhostDevice's; a custom virtio device builds on its rings. ringlink.virtio.net (the net
+    // device's header handling) stays internal: the links wrap it.
+    exports ringlink.virtio;
+    // Not exported: ringlink.sys (every system call; internal), ringlink.virtio.net.
 
     // Links.open(spec) finds its transports through ServiceLoader, on the module path through
     // these and on the class path through META-INF/services/ringlink.link.LinkProvider (keep both).

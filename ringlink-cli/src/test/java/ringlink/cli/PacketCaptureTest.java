@@ -26,7 +26,7 @@ class PacketCaptureTest {
         Env.requireNetns();
         Path tshark = Env.requireProgram("tshark", "tshark");
         Env.requireProgram("python3", "python3");
-        Path peer = Env.requireFile(Env.projectDir().resolve("src/test/python/afpacket/rawpeer.py"), "the raw socket peer");
+        Path peer = Env.requireFile(Env.rootDir().resolve("ringlink-core/src/test/python/afpacket/rawpeer.py"), "the raw socket peer");
         Path file = dir.resolve("packet.pcapng");
         String ns = "rlapc-a";
         try {

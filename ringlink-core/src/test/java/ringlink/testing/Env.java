@@ -74,7 +74,12 @@ public final class Env {
         return null;
     }
 
-    /** The project's root directory (where pom.xml is). */
+    /** The source tree's root (the parent pom.xml, bench/, scripts/). */
+    public static Path rootDir() {
+        return Path.of(System.getProperty("ringlink.rootDir", "..")).toAbsolutePath().normalize();
+    }
+
+    /** The Maven module's directory (its pom.xml; {@code ringlink-core} for the library's tests). */
     public static Path projectDir() {
         return Path.of(System.getProperty("ringlink.projectDir", ".")).toAbsolutePath();
     }
