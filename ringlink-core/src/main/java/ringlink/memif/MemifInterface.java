@@ -106,7 +106,7 @@ public final class MemifInterface implements AutoCloseable {
     public MemifConfig config() { return config; }
     public String name() { return name; }
 
-    /** Queue pair {@code q}'s link (0 ≤ q < queuePairs). */
+    /** Queue pair {@code q}'s link ({@code 0 <= q < queuePairs}). */
     public MemifLink link(int q) { return links[q]; }
 
     /** True while a peer is connected. */

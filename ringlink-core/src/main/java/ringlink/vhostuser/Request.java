@@ -3,7 +3,7 @@ package ringlink.vhostuser;
 /**
  * The front-end → back-end requests of the vhost-user protocol (QEMU docs/interop/vhost-user.rst,
  * "Front-end message types"), each with the payload size and descriptor count it must carry.
- * {@link MessageCodec#validate} enforces them, so a handler never sees a short payload or a
+ * {@code MessageCodec.validate} enforces them, so a handler never sees a short payload or a
  * missing descriptor.
  */
 public enum Request {
