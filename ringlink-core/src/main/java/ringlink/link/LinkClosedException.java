@@ -4,7 +4,12 @@ package ringlink.link;
 public class LinkClosedException extends LinkException {
     private static final long serialVersionUID = 1L;
 
+    /** @param message what happened, naming the link */
     public LinkClosedException(String message) { super(message); }
 
+    /**
+     * @param message what happened, naming the link
+     * @param cause the underlying failure
+     */
     public LinkClosedException(String message, Throwable cause) { super(message, cause); }
 }

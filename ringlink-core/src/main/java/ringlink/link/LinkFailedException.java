@@ -7,7 +7,12 @@ package ringlink.link;
 public class LinkFailedException extends LinkException {
     private static final long serialVersionUID = 1L;
 
+    /** @param message what happened, naming the link */
     public LinkFailedException(String message) { super(message); }
 
+    /**
+     * @param message what happened, naming the link
+     * @param cause the underlying failure
+     */
     public LinkFailedException(String message, Throwable cause) { super(message, cause); }
 }

@@ -16,6 +16,7 @@ import java.util.Set;
  */
 public record LinkSpec(String scheme, String target, Map<String, String> params) {
 
+    /** Copies {@code params} (keeping their order) into an unmodifiable map. */
     public LinkSpec {
         params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
     }

@@ -29,6 +29,7 @@ public final class Links {
         return open(LinkSpec.parse(spec));
     }
 
+    /** Opens the link {@code spec} names, through the provider of its scheme; see {@link #open(String)}. */
     public static Link open(LinkSpec spec) throws IOException {
         Link l = provider(spec).open(spec);
         LinkCountersEvent.register(l); // its counters in JFR recordings (ringlink.LinkCounters)

@@ -25,14 +25,19 @@ public record Offloads(int bits) {
     public static final Offloads NONE = new Offloads(0);
     public static final Offloads ALL = new Offloads(CSUM | TSO4 | TSO6 | USO | TSO_ECN);
 
+    /** The offloads whose bits are set in {@code bits} (the constants above). */
     public static Offloads of(int bits) { return bits == 0 ? NONE : new Offloads(bits); }
 
+    /** True when every bit of {@code bit} is set. */
     public boolean has(int bit) { return (bits & bit) == bit; }
 
+    /** The offloads both this and {@code o} have. */
     public Offloads and(Offloads o) { return of(bits & o.bits); }
 
+    /** These offloads plus {@code bit}. */
     public Offloads with(int bit) { return of(bits | bit); }
 
+    /** These offloads minus {@code bit}. */
     public Offloads without(int bit) { return of(bits & ~bit); }
 
     /** True if a packet with packet {@code i}'s metadata may be handed to a link with these offloads. */
