@@ -30,6 +30,8 @@ class DependencyRulesTest {
     private static final Set<String> EXPORTED = Set.of("ringlink.link", "ringlink.packet", "ringlink.sw",
             "ringlink.afpacket", "ringlink.memif", "ringlink.shm", "ringlink.tun", "ringlink.tunnel", "ringlink.udp",
             "ringlink.vhost", "ringlink.vhostuser", "ringlink.virtio", "ringlink.xdp");
+    /** The packages that stay inside the module, on purpose. */
+    private static final Set<String> INTERNAL = Set.of("ringlink.sys", "ringlink.virtio.net");
     private static final Set<String> RAW_ADDRESS_PACKAGES = Set.of("sys", "virtio", "xdp", "shm", "vhost", "vhostuser");
 
     private static List<Path> sources() throws IOException {
@@ -63,6 +65,19 @@ class DependencyRulesTest {
         assertEquals(new TreeSet<>(EXPORTED), exported,
                 "exported packages (docs/ARCHITECTURE.md, Modules, says why each is or is not)");
         assertFalse(exported.contains("ringlink.sys"), "ringlink.sys is internal");
+    }
+
+    /** A new package is a decision: exported (API) or internal, never by default. */
+    @Test
+    void everyPackageIsExportedOrInternalOnPurpose() throws IOException {
+        Set<String> packages = new TreeSet<>();
+        for (Path p : sources()) {
+            packages.add("ringlink." + MAIN.relativize(p.getParent()).toString().replace('/', '.'));
+        }
+        Set<String> undecided = new TreeSet<>(packages);
+        undecided.removeAll(EXPORTED);
+        undecided.removeAll(INTERNAL);
+        assertTrue(undecided.isEmpty(), "export these in module-info.java (and EXPORTED here) or list them in INTERNAL: " + undecided);
     }
 
     /** {@code provides} (module path) and META-INF/services (class path) list the same transports. */
