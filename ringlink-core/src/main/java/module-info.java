@@ -34,7 +34,8 @@ module ringlink.core {
     // Not exported: ringlink.sys (every system call; internal), ringlink.virtio.net.
 
     // Links.open(spec) finds its transports through ServiceLoader, on the module path through
-    // these and on the class path through META-INF/services/ringlink.link.LinkProvider (keep both).
+    // these and on the class path through META-INF/services/ringlink.link.LinkProvider (keep both;
+    // ModuleDescriptorTest checks they agree).
     uses ringlink.link.LinkProvider;
     provides ringlink.link.LinkProvider with
             ringlink.link.PairLinkProvider,
