@@ -13,4 +13,4 @@ ringlink_find_jdk25
 # The JVM (our data thread) on CPU 1, the testpmd client on CPU 0 (--lcores); the reference
 # testpmd server runs on CPU 1 like our link.
 exec taskset -c 1 "$JAVA_HOME/bin/java" ${RINGLINK_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
-    -cp target/classes:target/test-classes ringlink.bench.memif.MemifBench "$@"
+    -cp ringlink-core/target/classes:ringlink-core/target/test-classes:ringlink-benchmarks/target/classes ringlink.bench.memif.MemifBench "$@"

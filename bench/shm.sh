@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ringlink_find_jdk25
 ./mvnw -B -ntp -q -o test-compile
-./mvnw -B -ntp -q -o dependency:build-classpath -Dmdep.outputFile=target/shm-bench.cp -Dmdep.includeScope=test >/dev/null
-CP="target/test-classes:target/classes:$(cat target/shm-bench.cp)"
+./mvnw -B -ntp -q -o -pl ringlink-core dependency:build-classpath -Dmdep.outputFile="$PWD/ringlink-core/target/shm-bench.cp" -Dmdep.includeScope=test >/dev/null
+CP="ringlink-benchmarks/target/classes:ringlink-core/target/test-classes:ringlink-core/target/classes:$(cat ringlink-core/target/shm-bench.cp)"
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
-    -Dringlink.projectDir="$PWD" -Dringlink.buildDir="$PWD/target" \
+    -Dringlink.projectDir="$PWD/ringlink-core" -Dringlink.buildDir="$PWD/ringlink-core/target" -Dringlink.rootDir="$PWD" \
     -cp "$CP" ringlink.bench.shm.ShmBench "$@"

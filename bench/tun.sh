@@ -10,8 +10,5 @@ set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 . "$here/scripts/lib.sh"
 ringlink_find_jdk25
-jar="$here/target/ringlink.jar"
-if [ ! -f "$jar" ] || [ -n "$(find "$here/src/main" "$here/pom.xml" -newer "$jar" -print -quit 2>/dev/null)" ]; then
-  (cd "$here" && ./mvnw -B -q -ntp -DskipTests package >&2)
-fi
+jar="$(ringlink_cli_jar "$here")"
 exec java --enable-native-access=ALL-UNNAMED ${RINGLINK_JVM_OPTS:-} -jar "$jar" bench tun "$@"

@@ -15,8 +15,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ringlink_find_jdk25
 ./mvnw -B -ntp -q -o test-compile
-cp_file=target/vhostnet-bench.classpath
-./mvnw -B -ntp -q -o dependency:build-classpath -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=test >/dev/null
+cp_file=ringlink-core/target/vhostnet-bench.classpath
+./mvnw -B -ntp -q -o -pl ringlink-core dependency:build-classpath -Dmdep.outputFile="$PWD/$cp_file" -Dmdep.includeScope=test >/dev/null
 exec java --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
-  -Dringlink.buildDir="$PWD/target" -Dringlink.projectDir="$PWD" -Drlvnb.jvm="${RLVNB_JVM:-}" \
-  -cp "target/classes:target/test-classes:$(cat "$cp_file")" ringlink.vhost.VhostNetBenchRunner "${@:-5}"
+  -Dringlink.buildDir="$PWD/ringlink-core/target" -Dringlink.projectDir="$PWD/ringlink-core" -Dringlink.rootDir="$PWD" -Drlvnb.jvm="${RLVNB_JVM:-}" \
+  -cp "ringlink-core/target/classes:ringlink-core/target/test-classes:$(cat "$cp_file")" ringlink.vhost.VhostNetBenchRunner "${@:-5}"

@@ -16,4 +16,4 @@ ringlink_find_jdk25
 # itself with --lcores); the reference net_vhost testpmd runs on CPU 1 like our back-end.
 # RINGLINK_JAVA_OPTS: extra JVM options, e.g. a flight recording of our data path.
 exec taskset -c 1 "$JAVA_HOME/bin/java" ${RINGLINK_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
-    -cp target/classes:target/test-classes ringlink.bench.vhostuser.VhostUserBench "$@"
+    -cp ringlink-core/target/classes:ringlink-core/target/test-classes:ringlink-benchmarks/target/classes ringlink.bench.vhostuser.VhostUserBench "$@"

@@ -13,5 +13,5 @@ ringlink_find_jdk25
 ringlink_apt_install dpdk-dev librte-net-af-xdp23 ethtool iproute2
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 (cd "$here" && ./mvnw -B -q -ntp -o test-compile >&2 || ./mvnw -B -q -ntp test-compile >&2)
-exec java --enable-native-access=ALL-UNNAMED -cp "$here/target/classes:$here/target/test-classes" \
+exec java --enable-native-access=ALL-UNNAMED -cp "$here/ringlink-core/target/classes:$here/ringlink-core/target/test-classes:$here/ringlink-benchmarks/target/classes" \
   ringlink.bench.xdp.XdpBench "$@"

@@ -35,3 +35,17 @@ ringlink_apt_install() {
   apt-get update -q >/dev/null || true
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# Print the path of the CLI jar (ringlink-cli/target/ringlink.jar), building it first with the
+# Maven wrapper when it is missing or older than the sources or a POM. Needs neither root nor
+# Debian packages (Maven itself comes through the wrapper). $1: the source tree's root.
+ringlink_cli_jar() {
+  local root="$1" jar="$1/ringlink-cli/target/ringlink.jar"
+  if [ ! -f "$jar" ] || [ -n "$(find "$root"/ringlink-core/src/main "$root"/ringlink-cli/src/main "$root"/pom.xml "$root"/ringlink-*/pom.xml -newer "$jar" -print -quit 2>/dev/null)" ]; then
+    echo "ringlink: building $jar ..." >&2
+    # -am: core first; no javadoc/sources jars for a local run
+    (cd "$root" && ./mvnw -B -q -ntp -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true \
+        -pl ringlink-cli -am package >&2)
+  fi
+  echo "$jar"
+}
