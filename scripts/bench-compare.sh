@@ -95,7 +95,8 @@ log() { echo "bench-compare: $*" | tee -a "$results/log.txt" >&2; }
 build() {
   local rev=$1 dir=$2
   if [ "$rev" != WORKTREE ] && [ -f "$dir/.bench-compare-rev" ] && [ "$(cat "$dir/.bench-compare-rev")" = "$rev" ] \
-      && [ -f "$dir/target/ringlink.jar" ] && [ -d "$dir/target/test-classes" ]; then
+      && { [ -f "$dir/target/ringlink.jar" ] || [ -f "$dir/ringlink-cli/target/ringlink.jar" ]; }; then
+    # (the single-module layout before issue #17 built target/ringlink.jar, the modules layout ringlink-cli/target/)
     log "reusing the build of $rev in $dir"; return 0
   fi
   rm -rf "$dir"; mkdir -p "$dir"

@@ -41,7 +41,7 @@ class BenchCompareScriptTest {
 
     private String analyse() throws Exception {
         Path py = Env.requireProgram("python3", "python3");
-        Path script = Path.of("scripts", "bench-compare.py").toAbsolutePath();
+        Path script = Env.projectDir().resolve("../scripts/bench-compare.py").normalize(); // the repository root, beside ringlink-cli
         Process p = new ProcessBuilder(py.toString(), script.toString(), dir.toString()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), out);
