@@ -29,6 +29,16 @@ import jdk.jfr.Period;
 @Description("A link's counters, sampled periodically (default every second)")
 @Period("1 s")
 public final class LinkCountersEvent extends jdk.jfr.Event {
+    /** The link's name ({@link Link#name()}). */
+    /** GSO superpackets received or transmitted whole so far. */
+    /** Whether the link was open when sampled; a closed link's last event has false. */
+    /** Errors so far (bad input from the peer, failed calls). */
+    /** Packets received so far. */
+    /** Packets dropped on transmit so far. */
+    /** Bytes received so far. */
+    /** Packets dropped on receive so far. */
+    /** Packets transmitted so far. */
+    /** Bytes transmitted so far. */
     @Label("Link") public String link;
     @Label("Open") public boolean open;
     @Label("Received Packets") public long rxPackets;

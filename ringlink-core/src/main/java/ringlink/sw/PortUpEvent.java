@@ -11,6 +11,9 @@ import jdk.jfr.Name;
 @Category({"Ringlink", "Switch"})
 @Description("A switch port started forwarding")
 public final class PortUpEvent extends jdk.jfr.Event {
+    /** The port's name. */
+    /** The port link's MTU in bytes. */
+    /** The offloads negotiated on the port's link ({@link ringlink.link.Offloads#toString()}). */
     @Label("Port") public String port;
     @Label("Offloads") public String offloads;
     @Label("MTU") public int mtu;
