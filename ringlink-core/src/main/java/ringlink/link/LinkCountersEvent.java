@@ -30,24 +30,24 @@ import jdk.jfr.Period;
 @Period("1 s")
 public final class LinkCountersEvent extends jdk.jfr.Event {
     /** The link's name ({@link Link#name()}). */
-    /** GSO superpackets received or transmitted whole so far. */
-    /** Whether the link was open when sampled; a closed link's last event has false. */
-    /** Errors so far (bad input from the peer, failed calls). */
-    /** Packets received so far. */
-    /** Packets dropped on transmit so far. */
-    /** Bytes received so far. */
-    /** Packets dropped on receive so far. */
-    /** Packets transmitted so far. */
-    /** Bytes transmitted so far. */
     @Label("Link") public String link;
+    /** Whether the link was open when sampled; a closed link's last event has false. */
     @Label("Open") public boolean open;
+    /** Packets received so far. */
     @Label("Received Packets") public long rxPackets;
+    /** Bytes received so far. */
     @Label("Received Bytes") @DataAmount public long rxBytes;
+    /** Packets transmitted so far. */
     @Label("Transmitted Packets") public long txPackets;
+    /** Bytes transmitted so far. */
     @Label("Transmitted Bytes") @DataAmount public long txBytes;
+    /** Packets dropped on receive so far. */
     @Label("Receive Drops") public long rxDrops;
+    /** Packets dropped on transmit so far. */
     @Label("Transmit Drops") public long txDrops;
+    /** Errors so far (bad input from the peer, failed calls). */
     @Label("Errors") public long errors;
+    /** GSO superpackets received or transmitted whole so far. */
     @Label("Superpackets") public long superpackets;
 
     private static final Map<Link, Boolean> LINKS = Collections.synchronizedMap(new WeakHashMap<>());

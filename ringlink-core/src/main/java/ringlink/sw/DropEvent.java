@@ -15,9 +15,9 @@ import jdk.jfr.Name;
 @Description("Packets the switch dropped, per batch and reason")
 public final class DropEvent extends jdk.jfr.Event {
     /** The name of the port the packets were dropped on. */
-    /** How many packets of this batch were dropped for this reason. */
-    /** Why they were dropped: a {@code DropReason} constant's name. */
     @Label("Port") public String port;
+    /** Why they were dropped: a {@code DropReason} constant's name. */
     @Label("Reason") public String reason;
+    /** How many packets of this batch were dropped for this reason. */
     @Label("Packets") public long packets;
 }

@@ -12,7 +12,7 @@ import jdk.jfr.Name;
 @Description("A switch port stopped forwarding")
 public final class PortDownEvent extends jdk.jfr.Event {
     /** The port's name. */
-    /** Why the port went down (peer closed, protocol error, switch shutdown). */
     @Label("Port") public String port;
+    /** Why the port went down (peer closed, protocol error, switch shutdown). */
     @Label("Reason") public String reason;
 }
