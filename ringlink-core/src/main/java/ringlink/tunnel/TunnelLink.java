@@ -69,7 +69,10 @@ import ringlink.udp.UdpSockets;
 public final class TunnelLink implements Link {
     /** The encapsulation. */
     public enum Kind {
-        VXLAN("vxlan", Vxlan.PORT), GENEVE("geneve", Geneve.PORT);
+        /** VXLAN (RFC 7348), spec scheme {@code vxlan:}, UDP port 4789. */
+        VXLAN("vxlan", Vxlan.PORT),
+        /** Geneve (RFC 8926), spec scheme {@code geneve:}, UDP port 6081. */
+        GENEVE("geneve", Geneve.PORT);
 
         final String scheme;
         final int port;
@@ -87,6 +90,7 @@ public final class TunnelLink implements Link {
     public record Options(Kind kind, InetAddress local, List<InetAddress> remotes, int vni, int dstPort, int localPort,
                           int mtu, int srcPorts, boolean offload, boolean learning, int peers, int fdbSize,
                           long ageingMillis, Map<Long, InetAddress> staticFdb, int rcvbuf, int sndbuf, int burst) {
+        /** Copies the remotes and the static FDB, and checks the VNI (24 bits) and the source-port count ([1, 64]). */
         public Options {
             remotes = List.copyOf(remotes);
             staticFdb = Map.copyOf(staticFdb);
@@ -223,6 +227,7 @@ public final class TunnelLink implements Link {
                         long tooBig, long unknownSource, long floods, long replicas, long txMalformed, long txBlocked,
                         long segmented, long fdbEntries, long gsoRuns, long groRuns) {}
 
+    /** A snapshot of the tunnel layer's drop and event counters, with the FDB size and the GSO/GRO message counts of its channels. */
     public Stats stats() {
         long runs = 0;
         for (UdpChannel c : txCh) runs += c.txGsoMessages();

@@ -33,6 +33,7 @@ public final class UdpLink implements Link {
     /** What a udp link is opened with (see {@link UdpLinkProvider} for the spec form). */
     public record Options(InetSocketAddress local, List<InetSocketAddress> remotes, boolean acceptAny, int mtu,
                           int burst, int rcvbuf, int sndbuf, boolean reusePort, boolean gso, boolean gro, int peers) {
+        /** Copies the remotes and checks the MTU ([1, 65507]). */
         public Options {
             remotes = List.copyOf(remotes);
             if (mtu < 1 || mtu > UdpChannel.MAX_GSO_BYTES) throw new IllegalArgumentException("mtu " + mtu + " not in [1, 65507]");
