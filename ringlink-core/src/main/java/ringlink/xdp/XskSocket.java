@@ -142,12 +142,16 @@ public final class XskSocket implements AutoCloseable {
     /** True if the kernel bound this socket in zero-copy mode (XDP_OPTIONS). */
     public boolean zeroCopy() { return zeroCopy; }
 
+    /** True if the socket was bound with XDP_USE_NEED_WAKEUP (the kernel asks for a syscall only when it sleeps). */
     public boolean usesNeedWakeup() { return needWakeup; }
 
+    /** The socket's descriptor. */
     public Fd fd() { return fd; }
 
+    /** The UMEM the socket uses. */
     public Umem umem() { return umem; }
 
+    /** The socket's name for messages ({@code xsk ifname/queue}). */
     public String name() { return name; }
 
     /** Kicks the kernel to transmit what the TX ring holds (sendto with no data). */
