@@ -131,6 +131,7 @@ public final class VhostNetLink implements Link {
      */
     public record Options(String tap, String device, Offloads offloads, int queueSize,
                           FeatureSet wanted, FeatureSet required, int rxBufferSize, int tapSndbuf) {
+        /** Checks that {@code tapSndbuf} is not negative. */
         public Options {
             if (tapSndbuf < 0) throw new IllegalArgumentException("TAP send buffer " + tapSndbuf + " must be >= 0");
         }
@@ -146,10 +147,12 @@ public final class VhostNetLink implements Link {
             return new Options(tap, VhostDevice.VHOST_NET_PATH, Offloads.ALL, 256, SUPPORTED, FeatureSet.NONE, 0);
         }
 
+        /** These options with offloads {@code o}. */
         public Options withOffloads(Offloads o) {
             return new Options(tap, device, o, queueSize, wanted, required, rxBufferSize, tapSndbuf);
         }
 
+        /** These options with queues of {@code n} entries. */
         public Options withQueueSize(int n) {
             return new Options(tap, device, offloads, n, wanted, required, rxBufferSize, tapSndbuf);
         }
