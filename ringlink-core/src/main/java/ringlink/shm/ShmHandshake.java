@@ -39,7 +39,13 @@ public final class ShmHandshake {
     /** The byte a side sends when it is done with the queues. */
     public static final byte DONE = 'D';
 
-    /** What the attaching side received. */
+    /**
+     * What the attaching side received.
+     *
+     * @param tx the TX queue's descriptors
+     * @param rx the RX queue's descriptors
+     * @param mtu the MTU the creator uses
+     */
     public record Offer(QueueConfig tx, QueueConfig rx, int mtu) {}
 
     /** Sends the two queues over {@code conn} (the descriptors stay ours; the peer gets copies). */

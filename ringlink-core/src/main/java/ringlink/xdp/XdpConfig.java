@@ -29,6 +29,7 @@ import ringlink.sys.Net;
 public record XdpConfig(String ifname, int queue, XskSocket.Mode mode, XdpProgram.Attach attach, int frames,
                         int frameSize, int ringSize, int headroom, boolean unaligned, boolean needWakeup,
                         String xskMap) {
+    /** Defaults of {@link #of}: frames, bytes per frame and entries per ring. */
     public static final int DEFAULT_FRAMES = 4096, DEFAULT_FRAME = 2048, DEFAULT_RING = 2048;
 
     static final Set<String> PARAMS = Set.of("queue", "mode", "attach", "frames", "frame", "ring", "headroom",
