@@ -589,7 +589,13 @@ public final class PacketLink implements Link {
         }
     }
 
-    /** PACKET_STATISTICS totals. */
+    /**
+     * PACKET_STATISTICS totals.
+     *
+     * @param packets packets the kernel passed to the socket since it was opened ({@code tp_packets} summed)
+     * @param drops packets the kernel dropped because the receive ring was full ({@code tp_drops} summed)
+     * @param freezes times the kernel froze the receive ring ({@code tp_freeze_q_cnt} summed)
+     */
     public record Statistics(long packets, long drops, long freezes) {}
 
     private void check() throws LinkException {

@@ -39,6 +39,7 @@ public interface Link extends AutoCloseable {
     /** A human-readable name, e.g. the spec it was opened from ("tap:rl0"). */
     String name();
 
+    /** Whether packets are Ethernet frames, IP packets or opaque datagram payloads; fixed for the link's life. */
     Layer layer();
 
     /** The MTU: the largest IP packet (L3) or Ethernet payload (L2) a non-GSO packet may carry. */
@@ -134,6 +135,7 @@ public interface Link extends AutoCloseable {
     /** The link's counters. */
     LinkCounters counters();
 
+    /** False once the link is closed for good (by {@link #close} or, on some transports, by its peer); still true while it is {@link #waitingForPeer() waiting for a peer}. */
     boolean isOpen();
 
     /**

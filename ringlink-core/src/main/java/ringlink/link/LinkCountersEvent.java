@@ -29,15 +29,25 @@ import jdk.jfr.Period;
 @Description("A link's counters, sampled periodically (default every second)")
 @Period("1 s")
 public final class LinkCountersEvent extends jdk.jfr.Event {
+    /** The link's name ({@link Link#name()}). */
     @Label("Link") public String link;
+    /** Whether the link was open when sampled; a closed link's last event has false. */
     @Label("Open") public boolean open;
+    /** Packets received so far. */
     @Label("Received Packets") public long rxPackets;
+    /** Bytes received so far. */
     @Label("Received Bytes") @DataAmount public long rxBytes;
+    /** Packets transmitted so far. */
     @Label("Transmitted Packets") public long txPackets;
+    /** Bytes transmitted so far. */
     @Label("Transmitted Bytes") @DataAmount public long txBytes;
+    /** Packets dropped on receive so far. */
     @Label("Receive Drops") public long rxDrops;
+    /** Packets dropped on transmit so far. */
     @Label("Transmit Drops") public long txDrops;
+    /** Errors so far (bad input from the peer, failed calls). */
     @Label("Errors") public long errors;
+    /** GSO superpackets received or transmitted whole so far. */
     @Label("Superpackets") public long superpackets;
 
     private static final Map<Link, Boolean> LINKS = Collections.synchronizedMap(new WeakHashMap<>());

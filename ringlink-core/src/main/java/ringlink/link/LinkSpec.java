@@ -13,6 +13,10 @@ import java.util.Set;
  *
  * <p>Examples: {@code tap:rl0?offload=tso,uso}, {@code tun:rl1}, {@code vhost-user:/run/vm.sock?mode=server},
  * {@code vhost-net:tap=rl2}, {@code xdp:veth1?queue=0}, {@code shm:/run/sb.sock}, {@code pair:test}.
+ *
+ * @param scheme the part before the first colon, lower-cased (letters, digits and '-', starting with a letter)
+ * @param target the part between the colon and the first '?' (may be empty)
+ * @param params the {@code key=value} parameters in the order given (unmodifiable)
  */
 public record LinkSpec(String scheme, String target, Map<String, String> params) {
 

@@ -9,6 +9,8 @@ import ringlink.packet.VirtioNetHdr;
  * as they are and which its {@code receive} may produce. A packet whose metadata needs an
  * offload the destination lacks must be fixed in software first (checksum finished, superpacket
  * segmented): {@link #accepts} is that test.
+ *
+ * @param bits the offload bits ({@link #CSUM}, {@link #TSO4}, {@link #TSO6}, {@link #USO}, {@link #TSO_ECN})
  */
 public record Offloads(int bits) {
     /** Packets may carry a partial checksum (NEEDS_CSUM with csum_start/csum_offset). */
@@ -22,7 +24,9 @@ public record Offloads(int bits) {
     /** TCP superpackets with ECN (GSO_ECN). */
     public static final int TSO_ECN = 16;
 
+    /** No offloads: plain packets with complete checksums only. */
     public static final Offloads NONE = new Offloads(0);
+    /** Every offload this class names. */
     public static final Offloads ALL = new Offloads(CSUM | TSO4 | TSO6 | USO | TSO_ECN);
 
     /** The offloads whose bits are set in {@code bits} (the constants above). */

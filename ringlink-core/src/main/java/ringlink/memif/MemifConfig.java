@@ -30,6 +30,7 @@ public record MemifConfig(String socket, boolean server, int id, boolean ip, Str
     /** Most queue pairs (and so rings per direction) we set up. */
     public static final int MAX_QUEUE_PAIRS = 256;
 
+    /** Checks every bound (non-empty socket name, secret of at most 24 UTF-8 bytes, {@code queuePairs} in [1, {@value #MAX_QUEUE_PAIRS}], {@code log2RingSize} in [1, {@value #MAX_LOG2_RING_SIZE}], {@code bufferSize} in [128, 65535], {@code mtu} in [68, 65535], {@code timeoutMillis >= 0}); a null secret becomes empty. */
     public MemifConfig {
         Objects.requireNonNull(socket, "socket");
         if (socket.isEmpty() || socket.equals("@")) throw new IllegalArgumentException("memif socket name is empty");
@@ -51,16 +52,26 @@ public record MemifConfig(String socket, boolean server, int id, boolean ip, Str
         return new MemifConfig(socket, false, 0, false, "", 1, 10, 2048, 1500, 10_000, false);
     }
 
+    /** This configuration as a server ({@code true}) or a client. */
     public MemifConfig withServer(boolean s) { return new MemifConfig(socket, s, id, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    /** This configuration with interface id {@code i}. */
     public MemifConfig withId(int i) { return new MemifConfig(socket, server, i, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    /** This configuration in IP mode ({@code true}, an L3 link) or Ethernet mode. */
     public MemifConfig withIp(boolean b) { return new MemifConfig(socket, server, id, b, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    /** This configuration with shared secret {@code s} (null or empty for none). */
     public MemifConfig withSecret(String s) { return new MemifConfig(socket, server, id, ip, s, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    /** This configuration offering {@code q} queue pairs. */
     public MemifConfig withQueuePairs(int q) { return new MemifConfig(socket, server, id, ip, secret, q, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    /** This configuration with rings of {@code 1 << l} slots. */
     public MemifConfig withLog2RingSize(int l) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, l, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    /** This configuration with {@code b}-byte buffers. */
     public MemifConfig withBufferSize(int b) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, b, mtu, timeoutMillis, allowUnsealed); }
+    /** This configuration with MTU {@code m}. */
     public MemifConfig withMtu(int m) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, bufferSize, m, timeoutMillis, allowUnsealed); }
+    /** This configuration with a set-up wait bound of {@code t} milliseconds. */
     public MemifConfig withTimeout(int t) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, t, allowUnsealed); }
 
+    /** This configuration allowing (server side) client regions that are not sealed against shrinking; see {@code allowUnsealed}. */
     public MemifConfig withAllowUnsealed(boolean a) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, a); }
 
     /** True if {@link #socket()} is an abstract name ({@code @name}). */

@@ -8,7 +8,9 @@ import ringlink.link.LinkFailedException;
  * client and a client link reconnects.
  */
 public class MemifException extends LinkFailedException {
+    /** A protocol violation or refusal described by {@code message}. */
     public MemifException(String message) { super(message); }
 
+    /** A protocol violation or refusal described by {@code message}, caused by {@code cause}. */
     public MemifException(String message, Throwable cause) { super(message, cause); }
 }

@@ -103,7 +103,9 @@ public final class MemifInterface implements AutoCloseable {
         return i;
     }
 
+    /** The configuration the interface was opened with. */
     public MemifConfig config() { return config; }
+    /** The interface's name: {@code memif:} and the socket, with {@code /id} when the id is not 0; its links add {@code #q} when there are several queue pairs. */
     public String name() { return name; }
 
     /** Queue pair {@code q}'s link ({@code 0 <= q < queuePairs}). */

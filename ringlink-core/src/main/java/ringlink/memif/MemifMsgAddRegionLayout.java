@@ -16,6 +16,8 @@ public final class MemifMsgAddRegionLayout {
             ValueLayout.JAVA_SHORT_UNALIGNED.withName("index"),
             ValueLayout.JAVA_LONG_UNALIGNED.withName("size"));
 
+    /** Offsets of the fields: {@code index} (u16) and {@code size} (u64, bytes). */
     public static final long OFF_INDEX = 0, OFF_SIZE = 2;
+    /** sizeof(memif_msg_add_region_t). */
     public static final long SIZE = 10;
 }

@@ -12,6 +12,8 @@ public final class MemifMsgConnectLayout {
     public static final StructLayout LAYOUT = MemoryLayout.structLayout(
             MemoryLayout.sequenceLayout(32, ValueLayout.JAVA_BYTE).withName("if_name"));
 
+    /** Offset of {@code if_name} (32 bytes, NUL-padded). */
     public static final long OFF_IF_NAME = 0;
+    /** sizeof(memif_msg_connect_t). */
     public static final long SIZE = 32;
 }

@@ -13,7 +13,10 @@ public final class MemifMsgDisconnectLayout {
             ValueLayout.JAVA_INT_UNALIGNED.withName("code"),
             MemoryLayout.sequenceLayout(96, ValueLayout.JAVA_BYTE).withName("string"));
 
+    /** Offsets of the fields: {@code code} (u32) and {@code string} (the reason). */
     public static final long OFF_CODE = 0, OFF_STRING = 4;
+    /** Bytes of the reason string (NUL-padded). */
     public static final int STRING_SIZE = 96;
+    /** sizeof(memif_msg_disconnect_t). */
     public static final long SIZE = 100;
 }

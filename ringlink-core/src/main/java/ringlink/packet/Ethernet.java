@@ -18,8 +18,11 @@ public final class Ethernet {
     /** Minimum frame length without FCS (frames shorter are padded on the wire). */
     public static final int ETH_ZLEN = 60;
 
+    /** EtherType of IPv4. */
     public static final int ETH_P_IP = 0x0800;
+    /** EtherType of ARP. */
     public static final int ETH_P_ARP = 0x0806;
+    /** EtherType of IPv6. */
     public static final int ETH_P_IPV6 = 0x86DD;
     /** 802.1Q VLAN tag. */
     public static final int ETH_P_8021Q = 0x8100;
@@ -33,23 +36,31 @@ public final class Ethernet {
     /** Values below this are 802.3 lengths, not EtherTypes. */
     public static final int ETH_P_802_3_MIN = 0x0600;
 
+    /** Offset of the destination address. */
     public static final int OFF_DEST = 0;
+    /** Offset of the source address. */
     public static final int OFF_SOURCE = 6;
+    /** Offset of the EtherType (or of the first tag's TPID). */
     public static final int OFF_PROTO = 12;
     /** Offset of the TCI within a VLAN tag (after the TPID). */
     public static final int VLAN_OFF_TCI = 2;
+    /** The VLAN id bits of a TCI. */
     public static final int VLAN_VID_MASK = 0x0fff;
+    /** Shift of the 3-bit priority (PCP) in a TCI. */
     public static final int VLAN_PRIO_SHIFT = 13;
 
     /** The outer EtherType (or TPID if tagged). */
     public static int etherType(MemorySegment seg, long off) { return Bytes.u16(seg, off + OFF_PROTO); }
+    /** Sets the outer EtherType (or TPID). */
     public static void setEtherType(MemorySegment seg, long off, int type) { Bytes.put16(seg, off + OFF_PROTO, type); }
 
     /** The destination address as the low 48 bits of a long. */
     public static long destination(MemorySegment seg, long off) { return mac(seg, off + OFF_DEST); }
     /** The source address as the low 48 bits of a long. */
     public static long source(MemorySegment seg, long off) { return mac(seg, off + OFF_SOURCE); }
+    /** Sets the destination address from the low 48 bits of {@code mac}. */
     public static void setDestination(MemorySegment seg, long off, long mac) { putMac(seg, off + OFF_DEST, mac); }
+    /** Sets the source address from the low 48 bits of {@code mac}. */
     public static void setSource(MemorySegment seg, long off, long mac) { putMac(seg, off + OFF_SOURCE, mac); }
 
     /** True for a group (multicast or broadcast) destination. */

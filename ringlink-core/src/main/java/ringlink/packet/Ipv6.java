@@ -9,13 +9,21 @@ import java.lang.foreign.MemorySegment;
 public final class Ipv6 {
     private Ipv6() {}
 
+    /** Length of the fixed header. */
     public static final int HLEN = 40;
+    /** The version nibble of an IPv6 header. */
     public static final int VERSION = 6;
+    /** Offset of the first 32-bit word: version, traffic class and flow label. */
     public static final int OFF_VERSION_TC_FLOW = 0;
+    /** Offset of the payload length (16 bits; extension headers included). */
     public static final int OFF_PAYLOAD_LEN = 4;
+    /** Offset of the next header (an {@link IpProtocol} number). */
     public static final int OFF_NEXTHDR = 6;
+    /** Offset of the hop limit. */
     public static final int OFF_HOP_LIMIT = 7;
+    /** Offset of the source address (16 bytes). */
     public static final int OFF_SADDR = 8;
+    /** Offset of the destination address (16 bytes). */
     public static final int OFF_DADDR = 24;
     /** Length of an address. */
     public static final int ADDR_LEN = 16;
@@ -30,19 +38,28 @@ public final class Ipv6 {
     /** Most extension headers the walk follows before giving up (a hostile chain is bounded). */
     public static final int MAX_EXT_HEADERS = 16;
 
+    /** The version (high nibble of the first byte; 6 for IPv6). */
     public static int version(MemorySegment seg, long off) { return Bytes.u8(seg, off) >>> 4; }
     /** Traffic class (DSCP and ECN). */
     public static int trafficClass(MemorySegment seg, long off) { return (Bytes.i32(seg, off) >>> 20) & 0xff; }
+    /** The flow label (20 bits). */
     public static int flowLabel(MemorySegment seg, long off) { return Bytes.i32(seg, off) & 0xfffff; }
     /** The first 32-bit word: version, traffic class and flow label. */
     public static int firstWord(MemorySegment seg, long off) { return Bytes.i32(seg, off); }
+    /** The payload length in bytes (everything after the fixed header). */
     public static int payloadLength(MemorySegment seg, long off) { return Bytes.u16(seg, off + OFF_PAYLOAD_LEN); }
+    /** The next header (an {@link IpProtocol} number). */
     public static int nextHeader(MemorySegment seg, long off) { return Bytes.u8(seg, off + OFF_NEXTHDR); }
+    /** The hop limit. */
     public static int hopLimit(MemorySegment seg, long off) { return Bytes.u8(seg, off + OFF_HOP_LIMIT); }
 
+    /** Sets the payload length in bytes. */
     public static void setPayloadLength(MemorySegment seg, long off, int v) { Bytes.put16(seg, off + OFF_PAYLOAD_LEN, v); }
+    /** Sets the next header. */
     public static void setNextHeader(MemorySegment seg, long off, int v) { Bytes.put8(seg, off + OFF_NEXTHDR, v); }
+    /** Sets the hop limit. */
     public static void setHopLimit(MemorySegment seg, long off, int v) { Bytes.put8(seg, off + OFF_HOP_LIMIT, v); }
+    /** Sets the first 32-bit word (version, traffic class and flow label). */
     public static void setFirstWord(MemorySegment seg, long off, int v) { Bytes.put32(seg, off, v); }
 
     /**

@@ -14,6 +14,7 @@ package ringlink.packet;
 public class MalformedPacketException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** A malformed packet described by {@code message} (no cause, no stack trace). */
     public MalformedPacketException(String message) {
         super(message, null, false, false);
     }

@@ -18,12 +18,14 @@ public final class OffloadFallback {
      */
     @FunctionalInterface
     public interface Segmentation {
+        /** Appends segments {@code from, from+1, ...} of packet {@code i} of {@code src} to {@code dst} until {@code dst} is full or the packet is done; returns the next segment's index, or -1 when done. */
         int segment(PacketBatch src, int i, PacketBatch dst, int from);
     }
 
     /** Where finished packets go: packets {@code [from, to)} of {@code b}; false stops a segmentation early. */
     @FunctionalInterface
     public interface Sink<X extends Exception> {
+        /** Takes packets {@code [from, to)} of {@code b}; returns false to stop a segmentation early. */
         boolean send(PacketBatch b, int from, int to) throws X;
     }
 

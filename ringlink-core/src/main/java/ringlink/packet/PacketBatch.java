@@ -89,14 +89,19 @@ public final class PacketBatch implements AutoCloseable {
         java.util.Arrays.fill(offset, headroom);
     }
 
+    /** The number of packet buffers. */
     public int capacity() { return capacity; }
+    /** The size of one buffer in bytes (headroom included). */
     public int bufferSize() { return bufferSize; }
+    /** Bytes reserved at the start of every buffer before the data of a new packet (room to prepend headers). */
     public int headroom() { return headroom; }
     /** The memory holding every buffer. */
     public MemorySegment memory() { return memory; }
     /** Number of packets in the batch. */
     public int count() { return count; }
+    /** True if the batch holds no packet. */
     public boolean isEmpty() { return count == 0; }
+    /** True if every buffer holds a packet ({@link #count()} equals {@link #capacity()}). */
     public boolean isFull() { return count == capacity; }
 
     /** Empties the batch (buffers are kept). */
@@ -156,6 +161,7 @@ public final class PacketBatch implements AutoCloseable {
     /** Where packet {@code i}'s data starts inside its buffer. */
     public int dataStart(int i) { return offset[i]; }
 
+    /** Packet {@code i}'s length in bytes. */
     public int length(int i) { return length[i]; }
 
     /** Bytes available in buffer {@code i} from the data start to the end of the buffer. */
@@ -221,11 +227,17 @@ public final class PacketBatch implements AutoCloseable {
 
     // ---- offload metadata (virtio-net header semantics) ----
 
+    /** Packet {@code i}'s virtio-net header flags ({@code VirtioNetHdr.F_*}). */
     public int flags(int i) { return flags[i] & 0xff; }
+    /** Packet {@code i}'s GSO type ({@code VirtioNetHdr.GSO_*}, with the ECN bit). */
     public int gsoType(int i) { return gsoType[i] & 0xff; }
+    /** Packet {@code i}'s {@code hdr_len}: the length of the headers to copy into every segment. */
     public int hdrLen(int i) { return hdrLen[i]; }
+    /** Packet {@code i}'s {@code gso_size}: payload bytes per segment. */
     public int gsoSize(int i) { return gsoSize[i]; }
+    /** Packet {@code i}'s {@code csum_start}: where checksumming starts, from the packet's first byte. */
     public int csumStart(int i) { return csumStart[i]; }
+    /** Packet {@code i}'s {@code csum_offset}: where the checksum goes, relative to {@code csum_start}. */
     public int csumOffset(int i) { return csumOffset[i]; }
 
     /** True if packet {@code i} is a GSO superpacket. */
@@ -234,6 +246,7 @@ public final class PacketBatch implements AutoCloseable {
     /** True if packet {@code i}'s transport checksum still has to be computed. */
     public boolean needsCsum(int i) { return (flags[i] & VirtioNetHdr.F_NEEDS_CSUM) != 0; }
 
+    /** Sets all of packet {@code i}'s offload metadata (the virtio-net header fields; the four lengths are kept as 16-bit unsigned values). */
     public void setOffload(int i, int flags, int gsoType, int hdrLen, int gsoSize, int csumStart, int csumOffset) {
         this.flags[i] = (byte) flags;
         this.gsoType[i] = (byte) gsoType;
@@ -243,12 +256,15 @@ public final class PacketBatch implements AutoCloseable {
         this.csumOffset[i] = (char) csumOffset;
     }
 
+    /** Sets packet {@code i}'s virtio-net header flags. */
     public void setFlags(int i, int flags) { this.flags[i] = (byte) flags; }
+    /** Sets packet {@code i}'s GSO type, header length and segment size (16-bit unsigned lengths). */
     public void setGso(int i, int gsoType, int hdrLen, int gsoSize) {
         this.gsoType[i] = (byte) gsoType;
         this.hdrLen[i] = (char) hdrLen;
         this.gsoSize[i] = (char) gsoSize;
     }
+    /** Sets packet {@code i}'s {@code csum_start} and {@code csum_offset} (16-bit unsigned). */
     public void setCsum(int i, int csumStart, int csumOffset) {
         this.csumStart[i] = (char) csumStart;
         this.csumOffset[i] = (char) csumOffset;

@@ -32,24 +32,39 @@ public final class VirtioNetHdr {
     /** Size of the header with {@code num_buffers} (MRG_RXBUF or VERSION_1). */
     public static final int SIZE_MRG = 12;
 
+    /** Flag: the checksum is partial; finish it from {@code csum_start} and store it at {@code csum_start + csum_offset}. */
     public static final int F_NEEDS_CSUM = 1;
+    /** Flag: the packet's checksums are known to be good (set by the device on packets it delivers). */
     public static final int F_DATA_VALID = 2;
+    /** Flag: receive segment coalescing info: {@code csum_start}/{@code csum_offset} carry the coalesced segment and duplicate ACK counts. */
     public static final int F_RSC_INFO = 4;
 
+    /** GSO type: not a superpacket. */
     public static final int GSO_NONE = 0;
+    /** GSO type: TCP over IPv4 (TSO). */
     public static final int GSO_TCPV4 = 1;
+    /** GSO type: UDP fragmentation offload (UFO). */
     public static final int GSO_UDP = 3;
+    /** GSO type: TCP over IPv6 (TSO6). */
     public static final int GSO_TCPV6 = 4;
     /** USO: UDP segmentation (Linux 6.2+; missing from Debian 12's headers). */
     public static final int GSO_UDP_L4 = 5;
+    /** Bit added to a TCP GSO type: the TCP ECN bits (CWR) are in use. */
     public static final int GSO_ECN = 0x80;
 
+    /** Offset of {@code flags}. */
     public static final int OFF_FLAGS = 0;
+    /** Offset of {@code gso_type}. */
     public static final int OFF_GSO_TYPE = 1;
+    /** Offset of {@code hdr_len}. */
     public static final int OFF_HDR_LEN = 2;
+    /** Offset of {@code gso_size}. */
     public static final int OFF_GSO_SIZE = 4;
+    /** Offset of {@code csum_start}. */
     public static final int OFF_CSUM_START = 6;
+    /** Offset of {@code csum_offset}. */
     public static final int OFF_CSUM_OFFSET = 8;
+    /** Offset of {@code num_buffers} (present only with MRG_RXBUF or VERSION_1). */
     public static final int OFF_NUM_BUFFERS = 10;
 
 

@@ -15,12 +15,15 @@ import java.lang.foreign.MemorySegment;
 public final class Vxlan {
     private Vxlan() {}
 
+    /** Length of the header. */
     public static final int HLEN = 8;
     /** IANA's UDP port for VXLAN. */
     public static final int PORT = 4789;
     /** The flags word with only the I flag ("VNI valid"): the only one a plain VXLAN receiver accepts. */
     public static final int FLAGS_I = 0x0800_0000;
+    /** Offset of the flags word. */
     public static final int OFF_FLAGS = 0;
+    /** Offset of the 24-bit VNI (followed by a reserved byte). */
     public static final int OFF_VNI = 4;
     /** Largest VNI (24 bits). */
     public static final int VNI_MAX = 0xff_ffff;

@@ -10,6 +10,7 @@ import ringlink.link.LinkFailedException;
 public final class CorruptQueueException extends LinkFailedException {
     private static final long serialVersionUID = 1L;
 
+    /** A protocol violation described by {@code message}, naming the link and what was wrong. */
     public CorruptQueueException(String message) {
         super(message);
     }

@@ -15,6 +15,12 @@ import ringlink.sys.SysException;
  *
  * <p>The config owns its descriptors: {@link #close()} closes them (mappings made from them stay
  * valid).
+ *
+ * @param data the data region (a memfd holding the packet buffers)
+ * @param eventFd the eventfd the queue's consumer sleeps on
+ * @param txPipe the TX pipe's memory (written by the client)
+ * @param rxPipe the RX pipe's memory (read by the client)
+ * @param sharedData the shared-data page ({@link SharedDataLayout})
  */
 public record QueueConfig(Fd data, Fd eventFd, Fd txPipe, Fd rxPipe, Fd sharedData) implements AutoCloseable {
     /** Number of descriptors in a config. */

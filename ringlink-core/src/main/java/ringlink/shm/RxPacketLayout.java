@@ -27,21 +27,35 @@ import ringlink.sys.Endian;
 public final class RxPacketLayout {
     private RxPacketLayout() {}
 
+    /** Posted buffer: offset of {@code offset} (u64, in the queue's data region). */
     public static final int POSTED_OFFSET = 0;
+    /** Posted buffer: offset of {@code size} (u32, the buffer's bytes). */
     public static final int POSTED_SIZE = 8;
+    /** Posted buffer: offset of {@code remainingInGroup} (u32, written as 0). */
     public static final int POSTED_REMAINING_IN_GROUP = 12;
+    /** Posted buffer: offset of {@code userData} (u64, echoed back). */
     public static final int POSTED_USER_DATA = 16;
+    /** Posted buffer: offset of {@code id} (u64, echoed back). */
     public static final int POSTED_ID = 24;
+    /** Size of a posted buffer descriptor. */
     public static final int SIZEOF_POSTED_BUFFER = 32;
 
+    /** Consumed packet header: offset of {@code size} (u32, the packet's bytes). */
     public static final int CONSUMED_PACKET_SIZE = 0;
+    /** Consumed packet header: offset of the reserved u32 (0). */
     public static final int CONSUMED_PACKET_RESERVED = 4;
+    /** Size of the consumed packet header, which the buffer descriptors follow. */
     public static final int SIZEOF_CONSUMED_PACKET_HEADER = 8;
 
+    /** Consumed buffer: offset of {@code offset} (u64, in the queue's data region). */
     public static final int CONSUMED_OFFSET = 0;
+    /** Consumed buffer: offset of {@code size} (u32, bytes used in this buffer). */
     public static final int CONSUMED_SIZE = 8;
+    /** Consumed buffer: offset of {@code userData} (u64, as posted). */
     public static final int CONSUMED_USER_DATA = 12;
+    /** Consumed buffer: offset of {@code id} (u64, as posted). */
     public static final int CONSUMED_ID = 20;
+    /** Size of a consumed buffer descriptor (unaligned, repeated after the header). */
     public static final int SIZEOF_CONSUMED_BUFFER = 28;
 
     static final VarHandle U64 = Endian.LE64.varHandle();

@@ -12,9 +12,13 @@ import ringlink.sys.Endian;
 public final class SharedDataLayout {
     private SharedDataLayout() {}
 
+    /** Offset of the u32 eventfd state in the page. */
     public static final int EVENTFD_STATE = 0;
+    /** Eventfd state: never set (treated as enabled: the producer signals). */
     public static final int EVENTFD_UNINITIALIZED = 0;
+    /** Eventfd state: the consumer is awake and will look at the queue, the producer need not signal. */
     public static final int EVENTFD_DISABLED = 1;
+    /** Eventfd state: the consumer may sleep, the producer must signal. */
     public static final int EVENTFD_ENABLED = 2;
     /** Default size of the page (gVisor's DefaultSharedDataSize). */
     public static final int DEFAULT_SIZE = 4096;

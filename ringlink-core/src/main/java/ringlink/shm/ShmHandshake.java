@@ -30,13 +30,22 @@ import ringlink.sys.UnixSocket;
 public final class ShmHandshake {
     private ShmHandshake() {}
 
+    /** Size of the handshake message in bytes. */
     public static final int MESSAGE_SIZE = 16;
+    /** The magic at offset 0: the bytes "RLSH" read as a little-endian u32. */
     public static final int MAGIC = 0x48534c52; // "RLSH" little-endian
+    /** The protocol version this side speaks. */
     public static final int VERSION = 1;
     /** The byte a side sends when it is done with the queues. */
     public static final byte DONE = 'D';
 
-    /** What the attaching side received. */
+    /**
+     * What the attaching side received.
+     *
+     * @param tx the TX queue's descriptors
+     * @param rx the RX queue's descriptors
+     * @param mtu the MTU the creator uses
+     */
     public record Offer(QueueConfig tx, QueueConfig rx, int mtu) {}
 
     /** Sends the two queues over {@code conn} (the descriptors stay ours; the peer gets copies). */

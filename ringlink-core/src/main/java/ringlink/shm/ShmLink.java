@@ -56,7 +56,12 @@ import ringlink.sys.UnixSocket;
  */
 public final class ShmLink implements Link {
     /** Which end of the sharedmem protocol this side plays. */
-    public enum Role { CLIENT, SERVER }
+    public enum Role {
+        /** Owns the buffers: copies outgoing packets into its TX data region and posts empty RX buffers. */
+        CLIENT,
+        /** Reads the client's TX packets and fills the RX buffers the client posted. */
+        SERVER
+    }
 
     /**
      * Link settings.
@@ -78,6 +83,7 @@ public final class ShmLink implements Link {
      */
     public record Options(int mtu, int bufferSize, boolean ethernet, Layer layer, boolean checksumOffload, boolean vnetHdr,
                           byte[] mac, byte[] peerMac) {
+        /** Checks the settings (MTU in [68, 65535], buffer size in [64, 1 MiB], an L2 link has Ethernet on the wire) and fills in default addresses for null ones. */
         public Options {
             if (mtu < 68 || mtu > 65535) throw new IllegalArgumentException("mtu " + mtu + " must be in [68, 65535]");
             if (bufferSize < 64 || bufferSize > (1 << 20)) throw new IllegalArgumentException("buffer size " + bufferSize + " must be in [64, 1 MiB]");
@@ -93,10 +99,15 @@ public final class ShmLink implements Link {
             return new Options(1500, 2048, true, Layer.L2, false, false, null, null);
         }
 
+        /** These settings with MTU {@code m}. */
         public Options withMtu(int m) { return new Options(m, bufferSize, ethernet, layer, checksumOffload, vnetHdr, mac, peerMac); }
+        /** These settings with {@code b}-byte buffers. */
         public Options withBufferSize(int b) { return new Options(mtu, b, ethernet, layer, checksumOffload, vnetHdr, mac, peerMac); }
+        /** These settings with Ethernet on the wire or not ({@code eth}) and layer {@code l}. */
         public Options withLayer(boolean eth, Layer l) { return new Options(mtu, bufferSize, eth, l, checksumOffload, vnetHdr, mac, peerMac); }
+        /** These settings with checksum offload on or off. */
         public Options withChecksumOffload(boolean c) { return new Options(mtu, bufferSize, ethernet, layer, c, vnetHdr, mac, peerMac); }
+        /** These settings with the virtio-net header on the wire or not. */
         public Options withVnetHdr(boolean v) { return new Options(mtu, bufferSize, ethernet, layer, checksumOffload, v, mac, peerMac); }
     }
 

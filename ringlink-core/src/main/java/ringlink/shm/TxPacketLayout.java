@@ -21,16 +21,25 @@ import ringlink.sys.Endian;
 public final class TxPacketLayout {
     private TxPacketLayout() {}
 
+    /** Packet header: offset of {@code id} (u64, echoed in the completion). */
     public static final int PACKET_ID = 0;
+    /** Packet header: offset of {@code size} (u32, total packet bytes). */
     public static final int PACKET_SIZE = 8;
+    /** Packet header: offset of the reserved u32 (0). */
     public static final int PACKET_RESERVED = 12;
+    /** Size of the packet header, which the buffer descriptors follow. */
     public static final int SIZEOF_PACKET_HEADER = 16;
 
+    /** Buffer descriptor: offset of {@code offset} (u64, in the queue's data region). */
     public static final int BUFFER_OFFSET = 0;
+    /** Buffer descriptor: offset of {@code size} (u32, bytes in this buffer). */
     public static final int BUFFER_SIZE = 8;
+    /** Size of a buffer descriptor (unaligned, repeated after the header). */
     public static final int SIZEOF_BUFFER_DESCRIPTOR = 12;
 
+    /** Completion: offset of the packet's {@code id} (u64). */
     public static final int COMPLETION_ID = 0;
+    /** Size of a completion slot. */
     public static final int SIZEOF_COMPLETION = 8;
 
     static final VarHandle U64 = Endian.LE64.varHandle();

@@ -14,7 +14,10 @@ import jdk.jfr.Name;
 @Category({"Ringlink", "Switch"})
 @Description("Packets the switch dropped, per batch and reason")
 public final class DropEvent extends jdk.jfr.Event {
+    /** The name of the port the packets were dropped on. */
     @Label("Port") public String port;
+    /** Why they were dropped: a {@code DropReason} constant's name. */
     @Label("Reason") public String reason;
+    /** How many packets of this batch were dropped for this reason. */
     @Label("Packets") public long packets;
 }

@@ -11,6 +11,8 @@ import jdk.jfr.Name;
 @Category({"Ringlink", "Switch"})
 @Description("A switch port stopped forwarding")
 public final class PortDownEvent extends jdk.jfr.Event {
+    /** The port's name. */
     @Label("Port") public String port;
+    /** Why the port went down (peer closed, protocol error, switch shutdown). */
     @Label("Reason") public String reason;
 }

@@ -11,7 +11,10 @@ import jdk.jfr.Name;
 @Category({"Ringlink", "Switch"})
 @Description("A switch port started forwarding")
 public final class PortUpEvent extends jdk.jfr.Event {
+    /** The port's name. */
     @Label("Port") public String port;
+    /** The offloads negotiated on the port's link ({@link ringlink.link.Offloads#toString()}). */
     @Label("Offloads") public String offloads;
+    /** The port link's MTU in bytes. */
     @Label("MTU") public int mtu;
 }

@@ -109,6 +109,7 @@ public final class PortVlan {
         return untagged;
     }
 
+    /** True for a trunk port, false for an access port. */
     public boolean isTrunk() {
         return trunk;
     }

@@ -12,7 +12,17 @@ import java.util.Locale;
  * @param macs addresses currently in the forwarding table
  */
 public record SwitchStats(long nanos, List<PortStats> ports, int macs) {
-    /** Rates of one port over an interval. */
+    /**
+     * Rates of one port over an interval.
+     *
+     * @param name the port's name
+     * @param up whether the port is forwarding now
+     * @param rxPps packets per second received from the port's link
+     * @param txPps packets per second transmitted to the port's link
+     * @param rxGbps gigabits per second received
+     * @param txGbps gigabits per second transmitted
+     * @param drops packets the switch dropped on the port in the interval
+     */
     public record Rate(String name, boolean up, double rxPps, double txPps, double rxGbps, double txGbps, long drops) {
         /** e.g. {@code tap:rl0 ▲1.20Mpps 9.41Gb/s ▼1.19Mpps 9.40Gb/s drop 0}. */
         public String format() {

@@ -94,6 +94,8 @@ public final class TunConfig {
         return this;
     }
 
+    /** The interface name the device is created or attached with. */
     public String ifname() { return ifname; }
+    /** True for a TAP (L2) device, false for a TUN (L3) one. */
     public boolean isTap() { return tap; }
 }

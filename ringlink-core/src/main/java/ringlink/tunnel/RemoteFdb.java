@@ -128,6 +128,7 @@ public final class RemoteFdb {
     /** An entry visitor. */
     @FunctionalInterface
     public interface Entry {
+        /** Visits one entry: inner MAC address {@code mac} (low 48 bits) lives behind peer id {@code peer}; {@code isStatic} if configured, not learned. */
         void accept(long mac, int peer, boolean isStatic);
     }
 

@@ -69,7 +69,10 @@ import ringlink.udp.UdpSockets;
 public final class TunnelLink implements Link {
     /** The encapsulation. */
     public enum Kind {
-        VXLAN("vxlan", Vxlan.PORT), GENEVE("geneve", Geneve.PORT);
+        /** VXLAN (RFC 7348), spec scheme {@code vxlan:}, UDP port 4789. */
+        VXLAN("vxlan", Vxlan.PORT),
+        /** Geneve (RFC 8926), spec scheme {@code geneve:}, UDP port 6081. */
+        GENEVE("geneve", Geneve.PORT);
 
         final String scheme;
         final int port;
@@ -83,10 +86,31 @@ public final class TunnelLink implements Link {
         public int defaultPort() { return port; }
     }
 
-    /** What a tunnel link is opened with (the spec parameters of {@link TunnelLinkProvider}). */
+    /**
+     * What a tunnel link is opened with (the spec parameters of {@link TunnelLinkProvider}).
+     *
+     * @param kind VXLAN or Geneve
+     * @param local the underlay address to bind
+     * @param remotes the remote tunnel endpoints: the flood list for broadcast, multicast and unknown unicast; copied
+     * @param vni the network identifier sent and required on receive (24 bits)
+     * @param dstPort the UDP port remotes are addressed at
+     * @param localPort the UDP port the receiving socket binds
+     * @param mtu the inner Ethernet payload's MTU, 0 for 1500 minus the encapsulation overhead
+     * @param srcPorts the number of transmit sockets (outer source ports) flows are spread over by hash, in [1, 64]
+     * @param offload accept TSO/USO superpackets and partial checksums, and coalesce received TCP flows
+     * @param learning learn inner source MACs into the FDB from received frames
+     * @param peers the peer table's capacity (at least the remotes plus the static FDB entries)
+     * @param fdbSize the FDB's capacity in entries
+     * @param ageingMillis how long a learned FDB entry lives without traffic, in milliseconds
+     * @param staticFdb fixed FDB entries: inner MAC (low 48 bits) to remote address; copied
+     * @param rcvbuf the receiving socket's buffer in bytes (SO_RCVBUF), 0 for the kernel's default
+     * @param sndbuf each transmit socket's buffer in bytes (SO_SNDBUF), 0 for the kernel's default
+     * @param burst datagrams per {@code recvmmsg}/{@code sendmmsg} call
+     */
     public record Options(Kind kind, InetAddress local, List<InetAddress> remotes, int vni, int dstPort, int localPort,
                           int mtu, int srcPorts, boolean offload, boolean learning, int peers, int fdbSize,
                           long ageingMillis, Map<Long, InetAddress> staticFdb, int rcvbuf, int sndbuf, int burst) {
+        /** Copies the remotes and the static FDB, and checks the VNI (24 bits) and the source-port count ([1, 64]). */
         public Options {
             remotes = List.copyOf(remotes);
             staticFdb = Map.copyOf(staticFdb);
@@ -218,11 +242,31 @@ public final class TunnelLink implements Link {
     /** Transmit channel {@code c} (UDP_SEGMENT runs). */
     public UdpChannel txChannel(int c) { return txCh[c]; }
 
-    /** Drop and event counters of the tunnel layer. */
+    /**
+     * Drop and event counters of the tunnel layer.
+     *
+     * @param badShort received datagrams too short for the tunnel and inner Ethernet headers
+     * @param badFlags received headers with wrong flags (VXLAN) or a wrong version or protocol (Geneve)
+     * @param badVni received frames for another VNI
+     * @param badOptions received Geneve options that overrun the header
+     * @param criticalOptions received Geneve frames with a critical option
+     * @param oam received Geneve OAM frames (never forwarded)
+     * @param tooBig received inner frames larger than the link's receive size or the batch's buffers
+     * @param unknownSource datagrams from unknown sources or truncated, dropped by the receiving channel
+     * @param floods frames sent to every remote (broadcast, multicast, unknown unicast)
+     * @param replicas extra copies sent for floods (one per remote after the first)
+     * @param txMalformed frames to transmit that were malformed or could not be segmented
+     * @param txBlocked datagrams dropped because a send buffer stayed full after a few retries
+     * @param segmented superpackets segmented in software before sending
+     * @param fdbEntries FDB entries in use
+     * @param gsoRuns UDP_SEGMENT messages sent with more than one datagram
+     * @param groRuns UDP_GRO coalesced messages received
+     */
     public record Stats(long badShort, long badFlags, long badVni, long badOptions, long criticalOptions, long oam,
                         long tooBig, long unknownSource, long floods, long replicas, long txMalformed, long txBlocked,
                         long segmented, long fdbEntries, long gsoRuns, long groRuns) {}
 
+    /** A snapshot of the tunnel layer's drop and event counters, with the FDB size and the GSO/GRO message counts of its channels. */
     public Stats stats() {
         long runs = 0;
         for (UdpChannel c : txCh) runs += c.txGsoMessages();

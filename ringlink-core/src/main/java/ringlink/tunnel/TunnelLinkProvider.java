@@ -29,11 +29,13 @@ public abstract class TunnelLinkProvider implements LinkProvider {
 
     /** {@code vxlan:} (RFC 7348, port 4789). */
     public static final class Vxlan extends TunnelLinkProvider {
+        /** The provider of {@code vxlan:} specs (found by {@link java.util.ServiceLoader}). */
         public Vxlan() { super(TunnelLink.Kind.VXLAN); }
     }
 
     /** {@code geneve:} (RFC 8926, port 6081). */
     public static final class Geneve extends TunnelLinkProvider {
+        /** The provider of {@code geneve:} specs (found by {@link java.util.ServiceLoader}). */
         public Geneve() { super(TunnelLink.Kind.GENEVE); }
     }
 

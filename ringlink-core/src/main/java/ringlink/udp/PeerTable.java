@@ -61,7 +61,9 @@ public final class PeerTable implements AutoCloseable {
         this.sockaddrs = arena.allocate((long) capacity * 32, 8);
     }
 
+    /** The most peers the table holds (learning stops there). */
     public int capacity() { return capacity; }
+    /** The number of peers in the table (configured and learned); ids are {@code [0, size)}. */
     public int size() { return count; }
     /** True when the sockaddrs are sockaddr_in6. */
     public boolean ipv6() { return ipv6; }

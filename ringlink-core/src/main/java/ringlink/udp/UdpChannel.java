@@ -119,10 +119,13 @@ public final class UdpChannel {
      */
     public void fixedPeerPort(int port) { this.fixedPort = port; }
 
+    /** The socket the channel moves datagrams on. */
     public UdpSocket socket() { return sock; }
+    /** The table mapping peer ids to addresses. */
     public PeerTable peers() { return peers; }
     /** True while transmit uses UDP_SEGMENT (false if off or the kernel refused it with EIO). */
     public boolean gsoEnabled() { return gso; }
+    /** True if receive expects UDP_GRO coalesced datagrams (the caller turned UDP_GRO on for the socket). */
     public boolean groEnabled() { return gro; }
 
     // ------------------------------------------------------------------ receive

@@ -30,9 +30,24 @@ import ringlink.sys.UdpSocket;
  * {@link #close()} wakes a sleeper ({@link WakeupGuard}).
  */
 public final class UdpLink implements Link {
-    /** What a udp link is opened with (see {@link UdpLinkProvider} for the spec form). */
+    /**
+     * What a udp link is opened with (see {@link UdpLinkProvider} for the spec form).
+     *
+     * @param local the address and port to bind (port 0: any)
+     * @param remotes the configured remote endpoints (peer ids 0, 1, ... in this order); copied
+     * @param acceptAny receive from any source (learning it into the peer table), not only from {@code remotes}
+     * @param mtu the largest datagram payload in bytes, in [1, 65507]
+     * @param burst datagrams per {@code recvmmsg}/{@code sendmmsg} call
+     * @param rcvbuf the socket's receive buffer in bytes (SO_RCVBUF), 0 for the kernel's default
+     * @param sndbuf the socket's send buffer in bytes (SO_SNDBUF), 0 for the kernel's default
+     * @param reusePort set SO_REUSEPORT before binding
+     * @param gso send runs of equal-size datagrams as one UDP_SEGMENT message
+     * @param gro turn UDP_GRO on for the socket and split coalesced receives
+     * @param peers the peer table's capacity (at least the number of remotes)
+     */
     public record Options(InetSocketAddress local, List<InetSocketAddress> remotes, boolean acceptAny, int mtu,
                           int burst, int rcvbuf, int sndbuf, boolean reusePort, boolean gso, boolean gro, int peers) {
+        /** Copies the remotes and checks the MTU ([1, 65507]). */
         public Options {
             remotes = List.copyOf(remotes);
             if (mtu < 1 || mtu > UdpChannel.MAX_GSO_BYTES) throw new IllegalArgumentException("mtu " + mtu + " not in [1, 65507]");

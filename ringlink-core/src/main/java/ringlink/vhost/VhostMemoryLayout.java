@@ -12,7 +12,10 @@ public final class VhostMemoryLayout {
 
     /** Size of the header (without regions). */
     public static final long SIZE = 8;
+    /** Offset of {@code nregions} (u32): the number of regions that follow. */
     public static final long OFF_NREGIONS = 0;
+    /** Offset of the u32 padding (0). */
     public static final long OFF_PADDING = 4;
+    /** Offset of the first {@link VhostMemoryRegionLayout} entry. */
     public static final long OFF_REGIONS = 8;
 }

@@ -128,9 +128,17 @@ public final class VhostNetLink implements Link {
      *        already is (tun sets that at open); it is set explicitly anyway, as QEMU and DPDK's
      *        virtio_user do, so batching does not rest on that default. 0 leaves the queue as the
      *        kernel made it; a finite value bounds the bytes in flight and turns batching off.
+     * @param tap the TAP interface (created if missing)
+     * @param device the vhost-net device path ({@code /dev/vhost-net} by default)
+     * @param offloads the offloads to ask the TAP for (the kernel may accept fewer)
+     * @param queueSize entries per virtqueue: a power of two in [2, 32768]
+     * @param wanted the virtio features to negotiate if the kernel offers them
+     * @param required features that fail the open if the kernel lacks them (must be in {@code wanted})
+     * @param rxBufferSize bytes per receive buffer, 0 for a size derived from MRG_RXBUF and GSO
      */
     public record Options(String tap, String device, Offloads offloads, int queueSize,
                           FeatureSet wanted, FeatureSet required, int rxBufferSize, int tapSndbuf) {
+        /** Checks that {@code tapSndbuf} is not negative. */
         public Options {
             if (tapSndbuf < 0) throw new IllegalArgumentException("TAP send buffer " + tapSndbuf + " must be >= 0");
         }
@@ -146,10 +154,12 @@ public final class VhostNetLink implements Link {
             return new Options(tap, VhostDevice.VHOST_NET_PATH, Offloads.ALL, 256, SUPPORTED, FeatureSet.NONE, 0);
         }
 
+        /** These options with offloads {@code o}. */
         public Options withOffloads(Offloads o) {
             return new Options(tap, device, o, queueSize, wanted, required, rxBufferSize, tapSndbuf);
         }
 
+        /** These options with queues of {@code n} entries. */
         public Options withQueueSize(int n) {
             return new Options(tap, device, offloads, n, wanted, required, rxBufferSize, tapSndbuf);
         }

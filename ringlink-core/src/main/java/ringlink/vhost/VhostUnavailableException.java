@@ -6,6 +6,7 @@ import ringlink.sys.SysException;
 public final class VhostUnavailableException extends SysException {
     private static final long serialVersionUID = 1L;
 
+    /** Why the device cannot be used, put in front of the system call's message. */
     private final String explanation;
 
     VhostUnavailableException(String explanation, SysException cause) {

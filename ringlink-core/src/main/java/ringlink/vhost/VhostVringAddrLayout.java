@@ -11,12 +11,19 @@ package ringlink.vhost;
 public final class VhostVringAddrLayout {
     private VhostVringAddrLayout() {}
 
+    /** sizeof(struct vhost_vring_addr). */
     public static final long SIZE = 40;
+    /** Offset of {@code index} (u32): the queue. */
     public static final long OFF_INDEX = 0;
+    /** Offset of {@code flags} (u32; bit {@link #VHOST_VRING_F_LOG}). */
     public static final long OFF_FLAGS = 4;
+    /** Offset of {@code desc_user_addr} (u64): the descriptor table. */
     public static final long OFF_DESC_USER_ADDR = 8;
+    /** Offset of {@code used_user_addr} (u64): the used ring. */
     public static final long OFF_USED_USER_ADDR = 16;
+    /** Offset of {@code avail_user_addr} (u64): the available ring. */
     public static final long OFF_AVAIL_USER_ADDR = 24;
+    /** Offset of {@code log_guest_addr} (u64): where used-ring writes are logged (guest-physical). */
     public static final long OFF_LOG_GUEST_ADDR = 32;
 
     /**

@@ -10,7 +10,10 @@ package ringlink.vhost;
 public final class VhostVringStateLayout {
     private VhostVringStateLayout() {}
 
+    /** sizeof(struct vhost_vring_state). */
     public static final long SIZE = 8;
+    /** Offset of {@code index} (u32): the queue. */
     public static final long OFF_INDEX = 0;
+    /** Offset of {@code num} (u32). */
     public static final long OFF_NUM = 4;
 }

@@ -425,6 +425,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     /** The control connection. */
     public Connection connection() { return conn; }
 
+    /** True until {@link #close} was called. */
     public boolean isOpen() { return !closed; }
 
     /** Closes the connection (the back-end stops our rings), then frees rings, buffers and eventfds. */

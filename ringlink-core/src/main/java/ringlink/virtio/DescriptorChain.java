@@ -70,6 +70,7 @@ public final class DescriptorChain {
     /** Number of device-writable segments (after the readable ones). */
     public int writableCount() { return count - readable; }
 
+    /** True if segment {@code i} is device-writable (it is at or after {@link #readableCount()}). */
     public boolean isWritable(int i) { return i >= readable; }
 
     /** The region segment that holds segment {@code i} (use with {@link #offset}). */

@@ -20,8 +20,10 @@ public record FeatureSet(long bits) {
         return new FeatureSet(b);
     }
 
+    /** True if {@code f}'s bit is set. */
     public boolean has(VirtioFeature f) { return (bits & f.mask()) != 0; }
 
+    /** True if bit number {@code bit} (0 to 63) is set. */
     public boolean hasBit(int bit) { return (bits & (1L << bit)) != 0; }
 
     /** This set plus {@code features}. */
@@ -33,6 +35,7 @@ public record FeatureSet(long bits) {
     /** Intersection (negotiation). */
     public FeatureSet and(FeatureSet other) { return new FeatureSet(bits & other.bits); }
 
+    /** Union: the bits of this set and of {@code other}. */
     public FeatureSet or(FeatureSet other) { return new FeatureSet(bits | other.bits); }
 
     /** True if every bit of {@code other} is in this set. */

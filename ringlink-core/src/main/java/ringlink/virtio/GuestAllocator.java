@@ -45,5 +45,6 @@ public final class GuestAllocator {
     /** Bytes still free (ignoring alignment). */
     public long remaining() { return region.size() - next; }
 
+    /** The region the allocator carves from. */
     public GuestMemory.Region region() { return region; }
 }

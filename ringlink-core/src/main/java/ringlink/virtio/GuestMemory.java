@@ -42,6 +42,7 @@ public final class GuestMemory {
      * @param segment      the bytes; its size is the region's size
      */
     public record Region(long guestAddress, long userAddress, MemorySegment segment) {
+        /** Checks that the segment is non-null and not empty, and that the region does not wrap the 64-bit address space. */
         public Region {
             if (segment == null) throw new IllegalArgumentException("segment is null");
             if (segment.byteSize() == 0) throw new IllegalArgumentException("empty region");
@@ -75,6 +76,7 @@ public final class GuestMemory {
             return new Region(guestAddress, userAddress, mapping.asSlice(mmapOffset, size));
         }
 
+        /** The region's size in bytes. */
         public long size() { return segment.byteSize(); }
     }
 
@@ -130,6 +132,7 @@ public final class GuestMemory {
     /** The regions, sorted by guest address. */
     public List<Region> regions() { return List.of(regions); }
 
+    /** The number of regions. */
     public int regionCount() { return regions.length; }
 
     /** Region {@code r} (as numbered by {@link #find}). */

@@ -94,7 +94,9 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     public int availPosition() { return nextAvail; }
     /** The driver's wrap counter the device expects at {@link #availPosition()}. */
     public boolean availWrapCounter() { return availWrap; }
+    /** Next ring position where the device writes a used descriptor. */
     public int usedPosition() { return nextUsed; }
+    /** The device's wrap counter at {@link #usedPosition()}. */
     public boolean usedWrapCounter() { return usedWrap; }
 
     private void checkOk() {

@@ -91,11 +91,14 @@ public final class PackedQueueDriver implements VirtqueueDriver {
     @Override public int inFlight() { return inflightCount; }
     @Override public VirtqueueException failure() { return failure; }
 
+    /** The ring the queue runs on. */
     public PackedRing ring() { return ring; }
     @Override public long descAddress() { return ring.descAddress(); }
     @Override public long driverAreaAddress() { return ring.driverEventAddress(); }
     @Override public long deviceAreaAddress() { return ring.deviceEventAddress(); }
+    /** Next ring position where the driver writes an available descriptor. */
     public int availPosition() { return nextAvail; }
+    /** The driver's wrap counter at {@link #availPosition()}. */
     public boolean availWrapCounter() { return availWrap; }
     /** Where the driver expects the next used descriptor (a vhost-user front-end resumes a device there). */
     public int usedPosition() { return nextUsed; }

@@ -14,15 +14,24 @@ import java.lang.foreign.MemorySegment;
  * {@code off_wrap}: bits 0–14 a descriptor ring offset, bit 15 the wrap counter it belongs to.
  */
 public final class PackedRing {
+    /** Descriptor: offset of {@code addr} (le64). */
     public static final int DESC_ADDR = 0;
+    /** Descriptor: offset of {@code len} (le32). */
     public static final int DESC_LEN = 8;
+    /** Descriptor: offset of {@code id} (le16, the buffer id). */
     public static final int DESC_ID = 12;
+    /** Descriptor: offset of {@code flags} (le16). */
     public static final int DESC_FLAGS = 14;
+    /** Alignment of the descriptor ring in bytes. */
     public static final int DESC_ALIGN = 16;
 
+    /** Event suppression: offset of {@code off_wrap} (le16). */
     public static final int EVENT_OFF_WRAP = 0;
+    /** Event suppression: offset of {@code flags} (le16, {@code RING_EVENT_FLAGS_*}). */
     public static final int EVENT_FLAGS = 2;
+    /** Size of an event suppression structure in bytes. */
     public static final int EVENT_SIZE = 4;
+    /** Alignment of an event suppression structure in bytes. */
     public static final int EVENT_ALIGN = 4;
 
     private final int size;
@@ -64,6 +73,7 @@ public final class PackedRing {
         return map(mem, size, d, drv, dev);
     }
 
+    /** The queue size (descriptors in the ring). */
     public int size() { return size; }
     /** Guest address of the descriptor ring (what vhost calls {@code desc_user_addr}). */
     public long descAddress() { return descAddr; }
@@ -71,7 +81,10 @@ public final class PackedRing {
     public long driverEventAddress() { return driverEventAddr; }
     /** Guest address of the device event suppression structure (device area; vhost's {@code used_user_addr}). */
     public long deviceEventAddress() { return deviceEventAddr; }
+    /** The descriptor ring's bytes ({@code 16 * size}). */
     public MemorySegment descRing() { return desc; }
+    /** The driver event suppression structure's bytes. */
     public MemorySegment driverEvent() { return driverEvent; }
+    /** The device event suppression structure's bytes. */
     public MemorySegment deviceEvent() { return deviceEvent; }
 }

@@ -15,23 +15,39 @@ import java.lang.foreign.MemorySegment;
  * </pre>
  */
 public final class SplitRing {
+    /** Descriptor: offset of {@code addr} (le64). */
     public static final int DESC_ADDR = 0;
+    /** Descriptor: offset of {@code len} (le32). */
     public static final int DESC_LEN = 8;
+    /** Descriptor: offset of {@code flags} (le16). */
     public static final int DESC_FLAGS = 12;
+    /** Descriptor: offset of {@code next} (le16). */
     public static final int DESC_NEXT = 14;
+    /** Alignment of the descriptor table in bytes. */
     public static final int DESC_ALIGN = 16;
 
+    /** Available ring: offset of {@code flags} (le16). */
     public static final int AVAIL_FLAGS = 0;
+    /** Available ring: offset of {@code idx} (le16, free-running). */
     public static final int AVAIL_IDX = 2;
+    /** Available ring: offset of {@code ring[0]} (le16 entries). */
     public static final int AVAIL_RING = 4;
+    /** Alignment of the available ring in bytes. */
     public static final int AVAIL_ALIGN = 2;
 
+    /** Used ring: offset of {@code flags} (le16). */
     public static final int USED_FLAGS = 0;
+    /** Used ring: offset of {@code idx} (le16, free-running). */
     public static final int USED_IDX = 2;
+    /** Used ring: offset of {@code ring[0]}. */
     public static final int USED_RING = 4;
+    /** Size of a used ring element ({@code id}, {@code len}). */
     public static final int USED_ELEM_SIZE = 8;
+    /** Used element: offset of {@code id} (le32, the chain's head). */
     public static final int USED_ELEM_ID = 0;
+    /** Used element: offset of {@code len} (le32, bytes written). */
     public static final int USED_ELEM_LEN = 4;
+    /** Alignment of the used ring in bytes. */
     public static final int USED_ALIGN = 4;
 
     /** Bytes of the descriptor table. */
@@ -85,6 +101,7 @@ public final class SplitRing {
         return map(mem, size, d, a, u);
     }
 
+    /** The queue size (descriptors in the table). */
     public int size() { return size; }
     /** Guest address of the descriptor table. */
     public long descAddress() { return descAddr; }
@@ -92,7 +109,10 @@ public final class SplitRing {
     public long availAddress() { return availAddr; }
     /** Guest address of the used ring (device area). */
     public long usedAddress() { return usedAddr; }
+    /** The descriptor table's bytes. */
     public MemorySegment descTable() { return desc; }
+    /** The available ring's bytes (with {@code used_event}). */
     public MemorySegment availRing() { return avail; }
+    /** The used ring's bytes (with {@code avail_event}). */
     public MemorySegment usedRing() { return used; }
 }

@@ -6,6 +6,8 @@ package ringlink.virtio;
  * transport catches it at its queue boundary, stops that queue and keeps everything else running.
  */
 public class VirtioException extends RuntimeException {
+    /** An error described by {@code message}. */
     public VirtioException(String message) { super(message); }
+    /** An error described by {@code message}, caused by {@code cause}. */
     public VirtioException(String message, Throwable cause) { super(message, cause); }
 }

@@ -44,7 +44,9 @@ public final class VirtqLayout {
 
     /** Packed event suppression flags. */
     public static final int RING_EVENT_FLAGS_ENABLE = 0;
+    /** Packed event suppression: the other side should not notify. */
     public static final int RING_EVENT_FLAGS_DISABLE = 1;
+    /** Packed event suppression: notify only when the descriptor at {@code off_wrap} is reached. */
     public static final int RING_EVENT_FLAGS_DESC = 2;
 
     /** Size of one descriptor, split and packed. */

@@ -139,5 +139,6 @@ public interface VirtqueueDevice {
     /** The error that failed this queue, or null. */
     VirtqueueException failure();
 
+    /** True if the queue has failed ({@link #failure()} is not null). */
     default boolean isFailed() { return failure() != null; }
 }

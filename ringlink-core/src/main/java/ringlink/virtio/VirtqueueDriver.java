@@ -18,8 +18,10 @@ package ringlink.virtio;
  * at a time.
  */
 public interface VirtqueueDriver {
+    /** The queue size (number of descriptors). */
     int size();
 
+    /** The features the queue runs with (EVENT_IDX, INDIRECT_DESC, RING_PACKED, ...). */
     FeatureSet features();
 
     /** Guest address of the Descriptor Area (descriptor table / packed descriptor ring). */
@@ -91,5 +93,6 @@ public interface VirtqueueDriver {
     /** The error that failed this queue, or null. */
     VirtqueueException failure();
 
+    /** True if the queue has failed ({@link #failure()} is not null). */
     default boolean isFailed() { return failure() != null; }
 }

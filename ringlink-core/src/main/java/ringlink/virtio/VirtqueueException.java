@@ -58,18 +58,22 @@ public final class VirtqueueException extends VirtioException {
         QUEUE_FAILED
     }
 
+    /** What went wrong. */
     private final Reason reason;
 
+    /** An error of kind {@code reason}; the message starts with the reason's name. */
     public VirtqueueException(Reason reason, String message) {
         super(reason + ": " + message);
         this.reason = reason;
     }
 
+    /** An error of kind {@code reason}, caused by {@code cause}; the message starts with the reason's name. */
     public VirtqueueException(Reason reason, String message, Throwable cause) {
         super(reason + ": " + message, cause);
         this.reason = reason;
     }
 
+    /** What went wrong. */
     public Reason reason() { return reason; }
 
     /**

@@ -26,6 +26,7 @@ public final class BpfAssembler {
     /** Registers r0..r10. */
     public static final int R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R5 = 5, R10 = 10;
 
+    /** Bytes of one BPF instruction ({@code struct bpf_insn}). */
     public static final int INSN_SIZE = 8;
 
     private long[] insns = new long[16];

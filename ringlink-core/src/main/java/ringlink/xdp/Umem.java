@@ -138,12 +138,19 @@ public final class Umem implements AutoCloseable {
         return unaligned ? (addr & XdpDescLayout.XSK_UNALIGNED_BUF_ADDR_MASK) + (addr >>> XdpDescLayout.XSK_UNALIGNED_BUF_OFFSET_SHIFT) : addr;
     }
 
+    /** The whole UMEM as one segment (the frames, at their UMEM offsets). */
     public MemorySegment memory() { return mem; }
+    /** The number of frames. */
     public int frames() { return frames; }
+    /** Bytes per frame (the chunk size registered with the kernel). */
     public int frameSize() { return frameSize; }
+    /** Extra headroom per frame registered with the kernel, in bytes (on top of {@link #XDP_PACKET_HEADROOM}). */
     public int headroom() { return headroom; }
+    /** True if the UMEM is registered in unaligned-chunk mode. */
     public boolean unaligned() { return unaligned; }
+    /** Bytes of the mapping (page-aligned; at least {@code frames * frameSize}). */
     public long size() { return mapping.length(); }
+    /** The mapping's native address (registered as the UMEM's {@code addr}). */
     public long address() { return mapping.address(); }
 
     /** The largest packet that fits a frame on receive (the kernel keeps XDP_PACKET_HEADROOM + headroom in front). */

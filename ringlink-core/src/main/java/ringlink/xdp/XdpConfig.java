@@ -29,6 +29,7 @@ import ringlink.sys.Net;
 public record XdpConfig(String ifname, int queue, XskSocket.Mode mode, XdpProgram.Attach attach, int frames,
                         int frameSize, int ringSize, int headroom, boolean unaligned, boolean needWakeup,
                         String xskMap) {
+    /** Defaults of {@link #of}: frames, bytes per frame and entries per ring. */
     public static final int DEFAULT_FRAMES = 4096, DEFAULT_FRAME = 2048, DEFAULT_RING = 2048;
 
     static final Set<String> PARAMS = Set.of("queue", "mode", "attach", "frames", "frame", "ring", "headroom",
@@ -40,12 +41,19 @@ public record XdpConfig(String ifname, int queue, XskSocket.Mode mode, XdpProgra
                 DEFAULT_RING, 0, false, true, null);
     }
 
+    /** This configuration on queue {@code q}. */
     public XdpConfig withQueue(int q) { return new XdpConfig(ifname, q, mode, attach, frames, frameSize, ringSize, headroom, unaligned, needWakeup, xskMap); }
+    /** This configuration in mode {@code m}. */
     public XdpConfig withMode(XskSocket.Mode m) { return new XdpConfig(ifname, queue, m, attach, frames, frameSize, ringSize, headroom, unaligned, needWakeup, xskMap); }
+    /** This configuration attaching our program in mode {@code a}. */
     public XdpConfig withAttach(XdpProgram.Attach a) { return new XdpConfig(ifname, queue, mode, a, frames, frameSize, ringSize, headroom, unaligned, needWakeup, xskMap); }
+    /** This configuration with {@code n} frames of {@code size} bytes; the ring size is lowered if needed to the largest power of two at most {@code n / 2}. */
     public XdpConfig withFrames(int n, int size) { return new XdpConfig(ifname, queue, mode, attach, n, size, Math.min(ringSize, Integer.highestOneBit(Math.max(2, n / 2))), headroom, unaligned, needWakeup, xskMap); }
+    /** This configuration with rings of {@code r} entries. */
     public XdpConfig withRing(int r) { return new XdpConfig(ifname, queue, mode, attach, frames, frameSize, r, headroom, unaligned, needWakeup, xskMap); }
+    /** This configuration in unaligned-chunk mode or not. */
     public XdpConfig withUnaligned(boolean u) { return new XdpConfig(ifname, queue, mode, attach, frames, frameSize, ringSize, headroom, u, needWakeup, xskMap); }
+    /** This configuration redirecting through the XSKMAP pinned at {@code path} (null: load our own program). */
     public XdpConfig withXskMap(String path) { return new XdpConfig(ifname, queue, mode, attach, frames, frameSize, ringSize, headroom, unaligned, needWakeup, path); }
 
     /**

@@ -11,7 +11,9 @@ import ringlink.link.LinkException;
 public class XdpException extends LinkException {
     private static final long serialVersionUID = 1L;
 
+    /** A set-up failure described by {@code message}. */
     public XdpException(String message) { super(message); }
 
+    /** A set-up failure described by {@code message}, caused by {@code cause}. */
     public XdpException(String message, Throwable cause) { super(message, cause); }
 }

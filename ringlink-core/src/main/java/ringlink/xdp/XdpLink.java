@@ -251,6 +251,7 @@ public final class XdpLink implements Link {
     /** Frames of the transmit pool currently not in flight (all of them once every completion came back). */
     public int txFramesFree() { return txFreeCount; }
 
+    /** The size of the transmit frame pool (the configured ring size). */
     public int txFrames() { return txFrames; }
 
     @Override

@@ -256,6 +256,7 @@ public final class XdpProgram implements AutoCloseable {
     /** The mode the program is attached in, or null for a user-supplied map. */
     public Attach attachMode() { return attach; }
 
+    /** The index of the interface the program is attached to, or 0 for a user-supplied map. */
     public int ifindex() { return ifindex; }
 
     /** Detaches the program (closing the BPF link) and frees the map. Idempotent. */

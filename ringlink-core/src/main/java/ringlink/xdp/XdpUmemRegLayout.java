@@ -8,6 +8,7 @@ import java.lang.foreign.ValueLayout;
 public final class XdpUmemRegLayout {
     private XdpUmemRegLayout() {}
 
+    /** The C struct (32 bytes, with tail padding). */
     public static final StructLayout LAYOUT = MemoryLayout.structLayout(
             ValueLayout.JAVA_LONG.withName("addr"),
             ValueLayout.JAVA_LONG.withName("len"),
@@ -15,7 +16,9 @@ public final class XdpUmemRegLayout {
             ValueLayout.JAVA_INT.withName("headroom"),
             ValueLayout.JAVA_INT.withName("flags"),
             MemoryLayout.paddingLayout(4));
+    /** sizeof(struct xdp_umem_reg). */
     public static final long SIZE = LAYOUT.byteSize();
+    /** Offsets of {@code addr}, {@code len}, {@code chunk_size}, {@code headroom} and {@code flags}. */
     public static final long OFF_ADDR = 0, OFF_LEN = 8, OFF_CHUNK_SIZE = 16, OFF_HEADROOM = 20, OFF_FLAGS = 24;
 
     /** flags. */

@@ -142,12 +142,16 @@ public final class XskSocket implements AutoCloseable {
     /** True if the kernel bound this socket in zero-copy mode (XDP_OPTIONS). */
     public boolean zeroCopy() { return zeroCopy; }
 
+    /** True if the socket was bound with XDP_USE_NEED_WAKEUP (the kernel asks for a syscall only when it sleeps). */
     public boolean usesNeedWakeup() { return needWakeup; }
 
+    /** The socket's descriptor. */
     public Fd fd() { return fd; }
 
+    /** The UMEM the socket uses. */
     public Umem umem() { return umem; }
 
+    /** The socket's name for messages ({@code xsk ifname/queue}). */
     public String name() { return name; }
 
     /** Kicks the kernel to transmit what the TX ring holds (sendto with no data). */
@@ -182,7 +186,16 @@ public final class XskSocket implements AutoCloseable {
         }
     }
 
-    /** The kernel's per-socket drop counters. */
+    /**
+     * The kernel's per-socket drop counters.
+     *
+     * @param rxDropped received packets dropped for other reasons than invalid descriptors ({@code rx_dropped})
+     * @param rxInvalidDescs invalid descriptors on the fill or RX ring ({@code rx_invalid_descs})
+     * @param txInvalidDescs invalid descriptors on the TX ring ({@code tx_invalid_descs})
+     * @param rxRingFull packets dropped because the RX ring was full ({@code rx_ring_full})
+     * @param rxFillRingEmptyDescs times the fill ring was empty when a packet arrived ({@code rx_fill_ring_empty_descs})
+     * @param txRingEmptyDescs times the TX ring was found empty ({@code tx_ring_empty_descs})
+     */
     public record Statistics(long rxDropped, long rxInvalidDescs, long txInvalidDescs, long rxRingFull,
                              long rxFillRingEmptyDescs, long txRingEmptyDescs) {}
 
