@@ -40,9 +40,8 @@ import ringlink.vhostuser.VhostUserFrontend;
  *
  * <p>Each case opens a fresh pair of ends (a, b). Kernel-backed kinds need root and create
  * objects named {@code rlct*} (removed when the case ends); without root they skip, and fail
- * under CI=true ({@link Env#require}). Not here: vhost-net (needs a guest), xdp (its simulator
- * is one-ended; {@code XskRingTest} runs the close-wake part on it) and the tunnels (their own
- * tests: {@code TunnelLinkTest}).
+ * under CI=true ({@link Env#require}). Not here: vhost-net (needs a guest) and the tunnels
+ * (their own tests: {@code TunnelLinkTest}).
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class LinkContractTest {
@@ -84,7 +83,8 @@ class LinkContractTest {
                 new Kind("memif", LinkContractTest::memif),
                 new Kind("udp", d -> udp()),
                 new Kind("tap<->packet", d -> tapAndPacket()),
-                new Kind("packet<->packet (veth)", d -> packetOverVeth()));
+                new Kind("packet<->packet (veth)", d -> overVeth("packet:" + VETH_A)),
+                new Kind("xdp<->packet (veth)", d -> overVeth("xdp:" + VETH_A + "?frames=1024&mode=copy&attach=skb")));
     }
 
     // ---- the kinds ----
@@ -197,8 +197,8 @@ class LinkContractTest {
         return new Ends(tap, pkt, false, false, null);
     }
 
-    /** AF_PACKET sockets on both ends of a veth pair. */
-    static Ends packetOverVeth() throws Exception {
+    /** {@code aSpec} on one end of a veth pair (VETH_A), an AF_PACKET socket on the other. */
+    static Ends overVeth(String aSpec) throws Exception {
         Env.requireNetns();
         Env.runQuiet(10, "ip", "link", "del", VETH_A);
         Env.run(10, "ip", "link", "add", VETH_A, "type", "veth", "peer", "name", VETH_B);
@@ -208,7 +208,7 @@ class LinkContractTest {
             quiet(VETH_B);
             Env.run(10, "ip", "link", "set", VETH_A, "up");
             Env.run(10, "ip", "link", "set", VETH_B, "up");
-            Link a = Links.open("packet:" + VETH_A);
+            Link a = Links.open(aSpec);
             Link b;
             try {
                 b = Links.open("packet:" + VETH_B);
