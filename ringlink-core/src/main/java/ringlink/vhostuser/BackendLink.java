@@ -610,13 +610,13 @@ public final class BackendLink implements Link {
     @Override
     public void finishWait() throws IOException {
         try {
-            finishWaitLocked();
+            finishWaitOpen();
         } finally {
             guard.endWait(); // closed while we slept: the wake-up descriptors are ours to release
         }
     }
 
-    private void finishWaitLocked() throws IOException {
+    private void finishWaitOpen() throws IOException {
         if (closed) return; // awaitReadable then returns true and the next receive throws
         try {
             wake.drain(); // still open: the guard keeps it until our endWait
