@@ -547,6 +547,11 @@ public final class PacketLink implements Link {
         try {
             sleep = !rxReady();
             return sleep;
+        } catch (IllegalStateException e) {
+            // close() from another thread unmapped the ring under us (it does not wait for the
+            // receiving thread): closed, do not sleep; the next receive throws LinkClosedException.
+            if (closed) return false;
+            throw e;
         } finally {
             if (!sleep) wakeGuard.endWait();
         }

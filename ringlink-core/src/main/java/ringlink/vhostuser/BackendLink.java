@@ -12,6 +12,7 @@ import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
+import ringlink.link.WakeupGuard;
 import ringlink.packet.Framing;
 import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
@@ -38,7 +39,8 @@ import ringlink.virtio.VirtqueueException;
  *
  * <p>{@link #readyFd()} is an epoll descriptor watching the TX queue's kick eventfd (whichever
  * the current front-end gave) and an internal wake-up eventfd, so it stays the same descriptor
- * across reconnects.
+ * across reconnects. It and the wake-up eventfd are closed through a {@link WakeupGuard}: close()
+ * wakes a thread asleep on readyFd and never closes the descriptor under it.
  */
 public final class BackendLink implements Link {
     private final VhostUserBackend backend;
@@ -48,6 +50,8 @@ public final class BackendLink implements Link {
     private final LinkCounters counters = new LinkCounters();
     private final Epoll epoll;
     private final EventFd wake;
+    /** Closes wake and epoll (readyFd) only when no thread can be asleep on them. */
+    private final WakeupGuard guard;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment hdr = arena.allocate(16, 8);
     private final DescriptorChain[] txChains;
@@ -95,6 +99,7 @@ public final class BackendLink implements Link {
             wake.close();
             throw e;
         }
+        this.guard = new WakeupGuard(wake, epoll);
     }
 
     @Override public String name() { return name; }
@@ -178,7 +183,10 @@ public final class BackendLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) throw new LinkClosedException(name + ": closed");
+        if (closed) {
+            guard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
+            throw new LinkClosedException(name + ": closed");
+        }
         Vring q = tx;
         q.lock.lock();
         try {
@@ -550,19 +558,25 @@ public final class BackendLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        if (closed) return false;
+        if (closed || !guard.beginWait()) return false;
+        boolean sleep = false;
         Vring q = tx;
         q.lock.lock();
         try {
+            if (closed) return false;
             VirtqueueDevice dev = q.dev;
-            if (dev == null) return true; // sleep until the control thread wakes us
+            if (dev == null) {
+                sleep = true; // until the control thread (a front-end) or close() wakes us
+                return true;
+            }
             if (q.kickPolled || q.kick == null) return false; // no doorbell: the front-end wants polling
             try {
                 boolean more = dev.enableNotifications();
                 DirtyLog log = q.log; // the event suppression fields just written
                 if (log != null) q.logRing(log);
                 if (backend.shrinkable) Mapping.deliverFaults(); // see finishWait
-                return !more;
+                sleep = !more;
+                return sleep;
             } catch (VirtqueueException e) {
                 fail(q, e);
                 return false;
@@ -575,6 +589,7 @@ public final class BackendLink implements Link {
             }
         } finally {
             q.lock.unlock();
+            if (!sleep) guard.endWait();
         }
     }
 
@@ -594,7 +609,20 @@ public final class BackendLink implements Link {
 
     @Override
     public void finishWait() throws IOException {
-        wake.drain();
+        try {
+            finishWaitOpen();
+        } finally {
+            guard.endWait(); // closed while we slept: the wake-up descriptors are ours to release
+        }
+    }
+
+    private void finishWaitOpen() throws IOException {
+        if (closed) return; // awaitReadable then returns true and the next receive throws
+        try {
+            wake.drain(); // still open: the guard keeps it until our endWait
+        } catch (ClosedFdException ignored) {
+            // a finishWait without prepareToWait after close: nothing to drain
+        }
         Vring q = tx;
         q.lock.lock();
         try {
@@ -640,19 +668,17 @@ public final class BackendLink implements Link {
 
     void free() {
         closed = true;
-        try {
-            wake.signal();
-        } catch (IOException ignored) {
-            // nothing to wake
-        }
         tx.lock.lock();
         try {
             unwatchKick();
         } finally {
             tx.lock.unlock();
         }
-        epoll.close();
-        wake.close();
+        // Signals wake (a sleeper on readyFd wakes) and closes wake and epoll now, or, if a thread
+        // may be asleep on them, when it returns (finishWait, or receive seeing the close):
+        // closing them right after the signal could drop the event from the sleeper's epoll set
+        // or leave it polling a recycled descriptor number (WakeupGuard's class comment).
+        guard.close();
         synchronized (this) {
             if (arena.scope().isAlive()) {
                 // Data-path users are gone (the link is closed); hdr is only used under the ring locks.

@@ -11,10 +11,12 @@ import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
+import ringlink.link.WakeupGuard;
 import ringlink.packet.Framing;
 import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
+import ringlink.sys.ClosedFdException;
 import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 import ringlink.virtio.FeatureSet;
@@ -27,7 +29,8 @@ import ringlink.virtio.VirtqueueException;
  * packets on the device's TX queue, {@link #receive} collects what the device wrote into our RX
  * buffers. Every buffer is a fixed slot of the front-end's memory; receive buffers are re-offered
  * as soon as their packet is copied out, transmit buffers are reclaimed when the device returns
- * them. {@link #readyFd()} is the RX queue's call eventfd.
+ * them. {@link #readyFd()} is the RX queue's call eventfd; this link closes it (through a
+ * {@link WakeupGuard}: close() signals it, and closes it only when no thread can be asleep on it).
  *
  * <p>What the device writes is hostile: used ids and lengths are checked by the ring driver, and
  * a {@code num_buffers} that is zero or larger than the ring fails the link.
@@ -37,6 +40,8 @@ public final class FrontendLink implements Link {
     private final String name;
     private final VirtqueueDriver rxq, txq;
     private final EventFd rxCall, rxKick, txKick;
+    /** Owns rxCall (readyFd): closes it only when no thread can be asleep on it. */
+    private final WakeupGuard guard;
     private final MemorySegment mem;
     private final long memBase;
     private final long rxBase, txBase;
@@ -67,6 +72,7 @@ public final class FrontendLink implements Link {
         this.rxq = rxq;
         this.txq = txq;
         this.rxCall = rxCall;
+        this.guard = new WakeupGuard(rxCall);
         this.rxKick = rxKick;
         this.txKick = txKick;
         this.mem = memory.segment(0);
@@ -144,7 +150,10 @@ public final class FrontendLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) throw new LinkClosedException(name + ": closed");
+        if (closed) {
+            guard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
+            throw new LinkClosedException(name + ": closed");
+        }
         rxLock.lock();
         try {
             // close() frees the memory after taking this lock: re-check under it.
@@ -292,25 +301,38 @@ public final class FrontendLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        if (closed) return false;
+        if (closed || !guard.beginWait()) return false;
+        boolean sleep = false;
         rxLock.lock();
         try {
-            return pN == 0 && !rxq.enableNotifications();
+            if (closed) return false; // free() unmaps the rings after taking this lock
+            sleep = pN == 0 && !rxq.enableNotifications();
+            return sleep;
         } catch (VirtqueueException e) {
             throw fail(e.getMessage());
         } finally {
             rxLock.unlock();
+            if (!sleep) guard.endWait();
         }
     }
 
     @Override
     public void finishWait() throws IOException {
-        rxCall.drain();
-        rxLock.lock();
         try {
-            if (!rxq.isFailed()) rxq.disableNotifications();
+            if (closed) return; // awaitReadable then returns true and the next receive throws
+            try {
+                rxCall.drain(); // still open: the guard keeps it until our endWait
+            } catch (ClosedFdException ignored) {
+                // a finishWait without prepareToWait after close: nothing to drain
+            }
+            rxLock.lock();
+            try {
+                if (!closed && !rxq.isFailed()) rxq.disableNotifications();
+            } finally {
+                rxLock.unlock();
+            }
         } finally {
-            rxLock.unlock();
+            guard.endWait(); // closed while we slept: rxCall is ours to release
         }
     }
 
@@ -332,12 +354,16 @@ public final class FrontendLink implements Link {
     /** Closes the whole front-end (every queue pair). */
     @Override
     public void close() {
-        if (closed) return;
-        owner.close();
+        owner.close(); // idempotent; also after a LinkFailedException, which set closed already
     }
 
+    /**
+     * From the front-end's close: marks the link closed, wakes a thread asleep on readyFd (rxCall
+     * closes once none can be asleep on it), and waits for in-flight calls (the memory goes next).
+     */
     void free() {
         closed = true;
+        guard.close();
         rxLock.lock();
         txLock.lock();
         txLock.unlock();
