@@ -407,15 +407,7 @@ public final class Switch implements AutoCloseable {
             pollers.clear();
             throw e;
         }
-        for (Port p : ports) {
-            PortUpEvent e = new PortUpEvent();
-            if (e.isEnabled()) {
-                e.port = p.name;
-                e.offloads = p.link.offloads().toString();
-                e.mtu = p.link.mtu();
-                e.commit();
-            }
-        }
+        for (Port p : ports) PortEvents.up(p);
         for (Poller p : pollers) p.thread.start();
         // A thread the kernel would not pin must not run elsewhere unnoticed: fail the start.
         String pinProblem = null;
@@ -544,12 +536,7 @@ public final class Switch implements AutoCloseable {
             for (Poller pl : pollers) pl.forget(p);
         }
         table.forgetPort(p.index);
-        PortDownEvent e = new PortDownEvent();
-        if (e.isEnabled()) {
-            e.port = p.name;
-            e.reason = p.downReason;
-            e.commit();
-        }
+        PortEvents.down(p, p.downReason);
         if (!closed) log.accept("port " + p.name + " down: " + p.downReason);
     }
 
@@ -596,13 +583,7 @@ public final class Switch implements AutoCloseable {
             p.downReason = null;
             p.up = true;
         }
-        PortUpEvent e = new PortUpEvent();
-        if (e.isEnabled()) {
-            e.port = p.name;
-            e.offloads = p.link.offloads().toString();
-            e.mtu = p.link.mtu();
-            e.commit();
-        }
+        PortEvents.up(p);
         log.accept("port " + p.name + " up again");
     }
 
@@ -673,13 +654,7 @@ public final class Switch implements AutoCloseable {
             p.device.close();
             throw e;
         }
-        PortUpEvent e = new PortUpEvent();
-        if (e.isEnabled()) {
-            e.port = p.name;
-            e.offloads = p.link.offloads().toString();
-            e.mtu = p.link.mtu();
-            e.commit();
-        }
+        PortEvents.up(p);
         log.accept("port " + p.name + " added as port " + p.index);
         return p.index;
     }
@@ -815,12 +790,7 @@ public final class Switch implements AutoCloseable {
         } catch (RuntimeException e) {
             log.accept("closing " + p.name + ": " + e);
         }
-        PortDownEvent e = new PortDownEvent();
-        if (e.isEnabled()) {
-            e.port = p.name;
-            e.reason = "removed";
-            e.commit();
-        }
+        PortEvents.down(p, "removed");
         log.accept("port " + p.name + " removed");
     }
 
@@ -1039,14 +1009,7 @@ public final class Switch implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.accept("closing " + p.name + ": " + e);
             }
-            if (wasUp) {
-                PortDownEvent e = new PortDownEvent();
-                if (e.isEnabled()) {
-                    e.port = p.name;
-                    e.reason = "switch closed";
-                    e.commit();
-                }
-            }
+            if (wasUp) PortEvents.down(p, "switch closed");
         }
         for (Poller p : pollers) {
             if (!p.thread.isAlive()) p.free();
