@@ -386,7 +386,7 @@ public final class Switch implements AutoCloseable {
         started = true;
         Port[] ports = java.util.Arrays.stream(this.ports).filter(Objects::nonNull).toArray(Port[]::new);
         for (Port p : ports) p.placed = true;
-        List<Poller.RxQueue> queues = rxQueues(ports);
+        List<RxQueue> queues = rxQueues(ports);
         int nThreads = Math.min(b.threads, queues.size());
         int maxPacket = 0, maxSegment = 0;
         for (Port p : ports) {
@@ -396,10 +396,10 @@ public final class Switch implements AutoCloseable {
         if (mirror != null) maxSegment = Math.max(maxSegment, mirror.link.mtu() + 14 + 4);
         try {
             for (int t = 0; t < nThreads; t++) {
-                List<Poller.RxQueue> mine = new ArrayList<>();
+                List<RxQueue> mine = new ArrayList<>();
                 for (int i = t; i < queues.size(); i += nThreads) mine.add(queues.get(i));
                 int cpu = b.cpus.length == 0 ? -1 : b.cpus[t % b.cpus.length];
-                pollers.add(new Poller(this, t, mine.toArray(Poller.RxQueue[]::new), mirror, b.batchSize, maxPacket,
+                pollers.add(new Poller(this, t, mine.toArray(RxQueue[]::new), mirror, b.batchSize, maxPacket,
                         Math.min(maxSegment, maxPacket), b.segmenter.get(), b.busyPoll.toNanos(), cpu));
             }
         } catch (IOException | RuntimeException e) {
@@ -425,9 +425,9 @@ public final class Switch implements AutoCloseable {
      * Every receive queue of every port, port by port: dealt round-robin to the pollers, so the
      * queues of one multi-queue port land on different threads.
      */
-    private static List<Poller.RxQueue> rxQueues(Port[] ports) {
-        List<Poller.RxQueue> out = new ArrayList<>();
-        for (Port p : ports) for (int q = 0; q < p.queues.length; q++) out.add(new Poller.RxQueue(p, q));
+    private static List<RxQueue> rxQueues(Port[] ports) {
+        List<RxQueue> out = new ArrayList<>();
+        for (Port p : ports) for (int q = 0; q < p.queues.length; q++) out.add(new RxQueue(p, q));
         return out;
     }
 
@@ -443,7 +443,7 @@ public final class Switch implements AutoCloseable {
     Poller unstartedPoller() throws IOException {
         int maxPacket = 0;
         for (Port p : ports) maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
-        return new Poller(this, 99, rxQueues(ports).toArray(Poller.RxQueue[]::new), mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0, -1);
+        return new Poller(this, 99, rxQueues(ports).toArray(RxQueue[]::new), mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0, -1);
     }
 
     /** Port {@code i}'s run-time state (for the benchmark). */
@@ -708,7 +708,7 @@ public final class Switch implements AutoCloseable {
             int cpu = b.cpus.length == 0 ? -1 : b.cpus[pollers.size() % b.cpus.length];
             int maxPacket = 0;
             for (Link l : p.queues) maxPacket = Math.max(maxPacket, l.maxReceiveSize());
-            Poller n = new Poller(this, pollers.size(), rxQueues(new Port[] {p}).toArray(Poller.RxQueue[]::new), mirror,
+            Poller n = new Poller(this, pollers.size(), rxQueues(new Port[] {p}).toArray(RxQueue[]::new), mirror,
                     b.batchSize, maxPacket, Math.min(p.link.mtu() + 14 + 4, maxPacket), b.segmenter.get(),
                     b.busyPoll.toNanos(), cpu);
             n.thread.start();
