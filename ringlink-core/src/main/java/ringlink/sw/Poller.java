@@ -7,11 +7,7 @@ import java.lang.foreign.MemorySegment;
 import ringlink.link.LinkClosedException;
 import ringlink.packet.Ethernet;
 import ringlink.packet.PacketBatch;
-import ringlink.sys.EpollEventLayout;
-import ringlink.sys.Epoll;
 import ringlink.sys.CpuAffinity;
-import ringlink.sys.EventFd;
-import ringlink.sys.Fd;
 import ringlink.sys.SysException;
 
 /**
@@ -40,7 +36,6 @@ final class Poller implements Runnable {
     static final int FLOOD = -1, DROP = -2, FILTER = -3;
     /** How often a poller looks whether a port waiting for its link is back. */
     private static final long RECOVERY_CHECK_NANOS = 100_000_000L;
-    private static final long STOP_TAG = -1;
 
     private final Switch sw;
     /** The queues this thread receives from; replaced (copy on write) by this thread only. */
@@ -63,8 +58,8 @@ final class Poller implements Runnable {
     volatile long idleFrom;
     /** When the thread started ({@link System#nanoTime()}), 0 before. */
     volatile long startNanos;
-    private final Epoll epoll;
-    private final EventFd stop;
+    /** The epoll set this thread sleeps in: its queues' ready descriptors (our dups) and the wake-up eventfd. */
+    private final WaitSet waits;
     /** The busy-poll budget, shared with {@link ringlink.link.LinkLoop}'s default idle strategy. */
     private final ringlink.link.IdleStrategy.AdaptiveIdle idle;
     private long nextRecoveryCheck;
@@ -95,17 +90,7 @@ final class Poller implements Runnable {
         this.vids = new int[batchSize];
         this.prepared = new boolean[mine.length];
         this.idle = new ringlink.link.IdleStrategy.AdaptiveIdle(maxSpinNanos);
-        this.stop = EventFd.create();
-        this.epoll = new Epoll(mine.length + 1);
-        epoll.add(stop.fd(), EpollEventLayout.EPOLLIN, STOP_TAG);
-        try {
-            for (RxQueue q : mine) register(q);
-        } catch (IOException | RuntimeException e) {
-            epoll.close();
-            stop.close();
-            for (RxQueue q : mine) if (q.registered != null) q.registered.close();
-            throw e;
-        }
+        this.waits = new WaitSet(mine);
         this.thread = new Thread(this, "ringlink-switch-" + id);
         thread.setDaemon(true);
     }
@@ -119,47 +104,13 @@ final class Poller implements Runnable {
      * (a closed peer), and a level-triggered epoll would then never let the thread sleep.
      */
     void forget(Port p) {
-        for (RxQueue q : mine) if (q.port == p) unregister(q);
-    }
-
-    /** Removes our dup of a queue's ready descriptor from the epoll set, then closes it. */
-    private void unregister(RxQueue q) {
-        Fd d;
-        synchronized (q) {
-            d = q.registered;
-            q.registered = null;
-        }
-        if (d == null) return;
-        try {
-            epoll.remove(d);
-        } catch (IOException | RuntimeException ignored) {
-            // the set is closed (free): its entries went with it
-        }
-        d.close();
-    }
-
-    /**
-     * Registers our dup of a queue's ready descriptor (the number in the epoll set is ours, so it
-     * can always be removed before it is closed); a queue already registered is left alone.
-     */
-    private void register(RxQueue q) throws IOException {
-        synchronized (q) {
-            if (q.registered != null) return;
-            Fd d = q.link.readyFd().dup();
-            try {
-                epoll.add(d, EpollEventLayout.EPOLLIN, q.port.index);
-            } catch (IOException | RuntimeException e) {
-                d.close();
-                throw e;
-            }
-            q.registered = d;
-        }
+        for (RxQueue q : mine) if (q.port == p) waits.unregister(q);
     }
 
     /** Watches every queue of a port that comes back up again; false if one could not be added. */
     boolean watch(Port p) {
         try {
-            for (RxQueue q : mine) if (q.port == p) register(q);
+            for (RxQueue q : mine) if (q.port == p) waits.register(q);
             return true;
         } catch (IOException | RuntimeException e) {
             return false;
@@ -211,10 +162,10 @@ final class Poller implements Runnable {
         try {
             for (int q = 0; q < added.length; q++) {
                 added[q] = new RxQueue(p, q);
-                register(added[q]);
+                waits.register(added[q]);
             }
         } catch (IOException | RuntimeException e) {
-            for (RxQueue q : added) if (q != null) unregister(q);
+            for (RxQueue q : added) if (q != null) waits.unregister(q);
             throw e;
         }
         RxQueue[] n = java.util.Arrays.copyOf(mine, mine.length + added.length);
@@ -236,32 +187,17 @@ final class Poller implements Runnable {
 
     /** Wakes the thread if it sleeps in epoll (it then starts a new round). */
     void wake() {
-        try {
-            stop.signal();
-        } catch (IOException ignored) {
-            // already closed: the thread is gone
-        }
+        waits.signal();
     }
 
     void requestStop() {
         running = false;
-        try {
-            stop.signal();
-        } catch (IOException ignored) {
-            // already closed: the thread is gone
-        }
+        waits.signal();
     }
 
     /** Frees native resources; after the thread ended. */
     void free() {
-        epoll.close();
-        for (RxQueue q : mine) {
-            synchronized (q) {
-                if (q.registered != null) q.registered.close();
-                q.registered = null;
-            }
-        }
-        stop.close();
+        waits.free(mine);
         rx.close();
         egress.free();
     }
@@ -377,7 +313,7 @@ final class Poller implements Runnable {
         }
         try {
             // With every port down the thread still waits (for stop or a new port), not spins.
-            if (sleep && running && !pendingTasks) epoll.await(live == 0 && sw.recovering.get() == 0 ? 1000 : 100);
+            if (sleep && running && !pendingTasks) waits.await(live == 0 && sw.recovering.get() == 0 ? 1000 : 100);
         } catch (IOException e) {
             if (running) sw.log("epoll: " + e.getMessage());
         }
@@ -389,11 +325,7 @@ final class Poller implements Runnable {
                 sw.portDown(mine[k].port, e);
             }
         }
-        try {
-            stop.drain();
-        } catch (IOException ignored) {
-            // closing
-        }
+        waits.drain();
     }
 
     /** The receive batch (the benchmark fills it instead of a link). */

@@ -88,9 +88,9 @@ class PollerFdTest {
             var f = Switch.class.getDeclaredField("pollers");
             f.setAccessible(true);
             Poller poller = ((List<Poller>) f.get(sw)).get(0);
-            var e = Poller.class.getDeclaredField("epoll");
+            var e = Poller.class.getDeclaredField("waits");
             e.setAccessible(true);
-            Fd epfd = ((ringlink.sys.Epoll) e.get(poller)).fd();
+            Fd epfd = ((WaitSet) e.get(poller)).fd();
             assertEquals(3, entries(epfd), "stop eventfd and two ports");
             hostile.close(); // the link closes its readyFd while the peer keeps the file
             long end = System.currentTimeMillis() + 10_000;
