@@ -38,6 +38,10 @@ final class Poller implements Runnable {
     private static final long RECOVERY_CHECK_NANOS = 100_000_000L;
 
     private final Switch sw;
+    /** The switch's ports and their lifecycle (the per-batch view of the ports, recovery). */
+    private final PortRegistry ports;
+    /** Port security: which sources may enter where (read per new source only when some port has it). */
+    private final PortSecurity security;
     /** The queues this thread receives from; replaced (copy on write) by this thread only. */
     private RxQueue[] mine;
     private final Port mirror;
@@ -76,6 +80,8 @@ final class Poller implements Runnable {
            Segmenter segmenter, long maxSpinNanos, int cpu) throws IOException {
         this.cpu = cpu;
         this.sw = sw;
+        this.ports = sw.ports;
+        this.security = sw.security;
         this.mine = mine;
         this.portCount = mine.length;
         this.mirror = mirror;
@@ -249,7 +255,7 @@ final class Poller implements Runnable {
                     sw.portDown(p, e);
                 }
             }
-            if (sw.recovering.get() > 0) recoveries();
+            if (ports.recovering.get() > 0) recoveries();
             if (work > 0) {
                 if (idleSince != 0) {
                     long idled = System.nanoTime() - idleSince;
@@ -270,7 +276,7 @@ final class Poller implements Runnable {
             try {
                 sleep();
             } catch (Throwable e) {
-                sw.log(thread.getName() + ": " + Switch.reason(e));
+                sw.log(thread.getName() + ": " + PortRegistry.reason(e));
             }
             idleNanos = idleNanos + (System.nanoTime() - idleSince);
             idleFrom = 0;
@@ -286,7 +292,7 @@ final class Poller implements Runnable {
         for (RxQueue q : mine) {
             Port p = q.port;
             try {
-                if (!p.up && p.recoverable) sw.checkRecovery(p);
+                if (!p.up && p.recoverable) ports.checkRecovery(p);
             } catch (Throwable e) {
                 // tried again at the next check
             }
@@ -313,7 +319,7 @@ final class Poller implements Runnable {
         }
         try {
             // With every port down the thread still waits (for stop or a new port), not spins.
-            if (sleep && running && !pendingTasks) waits.await(live == 0 && sw.recovering.get() == 0 ? 1000 : 100);
+            if (sleep && running && !pendingTasks) waits.await(live == 0 && ports.recovering.get() == 0 ? 1000 : 100);
         } catch (IOException e) {
             if (running) sw.log("epoll: " + e.getMessage());
         }
@@ -341,14 +347,14 @@ final class Poller implements Runnable {
     /** Decides each packet's destination, then sends runs of equal (destination, VLAN). */
     void forward(Port in, int queue, int n) {
         MemorySegment m = rx.memory();
-        Port[] all = sw.slots(); // ports added since the last batch included; removed ones are null
+        Port[] all = ports.slots(); // ports added since the last batch included; removed ones are null
         int nowMs = sw.nowMs();
         MacTable table = sw.table;
         PortVlan inVlan = in.vlan; // one membership for the whole batch, also if port/set changes it
         boolean vlanAware = inVlan != null;
         int malformed = 0, vlanDrops = 0, secDrops = 0, filtered = 0;
         PacketFilter filter = sw.filter();
-        boolean secured = sw.secured();
+        boolean secured = security.any();
         int limit = in.macLimit;
         long unlearned = 0;
         long bytes = 0;
@@ -393,7 +399,7 @@ final class Poller implements Runnable {
             vids[i] = vid;
             long srcKey = MacTable.key(src, vid); // never 0, so the first packet always learns
             if (srcKey != lastSrc) {
-                if (secured && !sw.sourceAllowed(in, src)) {
+                if (secured && !security.sourceAllowed(in, src)) {
                     dest[i] = DROP;
                     secDrops++;
                     continue;

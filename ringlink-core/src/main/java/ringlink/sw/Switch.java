@@ -3,7 +3,6 @@ package ringlink.sw;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -11,10 +10,9 @@ import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import ringlink.link.Layer;
-import ringlink.sys.CpuAffinity;
 import ringlink.link.Link;
 import ringlink.link.LinkDevice;
-import ringlink.link.LinkStats;
+import ringlink.sys.CpuAffinity;
 
 /**
  * An Ethernet learning switch between {@link Link}s of any transport.
@@ -93,30 +91,16 @@ public final class Switch implements AutoCloseable {
 
     /** Most ports a switch can have at once: the forwarding table keeps a port in 16 bits. */
     public static final int MAX_PORTS = MacTable.MAX_PORTS;
-    /** How long {@link #addPort}/{@link #removePort} wait for a polling thread to take the change. */
-    static final long PORT_CHANGE_TIMEOUT_MS = 10_000;
 
     final MacTable table;
-    /** Addresses configured on some port (sorted) and their ports: port security's ownership. */
-    private final long[] securedMacs;
-    private final int[] securedPorts;
-    /** Ports down with a link that may come back (pollers look for it while this is non-zero). */
-    final java.util.concurrent.atomic.AtomicInteger recovering = new java.util.concurrent.atomic.AtomicInteger();
-    /**
-     * The ports by index; null where a port was removed. Replaced whole (copy on write, under the
-     * switch's lock) when ports come and go, so a polling thread reads one consistent array per batch.
-     */
-    private volatile Port[] ports;
-    private final boolean mirrorAll;
-    /** Receives a copy of every frame arriving on a mirrored port; null if none. */
-    final Port mirror;
-    /** Copy on write: pollers added at run time (addPort) while others iterate (portDown, recovery). */
-    private final List<Poller> pollers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Which sources may enter where; fixed at build time. */
+    final PortSecurity security;
+    /** The ports, the polling threads and their lifecycle. */
+    final PortRegistry ports;
     private final LongSupplier clock;
     private final long startNanos;
     private final Consumer<String> log;
     private final Builder b;
-    private volatile boolean started, closed;
 
     private Switch(Builder b) {
         this.b = b;
@@ -125,50 +109,13 @@ public final class Switch implements AutoCloseable {
         this.log = b.log;
         // Counts for every possible port index (256 KiB), so ports added later are limited too.
         this.table = new MacTable(b.macCapacity, b.ageing.toMillis(), MacTable.MAX_PORTS);
-        this.ports = new Port[b.links.size()];
-        for (int i = 0; i < ports.length; i++) {
-            LinkDevice l = b.links.get(i);
-            PortVlan v = b.vlans.get(i);
-            Integer limit = b.portMacLimits.get(i);
-            long[] allowed = b.allowed.get(i);
-            ports[i] = new Port(i, l, b.vlanAware ? (v == null ? PortVlan.DEFAULT : v) : null,
-                    limit != null ? limit : b.macLimit, allowed);
-        }
-        for (int i : b.portMacLimits.keySet()) {
-            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("MAC limit for port " + i + ", which does not exist");
-        }
-        for (int i : b.allowed.keySet()) {
-            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("port security for port " + i + ", which does not exist");
-        }
-        // Every address some port is configured with, and that port: no other port may use it.
-        java.util.TreeMap<Long, Integer> owned = new java.util.TreeMap<>();
-        for (var e : b.allowed.entrySet()) {
-            for (long mac : e.getValue()) {
-                Integer was = owned.put(mac, e.getKey());
-                if (was != null && was != e.getKey().intValue()) {
-                    throw new IllegalArgumentException("address " + ringlink.packet.Ethernet.formatMac(mac) + " is allowed on ports " + was + " and " + e.getKey());
-                }
-            }
-        }
-        this.securedMacs = owned.keySet().stream().mapToLong(Long::longValue).toArray();
-        this.securedPorts = owned.values().stream().mapToInt(Integer::intValue).toArray();
-        this.mirror = b.mirror == null ? null : new Port(ports.length, b.mirror, null);
-        for (int i : b.mirrored) {
-            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("mirrored port " + i + " does not exist");
-            ports[i].mirrored = true;
-        }
-        this.mirrorAll = mirror != null && b.mirrored.length == 0;
-        if (mirrorAll) for (Port p : ports) p.mirrored = true;
+        this.ports = new PortRegistry(this, b);
+        this.security = new PortSecurity(b.allowed);
     }
 
     /** The per-packet hook, or null (Builder.filter). */
     PacketFilter filter() {
         return b.filter;
-    }
-
-    /** The ports by index, null where removed (one volatile read: the polling threads' view). */
-    Port[] slots() {
-        return ports;
     }
 
     /** A builder: add ports, then {@link Builder#build()} and {@link #start()}. */
@@ -178,25 +125,26 @@ public final class Switch implements AutoCloseable {
 
     /** Configures a {@link Switch}. */
     public static final class Builder {
-        private final List<LinkDevice> links = new ArrayList<>();
-        private final List<PortVlan> vlans = new ArrayList<>();
-        private int threads = Runtime.getRuntime().availableProcessors();
-        private int batchSize = DEFAULT_BATCH;
-        private int macCapacity = 8192;
-        private Duration ageing = Duration.ofSeconds(300);
-        private Duration busyPoll = Duration.ofNanos(100_000);
-        private Duration txRetry = DEFAULT_TX_RETRY;
-        private boolean vlanAware;
-        private LongSupplier clock = System::nanoTime;
-        private Supplier<Segmenter> segmenter = SoftwareOffload::segmenter;
-        private Consumer<String> log = m -> LOG.log(System.Logger.Level.INFO, m);
-        private Link mirror;
-        private PacketFilter filter;
-        private int[] mirrored = new int[0];
-        private int[] cpus = new int[0];
-        private int macLimit = DEFAULT_MAC_LIMIT;
-        private final Map<Integer, Integer> portMacLimits = new java.util.HashMap<>();
-        private final Map<Integer, long[]> allowed = new java.util.HashMap<>();
+        // Package-private: PortRegistry reads the configuration when it places ports and threads.
+        final List<LinkDevice> links = new ArrayList<>();
+        final List<PortVlan> vlans = new ArrayList<>();
+        int threads = Runtime.getRuntime().availableProcessors();
+        int batchSize = DEFAULT_BATCH;
+        int macCapacity = 8192;
+        Duration ageing = Duration.ofSeconds(300);
+        Duration busyPoll = Duration.ofNanos(100_000);
+        Duration txRetry = DEFAULT_TX_RETRY;
+        boolean vlanAware;
+        LongSupplier clock = System::nanoTime;
+        Supplier<Segmenter> segmenter = SoftwareOffload::segmenter;
+        Consumer<String> log = m -> LOG.log(System.Logger.Level.INFO, m);
+        Link mirror;
+        PacketFilter filter;
+        int[] mirrored = new int[0];
+        int[] cpus = new int[0];
+        int macLimit = DEFAULT_MAC_LIMIT;
+        final Map<Integer, Integer> portMacLimits = new java.util.HashMap<>();
+        final Map<Integer, long[]> allowed = new java.util.HashMap<>();
 
         /** Adds a port (an {@link Layer#L2} link; the switch now owns it). */
         public Builder port(Link link) {
@@ -380,60 +328,13 @@ public final class Switch implements AutoCloseable {
     }
 
     /** Starts the polling threads. */
-    public synchronized void start() throws IOException {
-        if (started) throw new IllegalStateException("switch already started");
-        if (closed) throw new IllegalStateException("switch is closed");
-        started = true;
-        Port[] ports = java.util.Arrays.stream(this.ports).filter(Objects::nonNull).toArray(Port[]::new);
-        for (Port p : ports) p.placed = true;
-        List<RxQueue> queues = rxQueues(ports);
-        int nThreads = Math.min(b.threads, queues.size());
-        int maxPacket = 0, maxSegment = 0;
-        for (Port p : ports) {
-            for (Link l : p.queues) maxPacket = Math.max(maxPacket, l.maxReceiveSize());
-            maxSegment = Math.max(maxSegment, p.link.mtu() + 14 + 4);
-        }
-        if (mirror != null) maxSegment = Math.max(maxSegment, mirror.link.mtu() + 14 + 4);
-        try {
-            for (int t = 0; t < nThreads; t++) {
-                List<RxQueue> mine = new ArrayList<>();
-                for (int i = t; i < queues.size(); i += nThreads) mine.add(queues.get(i));
-                int cpu = b.cpus.length == 0 ? -1 : b.cpus[t % b.cpus.length];
-                pollers.add(new Poller(this, t, mine.toArray(RxQueue[]::new), mirror, b.batchSize, maxPacket,
-                        Math.min(maxSegment, maxPacket), b.segmenter.get(), b.busyPoll.toNanos(), cpu));
-            }
-        } catch (IOException | RuntimeException e) {
-            for (Poller p : pollers) p.free();
-            pollers.clear();
-            throw e;
-        }
-        for (Port p : ports) PortEvents.up(p);
-        for (Poller p : pollers) p.thread.start();
-        // A thread the kernel would not pin must not run elsewhere unnoticed: fail the start.
-        String pinProblem = null;
-        for (Poller p : pollers) {
-            String e = p.awaitPinned();
-            if (e != null && pinProblem == null) pinProblem = e;
-        }
-        if (pinProblem != null) {
-            close();
-            throw new IllegalArgumentException(pinProblem);
-        }
-    }
-
-    /**
-     * Every receive queue of every port, port by port: dealt round-robin to the pollers, so the
-     * queues of one multi-queue port land on different threads.
-     */
-    private static List<RxQueue> rxQueues(Port[] ports) {
-        List<RxQueue> out = new ArrayList<>();
-        for (Port p : ports) for (int q = 0; q < p.queues.length; q++) out.add(new RxQueue(p, q));
-        return out;
+    public void start() throws IOException {
+        ports.start();
     }
 
     /** How many polling threads run (after {@link #start()}). */
     public int pollerCount() {
-        return pollers.size();
+        return ports.pollerCount();
     }
 
     /**
@@ -441,14 +342,12 @@ public final class Switch implements AutoCloseable {
      * {@code forward} on its own thread. The caller frees it.
      */
     Poller unstartedPoller() throws IOException {
-        int maxPacket = 0;
-        for (Port p : ports) maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
-        return new Poller(this, 99, rxQueues(ports).toArray(RxQueue[]::new), mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0, -1);
+        return ports.unstartedPoller();
     }
 
     /** Port {@code i}'s run-time state (for the benchmark). */
     Port portState(int i) {
-        return ports[i];
+        return ports.slots()[i];
     }
 
     long retryNanos() {
@@ -457,12 +356,12 @@ public final class Switch implements AutoCloseable {
 
     /** Packets port {@code i} took on a retry after it was full at first ({@link Builder#txRetry}). */
     public long retried(int i) {
-        return slot(i).retried;
+        return ports.slot(i).retried;
     }
 
     /** Superpackets (GSO) the switch took from port {@code i}: what its link delivered whole. */
     public long superpacketsIn(int i) {
-        return slot(i).superIn.get();
+        return ports.slot(i).superIn.get();
     }
 
     /**
@@ -470,7 +369,7 @@ public final class Switch implements AutoCloseable {
      * it segmented for the port instead are {@link PortStats#segmented()}.
      */
     public long superpacketsOut(int i) {
-        return slot(i).superOut;
+        return ports.slot(i).superOut;
     }
 
     /** Milliseconds since the switch was built (the forwarding table's time). */
@@ -482,109 +381,9 @@ public final class Switch implements AutoCloseable {
         log.accept(m);
     }
 
-    /** True if frames from {@code src} may enter at {@code in} (port security; only called when some port has it). */
-    boolean sourceAllowed(Port in, long src) {
-        if (in.allowed != null) return in.allows(src);
-        int k = java.util.Arrays.binarySearch(securedMacs, src);
-        return k < 0 || securedPorts[k] == in.index;
-    }
-
-    /** True if any port has port security (the poller checks sources only then). */
-    boolean secured() {
-        return securedMacs.length > 0;
-    }
-
-    /**
-     * A port failed or its peer went away: it stops forwarding; the rest go on. Any
-     * {@link Throwable} from serving the port lands here (an {@link Error} too: the port stops,
-     * the poller does not). If the link is still open and {@link Link#waitingForPeer() waits for
-     * its peer}, the port comes back up when the link does.
-     */
+    /** A port failed or its peer went away ({@link PortRegistry#portDown}); for the pollers. */
     void portDown(Port p, Throwable cause) {
-        try {
-            down(p, cause);
-        } catch (Throwable again) {
-            // Even reporting failed (no memory left for a message): stop the port all the same,
-            // so the poller goes on with the others.
-            synchronized (p) {
-                if (p.up) {
-                    p.downReason = "error while serving the port";
-                    p.up = false;
-                }
-            }
-            for (Poller pl : pollers) pl.forget(p);
-        }
-    }
-
-    private void down(Port p, Throwable cause) {
-        String reason = reason(cause);
-        boolean mayReturn = false;
-        try {
-            mayReturn = p.link.isOpen() && p.link.waitingForPeer();
-        } catch (Throwable t) {
-            // a link that cannot even say so does not come back
-        }
-        synchronized (p) {
-            if (!p.up) return;
-            p.downReason = mayReturn ? reason + " (waiting for the link to come back)" : reason; // before up: readers see a reason
-            p.up = false;
-            if (mayReturn && !closed && p != mirror) { // (the mirror has no poller to watch for it)
-                p.recoverable = true;
-                recovering.incrementAndGet();
-            }
-            // Inside the lock, so a recovery of the port cannot interleave with this removal.
-            for (Poller pl : pollers) pl.forget(p);
-        }
-        table.forgetPort(p.index);
-        PortEvents.down(p, p.downReason);
-        if (!closed) log.accept("port " + p.name + " down: " + p.downReason);
-    }
-
-    /** Why a port stopped: the message, with the class for an {@link Error} or a message-less exception. */
-    static String reason(Throwable cause) {
-        try {
-            String m = cause.getMessage();
-            if (cause instanceof Error || m == null) return cause.getClass().getSimpleName() + (m == null ? "" : ": " + m);
-            return m;
-        } catch (Throwable t) {
-            return "error while serving the port"; // e.g. no memory left even for the message
-        }
-    }
-
-    /**
-     * A port that went down with a link waiting for its peer: up again if the link moves packets
-     * again (the front-end reconnected), or down for good if it closed. Called by its poller.
-     */
-    void checkRecovery(Port p) {
-        if (p.up || !p.recoverable) return;
-        boolean back;
-        try {
-            if (!p.link.isOpen()) {
-                synchronized (p) {
-                    if (p.recoverable) {
-                        p.recoverable = false;
-                        recovering.decrementAndGet();
-                    }
-                }
-                return;
-            }
-            back = !p.link.waitingForPeer();
-        } catch (Throwable t) {
-            return;
-        }
-        if (!back) return;
-        synchronized (p) {
-            if (p.up || !p.recoverable || closed) return;
-            for (Poller pl : pollers) {
-                if (!pl.watch(p)) return; // try again at the next check (watch skips what it has)
-            }
-            p.recoverable = false;
-            recovering.decrementAndGet();
-            p.downReason = null;
-            p.up = true;
-        }
-        PortEvents.up(p);
-        log.accept("port " + p.name + " up again");
+        ports.portDown(p, cause);
     }
 
     private volatile long lastTransmitWarning;
@@ -634,121 +433,15 @@ public final class Switch implements AutoCloseable {
      * the forwarding table, in [1, 2^26]) instead of the switch's.
      */
     public int addPort(LinkDevice device, PortVlan vlan, int macLimit) throws IOException {
-        Port p;
-        try {
-            Objects.requireNonNull(device, "device");
-            Builder.checkLimit(macLimit);
-            for (int q = 0; q < device.queueCount(); q++) checkL2(device.queue(q));
-            p = publish(device, vlan, macLimit);
-        } catch (RuntimeException e) {
-            if (device != null) device.close();
-            throw e;
-        }
-        try {
-            synchronized (this) {
-                // placed: a start() between publish and here already gave it a thread
-                if (started && !p.placed) place(p);
-            }
-        } catch (IOException | RuntimeException e) {
-            unpublish(p);
-            p.device.close();
-            throw e;
-        }
-        PortEvents.up(p);
-        log.accept("port " + p.name + " added as port " + p.index);
-        return p.index;
+        return ports.add(device, vlan, macLimit);
     }
 
-    private static void checkL2(Link link) {
+    static void checkL2(Link link) {
         if (link.layer() != Layer.L2) {
             String what = link.layer() == Layer.L3 ? "IP packets" : "datagrams without an Ethernet header";
             throw new IllegalArgumentException(link.name() + " carries " + what + " (" + link.layer()
                     + "), but a switch port must carry Ethernet frames: use an L2 link (e.g. tap: instead of tun:,"
                     + " vxlan: or geneve: over UDP instead of udp:)");
-        }
-    }
-
-    /** Puts a new port in the first free index; other threads may transmit to it from now on. */
-    private synchronized Port publish(LinkDevice device, PortVlan vlan, int macLimit) {
-        if (closed) throw new IllegalStateException("switch is closed");
-        Port[] cur = ports;
-        String name = device.queueCount() == 1 ? device.queue(0).name() : device.name();
-        int idx = cur.length;
-        for (int i = 0; i < cur.length; i++) {
-            if (cur[i] == null) {
-                if (idx == cur.length) idx = i;
-            } else if (cur[i].name.equals(name)) {
-                throw new IllegalArgumentException("a port named " + name + " exists (port " + i + ")");
-            }
-        }
-        if (idx >= MAX_PORTS) throw new IllegalArgumentException("the switch has " + MAX_PORTS + " ports, the most it can have");
-        Port p = new Port(idx, device, b.vlanAware ? (vlan == null ? PortVlan.DEFAULT : vlan) : null, macLimit, null);
-        p.mirrored = mirrorAll;
-        Port[] n = java.util.Arrays.copyOf(cur, Math.max(cur.length, idx + 1));
-        n[idx] = p;
-        ports = n;
-        return p;
-    }
-
-    private synchronized void unpublish(Port p) {
-        Port[] n = ports.clone();
-        if (n[p.index] == p) n[p.index] = null;
-        ports = n;
-    }
-
-    /** Hands a new port to a polling thread of the running switch and waits until it polls it. */
-    private void place(Port p) throws IOException {
-        if (closed) throw new IllegalStateException("switch is closed");
-        p.placed = true;
-        Poller target = null;
-        for (Poller q : pollers) {
-            if (q.thread.isAlive() && (target == null || q.portCount < target.portCount)) target = q;
-        }
-        if (target == null || (target.portCount > 0 && pollers.size() < b.threads)) {
-            int cpu = b.cpus.length == 0 ? -1 : b.cpus[pollers.size() % b.cpus.length];
-            int maxPacket = 0;
-            for (Link l : p.queues) maxPacket = Math.max(maxPacket, l.maxReceiveSize());
-            Poller n = new Poller(this, pollers.size(), rxQueues(new Port[] {p}).toArray(RxQueue[]::new), mirror,
-                    b.batchSize, maxPacket, Math.min(p.link.mtu() + 14 + 4, maxPacket), b.segmenter.get(),
-                    b.busyPoll.toNanos(), cpu);
-            n.thread.start();
-            String problem = n.awaitPinned();
-            if (problem != null) {
-                n.requestStop();
-                try {
-                    n.thread.join(PORT_CHANGE_TIMEOUT_MS);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                }
-                n.free();
-                throw new IllegalArgumentException(problem);
-            }
-            pollers.add(n);
-            return;
-        }
-        await(target.submit(p, true), target, "add " + p.name);
-    }
-
-    /** Waits for a polling thread to make a port change; if the thread is gone, makes it here. */
-    private void await(java.util.concurrent.CompletableFuture<Void> done, Poller owner, String what) throws IOException {
-        long deadline = System.nanoTime() + PORT_CHANGE_TIMEOUT_MS * 1_000_000;
-        while (true) {
-            try {
-                done.get(50, java.util.concurrent.TimeUnit.MILLISECONDS);
-                return;
-            } catch (java.util.concurrent.TimeoutException e) {
-                // The thread ended (stopped, or died of an error): nobody else will run its tasks,
-                // and no other thread touches its ports, so they can be run here.
-                if (!owner.thread.isAlive() && owner.startNanos != 0) owner.runTasks();
-                else if (System.nanoTime() > deadline) throw new IOException(owner.thread.getName() + " did not " + what + " within " + PORT_CHANGE_TIMEOUT_MS + " ms");
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while waiting to " + what);
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (e.getCause() instanceof IOException io) throw io;
-                if (e.getCause() instanceof RuntimeException r) throw r;
-                throw new IOException(e.getCause());
-            }
         }
     }
 
@@ -761,37 +454,7 @@ public final class Switch implements AutoCloseable {
      * @throws IllegalArgumentException no such port
      */
     public void removePort(int index) throws IOException {
-        Port p;
-        synchronized (this) {
-            if (closed) throw new IllegalStateException("switch is closed");
-            Port[] cur = ports;
-            if (index < 0 || index >= cur.length || cur[index] == null) throw new IllegalArgumentException("no port " + index);
-            p = cur[index];
-            p.lock(); // a transmit to it in progress ends first; later ones see it down
-            synchronized (p) {
-                p.up = false;
-                if (p.recoverable) {
-                    p.recoverable = false;
-                    recovering.decrementAndGet();
-                }
-                if (p.downReason == null) p.downReason = "removed";
-            }
-            p.unlock();
-            if (started) {
-                List<java.util.concurrent.CompletableFuture<Void>> done = new ArrayList<>();
-                for (Poller pl : pollers) done.add(pl.submit(p, false));
-                for (int k = 0; k < done.size(); k++) await(done.get(k), pollers.get(k), "release " + p.name);
-            }
-            table.forgetPort(index);
-            unpublish(p);
-        }
-        try {
-            p.device.close();
-        } catch (RuntimeException e) {
-            log.accept("closing " + p.name + ": " + e);
-        }
-        PortEvents.down(p, "removed");
-        log.accept("port " + p.name + " removed");
+        ports.remove(index);
     }
 
     /** Removes the port named {@code name} (see {@link #removePort(int)}). */
@@ -803,9 +466,7 @@ public final class Switch implements AutoCloseable {
 
     /** The index of the port named {@code name}, or -1. */
     public int indexOf(String name) {
-        Port[] cur = ports;
-        for (int i = 0; i < cur.length; i++) if (cur[i] != null && cur[i].name.equals(name)) return i;
-        return -1;
+        return ports.indexOf(name);
     }
 
     /**
@@ -815,14 +476,14 @@ public final class Switch implements AutoCloseable {
     public void setPortVlan(int index, PortVlan vlan) {
         Objects.requireNonNull(vlan, "vlan");
         if (!b.vlanAware) throw new IllegalStateException("the switch is not VLAN-aware (--vlan-aware)");
-        Port p = slot(index);
+        Port p = ports.slot(index);
         p.vlan = vlan;
         table.forgetPort(index);
     }
 
     /** Port {@code index}'s VLAN membership, or null when the switch is not VLAN-aware. */
     public PortVlan portVlan(int index) {
-        return slot(index).vlan;
+        return ports.slot(index).vlan;
     }
 
     /**
@@ -837,14 +498,14 @@ public final class Switch implements AutoCloseable {
      */
     public void setMacLimit(int index, int limit) {
         Builder.checkLimit(limit);
-        Port p = slot(index);
+        Port p = ports.slot(index);
         p.macLimit = limit;
         if (table.held(index) > limit) table.forgetPort(index);
     }
 
     /** Port {@code index}'s MAC limit now. */
     public int macLimit(int index) {
-        return slot(index).macLimit;
+        return ports.slot(index).macLimit;
     }
 
     /** True if the switch handles 802.1Q VLANs. */
@@ -854,7 +515,7 @@ public final class Switch implements AutoCloseable {
 
     /** Forgets every learned address (what {@code fdb/flush} does). */
     public void flushAddresses() {
-        for (Port p : ports) if (p != null) table.forgetPort(p.index);
+        for (Port p : ports.slots()) if (p != null) table.forgetPort(p.index);
     }
 
     /**
@@ -867,26 +528,7 @@ public final class Switch implements AutoCloseable {
 
     /** The polling threads' load now (for metrics). */
     public List<PollerStats> pollerStats() {
-        List<Poller> ps;
-        synchronized (this) {
-            ps = List.copyOf(pollers);
-        }
-        long now = System.nanoTime();
-        List<PollerStats> out = new ArrayList<>(ps.size());
-        for (Poller p : ps) {
-            long start = p.startNanos;
-            long wall = start == 0 ? 0 : now - start;
-            long idleFrom = p.idleFrom, idle = p.idleNanos;
-            if (idleFrom != 0 && idleFrom - start >= 0) idle += now - idleFrom; // idle right now, not yet added
-            out.add(new PollerStats(p.thread.getName(), p.portCount, Math.max(0, Math.min(wall, wall - idle)), wall, p.thread.isAlive()));
-        }
-        return out;
-    }
-
-    private Port slot(int index) {
-        Port[] cur = ports;
-        if (index < 0 || index >= cur.length || cur[index] == null) throw new IllegalArgumentException("no port " + index);
-        return cur[index];
+        return StatsReader.pollers(ports.pollers());
     }
 
     /**
@@ -894,33 +536,33 @@ public final class Switch implements AutoCloseable {
      * {@link #hasPort false} until a new port takes it.
      */
     public int portCount() {
-        return ports.length;
+        return ports.slots().length;
     }
 
     /** True if a port has index {@code i} (false for a removed one). */
     public boolean hasPort(int i) {
-        Port[] cur = ports;
+        Port[] cur = ports.slots();
         return i >= 0 && i < cur.length && cur[i] != null;
     }
 
     /** Port {@code i}'s link (its queue 0 on a multi-queue port; {@link #device} has them all). */
     public Link port(int i) {
-        return slot(i).link;
+        return ports.slot(i).link;
     }
 
     /** Port {@code i}'s device, with every queue. */
     public LinkDevice device(int i) {
-        return slot(i).device;
+        return ports.slot(i).device;
     }
 
     /** True if port {@code i} is forwarding. */
     public boolean isUp(int i) {
-        return slot(i).up;
+        return ports.slot(i).up;
     }
 
     /** Why port {@code i} is down, or null while it is up. */
     public String downReason(int i) {
-        Port p = slot(i);
+        Port p = ports.slot(i);
         return p.up ? null : p.downReason;
     }
 
@@ -930,38 +572,7 @@ public final class Switch implements AutoCloseable {
      * pollers run, not frozen together.
      */
     public SwitchStats stats() {
-        Port[] ports = this.ports;
-        List<PortStats> out = new ArrayList<>(ports.length);
-        for (Port p : ports) {
-            if (p == null) continue;
-            Map<DropReason, Long> drops = new EnumMap<>(DropReason.class);
-            for (DropReason r : DropReason.values()) {
-                long n = p.drops.get(r.ordinal());
-                if (n != 0) drops.put(r, n);
-            }
-            LinkStats fwd = p.counters.snapshot();
-            LinkStats link = p.link.counters().snapshot();
-            List<QueueStats> queues = new ArrayList<>(p.queues.length);
-            if (p.queues.length == 1) {
-                queues.add(new QueueStats(0, p.device.transmitEnabled(0), link, fwd));
-            } else {
-                // The port's rx side is counted per queue (each queue has one receiving thread);
-                // its tx side both per queue and for the port, under the port's lock.
-                LinkStats rx = null;
-                for (int q = 0; q < p.queues.length; q++) {
-                    LinkStats ql = p.queues[q].counters().snapshot();
-                    if (q > 0) link = link.plus(ql);
-                    LinkStats qf = p.queueCounters[q].snapshot();
-                    rx = rx == null ? qf : rx.plus(qf);
-                    queues.add(new QueueStats(q, p.device.transmitEnabled(q), ql, qf));
-                }
-                fwd = new LinkStats(rx.rxPackets(), rx.rxBytes(), fwd.txPackets(), fwd.txBytes(),
-                        rx.rxDrops(), fwd.txDrops(), fwd.errors(), fwd.superpackets());
-            }
-            out.add(new PortStats(p.name, p.up, link, fwd, drops, p.segmented, p.checksummed,
-                    table.size(p.index, nowMs()), p.unlearned.get(), p.up ? null : p.downReason, List.copyOf(queues)));
-        }
-        return new SwitchStats(System.nanoTime(), out, table.size(nowMs()));
+        return StatsReader.stats(ports.slots(), table, nowMs());
     }
 
     /** The port {@code mac} (48 bits) in {@code vid} is learned on, or -1; for tests and tools. */
@@ -975,44 +586,6 @@ public final class Switch implements AutoCloseable {
      */
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) return;
-            closed = true;
-        }
-        List<Poller> pollers;
-        synchronized (this) {
-            pollers = List.copyOf(this.pollers);
-        }
-        for (Poller p : pollers) p.requestStop();
-        for (Poller p : pollers) {
-            try {
-                p.thread.join(5000);
-                if (p.thread.isAlive()) log.accept(p.thread.getName() + " did not stop within 5 s");
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        if (mirror != null) {
-            mirror.up = false;
-            mirror.link.close();
-        }
-        for (Port p : ports) {
-            if (p == null) continue;
-            boolean wasUp;
-            synchronized (p) {
-                wasUp = p.up;
-                p.up = false;
-                p.recoverable = false;
-            }
-            try {
-                p.device.close();
-            } catch (RuntimeException e) {
-                log.accept("closing " + p.name + ": " + e);
-            }
-            if (wasUp) PortEvents.down(p, "switch closed");
-        }
-        for (Poller p : pollers) {
-            if (!p.thread.isAlive()) p.free();
-        }
+        ports.close();
     }
 }

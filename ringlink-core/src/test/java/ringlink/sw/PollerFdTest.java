@@ -78,16 +78,13 @@ class PollerFdTest {
     }
 
     @Test
-    @SuppressWarnings("unchecked")
     void downPortLeavesTheEpollSetEvenIfItsLinkClosedItsReadyFd() throws Exception {
         PeerFdLink hostile = new PeerFdLink();
         PairLink[] pair = PairLink.create("rlpollfd-pair");
         Switch sw = Switch.builder().port(hostile).port(pair[0]).threads(1).build();
         try (Fd peer = hostile.peer) {
             sw.start();
-            var f = Switch.class.getDeclaredField("pollers");
-            f.setAccessible(true);
-            Poller poller = ((List<Poller>) f.get(sw)).get(0);
+            Poller poller = sw.ports.pollers().get(0);
             var e = Poller.class.getDeclaredField("waits");
             e.setAccessible(true);
             Fd epfd = ((WaitSet) e.get(poller)).fd();
