@@ -2,21 +2,15 @@ package ringlink.link;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.LockSupport;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.CpuAffinity;
-import ringlink.sys.Epoll;
-import ringlink.sys.EpollEventLayout;
-import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 
 /**
@@ -59,7 +53,8 @@ import ringlink.sys.Fd;
  *
  * <p>Nothing is allocated per packet or per round: one batch for all links (grown, once, when a
  * link with bigger packets is registered), registrations held in an array replaced only when a
- * link is added or removed.
+ * link is added or removed. (The thread's machinery is the package-private {@code LoopEngine};
+ * this class is the API.)
  */
 public final class LinkLoop implements Executor, AutoCloseable {
     /** Receives the packets of one link. */
@@ -83,15 +78,16 @@ public final class LinkLoop implements Executor, AutoCloseable {
 
     /** A link's place in the loop; {@link #cancel()} takes it out. */
     public static final class Registration {
+        // Package-private: the loop's engine (LoopEngine) reads and writes them on the loop thread.
         private final LinkLoop loop;
-        private final Link link;
-        private final Handler handler;
-        private final CompletableFuture<Void> added = new CompletableFuture<>();
-        private final CompletableFuture<Void> removed = new CompletableFuture<>();
+        final Link link;
+        final Handler handler;
+        final CompletableFuture<Void> added = new CompletableFuture<>();
+        final CompletableFuture<Void> removed = new CompletableFuture<>();
         /** Our dup of the link's ready descriptor while in the epoll set (loop thread only). */
-        private Fd registered;
-        private boolean prepared;
-        private volatile Throwable failure;
+        Fd registered;
+        boolean prepared;
+        volatile Throwable failure;
 
         private Registration(LinkLoop loop, Link link, Handler handler) {
             this.loop = loop;
@@ -115,7 +111,7 @@ public final class LinkLoop implements Executor, AutoCloseable {
          */
         public CompletableFuture<Void> cancel() {
             try {
-                loop.execute(() -> loop.remove(this));
+                loop.execute(() -> loop.engine.remove(this));
             } catch (RejectedExecutionException e) {
                 // the loop is closed: it let go of every link already (or does so on its way out)
             }
@@ -225,10 +221,10 @@ public final class LinkLoop implements Executor, AutoCloseable {
          */
         public LinkLoop build() throws IOException {
             LinkLoop l = new LinkLoop(this);
-            l.thread.start();
+            l.engine.thread.start();
             IOException refused;
             try {
-                refused = l.started.get(10, TimeUnit.SECONDS);
+                refused = l.engine.started.get(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 l.close();
@@ -245,58 +241,21 @@ public final class LinkLoop implements Executor, AutoCloseable {
         }
     }
 
-    /** Epoll tag of the wake-up eventfd; links' tags are irrelevant (every link is polled after a wake-up). */
-    private static final long WAKE_TAG = -1;
-
     private final String name;
-    private final IdleStrategy idle;
-    private final int cpu;
     private final Duration closeTimeout;
-    /** The longest single epoll wait (Builder.maxSleep): a notification lost to a buggy peer costs at most this. */
-    private final int maxSleepMillis;
-    private final FailureHandler onFailure;
-    private final Thread thread;
-    private final Epoll epoll;
-    private final EventFd wake;
-    private PacketBatch batch;
-    /** The links served, replaced (copy on write) by the loop thread only. */
-    private Registration[] regs = new Registration[0];
-    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-    private volatile boolean pendingTasks;
-    /** True while the loop thread is (about to be) asleep in epoll: only then do submitters signal. */
-    private volatile boolean sleeping;
-    private volatile boolean running = true;
-    /** Set once the thread stopped taking tasks. */
-    private volatile boolean terminated;
-    private final CompletableFuture<IOException> started = new CompletableFuture<>();
-    private final CompletableFuture<Void> termination = new CompletableFuture<>();
+    /** The thread, its rounds, tasks and registrations. */
+    private final LoopEngine engine;
 
     private LinkLoop(Builder b) throws IOException {
         this.name = b.name;
-        this.idle = b.idle != null ? b.idle : IdleStrategy.adaptive(Duration.ofNanos(100_000));
-        this.cpu = b.cpu;
         this.closeTimeout = b.closeTimeout;
-        this.maxSleepMillis = (int) b.maxSleep.toMillis();
-        this.onFailure = b.onFailure;
-        this.wake = EventFd.create();
-        try {
-            this.epoll = new Epoll(64);
-            epoll.add(wake.fd(), EpollEventLayout.EPOLLIN, WAKE_TAG);
-        } catch (IOException | RuntimeException e) {
-            wake.close();
-            throw e;
-        }
-        this.batch = new PacketBatch(b.batchSize, lines(1514 + 4 + PacketBatch.DEFAULT_HEADROOM));
-        this.thread = Thread.ofPlatform().name(b.name).daemon(b.daemon).unstarted(this::run);
+        this.engine = new LoopEngine(b.name, b.idle != null ? b.idle : IdleStrategy.adaptive(Duration.ofNanos(100_000)),
+                b.cpu, b.batchSize, b.daemon, (int) b.maxSleep.toMillis(), b.onFailure);
     }
 
     /** A new builder. */
     public static Builder builder() {
         return new Builder();
-    }
-
-    private static int lines(int bytes) {
-        return Math.addExact(bytes, 63) & ~63;
     }
 
     /**
@@ -307,7 +266,7 @@ public final class LinkLoop implements Executor, AutoCloseable {
      */
     public Registration register(Link link, Handler handler) {
         Registration r = new Registration(this, Objects.requireNonNull(link, "link"), Objects.requireNonNull(handler, "handler"));
-        execute(() -> add(r));
+        execute(() -> engine.add(r));
         return r;
     }
 
@@ -320,44 +279,27 @@ public final class LinkLoop implements Executor, AutoCloseable {
      */
     @Override
     public void execute(Runnable task) {
-        Objects.requireNonNull(task);
-        if (!running) throw new RejectedExecutionException(name + " is closed");
-        tasks.add(task);
-        pendingTasks = true;
-        if (terminated && tasks.remove(task)) throw new RejectedExecutionException(name + " is closed");
-        // Dekker pair with the loop: it sets sleeping then reads pendingTasks; we set
-        // pendingTasks then read sleeping, so a sleeping loop always gets the signal.
-        if (sleeping) signal();
-        LockSupport.unpark(thread); // a backoff strategy may be parked
+        engine.execute(Objects.requireNonNull(task));
     }
 
     /** Wakes the loop thread if it sleeps or parks (it then polls every link). Any thread. */
     public void wakeup() {
-        signal();
-        LockSupport.unpark(thread);
-    }
-
-    private void signal() {
-        try {
-            wake.signal();
-        } catch (IOException ignored) {
-            // closed: the thread is gone
-        }
+        engine.wakeup();
     }
 
     /** True when called on the loop thread (from a handler or task). */
     public boolean inLoop() {
-        return Thread.currentThread() == thread;
+        return engine.inLoop();
     }
 
     /** True until {@link #close()} was called. */
     public boolean isRunning() {
-        return running;
+        return engine.isRunning();
     }
 
     /** Completes when the loop thread has ended and freed its resources. */
     public CompletableFuture<Void> termination() {
-        return termination;
+        return engine.termination;
     }
 
     /** The loop's thread name. */
@@ -373,244 +315,11 @@ public final class LinkLoop implements Executor, AutoCloseable {
      */
     @Override
     public void close() {
-        running = false;
-        wakeup();
-        if (inLoop() || !thread.isAlive() && termination.isDone()) return;
-        if (thread.getState() == Thread.State.NEW) {
-            exit();
-            return;
-        }
-        try {
-            termination.get(Math.max(1, closeTimeout.toMillis()), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            // a handler that does not return: the thread frees its resources when it does
-        }
-    }
-
-    private void run() {
-        if (cpu >= 0) {
-            try {
-                CpuAffinity.pinCurrentThread(cpu);
-            } catch (IOException e) {
-                running = false;
-                exit();
-                started.complete(e);
-                return;
-            } catch (RuntimeException e) {
-                running = false;
-                exit();
-                started.completeExceptionally(e);
-                return;
-            }
-        }
-        started.complete(null);
-        long idleSince = 0;
-        try {
-            while (running) {
-                if (pendingTasks) runTasks();
-                int work = 0;
-                boolean failed = false;
-                for (Registration r : regs) {
-                    if (r.removed.isDone()) continue;
-                    PacketBatch b = batch;
-                    b.clear();
-                    try {
-                        int n = r.link.receive(b);
-                        if (n > 0) {
-                            work += n;
-                            r.handler.onPackets(r.link, b);
-                        }
-                    } catch (Throwable e) {
-                        fail(r, e);
-                        failed = true;
-                    }
-                }
-                if (failed) compact();
-                long now = System.nanoTime();
-                if (work > 0) {
-                    idle.busy(idleSince == 0 ? 0 : now - idleSince);
-                    idleSince = 0;
-                    continue;
-                }
-                if (pendingTasks) continue;
-                if (idleSince == 0) idleSince = now;
-                long sleep = idle.idle(now - idleSince);
-                if (sleep > 0) {
-                    sleep(sleep);
-                    idleSince = 0;
-                }
-            }
-        } catch (Throwable e) {
-            report(null, e); // a bug of the loop itself (an idle strategy that threw): end cleanly
-        } finally {
-            running = false;
-            exit();
-        }
-    }
-
-    /** Arms every link, sleeps in epoll (unless a link has work already or a task came), disarms. */
-    private void sleep(long nanos) {
-        boolean sleep = true, failed = false;
-        Registration[] rs = regs;
-        for (Registration r : rs) {
-            r.prepared = false;
-            if (r.removed.isDone()) continue;
-            try {
-                if (!r.link.prepareToWait()) {
-                    sleep = false;
-                    break;
-                }
-                r.prepared = true;
-            } catch (Throwable e) {
-                fail(r, e);
-                failed = true;
-            }
-        }
-        sleeping = true;
-        try {
-            if (sleep && running && !pendingTasks) {
-                long ms = Math.min(maxSleepMillis, (Math.min(nanos, Long.MAX_VALUE - 999_999) + 999_999) / 1_000_000);
-                epoll.await((int) ms);
-            }
-        } catch (IOException e) {
-            if (running) report(null, e);
-        } finally {
-            sleeping = false;
-        }
-        for (Registration r : rs) {
-            if (!r.prepared) continue;
-            r.prepared = false;
-            try {
-                r.link.finishWait();
-            } catch (Throwable e) {
-                fail(r, e);
-                failed = true;
-            }
-        }
-        try {
-            wake.drain();
-        } catch (IOException ignored) {
-            // closing
-        }
-        if (failed) compact();
-    }
-
-    private void runTasks() {
-        pendingTasks = false; // before polling: a task queued after this sets it again
-        Runnable t;
-        while ((t = tasks.poll()) != null) {
-            try {
-                t.run();
-            } catch (Throwable e) {
-                report(null, e);
-            }
-        }
-    }
-
-    /** Loop thread: starts serving {@code r}. */
-    private void add(Registration r) {
-        if (r.removed.isDone() || r.added.isDone()) return;
-        if (terminated) { // registered just before close(): never served
-            r.added.completeExceptionally(new RejectedExecutionException(name + " is closed"));
-            r.removed.complete(null);
-            return;
-        }
-        try {
-            int need = lines(r.link.maxReceiveSize() + PacketBatch.DEFAULT_HEADROOM);
-            if (need > batch.bufferSize()) {
-                // Once per link added, never per packet: this link receives bigger packets.
-                PacketBatch bigger = new PacketBatch(batch.capacity(), need);
-                batch.close();
-                batch = bigger;
-            }
-            Fd d = r.link.readyFd().dup();
-            try {
-                epoll.add(d, EpollEventLayout.EPOLLIN, 0);
-            } catch (IOException | RuntimeException e) {
-                d.close();
-                throw e;
-            }
-            r.registered = d;
-        } catch (IOException | RuntimeException e) {
-            r.failure = e;
-            r.added.completeExceptionally(e);
-            r.removed.complete(null);
-            return;
-        }
-        Registration[] n = Arrays.copyOf(regs, regs.length + 1);
-        n[regs.length] = r;
-        regs = n;
-        r.added.complete(null);
-    }
-
-    /** Loop thread: stops serving {@code r} (a cancel). */
-    private void remove(Registration r) {
-        if (!r.added.isDone()) r.added.cancel(false); // cancelled before it was added
-        unregister(r);
-        compact();
-    }
-
-    /** Loop thread: {@code r}'s receive, handler, or notification threw. */
-    private void fail(Registration r, Throwable e) {
-        r.failure = e;
-        unregister(r);
-        report(r.link, e);
-    }
-
-    /**
-     * Takes our dup of the link's ready descriptor out of the epoll set and closes it: a failed
-     * link's descriptor may stay readable for good (a closed peer), which would never let a
-     * level-triggered epoll sleep again.
-     */
-    private void unregister(Registration r) {
-        Fd d = r.registered;
-        r.registered = null;
-        if (d != null) {
-            try {
-                epoll.remove(d);
-            } catch (IOException | RuntimeException ignored) {
-                // the set is closed: its entries went with it
-            }
-            d.close();
-        }
-        r.removed.complete(null);
-    }
-
-    private void compact() {
-        int live = 0;
-        for (Registration r : regs) if (!r.removed.isDone()) live++;
-        if (live == regs.length) return;
-        Registration[] n = new Registration[live];
-        int k = 0;
-        for (Registration r : regs) if (!r.removed.isDone()) n[k++] = r;
-        regs = n;
-    }
-
-    private void report(Link link, Throwable e) {
-        try {
-            onFailure.onFailure(link, e);
-        } catch (Throwable ignored) {
-            // a failure handler that fails has nobody left to tell
-        }
-    }
-
-    /** The thread's way out (or close() before it started): tasks, links, native resources. */
-    private void exit() {
-        terminated = true;
-        runTasks(); // registrations and cancels queued before close() complete their futures
-        for (Registration r : regs) unregister(r);
-        regs = new Registration[0];
-        runTasks();
-        epoll.close();
-        wake.close();
-        batch.close();
-        termination.complete(null);
+        engine.close(closeTimeout.toMillis());
     }
 
     @Override
     public String toString() {
-        return "LinkLoop[" + name + (running ? "" : ", closed") + "]";
+        return "LinkLoop[" + name + (engine.isRunning() ? "" : ", closed") + "]";
     }
 }
