@@ -66,11 +66,22 @@ class SwitchHostileTest {
         assertEquals(0, at.receive(rx), at.name() + ": unexpected extra packets");
     }
 
+    /**
+     * Drains until nothing arrived for 100 ms (at most 10 s): after a flood the switch may still
+     * be forwarding the sender's ring when the machine is loaded, and a fixed pause let the tail
+     * of the flood reach the next {@link #expect}.
+     */
     void drain(Link... links) throws IOException, InterruptedException {
-        Thread.sleep(50);
-        for (Link l : links) {
-            rx.clear();
-            while (l.receive(rx) > 0) rx.clear();
+        long deadline = System.nanoTime() + 10_000_000_000L, quietSince = System.nanoTime();
+        while (System.nanoTime() - quietSince < 100_000_000L && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+            for (Link l : links) {
+                rx.clear();
+                while (l.receive(rx) > 0) {
+                    rx.clear();
+                    quietSince = System.nanoTime();
+                }
+            }
         }
     }
 
