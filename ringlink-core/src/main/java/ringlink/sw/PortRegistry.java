@@ -61,14 +61,20 @@ final class PortRegistry {
                     limit != null ? limit : b.macLimit, allowed);
         }
         for (int i : b.portMacLimits.keySet()) {
-            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("MAC limit for port " + i + ", which does not exist");
+            if (i < 0 || i >= ports.length) {
+                throw new IllegalArgumentException("MAC limit for port " + i + ", which does not exist");
+            }
         }
         for (int i : b.allowed.keySet()) {
-            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("port security for port " + i + ", which does not exist");
+            if (i < 0 || i >= ports.length) {
+                throw new IllegalArgumentException("port security for port " + i + ", which does not exist");
+            }
         }
         this.mirror = b.mirror == null ? null : new Port(ports.length, b.mirror, null);
         for (int i : b.mirrored) {
-            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("mirrored port " + i + " does not exist");
+            if (i < 0 || i >= ports.length) {
+                throw new IllegalArgumentException("mirrored port " + i + " does not exist");
+            }
             ports[i].mirrored = true;
         }
         this.mirrorAll = mirror != null && b.mirrored.length == 0;
@@ -149,7 +155,8 @@ final class PortRegistry {
     Poller unstartedPoller() throws IOException {
         int maxPacket = 0;
         for (Port p : ports) maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
-        return new Poller(sw, 99, rxQueues(ports).toArray(RxQueue[]::new), mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0, -1);
+        return new Poller(sw, 99, rxQueues(ports).toArray(RxQueue[]::new), mirror, b.batchSize, maxPacket, 1518 + 4,
+                b.segmenter.get(), 0, -1);
     }
 
     /**
@@ -184,7 +191,8 @@ final class PortRegistry {
         }
         synchronized (p) {
             if (!p.up) return;
-            p.downReason = mayReturn ? reason + " (waiting for the link to come back)" : reason; // before up: readers see a reason
+            // before up: readers see a reason
+            p.downReason = mayReturn ? reason + " (waiting for the link to come back)" : reason;
             p.up = false;
             if (mayReturn && !closed && p != mirror) { // (the mirror has no poller to watch for it)
                 p.recoverable = true;
@@ -202,7 +210,9 @@ final class PortRegistry {
     static String reason(Throwable cause) {
         try {
             String m = cause.getMessage();
-            if (cause instanceof Error || m == null) return cause.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+            if (cause instanceof Error || m == null) {
+                return cause.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+            }
             return m;
         } catch (Throwable t) {
             return "error while serving the port"; // e.g. no memory left even for the message
@@ -285,7 +295,9 @@ final class PortRegistry {
                 throw new IllegalArgumentException("a port named " + name + " exists (port " + i + ")");
             }
         }
-        if (idx >= Switch.MAX_PORTS) throw new IllegalArgumentException("the switch has " + Switch.MAX_PORTS + " ports, the most it can have");
+        if (idx >= Switch.MAX_PORTS) {
+            throw new IllegalArgumentException("the switch has " + Switch.MAX_PORTS + " ports, the most it can have");
+        }
         Port p = new Port(idx, device, b.vlanAware ? (vlan == null ? PortVlan.DEFAULT : vlan) : null, macLimit, null);
         p.mirrored = mirrorAll;
         Port[] n = java.util.Arrays.copyOf(cur, Math.max(cur.length, idx + 1));
@@ -334,7 +346,8 @@ final class PortRegistry {
     }
 
     /** Waits for a polling thread to make a port change; if the thread is gone, makes it here. */
-    private void await(java.util.concurrent.CompletableFuture<Void> done, Poller owner, String what) throws IOException {
+    private void await(java.util.concurrent.CompletableFuture<Void> done, Poller owner, String what)
+            throws IOException {
         long deadline = System.nanoTime() + PORT_CHANGE_TIMEOUT_MS * 1_000_000;
         while (true) {
             try {
@@ -344,7 +357,10 @@ final class PortRegistry {
                 // The thread ended (stopped, or died of an error): nobody else will run its tasks,
                 // and no other thread touches its ports, so they can be run here.
                 if (!owner.thread.isAlive() && owner.startNanos != 0) owner.runTasks();
-                else if (System.nanoTime() > deadline) throw new IOException(owner.thread.getName() + " did not " + what + " within " + PORT_CHANGE_TIMEOUT_MS + " ms");
+                else if (System.nanoTime() > deadline) {
+                    throw new IOException(owner.thread.getName() + " did not " + what + " within "
+                            + PORT_CHANGE_TIMEOUT_MS + " ms");
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("interrupted while waiting to " + what);
@@ -362,7 +378,9 @@ final class PortRegistry {
         synchronized (this) {
             if (closed) throw new IllegalStateException("switch is closed");
             Port[] cur = ports;
-            if (index < 0 || index >= cur.length || cur[index] == null) throw new IllegalArgumentException("no port " + index);
+            if (index < 0 || index >= cur.length || cur[index] == null) {
+                throw new IllegalArgumentException("no port " + index);
+            }
             p = cur[index];
             p.lock(); // a transmit to it in progress ends first; later ones see it down
             synchronized (p) {
@@ -401,7 +419,9 @@ final class PortRegistry {
     /** Port {@code index}, or an IllegalArgumentException if there is none. */
     Port slot(int index) {
         Port[] cur = ports;
-        if (index < 0 || index >= cur.length || cur[index] == null) throw new IllegalArgumentException("no port " + index);
+        if (index < 0 || index >= cur.length || cur[index] == null) {
+            throw new IllegalArgumentException("no port " + index);
+        }
         return cur[index];
     }
 

@@ -29,7 +29,8 @@ final class PortSecurity {
             for (long mac : e.getValue()) {
                 Integer was = owned.put(mac, e.getKey());
                 if (was != null && was != e.getKey().intValue()) {
-                    throw new IllegalArgumentException("address " + Ethernet.formatMac(mac) + " is allowed on ports " + was + " and " + e.getKey());
+                    throw new IllegalArgumentException("address " + Ethernet.formatMac(mac)
+                            + " is allowed on ports " + was + " and " + e.getKey());
                 }
             }
         }

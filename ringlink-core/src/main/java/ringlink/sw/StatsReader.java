@@ -58,7 +58,8 @@ final class StatsReader {
             long wall = start == 0 ? 0 : now - start;
             long idleFrom = p.idleFrom, idle = p.idleNanos;
             if (idleFrom != 0 && idleFrom - start >= 0) idle += now - idleFrom; // idle right now, not yet added
-            out.add(new PollerStats(p.thread.getName(), p.portCount, Math.max(0, Math.min(wall, wall - idle)), wall, p.thread.isAlive()));
+            out.add(new PollerStats(p.thread.getName(), p.portCount, Math.max(0, Math.min(wall, wall - idle)), wall,
+                    p.thread.isAlive()));
         }
         return out;
     }

@@ -35,7 +35,8 @@ final class VlanTags {
         if (vid == 0) vid = untagged; // priority tag: the frame is untagged for VLAN purposes
         else if (!in.isTrunk() || !in.member(vid)) return -1; // access ports take no tagged frames
         if (vid < 0) return -1;
-        if (vid == untagged && len >= ETH_HLEN + VLAN_HLEN + 2 && Ethernet.isAnyTagTpid(Ethernet.etherType(m, off + VLAN_HLEN))) {
+        if (vid == untagged && len >= ETH_HLEN + VLAN_HLEN + 2
+                && Ethernet.isAnyTagTpid(Ethernet.etherType(m, off + VLAN_HLEN))) {
             return -1; // double tag
         }
         untag(rx, i);
