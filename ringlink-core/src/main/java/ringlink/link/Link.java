@@ -31,9 +31,9 @@ import ringlink.sys.Fd;
  * <h2>Packets and offloads</h2>
  * Packets start with an Ethernet header on {@link Layer#L2} links and with the IP header on
  * {@link Layer#L3} links. Each carries virtio-net-header metadata in the {@link PacketBatch}: a
- * link only produces, and only accepts, the offloads in {@link #offloads()} (see
- * {@link Offloads#accepts}); receive buffers must hold {@link #maxReceiveSize()} bytes after the
- * batch's headroom.
+ * link only produces the offloads in {@link #offloads()}, and its transmit accepts those in
+ * {@link #transmitOffloads()} (at least the same; see {@link Offloads#accepts}); receive buffers
+ * must hold {@link #maxReceiveSize()} bytes after the batch's headroom.
  */
 public interface Link extends AutoCloseable {
     /** A human-readable name, e.g. the spec it was opened from ("tap:rl0"). */
@@ -45,8 +45,20 @@ public interface Link extends AutoCloseable {
     /** The MTU: the largest IP packet (L3) or Ethernet payload (L2) a non-GSO packet may carry. */
     int mtu();
 
-    /** The offloads negotiated with the peer. */
+    /** The offloads negotiated with the peer: what {@link #receive} may produce (and, unless {@link #transmitOffloads()} says more, what transmit accepts). */
     Offloads offloads();
+
+    /**
+     * The offloads {@link #transmit} accepts as they are: a packet whose metadata these
+     * {@link Offloads#accepts accept} may be handed over whole (a superpacket, a partial
+     * checksum); anything else must be fixed in software first. At least {@link #offloads()}
+     * (the default); more where the peer takes on transmit what it was never asked to hand us,
+     * e.g. a TUN/TAP queue with the virtio-net header: the kernel segments a superpacket written
+     * to it whatever {@code TUNSETOFFLOAD} (which only governs what it hands us) agreed to.
+     */
+    default Offloads transmitOffloads() {
+        return offloads();
+    }
 
     /** The largest packet {@link #receive} may produce (a superpacket when offloads allow them). */
     int maxReceiveSize();
@@ -65,7 +77,7 @@ public interface Link extends AutoCloseable {
      * Transmits packets {@code [from, to)} of {@code batch} and returns how many were taken
      * (sent, or dropped and counted as drops). Fewer than {@code to - from} means the link is
      * full right now (back-pressure): retry the rest later. Never blocks. A packet carrying an
-     * offload the link lacks is a caller error ({@link IllegalArgumentException}).
+     * offload {@link #transmitOffloads()} lacks is a caller error ({@link IllegalArgumentException}).
      */
     int transmit(PacketBatch batch, int from, int to) throws IOException;
 

@@ -21,8 +21,10 @@ import java.lang.foreign.MemorySegment;
  *   <li>UDP ({@code GSO_UDP_L4}): each segment a datagram with its own UDP length;</li>
  *   <li>IPv4: total length per segment, the ID incremented per segment (as the kernel does
  *       without {@code SKB_GSO_TCP_FIXEDID}), header checksum recomputed; IPv6: payload length;</li>
- *   <li>the transport checksum computed in full (the segment's offload metadata is cleared: it
- *       needs nothing more from the receiver).</li>
+ *   <li>the transport checksum complete (the segment's offload metadata is cleared: it needs
+ *       nothing more from the receiver): the headers' sums are taken once per call from the
+ *       superpacket with the changing fields taken out, per segment only the payload is summed
+ *       and the segment's fields added (RFC 1624 arithmetic; bit-identical to recomputing).</li>
  * </ul>
  * A packet that is not GSO is copied as one segment, its checksum completed if it was
  * {@code NEEDS_CSUM}, so callers can pass every packet through {@link #segment} unconditionally.
@@ -197,9 +199,19 @@ public final class Gso {
         }
     }
 
+    /** The segment count of the packet last passed to {@link #validate} (or segmented): what validate returned. */
+    public int segmentCount() {
+        return segments;
+    }
+
     /** Length of the longest segment of the packet last passed to {@link #validate}. */
     public int maxSegmentLength() {
         return maxSegment;
+    }
+
+    /** A 16-bit word's ones' complement: adding it to a sum takes the word out of it. */
+    private static long not16(int w) {
+        return ~w & 0xffff;
     }
 
     private int emit(PacketBatch src, int i, PacketBatch dst, int from, int count) {
@@ -223,9 +235,26 @@ public final class Gso {
         int mss = src.gsoSize(i);
         boolean tcp = h.l4Protocol == IpProtocol.IPPROTO_TCP;
         boolean v4 = h.ipVersion == 4;
-        int seq0 = tcp ? Tcp.seq(s, so + l4) : 0;
-        int flags0 = tcp ? Tcp.flags(s, so + l4) : 0;
-        int id0 = v4 ? Ipv4.id(s, so + l3) : 0;
+        long sip = so + l3, sth = so + l4;
+        // Every segment's headers are the superpacket's with a few fields changed, so their
+        // checksums are the superpacket's header sums with those fields taken out (adding a
+        // word's ones' complement subtracts it, RFC 1624) and the segment's values put in: the
+        // headers are summed once per call, and per segment only the payload is.
+        int seq0 = 0, word12 = 0, id0 = 0;
+        long ipBase = 0;
+        if (v4) {
+            id0 = Ipv4.id(s, sip);
+            ipBase = Checksum.sum(s, sip, h.l3HeaderLength, 0) + not16(Ipv4.totalLength(s, sip)) + not16(id0)
+                    + not16(Ipv4.check(s, sip));
+        }
+        long l4Base = Checksum.pseudoHeader(s, sip, h.l4Protocol, 0) + Checksum.sum(s, sth, h.l4HeaderLength, 0);
+        if (tcp) {
+            seq0 = Tcp.seq(s, sth);
+            word12 = Bytes.u16(s, sth + Tcp.OFF_DOFF);
+            l4Base += not16(seq0 >>> 16) + not16(seq0) + not16(word12) + not16(Tcp.check(s, sth));
+        } else {
+            l4Base += not16(Udp.length(s, sth)) + not16(Udp.check(s, sth));
+        }
         int n = segments;
         for (int k = from; k < from + count; k++) {
             int chunk = Math.min(mss, payload - k * mss);
@@ -234,28 +263,34 @@ public final class Gso {
             long dof = dst.dataOffset(j);
             MemorySegment.copy(s, so, d, dof, hdrLen);
             MemorySegment.copy(s, so + hdrLen + (long) k * mss, d, dof + hdrLen, chunk);
+            // The payload starts an even distance from the transport header (whose length is a
+            // multiple of 4), so its sum adds to the header's as it is. Summed after the
+            // (intrinsic) copy, from the lines the copy just wrote: a fused copy-and-sum loop in
+            // Java measured slower (GsoAb: 0.87-0.96x the old code, this 1.06-1.14x).
+            long payloadSum = Checksum.sum(d, dof + hdrLen, chunk, 0);
             long ip = dof + l3, th = dof + l4;
             if (v4) {
-                Ipv4.setTotalLength(d, ip, segLen - l3);
-                Ipv4.setId(d, ip, (id0 + k) & 0xffff);
-                Ipv4.updateCheck(d, ip);
+                int tot = segLen - l3, id = (id0 + k) & 0xffff;
+                Ipv4.setTotalLength(d, ip, tot);
+                Ipv4.setId(d, ip, id);
+                Ipv4.setCheck(d, ip, Checksum.finish(ipBase + tot + id));
             } else {
                 Ipv6.setPayloadLength(d, ip, segLen - l3 - Ipv6.HLEN);
             }
             int l4len = segLen - l4;
-            long ph = Checksum.pseudoHeader(d, ip, h.l4Protocol, l4len);
+            long sum = l4Base + l4len + payloadSum;
             if (tcp) {
-                Tcp.setSeq(d, th, seq0 + k * mss);
-                int f = flags0;
+                int seq = seq0 + k * mss;
+                int f = word12 & 0xff;
                 if (k != n - 1) f &= ~(Tcp.TH_FIN | Tcp.TH_PUSH);
                 if (k != 0) f &= ~Tcp.TH_CWR;
-                Tcp.setFlags(d, th, f);
-                Tcp.setCheck(d, th, 0);
-                Tcp.setCheck(d, th, Checksum.finish(Checksum.sum(d, th, l4len, ph)));
+                int w = (word12 & 0xff00) | f;
+                Tcp.setSeq(d, th, seq);
+                Bytes.put16(d, th + Tcp.OFF_DOFF, w);
+                Tcp.setCheck(d, th, Checksum.finish(sum + (seq >>> 16) + (seq & 0xffff) + w));
             } else {
                 Udp.setLength(d, th, l4len);
-                Udp.setCheck(d, th, 0);
-                int c = Checksum.finish(Checksum.sum(d, th, l4len, ph));
+                int c = Checksum.finish(sum + l4len);
                 Udp.setCheck(d, th, c == 0 ? 0xffff : c);
             }
             dst.setLength(j, segLen);

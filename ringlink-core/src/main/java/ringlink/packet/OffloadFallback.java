@@ -45,9 +45,8 @@ public final class OffloadFallback {
     public static Segmentation gso(Framing framing) {
         Gso gso = new Gso();
         return (src, i, dst, from) -> {
-            int total = gso.validate(src, i, framing);
-            int next = gso.segment(src, i, framing, dst, from);
-            return next >= total ? -1 : next;
+            int next = gso.segment(src, i, framing, dst, from); // validates (once a round, not twice)
+            return next >= gso.segmentCount() ? -1 : next;
         };
     }
 

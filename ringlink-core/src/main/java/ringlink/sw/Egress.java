@@ -67,7 +67,7 @@ final class Egress {
                 q.txDrop(DropReason.PORT_DOWN, to - from);
                 return;
             }
-            var offloads = q.link.offloads();
+            var offloads = q.link.transmitOffloads(); // what it takes whole (a TAP: superpackets, whatever it negotiated)
             int i = from;
             while (i < to && q.up) {
                 int j = i;

@@ -166,7 +166,7 @@ public final class LinkRelay implements AutoCloseable {
             int n = in.count();
             int start = 0;
             for (int i = 0; i < n; i++) {
-                if (to.offloads().accepts(in, i)) continue;
+                if (to.transmitOffloads().accepts(in, i)) continue;
                 send(to, in, start, i);
                 start = i + 1;
                 try {

@@ -172,6 +172,50 @@ public final class TunDevice implements AutoCloseable {
         return o;
     }
 
+    /**
+     * What a write to a queue with the virtio-net header may carry, given the offloads
+     * {@code negotiated} with TUNSETOFFLOAD: those, plus a partial checksum and TCP superpackets
+     * (with ECN) always, plus UDP ones where the kernel knows them. {@code tun_get_user} hands
+     * the header to {@code virtio_net_hdr_to_skb} without looking at the offloads negotiated
+     * (those are the device's features: what the stack may hand <em>us</em>); the stack takes
+     * the GSO skb as it is (local TCP/UDP receive) or segments it in software where it leaves
+     * through a device without the offload. That function knows TCPV4/TCPV6 (+ECN) since the
+     * header exists and {@code GSO_UDP_L4} since Linux 6.2 (the release that added
+     * {@code TUN_F_USO4/6}, so a kernel that agreed to USO knows it too); it wants
+     * {@code NEEDS_CSUM} with csum_start/offset at the transport checksum (our
+     * {@code OffloadValidator} requires exactly that of every superpacket that enters), and at
+     * most 128 UDP segments (also checked at every ingress).
+     */
+    static Offloads writeOffloads(Offloads negotiated) {
+        Offloads o = negotiated.with(Offloads.CSUM | Offloads.TSO4 | Offloads.TSO6 | Offloads.TSO_ECN);
+        return KernelRelease.AT_LEAST_6_2 ? o.with(Offloads.USO) : o;
+    }
+
+    /** Whether the running kernel is 6.2 or later (read once; unknown counts as older: USO is then segmented in Java). */
+    private static final class KernelRelease {
+        static final boolean AT_LEAST_6_2 = atLeast(release(), 6, 2);
+
+        static String release() {
+            try {
+                return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/osrelease")).trim();
+            } catch (IOException | RuntimeException e) {
+                return "";
+            }
+        }
+    }
+
+    /** True if a kernel release string such as {@code 6.18.44-fc} is at least {@code major.minor}. */
+    static boolean atLeast(String release, int major, int minor) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(\\d+)\\.(\\d+)").matcher(release);
+        if (!m.find()) return false;
+        try {
+            int a = Integer.parseInt(m.group(1)), b = Integer.parseInt(m.group(2));
+            return a > major || (a == major && b >= minor);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
     /** The queue descriptor (blocking). Owned by this device: closed by {@link #close()}. */
     public Fd fd() { return fd; }
 

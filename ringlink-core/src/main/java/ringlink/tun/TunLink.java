@@ -44,7 +44,8 @@ import ringlink.sys.SysException;
  * <h2>Transmit (us → kernel)</h2>
  * Each packet is one {@code writev} of header and packet. Plain packets get a DATA_VALID header
  * (unless {@link TunConfig#dataValid} is off); superpackets and partially checksummed packets
- * carry their metadata. With TSO (or USO) agreed and {@link TunConfig#gro} on, runs of consecutive
+ * carry their metadata, whatever offloads were negotiated for receive: the kernel segments what
+ * it is handed whole ({@link #transmitOffloads()}), so nobody has to segment for a TUN/TAP. With TSO (or USO) agreed and {@link TunConfig#gro} on, runs of consecutive
  * TCP segments (UDP datagrams) of one flow are coalesced into one superpacket written with a scatter list that
  * points into the batch (headers patched in a scratch, payload not copied). Whether the kernel
  * accepts such writes is probed at open; on EINVAL coalescing is switched off for good and the
@@ -73,6 +74,8 @@ public class TunLink implements Link { // not final only for the test seam write
     private final Layer layer;
     private final int mtu;
     private final Offloads offloads;
+    /** What transmit takes whole: more than {@link #offloads} ({@link TunDevice#writeOffloads}). */
+    private final Offloads txOffloads;
     private final int hdrSize;
     private final boolean dataValid;
     private final int maxReceiveSize;
@@ -104,6 +107,7 @@ public class TunLink implements Link { // not final only for the test seam write
         this.layer = layer;
         this.mtu = mtu;
         this.offloads = offloads;
+        this.txOffloads = TunDevice.writeOffloads(offloads);
         this.hdrSize = hdrSize;
         this.dataValid = dataValid;
         this.multiQueue = multiQueue;
@@ -168,6 +172,12 @@ public class TunLink implements Link { // not final only for the test seam write
     @Override public Layer layer() { return layer; }
     @Override public int mtu() { return mtu; }
     @Override public Offloads offloads() { return offloads; }
+    /**
+     * More than {@link #offloads()}: the kernel takes a partial checksum and TCP (and, from Linux
+     * 6.2, UDP) superpackets written with the virtio-net header whatever was negotiated for what
+     * it hands us, and segments them itself where they leave through a device that needs it.
+     */
+    @Override public Offloads transmitOffloads() { return txOffloads; }
     @Override public int maxReceiveSize() { return maxReceiveSize; }
     @Override public Fd readyFd() { return ready.fd(); }
 
@@ -294,8 +304,8 @@ public class TunLink implements Link { // not final only for the test seam write
         int drops = 0;
         try {
             while (i < to) {
-                if (!offloads.accepts(batch, i)) {
-                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
+                if (!txOffloads.accepts(batch, i)) {
+                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link's writes lack (" + txOffloads + ")");
                 }
                 TxCoalescer co = coalescer;
                 if (co != null && co.enabled()) {

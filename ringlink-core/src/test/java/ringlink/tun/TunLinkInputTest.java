@@ -215,13 +215,53 @@ class TunLinkInputTest {
     }
 
     @Test
-    void packetNeedingAnOffloadTheLinkLacksIsACallerError() throws Exception {
+    void packetNeedingAnOffloadTheWriteLacksIsACallerError() throws Exception {
         open(Offloads.NONE, false);
         batch.clear();
         int i = batch.add();
         batch.setLength(i, 60);
-        batch.setOffload(i, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 40, 10, 20, 16);
+        // UFO: no kernel write path takes it from us (and no ingress lets one in)
+        batch.setOffload(i, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_UDP, 40, 10, 20, 16);
         assertThrows(IllegalArgumentException.class, () -> link.transmit(batch));
+    }
+
+    /**
+     * TUNSETOFFLOAD governs only what the kernel hands us: a superpacket written with the
+     * virtio-net header is segmented by the kernel whatever was negotiated, so a link that
+     * negotiated nothing still takes it whole (one write, its metadata in the header).
+     */
+    @Test
+    void superpacketGoesWholeWhateverWasNegotiated() throws Exception {
+        open(Offloads.NONE, false);
+        assertEquals(Offloads.NONE, link.offloads());
+        for (int bit : new int[] {Offloads.CSUM, Offloads.TSO4, Offloads.TSO6, Offloads.TSO_ECN}) {
+            assertTrue(link.transmitOffloads().has(bit), "writes take " + Offloads.of(bit) + ": " + link.transmitOffloads());
+        }
+        byte[] p = Pkt.tcp4(1, 0x10, 1, new byte[3000]);
+        batch.clear();
+        int i = batch.add();
+        MemorySegment.copy(p, 0, batch.memory(), ValueLayout.JAVA_BYTE, batch.dataOffset(i), p.length);
+        batch.setLength(i, p.length);
+        batch.setOffload(i, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 40, 1448, 20, 16);
+        assertEquals(1, link.transmit(batch));
+        byte[] got = kernelReceives();
+        assertArrayEquals(Pkt.vhdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 40, 1448, 20, 16),
+                java.util.Arrays.copyOf(got, 10), "the superpacket's metadata in the header");
+        assertArrayEquals(p, java.util.Arrays.copyOfRange(got, 10, got.length), "the whole superpacket in one write");
+        LinkStats s = link.counters().snapshot();
+        assertEquals(1, s.txPackets());
+        assertEquals(1, s.superpackets());
+    }
+
+    @Test
+    void kernelReleaseParsing() {
+        assertTrue(TunDevice.atLeast("6.18.44-fc-v1300", 6, 2));
+        assertTrue(TunDevice.atLeast("6.2.0", 6, 2));
+        assertTrue(TunDevice.atLeast("7.0", 6, 2));
+        assertFalse(TunDevice.atLeast("6.1.112-cloud", 6, 2));
+        assertFalse(TunDevice.atLeast("5.19", 6, 2));
+        assertFalse(TunDevice.atLeast("", 6, 2));
+        assertFalse(TunDevice.atLeast("garbage", 6, 2));
     }
 
     /** Appends TCP segments with contiguous sequence numbers; returns their payloads. */
