@@ -55,7 +55,10 @@ final class Queues {
     /** How many {@code bufferSize} buffers the client carves its data region into (at most 2^24). */
     static int bufferCount(MemorySegment data, int bufferSize, String name) {
         long n = data.byteSize() / bufferSize;
-        if (n < 1) throw new IllegalArgumentException(name + ": data region of " + data.byteSize() + " bytes holds no " + bufferSize + "-byte buffer");
+        if (n < 1) {
+            throw new IllegalArgumentException(name + ": data region of " + data.byteSize() + " bytes holds no "
+                    + bufferSize + "-byte buffer");
+        }
         return (int) Math.min(n, 1 << 24);
     }
 
@@ -138,7 +141,8 @@ final class Queues {
         private final String name;
 
         ClientTx(QueueConfig.Mapped m, EventFd event, int bufferSize, String name) {
-            this(m, event, bufferSize, name + " TX queue", new PipeTx(m.txPipe.segment(), name + " TX queue packet pipe"));
+            this(m, event, bufferSize, name + " TX queue",
+                    new PipeTx(m.txPipe.segment(), name + " TX queue packet pipe"));
         }
 
         private ClientTx(QueueConfig.Mapped m, EventFd event, int bufferSize, String name, PipeTx packets) {

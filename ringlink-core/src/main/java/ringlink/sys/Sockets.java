@@ -52,7 +52,8 @@ public final class Sockets {
     public static int getsockopt(Fd fd, int level, int option, MemorySegment out, String what) throws SysException, ClosedFdException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment len = a.allocateFrom(ValueLayout.JAVA_INT, (int) out.byteSize());
-            fd.call("getsockopt(" + what + ")", f -> (int) LibC.GETSOCKOPT.invokeExact(LibC.state(), f, level, option, out, len));
+            fd.call("getsockopt(" + what + ")",
+                    f -> (int) LibC.GETSOCKOPT.invokeExact(LibC.state(), f, level, option, out, len));
             return len.get(ValueLayout.JAVA_INT, 0);
         }
     }

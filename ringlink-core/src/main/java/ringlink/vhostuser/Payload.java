@@ -54,7 +54,8 @@ final class Payload {
     }
 
     /** {@code struct vhost_vring_addr}: SET_VRING_ADDR, addresses in the front-end's address space. */
-    record VringAddr(int index, int flags, long descUser, long usedUser, long availUser, long logGuest) implements VringIndexed {
+    record VringAddr(int index, int flags, long descUser, long usedUser, long availUser, long logGuest)
+            implements VringIndexed {
         /** The only flag defined: VHOST_VRING_F_LOG (log used-ring writes at {@code log_guest_addr}). */
         static final int F_LOG = 1 << VhostVringAddrLayout.VHOST_VRING_F_LOG;
 

@@ -32,13 +32,17 @@ class PacketHeaderLayoutTest {
                 .that("sizeof(struct tpacket_block_desc)", TpacketBlockDescLayout.SIZE)
                 .that("offsetof(struct tpacket_block_desc, offset_to_priv)", TpacketBlockDescLayout.OFF_OFFSET_TO_PRIV)
                 .that("offsetof(struct tpacket_block_desc, hdr)", TpacketBlockDescLayout.OFF_HDR)
-                .that("offsetof(struct tpacket_block_desc, hdr.bh1.block_status)", TpacketBlockDescLayout.OFF_BLOCK_STATUS)
+                .that("offsetof(struct tpacket_block_desc, hdr.bh1.block_status)",
+                        TpacketBlockDescLayout.OFF_BLOCK_STATUS)
                 .that("offsetof(struct tpacket_block_desc, hdr.bh1.num_pkts)", TpacketBlockDescLayout.OFF_NUM_PKTS)
-                .that("offsetof(struct tpacket_block_desc, hdr.bh1.offset_to_first_pkt)", TpacketBlockDescLayout.OFF_OFFSET_TO_FIRST_PKT)
+                .that("offsetof(struct tpacket_block_desc, hdr.bh1.offset_to_first_pkt)",
+                        TpacketBlockDescLayout.OFF_OFFSET_TO_FIRST_PKT)
                 .that("offsetof(struct tpacket_block_desc, hdr.bh1.blk_len)", TpacketBlockDescLayout.OFF_BLK_LEN)
                 .that("offsetof(struct tpacket_block_desc, hdr.bh1.seq_num)", TpacketBlockDescLayout.OFF_SEQ_NUM)
-                .that("offsetof(struct tpacket_block_desc, hdr.bh1.ts_first_pkt)", TpacketBlockDescLayout.OFF_TS_FIRST_PKT)
-                .that("offsetof(struct tpacket_block_desc, hdr.bh1.ts_last_pkt)", TpacketBlockDescLayout.OFF_TS_LAST_PKT)
+                .that("offsetof(struct tpacket_block_desc, hdr.bh1.ts_first_pkt)",
+                        TpacketBlockDescLayout.OFF_TS_FIRST_PKT)
+                .that("offsetof(struct tpacket_block_desc, hdr.bh1.ts_last_pkt)",
+                        TpacketBlockDescLayout.OFF_TS_LAST_PKT)
                 .that("sizeof(struct tpacket_hdr_v1)", TpacketBlockDescLayout.HDR_V1.byteSize())
                 .that("sizeof(struct tpacket_bd_ts)", TpacketBlockDescLayout.BD_TS.byteSize())
                 .that("sizeof(struct tpacket3_hdr)", Tpacket3HdrLayout.SIZE)

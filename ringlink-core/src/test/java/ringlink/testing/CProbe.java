@@ -95,7 +95,9 @@ public final class CProbe {
             want.forEach((e, v) -> {
                 if (!v.equals(got.get(e))) bad.add(e + ": the C compiler says " + got.get(e) + ", ours is " + v);
             });
-            if (!bad.isEmpty()) throw new AssertionError(bad.size() + " of " + want.size() + " differ:\n  " + String.join("\n  ", bad));
+            if (!bad.isEmpty()) {
+                throw new AssertionError(bad.size() + " of " + want.size() + " differ:\n  " + String.join("\n  ", bad));
+            }
         }
     }
 }

@@ -36,7 +36,10 @@ public final class LinkTraffic {
             this(link, false);
         }
 
-        /** Counts what {@code link} receives; with {@code checkPattern} also counts frames not made by {@link #frames}. */
+        /**
+         * Counts what {@code link} receives; with {@code checkPattern} also counts frames not made
+         * by {@link #frames}.
+         */
         public Counter(Link link, boolean checkPattern) {
             thread = new Thread(() -> {
                 try (PacketBatch b = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
@@ -119,7 +122,8 @@ public final class LinkTraffic {
      * 50 µs nap: the machine is shared), for at most {@code timeoutMillis}; returns how many
      * were taken.
      */
-    public static long send(Link link, long total, int size, long timeoutMillis) throws IOException, InterruptedException {
+    public static long send(Link link, long total, int size, long timeoutMillis)
+            throws IOException, InterruptedException {
         long end = System.currentTimeMillis() + timeoutMillis;
         long sent = 0;
         try (PacketBatch b = new PacketBatch(32, Math.max(2048, size + 128))) {

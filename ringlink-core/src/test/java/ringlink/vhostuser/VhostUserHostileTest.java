@@ -92,7 +92,8 @@ class VhostUserHostileTest {
      * offsets) with two split rings of {@code qs}: queue q's descriptors at 16384·q, avail at
      * +4096, used at +8192, kicked through {@code k0}/{@code k1}.
      */
-    static void twoSplitRings(Connection c, Fd mem, long base, int qs, EventFd k0, EventFd k1) throws VhostUserException {
+    static void twoSplitRings(Connection c, Fd mem, long base, int qs, EventFd k0, EventFd k1)
+            throws VhostUserException {
         raw(c, Request.SET_FEATURES.code, 1, Message.ofU64(1L << 32)); // VERSION_1 only
         raw(c, Request.SET_MEM_TABLE.code, 1, memTable(0, 1 << 20, base, 0), mem);
         for (int q = 0; q < 2; q++) {

@@ -55,8 +55,10 @@ class XdpHeaderLayoutTest {
                 .that("offsetof(struct xdp_statistics, rx_invalid_descs)", XdpStatisticsLayout.OFF_RX_INVALID_DESCS)
                 .that("offsetof(struct xdp_statistics, tx_invalid_descs)", XdpStatisticsLayout.OFF_TX_INVALID_DESCS)
                 .that("offsetof(struct xdp_statistics, rx_ring_full)", XdpStatisticsLayout.OFF_RX_RING_FULL)
-                .that("offsetof(struct xdp_statistics, rx_fill_ring_empty_descs)", XdpStatisticsLayout.OFF_RX_FILL_RING_EMPTY_DESCS)
-                .that("offsetof(struct xdp_statistics, tx_ring_empty_descs)", XdpStatisticsLayout.OFF_TX_RING_EMPTY_DESCS)
+                .that("offsetof(struct xdp_statistics, rx_fill_ring_empty_descs)",
+                        XdpStatisticsLayout.OFF_RX_FILL_RING_EMPTY_DESCS)
+                .that("offsetof(struct xdp_statistics, tx_ring_empty_descs)",
+                        XdpStatisticsLayout.OFF_TX_RING_EMPTY_DESCS)
                 .that("offsetof(union bpf_attr, map_type)", BpfAttrLayout.OFF_MAP_TYPE)
                 .that("offsetof(union bpf_attr, key_size)", BpfAttrLayout.OFF_KEY_SIZE)
                 .that("offsetof(union bpf_attr, value_size)", BpfAttrLayout.OFF_VALUE_SIZE)
@@ -103,7 +105,8 @@ class XdpHeaderLayoutTest {
                 .that("sizeof(struct bpf_insn)", BpfAssembler.INSN_SIZE)
                 .that("BPF_LDX | BPF_MEM | BPF_W", (BpfAssembler.BPF_LDX | BpfAssembler.BPF_MEM | BpfAssembler.BPF_W))
                 .that("BPF_LD | BPF_DW | BPF_IMM", (BpfAssembler.BPF_LD | BpfAssembler.BPF_DW | BpfAssembler.BPF_IMM))
-                .that("BPF_ALU64 | BPF_MOV | BPF_K", (BpfAssembler.BPF_ALU64 | BpfAssembler.BPF_MOV | BpfAssembler.BPF_K))
+                .that("BPF_ALU64 | BPF_MOV | BPF_K",
+                        (BpfAssembler.BPF_ALU64 | BpfAssembler.BPF_MOV | BpfAssembler.BPF_K))
                 .that("BPF_JMP | BPF_CALL", (BpfAssembler.BPF_JMP | BpfAssembler.BPF_CALL))
                 .that("BPF_JMP | BPF_EXIT", (BpfAssembler.BPF_JMP | BpfAssembler.BPF_EXIT))
                 .check("""
