@@ -52,15 +52,86 @@ final class Queues {
         return ((int) h.get(s, off)) & 0xffff_ffffL;
     }
 
+    /** How many {@code bufferSize} buffers the client carves its data region into (at most 2^24). */
+    static int bufferCount(MemorySegment data, int bufferSize, String name) {
+        long n = data.byteSize() / bufferSize;
+        if (n < 1) {
+            throw new IllegalArgumentException(name + ": data region of " + data.byteSize() + " bytes holds no "
+                    + bufferSize + "-byte buffer");
+        }
+        return (int) Math.min(n, 1 << 24);
+    }
+
+    /**
+     * Ends a received packet at {@code batch} slot {@code i}: kept (length {@code total}) if it
+     * fitted and every byte came, else taken back out of the batch and counted in {@code drops[0]}.
+     *
+     * @return true if kept
+     */
+    static boolean keep(PacketBatch batch, int i, boolean fits, long copied, long total, long[] drops) {
+        if (!fits || copied < total || total == 0) {
+            batch.setCount(batch.count() - 1);
+            drops[0]++;
+            return false;
+        }
+        batch.setLength(i, (int) total);
+        return true;
+    }
+
+    /**
+     * The two transmitting directions: one loop that drops empty and oversized packets, sends the
+     * rest one by one and, if anything went out, flushes and wakes the peer once per batch.
+     * Only {@link #send} differs (client buffers vs buffers the client posted); it has exactly
+     * these two implementations, so its call stays at most bimorphic.
+     */
+    abstract static sealed class Sender implements Outbound permits ClientTx, ServerTx {
+        private final PipeTx out;
+        private final MemorySegment shared;
+        private final EventFd event;
+
+        Sender(PipeTx out, MemorySegment shared, EventFd event) {
+            this.out = out;
+            this.shared = shared;
+            this.event = event;
+        }
+
+        /** Before a batch: takes back what the peer returned. */
+        abstract void prepare() throws CorruptQueueException;
+
+        /** Writes packet {@code i} ({@code len} bytes, 1..maxSize) to the out pipe; false if it does not fit now. */
+        abstract boolean send(PacketBatch batch, int i, int len) throws CorruptQueueException;
+
+        @Override
+        public final int transmit(PacketBatch batch, int from, int to, int maxSize, long[] stats)
+                throws CorruptQueueException, SysException, ClosedFdException {
+            prepare();
+            int taken = 0;
+            for (int i = from; i < to; i++) {
+                int len = batch.length(i);
+                if (len == 0 || len > maxSize) {
+                    stats[0]++;
+                } else if (send(batch, i, len)) {
+                    stats[1] += len;
+                } else {
+                    break;
+                }
+                taken++;
+            }
+            if (out.pending()) {
+                out.flush();
+                notifyPeer(shared, event);
+            }
+            return taken;
+        }
+    }
+
     // ------------------------------------------------------------------------------------------
 
     /** Client side of the TX queue: owns the data region's buffers, sends packet descriptors. */
-    static final class ClientTx implements Outbound {
+    static final class ClientTx extends Sender {
         private final PipeTx packets;
         private final PipeRx completions;
         private final MemorySegment data;
-        private final MemorySegment shared;
-        private final EventFd event;
         private final int bufferSize;
         private final int buffers;
         private final int[] free;
@@ -70,16 +141,18 @@ final class Queues {
         private final String name;
 
         ClientTx(QueueConfig.Mapped m, EventFd event, int bufferSize, String name) {
-            this.name = name + " TX queue";
-            this.packets = new PipeTx(m.txPipe.segment(), this.name + " packet pipe");
-            this.completions = new PipeRx(m.rxPipe.segment(), this.name + " completion pipe");
+            this(m, event, bufferSize, name + " TX queue",
+                    new PipeTx(m.txPipe.segment(), name + " TX queue packet pipe"));
+        }
+
+        private ClientTx(QueueConfig.Mapped m, EventFd event, int bufferSize, String name, PipeTx packets) {
+            super(packets, m.sharedState(), event);
+            this.name = name;
+            this.packets = packets;
+            this.completions = new PipeRx(m.rxPipe.segment(), name + " completion pipe");
             this.data = m.data.segment();
-            this.shared = m.sharedState();
-            this.event = event;
             this.bufferSize = bufferSize;
-            long n = data.byteSize() / bufferSize;
-            if (n < 1) throw new IllegalArgumentException(this.name + ": data region of " + data.byteSize() + " bytes holds no " + bufferSize + "-byte buffer");
-            this.buffers = (int) Math.min(n, 1 << 24);
+            this.buffers = bufferCount(data, bufferSize, name);
             this.free = new int[buffers];
             this.chain = new int[buffers];
             this.inFlight = new boolean[buffers];
@@ -87,7 +160,8 @@ final class Queues {
             freeTop = buffers;
         }
 
-        private void reclaim() throws CorruptQueueException {
+        @Override
+        void prepare() throws CorruptQueueException {
             long off;
             MemorySegment ring = completions.ring();
             while ((off = completions.pull()) >= 0) {
@@ -105,49 +179,32 @@ final class Queues {
         }
 
         @Override
-        public int transmit(PacketBatch batch, int from, int to, int maxSize, long[] stats) throws CorruptQueueException, SysException, ClosedFdException {
-            reclaim();
+        boolean send(PacketBatch batch, int i, int len) throws CorruptQueueException {
             MemorySegment ring = packets.ring();
-            MemorySegment src = batch.memory();
-            int taken = 0;
-            for (int i = from; i < to; i++) {
-                int len = batch.length(i);
-                if (len == 0 || len > maxSize) {
-                    stats[0]++;
-                    taken++;
-                    continue;
-                }
-                int n = (len + bufferSize - 1) / bufferSize;
-                if (freeTop < n) break;
-                long d = packets.push(TxPacketLayout.descriptorSize(n));
-                if (d < 0) break;
-                int first = free[freeTop - 1];
-                TxPacketLayout.U64.set(ring, d + TxPacketLayout.PACKET_ID, (long) first);
-                TxPacketLayout.U32.set(ring, d + TxPacketLayout.PACKET_SIZE, len);
-                TxPacketLayout.U32.set(ring, d + TxPacketLayout.PACKET_RESERVED, 0);
-                long s = batch.dataOffset(i);
-                int prev = -1;
-                for (int k = 0; k < n; k++) {
-                    int b = free[--freeTop];
-                    if (prev >= 0) chain[prev] = b;
-                    prev = b;
-                    int piece = Math.min(bufferSize, len - k * bufferSize);
-                    long bo = (long) b * bufferSize;
-                    MemorySegment.copy(src, s + (long) k * bufferSize, data, bo, piece);
-                    long bd = d + TxPacketLayout.bufferDescriptor(k);
-                    TxPacketLayout.U64.set(ring, bd + TxPacketLayout.BUFFER_OFFSET, bo);
-                    TxPacketLayout.U32.set(ring, bd + TxPacketLayout.BUFFER_SIZE, bufferSize);
-                }
-                chain[prev] = -1;
-                inFlight[first] = true;
-                stats[1] += len;
-                taken++;
+            int n = (len + bufferSize - 1) / bufferSize;
+            if (freeTop < n) return false;
+            long d = packets.push(TxPacketLayout.descriptorSize(n));
+            if (d < 0) return false;
+            int first = free[freeTop - 1];
+            TxPacketLayout.U64.set(ring, d + TxPacketLayout.PACKET_ID, (long) first);
+            TxPacketLayout.U32.set(ring, d + TxPacketLayout.PACKET_SIZE, len);
+            TxPacketLayout.U32.set(ring, d + TxPacketLayout.PACKET_RESERVED, 0);
+            long s = batch.dataOffset(i);
+            int prev = -1;
+            for (int k = 0; k < n; k++) {
+                int b = free[--freeTop];
+                if (prev >= 0) chain[prev] = b;
+                prev = b;
+                int piece = Math.min(bufferSize, len - k * bufferSize);
+                long bo = (long) b * bufferSize;
+                MemorySegment.copy(batch.memory(), s + (long) k * bufferSize, data, bo, piece);
+                long bd = d + TxPacketLayout.bufferDescriptor(k);
+                TxPacketLayout.U64.set(ring, bd + TxPacketLayout.BUFFER_OFFSET, bo);
+                TxPacketLayout.U32.set(ring, bd + TxPacketLayout.BUFFER_SIZE, bufferSize);
             }
-            if (packets.pending()) {
-                packets.flush();
-                notifyPeer(shared, event);
-            }
-            return taken;
+            chain[prev] = -1;
+            inFlight[first] = true;
+            return true;
         }
     }
 
@@ -171,9 +228,7 @@ final class Queues {
             this.consumed = new PipeRx(m.rxPipe.segment(), this.name + " completion pipe");
             this.data = m.data.segment();
             this.bufferSize = bufferSize;
-            long n = data.byteSize() / bufferSize;
-            if (n < 1) throw new IllegalArgumentException(this.name + ": data region of " + data.byteSize() + " bytes holds no " + bufferSize + "-byte buffer");
-            this.buffers = (int) Math.min(n, 1 << 24);
+            this.buffers = bufferCount(data, bufferSize, this.name);
             this.toPost = new int[buffers];
             this.posted = new boolean[buffers];
             for (int i = 0; i < buffers; i++) toPost[i] = buffers - 1 - i;
@@ -233,13 +288,7 @@ final class Queues {
                     if (fits && piece > 0) MemorySegment.copy(data, off, dst, at + copied, piece);
                     if (piece > 0) copied += piece;
                 }
-                if (!fits || copied < total || total == 0) {
-                    batch.setCount(batch.count() - 1);
-                    drops[0]++;
-                    continue;
-                }
-                batch.setLength(i, (int) total);
-                got++;
+                if (keep(batch, i, fits, copied, total, drops)) got++;
             }
             consumed.flush();
             postBuffers();
@@ -311,13 +360,7 @@ final class Queues {
                 }
                 packets.flush();
                 TxPacketLayout.U64.set(cring, c + TxPacketLayout.COMPLETION_ID, id);
-                if (!fits || copied < total || total == 0) {
-                    batch.setCount(batch.count() - 1);
-                    drops[0]++;
-                    continue;
-                }
-                batch.setLength(i, (int) total);
-                got++;
+                if (keep(batch, i, fits, copied, total, drops)) got++;
             }
             completions.flush();
             return got;
@@ -332,14 +375,12 @@ final class Queues {
     // ------------------------------------------------------------------------------------------
 
     /** Server side of the client's RX queue: fills buffers the client posted. */
-    static final class ServerTx implements Outbound {
+    static final class ServerTx extends Sender {
         private static final int STASH = 4096;
         private static final int MASK = STASH - 1;
         private final PipeRx fill;
         private final PipeTx completions;
         private final MemorySegment data;
-        private final MemorySegment shared;
-        private final EventFd event;
         private final String name;
         // Buffers pulled from the fill pipe and not yet returned: ours until a completion names them.
         private final long[] stOffset = new long[STASH];
@@ -349,12 +390,20 @@ final class Queues {
         private long stHead, stTail;
 
         ServerTx(QueueConfig.Mapped m, EventFd event, String name) {
-            this.name = name + " RX queue";
-            this.fill = new PipeRx(m.txPipe.segment(), this.name + " fill pipe");
-            this.completions = new PipeTx(m.rxPipe.segment(), this.name + " completion pipe");
+            this(m, event, name + " RX queue", new PipeTx(m.rxPipe.segment(), name + " RX queue completion pipe"));
+        }
+
+        private ServerTx(QueueConfig.Mapped m, EventFd event, String name, PipeTx completions) {
+            super(completions, m.sharedState(), event);
+            this.name = name;
+            this.fill = new PipeRx(m.txPipe.segment(), name + " fill pipe");
+            this.completions = completions;
             this.data = m.data.segment();
-            this.shared = m.sharedState();
-            this.event = event;
+        }
+
+        @Override
+        void prepare() throws CorruptQueueException {
+            refill();
         }
 
         private void refill() throws CorruptQueueException {
@@ -382,54 +431,37 @@ final class Queues {
         }
 
         @Override
-        public int transmit(PacketBatch batch, int from, int to, int maxSize, long[] stats) throws CorruptQueueException, SysException, ClosedFdException {
-            refill();
+        boolean send(PacketBatch batch, int i, int len) throws CorruptQueueException {
             MemorySegment cring = completions.ring();
-            MemorySegment src = batch.memory();
-            int taken = 0;
-            for (int i = from; i < to; i++) {
-                int len = batch.length(i);
-                if (len == 0 || len > maxSize) {
-                    stats[0]++;
-                    taken++;
-                    continue;
+            int n = 0;
+            long have = 0;
+            while (have < len) {
+                if (stHead + n == stTail) {
+                    refill();
+                    if (stHead + n == stTail) break;
                 }
-                int n = 0;
-                long have = 0;
-                while (have < len) {
-                    if (stHead + n == stTail) {
-                        refill();
-                        if (stHead + n == stTail) break;
-                    }
-                    have += stSize[(int) ((stHead + n) & MASK)];
-                    n++;
-                }
-                if (have < len) break;
-                long c = completions.push(completionSize(n));
-                if (c < 0) break;
-                U32.set(cring, c + CONSUMED_PACKET_SIZE, len);
-                U32.set(cring, c + CONSUMED_PACKET_RESERVED, 0);
-                long s = batch.dataOffset(i);
-                int done = 0;
-                for (int k = 0; k < n; k++) {
-                    int e = (int) (stHead++ & MASK);
-                    int piece = Math.min(stSize[e], len - done);
-                    MemorySegment.copy(src, s + done, data, stOffset[e], piece);
-                    done += piece;
-                    long cb = c + consumedBuffer(k);
-                    U64.set(cring, cb + CONSUMED_OFFSET, stOffset[e]);
-                    U32.set(cring, cb + CONSUMED_SIZE, piece);
-                    U64.set(cring, cb + CONSUMED_USER_DATA, stUser[e]);
-                    U64.set(cring, cb + CONSUMED_ID, stId[e]);
-                }
-                stats[1] += len;
-                taken++;
+                have += stSize[(int) ((stHead + n) & MASK)];
+                n++;
             }
-            if (completions.pending()) {
-                completions.flush();
-                notifyPeer(shared, event);
+            if (have < len) return false;
+            long c = completions.push(completionSize(n));
+            if (c < 0) return false;
+            U32.set(cring, c + CONSUMED_PACKET_SIZE, len);
+            U32.set(cring, c + CONSUMED_PACKET_RESERVED, 0);
+            long s = batch.dataOffset(i);
+            int done = 0;
+            for (int k = 0; k < n; k++) {
+                int e = (int) (stHead++ & MASK);
+                int piece = Math.min(stSize[e], len - done);
+                MemorySegment.copy(batch.memory(), s + done, data, stOffset[e], piece);
+                done += piece;
+                long cb = c + consumedBuffer(k);
+                U64.set(cring, cb + CONSUMED_OFFSET, stOffset[e]);
+                U32.set(cring, cb + CONSUMED_SIZE, piece);
+                U64.set(cring, cb + CONSUMED_USER_DATA, stUser[e]);
+                U64.set(cring, cb + CONSUMED_ID, stId[e]);
             }
-            return taken;
+            return true;
         }
     }
 }

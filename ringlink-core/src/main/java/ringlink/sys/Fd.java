@@ -360,10 +360,36 @@ public final class Fd implements AutoCloseable {
 
     /** Size of the file (lseek to the end; for memfds and regular files). */
     public long size() throws SysException, ClosedFdException {
+        return call("lseek(SEEK_END)", f -> (long) LibC.LSEEK.invokeExact(LibC.state(), f, 0L, 2 /* SEEK_END */));
+    }
+
+    /** ftruncate(2). */
+    public void truncate(long size) throws SysException, ClosedFdException {
+        callRetrying("ftruncate(" + size + ")", f -> (int) LibC.FTRUNCATE.invokeExact(LibC.state(), f, size));
+    }
+
+    /**
+     * A system call on a raw descriptor number, for {@link #call}: returns the call's result,
+     * negative when it failed (then {@code errno} says why; nothing may run between the call and
+     * its return that could change it).
+     */
+    @FunctionalInterface
+    interface Call {
+        long on(int fd) throws Throwable;
+    }
+
+    /**
+     * Runs {@code call} on this descriptor, held open for the call: a negative result throws a
+     * {@link SysException} naming {@code op}, errno and this descriptor. For setup calls (it takes
+     * a lambda); data paths keep their own acquire/release.
+     *
+     * @return the call's (non-negative) result
+     */
+    long call(String op, Call call) throws SysException, ClosedFdException {
         int f = acquire();
         try {
-            long r = (long) LibC.LSEEK.invokeExact(LibC.state(), f, 0L, 2 /* SEEK_END */);
-            if (r < 0) throw new SysException("lseek(SEEK_END)", LibC.errno(), name);
+            long r = call.on(f);
+            if (r < 0) throw new SysException(op, LibC.errno(), name);
             return r;
         } catch (SysException e) {
             throw e;
@@ -374,22 +400,14 @@ public final class Fd implements AutoCloseable {
         }
     }
 
-    /** ftruncate(2). */
-    public void truncate(long size) throws SysException, ClosedFdException {
-        int f = acquire();
-        try {
-            while (true) {
-                int r = (int) LibC.FTRUNCATE.invokeExact(LibC.state(), f, size);
-                if (r == 0) return;
-                int e = LibC.errno();
-                if (e != Errno.EINTR) throw new SysException("ftruncate(" + size + ")", e, name);
+    /** {@link #call}, repeated while it fails with EINTR. */
+    long callRetrying(String op, Call call) throws SysException, ClosedFdException {
+        while (true) {
+            try {
+                return call(op, call);
+            } catch (SysException e) {
+                if (e.errno() != Errno.EINTR) throw e;
             }
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw LibC.bug(t);
-        } finally {
-            release();
         }
     }
 }

@@ -32,32 +32,13 @@ public final class Sockets {
 
     /** bind(2) to the {@code len}-byte address in {@code addr}. */
     public static void bind(Fd fd, MemorySegment addr, int len) throws SysException, ClosedFdException {
-        int f = fd.acquire();
-        try {
-            int r = (int) LibC.BIND.invokeExact(LibC.state(), f, addr, len);
-            if (r < 0) throw new SysException("bind", LibC.errno(), fd.name());
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw LibC.bug(t);
-        } finally {
-            fd.release();
-        }
+        fd.call("bind", f -> (int) LibC.BIND.invokeExact(LibC.state(), f, addr, len));
     }
 
     /** setsockopt(2) with {@code value} as the option value. {@code what} names the option. */
     public static void setsockopt(Fd fd, int level, int option, MemorySegment value, String what) throws SysException, ClosedFdException {
-        int f = fd.acquire();
-        try {
-            int r = (int) LibC.SETSOCKOPT.invokeExact(LibC.state(), f, level, option, value, (int) value.byteSize());
-            if (r < 0) throw new SysException("setsockopt(" + what + ")", LibC.errno(), fd.name());
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw LibC.bug(t);
-        } finally {
-            fd.release();
-        }
+        fd.call("setsockopt(" + what + ")",
+                f -> (int) LibC.SETSOCKOPT.invokeExact(LibC.state(), f, level, option, value, (int) value.byteSize()));
     }
 
     /** setsockopt(2) with an int value. */
@@ -69,18 +50,11 @@ public final class Sockets {
 
     /** getsockopt(2) into {@code out}; returns the length the kernel wrote. */
     public static int getsockopt(Fd fd, int level, int option, MemorySegment out, String what) throws SysException, ClosedFdException {
-        int f = fd.acquire();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment len = a.allocateFrom(ValueLayout.JAVA_INT, (int) out.byteSize());
-            int r = (int) LibC.GETSOCKOPT.invokeExact(LibC.state(), f, level, option, out, len);
-            if (r < 0) throw new SysException("getsockopt(" + what + ")", LibC.errno(), fd.name());
+            fd.call("getsockopt(" + what + ")",
+                    f -> (int) LibC.GETSOCKOPT.invokeExact(LibC.state(), f, level, option, out, len));
             return len.get(ValueLayout.JAVA_INT, 0);
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw LibC.bug(t);
-        } finally {
-            fd.release();
         }
     }
 

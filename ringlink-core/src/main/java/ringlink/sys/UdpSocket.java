@@ -83,19 +83,11 @@ public final class UdpSocket implements AutoCloseable {
 
     /** The local address the socket is bound to (getsockname). */
     public InetSocketAddress localAddress() throws SysException, ClosedFdException {
-        int f = fd.acquire();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment sa = a.allocate(SockaddrIn6Layout.SIZE, 8);
             MemorySegment len = a.allocateFrom(ValueLayout.JAVA_INT, (int) SockaddrIn6Layout.SIZE);
-            int r = (int) LibC.GETSOCKNAME.invokeExact(LibC.state(), f, sa, len);
-            if (r < 0) throw new SysException("getsockname", LibC.errno(), fd.name());
+            fd.call("getsockname", f -> (int) LibC.GETSOCKNAME.invokeExact(LibC.state(), f, sa, len));
             return readSockaddr(sa, 0);
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw LibC.bug(t);
-        } finally {
-            fd.release();
         }
     }
 

@@ -44,15 +44,7 @@ public final class UnixSocket implements AutoCloseable {
     public String what() { return what; }
 
     private static Fd socket(int type, String what) throws SysException {
-        try {
-            int r = (int) LibC.SOCKET.invokeExact(LibC.state(), SockaddrUnLayout.AF_UNIX, type | SOCK_CLOEXEC, 0);
-            if (r < 0) throw new SysException("socket(AF_UNIX)", LibC.errno(), what);
-            return Fd.adopt(r, what);
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw LibC.bug(t);
-        }
+        return Sockets.socket(SockaddrUnLayout.AF_UNIX, type, 0, what);
     }
 
     /**
@@ -75,20 +67,12 @@ public final class UnixSocket implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment sa = a.allocate(SockaddrUnLayout.SIZE);
             int len = abstractName ? SockaddrUnLayout.fillAbstract(sa, name) : SockaddrUnLayout.fill(sa, name);
-            int f = fd.acquire();
-            try {
-                if ((int) LibC.BIND.invokeExact(LibC.state(), f, sa, len) < 0) throw new SysException("bind", LibC.errno(), what);
-                if ((int) LibC.LISTEN.invokeExact(LibC.state(), f, backlog) < 0) throw new SysException("listen", LibC.errno(), what);
-            } finally {
-                fd.release();
-            }
+            fd.call("bind", f -> (int) LibC.BIND.invokeExact(LibC.state(), f, sa, len));
+            fd.call("listen", f -> (int) LibC.LISTEN.invokeExact(LibC.state(), f, backlog));
             return new UnixSocket(fd, what);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException | Error e) {
             fd.close();
             throw e;
-        } catch (Throwable t) {
-            fd.close();
-            throw LibC.bug(t);
         }
     }
 
@@ -126,24 +110,13 @@ public final class UnixSocket implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment sa = a.allocate(SockaddrUnLayout.SIZE);
             int len = abstractName ? SockaddrUnLayout.fillAbstract(sa, name) : SockaddrUnLayout.fill(sa, name);
-            int f = fd.acquire();
-            try {
-                while (true) {
-                    int r = (int) LibC.CONNECT.invokeExact(LibC.state(), f, sa, len);
-                    if (r == 0) break;
-                    int e = LibC.errno();
-                    if (e != Errno.EINTR) throw new SysException("connect", e, what);
-                }
-            } finally {
-                fd.release();
-            }
+            fd.callRetrying("connect", f -> (int) LibC.CONNECT.invokeExact(LibC.state(), f, sa, len));
             return new UnixSocket(fd, what);
-        } catch (SysException e) {
+        } catch (SysException | RuntimeException | Error e) {
             fd.close();
             throw e;
-        } catch (Throwable t) {
-            fd.close();
-            throw LibC.bug(t);
+        } catch (ClosedFdException e) {
+            throw LibC.bug(e); // nobody else has the new descriptor to close it
         }
     }
 

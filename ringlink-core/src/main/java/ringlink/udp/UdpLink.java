@@ -70,7 +70,9 @@ public final class UdpLink implements Link {
     private final InetSocketAddress bound;
     private volatile boolean closed;
     // last channel statistics folded into the counters
-    private long seenRxDrop, seenTxDrop, seenGro, seenGso;
+    // The channel's running totals as last added to the counters (indices below), see delta().
+    private static final int RX_DROP = 0, TX_DROP = 1, GRO = 2, GSO = 3;
+    private final long[] seen = new long[4];
 
     private UdpLink(String name, Options o, UdpSocket sock, PeerTable peers, Epoll ready, EventFd shutdown) throws IOException {
         this.name = name;
@@ -135,16 +137,10 @@ public final class UdpLink implements Link {
             for (int i = start; i < start + n; i++) bytes += batch.length(i);
             counters.received(n, bytes);
         }
-        long d = ch.rxTruncated() + ch.rxUnknown();
-        if (d != seenRxDrop) {
-            counters.rxDropped(d - seenRxDrop);
-            seenRxDrop = d;
-        }
-        long g = ch.rxGroMessages();
-        if (g != seenGro) {
-            counters.superpacket(g - seenGro);
-            seenGro = g;
-        }
+        long d = delta(RX_DROP, ch.rxTruncated() + ch.rxUnknown());
+        if (d != 0) counters.rxDropped(d);
+        long g = delta(GRO, ch.rxGroMessages());
+        if (g != 0) counters.superpacket(g);
         return n;
     }
 
@@ -177,19 +173,20 @@ public final class UdpLink implements Link {
         if (n > 0) {
             long bytes = 0;
             for (int i = from; i < from + n; i++) bytes += batch.length(i);
-            long d = ch.txErrors() + ch.txUnroutable();
-            counters.transmitted(n - (d - seenTxDrop), bytes);
-            if (d != seenTxDrop) {
-                counters.txDropped(d - seenTxDrop);
-                seenTxDrop = d;
-            }
+            long d = delta(TX_DROP, ch.txErrors() + ch.txUnroutable());
+            counters.transmitted(n - d, bytes);
+            if (d != 0) counters.txDropped(d);
         }
-        long s = ch.txGsoMessages();
-        if (s != seenGso) {
-            counters.superpacket(s - seenGso);
-            seenGso = s;
-        }
+        long s = delta(GSO, ch.txGsoMessages());
+        if (s != 0) counters.superpacket(s);
         return n;
+    }
+
+    /** How far the channel's running total {@code k} moved since the last call (one thread per direction). */
+    private long delta(int k, long total) {
+        long d = total - seen[k];
+        seen[k] = total;
+        return d;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package ringlink.vhostuser;
 
 import java.lang.foreign.MemorySegment;
+import java.util.function.Consumer;
 import ringlink.vhost.VhostMemoryLayout;
 import ringlink.vhost.VhostVringAddrLayout;
 import ringlink.vhost.VhostVringStateLayout;
@@ -15,33 +16,46 @@ import ringlink.vhost.VhostVringStateLayout;
 final class Payload {
     private Payload() {}
 
+    /** A wire payload of {@code size} zero bytes that {@code fill} writes through a segment over it. */
+    static byte[] encode(long size, Consumer<MemorySegment> fill) {
+        byte[] b = new byte[(int) size];
+        fill.accept(MemorySegment.ofArray(b));
+        return b;
+    }
+
+    /** A payload that names a vring by a u32 index. */
+    sealed interface VringIndexed permits VringState, VringAddr {
+        /** The index as sent (a u32). */
+        int index();
+
+        /** The index as the unsigned number the front-end sent. */
+        default long unsignedIndex() { return Integer.toUnsignedLong(index()); }
+    }
+
     /** A payload that is one u64 (features, protocol features, MTU, status, queue number). */
     static long u64(Message m) {
         return m.segment().get(Message.U64, 0);
     }
 
     /** {@code struct vhost_vring_state}: SET_VRING_NUM/BASE/ENABLE, GET_VRING_BASE and its reply. */
-    record VringState(int index, int num) {
+    record VringState(int index, int num) implements VringIndexed {
         static VringState decode(Message m) {
             MemorySegment s = m.segment();
             return new VringState(s.get(Message.U32, VhostVringStateLayout.OFF_INDEX),
                     s.get(Message.U32, VhostVringStateLayout.OFF_NUM));
         }
 
-        /** The index as the unsigned number the front-end sent. */
-        long unsignedIndex() { return Integer.toUnsignedLong(index); }
-
         byte[] encode() {
-            byte[] b = new byte[(int) VhostVringStateLayout.SIZE];
-            MemorySegment s = MemorySegment.ofArray(b);
-            s.set(Message.U32, VhostVringStateLayout.OFF_INDEX, index);
-            s.set(Message.U32, VhostVringStateLayout.OFF_NUM, num);
-            return b;
+            return Payload.encode(VhostVringStateLayout.SIZE, s -> {
+                s.set(Message.U32, VhostVringStateLayout.OFF_INDEX, index);
+                s.set(Message.U32, VhostVringStateLayout.OFF_NUM, num);
+            });
         }
     }
 
     /** {@code struct vhost_vring_addr}: SET_VRING_ADDR, addresses in the front-end's address space. */
-    record VringAddr(int index, int flags, long descUser, long usedUser, long availUser, long logGuest) {
+    record VringAddr(int index, int flags, long descUser, long usedUser, long availUser, long logGuest)
+            implements VringIndexed {
         /** The only flag defined: VHOST_VRING_F_LOG (log used-ring writes at {@code log_guest_addr}). */
         static final int F_LOG = 1 << VhostVringAddrLayout.VHOST_VRING_F_LOG;
 
@@ -55,18 +69,15 @@ final class Payload {
                     s.get(Message.U64, VhostVringAddrLayout.OFF_LOG_GUEST_ADDR));
         }
 
-        long unsignedIndex() { return Integer.toUnsignedLong(index); }
-
         byte[] encode() {
-            byte[] b = new byte[(int) VhostVringAddrLayout.SIZE];
-            MemorySegment s = MemorySegment.ofArray(b);
-            s.set(Message.U32, VhostVringAddrLayout.OFF_INDEX, index);
-            s.set(Message.U32, VhostVringAddrLayout.OFF_FLAGS, flags);
-            s.set(Message.U64, VhostVringAddrLayout.OFF_DESC_USER_ADDR, descUser);
-            s.set(Message.U64, VhostVringAddrLayout.OFF_USED_USER_ADDR, usedUser);
-            s.set(Message.U64, VhostVringAddrLayout.OFF_AVAIL_USER_ADDR, availUser);
-            s.set(Message.U64, VhostVringAddrLayout.OFF_LOG_GUEST_ADDR, logGuest);
-            return b;
+            return Payload.encode(VhostVringAddrLayout.SIZE, s -> {
+                s.set(Message.U32, VhostVringAddrLayout.OFF_INDEX, index);
+                s.set(Message.U32, VhostVringAddrLayout.OFF_FLAGS, flags);
+                s.set(Message.U64, VhostVringAddrLayout.OFF_DESC_USER_ADDR, descUser);
+                s.set(Message.U64, VhostVringAddrLayout.OFF_USED_USER_ADDR, usedUser);
+                s.set(Message.U64, VhostVringAddrLayout.OFF_AVAIL_USER_ADDR, availUser);
+                s.set(Message.U64, VhostVringAddrLayout.OFF_LOG_GUEST_ADDR, logGuest);
+            });
         }
     }
 
@@ -116,13 +127,12 @@ final class Payload {
 
     /** The SET_MEM_TABLE payload for {@code regions}. */
     static byte[] encodeMemoryTable(MemoryRegion... regions) {
-        byte[] b = new byte[(int) (VhostMemoryLayout.SIZE + VhostUserMemoryRegionLayout.SIZE * regions.length)];
-        MemorySegment s = MemorySegment.ofArray(b);
-        s.set(Message.U32, VhostMemoryLayout.OFF_NREGIONS, regions.length);
-        for (int i = 0; i < regions.length; i++) {
-            regions[i].encode(s, VhostMemoryLayout.OFF_REGIONS + VhostUserMemoryRegionLayout.SIZE * i);
-        }
-        return b;
+        return encode(VhostMemoryLayout.SIZE + VhostUserMemoryRegionLayout.SIZE * regions.length, s -> {
+            s.set(Message.U32, VhostMemoryLayout.OFF_NREGIONS, regions.length);
+            for (int i = 0; i < regions.length; i++) {
+                regions[i].encode(s, VhostMemoryLayout.OFF_REGIONS + VhostUserMemoryRegionLayout.SIZE * i);
+            }
+        });
     }
 
     /** {@code VhostUserLog}: SET_LOG_BASE, where the dirty log lies in its file. */
@@ -145,13 +155,12 @@ final class Payload {
         }
 
         byte[] encode() {
-            byte[] b = new byte[(int) VhostUserInflightLayout.SIZE];
-            MemorySegment s = MemorySegment.ofArray(b);
-            s.set(Message.U64, VhostUserInflightLayout.OFF_MMAP_SIZE, mmapSize);
-            s.set(Message.U64, VhostUserInflightLayout.OFF_MMAP_OFFSET, mmapOffset);
-            s.set(Message.U16, VhostUserInflightLayout.OFF_NUM_QUEUES, (short) numQueues);
-            s.set(Message.U16, VhostUserInflightLayout.OFF_QUEUE_SIZE, (short) queueSize);
-            return b;
+            return Payload.encode(VhostUserInflightLayout.SIZE, s -> {
+                s.set(Message.U64, VhostUserInflightLayout.OFF_MMAP_SIZE, mmapSize);
+                s.set(Message.U64, VhostUserInflightLayout.OFF_MMAP_OFFSET, mmapOffset);
+                s.set(Message.U16, VhostUserInflightLayout.OFF_NUM_QUEUES, (short) numQueues);
+                s.set(Message.U16, VhostUserInflightLayout.OFF_QUEUE_SIZE, (short) queueSize);
+            });
         }
     }
 

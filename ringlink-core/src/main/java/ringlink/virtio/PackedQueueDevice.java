@@ -67,8 +67,8 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         this.size = ring.size();
         this.maxElements = Math.min(size, MAX_CHAIN_ELEMENTS);
         this.desc = ring.desc;
-        this.driverEvent = ring.driverEvent;
-        this.deviceEvent = ring.deviceEvent;
+        this.driverEvent = ring.driverArea;
+        this.deviceEvent = ring.deviceArea;
         this.eventIdx = features.has(VirtioFeature.EVENT_IDX);
         this.indirect = features.has(VirtioFeature.INDIRECT_DESC);
         this.inOrder = features.has(VirtioFeature.IN_ORDER);

@@ -19,35 +19,19 @@ import java.lang.invoke.VarHandle;
  * <p>With IN_ORDER a used descriptor may stand for every earlier chain (batched completion); those
  * are reported with length 0.
  */
-public final class PackedQueueDriver implements VirtqueueDriver {
+public final class PackedQueueDriver extends QueueDriverBase {
     private final PackedRing ring;
-    private final FeatureSet features;
-    private final int size;
-    private final MemorySegment desc, driverEvent, deviceEvent;
-    private final boolean eventIdx, inOrder;
-
-    private final int maxIndirect;
-    private final MemorySegment indirect;
-    private final long indirectGpa;
+    private final MemorySegment driverEvent, deviceEvent;
 
     private final int[] freeIds;      // stack of free buffer ids
     private int freeIdCount;
-    private final int[] descCount;    // per id: ring slots taken
-    private final long[] writable;    // per id
-    private final boolean[] inflight; // per id
-    private final int[] fifo;         // IN_ORDER: ids in offer order
-    private int fifoHead, fifoCount;
-    private int pendingUntil = -1, pendingLen;
 
-    private int numFree;
     private int nextAvail;
     private boolean availWrap = true;
     private int nextUsed;
     private boolean usedWrap = true;
     private int addedDescs;           // slots since last publish
     private int firstPos = -1, firstFlags;
-    private int inflightCount;
-    private VirtqueueException failure;
 
     /** A driver without indirect descriptors. */
     public PackedQueueDriver(PackedRing ring, FeatureSet features) {
@@ -62,40 +46,18 @@ public final class PackedQueueDriver implements VirtqueueDriver {
      * @param maxIndirect   entries per indirect table; chains of 2..maxIndirect elements go indirect
      */
     public PackedQueueDriver(PackedRing ring, FeatureSet features, GuestAllocator indirectAlloc, int maxIndirect) {
+        super("packed", ring, features, indirectAlloc, maxIndirect);
         this.ring = ring;
-        this.features = features;
-        this.size = ring.size();
-        this.desc = ring.desc;
-        this.driverEvent = ring.driverEvent;
-        this.deviceEvent = ring.deviceEvent;
-        this.eventIdx = features.has(VirtioFeature.EVENT_IDX);
-        this.inOrder = features.has(VirtioFeature.IN_ORDER);
-        IndirectTables tables = IndirectTables.allocate(features, indirectAlloc, maxIndirect, size);
-        this.maxIndirect = tables.maxEntries();
-        this.indirectGpa = tables.gpa();
-        this.indirect = tables.segment();
+        this.driverEvent = ring.driverArea;
+        this.deviceEvent = ring.deviceArea;
         freeIds = new int[size];
         // Stack popped from the end: hand out id 0 first.
         for (int i = 0; i < size; i++) freeIds[i] = size - 1 - i;
         freeIdCount = size;
-        descCount = new int[size];
-        writable = new long[size];
-        inflight = new boolean[size];
-        fifo = inOrder ? new int[size] : null;
-        numFree = size;
     }
-
-    @Override public int size() { return size; }
-    @Override public FeatureSet features() { return features; }
-    @Override public int freeDescriptors() { return numFree; }
-    @Override public int inFlight() { return inflightCount; }
-    @Override public VirtqueueException failure() { return failure; }
 
     /** The ring the queue runs on. */
     public PackedRing ring() { return ring; }
-    @Override public long descAddress() { return ring.descAddress(); }
-    @Override public long driverAreaAddress() { return ring.driverEventAddress(); }
-    @Override public long deviceAreaAddress() { return ring.deviceEventAddress(); }
     /** Next ring position where the driver writes an available descriptor. */
     public int availPosition() { return nextAvail; }
     /** The driver's wrap counter at {@link #availPosition()}. */
@@ -104,16 +66,6 @@ public final class PackedQueueDriver implements VirtqueueDriver {
     public int usedPosition() { return nextUsed; }
     /** The device's wrap counter the driver expects at {@link #usedPosition()}. */
     public boolean usedWrapCounter() { return usedWrap; }
-
-    private void checkOk() {
-        if (failure != null) throw new VirtqueueException(QUEUE_FAILED, "packed queue driver failed earlier", failure);
-    }
-
-    private VirtqueueException fail(VirtqueueException.Reason r, String msg) {
-        VirtqueueException e = new VirtqueueException(r, msg);
-        if (failure == null) failure = e;
-        return e;
-    }
 
     private int availFlags() {
         return availWrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
@@ -167,17 +119,11 @@ public final class PackedQueueDriver implements VirtqueueDriver {
     @Override
     public int offer(long[] addrs, int[] lens, int off, int n, int readable) {
         checkOk();
-        if (n <= 0 || readable < 0 || readable > n) {
-            throw new IllegalArgumentException("chain of " + n + " elements with " + readable + " readable");
-        }
-        boolean useIndirect = n > 1 && n <= maxIndirect;
-        if (!useIndirect && n > size) throw new IllegalArgumentException("chain of " + n + " elements cannot fit a queue of " + size);
-        int need = useIndirect ? 1 : n;
+        int need = slotsFor(n, readable);
         if (need > numFree || freeIdCount == 0) return -1;
-        long wbytes = 0;
-        for (int k = readable; k < n; k++) wbytes += Integer.toUnsignedLong(lens[off + k]);
+        long wbytes = writableBytes(lens, off, n, readable);
         int id = freeIds[--freeIdCount];
-        if (useIndirect) {
+        if (need < n) {
             long t = 16L * maxIndirect * id;
             for (int k = 0; k < n; k++) {
                 long e = t + 16L * k;
@@ -198,17 +144,8 @@ public final class PackedQueueDriver implements VirtqueueDriver {
     }
 
     private int enqueue(int id, int slots, long wbytes) {
-        numFree -= slots;
         addedDescs += slots;
-        descCount[id] = slots;
-        writable[id] = wbytes;
-        inflight[id] = true;
-        inflightCount++;
-        if (inOrder) {
-            int at = fifoHead + fifoCount;
-            fifo[at >= size ? at - size : at] = id;
-            fifoCount++;
-        }
+        track(id, slots, wbytes);
         return id;
     }
 
@@ -246,44 +183,20 @@ public final class PackedQueueDriver implements VirtqueueDriver {
     public int collect(int[] ids, int[] lens, int max) {
         checkOk();
         int out = 0;
-        while (out < max) {
+        // A pending batched completion is still in flight, so this also drains it.
+        while (out < max && inflightCount > 0) {
             if (pendingUntil >= 0) {
-                int h = fifo[fifoHead];
-                if (++fifoHead == size) fifoHead = 0;
-                fifoCount--;
-                ids[out] = h;
-                lens[out++] = h == pendingUntil ? pendingLen : 0;
-                if (h == pendingUntil) pendingUntil = -1;
-                release(h);
+                release(takePending(ids, lens, out++));
                 continue;
             }
-            if (inflightCount == 0) break;
             long d = 16L * nextUsed;
             // Acquire: id and len are read after the flags that say the descriptor is used.
             int flags = getAcquire16(desc, d + DESC_FLAGS);
             if (!isUsed(flags)) break;
             int id = get16(desc, d + DESC_ID);
-            int len = get32(desc, d + DESC_LEN);
-            if (id >= size || !inflight[id]) {
-                throw fail(UNKNOWN_USED_ID, "used buffer id " + id + " at position " + nextUsed + " is not in flight");
-            }
-            if (writable[id] == 0) {
-                // A chain with no device-writable part (transmit): the length means nothing and
-                // drivers ignore it (virtio 1.2 §2.7.8.2, §2.8.4); DPDK's packed vhost fills it in.
-                len = 0;
-            } else if (Integer.toUnsignedLong(len) > writable[id]) {
-                throw fail(USED_LEN_TOO_LONG, "used length " + Integer.toUnsignedString(len) + " for buffer " + id
-                        + " exceeds its " + writable[id] + " writable bytes");
-            }
-            if (inOrder) {
-                if (fifo[fifoHead] != id) {
-                    pendingUntil = id;
-                    pendingLen = len;
-                    continue;
-                }
-                if (++fifoHead == size) fifoHead = 0;
-                fifoCount--;
-            }
+            int len = checkUsed(id, get32(desc, d + DESC_LEN), nextUsed);
+            // The slots of a batched completion are skipped as takePending releases each chain.
+            if (inOrder && !inOrderUsed(id, len)) continue;
             ids[out] = id;
             lens[out++] = len;
             release(id);
@@ -292,12 +205,8 @@ public final class PackedQueueDriver implements VirtqueueDriver {
     }
 
     private void release(int id) {
-        inflight[id] = false;
-        inflightCount--;
-        int n = descCount[id];
-        numFree += n;
         freeIds[freeIdCount++] = id;
-        nextUsed += n;
+        nextUsed += untrack(id);
         if (nextUsed >= size) {
             nextUsed -= size;
             usedWrap = !usedWrap;

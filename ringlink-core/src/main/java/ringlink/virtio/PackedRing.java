@@ -13,7 +13,7 @@ import java.lang.foreign.MemorySegment;
  * </pre>
  * {@code off_wrap}: bits 0–14 a descriptor ring offset, bit 15 the wrap counter it belongs to.
  */
-public final class PackedRing {
+public final class PackedRing extends VirtqRing {
     /** Descriptor: offset of {@code addr} (le64). */
     public static final int DESC_ADDR = 0;
     /** Descriptor: offset of {@code len} (le32). */
@@ -34,19 +34,10 @@ public final class PackedRing {
     /** Alignment of an event suppression structure in bytes. */
     public static final int EVENT_ALIGN = 4;
 
-    private final int size;
-    private final long descAddr, driverEventAddr, deviceEventAddr;
-    final MemorySegment desc, driverEvent, deviceEvent;
-
-    private PackedRing(int size, long descAddr, long driverEventAddr, long deviceEventAddr,
-                       MemorySegment desc, MemorySegment driverEvent, MemorySegment deviceEvent) {
-        this.size = size;
-        this.descAddr = descAddr;
-        this.driverEventAddr = driverEventAddr;
-        this.deviceEventAddr = deviceEventAddr;
-        this.desc = desc;
-        this.driverEvent = driverEvent;
-        this.deviceEvent = deviceEvent;
+    private PackedRing(GuestMemory mem, int size, long descGpa, long driverEventGpa, long deviceEventGpa) {
+        super(mem, size, "descriptor ring", descGpa,
+                "driver event suppression", driverEventGpa, EVENT_SIZE, EVENT_ALIGN,
+                "device event suppression", deviceEventGpa, EVENT_SIZE, EVENT_ALIGN);
     }
 
     /**
@@ -57,10 +48,7 @@ public final class PackedRing {
      */
     public static PackedRing map(GuestMemory mem, int size, long descGpa, long driverEventGpa, long deviceEventGpa) {
         VirtqLayout.checkQueueSize(size, false);
-        return new PackedRing(size, descGpa, driverEventGpa, deviceEventGpa,
-                VirtqLayout.mapRingPart(mem, "descriptor ring", descGpa, 16L * size, DESC_ALIGN),
-                VirtqLayout.mapRingPart(mem, "driver event suppression", driverEventGpa, EVENT_SIZE, EVENT_ALIGN),
-                VirtqLayout.mapRingPart(mem, "device event suppression", deviceEventGpa, EVENT_SIZE, EVENT_ALIGN));
+        return new PackedRing(mem, size, descGpa, driverEventGpa, deviceEventGpa);
     }
 
     /** A new zeroed ring allocated from {@code alloc}'s region (driver side). */
@@ -73,18 +61,14 @@ public final class PackedRing {
         return map(mem, size, d, drv, dev);
     }
 
-    /** The queue size (descriptors in the ring). */
-    public int size() { return size; }
-    /** Guest address of the descriptor ring (what vhost calls {@code desc_user_addr}). */
-    public long descAddress() { return descAddr; }
     /** Guest address of the driver event suppression structure (driver area; vhost's {@code avail_user_addr}). */
-    public long driverEventAddress() { return driverEventAddr; }
+    public long driverEventAddress() { return driverAreaAddress(); }
     /** Guest address of the device event suppression structure (device area; vhost's {@code used_user_addr}). */
-    public long deviceEventAddress() { return deviceEventAddr; }
+    public long deviceEventAddress() { return deviceAreaAddress(); }
     /** The descriptor ring's bytes ({@code 16 * size}). */
     public MemorySegment descRing() { return desc; }
     /** The driver event suppression structure's bytes. */
-    public MemorySegment driverEvent() { return driverEvent; }
+    public MemorySegment driverEvent() { return driverArea; }
     /** The device event suppression structure's bytes. */
-    public MemorySegment deviceEvent() { return deviceEvent; }
+    public MemorySegment deviceEvent() { return deviceArea; }
 }

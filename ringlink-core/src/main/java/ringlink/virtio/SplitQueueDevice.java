@@ -50,8 +50,8 @@ public final class SplitQueueDevice implements VirtqueueDevice {
         this.maxElements = Math.min(size, MAX_CHAIN_ELEMENTS);
         this.mask = size - 1;
         this.desc = ring.desc;
-        this.avail = ring.avail;
-        this.used = ring.used;
+        this.avail = ring.driverArea;
+        this.used = ring.deviceArea;
         this.usedEventOff = usedEventOffset(size);
         this.availEventOff = availEventOffset(size);
         this.eventIdx = features.has(VirtioFeature.EVENT_IDX);

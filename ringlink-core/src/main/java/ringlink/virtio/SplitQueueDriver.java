@@ -21,41 +21,23 @@ import java.lang.invoke.VarHandle;
  * may stand for every earlier chain (a device's batched in-order completion); those earlier chains
  * are reported with length 0.
  */
-public final class SplitQueueDriver implements VirtqueueDriver {
+public final class SplitQueueDriver extends QueueDriverBase {
     private final SplitRing ring;
-    private final FeatureSet features;
-    private final int size;
     private final int mask;
-    private final MemorySegment desc, avail, used;
+    private final MemorySegment avail, used;
     private final long usedEventOff, availEventOff;
-    private final boolean eventIdx, inOrder;
-
-    // Indirect tables: one per head descriptor, maxIndirect entries each, preallocated.
-    private final int maxIndirect;
-    private final MemorySegment indirect;
-    private final long indirectGpa;
 
     private final int[] nextFree;     // shadow free list
-    private final int[] descCount;    // per head: ring descriptors the chain took
     private final int[] tail;         // per head: last descriptor of the chain
-    private final long[] writable;    // per head: device-writable bytes
-    private final boolean[] inflight; // per head
     private int freeHead;
-    private int numFree;
     private int nextInOrder;          // IN_ORDER: next descriptor to hand out
-
-    private final int[] fifo;         // IN_ORDER: heads in offer order
-    private int fifoHead, fifoCount;
-    private int pendingUntil = -1, pendingLen;
 
     private int availIdx;   // shadow avail.idx incl. unpublished
     private int added;      // chains since last publish
     private int lastUsed;   // next used entry to read
     private int usedSeen;   // last used.idx read
-    private int inflightCount;
     private boolean notifyEnabled = true;
     private int parkedEvent;    // used_event written while interrupts are off (EVENT_IDX)
-    private VirtqueueException failure;
 
     /** A driver without indirect descriptors. */
     public SplitQueueDriver(SplitRing ring, FeatureSet features) {
@@ -71,56 +53,23 @@ public final class SplitQueueDriver implements VirtqueueDriver {
      *                      indirect, longer ones direct
      */
     public SplitQueueDriver(SplitRing ring, FeatureSet features, GuestAllocator indirectAlloc, int maxIndirect) {
+        super("split", ring, features, indirectAlloc, maxIndirect);
         this.ring = ring;
-        this.features = features;
-        this.size = ring.size();
         this.mask = size - 1;
-        this.desc = ring.desc;
-        this.avail = ring.avail;
-        this.used = ring.used;
+        this.avail = ring.driverArea;
+        this.used = ring.deviceArea;
         this.usedEventOff = usedEventOffset(size);
         this.availEventOff = availEventOffset(size);
-        this.eventIdx = features.has(VirtioFeature.EVENT_IDX);
-        this.inOrder = features.has(VirtioFeature.IN_ORDER);
-        IndirectTables tables = IndirectTables.allocate(features, indirectAlloc, maxIndirect, size);
-        this.maxIndirect = tables.maxEntries();
-        this.indirectGpa = tables.gpa();
-        this.indirect = tables.segment();
         nextFree = new int[size];
         for (int i = 0; i < size; i++) nextFree[i] = i + 1;
-        descCount = new int[size];
         tail = new int[size];
-        writable = new long[size];
-        inflight = new boolean[size];
-        fifo = inOrder ? new int[size] : null;
-        numFree = size;
     }
-
-    @Override public int size() { return size; }
-    @Override public FeatureSet features() { return features; }
-    @Override public int freeDescriptors() { return numFree; }
-    @Override public int inFlight() { return inflightCount; }
-    @Override public VirtqueueException failure() { return failure; }
-
-    @Override public long descAddress() { return ring.descAddress(); }
-    @Override public long driverAreaAddress() { return ring.availAddress(); }
-    @Override public long deviceAreaAddress() { return ring.usedAddress(); }
 
     /** The ring (for its guest addresses). */
     public SplitRing ring() { return ring; }
 
     /** The available index the device should start from (vhost {@code SET_VRING_BASE}): 0 for a fresh ring. */
     public int availIndex() { return availIdx; }
-
-    private void checkOk() {
-        if (failure != null) throw new VirtqueueException(QUEUE_FAILED, "split queue driver failed earlier", failure);
-    }
-
-    private VirtqueueException fail(VirtqueueException.Reason r, String msg) {
-        VirtqueueException e = new VirtqueueException(r, msg);
-        if (failure == null) failure = e;
-        return e;
-    }
 
     @Override
     public int offer(long addr, int len, boolean writable) {
@@ -151,17 +100,11 @@ public final class SplitQueueDriver implements VirtqueueDriver {
     @Override
     public int offer(long[] addrs, int[] lens, int off, int n, int readable) {
         checkOk();
-        if (n <= 0 || readable < 0 || readable > n) {
-            throw new IllegalArgumentException("chain of " + n + " elements with " + readable + " readable");
-        }
-        boolean useIndirect = n > 1 && n <= maxIndirect;
-        if (!useIndirect && n > size) throw new IllegalArgumentException("chain of " + n + " elements cannot fit a queue of " + size);
-        int need = useIndirect ? 1 : n;
+        int need = slotsFor(n, readable);
         if (need > numFree) return -1;
-        long wbytes = 0;
-        for (int k = readable; k < n; k++) wbytes += Integer.toUnsignedLong(lens[off + k]);
+        long wbytes = writableBytes(lens, off, n, readable);
         int head;
-        if (useIndirect) {
+        if (need < n) {
             head = allocOne();
             long t = 16L * maxIndirect * head;
             for (int k = 0; k < n; k++) {
@@ -201,15 +144,7 @@ public final class SplitQueueDriver implements VirtqueueDriver {
     }
 
     private int enqueue(int head, int ndesc, long wbytes) {
-        numFree -= ndesc;
-        descCount[head] = ndesc;
-        writable[head] = wbytes;
-        inflight[head] = true;
-        inflightCount++;
-        if (inOrder) {
-            fifo[(fifoHead + fifoCount) & mask] = head;
-            fifoCount++;
-        }
+        track(head, ndesc, wbytes);
         set16(avail, AVAIL_RING + 2L * (availIdx & mask), head);
         availIdx = (availIdx + 1) & 0xffff;
         added++;
@@ -242,13 +177,7 @@ public final class SplitQueueDriver implements VirtqueueDriver {
         int out = 0;
         while (out < max) {
             if (pendingUntil >= 0) {
-                int h = fifo[fifoHead];
-                fifoHead = (fifoHead + 1) & mask;
-                fifoCount--;
-                ids[out] = h;
-                lens[out++] = h == pendingUntil ? pendingLen : 0;
-                if (h == pendingUntil) pendingUntil = -1;
-                release(h);
+                release(takePending(ids, lens, out++));
                 continue;
             }
             if (lastUsed == usedSeen) {
@@ -264,28 +193,9 @@ public final class SplitQueueDriver implements VirtqueueDriver {
             }
             long e = USED_RING + (long) USED_ELEM_SIZE * (lastUsed & mask);
             int id = get32(used, e + USED_ELEM_ID);
-            int len = get32(used, e + USED_ELEM_LEN);
-            if (id < 0 || id >= size || !inflight[id]) {
-                throw fail(UNKNOWN_USED_ID, "used id " + Integer.toUnsignedString(id) + " was not offered (queue size " + size + ")");
-            }
-            if (writable[id] == 0) {
-                // A chain with no device-writable part (transmit): the length means nothing and
-                // drivers ignore it (virtio 1.2 §2.7.8.2, §2.8.4); DPDK's packed vhost fills it in.
-                len = 0;
-            } else if (Integer.toUnsignedLong(len) > writable[id]) {
-                throw fail(USED_LEN_TOO_LONG, "used length " + Integer.toUnsignedString(len) + " for chain " + id
-                        + " exceeds its " + writable[id] + " writable bytes");
-            }
+            int len = checkUsed(id, get32(used, e + USED_ELEM_LEN), lastUsed);
             lastUsed = (lastUsed + 1) & 0xffff;
-            if (inOrder && fifo[fifoHead] != id) {
-                pendingUntil = id; // a batched in-order completion: everything up to id is used
-                pendingLen = len;
-                continue;
-            }
-            if (inOrder) {
-                fifoHead = (fifoHead + 1) & mask;
-                fifoCount--;
-            }
+            if (inOrder && !inOrderUsed(id, len)) continue; // a batched in-order completion
             ids[out] = id;
             lens[out++] = len;
             release(id);
@@ -302,10 +212,7 @@ public final class SplitQueueDriver implements VirtqueueDriver {
     }
 
     private void release(int head) {
-        inflight[head] = false;
-        inflightCount--;
-        int n = descCount[head];
-        numFree += n;
+        untrack(head);
         if (!inOrder) {
             nextFree[tail[head]] = freeHead;
             freeHead = head;

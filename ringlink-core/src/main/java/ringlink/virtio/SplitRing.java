@@ -14,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  * struct virtq_used  { le16 flags; le16 idx; struct { le32 id; le32 len; } ring[N]; le16 avail_event; } // 6 + 8N, align 4
  * </pre>
  */
-public final class SplitRing {
+public final class SplitRing extends VirtqRing {
     /** Descriptor: offset of {@code addr} (le64). */
     public static final int DESC_ADDR = 0;
     /** Descriptor: offset of {@code len} (le32). */
@@ -61,19 +61,10 @@ public final class SplitRing {
     /** Offset of {@code avail_event} in the used ring. */
     public static long availEventOffset(int n) { return 4L + 8L * n; }
 
-    private final int size;
-    private final long descAddr, availAddr, usedAddr;
-    final MemorySegment desc, avail, used;
-
-    private SplitRing(int size, long descAddr, long availAddr, long usedAddr,
-                      MemorySegment desc, MemorySegment avail, MemorySegment used) {
-        this.size = size;
-        this.descAddr = descAddr;
-        this.availAddr = availAddr;
-        this.usedAddr = usedAddr;
-        this.desc = desc;
-        this.avail = avail;
-        this.used = used;
+    private SplitRing(GuestMemory mem, int size, long descGpa, long availGpa, long usedGpa) {
+        super(mem, size, "descriptor table", descGpa,
+                "available ring", availGpa, availSize(size), AVAIL_ALIGN,
+                "used ring", usedGpa, usedSize(size), USED_ALIGN);
     }
 
     /**
@@ -85,10 +76,7 @@ public final class SplitRing {
      */
     public static SplitRing map(GuestMemory mem, int size, long descGpa, long availGpa, long usedGpa) {
         VirtqLayout.checkQueueSize(size, true);
-        return new SplitRing(size, descGpa, availGpa, usedGpa,
-                VirtqLayout.mapRingPart(mem, "descriptor table", descGpa, descTableSize(size), DESC_ALIGN),
-                VirtqLayout.mapRingPart(mem, "available ring", availGpa, availSize(size), AVAIL_ALIGN),
-                VirtqLayout.mapRingPart(mem, "used ring", usedGpa, usedSize(size), USED_ALIGN));
+        return new SplitRing(mem, size, descGpa, availGpa, usedGpa);
     }
 
     /** A new zeroed ring allocated from {@code alloc}'s region (driver side). */
@@ -101,18 +89,14 @@ public final class SplitRing {
         return map(mem, size, d, a, u);
     }
 
-    /** The queue size (descriptors in the table). */
-    public int size() { return size; }
-    /** Guest address of the descriptor table. */
-    public long descAddress() { return descAddr; }
     /** Guest address of the available ring (driver area). */
-    public long availAddress() { return availAddr; }
+    public long availAddress() { return driverAreaAddress(); }
     /** Guest address of the used ring (device area). */
-    public long usedAddress() { return usedAddr; }
+    public long usedAddress() { return deviceAreaAddress(); }
     /** The descriptor table's bytes. */
     public MemorySegment descTable() { return desc; }
     /** The available ring's bytes (with {@code used_event}). */
-    public MemorySegment availRing() { return avail; }
+    public MemorySegment availRing() { return driverArea; }
     /** The used ring's bytes (with {@code avail_event}). */
-    public MemorySegment usedRing() { return used; }
+    public MemorySegment usedRing() { return deviceArea; }
 }

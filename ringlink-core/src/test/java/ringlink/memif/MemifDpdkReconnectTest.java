@@ -13,6 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import ringlink.packet.PacketBatch;
 import ringlink.vhostuser.Testpmd;
+import ringlink.testing.LinkTraffic;
 
 /**
  * testpmd restarted under traffic: while we transmit continuously (and receive), testpmd quits
@@ -46,7 +47,7 @@ class MemifDpdkReconnectTest {
             // Traffic that keeps going across the restart: what finds no peer is counted as dropped.
             sender = Thread.ofPlatform().name("rlmif-sender").start(() -> {
                 try (PacketBatch b = new PacketBatch(32, 2048)) {
-                    MemifTraffic.frames(b, 32, 60);
+                    LinkTraffic.frames(b, 32, 60);
                     while (!stop.get()) {
                         sent.addAndGet(m.link(0).transmit(b));
                         Thread.onSpinWait();
@@ -75,7 +76,7 @@ class MemifDpdkReconnectTest {
             pmd.command("start", 20_000);
             long n = 10_000;
             long dropsBefore = mif.link(0).counters().snapshot().txDrops();
-            assertEquals(n, MemifTraffic.send(mif.link(0), n, 60, 30_000));
+            assertEquals(n, LinkTraffic.send(mif.link(0), n, 60, 30_000));
             assertEquals(dropsBefore, mif.link(0).counters().snapshot().txDrops());
             end = System.currentTimeMillis() + 10_000;
             while (pmd.rxPackets() < n && System.currentTimeMillis() < end) Thread.sleep(50);
@@ -83,7 +84,7 @@ class MemifDpdkReconnectTest {
             assertEquals(n, pmd.rxPackets());
             pmd.command("clear port stats 0", 20_000);
             pmd.command("set fwd txonly", 20_000);
-            try (MemifTraffic.Counter rx = new MemifTraffic.Counter(mif.link(0), false)) {
+            try (LinkTraffic.Counter rx = new LinkTraffic.Counter(mif.link(0), false)) {
                 pmd.command("start", 20_000);
                 Thread.sleep(500);
                 pmd.command("stop", 20_000);

@@ -12,6 +12,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import ringlink.link.LinkStats;
 import ringlink.testing.Env;
 import ringlink.vhostuser.Testpmd;
+import ringlink.testing.LinkTraffic;
 
 /**
  * Interop with DPDK's {@code net_memif} driven through testpmd: we are the server and testpmd
@@ -77,7 +78,7 @@ class MemifDpdkTest {
              Testpmd pmd = Testpmd.start("rlmifa", "net_memif0,role=client,socket=" + name, 30_000, "--forward-mode=rxonly")) {
             pmd.command("start", 20_000);
             assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
-            assertEquals(3000, MemifTraffic.send(mif.link(0), 3000, 60, 20_000));
+            assertEquals(3000, LinkTraffic.send(mif.link(0), 3000, 60, 20_000));
             long end = System.currentTimeMillis() + 10_000;
             while (pmd.rxPackets() < 3000 && System.currentTimeMillis() < end) Thread.sleep(50);
             assertEquals(3000, pmd.rxPackets());
@@ -87,7 +88,7 @@ class MemifDpdkTest {
              MemifInterface mif = MemifInterface.open(MemifConfig.defaults("@" + name + "2"))) {
             pmd.command("start", 20_000);
             assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
-            assertEquals(3000, MemifTraffic.send(mif.link(0), 3000, 60, 20_000));
+            assertEquals(3000, LinkTraffic.send(mif.link(0), 3000, 60, 20_000));
             long end = System.currentTimeMillis() + 10_000;
             while (pmd.rxPackets() < 3000 && System.currentTimeMillis() < end) Thread.sleep(50);
             assertEquals(3000, pmd.rxPackets());
@@ -165,9 +166,9 @@ class MemifDpdkTest {
 
     /** testpmd (txonly, started, {@code pmdSize}-byte frames) → us, exact after stop; then us → testpmd (rxonly), exact, 1400-byte frames on pair 0. */
     static void exchange(MemifInterface mif, Testpmd pmd, int queues, int pmdSize) throws Exception {
-        MemifTraffic.Counter[] rx = new MemifTraffic.Counter[queues];
+        LinkTraffic.Counter[] rx = new LinkTraffic.Counter[queues];
         try {
-            for (int q = 0; q < queues; q++) rx[q] = new MemifTraffic.Counter(mif.link(q), false);
+            for (int q = 0; q < queues; q++) rx[q] = new LinkTraffic.Counter(mif.link(q), false);
             Thread.sleep(1000);
             pmd.command("stop", 20_000);
             long sentByPmd = pmd.txPackets();
@@ -191,7 +192,7 @@ class MemifDpdkTest {
         long expect = 0;
         for (int q = 0; q < queues; q++) {
             int size = q == 0 ? 1400 : 60;
-            assertEquals(n, MemifTraffic.send(mif.link(q), n, size, 30_000));
+            assertEquals(n, LinkTraffic.send(mif.link(q), n, size, 30_000));
             LinkStats st = mif.link(q).counters().snapshot();
             assertEquals(0, st.txDrops(), "drops on queue " + q);
             expect += n;
@@ -202,7 +203,7 @@ class MemifDpdkTest {
         assertEquals(expect, pmd.rxPackets(), "our transmitted vs testpmd RX-packets");
     }
 
-    static long total(MemifTraffic.Counter[] rx) {
+    static long total(LinkTraffic.Counter[] rx) {
         long t = 0;
         for (var r : rx) t += r.packets.get();
         return t;

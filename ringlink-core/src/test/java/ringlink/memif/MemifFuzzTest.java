@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import ringlink.packet.PacketBatch;
 import ringlink.testing.Env;
+import ringlink.testing.LinkTraffic;
 
 /**
  * The memif message fuzzer: the Python peer ({@code memif_attacker.py fuzz}) connects hundreds of
@@ -47,7 +48,7 @@ class MemifFuzzTest {
             long[] refused = new long[1];
             Thread dp = Thread.ofPlatform().daemon().start(() -> {
                 try (PacketBatch rx = new PacketBatch(32, 2048); PacketBatch tx = new PacketBatch(8, 2048)) {
-                    MemifTraffic.frames(tx, 8, 1400);
+                    LinkTraffic.frames(tx, 8, 1400);
                     while (!stop.get()) {
                         try {
                             rx.clear();
@@ -79,8 +80,8 @@ class MemifFuzzTest {
             // Honest client afterwards.
             try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock))) {
                 assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> cli.lastError() + " / " + srv.lastError());
-                try (MemifTraffic.Counter c = new MemifTraffic.Counter(link, true)) {
-                    assertEquals(300, MemifTraffic.send(cli.link(0), 300, 200, 10_000));
+                try (LinkTraffic.Counter c = new LinkTraffic.Counter(link, true)) {
+                    assertEquals(300, LinkTraffic.send(cli.link(0), 300, 200, 10_000));
                     assertEquals(300, c.awaitAtLeast(300, 10_000));
                     assertEquals(0, c.corrupt.get());
                 }

@@ -13,6 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import ringlink.packet.PacketBatch;
 import ringlink.testing.Env;
+import ringlink.testing.LinkTraffic;
 
 /**
  * A hostile memif peer written in Python ({@code src/test/python/memif_attacker.py}) breaks one
@@ -76,7 +77,7 @@ class MemifHostileTest {
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             Thread dp = tb.start(() -> {
                 try (PacketBatch rx = new PacketBatch(32, 2048); PacketBatch tx = new PacketBatch(32, 2048)) {
-                    MemifTraffic.frames(tx, 4, 60);
+                    LinkTraffic.frames(tx, 4, 60);
                     while (!stop.get()) {
                         try {
                             rx.clear();
@@ -109,8 +110,8 @@ class MemifHostileTest {
             // The server survived: an honest client connects and packets flow.
             try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock))) {
                 assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> "after " + attack + ": " + cli.lastError() + " / " + srv.lastError());
-                try (MemifTraffic.Counter c = new MemifTraffic.Counter(link, true)) {
-                    assertEquals(500, MemifTraffic.send(cli.link(0), 500, 100, 10_000));
+                try (LinkTraffic.Counter c = new LinkTraffic.Counter(link, true)) {
+                    assertEquals(500, LinkTraffic.send(cli.link(0), 500, 100, 10_000));
                     assertEquals(500, c.awaitAtLeast(500, 10_000));
                     assertEquals(0, c.corrupt.get());
                 }

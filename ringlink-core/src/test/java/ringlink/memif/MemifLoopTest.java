@@ -10,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 import ringlink.link.LinkSpec;
 import ringlink.link.Links;
 import ringlink.testing.CloseWake;
+import ringlink.testing.LinkTraffic;
 
 /**
  * Our server against our client in one JVM: exact counts both ways on every queue pair, frames
@@ -36,8 +37,8 @@ class MemifLoopTest {
             for (int q = 0; q < 2; q++) {
                 for (int size : new int[] {60, 1400}) {
                     long n = 5000;
-                    try (MemifTraffic.Counter rx = new MemifTraffic.Counter(srv.link(q), true)) {
-                        assertEquals(n, MemifTraffic.send(cli.link(q), n, size, 20_000));
+                    try (LinkTraffic.Counter rx = new LinkTraffic.Counter(srv.link(q), true)) {
+                        assertEquals(n, LinkTraffic.send(cli.link(q), n, size, 20_000));
                         rx.awaitAtLeast(n, 10_000);
                         rx.awaitQuiet(100, 1000);
                         assertNull(rx.error);
@@ -45,8 +46,8 @@ class MemifLoopTest {
                         assertEquals(0, rx.corrupt.get());
                         assertEquals(n * size, rx.bytes.get());
                     }
-                    try (MemifTraffic.Counter rx = new MemifTraffic.Counter(cli.link(q), true)) {
-                        assertEquals(n, MemifTraffic.send(srv.link(q), n, size, 20_000));
+                    try (LinkTraffic.Counter rx = new LinkTraffic.Counter(cli.link(q), true)) {
+                        assertEquals(n, LinkTraffic.send(srv.link(q), n, size, 20_000));
                         rx.awaitAtLeast(n, 10_000);
                         rx.awaitQuiet(100, 1000);
                         assertNull(rx.error);
@@ -74,8 +75,8 @@ class MemifLoopTest {
             try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock).withId(7).withSecret("s3cret"))) {
                 assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> cli.lastError());
                 assertTrue(srv.awaitConnected(10, TimeUnit.SECONDS));
-                try (MemifTraffic.Counter rx = new MemifTraffic.Counter(srv.link(0), false)) {
-                    assertEquals(1000, MemifTraffic.send(cli.link(0), 1000, 60, 10_000));
+                try (LinkTraffic.Counter rx = new LinkTraffic.Counter(srv.link(0), false)) {
+                    assertEquals(1000, LinkTraffic.send(cli.link(0), 1000, 60, 10_000));
                     assertEquals(1000, rx.awaitAtLeast(1000, 10_000));
                 }
             }
@@ -84,8 +85,8 @@ class MemifLoopTest {
             try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock).withId(7).withSecret("s3cret"))) {
                 assertTrue(srv.awaitConnections(before, 10, TimeUnit.SECONDS), () -> srv.lastError());
                 assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS));
-                try (MemifTraffic.Counter rx = new MemifTraffic.Counter(cli.link(0), false)) {
-                    assertEquals(1000, MemifTraffic.send(srv.link(0), 1000, 60, 10_000));
+                try (LinkTraffic.Counter rx = new LinkTraffic.Counter(cli.link(0), false)) {
+                    assertEquals(1000, LinkTraffic.send(srv.link(0), 1000, 60, 10_000));
                     assertEquals(1000, rx.awaitAtLeast(1000, 10_000));
                 }
             }
@@ -101,8 +102,8 @@ class MemifLoopTest {
                 try (MemifInterface srv = MemifInterface.open(server(sock))) {
                     assertTrue(srv.awaitConnected(10, TimeUnit.SECONDS), () -> cli.lastError());
                     assertTrue(cli.awaitConnections(round, 10, TimeUnit.SECONDS), () -> cli.lastError());
-                    try (MemifTraffic.Counter rx = new MemifTraffic.Counter(srv.link(0), false)) {
-                        assertEquals(2000, MemifTraffic.send(cli.link(0), 2000, 100, 10_000));
+                    try (LinkTraffic.Counter rx = new LinkTraffic.Counter(srv.link(0), false)) {
+                        assertEquals(2000, LinkTraffic.send(cli.link(0), 2000, 100, 10_000));
                         assertEquals(2000, rx.awaitAtLeast(2000, 10_000), "round " + round);
                     }
                 }
@@ -139,7 +140,7 @@ class MemifLoopTest {
                     Thread sender = Thread.ofPlatform().start(() -> {
                         try {
                             Thread.sleep(100);
-                            MemifTraffic.send(tx, 1, 60, 5000);
+                            LinkTraffic.send(tx, 1, 60, 5000);
                         } catch (Exception e) {
                             throw new RuntimeException(e);
                         }
@@ -173,8 +174,8 @@ class MemifLoopTest {
             try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock).withIp(true))) {
                 assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> cli.lastError());
                 assertEquals(ringlink.link.Layer.L3, cli.link(0).layer());
-                try (MemifTraffic.Counter rx = new MemifTraffic.Counter(srv.link(0), false)) {
-                    assertEquals(500, MemifTraffic.send(cli.link(0), 500, 100, 10_000));
+                try (LinkTraffic.Counter rx = new LinkTraffic.Counter(srv.link(0), false)) {
+                    assertEquals(500, LinkTraffic.send(cli.link(0), 500, 100, 10_000));
                     assertEquals(500, rx.awaitAtLeast(500, 10_000));
                 }
             }

@@ -52,6 +52,33 @@ class ShmHostileTest {
         return new ShmLink[] {ShmLink.open("hostile-" + role, role, tx, rx, ShmLink.Options.defaults(), null, null)};
     }
 
+    /**
+     * One attack's setup: a TX and an RX queue named after {@code tag} (1 MiB data, 64 KiB pipes),
+     * our link in {@code role} on them, the hostile peer's view of one of the two queues, a batch.
+     */
+    record Attack(PeerView peer, ShmLink link, PacketBatch batch) implements AutoCloseable {
+        static Attack on(String tag, ShmLink.Role role, boolean peerViewsTx) throws Exception {
+            QueueConfig tx = QueueConfig.create(tag + "-tx", 1 << 20, 1 << 16);
+            QueueConfig rx = QueueConfig.create(tag + "-rx", 1 << 20, 1 << 16);
+            PeerView peer = PeerView.of(peerViewsTx ? tx : rx);
+            return new Attack(peer, openPair(tx, rx, role)[0], new PacketBatch(8, 2048));
+        }
+
+        /** {@code call} fails the link with a message containing {@code text}. */
+        LinkFailedException fails(org.junit.jupiter.api.function.Executable call, String text) {
+            var e = assertThrows(LinkFailedException.class, call);
+            assertTrue(e.getMessage().contains(text), e.getMessage());
+            return e;
+        }
+
+        @Override
+        public void close() {
+            batch.close();
+            link.close();
+            peer.close();
+        }
+    }
+
     static void assertHealthyPairStillWorks() throws Exception {
         QueueConfig tx = QueueConfig.create("ok-tx", 1 << 20, 1 << 16);
         QueueConfig rx = QueueConfig.create("ok-rx", 1 << 20, 1 << 16);
@@ -75,17 +102,14 @@ class ShmHostileTest {
 
     @Test
     void completionSlotLargerThanTheRingStopsTheClient() throws Exception {
-        QueueConfig tx = QueueConfig.create("h1-tx", 1 << 20, 1 << 16);
-        QueueConfig rx = QueueConfig.create("h1-rx", 1 << 20, 1 << 16);
-        try (PeerView peer = PeerView.of(rx); ShmLink link = openPair(tx, rx, ShmLink.Role.CLIENT)[0];
-             PacketBatch b = new PacketBatch(8, 2048)) {
-            MemorySegment ring = peer.rxPipe().segment();
-            publish(ring, 0, 70_000, 16); // a slot that claims more than the 64 KiB ring
-            var e = assertThrows(LinkFailedException.class, () -> link.receive(b));
-            assertTrue(e.getMessage().contains("RX queue completion pipe") && e.getMessage().contains("does not end at the ring start"), e.getMessage());
+        try (Attack a = Attack.on("h1", ShmLink.Role.CLIENT, false)) {
+            ShmLink link = a.link();
+            PacketBatch b = a.batch();
+            publish(a.peer().rxPipe().segment(), 0, 70_000, 16); // a slot that claims more than the 64 KiB ring
+            var e = a.fails(() -> link.receive(b), "does not end at the ring start");
+            assertTrue(e.getMessage().contains("RX queue completion pipe"), e.getMessage());
             assertFalse(link.isOpen());
-            var again = assertThrows(LinkFailedException.class, () -> link.receive(b));
-            assertTrue(again.getMessage().contains("stopped after a protocol error"), again.getMessage());
+            a.fails(() -> link.receive(b), "stopped after a protocol error");
             assertThrows(LinkFailedException.class, () -> link.transmit(b));
             assertTrue(link.awaitReleased(5, TimeUnit.SECONDS));
         }
@@ -94,23 +118,16 @@ class ShmHostileTest {
 
     @Test
     void completionOfTheWrongShapeStopsTheClient() throws Exception {
-        QueueConfig tx = QueueConfig.create("h2-tx", 1 << 20, 1 << 16);
-        QueueConfig rx = QueueConfig.create("h2-rx", 1 << 20, 1 << 16);
-        try (PeerView peer = PeerView.of(rx); ShmLink link = openPair(tx, rx, ShmLink.Role.CLIENT)[0];
-             PacketBatch b = new PacketBatch(8, 2048)) {
-            publish(peer.rxPipe().segment(), 0, 13, 24); // 13 bytes: not 8 + 28*n
-            var e = assertThrows(LinkFailedException.class, () -> link.receive(b));
-            assertTrue(e.getMessage().contains("not 8 + 28*n"), e.getMessage());
+        try (Attack a = Attack.on("h2", ShmLink.Role.CLIENT, false)) {
+            publish(a.peer().rxPipe().segment(), 0, 13, 24); // 13 bytes: not 8 + 28*n
+            a.fails(() -> a.link().receive(a.batch()), "not 8 + 28*n");
         }
     }
 
     @Test
     void completionPointingOutsideTheDataRegionStopsTheClient() throws Exception {
-        QueueConfig tx = QueueConfig.create("h3-tx", 1 << 20, 1 << 16);
-        QueueConfig rx = QueueConfig.create("h3-rx", 1 << 20, 1 << 16);
-        try (PeerView peer = PeerView.of(rx); ShmLink link = openPair(tx, rx, ShmLink.Role.CLIENT)[0];
-             PacketBatch b = new PacketBatch(8, 2048)) {
-            MemorySegment ring = peer.rxPipe().segment();
+        try (Attack a = Attack.on("h3", ShmLink.Role.CLIENT, false)) {
+            MemorySegment ring = a.peer().rxPipe().segment();
             long p = 8; // payload of the slot at 0
             ring.set(U32, p, 100);               // packet size
             ring.set(U32, p + 4, 0);
@@ -119,18 +136,14 @@ class ShmHostileTest {
             ring.set(U64, p + 20, 0);
             ring.set(U64, p + 28, 0);            // id 0 was posted by the client
             publish(ring, 0, 36, PipeLayout.slotSize(36));
-            var e = assertThrows(LinkFailedException.class, () -> link.receive(b));
-            assertTrue(e.getMessage().contains("outside that buffer"), e.getMessage());
+            a.fails(() -> a.link().receive(a.batch()), "outside that buffer");
         }
     }
 
     @Test
     void packetPointingOutsideTheDataRegionStopsTheServer() throws Exception {
-        QueueConfig tx = QueueConfig.create("h4-tx", 1 << 20, 1 << 16);
-        QueueConfig rx = QueueConfig.create("h4-rx", 1 << 20, 1 << 16);
-        try (PeerView peer = PeerView.of(tx); ShmLink link = openPair(tx, rx, ShmLink.Role.SERVER)[0];
-             PacketBatch b = new PacketBatch(8, 2048)) {
-            MemorySegment ring = peer.txPipe().segment();
+        try (Attack a = Attack.on("h4", ShmLink.Role.SERVER, true)) {
+            MemorySegment ring = a.peer().txPipe().segment();
             long p = 8;
             ring.set(U64, p, 7);                 // id
             ring.set(U32, p + 8, 1000);          // size
@@ -138,24 +151,19 @@ class ShmHostileTest {
             ring.set(U64, p + 16, (1 << 20) - 10); // buffer runs 990 bytes past the region's end
             ring.set(U32, p + 24, 1000);
             publish(ring, 0, 28, PipeLayout.slotSize(28));
-            var e = assertThrows(LinkFailedException.class, () -> link.receive(b));
-            assertTrue(e.getMessage().contains("lies outside the 1048576-byte data region"), e.getMessage());
-            assertFalse(link.isOpen());
+            a.fails(() -> a.link().receive(a.batch()), "lies outside the 1048576-byte data region");
+            assertFalse(a.link().isOpen());
         }
     }
 
     @Test
     void unknownCompletionIdStopsTheClientTransmitter() throws Exception {
-        QueueConfig tx = QueueConfig.create("h5-tx", 1 << 20, 1 << 16);
-        QueueConfig rx = QueueConfig.create("h5-rx", 1 << 20, 1 << 16);
-        try (PeerView peer = PeerView.of(tx); ShmLink link = openPair(tx, rx, ShmLink.Role.CLIENT)[0];
-             PacketBatch b = new PacketBatch(8, 2048)) {
-            MemorySegment ring = peer.rxPipe().segment();
+        try (Attack a = Attack.on("h5", ShmLink.Role.CLIENT, true)) {
+            MemorySegment ring = a.peer().rxPipe().segment();
             ring.set(U64, 8, 123456789L);
             publish(ring, 0, 8, 16);
-            b.setLength(b.add(), 60);
-            var e = assertThrows(LinkFailedException.class, () -> link.transmit(b));
-            assertTrue(e.getMessage().contains("not in flight"), e.getMessage());
+            a.batch().setLength(a.batch().add(), 60);
+            a.fails(() -> a.link().transmit(a.batch()), "not in flight");
         }
     }
 

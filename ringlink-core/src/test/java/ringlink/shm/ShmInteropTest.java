@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,11 +32,7 @@ class ShmInteropTest {
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=server&mtu=9000&timeout=30000")) {
             Traffic.Result r = Traffic.exchange(link, PACKETS, PACKETS, 11, 12, MAX_LEN, 120_000);
             assertEquals(PACKETS, r.received());
-            link.sayDone();
-            assertTrue(go.waitFor(60, TimeUnit.SECONDS), "Go peer did not finish");
-            String out = Files.readString(log);
-            assertEquals(0, go.exitValue(), out);
-            assertTrue(out.contains("OK role=client sent=" + PACKETS + " received=" + PACKETS), out);
+            Traffic.assertPeerDone(link, go, log, "OK role=client", PACKETS);
             assertEquals(0, link.counters().snapshot().rxDrops());
         } finally {
             go.destroyForcibly();
@@ -56,11 +51,7 @@ class ShmInteropTest {
             assertEquals(ShmLink.Role.CLIENT, link.role());
             Traffic.Result r = Traffic.exchange(link, PACKETS, PACKETS, 22, 21, MAX_LEN, 120_000);
             assertEquals(PACKETS, r.received());
-            link.sayDone();
-            assertTrue(go.waitFor(60, TimeUnit.SECONDS), "Go peer did not finish");
-            String out = Files.readString(log);
-            assertEquals(0, go.exitValue(), out);
-            assertTrue(out.contains("OK role=server sent=" + PACKETS + " received=" + PACKETS), out);
+            Traffic.assertPeerDone(link, go, log, "OK role=server", PACKETS);
         } finally {
             go.destroyForcibly();
             Files.deleteIfExists(sock);
@@ -88,11 +79,7 @@ class ShmInteropTest {
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=server&mtu=9000&eth=false&vnethdr=" + vnet + "&timeout=30000")) {
             Traffic.Result r = Traffic.exchange(link, n, n, 51, 52, maxLen, 120_000, true, false);
             assertEquals(n, r.received());
-            link.sayDone();
-            assertTrue(go.waitFor(60, TimeUnit.SECONDS), "Go endpoint did not finish");
-            String out = Files.readString(log);
-            assertEquals(0, go.exitValue(), out);
-            assertTrue(out.contains("OK role=client endpoint sent=" + n + " received=" + n), out);
+            Traffic.assertPeerDone(link, go, log, "OK role=client endpoint", n);
         } finally {
             go.destroyForcibly();
             Files.deleteIfExists(sock);
@@ -116,11 +103,7 @@ class ShmInteropTest {
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=client&mtu=9000&eth=false&timeout=30000")) {
             Traffic.Result r = Traffic.exchange(link, n, n, 62, 61, maxLen, 120_000, true, true);
             assertEquals(n, r.received());
-            link.sayDone();
-            assertTrue(go.waitFor(60, TimeUnit.SECONDS), "Go endpoint did not finish");
-            String out = Files.readString(log);
-            assertEquals(0, go.exitValue(), out);
-            assertTrue(out.contains("OK role=server endpoint sent=" + n + " received=" + n), out);
+            Traffic.assertPeerDone(link, go, log, "OK role=server endpoint", n);
         } finally {
             go.destroyForcibly();
             Files.deleteIfExists(sock);
@@ -140,11 +123,7 @@ class ShmInteropTest {
             assertEquals(ShmLink.Role.CLIENT, link.role());
             Traffic.Result r = Traffic.exchange(link, n, n, 72, 71, MAX_LEN, 120_000);
             assertEquals(n, r.received());
-            link.sayDone();
-            assertTrue(go.waitFor(60, TimeUnit.SECONDS), "Go peer did not finish");
-            String out = Files.readString(log);
-            assertEquals(0, go.exitValue(), out);
-            assertTrue(out.contains("OK role=server sent=" + n + " received=" + n), out);
+            Traffic.assertPeerDone(link, go, log, "OK role=server", n);
         } finally {
             go.destroyForcibly();
             Files.deleteIfExists(sock);

@@ -36,11 +36,7 @@ class ShmTwoProcessTest {
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=server&mtu=9000&timeout=60000")) {
             Traffic.Result r = Traffic.exchange(link, PACKETS, PACKETS, 31, 32, MAX_LEN, 150_000);
             assertEquals(PACKETS, r.received());
-            link.sayDone();
-            assertTrue(child.waitFor(60, TimeUnit.SECONDS), "child JVM did not finish");
-            String out = Files.readString(log);
-            assertEquals(0, child.exitValue(), out);
-            assertTrue(out.contains("OK role=client sent=" + PACKETS + " received=" + PACKETS), out);
+            Traffic.assertPeerDone(link, child, log, "OK role=client", PACKETS);
             var s = link.counters().snapshot();
             assertEquals(PACKETS, s.rxPackets());
             assertEquals(PACKETS, s.txPackets());

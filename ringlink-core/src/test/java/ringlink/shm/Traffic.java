@@ -137,4 +137,17 @@ final class Traffic {
             return new Result(sent, received, bytes);
         }
     }
+
+    /**
+     * After an exchange with a peer process (the Go peer, a second JVM): says done, then checks
+     * that the peer exits 0 within a minute and logged {@code "<ok> sent=N received=N"}.
+     */
+    static void assertPeerDone(ShmLink link, Process peer, java.nio.file.Path log, String ok, long n) throws Exception {
+        link.sayDone();
+        org.junit.jupiter.api.Assertions.assertTrue(peer.waitFor(60, java.util.concurrent.TimeUnit.SECONDS),
+                "peer (" + ok + ") did not finish");
+        String out = java.nio.file.Files.readString(log);
+        org.junit.jupiter.api.Assertions.assertEquals(0, peer.exitValue(), out);
+        org.junit.jupiter.api.Assertions.assertTrue(out.contains(ok + " sent=" + n + " received=" + n), out);
+    }
 }

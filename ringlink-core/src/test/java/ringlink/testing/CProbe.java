@@ -56,4 +56,48 @@ public final class CProbe {
             throw new java.io.UncheckedIOException(e);
         }
     }
+
+    /**
+     * Starts a list of expected values, checked with one probe: a layout test names each C
+     * expression once, next to the Java constant it must equal.
+     * <pre>{@code
+     * CProbe.expect()
+     *         .that("sizeof(struct vring_desc)", VringDescLayout.SIZE)
+     *         .that("VRING_DESC_F_NEXT", VringDescLayout.F_NEXT)
+     *         .check("#include <linux/virtio_ring.h>");
+     * }</pre>
+     */
+    public static Expect expect() {
+        return new Expect();
+    }
+
+    /** C expressions and the values our layouts and constants give them; see {@link #expect()}. */
+    public static final class Expect {
+        private final Map<String, Long> want = new LinkedHashMap<>();
+
+        private Expect() {}
+
+        /** The C expression {@code cExpr} must evaluate to {@code value}. */
+        public Expect that(String cExpr, long value) {
+            if (want.putIfAbsent(cExpr, value) != null) throw new IllegalArgumentException("expected twice: " + cExpr);
+            return this;
+        }
+
+        /**
+         * Compiles one probe printing every expression (after {@code includes}, with
+         * {@code gccArgs}) and fails listing every value that differs.
+         */
+        public void check(String includes, String... gccArgs) {
+            StringBuilder body = new StringBuilder();
+            for (String e : want.keySet()) body.append("P(").append(e).append(");\n");
+            Map<String, Long> got = run(includes, body.toString(), gccArgs);
+            java.util.List<String> bad = new java.util.ArrayList<>();
+            want.forEach((e, v) -> {
+                if (!v.equals(got.get(e))) bad.add(e + ": the C compiler says " + got.get(e) + ", ours is " + v);
+            });
+            if (!bad.isEmpty()) {
+                throw new AssertionError(bad.size() + " of " + want.size() + " differ:\n  " + String.join("\n  ", bad));
+            }
+        }
+    }
 }

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import ringlink.packet.PacketBatch;
+import ringlink.testing.LinkTraffic;
 
 /**
  * The vring lock: mutual exclusion, reentrancy, misuse, and the property the data path's tight
@@ -113,8 +114,8 @@ class RingLockTest {
             AtomicReference<Throwable> err = new AtomicReference<>();
             Thread toBackend = sender(fe.link(0), stop, err, "rlvu-race-fe");
             Thread toFrontend = sender(be.link(0), stop, err, "rlvu-race-be");
-            try (Traffic.Counter atBackend = new Traffic.Counter(be.link(0));
-                 Traffic.Counter atFrontend = new Traffic.Counter(fe.link(0))) {
+            try (LinkTraffic.Counter atBackend = new LinkTraffic.Counter(be.link(0));
+                 LinkTraffic.Counter atFrontend = new LinkTraffic.Counter(fe.link(0))) {
                 toBackend.start();
                 toFrontend.start();
                 assertTrue(atBackend.awaitAtLeast(1000, 10_000) >= 1000, "no traffic before the swaps");
@@ -139,7 +140,7 @@ class RingLockTest {
     private static Thread sender(ringlink.link.Link link, AtomicBoolean stop, AtomicReference<Throwable> err, String name) {
         Thread t = new Thread(() -> {
             try (PacketBatch b = new PacketBatch(32, 2048)) {
-                Traffic.frames(b, 32, 64);
+                LinkTraffic.frames(b, 32, 64);
                 while (!stop.get()) {
                     if (link.transmit(b, 0, 32) < 32) Thread.onSpinWait();
                 }

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import ringlink.testing.LinkTraffic;
 
 /**
  * DPDK virtio-user in server mode (it listens, like QEMU with server=on) and our back-end in
@@ -44,7 +45,7 @@ class VhostUserDpdkReconnectTest {
                     // After a reconnect testpmd may still be re-starting its port: it answered after
                     // more than 20 s once on this 2-core machine (a full CI run), so wait up to 60.
                     pmd.command("clear port stats 0", 60_000);
-                    try (Traffic.Counter rx = new Traffic.Counter(be.link(0))) {
+                    try (LinkTraffic.Counter rx = new LinkTraffic.Counter(be.link(0))) {
                         pmd.command("start", 15_000);
                         Thread.sleep(500);
                         pmd.command("stop", 15_000);

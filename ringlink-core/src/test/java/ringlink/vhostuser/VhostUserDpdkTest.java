@@ -12,6 +12,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import ringlink.link.LinkStats;
 import ringlink.testing.Env;
+import ringlink.testing.LinkTraffic;
 
 /**
  * Interop with DPDK: testpmd's virtio-user (a third-party front-end) against our back-end, and our
@@ -45,7 +46,7 @@ class VhostUserDpdkTest {
             // reach testpmd as one used descriptor each on packed rings, checked by the exact counts.
             assertTrue(be.features().has(ringlink.virtio.VirtioFeature.IN_ORDER), "IN_ORDER not negotiated: " + be.features());
             BackendLink link = be.link(0);
-            try (Traffic.Counter rx = new Traffic.Counter(link)) {
+            try (LinkTraffic.Counter rx = new LinkTraffic.Counter(link)) {
                 // testpmd → us: txonly for a moment, then exact comparison.
                 pmd.command("start", 20_000);
                 Thread.sleep(1000);
@@ -63,7 +64,7 @@ class VhostUserDpdkTest {
             pmd.command("set fwd rxonly", 20_000);
             pmd.command("start", 20_000);
             long n = 20_000;
-            long sent = Traffic.send(link, n, 60, 30_000);
+            long sent = LinkTraffic.send(link, n, 60, 30_000);
             LinkStats st = link.counters().snapshot();
             long delivered = sent - st.txDrops();
             Thread.sleep(300);
@@ -110,7 +111,7 @@ class VhostUserDpdkTest {
                 // us → testpmd (rxonly): exact count.
                 pmd.command("start", 20_000);
                 long n = 20_000;
-                long sent = Traffic.send(link, n, 60, 30_000);
+                long sent = LinkTraffic.send(link, n, 60, 30_000);
                 assertEquals(n, sent);
                 long got = 0;
                 end = System.currentTimeMillis() + 10_000;
@@ -120,7 +121,7 @@ class VhostUserDpdkTest {
                 assertEquals(0, link.counters().snapshot().txDrops());
                 // testpmd (txonly) → us: exact count after stop.
                 pmd.command("clear port stats 0", 20_000);
-                try (Traffic.Counter rx = new Traffic.Counter(link)) {
+                try (LinkTraffic.Counter rx = new LinkTraffic.Counter(link)) {
                     pmd.command("set fwd txonly", 20_000);
                     pmd.command("set txpkts 64", 20_000);
                     pmd.command("start", 20_000);

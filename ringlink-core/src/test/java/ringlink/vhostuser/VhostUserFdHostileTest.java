@@ -21,6 +21,7 @@ import ringlink.sys.Fd;
 import ringlink.sys.PollSet;
 import ringlink.sys.PollfdLayout;
 import ringlink.testing.Env;
+import ringlink.testing.LinkTraffic;
 
 /**
  * A hostile front-end and back-end written in Python ({@code src/test/python/fdattack}) attack
@@ -138,7 +139,7 @@ class VhostUserFdHostileTest {
                 l.finishWait();
             }, "finishWait blocked on the front-end's kick eventfd");
             // The RX call is blocking and full: the signal after the packet is skipped, not blocked on.
-            Traffic.frames(b, 1, 64);
+            LinkTraffic.frames(b, 1, 64);
             int sent = assertTimeoutPreemptively(BOUND, () -> l.transmit(b, 0, 1), "transmit blocked on the call eventfd");
             assertEquals(1, sent);
             p.getOutputStream().close();
@@ -257,7 +258,7 @@ class VhostUserFdHostileTest {
              PacketBatch b = new PacketBatch(8, 2048)) {
             expectLine(p, "ready");
             FrontendLink l = fe.link(0);
-            Traffic.frames(b, 1, 64);
+            LinkTraffic.frames(b, 1, 64);
             // Our TX kick is full and blocking now: the kick after the packet must not block.
             assertEquals(1, (int) assertTimeoutPreemptively(BOUND, () -> l.transmit(b, 0, 1), "transmit blocked on the kick"));
             // Our RX call is empty and blocking: finishWait drains it without blocking.

@@ -87,6 +87,29 @@ class VhostUserHostileTest {
         c.send(new Message(request, flags, payload, fds));
     }
 
+    /**
+     * Sets up a VERSION_1 session over one 1 MiB region at {@code base} (guest addresses =
+     * offsets) with two split rings of {@code qs}: queue q's descriptors at 16384·q, avail at
+     * +4096, used at +8192, kicked through {@code k0}/{@code k1}.
+     */
+    static void twoSplitRings(Connection c, Fd mem, long base, int qs, EventFd k0, EventFd k1)
+            throws VhostUserException {
+        raw(c, Request.SET_FEATURES.code, 1, Message.ofU64(1L << 32)); // VERSION_1 only
+        raw(c, Request.SET_MEM_TABLE.code, 1, memTable(0, 1 << 20, base, 0), mem);
+        for (int q = 0; q < 2; q++) {
+            long off = q * 16384L;
+            raw(c, Request.SET_VRING_NUM.code, 1, Message.state(q, qs));
+            byte[] addr = new byte[40];
+            MemorySegment s = MemorySegment.ofArray(addr);
+            s.set(U32, 0, q);
+            s.set(U64, 8, base + off);
+            s.set(U64, 16, base + off + 8192);
+            s.set(U64, 24, base + off + 4096);
+            raw(c, Request.SET_VRING_ADDR.code, 1, addr);
+            raw(c, Request.SET_VRING_KICK.code, 1, Message.ofU64(q), (q == 0 ? k0 : k1).fd());
+        }
+    }
+
     static byte[] memTable(long... regions) {
         int n = regions.length / 4;
         byte[] b = new byte[8 + 32 * n];
@@ -289,21 +312,7 @@ class VhostUserHostileTest {
              EventFd k0 = EventFd.create(); EventFd k1 = EventFd.create();
              PacketBatch b = new PacketBatch(8, PacketBatch.SUPERPACKET_BUFFER)) {
             long base = map.address();
-            raw(c, Request.SET_FEATURES.code, 1, Message.ofU64(1L << 32)); // VERSION_1 only
-            raw(c, Request.SET_MEM_TABLE.code, 1, memTable(0, 1 << 20, base, 0), mem);
-            // TX queue (index 1): desc at 0, avail at 4096, used at 8192 (guest addresses = offsets).
-            for (int q = 0; q < 2; q++) {
-                long off = q * 16384L;
-                raw(c, Request.SET_VRING_NUM.code, 1, Message.state(q, qs));
-                byte[] addr = new byte[40];
-                MemorySegment s = MemorySegment.ofArray(addr);
-                s.set(U32, 0, q);
-                s.set(U64, 8, base + off);
-                s.set(U64, 16, base + off + 8192);
-                s.set(U64, 24, base + off + 4096);
-                raw(c, Request.SET_VRING_ADDR.code, 1, addr);
-                raw(c, Request.SET_VRING_KICK.code, 1, Message.ofU64(q), (q == 0 ? k0 : k1).fd());
-            }
+            twoSplitRings(c, mem, base, qs, k0, k1);
             assertTrue(be.awaitReady(1, 5000), () -> "not started: " + be.lastError());
             MemorySegment m = map.segment();
             long txDesc = 16384, txAvail = 16384 + 4096;

@@ -26,6 +26,7 @@ import ringlink.virtio.PackedQueueDevice;
 import ringlink.virtio.PackedQueueDriver;
 import ringlink.virtio.PackedRing;
 import ringlink.virtio.VirtioFeature;
+import ringlink.testing.LinkTraffic;
 
 /**
  * INFLIGHT_SHMFD: the split and packed queue regions' bookkeeping, recovery rules (including
@@ -422,12 +423,12 @@ class VhostUserInflightTest {
      */
     private static void restartDelivers(VhostUserFrontend fe, VhostUserBackend be1, Path sock, BackendConfig bc) throws Exception {
         be1.close();
-        assertEquals(50, Traffic.send(fe.link(0), 50, 64, 5000));
+        assertEquals(50, LinkTraffic.send(fe.link(0), 50, 64, 5000));
         try (VhostUserBackend be2 = VhostUserBackend.listen(sock, bc)) {
             long end = System.currentTimeMillis() + 10_000;
             while (fe.sessions() < 2 && System.currentTimeMillis() < end) Thread.sleep(10);
             assertTrue(be2.awaitReady(1, 5000), () -> "not restarted: " + be2.lastError());
-            try (Traffic.Counter rx = new Traffic.Counter(be2.link(0))) {
+            try (LinkTraffic.Counter rx = new LinkTraffic.Counter(be2.link(0))) {
                 assertEquals(50, rx.awaitAtLeast(50, 5000));
                 assertEquals(50, rx.awaitQuiet(200, 2000));
             }

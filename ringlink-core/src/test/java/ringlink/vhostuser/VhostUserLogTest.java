@@ -14,6 +14,7 @@ import ringlink.sys.Fd;
 import ringlink.sys.Mapping;
 import ringlink.sys.MemFd;
 import ringlink.virtio.VirtioFeature;
+import ringlink.testing.LinkTraffic;
 
 /**
  * Dirty-page logging for live migration (VHOST_F_LOG_ALL, LOG_SHMFD), against our own
@@ -151,7 +152,7 @@ class VhostUserLogTest {
                 long base = gStart >>> 12; // first page of the region
                 clear(lm.segment(), base, gSize);
                 byte[] before = guest.toArray(ValueLayout.JAVA_BYTE);
-                assertEquals(40, Traffic.send(bl, 40, 1000, 5000)); // RX buffers of 2 KiB: ~20 pages
+                assertEquals(40, LinkTraffic.send(bl, 40, 1000, 5000)); // RX buffers of 2 KiB: ~20 pages
                 byte[] after = guest.toArray(ValueLayout.JAVA_BYTE);
                 BitSet changed = new BitSet();
                 for (int i = 0; i < before.length; i++) if (before[i] != after[i]) changed.set(i / PAGE);
@@ -179,7 +180,7 @@ class VhostUserLogTest {
                 assertEquals(0, VhostUserProtocolTest.ack(fe, Request.SET_FEATURES, Message.ofU64(fe.features().bits())));
                 long marks = be.lastLog().marked();
                 clear(lm.segment(), base, gSize);
-                assertEquals(20, Traffic.send(bl, 20, 1000, 5000));
+                assertEquals(20, LinkTraffic.send(bl, 20, 1000, 5000));
                 assertEquals(marks, be.lastLog().marked());
                 assertTrue(regionBits(lm.segment(), base, gSize).isEmpty());
             }
@@ -210,7 +211,7 @@ class VhostUserLogTest {
             Thread tx = new Thread(() -> {
                 try (ringlink.packet.PacketBatch in = new ringlink.packet.PacketBatch(64, 2048)) {
                     while (!stop.get()) {
-                        Traffic.send(be.link(0), 32, 200, 1000);
+                        LinkTraffic.send(be.link(0), 32, 200, 1000);
                         in.clear();
                         fl.receive(in); // the guest recycles its RX buffers
                     }

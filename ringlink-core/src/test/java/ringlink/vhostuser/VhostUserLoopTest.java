@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import ringlink.link.Link;
 import ringlink.packet.PacketBatch;
 import ringlink.virtio.VirtioFeature;
+import ringlink.testing.LinkTraffic;
 
 /** Our front-end against our back-end, over a socketpair and over a path, split and packed. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -22,15 +23,15 @@ class VhostUserLoopTest {
 
 
     static void exchange(Link fe, Link be, long n, int size) throws Exception {
-        try (Traffic.Counter atBackend = new Traffic.Counter(be)) {
-            assertEquals(n, Traffic.send(fe, n, size, 20_000));
+        try (LinkTraffic.Counter atBackend = new LinkTraffic.Counter(be)) {
+            assertEquals(n, LinkTraffic.send(fe, n, size, 20_000));
             assertEquals(n, atBackend.awaitAtLeast(n, 10_000), "front-end → back-end");
             assertEquals(n, atBackend.awaitQuiet(100, 1000));
             assertEquals((long) size * n, atBackend.bytes.get());
             assertNull(atBackend.error);
         }
-        try (Traffic.Counter atFrontend = new Traffic.Counter(fe)) {
-            assertEquals(n, Traffic.send(be, n, size, 20_000));
+        try (LinkTraffic.Counter atFrontend = new LinkTraffic.Counter(fe)) {
+            assertEquals(n, LinkTraffic.send(be, n, size, 20_000));
             assertEquals(n, atFrontend.awaitAtLeast(n, 10_000), "back-end → front-end");
             assertEquals(n, atFrontend.awaitQuiet(100, 1000));
             assertEquals((long) size * n, atFrontend.bytes.get());
@@ -60,9 +61,9 @@ class VhostUserLoopTest {
              VhostUserFrontend fe = VhostUserFrontend.over(p[1], FrontendConfig.defaults())) {
             assertTrue(be.awaitReady(1, 5000));
             assertTrue(fe.features().has(VirtioFeature.NET_MRG_RXBUF));
-            try (Traffic.Counter atFrontend = new Traffic.Counter(fe.link(0))) {
+            try (LinkTraffic.Counter atFrontend = new LinkTraffic.Counter(fe.link(0))) {
                 // 5000 bytes + header need three 2 KiB receive buffers each.
-                long sent = Traffic.send(be.link(0), 1000, 5000, 5_000);
+                long sent = LinkTraffic.send(be.link(0), 1000, 5000, 5_000);
                 assertEquals(1000, sent, () -> "fe " + fe.link(0).counters().snapshot() + " be " + be.link(0).counters().snapshot()
                         + " rx error " + atFrontend.error + " got " + atFrontend.packets);
                 assertEquals(1000, atFrontend.awaitAtLeast(1000, 10_000));

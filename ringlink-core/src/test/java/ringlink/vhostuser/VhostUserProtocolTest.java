@@ -13,6 +13,7 @@ import ringlink.sys.Fd;
 import ringlink.sys.MemFd;
 import ringlink.sys.UnixSocket;
 import ringlink.virtio.VirtioFeature;
+import ringlink.testing.LinkTraffic;
 
 /**
  * Message-by-message behaviour of our back-end, driven by our front-end plus raw messages: ring
@@ -64,22 +65,22 @@ class VhostUserProtocolTest {
 
             // Started but disabled: TX is processed and discarded, RX gets nothing.
             assertEquals(0, ack(fe, Request.SET_VRING_ENABLE, Message.state(1, 0)));
-            assertEquals(100, Traffic.send(fl, 100, 64, 5000));
+            assertEquals(100, LinkTraffic.send(fl, 100, 64, 5000));
             assertEquals(0, drain(bl, b, 200));
             assertEquals(100, bl.counters().snapshot().rxDrops());
             assertEquals(0, ack(fe, Request.SET_VRING_ENABLE, Message.state(0, 0)));
-            assertEquals(10, Traffic.send(bl, 10, 64, 5000));
+            assertEquals(10, LinkTraffic.send(bl, 10, 64, 5000));
             assertEquals(10, bl.counters().snapshot().txDrops());
             assertEquals(0, ack(fe, Request.SET_VRING_ENABLE, Message.state(0, 1)));
 
             // SET_FEATURES (same value) must not re-enable the disabled TX ring.
             assertEquals(0, ack(fe, Request.SET_FEATURES, Message.ofU64(fe.features().bits())));
-            assertEquals(20, Traffic.send(fl, 20, 64, 5000));
+            assertEquals(20, LinkTraffic.send(fl, 20, 64, 5000));
             assertEquals(0, drain(bl, b, 200));
 
             // Enabled: packets flow.
             assertEquals(0, ack(fe, Request.SET_VRING_ENABLE, Message.state(1, 1)));
-            assertEquals(100, Traffic.send(fl, 100, 64, 5000));
+            assertEquals(100, LinkTraffic.send(fl, 100, 64, 5000));
             assertEquals(100, drain(bl, b, 200));
 
             // GET_VRING_BASE stops the ring and says where the driver is: 220 chains consumed.
@@ -89,7 +90,7 @@ class VhostUserProtocolTest {
             } else {
                 assertEquals(220, base);
             }
-            assertEquals(50, Traffic.send(fl, 50, 64, 5000));
+            assertEquals(50, LinkTraffic.send(fl, 50, 64, 5000));
             assertEquals(0, drain(bl, b, 200), "a stopped ring is not processed");
 
             // Restart at the reported base: exactly the 50 pending packets arrive, none lost or repeated.

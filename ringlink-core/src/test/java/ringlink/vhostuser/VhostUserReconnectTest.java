@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import ringlink.virtio.VirtioFeature;
+import ringlink.testing.LinkTraffic;
 
 /**
  * Reconnects: the back-end restarts while our front-end stays up (packets sent meanwhile wait in
@@ -34,13 +35,13 @@ class VhostUserReconnectTest {
             be1.close();
             // Back-end gone: the front-end's link stays open and queues what it is given.
             assertTrue(fe.link(0).isOpen());
-            assertEquals(100, Traffic.send(fe.link(0), 100, 64, 5000));
+            assertEquals(100, LinkTraffic.send(fe.link(0), 100, 64, 5000));
             try (VhostUserBackend be2 = VhostUserBackend.listen(sock, BackendConfig.defaults())) {
                 long end = System.currentTimeMillis() + 10_000;
                 while (fe.sessions() < 2 && System.currentTimeMillis() < end) Thread.sleep(10);
                 assertEquals(2, fe.sessions(), "front-end did not reconnect");
                 assertTrue(be2.awaitReady(1, 5000), () -> "rings not restarted: " + be2.lastError());
-                try (Traffic.Counter rx = new Traffic.Counter(be2.link(0))) {
+                try (LinkTraffic.Counter rx = new LinkTraffic.Counter(be2.link(0))) {
                     assertEquals(100, rx.awaitAtLeast(100, 5000));
                     assertEquals(100, rx.awaitQuiet(200, 2000), "queued packets delivered exactly once");
                 }
@@ -97,21 +98,21 @@ class VhostUserReconnectTest {
             assertTrue(be1.awaitReady(1, 5000), () -> "not ready: " + be1.lastError());
             assertEquals(packed, be1.features().has(VirtioFeature.RING_PACKED));
             // RX traffic first: the RX ring is mid-lap (and its buffers in the inflight buffer) when the back-end goes.
-            try (Traffic.Counter atFrontend = new Traffic.Counter(fe.link(0))) {
-                assertEquals(300, Traffic.send(be1.link(0), 300, 64, 5000));
+            try (LinkTraffic.Counter atFrontend = new LinkTraffic.Counter(fe.link(0))) {
+                assertEquals(300, LinkTraffic.send(be1.link(0), 300, 64, 5000));
                 assertEquals(300, atFrontend.awaitAtLeast(300, 5000));
             }
             AtomicLong sent = new AtomicLong(-1);
             Thread sender = new Thread(() -> {
                 try {
-                    sent.set(Traffic.send(fe.link(0), total, 64, 30_000));
+                    sent.set(LinkTraffic.send(fe.link(0), total, 64, 30_000));
                 } catch (Exception e) {
                     sent.set(-2);
                 }
             }, "rlvi-sender");
             sender.setDaemon(true);
             long first;
-            Traffic.Counter c1 = new Traffic.Counter(be1.link(0));
+            LinkTraffic.Counter c1 = new LinkTraffic.Counter(be1.link(0));
             try {
                 sender.start();
                 assertTrue(c1.awaitAtLeast(2000, 10_000) >= 2000, "first back-end receives");
@@ -126,7 +127,7 @@ class VhostUserReconnectTest {
                 while (fe.sessions() < 2 && System.currentTimeMillis() < end) Thread.sleep(10);
                 assertEquals(2, fe.sessions(), "front-end did not reconnect");
                 assertTrue(be2.awaitReady(1, 5000), () -> "rings not restarted: " + be2.lastError());
-                try (Traffic.Counter c2 = new Traffic.Counter(be2.link(0))) {
+                try (LinkTraffic.Counter c2 = new LinkTraffic.Counter(be2.link(0))) {
                     sender.join(30_000);
                     assertEquals(total, sent.get(), "front-end sent everything");
                     c2.awaitAtLeast(total - first, 10_000);

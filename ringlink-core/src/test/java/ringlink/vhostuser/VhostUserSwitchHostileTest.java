@@ -5,6 +5,7 @@ import static ringlink.vhostuser.VhostUserHostileTest.U32;
 import static ringlink.vhostuser.VhostUserHostileTest.U64;
 import static ringlink.vhostuser.VhostUserHostileTest.memTable;
 import static ringlink.vhostuser.VhostUserHostileTest.raw;
+import static ringlink.vhostuser.VhostUserHostileTest.twoSplitRings;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -28,6 +29,7 @@ import ringlink.sys.Fd;
 import ringlink.sys.Mapping;
 import ringlink.sys.MemFd;
 import ringlink.virtio.SplitRing;
+import ringlink.testing.LinkTraffic;
 
 /**
  * A vhost-user back-end as a switch port, against hostile and returning front-ends: the port a
@@ -111,20 +113,7 @@ class VhostUserSwitchHostileTest {
              Mapping map = Mapping.map(mem, 1 << 20, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "test");
              EventFd k0 = EventFd.create(); EventFd k1 = EventFd.create()) {
             long base = map.address();
-            raw(c, Request.SET_FEATURES.code, 1, Message.ofU64(1L << 32)); // VERSION_1 only
-            raw(c, Request.SET_MEM_TABLE.code, 1, memTable(0, 1 << 20, base, 0), mem);
-            for (int q = 0; q < 2; q++) {
-                long off = q * 16384L;
-                raw(c, Request.SET_VRING_NUM.code, 1, Message.state(q, qs));
-                byte[] addr = new byte[40];
-                MemorySegment s = MemorySegment.ofArray(addr);
-                s.set(U32, 0, q);
-                s.set(U64, 8, base + off);
-                s.set(U64, 16, base + off + 8192);
-                s.set(U64, 24, base + off + 4096);
-                raw(c, Request.SET_VRING_ADDR.code, 1, addr);
-                raw(c, Request.SET_VRING_KICK.code, 1, Message.ofU64(q), (q == 0 ? k0 : k1).fd());
-            }
+            twoSplitRings(c, mem, base, qs, k0, k1);
             MemorySegment m = map.segment();
             long txDesc = 16384, txAvail = 16384 + 4096;
             m.set(U64, txDesc + SplitRing.DESC_ADDR, 0x7fff_0000_0000L);
@@ -237,7 +226,7 @@ class VhostUserSwitchHostileTest {
         Path sock = tmp.resolve("rlvsh.sock");
         breakTheRing(sock);
         waitFor(() -> !sw.isUp(0), "the broken port went down");
-        try (Traffic.Counter rx = new Traffic.Counter(pair[1])) {
+        try (LinkTraffic.Counter rx = new LinkTraffic.Counter(pair[1])) {
             long expected = 0;
             for (int round = 0; round < 2; round++) {
                 int r = round;

@@ -1,4 +1,4 @@
-package ringlink.memif;
+package ringlink.testing;
 
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
@@ -9,22 +9,40 @@ import ringlink.packet.PacketBatch;
 import ringlink.sys.PollSet;
 import ringlink.sys.PollfdLayout;
 
-/** Test helpers that move packets through memif links with bounded waits. */
-final class MemifTraffic {
-    private MemifTraffic() {}
+/**
+ * Test traffic through any {@link Link} with bounded waits: Ethernet frames with a byte pattern,
+ * a sender that retries on back-pressure and a receiver thread that counts (and may check the
+ * pattern). The memif and vhost-user tests share it.
+ */
+public final class LinkTraffic {
+    private LinkTraffic() {}
 
     /** A receiver thread counting packets (and checking their pattern) until stopped; sleeps by the wait contract. */
-    static final class Counter implements AutoCloseable {
-        final AtomicLong packets = new AtomicLong();
-        final AtomicLong bytes = new AtomicLong();
-        final AtomicLong corrupt = new AtomicLong();
-        final AtomicBoolean stop = new AtomicBoolean();
-        volatile Throwable error;
+    public static final class Counter implements AutoCloseable {
+        /** Packets received. */
+        public final AtomicLong packets = new AtomicLong();
+        /** Bytes received. */
+        public final AtomicLong bytes = new AtomicLong();
+        /** Packets whose pattern was wrong (only counted when checking). */
+        public final AtomicLong corrupt = new AtomicLong();
+        /** Set to stop the thread ({@link #close()} does). */
+        public final AtomicBoolean stop = new AtomicBoolean();
+        /** What the receive loop threw, if anything. */
+        public volatile Throwable error;
         private final Thread thread;
 
-        Counter(Link link, boolean checkPattern) {
+        /** Counts what {@code link} receives without checking the bytes. */
+        public Counter(Link link) {
+            this(link, false);
+        }
+
+        /**
+         * Counts what {@code link} receives; with {@code checkPattern} also counts frames not made
+         * by {@link #frames}.
+         */
+        public Counter(Link link, boolean checkPattern) {
             thread = new Thread(() -> {
-                try (PacketBatch b = new PacketBatch(64, 16384)) {
+                try (PacketBatch b = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
                     while (!stop.get()) {
                         b.clear();
                         int n = link.receive(b);
@@ -40,18 +58,20 @@ final class MemifTraffic {
                 } catch (Throwable t) {
                     if (!stop.get()) error = t;
                 }
-            }, "rlmif-counter");
+            }, "rl-traffic-counter");
             thread.setDaemon(true);
             thread.start();
         }
 
-        long awaitAtLeast(long n, long timeoutMillis) throws InterruptedException {
+        /** Waits (bounded) until {@code n} packets arrived; returns the count then. */
+        public long awaitAtLeast(long n, long timeoutMillis) throws InterruptedException {
             long end = System.currentTimeMillis() + timeoutMillis;
             while (packets.get() < n && System.currentTimeMillis() < end && error == null) Thread.sleep(5);
             return packets.get();
         }
 
-        long awaitQuiet(long quietMillis, long timeoutMillis) throws InterruptedException {
+        /** Waits (bounded) until the count stops changing for {@code quietMillis}; returns it. */
+        public long awaitQuiet(long quietMillis, long timeoutMillis) throws InterruptedException {
             long end = System.currentTimeMillis() + timeoutMillis;
             long last = -1, since = System.currentTimeMillis();
             while (System.currentTimeMillis() < end) {
@@ -74,7 +94,8 @@ final class MemifTraffic {
         }
     }
 
-    static boolean patternOk(PacketBatch b, int i) {
+    /** True if packet {@code i} carries {@link #frames}' pattern after its Ethernet header. */
+    public static boolean patternOk(PacketBatch b, int i) {
         var s = b.memory();
         long o = b.dataOffset(i);
         int len = b.length(i);
@@ -83,7 +104,7 @@ final class MemifTraffic {
     }
 
     /** Fills {@code b} with {@code n} Ethernet frames of {@code size} bytes (broadcast, IPv4 ethertype, a byte pattern). */
-    static void frames(PacketBatch b, int n, int size) {
+    public static void frames(PacketBatch b, int n, int size) {
         b.clear();
         for (int k = 0; k < n; k++) {
             int i = b.add();
@@ -96,8 +117,13 @@ final class MemifTraffic {
         }
     }
 
-    /** Transmits {@code total} frames of {@code size} bytes, retrying on back-pressure, for at most {@code timeoutMillis}. */
-    static long send(Link link, long total, int size, long timeoutMillis) throws IOException, InterruptedException {
+    /**
+     * Transmits {@code total} frames of {@code size} bytes, retrying on back-pressure (after a
+     * 50 µs nap: the machine is shared), for at most {@code timeoutMillis}; returns how many
+     * were taken.
+     */
+    public static long send(Link link, long total, int size, long timeoutMillis)
+            throws IOException, InterruptedException {
         long end = System.currentTimeMillis() + timeoutMillis;
         long sent = 0;
         try (PacketBatch b = new PacketBatch(32, Math.max(2048, size + 128))) {
