@@ -24,7 +24,7 @@ import ringlink.sys.CpuAffinity;
  *   <li>VLANs (optional, {@link Builder#vlanAware}): access and trunk ports ({@link PortVlan});
  *       tags are removed on arrival and added per egress port.</li>
  *   <li>Offload translation: a packet keeps its offload metadata (a TSO superpacket stays one
- *       packet) to every port whose {@link Link#offloads()} accept it; for a port that does not,
+ *       packet) to every port whose {@link Link#transmitOffloads()} accept it; for a port that does not,
  *       its checksum is finished or it is segmented in software ({@link Segmenter}).</li>
  *   <li>Batching end to end: each poll receives a batch; runs of packets with the same
  *       destination leave in one {@code transmit}. Nothing is allocated per packet.</li>
