@@ -14,7 +14,7 @@ import ringlink.link.LinkCounters;
 import ringlink.link.LinkException;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
@@ -64,7 +64,7 @@ import ringlink.sys.TpacketStatsV3Layout;
  *
  * <h2>Waiting</h2>
  * {@link #readyFd()} is an epoll over the socket (readable when a block is ready) and a wake-up
- * eventfd that {@link #close()} signals; {@link WakeupGuard} keeps both open while a thread may
+ * eventfd that {@link #close()} signals; {@link LinkState} keeps both open while a thread may
  * sleep on them.
  *
  * <h2>Statistics</h2>
@@ -91,7 +91,8 @@ public final class PacketLink implements Link {
     private final MemorySegment mem;
     private final Epoll epoll;
     private final EventFd wake;
-    private final WakeupGuard wakeGuard;
+    /** Open/failed/closed; unmaps the rings only after the calls in flight; the wake-up hand-off. */
+    private final LinkState state;
     private final LinkCounters counters = new LinkCounters();
     private final int mtu;
     private final int maxRx;
@@ -120,8 +121,6 @@ public final class PacketLink implements Link {
     private long kernelPackets, kernelDrops, kernelFreezes;
     private long dropsReported;
     private final MemorySegment statsBuf = Arena.ofAuto().allocate(TpacketStatsV3Layout.LAYOUT);
-    private volatile boolean closed;
-    private volatile String failure;
     /** Why the last received packet was dropped by the offload checks, or null. */
     private volatile String lastError;
 
@@ -134,7 +133,7 @@ public final class PacketLink implements Link {
         this.mem = ring.segment();
         this.epoll = epoll;
         this.wake = wake;
-        this.wakeGuard = new WakeupGuard(wake, epoll);
+        this.state = new LinkState(name, wake, epoll);
         this.mtu = mtu;
         this.blockSize = config.blockSize();
         this.blocks = config.blocks();
@@ -291,7 +290,7 @@ public final class PacketLink implements Link {
     @Override public int maxReceiveSize() { return maxRx; }
     @Override public Fd readyFd() { return epoll.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return !closed && failure == null; }
+    @Override public boolean isOpen() { return state.isUsable(); }
 
     /** The configuration in effect (tx-frames rounded to whole transmit blocks). */
     public PacketConfig config() { return config; }
@@ -313,8 +312,7 @@ public final class PacketLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
-        check();
+        state.enterReceive();
         try {
             int got = 0;
             long bytes = 0;
@@ -406,7 +404,9 @@ public final class PacketLink implements Link {
             if (dropped > 0) counters.rxDropped(dropped);
             return got;
         } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw fail(e);
+            throw state.fail("", e);
+        } finally {
+            state.exitReceive();
         }
     }
 
@@ -450,13 +450,14 @@ public final class PacketLink implements Link {
     }
 
     private LinkFailedException corrupt(String what) {
-        failure = "corrupt receive ring: " + what;
-        return new LinkFailedException(name + ": " + failure);
+        String why = "corrupt receive ring: " + what;
+        state.recordFailure(why);
+        return new LinkFailedException(name + ": " + why);
     }
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        check();
+        state.enterTransmit();
         try {
             int taken = 0;
             int posted = 0;
@@ -500,7 +501,9 @@ public final class PacketLink implements Link {
             if (dropped > 0) counters.txDropped(dropped);
             return taken;
         } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw fail(e);
+            throw state.fail("", e);
+        } finally {
+            state.exitTransmit();
         }
     }
 
@@ -542,37 +545,30 @@ public final class PacketLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        if (closed || !wakeGuard.beginWait()) return false;
+        if (!state.isOpen() || !state.beginWait()) return false;
         boolean sleep = false;
         try {
-            sleep = !rxReady();
-            return sleep;
-        } catch (IllegalStateException e) {
-            // close() from another thread unmapped the ring under us (it does not wait for the
-            // receiving thread): closed, do not sleep; the next receive throws LinkClosedException.
-            if (closed) return false;
-            throw e;
+            state.enterReceive(); // close() unmaps the ring only after we left
+            try {
+                sleep = !rxReady();
+                return sleep;
+            } finally {
+                state.exitReceive();
+            }
         } finally {
-            if (!sleep) wakeGuard.endWait();
+            if (!sleep) state.endWait();
         }
     }
 
     @Override
     public void finishWait() {
         // The eventfd is only signalled by close(): nothing to drain.
-        wakeGuard.endWait();
+        state.endWait();
     }
 
     /** Reads PACKET_STATISTICS (which resets the kernel's counters) into the running totals. */
     private void pollStatistics() throws IOException {
-        long drops;
-        synchronized (statsLock) {
-            Sockets.getsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_STATISTICS, statsBuf, "PACKET_STATISTICS");
-            kernelPackets += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_PACKETS));
-            kernelDrops += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_DROPS));
-            kernelFreezes += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_FREEZE_Q_CNT));
-            drops = kernelDrops;
-        }
+        long drops = statistics().drops();
         // Only the receiving thread reaches here through releaseBlock; statistics() leaves rxDrops to it.
         if (drops > dropsReported) {
             counters.rxDropped(drops - dropsReported);
@@ -586,6 +582,7 @@ public final class PacketLink implements Link {
      */
     public Statistics statistics() throws IOException {
         synchronized (statsLock) {
+            // getsockopt resets the kernel's counters: add them up under the lock
             Sockets.getsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_STATISTICS, statsBuf, "PACKET_STATISTICS");
             kernelPackets += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_PACKETS));
             kernelDrops += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_DROPS));
@@ -603,28 +600,14 @@ public final class PacketLink implements Link {
      */
     public record Statistics(long packets, long drops, long freezes) {}
 
-    private void check() throws LinkException {
-        if (closed) throw new LinkClosedException(name + ": closed");
-        String f = failure;
-        if (f != null) throw new LinkFailedException(name + ": stopped earlier: " + f);
-    }
-
-    private LinkException fail(RuntimeException e) {
-        if (closed) return new LinkClosedException(name + ": closed");
-        failure = e.getMessage();
-        return new LinkFailedException(name + ": " + e.getMessage(), e);
-    }
-
+    /**
+     * Unmaps the rings once no receive or transmit is inside (first: the mapping holds a
+     * reference to the socket, which is only freed once both are gone), closes the socket, then
+     * wakes a sleeper.
+     */
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) return;
-            closed = true;
-        }
-        // Unmap first: the mapping holds a reference to the socket, which is only freed once both are gone.
-        ring.close();
-        fd.close();
-        wakeGuard.close();
+        state.close(ring, fd);
     }
 
     @Override

@@ -683,6 +683,7 @@ public final class MemifInterface implements AutoCloseable {
             if (closed) return;
             closed = true;
         }
+        for (MemifLink k : links) k.markClosed();
         try {
             control.signal();
         } catch (IOException ignored) {

@@ -5,13 +5,12 @@ import static ringlink.sys.Endian.BE16;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.link.Layer;
 import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
@@ -111,20 +110,10 @@ public final class ShmLink implements Link {
         public Options withVnetHdr(boolean v) { return new Options(mtu, bufferSize, ethernet, layer, checksumOffload, v, mac, peerMac); }
     }
 
-    private static final int CLOSED = 0x8000_0000;
     private static final int ETH_HLEN = 14;
     private static final int VNET_HLEN = VirtioNetHdr.SIZE;
     /** The largest IP packet, hence the largest superpacket with a virtio-net header. */
     private static final int MAX_IP = 65535;
-    private static final VarHandle USERS;
-
-    static {
-        try {
-            USERS = MethodHandles.lookup().findVarHandle(ShmLink.class, "users", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     private final String name;
     private final Role role;
@@ -133,8 +122,11 @@ public final class ShmLink implements Link {
     private final QueueConfig.Mapped txMem, rxMem;
     private final EventFd txEvent, rxEvent;
     private final EventFd readyEvent;
-    /** Closes readyEvent (and its queue's descriptors) only when no thread can be asleep on it. */
-    private final WakeupGuard wakeGuard;
+    /**
+     * Open/closed; the mapped queues go only after the calls in flight; closes readyEvent (and
+     * its queue's descriptors) only when no thread can be asleep on it.
+     */
+    private final LinkState state;
     private final MemorySegment readyState;
     private final Queues.Inbound in;
     private final Queues.Outbound out;
@@ -151,8 +143,6 @@ public final class ShmLink implements Link {
     private final long[] txStats = new long[2];
     private final int maxFrame;
     private final MemorySegment ethHeader = java.lang.foreign.Arena.ofAuto().allocate(ETH_HLEN);
-    @SuppressWarnings("unused") // through USERS
-    private volatile int users;
     private volatile String closeReason;
     private volatile Throwable failure;
     private volatile boolean peerDone;
@@ -225,7 +215,7 @@ public final class ShmLink implements Link {
             this.readyEvent = txEvent;
             this.readyState = tx.sharedState();
         }
-        this.wakeGuard = new WakeupGuard(readyEvent, readyEvent == rxEvent ? rxConfig : txConfig);
+        this.state = new LinkState(name, readyEvent, readyEvent == rxEvent ? rxConfig : txConfig);
         // We poll until told to sleep: the peer need not signal until prepareToWait says so.
         SharedDataLayout.STATE.setVolatile(readyState, 0L, SharedDataLayout.EVENTFD_DISABLED);
         MemorySegment.copy(options.peerMac(), 0, ethHeader, ValueLayout.JAVA_BYTE, 0, 6);
@@ -263,23 +253,27 @@ public final class ShmLink implements Link {
     }
     @Override public Fd readyFd() { return readyEvent.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return ((int) USERS.getVolatile(this) & CLOSED) == 0; }
+    @Override public boolean isOpen() { return state.isOpen(); }
 
     /** Why the link closed (null while open). */
     public String closeReason() { return closeReason; }
 
-    // ---- use counting: memory is released only when no call is inside ----
+    // ---- calls in flight: memory is released only when no call is inside (LinkState) ----
 
-    private void enter() throws IOException {
-        while (true) {
-            int u = (int) USERS.getVolatile(this);
-            if ((u & CLOSED) != 0) throw closedException();
-            if (USERS.compareAndSet(this, u, u + 1)) return;
+    private void enterReceive() throws IOException {
+        try {
+            state.enterReceive();
+        } catch (LinkClosedException e) {
+            throw closedException(); // with the reason (a failure closes the link)
         }
     }
 
-    private void exit() {
-        if ((int) USERS.getAndAdd(this, -1) - 1 == CLOSED) release();
+    private void enterTransmit() throws IOException {
+        try {
+            state.enterTransmit();
+        } catch (LinkClosedException e) {
+            throw closedException();
+        }
     }
 
     private IOException closedException() {
@@ -310,8 +304,7 @@ public final class ShmLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (!isOpen()) wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
-        enter();
+        enterReceive();
         int before = batch.count();
         try {
             drops[0] = 0;
@@ -331,7 +324,7 @@ public final class ShmLink implements Link {
             batch.setCount(before);
             throw fail(e);
         } finally {
-            exit();
+            state.exitReceive();
         }
     }
 
@@ -413,7 +406,7 @@ public final class ShmLink implements Link {
                 }
             }
         }
-        enter();
+        enterTransmit();
         try {
             if (addEth) pushEthernet(batch, from, to);
             if (vnet) {
@@ -444,7 +437,7 @@ public final class ShmLink implements Link {
         } catch (ClosedFdException e) {
             throw closedException();
         } finally {
-            exit();
+            state.exitTransmit();
         }
     }
 
@@ -461,10 +454,10 @@ public final class ShmLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        enter();
+        enterReceive();
         boolean sleep = false;
         try {
-            if (!wakeGuard.beginWait()) return false;
+            if (!state.beginWait()) return false;
             SharedDataLayout.STATE.setVolatile(readyState, 0L, SharedDataLayout.EVENTFD_ENABLED);
             VarHandle.fullFence();
             if (in.ready()) {
@@ -481,17 +474,17 @@ public final class ShmLink implements Link {
             if (!Mapping.isFault(e)) throw e;
             throw fail(e);
         } finally {
-            exit();
-            if (!sleep) wakeGuard.endWait();
+            state.exitReceive();
+            if (!sleep) state.endWait();
         }
     }
 
     @Override
     public void finishWait() throws IOException {
         try {
-            enter();
+            enterReceive();
         } catch (IOException e) {
-            wakeGuard.endWait(); // closed while we slept: the wake-up descriptors are ours to release
+            state.endWait(); // closed while we slept: the wake-up descriptors are ours to release
             throw e;
         }
         try {
@@ -505,8 +498,8 @@ public final class ShmLink implements Link {
             if (!Mapping.isFault(e)) throw e;
             throw fail(e);
         } finally {
-            exit();
-            wakeGuard.endWait();
+            state.exitReceive();
+            state.endWait();
         }
     }
 
@@ -517,34 +510,15 @@ public final class ShmLink implements Link {
     }
 
     private void close(String reason) {
-        while (true) {
-            int u = (int) USERS.getVolatile(this);
-            if ((u & CLOSED) != 0) return;
+        synchronized (this) {
             if (closeReason == null) closeReason = reason;
-            if (USERS.compareAndSet(this, u, u | CLOSED)) {
-                // Wakes a thread asleep on readyFd; readyEvent (and its queue's descriptors, which
-                // close it too) are closed by the guard once no thread can be asleep on it. The
-                // mapped memory goes in release(), after the in-flight calls.
-                wakeGuard.close();
-                if (peer != null) peer.shutdown(); // wakes the watcher
-                if (u == 0) release();
-                return;
-            }
         }
-    }
-
-    private void release() {
-        try {
-            txMem.close();
-            rxMem.close();
-            boolean readyIsRx = readyEvent == rxEvent;
-            (readyIsRx ? txEvent : rxEvent).close();
-            (readyIsRx ? txConfig : rxConfig).close();
-            // readyEvent and its queue's descriptors: the wake-up guard's, see close()
-            if (peer != null) peer.close();
-        } finally {
-            released.countDown();
-        }
+        if (peer != null && state.isOpen()) peer.shutdown(); // wakes the watcher
+        // The mapped memory and the other queue's descriptors go after the calls in flight (or,
+        // closed from inside one of them by fail(), when it returns); then readyEvent (and its
+        // queue's descriptors, which close it too) once no thread can be asleep on it.
+        boolean readyIsRx = readyEvent == rxEvent;
+        state.close(txMem, rxMem, readyIsRx ? txEvent : rxEvent, readyIsRx ? txConfig : rxConfig, peer, released::countDown);
     }
 
     /** Waits until the link is closed and its memory released; true if it was within the timeout. */
@@ -560,13 +534,13 @@ public final class ShmLink implements Link {
      */
     public void sayDone() throws IOException {
         if (peer == null) return;
-        enter();
+        if (!isOpen()) throw closedException();
         try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment b = a.allocate(1);
             b.set(ValueLayout.JAVA_BYTE, 0, ShmHandshake.DONE);
-            peer.send(b, 1);
-        } finally {
-            exit();
+            peer.send(b, 1); // the socket's own use count keeps it open meanwhile
+        } catch (ClosedFdException e) {
+            throw closedException();
         }
     }
 

@@ -8,7 +8,7 @@ import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.Offloads;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.Epoll;
 import ringlink.sys.EpollEventLayout;
@@ -27,7 +27,7 @@ import ringlink.sys.UdpSocket;
  * and datagrams from further sources are dropped and counted.
  *
  * <p>{@link #readyFd()} is an epoll descriptor over the socket and a shutdown eventfd, so
- * {@link #close()} wakes a sleeper ({@link WakeupGuard}).
+ * {@link #close()} wakes a sleeper ({@link LinkState}).
  */
 public final class UdpLink implements Link {
     /**
@@ -66,9 +66,8 @@ public final class UdpLink implements Link {
     private final UdpChannel ch;
     private final LinkCounters counters = new LinkCounters();
     private final Epoll ready;
-    private final WakeupGuard wakeGuard;
+    private final LinkState state;
     private final InetSocketAddress bound;
-    private volatile boolean closed;
     // last channel statistics folded into the counters
     private long seenRxDrop, seenTxDrop, seenGro, seenGso;
 
@@ -79,7 +78,7 @@ public final class UdpLink implements Link {
         this.peers = peers;
         this.ch = new UdpChannel(sock, peers, o.burst(), o.gro() && UdpSockets.groOn(sock), o.gso());
         this.ready = ready;
-        this.wakeGuard = new WakeupGuard(shutdown, ready);
+        this.state = new LinkState(name, shutdown, ready);
         this.bound = sock.localAddress();
     }
 
@@ -113,7 +112,9 @@ public final class UdpLink implements Link {
     @Override public int maxReceiveSize() { return o.mtu(); }
     @Override public Fd readyFd() { return ready.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return !closed; }
+    @Override public boolean isOpen() { return state.isOpen(); }
+    @Override public boolean prepareToWait() { return state.beginWait(); }
+    @Override public void finishWait() { state.endWait(); }
 
     /** The remote endpoints by id: configured ones, then learned sources. */
     public PeerTable peers() { return peers; }
@@ -124,10 +125,15 @@ public final class UdpLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) {
-            wakeGuard.pollerAwake();
-            throw new LinkClosedException(name + ": closed");
+        state.enterReceive(); // close() closes the descriptors only after we left
+        try {
+            return receiveEntered(batch);
+        } finally {
+            state.exitReceive();
         }
+    }
+
+    private int receiveEntered(PacketBatch batch) throws IOException {
         int start = batch.count();
         int n = ch.receive(batch, o.acceptAny());
         if (n > 0) {
@@ -156,10 +162,10 @@ public final class UdpLink implements Link {
     @Override
     public boolean awaitWritable(java.time.Duration timeout) throws IOException {
         if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative: " + timeout);
-        if (closed) return true;
+        if (!state.isOpen()) return true;
         long nanos = timeout.compareTo(java.time.Duration.ofDays(1)) > 0 ? java.time.Duration.ofDays(1).toNanos() : timeout.toNanos();
         try {
-            return ringlink.sys.PollSet.awaitOne(sock.fd(), ringlink.sys.PollfdLayout.POLLOUT, nanos) != 0 || closed;
+            return ringlink.sys.PollSet.awaitOne(sock.fd(), ringlink.sys.PollfdLayout.POLLOUT, nanos) != 0 || !state.isOpen();
         } catch (ringlink.sys.ClosedFdException e) {
             return true;
         }
@@ -167,7 +173,15 @@ public final class UdpLink implements Link {
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        if (closed) throw new LinkClosedException(name + ": closed");
+        state.enterTransmit();
+        try {
+            return transmitEntered(batch, from, to);
+        } finally {
+            state.exitTransmit();
+        }
+    }
+
+    private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
         for (int i = from; i < to; i++) {
             if (batch.flags(i) != 0 || batch.isGso(i)) {
                 throw new IllegalArgumentException(name + ": packet " + i + " carries offload metadata; a udp link has none");
@@ -193,21 +207,8 @@ public final class UdpLink implements Link {
     }
 
     @Override
-    public boolean prepareToWait() {
-        return wakeGuard.beginWait();
-    }
-
-    @Override
-    public void finishWait() {
-        wakeGuard.endWait();
-    }
-
-    @Override
     public void close() {
-        if (closed) return;
-        closed = true;
-        sock.close();
-        wakeGuard.close();
+        state.close(sock);
     }
 
     @Override

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import ringlink.link.Layer;
 import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
@@ -12,7 +11,7 @@ import ringlink.link.LinkCounters;
 import ringlink.link.LinkException;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.packet.Framing;
 import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
@@ -97,14 +96,13 @@ public final class VhostNetLink implements Link {
     /** readyFd: readable when the RX call or the error eventfd is, so a kernel-reported error wakes a sleeper too. */
     private final Epoll ready;
     private final LinkCounters counters = new LinkCounters();
-    private final AtomicBoolean closed = new AtomicBoolean();
     /**
-     * The descriptors a sleeper polls (ready, rxCall, err) are closed only when no thread can be
-     * asleep on them: closing the call eventfd would silently drop it from the epoll set, and a
-     * sleeper would sleep through the close.
+     * Open/failed/closed; the rings are unmapped only after the calls in flight; the descriptors
+     * a sleeper polls (ready, rxCall, err) are closed only when no thread can be asleep on them:
+     * closing the call eventfd would silently drop it from the epoll set, and a sleeper would
+     * sleep through the close.
      */
-    private final WakeupGuard wakeGuard;
-    private volatile String failure;
+    private final LinkState state;
     private long rxMalformedSeen;
     private long txTooBigSeen;
     private long txKicks, rxKicks;
@@ -200,7 +198,7 @@ public final class VhostNetLink implements Link {
         this.rxCall = rxCall;
         this.err = err;
         this.ready = ready;
-        this.wakeGuard = new WakeupGuard(rxCall, ready, err);
+        this.state = new LinkState(name, rxCall, ready, err);
     }
 
     /** Opens a link over TAP {@code opts.tap()} (created if missing, removed on close if we created it). */
@@ -326,19 +324,13 @@ public final class VhostNetLink implements Link {
     @Override public int maxReceiveSize() { return maxReceive; }
     @Override public Fd readyFd() { return ready.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return !closed.get() && failure == null; }
+    @Override public boolean isOpen() { return state.isUsable(); }
 
     /** The virtio features negotiated with the kernel. */
     public FeatureSet features() { return features; }
 
     /** The TAP interface this link is attached to. */
     public String tapName() { return tap.ifname(); }
-
-    private void check() throws LinkException {
-        if (closed.get()) throw new LinkClosedException(name + ": closed");
-        String f = failure;
-        if (f != null) throw new LinkFailedException(name + ": stopped: " + f);
-    }
 
     /** The device's RX metadata (receiving thread). */
     private final OffloadValidator rxCheck = new OffloadValidator(Framing.ETHERNET, OffloadValidator.Source.DEVICE);
@@ -355,15 +347,20 @@ public final class VhostNetLink implements Link {
     }
 
     private LinkException fail(RuntimeException e) {
-        if (closed.get()) return new LinkClosedException(name + ": closed");
-        if (failure == null) failure = e.getMessage();
-        return new LinkFailedException(name + ": the kernel broke the ring protocol: " + e.getMessage(), e);
+        return state.fail("the kernel broke the ring protocol: ", e);
     }
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed.get()) wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
-        check();
+        state.enterReceive(); // close() unmaps the rings only after we left
+        try {
+            return receiveEntered(batch);
+        } finally {
+            state.exitReceive();
+        }
+    }
+
+    private int receiveEntered(PacketBatch batch) throws IOException {
         int first = batch.count();
         int got;
         try {
@@ -373,7 +370,7 @@ public final class VhostNetLink implements Link {
                 rxKick.signal();
             }
         } catch (ClosedFdException e) {
-            if (closed.get()) throw new LinkClosedException(name + ": closed");
+            if (!state.isOpen()) throw state.closedException();
             throw e;
         } catch (VirtioException | IllegalStateException e) {
             throw fail(e);
@@ -398,7 +395,15 @@ public final class VhostNetLink implements Link {
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        check();
+        state.enterTransmit();
+        try {
+            return transmitEntered(batch, from, to);
+        } finally {
+            state.exitTransmit();
+        }
+    }
+
+    private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
         if (from < 0 || to > batch.count() || from > to) {
             throw new IndexOutOfBoundsException("packets [" + from + ", " + to + ") of a batch of " + batch.count());
         }
@@ -426,7 +431,7 @@ public final class VhostNetLink implements Link {
                 txKick.signal();
             }
         } catch (ClosedFdException e) {
-            if (closed.get()) throw new LinkClosedException(name + ": closed");
+            if (!state.isOpen()) throw state.closedException();
             throw e;
         } catch (VirtioException | IllegalStateException e) {
             throw fail(e);
@@ -473,7 +478,7 @@ public final class VhostNetLink implements Link {
         }
         int bufferSize = (PacketBatch.DEFAULT_HEADROOM + maxReceive + 63) & ~63;
         synchronized (memLock) {
-            check();
+            state.check();
             if (zeroCopy.length == NetDriverTx.MAX_IN_PLACE) {
                 throw new IllegalStateException(name + ": already " + NetDriverTx.MAX_IN_PLACE + " zero-copy batches; reuse them");
             }
@@ -485,7 +490,7 @@ public final class VhostNetLink implements Link {
                 // Refused (or the link closed meanwhile): the kernel never saw this mapping.
                 regions.removeLast();
                 m.close();
-                if (e instanceof ClosedFdException && closed.get()) throw new LinkClosedException(name + ": closed");
+                if (e instanceof ClosedFdException && !state.isOpen()) throw state.closedException();
                 throw e;
             }
             int handle = tx.registerInPlace(); // cannot fail: checked above, and only this method registers
@@ -513,7 +518,7 @@ public final class VhostNetLink implements Link {
     public boolean transmitted(PacketBatch batch) throws IOException {
         ZeroCopyBatch zc = zeroCopyOf(batch);
         if (zc == null) throw new IllegalArgumentException(name + ": not a zero-copy batch of this link (see newTransmitBatch)");
-        check();
+        state.check();
         try {
             tx.reclaim();
         } catch (VirtioException | IllegalStateException e) {
@@ -542,8 +547,10 @@ public final class VhostNetLink implements Link {
     @Override
     public boolean prepareToWait() throws IOException {
         // Either we see the close (and do not sleep) or close sees us (and leaves readyFd open).
-        if (!wakeGuard.beginWait()) return false;
-        if (closed.get() || failure != null) {
+        if (!state.beginWait()) return false;
+        try {
+            state.enterReceive(); // close() unmaps the rings only after we left
+        } catch (LinkException closedOrFailed) {
             endWait();
             return false;
         }
@@ -557,39 +564,48 @@ public final class VhostNetLink implements Link {
         } catch (VirtioException | IllegalStateException e) {
             endWait();
             throw fail(e);
+        } finally {
+            state.exitReceive();
         }
     }
 
     @Override
     public void finishWait() throws IOException {
+        boolean entered = false;
         try {
-            check();
+            state.enterReceive();
+            entered = true;
             rxCall.drain();
             rxq.disableNotifications();
             // The kernel signals the error eventfd when it finds a ring it cannot use (bad address,
             // descriptor loop); checking once per wake-up costs nothing on a busy link.
             if (err.drain() != 0) {
-                failure = "the kernel reported a broken queue (VHOST_SET_VRING_ERR signalled; see the kernel log)";
-                check();
+                state.recordFailure("the kernel reported a broken queue (VHOST_SET_VRING_ERR signalled; see the kernel log)");
+                state.check();
             }
         } catch (ClosedFdException e) {
-            if (closed.get()) throw new LinkClosedException(name + ": closed");
+            if (!state.isOpen()) throw state.closedException();
             throw e;
         } catch (VirtioException | IllegalStateException e) {
             throw fail(e);
         } finally {
+            if (entered) state.exitReceive();
             endWait();
         }
     }
 
     private void endWait() {
-        wakeGuard.endWait();
+        state.endWait();
     }
 
     /** Detaches the backend, stops the rings, closes the device, and then unmaps the memory. */
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) return;
+        // signals rxCall last: a thread sleeping on readyFd() wakes, its finishWait sees the link closed
+        state.close(this::stopDevice, tap, rxKick, txKick, ringMem, bufMem);
+    }
+
+    private void stopDevice() {
         for (int q : new int[] {RX, TX}) {
             try {
                 dev.setBackend(q, null);
@@ -602,12 +618,6 @@ public final class VhostNetLink implements Link {
             dev.close(); // the kernel lets go of every region before any is unmapped
             for (Mapping m : zeroCopyMappings) m.close();
         }
-        tap.close();
-        wakeGuard.close(); // signals rxCall: a thread sleeping on readyFd() wakes, its finishWait sees the link closed
-        rxKick.close();
-        txKick.close();
-        ringMem.close();
-        bufMem.close();
     }
 
     @Override

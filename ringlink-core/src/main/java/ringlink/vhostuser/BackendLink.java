@@ -12,7 +12,7 @@ import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.packet.Framing;
 import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
@@ -39,7 +39,7 @@ import ringlink.virtio.VirtqueueException;
  *
  * <p>{@link #readyFd()} is an epoll descriptor watching the TX queue's kick eventfd (whichever
  * the current front-end gave) and an internal wake-up eventfd, so it stays the same descriptor
- * across reconnects. It and the wake-up eventfd are closed through a {@link WakeupGuard}: close()
+ * across reconnects. It and the wake-up eventfd are closed through a {@link LinkState}: close()
  * wakes a thread asleep on readyFd and never closes the descriptor under it.
  */
 public final class BackendLink implements Link {
@@ -51,7 +51,8 @@ public final class BackendLink implements Link {
     private final Epoll epoll;
     private final EventFd wake;
     /** Closes wake and epoll (readyFd) only when no thread can be asleep on them. */
-    private final WakeupGuard guard;
+    /** Open/closed and the hand-off of wake and epoll (readyFd); the rings' locks guard the memory. */
+    private final LinkState state;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment hdr = arena.allocate(16, 8);
     private final DescriptorChain[] txChains;
@@ -75,7 +76,6 @@ public final class BackendLink implements Link {
     private Fd watchedDup;
     /** The guest's TX metadata (receiving thread): a driver's flags cleared, superpackets bounded. */
     private final OffloadValidator rxCheck = new OffloadValidator(Framing.ETHERNET, OffloadValidator.Source.DRIVER);
-    private volatile boolean closed;
 
     // Derived from the negotiated features; read by the data path.
     private volatile int hdrSize = VirtioNetHdr.SIZE_MRG;
@@ -99,7 +99,7 @@ public final class BackendLink implements Link {
             wake.close();
             throw e;
         }
-        this.guard = new WakeupGuard(wake, epoll);
+        this.state = new LinkState(name, wake, epoll);
     }
 
     @Override public String name() { return name; }
@@ -116,7 +116,7 @@ public final class BackendLink implements Link {
 
     @Override public Fd readyFd() { return epoll.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return !closed; }
+    @Override public boolean isOpen() { return state.isOpen(); }
 
     /** Which queue pair this is. */
     public int pair() { return pair; }
@@ -130,7 +130,7 @@ public final class BackendLink implements Link {
      * (a reconnect) brings the link back. False once the back-end is closed.
      */
     @Override
-    public boolean waitingForPeer() { return !closed && !isRunning(); }
+    public boolean waitingForPeer() { return state.isOpen() && !isRunning(); }
 
     void featuresChanged(FeatureSet f) {
         hdrSize = f.has(VERSION_1) || f.has(NET_MRG_RXBUF) ? VirtioNetHdr.SIZE_MRG : VirtioNetHdr.SIZE;
@@ -183,10 +183,7 @@ public final class BackendLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) {
-            guard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
-            throw new LinkClosedException(name + ": closed");
-        }
+        state.checkReceive();
         Vring q = tx;
         q.lock.lock();
         try {
@@ -335,7 +332,7 @@ public final class BackendLink implements Link {
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        if (closed) throw new LinkClosedException(name + ": closed");
+        state.check();
         Vring q = rx;
         Offloads off = offloads;
         for (int i = from; i < to; i++) {
@@ -558,12 +555,12 @@ public final class BackendLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        if (closed || !guard.beginWait()) return false;
+        if (!state.isOpen() || !state.beginWait()) return false;
         boolean sleep = false;
         Vring q = tx;
         q.lock.lock();
         try {
-            if (closed) return false;
+            if (!state.isOpen()) return false;
             VirtqueueDevice dev = q.dev;
             if (dev == null) {
                 sleep = true; // until the control thread (a front-end) or close() wakes us
@@ -589,7 +586,7 @@ public final class BackendLink implements Link {
             }
         } finally {
             q.lock.unlock();
-            if (!sleep) guard.endWait();
+            if (!sleep) state.endWait();
         }
     }
 
@@ -612,12 +609,12 @@ public final class BackendLink implements Link {
         try {
             finishWaitOpen();
         } finally {
-            guard.endWait(); // closed while we slept: the wake-up descriptors are ours to release
+            state.endWait(); // closed while we slept: the wake-up descriptors are ours to release
         }
     }
 
     private void finishWaitOpen() throws IOException {
-        if (closed) return; // awaitReadable then returns true and the next receive throws
+        if (!state.isOpen()) return; // awaitReadable then returns true and the next receive throws
         try {
             wake.drain(); // still open: the guard keeps it until our endWait
         } catch (ClosedFdException ignored) {
@@ -662,12 +659,12 @@ public final class BackendLink implements Link {
     /** Closes the whole back-end this link belongs to (all its queue pairs). */
     @Override
     public void close() {
-        if (closed) return;
+        if (!state.isOpen()) return;
         backend.close();
     }
 
     void free() {
-        closed = true;
+        state.markClosed();
         tx.lock.lock();
         try {
             unwatchKick();
@@ -677,8 +674,8 @@ public final class BackendLink implements Link {
         // Signals wake (a sleeper on readyFd wakes) and closes wake and epoll now, or, if a thread
         // may be asleep on them, when it returns (finishWait, or receive seeing the close):
         // closing them right after the signal could drop the event from the sleeper's epoll set
-        // or leave it polling a recycled descriptor number (WakeupGuard's class comment).
-        guard.close();
+        // or leave it polling a recycled descriptor number (LinkState's class comment).
+        state.close();
         synchronized (this) {
             if (arena.scope().isAlive()) {
                 // Data-path users are gone (the link is closed); hdr is only used under the ring locks.

@@ -9,7 +9,7 @@ import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkException;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
 import ringlink.packet.PacketBatch;
@@ -79,11 +79,12 @@ public final class XdpLink implements Link {
     private volatile boolean socketWatched = true;
     /** Empty receive calls, to look at the fill ring's wake-up flag on every 16th only. */
     private int idlePolls;
-    private volatile boolean closed;
-    /** Closes epoll and wake-up eventfd only when no thread can be asleep on them (see WakeupGuard). */
-    private final WakeupGuard wakeGuard;
-    /** Why the link was stopped by a corrupt ring, or null: once set, every call fails with it. */
-    private volatile String failure;
+    /**
+     * Open/failed/closed (a corrupt ring's reason: once set, every call fails with it); frees the
+     * UMEM and rings only after the calls in flight, and closes epoll and wake-up eventfd only
+     * when no thread can be asleep on them.
+     */
+    private final LinkState state;
 
     private XdpLink(String name, XdpConfig config, Umem umem, XskSocket xsk, SharedProgram program, Epoll epoll,
                     EventFd wake, String modeNote) {
@@ -94,7 +95,7 @@ public final class XdpLink implements Link {
         this.program = program;
         this.epoll = epoll;
         this.wake = wake;
-        this.wakeGuard = new WakeupGuard(wake, epoll);
+        this.state = new LinkState(name, wake, epoll);
         this.modeNote = modeNote;
         this.umemSize = umem.size();
         this.maxRx = umem.maxRxPacket();
@@ -224,7 +225,7 @@ public final class XdpLink implements Link {
     }
 
     private synchronized void watchSocket() {
-        if (socketWatched || closed) return;
+        if (socketWatched || !state.isOpen()) return;
         try {
             epoll.add(xsk.fd(), EpollEventLayout.EPOLLIN, 0);
         } catch (IOException e) {
@@ -234,7 +235,7 @@ public final class XdpLink implements Link {
     }
     @Override public LinkCounters counters() { return counters; }
     /** False once closed or stopped by a corrupt ring. */
-    @Override public boolean isOpen() { return !closed && failure == null; }
+    @Override public boolean isOpen() { return state.isUsable(); }
 
     /** The configuration this link was opened with. */
     public XdpConfig config() { return config; }
@@ -256,8 +257,7 @@ public final class XdpLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
-        check();
+        state.enterReceive();
         try {
             XskRing rx = xsk.rx;
             int room = batch.capacity() - batch.count();
@@ -310,21 +310,10 @@ public final class XdpLink implements Link {
             if (dropped > 0) counters.rxDropped(dropped);
             return got;
         } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw fail(e);
+            throw state.fail("", e); // a ring was corrupt: stop this link only
+        } finally {
+            state.exitReceive();
         }
-    }
-
-    private void check() throws LinkException {
-        if (closed) throw new LinkClosedException(name + ": closed");
-        String f = failure;
-        if (f != null) throw new LinkFailedException(name + ": stopped earlier: " + f);
-    }
-
-    /** A ring was corrupt (or the link closed under us): stop this link only. */
-    private LinkException fail(RuntimeException e) {
-        if (closed) return new LinkClosedException(name + ": closed");
-        failure = e.getMessage();
-        return new LinkFailedException(name + ": " + e.getMessage(), e);
     }
 
     /**
@@ -370,7 +359,7 @@ public final class XdpLink implements Link {
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        check();
+        state.enterTransmit();
         try {
             reapCompletions();
             XskRing tx = xsk.tx;
@@ -407,7 +396,9 @@ public final class XdpLink implements Link {
             if (dropped > 0) counters.txDropped(dropped);
             return n;
         } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw fail(e);
+            throw state.fail("", e);
+        } finally {
+            state.exitTransmit();
         }
     }
 
@@ -442,15 +433,20 @@ public final class XdpLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        if (closed || !wakeGuard.beginWait()) return false;
+        if (!state.isUsable() || !state.beginWait()) return false;
         boolean sleep = false;
         try {
-            // Frames left in the TX ring would otherwise wait for the next transmit call.
-            if (xsk.tx.pending() > 0) flushTx();
-            sleep = !xsk.rx.hasEntries();
-            return sleep;
+            state.enterReceive();
+            try {
+                // Frames left in the TX ring would otherwise wait for the next transmit call.
+                if (xsk.tx.pending() > 0) flushTx();
+                sleep = !xsk.rx.hasEntries();
+                return sleep;
+            } finally {
+                state.exitReceive();
+            }
         } finally {
-            if (!sleep) wakeGuard.endWait();
+            if (!sleep) state.endWait();
         }
     }
 
@@ -458,7 +454,7 @@ public final class XdpLink implements Link {
     public void finishWait() throws IOException {
         // The wake-up eventfd is only ever signalled by close(), so there is nothing to drain:
         // a closed link's next call throws.
-        wakeGuard.endWait();
+        state.endWait();
     }
 
     /** Kernel drop counters for this socket. */
@@ -469,15 +465,13 @@ public final class XdpLink implements Link {
     @Override
     public void close() {
         synchronized (this) {
-            if (closed) return;
-            closed = true;
+            state.markClosed(); // watchSocket sees it under the same lock
         }
-        if (program != null) program.release(config.queue(), true);
-        xsk.close();
-        // Signals wake, but closes epoll and wake only when no thread is asleep on them: closing the
-        // signalled eventfd would drop it from the epoll set before a sleeper saw it.
-        wakeGuard.close();
-        umem.close();
+        // After the calls in flight: the program's entry, the socket (its rings), the UMEM; then
+        // signals wake, but closes epoll and wake only when no thread is asleep on them.
+        state.close(() -> {
+            if (program != null) program.release(config.queue(), true);
+        }, xsk, umem);
     }
 
     @Override
