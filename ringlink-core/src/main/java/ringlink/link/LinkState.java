@@ -1,10 +1,14 @@
 package ringlink.link;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import ringlink.packet.PacketBatch;
+import ringlink.sys.Epoll;
+import ringlink.sys.EpollEventLayout;
 import ringlink.sys.EventFd;
 
 /**
@@ -108,6 +112,21 @@ public final class LinkState {
         this.wakeFds = others.clone();
     }
 
+    /**
+     * A new epoll set (the link's {@link Link#readyFd()}) watching {@code wake} (data 0), for a
+     * link that adds its own descriptors to it; closes {@code wake} if it cannot be made.
+     */
+    public static Epoll epollOver(EventFd wake) throws IOException {
+        try {
+            Epoll epoll = new Epoll(4);
+            epoll.add(wake.fd(), EpollEventLayout.EPOLLIN, 0);
+            return epoll;
+        } catch (IOException | RuntimeException e) {
+            wake.close();
+            throw e;
+        }
+    }
+
     // ---- state ----
 
     /** False once closed (a failure alone leaves it open; see {@link #isUsable()}). */
@@ -192,6 +211,87 @@ public final class LinkState {
         if (deferred != null) releaseDeferred();
     }
 
+    /** A link's receive body, run between {@link #enterReceive()} and {@link #exitReceive()}. */
+    @FunctionalInterface
+    public interface ReceiveBody<L> {
+        /** Receives into {@code batch} on {@code link}; see {@link Link#receive}. */
+        int receive(L link, PacketBatch batch) throws IOException;
+    }
+
+    /** A link's transmit body, run between {@link #enterTransmit()} and {@link #exitTransmit()}. */
+    @FunctionalInterface
+    public interface TransmitBody<L> {
+        /** Transmits packets {@code [from, to)} of {@code batch} on {@code link}; see {@link Link#transmit}. */
+        int transmit(L link, PacketBatch batch, int from, int to) throws IOException;
+    }
+
+    /**
+     * {@code body} between {@link #enterReceive()} and {@link #exitReceive()}. Pass a method
+     * reference that captures nothing ({@code TunLink::receiveEntered}): it is one constant, so
+     * the call allocates nothing.
+     */
+    public <L> int receive(L link, PacketBatch batch, ReceiveBody<L> body) throws IOException {
+        enterReceive();
+        try {
+            return body.receive(link, batch);
+        } finally {
+            exitReceive();
+        }
+    }
+
+    /** {@code body} between {@link #enterTransmit()} and {@link #exitTransmit()}; as {@link #receive}. */
+    public <L> int transmit(L link, PacketBatch batch, int from, int to, TransmitBody<L> body) throws IOException {
+        enterTransmit();
+        try {
+            return body.transmit(link, batch, from, to);
+        } finally {
+            exitTransmit();
+        }
+    }
+
+    /**
+     * As {@link #receive}, for a link over a mapped ring: an access out of bounds or to memory
+     * close() took ({@link IllegalStateException}, {@link IndexOutOfBoundsException}) fails the
+     * link ({@link #fail}: a corrupt ring stops this link only; closed meanwhile, a
+     * {@link LinkClosedException}).
+     */
+    public <L> int receiveRing(L link, PacketBatch batch, ReceiveBody<L> body) throws IOException {
+        enterReceive();
+        try {
+            return body.receive(link, batch);
+        } catch (IllegalStateException | IndexOutOfBoundsException e) {
+            throw fail("", e);
+        } finally {
+            exitReceive();
+        }
+    }
+
+    /** As {@link #transmit}, for a link over a mapped ring; see {@link #receiveRing}. */
+    public <L> int transmitRing(L link, PacketBatch batch, int from, int to, TransmitBody<L> body) throws IOException {
+        enterTransmit();
+        try {
+            return body.transmit(link, batch, from, to);
+        } catch (IllegalStateException | IndexOutOfBoundsException e) {
+            throw fail("", e);
+        } finally {
+            exitTransmit();
+        }
+    }
+
+    /**
+     * Enters a receive-side step that must not throw on a closed or failed link (a
+     * {@code finishWait}): true if entered (then call {@link #exitReceive()}), false if the link
+     * is closed or failed (nothing entered).
+     */
+    public boolean tryEnterReceive() {
+        RX.setOpaque(this, Thread.currentThread());
+        if (closed || failure != null) {
+            RX.setRelease(this, (Thread) null);
+            return false;
+        }
+        return true;
+    }
+
     /** Enters a transmit; as {@link #enterReceive()} for the transmitting thread (no wake-up hand-off). */
     public void enterTransmit() throws LinkException {
         TX.setOpaque(this, Thread.currentThread());
@@ -256,6 +356,35 @@ public final class LinkState {
     }
 
     // ---- waiting ----
+
+    /** What {@link #prepareToWait(Object, Recheck)} re-checks after arming: true if work is there already. */
+    @FunctionalInterface
+    public interface Recheck<L> {
+        /** True if {@code link} has work now (do not sleep). */
+        boolean ready(L link) throws IOException;
+    }
+
+    /**
+     * A whole {@code prepareToWait} for a link with nothing to arm (the kernel makes its
+     * descriptor readable): false if closed or failed; otherwise marks the waiter
+     * ({@link #beginWait()}) and runs {@code ready} inside a receive (close() waits for it), and
+     * returns true (sleep) only if it found nothing.
+     */
+    public <L> boolean prepareToWait(L link, Recheck<L> ready) throws IOException {
+        if (!isUsable() || !beginWait()) return false;
+        boolean sleep = false;
+        try {
+            enterReceive();
+            try {
+                sleep = !ready.ready(link);
+                return sleep;
+            } finally {
+                exitReceive();
+            }
+        } finally {
+            if (!sleep) endWait();
+        }
+    }
 
     /** Before sleeping: returns false if the link is closed (do not sleep; the descriptors are released). */
     public boolean beginWait() {

@@ -41,6 +41,9 @@ import ringlink.sys.UnixSocket;
  * ends. {@link #lastError()} keeps the last reason.
  *
  * <p>One control thread per interface runs the protocol; the links' data paths never block on it.
+ *
+ * <p>Over 600 lines on purpose (issue #16): both handshakes are one state machine over one
+ * message buffer and the descriptors it received; split, that state would pass between classes.
  */
 public final class MemifInterface implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("ringlink.memif");

@@ -87,13 +87,7 @@ public final class MemifLink implements Link {
         this.mtu = c.mtu();
         this.maxFrame = c.maxFrame();
         this.wake = EventFd.create();
-        try {
-            this.epoll = new Epoll(4);
-            epoll.add(wake.fd(), EpollEventLayout.EPOLLIN, 0);
-        } catch (IOException e) {
-            wake.close();
-            throw e;
-        }
+        this.epoll = LinkState.epollOver(wake);
         this.state = new LinkState(name, wake, epoll);
     }
 
@@ -486,11 +480,9 @@ public final class MemifLink implements Link {
 
     @Override
     public void finishWait() throws IOException {
-        boolean entered = false;
+        boolean entered = state.tryEnterReceive(); // false: closed while we slept
         try {
-            state.enterReceive();
-            entered = true;
-            Session s = session;
+            Session s = entered ? session : null;
             if (s != null && s == rxSession) {
                 rxMem.set(ValueLayout.JAVA_SHORT, rxRing + MemifRingLayout.OFF_FLAGS, (short) MEMIF_RING_FLAG_MASK_INT);
                 try {
@@ -499,8 +491,8 @@ public final class MemifLink implements Link {
                     // torn down meanwhile
                 }
             }
-            wake.drain();
-        } catch (LinkClosedException | ClosedFdException ignored) {
+            if (entered) wake.drain();
+        } catch (ClosedFdException ignored) {
             // closed while we slept: awaitReadable returns true and the next receive throws
         } finally {
             if (entered) state.exitReceive();

@@ -1,6 +1,5 @@
 package ringlink.shm;
 
-import static ringlink.sys.Endian.BE16;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -18,8 +17,6 @@ import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
 import ringlink.packet.Ethernet;
-import ringlink.packet.Framing;
-import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.ClosedFdException;
@@ -136,13 +133,12 @@ public final class ShmLink implements Link {
     private boolean peerGoneReported;      // guarded by this
     private final Thread watcher;
     private final LinkCounters counters = new LinkCounters();
-    /** The peer's offload metadata (receiving thread). */
-    private final OffloadValidator rxCheck;
+    /** What goes on the wire around a packet (Ethernet and virtio-net headers), both ways. */
+    private final ShmFraming framing;
     private final CountDownLatch released = new CountDownLatch(1);
     private final long[] drops = new long[1];
     private final long[] txStats = new long[2];
     private final int maxFrame;
-    private final MemorySegment ethHeader = java.lang.foreign.Arena.ofAuto().allocate(ETH_HLEN);
     private volatile String closeReason;
     private volatile Throwable failure;
     private volatile boolean peerDone;
@@ -184,8 +180,7 @@ public final class ShmLink implements Link {
         this.name = name;
         this.role = role;
         this.options = options;
-        this.rxCheck = new OffloadValidator(options.layer() == Layer.L2 || options.ethernet() ? Framing.ETHERNET : Framing.IP,
-                OffloadValidator.Source.DRIVER);
+        this.framing = new ShmFraming(options, counters, drops);
         this.txConfig = txc;
         this.rxConfig = rxc;
         this.txMem = tx;
@@ -218,8 +213,6 @@ public final class ShmLink implements Link {
         this.state = new LinkState(name, readyEvent, readyEvent == rxEvent ? rxConfig : txConfig);
         // We poll until told to sleep: the peer need not signal until prepareToWait says so.
         SharedDataLayout.STATE.setVolatile(readyState, 0L, SharedDataLayout.EVENTFD_DISABLED);
-        MemorySegment.copy(options.peerMac(), 0, ethHeader, ValueLayout.JAVA_BYTE, 0, 6);
-        MemorySegment.copy(options.mac(), 0, ethHeader, ValueLayout.JAVA_BYTE, 6, 6);
         this.peer = peer;
         this.onPeerClosed = onPeerClosed;
         if (peer != null) {
@@ -302,6 +295,12 @@ public final class ShmLink implements Link {
         return new LinkFailedException(name + ": shared memory access failed (corrupt queue?): " + t, t);
     }
 
+    /** A wait step touched memory that was gone (closed, or a fault): fails the link; other Errors go up. */
+    private IOException failWait(Throwable e) {
+        if (e instanceof InternalError f && !Mapping.isFault(f)) throw f;
+        return fail(e);
+    }
+
     @Override
     public int receive(PacketBatch batch) throws IOException {
         enterReceive();
@@ -309,7 +308,7 @@ public final class ShmLink implements Link {
         try {
             drops[0] = 0;
             int n = in.receive(batch, drops);
-            if (n > 0) n = postReceive(batch, before);
+            if (n > 0) n = framing.postReceive(batch, before);
             long bytes = 0;
             for (int i = before; i < before + n; i++) bytes += batch.length(i);
             if (n > 0) counters.received(n, bytes);
@@ -332,59 +331,6 @@ public final class ShmLink implements Link {
      * Virtio-net header decoding, Ethernet stripping and IP-version filtering; returns how many
      * packets remain (the dropped ones are counted and squeezed out).
      */
-    private int postReceive(PacketBatch batch, int from) {
-        boolean csumValid = options.checksumOffload();
-        boolean vnet = options.vnetHdr();
-        boolean l3 = options.layer() == Layer.L3;
-        if (!vnet && !l3) {
-            if (csumValid) for (int i = from; i < batch.count(); i++) batch.setFlags(i, VirtioNetHdr.F_DATA_VALID);
-            return batch.count() - from;
-        }
-        int w = from;
-        MemorySegment m = batch.memory();
-        for (int i = from; i < batch.count(); i++) {
-            boolean keep = true;
-            if (vnet) {
-                keep = batch.length(i) >= VNET_HLEN;
-                if (keep) {
-                    VirtioNetHdr.decode(m, batch.dataOffset(i), batch, i);
-                    batch.push(i, -VNET_HLEN);
-                    // Metadata from the peer, checked like every peer's (flags a sender may not
-                    // set cleared, superpackets bounded and matched against their headers);
-                    // any type a link may carry is taken (no UFO, no unknown types).
-                    OffloadValidator.Reason why = rxCheck.check(batch, i, Offloads.ALL.accepts(batch, i), true);
-                    if (why != null) {
-                        counters.invalid(why);
-                        counters.error();
-                        keep = false;
-                    }
-                }
-            }
-            if (keep && l3) {
-                if (options.ethernet()) {
-                    keep = batch.length(i) > ETH_HLEN;
-                    if (keep) {
-                        int type = Short.toUnsignedInt(m.get(BE16, batch.dataOffset(i) + Ethernet.OFF_PROTO));
-                        keep = type == 0x0800 || type == 0x86dd;
-                        if (keep) batch.push(i, -ETH_HLEN);
-                    }
-                } else {
-                    int v = batch.length(i) > 0 ? (m.get(ValueLayout.JAVA_BYTE, batch.dataOffset(i)) >> 4) & 0xf : 0;
-                    keep = v == 4 || v == 6;
-                }
-            }
-            if (!keep) {
-                drops[0]++;
-                continue;
-            }
-            if (csumValid) batch.setFlags(i, batch.flags(i) | VirtioNetHdr.F_DATA_VALID);
-            if (batch.isGso(i)) counters.superpacket(1);
-            if (w != i) batch.copyPacket(i, w);
-            w++;
-        }
-        batch.setCount(w);
-        return w - from;
-    }
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
@@ -408,7 +354,7 @@ public final class ShmLink implements Link {
         }
         enterTransmit();
         try {
-            if (addEth) pushEthernet(batch, from, to);
+            if (addEth) framing.pushEthernet(batch, from, to);
             if (vnet) {
                 MemorySegment m = batch.memory();
                 for (int i = from; i < to; i++) {
@@ -441,17 +387,6 @@ public final class ShmLink implements Link {
         }
     }
 
-    private void pushEthernet(PacketBatch batch, int from, int to) {
-        MemorySegment m = batch.memory();
-        for (int i = from; i < to; i++) {
-            int v = batch.length(i) > 0 ? (m.get(ValueLayout.JAVA_BYTE, batch.dataOffset(i)) >> 4) & 0xf : 0;
-            long at = batch.push(i, ETH_HLEN);
-            MemorySegment.copy(ethHeader, 0, m, at, 12);
-            m.set(ValueLayout.JAVA_BYTE, at + 12, (byte) (v == 6 ? 0x86 : 0x08));
-            m.set(ValueLayout.JAVA_BYTE, at + 13, (byte) (v == 6 ? 0xdd : 0x00));
-        }
-    }
-
     @Override
     public boolean prepareToWait() throws IOException {
         enterReceive();
@@ -468,11 +403,8 @@ public final class ShmLink implements Link {
             if (shrinkable) Mapping.deliverFaults();
             sleep = true;
             return true;
-        } catch (IllegalStateException e) {
-            throw fail(e);
-        } catch (InternalError e) {
-            if (!Mapping.isFault(e)) throw e;
-            throw fail(e);
+        } catch (IllegalStateException | InternalError e) {
+            throw failWait(e);
         } finally {
             state.exitReceive();
             if (!sleep) state.endWait();
@@ -492,11 +424,8 @@ public final class ShmLink implements Link {
             readyEvent.drain(); // a system call: also raises a pending fault of the store above here
         } catch (ClosedFdException e) {
             throw closedException();
-        } catch (IllegalStateException e) {
-            throw fail(e);
-        } catch (InternalError e) {
-            if (!Mapping.isFault(e)) throw e;
-            throw fail(e);
+        } catch (IllegalStateException | InternalError e) {
+            throw failWait(e);
         } finally {
             state.exitReceive();
             state.endWait();

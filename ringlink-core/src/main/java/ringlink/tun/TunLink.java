@@ -202,12 +202,7 @@ public class TunLink implements Link { // not final only for the test seam write
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        state.enterReceive(); // close() closes the descriptors only after we left
-        try {
-            return receiveEntered(batch);
-        } finally {
-            state.exitReceive();
-        }
+        return state.receive(this, batch, TunLink::receiveEntered); // close() waits for it to leave
     }
 
     private int receiveEntered(PacketBatch batch) throws IOException {
@@ -291,12 +286,7 @@ public class TunLink implements Link { // not final only for the test seam write
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        state.enterTransmit();
-        try {
-            return transmitEntered(batch, from, to);
-        } finally {
-            state.exitTransmit();
-        }
+        return state.transmit(this, batch, from, to, TunLink::transmitEntered);
     }
 
     private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import ringlink.link.Layer;
 import ringlink.link.Link;
-import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.Offloads;
 import ringlink.link.LinkState;
@@ -228,6 +227,17 @@ public final class TunnelLink implements Link {
     @Override public boolean prepareToWait() { return state.beginWait(); }
     @Override public void finishWait() { state.endWait(); }
 
+    /** Through the link state: close() closes the socket only after the call left. */
+    @Override
+    public int receive(PacketBatch batch) throws IOException {
+        return state.receive(this, batch, TunnelLink::receiveEntered);
+    }
+
+    @Override
+    public int transmit(PacketBatch batch, int from, int to) throws IOException {
+        return state.transmit(this, batch, from, to, TunnelLink::transmitEntered);
+    }
+
     /** The remote endpoints: configured remotes (ids 0..n-1, the flood list), static-entry endpoints, learned ones. */
     public PeerTable peers() { return peers; }
     /** Inner MAC → remote. */
@@ -276,16 +286,6 @@ public final class TunnelLink implements Link {
     }
 
     // ---------------------------------------------------------------- receive
-
-    @Override
-    public int receive(PacketBatch batch) throws IOException {
-        state.enterReceive(); // close() closes the descriptors only after we left
-        try {
-            return receiveEntered(batch);
-        } finally {
-            state.exitReceive();
-        }
-    }
 
     private int receiveEntered(PacketBatch batch) throws IOException {
         int room = Math.min(batch.capacity() - batch.count(), rxRaw.capacity());
@@ -390,16 +390,6 @@ public final class TunnelLink implements Link {
     }
 
     // ---------------------------------------------------------------- transmit
-
-    @Override
-    public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        state.enterTransmit();
-        try {
-            return transmitEntered(batch, from, to);
-        } finally {
-            state.exitTransmit();
-        }
-    }
 
     private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
         for (int i = from; i < to; i++) {

@@ -5,7 +5,6 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import ringlink.link.Layer;
 import ringlink.link.Link;
-import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.Offloads;
 import ringlink.link.LinkState;
@@ -112,6 +111,18 @@ public final class UdpLink implements Link {
     @Override public int maxReceiveSize() { return o.mtu(); }
     @Override public Fd readyFd() { return ready.fd(); }
     @Override public LinkCounters counters() { return counters; }
+
+    /** Through the link state: close() closes the socket only after the call left. */
+    @Override
+    public int receive(PacketBatch batch) throws IOException {
+        return state.receive(this, batch, UdpLink::receiveEntered);
+    }
+
+    @Override
+    public int transmit(PacketBatch batch, int from, int to) throws IOException {
+        return state.transmit(this, batch, from, to, UdpLink::transmitEntered);
+    }
+
     @Override public boolean isOpen() { return state.isOpen(); }
     @Override public boolean prepareToWait() { return state.beginWait(); }
     @Override public void finishWait() { state.endWait(); }
@@ -122,16 +133,6 @@ public final class UdpLink implements Link {
     public UdpChannel channel() { return ch; }
     /** The address the socket is bound to (with the kernel's port when 0 was asked). */
     public InetSocketAddress localAddress() { return bound; }
-
-    @Override
-    public int receive(PacketBatch batch) throws IOException {
-        state.enterReceive(); // close() closes the descriptors only after we left
-        try {
-            return receiveEntered(batch);
-        } finally {
-            state.exitReceive();
-        }
-    }
 
     private int receiveEntered(PacketBatch batch) throws IOException {
         int start = batch.count();
@@ -168,16 +169,6 @@ public final class UdpLink implements Link {
             return ringlink.sys.PollSet.awaitOne(sock.fd(), ringlink.sys.PollfdLayout.POLLOUT, nanos) != 0 || !state.isOpen();
         } catch (ringlink.sys.ClosedFdException e) {
             return true;
-        }
-    }
-
-    @Override
-    public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        state.enterTransmit();
-        try {
-            return transmitEntered(batch, from, to);
-        } finally {
-            state.exitTransmit();
         }
     }
 

@@ -6,34 +6,27 @@ import java.util.Arrays;
 import java.util.List;
 import ringlink.link.Layer;
 import ringlink.link.Link;
-import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkException;
-import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
 import ringlink.link.LinkState;
 import ringlink.packet.Framing;
 import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.Epoll;
-import ringlink.sys.EpollEventLayout;
 import ringlink.sys.ClosedFdException;
 import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 import ringlink.sys.Mapping;
 import ringlink.sys.SysException;
-import ringlink.tun.TunConfig;
 import ringlink.tun.TunDevice;
 import ringlink.virtio.FeatureSet;
-import ringlink.virtio.GuestAllocator;
 import ringlink.virtio.GuestMemory;
 import ringlink.virtio.SplitQueueDriver;
-import ringlink.virtio.SplitRing;
 import ringlink.virtio.VirtioException;
 import ringlink.virtio.VirtioFeature;
 import ringlink.virtio.net.NetDriverRx;
 import ringlink.virtio.net.NetDriverTx;
-import ringlink.virtio.net.NetHeader;
 
 /**
  * A {@link Link} through the kernel's vhost-net: we are the virtio-net <em>driver</em> (what a
@@ -173,7 +166,7 @@ public final class VhostNetLink implements Link {
         }
     }
 
-    private VhostNetLink(String name, VhostDevice dev, TunDevice tap, FeatureSet features, Offloads offloads, int mtu,
+    VhostNetLink(String name, VhostDevice dev, TunDevice tap, FeatureSet features, Offloads offloads, int mtu,
                          int maxReceive, Mapping ringMem, Mapping bufMem, SplitQueueDriver rxq, SplitQueueDriver txq,
                          NetDriverRx rx, NetDriverTx tx, int txBufferSize, EventFd rxKick, EventFd txKick, EventFd rxCall,
                          EventFd err, Epoll ready, List<GuestMemory.Region> regions) {
@@ -203,118 +196,7 @@ public final class VhostNetLink implements Link {
 
     /** Opens a link over TAP {@code opts.tap()} (created if missing, removed on close if we created it). */
     public static VhostNetLink open(Options opts) throws IOException {
-        int n = opts.queueSize();
-        if (n < 2 || n > 32768 || Integer.bitCount(n) != 1) {
-            throw new IllegalArgumentException("queue size " + n + " must be a power of two in [2, 32768]");
-        }
-        if (!opts.wanted().containsAll(opts.required())) {
-            throw new IllegalArgumentException("required features " + opts.required() + " must be wanted (" + opts.wanted() + ")");
-        }
-        String name = "vhost-net:" + opts.tap();
-        // Everything opened so far, closed in reverse if a later step fails.
-        VhostDevice dev = null;
-        TunDevice tap = null;
-        Mapping ringMem = null, bufMem = null;
-        EventFd rxKick = null, txKick = null, rxCall = null, err = null;
-        Epoll ready = null;
-        try {
-            dev = VhostDevice.open(opts.device());
-            FeatureSet offered = new FeatureSet(dev.getFeatures());
-            FeatureSet missing = new FeatureSet(opts.required().bits() & ~offered.bits());
-            if (missing.bits() != 0) {
-                throw new LinkException(name + ": features do not match: " + missing + " required but "
-                        + opts.device() + " offers only " + offered);
-            }
-            // Never bit 27 (VHOST_NET_F_VIRTIO_NET_HDR, shared with ANY_LAYOUT): the TAP carries the header.
-            FeatureSet features = offered.and(opts.wanted()).and(SUPPORTED);
-            dev.setFeatures(features.bits());
-            int hdr = NetHeader.size(features);
-            boolean mrg = features.has(VirtioFeature.NET_MRG_RXBUF);
-
-            // The TAP keeps its own interface settings (not brought up here): vhost only needs the queue.
-            tap = TunDevice.open(TunConfig.tap(opts.tap()).vnetHdrSize(hdr).offloads(opts.offloads())
-                    .sndbuf(opts.tapSndbuf()).up(false));
-            Offloads offloads = tap.offloads();
-            if (!offloads.equals(opts.offloads())) {
-                LOG.log(System.Logger.Level.INFO, name + ": kernel accepts offloads " + offloads + " of " + opts.offloads());
-            }
-            int mtu = tap.mtu();
-            boolean gso = offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO);
-            // A superpacket is at most 64 KiB of IP plus the Ethernet header (+VLAN tag).
-            int maxFrame = gso ? Math.max(65535 + 18, mtu + 18) : mtu + 18;
-            int maxReceive = Math.min(maxFrame, PacketBatch.SUPERPACKET_BUFFER - PacketBatch.DEFAULT_HEADROOM);
-            int rxBuf = opts.rxBufferSize() > 0 ? opts.rxBufferSize()
-                    : mrg ? (gso ? 4096 : 2048) : hdr + maxReceive;
-            if (!mrg && rxBuf < hdr + maxReceive) {
-                throw new IllegalArgumentException(name + ": without MRG_RXBUF a receive buffer must hold " + (hdr + maxReceive) + " bytes");
-            }
-            int txBuf = hdr + maxFrame;
-
-            int maxIndirect = features.has(VirtioFeature.INDIRECT_DESC) ? 16 : 0;
-            long ringBytes = 2 * (SplitRing.descTableSize(n) + SplitRing.availSize(n) + SplitRing.usedSize(n)
-                    + 16L * maxIndirect * n + 256);
-            ringMem = Mapping.anonymous(round(ringBytes), name + " rings");
-            bufMem = Mapping.anonymous(round((long) n * rxBuf + (long) n * txBuf + 256), name + " buffers");
-            GuestMemory.Region ringRegion = GuestMemory.Region.identity(ringMem.segment());
-            GuestMemory.Region bufRegion = GuestMemory.Region.identity(bufMem.segment());
-            GuestMemory mem = GuestMemory.of(ringRegion, bufRegion);
-            GuestAllocator ringAlloc = new GuestAllocator(ringRegion);
-            GuestAllocator bufAlloc = new GuestAllocator(bufRegion);
-            SplitQueueDriver rxq = new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
-            SplitQueueDriver txq = new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
-            NetDriverRx rx = new NetDriverRx(rxq, bufAlloc, rxBuf, features);
-            NetDriverTx tx = new NetDriverTx(txq, bufAlloc, txBuf, features);
-
-            dev.setMemTable(mem.regions());
-            rxKick = EventFd.create();
-            txKick = EventFd.create();
-            rxCall = EventFd.create();
-            err = EventFd.create();
-            ready = new Epoll(2);
-            ready.add(rxCall.fd(), EpollEventLayout.EPOLLIN, RX);
-            ready.add(err.fd(), EpollEventLayout.EPOLLIN, 2);
-            setupQueue(dev, mem, RX, rxq, rxKick, rxCall, err);
-            setupQueue(dev, mem, TX, txq, txKick, null, err);
-
-            // Busy until the caller sleeps: no receive interrupts; never any transmit interrupts.
-            rxq.disableNotifications();
-            txq.disableNotifications();
-            rx.refill();
-            rxq.publish();
-
-            dev.setBackend(RX, tap.fd());
-            dev.setBackend(TX, tap.fd());
-            // The kernel starts by reading what is already available; a kick makes sure it looks.
-            rxKick.signal();
-            return new VhostNetLink(name, dev, tap, features, offloads, mtu, maxReceive, ringMem, bufMem, rxq, txq, rx, tx,
-                    txBuf, rxKick, txKick, rxCall, err, ready, mem.regions());
-        } catch (IOException | RuntimeException e) {
-            if (dev != null) dev.close(); // first: the kernel lets go of the memory
-            if (tap != null) tap.close();
-            if (ready != null) ready.close();
-            for (EventFd f : new EventFd[] {rxKick, txKick, rxCall, err}) if (f != null) f.close();
-            if (ringMem != null) ringMem.close();
-            if (bufMem != null) bufMem.close();
-            if (e instanceof VirtioException ve) throw new LinkException(name + ": " + ve.getMessage(), ve);
-            throw e;
-        }
-    }
-
-    private static long round(long bytes) {
-        return (bytes + 4095) & ~4095L;
-    }
-
-    private static void setupQueue(VhostDevice dev, GuestMemory mem, int index, SplitQueueDriver q, EventFd kick,
-                                   EventFd call, EventFd err) throws SysException {
-        SplitRing r = q.ring();
-        dev.setVringNum(index, r.size());
-        dev.setVringBase(index, q.availIndex());
-        dev.setVringAddr(index, mem.guestToUser(r.descAddress(), SplitRing.descTableSize(r.size())),
-                mem.guestToUser(r.usedAddress(), SplitRing.usedSize(r.size())),
-                mem.guestToUser(r.availAddress(), SplitRing.availSize(r.size())));
-        dev.setVringKick(index, kick.fd());
-        dev.setVringCall(index, call == null ? null : call.fd());
-        dev.setVringErr(index, err.fd());
+        return VhostNetSetup.open(opts);
     }
 
     @Override public String name() { return name; }
@@ -352,12 +234,7 @@ public final class VhostNetLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        state.enterReceive(); // close() unmaps the rings only after we left
-        try {
-            return receiveEntered(batch);
-        } finally {
-            state.exitReceive();
-        }
+        return state.receive(this, batch, VhostNetLink::receiveEntered); // close() waits for it to leave
     }
 
     private int receiveEntered(PacketBatch batch) throws IOException {
@@ -395,12 +272,7 @@ public final class VhostNetLink implements Link {
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        state.enterTransmit();
-        try {
-            return transmitEntered(batch, from, to);
-        } finally {
-            state.exitTransmit();
-        }
+        return state.transmit(this, batch, from, to, VhostNetLink::transmitEntered);
     }
 
     private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
@@ -482,7 +354,7 @@ public final class VhostNetLink implements Link {
             if (zeroCopy.length == NetDriverTx.MAX_IN_PLACE) {
                 throw new IllegalStateException(name + ": already " + NetDriverTx.MAX_IN_PLACE + " zero-copy batches; reuse them");
             }
-            Mapping m = Mapping.anonymous(round((long) capacity * bufferSize), name + " zero-copy batch");
+            Mapping m = Mapping.anonymous(VhostNetSetup.round((long) capacity * bufferSize), name + " zero-copy batch");
             regions.add(GuestMemory.Region.identity(m.segment()));
             try {
                 dev.setMemTable(regions);
@@ -571,10 +443,11 @@ public final class VhostNetLink implements Link {
 
     @Override
     public void finishWait() throws IOException {
-        boolean entered = false;
+        if (!state.tryEnterReceive()) {
+            endWait();
+            state.check(); // closed or failed: throws
+        }
         try {
-            state.enterReceive();
-            entered = true;
             rxCall.drain();
             rxq.disableNotifications();
             // The kernel signals the error eventfd when it finds a ring it cannot use (bad address,
@@ -589,7 +462,7 @@ public final class VhostNetLink implements Link {
         } catch (VirtioException | IllegalStateException e) {
             throw fail(e);
         } finally {
-            if (entered) state.exitReceive();
+            state.exitReceive();
             endWait();
         }
     }

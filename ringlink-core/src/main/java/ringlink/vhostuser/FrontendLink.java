@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.locks.ReentrantLock;
 import ringlink.link.Layer;
 import ringlink.link.Link;
-import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
@@ -208,17 +207,11 @@ public final class FrontendLink implements Link {
                             }
                         }
                         batch.setLength(i, (int) total);
-                        OffloadValidator.Reason why = (batch.flags(i) | batch.gsoType(i)) == 0 ? null
-                                : rxCheck.check(batch, i, fromDevice.accepts(batch, i), fromDevice.has(Offloads.CSUM));
-                        if (why != null) {
-                            batch.setCount(i);
-                            drops++;
-                            counters.error();
-                            counters.invalid(why);
-                        } else {
+                        if (counters.admitReceived(batch, i, rxCheck, fromDevice)) {
                             got++;
                             bytes += total;
-                            if (batch.isGso(i)) counters.superpacket(1);
+                        } else {
+                            drops++;
                         }
                     }
                 }

@@ -6,11 +6,8 @@ import java.util.HashMap;
 import java.util.Map;
 import ringlink.link.Layer;
 import ringlink.link.Link;
-import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
-import ringlink.link.LinkException;
 import ringlink.link.LinkState;
-import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.Epoll;
@@ -257,63 +254,60 @@ public final class XdpLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        state.enterReceive();
-        try {
-            XskRing rx = xsk.rx;
-            int room = batch.capacity() - batch.count();
-            int n = rx.available(room);
-            if (n == 0) {
-                // Idle: the frames are with the kernel (the stash holds fewer than refillBatch), so
-                // only a driver asking for a wake-up needs us; its flag shares a cache line with the
-                // fill consumer the kernel writes, so it is read on every 16th empty call, not each.
-                if ((++idlePolls & 15) == 0) wakeFillIfAsked();
-                return 0;
-            }
-            MemorySegment mem = umem.memory();
-            int idx = rx.cachedCons;
-            int got = 0;
-            long bytes = 0;
-            int dropped = 0;
-            for (int k = 0; k < n; k++) {
-                long addr = rx.descAddr(idx + k);
-                int len = rx.descLen(idx + k);
-                long data = umem.dataAddr(addr);
-                long base = umem.frameBase(addr);
-                if (base < 0 || base > umemSize - umem.frameSize() || fillStashCount == fillStash.length) {
-                    // Not a frame we handed out (or one handed back twice): never reuse it.
-                    counters.error();
-                    dropped++;
-                    continue;
-                }
-                // Every frame goes back to the kernel, whatever happens to its packet.
-                fillStash[fillStashCount++] = base;
-                if (len <= 0 || len > maxRx || data < 0 || data + len > umemSize) {
-                    // Only a broken kernel would say this; don't read outside the UMEM.
-                    counters.error();
-                    dropped++;
-                    continue;
-                }
-                int i = batch.add();
-                if (len > batch.room(i)) {
-                    batch.setCount(i);
-                    dropped++;
-                    continue;
-                }
-                MemorySegment.copy(mem, data, batch.memory(), batch.dataOffset(i), len);
-                batch.setLength(i, len);
-                got++;
-                bytes += len;
-            }
-            rx.release(n);
-            if (fillStashCount >= refillBatch) refill();
-            counters.received(got, bytes);
-            if (dropped > 0) counters.rxDropped(dropped);
-            return got;
-        } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw state.fail("", e); // a ring was corrupt: stop this link only
-        } finally {
-            state.exitReceive();
+        return state.receiveRing(this, batch, XdpLink::receiveEntered); // close() unmaps only after we left
+    }
+
+    private int receiveEntered(PacketBatch batch) throws IOException {
+        XskRing rx = xsk.rx;
+        int room = batch.capacity() - batch.count();
+        int n = rx.available(room);
+        if (n == 0) {
+            // Idle: the frames are with the kernel (the stash holds fewer than refillBatch), so
+            // only a driver asking for a wake-up needs us; its flag shares a cache line with the
+            // fill consumer the kernel writes, so it is read on every 16th empty call, not each.
+            if ((++idlePolls & 15) == 0) wakeFillIfAsked();
+            return 0;
         }
+        MemorySegment mem = umem.memory();
+        int idx = rx.cachedCons;
+        int got = 0;
+        long bytes = 0;
+        int dropped = 0;
+        for (int k = 0; k < n; k++) {
+            long addr = rx.descAddr(idx + k);
+            int len = rx.descLen(idx + k);
+            long data = umem.dataAddr(addr);
+            long base = umem.frameBase(addr);
+            if (base < 0 || base > umemSize - umem.frameSize() || fillStashCount == fillStash.length) {
+                // Not a frame we handed out (or one handed back twice): never reuse it.
+                counters.error();
+                dropped++;
+                continue;
+            }
+            // Every frame goes back to the kernel, whatever happens to its packet.
+            fillStash[fillStashCount++] = base;
+            if (len <= 0 || len > maxRx || data < 0 || data + len > umemSize) {
+                // Only a broken kernel would say this; don't read outside the UMEM.
+                counters.error();
+                dropped++;
+                continue;
+            }
+            int i = batch.add();
+            if (len > batch.room(i)) {
+                batch.setCount(i);
+                dropped++;
+                continue;
+            }
+            MemorySegment.copy(mem, data, batch.memory(), batch.dataOffset(i), len);
+            batch.setLength(i, len);
+            got++;
+            bytes += len;
+        }
+        rx.release(n);
+        if (fillStashCount >= refillBatch) refill();
+        counters.received(got, bytes);
+        if (dropped > 0) counters.rxDropped(dropped);
+        return got;
     }
 
     /**
@@ -359,47 +353,44 @@ public final class XdpLink implements Link {
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        state.enterTransmit();
-        try {
-            reapCompletions();
-            XskRing tx = xsk.tx;
-            int want = Math.min(to - from, txFreeCount);
-            int n = tx.free(want);
-            MemorySegment mem = umem.memory();
-            int tp = tx.cachedProd;
-            int posted = 0;
-            long bytes = 0;
-            int dropped = 0;
-            for (int k = 0; k < n; k++) {
-                int i = from + k;
-                if (!Offloads.NONE.accepts(batch, i)) {
-                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads an XDP link lacks");
-                }
-                int len = batch.length(i);
-                if (len > maxTx || len < 14) {
-                    dropped++;
-                    continue;
-                }
-                long base = txFree[--txFreeCount];
-                long data = base + umem.headroom();
-                MemorySegment.copy(batch.memory(), batch.dataOffset(i), mem, data, len);
-                tx.setDesc(tp + posted, data, len);
-                posted++;
-                bytes += len;
+        return state.transmitRing(this, batch, from, to, XdpLink::transmitEntered);
+    }
+
+    private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
+        reapCompletions();
+        XskRing tx = xsk.tx;
+        int want = Math.min(to - from, txFreeCount);
+        int n = tx.free(want);
+        MemorySegment mem = umem.memory();
+        int tp = tx.cachedProd;
+        int posted = 0;
+        long bytes = 0;
+        int dropped = 0;
+        for (int k = 0; k < n; k++) {
+            int i = from + k;
+            if (!Offloads.NONE.accepts(batch, i)) {
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads an XDP link lacks");
             }
-            if (posted > 0) {
-                tx.cachedProd = tp + posted;
-                tx.submit();
+            int len = batch.length(i);
+            if (len > maxTx || len < 14) {
+                dropped++;
+                continue;
             }
-            flushTx();
-            counters.transmitted(posted, bytes);
-            if (dropped > 0) counters.txDropped(dropped);
-            return n;
-        } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw state.fail("", e);
-        } finally {
-            state.exitTransmit();
+            long base = txFree[--txFreeCount];
+            long data = base + umem.headroom();
+            MemorySegment.copy(batch.memory(), batch.dataOffset(i), mem, data, len);
+            tx.setDesc(tp + posted, data, len);
+            posted++;
+            bytes += len;
         }
+        if (posted > 0) {
+            tx.cachedProd = tp + posted;
+            tx.submit();
+        }
+        flushTx();
+        counters.transmitted(posted, bytes);
+        if (dropped > 0) counters.txDropped(dropped);
+        return n;
     }
 
     /**
@@ -433,21 +424,13 @@ public final class XdpLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        if (!state.isUsable() || !state.beginWait()) return false;
-        boolean sleep = false;
-        try {
-            state.enterReceive();
-            try {
-                // Frames left in the TX ring would otherwise wait for the next transmit call.
-                if (xsk.tx.pending() > 0) flushTx();
-                sleep = !xsk.rx.hasEntries();
-                return sleep;
-            } finally {
-                state.exitReceive();
-            }
-        } finally {
-            if (!sleep) state.endWait();
-        }
+        return state.prepareToWait(this, XdpLink::workReady);
+    }
+
+    /** Before sleeping: sends what is left in the TX ring (it would wait for the next transmit), then looks at RX. */
+    private boolean workReady() throws IOException {
+        if (xsk.tx.pending() > 0) flushTx();
+        return xsk.rx.hasEntries();
     }
 
     @Override
