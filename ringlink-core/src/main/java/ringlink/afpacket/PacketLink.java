@@ -9,31 +9,23 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import ringlink.link.Layer;
 import ringlink.link.Link;
-import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
-import ringlink.link.LinkException;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.Epoll;
-import ringlink.sys.EpollEventLayout;
 import ringlink.sys.Errno;
 import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 import ringlink.sys.Mapping;
-import ringlink.sys.Net;
-import ringlink.sys.NetDevice;
-import ringlink.sys.PacketMreqLayout;
 import ringlink.sys.PacketSockets;
-import ringlink.sys.SockaddrLlLayout;
 import ringlink.sys.Sockets;
 import ringlink.sys.SysException;
 import ringlink.sys.Tpacket3HdrLayout;
 import ringlink.sys.TpacketBlockDescLayout;
-import ringlink.sys.TpacketReq3Layout;
 import ringlink.sys.TpacketStatsV3Layout;
 
 /**
@@ -64,7 +56,7 @@ import ringlink.sys.TpacketStatsV3Layout;
  *
  * <h2>Waiting</h2>
  * {@link #readyFd()} is an epoll over the socket (readable when a block is ready) and a wake-up
- * eventfd that {@link #close()} signals; {@link WakeupGuard} keeps both open while a thread may
+ * eventfd that {@link #close()} signals; {@link LinkState} keeps both open while a thread may
  * sleep on them.
  *
  * <h2>Statistics</h2>
@@ -91,7 +83,8 @@ public final class PacketLink implements Link {
     private final MemorySegment mem;
     private final Epoll epoll;
     private final EventFd wake;
-    private final WakeupGuard wakeGuard;
+    /** Open/failed/closed; unmaps the rings only after the calls in flight; the wake-up hand-off. */
+    private final LinkState state;
     private final LinkCounters counters = new LinkCounters();
     private final int mtu;
     private final int maxRx;
@@ -120,12 +113,10 @@ public final class PacketLink implements Link {
     private long kernelPackets, kernelDrops, kernelFreezes;
     private long dropsReported;
     private final MemorySegment statsBuf = Arena.ofAuto().allocate(TpacketStatsV3Layout.LAYOUT);
-    private volatile boolean closed;
-    private volatile String failure;
     /** Why the last received packet was dropped by the offload checks, or null. */
     private volatile String lastError;
 
-    private PacketLink(String name, PacketConfig config, Fd fd, Mapping ring, Epoll epoll, EventFd wake, int mtu,
+    PacketLink(String name, PacketConfig config, Fd fd, Mapping ring, Epoll epoll, EventFd wake, int mtu,
                        int txFrameSize, int txBlockSize) {
         this.name = name;
         this.config = config;
@@ -134,7 +125,7 @@ public final class PacketLink implements Link {
         this.mem = ring.segment();
         this.epoll = epoll;
         this.wake = wake;
-        this.wakeGuard = new WakeupGuard(wake, epoll);
+        this.state = new LinkState(name, wake, epoll);
         this.mtu = mtu;
         this.blockSize = config.blockSize();
         this.blocks = config.blocks();
@@ -155,132 +146,7 @@ public final class PacketLink implements Link {
      * ETH_P_ALL and the promiscuous membership.
      */
     public static PacketLink open(PacketConfig c) throws IOException {
-        String name = "packet:" + c.ifname();
-        int ifindex;
-        int mtu;
-        try {
-            ifindex = Net.ifNameToIndex(c.ifname());
-            mtu = NetDevice.mtu(c.ifname());
-        } catch (SysException e) {
-            throw new PacketException(name + ": no interface " + c.ifname() + " (" + e.getMessage() + ")", e);
-        }
-        if (mtu <= 0 || mtu > 65535) throw new PacketException(name + ": interface MTU " + mtu + " out of range", null);
-        // One slot: header (aligned) + virtio-net header + frame with a VLAN tag (a superpacket with
-        // vnethdr). Up to 64 KiB a power of two, so slots tile 64 KiB blocks; beyond, one slot per
-        // page-rounded block.
-        int hdr = c.vnetHdr() ? VirtioNetHdr.SIZE : 0;
-        int maxFrame = (c.vnetHdr() ? Math.max(MAX_GSO_PACKET, mtu) : mtu) + L2_OVERHEAD;
-        long need = Tpacket3HdrLayout.TX_DATA_OFFSET + hdr + maxFrame;
-        int txFrameSize, txBlock;
-        if (need <= 1 << 16) {
-            txFrameSize = Math.max(2048, Integer.highestOneBit((int) need - 1) << 1);
-            txBlock = Math.max(txFrameSize, 1 << 16);
-        } else {
-            txFrameSize = (int) Tpacket3HdrLayout.align(need);
-            txBlock = (txFrameSize + 4095) & ~4095;
-        }
-        if ((long) maxFrame + hdr + Tpacket3HdrLayout.SIZE + TpacketBlockDescLayout.SIZE + 16 > c.blockSize()) {
-            throw new IllegalArgumentException(name + ": block-size " + c.blockSize() + " cannot hold one frame of "
-                    + maxFrame + " bytes" + (c.vnetHdr() ? " (a superpacket: use at least 131072 with vnethdr)" : ""));
-        }
-        Fd fd = Sockets.socket(Sockets.AF_PACKET, Sockets.SOCK_RAW, 0, name);
-        Mapping ring = null;
-        Epoll ep = null;
-        EventFd wake = null;
-        try (Arena a = Arena.ofConfined()) {
-            opt(fd, PacketSockets.PACKET_VERSION, PacketSockets.TPACKET_V3, "PACKET_VERSION=TPACKET_V3");
-            opt(fd, PacketSockets.PACKET_LOSS, 1, "PACKET_LOSS");
-            if (!c.outgoing()) opt(fd, PacketSockets.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING (kernel 4.20+)");
-            if (c.qdiscBypass()) opt(fd, PacketSockets.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
-            // Before the rings: the kernel refuses it (EBUSY) once a ring exists.
-            if (c.vnetHdr()) opt(fd, PacketSockets.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
-            MemorySegment req = a.allocate(TpacketReq3Layout.LAYOUT);
-            req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_BLOCK_SIZE, c.blockSize());
-            req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_BLOCK_NR, c.blocks());
-            req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_FRAME_SIZE, 2048);
-            req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_FRAME_NR, c.blocks() * (c.blockSize() / 2048));
-            req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_RETIRE_BLK_TOV, c.timeoutMillis());
-            ring(fd, PacketSockets.PACKET_RX_RING, req, "PACKET_RX_RING");
-            // TX: fixed slots; the last three fields must be 0.
-            int perBlock = txBlock / txFrameSize;
-            int txBlocks = Math.max(1, c.txFrames() / perBlock);
-            req.fill((byte) 0);
-            req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_BLOCK_SIZE, txBlock);
-            req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_BLOCK_NR, txBlocks);
-            req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_FRAME_SIZE, txFrameSize);
-            req.set(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_FRAME_NR, txBlocks * perBlock);
-            ring(fd, PacketSockets.PACKET_TX_RING, req, "PACKET_TX_RING");
-            int txFrames = txBlocks * perBlock;
-            if (txFrames != c.txFrames()) {
-                c = new PacketConfig(c.ifname(), c.promisc(), c.outgoing(), c.qdiscBypass(), c.blockSize(), c.blocks(),
-                        c.timeoutMillis(), txFrames, c.vnetHdr(), c.fanout());
-            }
-            long len = (long) c.blockSize() * c.blocks() + (long) txBlock * txBlocks;
-            ring = Mapping.map(fd, len, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED | Mapping.MAP_POPULATE, 0,
-                    "AF_PACKET rings");
-
-            MemorySegment sa = a.allocate(SockaddrLlLayout.LAYOUT);
-            sa.set(ValueLayout.JAVA_SHORT, SockaddrLlLayout.OFF_SLL_FAMILY, (short) Sockets.AF_PACKET);
-            sa.set(ValueLayout.JAVA_SHORT, SockaddrLlLayout.OFF_SLL_PROTOCOL, (short) PacketSockets.htons(PacketSockets.ETH_P_ALL));
-            sa.set(ValueLayout.JAVA_INT, SockaddrLlLayout.OFF_SLL_IFINDEX, ifindex);
-            try {
-                Sockets.bind(fd, sa, (int) SockaddrLlLayout.SIZE);
-            } catch (SysException e) {
-                String hint = e.is(Errno.ENETDOWN) ? " (interface is down)" : "";
-                throw new PacketException(name + ": cannot bind to " + c.ifname() + ": " + e.getMessage() + hint, e);
-            }
-            if (c.promisc()) {
-                MemorySegment mr = a.allocate(PacketMreqLayout.LAYOUT);
-                mr.set(ValueLayout.JAVA_INT, PacketMreqLayout.OFF_MR_IFINDEX, ifindex);
-                mr.set(ValueLayout.JAVA_SHORT, PacketMreqLayout.OFF_MR_TYPE, (short) PacketMreqLayout.PACKET_MR_PROMISC);
-                try {
-                    Sockets.setsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_ADD_MEMBERSHIP, mr, "PACKET_ADD_MEMBERSHIP(PROMISC)");
-                } catch (SysException e) {
-                    throw new PacketException(name + ": cannot make " + c.ifname() + " promiscuous: " + e.getMessage(), e);
-                }
-            }
-            if (c.fanout() >= 0) {
-                // After bind (the kernel wants a running, bound socket); hash mode keeps a flow on one link.
-                try {
-                    Sockets.setsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_FANOUT,
-                            c.fanout() | (PacketSockets.PACKET_FANOUT_HASH << 16), "PACKET_FANOUT(" + c.fanout() + ", hash)");
-                } catch (SysException e) {
-                    throw new PacketException(name + ": cannot join fanout group " + c.fanout() + " on " + c.ifname()
-                            + ": " + e.getMessage() + (e.is(Errno.EINVAL) ? " (group in use with another mode or interface?)" : ""), e);
-                }
-            }
-            wake = EventFd.create();
-            ep = new Epoll(2);
-            ep.add(wake.fd(), EpollEventLayout.EPOLLIN, 1);
-            ep.add(fd, EpollEventLayout.EPOLLIN, 0);
-            return new PacketLink(name, c, fd, ring, ep, wake, mtu, txFrameSize, txBlock);
-        } catch (IOException | RuntimeException e) {
-            if (ep != null) ep.close();
-            if (wake != null) wake.close();
-            if (ring != null) ring.close();
-            fd.close();
-            throw e;
-        }
-    }
-
-    private static void opt(Fd fd, int option, int value, String what) throws IOException {
-        try {
-            Sockets.setsockopt(fd, PacketSockets.SOL_PACKET, option, value, what);
-        } catch (SysException e) {
-            throw new PacketException(fd.name() + ": the kernel refused " + what + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void ring(Fd fd, int option, MemorySegment req, String what) throws IOException {
-        try {
-            Sockets.setsockopt(fd, PacketSockets.SOL_PACKET, option, req, what);
-        } catch (SysException e) {
-            throw new PacketException(fd.name() + ": the kernel refused " + what + " (block "
-                    + req.get(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_BLOCK_SIZE) + " B x "
-                    + req.get(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_BLOCK_NR) + ", frame "
-                    + req.get(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_FRAME_SIZE) + " B x "
-                    + req.get(ValueLayout.JAVA_INT, TpacketReq3Layout.OFF_TP_FRAME_NR) + "): " + e.getMessage(), e);
-        }
+        return PacketSetup.open(c);
     }
 
     @Override public String name() { return name; }
@@ -291,7 +157,7 @@ public final class PacketLink implements Link {
     @Override public int maxReceiveSize() { return maxRx; }
     @Override public Fd readyFd() { return epoll.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return !closed && failure == null; }
+    @Override public boolean isOpen() { return state.isUsable(); }
 
     /** The configuration in effect (tx-frames rounded to whole transmit blocks). */
     public PacketConfig config() { return config; }
@@ -313,101 +179,99 @@ public final class PacketLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
-        check();
-        try {
-            int got = 0;
-            long bytes = 0;
-            int dropped = 0;
-            while (!batch.isFull()) {
-                if (!inBlock && !openBlock()) break;
-                if (pktLeft == 0) {
-                    releaseBlock();
-                    continue;
-                }
-                long b = (long) block * blockSize;
-                long h = b + pktOff;
-                if (pktOff + Tpacket3HdrLayout.SIZE > blockSize) {
-                    throw corrupt("packet header at " + pktOff + " runs past the block end (" + blockSize + ")");
-                }
-                int next = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_NEXT_OFFSET);
-                int snap = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_SNAPLEN);
-                int wire = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_LEN);
-                int status = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_STATUS);
-                int mac = Short.toUnsignedInt(mem.get(ValueLayout.JAVA_SHORT, h + Tpacket3HdrLayout.OFF_TP_MAC));
-                if (mac < Tpacket3HdrLayout.SIZE + hdr || snap < 0 || pktOff + mac + (long) snap > blockSize) {
-                    throw corrupt("packet at " + pktOff + " has tp_mac " + mac + " and tp_snaplen " + snap
-                            + " outside the block of " + blockSize + " B");
-                }
-                if (pktLeft > 1 && (next < Tpacket3HdrLayout.SIZE || pktOff + next + Tpacket3HdrLayout.SIZE > blockSize)) {
-                    throw corrupt("packet at " + pktOff + " has tp_next_offset " + next + " outside the block");
-                }
-                boolean vlan = (status & PacketSockets.TP_STATUS_VLAN_VALID) != 0;
-                int len = snap + (vlan ? 4 : 0);
-                if (snap != wire || snap < 14 || len > maxRx) {
-                    // Truncated (bigger than a block or a GRO superpacket without vnet headers) or a runt.
+        return state.receiveRing(this, batch, PacketLink::receiveEntered); // close() unmaps only after we left
+    }
+
+    private int receiveEntered(PacketBatch batch) throws IOException {
+        int got = 0;
+        long bytes = 0;
+        int dropped = 0;
+        while (!batch.isFull()) {
+            if (!inBlock && !openBlock()) break;
+            if (pktLeft == 0) {
+                releaseBlock();
+                continue;
+            }
+            long b = (long) block * blockSize;
+            long h = b + pktOff;
+            if (pktOff + Tpacket3HdrLayout.SIZE > blockSize) {
+                throw corrupt("packet header at " + pktOff + " runs past the block end (" + blockSize + ")");
+            }
+            int next = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_NEXT_OFFSET);
+            int snap = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_SNAPLEN);
+            int wire = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_LEN);
+            int status = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_STATUS);
+            int mac = Short.toUnsignedInt(mem.get(ValueLayout.JAVA_SHORT, h + Tpacket3HdrLayout.OFF_TP_MAC));
+            if (mac < Tpacket3HdrLayout.SIZE + hdr || snap < 0 || pktOff + mac + (long) snap > blockSize) {
+                throw corrupt("packet at " + pktOff + " has tp_mac " + mac + " and tp_snaplen " + snap
+                        + " outside the block of " + blockSize + " B");
+            }
+            if (pktLeft > 1 && (next < Tpacket3HdrLayout.SIZE || pktOff + next + Tpacket3HdrLayout.SIZE > blockSize)) {
+                throw corrupt("packet at " + pktOff + " has tp_next_offset " + next + " outside the block");
+            }
+            boolean vlan = (status & PacketSockets.TP_STATUS_VLAN_VALID) != 0;
+            int len = snap + (vlan ? 4 : 0);
+            if (snap != wire || snap < 14 || len > maxRx) {
+                // Truncated (bigger than a block or a GRO superpacket without vnet headers) or a runt.
+                dropped++;
+            } else {
+                int i = batch.add();
+                if (len > batch.room(i)) {
+                    batch.setCount(i);
                     dropped++;
                 } else {
-                    int i = batch.add();
-                    if (len > batch.room(i)) {
-                        batch.setCount(i);
-                        dropped++;
+                    long src = h + mac;
+                    long dst = batch.dataOffset(i);
+                    MemorySegment out = batch.memory();
+                    if (vlan) {
+                        int tci = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_VLAN_TCI) & 0xffff;
+                        int tpid = (status & PacketSockets.TP_STATUS_VLAN_TPID_VALID) != 0
+                                ? Short.toUnsignedInt(mem.get(ValueLayout.JAVA_SHORT, h + Tpacket3HdrLayout.OFF_TP_VLAN_TPID))
+                                : 0x8100;
+                        MemorySegment.copy(mem, src, out, dst, 12);
+                        out.set(BE16, dst + 12, (short) tpid);
+                        out.set(BE16, dst + 14, (short) tci);
+                        MemorySegment.copy(mem, src + 12, out, dst + 16, snap - 12);
                     } else {
-                        long src = h + mac;
-                        long dst = batch.dataOffset(i);
-                        MemorySegment out = batch.memory();
-                        if (vlan) {
-                            int tci = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_VLAN_TCI) & 0xffff;
-                            int tpid = (status & PacketSockets.TP_STATUS_VLAN_TPID_VALID) != 0
-                                    ? Short.toUnsignedInt(mem.get(ValueLayout.JAVA_SHORT, h + Tpacket3HdrLayout.OFF_TP_VLAN_TPID))
-                                    : 0x8100;
-                            MemorySegment.copy(mem, src, out, dst, 12);
-                            out.set(BE16, dst + 12, (short) tpid);
-                            out.set(BE16, dst + 14, (short) tci);
-                            MemorySegment.copy(mem, src + 12, out, dst + 16, snap - 12);
-                        } else {
-                            MemorySegment.copy(mem, src, out, dst, snap);
+                        MemorySegment.copy(mem, src, out, dst, snap);
+                    }
+                    batch.setLength(i, len);
+                    String bad = null;
+                    if (hdr == 0) {
+                        batch.clearOffload(i);
+                    } else {
+                        // The kernel wrote the virtio-net header just before the frame.
+                        VirtioNetHdr.decode(mem, h + mac - hdr, batch, i);
+                        if (vlan && (batch.needsCsum(i) || batch.isGso(i))) {
+                            // Offsets counted from the frame the kernel had, without the tag we put back.
+                            batch.setCsum(i, batch.csumStart(i) + 4, batch.csumOffset(i));
+                            if (batch.hdrLen(i) > 0) batch.setGso(i, batch.gsoType(i), batch.hdrLen(i) + 4, batch.gsoSize(i));
                         }
-                        batch.setLength(i, len);
-                        String bad = null;
-                        if (hdr == 0) {
-                            batch.clearOffload(i);
-                        } else {
-                            // The kernel wrote the virtio-net header just before the frame.
-                            VirtioNetHdr.decode(mem, h + mac - hdr, batch, i);
-                            if (vlan && (batch.needsCsum(i) || batch.isGso(i))) {
-                                // Offsets counted from the frame the kernel had, without the tag we put back.
-                                batch.setCsum(i, batch.csumStart(i) + 4, batch.csumOffset(i));
-                                if (batch.hdrLen(i) > 0) batch.setGso(i, batch.gsoType(i), batch.hdrLen(i) + 4, batch.gsoSize(i));
-                            }
-                            OffloadValidator.Reason why = rxCheck.check(batch, i, offloads.accepts(batch, i), offloads.has(Offloads.CSUM));
-                            if (why != null) {
-                                counters.invalid(why);
-                                bad = rxCheck.lastProblem();
-                            }
-                        }
-                        if (bad != null) {
-                            batch.setCount(i);
-                            dropped++;
-                            counters.error();
-                            lastError = bad;
-                        } else {
-                            if (batch.isGso(i)) counters.superpacket(1);
-                            got++;
-                            bytes += len;
+                        OffloadValidator.Reason why = rxCheck.check(batch, i, offloads.accepts(batch, i), offloads.has(Offloads.CSUM));
+                        if (why != null) {
+                            counters.invalid(why);
+                            bad = rxCheck.lastProblem();
                         }
                     }
+                    if (bad != null) {
+                        batch.setCount(i);
+                        dropped++;
+                        counters.error();
+                        lastError = bad;
+                    } else {
+                        if (batch.isGso(i)) counters.superpacket(1);
+                        got++;
+                        bytes += len;
+                    }
                 }
-                pktLeft--;
-                pktOff += next;
-                if (pktLeft == 0) releaseBlock();
             }
-            if (got > 0) counters.received(got, bytes);
-            if (dropped > 0) counters.rxDropped(dropped);
-            return got;
-        } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw fail(e);
+            pktLeft--;
+            pktOff += next;
+            if (pktLeft == 0) releaseBlock();
         }
+        if (got > 0) counters.received(got, bytes);
+        if (dropped > 0) counters.rxDropped(dropped);
+        return got;
     }
 
 
@@ -450,58 +314,58 @@ public final class PacketLink implements Link {
     }
 
     private LinkFailedException corrupt(String what) {
-        failure = "corrupt receive ring: " + what;
-        return new LinkFailedException(name + ": " + failure);
+        String why = "corrupt receive ring: " + what;
+        state.recordFailure(why);
+        return new LinkFailedException(name + ": " + why);
     }
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        check();
-        try {
-            int taken = 0;
-            int posted = 0;
-            long bytes = 0;
-            int dropped = 0;
-            for (int i = from; i < to; i++) {
-                long slot = slot(txHead);
-                int st = (int) INT.getAcquire(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS);
-                if (st == PacketSockets.TP_STATUS_WRONG_FORMAT) {
-                    // The kernel refused what we put here earlier (PACKET_LOSS): count it, reuse the slot.
-                    dropped++;
-                    counters.error();
-                } else if (st != PacketSockets.TP_STATUS_AVAILABLE) {
-                    break; // still queued or being sent: the ring is full
-                }
-                if (!offloads.accepts(batch, i)) {
-                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
-                }
-                taken++;
-                int len = batch.length(i);
-                boolean gso = batch.isGso(i);
-                if (len > (gso ? maxTx : Math.min(maxTx, mtu + L2_OVERHEAD)) || len < 14) {
-                    dropped++;
-                    if (st == PacketSockets.TP_STATUS_WRONG_FORMAT) INT.setRelease(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS, 0);
-                    continue;
-                }
-                long data = slot + Tpacket3HdrLayout.TX_DATA_OFFSET;
-                if (hdr > 0) VirtioNetHdr.encode(mem, data, hdr, batch, i, 0);
-                MemorySegment.copy(batch.memory(), batch.dataOffset(i), mem, data + hdr, len);
-                mem.set(ValueLayout.JAVA_INT, slot + Tpacket3HdrLayout.OFF_TP_NEXT_OFFSET, 0);
-                mem.set(ValueLayout.JAVA_INT, slot + Tpacket3HdrLayout.OFF_TP_LEN, len + hdr);
-                mem.set(ValueLayout.JAVA_INT, slot + Tpacket3HdrLayout.OFF_TP_SNAPLEN, len + hdr);
-                if (gso) counters.superpacket(1);
-                INT.setRelease(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS, PacketSockets.TP_STATUS_SEND_REQUEST);
-                txHead = txHead + 1 == txFrames ? 0 : txHead + 1;
-                posted++;
-                bytes += len;
+        return state.transmitRing(this, batch, from, to, PacketLink::transmitEntered);
+    }
+
+    private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
+        int taken = 0;
+        int posted = 0;
+        long bytes = 0;
+        int dropped = 0;
+        for (int i = from; i < to; i++) {
+            long slot = slot(txHead);
+            int st = (int) INT.getAcquire(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS);
+            if (st == PacketSockets.TP_STATUS_WRONG_FORMAT) {
+                // The kernel refused what we put here earlier (PACKET_LOSS): count it, reuse the slot.
+                dropped++;
+                counters.error();
+            } else if (st != PacketSockets.TP_STATUS_AVAILABLE) {
+                break; // still queued or being sent: the ring is full
             }
-            if (posted > 0) kick();
-            if (posted > 0) counters.transmitted(posted, bytes);
-            if (dropped > 0) counters.txDropped(dropped);
-            return taken;
-        } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw fail(e);
+            if (!offloads.accepts(batch, i)) {
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
+            }
+            taken++;
+            int len = batch.length(i);
+            boolean gso = batch.isGso(i);
+            if (len > (gso ? maxTx : Math.min(maxTx, mtu + L2_OVERHEAD)) || len < 14) {
+                dropped++;
+                if (st == PacketSockets.TP_STATUS_WRONG_FORMAT) INT.setRelease(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS, 0);
+                continue;
+            }
+            long data = slot + Tpacket3HdrLayout.TX_DATA_OFFSET;
+            if (hdr > 0) VirtioNetHdr.encode(mem, data, hdr, batch, i, 0);
+            MemorySegment.copy(batch.memory(), batch.dataOffset(i), mem, data + hdr, len);
+            mem.set(ValueLayout.JAVA_INT, slot + Tpacket3HdrLayout.OFF_TP_NEXT_OFFSET, 0);
+            mem.set(ValueLayout.JAVA_INT, slot + Tpacket3HdrLayout.OFF_TP_LEN, len + hdr);
+            mem.set(ValueLayout.JAVA_INT, slot + Tpacket3HdrLayout.OFF_TP_SNAPLEN, len + hdr);
+            if (gso) counters.superpacket(1);
+            INT.setRelease(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS, PacketSockets.TP_STATUS_SEND_REQUEST);
+            txHead = txHead + 1 == txFrames ? 0 : txHead + 1;
+            posted++;
+            bytes += len;
         }
+        if (posted > 0) kick();
+        if (posted > 0) counters.transmitted(posted, bytes);
+        if (dropped > 0) counters.txDropped(dropped);
+        return taken;
     }
 
     /**
@@ -542,37 +406,18 @@ public final class PacketLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        if (closed || !wakeGuard.beginWait()) return false;
-        boolean sleep = false;
-        try {
-            sleep = !rxReady();
-            return sleep;
-        } catch (IllegalStateException e) {
-            // close() from another thread unmapped the ring under us (it does not wait for the
-            // receiving thread): closed, do not sleep; the next receive throws LinkClosedException.
-            if (closed) return false;
-            throw e;
-        } finally {
-            if (!sleep) wakeGuard.endWait();
-        }
+        return state.prepareToWait(this, PacketLink::rxReady); // close() unmaps the ring only after it
     }
 
     @Override
     public void finishWait() {
         // The eventfd is only signalled by close(): nothing to drain.
-        wakeGuard.endWait();
+        state.endWait();
     }
 
     /** Reads PACKET_STATISTICS (which resets the kernel's counters) into the running totals. */
     private void pollStatistics() throws IOException {
-        long drops;
-        synchronized (statsLock) {
-            Sockets.getsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_STATISTICS, statsBuf, "PACKET_STATISTICS");
-            kernelPackets += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_PACKETS));
-            kernelDrops += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_DROPS));
-            kernelFreezes += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_FREEZE_Q_CNT));
-            drops = kernelDrops;
-        }
+        long drops = statistics().drops();
         // Only the receiving thread reaches here through releaseBlock; statistics() leaves rxDrops to it.
         if (drops > dropsReported) {
             counters.rxDropped(drops - dropsReported);
@@ -586,6 +431,7 @@ public final class PacketLink implements Link {
      */
     public Statistics statistics() throws IOException {
         synchronized (statsLock) {
+            // getsockopt resets the kernel's counters: add them up under the lock
             Sockets.getsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_STATISTICS, statsBuf, "PACKET_STATISTICS");
             kernelPackets += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_PACKETS));
             kernelDrops += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_DROPS));
@@ -603,28 +449,14 @@ public final class PacketLink implements Link {
      */
     public record Statistics(long packets, long drops, long freezes) {}
 
-    private void check() throws LinkException {
-        if (closed) throw new LinkClosedException(name + ": closed");
-        String f = failure;
-        if (f != null) throw new LinkFailedException(name + ": stopped earlier: " + f);
-    }
-
-    private LinkException fail(RuntimeException e) {
-        if (closed) return new LinkClosedException(name + ": closed");
-        failure = e.getMessage();
-        return new LinkFailedException(name + ": " + e.getMessage(), e);
-    }
-
+    /**
+     * Unmaps the rings once no receive or transmit is inside (first: the mapping holds a
+     * reference to the socket, which is only freed once both are gone), closes the socket, then
+     * wakes a sleeper.
+     */
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) return;
-            closed = true;
-        }
-        // Unmap first: the mapping holds a reference to the socket, which is only freed once both are gone.
-        ring.close();
-        fd.close();
-        wakeGuard.close();
+        state.close(ring, fd);
     }
 
     @Override

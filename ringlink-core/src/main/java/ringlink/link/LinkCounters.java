@@ -3,6 +3,7 @@ package ringlink.link;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import ringlink.packet.OffloadValidator;
+import ringlink.packet.PacketBatch;
 
 /**
  * A link's counters. Each direction has one writer (the thread that receives, the thread that
@@ -61,6 +62,26 @@ public final class LinkCounters {
     public void invalid(OffloadValidator.Reason r) {
         int k = r.ordinal();
         INVALID.setOpaque(invalid, k, invalid[k] + 1);
+    }
+
+    /**
+     * Receiving thread, after packet {@code i} of {@code batch} was copied in (so the peer can no
+     * longer change what is checked): checks its offload metadata with {@code v} against
+     * {@code allowed}; a packet that fails is taken back out of the batch (its count set to
+     * {@code i}) and counted (error, {@link #invalid}), and false returned (the caller counts the
+     * drop); a packet that passes returns true, counted as a superpacket if it is one.
+     */
+    public boolean admitReceived(PacketBatch batch, int i, OffloadValidator v, Offloads allowed) {
+        OffloadValidator.Reason why = (batch.flags(i) | batch.gsoType(i)) == 0 ? null
+                : v.check(batch, i, allowed.accepts(batch, i), allowed.has(Offloads.CSUM));
+        if (why != null) {
+            batch.setCount(i);
+            error();
+            invalid(why);
+            return false;
+        }
+        if (batch.isGso(i)) superpacket(1);
+        return true;
     }
 
     /** Received packets dropped so far for bad offload metadata of kind {@code r}. */

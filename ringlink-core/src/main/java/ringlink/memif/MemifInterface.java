@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import ringlink.sys.ClosedFdException;
 import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 import ringlink.sys.Mapping;
@@ -41,6 +40,9 @@ import ringlink.sys.UnixSocket;
  * ends. {@link #lastError()} keeps the last reason.
  *
  * <p>One control thread per interface runs the protocol; the links' data paths never block on it.
+ *
+ * <p>The control messages on the wire (buffer, receive with deadline, send) are
+ * {@link MemifMessages}; the handshakes, the order and checks of the protocol, stay here.
  */
 public final class MemifInterface implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("ringlink.memif");
@@ -56,7 +58,8 @@ public final class MemifInterface implements AutoCloseable {
     private final UnixSocket listener; // server only
     private final EventFd control = EventFd.create();
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment msg = arena.allocate(MemifMsgLayout.SIZE, 8);
+    /** The control channel's message buffer and what it last received (control thread). */
+    private final MemifMessages io;
     private final Thread thread;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Object connectLock = new Object();
@@ -69,6 +72,7 @@ public final class MemifInterface implements AutoCloseable {
     private MemifInterface(MemifConfig config) throws IOException {
         this.config = config;
         this.name = "memif:" + config.socket() + (config.id() != 0 ? "/" + config.id() : "");
+        this.io = new MemifMessages(this, name, config.timeoutMillis(), arena);
         UnixSocket l = null;
         List<MemifLink> made = new ArrayList<>();
         try {
@@ -185,7 +189,7 @@ public final class MemifInterface implements AutoCloseable {
                 } catch (MemifException e) {
                     lastError = e.getMessage();
                     LOG.log(System.Logger.Level.WARNING, name + ": " + e.getMessage());
-                    if (conn != null && e instanceof HandshakeException h) sendDisconnect(conn, h.reason);
+                    if (conn != null && e instanceof HandshakeException h) io.sendDisconnect(conn, h.reason);
                     pause();
                 } catch (IOException | RuntimeException e) {
                     if (!closed) {
@@ -235,6 +239,11 @@ public final class MemifInterface implements AutoCloseable {
         return null;
     }
 
+    /** True once close() began (the control thread's waits end). */
+    boolean isClosing() {
+        return closed;
+    }
+
     /** Thrown by the handshake: {@code reason} is what the peer is told in DISCONNECT. */
     static final class HandshakeException extends MemifException {
         final String reason;
@@ -245,286 +254,106 @@ public final class MemifInterface implements AutoCloseable {
         }
     }
 
-    private MemifException refuse(String reason, String detail) {
-        HandshakeException e = new HandshakeException(reason, name + ": " + detail);
-        return e;
-    }
-
-    // The received message: type and the one descriptor it may carry.
-    private int rxType;
-    private Fd rxFd;
-
-    /** Receives one message (exactly 128 bytes, at most one fd) within {@code deadline} (nanoTime). */
-    private void receive(UnixSocket conn, long deadline) throws IOException {
-        rxFd = null;
-        while (true) {
-            if (closed) throw new IOException(name + ": closed");
-            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            if (left <= 0) throw refuse("Timeout", "no message from the peer within " + config.timeoutMillis() + " ms");
-            if (PollSet.pollOne(conn.fd(), PollfdLayout.POLLIN, (int) Math.min(left, 200)) > 0) break;
-        }
-        msg.fill((byte) 0);
-        UnixSocket.Received r;
-        try {
-            r = conn.receive(msg, MemifMsgLayout.SIZE, 1);
-        } catch (SysException e) {
-            throw refuse("Invalid message", "bad message from the peer: " + e.getMessage());
-        }
-        if (r.closed()) throw refuse("", "the peer closed the connection");
-        if (r.bytes() != MemifMsgLayout.SIZE) {
-            for (Fd f : r.fds()) f.close();
-            throw refuse("Invalid message size", "message of " + r.bytes() + " bytes (memif messages are " + MemifMsgLayout.SIZE + ")");
-        }
-        rxType = msg.get(ValueLayout.JAVA_SHORT, OFF_TYPE) & 0xffff;
-        rxFd = r.fds().length > 0 ? r.fds()[0] : null;
-        if (rxType == MEMIF_MSG_TYPE_DISCONNECT) {
-            closeRxFd();
-            String why = string(OFF_BODY + MemifMsgDisconnectLayout.OFF_STRING, MemifMsgDisconnectLayout.STRING_SIZE);
-            int code = msg.get(ValueLayout.JAVA_INT_UNALIGNED, OFF_BODY + MemifMsgDisconnectLayout.OFF_CODE);
-            throw refuse("", "the peer disconnected: " + why + (code != 0 ? " (code " + code + ")" : ""));
-        }
-    }
-
-    private void closeRxFd() {
-        if (rxFd != null) rxFd.close();
-        rxFd = null;
-    }
-
-    private void expect(UnixSocket conn, long deadline, int type) throws IOException {
-        receive(conn, deadline);
-        if (rxType != type) {
-            closeRxFd();
-            throw refuse("Unexpected message", "expected " + typeName(type) + ", got " + typeName(rxType));
-        }
-        closeRxFd();
-    }
-
-    private String string(long off, int max) {
-        int n = 0;
-        while (n < max && msg.get(ValueLayout.JAVA_BYTE, off + n) != 0) n++;
-        byte[] b = new byte[n];
-        MemorySegment.copy(msg, ValueLayout.JAVA_BYTE, off, b, 0, n);
-        return new String(b, StandardCharsets.UTF_8).replaceAll("\\p{Cntrl}", "?");
-    }
-
-    private void putString(long off, byte[] s, int max) {
-        MemorySegment.copy(s, 0, msg, ValueLayout.JAVA_BYTE, off, Math.min(s.length, max - 1));
-    }
-
-    private void begin(int type) {
-        msg.fill((byte) 0);
-        msg.set(ValueLayout.JAVA_SHORT, OFF_TYPE, (short) type);
-    }
-
-    private void send(UnixSocket conn, Fd... fds) throws IOException {
-        conn.send(msg, MemifMsgLayout.SIZE, fds);
-    }
-
-    private void sendDisconnect(UnixSocket conn, String reason) {
-        if (reason == null || reason.isEmpty()) return;
-        try {
-            begin(MEMIF_MSG_TYPE_DISCONNECT);
-            putString(OFF_BODY + MemifMsgDisconnectLayout.OFF_STRING, reason.getBytes(StandardCharsets.UTF_8), MemifMsgDisconnectLayout.STRING_SIZE);
-            send(conn);
-        } catch (IOException | RuntimeException ignored) {
-            // the peer is gone already
-        }
-    }
-
     // ---- server ----
 
     private Session serverHandshake(UnixSocket conn) throws IOException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.timeoutMillis());
         int pairs = config.queuePairs();
-        begin(MEMIF_MSG_TYPE_HELLO);
+        io.begin(MEMIF_MSG_TYPE_HELLO);
         long b = OFF_BODY;
-        putString(b + MemifMsgHelloLayout.OFF_NAME, OUR_NAME, MEMIF_NAME_SZ);
-        msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MIN_VERSION, (short) MEMIF_VERSION);
-        msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_VERSION, (short) MEMIF_VERSION);
-        msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_REGION, (short) (MAX_REGIONS - 1));
-        msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_M2S_RING, (short) (pairs - 1));
-        msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_S2M_RING, (short) (pairs - 1));
-        msg.set(ValueLayout.JAVA_BYTE, b + MemifMsgHelloLayout.OFF_MAX_LOG2_RING_SIZE, (byte) config.log2RingSize());
-        send(conn);
+        io.putString(b + MemifMsgHelloLayout.OFF_NAME, OUR_NAME, MEMIF_NAME_SZ);
+        io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MIN_VERSION, (short) MEMIF_VERSION);
+        io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_VERSION, (short) MEMIF_VERSION);
+        io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_REGION, (short) (MAX_REGIONS - 1));
+        io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_M2S_RING, (short) (pairs - 1));
+        io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_S2M_RING, (short) (pairs - 1));
+        io.msg.set(ValueLayout.JAVA_BYTE, b + MemifMsgHelloLayout.OFF_MAX_LOG2_RING_SIZE, (byte) config.log2RingSize());
+        io.send(conn);
 
-        receive(conn, deadline);
-        if (rxType != MEMIF_MSG_TYPE_INIT) {
-            closeRxFd();
-            throw refuse("Unexpected message", "expected INIT, got " + typeName(rxType));
+        io.receive(conn, deadline);
+        if (io.rxType != MEMIF_MSG_TYPE_INIT) {
+            io.closeRxFd();
+            throw io.refuse("Unexpected message", "expected INIT, got " + typeName(io.rxType));
         }
-        closeRxFd();
-        int version = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgInitLayout.OFF_VERSION) & 0xffff;
-        if (version != MEMIF_VERSION) throw refuse("Incompatible memif version", "client speaks memif version 0x" + Integer.toHexString(version));
-        int id = msg.get(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgInitLayout.OFF_ID);
-        if (id != config.id()) throw refuse("ID not found", "client asked for interface id " + Integer.toUnsignedString(id) + ", ours is " + config.id());
-        int mode = msg.get(ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_MODE) & 0xff;
+        io.closeRxFd();
+        int version = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgInitLayout.OFF_VERSION) & 0xffff;
+        if (version != MEMIF_VERSION) throw io.refuse("Incompatible memif version", "client speaks memif version 0x" + Integer.toHexString(version));
+        int id = io.msg.get(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgInitLayout.OFF_ID);
+        if (id != config.id()) throw io.refuse("ID not found", "client asked for interface id " + Integer.toUnsignedString(id) + ", ours is " + config.id());
+        int mode = io.msg.get(ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_MODE) & 0xff;
         int ourMode = config.ip() ? MEMIF_INTERFACE_MODE_IP : MEMIF_INTERFACE_MODE_ETHERNET;
-        if (mode != ourMode) throw refuse("Mode mismatch", "client wants mode " + mode + ", ours is " + ourMode);
+        if (mode != ourMode) throw io.refuse("Mode mismatch", "client wants mode " + mode + ", ours is " + ourMode);
         if (!config.secret().isEmpty()) {
-            String s = string(b + MemifMsgInitLayout.OFF_SECRET, MemifMsgInitLayout.SECRET_SIZE);
-            if (s.isEmpty()) throw refuse("Secret required", "client sent no secret");
+            String s = io.string(b + MemifMsgInitLayout.OFF_SECRET, MemifMsgInitLayout.SECRET_SIZE);
+            if (s.isEmpty()) throw io.refuse("Secret required", "client sent no secret");
             if (!java.security.MessageDigest.isEqual(s.getBytes(StandardCharsets.UTF_8), config.secret().getBytes(StandardCharsets.UTF_8))) {
-                throw refuse("Incorrect secret", "client sent the wrong secret");
+                throw io.refuse("Incorrect secret", "client sent the wrong secret");
             }
         }
-        peerName = string(b + MemifMsgInitLayout.OFF_NAME, MEMIF_NAME_SZ);
-        begin(MEMIF_MSG_TYPE_ACK);
-        send(conn);
+        peerName = io.string(b + MemifMsgInitLayout.OFF_NAME, MEMIF_NAME_SZ);
+        io.begin(MEMIF_MSG_TYPE_ACK);
+        io.send(conn);
 
-        List<Mapping> maps = new ArrayList<>();
-        List<Long> sizes = new ArrayList<>();
-        int[] s2mRegion = new int[pairs], m2sRegion = new int[pairs];
-        long[] s2mOffset = new long[pairs], m2sOffset = new long[pairs];
-        EventFd[] s2mInt = new EventFd[pairs], m2sInt = new EventFd[pairs];
-        int log2 = -1;
+        ServerOffer offer = new ServerOffer(io, config);
         boolean ok = false;
         try {
             while (true) {
-                receive(conn, deadline);
-                switch (rxType) {
-                    case MEMIF_MSG_TYPE_ADD_REGION -> {
-                        Fd fd = rxFd;
-                        rxFd = null;
-                        try {
-                            if (fd == null) throw refuse("Missing region fd", "ADD_REGION without a file descriptor");
-                            int index = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRegionLayout.OFF_INDEX) & 0xffff;
-                            long size = msg.get(ValueLayout.JAVA_LONG_UNALIGNED, b + MemifMsgAddRegionLayout.OFF_SIZE);
-                            if (index != maps.size() || index >= MAX_REGIONS) {
-                                throw refuse("Invalid region index", "ADD_REGION index " + index + ", expected " + maps.size() + " (at most " + MAX_REGIONS + " regions)");
-                            }
-                            if (size <= 0 || size > MAX_REGION_SIZE) throw refuse("Invalid region size", "region " + index + " of " + Long.toUnsignedString(size) + " bytes");
-                            String bad = MemFd.checkPeer(fd, size, config.allowUnsealed());
-                            if (bad != null) throw refuse("Invalid region", "region " + index + ": " + bad);
-                            maps.add(Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "memif region " + index));
-                            sizes.add(size);
-                        } finally {
-                            if (fd != null) fd.close(); // the mapping keeps the memory
-                        }
-                    }
-                    case MEMIF_MSG_TYPE_ADD_RING -> {
-                        Fd fd = rxFd;
-                        rxFd = null;
-                        EventFd ev = null;
-                        try {
-                            if (fd == null) throw refuse("Missing interrupt fd", "ADD_RING without an eventfd");
-                            String bad = EventFd.checkPeer(fd);
-                            if (bad != null) throw refuse("Invalid interrupt fd", "ring interrupt: " + bad);
-                            ev = EventFd.adoptPeer(fd); // the peer holds it too: calls that cannot block
-                            fd = null; // ev owns it now
-                            int flags = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_FLAGS) & 0xffff;
-                            int index = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_INDEX) & 0xffff;
-                            int region = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_REGION) & 0xffff;
-                            long offset = msg.get(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET) & 0xffffffffL;
-                            int l2 = msg.get(ValueLayout.JAVA_BYTE, b + MemifMsgAddRingLayout.OFF_LOG2_RING_SIZE) & 0xff;
-                            int priv = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_PRIVATE_HDR_SIZE) & 0xffff;
-                            boolean s2m = (flags & MemifMsgAddRingLayout.MEMIF_MSG_ADD_RING_FLAG_S2M) != 0;
-                            String what = (s2m ? "S2M" : "M2S") + " ring " + index;
-                            if (index >= pairs) throw refuse("Invalid ring index", what + ": we have " + pairs + " queue pairs");
-                            if ((s2m ? s2mInt : m2sInt)[index] != null) throw refuse("Invalid ring index", what + " added twice");
-                            if (region >= maps.size()) throw refuse("Invalid ring region", what + " in region " + region + ", which was not added");
-                            if (l2 < 1 || l2 > config.log2RingSize() || (log2 >= 0 && l2 != log2)) {
-                                throw refuse("Invalid ring size", what + ": log2 size " + l2 + " (ours at most " + config.log2RingSize() + ", all rings alike)");
-                            }
-                            if (priv != 0) throw refuse("Invalid ring", what + ": private header size " + priv + " (only 0 is supported)");
-                            if ((offset & 3) != 0 || offset + MemifRingLayout.ringBytes(l2) > sizes.get(region)) {
-                                throw refuse("Invalid ring offset", what + " at offset " + offset + " does not fit region " + region + " of " + sizes.get(region) + " bytes");
-                            }
-                            log2 = l2;
-                            if (s2m) {
-                                s2mRegion[index] = region;
-                                s2mOffset[index] = offset;
-                                s2mInt[index] = ev;
-                            } else {
-                                m2sRegion[index] = region;
-                                m2sOffset[index] = offset;
-                                m2sInt[index] = ev;
-                            }
-                            ev = null;
-                        } finally {
-                            if (ev != null) ev.close();
-                            if (fd != null) fd.close();
-                        }
-                    }
+                io.receive(conn, deadline);
+                switch (io.rxType) {
+                    case MEMIF_MSG_TYPE_ADD_REGION -> offer.addRegion();
+                    case MEMIF_MSG_TYPE_ADD_RING -> offer.addRing();
                     case MEMIF_MSG_TYPE_CONNECT -> {
-                        closeRxFd();
-                        int n = 0;
-                        while (n < pairs && s2mInt[n] != null && m2sInt[n] != null) n++;
-                        for (int q = n; q < pairs; q++) {
-                            if (s2mInt[q] != null || m2sInt[q] != null) throw refuse("Invalid rings", "rings are not paired 0.." + (n - 1));
-                        }
-                        if (n == 0) throw refuse("No rings", "CONNECT before a ring pair was added");
-                        Session s = new Session(true, maps.toArray(new Mapping[0]), sizes.stream().mapToLong(Long::longValue).toArray(), n, log2,
-                                trim(s2mRegion, n), trim(s2mOffset, n), trim(s2mInt, n), trim(m2sRegion, n), trim(m2sOffset, n), trim(m2sInt, n), 0, 0);
-                        for (int q = 0; q < n; q++) {
-                            checkCookie(s, s.s2mRegion[q], s.s2mOffset[q], "S2M ring " + q);
-                            checkCookie(s, s.m2sRegion[q], s.m2sOffset[q], "M2S ring " + q);
-                            // We poll our receive rings until a link goes to sleep.
-                            s.regions[s.s2mRegion[q]].set(ValueLayout.JAVA_SHORT, s.s2mOffset[q] + MemifRingLayout.OFF_FLAGS,
-                                    (short) MemifRingLayout.MEMIF_RING_FLAG_MASK_INT);
-                        }
-                        begin(MEMIF_MSG_TYPE_CONNECTED);
-                        putString(OFF_BODY + MemifMsgConnectedLayout.OFF_IF_NAME, name.getBytes(StandardCharsets.UTF_8), MEMIF_NAME_SZ);
-                        send(conn);
+                        Session s = offer.connect();
+                        io.begin(MEMIF_MSG_TYPE_CONNECTED);
+                        io.putString(OFF_BODY + MemifMsgConnectedLayout.OFF_IF_NAME, name.getBytes(StandardCharsets.UTF_8), MEMIF_NAME_SZ);
+                        io.send(conn);
                         ok = true;
                         return s;
                     }
                     default -> {
-                        closeRxFd();
-                        throw refuse("Unexpected message", "unexpected " + typeName(rxType) + " during set-up");
+                        io.closeRxFd();
+                        throw io.refuse("Unexpected message", "unexpected " + typeName(io.rxType) + " during set-up");
                     }
                 }
-                begin(MEMIF_MSG_TYPE_ACK);
-                send(conn);
+                io.begin(MEMIF_MSG_TYPE_ACK);
+                io.send(conn);
             }
         } finally {
-            closeRxFd();
-            if (!ok) {
-                for (Mapping m : maps) m.close();
-                for (EventFd e : s2mInt) if (e != null) e.close();
-                for (EventFd e : m2sInt) if (e != null) e.close();
-            }
+            io.closeRxFd();
+            if (!ok) offer.close();
         }
     }
-
-    private void checkCookie(Session s, int region, long offset, String what) throws MemifException {
-        int cookie = s.regions[region].get(ValueLayout.JAVA_INT, offset + MemifRingLayout.OFF_COOKIE);
-        if (cookie != MEMIF_COOKIE) throw refuse("Wrong ring", what + ": cookie 0x" + Integer.toHexString(cookie) + " is not memif's");
-    }
-
-    private static int[] trim(int[] a, int n) { return java.util.Arrays.copyOf(a, n); }
-    private static long[] trim(long[] a, int n) { return java.util.Arrays.copyOf(a, n); }
-    private static EventFd[] trim(EventFd[] a, int n) { return java.util.Arrays.copyOf(a, n); }
 
     // ---- client ----
 
     private Session clientHandshake(UnixSocket conn) throws IOException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.timeoutMillis());
         long b = OFF_BODY;
-        receive(conn, deadline);
-        if (rxType != MEMIF_MSG_TYPE_HELLO) {
-            closeRxFd();
-            throw refuse("Unexpected message", "expected HELLO, got " + typeName(rxType));
+        io.receive(conn, deadline);
+        if (io.rxType != MEMIF_MSG_TYPE_HELLO) {
+            io.closeRxFd();
+            throw io.refuse("Unexpected message", "expected HELLO, got " + typeName(io.rxType));
         }
-        closeRxFd();
-        int minV = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MIN_VERSION) & 0xffff;
-        int maxV = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_VERSION) & 0xffff;
+        io.closeRxFd();
+        int minV = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MIN_VERSION) & 0xffff;
+        int maxV = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_VERSION) & 0xffff;
         if (minV > MEMIF_VERSION || maxV < MEMIF_VERSION) {
-            throw refuse("Incompatible memif version", "server speaks memif versions 0x" + Integer.toHexString(minV) + "..0x" + Integer.toHexString(maxV));
+            throw io.refuse("Incompatible memif version", "server speaks memif versions 0x" + Integer.toHexString(minV) + "..0x" + Integer.toHexString(maxV));
         }
-        int maxM2s = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_M2S_RING) & 0xffff;
-        int maxS2m = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_S2M_RING) & 0xffff;
-        int maxLog2 = msg.get(ValueLayout.JAVA_BYTE, b + MemifMsgHelloLayout.OFF_MAX_LOG2_RING_SIZE) & 0xff;
-        peerName = string(b + MemifMsgHelloLayout.OFF_NAME, MEMIF_NAME_SZ);
+        int maxM2s = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_M2S_RING) & 0xffff;
+        int maxS2m = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_S2M_RING) & 0xffff;
+        int maxLog2 = io.msg.get(ValueLayout.JAVA_BYTE, b + MemifMsgHelloLayout.OFF_MAX_LOG2_RING_SIZE) & 0xff;
+        peerName = io.string(b + MemifMsgHelloLayout.OFF_NAME, MEMIF_NAME_SZ);
         int pairs = Math.min(config.queuePairs(), Math.min(maxM2s, maxS2m) + 1);
         int log2 = Math.min(config.log2RingSize(), maxLog2);
-        if (log2 < 1) throw refuse("Invalid ring size", "server allows rings of log2 size " + maxLog2);
+        if (log2 < 1) throw io.refuse("Invalid ring size", "server allows rings of log2 size " + maxLog2);
 
         // One region: 2 * pairs rings (S2M 0..pairs-1, then M2S), then a buffer per slot.
         int ringSize = 1 << log2;
         long ringBytes = MemifRingLayout.ringBytes(log2);
         long bufferStart = (2L * pairs * ringBytes + 63) & ~63L;
         long size = bufferStart + 2L * pairs * ringSize * config.bufferSize();
-        if (size > MAX_REGION_SIZE) throw refuse("", "memory of " + size + " bytes exceeds memif's 32-bit offsets; use fewer or smaller rings or buffers");
+        if (size > MAX_REGION_SIZE) throw io.refuse("", "memory of " + size + " bytes exceeds memif's 32-bit offsets; use fewer or smaller rings or buffers");
         Fd mem = MemFd.create("memif_region_0", size); // sealed against any size change
         Mapping map = null;
         EventFd[] s2mInt = new EventFd[pairs], m2sInt = new EventFd[pairs];
@@ -555,40 +384,40 @@ public final class MemifInterface implements AutoCloseable {
                 }
             }
 
-            begin(MEMIF_MSG_TYPE_INIT);
-            msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgInitLayout.OFF_VERSION, (short) MEMIF_VERSION);
-            msg.set(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgInitLayout.OFF_ID, config.id());
-            msg.set(ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_MODE, (byte) (config.ip() ? MEMIF_INTERFACE_MODE_IP : MEMIF_INTERFACE_MODE_ETHERNET));
+            io.begin(MEMIF_MSG_TYPE_INIT);
+            io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgInitLayout.OFF_VERSION, (short) MEMIF_VERSION);
+            io.msg.set(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgInitLayout.OFF_ID, config.id());
+            io.msg.set(ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_MODE, (byte) (config.ip() ? MEMIF_INTERFACE_MODE_IP : MEMIF_INTERFACE_MODE_ETHERNET));
             byte[] secret = config.secret().getBytes(StandardCharsets.UTF_8);
-            MemorySegment.copy(secret, 0, msg, ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_SECRET, secret.length);
-            putString(b + MemifMsgInitLayout.OFF_NAME, OUR_NAME, MEMIF_NAME_SZ);
-            send(conn);
-            expect(conn, deadline, MEMIF_MSG_TYPE_ACK);
+            MemorySegment.copy(secret, 0, io.msg, ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_SECRET, secret.length);
+            io.putString(b + MemifMsgInitLayout.OFF_NAME, OUR_NAME, MEMIF_NAME_SZ);
+            io.send(conn);
+            io.expect(conn, deadline, MEMIF_MSG_TYPE_ACK);
 
-            begin(MEMIF_MSG_TYPE_ADD_REGION);
-            msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRegionLayout.OFF_INDEX, (short) 0);
-            msg.set(ValueLayout.JAVA_LONG_UNALIGNED, b + MemifMsgAddRegionLayout.OFF_SIZE, size);
-            send(conn, mem);
-            expect(conn, deadline, MEMIF_MSG_TYPE_ACK);
+            io.begin(MEMIF_MSG_TYPE_ADD_REGION);
+            io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRegionLayout.OFF_INDEX, (short) 0);
+            io.msg.set(ValueLayout.JAVA_LONG_UNALIGNED, b + MemifMsgAddRegionLayout.OFF_SIZE, size);
+            io.send(conn, mem);
+            io.expect(conn, deadline, MEMIF_MSG_TYPE_ACK);
 
             for (int dir = 0; dir < 2; dir++) {
                 for (int q = 0; q < pairs; q++) {
-                    begin(MEMIF_MSG_TYPE_ADD_RING);
-                    msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_FLAGS,
+                    io.begin(MEMIF_MSG_TYPE_ADD_RING);
+                    io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_FLAGS,
                             (short) (dir == 0 ? MemifMsgAddRingLayout.MEMIF_MSG_ADD_RING_FLAG_S2M : 0));
-                    msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_INDEX, (short) q);
-                    msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_REGION, (short) 0);
-                    msg.set(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET, (int) (dir == 0 ? s2mOffset[q] : m2sOffset[q]));
-                    msg.set(ValueLayout.JAVA_BYTE, b + MemifMsgAddRingLayout.OFF_LOG2_RING_SIZE, (byte) log2);
-                    send(conn, (dir == 0 ? s2mInt[q] : m2sInt[q]).fd());
-                    expect(conn, deadline, MEMIF_MSG_TYPE_ACK);
+                    io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_INDEX, (short) q);
+                    io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_REGION, (short) 0);
+                    io.msg.set(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET, (int) (dir == 0 ? s2mOffset[q] : m2sOffset[q]));
+                    io.msg.set(ValueLayout.JAVA_BYTE, b + MemifMsgAddRingLayout.OFF_LOG2_RING_SIZE, (byte) log2);
+                    io.send(conn, (dir == 0 ? s2mInt[q] : m2sInt[q]).fd());
+                    io.expect(conn, deadline, MEMIF_MSG_TYPE_ACK);
                 }
             }
 
-            begin(MEMIF_MSG_TYPE_CONNECT);
-            putString(b + MemifMsgConnectLayout.OFF_IF_NAME, name.getBytes(StandardCharsets.UTF_8), MEMIF_NAME_SZ);
-            send(conn);
-            expect(conn, deadline, MEMIF_MSG_TYPE_CONNECTED);
+            io.begin(MEMIF_MSG_TYPE_CONNECT);
+            io.putString(b + MemifMsgConnectLayout.OFF_IF_NAME, name.getBytes(StandardCharsets.UTF_8), MEMIF_NAME_SZ);
+            io.send(conn);
+            io.expect(conn, deadline, MEMIF_MSG_TYPE_CONNECTED);
 
             // The server reset the indexes when it took CONNECT: post every receive buffer now.
             for (int q = 0; q < pairs; q++) {
@@ -639,12 +468,12 @@ public final class MemifInterface implements AutoCloseable {
             int iListen = listener != null ? ps.add(listener.fd(), PollfdLayout.POLLIN) : -1;
             while (true) {
                 if (closed) {
-                    sendDisconnect(conn, "Interface closed");
+                    io.sendDisconnect(conn, "Interface closed");
                     return "closed";
                 }
                 String broken = s.broken;
                 if (broken != null) {
-                    sendDisconnect(conn, "Bad descriptor or ring index");
+                    io.sendDisconnect(conn, "Bad descriptor or ring index");
                     return "the peer broke the rings: " + broken;
                 }
                 if (ps.poll(500) == 0) continue;
@@ -652,20 +481,20 @@ public final class MemifInterface implements AutoCloseable {
                 if (iListen >= 0 && (ps.revents(iListen) & PollfdLayout.POLLIN) != 0) {
                     UnixSocket extra = listener.accept(0);
                     if (extra != null) {
-                        sendDisconnect(extra, "Already connected");
+                        io.sendDisconnect(extra, "Already connected");
                         extra.close();
                     }
                 }
                 if ((ps.revents(iConn) & (PollfdLayout.POLLIN | PollfdLayout.POLLHUP | PollfdLayout.POLLERR)) != 0) {
                     try {
-                        receive(conn, System.nanoTime() + TimeUnit.SECONDS.toNanos(1));
+                        io.receive(conn, System.nanoTime() + TimeUnit.SECONDS.toNanos(1));
                     } catch (MemifException e) {
                         return e.getMessage();
                     }
-                    closeRxFd();
-                    if (rxType != MEMIF_MSG_TYPE_ACK) {
-                        sendDisconnect(conn, "Unexpected message");
-                        return "unexpected " + typeName(rxType) + " while connected";
+                    io.closeRxFd();
+                    if (io.rxType != MEMIF_MSG_TYPE_ACK) {
+                        io.sendDisconnect(conn, "Unexpected message");
+                        return "unexpected " + typeName(io.rxType) + " while connected";
                     }
                 }
             }
@@ -683,6 +512,7 @@ public final class MemifInterface implements AutoCloseable {
             if (closed) return;
             closed = true;
         }
+        for (MemifLink k : links) k.markClosed();
         try {
             control.signal();
         } catch (IOException ignored) {

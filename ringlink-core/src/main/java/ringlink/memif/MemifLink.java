@@ -13,7 +13,7 @@ import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.Offloads;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.ClosedFdException;
 import ringlink.sys.Epoll;
@@ -42,9 +42,10 @@ import ringlink.sys.Fd;
  * {@link #finishWait()} sets it again and drains the eventfd.
  *
  * <p>The session (the connection's memory) is swapped by the control thread only when neither
- * data-path thread is inside a call: each call announces itself in a volatile busy flag before
- * reading the session, and {@link #detach()} clears the session before waiting for the flags
- * (a Dekker pair over sequentially consistent volatiles).
+ * data-path thread is inside a call: each call announces itself ({@link LinkState#enterReceive()},
+ * {@link LinkState#enterTransmit()}) before reading the session, and {@link #detach()} clears the
+ * session before waiting for them ({@link LinkState#awaitIdle()}, whose handshake makes an
+ * announcement still in a store buffer visible).
  */
 public final class MemifLink implements Link {
     private static final VarHandle U16 = Session.U16;
@@ -57,10 +58,10 @@ public final class MemifLink implements Link {
     private final LinkCounters counters = new LinkCounters();
     private final EventFd wake;
     private final Epoll epoll;
-    private final WakeupGuard guard;
+    /** Open/closed, the calls in flight (detach waits for them), the wake-up hand-off. */
+    private final LinkState state;
 
     private volatile Session session;
-    private volatile boolean rxBusy, txBusy, closed;
     private EventFd watchedInt; // control thread: the rx interrupt fd registered in epoll
 
     // Receive-thread state, for rxSession.
@@ -86,14 +87,8 @@ public final class MemifLink implements Link {
         this.mtu = c.mtu();
         this.maxFrame = c.maxFrame();
         this.wake = EventFd.create();
-        try {
-            this.epoll = new Epoll(4);
-            epoll.add(wake.fd(), EpollEventLayout.EPOLLIN, 0);
-        } catch (IOException e) {
-            wake.close();
-            throw e;
-        }
-        this.guard = new WakeupGuard(wake, epoll);
+        this.epoll = LinkState.epollOver(wake);
+        this.state = new LinkState(name, wake, epoll);
     }
 
     @Override public String name() { return name; }
@@ -103,7 +98,7 @@ public final class MemifLink implements Link {
     @Override public int maxReceiveSize() { return maxFrame; }
     @Override public Fd readyFd() { return epoll.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return !closed; }
+    @Override public boolean isOpen() { return state.isOpen(); }
 
     /** The interface this queue pair belongs to. */
     public MemifInterface owner() { return owner; }
@@ -129,7 +124,7 @@ public final class MemifLink implements Link {
     /** Control thread: stops using the session; returns once no data-path call can touch it. */
     void detach() {
         session = null;
-        while (rxBusy || txBusy) Thread.onSpinWait();
+        state.awaitIdle();
         if (watchedInt != null) {
             try {
                 epoll.remove(watchedInt.fd());
@@ -160,18 +155,14 @@ public final class MemifLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) {
-            guard.pollerAwake();
-            throw new LinkClosedException(name + ": closed");
-        }
-        rxBusy = true;
+        state.enterReceive();
         try {
             Session s = session;
             if (s == null || s.broken != null || batch.isFull()) return 0;
             if (s != rxSession) rxSetup(s);
             return s.server ? receiveServer(s, batch) : receiveClient(s, batch);
         } finally {
-            rxBusy = false;
+            state.exitReceive();
         }
     }
 
@@ -309,8 +300,7 @@ public final class MemifLink implements Link {
                 }
             }
         }
-        if (closed) throw new LinkClosedException(name + ": closed");
-        txBusy = true;
+        state.enterTransmit();
         try {
             Session s = session;
             if (s == null || s.broken != null) {
@@ -323,7 +313,7 @@ public final class MemifLink implements Link {
             if (n > 0) kick(s);
             return n;
         } finally {
-            txBusy = false;
+            state.exitTransmit();
         }
     }
 
@@ -455,10 +445,11 @@ public final class MemifLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        if (!guard.beginWait()) return false;
-        boolean sleep = false;
-        rxBusy = true;
+        if (!state.beginWait()) return false;
+        boolean sleep = false, entered = false;
         try {
+            state.enterReceive();
+            entered = true;
             Session s = session;
             if (s == null) {
                 sleep = true; // woken by attach() or close()
@@ -474,9 +465,11 @@ public final class MemifLink implements Link {
             }
             sleep = true;
             return true;
+        } catch (LinkClosedException closedMeanwhile) {
+            return false;
         } finally {
-            rxBusy = false;
-            if (!sleep) guard.endWait();
+            if (entered) state.exitReceive();
+            if (!sleep) state.endWait();
         }
     }
 
@@ -487,9 +480,9 @@ public final class MemifLink implements Link {
 
     @Override
     public void finishWait() throws IOException {
-        rxBusy = true;
+        boolean entered = state.tryEnterReceive(); // false: closed while we slept
         try {
-            Session s = session;
+            Session s = entered ? session : null;
             if (s != null && s == rxSession) {
                 rxMem.set(ValueLayout.JAVA_SHORT, rxRing + MemifRingLayout.OFF_FLAGS, (short) MEMIF_RING_FLAG_MASK_INT);
                 try {
@@ -498,12 +491,12 @@ public final class MemifLink implements Link {
                     // torn down meanwhile
                 }
             }
-            if (!closed) wake.drain();
+            if (entered) wake.drain();
         } catch (ClosedFdException ignored) {
-            // closed while we slept
+            // closed while we slept: awaitReadable returns true and the next receive throws
         } finally {
-            rxBusy = false;
-            guard.endWait();
+            if (entered) state.exitReceive();
+            state.endWait();
         }
     }
 
@@ -522,10 +515,13 @@ public final class MemifLink implements Link {
         owner.close();
     }
 
+    /** From the interface's close, first: new calls are refused while the sessions are detached. */
+    void markClosed() {
+        state.markClosed();
+    }
+
     /** From the interface's close, after the control thread has detached every session. */
     void closeLink() {
-        if (closed) return;
-        closed = true;
-        guard.close();
+        state.close(); // the interface unmaps the memory, after detach() waited for our calls
     }
 }

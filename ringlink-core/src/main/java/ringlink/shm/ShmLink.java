@@ -1,17 +1,15 @@
 package ringlink.shm;
 
-import static ringlink.sys.Endian.BE16;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.link.Layer;
 import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
@@ -19,8 +17,6 @@ import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
 import ringlink.packet.Ethernet;
-import ringlink.packet.Framing;
-import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.ClosedFdException;
@@ -111,20 +107,10 @@ public final class ShmLink implements Link {
         public Options withVnetHdr(boolean v) { return new Options(mtu, bufferSize, ethernet, layer, checksumOffload, v, mac, peerMac); }
     }
 
-    private static final int CLOSED = 0x8000_0000;
     private static final int ETH_HLEN = 14;
     private static final int VNET_HLEN = VirtioNetHdr.SIZE;
     /** The largest IP packet, hence the largest superpacket with a virtio-net header. */
     private static final int MAX_IP = 65535;
-    private static final VarHandle USERS;
-
-    static {
-        try {
-            USERS = MethodHandles.lookup().findVarHandle(ShmLink.class, "users", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     private final String name;
     private final Role role;
@@ -133,8 +119,11 @@ public final class ShmLink implements Link {
     private final QueueConfig.Mapped txMem, rxMem;
     private final EventFd txEvent, rxEvent;
     private final EventFd readyEvent;
-    /** Closes readyEvent (and its queue's descriptors) only when no thread can be asleep on it. */
-    private final WakeupGuard wakeGuard;
+    /**
+     * Open/closed; the mapped queues go only after the calls in flight; closes readyEvent (and
+     * its queue's descriptors) only when no thread can be asleep on it.
+     */
+    private final LinkState state;
     private final MemorySegment readyState;
     private final Queues.Inbound in;
     private final Queues.Outbound out;
@@ -144,15 +133,12 @@ public final class ShmLink implements Link {
     private boolean peerGoneReported;      // guarded by this
     private final Thread watcher;
     private final LinkCounters counters = new LinkCounters();
-    /** The peer's offload metadata (receiving thread). */
-    private final OffloadValidator rxCheck;
+    /** What goes on the wire around a packet (Ethernet and virtio-net headers), both ways. */
+    private final ShmFraming framing;
     private final CountDownLatch released = new CountDownLatch(1);
     private final long[] drops = new long[1];
     private final long[] txStats = new long[2];
     private final int maxFrame;
-    private final MemorySegment ethHeader = java.lang.foreign.Arena.ofAuto().allocate(ETH_HLEN);
-    @SuppressWarnings("unused") // through USERS
-    private volatile int users;
     private volatile String closeReason;
     private volatile Throwable failure;
     private volatile boolean peerDone;
@@ -194,8 +180,7 @@ public final class ShmLink implements Link {
         this.name = name;
         this.role = role;
         this.options = options;
-        this.rxCheck = new OffloadValidator(options.layer() == Layer.L2 || options.ethernet() ? Framing.ETHERNET : Framing.IP,
-                OffloadValidator.Source.DRIVER);
+        this.framing = new ShmFraming(options, counters, drops);
         this.txConfig = txc;
         this.rxConfig = rxc;
         this.txMem = tx;
@@ -225,11 +210,9 @@ public final class ShmLink implements Link {
             this.readyEvent = txEvent;
             this.readyState = tx.sharedState();
         }
-        this.wakeGuard = new WakeupGuard(readyEvent, readyEvent == rxEvent ? rxConfig : txConfig);
+        this.state = new LinkState(name, readyEvent, readyEvent == rxEvent ? rxConfig : txConfig);
         // We poll until told to sleep: the peer need not signal until prepareToWait says so.
         SharedDataLayout.STATE.setVolatile(readyState, 0L, SharedDataLayout.EVENTFD_DISABLED);
-        MemorySegment.copy(options.peerMac(), 0, ethHeader, ValueLayout.JAVA_BYTE, 0, 6);
-        MemorySegment.copy(options.mac(), 0, ethHeader, ValueLayout.JAVA_BYTE, 6, 6);
         this.peer = peer;
         this.onPeerClosed = onPeerClosed;
         if (peer != null) {
@@ -263,23 +246,27 @@ public final class ShmLink implements Link {
     }
     @Override public Fd readyFd() { return readyEvent.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return ((int) USERS.getVolatile(this) & CLOSED) == 0; }
+    @Override public boolean isOpen() { return state.isOpen(); }
 
     /** Why the link closed (null while open). */
     public String closeReason() { return closeReason; }
 
-    // ---- use counting: memory is released only when no call is inside ----
+    // ---- calls in flight: memory is released only when no call is inside (LinkState) ----
 
-    private void enter() throws IOException {
-        while (true) {
-            int u = (int) USERS.getVolatile(this);
-            if ((u & CLOSED) != 0) throw closedException();
-            if (USERS.compareAndSet(this, u, u + 1)) return;
+    private void enterReceive() throws IOException {
+        try {
+            state.enterReceive();
+        } catch (LinkClosedException e) {
+            throw closedException(); // with the reason (a failure closes the link)
         }
     }
 
-    private void exit() {
-        if ((int) USERS.getAndAdd(this, -1) - 1 == CLOSED) release();
+    private void enterTransmit() throws IOException {
+        try {
+            state.enterTransmit();
+        } catch (LinkClosedException e) {
+            throw closedException();
+        }
     }
 
     private IOException closedException() {
@@ -308,15 +295,20 @@ public final class ShmLink implements Link {
         return new LinkFailedException(name + ": shared memory access failed (corrupt queue?): " + t, t);
     }
 
+    /** A wait step touched memory that was gone (closed, or a fault): fails the link; other Errors go up. */
+    private IOException failWait(Throwable e) {
+        if (e instanceof InternalError f && !Mapping.isFault(f)) throw f;
+        return fail(e);
+    }
+
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (!isOpen()) wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
-        enter();
+        enterReceive();
         int before = batch.count();
         try {
             drops[0] = 0;
             int n = in.receive(batch, drops);
-            if (n > 0) n = postReceive(batch, before);
+            if (n > 0) n = framing.postReceive(batch, before);
             long bytes = 0;
             for (int i = before; i < before + n; i++) bytes += batch.length(i);
             if (n > 0) counters.received(n, bytes);
@@ -331,7 +323,7 @@ public final class ShmLink implements Link {
             batch.setCount(before);
             throw fail(e);
         } finally {
-            exit();
+            state.exitReceive();
         }
     }
 
@@ -339,59 +331,6 @@ public final class ShmLink implements Link {
      * Virtio-net header decoding, Ethernet stripping and IP-version filtering; returns how many
      * packets remain (the dropped ones are counted and squeezed out).
      */
-    private int postReceive(PacketBatch batch, int from) {
-        boolean csumValid = options.checksumOffload();
-        boolean vnet = options.vnetHdr();
-        boolean l3 = options.layer() == Layer.L3;
-        if (!vnet && !l3) {
-            if (csumValid) for (int i = from; i < batch.count(); i++) batch.setFlags(i, VirtioNetHdr.F_DATA_VALID);
-            return batch.count() - from;
-        }
-        int w = from;
-        MemorySegment m = batch.memory();
-        for (int i = from; i < batch.count(); i++) {
-            boolean keep = true;
-            if (vnet) {
-                keep = batch.length(i) >= VNET_HLEN;
-                if (keep) {
-                    VirtioNetHdr.decode(m, batch.dataOffset(i), batch, i);
-                    batch.push(i, -VNET_HLEN);
-                    // Metadata from the peer, checked like every peer's (flags a sender may not
-                    // set cleared, superpackets bounded and matched against their headers);
-                    // any type a link may carry is taken (no UFO, no unknown types).
-                    OffloadValidator.Reason why = rxCheck.check(batch, i, Offloads.ALL.accepts(batch, i), true);
-                    if (why != null) {
-                        counters.invalid(why);
-                        counters.error();
-                        keep = false;
-                    }
-                }
-            }
-            if (keep && l3) {
-                if (options.ethernet()) {
-                    keep = batch.length(i) > ETH_HLEN;
-                    if (keep) {
-                        int type = Short.toUnsignedInt(m.get(BE16, batch.dataOffset(i) + Ethernet.OFF_PROTO));
-                        keep = type == 0x0800 || type == 0x86dd;
-                        if (keep) batch.push(i, -ETH_HLEN);
-                    }
-                } else {
-                    int v = batch.length(i) > 0 ? (m.get(ValueLayout.JAVA_BYTE, batch.dataOffset(i)) >> 4) & 0xf : 0;
-                    keep = v == 4 || v == 6;
-                }
-            }
-            if (!keep) {
-                drops[0]++;
-                continue;
-            }
-            if (csumValid) batch.setFlags(i, batch.flags(i) | VirtioNetHdr.F_DATA_VALID);
-            if (batch.isGso(i)) counters.superpacket(1);
-            if (w != i) batch.copyPacket(i, w);
-            w++;
-        }
-        batch.setCount(w);
-        return w - from;
-    }
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
@@ -413,9 +352,9 @@ public final class ShmLink implements Link {
                 }
             }
         }
-        enter();
+        enterTransmit();
         try {
-            if (addEth) pushEthernet(batch, from, to);
+            if (addEth) framing.pushEthernet(batch, from, to);
             if (vnet) {
                 MemorySegment m = batch.memory();
                 for (int i = from; i < to; i++) {
@@ -444,27 +383,16 @@ public final class ShmLink implements Link {
         } catch (ClosedFdException e) {
             throw closedException();
         } finally {
-            exit();
-        }
-    }
-
-    private void pushEthernet(PacketBatch batch, int from, int to) {
-        MemorySegment m = batch.memory();
-        for (int i = from; i < to; i++) {
-            int v = batch.length(i) > 0 ? (m.get(ValueLayout.JAVA_BYTE, batch.dataOffset(i)) >> 4) & 0xf : 0;
-            long at = batch.push(i, ETH_HLEN);
-            MemorySegment.copy(ethHeader, 0, m, at, 12);
-            m.set(ValueLayout.JAVA_BYTE, at + 12, (byte) (v == 6 ? 0x86 : 0x08));
-            m.set(ValueLayout.JAVA_BYTE, at + 13, (byte) (v == 6 ? 0xdd : 0x00));
+            state.exitTransmit();
         }
     }
 
     @Override
     public boolean prepareToWait() throws IOException {
-        enter();
+        enterReceive();
         boolean sleep = false;
         try {
-            if (!wakeGuard.beginWait()) return false;
+            if (!state.beginWait()) return false;
             SharedDataLayout.STATE.setVolatile(readyState, 0L, SharedDataLayout.EVENTFD_ENABLED);
             VarHandle.fullFence();
             if (in.ready()) {
@@ -475,23 +403,20 @@ public final class ShmLink implements Link {
             if (shrinkable) Mapping.deliverFaults();
             sleep = true;
             return true;
-        } catch (IllegalStateException e) {
-            throw fail(e);
-        } catch (InternalError e) {
-            if (!Mapping.isFault(e)) throw e;
-            throw fail(e);
+        } catch (IllegalStateException | InternalError e) {
+            throw failWait(e);
         } finally {
-            exit();
-            if (!sleep) wakeGuard.endWait();
+            state.exitReceive();
+            if (!sleep) state.endWait();
         }
     }
 
     @Override
     public void finishWait() throws IOException {
         try {
-            enter();
+            enterReceive();
         } catch (IOException e) {
-            wakeGuard.endWait(); // closed while we slept: the wake-up descriptors are ours to release
+            state.endWait(); // closed while we slept: the wake-up descriptors are ours to release
             throw e;
         }
         try {
@@ -499,14 +424,11 @@ public final class ShmLink implements Link {
             readyEvent.drain(); // a system call: also raises a pending fault of the store above here
         } catch (ClosedFdException e) {
             throw closedException();
-        } catch (IllegalStateException e) {
-            throw fail(e);
-        } catch (InternalError e) {
-            if (!Mapping.isFault(e)) throw e;
-            throw fail(e);
+        } catch (IllegalStateException | InternalError e) {
+            throw failWait(e);
         } finally {
-            exit();
-            wakeGuard.endWait();
+            state.exitReceive();
+            state.endWait();
         }
     }
 
@@ -517,34 +439,15 @@ public final class ShmLink implements Link {
     }
 
     private void close(String reason) {
-        while (true) {
-            int u = (int) USERS.getVolatile(this);
-            if ((u & CLOSED) != 0) return;
+        synchronized (this) {
             if (closeReason == null) closeReason = reason;
-            if (USERS.compareAndSet(this, u, u | CLOSED)) {
-                // Wakes a thread asleep on readyFd; readyEvent (and its queue's descriptors, which
-                // close it too) are closed by the guard once no thread can be asleep on it. The
-                // mapped memory goes in release(), after the in-flight calls.
-                wakeGuard.close();
-                if (peer != null) peer.shutdown(); // wakes the watcher
-                if (u == 0) release();
-                return;
-            }
         }
-    }
-
-    private void release() {
-        try {
-            txMem.close();
-            rxMem.close();
-            boolean readyIsRx = readyEvent == rxEvent;
-            (readyIsRx ? txEvent : rxEvent).close();
-            (readyIsRx ? txConfig : rxConfig).close();
-            // readyEvent and its queue's descriptors: the wake-up guard's, see close()
-            if (peer != null) peer.close();
-        } finally {
-            released.countDown();
-        }
+        if (peer != null && state.isOpen()) peer.shutdown(); // wakes the watcher
+        // The mapped memory and the other queue's descriptors go after the calls in flight (or,
+        // closed from inside one of them by fail(), when it returns); then readyEvent (and its
+        // queue's descriptors, which close it too) once no thread can be asleep on it.
+        boolean readyIsRx = readyEvent == rxEvent;
+        state.close(txMem, rxMem, readyIsRx ? txEvent : rxEvent, readyIsRx ? txConfig : rxConfig, peer, released::countDown);
     }
 
     /** Waits until the link is closed and its memory released; true if it was within the timeout. */
@@ -560,13 +463,13 @@ public final class ShmLink implements Link {
      */
     public void sayDone() throws IOException {
         if (peer == null) return;
-        enter();
+        if (!isOpen()) throw closedException();
         try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment b = a.allocate(1);
             b.set(ValueLayout.JAVA_BYTE, 0, ShmHandshake.DONE);
-            peer.send(b, 1);
-        } finally {
-            exit();
+            peer.send(b, 1); // the socket's own use count keeps it open meanwhile
+        } catch (ClosedFdException e) {
+            throw closedException();
         }
     }
 

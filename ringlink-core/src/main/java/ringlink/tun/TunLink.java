@@ -9,7 +9,7 @@ import ringlink.link.Link;
 import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.Offloads;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.packet.Checksum;
 import ringlink.packet.Framing;
 import ringlink.packet.OffloadValidator;
@@ -82,10 +82,9 @@ public class TunLink implements Link { // not final only for the test seam write
     private final LinkCounters counters = new LinkCounters();
     private final EventFd shutdown;
     private final Epoll ready;
-    /** Closes ready, shutdown and txPoll only when no reader can be asleep on them. */
-    private final WakeupGuard wakeGuard;
+    /** Open/closed, and closes ready, shutdown and txPoll only when no reader can be asleep on them. */
+    private final LinkState state;
     private final boolean multiQueue;
-    private volatile boolean closed;
 
     // Scratch, reached only by the receiving (rx*) or transmitting (tx*) thread. Auto arena: a
     // close() from another thread must not free memory a call in progress still points at.
@@ -141,7 +140,7 @@ public class TunLink implements Link { // not final only for the test seam write
         }
         this.shutdown = sd;
         this.ready = ep;
-        this.wakeGuard = new WakeupGuard(shutdown, ready, txPoll);
+        this.state = new LinkState(name, shutdown, ready, txPoll);
     }
 
     /**
@@ -189,13 +188,13 @@ public class TunLink implements Link { // not final only for the test seam write
     @Override
     public boolean awaitWritable(java.time.Duration timeout) throws IOException {
         if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative: " + timeout);
-        if (closed) return true;
+        if (!state.isOpen()) return true;
         long deadline = System.nanoTime() + Math.min(timeout.toMillis(), Integer.MAX_VALUE) * 1_000_000L;
         try {
             while (true) {
                 long left = deadline - System.nanoTime();
                 int ms = (int) Math.max(0, (left + 999_999) / 1_000_000);
-                if (txPoll.poll(ms) > 0 || closed) return true;
+                if (txPoll.poll(ms) > 0 || !state.isOpen()) return true;
                 if (ms == 0 || deadline - System.nanoTime() <= 0) return false;
             }
         } catch (ringlink.sys.ClosedFdException | IllegalStateException e) { // close() raced with us
@@ -203,7 +202,7 @@ public class TunLink implements Link { // not final only for the test seam write
         }
     }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return !closed; }
+    @Override public boolean isOpen() { return state.isOpen(); }
     /** Virtio-net header size in use (10 or 12). */
     public int vnetHdrSize() { return hdrSize; }
     /** True while transmit coalesces TCP segments into superpackets (off if the kernel refused). */
@@ -213,10 +212,10 @@ public class TunLink implements Link { // not final only for the test seam write
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) {
-            wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
-            throw new LinkClosedException(name + ": closed");
-        }
+        return state.receive(this, batch, TunLink::receiveEntered); // close() waits for it to leave
+    }
+
+    private int receiveEntered(PacketBatch batch) throws IOException {
         int budget = Math.min(RX_BURST, batch.capacity() - batch.count());
         int got = 0;
         long bytes = 0;
@@ -238,7 +237,7 @@ public class TunLink implements Link { // not final only for the test seam write
                 throw new LinkClosedException(name + ": closed", e);
             } catch (SysException e) {
                 batch.setCount(i);
-                if (e.is(Errno.EBADF) || e.is(77 /* EBADFD: queue detached or device gone */) || closed) {
+                if (e.is(Errno.EBADF) || e.is(77 /* EBADFD: queue detached or device gone */) || !state.isOpen()) {
                     throw new LinkClosedException(name + ": " + e.getMessage(), e);
                 }
                 throw e;
@@ -297,7 +296,10 @@ public class TunLink implements Link { // not final only for the test seam write
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        if (closed) throw new LinkClosedException(name + ": closed");
+        return state.transmit(this, batch, from, to, TunLink::transmitEntered);
+    }
+
+    private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
         int i = from;
         long bytes = 0;
         int sent = 0;
@@ -369,7 +371,7 @@ public class TunLink implements Link { // not final only for the test seam write
             } catch (ClosedFdException e) {
                 throw new LinkClosedException(name + ": closed", e);
             } catch (SysException e) {
-                if (e.is(Errno.EBADF) || e.is(77) || closed) throw new LinkClosedException(name + ": " + e.getMessage(), e);
+                if (e.is(Errno.EBADF) || e.is(77) || !state.isOpen()) throw new LinkClosedException(name + ": " + e.getMessage(), e);
                 return refused(e, coalesced);
             }
             if (r >= 0) return r;
@@ -381,7 +383,7 @@ public class TunLink implements Link { // not final only for the test seam write
             } catch (ClosedFdException | IllegalStateException e) { // close() raced with us
                 throw new LinkClosedException(name + ": closed", e);
             }
-            if (closed) throw new LinkClosedException(name + ": closed");
+            if (!state.isOpen()) throw new LinkClosedException(name + ": closed");
         }
     }
 
@@ -443,25 +445,22 @@ public class TunLink implements Link { // not final only for the test seam write
     public boolean prepareToWait() {
         // Either we see closed (and do not sleep), or close() sees us waiting and leaves the
         // wake-up descriptors open for us to find signalled.
-        return wakeGuard.beginWait();
+        return state.beginWait();
     }
 
     @Override
     public void finishWait() {
-        wakeGuard.endWait();
+        state.endWait();
     }
 
+    /**
+     * Closes the queue fd, then signals and (once no reader can be asleep on them) closes the
+     * wake-up descriptors (a txPoll still in use by the transmitting thread refuses to close: its
+     * memory goes with the link).
+     */
     @Override
     public void close() {
-        if (closed) return;
-        closed = true;
-        fd.close();
-        // Closing the eventfd would silently remove it from the epoll set, and a reader asleep on
-        // readyFd() would never see the signal. So while a reader is waiting, the wake-up
-        // descriptors are released by that reader (finishWait, or receive seeing the close).
-        // (a txPoll still in use by the transmitting thread refuses to close: its memory goes
-        // with the link)
-        wakeGuard.close();
+        state.close(fd);
     }
 
     @Override

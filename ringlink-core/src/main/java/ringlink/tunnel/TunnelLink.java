@@ -10,10 +10,9 @@ import java.util.List;
 import java.util.Map;
 import ringlink.link.Layer;
 import ringlink.link.Link;
-import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.Offloads;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.packet.Checksum;
 import ringlink.packet.Ethernet;
 import ringlink.packet.Framing;
@@ -146,8 +145,7 @@ public final class TunnelLink implements Link {
     private final PacketHeaders hashHeaders = new PacketHeaders();
     private final LinkCounters counters = new LinkCounters();
     private final Epoll ready;
-    private final WakeupGuard wakeGuard;
-    private volatile boolean closed;
+    private final LinkState state;
 
     // statistics (rx fields: receiving thread; tx fields: transmitting thread)
     private long badShort, badFlags, badVni, badOptions, criticalOptions, oam, tooBig, unknownSource;
@@ -183,7 +181,7 @@ public final class TunnelLink implements Link {
         }
         this.gro = o.offload() ? new Gro(Framing.ETHERNET, true, false, Gro.DEFAULT_MAX_FLOWS) : null;
         this.ready = ready;
-        this.wakeGuard = new WakeupGuard(shutdown, ready);
+        this.state = new LinkState(name, shutdown, ready);
         for (var e : o.staticFdb().entrySet()) fdb.addStatic(e.getKey(), peers.add(new InetSocketAddress(e.getValue(), o.dstPort())));
     }
 
@@ -225,7 +223,20 @@ public final class TunnelLink implements Link {
     @Override public int maxReceiveSize() { return offloads.has(Offloads.TSO4) ? 65535 + Ethernet.ETH_HLEN + Ethernet.VLAN_HLEN : maxFrame; }
     @Override public Fd readyFd() { return ready.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return !closed; }
+    @Override public boolean isOpen() { return state.isOpen(); }
+    @Override public boolean prepareToWait() { return state.beginWait(); }
+    @Override public void finishWait() { state.endWait(); }
+
+    /** Through the link state: close() closes the socket only after the call left. */
+    @Override
+    public int receive(PacketBatch batch) throws IOException {
+        return state.receive(this, batch, TunnelLink::receiveEntered);
+    }
+
+    @Override
+    public int transmit(PacketBatch batch, int from, int to) throws IOException {
+        return state.transmit(this, batch, from, to, TunnelLink::transmitEntered);
+    }
 
     /** The remote endpoints: configured remotes (ids 0..n-1, the flood list), static-entry endpoints, learned ones. */
     public PeerTable peers() { return peers; }
@@ -276,12 +287,7 @@ public final class TunnelLink implements Link {
 
     // ---------------------------------------------------------------- receive
 
-    @Override
-    public int receive(PacketBatch batch) throws IOException {
-        if (closed) {
-            wakeGuard.pollerAwake();
-            throw new LinkClosedException(name + ": closed");
-        }
+    private int receiveEntered(PacketBatch batch) throws IOException {
         int room = Math.min(batch.capacity() - batch.count(), rxRaw.capacity());
         if (room <= 0) return 0;
         rxRaw.clear();
@@ -385,9 +391,7 @@ public final class TunnelLink implements Link {
 
     // ---------------------------------------------------------------- transmit
 
-    @Override
-    public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        if (closed) throw new LinkClosedException(name + ": closed");
+    private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
         for (int i = from; i < to; i++) {
             if (!offloads.accepts(batch, i)) {
                 throw new IllegalArgumentException(name + ": packet " + i + " carries an offload the link did not offer (" + offloads + ")");
@@ -519,22 +523,11 @@ public final class TunnelLink implements Link {
     }
 
     @Override
-    public boolean prepareToWait() {
-        return wakeGuard.beginWait();
-    }
-
-    @Override
-    public void finishWait() {
-        wakeGuard.endWait();
-    }
-
-    @Override
     public void close() {
-        if (closed) return;
-        closed = true;
-        rxSock.close();
-        for (UdpSocket s : txSocks) s.close();
-        wakeGuard.close();
+        AutoCloseable[] socks = new AutoCloseable[txSocks.length + 1];
+        socks[0] = rxSock;
+        System.arraycopy(txSocks, 0, socks, 1, txSocks.length);
+        state.close(socks);
     }
 
     @Override

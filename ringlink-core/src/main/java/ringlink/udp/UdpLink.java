@@ -5,10 +5,9 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import ringlink.link.Layer;
 import ringlink.link.Link;
-import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.Offloads;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.Epoll;
 import ringlink.sys.EpollEventLayout;
@@ -27,7 +26,7 @@ import ringlink.sys.UdpSocket;
  * and datagrams from further sources are dropped and counted.
  *
  * <p>{@link #readyFd()} is an epoll descriptor over the socket and a shutdown eventfd, so
- * {@link #close()} wakes a sleeper ({@link WakeupGuard}).
+ * {@link #close()} wakes a sleeper ({@link LinkState}).
  */
 public final class UdpLink implements Link {
     /**
@@ -66,9 +65,8 @@ public final class UdpLink implements Link {
     private final UdpChannel ch;
     private final LinkCounters counters = new LinkCounters();
     private final Epoll ready;
-    private final WakeupGuard wakeGuard;
+    private final LinkState state;
     private final InetSocketAddress bound;
-    private volatile boolean closed;
     // last channel statistics folded into the counters
     // The channel's running totals as last added to the counters (indices below), see delta().
     private static final int RX_DROP = 0, TX_DROP = 1, GRO = 2, GSO = 3;
@@ -81,7 +79,7 @@ public final class UdpLink implements Link {
         this.peers = peers;
         this.ch = new UdpChannel(sock, peers, o.burst(), o.gro() && UdpSockets.groOn(sock), o.gso());
         this.ready = ready;
-        this.wakeGuard = new WakeupGuard(shutdown, ready);
+        this.state = new LinkState(name, shutdown, ready);
         this.bound = sock.localAddress();
     }
 
@@ -115,7 +113,21 @@ public final class UdpLink implements Link {
     @Override public int maxReceiveSize() { return o.mtu(); }
     @Override public Fd readyFd() { return ready.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return !closed; }
+
+    /** Through the link state: close() closes the socket only after the call left. */
+    @Override
+    public int receive(PacketBatch batch) throws IOException {
+        return state.receive(this, batch, UdpLink::receiveEntered);
+    }
+
+    @Override
+    public int transmit(PacketBatch batch, int from, int to) throws IOException {
+        return state.transmit(this, batch, from, to, UdpLink::transmitEntered);
+    }
+
+    @Override public boolean isOpen() { return state.isOpen(); }
+    @Override public boolean prepareToWait() { return state.beginWait(); }
+    @Override public void finishWait() { state.endWait(); }
 
     /** The remote endpoints by id: configured ones, then learned sources. */
     public PeerTable peers() { return peers; }
@@ -124,12 +136,7 @@ public final class UdpLink implements Link {
     /** The address the socket is bound to (with the kernel's port when 0 was asked). */
     public InetSocketAddress localAddress() { return bound; }
 
-    @Override
-    public int receive(PacketBatch batch) throws IOException {
-        if (closed) {
-            wakeGuard.pollerAwake();
-            throw new LinkClosedException(name + ": closed");
-        }
+    private int receiveEntered(PacketBatch batch) throws IOException {
         int start = batch.count();
         int n = ch.receive(batch, o.acceptAny());
         if (n > 0) {
@@ -152,18 +159,16 @@ public final class UdpLink implements Link {
     @Override
     public boolean awaitWritable(java.time.Duration timeout) throws IOException {
         if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative: " + timeout);
-        if (closed) return true;
+        if (!state.isOpen()) return true;
         long nanos = timeout.compareTo(java.time.Duration.ofDays(1)) > 0 ? java.time.Duration.ofDays(1).toNanos() : timeout.toNanos();
         try {
-            return ringlink.sys.PollSet.awaitOne(sock.fd(), ringlink.sys.PollfdLayout.POLLOUT, nanos) != 0 || closed;
+            return ringlink.sys.PollSet.awaitOne(sock.fd(), ringlink.sys.PollfdLayout.POLLOUT, nanos) != 0 || !state.isOpen();
         } catch (ringlink.sys.ClosedFdException e) {
             return true;
         }
     }
 
-    @Override
-    public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        if (closed) throw new LinkClosedException(name + ": closed");
+    private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
         for (int i = from; i < to; i++) {
             if (batch.flags(i) != 0 || batch.isGso(i)) {
                 throw new IllegalArgumentException(name + ": packet " + i + " carries offload metadata; a udp link has none");
@@ -190,21 +195,8 @@ public final class UdpLink implements Link {
     }
 
     @Override
-    public boolean prepareToWait() {
-        return wakeGuard.beginWait();
-    }
-
-    @Override
-    public void finishWait() {
-        wakeGuard.endWait();
-    }
-
-    @Override
     public void close() {
-        if (closed) return;
-        closed = true;
-        sock.close();
-        wakeGuard.close();
+        state.close(sock);
     }
 
     @Override

@@ -4,37 +4,29 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import ringlink.link.Layer;
 import ringlink.link.Link;
-import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkException;
-import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.packet.Framing;
 import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.Epoll;
-import ringlink.sys.EpollEventLayout;
 import ringlink.sys.ClosedFdException;
 import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 import ringlink.sys.Mapping;
 import ringlink.sys.SysException;
-import ringlink.tun.TunConfig;
 import ringlink.tun.TunDevice;
 import ringlink.virtio.FeatureSet;
-import ringlink.virtio.GuestAllocator;
 import ringlink.virtio.GuestMemory;
 import ringlink.virtio.SplitQueueDriver;
-import ringlink.virtio.SplitRing;
 import ringlink.virtio.VirtioException;
 import ringlink.virtio.VirtioFeature;
 import ringlink.virtio.net.NetDriverRx;
 import ringlink.virtio.net.NetDriverTx;
-import ringlink.virtio.net.NetHeader;
 
 /**
  * A {@link Link} through the kernel's vhost-net: we are the virtio-net <em>driver</em> (what a
@@ -97,14 +89,13 @@ public final class VhostNetLink implements Link {
     /** readyFd: readable when the RX call or the error eventfd is, so a kernel-reported error wakes a sleeper too. */
     private final Epoll ready;
     private final LinkCounters counters = new LinkCounters();
-    private final AtomicBoolean closed = new AtomicBoolean();
     /**
-     * The descriptors a sleeper polls (ready, rxCall, err) are closed only when no thread can be
-     * asleep on them: closing the call eventfd would silently drop it from the epoll set, and a
-     * sleeper would sleep through the close.
+     * Open/failed/closed; the rings are unmapped only after the calls in flight; the descriptors
+     * a sleeper polls (ready, rxCall, err) are closed only when no thread can be asleep on them:
+     * closing the call eventfd would silently drop it from the epoll set, and a sleeper would
+     * sleep through the close.
      */
-    private final WakeupGuard wakeGuard;
-    private volatile String failure;
+    private final LinkState state;
     private long rxMalformedSeen;
     private long txTooBigSeen;
     private long txKicks, rxKicks;
@@ -175,7 +166,7 @@ public final class VhostNetLink implements Link {
         }
     }
 
-    private VhostNetLink(String name, VhostDevice dev, TunDevice tap, FeatureSet features, Offloads offloads, int mtu,
+    VhostNetLink(String name, VhostDevice dev, TunDevice tap, FeatureSet features, Offloads offloads, int mtu,
                          int maxReceive, Mapping ringMem, Mapping bufMem, SplitQueueDriver rxq, SplitQueueDriver txq,
                          NetDriverRx rx, NetDriverTx tx, int txBufferSize, EventFd rxKick, EventFd txKick, EventFd rxCall,
                          EventFd err, Epoll ready, List<GuestMemory.Region> regions) {
@@ -200,123 +191,12 @@ public final class VhostNetLink implements Link {
         this.rxCall = rxCall;
         this.err = err;
         this.ready = ready;
-        this.wakeGuard = new WakeupGuard(rxCall, ready, err);
+        this.state = new LinkState(name, rxCall, ready, err);
     }
 
     /** Opens a link over TAP {@code opts.tap()} (created if missing, removed on close if we created it). */
     public static VhostNetLink open(Options opts) throws IOException {
-        int n = opts.queueSize();
-        if (n < 2 || n > 32768 || Integer.bitCount(n) != 1) {
-            throw new IllegalArgumentException("queue size " + n + " must be a power of two in [2, 32768]");
-        }
-        if (!opts.wanted().containsAll(opts.required())) {
-            throw new IllegalArgumentException("required features " + opts.required() + " must be wanted (" + opts.wanted() + ")");
-        }
-        String name = "vhost-net:" + opts.tap();
-        // Everything opened so far, closed in reverse if a later step fails.
-        VhostDevice dev = null;
-        TunDevice tap = null;
-        Mapping ringMem = null, bufMem = null;
-        EventFd rxKick = null, txKick = null, rxCall = null, err = null;
-        Epoll ready = null;
-        try {
-            dev = VhostDevice.open(opts.device());
-            FeatureSet offered = new FeatureSet(dev.getFeatures());
-            FeatureSet missing = new FeatureSet(opts.required().bits() & ~offered.bits());
-            if (missing.bits() != 0) {
-                throw new LinkException(name + ": features do not match: " + missing + " required but "
-                        + opts.device() + " offers only " + offered);
-            }
-            // Never bit 27 (VHOST_NET_F_VIRTIO_NET_HDR, shared with ANY_LAYOUT): the TAP carries the header.
-            FeatureSet features = offered.and(opts.wanted()).and(SUPPORTED);
-            dev.setFeatures(features.bits());
-            int hdr = NetHeader.size(features);
-            boolean mrg = features.has(VirtioFeature.NET_MRG_RXBUF);
-
-            // The TAP keeps its own interface settings (not brought up here): vhost only needs the queue.
-            tap = TunDevice.open(TunConfig.tap(opts.tap()).vnetHdrSize(hdr).offloads(opts.offloads())
-                    .sndbuf(opts.tapSndbuf()).up(false));
-            Offloads offloads = tap.offloads();
-            if (!offloads.equals(opts.offloads())) {
-                LOG.log(System.Logger.Level.INFO, name + ": kernel accepts offloads " + offloads + " of " + opts.offloads());
-            }
-            int mtu = tap.mtu();
-            boolean gso = offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO);
-            // A superpacket is at most 64 KiB of IP plus the Ethernet header (+VLAN tag).
-            int maxFrame = gso ? Math.max(65535 + 18, mtu + 18) : mtu + 18;
-            int maxReceive = Math.min(maxFrame, PacketBatch.SUPERPACKET_BUFFER - PacketBatch.DEFAULT_HEADROOM);
-            int rxBuf = opts.rxBufferSize() > 0 ? opts.rxBufferSize()
-                    : mrg ? (gso ? 4096 : 2048) : hdr + maxReceive;
-            if (!mrg && rxBuf < hdr + maxReceive) {
-                throw new IllegalArgumentException(name + ": without MRG_RXBUF a receive buffer must hold " + (hdr + maxReceive) + " bytes");
-            }
-            int txBuf = hdr + maxFrame;
-
-            int maxIndirect = features.has(VirtioFeature.INDIRECT_DESC) ? 16 : 0;
-            long ringBytes = 2 * (SplitRing.descTableSize(n) + SplitRing.availSize(n) + SplitRing.usedSize(n)
-                    + 16L * maxIndirect * n + 256);
-            ringMem = Mapping.anonymous(round(ringBytes), name + " rings");
-            bufMem = Mapping.anonymous(round((long) n * rxBuf + (long) n * txBuf + 256), name + " buffers");
-            GuestMemory.Region ringRegion = GuestMemory.Region.identity(ringMem.segment());
-            GuestMemory.Region bufRegion = GuestMemory.Region.identity(bufMem.segment());
-            GuestMemory mem = GuestMemory.of(ringRegion, bufRegion);
-            GuestAllocator ringAlloc = new GuestAllocator(ringRegion);
-            GuestAllocator bufAlloc = new GuestAllocator(bufRegion);
-            SplitQueueDriver rxq = new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
-            SplitQueueDriver txq = new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
-            NetDriverRx rx = new NetDriverRx(rxq, bufAlloc, rxBuf, features);
-            NetDriverTx tx = new NetDriverTx(txq, bufAlloc, txBuf, features);
-
-            dev.setMemTable(mem.regions());
-            rxKick = EventFd.create();
-            txKick = EventFd.create();
-            rxCall = EventFd.create();
-            err = EventFd.create();
-            ready = new Epoll(2);
-            ready.add(rxCall.fd(), EpollEventLayout.EPOLLIN, RX);
-            ready.add(err.fd(), EpollEventLayout.EPOLLIN, 2);
-            setupQueue(dev, mem, RX, rxq, rxKick, rxCall, err);
-            setupQueue(dev, mem, TX, txq, txKick, null, err);
-
-            // Busy until the caller sleeps: no receive interrupts; never any transmit interrupts.
-            rxq.disableNotifications();
-            txq.disableNotifications();
-            rx.refill();
-            rxq.publish();
-
-            dev.setBackend(RX, tap.fd());
-            dev.setBackend(TX, tap.fd());
-            // The kernel starts by reading what is already available; a kick makes sure it looks.
-            rxKick.signal();
-            return new VhostNetLink(name, dev, tap, features, offloads, mtu, maxReceive, ringMem, bufMem, rxq, txq, rx, tx,
-                    txBuf, rxKick, txKick, rxCall, err, ready, mem.regions());
-        } catch (IOException | RuntimeException e) {
-            if (dev != null) dev.close(); // first: the kernel lets go of the memory
-            if (tap != null) tap.close();
-            if (ready != null) ready.close();
-            for (EventFd f : new EventFd[] {rxKick, txKick, rxCall, err}) if (f != null) f.close();
-            if (ringMem != null) ringMem.close();
-            if (bufMem != null) bufMem.close();
-            if (e instanceof VirtioException ve) throw new LinkException(name + ": " + ve.getMessage(), ve);
-            throw e;
-        }
-    }
-
-    private static long round(long bytes) {
-        return (bytes + 4095) & ~4095L;
-    }
-
-    private static void setupQueue(VhostDevice dev, GuestMemory mem, int index, SplitQueueDriver q, EventFd kick,
-                                   EventFd call, EventFd err) throws SysException {
-        SplitRing r = q.ring();
-        dev.setVringNum(index, r.size());
-        dev.setVringBase(index, q.availIndex());
-        dev.setVringAddr(index, mem.guestToUser(r.descAddress(), SplitRing.descTableSize(r.size())),
-                mem.guestToUser(r.usedAddress(), SplitRing.usedSize(r.size())),
-                mem.guestToUser(r.availAddress(), SplitRing.availSize(r.size())));
-        dev.setVringKick(index, kick.fd());
-        dev.setVringCall(index, call == null ? null : call.fd());
-        dev.setVringErr(index, err.fd());
+        return VhostNetSetup.open(opts);
     }
 
     @Override public String name() { return name; }
@@ -326,19 +206,13 @@ public final class VhostNetLink implements Link {
     @Override public int maxReceiveSize() { return maxReceive; }
     @Override public Fd readyFd() { return ready.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return !closed.get() && failure == null; }
+    @Override public boolean isOpen() { return state.isUsable(); }
 
     /** The virtio features negotiated with the kernel. */
     public FeatureSet features() { return features; }
 
     /** The TAP interface this link is attached to. */
     public String tapName() { return tap.ifname(); }
-
-    private void check() throws LinkException {
-        if (closed.get()) throw new LinkClosedException(name + ": closed");
-        String f = failure;
-        if (f != null) throw new LinkFailedException(name + ": stopped: " + f);
-    }
 
     /** The device's RX metadata (receiving thread). */
     private final OffloadValidator rxCheck = new OffloadValidator(Framing.ETHERNET, OffloadValidator.Source.DEVICE);
@@ -355,15 +229,15 @@ public final class VhostNetLink implements Link {
     }
 
     private LinkException fail(RuntimeException e) {
-        if (closed.get()) return new LinkClosedException(name + ": closed");
-        if (failure == null) failure = e.getMessage();
-        return new LinkFailedException(name + ": the kernel broke the ring protocol: " + e.getMessage(), e);
+        return state.fail("the kernel broke the ring protocol: ", e);
     }
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed.get()) wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
-        check();
+        return state.receive(this, batch, VhostNetLink::receiveEntered); // close() waits for it to leave
+    }
+
+    private int receiveEntered(PacketBatch batch) throws IOException {
         int first = batch.count();
         int got;
         try {
@@ -373,7 +247,7 @@ public final class VhostNetLink implements Link {
                 rxKick.signal();
             }
         } catch (ClosedFdException e) {
-            if (closed.get()) throw new LinkClosedException(name + ": closed");
+            if (!state.isOpen()) throw state.closedException();
             throw e;
         } catch (VirtioException | IllegalStateException e) {
             throw fail(e);
@@ -398,7 +272,10 @@ public final class VhostNetLink implements Link {
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        check();
+        return state.transmit(this, batch, from, to, VhostNetLink::transmitEntered);
+    }
+
+    private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
         if (from < 0 || to > batch.count() || from > to) {
             throw new IndexOutOfBoundsException("packets [" + from + ", " + to + ") of a batch of " + batch.count());
         }
@@ -426,7 +303,7 @@ public final class VhostNetLink implements Link {
                 txKick.signal();
             }
         } catch (ClosedFdException e) {
-            if (closed.get()) throw new LinkClosedException(name + ": closed");
+            if (!state.isOpen()) throw state.closedException();
             throw e;
         } catch (VirtioException | IllegalStateException e) {
             throw fail(e);
@@ -473,11 +350,11 @@ public final class VhostNetLink implements Link {
         }
         int bufferSize = (PacketBatch.DEFAULT_HEADROOM + maxReceive + 63) & ~63;
         synchronized (memLock) {
-            check();
+            state.check();
             if (zeroCopy.length == NetDriverTx.MAX_IN_PLACE) {
                 throw new IllegalStateException(name + ": already " + NetDriverTx.MAX_IN_PLACE + " zero-copy batches; reuse them");
             }
-            Mapping m = Mapping.anonymous(round((long) capacity * bufferSize), name + " zero-copy batch");
+            Mapping m = Mapping.anonymous(VhostNetSetup.round((long) capacity * bufferSize), name + " zero-copy batch");
             regions.add(GuestMemory.Region.identity(m.segment()));
             try {
                 dev.setMemTable(regions);
@@ -485,7 +362,7 @@ public final class VhostNetLink implements Link {
                 // Refused (or the link closed meanwhile): the kernel never saw this mapping.
                 regions.removeLast();
                 m.close();
-                if (e instanceof ClosedFdException && closed.get()) throw new LinkClosedException(name + ": closed");
+                if (e instanceof ClosedFdException && !state.isOpen()) throw state.closedException();
                 throw e;
             }
             int handle = tx.registerInPlace(); // cannot fail: checked above, and only this method registers
@@ -513,7 +390,7 @@ public final class VhostNetLink implements Link {
     public boolean transmitted(PacketBatch batch) throws IOException {
         ZeroCopyBatch zc = zeroCopyOf(batch);
         if (zc == null) throw new IllegalArgumentException(name + ": not a zero-copy batch of this link (see newTransmitBatch)");
-        check();
+        state.check();
         try {
             tx.reclaim();
         } catch (VirtioException | IllegalStateException e) {
@@ -542,8 +419,10 @@ public final class VhostNetLink implements Link {
     @Override
     public boolean prepareToWait() throws IOException {
         // Either we see the close (and do not sleep) or close sees us (and leaves readyFd open).
-        if (!wakeGuard.beginWait()) return false;
-        if (closed.get() || failure != null) {
+        if (!state.beginWait()) return false;
+        try {
+            state.enterReceive(); // close() unmaps the rings only after we left
+        } catch (LinkException closedOrFailed) {
             endWait();
             return false;
         }
@@ -557,39 +436,49 @@ public final class VhostNetLink implements Link {
         } catch (VirtioException | IllegalStateException e) {
             endWait();
             throw fail(e);
+        } finally {
+            state.exitReceive();
         }
     }
 
     @Override
     public void finishWait() throws IOException {
+        if (!state.tryEnterReceive()) {
+            endWait();
+            state.check(); // closed or failed: throws
+        }
         try {
-            check();
             rxCall.drain();
             rxq.disableNotifications();
             // The kernel signals the error eventfd when it finds a ring it cannot use (bad address,
             // descriptor loop); checking once per wake-up costs nothing on a busy link.
             if (err.drain() != 0) {
-                failure = "the kernel reported a broken queue (VHOST_SET_VRING_ERR signalled; see the kernel log)";
-                check();
+                state.recordFailure("the kernel reported a broken queue (VHOST_SET_VRING_ERR signalled; see the kernel log)");
+                state.check();
             }
         } catch (ClosedFdException e) {
-            if (closed.get()) throw new LinkClosedException(name + ": closed");
+            if (!state.isOpen()) throw state.closedException();
             throw e;
         } catch (VirtioException | IllegalStateException e) {
             throw fail(e);
         } finally {
+            state.exitReceive();
             endWait();
         }
     }
 
     private void endWait() {
-        wakeGuard.endWait();
+        state.endWait();
     }
 
     /** Detaches the backend, stops the rings, closes the device, and then unmaps the memory. */
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) return;
+        // signals rxCall last: a thread sleeping on readyFd() wakes, its finishWait sees the link closed
+        state.close(this::stopDevice, tap, rxKick, txKick, ringMem, bufMem);
+    }
+
+    private void stopDevice() {
         for (int q : new int[] {RX, TX}) {
             try {
                 dev.setBackend(q, null);
@@ -602,12 +491,6 @@ public final class VhostNetLink implements Link {
             dev.close(); // the kernel lets go of every region before any is unmapped
             for (Mapping m : zeroCopyMappings) m.close();
         }
-        tap.close();
-        wakeGuard.close(); // signals rxCall: a thread sleeping on readyFd() wakes, its finishWait sees the link closed
-        rxKick.close();
-        txKick.close();
-        ringMem.close();
-        bufMem.close();
     }
 
     @Override

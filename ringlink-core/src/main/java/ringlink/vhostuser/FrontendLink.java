@@ -7,11 +7,10 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.locks.ReentrantLock;
 import ringlink.link.Layer;
 import ringlink.link.Link;
-import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
-import ringlink.link.WakeupGuard;
+import ringlink.link.LinkState;
 import ringlink.packet.Framing;
 import ringlink.packet.OffloadValidator;
 import ringlink.packet.PacketBatch;
@@ -30,7 +29,7 @@ import ringlink.virtio.VirtqueueException;
  * buffers. Every buffer is a fixed slot of the front-end's memory; receive buffers are re-offered
  * as soon as their packet is copied out, transmit buffers are reclaimed when the device returns
  * them. {@link #readyFd()} is the RX queue's call eventfd; this link closes it (through a
- * {@link WakeupGuard}: close() signals it, and closes it only when no thread can be asleep on it).
+ * {@link LinkState}: close() signals it, and closes it only when no thread can be asleep on it).
  *
  * <p>What the device writes is hostile: used ids and lengths are checked by the ring driver, and
  * a {@code num_buffers} that is zero or larger than the ring fails the link.
@@ -41,7 +40,8 @@ public final class FrontendLink implements Link {
     private final VirtqueueDriver rxq, txq;
     private final EventFd rxCall, rxKick, txKick;
     /** Owns rxCall (readyFd): closes it only when no thread can be asleep on it. */
-    private final WakeupGuard guard;
+    /** Open/closed (a broken ring closes the link) and the hand-off of rxCall, our readyFd. */
+    private final LinkState state;
     private final MemorySegment mem;
     private final long memBase;
     private final long rxBase, txBase;
@@ -63,7 +63,6 @@ public final class FrontendLink implements Link {
     private final int[] txFree;
     private int txFreeN;
     private final int[] tIds, tLens;
-    private volatile boolean closed;
 
     FrontendLink(VhostUserFrontend owner, int pair, FeatureSet f, VirtqueueDriver rxq, VirtqueueDriver txq, EventFd rxCall,
                  EventFd rxKick, EventFd txKick, GuestMemory memory, long rxBase, int rxBuf, long txBase, int txBuf, int hdr) {
@@ -72,7 +71,7 @@ public final class FrontendLink implements Link {
         this.rxq = rxq;
         this.txq = txq;
         this.rxCall = rxCall;
-        this.guard = new WakeupGuard(rxCall);
+        this.state = new LinkState(name, rxCall);
         this.rxKick = rxKick;
         this.txKick = txKick;
         this.mem = memory.segment(0);
@@ -146,18 +145,15 @@ public final class FrontendLink implements Link {
 
     @Override public Fd readyFd() { return rxCall.fd(); }
     @Override public LinkCounters counters() { return counters; }
-    @Override public boolean isOpen() { return !closed; }
+    @Override public boolean isOpen() { return state.isOpen(); }
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) {
-            guard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
-            throw new LinkClosedException(name + ": closed");
-        }
+        state.checkReceive();
         rxLock.lock();
         try {
             // close() frees the memory after taking this lock: re-check under it.
-            if (closed) throw new LinkClosedException(name + ": closed");
+            state.check();
             // Collect whatever the device returned, behind what is still pending.
             int room = size - pN;
             if (room > 0) {
@@ -211,17 +207,11 @@ public final class FrontendLink implements Link {
                             }
                         }
                         batch.setLength(i, (int) total);
-                        OffloadValidator.Reason why = (batch.flags(i) | batch.gsoType(i)) == 0 ? null
-                                : rxCheck.check(batch, i, fromDevice.accepts(batch, i), fromDevice.has(Offloads.CSUM));
-                        if (why != null) {
-                            batch.setCount(i);
-                            drops++;
-                            counters.error();
-                            counters.invalid(why);
-                        } else {
+                        if (counters.admitReceived(batch, i, rxCheck, fromDevice)) {
                             got++;
                             bytes += total;
-                            if (batch.isGso(i)) counters.superpacket(1);
+                        } else {
+                            drops++;
                         }
                     }
                 }
@@ -245,7 +235,7 @@ public final class FrontendLink implements Link {
 
     private LinkFailedException fail(String why) {
         counters.error();
-        closed = true;
+        state.markClosed();
         return new LinkFailedException(name + ": the back-end broke the ring: " + why);
     }
 
@@ -256,7 +246,7 @@ public final class FrontendLink implements Link {
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        if (closed) throw new LinkClosedException(name + ": closed");
+        state.check();
         for (int i = from; i < to; i++) {
             if (!offloads.accepts(batch, i)) {
                 throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
@@ -264,7 +254,7 @@ public final class FrontendLink implements Link {
         }
         txLock.lock();
         try {
-            if (closed) throw new LinkClosedException(name + ": closed");
+            state.check();
             reclaimTx();
             int i = from, sent = 0, drops = 0;
             long bytes = 0;
@@ -301,25 +291,25 @@ public final class FrontendLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        if (closed || !guard.beginWait()) return false;
+        if (!state.isOpen() || !state.beginWait()) return false;
         boolean sleep = false;
         rxLock.lock();
         try {
-            if (closed) return false; // free() unmaps the rings after taking this lock
+            if (!state.isOpen()) return false; // free() unmaps the rings after taking this lock
             sleep = pN == 0 && !rxq.enableNotifications();
             return sleep;
         } catch (VirtqueueException e) {
             throw fail(e.getMessage());
         } finally {
             rxLock.unlock();
-            if (!sleep) guard.endWait();
+            if (!sleep) state.endWait();
         }
     }
 
     @Override
     public void finishWait() throws IOException {
         try {
-            if (closed) return; // awaitReadable then returns true and the next receive throws
+            if (!state.isOpen()) return; // awaitReadable then returns true and the next receive throws
             try {
                 rxCall.drain(); // still open: the guard keeps it until our endWait
             } catch (ClosedFdException ignored) {
@@ -327,12 +317,12 @@ public final class FrontendLink implements Link {
             }
             rxLock.lock();
             try {
-                if (!closed && !rxq.isFailed()) rxq.disableNotifications();
+                if (state.isOpen() && !rxq.isFailed()) rxq.disableNotifications();
             } finally {
                 rxLock.unlock();
             }
         } finally {
-            guard.endWait(); // closed while we slept: rxCall is ours to release
+            state.endWait(); // closed while we slept: rxCall is ours to release
         }
     }
 
@@ -362,8 +352,7 @@ public final class FrontendLink implements Link {
      * closes once none can be asleep on it), and waits for in-flight calls (the memory goes next).
      */
     void free() {
-        closed = true;
-        guard.close();
+        state.close();
         rxLock.lock();
         txLock.lock();
         txLock.unlock();

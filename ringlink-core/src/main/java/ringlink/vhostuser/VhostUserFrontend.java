@@ -443,7 +443,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         }
         for (FrontendLink l : links) if (l != null) l.free();
         for (EventFd x : kicks) if (x != null) x.close();
-        // The RX calls (even queues) are the links' readyFds: their WakeupGuards close them.
+        // The RX calls (even queues) are the links' readyFds: their LinkStates close them.
         for (int q = 1; q < calls.length; q += 2) if (calls[q] != null) calls[q].close();
         mapping.close();
         memFd.close();

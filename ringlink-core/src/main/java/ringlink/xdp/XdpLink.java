@@ -6,11 +6,8 @@ import java.util.HashMap;
 import java.util.Map;
 import ringlink.link.Layer;
 import ringlink.link.Link;
-import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
-import ringlink.link.LinkException;
-import ringlink.link.WakeupGuard;
-import ringlink.link.LinkFailedException;
+import ringlink.link.LinkState;
 import ringlink.link.Offloads;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.Epoll;
@@ -79,11 +76,12 @@ public final class XdpLink implements Link {
     private volatile boolean socketWatched = true;
     /** Empty receive calls, to look at the fill ring's wake-up flag on every 16th only. */
     private int idlePolls;
-    private volatile boolean closed;
-    /** Closes epoll and wake-up eventfd only when no thread can be asleep on them (see WakeupGuard). */
-    private final WakeupGuard wakeGuard;
-    /** Why the link was stopped by a corrupt ring, or null: once set, every call fails with it. */
-    private volatile String failure;
+    /**
+     * Open/failed/closed (a corrupt ring's reason: once set, every call fails with it); frees the
+     * UMEM and rings only after the calls in flight, and closes epoll and wake-up eventfd only
+     * when no thread can be asleep on them.
+     */
+    private final LinkState state;
 
     private XdpLink(String name, XdpConfig config, Umem umem, XskSocket xsk, SharedProgram program, Epoll epoll,
                     EventFd wake, String modeNote) {
@@ -94,7 +92,7 @@ public final class XdpLink implements Link {
         this.program = program;
         this.epoll = epoll;
         this.wake = wake;
-        this.wakeGuard = new WakeupGuard(wake, epoll);
+        this.state = new LinkState(name, wake, epoll);
         this.modeNote = modeNote;
         this.umemSize = umem.size();
         this.maxRx = umem.maxRxPacket();
@@ -224,7 +222,7 @@ public final class XdpLink implements Link {
     }
 
     private synchronized void watchSocket() {
-        if (socketWatched || closed) return;
+        if (socketWatched || !state.isOpen()) return;
         try {
             epoll.add(xsk.fd(), EpollEventLayout.EPOLLIN, 0);
         } catch (IOException e) {
@@ -234,7 +232,7 @@ public final class XdpLink implements Link {
     }
     @Override public LinkCounters counters() { return counters; }
     /** False once closed or stopped by a corrupt ring. */
-    @Override public boolean isOpen() { return !closed && failure == null; }
+    @Override public boolean isOpen() { return state.isUsable(); }
 
     /** The configuration this link was opened with. */
     public XdpConfig config() { return config; }
@@ -256,75 +254,60 @@ public final class XdpLink implements Link {
 
     @Override
     public int receive(PacketBatch batch) throws IOException {
-        if (closed) wakeGuard.pollerAwake(); // the receiving thread is the poller: it is not asleep now
-        check();
-        try {
-            XskRing rx = xsk.rx;
-            int room = batch.capacity() - batch.count();
-            int n = rx.available(room);
-            if (n == 0) {
-                // Idle: the frames are with the kernel (the stash holds fewer than refillBatch), so
-                // only a driver asking for a wake-up needs us; its flag shares a cache line with the
-                // fill consumer the kernel writes, so it is read on every 16th empty call, not each.
-                if ((++idlePolls & 15) == 0) wakeFillIfAsked();
-                return 0;
-            }
-            MemorySegment mem = umem.memory();
-            int idx = rx.cachedCons;
-            int got = 0;
-            long bytes = 0;
-            int dropped = 0;
-            for (int k = 0; k < n; k++) {
-                long addr = rx.descAddr(idx + k);
-                int len = rx.descLen(idx + k);
-                long data = umem.dataAddr(addr);
-                long base = umem.frameBase(addr);
-                if (base < 0 || base > umemSize - umem.frameSize() || fillStashCount == fillStash.length) {
-                    // Not a frame we handed out (or one handed back twice): never reuse it.
-                    counters.error();
-                    dropped++;
-                    continue;
-                }
-                // Every frame goes back to the kernel, whatever happens to its packet.
-                fillStash[fillStashCount++] = base;
-                if (len <= 0 || len > maxRx || data < 0 || data + len > umemSize) {
-                    // Only a broken kernel would say this; don't read outside the UMEM.
-                    counters.error();
-                    dropped++;
-                    continue;
-                }
-                int i = batch.add();
-                if (len > batch.room(i)) {
-                    batch.setCount(i);
-                    dropped++;
-                    continue;
-                }
-                MemorySegment.copy(mem, data, batch.memory(), batch.dataOffset(i), len);
-                batch.setLength(i, len);
-                got++;
-                bytes += len;
-            }
-            rx.release(n);
-            if (fillStashCount >= refillBatch) refill();
-            counters.received(got, bytes);
-            if (dropped > 0) counters.rxDropped(dropped);
-            return got;
-        } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw fail(e);
+        return state.receiveRing(this, batch, XdpLink::receiveEntered); // close() unmaps only after we left
+    }
+
+    private int receiveEntered(PacketBatch batch) throws IOException {
+        XskRing rx = xsk.rx;
+        int room = batch.capacity() - batch.count();
+        int n = rx.available(room);
+        if (n == 0) {
+            // Idle: the frames are with the kernel (the stash holds fewer than refillBatch), so
+            // only a driver asking for a wake-up needs us; its flag shares a cache line with the
+            // fill consumer the kernel writes, so it is read on every 16th empty call, not each.
+            if ((++idlePolls & 15) == 0) wakeFillIfAsked();
+            return 0;
         }
-    }
-
-    private void check() throws LinkException {
-        if (closed) throw new LinkClosedException(name + ": closed");
-        String f = failure;
-        if (f != null) throw new LinkFailedException(name + ": stopped earlier: " + f);
-    }
-
-    /** A ring was corrupt (or the link closed under us): stop this link only. */
-    private LinkException fail(RuntimeException e) {
-        if (closed) return new LinkClosedException(name + ": closed");
-        failure = e.getMessage();
-        return new LinkFailedException(name + ": " + e.getMessage(), e);
+        MemorySegment mem = umem.memory();
+        int idx = rx.cachedCons;
+        int got = 0;
+        long bytes = 0;
+        int dropped = 0;
+        for (int k = 0; k < n; k++) {
+            long addr = rx.descAddr(idx + k);
+            int len = rx.descLen(idx + k);
+            long data = umem.dataAddr(addr);
+            long base = umem.frameBase(addr);
+            if (base < 0 || base > umemSize - umem.frameSize() || fillStashCount == fillStash.length) {
+                // Not a frame we handed out (or one handed back twice): never reuse it.
+                counters.error();
+                dropped++;
+                continue;
+            }
+            // Every frame goes back to the kernel, whatever happens to its packet.
+            fillStash[fillStashCount++] = base;
+            if (len <= 0 || len > maxRx || data < 0 || data + len > umemSize) {
+                // Only a broken kernel would say this; don't read outside the UMEM.
+                counters.error();
+                dropped++;
+                continue;
+            }
+            int i = batch.add();
+            if (len > batch.room(i)) {
+                batch.setCount(i);
+                dropped++;
+                continue;
+            }
+            MemorySegment.copy(mem, data, batch.memory(), batch.dataOffset(i), len);
+            batch.setLength(i, len);
+            got++;
+            bytes += len;
+        }
+        rx.release(n);
+        if (fillStashCount >= refillBatch) refill();
+        counters.received(got, bytes);
+        if (dropped > 0) counters.rxDropped(dropped);
+        return got;
     }
 
     /**
@@ -370,45 +353,44 @@ public final class XdpLink implements Link {
 
     @Override
     public int transmit(PacketBatch batch, int from, int to) throws IOException {
-        check();
-        try {
-            reapCompletions();
-            XskRing tx = xsk.tx;
-            int want = Math.min(to - from, txFreeCount);
-            int n = tx.free(want);
-            MemorySegment mem = umem.memory();
-            int tp = tx.cachedProd;
-            int posted = 0;
-            long bytes = 0;
-            int dropped = 0;
-            for (int k = 0; k < n; k++) {
-                int i = from + k;
-                if (!Offloads.NONE.accepts(batch, i)) {
-                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads an XDP link lacks");
-                }
-                int len = batch.length(i);
-                if (len > maxTx || len < 14) {
-                    dropped++;
-                    continue;
-                }
-                long base = txFree[--txFreeCount];
-                long data = base + umem.headroom();
-                MemorySegment.copy(batch.memory(), batch.dataOffset(i), mem, data, len);
-                tx.setDesc(tp + posted, data, len);
-                posted++;
-                bytes += len;
+        return state.transmitRing(this, batch, from, to, XdpLink::transmitEntered);
+    }
+
+    private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
+        reapCompletions();
+        XskRing tx = xsk.tx;
+        int want = Math.min(to - from, txFreeCount);
+        int n = tx.free(want);
+        MemorySegment mem = umem.memory();
+        int tp = tx.cachedProd;
+        int posted = 0;
+        long bytes = 0;
+        int dropped = 0;
+        for (int k = 0; k < n; k++) {
+            int i = from + k;
+            if (!Offloads.NONE.accepts(batch, i)) {
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads an XDP link lacks");
             }
-            if (posted > 0) {
-                tx.cachedProd = tp + posted;
-                tx.submit();
+            int len = batch.length(i);
+            if (len > maxTx || len < 14) {
+                dropped++;
+                continue;
             }
-            flushTx();
-            counters.transmitted(posted, bytes);
-            if (dropped > 0) counters.txDropped(dropped);
-            return n;
-        } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw fail(e);
+            long base = txFree[--txFreeCount];
+            long data = base + umem.headroom();
+            MemorySegment.copy(batch.memory(), batch.dataOffset(i), mem, data, len);
+            tx.setDesc(tp + posted, data, len);
+            posted++;
+            bytes += len;
         }
+        if (posted > 0) {
+            tx.cachedProd = tp + posted;
+            tx.submit();
+        }
+        flushTx();
+        counters.transmitted(posted, bytes);
+        if (dropped > 0) counters.txDropped(dropped);
+        return n;
     }
 
     /**
@@ -442,23 +424,20 @@ public final class XdpLink implements Link {
 
     @Override
     public boolean prepareToWait() throws IOException {
-        if (closed || !wakeGuard.beginWait()) return false;
-        boolean sleep = false;
-        try {
-            // Frames left in the TX ring would otherwise wait for the next transmit call.
-            if (xsk.tx.pending() > 0) flushTx();
-            sleep = !xsk.rx.hasEntries();
-            return sleep;
-        } finally {
-            if (!sleep) wakeGuard.endWait();
-        }
+        return state.prepareToWait(this, XdpLink::workReady);
+    }
+
+    /** Before sleeping: sends what is left in the TX ring (it would wait for the next transmit), then looks at RX. */
+    private boolean workReady() throws IOException {
+        if (xsk.tx.pending() > 0) flushTx();
+        return xsk.rx.hasEntries();
     }
 
     @Override
     public void finishWait() throws IOException {
         // The wake-up eventfd is only ever signalled by close(), so there is nothing to drain:
         // a closed link's next call throws.
-        wakeGuard.endWait();
+        state.endWait();
     }
 
     /** Kernel drop counters for this socket. */
@@ -469,15 +448,13 @@ public final class XdpLink implements Link {
     @Override
     public void close() {
         synchronized (this) {
-            if (closed) return;
-            closed = true;
+            state.markClosed(); // watchSocket sees it under the same lock
         }
-        if (program != null) program.release(config.queue(), true);
-        xsk.close();
-        // Signals wake, but closes epoll and wake only when no thread is asleep on them: closing the
-        // signalled eventfd would drop it from the epoll set before a sleeper saw it.
-        wakeGuard.close();
-        umem.close();
+        // After the calls in flight: the program's entry, the socket (its rings), the UMEM; then
+        // signals wake, but closes epoll and wake only when no thread is asleep on them.
+        state.close(() -> {
+            if (program != null) program.release(config.queue(), true);
+        }, xsk, umem);
     }
 
     @Override

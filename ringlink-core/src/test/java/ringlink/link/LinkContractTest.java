@@ -35,13 +35,14 @@ import ringlink.vhostuser.VhostUserFrontend;
  * The {@link Link} contract, run on every link type that can be made two-ended in one process
  * (issue #16, section 2): a transmitted batch arrives intact and counted, back-pressure is a short
  * count (never a block), {@link Link#close()} wakes a thread asleep in
- * {@link Link#awaitReadable} or in epoll on {@link Link#readyFd()} on both ends, and a closed
- * link throws {@link LinkClosedException}.
+ * {@link Link#awaitReadable} or in epoll on {@link Link#readyFd()} on both ends, a closed
+ * link throws {@link LinkClosedException}, and close() while another thread is inside a receive
+ * waits for it to leave before releasing the link's memory ({@link LinkState}).
  *
  * <p>Each case opens a fresh pair of ends (a, b). Kernel-backed kinds need root and create
  * objects named {@code rlct*} (removed when the case ends); without root they skip, and fail
- * under CI=true ({@link Env#require}). Not here: vhost-net (needs a guest) and the tunnels
- * (their own tests: {@code TunnelLinkTest}).
+ * under CI=true ({@link Env#require}). Not here: vhost-net (the host has no /dev/vhost-net; its
+ * data path runs in a guest: {@code VhostNetGuestTest}).
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class LinkContractTest {
@@ -82,6 +83,8 @@ class LinkContractTest {
                 new Kind("shm", LinkContractTest::shm),
                 new Kind("memif", LinkContractTest::memif),
                 new Kind("udp", d -> udp()),
+                new Kind("vxlan", d -> tunnel("vxlan")),
+                new Kind("geneve", d -> tunnel("geneve")),
                 new Kind("tap<->packet", d -> tapAndPacket()),
                 new Kind("packet<->packet (veth)", d -> overVeth("packet:" + VETH_A)),
                 new Kind("xdp<->packet (veth)", d -> overVeth("xdp:" + VETH_A + "?frames=1024&mode=copy&attach=skb")));
@@ -177,6 +180,27 @@ class LinkContractTest {
         }
         // UDP drops in the kernel instead of pushing back: no back-pressure contract.
         return new Ends(a, b, false, true, null);
+    }
+
+    /** Two tunnel links of {@code scheme} on loopback, each the other's remote (learning off: every frame floods to it). */
+    static Ends tunnel(String scheme) throws Exception {
+        int pa = freeUdpPort(), pb = freeUdpPort();
+        Link a = Links.open(scheme + ":127.0.0.1?remote=127.0.0.1&vni=42&port=" + pa + "&dstport=" + pb);
+        Link b;
+        try {
+            b = Links.open(scheme + ":127.0.0.1?remote=127.0.0.1&vni=42&port=" + pb + "&dstport=" + pa);
+        } catch (IOException | RuntimeException e) {
+            a.close();
+            throw e;
+        }
+        // UDP underneath: the kernel drops instead of pushing back.
+        return new Ends(a, b, false, true, null);
+    }
+
+    static int freeUdpPort() throws IOException {
+        try (java.net.DatagramSocket s = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
     }
 
     /** A TAP queue (a) and an AF_PACKET socket (b) on the same TAP device. */
@@ -396,6 +420,86 @@ class LinkContractTest {
                 });
             }
         }
+    }
+
+    /**
+     * close() while another thread is inside receive: close waits until that call has left
+     * before it releases anything (deterministic: this thread holds the link's receive "in
+     * flight" through its {@link LinkState}, as a receive does between entry and exit); then a
+     * thread receiving flat out while the link closes sees only {@link LinkClosedException}
+     * (never a fault, an {@link IllegalStateException} from unmapped memory, or a JVM crash).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kinds")
+    void closeWaitsForAReceiveInFlight(Kind kind) throws Exception {
+        for (int end = 0; end < 2; end++) {
+            // a fresh pair for each end: closing one may close the other (a peer that hangs up)
+            try (Ends e = kind.factory().open(tmp)) {
+                closeWaitsForReceive(end == 0 ? e.a() : e.b());
+            }
+        }
+        try (Ends e = kind.factory().open(tmp)) {
+            for (Link l : List.of(e.a(), e.b())) receiveWhileClosing(l);
+        }
+    }
+
+    /** With this thread "inside receive" on {@code l}: close() on another thread waits for it. */
+    static void closeWaitsForReceive(Link l) throws Exception {
+                LinkState st = stateOf(l);
+        if (st == null) {
+            // PairLink: its memory goes in free(), after both ends stopped (by construction).
+            assertInstanceOf(PairLink.class, l, l.name() + ": every other link keeps a LinkState");
+            return;
+        }
+        st.enterReceive(); // this thread is now "inside receive"
+        Thread closer = Thread.ofPlatform().name("rlct-closer").start(l::close);
+        try {
+            closer.join(300);
+            assertTrue(closer.isAlive(), l.name() + ": close() returned while a receive was in flight");
+            assertFalse(l.isOpen(), l.name() + ": closing, so no longer open");
+        } finally {
+            st.exitReceive();
+        }
+        closer.join(TimeUnit.SECONDS.toMillis(WAKE_SECONDS));
+        assertFalse(closer.isAlive(), l.name() + ": close() did not finish after the receive left");
+    }
+
+    /** A thread receives in a loop; close() from this one; the receiver must end with LinkClosedException only. */
+    static void receiveWhileClosing(Link l) throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        CompletableFuture<Throwable> end = new CompletableFuture<>();
+        Thread rx = Thread.ofPlatform().name("rlct-rx").start(() -> {
+            try (PacketBatch in = new PacketBatch(64, Math.max(2048, l.maxReceiveSize()) + PacketBatch.DEFAULT_HEADROOM)) {
+                started.countDown();
+                while (true) {
+                    in.clear();
+                    l.receive(in);
+                }
+            } catch (Throwable t) {
+                end.complete(t);
+            }
+        });
+        assertTrue(started.await(WAKE_SECONDS, TimeUnit.SECONDS));
+        Thread.sleep(20);
+        l.close();
+        Throwable t = end.get(WAKE_SECONDS, TimeUnit.SECONDS);
+        rx.join(TimeUnit.SECONDS.toMillis(WAKE_SECONDS));
+        if (!(t instanceof LinkClosedException)) {
+            throw new AssertionError(l.name() + ": a receive racing close() ended with " + t, t);
+        }
+    }
+
+    /** The link's {@link LinkState} (a private field of every link but PairLink), or null. */
+    static LinkState stateOf(Link l) throws IllegalAccessException {
+        for (Class<?> c = l.getClass(); c != null; c = c.getSuperclass()) {
+            for (java.lang.reflect.Field f : c.getDeclaredFields()) {
+                if (f.getType() == LinkState.class) {
+                    f.setAccessible(true);
+                    return (LinkState) f.get(l);
+                }
+            }
+        }
+        return null;
     }
 
     // ---- helpers ----
