@@ -324,6 +324,10 @@ public final class TunnelLink implements Link {
         unknownSource = rxCh.rxUnknown() + rxCh.rxTruncated();
         int w = 0;
         MemorySegment m = rxRaw.memory();
+        // a run of datagrams from one inner source behind one remote (a TCP stream) is learned
+        // once per call: the FDB keeps whole seconds, and each learn is a clock read and a probe
+        long lastSrc = -1;
+        int lastPeer = -1;
         for (int k = 0; k < n; k++) {
             long off = rxRaw.dataOffset(k);
             int len = rxRaw.length(k);
@@ -338,7 +342,12 @@ public final class TunnelLink implements Link {
             rxRaw.push(w, -hlen);
             if (o.learning()) {
                 long src = Ethernet.source(m, rxRaw.dataOffset(w));
-                if ((src & 0x0100_0000_0000L) == 0) fdb.learn(src, rxRaw.peer(w));
+                int peer = rxRaw.peer(w);
+                if ((src & 0x0100_0000_0000L) == 0 && (src != lastSrc || peer != lastPeer)) {
+                    fdb.learn(src, peer);
+                    lastSrc = src;
+                    lastPeer = peer;
+                }
             }
             w++;
         }
