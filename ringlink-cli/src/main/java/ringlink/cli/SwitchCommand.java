@@ -53,7 +53,8 @@ import ringlink.sw.SwitchStats;
             "",
             "Control socket (--control): Open vSwitch's unixctl protocol, so 'ringlink ctl COMMAND' and "
                 + "'ovs-appctl -t PATH COMMAND' work: list-commands, version, fdb/show, fdb/flush, port/add SPEC, "
-                + "port/del NAME, port/show [NAME], port/set NAME vlan=VID|trunk=LIST [native=VID], stats/show "
+                + "port/del NAME, port/show [NAME], port/set NAME vlan=VID|trunk=LIST [native=VID], stats/show, "
+                + "tunnel/show [NAME] (a vxlan:/geneve: port's remote FDB: MAC -> remote endpoint, static or learned, age) "
                 + "(the show commands take --json).",
             "",
             "Config file: one 'port SPEC' or 'key = value' per line (threads, ageing, vlan-aware, stats-interval, batch, "

@@ -19,6 +19,7 @@ import ringlink.sw.PortStats;
 import ringlink.sw.PortVlan;
 import ringlink.sw.Switch;
 import ringlink.sw.SwitchStats;
+import ringlink.tunnel.TunnelLink;
 
 /**
  * The switch's control commands (served by {@link ControlServer}) and the views the metrics
@@ -49,6 +50,7 @@ final class SwitchControl {
         s.register("port/show", "[--json] [NAME|INDEX]", 0, 2, this::portShow);
         s.register("port/set", "NAME|INDEX key=value... (vlan=VID | trunk=LIST [native=VID], mac-limit=N)", 2, 5, this::portSet);
         s.register("stats/show", "[--json]", 0, 1, a -> statsShow(json(a)));
+        s.register("tunnel/show", "[--json] [NAME|INDEX]", 0, 2, this::tunnelShow);
     }
 
     private static boolean json(List<String> a) throws ControlServer.CommandException {
@@ -87,6 +89,13 @@ final class SwitchControl {
     String fdbShow(boolean json) {
         List<MacTable.Entry> es = new ArrayList<>(sw.addresses());
         es.sort(Comparator.comparingInt(MacTable.Entry::port).thenComparingInt(MacTable.Entry::vid).thenComparingLong(MacTable.Entry::mac));
+        // tunnel ports: which remote endpoint each MAC lives behind (their own FDB, by port)
+        Map<Integer, Map<Long, TunnelLink.RemoteEntry>> remotes = new LinkedHashMap<>();
+        for (var t : tunnels(null).entrySet()) {
+            Map<Long, TunnelLink.RemoteEntry> byMac = new LinkedHashMap<>();
+            for (TunnelLink.RemoteEntry r : t.getValue().remoteEntries()) byMac.put(r.mac(), r);
+            remotes.put(t.getKey(), byMac);
+        }
         if (json) {
             List<Object> out = new ArrayList<>();
             for (MacTable.Entry e : es) {
@@ -96,14 +105,132 @@ final class SwitchControl {
                 m.put("vlan", e.vid());
                 m.put("mac", macText(e.mac()));
                 m.put("age", e.ageMs() / 1000);
+                var t = remotes.get(e.port());
+                if (t != null) {
+                    TunnelLink.RemoteEntry r = t.get(e.mac());
+                    m.put("remote", r == null ? null : remoteView(r));
+                }
                 out.add(m);
             }
             return Json.write(out) + "\n";
         }
-        // The columns of OVS's fdb/show: " port  VLAN  MAC                Age".
+        // The columns of OVS's fdb/show: " port  VLAN  MAC                Age"; a row on a tunnel
+        // port adds the remote endpoint the MAC lives behind.
         StringBuilder sb = new StringBuilder(" port  VLAN  MAC                Age\n");
         for (MacTable.Entry e : es) {
-            sb.append(String.format(Locale.ROOT, "%5d  %4d  %s  %3d%n", e.port(), e.vid(), macText(e.mac()), e.ageMs() / 1000));
+            sb.append(String.format(Locale.ROOT, "%5d  %4d  %s  %3d", e.port(), e.vid(), macText(e.mac()), e.ageMs() / 1000));
+            var t = remotes.get(e.port());
+            if (t != null) {
+                TunnelLink.RemoteEntry r = t.get(e.mac());
+                sb.append(r == null ? "  remote ? (not in the tunnel's FDB: flooded)" : "  remote " + remoteText(r));
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** The tunnel ports ({@code vxlan:}, {@code geneve:}) by index, or only {@code which}'s. */
+    private Map<Integer, TunnelLink> tunnels(Integer which) {
+        Map<Integer, TunnelLink> out = new LinkedHashMap<>();
+        for (int i = 0; i < sw.portCount(); i++) {
+            if (!sw.hasPort(i) || (which != null && which != i)) continue;
+            if (sw.port(i) instanceof TunnelLink t) out.put(i, t);
+        }
+        return out;
+    }
+
+    private static String addressText(java.net.InetSocketAddress a) {
+        String h = a.getAddress().getHostAddress();
+        return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + a.getPort();
+    }
+
+    private static String remoteText(TunnelLink.RemoteEntry r) {
+        return addressText(r.remote()) + (r.isStatic() ? " static" : " learned " + r.ageSeconds() + " s ago");
+    }
+
+    private static Map<String, Object> remoteView(TunnelLink.RemoteEntry r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mac", macText(r.mac()));
+        m.put("address", r.remote().getAddress().getHostAddress());
+        m.put("port", r.remote().getPort());
+        m.put("static", r.isStatic());
+        m.put("age", r.ageSeconds());
+        return m;
+    }
+
+    /** {@code tunnel/show [--json] [PORT]}: each tunnel port's settings, flood list, remote FDB and counters. */
+    private String tunnelShow(List<String> a) throws Exception {
+        boolean json = false;
+        String which = null;
+        for (String s : a) {
+            if (s.equals("--json")) json = true;
+            else if (which == null) which = s;
+            else throw new ControlServer.CommandException("unexpected argument '" + s + "'");
+        }
+        Integer only = which == null ? null : port(which);
+        Map<Integer, TunnelLink> ts = tunnels(only);
+        if (only != null && ts.isEmpty()) throw new ControlServer.CommandException("port " + which + " is not a tunnel (vxlan:, geneve:) port");
+        List<Map<String, Object>> views = new ArrayList<>();
+        for (var e : ts.entrySet()) {
+            TunnelLink t = e.getValue();
+            TunnelLink.Options o = t.options();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("index", e.getKey());
+            m.put("name", t.name());
+            m.put("kind", o.kind().name().toLowerCase(Locale.ROOT));
+            m.put("vni", o.vni());
+            m.put("local", o.local().getHostAddress());
+            m.put("local_port", o.localPort());
+            m.put("dstport", o.dstPort());
+            List<Integer> src = new ArrayList<>();
+            for (int p : t.sourcePorts()) src.add(p);
+            m.put("source_ports", src);
+            m.put("mtu", t.mtu());
+            m.put("learning", o.learning());
+            m.put("ageing", o.ageingMillis() / 1000);
+            List<Object> flood = new ArrayList<>();
+            for (var r : t.floodList()) flood.add(addressText(r));
+            m.put("flood", flood);
+            m.put("peers", t.peers().size());
+            List<Object> fdb = new ArrayList<>();
+            for (TunnelLink.RemoteEntry r : t.remoteEntries()) fdb.add(remoteView(r));
+            m.put("fdb", fdb);
+            TunnelLink.Stats st = t.stats();
+            Map<String, Object> c = new LinkedHashMap<>();
+            for (var comp : TunnelLink.Stats.class.getRecordComponents()) c.put(snake(comp.getName()), comp.getAccessor().invoke(st));
+            m.put("stats", c);
+            views.add(m);
+        }
+        if (json) return Json.write(views) + "\n";
+        StringBuilder sb = new StringBuilder();
+        if (views.isEmpty()) sb.append("no tunnel ports\n");
+        for (Map<String, Object> v : views) {
+            sb.append(String.format(Locale.ROOT, "port %s: %s (%s, vni %s) local %s:%s, remotes at port %s, source ports %s, mtu %s%n",
+                    v.get("index"), v.get("name"), v.get("kind"), v.get("vni"), v.get("local"), v.get("local_port"), v.get("dstport"),
+                    v.get("source_ports"), v.get("mtu")));
+            sb.append("  flood to: ").append(((List<?>) v.get("flood")).isEmpty() ? "(none)" : String.join(", ", ((List<?>) v.get("flood")).stream().map(String::valueOf).toList()))
+                    .append(String.format(Locale.ROOT, "; learning %s, ageing %s s, %s remote endpoints known%n",
+                            Boolean.TRUE.equals(v.get("learning")) ? "on" : "off", v.get("ageing"), v.get("peers")));
+            sb.append("  MAC                Remote                                         Type     Age\n");
+            for (Object o : (List<?>) v.get("fdb")) {
+                Map<?, ?> r = (Map<?, ?>) o;
+                String addr = String.valueOf(r.get("address"));
+                String remote = (addr.indexOf(':') >= 0 ? "[" + addr + "]" : addr) + ":" + r.get("port");
+                sb.append(String.format(Locale.ROOT, "  %s  %-45s  %-7s  %3s%n", r.get("mac"), remote,
+                        Boolean.TRUE.equals(r.get("static")) ? "static" : "learned", Boolean.TRUE.equals(r.get("static")) ? "-" : r.get("age")));
+            }
+            StringBuilder cs = new StringBuilder();
+            for (var ce : ((Map<?, ?>) v.get("stats")).entrySet()) cs.append(cs.isEmpty() ? "" : ", ").append(ce.getKey()).append(' ').append(ce.getValue());
+            sb.append("  counters: ").append(cs).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static String snake(String camel) {
+        StringBuilder sb = new StringBuilder();
+        for (char ch : camel.toCharArray()) {
+            if (Character.isUpperCase(ch)) sb.append('_').append(Character.toLowerCase(ch));
+            else sb.append(ch);
         }
         return sb.toString();
     }

@@ -137,11 +137,16 @@ class BenchCommandTest {
         assertEquals(0, exit, table + err);
         assertTrue(table.matches("(?s).*vxlan underlay udp\\s+1500B iperf3 -u\\s+[0-9.]+\\s+[0-9.]+\\s+-\\s+1\\s+1\\.00x\\s+reference.*"), table);
         for (String v : new String[] {"ringlink sendmmsg\\+gso", "ringlink sendmmsg"}) {
-            assertTrue(table.matches("(?s).*vxlan underlay udp\\s+1500B " + v + "\\s+[0-9.]+\\s+[0-9.]+\\s+-\\s+1\\s+[0-9.]+x.*"), v + ":\n" + table);
+            assertTrue(table.matches("(?s).*vxlan underlay udp\\s+1500B " + v + "\\s+[0-9.]+\\s+[0-9.]+\\s+-\\s+1\\s+[0-9.]+x\\s+udp drops \\d+.*"), v + ":\n" + table);
         }
+        assertTrue(table.matches("(?s).*vxlan underlay udp\\s+1500B iperf3 -u.*reference, udp drops \\d+.*"), table);
+        assertTrue(Files.readString(dir.resolve("results.json")).contains("\"udp_drops\": "), "results.json has the drops");
         if (Shell.isRoot() && Shell.which("iperf3") != null && Shell.which("ethtool") != null) {
             assertTrue(table.matches("(?s).*vxlan iperf3\\s+stream kernel bridge\\+vxlan\\s+-\\s+[0-9.]+\\s+(-|[0-9]+)\\s+1\\s+1\\.00x\\s+reference.*"), table);
             assertTrue(table.matches("(?s).*vxlan iperf3\\s+stream ringlink switch tap\\+vxlan\\s+-\\s+[0-9.]+\\s+(-|[0-9]+)\\s+1\\s+[0-9.]+x.*"), table);
+            // the other direction (the compared side encapsulates), each with its UDP sockets' drops
+            assertTrue(table.matches("(?s).*vxlan iperf3 rev\\s+stream kernel bridge\\+vxlan\\s+-\\s+[0-9.]+\\s+(-|[0-9]+)\\s+1\\s+1\\.00x\\s+reference, udp drops \\d+.*"), table);
+            assertTrue(table.matches("(?s).*vxlan iperf3 rev\\s+stream ringlink switch tap\\+vxlan\\s+-\\s+[0-9.]+\\s+(-|[0-9]+)\\s+1\\s+[0-9.]+x\\s+udp drops \\d+.*"), table);
             assertFalse(ringlink.testing.Env.run(10, "ip", "netns", "list").contains("rlbvx-"), "namespaces left");
         }
     }
@@ -156,6 +161,7 @@ class BenchCommandTest {
         for (String g : new String[] {"switch (pair)", "netns iperf3", "switch vhost-user", "tun iperf3", "xdp rx", "xdp tx", "shm ",
                 "vhost-net tx", "vhost-net rx", "virtio ring stream jmh",
                 "vxlan iperf3 stream kernel bridge+vxlan (reference)", "vxlan iperf3 stream ringlink switch tap+vxlan",
+                "vxlan iperf3 rev stream kernel bridge+vxlan (reference)", "vxlan iperf3 rev stream ringlink switch tap+vxlan",
                 "vxlan underlay udp 1500B iperf3 -u (reference)", "vxlan underlay udp 1500B ringlink sendmmsg+gso"}) {
             assertTrue(all.contains(g), g + " missing:\n" + all);
         }

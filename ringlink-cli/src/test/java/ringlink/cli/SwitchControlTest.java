@@ -163,7 +163,7 @@ class SwitchControlTest {
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock.getParent())));
         Result r = appctl("list-commands");
         assertEquals(0, r.rc(), r.toString());
-        for (String c : List.of("fdb/show", "fdb/flush", "port/add", "port/del", "port/show", "port/set", "stats/show", "version")) {
+        for (String c : List.of("fdb/show", "fdb/flush", "port/add", "port/del", "port/show", "port/set", "stats/show", "tunnel/show", "version")) {
             assertTrue(r.out().contains("  " + c), c + " missing:\n" + r.out());
         }
         r = appctl("version");
@@ -203,6 +203,23 @@ class SwitchControlTest {
             assertEquals(0, r.rc(), r.toString());
             assertFalse(Switch().hasPort(2));
         }
+
+        // A vxlan port (unprivileged UDP, a kernel-chosen local port): tunnel/show lists its static entry.
+        assertEquals("no tunnel ports\n", appctl("tunnel/show").out());
+        r = appctl("port/add", "vxlan:127.0.0.1?vni=5&port=0&fdb=02:00:00:00:00:99@127.0.0.2");
+        assertEquals(0, r.rc(), r.toString());
+        String vx = r.out().substring("port ".length(), r.out().indexOf(':'));
+        r = appctl("tunnel/show", vx);
+        assertEquals(0, r.rc(), r.toString());
+        assertTrue(r.out().contains("(vxlan, vni 5)") && r.out().matches("(?s).*02:00:00:00:00:99  127\\.0\\.0\\.2:4789 +static.*"), r.out());
+        List<?> tj = (List<?>) Json.parse(appctl("tunnel/show", "--json").out());
+        Map<?, ?> e = (Map<?, ?>) ((List<?>) ((Map<?, ?>) tj.getFirst()).get("fdb")).getFirst();
+        assertEquals(Map.of("mac", "02:00:00:00:00:99", "address", "127.0.0.2", "static", true), Map.of("mac", e.get("mac"),
+                "address", e.get("address"), "static", e.get("static")));
+        r = appctl("tunnel/show", "0");
+        assertEquals(2, r.rc(), "port 0 is no tunnel");
+        assertTrue(r.err().contains("not a tunnel"), r.err());
+        assertEquals(0, appctl("port/del", vx).rc());
 
         // Errors: the stock client prints the message and exits 2.
         r = appctl("no/such");

@@ -23,6 +23,14 @@ import ringlink.testing.Env;
  * {@code rlgvr} {@code ringlink switch} with a TAP and a {@code geneve:}/{@code vxlan:} port.
  * Ping (inner IPv4 and IPv6) and iperf3 TCP both ways; tshark checks the headers on the wire.
  *
+ * <p>With {@code dpdk} the same runs against <b>OVS-DPDK</b>: Debian's {@code ovs-vswitchd-dpdk}
+ * (openvswitch-switch-dpdk) with DPDK initialised ({@code other_config:dpdk-init=true}, EAL
+ * arguments {@code --no-huge --legacy-mem -m 1024 --no-pci --file-prefix=rlgvd-PID} in
+ * {@code dpdk-extra}, {@code per-port-memory=true} so the mbuf pools fit in 1 GiB without huge
+ * pages) and the underlay as a DPDK port ({@code type=dpdk}, DPDK's {@code net_af_packet} driver on
+ * the veth, polled by a PMD thread) instead of a kernel port: the tunnel code is the same
+ * ({@code datapath_type=netdev}), the I/O is DPDK's.
+ *
  * <p>Our side's veth has transmit checksumming off: OVS reads the underlay with a packet
  * socket and drops a datagram whose outer UDP checksum the kernel left partial (veth passes it
  * on unfinished); with it off the kernel finishes the checksum in software (UDP_SEGMENT still
@@ -33,16 +41,20 @@ class OvsTunnelTest {
     static final String NS_O = "rlgvo", NS_R = "rlgvr";
 
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> cases() {
-        return java.util.stream.Stream.of(TunnelLink.Kind.values()).flatMap(k -> java.util.stream.Stream.of(
-                org.junit.jupiter.params.provider.Arguments.of(k, false), org.junit.jupiter.params.provider.Arguments.of(k, true)));
+        return java.util.stream.Stream.of(false, true).flatMap(dpdk -> java.util.stream.Stream.of(TunnelLink.Kind.values()).flatMap(k -> java.util.stream.Stream.of(
+                org.junit.jupiter.params.provider.Arguments.of(k, false, dpdk), org.junit.jupiter.params.provider.Arguments.of(k, true, dpdk))));
     }
 
-    @ParameterizedTest(name = "{0}, ipv6 underlay={1}")
+    /** Debian's DPDK build of ovs-vswitchd (openvswitch-switch-dpdk; update-alternatives may also point ovs-vswitchd at it). */
+    static final Path OVS_DPDK = Path.of("/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk");
+
+    @ParameterizedTest(name = "{0}, ipv6 underlay={1}, dpdk={2}")
     @org.junit.jupiter.params.provider.MethodSource("cases")
-    void ovsUserspaceTunnelAndRinglinkSwitch(TunnelLink.Kind kind, boolean outer6) throws Exception {
+    void ovsUserspaceTunnelAndRinglinkSwitch(TunnelLink.Kind kind, boolean outer6, boolean dpdk) throws Exception {
         Env.requireNetns();
         Env.requireTun();
         for (String p : new String[] {"ovs-vswitchd", "ovsdb-server", "ovsdb-tool", "ovs-vsctl"}) Env.requireProgram(p, "openvswitch-switch");
+        if (dpdk) Env.requireFile(OVS_DPDK, "ovs-vswitchd-dpdk (apt-get install openvswitch-switch-dpdk)");
         Env.requireProgram("iperf3", "iperf3");
         Env.requireProgram("ethtool", "ethtool");
         Env.requireProgram("tshark", "tshark");
@@ -72,11 +84,30 @@ class OvsTunnelTest {
             run(env, 20, VxlanKernelTest.in(NS_O, "ovsdb-server", d + "/conf.db", "--remote=punix:" + d + "/db.sock",
                     "--pidfile=" + d + "/ovsdb.pid", "--detach", "--log-file=" + d + "/ovsdb.log"));
             vsctl(env, d, "--no-wait", "init");
-            run(env, 30, VxlanKernelTest.in(NS_O, "ovs-vswitchd", "unix:" + d + "/db.sock", "--pidfile=" + d + "/vswitchd.pid",
-                    "--detach", "--log-file=" + d + "/vswitchd.log"));
+            if (dpdk) {
+                // --no-huge needs --legacy-mem (OVS adds --in-memory otherwise, which excludes it);
+                // per-port memory sizes the mbuf pool for the ports there are, not OVS's shared 3 GiB one
+                vsctl(env, d, "--no-wait", "set", "Open_vSwitch", ".", "other_config:dpdk-init=true",
+                        "other_config:dpdk-extra=--no-huge --legacy-mem -m 1024 --single-file-segments --no-pci --file-prefix=" + dpdkPrefix(),
+                        "other_config:dpdk-lcore-mask=0x1", "other_config:pmd-cpu-mask=0x2", "other_config:per-port-memory=true");
+            }
+            run(env, 60, VxlanKernelTest.in(NS_O, dpdk ? OVS_DPDK.toString() : "ovs-vswitchd", "unix:" + d + "/db.sock",
+                    "--pidfile=" + d + "/vswitchd.pid", "--detach", "--log-file=" + d + "/vswitchd.log"));
+            if (dpdk) {
+                String init = vsctlOut(env, d, "get", "Open_vSwitch", ".", "dpdk_initialized").trim();
+                assertEquals("true", init, "DPDK initialised in ovs-vswitchd-dpdk; its log:\n" + Files.readString(d.resolve("vswitchd.log")));
+            }
             String mac = Env.run(10, "ip", "-n", NS_O, "-br", "link", "show", "rlgvo0").trim().split("\\s+")[2];
             vsctl(env, d, "add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev", "other_config:hwaddr=" + mac);
-            vsctl(env, d, "add-port", "br-phy", "rlgvo0");
+            if (dpdk) {
+                // the underlay as a DPDK port: DPDK's af_packet PMD on the veth, polled by OVS's PMD thread
+                vsctl(env, d, "add-port", "br-phy", "dpdk0", "--", "set", "interface", "dpdk0", "type=dpdk",
+                        "options:dpdk-devargs=net_af_packet0,iface=rlgvo0");
+                String st = vsctlOut(env, d, "get", "interface", "dpdk0", "status", "error");
+                assertTrue(st.contains("net_af_packet"), "dpdk0 runs on DPDK's af_packet driver: " + st);
+            } else {
+                vsctl(env, d, "add-port", "br-phy", "rlgvo0");
+            }
             Env.run(10, "ip", "-n", NS_O, "addr", "add", "10.80.0.1/24", "dev", "br-phy");
             Env.run(10, "ip", "-n", NS_O, "addr", "add", "fd81::1/64", "dev", "br-phy", "nodad");
             Env.run(10, "ip", "-n", NS_O, "link", "set", "br-phy", "up");
@@ -152,7 +183,7 @@ class OvsTunnelTest {
         }
     }
 
-    static void run(Map<String, String> env, long timeout, String... cmd) throws Exception {
+    static String run(Map<String, String> env, long timeout, String... cmd) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().putAll(env);
         Process p = pb.start();
@@ -162,12 +193,22 @@ class OvsTunnelTest {
             throw new AssertionError("timed out: " + String.join(" ", cmd));
         }
         if (p.exitValue() != 0) throw new AssertionError("exit " + p.exitValue() + ": " + String.join(" ", cmd) + "\n" + out);
+        return out;
     }
 
     static void vsctl(Map<String, String> env, Path d, String... args) throws Exception {
+        vsctlOut(env, d, args);
+    }
+
+    static String vsctlOut(Map<String, String> env, Path d, String... args) throws Exception {
         List<String> c = new ArrayList<>(List.of("ovs-vsctl", "--timeout=20", "--db=unix:" + d + "/db.sock"));
         c.addAll(List.of(args));
-        run(env, 30, c.toArray(String[]::new));
+        return run(env, 30, c.toArray(String[]::new));
+    }
+
+    /** DPDK's --file-prefix (its runtime directory under /var/run/dpdk): unique to this class and process. */
+    static String dpdkPrefix() {
+        return "rlgvd-" + ProcessHandle.current().pid();
     }
 
     /** Stops the OVS daemons of a run (pid files in {@code d}) and removes the namespaces. */
@@ -175,12 +216,24 @@ class OvsTunnelTest {
         for (String pid : new String[] {"vswitchd.pid", "ovsdb.pid"}) {
             try {
                 Path f = d.resolve(pid);
-                if (Files.exists(f)) Env.runQuiet(10, "kill", Files.readString(f).trim());
-            } catch (java.io.IOException ignored) {
+                if (!Files.exists(f)) continue;
+                long daemon = Long.parseLong(Files.readString(f).trim());
+                Env.runQuiet(10, "kill", Long.toString(daemon));
+                // the next case's DPDK needs the file prefix's lock: wait for the process to go
+                var h = ProcessHandle.of(daemon);
+                if (h.isPresent()) {
+                    try {
+                        h.get().onExit().get(15, TimeUnit.SECONDS);
+                    } catch (Exception e) {
+                        h.get().destroyForcibly();
+                    }
+                }
+            } catch (java.io.IOException | NumberFormatException ignored) {
                 // nothing to stop
             }
         }
         Env.runQuiet(10, "ip", "netns", "del", NS_O);
         Env.runQuiet(10, "ip", "netns", "del", NS_R);
+        Env.runQuiet(10, "rm", "-rf", "/var/run/dpdk/" + dpdkPrefix());
     }
 }

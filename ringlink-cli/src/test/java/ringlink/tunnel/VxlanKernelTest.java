@@ -162,12 +162,16 @@ class VxlanKernelTest {
 
     /** iperf3 TCP for 3 s from {@code clientNs} to a one-off server in {@code serverNs} ({@code -R}: the other way). */
     static void iperf(String serverNs, String clientNs, String server, boolean reverse) throws Exception {
-        Process s = new ProcessBuilder(in(serverNs, "iperf3", "-s", "-1", "-B", server)).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        ProcessBuilder sb = new ProcessBuilder(in(serverNs, "iperf3", "-s", "-1", "-B", server)).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        Process s = sb.start();
         try {
             String r = null;
             for (int tries = 0; tries < 20 && r == null; tries++) {
                 Thread.sleep(200);
+                // a server that could not bind (the previous run's one-off server still exiting
+                // on a loaded machine) is gone: start it again rather than knock on a closed port
+                if (!s.isAlive()) s = sb.start();
                 List<String> c = new ArrayList<>(List.of(in(clientNs, "iperf3", "-c", server, "-t", "3", "--connect-timeout", "5000")));
                 if (reverse) c.add("-R");
                 Process p = new ProcessBuilder(c).redirectErrorStream(true).start();
@@ -184,6 +188,7 @@ class VxlanKernelTest {
                     + r.lines().filter(l -> l.contains("receiver")).findFirst().orElse(""));
         } finally {
             s.destroyForcibly();
+            s.waitFor(10, TimeUnit.SECONDS); // the port is free for the next run's server
         }
     }
 

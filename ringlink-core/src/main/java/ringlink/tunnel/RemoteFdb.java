@@ -125,6 +125,34 @@ public final class RemoteFdb {
         }
     }
 
+    /**
+     * Calls {@code f(mac, peer, isStatic, ageSeconds)} for every live entry (control path: the
+     * CLI's {@code tunnel/show}); {@code ageSeconds} is the time since the entry was learned or
+     * last refreshed by a received frame (0 for static entries).
+     */
+    public void forEachWithAge(AgedEntry f) {
+        long t = now();
+        for (int s = 0; s <= mask; s++) {
+            long k = keys.get(s);
+            if (k == 0) continue;
+            long v = values.get(s);
+            boolean st = (v & STATIC) != 0;
+            long age = Math.max(0, t - ((v >>> 32) & 0x7fff_ffffL));
+            if (!st && age > ageingSeconds) continue;
+            f.accept(k - 1, (int) v, st, st ? 0 : age);
+        }
+    }
+
+    /** The ageing time in seconds: learned entries older than this are gone. */
+    public long ageingSeconds() { return ageingSeconds; }
+
+    /** An entry visitor with the entry's age. */
+    @FunctionalInterface
+    public interface AgedEntry {
+        /** Visits one entry: {@code mac} (low 48 bits) lives behind peer id {@code peer}; {@code isStatic} if configured; {@code ageSeconds} since last seen. */
+        void accept(long mac, int peer, boolean isStatic, long ageSeconds);
+    }
+
     /** An entry visitor. */
     @FunctionalInterface
     public interface Entry {

@@ -242,6 +242,41 @@ public final class TunnelLink implements Link {
     public PeerTable peers() { return peers; }
     /** Inner MAC → remote. */
     public RemoteFdb fdb() { return fdb; }
+    /** The options the link was opened with. */
+    public Options options() { return o; }
+
+    /**
+     * One entry of the remote FDB as tools show it ({@code ringlink ctl tunnel/show}).
+     *
+     * @param mac the inner MAC address (low 48 bits)
+     * @param remote the remote tunnel endpoint it lives behind (address and the port it is sent to)
+     * @param isStatic configured with {@code fdb=MAC@ADDR} (never ages, never moved), not learned
+     * @param ageSeconds seconds since a frame from {@code mac} last arrived (0 for static entries)
+     */
+    public record RemoteEntry(long mac, InetSocketAddress remote, boolean isStatic, long ageSeconds) {}
+
+    /**
+     * A snapshot of the remote FDB, sorted by MAC: which remote endpoint each inner MAC lives
+     * behind, static or learned, and its age. For the control path (allocates; a scan of the
+     * table); safe while the link forwards.
+     */
+    public List<RemoteEntry> remoteEntries() {
+        List<RemoteEntry> out = new java.util.ArrayList<>();
+        fdb.forEachWithAge((mac, peer, st, age) -> {
+            InetSocketAddress a = peer >= 0 && peer < peers.size() ? peers.address(peer) : null;
+            if (a != null) out.add(new RemoteEntry(mac, a, st, age));
+        });
+        out.sort(java.util.Comparator.comparingLong(RemoteEntry::mac));
+        return out;
+    }
+
+    /** The remote endpoints frames to broadcast, multicast and unknown MACs are sent to (the {@code remote} list). */
+    public List<InetSocketAddress> floodList() {
+        List<InetSocketAddress> out = new java.util.ArrayList<>(floodCount);
+        for (int r = 0; r < floodCount; r++) out.add(peers.address(r));
+        return out;
+    }
+
     /** The local source ports the transmit sockets got (the flow hash picks one). */
     public int[] sourcePorts() throws IOException {
         int[] p = new int[txSocks.length];
@@ -295,6 +330,10 @@ public final class TunnelLink implements Link {
         unknownSource = rxCh.rxUnknown() + rxCh.rxTruncated();
         int w = 0;
         MemorySegment m = rxRaw.memory();
+        // a run of datagrams from one inner source behind one remote (a TCP stream) is learned
+        // once per call: the FDB keeps whole seconds, and each learn is a clock read and a probe
+        long lastSrc = -1;
+        int lastPeer = -1;
         for (int k = 0; k < n; k++) {
             long off = rxRaw.dataOffset(k);
             int len = rxRaw.length(k);
@@ -309,7 +348,12 @@ public final class TunnelLink implements Link {
             rxRaw.push(w, -hlen);
             if (o.learning()) {
                 long src = Ethernet.source(m, rxRaw.dataOffset(w));
-                if ((src & 0x0100_0000_0000L) == 0) fdb.learn(src, rxRaw.peer(w));
+                int peer = rxRaw.peer(w);
+                if ((src & 0x0100_0000_0000L) == 0 && (src != lastSrc || peer != lastPeer)) {
+                    fdb.learn(src, peer);
+                    lastSrc = src;
+                    lastPeer = peer;
+                }
             }
             w++;
         }

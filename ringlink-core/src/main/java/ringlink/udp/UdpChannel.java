@@ -68,8 +68,8 @@ public final class UdpChannel {
     private int noGsoUntil = -1;
 
     // statistics: rx fields written by the receiving thread, tx fields by the transmitting one
-    private long rxDatagrams, rxGroMessages, rxTruncated, rxUnknown, rxErrors;
-    private long txDatagrams, txGsoMessages, txErrors, txUnroutable, gsoRefused;
+    private long rxDatagrams, rxGroMessages, rxTruncated, rxUnknown, rxErrors, rxCalls;
+    private long txDatagrams, txGsoMessages, txErrors, txUnroutable, gsoRefused, txCalls;
     private int lastTxErrno;
 
     /**
@@ -202,6 +202,7 @@ public final class UdpChannel {
             rxVec.set(ValueLayout.JAVA_LONG, m + MsghdrLayout.OFF_MSG_CONTROLLEN, CTL);
             rxVec.set(ValueLayout.JAVA_INT, m + MsghdrLayout.OFF_MSG_FLAGS, 0);
         }
+        rxCalls++;
         int r = sock.recvmmsg(rxVec, n);
         if (r < 0) {
             if (r != -Errno.EAGAIN) rxErrors++; // an ICMP-reported error, now cleared: keep going
@@ -332,6 +333,7 @@ public final class UdpChannel {
                 i += run;
             }
             if (m == 0) continue; // only unroutable packets: dropped above
+            txCalls++;
             int r = sock.sendmmsg(txVec, m);
             if (r > 0) {
                 for (int k = 0; k < r; k++) {
@@ -368,6 +370,10 @@ public final class UdpChannel {
     public long rxUnknown() { return rxUnknown; }
     /** recvmmsg calls that returned a socket error (e.g. ICMP port unreachable). */
     public long rxErrors() { return rxErrors; }
+    /** {@code recvmmsg} calls made (including those that found nothing). */
+    public long rxCalls() { return rxCalls; }
+    /** {@code sendmmsg} calls made (including refused and retried ones). */
+    public long txCalls() { return txCalls; }
     /** Datagrams sent. */
     public long txDatagrams() { return txDatagrams; }
     /** Messages sent as a UDP_SEGMENT run of several datagrams. */

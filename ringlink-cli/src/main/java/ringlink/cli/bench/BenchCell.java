@@ -44,12 +44,24 @@ public interface BenchCell {
 
     /**
      * One repetition's rates; for TCP stream cells also the sender's retransmissions (iperf3's
-     * {@code end.sum_sent.retransmits}; NaN where not measured).
+     * {@code end.sum_sent.retransmits}; NaN where not measured); for cells with UDP sockets the
+     * kernel's drop count of the receiving sockets ({@code /proc/net/udp} {@code drops}; NaN
+     * where not measured).
      */
-    record Measurement(double pps, double gbps, double retransmits) {
+    record Measurement(double pps, double gbps, double retransmits, double udpDrops) {
+        /** Rates and retransmissions without UDP drops. */
+        public Measurement(double pps, double gbps, double retransmits) {
+            this(pps, gbps, retransmits, Double.NaN);
+        }
+
         /** Rates without a retransmission count. */
         public Measurement(double pps, double gbps) {
             this(pps, gbps, Double.NaN);
+        }
+
+        /** This measurement with the receiving UDP sockets' drop count (negative: unknown, NaN). */
+        public Measurement withUdpDrops(long drops) {
+            return new Measurement(pps, gbps, retransmits, drops < 0 ? Double.NaN : drops);
         }
 
         /** From packets and bytes moved in {@code seconds}. */

@@ -20,6 +20,8 @@ public final class BenchReport {
             BenchCell c = r.cell;
             String note = r.skipped != null ? "skipped: " + r.skipped : r.error != null ? "failed: " + r.error
                     : c.reference() ? "reference" : "";
+            double drops = r.ok() ? r.medianUdpDrops() : Double.NaN;
+            if (!Double.isNaN(drops)) note = (note.isEmpty() ? "" : note + ", ") + "udp drops " + fmt(drops, 0);
             double retr = r.ok() ? r.medianRetransmits() : Double.NaN;
             sb.append(String.format(Locale.ROOT, "%-16s %7s %-22s %10s %10s %8s %6d %8s  %s%n",
                     c.group(), c.size() == 0 ? "stream" : c.size() + "B", c.variant(),
@@ -28,6 +30,7 @@ public final class BenchReport {
                     Double.isNaN(r.ratio) ? "-" : fmt(r.ratio, 2) + "x", note));
         }
         sb.append(String.format(Locale.ROOT, "medians of %d runs of %.1f s each; retr = the iperf3 sender's TCP retransmissions (stream cells);"
+                + " udp drops = the receiving UDP sockets' /proc/net/udp drops (tunnel cells);"
                 + " ratio = median / the group's reference at the same size, same run%n",
                 o.repeat(), o.duration().toMillis() / 1000.0));
         return sb.toString();
@@ -59,11 +62,13 @@ public final class BenchReport {
             for (int k = 0; k < r.runs.size(); k++) {
                 var m = r.runs.get(k);
                 sb.append(k == 0 ? "" : ", ").append("{\"pps\": ").append(num(m.pps())).append(", \"gbps\": ").append(num(m.gbps()))
-                        .append(", \"retransmits\": ").append(num(m.retransmits())).append('}');
+                        .append(", \"retransmits\": ").append(num(m.retransmits()))
+                        .append(", \"udp_drops\": ").append(num(m.udpDrops())).append('}');
             }
             sb.append("], \"median_pps\": ").append(num(r.ok() ? r.medianPps() : Double.NaN))
                     .append(", \"median_gbps\": ").append(num(r.ok() ? r.medianGbps() : Double.NaN))
                     .append(", \"median_retransmits\": ").append(num(r.ok() ? r.medianRetransmits() : Double.NaN))
+                    .append(", \"median_udp_drops\": ").append(num(r.ok() ? r.medianUdpDrops() : Double.NaN))
                     .append(", \"ratio\": ").append(num(r.ratio))
                     .append(", \"skipped\": ").append(r.skipped == null ? "null" : q(r.skipped))
                     .append(", \"error\": ").append(r.error == null ? "null" : q(r.error)).append('}');

@@ -42,6 +42,12 @@ public final class CellResult {
         return median(v);
     }
 
+    /** Median UDP drops over repetitions (NaN when the cell does not read them). */
+    public double medianUdpDrops() {
+        double[] v = runs.stream().mapToDouble(BenchCell.Measurement::udpDrops).filter(x -> !Double.isNaN(x)).toArray();
+        return median(v);
+    }
+
     /** The figure ratios compare: packets per second for sized cells, bits per second for streams. */
     double measure() {
         return cell.size() == 0 ? medianGbps() : medianPps();

@@ -40,8 +40,22 @@ public final class PairTraffic {
         }
     }
 
-    /** Sends A→B frames into {@code into} and counts them out of {@code outOf} for {@code d}. */
+    /** Sends A→B frames into {@code into} and counts them out of {@code outOf} for {@code d}, both sides spinning. */
     public static BenchCell.Measurement measure(Link into, Link outOf, int size, Duration d) throws Exception {
+        return measure(into, outOf, size, d, false);
+    }
+
+    /** How long one wait of a blocking side lasts at most (then the stop flag is looked at). */
+    private static final Duration WAIT = Duration.ofMillis(20);
+
+    /**
+     * Sends A→B frames into {@code into} and counts them out of {@code outOf} for {@code d}. With
+     * {@code block} the receiver sleeps on {@code outOf}'s ready descriptor when it finds nothing
+     * ({@link Link#awaitReadable}) and the sender on {@code into}'s writability when it is full
+     * ({@link Link#awaitWritable}), as a blocking peer's threads do (iperf3's), instead of both
+     * spinning: on two shared cores a spinning receiver takes the CPU the sender needs.
+     */
+    public static BenchCell.Measurement measure(Link into, Link outOf, int size, Duration d, boolean block) throws Exception {
         try (PacketBatch tx = new PacketBatch(32, size + PacketBatch.DEFAULT_HEADROOM);
              PacketBatch rx = new PacketBatch(256, outOf.maxReceiveSize() + PacketBatch.DEFAULT_HEADROOM)) {
             frames(tx, 32, size, MAC_B, MAC_A);
@@ -54,7 +68,10 @@ public final class PairTraffic {
                         while (sent < 32 && !stop.get()) {
                             int n = into.transmit(tx, sent, 32);
                             sent += n;
-                            if (n == 0) Thread.yield(); // full: let the receiver (and the switch) run on a shared core
+                            if (n == 0) { // full: let the receiver (and the switch) run on a shared core
+                                if (block) into.awaitWritable(WAIT);
+                                else Thread.yield();
+                            }
                         }
                     }
                 } catch (IOException | RuntimeException e) {
@@ -78,7 +95,8 @@ public final class PairTraffic {
                     int n = outOf.receive(rx);
                     if (n == 0) {
                         if (failed[0] != null) throw failed[0];
-                        Thread.yield();
+                        if (block) outOf.awaitReadable(WAIT);
+                        else Thread.yield();
                         continue;
                     }
                     packets += n;

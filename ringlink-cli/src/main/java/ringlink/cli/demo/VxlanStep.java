@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import ringlink.cli.support.ProcNetUdp;
 import ringlink.cli.support.Shell;
 
 /**
@@ -19,6 +20,8 @@ import ringlink.cli.support.Shell;
 public final class VxlanStep implements DemoStep {
     final boolean kernelBoth;
     final int warmupSeconds;
+    final boolean reverse;
+    private long dropsA = -1, dropsB = -1;
 
     public VxlanStep(boolean kernelBoth) {
         this(kernelBoth, 0);
@@ -26,9 +29,25 @@ public final class VxlanStep implements DemoStep {
 
     /** {@code warmupSeconds}: an untimed iperf3 run first (the bench's: the switch JVM compiles its hot paths). */
     public VxlanStep(boolean kernelBoth, int warmupSeconds) {
+        this(kernelBoth, warmupSeconds, false);
+    }
+
+    /**
+     * {@code reverse}: iperf3 from host b (behind the switch, or the reference's bridge) to host a
+     * (behind the kernel's vxlan), so b's side encapsulates (for Ringlink: the TAP's TSO
+     * superpackets segmented into one UDP_SEGMENT send per run) and a's kernel decapsulates.
+     */
+    public VxlanStep(boolean kernelBoth, int warmupSeconds, boolean reverse) {
         this.kernelBoth = kernelBoth;
         this.warmupSeconds = warmupSeconds;
+        this.reverse = reverse;
     }
+
+    /** The last run's {@code /proc/net/udp} drops of the port-4789 sockets in host a (the kernel's vxlan); −1 if not read. */
+    public long udpDropsA() { return dropsA; }
+
+    /** The last run's {@code /proc/net/udp} drops of the port-4789 sockets in host b (Ringlink's vxlan port or the kernel's); −1 if not read. */
+    public long udpDropsB() { return dropsB; }
 
     @Override public String name() { return "vxlan"; }
     @Override public String title() {
@@ -97,8 +116,15 @@ public final class VxlanStep implements DemoStep {
         }
         place0(b, tb, "10.77.8.2/24");
         String rtt = ping(c, b, "10.77.8.1");
-        if (warmupSeconds > 0) iperf(new DemoContext(c.prefix(), warmupSeconds, c.out(), c.cleanup(), c.root(), c.json()), a, b, "10.77.8.2");
-        DemoTools.Iperf rate = iperf(c, a, b, "10.77.8.2");
+        // reverse: host b sends to a (b encapsulates, a's kernel decapsulates)
+        String src = reverse ? b : a, dst = reverse ? a : b, server = reverse ? "10.77.8.1" : "10.77.8.2";
+        if (warmupSeconds > 0) iperf(new DemoContext(c.prefix(), warmupSeconds, c.out(), c.cleanup(), c.root(), c.json()), src, dst, server);
+        long a0 = ProcNetUdp.drops(a, 4789), b0 = ProcNetUdp.drops(b, 4789);
+        DemoTools.Iperf rate = iperf(c, src, dst, server);
+        long a1 = ProcNetUdp.drops(a, 4789), b1 = ProcNetUdp.drops(b, 4789);
+        dropsA = a0 < 0 || a1 < 0 ? -1 : a1 - a0;
+        dropsB = b0 < 0 || b1 < 0 ? -1 : b1 - b0;
+        c.say("UDP drops during the timed run (/proc/net/udp, port 4789): host a " + dropsA + ", host b " + dropsB);
         if (peer != null) {
             if (!peer.isAlive()) throw new IOException("the switch process exited; its log: " + DemoTools.tail(log));
             Shell.run(10, "kill", "-USR1", String.valueOf(peer.pid()));
