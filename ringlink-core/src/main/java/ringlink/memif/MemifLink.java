@@ -48,6 +48,24 @@ import ringlink.sys.Fd;
  */
 public final class MemifLink implements Link {
     private static final VarHandle U16 = Session.U16;
+    /**
+     * The busy flags' way out of a data-path call: a release store. Raising a flag must stay a
+     * volatile store (a full fence on x86) since it pairs with {@link #detach()} clearing the
+     * session (Dekker: each side stores, then loads the other's). Lowering it only has to
+     * publish that the call's accesses to the session are over, which a release store does
+     * without a second fence per call (detach's volatile load of the flag acquires it).
+     */
+    private static final VarHandle RX_BUSY, TX_BUSY;
+
+    static {
+        try {
+            java.lang.invoke.MethodHandles.Lookup l = java.lang.invoke.MethodHandles.lookup();
+            RX_BUSY = l.findVarHandle(MemifLink.class, "rxBusy", boolean.class);
+            TX_BUSY = l.findVarHandle(MemifLink.class, "txBusy", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final MemifInterface owner;
     private final int pair;
@@ -175,7 +193,7 @@ public final class MemifLink implements Link {
             if (rxLent != 0) throw new IllegalStateException(name + ": packets are lent in place; releaseInPlace first");
             return s.server ? receiveServer(s, batch) : receiveClient(s, batch);
         } finally {
-            rxBusy = false;
+            RX_BUSY.setRelease(this, false); // no fence on the way out (see RX_BUSY)
         }
     }
 
@@ -378,7 +396,7 @@ public final class MemifLink implements Link {
             view.lentSlots = used;
             return got;
         } finally {
-            rxBusy = false;
+            RX_BUSY.setRelease(this, false); // no fence on the way out (see RX_BUSY)
         }
     }
 
@@ -393,7 +411,7 @@ public final class MemifLink implements Link {
             Session s = session;
             if (view.lentSlots != 0 && s != null && s == rxSession && s == view.session && rxLent == view.lentSlots) releaseLent(s);
         } finally {
-            rxBusy = false;
+            RX_BUSY.setRelease(this, false); // no fence on the way out (see RX_BUSY)
             view.clear();
         }
     }
@@ -444,7 +462,7 @@ public final class MemifLink implements Link {
             if (n > 0) kick(s);
             return n;
         } finally {
-            txBusy = false;
+            TX_BUSY.setRelease(this, false); // no fence on the way out (see RX_BUSY)
         }
     }
 
@@ -462,7 +480,8 @@ public final class MemifLink implements Link {
         int i = from;
         for (; i < to; i++) {
             int len = batch.length(i);
-            int need = Math.max(1, (len + bs - 1) / bs);
+            // The common frame fits one buffer: no integer division (tens of cycles) per packet for it.
+            int need = len <= bs ? 1 : (len + bs - 1) / bs;
             if (len == 0 || len > maxFrame || need > s.ringSize) {
                 drops++;
                 continue;
