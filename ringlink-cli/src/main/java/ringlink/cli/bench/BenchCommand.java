@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
             "Groups (reference first): switch (pair): direct pair vs switch; netns iperf3: kernel veth vs the switch over "
                 + "tap/xdp/mixed; switch vhost-user: OVS-DPDK vs the switch, testpmd looping; tun iperf3: veth vs the Java TUN "
                 + "relay plain/offload; xdp rx/tx: DPDK net_af_xdp vs Ringlink's XSK; shm: gVisor Go<->Go vs Java<->Java (and DPDK memif "
-                + "for scale); memif rx/tx: testpmd server<->testpmd client vs our memif server with the same testpmd client; "
+                + "for scale); memif rx/tx: testpmd server<->testpmd client vs our memif server with the same testpmd client (rx also receiving in place, zero copy); "
                 + "af_packet rx/tx (64 B): DPDK net_af_packet vs our packet: link on the same veth end; af_packet iperf3: a kernel "
                 + "bridge vs the switch over two packet: ports between the same veths; "
                 + "vhost-net tx/rx: testpmd virtio_user vs our link vs TAP, in a QEMU TCG guest (minutes: leave it out with "
