@@ -15,6 +15,16 @@ import ringlink.sw.Switch;
  * ({@code ringlink.cli.bench.PacketCells}).
  */
 public final class PacketStep implements DemoStep {
+    /**
+     * The step's receive rings: 64 blocks (16 MiB) instead of the link's default 16 (4 MiB). With
+     * offloads on, the namespaces' TCP arrives as 64 KiB superpackets, so 4 MiB is ~60 of them: a
+     * switch thread kept off the CPU for a few milliseconds on a loaded 2-core machine overflowed
+     * it (a 3 s iperf3: 36 ring drops, each a whole superpacket, 1506 retransmissions). A veth
+     * cannot hold its sender back, so the ring is the only buffer (as for the xdp and shm steps,
+     * DemoTools.XDP_RINGS, SHM_QUEUES).
+     */
+    public static final String RINGS = "?blocks=64";
+
     /** Namespace addresses of the step (side a, side b). */
     public static final String ADDR_A = "10.77.9.1", ADDR_B = "10.77.9.2";
 
@@ -52,9 +62,9 @@ public final class PacketStep implements DemoStep {
     public Outcome run(DemoContext c) throws Exception {
         String[] host = topology(c, name());
         String a = ns(c, name(), 'a'), b = ns(c, name(), 'b');
-        Link la = Links.open("packet:" + host[0]);
+        Link la = Links.open("packet:" + host[0] + RINGS);
         c.cleanup().add("close " + la.name(), la::close);
-        Link lb = Links.open("packet:" + host[1]);
+        Link lb = Links.open("packet:" + host[1] + RINGS);
         c.cleanup().add("close " + lb.name(), lb::close);
         Switch sw = switchOf(c, la, lb);
         String rtt = ping(c, a, ADDR_B);
