@@ -125,6 +125,41 @@ class MemifInPlaceTest {
         }
     }
 
+    /**
+     * A client that rewrites a lent frame (the test plays it, writing into the shared buffer)
+     * changes the lent bytes but not our header copy, and copyTo takes the header from the copy.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void headersAreOursWhenTheClientRewritesALentFrame() throws Exception {
+        String sock = tmp.resolve("rlmif-ipw.sock").toString();
+        try (MemifInterface srv = MemifInterface.open(server(sock));
+             MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock));
+             MemifInPlaceBatch v = new MemifInPlaceBatch(8, 64, 64);
+             PacketBatch copy = new PacketBatch(1, 2048)) {
+            assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> "not connected: " + cli.lastError() + " / " + srv.lastError());
+            assertTrue(srv.awaitConnected(10, TimeUnit.SECONDS));
+            MemifLink in = srv.link(0);
+            assertEquals(1, MemifTraffic.send(cli.link(0), 1, 200, 5000));
+            long end = System.currentTimeMillis() + 5000;
+            while (in.receiveInPlace(v) == 0 && System.currentTimeMillis() < end) Thread.sleep(1);
+            assertEquals(1, v.count());
+            assertEquals(64, v.headerLength(0));
+            var lentMem = v.segmentMemory(0, 0);
+            long at = v.segmentOffset(0, 0);
+            lentMem.asSlice(at, 200).fill((byte) 0x66); // the "client" rewrites the whole frame
+            for (int j = 0; j < 64; j++) {
+                byte want = (byte) (j < 6 ? 0xff : j == 12 ? 0x08 : j == 13 ? 0 : j * 7);
+                assertEquals(want, v.headers().get(ValueLayout.JAVA_BYTE, v.headerOffset(0) + j), "header byte " + j);
+            }
+            int k = v.copyTo(0, copy);
+            assertEquals(0, k);
+            assertEquals((byte) 0xff, copy.memory().get(ValueLayout.JAVA_BYTE, copy.dataOffset(0)), "header from our copy");
+            assertEquals((byte) 0x66, copy.memory().get(ValueLayout.JAVA_BYTE, copy.dataOffset(0) + 100), "payload as it is now");
+            in.releaseInPlace(v);
+        }
+    }
+
     @ParameterizedTest(name = "zero-copy={0}")
     @CsvSource({"no", "yes"})
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
