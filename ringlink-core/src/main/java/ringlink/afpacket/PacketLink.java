@@ -108,6 +108,13 @@ public final class PacketLink implements Link {
     private final int txBlockSize;
     private final int txPerBlock;
     private int txHead;
+    /**
+     * Transmit thread: where slot {@code txHead} starts, its block's start and its index in the
+     * block, advanced with the head so that finding a slot costs no division per packet
+     * ({@link #slot} divides by the slots per block); 0 until the first transmit.
+     */
+    private long txSlot, txBlockStart;
+    private int txInBlock;
     // kernel statistics, accumulated (getsockopt resets them)
     private final Object statsLock = new Object();
     private long kernelPackets, kernelDrops, kernelFreezes;
@@ -329,8 +336,13 @@ public final class PacketLink implements Link {
         int posted = 0;
         long bytes = 0;
         int dropped = 0;
+        if (txSlot == 0) { // txBase > 0, so 0 is never a slot
+            txSlot = slot(txHead);
+            txInBlock = txHead % txPerBlock;
+            txBlockStart = txSlot - (long) txInBlock * txFrameSize;
+        }
         for (int i = from; i < to; i++) {
-            long slot = slot(txHead);
+            long slot = txSlot;
             int st = (int) INT.getAcquire(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS);
             if (st == PacketSockets.TP_STATUS_WRONG_FORMAT) {
                 // The kernel refused what we put here earlier (PACKET_LOSS): count it, reuse the slot.
@@ -358,7 +370,7 @@ public final class PacketLink implements Link {
             mem.set(ValueLayout.JAVA_INT, slot + Tpacket3HdrLayout.OFF_TP_SNAPLEN, len + hdr);
             if (gso) counters.superpacket(1);
             INT.setRelease(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS, PacketSockets.TP_STATUS_SEND_REQUEST);
-            txHead = txHead + 1 == txFrames ? 0 : txHead + 1;
+            advanceTxHead();
             posted++;
             bytes += len;
         }
@@ -366,6 +378,22 @@ public final class PacketLink implements Link {
         if (posted > 0) counters.transmitted(posted, bytes);
         if (dropped > 0) counters.txDropped(dropped);
         return taken;
+    }
+
+    /** Moves {@code txHead} (and its slot address) to the next slot, wrapping at the ring's end. */
+    private void advanceTxHead() {
+        if (++txHead == txFrames) {
+            txHead = 0;
+            txInBlock = 0;
+            txBlockStart = txBase;
+            txSlot = txBase;
+        } else if (++txInBlock == txPerBlock) {
+            txInBlock = 0;
+            txBlockStart += txBlockSize;
+            txSlot = txBlockStart;
+        } else {
+            txSlot += txFrameSize;
+        }
     }
 
     /**

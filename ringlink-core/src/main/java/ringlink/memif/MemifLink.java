@@ -71,6 +71,8 @@ public final class MemifLink implements Link {
     private int rxRingNo;
     private EventFd rxInt;
     private int rxCursor, rxHead;
+    /** Server: S2M slots lent in place ({@link #receiveInPlace}), tail not yet moved past them. */
+    private int rxLent;
     // Transmit-thread state, for txSession.
     private Session txSession;
     private MemorySegment txMem;
@@ -150,6 +152,7 @@ public final class MemifLink implements Link {
             rxRingNo = s.pairs + pair;
         }
         rxCursor = 0;
+        rxLent = 0; // a new connection: whatever was lent belonged to the old one
         rxHead = s.server ? 0 : s.ringSize; // the control thread posted every buffer at connect
     }
 
@@ -160,6 +163,7 @@ public final class MemifLink implements Link {
             Session s = session;
             if (s == null || s.broken != null || batch.isFull()) return 0;
             if (s != rxSession) rxSetup(s);
+            if (rxLent != 0) throw new IllegalStateException(name + ": packets are lent in place; releaseInPlace first");
             return s.server ? receiveServer(s, batch) : receiveClient(s, batch);
         } finally {
             state.exitReceive();
@@ -273,6 +277,122 @@ public final class MemifLink implements Link {
         return used;
     }
 
+    // ---- receive in place (server: zero copy) ----
+
+    /**
+     * Server only: lends up to {@code view.capacity()} received packets where they are, in the
+     * client's buffers, instead of copying them into a {@link PacketBatch}; their first bytes
+     * are copied into {@code view.headers()} (decide on those: the peer can still write the lent
+     * bytes). The ring's tail does not move, so the client does not reuse those buffers, until
+     * {@link #releaseInPlace}; until then this link receives nothing else (neither call may be
+     * made again). Descriptors are checked exactly as {@link #receive} checks them.
+     *
+     * @return the packets lent (also {@code view.count()}); 0 with no peer or nothing pending
+     * @throws IllegalStateException if {@code view} still holds lent packets, or we are the client
+     *         (the client's received buffers are its own; memif lends only toward the server)
+     */
+    public int receiveInPlace(MemifInPlaceBatch view) throws IOException {
+        if (view.count != 0 || view.lentSlots != 0) throw new IllegalStateException(name + ": the batch still holds lent packets; releaseInPlace first");
+        state.enterReceive();
+        try {
+            Session s = session;
+            if (s == null || s.broken != null) return 0;
+            if (!s.server) throw new IllegalStateException(name + ": in-place receive is for the server role (the client's buffers are what memif lends)");
+            if (s != rxSession) rxSetup(s);
+            if (rxLent != 0) throw new IllegalStateException(name + ": packets are lent in place already; releaseInPlace first");
+            MemorySegment m = rxMem;
+            int head = (short) U16.getAcquire(m, rxRing + OFF_HEAD) & 0xffff;
+            int n = (head - rxCursor) & 0xffff;
+            if (n == 0) return 0;
+            if (n > s.ringSize) throw broken(s, "S2M ring " + pair + ": head " + head + " is " + n + " slots past tail " + rxCursor + " (ring of " + s.ringSize + ")");
+            int used = 0, got = 0, drops = 0;
+            long bytes = 0;
+            while (used < n && !view.isFull()) {
+                view.beginPacket();
+                long total = 0;
+                int k = 0;
+                boolean complete = false, tooMany = false;
+                while (used + k < n) {
+                    long d = rxRing + OFF_DESC + (long) ((rxCursor + used + k) & s.mask) * MemifDescLayout.SIZE;
+                    int flags = m.get(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_FLAGS);
+                    int region = m.get(ValueLayout.JAVA_SHORT, d + OFF_REGION) & 0xffff;
+                    long len = m.get(ValueLayout.JAVA_INT, d + OFF_LENGTH) & 0xffffffffL;
+                    long off = m.get(ValueLayout.JAVA_INT, d + OFF_OFFSET) & 0xffffffffL;
+                    if (region >= s.regions.length || off + len > s.regionSize[region]) {
+                        view.abandonPacket();
+                        throw broken(s, "descriptor " + ((rxCursor + used + k) & s.mask) + " of ring " + pair
+                                + " points outside the shared memory (region " + region + ", offset " + off + ", length " + len + ")");
+                    }
+                    k++;
+                    // The values just checked are the ones kept: the view never re-reads the descriptor.
+                    if (!tooMany && view.segmentRoom(1)) view.addSegment(s.regions[region], off, (int) len);
+                    else tooMany = true;
+                    total += len;
+                    if ((flags & MEMIF_DESC_FLAG_NEXT) == 0) {
+                        complete = true;
+                        break;
+                    }
+                }
+                if (!complete) {
+                    view.abandonPacket();
+                    if (n >= s.ringSize) throw broken(s, "a descriptor chain on ring " + pair + " fills the whole ring without an end");
+                    break; // the rest of the chain is not published yet
+                }
+                if (tooMany && view.count > 0 && k <= view.maxSegments()) {
+                    view.abandonPacket(); // fits an empty view: the next call takes it
+                    break;
+                }
+                used += k;
+                if (tooMany || total == 0 || total > maxFrame) {
+                    view.abandonPacket(); // its slots are returned with the others at release
+                    drops++;
+                } else {
+                    view.endPacket((int) total);
+                    bytes += total;
+                    got++;
+                }
+            }
+            rxCursor = (rxCursor + used) & 0xffff;
+            if (got > 0) counters.received(got, bytes);
+            if (drops > 0) counters.rxDropped(drops);
+            if (got == 0) {
+                if (used > 0) releaseLent(s); // only drops: nothing to hold
+                view.clear();
+                return 0;
+            }
+            rxLent = used;
+            view.session = s;
+            view.lentSlots = used;
+            return got;
+        } finally {
+            state.exitReceive();
+        }
+    }
+
+    /**
+     * Hands the buffers of the packets {@code view} holds back to the client (one release store
+     * of the ring's tail) and empties {@code view}. After a reconnect the old connection's
+     * packets are simply forgotten (its memory is gone). Does nothing for an empty view.
+     */
+    public void releaseInPlace(MemifInPlaceBatch view) {
+        if (!state.tryEnterReceive()) { // closed: the memory goes with the link
+            view.clear();
+            return;
+        }
+        try {
+            Session s = session;
+            if (view.lentSlots != 0 && s != null && s == rxSession && s == view.session && rxLent == view.lentSlots) releaseLent(s);
+        } finally {
+            state.exitReceive();
+            view.clear();
+        }
+    }
+
+    private void releaseLent(Session s) {
+        rxLent = 0;
+        Session.setRelease16(rxMem, rxRing + OFF_TAIL, rxCursor);
+    }
+
     // ---- transmit ----
 
     private void txSetup(Session s) {
@@ -331,7 +451,8 @@ public final class MemifLink implements Link {
         int i = from;
         for (; i < to; i++) {
             int len = batch.length(i);
-            int need = Math.max(1, (len + bs - 1) / bs);
+            // The common frame fits one buffer: no integer division (tens of cycles) per packet for it.
+            int need = len <= bs ? 1 : (len + bs - 1) / bs;
             if (len == 0 || len > maxFrame || need > s.ringSize) {
                 drops++;
                 continue;

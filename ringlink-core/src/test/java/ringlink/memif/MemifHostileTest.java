@@ -119,6 +119,57 @@ class MemifHostileTest {
         }
     }
 
+    /**
+     * The same ring attacks against our server's zero-copy receive ({@code receiveInPlace}): the
+     * lent pieces pass the same checks, so each attack ends in a MemifException and DISCONNECT,
+     * nothing is lent from a bad descriptor, and the next honest client's frames are lent whole.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"desc-outside", "desc-region", "head-jump", "chain-forever"})
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void ourServerReceivingInPlaceRefusesAndKeepsServing(String attack) throws Exception {
+        Env.requireProgram("python3", "python3");
+        String sock = tmp.resolve("rlmif-hip.sock").toString();
+        try (MemifInterface srv = MemifInterface.open(MemifConfig.defaults(sock).withServer(true).withTimeout(5000))) {
+            MemifLink link = srv.link(0);
+            java.util.concurrent.atomic.AtomicReference<Throwable> dataErr = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicLong lent = new java.util.concurrent.atomic.AtomicLong();
+            Thread dp = Thread.ofPlatform().daemon().start(() -> {
+                try (MemifInPlaceBatch v = new MemifInPlaceBatch(32)) {
+                    while (!stop.get()) {
+                        try {
+                            lent.addAndGet(link.receiveInPlace(v));
+                        } catch (MemifException e) {
+                            dataErr.compareAndSet(null, e);
+                        } finally {
+                            link.releaseInPlace(v);
+                        }
+                        Thread.sleep(1);
+                    }
+                } catch (Throwable t) {
+                    dataErr.compareAndSet(null, t);
+                }
+            });
+            try {
+                String out = runAttacker("client", sock, attack);
+                assertTrue(out.contains("DISCONNECT: Bad descriptor or ring index"), () -> attack + ": peer saw:\n" + out + "\nour error: " + srv.lastError());
+                assertInstanceOf(MemifException.class, dataErr.get(), () -> "data path saw " + dataErr.get());
+                assertEquals(0, lent.get(), "nothing lent from the attacker's ring");
+                try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock))) {
+                    assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> "after " + attack + ": " + cli.lastError() + " / " + srv.lastError());
+                    assertEquals(500, LinkTraffic.send(cli.link(0), 500, 100, 10_000));
+                    long end = System.currentTimeMillis() + 10_000;
+                    while (lent.get() < 500 && System.currentTimeMillis() < end) Thread.sleep(5);
+                    assertEquals(500, lent.get());
+                }
+            } finally {
+                stop.set(true);
+                dp.join(5000);
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource({
         "hello-version, Incompatible memif version",

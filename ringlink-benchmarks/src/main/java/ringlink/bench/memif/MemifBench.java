@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import ringlink.memif.MemifConfig;
+import ringlink.memif.MemifInPlaceBatch;
 import ringlink.memif.MemifInterface;
 import ringlink.memif.MemifLink;
 import ringlink.packet.PacketBatch;
@@ -20,9 +21,11 @@ import ringlink.vhostuser.Testpmd;
  *     what we receive; reference: testpmd (memif server, CPU 1) {@code rxonly}, its RX counter.</li>
  * <li><b>tx</b>: our server link (CPU 1) transmits as fast as the ring takes it → testpmd (client,
  *     CPU 0) {@code rxonly}, its RX counter; reference: testpmd server {@code txonly} → the same.</li>
+ * <li><b>rxip</b>: as rx, our server lending the packets in place (zero copy,
+ *     {@code MemifLink.receiveInPlace}, released after each call) instead of copying them.</li>
  * </ul>
  * Prints "dir size ours-Mpps dpdk-Mpps ratio" rows. Usage:
- * {@code MemifBench [seconds=5] [warmup=4000] [sizes=64,1500] [dirs=rx,tx]} (bench/memif.sh).
+ * {@code MemifBench [seconds=5] [warmup=4000] [sizes=64,1500] [dirs=rx,tx,rxip]} (bench/memif.sh; rxip is not in the default).
  */
 public final class MemifBench {
     private MemifBench() {}
@@ -41,14 +44,15 @@ public final class MemifBench {
                 case "sizes" -> sizes = java.util.Arrays.stream(kv[1].split(",")).map(Integer::valueOf).toList();
                 case "dirs" -> dirs = List.of(kv[1].split(","));
                 case "warmup" -> warmupMillis = Long.parseLong(kv[1]);
-                default -> throw new IllegalArgumentException("unknown argument " + a + " (seconds=N warmup=MS sizes=64,1500 dirs=rx,tx)");
+                default -> throw new IllegalArgumentException("unknown argument " + a + " (seconds=N warmup=MS sizes=64,1500 dirs=rx,tx,rxip)");
             }
         }
         List<String> rows = new ArrayList<>();
         for (String dir : dirs) {
             for (int size : sizes) {
-                boolean rx = dir.equals("rx");
-                double ours = rx ? oursRx(size, seconds) : oursTx(size, seconds);
+                if (!List.of("rx", "tx", "rxip").contains(dir)) throw new IllegalArgumentException("dirs: rx, tx, rxip: " + dir);
+                boolean rx = !dir.equals("tx");
+                double ours = rx ? oursRx(size, seconds, dir.equals("rxip")) : oursTx(size, seconds);
                 double dpdk = dpdkPair(rx, size, seconds);
                 String row = String.format(Locale.ROOT, "%-4s %5d %10.3f %10.3f %7.2f", dir, size, ours, dpdk, dpdk > 0 ? ours / dpdk : Double.NaN);
                 rows.add(row);
@@ -64,8 +68,11 @@ public final class MemifBench {
         return "net_memif0,role=client,socket=" + sock + ",socket-abstract=no";
     }
 
-    /** testpmd client txonly → our server; Mpps we receive. */
-    static double oursRx(int size, double seconds) throws Exception {
+    /**
+     * testpmd client txonly → our server; Mpps we receive, through the copying {@code receive}
+     * or ({@code inPlace}) lent in place ({@link MemifLink#receiveInPlace}, released at once).
+     */
+    static double oursRx(int size, double seconds, boolean inPlace) throws Exception {
         Path sock = Path.of("/tmp/" + TAG + "-rx.sock");
         try (MemifInterface mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withServer(true));
              Testpmd pmd = Testpmd.start(TAG + "-c", "0@0,1@0", client(sock), 30_000, "--forward-mode=txonly", "--txpkts=" + size)) {
@@ -73,16 +80,11 @@ public final class MemifBench {
             MemifLink link = mif.link(0);
             AtomicLong count = new AtomicLong();
             AtomicBoolean stop = new AtomicBoolean();
+            // Two loops, not one with a branch: each mode's call sites get their own JIT profile.
             Thread t = new Thread(() -> {
-                try (PacketBatch b = new PacketBatch(64, 2048)) {
-                    long c = 0;
-                    while (!stop.get()) {
-                        b.clear();
-                        int got = link.receive(b);
-                        c += got;
-                        if (got == 0) Thread.onSpinWait();
-                        count.setOpaque(c);
-                    }
+                try {
+                    if (inPlace) receiveInPlaceLoop(link, stop, count);
+                    else receiveLoop(link, stop, count);
                 } catch (Exception e) {
                     e.printStackTrace();
                 }
@@ -99,6 +101,32 @@ public final class MemifBench {
             return (c1 - c0) / ((t1 - t0) / 1e9) / 1e6;
         } finally {
             Files.deleteIfExists(sock);
+        }
+    }
+
+    static void receiveLoop(MemifLink link, AtomicBoolean stop, AtomicLong count) throws Exception {
+        try (PacketBatch b = new PacketBatch(64, 2048)) {
+            long c = 0;
+            while (!stop.get()) {
+                b.clear();
+                int got = link.receive(b);
+                c += got;
+                if (got == 0) Thread.onSpinWait();
+                count.setOpaque(c);
+            }
+        }
+    }
+
+    static void receiveInPlaceLoop(MemifLink link, AtomicBoolean stop, AtomicLong count) throws Exception {
+        try (MemifInPlaceBatch lent = new MemifInPlaceBatch(64)) {
+            long c = 0;
+            while (!stop.get()) {
+                int got = link.receiveInPlace(lent);
+                link.releaseInPlace(lent);
+                c += got;
+                if (got == 0) Thread.onSpinWait();
+                count.setOpaque(c);
+            }
         }
     }
 

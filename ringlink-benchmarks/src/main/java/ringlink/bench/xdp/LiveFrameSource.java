@@ -32,7 +32,7 @@ import ringlink.xdp.XdpProgram;
  * that runs this source (the flush at the end of each batch schedules NAPI locally), so pin the
  * source and the receiver's user-space thread to different CPUs.
  */
-final class LiveFrameSource implements AutoCloseable {
+public final class LiveFrameSource implements AutoCloseable {
     /** linux/bpf.h: BPF_PROG_TEST_RUN (alias BPF_PROG_RUN). */
     static final int BPF_PROG_TEST_RUN = 10;
     /** linux/bpf.h: BPF_F_TEST_XDP_LIVE_FRAMES. */
@@ -58,7 +58,7 @@ final class LiveFrameSource implements AutoCloseable {
     }
 
     /** Loads the program that redirects every frame to {@code ifindex}; {@code frame} is the template. */
-    static LiveFrameSource toInterface(int ifindex, byte[] frame) throws IOException {
+    public static LiveFrameSource toInterface(int ifindex, byte[] frame) throws IOException {
         if (frame.length < 14 || frame.length > 3000) throw new IllegalArgumentException("frame length " + frame.length);
         BpfAssembler asm = new BpfAssembler()
                 .mov64Imm(BpfAssembler.R1, ifindex)
@@ -69,7 +69,7 @@ final class LiveFrameSource implements AutoCloseable {
     }
 
     /** Starts the sending thread, pinned to {@code cpu} (-1: not pinned). */
-    void start(int cpu) {
+    public void start(int cpu) {
         thread = Thread.ofPlatform().name("xdp-live-source").daemon().start(() -> {
             try {
                 if (cpu >= 0) CpuAffinity.pinCurrentThread(cpu);
@@ -108,10 +108,10 @@ final class LiveFrameSource implements AutoCloseable {
     }
 
     /** Frames handed to the program so far. */
-    long sent() { return sent.get(); }
+    public long sent() { return sent.get(); }
 
     /** Throws what stopped the sending thread, if anything did. */
-    void check() throws IOException {
+    public void check() throws IOException {
         Throwable t = failure;
         if (t instanceof IOException e) throw e;
         if (t != null) throw new IOException("live-frame source failed", t);

@@ -23,21 +23,31 @@ public final class BenchChart {
      */
     public static List<Path> write(Path dir, List<CellResult> results) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        DefaultCategoryDataset gbps = new DefaultCategoryDataset();
-        DefaultCategoryDataset mpps = new DefaultCategoryDataset();
-        for (CellResult r : results) {
-            if (!r.ok()) continue;
-            BenchCell c = r.cell();
-            String column = c.group() + " " + (c.size() == 0 ? "stream" : c.size() + "B");
-            gbps.addValue(r.medianGbps(), c.variant(), column);
-            if (c.size() != 0) mpps.addValue(r.medianPps() / 1e6, c.variant(), column);
-        }
+        DefaultCategoryDataset gbps = dataset(results, false);
+        DefaultCategoryDataset mpps = dataset(results, true);
         Path g = dir.resolve("throughput-gbps.png");
         save(chart("Ringlink bench: throughput (median)", "Gbit/s", gbps), g);
         if (mpps.getColumnCount() == 0) return List.of(g);
         Path m = dir.resolve("throughput-mpps.png");
         save(chart("Ringlink bench: packet rate (median)", "Mpps", mpps), m);
         return List.of(g, m);
+    }
+
+    /**
+     * The bars of one chart: every cell that ran (transports' cells included, e.g. memif and
+     * AF_PACKET), one column per group and size, one series per variant; {@code mpps}: sized
+     * cells in Mpps, else every cell in Gbit/s.
+     */
+    static DefaultCategoryDataset dataset(List<CellResult> results, boolean mpps) {
+        DefaultCategoryDataset d = new DefaultCategoryDataset();
+        for (CellResult r : results) {
+            if (!r.ok()) continue;
+            BenchCell c = r.cell();
+            String column = c.group() + " " + (c.size() == 0 ? "stream" : c.size() + "B");
+            if (!mpps) d.addValue(r.medianGbps(), c.variant(), column);
+            else if (c.size() != 0) d.addValue(r.medianPps() / 1e6, c.variant(), column);
+        }
+        return d;
     }
 
     private static JFreeChart chart(String title, String unit, DefaultCategoryDataset data) {

@@ -24,7 +24,7 @@ import ringlink.cli.support.Shell;
             "",
             "Run as root: creates two network namespaces per step and connects them through a Ringlink switch over each "
                 + "transport in this build (TAP with offloads, AF_XDP on veth, TAP to AF_XDP with software segmentation, "
-                + "shared memory (shm:) to a second ringlink process, memif to DPDK testpmd, VXLAN between two \"hosts\" "
+                + "shared memory (shm:) to a second ringlink process, memif to DPDK testpmd, AF_PACKET on veth, VXLAN between two \"hosts\" "
                 + "(the kernel's vxlan device on one, a ringlink switch process with a vxlan: port on the other), "
                 + "vhost-user to a QEMU guest), "
                 + "runs ping and a short iperf3 through it with live throughput, prints a summary table and says what each "
@@ -32,7 +32,7 @@ import ringlink.cli.support.Shell;
             "",
             "Without root only the in-memory step runs."},
         footer = {"", "Examples:", "  sudo ./ringlink demo", "  sudo ./ringlink demo --steps veth,tap --iperf-seconds 10", "  sudo ./ringlink demo --steps shm",
-            "  ./ringlink demo --list                      # the steps (memory, veth, tap, xdp, mixed, shm, memif, vxlan, vm) and which can run"})
+            "  ./ringlink demo --list                      # the steps (memory, veth, tap, xdp, mixed, shm, memif, packet, vxlan, vm) and which can run"})
 public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--iperf-seconds", paramLabel = "N", description = "Length of each iperf3 run (default: ${DEFAULT-VALUE}).")
     int iperfSeconds = 3;
@@ -52,7 +52,7 @@ public final class DemoCommand implements Callable<Integer> {
     /** The steps in the order they run (one class each in this package). */
     public static List<DemoStep> steps() {
         return List.of(new InMemoryStep(), new VethStep(), new TapStep(), new XdpStep(), new MixedStep(), new SharedMemoryStep(),
-                new MemifStep(), new VxlanStep(false), new VmStep());
+                new MemifStep(), new PacketStep(), new VxlanStep(false), new VmStep());
     }
 
     @Override
@@ -152,7 +152,7 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     /** The interface names the steps use after the prefix: only these are ever removed as leftovers. */
-    static final List<String> DEVICE_SUFFIXES = List.of("va", "vb", "ta", "tb", "xa", "xah", "xb", "xbh", "ma", "mb", "mbh", "sa", "sb", "wa", "fa");
+    static final List<String> DEVICE_SUFFIXES = List.of("va", "vb", "ta", "tb", "xa", "xah", "xb", "xbh", "ma", "mb", "mbh", "sa", "sb", "wa", "fa", "pa", "pah", "pb", "pbh", "pbr");
 
     /** Interfaces in this namespace that one of the steps would have created. */
     static List<String> devices(DemoContext c) throws IOException {

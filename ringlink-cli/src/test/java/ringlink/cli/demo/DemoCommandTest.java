@@ -130,6 +130,22 @@ class DemoCommandTest {
         assertFalse(ProcessHandle.allProcesses().anyMatch(h -> h.info().commandLine().orElse("").contains("rlcm-memif")), "testpmd still running");
     }
 
+    /** The packet step: AF_PACKET ports on the host ends of two veths carry ping and iperf3; nothing is left. */
+    @Test
+    @Timeout(180)
+    void packetStepSwitchesTwoExistingInterfaces() throws Exception {
+        Env.requireNetns();
+        Env.requireProgram("iperf3", "iperf3");
+        Env.requireProgram("ping", "iputils-ping");
+        String s = runDemo("--steps", "packet", "--prefix", "rlcq", "--iperf-seconds", "1");
+        assertTrue(s.startsWith("0\n"), s);
+        assertTrue(s.matches("(?s).*\\n  packet\\s+ok\\s+[0-9.]+ ms\\s+[0-9.]+ [GM]bit/s.*"), s);
+        assertTrue(s.contains("switch started: packet:rlcqpah"), s);
+        assertTrue(s.contains("kernel, per packet socket: "), s);
+        assertTrue(s.contains("Cleanup checked: no namespaces or interfaces named rlcq* are left."), s);
+        assertLeftNothing("rlcq-");
+    }
+
     /** The shm step: a second ringlink process holds the other end of the shm: link; nothing of it survives. */
     @Test
     @Timeout(180)

@@ -1,0 +1,101 @@
+package ringlink.cli.bench;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import org.jfree.data.category.DefaultCategoryDataset;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The AF_PACKET cells without running the harness: the matrix they add (registered as a
+ * provider), parsing PacketBench's rows, and the charts holding the memif and AF_PACKET cells.
+ */
+@Timeout(30)
+class PacketCellsTest {
+    static final BenchOptions FULL = new BenchOptions(List.of(64, 1500), Duration.ofSeconds(1), 1, false);
+
+    @TempDir Path tmp;
+
+    @Test
+    void addsRxTxAtEverySizeAndTheIperfPairEachWithItsReference() {
+        List<BenchCell> cells = new PacketCells().cells(FULL);
+        for (String group : List.of("af_packet rx", "af_packet tx")) {
+            for (int size : List.of(64, 1500)) {
+                List<BenchCell> g = cells.stream().filter(c -> c.group().equals(group) && c.size() == size).toList();
+                assertEquals(2, g.size(), group + " " + size);
+                assertEquals(1, g.stream().filter(BenchCell::reference).count());
+                assertEquals("testpmd af_packet", g.stream().filter(BenchCell::reference).findFirst().orElseThrow().variant());
+            }
+        }
+        List<BenchCell> tcp = cells.stream().filter(c -> c.group().equals("af_packet iperf3")).toList();
+        assertEquals(List.of("kernel bridge", "ringlink switch packet"), tcp.stream().map(BenchCell::variant).toList());
+        assertTrue(tcp.get(0).reference());
+        assertEquals(0, tcp.get(0).size());
+        // Sizes a veth frame cannot have are left out.
+        assertTrue(new PacketCells().cells(new BenchOptions(List.of(9000), Duration.ofSeconds(1), 1, false)).stream()
+                .noneMatch(c -> c.group().equals("af_packet rx")));
+        assertTrue(new PacketCells().cells(new BenchOptions(List.of(64), Duration.ofSeconds(1), 1, true)).isEmpty(), "--quick adds none");
+        boolean registered = false;
+        for (BenchCellProvider p : ServiceLoader.load(BenchCellProvider.class)) registered |= p instanceof PacketCells;
+        assertTrue(registered, "PacketCells is in META-INF/services");
+    }
+
+    @Test
+    void parsesPacketBenchRows() throws IOException {
+        String out = """
+                AF_PACKET packet rate, veth rlpkb0 (measured) <-> rlpkb1, 2.0 s per case after 500 ms warm-up, 2 CPUs, load 9.30
+                      (live frames refused: ...; RX source: AF_PACKET sender on rlpkb1)
+                      source offered 0.057 Mpps (packet)
+                rx      64      0.066      0.067    0.99
+                tx      64      0.215      0.279    0.77
+
+                dir   size  ours Mpps  DPDK Mpps   ratio
+                rx      64      0.066      0.067    0.99
+                tx      64      0.215      0.279    0.77
+                """;
+        Map<String, BenchCell.Measurement> m = PacketCells.Rate.parse(out);
+        assertEquals(66_000, m.get("rx64ringlink packet").pps(), 1);
+        assertEquals(67_000, m.get("rx64testpmd af_packet").pps(), 1);
+        assertEquals(279_000, m.get("tx64testpmd af_packet").pps(), 1);
+        assertEquals(215_000 * 64 * 8 / 1e9, m.get("tx64ringlink packet").gbps(), 1e-9);
+        assertThrows(IOException.class, () -> PacketCells.Rate.parse("nothing"));
+    }
+
+    @Test
+    void chartsHoldTheMemifAndAfPacketCells() throws Exception {
+        List<CellResult> results = new ArrayList<>();
+        TransportCells.Paired p = new TransportCells.Paired();
+        for (BenchCell c : TransportCells.memif(new BenchOptions(List.of(64), Duration.ofSeconds(1), 1, false))) {
+            results.add(ran(c, new BenchCell.Measurement(c.reference() ? 18e6 : 9e6, 1)));
+        }
+        for (BenchCell c : new PacketCells().cells(new BenchOptions(List.of(64), Duration.ofSeconds(1), 1, false))) {
+            results.add(ran(c, new BenchCell.Measurement(c.size() == 0 ? Double.NaN : 1e6, 5)));
+        }
+        DefaultCategoryDataset mpps = BenchChart.dataset(results, true), gbps = BenchChart.dataset(results, false);
+        for (String column : List.of("memif rx 64B", "memif tx 64B", "af_packet rx 64B", "af_packet tx 64B")) {
+            assertTrue(mpps.getColumnKeys().contains(column), column + " in " + mpps.getColumnKeys());
+        }
+        assertTrue(gbps.getColumnKeys().contains("af_packet iperf3 stream"), String.valueOf(gbps.getColumnKeys()));
+        assertFalse(mpps.getColumnKeys().contains("af_packet iperf3 stream"), "streams have no packet rate");
+        assertEquals(9.0, mpps.getValue("ringlink memif", "memif rx 64B").doubleValue(), 1e-9);
+        assertEquals(5.0, gbps.getValue("kernel bridge", "af_packet iperf3 stream").doubleValue(), 1e-9);
+        List<Path> files = BenchChart.write(tmp, results);
+        assertEquals(2, files.size());
+        for (Path f : files) assertTrue(Files.size(f) > 1000, f + " written");
+    }
+
+    private static CellResult ran(BenchCell c, BenchCell.Measurement m) {
+        CellResult r = new CellResult(c);
+        r.runs.add(m);
+        return r;
+    }
+}
