@@ -1,4 +1,4 @@
-package ringlink.bench.xdp;
+package ringlink.cli.bench.harness;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,12 +11,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import ringlink.packet.Checksum;
 import ringlink.packet.PacketBatch;
+import ringlink.sys.Endian;
 import ringlink.sys.CpuAffinity;
 import ringlink.sys.Fd;
 import ringlink.xdp.BpfAssembler;
 import ringlink.xdp.BpfAttrLayout;
-import ringlink.xdp.UdpFrames;
 import ringlink.xdp.XdpConfig;
 import ringlink.xdp.XdpLink;
 import ringlink.xdp.XdpProgram;
@@ -40,7 +43,7 @@ import ringlink.xdp.XdpProgram;
  * Rates are the mean of the per-second samples after a warm-up second. Prints Mpps and the
  * Java/DPDK ratio. Needs root and dpdk-testpmd with librte-net-af-xdp; mounts bpffs if needed.
  *
- * <pre>bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx|drop] [--source testpmd|live] [--tag rlxd]</pre>
+ * <pre>ringlink bench --only xdp; bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx|drop] [--source testpmd|live] [--tag rlxd]</pre>
  */
 public final class XdpBench {
     /** Interface names and testpmd file prefixes start with {@link #tag} ({@code --tag}). */
@@ -156,7 +159,7 @@ public final class XdpBench {
         byte[] src = mac(A), dst = mac(B);
         AtomicBoolean stop = new AtomicBoolean();
         try (XdpLink l = XdpLink.open(XdpConfig.of(A).withAttach(attach)); PacketBatch b = new PacketBatch(64, 2048)) {
-            for (int k = 0; k < 64; k++) UdpFrames.append(b, src, dst, UdpFrames.ip("10.79.0.1"), UdpFrames.ip("10.79.0.2"), 4000, 9, size, k);
+            for (int k = 0; k < 64; k++) udpFrame(b, src, dst, 0x0a4f0001, 0x0a4f0002, size, k);
             AtomicLong cpu = new AtomicLong();
             Thread t = Thread.ofPlatform().name("xdp-bench-tx").start(() -> {
                 long busy = 0;
@@ -314,7 +317,7 @@ public final class XdpBench {
 
     static LiveFrameSource liveSource() throws IOException {
         try (PacketBatch f = new PacketBatch(1, 2048)) {
-            int i = UdpFrames.append(f, mac(B), mac(A), UdpFrames.ip("10.79.0.2"), UdpFrames.ip("10.79.0.1"), 4000, 9, size, 0);
+            int i = udpFrame(f, mac(B), mac(A), 0x0a4f0002, 0x0a4f0001, size, 0);
             return LiveFrameSource.toInterface(ifindex(B), f.data(i).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
         }
     }
@@ -478,6 +481,36 @@ public final class XdpBench {
         while (m.find()) xs.add(Double.parseDouble(m.group(1)));
         if (xs.isEmpty()) throw new IllegalStateException("no " + field + " in testpmd output:\n" + out);
         return xs;
+    }
+
+    /**
+     * Appends an Ethernet/IPv4/UDP frame of {@code frameLen} bytes (at least 42) to {@code b}:
+     * {@code srcIp:4000 -> dstIp:9}, IP id and the payload's first word {@code seq}, no UDP
+     * checksum, a correct IP header checksum (10.79.0.1 is 0x0a4f0001).
+     */
+    static int udpFrame(PacketBatch b, byte[] srcMac, byte[] dstMac, int srcIp, int dstIp, int frameLen, int seq) {
+        int i = b.add();
+        b.setLength(i, frameLen);
+        MemorySegment m = b.memory();
+        long o = b.dataOffset(i), ip = o + 14, udp = ip + 20;
+        m.asSlice(o, frameLen).fill((byte) 0);
+        MemorySegment.copy(dstMac, 0, m, ValueLayout.JAVA_BYTE, o, 6);
+        MemorySegment.copy(srcMac, 0, m, ValueLayout.JAVA_BYTE, o + 6, 6);
+        m.set(Endian.BE16, o + 12, (short) 0x0800);
+        m.set(ValueLayout.JAVA_BYTE, ip, (byte) 0x45);
+        m.set(Endian.BE16, ip + 2, (short) (frameLen - 14));
+        m.set(Endian.BE16, ip + 4, (short) seq);
+        m.set(Endian.BE16, ip + 6, (short) 0x4000);
+        m.set(ValueLayout.JAVA_BYTE, ip + 8, (byte) 64);
+        m.set(ValueLayout.JAVA_BYTE, ip + 9, (byte) 17);
+        m.set(Endian.BE32, ip + 12, srcIp);
+        m.set(Endian.BE32, ip + 16, dstIp);
+        m.set(Endian.BE16, ip + 10, (short) Checksum.checksum(m, ip, 20));
+        m.set(Endian.BE16, udp, (short) 4000);
+        m.set(Endian.BE16, udp + 2, (short) 9);
+        m.set(Endian.BE16, udp + 4, (short) (frameLen - 34));
+        if (frameLen >= 46) m.set(Endian.BE32, udp + 8, seq);
+        return i;
     }
 
     static long counter(String dev, String name) throws IOException {
