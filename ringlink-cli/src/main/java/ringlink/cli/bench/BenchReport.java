@@ -68,6 +68,9 @@ public final class BenchReport {
                     .append(", \"median_gbps\": ").append(num(r.ok() ? r.medianGbps() : Double.NaN))
                     .append(", \"median_retransmits\": ").append(num(r.ok() ? r.medianRetransmits() : Double.NaN))
                     .append(", \"ratio\": ").append(num(r.ratio))
+                    .append(", \"ratio_min\": ").append(num(r.ratioMin()))
+                    .append(", \"ratio_max\": ").append(num(r.ratioMax()))
+                    .append(", \"goal\": ").append(BenchGoals.of(c).map(g -> num(g.ratio()) + ", \"goal_issue\": " + g.issue()).orElse("null"))
                     .append(", \"skipped\": ").append(r.skipped == null ? "null" : q(r.skipped))
                     .append(", \"error\": ").append(r.error == null ? "null" : q(r.error)).append('}');
         }
