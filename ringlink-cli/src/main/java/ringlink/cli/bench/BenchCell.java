@@ -39,6 +39,15 @@ public interface BenchCell {
     }
 
     /**
+     * What the cell's last run measured with (CPUs, batch sizes, warm-up, order of the cases), as
+     * its harness printed it, or null; results.json and the table's footer carry it so runs can be
+     * compared setting by setting.
+     */
+    default String setting() {
+        return null;
+    }
+
+    /**
      * True for a cell too slow for CI's {@code --quick} set that still has a quick form: with
      * {@code --quick} it runs only when {@code --only} is given (and matches it).
      */

@@ -30,6 +30,12 @@ public final class BenchReport {
                     r.ok() ? fmt(r.medianGbps(), 2) : "-", Double.isNaN(retr) ? "-" : fmt(retr, 0), String.valueOf(r.runs.size()),
                     Double.isNaN(r.ratio) ? "-" : fmt(r.ratio, 2) + "x", note));
         }
+        java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
+        for (CellResult r : results) {
+            String st = r.cell.setting();
+            if (st != null) settings.putIfAbsent(r.cell.group(), st);
+        }
+        settings.forEach((g, st) -> sb.append("setting, ").append(g).append(": ").append(st).append('\n'));
         sb.append(String.format(Locale.ROOT, "medians of %d runs of %.1f s each; retr = the iperf3 sender's TCP retransmissions (stream cells);"
                 + " ratio = median / the group's reference at the same size, same run%n",
                 o.repeat(), o.duration().toMillis() / 1000.0));
@@ -71,6 +77,7 @@ public final class BenchReport {
                     .append(", \"ratio_min\": ").append(num(r.ratioMin()))
                     .append(", \"ratio_max\": ").append(num(r.ratioMax()))
                     .append(", \"goal\": ").append(BenchGoals.of(c).map(g -> num(g.ratio()) + ", \"goal_issue\": " + g.issue()).orElse("null"))
+                    .append(", \"setting\": ").append(c.setting() == null ? "null" : q(c.setting()))
                     .append(", \"skipped\": ").append(r.skipped == null ? "null" : q(r.skipped))
                     .append(", \"error\": ").append(r.error == null ? "null" : q(r.error)).append('}');
         }

@@ -192,6 +192,8 @@ public final class TransportCells implements BenchCellProvider {
     /** Runs a harness once for several cells of a repetition and hands each its figure. */
     static final class Paired {
         private final Map<String, BenchCell.Measurement> pending = new HashMap<>();
+        /** The harness's {@code SETTING} line of its last run (what it measured with), or null. */
+        volatile String setting;
 
         /**
          * The figure for {@code key}: left by a sibling's run of the same harness in this
@@ -211,6 +213,14 @@ public final class TransportCells implements BenchCellProvider {
 
     interface HarnessRun {
         Map<String, BenchCell.Measurement> run() throws Exception;
+    }
+
+    /** Seconds of real traffic XdpBench runs before the counted ones, in the xdp cells. */
+    static final int XDP_WARMUP = 2;
+
+    /** The {@code SETTING ...} line of a harness's output (what it measured with), or null. */
+    static String setting(String out) {
+        return out.lines().filter(l -> l.startsWith("SETTING ")).map(l -> l.substring(8).strip()).reduce((a, b) -> b).orElse(null);
     }
 
     /** The harness main classes (run by {@link Harness} on the CLI's class path). */
@@ -271,6 +281,7 @@ public final class TransportCells implements BenchCellProvider {
         @Override public String variant() { return dpdk ? "testpmd af_xdp" : "ringlink xsk"; }
         @Override public boolean reference() { return dpdk; }
         @Override public String harness() { return XDP_BENCH; }
+        @Override public String setting() { return paired.setting; }
 
         @Override
         public String unavailable() {
@@ -280,13 +291,17 @@ public final class TransportCells implements BenchCellProvider {
 
         @Override
         public Measurement run(Duration d) throws Exception {
-            long s = seconds(d, 3); // XdpBench: one warm-up second, then at least two samples
+            long s = seconds(d, 2); // seconds counted: at least two per-second samples
             return paired.take(dir + size + variant(), () -> {
                 // Native attach for ours too: testpmd's net_af_xdp always attaches natively on veth, so
                 // that is the like-for-like pair; RX from frames made in the kernel (live frames), since
                 // testpmd's copy-mode TX (~1 Mpps) would bound both receivers below their own limit.
-                String out = Harness.run(XDP_BENCH, null, 4 * s + 300, "--seconds", String.valueOf(s), "--size", String.valueOf(size), "--only", dir,
-                        "--attach", "drv", "--source", "live");
+                // Two seconds of real traffic before the counted ones, for both sides: with one, a
+                // 3-second cell counted the Java receiver while its JIT was still compiling
+                // (PERFORMANCE.md, AF_XDP: why one run said 0.81x and another 1.29x).
+                String out = Harness.run(XDP_BENCH, null, 4 * (s + XDP_WARMUP) + 300, "--seconds", String.valueOf(s + XDP_WARMUP),
+                        "--warmup", String.valueOf(XDP_WARMUP), "--size", String.valueOf(size), "--only", dir, "--attach", "drv", "--source", "live");
+                paired.setting = TransportCells.setting(out);
                 return parse(out, dir, size);
             });
         }
