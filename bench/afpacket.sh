@@ -5,12 +5,13 @@
 #   bench/afpacket.sh seconds=2 warmup=1000 sizes=64 dirs=rx
 # RX frames come from the kernel (BPF_PROG_RUN live frames, kernel >= 5.18), as in bench/xdp.sh.
 # Needs root and dpdk-testpmd (dpdk-dev + librte-net-af-packet23).
+# A thin wrapper around ringlink.cli.bench.harness.PacketBench in ringlink.jar (what
+# `ringlink bench --only af_packet` runs), built from this tree if needed; no test classes.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
-cd "$here"
-. scripts/lib.sh
+. "$here/scripts/lib.sh"
 ringlink_find_jdk25
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-[ -n "${RINGLINK_NO_BUILD:-}" ] || ./mvnw -B -ntp -q -o test-compile >&2
-exec "$JAVA_HOME/bin/java" ${RINGLINK_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
-    -cp ringlink-core/target/classes:ringlink-core/target/test-classes:ringlink-benchmarks/target/classes ringlink.bench.afpacket.PacketBench "$@"
+jar="$(ringlink_cli_jar "$here")"
+exec java ${RINGLINK_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
+    -cp "$jar" ringlink.cli.bench.harness.PacketBench "$@"

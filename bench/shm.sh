@@ -3,13 +3,13 @@
 # Usage: bench/shm.sh [--seconds 5] [--warmup 3] [--sizes 64,1500] [--direction c2s|s2c|both] [--runs 1] [--memif]
 # --memif adds DPDK's memif PMD between two testpmd processes, for scale (root, dpdk-testpmd).
 # A short smoke run: bench/shm.sh --seconds 1
+# A thin wrapper around ringlink.cli.bench.harness.ShmBench in ringlink.jar (what
+# `ringlink bench --only shm` runs), built from this tree if needed; the Go peer is built from
+# the sources inside the jar (golang-go, golang-gvisor-gvisor-dev; offline).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/lib.sh
+here="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
+. "$here/scripts/lib.sh"
 ringlink_find_jdk25
-./mvnw -B -ntp -q -o test-compile
-./mvnw -B -ntp -q -o -pl ringlink-core dependency:build-classpath -Dmdep.outputFile="$PWD/ringlink-core/target/shm-bench.cp" -Dmdep.includeScope=test >/dev/null
-CP="ringlink-benchmarks/target/classes:ringlink-core/target/test-classes:ringlink-core/target/classes:$(cat ringlink-core/target/shm-bench.cp)"
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
-    -Dringlink.projectDir="$PWD/ringlink-core" -Dringlink.buildDir="$PWD/ringlink-core/target" -Dringlink.rootDir="$PWD" \
-    -cp "$CP" ringlink.bench.shm.ShmBench "$@"
+jar="$(ringlink_cli_jar "$here")"
+exec java ${RINGLINK_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
+    -cp "$jar" ringlink.cli.bench.harness.ShmBench "$@"

@@ -5,15 +5,15 @@
 #   bench/vhostuser.sh seconds=1       # short smoke run
 #   bench/vhostuser.sh sizes=64 rings=split dirs=rx warmup=2000
 # Needs root and dpdk-testpmd (dpdk-dev + librte-net-vhost23, librte-net-virtio23, librte-mempool-ring23).
+# A thin wrapper around ringlink.cli.bench.harness.TestpmdPairBench in ringlink.jar (what
+# `ringlink bench --only vhost-user` runs), built from this tree if needed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/lib.sh
+here="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
+. "$here/scripts/lib.sh"
 ringlink_find_jdk25
-# RINGLINK_NO_BUILD=1: the classes were compiled beforehand (./mvnw -o test-compile), so a
-# benchmark run on a quiet machine does not start a build of its own.
-[ -n "${RINGLINK_NO_BUILD:-}" ] || ./mvnw -B -ntp -q -o test-compile
+jar="$(ringlink_cli_jar "$here")"
 # The JVM (our back-end's data thread) on CPU 1, testpmd's front-end lcores on CPU 0 (it pins
 # itself with --lcores); the reference net_vhost testpmd runs on CPU 1 like our back-end.
 # RINGLINK_JAVA_OPTS: extra JVM options, e.g. a flight recording of our data path.
-exec taskset -c 1 "$JAVA_HOME/bin/java" ${RINGLINK_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
-    -cp ringlink-core/target/classes:ringlink-core/target/test-classes:ringlink-benchmarks/target/classes ringlink.bench.vhostuser.VhostUserBench "$@"
+exec taskset -c 1 java ${RINGLINK_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --illegal-native-access=deny \
+    -cp "$jar" ringlink.cli.bench.harness.TestpmdPairBench vhost-user "$@"

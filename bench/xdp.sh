@@ -6,12 +6,12 @@
 # kernel >= 5.18) instead of testpmd txonly (~1 Mpps, the limit of the RX figures), and the run
 # adds the kernel's XDP_DROP ceilings. `ringlink bench` runs `--attach drv --source live` (like with like: testpmd always attaches natively).
 # A short smoke run: bench/xdp.sh --seconds 3.
+# A thin wrapper: the harness is ringlink.cli.bench.harness.XdpBench in ringlink.jar (what
+# `ringlink bench --only xdp` runs), built from this tree if needed; no test classes, no Maven cache.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 . "$here/scripts/lib.sh"
 ringlink_find_jdk25
 ringlink_apt_install dpdk-dev librte-net-af-xdp23 ethtool iproute2
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-(cd "$here" && ./mvnw -B -q -ntp -o test-compile >&2 || ./mvnw -B -q -ntp test-compile >&2)
-exec java --enable-native-access=ALL-UNNAMED -cp "$here/ringlink-core/target/classes:$here/ringlink-core/target/test-classes:$here/ringlink-benchmarks/target/classes" \
-  ringlink.bench.xdp.XdpBench "$@"
+jar="$(ringlink_cli_jar "$here")"
+exec java --enable-native-access=ALL-UNNAMED ${RINGLINK_JAVA_OPTS:-} -cp "$jar" ringlink.cli.bench.harness.XdpBench "$@"

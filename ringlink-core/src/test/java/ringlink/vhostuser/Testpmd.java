@@ -13,7 +13,9 @@ import java.util.regex.Pattern;
 /**
  * dpdk-testpmd driven through its interactive prompt: start it with a vdev, send commands, read
  * port statistics. Every wait is bounded; {@link #close()} quits and kills it if needed.
- * Used by the DPDK interop tests and the benchmark harness.
+ * Used by the DPDK interop tests. The benchmark harness has its own copy,
+ * {@code ringlink.cli.bench.harness.Testpmd} in ringlink-cli (which depends on ringlink-core, so
+ * these tests cannot use it; the harness must run without the test classpath). Keep the two in step.
  */
 public final class Testpmd implements AutoCloseable {
     private final Process process;

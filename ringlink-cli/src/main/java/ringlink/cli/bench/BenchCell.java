@@ -29,6 +29,25 @@ public interface BenchCell {
     }
 
     /**
+     * The main class of the harness this cell runs in a child JVM (a class of
+     * {@code ringlink.cli.bench.harness}, on the CLI's own class path), or null for a cell that
+     * runs in this JVM or drives a script. Tests check that every one loads without the test
+     * classpath.
+     */
+    default String harness() {
+        return null;
+    }
+
+    /**
+     * What the cell's last run measured with (CPUs, batch sizes, warm-up, order of the cases), as
+     * its harness printed it, or null; results.json and the table's footer carry it so runs can be
+     * compared setting by setting.
+     */
+    default String setting() {
+        return null;
+    }
+
+    /**
      * True for a cell too slow for CI's {@code --quick} set that still has a quick form: with
      * {@code --quick} it runs only when {@code --only} is given (and matches it).
      */

@@ -22,16 +22,22 @@ import picocli.CommandLine.Option;
                 + "PNG charts to the results directory. Cells that cannot run here (not root, a peer not installed, a "
                 + "transport not in this build) are listed as skipped.",
             "",
-            "Groups (reference first): switch (pair): direct pair vs switch; netns iperf3: kernel veth vs the switch over "
-                + "tap/xdp/mixed; switch vhost-user: OVS-DPDK vs the switch, testpmd looping; tun iperf3: veth vs the Java TUN "
+            "Groups (reference first): switch (pair): direct pair vs switch; netns iperf3 tap|xdp|mixed: the kernel's bridge "
+                + "between two veth pairs set up like the switch's ports vs the switch over tap/xdp/mixed; netns iperf3: kernel veth "
+                + "vs the switch over shm; switch vhost-user: OVS-DPDK vs the switch, testpmd looping; tun iperf3: veth vs the Java TUN "
                 + "relay plain/offload; xdp rx/tx: DPDK net_af_xdp vs Ringlink's XSK; shm: gVisor Go<->Go vs Java<->Java (and DPDK memif "
                 + "for scale); memif rx/tx: testpmd server<->testpmd client vs our memif server with the same testpmd client (rx also receiving in place, zero copy); "
                 + "af_packet rx/tx (64 B): DPDK net_af_packet vs our packet: link on the same veth end; af_packet iperf3: a kernel "
                 + "bridge vs the switch over two packet: ports between the same veths; "
+                + "vhost-user rx|tx split|packed: DPDK net_vhost vs Ringlink's back-end, testpmd virtio-user the front-end of both; "
                 + "vhost-net tx/rx: testpmd virtio_user vs our link vs TAP, in a QEMU TCG guest (minutes: leave it out with "
                 + "--only '^(?!vhost-net)'); vxlan iperf3: the kernel's bridge + vxlan vs TAP + the switch + a vxlan: port, "
                 + "both against the kernel's vxlan over a veth underlay; vxlan underlay udp: iperf3 -u vs the udp: link with "
-                + "and without GSO/GRO (--quick runs these two only with --only, e.g. --only vxlan). JMH-only benchmarks are listed as skipped with the class to run."},
+                + "and without GSO/GRO (--quick runs these two only with --only, e.g. --only vxlan). JMH-only benchmarks are listed as skipped with the class to run.",
+            "",
+            "Every cell runs from this jar's own class path (the peer harnesses are ringlink.cli.bench.harness classes run in a child JVM; "
+                + "vhost-net's guest side still needs ringlink-core's test classes, built by ./mvnw install). Besides the absolute charts, "
+                + "ratios.png shows each cell's ratio to its reference with min-max whiskers over the runs and a line at the goal its issue set."},
         footer = {"", "Examples:",
             "  ringlink bench --quick                      # seconds: checks the harness",
             "  ringlink bench --repeat 5 --duration 10     # the full measurement",

@@ -14,8 +14,11 @@ public final class BenchReport {
     /** A fixed-width table of medians and ratios. */
     public static String table(List<CellResult> results, BenchOptions o) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%-16s %7s %-22s %10s %10s %8s %6s %8s  %s%n",
-                "group", "size", "variant", "Mpps", "Gbit/s", "retr", "runs", "ratio", "note"));
+        // columns as wide as the longest group and variant, so the rows stay aligned
+        int gw = Math.max(16, results.stream().mapToInt(r -> r.cell.group().length()).max().orElse(0));
+        int vw = Math.max(22, results.stream().mapToInt(r -> r.cell.variant().length()).max().orElse(0));
+        String row = "%-" + gw + "s %7s %-" + vw + "s %10s %10s %8s %6s %8s  %s%n";
+        sb.append(String.format(Locale.ROOT, row, "group", "size", "variant", "Mpps", "Gbit/s", "retr", "runs", "ratio", "note"));
         for (CellResult r : results) {
             BenchCell c = r.cell;
             String note = r.skipped != null ? "skipped: " + r.skipped : r.error != null ? "failed: " + r.error
@@ -23,12 +26,18 @@ public final class BenchReport {
             double drops = r.ok() ? r.medianUdpDrops() : Double.NaN;
             if (!Double.isNaN(drops)) note = (note.isEmpty() ? "" : note + ", ") + "udp drops " + fmt(drops, 0);
             double retr = r.ok() ? r.medianRetransmits() : Double.NaN;
-            sb.append(String.format(Locale.ROOT, "%-16s %7s %-22s %10s %10s %8s %6d %8s  %s%n",
+            sb.append(String.format(Locale.ROOT, row,
                     c.group(), c.size() == 0 ? "stream" : c.size() + "B", c.variant(),
                     r.ok() && c.size() != 0 ? fmt(r.medianPps() / 1e6, 3) : "-",
-                    r.ok() ? fmt(r.medianGbps(), 2) : "-", Double.isNaN(retr) ? "-" : fmt(retr, 0), r.runs.size(),
+                    r.ok() ? fmt(r.medianGbps(), 2) : "-", Double.isNaN(retr) ? "-" : fmt(retr, 0), String.valueOf(r.runs.size()),
                     Double.isNaN(r.ratio) ? "-" : fmt(r.ratio, 2) + "x", note));
         }
+        java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
+        for (CellResult r : results) {
+            String st = r.cell.setting();
+            if (st != null) settings.putIfAbsent(r.cell.group(), st);
+        }
+        settings.forEach((g, st) -> sb.append("setting, ").append(g).append(": ").append(st).append('\n'));
         sb.append(String.format(Locale.ROOT, "medians of %d runs of %.1f s each; retr = the iperf3 sender's TCP retransmissions (stream cells);"
                 + " udp drops = the receiving UDP sockets' /proc/net/udp drops (tunnel cells);"
                 + " ratio = median / the group's reference at the same size, same run%n",
@@ -70,6 +79,10 @@ public final class BenchReport {
                     .append(", \"median_retransmits\": ").append(num(r.ok() ? r.medianRetransmits() : Double.NaN))
                     .append(", \"median_udp_drops\": ").append(num(r.ok() ? r.medianUdpDrops() : Double.NaN))
                     .append(", \"ratio\": ").append(num(r.ratio))
+                    .append(", \"ratio_min\": ").append(num(r.ratioMin()))
+                    .append(", \"ratio_max\": ").append(num(r.ratioMax()))
+                    .append(", \"goal\": ").append(BenchGoals.of(c).map(g -> num(g.ratio()) + ", \"goal_issue\": " + g.issue()).orElse("null"))
+                    .append(", \"setting\": ").append(c.setting() == null ? "null" : q(c.setting()))
                     .append(", \"skipped\": ").append(r.skipped == null ? "null" : q(r.skipped))
                     .append(", \"error\": ").append(r.error == null ? "null" : q(r.error)).append('}');
         }

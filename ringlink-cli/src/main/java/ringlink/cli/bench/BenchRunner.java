@@ -64,7 +64,13 @@ public final class BenchRunner {
             if (!r.ok()) continue;
             Predicate<CellResult> sameCell = x -> x.cell.reference() && x.ok()
                     && x.cell.group().equals(r.cell.group()) && x.cell.size() == r.cell.size();
-            results.stream().filter(sameCell).findFirst().ifPresent(ref -> r.ratio = r.measure() / ref.measure());
+            results.stream().filter(sameCell).findFirst().ifPresent(ref -> {
+                r.ratio = r.measure() / ref.measure();
+                int n = Math.min(r.runs.size(), ref.runs.size());
+                r.runRatios = java.util.stream.IntStream.range(0, n)
+                        .mapToDouble(k -> r.measure(r.runs.get(k)) / ref.measure(ref.runs.get(k)))
+                        .filter(x -> !Double.isNaN(x) && !Double.isInfinite(x)).toArray();
+            });
         }
     }
 }

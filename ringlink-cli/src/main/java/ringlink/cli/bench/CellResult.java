@@ -10,6 +10,8 @@ public final class CellResult {
     String skipped;
     String error;
     double ratio = Double.NaN;
+    /** Per-repetition ratios (run k / the reference's run k: interleaved, so taken back to back). */
+    double[] runRatios = new double[0];
 
     CellResult(BenchCell cell) {
         this.cell = cell;
@@ -23,6 +25,15 @@ public final class CellResult {
     public String error() { return error; }
     /** Median over repetitions / the reference's median (NaN if there is none). */
     public double ratio() { return ratio; }
+
+    /** The smallest and largest per-repetition ratio (NaN if there is no ratio). */
+    public double ratioMin() {
+        return java.util.Arrays.stream(runRatios).min().orElse(Double.NaN);
+    }
+
+    public double ratioMax() {
+        return java.util.Arrays.stream(runRatios).max().orElse(Double.NaN);
+    }
 
     public boolean ok() {
         return skipped == null && error == null && !runs.isEmpty();
@@ -51,6 +62,11 @@ public final class CellResult {
     /** The figure ratios compare: packets per second for sized cells, bits per second for streams. */
     double measure() {
         return cell.size() == 0 ? medianGbps() : medianPps();
+    }
+
+    /** {@link #measure()}'s figure of one repetition. */
+    double measure(BenchCell.Measurement m) {
+        return cell.size() == 0 ? m.gbps() : m.pps();
     }
 
     static double median(double[] v) {

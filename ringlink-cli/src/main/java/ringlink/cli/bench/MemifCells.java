@@ -29,7 +29,7 @@ public final class MemifCells implements BenchCellProvider {
      * memif's zero-copy receive as a third variant of the {@code memif rx} group: our server lending
      * testpmd's packets in place ({@code MemifLink.receiveInPlace}) instead of copying them, rated
      * against the group's reference (testpmd ↔ testpmd) like the copying variant. Runs
-     * {@code bench/memif.sh dirs=rxip} (which also measures its own testpmd pair, printed beside it).
+     * {@code TestpmdPairBench memif dirs=rxip} ({@code bench/memif.sh dirs=rxip}) (which also measures its own testpmd pair, printed beside it).
      */
     record MemifInPlaceCell(TransportCells.Paired paired, int size, List<Integer> sizes) implements BenchCell {
         static final String VARIANT = "ringlink memif in place";
@@ -39,10 +39,10 @@ public final class MemifCells implements BenchCellProvider {
         @Override public String group() { return "memif rx"; }
         @Override public String variant() { return VARIANT; }
         @Override public boolean reference() { return false; }
+        @Override public String harness() { return TransportCells.PAIR; }
 
         @Override
         public String unavailable() {
-            if (SwitchLoopCell.script("memif.sh") == null) return "bench/memif.sh not found (run from the source tree, or set RINGLINK_HOME)";
             if (Shell.which("dpdk-testpmd") == null) return "dpdk-testpmd not installed (see scripts/packages.txt)";
             if (!Shell.isRoot()) return "needs root";
             return Links.providers().containsKey("memif") ? null : "the memif transport is not in this build";
@@ -52,10 +52,8 @@ public final class MemifCells implements BenchCellProvider {
         public Measurement run(Duration d) throws Exception {
             long s = Math.max(1, Math.round(d.toMillis() / 1000.0));
             return paired.take(size + VARIANT, () -> {
-                Shell.Result r = Shell.run(sizes.size() * 2 * (s + 60) + 300, "bash", SwitchLoopCell.script("memif.sh").toString(),
-                        "seconds=" + s, "sizes=" + sizes.stream().map(String::valueOf).collect(Collectors.joining(",")), "dirs=rxip");
-                if (!r.ok()) throw new IOException("memif.sh failed: " + SwitchLoopCell.tail(r.output()));
-                return parse(r.output());
+                return parse(Harness.run(TransportCells.PAIR, "1", sizes.size() * 2 * (s + 60) + 300, "memif",
+                        "seconds=" + s, "sizes=" + sizes.stream().map(String::valueOf).collect(Collectors.joining(",")), "dirs=rxip"));
             });
         }
 
@@ -68,7 +66,7 @@ public final class MemifCells implements BenchCellProvider {
                 double pps = Double.parseDouble(x.group(2)) * 1e6;
                 m.put(size + VARIANT, new Measurement(pps, pps * size * 8 / 1e9));
             }
-            if (m.isEmpty()) throw new IOException("no rxip rows in memif.sh's output: " + SwitchLoopCell.tail(out));
+            if (m.isEmpty()) throw new IOException("no rxip rows in TestpmdPairBench's output: " + SwitchLoopCell.tail(out));
             return m;
         }
     }

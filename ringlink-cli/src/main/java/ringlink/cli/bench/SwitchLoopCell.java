@@ -44,7 +44,7 @@ record SwitchLoopCell(boolean ovs, int size) implements BenchCell {
         return new Measurement(Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2)));
     }
 
-    static String tail(String s) {
+    public static String tail(String s) {
         String t = s.strip();
         return t.length() > 400 ? "..." + t.substring(t.length() - 400) : t;
     }

@@ -16,27 +16,30 @@ import ringlink.link.Links;
  * <ul>
  * <li>{@code tun iperf3}: {@link TunRelayBench} in process: kernel veth (reference) vs the Java
  *     TUN relay without and with offloads (also in {@code --quick} as root: 1 s iperf3 each);</li>
- * <li>{@code xdp rx}/{@code xdp tx}: {@code bench/xdp.sh --attach drv --source live} (XdpBench):
+ * <li>{@code xdp rx}/{@code xdp tx}: {@code XdpBench --attach drv --source live}:
  *     Ringlink's XSK vs DPDK's net_af_xdp in dpdk-testpmd (reference) on one veth pair, both
  *     attached natively, RX fed by frames made in the kernel (BPF_PROG_RUN live frames);</li>
- * <li>{@code shm}: {@code bench/shm.sh} (ShmBench): Java↔Java processes vs gVisor's Go↔Go
+ * <li>{@code shm}: {@code ShmBench}: Java↔Java processes vs gVisor's Go↔Go
  *     sharedmem queue code (reference), client sends; as root, DPDK's memif PMD between two
  *     testpmd processes in the same run, for scale;</li>
- * <li>{@code memif rx}/{@code memif tx}: {@code bench/memif.sh} (MemifBench): our memif server
+ * <li>{@code memif rx}/{@code memif tx}: {@code TestpmdPairBench memif}: our memif server
  *     against testpmd's net_memif client, beside testpmd server ↔ testpmd client (reference);</li>
  * <li>{@code vhost-net tx}/{@code vhost-net rx}: {@code bench/vhostnet-bench.sh}: inside a QEMU TCG
  *     guest, our vhost-net link vs TAP read/write vs dpdk-testpmd's virtio_user on /dev/vhost-net
  *     (reference). Boots a guest: minutes; exclude it with {@code --only '^(?!vhost-net)'}.</li>
  * </ul>
+ * The harnesses are classes of {@code ringlink.cli.bench.harness}, run in a child JVM on the CLI's
+ * own class path ({@link Harness}): they need neither the source tree nor a build step (the
+ * bench/*.sh scripts are thin wrappers around the same classes). vhost-net is the exception: its
+ * guest side still runs from ringlink-core's test classes ({@code bench/vhostnet-bench.sh}).
  * A harness that measures both sides in one invocation (xdp, shm, vhost-net) runs once per
  * repetition: the first of its cells runs it and leaves the sibling cells' figures for them
  * ({@link Paired}), so each repetition still compares figures taken back to back.
  *
  * <p>The JMH-only benchmarks are listed as cells that are always skipped, pointing at JMH.
  *
- * <p>vhost-user: when that branch merges, its cells (Ringlink's vhost-user back-end beside
- * dpdk-testpmd's vhost PMD, and the frontend role beside testpmd's virtio-user) go in
- * {@link #vhostUser} below; the switch loop over vhost-user is already in {@link SwitchLoopCell}.
+ * <p>vhost-user: Ringlink's back-end beside dpdk-testpmd's vhost PMD ({@link #vhostUser},
+ * {@code TestpmdPairBench vhost-user}); the switch loop over vhost-user is in {@link SwitchLoopCell}.
  */
 public final class TransportCells implements BenchCellProvider {
     @Override
@@ -73,7 +76,7 @@ public final class TransportCells implements BenchCellProvider {
     /**
      * The vhost-user transport's cells: DPDK testpmd's virtio-user front-end talking to our
      * back-end beside the same front-end talking to DPDK's own net_vhost back-end, per direction
-     * and ring format (bench/vhostuser.sh measures both in one run).
+     * and ring format (TestpmdPairBench measures both in one run).
      */
     static List<BenchCell> vhostUser(BenchOptions o) {
         List<BenchCell> cells = new ArrayList<>();
@@ -97,10 +100,11 @@ public final class TransportCells implements BenchCellProvider {
         @Override public String variant() { return dpdk ? "dpdk net_vhost" : "ringlink backend"; }
         @Override public boolean reference() { return dpdk; }
 
+        @Override public String harness() { return PAIR; }
+
         @Override
         public String unavailable() {
-            String why = needScript("vhostuser.sh");
-            if (why == null) why = needRoot("dpdk-testpmd");
+            String why = needRoot("dpdk-testpmd");
             return why != null ? why : Links.providers().containsKey("vhost-user") ? null : "the vhost-user transport is not in this build";
         }
 
@@ -108,14 +112,15 @@ public final class TransportCells implements BenchCellProvider {
         public Measurement run(Duration d) throws Exception {
             long s = seconds(d, 1);
             return paired.take(size + variant(), () -> {
-                String out = script("vhostuser.sh", sizes.size() * 2 * (s + 60) + 300, "seconds=" + s,
+                // our data thread on CPU 1, testpmd's front-end lcores on CPU 0 (--lcores)
+                String out = Harness.run(PAIR, "1", sizes.size() * 2 * (s + 60) + 300, "vhost-user", "seconds=" + s,
                         "sizes=" + sizes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")),
                         "rings=" + ring, "dirs=" + dir);
                 return parse(out, dir, ring);
             });
         }
 
-        /** VhostUserBench's rows "rx split 64 ours dpdk ratio", keyed as the cells take them. */
+        /** TestpmdPairBench vhost-user's rows "rx split 64 ours dpdk ratio", keyed as the cells take them. */
         static Map<String, Measurement> parse(String out, String dir, String ring) throws IOException {
             Map<String, Measurement> m = new HashMap<>();
             Matcher x = VUSER.matcher(out);
@@ -125,14 +130,14 @@ public final class TransportCells implements BenchCellProvider {
                 m.put(size + "ringlink backend", rate(Double.parseDouble(x.group(4)) * 1e6, size));
                 m.put(size + "dpdk net_vhost", rate(Double.parseDouble(x.group(5)) * 1e6, size));
             }
-            if (m.isEmpty()) throw new IOException("no " + dir + " " + ring + " rows in vhostuser.sh's output: " + SwitchLoopCell.tail(out));
+            if (m.isEmpty()) throw new IOException("no " + dir + " " + ring + " rows in TestpmdPairBench's output: " + SwitchLoopCell.tail(out));
             return m;
         }
     }
 
     /**
      * memif: our server link against testpmd's net_memif client, beside two testpmd processes over
-     * memif, per direction and size (bench/memif.sh measures both in one run).
+     * memif, per direction and size (TestpmdPairBench measures both in one run).
      */
     static List<BenchCell> memif(BenchOptions o) {
         List<BenchCell> cells = new ArrayList<>();
@@ -154,21 +159,22 @@ public final class TransportCells implements BenchCellProvider {
         @Override public String variant() { return dpdk ? "testpmd memif" : "ringlink memif"; }
         @Override public boolean reference() { return dpdk; }
 
+        @Override public String harness() { return PAIR; }
+
         @Override
         public String unavailable() {
-            String why = needScript("memif.sh");
-            if (why == null) why = needRoot("dpdk-testpmd");
+            String why = needRoot("dpdk-testpmd");
             return why != null ? why : Links.providers().containsKey("memif") ? null : "the memif transport is not in this build";
         }
 
         @Override
         public Measurement run(Duration d) throws Exception {
             long s = seconds(d, 1);
-            return paired.take(size + variant(), () -> parse(script("memif.sh", sizes.size() * 2 * (s + 60) + 300, "seconds=" + s,
+            return paired.take(size + variant(), () -> parse(Harness.run(PAIR, "1", sizes.size() * 2 * (s + 60) + 300, "memif", "seconds=" + s,
                     "sizes=" + sizes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")), "dirs=" + dir), dir));
         }
 
-        /** MemifBench's rows "rx 64 ours dpdk ratio", keyed as the cells take them. */
+        /** TestpmdPairBench memif's rows "rx 64 ours dpdk ratio", keyed as the cells take them. */
         static Map<String, Measurement> parse(String out, String dir) throws IOException {
             Map<String, Measurement> m = new HashMap<>();
             Matcher x = MEMIF_ROW.matcher(out);
@@ -178,20 +184,26 @@ public final class TransportCells implements BenchCellProvider {
                 m.put(size + "ringlink memif", rate(Double.parseDouble(x.group(3)) * 1e6, size));
                 m.put(size + "testpmd memif", rate(Double.parseDouble(x.group(4)) * 1e6, size));
             }
-            if (m.isEmpty()) throw new IOException("no " + dir + " rows in memif.sh's output: " + SwitchLoopCell.tail(out));
+            if (m.isEmpty()) throw new IOException("no " + dir + " rows in TestpmdPairBench's output: " + SwitchLoopCell.tail(out));
             return m;
         }
     }
 
     /** Runs a harness once for several cells of a repetition and hands each its figure. */
-    static final class Paired {
+    public static final class Paired {
+        /** An empty set of pending figures (one per cell group and repetition source). */
+        public Paired() {}
+
+
         private final Map<String, BenchCell.Measurement> pending = new HashMap<>();
+        /** The harness's {@code SETTING} line of its last run (what it measured with), or null. */
+        volatile String setting;
 
         /**
          * The figure for {@code key}: left by a sibling's run of the same harness in this
          * repetition, else {@code harness} runs now (its figures for the siblings are kept).
          */
-        synchronized BenchCell.Measurement take(String key, HarnessRun harness) throws Exception {
+        public synchronized BenchCell.Measurement take(String key, HarnessRun harness) throws Exception {
             BenchCell.Measurement m = pending.remove(key);
             if (m != null) return m;
             Map<String, BenchCell.Measurement> all = harness.run();
@@ -203,9 +215,23 @@ public final class TransportCells implements BenchCellProvider {
         }
     }
 
-    interface HarnessRun {
+    /** One run of a harness: every figure it printed, keyed as the cells take them. */
+    public interface HarnessRun {
+        /** Runs the harness once. */
         Map<String, BenchCell.Measurement> run() throws Exception;
     }
+
+    /** Seconds of real traffic XdpBench runs before the counted ones, in the xdp cells. */
+    static final int XDP_WARMUP = 2;
+
+    /** The {@code SETTING ...} line of a harness's output (what it measured with), or null. */
+    static String setting(String out) {
+        return out.lines().filter(l -> l.startsWith("SETTING ")).map(l -> l.substring(8).strip()).reduce((a, b) -> b).orElse(null);
+    }
+
+    /** The harness main classes (run by {@link Harness} on the CLI's class path). */
+    static final String PAIR = "ringlink.cli.bench.harness.TestpmdPairBench", XDP_BENCH = "ringlink.cli.bench.harness.XdpBench",
+            SHM_BENCH = "ringlink.cli.bench.harness.ShmBench";
 
     private static long seconds(Duration d, int min) {
         return Math.max(min, Math.round(d.toMillis() / 1000.0));
@@ -255,28 +281,33 @@ public final class TransportCells implements BenchCellProvider {
 
     private static final Pattern XDP = Pattern.compile("(RX|TX)\\s+java ([0-9.]+) Mpps\\s+dpdk af_xdp ([0-9.]+) Mpps");
 
-    /** AF_XDP on a veth pair: Ringlink's XSK vs DPDK's net_af_xdp (bench/xdp.sh, both in one run). */
+    /** AF_XDP on a veth pair: Ringlink's XSK vs DPDK's net_af_xdp (XdpBench, both in one run). */
     record Xdp(Paired paired, String dir, int size, boolean dpdk) implements BenchCell {
         @Override public String group() { return "xdp " + dir; }
         @Override public String variant() { return dpdk ? "testpmd af_xdp" : "ringlink xsk"; }
         @Override public boolean reference() { return dpdk; }
+        @Override public String harness() { return XDP_BENCH; }
+        @Override public String setting() { return paired.setting; }
 
         @Override
         public String unavailable() {
-            String why = needScript("xdp.sh");
-            if (why == null) why = needRoot("ip", "dpdk-testpmd");
+            String why = needRoot("ip", "ethtool", "dpdk-testpmd");
             return why != null || size <= 1514 ? why : "XdpBench takes frames up to 1514 bytes";
         }
 
         @Override
         public Measurement run(Duration d) throws Exception {
-            long s = seconds(d, 3); // XdpBench: one warm-up second, then at least two samples
+            long s = seconds(d, 2); // seconds counted: at least two per-second samples
             return paired.take(dir + size + variant(), () -> {
                 // Native attach for ours too: testpmd's net_af_xdp always attaches natively on veth, so
                 // that is the like-for-like pair; RX from frames made in the kernel (live frames), since
                 // testpmd's copy-mode TX (~1 Mpps) would bound both receivers below their own limit.
-                String out = script("xdp.sh", 4 * s + 300, "--seconds", String.valueOf(s), "--size", String.valueOf(size), "--only", dir,
-                        "--attach", "drv", "--source", "live");
+                // Two seconds of real traffic before the counted ones, for both sides: with one, a
+                // 3-second cell counted the Java receiver while its JIT was still compiling
+                // (PERFORMANCE.md, AF_XDP: why one run said 0.81x and another 1.29x).
+                String out = Harness.run(XDP_BENCH, null, 4 * (s + XDP_WARMUP) + 300, "--seconds", String.valueOf(s + XDP_WARMUP),
+                        "--warmup", String.valueOf(XDP_WARMUP), "--size", String.valueOf(size), "--only", dir, "--attach", "drv", "--source", "live");
+                paired.setting = TransportCells.setting(out);
                 return parse(out, dir, size);
             });
         }
@@ -289,7 +320,7 @@ public final class TransportCells implements BenchCellProvider {
                 double java = Double.parseDouble(m.group(2)) * 1e6, peer = Double.parseDouble(m.group(3)) * 1e6;
                 return Map.of(dir + size + "ringlink xsk", rate(java, size), dir + size + "testpmd af_xdp", rate(peer, size));
             }
-            throw new IOException("no " + dir + " result line in xdp.sh's output: " + SwitchLoopCell.tail(out));
+            throw new IOException("no " + dir + " result line in XdpBench's output: " + SwitchLoopCell.tail(out));
         }
     }
 
@@ -302,7 +333,7 @@ public final class TransportCells implements BenchCellProvider {
     private static final Pattern MEMIF = Pattern.compile("(?m)^memif\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)");
 
     /**
-     * Sharedmem between two processes: Java↔Java vs gVisor's Go↔Go (bench/shm.sh, both in one run),
+     * Sharedmem between two processes: Java↔Java vs gVisor's Go↔Go (ShmBench, both in one run),
      * and, for scale, DPDK's memif PMD between two testpmd processes in the same run (as root with
      * dpdk-testpmd; not wire-compatible with gVisor's queues, so not a peer of ours).
      */
@@ -311,11 +342,11 @@ public final class TransportCells implements BenchCellProvider {
 
         @Override public String group() { return "shm"; }
         @Override public boolean reference() { return variant.equals(GO); }
+        @Override public String harness() { return SHM_BENCH; }
 
         @Override
         public String unavailable() {
-            String why = needScript("shm.sh");
-            if (why == null && Shell.which("go") == null) why = "go not installed (apt-get install golang-go golang-gvisor-gvisor-dev)";
+            String why = ringlink.cli.bench.harness.ShmBench.unavailable();
             if (why == null && variant.equals(MEMIF)) why = needRoot("dpdk-testpmd");
             return why;
         }
@@ -327,7 +358,7 @@ public final class TransportCells implements BenchCellProvider {
                 List<String> args = new ArrayList<>(List.of("--seconds", String.valueOf(s), "--warmup", "1",
                         "--sizes", String.valueOf(size), "--direction", "c2s"));
                 if (needRoot("dpdk-testpmd") == null) args.add("--memif");
-                return parse(script("shm.sh", (long) (3 * s) + 600, args.toArray(String[]::new)), size);
+                return parse(Harness.run(SHM_BENCH, null, (long) (3 * s) + 600, args.toArray(String[]::new)), size);
             });
         }
 
@@ -341,7 +372,7 @@ public final class TransportCells implements BenchCellProvider {
                 got.put(size + GO, new Measurement(Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5))));
                 break;
             }
-            if (got.isEmpty()) throw new IOException("no c2s " + size + " B row in shm.sh's output: " + SwitchLoopCell.tail(out));
+            if (got.isEmpty()) throw new IOException("no c2s " + size + " B row in ShmBench's output: " + SwitchLoopCell.tail(out));
             Matcher x = TransportCells.MEMIF.matcher(out);
             while (x.find()) {
                 if (Integer.parseInt(x.group(1)) == size) {

@@ -142,4 +142,11 @@ class TransportCellsTest {
         assertEquals(3, runs.get());
         assertThrows(IOException.class, () -> p.take("missing", h));
     }
+
+    @Test
+    void theXdpHarnessSettingLineIsKept() {
+        String out = "XDP packet rate ...\nSETTING xdp size=64 seconds=5 warmup=2s counted=3s order=rx only\nRX  java 1.0 Mpps   dpdk af_xdp 1.0 Mpps\n";
+        assertEquals("xdp size=64 seconds=5 warmup=2s counted=3s order=rx only", TransportCells.setting(out));
+        assertNull(TransportCells.setting("no such line"));
+    }
 }

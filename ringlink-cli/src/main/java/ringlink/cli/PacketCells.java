@@ -1,4 +1,4 @@
-package ringlink.cli.bench;
+package ringlink.cli;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -12,6 +12,11 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import ringlink.cli.bench.BenchCell;
+import ringlink.cli.bench.BenchCellProvider;
+import ringlink.cli.bench.BenchOptions;
+import ringlink.cli.bench.Harness;
+import ringlink.cli.bench.TransportCells;
 import ringlink.cli.demo.DemoContext;
 import ringlink.cli.demo.DemoStep;
 import ringlink.cli.demo.DemoTools;
@@ -54,14 +59,16 @@ public final class PacketCells implements BenchCellProvider {
     /** Packet rates: Ringlink's {@code packet:} link vs testpmd's net_af_packet on one veth. */
     record Rate(TransportCells.Paired paired, String dir, int size, List<Integer> sizes, boolean dpdk) implements BenchCell {
         static final String OURS = "ringlink packet", PEER = "testpmd af_packet";
+        /** The harness main, run from this jar's class path ({@code bench/afpacket.sh} wraps it too). */
+        static final String HARNESS = "ringlink.cli.bench.harness.PacketBench";
 
         @Override public String group() { return "af_packet " + dir; }
         @Override public String variant() { return dpdk ? PEER : OURS; }
         @Override public boolean reference() { return dpdk; }
+        @Override public String harness() { return HARNESS; }
 
         @Override
         public String unavailable() {
-            if (script() == null) return "bench/afpacket.sh not found (run from the source tree, or set RINGLINK_HOME)";
             if (Shell.which("dpdk-testpmd") == null) return "dpdk-testpmd not installed (apt-get install dpdk-dev librte-net-af-packet23)";
             if (!Shell.isRoot()) return "needs root";
             return Links.providers().containsKey("packet") ? null : "the packet transport is not in this build";
@@ -73,10 +80,8 @@ public final class PacketCells implements BenchCellProvider {
             return paired.take(dir + size + variant(), () -> {
                 // Both directions in one harness run: the veth pair is made once and each
                 // direction's two figures are taken back to back.
-                Shell.Result r = Shell.run(sizes.size() * 4 * (s + 40) + 300, "bash", script().toString(), "seconds=" + s,
-                        "sizes=" + sizes.stream().map(String::valueOf).collect(Collectors.joining(",")));
-                if (!r.ok()) throw new IOException("afpacket.sh failed: " + SwitchLoopCell.tail(r.output()));
-                return parse(r.output());
+                return parse(Harness.run(HARNESS, null, sizes.size() * 4 * (s + 40) + 300, "seconds=" + s,
+                        "sizes=" + sizes.stream().map(String::valueOf).collect(Collectors.joining(","))));
             });
         }
 
@@ -89,7 +94,7 @@ public final class PacketCells implements BenchCellProvider {
                 m.put(x.group(1) + size + OURS, rate(Double.parseDouble(x.group(3)) * 1e6, size));
                 m.put(x.group(1) + size + PEER, rate(Double.parseDouble(x.group(4)) * 1e6, size));
             }
-            if (m.isEmpty()) throw new IOException("no rows in afpacket.sh's output: " + SwitchLoopCell.tail(out));
+            if (m.isEmpty()) throw new IOException("no rows in PacketBench's output: " + out.strip().lines().reduce((first, last) -> last).orElse(""));
             return m;
         }
 
@@ -97,9 +102,6 @@ public final class PacketCells implements BenchCellProvider {
             return new Measurement(pps, pps * size * 8 / 1e9);
         }
 
-        static Path script() {
-            return SwitchLoopCell.script("afpacket.sh");
-        }
     }
 
     /**

@@ -1,4 +1,4 @@
-package ringlink.bench.afpacket;
+package ringlink.cli.bench.harness;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,12 +10,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import ringlink.afpacket.PacketConfig;
 import ringlink.afpacket.PacketLink;
-import ringlink.bench.xdp.LiveFrameSource;
 import ringlink.link.LinkSpec;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.CpuAffinity;
-import ringlink.vhostuser.Testpmd;
-import ringlink.xdp.UdpFrames;
 
 /**
  * AF_PACKET packet rates: Ringlink's {@code packet:} link beside DPDK testpmd's
@@ -110,7 +107,7 @@ public final class PacketBench {
         try (PacketLink l = PacketLink.open(PacketConfig.parse(LinkSpec.parse("packet:" + a + "?vnethdr=false&qdisc-bypass=true")));
              PacketBatch frames = new PacketBatch(BATCH, 2048)) {
             for (int k = 0; k < BATCH; k++) {
-                UdpFrames.append(frames, mac(a), mac(b), UdpFrames.ip("10.79.1.1"), UdpFrames.ip("10.79.1.2"), 4000, 9, size, k);
+                XdpBench.udpFrame(frames, mac(a), mac(b), 0x0a4f0101, 0x0a4f0102, size, k);
             }
             Thread t = Thread.ofPlatform().name(tag + "-tx").start(() -> {
                 try {
@@ -215,7 +212,7 @@ public final class PacketBench {
     static Source source(int size) throws Exception {
         byte[] frame;
         try (PacketBatch f = new PacketBatch(1, 2048)) {
-            int i = UdpFrames.append(f, mac(b), mac(a), UdpFrames.ip("10.79.1.2"), UdpFrames.ip("10.79.1.1"), 4000, 9, size, 0);
+            int i = XdpBench.udpFrame(f, mac(b), mac(a), 0x0a4f0102, 0x0a4f0101, size, 0);
             frame = f.data(i).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
         }
         if (!sourceKind.equals("packet")) {

@@ -1,4 +1,4 @@
-package ringlink.bench.xdp;
+package ringlink.cli.bench.harness;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import ringlink.sys.Bpf;
 import ringlink.sys.CpuAffinity;
 import ringlink.sys.Fd;
+import ringlink.sys.Pointers;
 import ringlink.sys.SysException;
 import ringlink.xdp.BpfAssembler;
 import ringlink.xdp.BpfAttrLayout;
@@ -90,7 +91,7 @@ public final class LiveFrameSource implements AutoCloseable {
                 attr.fill((byte) 0);
                 attr.set(ValueLayout.JAVA_INT, OFF_PROG_FD, pf);
                 attr.set(ValueLayout.JAVA_INT, OFF_DATA_SIZE_IN, frame.length);
-                attr.set(ValueLayout.JAVA_LONG, OFF_DATA_IN, data.address());
+                Pointers.store(attr, OFF_DATA_IN, data);
                 attr.set(ValueLayout.JAVA_INT, OFF_REPEAT, REPEAT);
                 attr.set(ValueLayout.JAVA_INT, OFF_FLAGS, BPF_F_TEST_XDP_LIVE_FRAMES);
                 try {

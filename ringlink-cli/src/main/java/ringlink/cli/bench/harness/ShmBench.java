@@ -1,4 +1,4 @@
-package ringlink.bench.shm;
+package ringlink.cli.bench.harness;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -7,9 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
-import ringlink.shm.GoPeer;
-import ringlink.shm.ShmPeerMain;
-import ringlink.vhostuser.Testpmd;
 
 /**
  * Sharedmem throughput between two processes, Ringlink's Java link beside gVisor's own Go queue
@@ -24,12 +21,18 @@ import ringlink.vhostuser.Testpmd;
  * {@code --memif} adds, for scale, DPDK's memif PMD between two {@code dpdk-testpmd} processes
  * (server txonly, client rxonly; not the same wire format, so it is no peer of ours): a line
  * {@code memif SIZE pps gbps} per size. It needs root and dpdk-testpmd with librte-net-memif.
- * Run it through bench/shm.sh (builds the test classpath and the Go peer).
+ * Run by {@code ringlink bench --only shm} and bench/shm.sh; the Go peer is built from the sources
+ * inside ringlink.jar ({@link GoShmPeer}).
  */
 public final class ShmBench {
     private ShmBench() {}
 
     record Rate(double pps, double gbps) {}
+
+    /** Why the benchmark cannot run here (Go or gVisor's sources missing), or null. */
+    public static String unavailable() {
+        return GoShmPeer.unavailable();
+    }
 
     public static void main(String[] args) throws Exception {
         double seconds = 5;
@@ -50,8 +53,8 @@ public final class ShmBench {
                         + " (usage: ShmBench [--seconds S] [--warmup S] [--sizes 64,1500] [--direction c2s|s2c|both] [--runs N] [--memif])");
             }
         }
-        Path go = GoPeer.build();
-        Path logs = ringlink.testing.Env.buildDir().resolve("shm-bench-logs"); // kept for a look when a run fails
+        Path go = GoShmPeer.build();
+        Path logs = GoShmPeer.workDir().resolve("shm-bench-logs"); // kept for a look when a run fails
         Files.createDirectories(logs);
         List<String> dirs = direction.equals("both") ? List.of("c2s", "s2c") : List.of(direction);
         System.out.printf(Locale.ROOT, "%-4s %6s %14s %10s %14s %10s %8s%n", "dir", "size", "java pps", "java Gb/s", "gvisor pps", "go Gb/s", "ratio");
@@ -144,7 +147,7 @@ public final class ShmBench {
         } else {
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "--illegal-native-access=deny", "-cp", System.getProperty("java.class.path"),
-                    ShmPeerMain.class.getName(), "--role", role, "--sock", sock.toString(), "--bench", mode, "--size", "" + size,
+                    ShmBenchPeer.class.getName(), "--role", role, "--sock", sock.toString(), "--bench", mode, "--size", "" + size,
                     "--seconds", "" + seconds, "--warmup", "" + warmup));
         }
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();

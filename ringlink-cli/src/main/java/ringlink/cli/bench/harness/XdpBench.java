@@ -1,4 +1,4 @@
-package ringlink.bench.xdp;
+package ringlink.cli.bench.harness;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,12 +11,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import ringlink.packet.Checksum;
 import ringlink.packet.PacketBatch;
+import ringlink.sys.Endian;
 import ringlink.sys.CpuAffinity;
 import ringlink.sys.Fd;
 import ringlink.xdp.BpfAssembler;
 import ringlink.xdp.BpfAttrLayout;
-import ringlink.xdp.UdpFrames;
 import ringlink.xdp.XdpConfig;
 import ringlink.xdp.XdpLink;
 import ringlink.xdp.XdpProgram;
@@ -40,12 +43,18 @@ import ringlink.xdp.XdpProgram;
  * Rates are the mean of the per-second samples after a warm-up second. Prints Mpps and the
  * Java/DPDK ratio. Needs root and dpdk-testpmd with librte-net-af-xdp; mounts bpffs if needed.
  *
- * <pre>bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx|drop] [--source testpmd|live] [--tag rlxd]</pre>
+ * <pre>ringlink bench --only xdp; bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx|drop] [--source testpmd|live] [--tag rlxd]</pre>
  */
 public final class XdpBench {
     /** Interface names and testpmd file prefixes start with {@link #tag} ({@code --tag}). */
     static String tag = "rlxd", A = "rlxdb0", B = "rlxdb1";
     static int seconds = 10, size = 64;
+    /**
+     * Seconds of real traffic before the samples that count ({@code --warmup}, default 1): the
+     * first {@code warmup} per-second samples of every case are dropped (testpmd's: its first
+     * {@code warmup} non-zero ones). {@code --seconds} includes them.
+     */
+    static int warmup = 1;
     static XdpProgram.Attach attach = XdpProgram.Attach.SKB;
     static String only = null;
     /**
@@ -69,9 +78,10 @@ public final class XdpBench {
                 case "--only" -> only = args[++i];
                 case "--source" -> source = args[++i];
                 case "--tag" -> tag = args[++i];
+                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 default -> {
-                    System.err.println("usage: XdpBench [--seconds N>=3] [--size 60..1514] [--attach skb|drv] [--only rx|tx|drop]"
-                            + " [--source testpmd|live] [--tag rlxd]");
+                    System.err.println("usage: XdpBench [--seconds N>=warmup+2] [--warmup S (1)] [--size 60..1514] [--attach skb|drv]"
+                            + " [--only rx|tx|drop] [--source testpmd|live] [--tag rlxd]");
                     System.exit(2);
                 }
             }
@@ -84,7 +94,8 @@ public final class XdpBench {
         // where it is pinned (CPU 0) and takes the veth's softirq with it, receivers on CPU 1.
         srcCpu = source.equals("live") ? 0 : 1;
         rxCpu = 1 - srcCpu;
-        if (seconds < 3) throw new IllegalArgumentException("--seconds must be >= 3 (one warm-up second, two samples)");
+        if (warmup < 1) throw new IllegalArgumentException("--warmup must be >= 1 (the first second is partial)");
+        if (seconds < warmup + 2) throw new IllegalArgumentException("--seconds must be >= warmup + 2 (two samples that count)");
         if (sh("command -v dpdk-testpmd") != 0) throw new IllegalStateException("dpdk-testpmd not found (Debian package dpdk-dev)");
         if (sh("mount | grep -q ' /sys/fs/bpf '") != 0) sh("mount -t bpf bpf /sys/fs/bpf");
         Runtime.getRuntime().addShutdownHook(new Thread(XdpBench::cleanUp));
@@ -100,7 +111,10 @@ public final class XdpBench {
         System.out.printf("XDP packet rate, %d-byte frames, %d s per case, attach=%s, rx source %s (CPU %d, receivers CPU %d), veth %s<->%s, %d CPUs, load %s%n",
                 size, seconds, attach.name().toLowerCase(Locale.ROOT), source, srcCpu, rxCpu, A, B, Runtime.getRuntime().availableProcessors(),
                 Files.readString(Path.of("/proc/loadavg")).trim());
-        warmUp();
+        long jitWarm = warmUp();
+        // One line with everything that differs between runs people compare (issue 22: an RX ratio
+        // of 0.81x in one run against 1.29x in the docs came from different settings, not code).
+        System.out.println(setting(jitWarm));
         try {
             if (only == null || only.equals("tx")) {
                 double jt = javaTx();
@@ -128,7 +142,7 @@ public final class XdpBench {
      * short run on a busy machine does not measure the interpreter: on a starved CPU the first
      * seconds of a real run may not be enough for C2.
      */
-    static void warmUp() throws IOException {
+    static long warmUp() throws IOException {
         long t0 = System.nanoTime();
         try (ringlink.xdp.XskSimulator sim = ringlink.xdp.XskSimulator.create(4096, 2048, 2048);
              PacketBatch rx = new PacketBatch(64, 2048); PacketBatch tx = new PacketBatch(64, 2048)) {
@@ -142,7 +156,27 @@ public final class XdpBench {
                 sim.complete();
             }
         }
-        System.out.printf("(JIT warm-up on simulated rings: %d ms)%n", (System.nanoTime() - t0) / 1_000_000);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        System.out.printf("(JIT warm-up on simulated rings: %d ms)%n", ms);
+        return ms;
+    }
+
+    /**
+     * The {@code SETTING} line: what this run measured with. Everything in it has moved a ratio
+     * between runs at some point (PERFORMANCE.md, AF_XDP): the case order (RX right after start
+     * or after the TX cases: the JVM's JIT still compiling on the receive path), the seconds
+     * counted, who is on which CPU (the JVM's JIT and GC threads are not pinned, testpmd has no
+     * such threads), batch sizes, polling and the ring/UMEM sizes of both sides.
+     */
+    static String setting(long jitWarmMs) throws IOException {
+        String order = only != null ? only + " only" : source.equals("live") ? "tx,rx,drop" : "tx,rx";
+        return String.format(Locale.ROOT, "SETTING xdp size=%d seconds=%d warmup=%ds counted=%ds order=%s source=%s attach=%s(java) native(testpmd)"
+                + " src_cpu=%d rx_cpu=%d testpmd_lcores=main:%d,fwd:%d java_rx_thread=cpu%d java_other_threads=unpinned"
+                + " java_batch=64 java_poll=busy(no pause) testpmd_burst=32 testpmd_busy_budget=pmd-default"
+                + " xsk=copy ring=%d frames=%d need_wakeup=%s jit_warmup_sim=%dms cpus=%d load=%s",
+                size, seconds, warmup, seconds - warmup, order, source, attach.name().toLowerCase(Locale.ROOT), srcCpu, rxCpu,
+                1 - rxCpu, rxCpu, rxCpu, XdpConfig.DEFAULT_RING, XdpConfig.DEFAULT_FRAMES, XdpConfig.of(A).needWakeup(), jitWarmMs,
+                Runtime.getRuntime().availableProcessors(), Files.readString(Path.of("/proc/loadavg")).trim().replace(' ', '/'));
     }
 
     static void cleanUp() {
@@ -156,7 +190,7 @@ public final class XdpBench {
         byte[] src = mac(A), dst = mac(B);
         AtomicBoolean stop = new AtomicBoolean();
         try (XdpLink l = XdpLink.open(XdpConfig.of(A).withAttach(attach)); PacketBatch b = new PacketBatch(64, 2048)) {
-            for (int k = 0; k < 64; k++) UdpFrames.append(b, src, dst, UdpFrames.ip("10.79.0.1"), UdpFrames.ip("10.79.0.2"), 4000, 9, size, k);
+            for (int k = 0; k < 64; k++) udpFrame(b, src, dst, 0x0a4f0001, 0x0a4f0002, size, k);
             AtomicLong cpu = new AtomicLong();
             Thread t = Thread.ofPlatform().name("xdp-bench-tx").start(() -> {
                 long busy = 0;
@@ -223,7 +257,7 @@ public final class XdpBench {
                 if (source.equals("live")) {
                     try (LiveFrameSource src = liveSource()) {
                         src.start(srcCpu);
-                        waitForGrowth(() -> l.counters().snapshot().rxPackets(), "the Java XSK");
+                        waitForGrowth(() -> l.counters().snapshot().rxPackets(), "the Java XSK", src);
                         List<Double> got = new ArrayList<>(), offered = new ArrayList<>();
                         sample(() -> l.counters().snapshot().rxPackets(), src::sent, got, offered);
                         src.check();
@@ -266,7 +300,7 @@ public final class XdpBench {
                 live = liveSource();
                 live.start(srcCpu);
                 LiveFrameSource ls = live;
-                waitForGrowth(ls::sent, "the live-frame source");
+                waitForGrowth(ls::sent, "the live-frame source", ls);
                 // testpmd prints its own per-second rates; the source's are sampled meanwhile.
                 sample(ls::sent, () -> 0, offered, unused);
                 live.check();
@@ -302,7 +336,7 @@ public final class XdpBench {
              LiveFrameSource src = liveSource()) {
             long d0 = ethtoolSum(A, "xdp_drops");
             src.start(srcCpu);
-            waitForGrowth(src::sent, "the live-frame source");
+            waitForGrowth(src::sent, "the live-frame source", src);
             List<Double> sent = new ArrayList<>(), drops = new ArrayList<>();
             sample(src::sent, () -> ethtoolSum(A, "xdp_drops"), sent, drops);
             src.check();
@@ -314,7 +348,7 @@ public final class XdpBench {
 
     static LiveFrameSource liveSource() throws IOException {
         try (PacketBatch f = new PacketBatch(1, 2048)) {
-            int i = UdpFrames.append(f, mac(B), mac(A), UdpFrames.ip("10.79.0.2"), UdpFrames.ip("10.79.0.1"), 4000, 9, size, 0);
+            int i = udpFrame(f, mac(B), mac(A), 0x0a4f0002, 0x0a4f0001, size, 0);
             return LiveFrameSource.toInterface(ifindex(B), f.data(i).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
         }
     }
@@ -344,12 +378,16 @@ public final class XdpBench {
         return sum;
     }
 
-    /** Waits (up to 15 s) until {@code counter} grows by more than 1000 in 200 ms. */
-    static void waitForGrowth(LongSource counter, String what) throws Exception {
+    /**
+     * Waits (up to 15 s) until {@code counter} grows by more than 1000 in 200 ms; fails at once
+     * with the source's own error if the live source stopped.
+     */
+    static void waitForGrowth(LongSource counter, String what, LiveFrameSource source) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         long prev = counter.get();
         while (System.nanoTime() < deadline) {
             Thread.sleep(200);
+            source.check();
             long now = counter.get();
             if (now - prev > 1000) return;
             prev = now;
@@ -377,11 +415,14 @@ public final class XdpBench {
     /** Samples two counters once a second for {@link #seconds}; keeps per-second deltas after the first second. */
     static void sample(LongSource a, LongSource b, List<Double> ra, List<Double> rb) throws Exception {
         long pa = a.get(), pb = b.get(), pt = System.nanoTime();
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        long jit0 = 0;
         for (int s = 0; s < seconds; s++) {
+            if (s == warmup) jit0 = jit.getTotalCompilationTime();
             Thread.sleep(1000);
             long na = a.get(), nb = b.get(), nt = System.nanoTime();
             double dt = (nt - pt) / 1e9;
-            if (s > 0) {
+            if (s >= warmup) {
                 ra.add((na - pa) / dt);
                 rb.add((nb - pb) / dt);
             }
@@ -389,7 +430,15 @@ public final class XdpBench {
             pb = nb;
             pt = nt;
         }
+        jitMsCounted = jit.getTotalCompilationTime() - jit0;
     }
+
+    /**
+     * Milliseconds this JVM's JIT spent compiling during the counted seconds of the last
+     * {@link #sample}: compiler threads are not pinned and take CPU from the receiver or the source
+     * (testpmd has none), so a Java figure taken while this is large was not steady.
+     */
+    static long jitMsCounted;
 
     /** The app's mean rate of the last {@link #report}. */
     static double lastMean;
@@ -400,22 +449,24 @@ public final class XdpBench {
 
     /**
      * testpmd's steady-state samples: drops the start-up seconds (before its first non-zero
-     * sample), the first non-zero one (a partial second) and the last one (may straddle the stop);
+     * sample), the first {@link #warmup} non-zero ones (the first a partial second) and the last
+     * one (may straddle the stop);
      * zero samples in between are kept so a stalled receiver is not flattered.
      */
     static List<Double> tail(List<Double> xs, int unused) {
         int first = 0;
         while (first < xs.size() && xs.get(first) == 0) first++;
-        if (xs.size() - first <= 2) return xs.subList(first, xs.size());
-        return xs.subList(first + 1, xs.size() - 1);
+        if (xs.size() - first <= warmup + 1) return xs.subList(first, xs.size());
+        return xs.subList(first + warmup, xs.size() - 1);
     }
 
     /** Prints one case; {@code ownFromTestpmd}/{@code otherFromTestpmd} lists still hold testpmd's start-up samples. */
     static void report(String what, List<Double> own, boolean ownFromTestpmd, List<Double> other, boolean otherFromTestpmd) {
         double o = mean(ownFromTestpmd ? tail(own, 0) : own), x = mean(otherFromTestpmd ? tail(other, 0) : other);
         lastMean = o;
-        System.out.printf("  %-8s app %7.3f Mpps   %s %7.3f Mpps   per-second app samples (Mpps) %s%n", what, o / 1e6,
-                what.startsWith("TX") ? "peer rx_packets" : "offered by source", x / 1e6, fmt(own));
+        System.out.printf("  %-8s app %7.3f Mpps   %s %7.3f Mpps   per-second app samples (Mpps) %s%s%n", what, o / 1e6,
+                what.startsWith("TX") ? "peer rx_packets" : "offered by source", x / 1e6, fmt(own),
+                what.contains("java") ? "   JIT " + jitMsCounted + " ms in the counted seconds" : "");
     }
 
     static String fmt(List<Double> xs) {
@@ -478,6 +529,36 @@ public final class XdpBench {
         while (m.find()) xs.add(Double.parseDouble(m.group(1)));
         if (xs.isEmpty()) throw new IllegalStateException("no " + field + " in testpmd output:\n" + out);
         return xs;
+    }
+
+    /**
+     * Appends an Ethernet/IPv4/UDP frame of {@code frameLen} bytes (at least 42) to {@code b}:
+     * {@code srcIp:4000 -> dstIp:9}, IP id and the payload's first word {@code seq}, no UDP
+     * checksum, a correct IP header checksum (10.79.0.1 is 0x0a4f0001).
+     */
+    static int udpFrame(PacketBatch b, byte[] srcMac, byte[] dstMac, int srcIp, int dstIp, int frameLen, int seq) {
+        int i = b.add();
+        b.setLength(i, frameLen);
+        MemorySegment m = b.memory();
+        long o = b.dataOffset(i), ip = o + 14, udp = ip + 20;
+        m.asSlice(o, frameLen).fill((byte) 0);
+        MemorySegment.copy(dstMac, 0, m, ValueLayout.JAVA_BYTE, o, 6);
+        MemorySegment.copy(srcMac, 0, m, ValueLayout.JAVA_BYTE, o + 6, 6);
+        m.set(Endian.BE16, o + 12, (short) 0x0800);
+        m.set(ValueLayout.JAVA_BYTE, ip, (byte) 0x45);
+        m.set(Endian.BE16, ip + 2, (short) (frameLen - 14));
+        m.set(Endian.BE16, ip + 4, (short) seq);
+        m.set(Endian.BE16, ip + 6, (short) 0x4000);
+        m.set(ValueLayout.JAVA_BYTE, ip + 8, (byte) 64);
+        m.set(ValueLayout.JAVA_BYTE, ip + 9, (byte) 17);
+        m.set(Endian.BE32, ip + 12, srcIp);
+        m.set(Endian.BE32, ip + 16, dstIp);
+        m.set(Endian.BE16, ip + 10, (short) Checksum.checksum(m, ip, 20));
+        m.set(Endian.BE16, udp, (short) 4000);
+        m.set(Endian.BE16, udp + 2, (short) 9);
+        m.set(Endian.BE16, udp + 4, (short) (frameLen - 34));
+        if (frameLen >= 46) m.set(Endian.BE32, udp + 8, seq);
+        return i;
     }
 
     static long counter(String dev, String name) throws IOException {
