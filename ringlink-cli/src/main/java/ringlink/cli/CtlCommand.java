@@ -30,7 +30,8 @@ import ringlink.cli.support.Json;
             "  ringlink ctl port/show --json tap:rl0",
             "  ringlink ctl stats/show --json"})
 final class CtlCommand implements Callable<Integer> {
-    @Option(names = {"-t", "--target"}, paramLabel = "PATH", description = "The control socket (default: " + ControlServer.DEFAULT_PATH + ").")
+    @Option(names = {"-t", "--target"}, paramLabel = "PATH",
+            description = "The control socket (default: " + ControlServer.DEFAULT_PATH + ").")
     Path target = Path.of(ControlServer.DEFAULT_PATH);
 
     @Option(names = "--timeout", paramLabel = "SECONDS", description = "Give up after this long (default: 30).")

@@ -29,7 +29,8 @@ public final class NetnsCells implements BenchCellProvider {
         List<BenchCell> cells = new ArrayList<>();
         if (o.quick()) return cells;
         for (DemoStep s : DemoCommand.steps()) {
-            if (s instanceof TapStep || s instanceof XdpStep || s instanceof MixedStep || s instanceof SharedMemoryStep) {
+            if (s instanceof TapStep || s instanceof XdpStep || s instanceof MixedStep
+                    || s instanceof SharedMemoryStep) {
                 cells.add(new StepCell(s));
             }
         }
@@ -44,7 +45,8 @@ public final class NetnsCells implements BenchCellProvider {
         @Override public int size() { return 0; }
 
         private static DemoContext context(int seconds, Cleanup cleanup) {
-            return new DemoContext("rlclb", seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot(), true);
+            return new DemoContext("rlclb", seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup,
+                    Shell.isRoot(), true);
         }
 
         @Override

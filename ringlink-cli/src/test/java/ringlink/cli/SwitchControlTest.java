@@ -40,7 +40,8 @@ import ringlink.testing.Env;
 @Timeout(120)
 class SwitchControlTest {
     /** Not the common pool: with two cores it has one thread, and the switch's call() takes it. */
-    static final java.util.concurrent.ExecutorService THREADS = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+    static final java.util.concurrent.ExecutorService THREADS =
+            java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
     @TempDir
     Path dir;
@@ -163,7 +164,8 @@ class SwitchControlTest {
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock.getParent())));
         Result r = appctl("list-commands");
         assertEquals(0, r.rc(), r.toString());
-        for (String c : List.of("fdb/show", "fdb/flush", "port/add", "port/del", "port/show", "port/set", "stats/show", "version")) {
+        for (String c : List.of("fdb/show", "fdb/flush", "port/add", "port/del", "port/show", "port/set", "stats/show",
+                "version")) {
             assertTrue(r.out().contains("  " + c), c + " missing:\n" + r.out());
         }
         r = appctl("version");
@@ -241,7 +243,8 @@ class SwitchControlTest {
     }
 
     long fdbOn(int port) throws Exception {
-        return ((List<?>) Json.parse(appctl("fdb/show", "--json").out())).stream().filter(e -> ((Number) ((Map<?, ?>) e).get("port")).intValue() == port).count();
+        return ((List<?>) Json.parse(appctl("fdb/show", "--json").out())).stream()
+                .filter(e -> ((Number) ((Map<?, ?>) e).get("port")).intValue() == port).count();
     }
 
     void awaitFdbOn(int port, long n) throws Exception {
@@ -268,7 +271,8 @@ class SwitchControlTest {
         assertEquals(2L, p0.get("mac_limit"));
         assertEquals(2L, p0.get("macs"));
         assertEquals(3L, p0.get("unlearned"), "the three sources past the limit are counted");
-        assertTrue(appctl("port/show", "0").out().contains("addresses 2 of mac-limit 2, not learned at the limit 3"), appctl("port/show", "0").out());
+        assertTrue(appctl("port/show", "0").out().contains("addresses 2 of mac-limit 2, not learned at the limit 3"),
+                appctl("port/show", "0").out());
         // Raised again: the port learns at once, without forgetting what it holds.
         r = appctl("port/set", "pair:rlctl-a", "mac-limit=100");
         assertEquals(0, r.rc(), r.toString());
@@ -297,7 +301,8 @@ class SwitchControlTest {
             int idx = Switch().indexOf("tap:" + tap);
             assertTrue(idx >= 0, "the port is named after the device: " + r.out());
             assertEquals(4, Switch().device(idx).queueCount());
-            Map<?, ?> p = (Map<?, ?>) ((List<?>) Json.parse(appctl("port/show", "--json", "tap:" + tap).out())).getFirst();
+            Map<?, ?> p =
+                    (Map<?, ?>) ((List<?>) Json.parse(appctl("port/show", "--json", "tap:" + tap).out())).getFirst();
             assertEquals(4L, p.get("queues"));
             assertEquals("tap", p.get("transport"));
             assertEquals("tap:" + tap + "?queues=4&up=false", p.get("spec"));
@@ -305,7 +310,8 @@ class SwitchControlTest {
             int after = 0;
             for (var ps : Switch().pollerStats()) after += ps.ports();
             assertEquals(before + 4, after, "receive queues polled");
-            assertEquals(4, Switch().stats().ports().stream().filter(ps -> ps.name().equals("tap:" + tap)).findFirst().orElseThrow().queues().size());
+            assertEquals(4, Switch().stats().ports().stream().filter(ps -> ps.name().equals("tap:" + tap)).findFirst()
+                    .orElseThrow().queues().size());
             assertTrue(appctl("port/show", "tap:" + tap).out().contains("queues 4"));
         } finally {
             r = appctl("port/del", "tap:" + tap);
@@ -340,7 +346,8 @@ class SwitchControlTest {
             }
             var ps = Switch().stats().ports().stream().filter(p -> p.name().equals(name)).findFirst().orElseThrow();
             assertEquals(2, ps.queues().size());
-            for (var q : ps.queues()) assertTrue(q.forwarded().rxPackets() > 0, "queue " + q.queue() + " received: " + ps.queues());
+            for (var q : ps.queues())
+                    assertTrue(q.forwarded().rxPackets() > 0, "queue " + q.queue() + " received: " + ps.queues());
         } finally {
             r = appctl("port/del", name);
             assertEquals(0, r.rc(), r.toString());
@@ -369,7 +376,8 @@ class SwitchControlTest {
         assertTrue(r.err().contains("no such port"), r.err());
         CtlCommand c = new CtlCommand();
         c.err = new PrintStream(new ByteArrayOutputStream());
-        assertEquals(1, new CommandLine(c).setStopAtPositional(true).execute("-t", dir.resolve("absent.ctl").toString(), "version"), "unreachable: 1");
+        assertEquals(1, new CommandLine(c).setStopAtPositional(true)
+                .execute("-t", dir.resolve("absent.ctl").toString(), "version"), "unreachable: 1");
     }
 
     @Test
@@ -416,7 +424,8 @@ class SwitchControlTest {
         // More connections than the limit: the extra ones are closed at once, the server lives on.
         List<SocketChannel> many = new java.util.ArrayList<>();
         try {
-            for (int k = 0; k < ControlServer.MAX_CONNECTIONS + 4; k++) many.add(SocketChannel.open(UnixDomainSocketAddress.of(sock)));
+            for (int k = 0; k < ControlServer.MAX_CONNECTIONS + 4; k++)
+                    many.add(SocketChannel.open(UnixDomainSocketAddress.of(sock)));
         } finally {
             for (SocketChannel c : many) c.close();
         }
@@ -433,7 +442,8 @@ class SwitchControlTest {
         Path promtool = Env.requireProgram("promtool", "prometheus");
         trafficAtoB(16);
         var addr = cmd.metricsAddress.get();
-        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + addr.getPort() + "/metrics")).build(),
+        String body = HttpClient.newHttpClient()
+                .send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + addr.getPort() + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
         Path f = dir.resolve("metrics.txt");
         Files.writeString(f, body);
@@ -444,8 +454,10 @@ class SwitchControlTest {
             Map<?, ?> p = (Map<?, ?>) o;
             String labels = "{port=\"" + p.get("name") + "\",index=\"" + p.get("index") + "\",transport=\"pair\"}";
             Map<?, ?> link = (Map<?, ?>) p.get("link");
-            assertTrue(body.contains("ringlink_port_rx_packets_total" + labels + " " + link.get("rx_packets") + "\n"), labels + "\n" + body);
-            assertTrue(body.contains("ringlink_port_tx_packets_total" + labels + " " + link.get("tx_packets") + "\n"), labels + "\n" + body);
+            assertTrue(body.contains("ringlink_port_rx_packets_total" + labels + " " + link.get("rx_packets") + "\n"),
+                    labels + "\n" + body);
+            assertTrue(body.contains("ringlink_port_tx_packets_total" + labels + " " + link.get("tx_packets") + "\n"),
+                    labels + "\n" + body);
             assertTrue(body.contains("ringlink_port_up" + labels + " 1\n"), body);
             // Every per-port figure of the issue's list, against port/show's.
             Map<String, Object> want = new java.util.LinkedHashMap<>();
@@ -462,11 +474,14 @@ class SwitchControlTest {
                 want.put("ringlink_port_drops_total" + l + ",reason=\"" + d.getKey() + "\"}", d.getValue());
             }
             for (var w : want.entrySet()) {
-                assertTrue(body.contains(w.getKey() + " " + w.getValue() + "\n"), w.getKey() + " " + w.getValue() + "\n" + body);
+                assertTrue(body.contains(w.getKey() + " " + w.getValue() + "\n"),
+                        w.getKey() + " " + w.getValue() + "\n" + body);
             }
         }
-        assertTrue(body.contains("ringlink_port_rx_packets_total{port=\"pair:rlctl-a[0]\",index=\"0\",transport=\"pair\"} 16\n")
-                || body.contains("ringlink_port_rx_packets_total{port=\"pair:rlctl-a[1]\",index=\"0\",transport=\"pair\"} 16\n"), body);
+        assertTrue(body.contains(
+                "ringlink_port_rx_packets_total{port=\"pair:rlctl-a[0]\",index=\"0\",transport=\"pair\"} 16\n")
+                || body.contains("ringlink_port_rx_packets_total{port=\"pair:rlctl-a[1]\",index=\"0\",transport=\"pair"
+                        + "\"} 16\n"), body);
         assertTrue(body.contains("ringlink_mac_table_entries 1\n"), body);
         assertTrue(body.contains("ringlink_poller_busy_ratio{poller=\"ringlink-switch-0\"}"), body);
     }

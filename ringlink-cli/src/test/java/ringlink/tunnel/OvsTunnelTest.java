@@ -34,7 +34,8 @@ class OvsTunnelTest {
 
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> cases() {
         return java.util.stream.Stream.of(TunnelLink.Kind.values()).flatMap(k -> java.util.stream.Stream.of(
-                org.junit.jupiter.params.provider.Arguments.of(k, false), org.junit.jupiter.params.provider.Arguments.of(k, true)));
+                org.junit.jupiter.params.provider.Arguments.of(k, false),
+                        org.junit.jupiter.params.provider.Arguments.of(k, true)));
     }
 
     @ParameterizedTest(name = "{0}, ipv6 underlay={1}")
@@ -42,7 +43,8 @@ class OvsTunnelTest {
     void ovsUserspaceTunnelAndRinglinkSwitch(TunnelLink.Kind kind, boolean outer6) throws Exception {
         Env.requireNetns();
         Env.requireTun();
-        for (String p : new String[] {"ovs-vswitchd", "ovsdb-server", "ovsdb-tool", "ovs-vsctl"}) Env.requireProgram(p, "openvswitch-switch");
+        for (String p : new String[] {"ovs-vswitchd", "ovsdb-server", "ovsdb-tool", "ovs-vsctl"})
+                Env.requireProgram(p, "openvswitch-switch");
         Env.requireProgram("iperf3", "iperf3");
         Env.requireProgram("ethtool", "ethtool");
         Env.requireProgram("tshark", "tshark");
@@ -53,7 +55,8 @@ class OvsTunnelTest {
         int mtu = outer6 ? 1430 : 1450;
         Path d = Files.createTempDirectory("rlgv-ovs");
         Path log = d.resolve("switch.log");
-        Map<String, String> env = Map.of("OVS_RUNDIR", d.toString(), "OVS_DBDIR", d.toString(), "OVS_LOGDIR", d.toString());
+        Map<String, String> env =
+                Map.of("OVS_RUNDIR", d.toString(), "OVS_DBDIR", d.toString(), "OVS_LOGDIR", d.toString());
         Process sw = null;
         cleanup(d);
         try {
@@ -61,7 +64,8 @@ class OvsTunnelTest {
             Env.run(10, "ip", "netns", "add", NS_R);
             Env.run(10, "ip", "-n", NS_O, "link", "set", "lo", "up");
             Env.run(10, "ip", "-n", NS_R, "link", "set", "lo", "up");
-            Env.run(10, "ip", "link", "add", "rlgvo0", "netns", NS_O, "type", "veth", "peer", "name", "rlgvr0", "netns", NS_R);
+            Env.run(10, "ip", "link", "add", "rlgvo0", "netns", NS_O, "type", "veth", "peer", "name", "rlgvr0", "netns",
+                    NS_R);
             Env.run(10, "ip", "-n", NS_R, "addr", "add", "10.80.0.2/24", "dev", "rlgvr0");
             Env.run(10, "ip", "-n", NS_R, "addr", "add", "fd81::2/64", "dev", "rlgvr0", "nodad");
             Env.run(10, "ip", "-n", NS_R, "link", "set", "rlgvr0", "up");
@@ -72,10 +76,12 @@ class OvsTunnelTest {
             run(env, 20, VxlanKernelTest.in(NS_O, "ovsdb-server", d + "/conf.db", "--remote=punix:" + d + "/db.sock",
                     "--pidfile=" + d + "/ovsdb.pid", "--detach", "--log-file=" + d + "/ovsdb.log"));
             vsctl(env, d, "--no-wait", "init");
-            run(env, 30, VxlanKernelTest.in(NS_O, "ovs-vswitchd", "unix:" + d + "/db.sock", "--pidfile=" + d + "/vswitchd.pid",
+            run(env, 30, VxlanKernelTest.in(NS_O, "ovs-vswitchd", "unix:" + d + "/db.sock",
+                    "--pidfile=" + d + "/vswitchd.pid",
                     "--detach", "--log-file=" + d + "/vswitchd.log"));
             String mac = Env.run(10, "ip", "-n", NS_O, "-br", "link", "show", "rlgvo0").trim().split("\\s+")[2];
-            vsctl(env, d, "add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev", "other_config:hwaddr=" + mac);
+            vsctl(env, d, "add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev",
+                    "other_config:hwaddr=" + mac);
             vsctl(env, d, "add-port", "br-phy", "rlgvo0");
             Env.run(10, "ip", "-n", NS_O, "addr", "add", "10.80.0.1/24", "dev", "br-phy");
             Env.run(10, "ip", "-n", NS_O, "addr", "add", "fd81::1/64", "dev", "br-phy", "nodad");
@@ -89,7 +95,8 @@ class OvsTunnelTest {
             // ours
             String java = ProcessHandle.current().info().command().orElse("java");
             sw = new ProcessBuilder(VxlanKernelTest.in(NS_R, java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                    System.getProperty("java.class.path"), "ringlink.cli.Main", "switch", "--threads", "1", "tap:rlgvt?mtu=" + mtu,
+                    System.getProperty("java.class.path"), "ringlink.cli.Main", "switch", "--threads", "1",
+                            "tap:rlgvt?mtu=" + mtu,
                     scheme + ":" + rUnder + "?remote=" + oUnder + "&vni=42"))
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             VxlanKernelTest.waitFor(log, "prints counters", sw);
@@ -98,14 +105,18 @@ class OvsTunnelTest {
             Env.run(10, "ip", "-n", NS_R, "link", "set", "rlgvt", "up");
 
             Path cap = d.resolve("tshark.txt");
-            List<String> fields = new ArrayList<>(List.of("-e", outer6 ? "ipv6.src" : "ip.src", "-e", "udp.srcport", "-e", "udp.dstport"));
+            List<String> fields = new ArrayList<>(
+                    List.of("-e", outer6 ? "ipv6.src" : "ip.src", "-e", "udp.srcport", "-e", "udp.dstport"));
             if (geneve) fields.addAll(List.of("-e", "geneve.version", "-e", "geneve.proto_type", "-e", "geneve.vni"));
             else fields.addAll(List.of("-e", "vxlan.flags", "-e", "vxlan.vni"));
-            List<String> tc = new ArrayList<>(List.of(VxlanKernelTest.in(NS_R, "tshark", "-l", "-n", "-i", "rlgvr0", "-f", "udp port " + port,
-                    "-c", "8", "-a", "duration:60", "-d", "udp.port==" + port + "," + scheme, "-T", "fields", "-E", "separator=,",
+            List<String> tc = new ArrayList<>(
+                    List.of(VxlanKernelTest.in(NS_R, "tshark", "-l", "-n", "-i", "rlgvr0", "-f", "udp port " + port,
+                    "-c", "8", "-a", "duration:60", "-d", "udp.port==" + port + "," + scheme, "-T", "fields", "-E",
+                            "separator=,",
                     "-E", "occurrence=f")));
             tc.addAll(fields);
-            Process ts = new ProcessBuilder(tc).redirectError(ProcessBuilder.Redirect.PIPE).redirectOutput(cap.toFile()).start();
+            Process ts = new ProcessBuilder(tc).redirectError(ProcessBuilder.Redirect.PIPE).redirectOutput(cap.toFile())
+                    .start();
             try {
                 VxlanKernelTest.waitForStderr(ts, "Capturing on");
                 VxlanKernelTest.ping(NS_R, "192.168.80.1");
@@ -129,7 +140,8 @@ class OvsTunnelTest {
                     }
                     if (f[0].equals(rUnder)) {
                         ours++;
-                        assertTrue(!f[1].equals(Integer.toString(port)), "our source port is a flow-hash socket's: " + l);
+                        assertTrue(!f[1].equals(Integer.toString(port)),
+                                "our source port is a flow-hash socket's: " + l);
                     }
                 }
                 assertTrue(ours >= 2, String.join("\n", lines));
@@ -161,7 +173,8 @@ class OvsTunnelTest {
             p.destroyForcibly();
             throw new AssertionError("timed out: " + String.join(" ", cmd));
         }
-        if (p.exitValue() != 0) throw new AssertionError("exit " + p.exitValue() + ": " + String.join(" ", cmd) + "\n" + out);
+        if (p.exitValue() != 0)
+                throw new AssertionError("exit " + p.exitValue() + ": " + String.join(" ", cmd) + "\n" + out);
     }
 
     static void vsctl(Map<String, String> env, Path d, String... args) throws Exception {

@@ -55,7 +55,8 @@ class VxlanMeshTest {
             for (int i = 1; i <= N; i++) {
                 Env.run(10, "ip", "netns", "add", ns(i));
                 Env.run(10, "ip", "-n", ns(i), "link", "set", "lo", "up");
-                Env.run(10, "ip", "link", "add", "rlvxm" + i + "u", "netns", ns(i), "type", "veth", "peer", "name", "rlvxu" + i, "netns", UNDER);
+                Env.run(10, "ip", "link", "add", "rlvxm" + i + "u", "netns", ns(i), "type", "veth", "peer", "name",
+                        "rlvxu" + i, "netns", UNDER);
                 Env.run(10, "ip", "-n", UNDER, "link", "set", "rlvxu" + i, "master", BR, "up");
                 Env.run(10, "ip", "-n", ns(i), "addr", "add", "10.79.0." + i + "/24", "dev", "rlvxm" + i + "u");
                 Env.run(10, "ip", "-n", ns(i), "link", "set", "rlvxm" + i + "u", "up");
@@ -71,7 +72,8 @@ class VxlanMeshTest {
                 log[i] = Files.createTempFile("rlvxm" + i, ".log");
                 sw[i] = new ProcessBuilder(in(ns(i), java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp",
                         System.getProperty("java.class.path"), "ringlink.cli.Main", "switch", "--threads", "1",
-                        "tap:rlvxmt" + i + "?mtu=1450", "vxlan:10.79.0." + i + "?remote=" + remotes + "&vni=7&srcports=2"))
+                        "tap:rlvxmt" + i + "?mtu=1450",
+                                "vxlan:10.79.0." + i + "?remote=" + remotes + "&vni=7&srcports=2"))
                         .redirectErrorStream(true).redirectOutput(log[i].toFile()).start();
             }
             for (int i = 1; i <= N; i++) {

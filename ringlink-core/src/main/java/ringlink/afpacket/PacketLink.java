@@ -80,7 +80,8 @@ public final class PacketLink implements Link {
     /** Largest superpacket (GSO_MAX_SIZE) the kernel hands over or takes, before the L2 header. */
     static final int MAX_GSO_PACKET = 65536;
     /** What PACKET_VNET_HDR carries both ways (virtio_net_hdr_from_skb / _to_skb). */
-    public static final Offloads VNET_OFFLOADS = Offloads.of(Offloads.CSUM | Offloads.TSO4 | Offloads.TSO6 | Offloads.USO
+    public static final Offloads VNET_OFFLOADS =
+            Offloads.of(Offloads.CSUM | Offloads.TSO4 | Offloads.TSO6 | Offloads.USO
             | Offloads.TSO_ECN);
     private static final int MSG_DONTWAIT = 0x40;
 
@@ -99,7 +100,8 @@ public final class PacketLink implements Link {
     /** Bytes of virtio-net header before each frame: 10 with PACKET_VNET_HDR, else 0. */
     private final int hdr;
     private final Offloads offloads;
-    private final OffloadValidator rxCheck = new OffloadValidator(ringlink.packet.Framing.ETHERNET, OffloadValidator.Source.KERNEL);
+    private final OffloadValidator rxCheck =
+            new OffloadValidator(ringlink.packet.Framing.ETHERNET, OffloadValidator.Source.KERNEL);
     // receive ring geometry and position (receiving thread only)
     private final long blockSize;
     private final int blocks;
@@ -190,7 +192,8 @@ public final class PacketLink implements Link {
         try (Arena a = Arena.ofConfined()) {
             opt(fd, PacketSockets.PACKET_VERSION, PacketSockets.TPACKET_V3, "PACKET_VERSION=TPACKET_V3");
             opt(fd, PacketSockets.PACKET_LOSS, 1, "PACKET_LOSS");
-            if (!c.outgoing()) opt(fd, PacketSockets.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING (kernel 4.20+)");
+            if (!c.outgoing())
+                    opt(fd, PacketSockets.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING (kernel 4.20+)");
             if (c.qdiscBypass()) opt(fd, PacketSockets.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
             // Before the rings: the kernel refuses it (EBUSY) once a ring exists.
             if (c.vnetHdr()) opt(fd, PacketSockets.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
@@ -216,12 +219,14 @@ public final class PacketLink implements Link {
                         c.timeoutMillis(), txFrames, c.vnetHdr(), c.fanout());
             }
             long len = (long) c.blockSize() * c.blocks() + (long) txBlock * txBlocks;
-            ring = Mapping.map(fd, len, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED | Mapping.MAP_POPULATE, 0,
+            ring = Mapping.map(fd, len, Mapping.PROT_READ | Mapping.PROT_WRITE,
+                    Mapping.MAP_SHARED | Mapping.MAP_POPULATE, 0,
                     "AF_PACKET rings");
 
             MemorySegment sa = a.allocate(SockaddrLlLayout.LAYOUT);
             sa.set(ValueLayout.JAVA_SHORT, SockaddrLlLayout.OFF_SLL_FAMILY, (short) Sockets.AF_PACKET);
-            sa.set(ValueLayout.JAVA_SHORT, SockaddrLlLayout.OFF_SLL_PROTOCOL, (short) PacketSockets.htons(PacketSockets.ETH_P_ALL));
+            sa.set(ValueLayout.JAVA_SHORT, SockaddrLlLayout.OFF_SLL_PROTOCOL,
+                    (short) PacketSockets.htons(PacketSockets.ETH_P_ALL));
             sa.set(ValueLayout.JAVA_INT, SockaddrLlLayout.OFF_SLL_IFINDEX, ifindex);
             try {
                 Sockets.bind(fd, sa, (int) SockaddrLlLayout.SIZE);
@@ -232,21 +237,26 @@ public final class PacketLink implements Link {
             if (c.promisc()) {
                 MemorySegment mr = a.allocate(PacketMreqLayout.LAYOUT);
                 mr.set(ValueLayout.JAVA_INT, PacketMreqLayout.OFF_MR_IFINDEX, ifindex);
-                mr.set(ValueLayout.JAVA_SHORT, PacketMreqLayout.OFF_MR_TYPE, (short) PacketMreqLayout.PACKET_MR_PROMISC);
+                mr.set(ValueLayout.JAVA_SHORT, PacketMreqLayout.OFF_MR_TYPE,
+                        (short) PacketMreqLayout.PACKET_MR_PROMISC);
                 try {
-                    Sockets.setsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_ADD_MEMBERSHIP, mr, "PACKET_ADD_MEMBERSHIP(PROMISC)");
+                    Sockets.setsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_ADD_MEMBERSHIP, mr,
+                            "PACKET_ADD_MEMBERSHIP(PROMISC)");
                 } catch (SysException e) {
-                    throw new PacketException(name + ": cannot make " + c.ifname() + " promiscuous: " + e.getMessage(), e);
+                    throw new PacketException(name + ": cannot make " + c.ifname() + " promiscuous: " + e.getMessage(),
+                            e);
                 }
             }
             if (c.fanout() >= 0) {
                 // After bind (the kernel wants a running, bound socket); hash mode keeps a flow on one link.
                 try {
                     Sockets.setsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_FANOUT,
-                            c.fanout() | (PacketSockets.PACKET_FANOUT_HASH << 16), "PACKET_FANOUT(" + c.fanout() + ", hash)");
+                            c.fanout() | (PacketSockets.PACKET_FANOUT_HASH << 16),
+                                    "PACKET_FANOUT(" + c.fanout() + ", hash)");
                 } catch (SysException e) {
                     throw new PacketException(name + ": cannot join fanout group " + c.fanout() + " on " + c.ifname()
-                            + ": " + e.getMessage() + (e.is(Errno.EINVAL) ? " (group in use with another mode or interface?)" : ""), e);
+                            + ": " + e.getMessage()
+                                    + (e.is(Errno.EINVAL) ? " (group in use with another mode or interface?)" : ""), e);
                 }
             }
             wake = EventFd.create();
@@ -339,7 +349,8 @@ public final class PacketLink implements Link {
                     throw corrupt("packet at " + pktOff + " has tp_mac " + mac + " and tp_snaplen " + snap
                             + " outside the block of " + blockSize + " B");
                 }
-                if (pktLeft > 1 && (next < Tpacket3HdrLayout.SIZE || pktOff + next + Tpacket3HdrLayout.SIZE > blockSize)) {
+                if (pktLeft > 1
+                        && (next < Tpacket3HdrLayout.SIZE || pktOff + next + Tpacket3HdrLayout.SIZE > blockSize)) {
                     throw corrupt("packet at " + pktOff + " has tp_next_offset " + next + " outside the block");
                 }
                 boolean vlan = (status & PacketSockets.TP_STATUS_VLAN_VALID) != 0;
@@ -359,7 +370,8 @@ public final class PacketLink implements Link {
                         if (vlan) {
                             int tci = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_VLAN_TCI) & 0xffff;
                             int tpid = (status & PacketSockets.TP_STATUS_VLAN_TPID_VALID) != 0
-                                    ? Short.toUnsignedInt(mem.get(ValueLayout.JAVA_SHORT, h + Tpacket3HdrLayout.OFF_TP_VLAN_TPID))
+                                    ? Short.toUnsignedInt(
+                                            mem.get(ValueLayout.JAVA_SHORT, h + Tpacket3HdrLayout.OFF_TP_VLAN_TPID))
                                     : 0x8100;
                             MemorySegment.copy(mem, src, out, dst, 12);
                             out.set(BE16, dst + 12, (short) tpid);
@@ -378,9 +390,11 @@ public final class PacketLink implements Link {
                             if (vlan && (batch.needsCsum(i) || batch.isGso(i))) {
                                 // Offsets counted from the frame the kernel had, without the tag we put back.
                                 batch.setCsum(i, batch.csumStart(i) + 4, batch.csumOffset(i));
-                                if (batch.hdrLen(i) > 0) batch.setGso(i, batch.gsoType(i), batch.hdrLen(i) + 4, batch.gsoSize(i));
+                                if (batch.hdrLen(i) > 0)
+                                        batch.setGso(i, batch.gsoType(i), batch.hdrLen(i) + 4, batch.gsoSize(i));
                             }
-                            OffloadValidator.Reason why = rxCheck.check(batch, i, offloads.accepts(batch, i), offloads.has(Offloads.CSUM));
+                            OffloadValidator.Reason why =
+                                    rxCheck.check(batch, i, offloads.accepts(batch, i), offloads.has(Offloads.CSUM));
                             if (why != null) {
                                 counters.invalid(why);
                                 bad = rxCheck.lastProblem();
@@ -419,9 +433,11 @@ public final class PacketLink implements Link {
         int num = mem.get(ValueLayout.JAVA_INT, b + TpacketBlockDescLayout.OFF_NUM_PKTS);
         int first = mem.get(ValueLayout.JAVA_INT, b + TpacketBlockDescLayout.OFF_OFFSET_TO_FIRST_PKT);
         int minPacket = (int) Tpacket3HdrLayout.SIZE;
-        if (num < 0 || (long) num * minPacket > blockSize) throw corrupt("block " + block + " claims " + num + " packets");
+        if (num < 0 || (long) num * minPacket > blockSize)
+                throw corrupt("block " + block + " claims " + num + " packets");
         if (num > 0 && (first < TpacketBlockDescLayout.SIZE || first + Tpacket3HdrLayout.SIZE > blockSize)) {
-            throw corrupt("block " + block + " has offset_to_first_pkt " + first + " outside the block of " + blockSize + " B");
+            throw corrupt("block " + block + " has offset_to_first_pkt " + first + " outside the block of " + blockSize
+                    + " B");
         }
         pktLeft = num;
         pktOff = first;
@@ -446,7 +462,8 @@ public final class PacketLink implements Link {
     private boolean rxReady() {
         if (inBlock) return true;
         long b = (long) block * blockSize;
-        return ((int) INT.getAcquire(mem, b + TpacketBlockDescLayout.OFF_BLOCK_STATUS) & PacketSockets.TP_STATUS_USER) != 0;
+        return ((int) INT.getAcquire(mem, b + TpacketBlockDescLayout.OFF_BLOCK_STATUS) & PacketSockets.TP_STATUS_USER)
+                != 0;
     }
 
     private LinkFailedException corrupt(String what) {
@@ -473,14 +490,16 @@ public final class PacketLink implements Link {
                     break; // still queued or being sent: the ring is full
                 }
                 if (!offloads.accepts(batch, i)) {
-                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
+                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks ("
+                            + offloads + ")");
                 }
                 taken++;
                 int len = batch.length(i);
                 boolean gso = batch.isGso(i);
                 if (len > (gso ? maxTx : Math.min(maxTx, mtu + L2_OVERHEAD)) || len < 14) {
                     dropped++;
-                    if (st == PacketSockets.TP_STATUS_WRONG_FORMAT) INT.setRelease(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS, 0);
+                    if (st == PacketSockets.TP_STATUS_WRONG_FORMAT)
+                            INT.setRelease(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS, 0);
                     continue;
                 }
                 long data = slot + Tpacket3HdrLayout.TX_DATA_OFFSET;
@@ -567,10 +586,14 @@ public final class PacketLink implements Link {
     private void pollStatistics() throws IOException {
         long drops;
         synchronized (statsLock) {
-            Sockets.getsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_STATISTICS, statsBuf, "PACKET_STATISTICS");
-            kernelPackets += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_PACKETS));
-            kernelDrops += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_DROPS));
-            kernelFreezes += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_FREEZE_Q_CNT));
+            Sockets.getsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_STATISTICS, statsBuf,
+                    "PACKET_STATISTICS");
+            kernelPackets +=
+                    Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_PACKETS));
+            kernelDrops +=
+                    Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_DROPS));
+            kernelFreezes += Integer.toUnsignedLong(
+                    statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_FREEZE_Q_CNT));
             drops = kernelDrops;
         }
         // Only the receiving thread reaches here through releaseBlock; statistics() leaves rxDrops to it.
@@ -586,10 +609,14 @@ public final class PacketLink implements Link {
      */
     public Statistics statistics() throws IOException {
         synchronized (statsLock) {
-            Sockets.getsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_STATISTICS, statsBuf, "PACKET_STATISTICS");
-            kernelPackets += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_PACKETS));
-            kernelDrops += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_DROPS));
-            kernelFreezes += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_FREEZE_Q_CNT));
+            Sockets.getsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_STATISTICS, statsBuf,
+                    "PACKET_STATISTICS");
+            kernelPackets +=
+                    Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_PACKETS));
+            kernelDrops +=
+                    Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_DROPS));
+            kernelFreezes += Integer.toUnsignedLong(
+                    statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_FREEZE_Q_CNT));
             return new Statistics(kernelPackets, kernelDrops, kernelFreezes);
         }
     }

@@ -135,7 +135,10 @@ public interface Link extends AutoCloseable {
     /** The link's counters. */
     LinkCounters counters();
 
-    /** False once the link is closed for good (by {@link #close} or, on some transports, by its peer); still true while it is {@link #waitingForPeer() waiting for a peer}. */
+    /**
+     * False once the link is closed for good (by {@link #close} or, on some transports, by its peer); still true while
+     * it is {@link #waitingForPeer() waiting for a peer}.
+     */
     boolean isOpen();
 
     /**

@@ -105,7 +105,10 @@ public final class MemifInterface implements AutoCloseable {
 
     /** The configuration the interface was opened with. */
     public MemifConfig config() { return config; }
-    /** The interface's name: {@code memif:} and the socket, with {@code /id} when the id is not 0; its links add {@code #q} when there are several queue pairs. */
+    /**
+     * The interface's name: {@code memif:} and the socket, with {@code /id} when the id is not 0; its links add
+     * {@code #q} when there are several queue pairs.
+     */
     public String name() { return name; }
 
     /** Queue pair {@code q}'s link ({@code 0 <= q < queuePairs}). */
@@ -273,7 +276,8 @@ public final class MemifInterface implements AutoCloseable {
         if (r.closed()) throw refuse("", "the peer closed the connection");
         if (r.bytes() != MemifMsgLayout.SIZE) {
             for (Fd f : r.fds()) f.close();
-            throw refuse("Invalid message size", "message of " + r.bytes() + " bytes (memif messages are " + MemifMsgLayout.SIZE + ")");
+            throw refuse("Invalid message size",
+                    "message of " + r.bytes() + " bytes (memif messages are " + MemifMsgLayout.SIZE + ")");
         }
         rxType = msg.get(ValueLayout.JAVA_SHORT, OFF_TYPE) & 0xffff;
         rxFd = r.fds().length > 0 ? r.fds()[0] : null;
@@ -324,7 +328,8 @@ public final class MemifInterface implements AutoCloseable {
         if (reason == null || reason.isEmpty()) return;
         try {
             begin(MEMIF_MSG_TYPE_DISCONNECT);
-            putString(OFF_BODY + MemifMsgDisconnectLayout.OFF_STRING, reason.getBytes(StandardCharsets.UTF_8), MemifMsgDisconnectLayout.STRING_SIZE);
+            putString(OFF_BODY + MemifMsgDisconnectLayout.OFF_STRING, reason.getBytes(StandardCharsets.UTF_8),
+                    MemifMsgDisconnectLayout.STRING_SIZE);
             send(conn);
         } catch (IOException | RuntimeException ignored) {
             // the peer is gone already
@@ -354,16 +359,19 @@ public final class MemifInterface implements AutoCloseable {
         }
         closeRxFd();
         int version = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgInitLayout.OFF_VERSION) & 0xffff;
-        if (version != MEMIF_VERSION) throw refuse("Incompatible memif version", "client speaks memif version 0x" + Integer.toHexString(version));
+        if (version != MEMIF_VERSION) throw refuse("Incompatible memif version",
+                "client speaks memif version 0x" + Integer.toHexString(version));
         int id = msg.get(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgInitLayout.OFF_ID);
-        if (id != config.id()) throw refuse("ID not found", "client asked for interface id " + Integer.toUnsignedString(id) + ", ours is " + config.id());
+        if (id != config.id()) throw refuse("ID not found",
+                "client asked for interface id " + Integer.toUnsignedString(id) + ", ours is " + config.id());
         int mode = msg.get(ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_MODE) & 0xff;
         int ourMode = config.ip() ? MEMIF_INTERFACE_MODE_IP : MEMIF_INTERFACE_MODE_ETHERNET;
         if (mode != ourMode) throw refuse("Mode mismatch", "client wants mode " + mode + ", ours is " + ourMode);
         if (!config.secret().isEmpty()) {
             String s = string(b + MemifMsgInitLayout.OFF_SECRET, MemifMsgInitLayout.SECRET_SIZE);
             if (s.isEmpty()) throw refuse("Secret required", "client sent no secret");
-            if (!java.security.MessageDigest.isEqual(s.getBytes(StandardCharsets.UTF_8), config.secret().getBytes(StandardCharsets.UTF_8))) {
+            if (!java.security.MessageDigest.isEqual(s.getBytes(StandardCharsets.UTF_8),
+                    config.secret().getBytes(StandardCharsets.UTF_8))) {
                 throw refuse("Incorrect secret", "client sent the wrong secret");
             }
         }
@@ -387,15 +395,19 @@ public final class MemifInterface implements AutoCloseable {
                         rxFd = null;
                         try {
                             if (fd == null) throw refuse("Missing region fd", "ADD_REGION without a file descriptor");
-                            int index = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRegionLayout.OFF_INDEX) & 0xffff;
+                            int index = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRegionLayout.OFF_INDEX)
+                                    & 0xffff;
                             long size = msg.get(ValueLayout.JAVA_LONG_UNALIGNED, b + MemifMsgAddRegionLayout.OFF_SIZE);
                             if (index != maps.size() || index >= MAX_REGIONS) {
-                                throw refuse("Invalid region index", "ADD_REGION index " + index + ", expected " + maps.size() + " (at most " + MAX_REGIONS + " regions)");
+                                throw refuse("Invalid region index", "ADD_REGION index " + index + ", expected "
+                                        + maps.size() + " (at most " + MAX_REGIONS + " regions)");
                             }
-                            if (size <= 0 || size > MAX_REGION_SIZE) throw refuse("Invalid region size", "region " + index + " of " + Long.toUnsignedString(size) + " bytes");
+                            if (size <= 0 || size > MAX_REGION_SIZE) throw refuse("Invalid region size",
+                                    "region " + index + " of " + Long.toUnsignedString(size) + " bytes");
                             String bad = MemFd.checkPeer(fd, size, config.allowUnsealed());
                             if (bad != null) throw refuse("Invalid region", "region " + index + ": " + bad);
-                            maps.add(Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "memif region " + index));
+                            maps.add(Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED,
+                                    0, "memif region " + index));
                             sizes.add(size);
                         } finally {
                             if (fd != null) fd.close(); // the mapping keeps the memory
@@ -411,23 +423,35 @@ public final class MemifInterface implements AutoCloseable {
                             if (bad != null) throw refuse("Invalid interrupt fd", "ring interrupt: " + bad);
                             ev = EventFd.adoptPeer(fd); // the peer holds it too: calls that cannot block
                             fd = null; // ev owns it now
-                            int flags = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_FLAGS) & 0xffff;
-                            int index = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_INDEX) & 0xffff;
-                            int region = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_REGION) & 0xffff;
-                            long offset = msg.get(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET) & 0xffffffffL;
-                            int l2 = msg.get(ValueLayout.JAVA_BYTE, b + MemifMsgAddRingLayout.OFF_LOG2_RING_SIZE) & 0xff;
-                            int priv = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_PRIVATE_HDR_SIZE) & 0xffff;
+                            int flags = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_FLAGS)
+                                    & 0xffff;
+                            int index = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_INDEX)
+                                    & 0xffff;
+                            int region = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_REGION)
+                                    & 0xffff;
+                            long offset = msg.get(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET)
+                                    & 0xffffffffL;
+                            int l2 =
+                                    msg.get(ValueLayout.JAVA_BYTE, b + MemifMsgAddRingLayout.OFF_LOG2_RING_SIZE) & 0xff;
+                            int priv = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED,
+                                    b + MemifMsgAddRingLayout.OFF_PRIVATE_HDR_SIZE) & 0xffff;
                             boolean s2m = (flags & MemifMsgAddRingLayout.MEMIF_MSG_ADD_RING_FLAG_S2M) != 0;
                             String what = (s2m ? "S2M" : "M2S") + " ring " + index;
-                            if (index >= pairs) throw refuse("Invalid ring index", what + ": we have " + pairs + " queue pairs");
-                            if ((s2m ? s2mInt : m2sInt)[index] != null) throw refuse("Invalid ring index", what + " added twice");
-                            if (region >= maps.size()) throw refuse("Invalid ring region", what + " in region " + region + ", which was not added");
+                            if (index >= pairs)
+                                    throw refuse("Invalid ring index", what + ": we have " + pairs + " queue pairs");
+                            if ((s2m ? s2mInt : m2sInt)[index] != null)
+                                    throw refuse("Invalid ring index", what + " added twice");
+                            if (region >= maps.size()) throw refuse("Invalid ring region",
+                                    what + " in region " + region + ", which was not added");
                             if (l2 < 1 || l2 > config.log2RingSize() || (log2 >= 0 && l2 != log2)) {
-                                throw refuse("Invalid ring size", what + ": log2 size " + l2 + " (ours at most " + config.log2RingSize() + ", all rings alike)");
+                                throw refuse("Invalid ring size", what + ": log2 size " + l2 + " (ours at most "
+                                        + config.log2RingSize() + ", all rings alike)");
                             }
-                            if (priv != 0) throw refuse("Invalid ring", what + ": private header size " + priv + " (only 0 is supported)");
+                            if (priv != 0) throw refuse("Invalid ring",
+                                    what + ": private header size " + priv + " (only 0 is supported)");
                             if ((offset & 3) != 0 || offset + MemifRingLayout.ringBytes(l2) > sizes.get(region)) {
-                                throw refuse("Invalid ring offset", what + " at offset " + offset + " does not fit region " + region + " of " + sizes.get(region) + " bytes");
+                                throw refuse("Invalid ring offset", what + " at offset " + offset
+                                        + " does not fit region " + region + " of " + sizes.get(region) + " bytes");
                             }
                             log2 = l2;
                             if (s2m) {
@@ -450,20 +474,25 @@ public final class MemifInterface implements AutoCloseable {
                         int n = 0;
                         while (n < pairs && s2mInt[n] != null && m2sInt[n] != null) n++;
                         for (int q = n; q < pairs; q++) {
-                            if (s2mInt[q] != null || m2sInt[q] != null) throw refuse("Invalid rings", "rings are not paired 0.." + (n - 1));
+                            if (s2mInt[q] != null || m2sInt[q] != null)
+                                    throw refuse("Invalid rings", "rings are not paired 0.." + (n - 1));
                         }
                         if (n == 0) throw refuse("No rings", "CONNECT before a ring pair was added");
-                        Session s = new Session(true, maps.toArray(new Mapping[0]), sizes.stream().mapToLong(Long::longValue).toArray(), n, log2,
-                                trim(s2mRegion, n), trim(s2mOffset, n), trim(s2mInt, n), trim(m2sRegion, n), trim(m2sOffset, n), trim(m2sInt, n), 0, 0);
+                        Session s = new Session(true, maps.toArray(new Mapping[0]),
+                                sizes.stream().mapToLong(Long::longValue).toArray(), n, log2,
+                                trim(s2mRegion, n), trim(s2mOffset, n), trim(s2mInt, n), trim(m2sRegion, n),
+                                        trim(m2sOffset, n), trim(m2sInt, n), 0, 0);
                         for (int q = 0; q < n; q++) {
                             checkCookie(s, s.s2mRegion[q], s.s2mOffset[q], "S2M ring " + q);
                             checkCookie(s, s.m2sRegion[q], s.m2sOffset[q], "M2S ring " + q);
                             // We poll our receive rings until a link goes to sleep.
-                            s.regions[s.s2mRegion[q]].set(ValueLayout.JAVA_SHORT, s.s2mOffset[q] + MemifRingLayout.OFF_FLAGS,
+                            s.regions[s.s2mRegion[q]].set(ValueLayout.JAVA_SHORT,
+                                    s.s2mOffset[q] + MemifRingLayout.OFF_FLAGS,
                                     (short) MemifRingLayout.MEMIF_RING_FLAG_MASK_INT);
                         }
                         begin(MEMIF_MSG_TYPE_CONNECTED);
-                        putString(OFF_BODY + MemifMsgConnectedLayout.OFF_IF_NAME, name.getBytes(StandardCharsets.UTF_8), MEMIF_NAME_SZ);
+                        putString(OFF_BODY + MemifMsgConnectedLayout.OFF_IF_NAME, name.getBytes(StandardCharsets.UTF_8),
+                                MEMIF_NAME_SZ);
                         send(conn);
                         ok = true;
                         return s;
@@ -488,7 +517,8 @@ public final class MemifInterface implements AutoCloseable {
 
     private void checkCookie(Session s, int region, long offset, String what) throws MemifException {
         int cookie = s.regions[region].get(ValueLayout.JAVA_INT, offset + MemifRingLayout.OFF_COOKIE);
-        if (cookie != MEMIF_COOKIE) throw refuse("Wrong ring", what + ": cookie 0x" + Integer.toHexString(cookie) + " is not memif's");
+        if (cookie != MEMIF_COOKIE)
+                throw refuse("Wrong ring", what + ": cookie 0x" + Integer.toHexString(cookie) + " is not memif's");
     }
 
     private static int[] trim(int[] a, int n) { return java.util.Arrays.copyOf(a, n); }
@@ -509,7 +539,8 @@ public final class MemifInterface implements AutoCloseable {
         int minV = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MIN_VERSION) & 0xffff;
         int maxV = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_VERSION) & 0xffff;
         if (minV > MEMIF_VERSION || maxV < MEMIF_VERSION) {
-            throw refuse("Incompatible memif version", "server speaks memif versions 0x" + Integer.toHexString(minV) + "..0x" + Integer.toHexString(maxV));
+            throw refuse("Incompatible memif version",
+                    "server speaks memif versions 0x" + Integer.toHexString(minV) + "..0x" + Integer.toHexString(maxV));
         }
         int maxM2s = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_M2S_RING) & 0xffff;
         int maxS2m = msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_S2M_RING) & 0xffff;
@@ -524,13 +555,15 @@ public final class MemifInterface implements AutoCloseable {
         long ringBytes = MemifRingLayout.ringBytes(log2);
         long bufferStart = (2L * pairs * ringBytes + 63) & ~63L;
         long size = bufferStart + 2L * pairs * ringSize * config.bufferSize();
-        if (size > MAX_REGION_SIZE) throw refuse("", "memory of " + size + " bytes exceeds memif's 32-bit offsets; use fewer or smaller rings or buffers");
+        if (size > MAX_REGION_SIZE) throw refuse("",
+                "memory of " + size + " bytes exceeds memif's 32-bit offsets; use fewer or smaller rings or buffers");
         Fd mem = MemFd.create("memif_region_0", size); // sealed against any size change
         Mapping map = null;
         EventFd[] s2mInt = new EventFd[pairs], m2sInt = new EventFd[pairs];
         boolean ok = false;
         try {
-            map = Mapping.map(mem, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "memif region 0");
+            map = Mapping.map(mem, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+                    "memif region 0");
             MemorySegment m = map.segment();
             int[] s2mRegion = new int[pairs], m2sRegion = new int[pairs];
             long[] s2mOffset = new long[pairs], m2sOffset = new long[pairs];
@@ -546,7 +579,8 @@ public final class MemifInterface implements AutoCloseable {
                 long ring = r * ringBytes;
                 m.set(ValueLayout.JAVA_INT, ring + MemifRingLayout.OFF_COOKIE, MEMIF_COOKIE);
                 // Our receive (M2S) rings start polled; the S2M rings are the server's to flag.
-                m.set(ValueLayout.JAVA_SHORT, ring + MemifRingLayout.OFF_FLAGS, (short) (r >= pairs ? MemifRingLayout.MEMIF_RING_FLAG_MASK_INT : 0));
+                m.set(ValueLayout.JAVA_SHORT, ring + MemifRingLayout.OFF_FLAGS,
+                        (short) (r >= pairs ? MemifRingLayout.MEMIF_RING_FLAG_MASK_INT : 0));
                 for (int slot = 0; slot < ringSize; slot++) {
                     long d = ring + MemifRingLayout.OFF_DESC + slot * MemifDescLayout.SIZE;
                     m.set(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_REGION, (short) 0);
@@ -558,7 +592,8 @@ public final class MemifInterface implements AutoCloseable {
             begin(MEMIF_MSG_TYPE_INIT);
             msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgInitLayout.OFF_VERSION, (short) MEMIF_VERSION);
             msg.set(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgInitLayout.OFF_ID, config.id());
-            msg.set(ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_MODE, (byte) (config.ip() ? MEMIF_INTERFACE_MODE_IP : MEMIF_INTERFACE_MODE_ETHERNET));
+            msg.set(ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_MODE,
+                    (byte) (config.ip() ? MEMIF_INTERFACE_MODE_IP : MEMIF_INTERFACE_MODE_ETHERNET));
             byte[] secret = config.secret().getBytes(StandardCharsets.UTF_8);
             MemorySegment.copy(secret, 0, msg, ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_SECRET, secret.length);
             putString(b + MemifMsgInitLayout.OFF_NAME, OUR_NAME, MEMIF_NAME_SZ);
@@ -578,7 +613,8 @@ public final class MemifInterface implements AutoCloseable {
                             (short) (dir == 0 ? MemifMsgAddRingLayout.MEMIF_MSG_ADD_RING_FLAG_S2M : 0));
                     msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_INDEX, (short) q);
                     msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_REGION, (short) 0);
-                    msg.set(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET, (int) (dir == 0 ? s2mOffset[q] : m2sOffset[q]));
+                    msg.set(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET,
+                            (int) (dir == 0 ? s2mOffset[q] : m2sOffset[q]));
                     msg.set(ValueLayout.JAVA_BYTE, b + MemifMsgAddRingLayout.OFF_LOG2_RING_SIZE, (byte) log2);
                     send(conn, (dir == 0 ? s2mInt[q] : m2sInt[q]).fd());
                     expect(conn, deadline, MEMIF_MSG_TYPE_ACK);
@@ -615,7 +651,8 @@ public final class MemifInterface implements AutoCloseable {
             connections++;
             connectLock.notifyAll();
         }
-        LOG.log(System.Logger.Level.INFO, name + ": connected to " + peerName + " with " + s.pairs + " queue pair(s) of " + s.ringSize + " slots");
+        LOG.log(System.Logger.Level.INFO, name + ": connected to " + peerName + " with " + s.pairs
+                + " queue pair(s) of " + s.ringSize + " slots");
     }
 
     private void detach(Session s) {
@@ -689,7 +726,8 @@ public final class MemifInterface implements AutoCloseable {
             // nothing to wake
         }
         try {
-            if (!stopped.await(5, TimeUnit.SECONDS)) LOG.log(System.Logger.Level.WARNING, name + ": control thread did not stop");
+            if (!stopped.await(5, TimeUnit.SECONDS))
+                    LOG.log(System.Logger.Level.WARNING, name + ": control thread did not stop");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -715,6 +753,7 @@ public final class MemifInterface implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "MemifInterface[" + name + (config.server() ? ", server" : ", client") + (isConnected() ? ", connected" : "") + "]";
+        return "MemifInterface[" + name + (config.server() ? ", server" : ", client")
+                + (isConnected() ? ", connected" : "") + "]";
     }
 }

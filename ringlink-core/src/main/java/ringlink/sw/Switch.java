@@ -135,10 +135,12 @@ public final class Switch implements AutoCloseable {
                     limit != null ? limit : b.macLimit, allowed);
         }
         for (int i : b.portMacLimits.keySet()) {
-            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("MAC limit for port " + i + ", which does not exist");
+            if (i < 0 || i >= ports.length)
+                    throw new IllegalArgumentException("MAC limit for port " + i + ", which does not exist");
         }
         for (int i : b.allowed.keySet()) {
-            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("port security for port " + i + ", which does not exist");
+            if (i < 0 || i >= ports.length)
+                    throw new IllegalArgumentException("port security for port " + i + ", which does not exist");
         }
         // Every address some port is configured with, and that port: no other port may use it.
         java.util.TreeMap<Long, Integer> owned = new java.util.TreeMap<>();
@@ -146,7 +148,8 @@ public final class Switch implements AutoCloseable {
             for (long mac : e.getValue()) {
                 Integer was = owned.put(mac, e.getKey());
                 if (was != null && was != e.getKey().intValue()) {
-                    throw new IllegalArgumentException("address " + ringlink.packet.Ethernet.formatMac(mac) + " is allowed on ports " + was + " and " + e.getKey());
+                    throw new IllegalArgumentException("address " + ringlink.packet.Ethernet.formatMac(mac)
+                            + " is allowed on ports " + was + " and " + e.getKey());
                 }
             }
         }
@@ -154,7 +157,8 @@ public final class Switch implements AutoCloseable {
         this.securedPorts = owned.values().stream().mapToInt(Integer::intValue).toArray();
         this.mirror = b.mirror == null ? null : new Port(ports.length, b.mirror, null);
         for (int i : b.mirrored) {
-            if (i < 0 || i >= ports.length) throw new IllegalArgumentException("mirrored port " + i + " does not exist");
+            if (i < 0 || i >= ports.length)
+                    throw new IllegalArgumentException("mirrored port " + i + " does not exist");
             ports[i].mirrored = true;
         }
         this.mirrorAll = mirror != null && b.mirrored.length == 0;
@@ -283,11 +287,13 @@ public final class Switch implements AutoCloseable {
          * can claim a secured station's address.
          */
         public Builder portSecurity(int port, long... macs) {
-            if (macs.length == 0) throw new IllegalArgumentException("port security for port " + port + " needs at least one address");
+            if (macs.length == 0) throw new IllegalArgumentException("port security for port " + port
+                    + " needs at least one address");
             long[] sorted = macs.clone();
             for (long m : sorted) {
                 if (m < 0 || m > 0xffff_ffff_ffffL || (m & (1L << 40)) != 0) {
-                    throw new IllegalArgumentException("port security: " + ringlink.packet.Ethernet.formatMac(m & 0xffff_ffff_ffffL) + " is not a unicast MAC address");
+                    throw new IllegalArgumentException("port security: " + ringlink.packet.Ethernet.formatMac(m
+                            & 0xffff_ffff_ffffL) + " is not a unicast MAC address");
                 }
             }
             java.util.Arrays.sort(sorted);
@@ -303,7 +309,8 @@ public final class Switch implements AutoCloseable {
          * full delays the others by one timeout and never stalls them.
          */
         public Builder txRetry(Duration d) {
-            if (d.isNegative() || d.toMillis() > 10) throw new IllegalArgumentException("tx retry " + d + " not in [0, 10 ms]");
+            if (d.isNegative() || d.toMillis() > 10)
+                    throw new IllegalArgumentException("tx retry " + d + " not in [0, 10 ms]");
             txRetry = d;
             return this;
         }
@@ -451,7 +458,8 @@ public final class Switch implements AutoCloseable {
     Poller unstartedPoller() throws IOException {
         int maxPacket = 0;
         for (Port p : ports) maxPacket = Math.max(maxPacket, p.link.maxReceiveSize());
-        return new Poller(this, 99, rxQueues(ports).toArray(Poller.RxQueue[]::new), mirror, b.batchSize, maxPacket, 1518 + 4, b.segmenter.get(), 0, -1);
+        return new Poller(this, 99, rxQueues(ports).toArray(Poller.RxQueue[]::new), mirror, b.batchSize, maxPacket,
+                1518 + 4, b.segmenter.get(), 0, -1);
     }
 
     /** Port {@code i}'s run-time state (for the benchmark). */
@@ -534,7 +542,8 @@ public final class Switch implements AutoCloseable {
         }
         synchronized (p) {
             if (!p.up) return;
-            p.downReason = mayReturn ? reason + " (waiting for the link to come back)" : reason; // before up: readers see a reason
+            // before up: readers see a reason
+            p.downReason = mayReturn ? reason + " (waiting for the link to come back)" : reason;
             p.up = false;
             if (mayReturn && !closed && p != mirror) { // (the mirror has no poller to watch for it)
                 p.recoverable = true;
@@ -557,7 +566,8 @@ public final class Switch implements AutoCloseable {
     static String reason(Throwable cause) {
         try {
             String m = cause.getMessage();
-            if (cause instanceof Error || m == null) return cause.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+            if (cause instanceof Error || m == null)
+                    return cause.getClass().getSimpleName() + (m == null ? "" : ": " + m);
             return m;
         } catch (Throwable t) {
             return "error while serving the port"; // e.g. no memory left even for the message
@@ -706,7 +716,8 @@ public final class Switch implements AutoCloseable {
                 throw new IllegalArgumentException("a port named " + name + " exists (port " + i + ")");
             }
         }
-        if (idx >= MAX_PORTS) throw new IllegalArgumentException("the switch has " + MAX_PORTS + " ports, the most it can have");
+        if (idx >= MAX_PORTS)
+                throw new IllegalArgumentException("the switch has " + MAX_PORTS + " ports, the most it can have");
         Port p = new Port(idx, device, b.vlanAware ? (vlan == null ? PortVlan.DEFAULT : vlan) : null, macLimit, null);
         p.mirrored = mirrorAll;
         Port[] n = java.util.Arrays.copyOf(cur, Math.max(cur.length, idx + 1));
@@ -755,7 +766,8 @@ public final class Switch implements AutoCloseable {
     }
 
     /** Waits for a polling thread to make a port change; if the thread is gone, makes it here. */
-    private void await(java.util.concurrent.CompletableFuture<Void> done, Poller owner, String what) throws IOException {
+    private void await(java.util.concurrent.CompletableFuture<Void> done, Poller owner,
+            String what) throws IOException {
         long deadline = System.nanoTime() + PORT_CHANGE_TIMEOUT_MS * 1_000_000;
         while (true) {
             try {
@@ -765,7 +777,8 @@ public final class Switch implements AutoCloseable {
                 // The thread ended (stopped, or died of an error): nobody else will run its tasks,
                 // and no other thread touches its ports, so they can be run here.
                 if (!owner.thread.isAlive() && owner.startNanos != 0) owner.runTasks();
-                else if (System.nanoTime() > deadline) throw new IOException(owner.thread.getName() + " did not " + what + " within " + PORT_CHANGE_TIMEOUT_MS + " ms");
+                else if (System.nanoTime() > deadline) throw new IOException(owner.thread.getName() + " did not " + what
+                        + " within " + PORT_CHANGE_TIMEOUT_MS + " ms");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("interrupted while waiting to " + what);
@@ -790,7 +803,8 @@ public final class Switch implements AutoCloseable {
         synchronized (this) {
             if (closed) throw new IllegalStateException("switch is closed");
             Port[] cur = ports;
-            if (index < 0 || index >= cur.length || cur[index] == null) throw new IllegalArgumentException("no port " + index);
+            if (index < 0 || index >= cur.length || cur[index] == null)
+                    throw new IllegalArgumentException("no port " + index);
             p = cur[index];
             p.lock(); // a transmit to it in progress ends first; later ones see it down
             synchronized (p) {
@@ -908,14 +922,16 @@ public final class Switch implements AutoCloseable {
             long wall = start == 0 ? 0 : now - start;
             long idleFrom = p.idleFrom, idle = p.idleNanos;
             if (idleFrom != 0 && idleFrom - start >= 0) idle += now - idleFrom; // idle right now, not yet added
-            out.add(new PollerStats(p.thread.getName(), p.portCount, Math.max(0, Math.min(wall, wall - idle)), wall, p.thread.isAlive()));
+            out.add(new PollerStats(p.thread.getName(), p.portCount, Math.max(0, Math.min(wall, wall - idle)), wall,
+                    p.thread.isAlive()));
         }
         return out;
     }
 
     private Port slot(int index) {
         Port[] cur = ports;
-        if (index < 0 || index >= cur.length || cur[index] == null) throw new IllegalArgumentException("no port " + index);
+        if (index < 0 || index >= cur.length || cur[index] == null)
+                throw new IllegalArgumentException("no port " + index);
         return cur[index];
     }
 

@@ -117,8 +117,10 @@ public class TunLink implements Link { // not final only for the test seam write
         this.validHdr = arena.allocate(16, 8);
         validHdr.set(ValueLayout.JAVA_BYTE, VirtioNetHdr.OFF_FLAGS, (byte) VirtioNetHdr.F_DATA_VALID);
         IovecLayout.set(rxIov, 0, rxHdr, 0, hdrSize);
-        this.rxCheck = new OffloadValidator(layer == Layer.L2 ? Framing.ETHERNET : Framing.IP, OffloadValidator.Source.KERNEL);
-        this.coalescer = gro && (offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO))
+        this.rxCheck =
+                new OffloadValidator(layer == Layer.L2 ? Framing.ETHERNET : Framing.IP, OffloadValidator.Source.KERNEL);
+        this.coalescer =
+                gro && (offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO))
                 ? new TxCoalescer(layer, offloads, arena, dataValid) : null;
         EventFd sd = null;
         Epoll ep = null;
@@ -216,7 +218,8 @@ public class TunLink implements Link { // not final only for the test seam write
             int room = batch.room(i);
             if (room < maxReceiveSize) {
                 batch.setCount(i);
-                throw new IllegalArgumentException(name + ": receive buffers hold " + room + " bytes after headroom, need "
+                throw new IllegalArgumentException(name + ": receive buffers hold " + room
+                        + " bytes after headroom, need "
                         + maxReceiveSize + " (maxReceiveSize)");
             }
             IovecLayout.set(rxIov, 1, batch.memory(), batch.dataOffset(i), room);
@@ -295,7 +298,8 @@ public class TunLink implements Link { // not final only for the test seam write
         try {
             while (i < to) {
                 if (!offloads.accepts(batch, i)) {
-                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
+                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks ("
+                            + offloads + ")");
                 }
                 TxCoalescer co = coalescer;
                 if (co != null && co.enabled()) {
@@ -359,7 +363,8 @@ public class TunLink implements Link { // not final only for the test seam write
             } catch (ClosedFdException e) {
                 throw new LinkClosedException(name + ": closed", e);
             } catch (SysException e) {
-                if (e.is(Errno.EBADF) || e.is(77) || closed) throw new LinkClosedException(name + ": " + e.getMessage(), e);
+                if (e.is(Errno.EBADF) || e.is(77) || closed)
+                        throw new LinkClosedException(name + ": " + e.getMessage(), e);
                 return refused(e, coalesced);
             }
             if (r >= 0) return r;
@@ -414,7 +419,8 @@ public class TunLink implements Link { // not final only for the test seam write
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ifr = a.allocate(NetDevice.IFREQ_SIZE, 8);
             ifr.set(ValueLayout.JAVA_SHORT, NetDevice.OFF_IFR_UNION, (short) flag);
-            fd.ioctl(flag == TunDevice.IFF_ATTACH_QUEUE ? "TUNSETQUEUE(attach)" : "TUNSETQUEUE(detach)", TunDevice.TUNSETQUEUE, ifr);
+            fd.ioctl(flag == TunDevice.IFF_ATTACH_QUEUE ? "TUNSETQUEUE(attach)" : "TUNSETQUEUE(detach)",
+                    TunDevice.TUNSETQUEUE, ifr);
         }
     }
 

@@ -50,7 +50,8 @@ public final class UdpLink implements Link {
         /** Copies the remotes and checks the MTU ([1, 65507]). */
         public Options {
             remotes = List.copyOf(remotes);
-            if (mtu < 1 || mtu > UdpChannel.MAX_GSO_BYTES) throw new IllegalArgumentException("mtu " + mtu + " not in [1, 65507]");
+            if (mtu < 1 || mtu > UdpChannel.MAX_GSO_BYTES)
+                    throw new IllegalArgumentException("mtu " + mtu + " not in [1, 65507]");
         }
 
         /** Defaults: batches of 64, GSO and GRO on, accept the remotes only (any if there are none), 1024 peers. */
@@ -72,7 +73,8 @@ public final class UdpLink implements Link {
     // last channel statistics folded into the counters
     private long seenRxDrop, seenTxDrop, seenGro, seenGso;
 
-    private UdpLink(String name, Options o, UdpSocket sock, PeerTable peers, Epoll ready, EventFd shutdown) throws IOException {
+    private UdpLink(String name, Options o, UdpSocket sock, PeerTable peers, Epoll ready,
+            EventFd shutdown) throws IOException {
         this.name = name;
         this.o = o;
         this.sock = sock;
@@ -157,7 +159,8 @@ public final class UdpLink implements Link {
     public boolean awaitWritable(java.time.Duration timeout) throws IOException {
         if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative: " + timeout);
         if (closed) return true;
-        long nanos = timeout.compareTo(java.time.Duration.ofDays(1)) > 0 ? java.time.Duration.ofDays(1).toNanos() : timeout.toNanos();
+        long nanos = timeout.compareTo(java.time.Duration.ofDays(1)) > 0 ? java.time.Duration.ofDays(1).toNanos()
+                : timeout.toNanos();
         try {
             return ringlink.sys.PollSet.awaitOne(sock.fd(), ringlink.sys.PollfdLayout.POLLOUT, nanos) != 0 || closed;
         } catch (ringlink.sys.ClosedFdException e) {
@@ -170,7 +173,8 @@ public final class UdpLink implements Link {
         if (closed) throw new LinkClosedException(name + ": closed");
         for (int i = from; i < to; i++) {
             if (batch.flags(i) != 0 || batch.isGso(i)) {
-                throw new IllegalArgumentException(name + ": packet " + i + " carries offload metadata; a udp link has none");
+                throw new IllegalArgumentException(name + ": packet " + i
+                        + " carries offload metadata; a udp link has none");
             }
         }
         int n = ch.send(batch, from, to);

@@ -113,7 +113,9 @@ public final class VhostNetLink implements Link {
     /** The regions registered with the kernel: rings, buffers, then one per zero-copy batch (memLock). */
     private final List<GuestMemory.Region> regions;
     private final List<Mapping> zeroCopyMappings = new ArrayList<>();
-    /** The zero-copy batches, replaced whole when one is added, so the transmitting thread reads them without a lock. */
+    /**
+     * The zero-copy batches, replaced whole when one is added, so the transmitting thread reads them without a lock.
+     */
     private volatile ZeroCopyBatch[] zeroCopy = new ZeroCopyBatch[0];
 
     private record ZeroCopyBatch(PacketBatch batch, long address, int handle) {}
@@ -144,12 +146,16 @@ public final class VhostNetLink implements Link {
         }
 
         /** As the canonical constructor, with the default TAP send buffer (unlimited). */
-        public Options(String tap, String device, Offloads offloads, int queueSize, FeatureSet wanted, FeatureSet required,
+        public Options(String tap, String device, Offloads offloads, int queueSize, FeatureSet wanted,
+                FeatureSet required,
                        int rxBufferSize) {
             this(tap, device, offloads, queueSize, wanted, required, rxBufferSize, Integer.MAX_VALUE);
         }
 
-        /** Defaults: every offload the kernel takes, 256-entry queues, all supported features if offered, unlimited TAP send buffer. */
+        /**
+         * Defaults: every offload the kernel takes, 256-entry queues, all supported features if offered, unlimited TAP
+         * send buffer.
+         */
         public static Options of(String tap) {
             return new Options(tap, VhostDevice.VHOST_NET_PATH, Offloads.ALL, 256, SUPPORTED, FeatureSet.NONE, 0);
         }
@@ -169,7 +175,9 @@ public final class VhostNetLink implements Link {
             return new Options(tap, device, offloads, queueSize, wanted, required, rxBufferSize, tapSndbuf);
         }
 
-        /** The TAP's send buffer in bytes ({@link Integer#MAX_VALUE}: unlimited, the default; 0: the kernel's default). */
+        /**
+         * The TAP's send buffer in bytes ({@link Integer#MAX_VALUE}: unlimited, the default; 0: the kernel's default).
+         */
         public Options withTapSndbuf(int bytes) {
             return new Options(tap, device, offloads, queueSize, wanted, required, rxBufferSize, bytes);
         }
@@ -177,7 +185,8 @@ public final class VhostNetLink implements Link {
 
     private VhostNetLink(String name, VhostDevice dev, TunDevice tap, FeatureSet features, Offloads offloads, int mtu,
                          int maxReceive, Mapping ringMem, Mapping bufMem, SplitQueueDriver rxq, SplitQueueDriver txq,
-                         NetDriverRx rx, NetDriverTx tx, int txBufferSize, EventFd rxKick, EventFd txKick, EventFd rxCall,
+                         NetDriverRx rx, NetDriverTx tx, int txBufferSize, EventFd rxKick, EventFd txKick,
+                                 EventFd rxCall,
                          EventFd err, Epoll ready, List<GuestMemory.Region> regions) {
         this.name = name;
         this.regions = new ArrayList<>(regions);
@@ -210,7 +219,8 @@ public final class VhostNetLink implements Link {
             throw new IllegalArgumentException("queue size " + n + " must be a power of two in [2, 32768]");
         }
         if (!opts.wanted().containsAll(opts.required())) {
-            throw new IllegalArgumentException("required features " + opts.required() + " must be wanted (" + opts.wanted() + ")");
+            throw new IllegalArgumentException("required features " + opts.required() + " must be wanted ("
+                    + opts.wanted() + ")");
         }
         String name = "vhost-net:" + opts.tap();
         // Everything opened so far, closed in reverse if a later step fails.
@@ -238,7 +248,8 @@ public final class VhostNetLink implements Link {
                     .sndbuf(opts.tapSndbuf()).up(false));
             Offloads offloads = tap.offloads();
             if (!offloads.equals(opts.offloads())) {
-                LOG.log(System.Logger.Level.INFO, name + ": kernel accepts offloads " + offloads + " of " + opts.offloads());
+                LOG.log(System.Logger.Level.INFO,
+                        name + ": kernel accepts offloads " + offloads + " of " + opts.offloads());
             }
             int mtu = tap.mtu();
             boolean gso = offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO);
@@ -248,7 +259,8 @@ public final class VhostNetLink implements Link {
             int rxBuf = opts.rxBufferSize() > 0 ? opts.rxBufferSize()
                     : mrg ? (gso ? 4096 : 2048) : hdr + maxReceive;
             if (!mrg && rxBuf < hdr + maxReceive) {
-                throw new IllegalArgumentException(name + ": without MRG_RXBUF a receive buffer must hold " + (hdr + maxReceive) + " bytes");
+                throw new IllegalArgumentException(name + ": without MRG_RXBUF a receive buffer must hold "
+                        + (hdr + maxReceive) + " bytes");
             }
             int txBuf = hdr + maxFrame;
 
@@ -262,8 +274,10 @@ public final class VhostNetLink implements Link {
             GuestMemory mem = GuestMemory.of(ringRegion, bufRegion);
             GuestAllocator ringAlloc = new GuestAllocator(ringRegion);
             GuestAllocator bufAlloc = new GuestAllocator(bufRegion);
-            SplitQueueDriver rxq = new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
-            SplitQueueDriver txq = new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
+            SplitQueueDriver rxq =
+                    new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
+            SplitQueueDriver txq =
+                    new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
             NetDriverRx rx = new NetDriverRx(rxq, bufAlloc, rxBuf, features);
             NetDriverTx tx = new NetDriverTx(txq, bufAlloc, txBuf, features);
 
@@ -288,7 +302,8 @@ public final class VhostNetLink implements Link {
             dev.setBackend(TX, tap.fd());
             // The kernel starts by reading what is already available; a kick makes sure it looks.
             rxKick.signal();
-            return new VhostNetLink(name, dev, tap, features, offloads, mtu, maxReceive, ringMem, bufMem, rxq, txq, rx, tx,
+            return new VhostNetLink(name, dev, tap, features, offloads, mtu, maxReceive, ringMem, bufMem, rxq, txq, rx,
+                    tx,
                     txBuf, rxKick, txKick, rxCall, err, ready, mem.regions());
         } catch (IOException | RuntimeException e) {
             if (dev != null) dev.close(); // first: the kernel lets go of the memory
@@ -405,10 +420,12 @@ public final class VhostNetLink implements Link {
         ZeroCopyBatch zc = zeroCopyOf(batch);
         for (int i = from; i < to; i++) {
             if (!offloads.accepts(batch, i)) {
-                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks ("
+                        + offloads + ")");
             }
             if (zc != null && batch.dataStart(i) < tx.headerSize()) {
-                throw new IllegalArgumentException(name + ": packet " + i + " of a zero-copy batch has " + batch.dataStart(i)
+                throw new IllegalArgumentException(name + ": packet " + i + " of a zero-copy batch has "
+                        + batch.dataStart(i)
                         + " bytes of headroom; its " + tx.headerSize() + "-byte virtio-net header goes there");
             }
         }
@@ -417,7 +434,8 @@ public final class VhostNetLink implements Link {
         try {
             batch.setCount(to); // the driver queues up to the batch's count
             try {
-                next = zc == null ? tx.transmit(batch, from) : tx.transmitInPlace(batch, from, zc.address(), zc.handle());
+                next = zc == null ? tx.transmit(batch, from)
+                        : tx.transmitInPlace(batch, from, zc.address(), zc.handle());
             } finally {
                 batch.setCount(saved);
             }
@@ -469,13 +487,15 @@ public final class VhostNetLink implements Link {
      */
     public PacketBatch newTransmitBatch(int capacity) throws IOException {
         if (capacity < 1 || capacity > txq.ring().size()) {
-            throw new IllegalArgumentException("capacity " + capacity + " must be in [1, " + txq.ring().size() + "] (the transmit queue's size)");
+            throw new IllegalArgumentException("capacity " + capacity + " must be in [1, " + txq.ring().size()
+                    + "] (the transmit queue's size)");
         }
         int bufferSize = (PacketBatch.DEFAULT_HEADROOM + maxReceive + 63) & ~63;
         synchronized (memLock) {
             check();
             if (zeroCopy.length == NetDriverTx.MAX_IN_PLACE) {
-                throw new IllegalStateException(name + ": already " + NetDriverTx.MAX_IN_PLACE + " zero-copy batches; reuse them");
+                throw new IllegalStateException(name + ": already " + NetDriverTx.MAX_IN_PLACE
+                        + " zero-copy batches; reuse them");
             }
             Mapping m = Mapping.anonymous(round((long) capacity * bufferSize), name + " zero-copy batch");
             regions.add(GuestMemory.Region.identity(m.segment()));
@@ -512,7 +532,8 @@ public final class VhostNetLink implements Link {
      */
     public boolean transmitted(PacketBatch batch) throws IOException {
         ZeroCopyBatch zc = zeroCopyOf(batch);
-        if (zc == null) throw new IllegalArgumentException(name + ": not a zero-copy batch of this link (see newTransmitBatch)");
+        if (zc == null) throw new IllegalArgumentException(name
+                + ": not a zero-copy batch of this link (see newTransmitBatch)");
         check();
         try {
             tx.reclaim();

@@ -340,7 +340,8 @@ public final class BackendLink implements Link {
         Offloads off = offloads;
         for (int i = from; i < to; i++) {
             if (!off.accepts(batch, i)) {
-                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + off + ")");
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + off
+                        + ")");
             }
         }
         q.lock.lock();

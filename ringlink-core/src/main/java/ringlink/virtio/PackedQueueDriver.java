@@ -171,7 +171,8 @@ public final class PackedQueueDriver implements VirtqueueDriver {
             throw new IllegalArgumentException("chain of " + n + " elements with " + readable + " readable");
         }
         boolean useIndirect = n > 1 && n <= maxIndirect;
-        if (!useIndirect && n > size) throw new IllegalArgumentException("chain of " + n + " elements cannot fit a queue of " + size);
+        if (!useIndirect && n > size)
+                throw new IllegalArgumentException("chain of " + n + " elements cannot fit a queue of " + size);
         int need = useIndirect ? 1 : n;
         if (need > numFree || freeIdCount == 0) return -1;
         long wbytes = 0;

@@ -155,7 +155,8 @@ public final class SplitQueueDriver implements VirtqueueDriver {
             throw new IllegalArgumentException("chain of " + n + " elements with " + readable + " readable");
         }
         boolean useIndirect = n > 1 && n <= maxIndirect;
-        if (!useIndirect && n > size) throw new IllegalArgumentException("chain of " + n + " elements cannot fit a queue of " + size);
+        if (!useIndirect && n > size)
+                throw new IllegalArgumentException("chain of " + n + " elements cannot fit a queue of " + size);
         int need = useIndirect ? 1 : n;
         if (need > numFree) return -1;
         long wbytes = 0;
@@ -168,7 +169,8 @@ public final class SplitQueueDriver implements VirtqueueDriver {
                 long e = t + 16L * k;
                 set64(indirect, e + DESC_ADDR, addrs[off + k]);
                 set32(indirect, e + DESC_LEN, lens[off + k]);
-                set16(indirect, e + DESC_FLAGS, (k >= readable ? VIRTQ_DESC_F_WRITE : 0) | (k < n - 1 ? VIRTQ_DESC_F_NEXT : 0));
+                set16(indirect, e + DESC_FLAGS,
+                        (k >= readable ? VIRTQ_DESC_F_WRITE : 0) | (k < n - 1 ? VIRTQ_DESC_F_NEXT : 0));
                 set16(indirect, e + DESC_NEXT, k + 1);
             }
             long d = 16L * head;
@@ -266,7 +268,8 @@ public final class SplitQueueDriver implements VirtqueueDriver {
             int id = get32(used, e + USED_ELEM_ID);
             int len = get32(used, e + USED_ELEM_LEN);
             if (id < 0 || id >= size || !inflight[id]) {
-                throw fail(UNKNOWN_USED_ID, "used id " + Integer.toUnsignedString(id) + " was not offered (queue size " + size + ")");
+                throw fail(UNKNOWN_USED_ID,
+                        "used id " + Integer.toUnsignedString(id) + " was not offered (queue size " + size + ")");
             }
             if (writable[id] == 0) {
                 // A chain with no device-writable part (transmit): the length means nothing and

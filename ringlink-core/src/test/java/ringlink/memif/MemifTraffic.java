@@ -31,7 +31,8 @@ final class MemifTraffic {
                         if (n > 0) {
                             packets.addAndGet(n);
                             bytes.addAndGet(b.totalBytes());
-                            if (checkPattern) for (int i = 0; i < n; i++) if (!patternOk(b, i)) corrupt.incrementAndGet();
+                            if (checkPattern) for (int i = 0; i < n; i++) if (!patternOk(b, i))
+                                    corrupt.incrementAndGet();
                         } else if (link.prepareToWait()) {
                             PollSet.pollOne(link.readyFd(), PollfdLayout.POLLIN, 20);
                             link.finishWait();
@@ -82,7 +83,9 @@ final class MemifTraffic {
         return true;
     }
 
-    /** Fills {@code b} with {@code n} Ethernet frames of {@code size} bytes (broadcast, IPv4 ethertype, a byte pattern). */
+    /**
+     * Fills {@code b} with {@code n} Ethernet frames of {@code size} bytes (broadcast, IPv4 ethertype, a byte pattern).
+     */
     static void frames(PacketBatch b, int n, int size) {
         b.clear();
         for (int k = 0; k < n; k++) {
@@ -96,7 +99,10 @@ final class MemifTraffic {
         }
     }
 
-    /** Transmits {@code total} frames of {@code size} bytes, retrying on back-pressure, for at most {@code timeoutMillis}. */
+    /**
+     * Transmits {@code total} frames of {@code size} bytes, retrying on back-pressure, for at most
+     * {@code timeoutMillis}.
+     */
     static long send(Link link, long total, int size, long timeoutMillis) throws IOException, InterruptedException {
         long end = System.currentTimeMillis() + timeoutMillis;
         long sent = 0;

@@ -31,7 +31,8 @@ class ShmHostileTest {
         }
 
         static Mapping map(Fd fd) throws Exception {
-            return Mapping.map(fd, fd.size(), Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "hostile view");
+            return Mapping.map(fd, fd.size(), Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+                    "hostile view");
         }
 
         @Override
@@ -58,8 +59,10 @@ class ShmHostileTest {
         UnixSocket[] sp = UnixSocket.pair(UnixSocket.SOCK_STREAM);
         ShmHandshake.offer(sp[0], tx, rx, 1500);
         ShmHandshake.Offer o = ShmHandshake.receive(sp[1], 5000);
-        try (ShmLink server = ShmLink.open("ok-server", ShmLink.Role.SERVER, tx, rx, ShmLink.Options.defaults(), sp[0], null);
-             ShmLink client = ShmLink.open("ok-client", ShmLink.Role.CLIENT, o.tx(), o.rx(), ShmLink.Options.defaults(), sp[1], null)) {
+        try (ShmLink server =
+                ShmLink.open("ok-server", ShmLink.Role.SERVER, tx, rx, ShmLink.Options.defaults(), sp[0], null);
+             ShmLink client = ShmLink.open("ok-client", ShmLink.Role.CLIENT, o.tx(), o.rx(), ShmLink.Options.defaults(),
+                     sp[1], null)) {
             Thread t = Thread.ofPlatform().start(() -> {
                 try {
                     Traffic.exchange(server, 2000, 2000, 41, 42, 1514, 20_000);
@@ -82,7 +85,8 @@ class ShmHostileTest {
             MemorySegment ring = peer.rxPipe().segment();
             publish(ring, 0, 70_000, 16); // a slot that claims more than the 64 KiB ring
             var e = assertThrows(LinkFailedException.class, () -> link.receive(b));
-            assertTrue(e.getMessage().contains("RX queue completion pipe") && e.getMessage().contains("does not end at the ring start"), e.getMessage());
+            assertTrue(e.getMessage().contains("RX queue completion pipe")
+                    && e.getMessage().contains("does not end at the ring start"), e.getMessage());
             assertFalse(link.isOpen());
             var again = assertThrows(LinkFailedException.class, () -> link.receive(b));
             assertTrue(again.getMessage().contains("stopped after a protocol error"), again.getMessage());

@@ -27,7 +27,8 @@ public final class ShmPeerMain {
         }
         String role = a.getOrDefault("role", "client");
         int maxLen = Integer.parseInt(a.getOrDefault("maxlen", "9014"));
-        String spec = "shm:" + a.get("sock") + "?role=" + role + "&mtu=" + Math.max(68, maxLen - 14) + "&buffer=" + a.getOrDefault("bufsize", "2048");
+        String spec = "shm:" + a.get("sock") + "?role=" + role + "&mtu=" + Math.max(68, maxLen - 14) + "&buffer="
+                + a.getOrDefault("bufsize", "2048");
         try (Link link = Links.open(spec)) {
             ShmLink shm = (ShmLink) link;
             if (a.containsKey("hang")) {
@@ -38,7 +39,8 @@ public final class ShmPeerMain {
             }
             String bench = a.get("bench");
             if (bench != null) {
-                bench(shm, bench, Integer.parseInt(a.getOrDefault("size", "64")), Double.parseDouble(a.getOrDefault("seconds", "2")),
+                bench(shm, bench, Integer.parseInt(a.getOrDefault("size", "64")),
+                        Double.parseDouble(a.getOrDefault("seconds", "2")),
                         Double.parseDouble(a.getOrDefault("warmup", "2")));
                 return;
             }
@@ -59,7 +61,8 @@ public final class ShmPeerMain {
 
     /** Sends or receives fixed-size packets as fast as possible; the receiver prints the rate. */
     static void bench(ShmLink link, String mode, int size, double seconds, double warmup) throws IOException {
-        try (PacketBatch b = new PacketBatch(256, Math.max(size, link.maxReceiveSize()) + 64); PollSet ps = new PollSet(1)) {
+        try (PacketBatch b = new PacketBatch(256, Math.max(size, link.maxReceiveSize()) + 64);
+                PollSet ps = new PollSet(1)) {
             if (mode.equals("send")) {
                 for (int i = 0; i < b.capacity(); i++) {
                     int j = b.add();
@@ -112,7 +115,8 @@ public final class ShmPeerMain {
                 if ((packets & 0x3ff) < n && System.nanoTime() - start >= limit) break;
             }
             double el = (System.nanoTime() - start) / 1e9;
-            System.out.printf("RESULT impl=java packets=%d bytes=%d seconds=%.3f pps=%.0f gbps=%.3f%n", packets, bytes, el,
+            System.out.printf("RESULT impl=java packets=%d bytes=%d seconds=%.3f pps=%.0f gbps=%.3f%n", packets, bytes,
+                    el,
                     packets / el, bytes * 8 / el / 1e9);
             System.out.flush();
         }

@@ -20,20 +20,26 @@ class PacketHeaderLayoutTest {
                 P(offsetof(struct sockaddr_ll, sll_ifindex)); P(offsetof(struct sockaddr_ll, sll_hatype));
                 P(offsetof(struct sockaddr_ll, sll_pkttype)); P(offsetof(struct sockaddr_ll, sll_halen));
                 P(offsetof(struct sockaddr_ll, sll_addr));
-                P(sizeof(struct packet_mreq)); P(offsetof(struct packet_mreq, mr_type)); P(offsetof(struct packet_mreq, mr_alen));
-                P(offsetof(struct packet_mreq, mr_address)); P(PACKET_MR_MULTICAST); P(PACKET_MR_PROMISC); P(PACKET_MR_ALLMULTI);
+                P(sizeof(struct packet_mreq)); P(offsetof(struct packet_mreq, mr_type)); \
+                P(offsetof(struct packet_mreq, mr_alen));
+                P(offsetof(struct packet_mreq, mr_address)); P(PACKET_MR_MULTICAST); P(PACKET_MR_PROMISC); \
+                P(PACKET_MR_ALLMULTI);
                 P(sizeof(struct tpacket_req3)); P(offsetof(struct tpacket_req3, tp_block_nr));
                 P(offsetof(struct tpacket_req3, tp_frame_size)); P(offsetof(struct tpacket_req3, tp_frame_nr));
                 P(offsetof(struct tpacket_req3, tp_retire_blk_tov)); P(offsetof(struct tpacket_req3, tp_sizeof_priv));
                 P(offsetof(struct tpacket_req3, tp_feature_req_word));
                 P(sizeof(struct tpacket_block_desc)); P(offsetof(struct tpacket_block_desc, offset_to_priv));
                 P(offsetof(struct tpacket_block_desc, hdr));
-                P(offsetof(struct tpacket_block_desc, hdr.bh1.block_status)); P(offsetof(struct tpacket_block_desc, hdr.bh1.num_pkts));
-                P(offsetof(struct tpacket_block_desc, hdr.bh1.offset_to_first_pkt)); P(offsetof(struct tpacket_block_desc, hdr.bh1.blk_len));
-                P(offsetof(struct tpacket_block_desc, hdr.bh1.seq_num)); P(offsetof(struct tpacket_block_desc, hdr.bh1.ts_first_pkt));
+                P(offsetof(struct tpacket_block_desc, hdr.bh1.block_status)); \
+                P(offsetof(struct tpacket_block_desc, hdr.bh1.num_pkts));
+                P(offsetof(struct tpacket_block_desc, hdr.bh1.offset_to_first_pkt)); \
+                P(offsetof(struct tpacket_block_desc, hdr.bh1.blk_len));
+                P(offsetof(struct tpacket_block_desc, hdr.bh1.seq_num)); \
+                P(offsetof(struct tpacket_block_desc, hdr.bh1.ts_first_pkt));
                 P(offsetof(struct tpacket_block_desc, hdr.bh1.ts_last_pkt)); P(sizeof(struct tpacket_hdr_v1));
                 P(sizeof(struct tpacket_bd_ts));
-                P(sizeof(struct tpacket3_hdr)); P(offsetof(struct tpacket3_hdr, tp_sec)); P(offsetof(struct tpacket3_hdr, tp_nsec));
+                P(sizeof(struct tpacket3_hdr)); P(offsetof(struct tpacket3_hdr, tp_sec)); \
+                P(offsetof(struct tpacket3_hdr, tp_nsec));
                 P(offsetof(struct tpacket3_hdr, tp_snaplen)); P(offsetof(struct tpacket3_hdr, tp_len));
                 P(offsetof(struct tpacket3_hdr, tp_status)); P(offsetof(struct tpacket3_hdr, tp_mac));
                 P(offsetof(struct tpacket3_hdr, tp_net)); P(offsetof(struct tpacket3_hdr, hv1));
@@ -44,12 +50,15 @@ class PacketHeaderLayoutTest {
                 P(offsetof(struct tpacket_stats_v3, tp_freeze_q_cnt));
                 P(SOL_PACKET); P(ETH_P_ALL); P(htons(ETH_P_ALL)); P(AF_PACKET);
                 P(PACKET_ADD_MEMBERSHIP); P(PACKET_DROP_MEMBERSHIP); P(PACKET_RX_RING); P(PACKET_STATISTICS);
-                P(PACKET_VERSION); P(PACKET_HDRLEN); P(PACKET_RESERVE); P(PACKET_TX_RING); P(PACKET_LOSS); P(PACKET_VNET_HDR);
-                P(PACKET_TX_TIMESTAMP); P(PACKET_TIMESTAMP); P(PACKET_FANOUT); P(PACKET_TX_HAS_OFF); P(PACKET_QDISC_BYPASS);
+                P(PACKET_VERSION); P(PACKET_HDRLEN); P(PACKET_RESERVE); P(PACKET_TX_RING); P(PACKET_LOSS); \
+                P(PACKET_VNET_HDR);
+                P(PACKET_TX_TIMESTAMP); P(PACKET_TIMESTAMP); P(PACKET_FANOUT); P(PACKET_TX_HAS_OFF); \
+                P(PACKET_QDISC_BYPASS);
                 P(PACKET_IGNORE_OUTGOING);
                 P(TPACKET_V1); P(TPACKET_V2); P(TPACKET_V3);
                 P(PACKET_FANOUT_HASH); P(PACKET_FANOUT_LB); P(PACKET_FANOUT_CPU);
-                P(TP_STATUS_KERNEL); P(TP_STATUS_USER); P(TP_STATUS_COPY); P(TP_STATUS_LOSING); P(TP_STATUS_CSUMNOTREADY);
+                P(TP_STATUS_KERNEL); P(TP_STATUS_USER); P(TP_STATUS_COPY); P(TP_STATUS_LOSING); \
+                P(TP_STATUS_CSUMNOTREADY);
                 P(TP_STATUS_VLAN_VALID); P(TP_STATUS_BLK_TMO); P(TP_STATUS_VLAN_TPID_VALID); P(TP_STATUS_CSUM_VALID);
                 P(TP_STATUS_AVAILABLE); P(TP_STATUS_SEND_REQUEST); P(TP_STATUS_SENDING); P(TP_STATUS_WRONG_FORMAT);
                 """);
@@ -71,19 +80,27 @@ class PacketHeaderLayoutTest {
         assertEquals(c.get("offsetof(struct tpacket_req3, tp_block_nr)"), TpacketReq3Layout.OFF_TP_BLOCK_NR);
         assertEquals(c.get("offsetof(struct tpacket_req3, tp_frame_size)"), TpacketReq3Layout.OFF_TP_FRAME_SIZE);
         assertEquals(c.get("offsetof(struct tpacket_req3, tp_frame_nr)"), TpacketReq3Layout.OFF_TP_FRAME_NR);
-        assertEquals(c.get("offsetof(struct tpacket_req3, tp_retire_blk_tov)"), TpacketReq3Layout.OFF_TP_RETIRE_BLK_TOV);
+        assertEquals(c.get("offsetof(struct tpacket_req3, tp_retire_blk_tov)"),
+                TpacketReq3Layout.OFF_TP_RETIRE_BLK_TOV);
         assertEquals(c.get("offsetof(struct tpacket_req3, tp_sizeof_priv)"), TpacketReq3Layout.OFF_TP_SIZEOF_PRIV);
-        assertEquals(c.get("offsetof(struct tpacket_req3, tp_feature_req_word)"), TpacketReq3Layout.OFF_TP_FEATURE_REQ_WORD);
+        assertEquals(c.get("offsetof(struct tpacket_req3, tp_feature_req_word)"),
+                TpacketReq3Layout.OFF_TP_FEATURE_REQ_WORD);
         assertEquals(c.get("sizeof(struct tpacket_block_desc)"), TpacketBlockDescLayout.SIZE);
-        assertEquals(c.get("offsetof(struct tpacket_block_desc, offset_to_priv)"), TpacketBlockDescLayout.OFF_OFFSET_TO_PRIV);
+        assertEquals(c.get("offsetof(struct tpacket_block_desc, offset_to_priv)"),
+                TpacketBlockDescLayout.OFF_OFFSET_TO_PRIV);
         assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr)"), TpacketBlockDescLayout.OFF_HDR);
-        assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr.bh1.block_status)"), TpacketBlockDescLayout.OFF_BLOCK_STATUS);
-        assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr.bh1.num_pkts)"), TpacketBlockDescLayout.OFF_NUM_PKTS);
-        assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr.bh1.offset_to_first_pkt)"), TpacketBlockDescLayout.OFF_OFFSET_TO_FIRST_PKT);
+        assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr.bh1.block_status)"),
+                TpacketBlockDescLayout.OFF_BLOCK_STATUS);
+        assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr.bh1.num_pkts)"),
+                TpacketBlockDescLayout.OFF_NUM_PKTS);
+        assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr.bh1.offset_to_first_pkt)"),
+                TpacketBlockDescLayout.OFF_OFFSET_TO_FIRST_PKT);
         assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr.bh1.blk_len)"), TpacketBlockDescLayout.OFF_BLK_LEN);
         assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr.bh1.seq_num)"), TpacketBlockDescLayout.OFF_SEQ_NUM);
-        assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr.bh1.ts_first_pkt)"), TpacketBlockDescLayout.OFF_TS_FIRST_PKT);
-        assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr.bh1.ts_last_pkt)"), TpacketBlockDescLayout.OFF_TS_LAST_PKT);
+        assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr.bh1.ts_first_pkt)"),
+                TpacketBlockDescLayout.OFF_TS_FIRST_PKT);
+        assertEquals(c.get("offsetof(struct tpacket_block_desc, hdr.bh1.ts_last_pkt)"),
+                TpacketBlockDescLayout.OFF_TS_LAST_PKT);
         assertEquals(c.get("sizeof(struct tpacket_hdr_v1)"), TpacketBlockDescLayout.HDR_V1.byteSize());
         assertEquals(c.get("sizeof(struct tpacket_bd_ts)"), TpacketBlockDescLayout.BD_TS.byteSize());
         assertEquals(c.get("sizeof(struct tpacket3_hdr)"), Tpacket3HdrLayout.SIZE);
@@ -103,7 +120,8 @@ class PacketHeaderLayoutTest {
         assertEquals(c.get("TPACKET3_HDRLEN - sizeof(struct sockaddr_ll)"), Tpacket3HdrLayout.TX_DATA_OFFSET);
         assertEquals(c.get("sizeof(struct tpacket_stats_v3)"), TpacketStatsV3Layout.SIZE);
         assertEquals(c.get("offsetof(struct tpacket_stats_v3, tp_drops)"), TpacketStatsV3Layout.OFF_TP_DROPS);
-        assertEquals(c.get("offsetof(struct tpacket_stats_v3, tp_freeze_q_cnt)"), TpacketStatsV3Layout.OFF_TP_FREEZE_Q_CNT);
+        assertEquals(c.get("offsetof(struct tpacket_stats_v3, tp_freeze_q_cnt)"),
+                TpacketStatsV3Layout.OFF_TP_FREEZE_Q_CNT);
         assertEquals(c.get("SOL_PACKET"), (long) PacketSockets.SOL_PACKET);
         assertEquals(c.get("ETH_P_ALL"), (long) PacketSockets.ETH_P_ALL);
         assertEquals(c.get("htons(ETH_P_ALL)"), (long) PacketSockets.htons(PacketSockets.ETH_P_ALL));

@@ -22,7 +22,8 @@ class UdpHeaderLayoutTest {
                 #include <netinet/udp.h>
                 """, """
                 P(sizeof(struct mmsghdr)); P(offsetof(struct mmsghdr, msg_len));
-                P(sizeof(struct sockaddr_in)); P(offsetof(struct sockaddr_in, sin_port)); P(offsetof(struct sockaddr_in, sin_addr));
+                P(sizeof(struct sockaddr_in)); P(offsetof(struct sockaddr_in, sin_port)); \
+                P(offsetof(struct sockaddr_in, sin_addr));
                 P(sizeof(struct sockaddr_in6)); P(offsetof(struct sockaddr_in6, sin6_port));
                 P(offsetof(struct sockaddr_in6, sin6_flowinfo)); P(offsetof(struct sockaddr_in6, sin6_addr));
                 P(offsetof(struct sockaddr_in6, sin6_scope_id));

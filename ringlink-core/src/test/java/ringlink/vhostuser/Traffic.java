@@ -80,7 +80,8 @@ final class Traffic {
             int i = b.add();
             var s = b.memory();
             long o = b.dataOffset(i);
-            for (int j = 0; j < size; j++) s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + j, (byte) (j < 6 ? 0xff : j));
+            for (int j = 0; j < size; j++)
+                    s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + j, (byte) (j < 6 ? 0xff : j));
             s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 12, (byte) 0x08);
             s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 13, (byte) 0x00);
             b.setLength(i, size);

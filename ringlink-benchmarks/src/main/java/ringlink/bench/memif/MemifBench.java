@@ -41,7 +41,8 @@ public final class MemifBench {
                 case "sizes" -> sizes = java.util.Arrays.stream(kv[1].split(",")).map(Integer::valueOf).toList();
                 case "dirs" -> dirs = List.of(kv[1].split(","));
                 case "warmup" -> warmupMillis = Long.parseLong(kv[1]);
-                default -> throw new IllegalArgumentException("unknown argument " + a + " (seconds=N warmup=MS sizes=64,1500 dirs=rx,tx)");
+                default -> throw new IllegalArgumentException("unknown argument " + a
+                        + " (seconds=N warmup=MS sizes=64,1500 dirs=rx,tx)");
             }
         }
         List<String> rows = new ArrayList<>();
@@ -50,7 +51,8 @@ public final class MemifBench {
                 boolean rx = dir.equals("rx");
                 double ours = rx ? oursRx(size, seconds) : oursTx(size, seconds);
                 double dpdk = dpdkPair(rx, size, seconds);
-                String row = String.format(Locale.ROOT, "%-4s %5d %10.3f %10.3f %7.2f", dir, size, ours, dpdk, dpdk > 0 ? ours / dpdk : Double.NaN);
+                String row = String.format(Locale.ROOT, "%-4s %5d %10.3f %10.3f %7.2f", dir, size, ours, dpdk,
+                        dpdk > 0 ? ours / dpdk : Double.NaN);
                 rows.add(row);
                 System.out.println(row);
             }
@@ -68,8 +70,10 @@ public final class MemifBench {
     static double oursRx(int size, double seconds) throws Exception {
         Path sock = Path.of("/tmp/" + TAG + "-rx.sock");
         try (MemifInterface mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withServer(true));
-             Testpmd pmd = Testpmd.start(TAG + "-c", "0@0,1@0", client(sock), 30_000, "--forward-mode=txonly", "--txpkts=" + size)) {
-            if (!mif.awaitConnected(20, java.util.concurrent.TimeUnit.SECONDS)) throw new IllegalStateException("testpmd did not connect: " + mif.lastError());
+             Testpmd pmd = Testpmd.start(TAG + "-c", "0@0,1@0", client(sock), 30_000, "--forward-mode=txonly",
+                     "--txpkts=" + size)) {
+            if (!mif.awaitConnected(20, java.util.concurrent.TimeUnit.SECONDS))
+                    throw new IllegalStateException("testpmd did not connect: " + mif.lastError());
             MemifLink link = mif.link(0);
             AtomicLong count = new AtomicLong();
             AtomicBoolean stop = new AtomicBoolean();
@@ -107,7 +111,8 @@ public final class MemifBench {
         Path sock = Path.of("/tmp/" + TAG + "-tx.sock");
         try (MemifInterface mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withServer(true));
              Testpmd pmd = Testpmd.start(TAG + "-c", "0@0,1@0", client(sock), 30_000, "--forward-mode=rxonly")) {
-            if (!mif.awaitConnected(20, java.util.concurrent.TimeUnit.SECONDS)) throw new IllegalStateException("testpmd did not connect: " + mif.lastError());
+            if (!mif.awaitConnected(20, java.util.concurrent.TimeUnit.SECONDS))
+                    throw new IllegalStateException("testpmd did not connect: " + mif.lastError());
             MemifLink link = mif.link(0);
             AtomicBoolean stop = new AtomicBoolean();
             pmd.command("start", 5000);
@@ -140,11 +145,15 @@ public final class MemifBench {
         }
     }
 
-    /** testpmd server (CPU 1) ↔ testpmd client (CPU 0): rx = client txonly → server rxonly; tx = server txonly → client rxonly. */
+    /**
+     * testpmd server (CPU 1) ↔ testpmd client (CPU 0): rx = client txonly → server rxonly; tx = server txonly → client
+     * rxonly.
+     */
     static double dpdkPair(boolean rx, int size, double seconds) throws Exception {
         Path sock = Path.of("/tmp/" + TAG + "-ref.sock");
         Files.deleteIfExists(sock);
-        try (Testpmd server = Testpmd.start(TAG + "-s", "0@1,1@1", "net_memif0,role=server,socket=" + sock + ",socket-abstract=no", 30_000,
+        try (Testpmd server = Testpmd.start(TAG + "-s", "0@1,1@1",
+                "net_memif0,role=server,socket=" + sock + ",socket-abstract=no", 30_000,
                 "--forward-mode=" + (rx ? "rxonly" : "txonly"), "--txpkts=" + size);
              Testpmd cli = Testpmd.start(TAG + "-c", "0@0,1@0", client(sock), 30_000,
                      "--forward-mode=" + (rx ? "txonly" : "rxonly"), "--txpkts=" + size)) {

@@ -54,7 +54,8 @@ public class GsoBench {
         b.putShort((short) 40000).putShort((short) 5201).putInt(1).putInt(1).put((byte) 0x50).put((byte) 0x18)
                 .putShort((short) 512).putShort((short) 0).putShort((short) 0);
         for (int k = 0; k < PAYLOAD; k++) b.put((byte) k);
-        MemorySegment.copy(MemorySegment.ofArray(b.array()), 0, superpacket.memory(), superpacket.dataOffset(i), HDR + PAYLOAD);
+        MemorySegment.copy(MemorySegment.ofArray(b.array()), 0, superpacket.memory(), superpacket.dataOffset(i),
+                HDR + PAYLOAD);
         superpacket.setLength(i, HDR + PAYLOAD);
         superpacket.setOffload(i, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, HDR, MSS, 20, 16);
         gso.segment(superpacket, 0, Framing.IP, segments);

@@ -91,7 +91,8 @@ public final class VhostUserBench {
         // -Drlvu.inorder=0|1 sets virtio-user's in_order devarg (its default is 1: IN_ORDER is
         // negotiated when the back-end offers it, as DPDK's net_vhost does).
         String inOrder = System.getProperty("rlvu.inorder");
-        return "net_virtio_user0,path=" + sock + ",queues=1,packed_vq=" + (packed ? 1 : 0) + ",mrg_rxbuf=" + System.getProperty("rlvu.mrg", "1")
+        return "net_virtio_user0,path=" + sock + ",queues=1,packed_vq=" + (packed ? 1 : 0) + ",mrg_rxbuf="
+                + System.getProperty("rlvu.mrg", "1")
                 + (inOrder != null ? ",in_order=" + inOrder : "");
     }
 
@@ -115,7 +116,8 @@ public final class VhostUserBench {
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults());
              Testpmd pmd = Testpmd.start(TAG + "-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000,
                      "--forward-mode=txonly", "--txpkts=" + size)) {
-            if (!be.awaitReady(1, 20_000)) throw new IllegalStateException("virtio-user did not start: " + be.lastError());
+            if (!be.awaitReady(1, 20_000))
+                    throw new IllegalStateException("virtio-user did not start: " + be.lastError());
             BackendLink link = be.link(0);
             AtomicLong count = new AtomicLong();
             AtomicBoolean stop = new AtomicBoolean();
@@ -133,7 +135,8 @@ public final class VhostUserBench {
                         }
                         count.setOpaque(c);
                     }
-                    if (Boolean.getBoolean("rlvu.verbose")) System.err.println("receive calls " + calls + ", empty " + empty);
+                    if (Boolean.getBoolean("rlvu.verbose"))
+                            System.err.println("receive calls " + calls + ", empty " + empty);
                 } catch (Exception e) {
                     e.printStackTrace();
                 }
@@ -157,8 +160,10 @@ public final class VhostUserBench {
     static double oursTx(boolean packed, int size, double seconds) throws Exception {
         Path sock = Path.of("/tmp/" + TAG + "-bench-tx.sock");
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults());
-             Testpmd pmd = Testpmd.start(TAG + "-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000, "--forward-mode=rxonly")) {
-            if (!be.awaitReady(1, 20_000)) throw new IllegalStateException("virtio-user did not start: " + be.lastError());
+             Testpmd pmd = Testpmd.start(TAG + "-bfe", "0@0,1@0", virtioUser(sock, packed), 30_000,
+                     "--forward-mode=rxonly")) {
+            if (!be.awaitReady(1, 20_000))
+                    throw new IllegalStateException("virtio-user did not start: " + be.lastError());
             BackendLink link = be.link(0);
             AtomicBoolean stop = new AtomicBoolean();
             pmd.command("start", 5000);
@@ -178,7 +183,8 @@ public final class VhostUserBench {
                             if (PAUSE) Thread.onSpinWait();
                         }
                     }
-                    if (Boolean.getBoolean("rlvu.verbose")) System.err.println("transmit calls " + calls + ", empty " + zero);
+                    if (Boolean.getBoolean("rlvu.verbose"))
+                            System.err.println("transmit calls " + calls + ", empty " + zero);
                 } catch (Exception e) {
                     e.printStackTrace();
                 }

@@ -70,14 +70,17 @@ public final class XdpBench {
                 case "--source" -> source = args[++i];
                 case "--tag" -> tag = args[++i];
                 default -> {
-                    System.err.println("usage: XdpBench [--seconds N>=3] [--size 60..1514] [--attach skb|drv] [--only rx|tx|drop]"
+                    System.err.println(
+                            "usage: XdpBench [--seconds N>=3] [--size 60..1514] [--attach skb|drv] [--only rx|tx|drop]"
                             + " [--source testpmd|live] [--tag rlxd]");
                     System.exit(2);
                 }
             }
         }
-        if (!source.equals("testpmd") && !source.equals("live")) throw new IllegalArgumentException("--source testpmd|live: " + source);
-        if (!tag.matches("[a-z][a-z0-9]{1,8}")) throw new IllegalArgumentException("--tag: 2-9 lower-case letters/digits: " + tag);
+        if (!source.equals("testpmd") && !source.equals("live"))
+                throw new IllegalArgumentException("--source testpmd|live: " + source);
+        if (!tag.matches("[a-z][a-z0-9]{1,8}"))
+                throw new IllegalArgumentException("--tag: 2-9 lower-case letters/digits: " + tag);
         A = tag + "b0";
         B = tag + "b1";
         // testpmd's source forwards on CPU 1 and its receiver on CPU 0; the live source runs
@@ -85,7 +88,8 @@ public final class XdpBench {
         srcCpu = source.equals("live") ? 0 : 1;
         rxCpu = 1 - srcCpu;
         if (seconds < 3) throw new IllegalArgumentException("--seconds must be >= 3 (one warm-up second, two samples)");
-        if (sh("command -v dpdk-testpmd") != 0) throw new IllegalStateException("dpdk-testpmd not found (Debian package dpdk-dev)");
+        if (sh("command -v dpdk-testpmd") != 0)
+                throw new IllegalStateException("dpdk-testpmd not found (Debian package dpdk-dev)");
         if (sh("mount | grep -q ' /sys/fs/bpf '") != 0) sh("mount -t bpf bpf /sys/fs/bpf");
         Runtime.getRuntime().addShutdownHook(new Thread(XdpBench::cleanUp));
         cleanUp();
@@ -97,24 +101,29 @@ public final class XdpBench {
             sh("ethtool -K " + d + " gro on >/dev/null 2>&1");
         }
         Thread.sleep(500);
-        System.out.printf("XDP packet rate, %d-byte frames, %d s per case, attach=%s, rx source %s (CPU %d, receivers CPU %d), veth %s<->%s, %d CPUs, load %s%n",
-                size, seconds, attach.name().toLowerCase(Locale.ROOT), source, srcCpu, rxCpu, A, B, Runtime.getRuntime().availableProcessors(),
+        System.out.printf("XDP packet rate, %d-byte frames, %d s per case, attach=%s, rx source %s (CPU %d, receivers "
+                + "CPU %d), veth %s<->%s, %d CPUs, load %s%n",
+                size, seconds, attach.name().toLowerCase(Locale.ROOT), source, srcCpu, rxCpu, A, B,
+                        Runtime.getRuntime().availableProcessors(),
                 Files.readString(Path.of("/proc/loadavg")).trim());
         warmUp();
         try {
             if (only == null || only.equals("tx")) {
                 double jt = javaTx();
                 double dt = dpdkTx();
-                System.out.printf("TX  java %.3f Mpps   dpdk af_xdp %.3f Mpps   ratio java/dpdk %.2f%n", jt / 1e6, dt / 1e6, jt / dt);
+                System.out.printf("TX  java %.3f Mpps   dpdk af_xdp %.3f Mpps   ratio java/dpdk %.2f%n", jt / 1e6,
+                        dt / 1e6, jt / dt);
             }
             if (only == null || only.equals("rx")) {
                 double jr = javaRx();
                 double dr = dpdkRx();
-                System.out.printf("RX  java %.3f Mpps   dpdk af_xdp %.3f Mpps   ratio java/dpdk %.2f%n", jr / 1e6, dr / 1e6, jr / dr);
+                System.out.printf("RX  java %.3f Mpps   dpdk af_xdp %.3f Mpps   ratio java/dpdk %.2f%n", jr / 1e6,
+                        dr / 1e6, jr / dr);
             }
             if (source.equals("live") && (only == null || only.equals("drop"))) {
                 double d = dropCeiling(XdpProgram.Attach.DRV), g = dropCeiling(XdpProgram.Attach.SKB);
-                System.out.printf("DROP XDP_DROP on %s: native %.3f Mpps   generic %.3f Mpps (the kernel's own ceilings with this source)%n",
+                System.out.printf("DROP XDP_DROP on %s: native %.3f Mpps   generic %.3f Mpps (the kernel's own "
+                        + "ceilings with this source)%n",
                         A, d / 1e6, g / 1e6);
             }
         } finally {
@@ -156,7 +165,8 @@ public final class XdpBench {
         byte[] src = mac(A), dst = mac(B);
         AtomicBoolean stop = new AtomicBoolean();
         try (XdpLink l = XdpLink.open(XdpConfig.of(A).withAttach(attach)); PacketBatch b = new PacketBatch(64, 2048)) {
-            for (int k = 0; k < 64; k++) UdpFrames.append(b, src, dst, UdpFrames.ip("10.79.0.1"), UdpFrames.ip("10.79.0.2"), 4000, 9, size, k);
+            for (int k = 0; k < 64; k++) UdpFrames.append(b, src, dst, UdpFrames.ip("10.79.0.1"),
+                    UdpFrames.ip("10.79.0.2"), 4000, 9, size, k);
             AtomicLong cpu = new AtomicLong();
             Thread t = Thread.ofPlatform().name("xdp-bench-tx").start(() -> {
                 long busy = 0;
@@ -248,7 +258,8 @@ public final class XdpBench {
                 stop.set(true);
                 t.join();
                 cpuPerPacket(cpu.get(), l.counters().snapshot().rxPackets());
-                System.out.printf("      java: %.1f packets per non-empty receive call%n", (double) l.counters().snapshot().rxPackets() / Math.max(1, calls.get()));
+                System.out.printf("      java: %.1f packets per non-empty receive call%n",
+                        (double) l.counters().snapshot().rxPackets() / Math.max(1, calls.get()));
             }
         }
     }
@@ -297,7 +308,8 @@ public final class XdpBench {
      */
     static double dropCeiling(XdpProgram.Attach mode) throws Exception {
         int ifindex = ifindex(A);
-        try (Fd prog = XdpProgram.load(new BpfAssembler().mov64Imm(BpfAssembler.R0, BpfAttrLayout.XDP_DROP).exit(), "rl_drop");
+        try (Fd prog =
+                XdpProgram.load(new BpfAssembler().mov64Imm(BpfAssembler.R0, BpfAttrLayout.XDP_DROP).exit(), "rl_drop");
              Fd link = XdpProgram.linkCreate(prog, ifindex, A, mode);
              LiveFrameSource src = liveSource()) {
             long d0 = ethtoolSum(A, "xdp_drops");
@@ -306,20 +318,25 @@ public final class XdpBench {
             List<Double> sent = new ArrayList<>(), drops = new ArrayList<>();
             sample(src::sent, () -> ethtoolSum(A, "xdp_drops"), sent, drops);
             src.check();
-            System.out.printf("  DROP %-3s source %7.3f Mpps   veth xdp_drops %7.3f Mpps (total %d)   per-second source samples (Mpps) %s%n",
-                    mode.name().toLowerCase(Locale.ROOT), mean(sent) / 1e6, mean(drops) / 1e6, ethtoolSum(A, "xdp_drops") - d0, fmt(sent));
+            System.out.printf("  DROP %-3s source %7.3f Mpps   veth xdp_drops %7.3f Mpps (total %d)   per-second "
+                    + "source samples (Mpps) %s%n",
+                    mode.name().toLowerCase(Locale.ROOT), mean(sent) / 1e6, mean(drops) / 1e6,
+                            ethtoolSum(A, "xdp_drops") - d0, fmt(sent));
             return mean(drops) > 0 ? mean(drops) : mean(sent);
         }
     }
 
     static LiveFrameSource liveSource() throws IOException {
         try (PacketBatch f = new PacketBatch(1, 2048)) {
-            int i = UdpFrames.append(f, mac(B), mac(A), UdpFrames.ip("10.79.0.2"), UdpFrames.ip("10.79.0.1"), 4000, 9, size, 0);
+            int i = UdpFrames.append(f, mac(B), mac(A), UdpFrames.ip("10.79.0.2"), UdpFrames.ip("10.79.0.1"), 4000, 9,
+                    size, 0);
             return LiveFrameSource.toInterface(ifindex(B), f.data(i).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
         }
     }
 
-    /** How an XDP program is attached to {@code dev}, from {@code ip -d link}: "xdp" (native), "xdpgeneric" or "none". */
+    /**
+     * How an XDP program is attached to {@code dev}, from {@code ip -d link}: "xdp" (native), "xdpgeneric" or "none".
+     */
     static String xdpMode(String dev) throws IOException, InterruptedException {
         Process p = new ProcessBuilder("ip", "-d", "link", "show", "dev", dev).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
@@ -411,7 +428,8 @@ public final class XdpBench {
     }
 
     /** Prints one case; {@code ownFromTestpmd}/{@code otherFromTestpmd} lists still hold testpmd's start-up samples. */
-    static void report(String what, List<Double> own, boolean ownFromTestpmd, List<Double> other, boolean otherFromTestpmd) {
+    static void report(String what, List<Double> own, boolean ownFromTestpmd, List<Double> other,
+            boolean otherFromTestpmd) {
         double o = mean(ownFromTestpmd ? tail(own, 0) : own), x = mean(otherFromTestpmd ? tail(other, 0) : other);
         lastMean = o;
         System.out.printf("  %-8s app %7.3f Mpps   %s %7.3f Mpps   per-second app samples (Mpps) %s%n", what, o / 1e6,
@@ -438,7 +456,8 @@ public final class XdpBench {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {
             if (!p.isAlive()) throw new IllegalStateException("dpdk-testpmd exited:\n" + Files.readString(log));
-            if (Files.exists(log) && Files.readString(log).contains("Press enter to exit") || Files.readString(log).contains("Port statistics")) {
+            if (Files.exists(log) && Files.readString(log).contains("Press enter to exit")
+                    || Files.readString(log).contains("Port statistics")) {
                 Thread.sleep(500);
                 return;
             }
@@ -497,7 +516,8 @@ public final class XdpBench {
 
     static int sh(String cmd) {
         try {
-            Process p = new ProcessBuilder("sh", "-c", cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = new ProcessBuilder("sh", "-c", cmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             return p.waitFor(30, TimeUnit.SECONDS) ? p.exitValue() : -1;
         } catch (IOException e) {
             return -1;

@@ -41,7 +41,8 @@ public final class BenchChart {
     }
 
     private static JFreeChart chart(String title, String unit, DefaultCategoryDataset data) {
-        JFreeChart ch = ChartFactory.createBarChart(title, null, unit, data, PlotOrientation.VERTICAL, true, false, false);
+        JFreeChart ch =
+                ChartFactory.createBarChart(title, null, unit, data, PlotOrientation.VERTICAL, true, false, false);
         CategoryPlot plot = ch.getCategoryPlot();
         plot.setBackgroundPaint(Color.WHITE);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);

@@ -17,19 +17,28 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = TunRelayBench.class,
         description = {"Runs the benchmark matrix: each transport beside its peer; medians, ratios, charts.",
             "",
-            "Every cell (transport x size x peer) runs on this machine, repeated, Ringlink beside the peer it is compared "
-                + "with in the same run. Prints medians and ratios, and writes table.txt, results.json, results.csv and "
+            "Every cell (transport x size x peer) runs on this machine, repeated, Ringlink beside the peer it is "
+                    + "compared "
+                + "with in the same run. Prints medians and ratios, and writes table.txt, results.json, results.csv "
+                        + "and "
                 + "PNG charts to the results directory. Cells that cannot run here (not root, a peer not installed, a "
                 + "transport not in this build) are listed as skipped.",
             "",
-            "Groups (reference first): switch (pair): direct pair vs switch; netns iperf3: kernel veth vs the switch over "
-                + "tap/xdp/mixed; switch vhost-user: OVS-DPDK vs the switch, testpmd looping; tun iperf3: veth vs the Java TUN "
-                + "relay plain/offload; xdp rx/tx: DPDK net_af_xdp vs Ringlink's XSK; shm: gVisor Go<->Go vs Java<->Java (and DPDK memif "
+            "Groups (reference first): switch (pair): direct pair vs switch; netns iperf3: kernel veth vs the switch "
+                    + "over "
+                + "tap/xdp/mixed; switch vhost-user: OVS-DPDK vs the switch, testpmd looping; tun iperf3: veth vs the "
+                        + "Java TUN "
+                + "relay plain/offload; xdp rx/tx: DPDK net_af_xdp vs Ringlink's XSK; shm: gVisor Go<->Go vs "
+                        + "Java<->Java (and DPDK memif "
                 + "for scale); "
-                + "vhost-net tx/rx: testpmd virtio_user vs our link vs TAP, in a QEMU TCG guest (minutes: leave it out with "
-                + "--only '^(?!vhost-net)'); vxlan iperf3: the kernel's bridge + vxlan vs TAP + the switch + a vxlan: port, "
-                + "both against the kernel's vxlan over a veth underlay; vxlan underlay udp: iperf3 -u vs the udp: link with "
-                + "and without GSO/GRO (--quick runs these two only with --only, e.g. --only vxlan). JMH-only benchmarks are listed as skipped with the class to run."},
+                + "vhost-net tx/rx: testpmd virtio_user vs our link vs TAP, in a QEMU TCG guest (minutes: leave it out "
+                        + "with "
+                + "--only '^(?!vhost-net)'); vxlan iperf3: the kernel's bridge + vxlan vs TAP + the switch + a vxlan: "
+                        + "port, "
+                + "both against the kernel's vxlan over a veth underlay; vxlan underlay udp: iperf3 -u vs the udp: "
+                        + "link with "
+                + "and without GSO/GRO (--quick runs these two only with --only, e.g. --only vxlan). JMH-only "
+                        + "benchmarks are listed as skipped with the class to run."},
         footer = {"", "Examples:",
             "  ringlink bench --quick                      # seconds: checks the harness",
             "  ringlink bench --repeat 5 --duration 10     # the full measurement",
@@ -37,9 +46,11 @@ import picocli.CommandLine.Option;
             "  ringlink bench --only '^(?!vhost-net)'       # everything but the QEMU guest",
             "  ringlink bench --only '^(xdp|shm)' --duration 3",
             "  sudo ringlink bench --only vxlan --quick        # the tunnel cells, about a minute",
-            "  sudo ringlink bench tun --repeat 3            # veth vs the Java TUN relay alone, its own options (bench tun --help)"})
+            "  sudo ringlink bench tun --repeat 3            # veth vs the Java TUN relay alone, its own options "
+                    + "(bench tun --help)"})
 public final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--quick", description = "CI mode (~15 s): the in-memory switch cells, and as root the tun cells (veth vs the Java TUN relay, "
+    @Option(names = "--quick", description =
+            "CI mode (~15 s): the in-memory switch cells, and as root the tun cells (veth vs the Java TUN relay, "
             + "1 s iperf3 each); 64-byte frames, 2 short runs.")
     boolean quick;
 
@@ -49,13 +60,16 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--duration", paramLabel = "SECONDS", description = "Length of one run (default: 5; --quick: 0.3).")
     Double duration;
 
-    @Option(names = "--sizes", paramLabel = "BYTES", split = ",", description = "Frame sizes (default: 64,1500; --quick: 64).")
+    @Option(names = "--sizes", paramLabel = "BYTES", split = ",",
+            description = "Frame sizes (default: 64,1500; --quick: 64).")
     List<Integer> sizes;
 
-    @Option(names = "--only", paramLabel = "REGEX", description = "Run only cells whose label (group size variant) matches.")
+    @Option(names = "--only", paramLabel = "REGEX",
+            description = "Run only cells whose label (group size variant) matches.")
     String only;
 
-    @Option(names = "--results", paramLabel = "DIR", description = "Where results go (default: bench-results/<date-time>).")
+    @Option(names = "--results", paramLabel = "DIR",
+            description = "Where results go (default: bench-results/<date-time>).")
     Path results;
 
     @Option(names = "--list", description = "List the cells and exit.")
@@ -71,7 +85,8 @@ public final class BenchCommand implements Callable<Integer> {
         List<Integer> sz = sizes != null ? sizes : quick ? List.of(64) : List.of(64, 1500);
         if (rep < 1) throw new IllegalArgumentException("--repeat must be at least 1");
         if (secs <= 0) throw new IllegalArgumentException("--duration must be positive");
-        for (int s : sz) if (s < 60 || s > 9018) throw new IllegalArgumentException("frame size " + s + " not in [60, 9018]");
+        for (int s : sz) if (s < 60 || s > 9018)
+                throw new IllegalArgumentException("frame size " + s + " not in [60, 9018]");
         BenchOptions o = new BenchOptions(sz, Duration.ofMillis((long) (secs * 1000)), rep, quick);
         List<BenchCell> cells = new ArrayList<>(BenchRunner.discover(o));
         if (quick && only == null) cells.removeIf(BenchCell::quickWhenSelected); // CI's --quick stays short
@@ -86,7 +101,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (list) {
             for (BenchCell c : cells) {
                 String why = c.unavailable();
-                out.println(c.label() + (c.reference() ? " (reference)" : "") + (why != null ? "  [skipped here: " + why + "]" : ""));
+                out.println(c.label() + (c.reference() ? " (reference)" : "")
+                        + (why != null ? "  [skipped here: " + why + "]" : ""));
             }
             return 0;
         }
@@ -100,7 +116,8 @@ public final class BenchCommand implements Callable<Integer> {
         out.print(table);
         BenchReport.write(dir, res, o, started);
         List<Path> charts = BenchChart.write(dir, res);
-        out.println("results: " + dir.resolve("results.json") + ", " + dir.resolve("results.csv") + ", " + dir.resolve("table.txt"));
+        out.println("results: " + dir.resolve("results.json") + ", " + dir.resolve("results.csv") + ", "
+                + dir.resolve("table.txt"));
         out.println("charts:  " + String.join(", ", charts.stream().map(Path::toString).toList()));
         long failed = res.stream().filter(r -> r.error() != null).count();
         if (failed > 0) err.println("ringlink bench: " + failed + " cell(s) failed (see the table)");
@@ -121,7 +138,8 @@ public final class BenchCommand implements Callable<Integer> {
         void step(int done, int total, String what) {
             int width = 30;
             int filled = total == 0 ? width : done * width / total;
-            String line = String.format(Locale.ROOT, "[%s%s] %d/%d %4.0fs %s", "#".repeat(filled), "-".repeat(width - filled),
+            String line =
+                    String.format(Locale.ROOT, "[%s%s] %d/%d %4.0fs %s", "#".repeat(filled), "-".repeat(width - filled),
                     done, total, (System.nanoTime() - t0) / 1e9, what);
             if (tty) {
                 out.print("\r" + line + "\033[K");

@@ -27,7 +27,8 @@ public final class BenchReport {
                     r.ok() ? fmt(r.medianGbps(), 2) : "-", Double.isNaN(retr) ? "-" : fmt(retr, 0), r.runs.size(),
                     Double.isNaN(r.ratio) ? "-" : fmt(r.ratio, 2) + "x", note));
         }
-        sb.append(String.format(Locale.ROOT, "medians of %d runs of %.1f s each; retr = the iperf3 sender's TCP retransmissions (stream cells);"
+        sb.append(String.format(Locale.ROOT,
+                "medians of %d runs of %.1f s each; retr = the iperf3 sender's TCP retransmissions (stream cells);"
                 + " ratio = median / the group's reference at the same size, same run%n",
                 o.repeat(), o.duration().toMillis() / 1000.0));
         return sb.toString();
@@ -58,7 +59,8 @@ public final class BenchReport {
                     .append(", \"runs\": [");
             for (int k = 0; k < r.runs.size(); k++) {
                 var m = r.runs.get(k);
-                sb.append(k == 0 ? "" : ", ").append("{\"pps\": ").append(num(m.pps())).append(", \"gbps\": ").append(num(m.gbps()))
+                sb.append(k == 0 ? "" : ", ").append("{\"pps\": ").append(num(m.pps())).append(", \"gbps\": ")
+                        .append(num(m.gbps()))
                         .append(", \"retransmits\": ").append(num(m.retransmits())).append('}');
             }
             sb.append("], \"median_pps\": ").append(num(r.ok() ? r.medianPps() : Double.NaN))
@@ -74,15 +76,19 @@ public final class BenchReport {
 
     /** results.csv: one row per cell with medians and ratio. */
     public static String csv(List<CellResult> results) {
-        StringBuilder sb = new StringBuilder("group,variant,reference,size,runs,median_pps,median_gbps,median_retransmits,ratio,status\n");
+        StringBuilder sb = new StringBuilder(
+                "group,variant,reference,size,runs,median_pps,median_gbps,median_retransmits,ratio,status\n");
         for (CellResult r : results) {
             BenchCell c = r.cell;
             sb.append(csvField(c.group())).append(',').append(csvField(c.variant())).append(',').append(c.reference())
                     .append(',').append(c.size()).append(',').append(r.runs.size()).append(',')
-                    .append(r.ok() ? num(r.medianPps()) : "").append(',').append(r.ok() ? num(r.medianGbps()) : "").append(',')
-                    .append(r.ok() && !Double.isNaN(r.medianRetransmits()) ? num(r.medianRetransmits()) : "").append(',')
+                    .append(r.ok() ? num(r.medianPps()) : "").append(',').append(r.ok() ? num(r.medianGbps()) : "")
+                            .append(',')
+                    .append(r.ok() && !Double.isNaN(r.medianRetransmits()) ? num(r.medianRetransmits()) : "")
+                            .append(',')
                     .append(Double.isNaN(r.ratio) ? "" : num(r.ratio)).append(',')
-                    .append(csvField(r.skipped != null ? "skipped: " + r.skipped : r.error != null ? "failed: " + r.error : "ok"))
+                    .append(csvField(r.skipped != null ? "skipped: " + r.skipped : r.error != null
+                            ? "failed: " + r.error : "ok"))
                     .append('\n');
         }
         return sb.toString();

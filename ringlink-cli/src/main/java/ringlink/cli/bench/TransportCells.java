@@ -89,10 +89,12 @@ public final class TransportCells implements BenchCellProvider {
         return cells;
     }
 
-    private static final Pattern VUSER = Pattern.compile("(?m)^(rx|tx)\\s+(split|packed)\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)");
+    private static final Pattern VUSER =
+            Pattern.compile("(?m)^(rx|tx)\\s+(split|packed)\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)");
 
     /** vhost-user: our back-end vs DPDK's net_vhost, testpmd virtio-user the front-end of both. */
-    record VhostUser(Paired paired, String dir, String ring, int size, List<Integer> sizes, boolean dpdk) implements BenchCell {
+    record VhostUser(Paired paired, String dir, String ring, int size, List<Integer> sizes,
+            boolean dpdk) implements BenchCell {
         @Override public String group() { return "vhost-user " + dir + " " + ring; }
         @Override public String variant() { return dpdk ? "dpdk net_vhost" : "ringlink backend"; }
         @Override public boolean reference() { return dpdk; }
@@ -101,7 +103,8 @@ public final class TransportCells implements BenchCellProvider {
         public String unavailable() {
             String why = needScript("vhostuser.sh");
             if (why == null) why = needRoot("dpdk-testpmd");
-            return why != null ? why : Links.providers().containsKey("vhost-user") ? null : "the vhost-user transport is not in this build";
+            return why != null ? why : Links.providers().containsKey("vhost-user") ? null
+                    : "the vhost-user transport is not in this build";
         }
 
         @Override
@@ -109,7 +112,8 @@ public final class TransportCells implements BenchCellProvider {
             long s = seconds(d, 1);
             return paired.take(size + variant(), () -> {
                 String out = script("vhostuser.sh", sizes.size() * 2 * (s + 60) + 300, "seconds=" + s,
-                        "sizes=" + sizes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")),
+                        "sizes="
+                                + sizes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")),
                         "rings=" + ring, "dirs=" + dir);
                 return parse(out, dir, ring);
             });
@@ -125,7 +129,8 @@ public final class TransportCells implements BenchCellProvider {
                 m.put(size + "ringlink backend", rate(Double.parseDouble(x.group(4)) * 1e6, size));
                 m.put(size + "dpdk net_vhost", rate(Double.parseDouble(x.group(5)) * 1e6, size));
             }
-            if (m.isEmpty()) throw new IOException("no " + dir + " " + ring + " rows in vhostuser.sh's output: " + SwitchLoopCell.tail(out));
+            if (m.isEmpty()) throw new IOException("no " + dir + " " + ring + " rows in vhostuser.sh's output: "
+                    + SwitchLoopCell.tail(out));
             return m;
         }
     }
@@ -146,7 +151,8 @@ public final class TransportCells implements BenchCellProvider {
         return cells;
     }
 
-    private static final Pattern MEMIF_ROW = Pattern.compile("(?m)^(rx|tx)\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+|NaN)\\s*$");
+    private static final Pattern MEMIF_ROW =
+            Pattern.compile("(?m)^(rx|tx)\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+|NaN)\\s*$");
 
     /** memif: Ringlink server ↔ testpmd client vs testpmd server ↔ testpmd client. */
     record Memif(Paired paired, String dir, int size, List<Integer> sizes, boolean dpdk) implements BenchCell {
@@ -158,14 +164,17 @@ public final class TransportCells implements BenchCellProvider {
         public String unavailable() {
             String why = needScript("memif.sh");
             if (why == null) why = needRoot("dpdk-testpmd");
-            return why != null ? why : Links.providers().containsKey("memif") ? null : "the memif transport is not in this build";
+            return why != null ? why : Links.providers().containsKey("memif") ? null
+                    : "the memif transport is not in this build";
         }
 
         @Override
         public Measurement run(Duration d) throws Exception {
             long s = seconds(d, 1);
-            return paired.take(size + variant(), () -> parse(script("memif.sh", sizes.size() * 2 * (s + 60) + 300, "seconds=" + s,
-                    "sizes=" + sizes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")), "dirs=" + dir), dir));
+            return paired.take(size + variant(),
+                    () -> parse(script("memif.sh", sizes.size() * 2 * (s + 60) + 300, "seconds=" + s,
+                    "sizes=" + sizes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")),
+                            "dirs=" + dir), dir));
         }
 
         /** MemifBench's rows "rx 64 ours dpdk ratio", keyed as the cells take them. */
@@ -178,7 +187,8 @@ public final class TransportCells implements BenchCellProvider {
                 m.put(size + "ringlink memif", rate(Double.parseDouble(x.group(3)) * 1e6, size));
                 m.put(size + "testpmd memif", rate(Double.parseDouble(x.group(4)) * 1e6, size));
             }
-            if (m.isEmpty()) throw new IOException("no " + dir + " rows in memif.sh's output: " + SwitchLoopCell.tail(out));
+            if (m.isEmpty())
+                    throw new IOException("no " + dir + " rows in memif.sh's output: " + SwitchLoopCell.tail(out));
             return m;
         }
     }
@@ -196,7 +206,8 @@ public final class TransportCells implements BenchCellProvider {
             if (m != null) return m;
             Map<String, BenchCell.Measurement> all = harness.run();
             m = all.get(key);
-            if (m == null) throw new IOException("the harness gave no figure for " + key + " (got " + all.keySet() + ")");
+            if (m == null)
+                    throw new IOException("the harness gave no figure for " + key + " (got " + all.keySet() + ")");
             pending.putAll(all);
             pending.remove(key);
             return m;
@@ -217,7 +228,8 @@ public final class TransportCells implements BenchCellProvider {
     }
 
     private static String needScript(String name) {
-        return SwitchLoopCell.script(name) == null ? "bench/" + name + " not found (run from the source tree, or set RINGLINK_HOME)" : null;
+        return SwitchLoopCell.script(name) == null
+                ? "bench/" + name + " not found (run from the source tree, or set RINGLINK_HOME)" : null;
     }
 
     /** Runs {@code bench/NAME args...}; its whole output, or an exception with its tail. */
@@ -238,7 +250,8 @@ public final class TransportCells implements BenchCellProvider {
         @Override
         public String unavailable() {
             String why = needRoot("ip", "iperf3");
-            return why != null ? why : Links.providers().containsKey("tun") ? null : "the tun transport is not in this build";
+            return why != null ? why : Links.providers().containsKey("tun") ? null
+                    : "the tun transport is not in this build";
         }
 
         @Override
@@ -275,7 +288,8 @@ public final class TransportCells implements BenchCellProvider {
                 // Native attach for ours too: testpmd's net_af_xdp always attaches natively on veth, so
                 // that is the like-for-like pair; RX from frames made in the kernel (live frames), since
                 // testpmd's copy-mode TX (~1 Mpps) would bound both receivers below their own limit.
-                String out = script("xdp.sh", 4 * s + 300, "--seconds", String.valueOf(s), "--size", String.valueOf(size), "--only", dir,
+                String out = script("xdp.sh", 4 * s + 300, "--seconds", String.valueOf(s), "--size",
+                        String.valueOf(size), "--only", dir,
                         "--attach", "drv", "--source", "live");
                 return parse(out, dir, size);
             });
@@ -287,7 +301,8 @@ public final class TransportCells implements BenchCellProvider {
             while (m.find()) {
                 if (!m.group(1).equalsIgnoreCase(dir)) continue;
                 double java = Double.parseDouble(m.group(2)) * 1e6, peer = Double.parseDouble(m.group(3)) * 1e6;
-                return Map.of(dir + size + "ringlink xsk", rate(java, size), dir + size + "testpmd af_xdp", rate(peer, size));
+                return Map.of(dir + size + "ringlink xsk", rate(java, size), dir + size + "testpmd af_xdp",
+                        rate(peer, size));
             }
             throw new IOException("no " + dir + " result line in xdp.sh's output: " + SwitchLoopCell.tail(out));
         }
@@ -297,7 +312,8 @@ public final class TransportCells implements BenchCellProvider {
         return new BenchCell.Measurement(pps, pps * size * 8 / 1e9);
     }
 
-    private static final Pattern SHM = Pattern.compile("(?m)^c2s\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)");
+    private static final Pattern SHM =
+            Pattern.compile("(?m)^c2s\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)");
 
     private static final Pattern MEMIF = Pattern.compile("(?m)^memif\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)");
 
@@ -315,7 +331,8 @@ public final class TransportCells implements BenchCellProvider {
         @Override
         public String unavailable() {
             String why = needScript("shm.sh");
-            if (why == null && Shell.which("go") == null) why = "go not installed (apt-get install golang-go golang-gvisor-gvisor-dev)";
+            if (why == null && Shell.which("go") == null)
+                    why = "go not installed (apt-get install golang-go golang-gvisor-gvisor-dev)";
             if (why == null && variant.equals(MEMIF)) why = needRoot("dpdk-testpmd");
             return why;
         }
@@ -331,7 +348,10 @@ public final class TransportCells implements BenchCellProvider {
             });
         }
 
-        /** ShmBench's row "c2s 64 jpps jgbps gopps gogbps ratio" (and "memif 64 pps gbps"), keyed as the cells take them. */
+        /**
+         * ShmBench's row "c2s 64 jpps jgbps gopps gogbps ratio" (and "memif 64 pps gbps"), keyed as the cells take
+         * them.
+         */
         static Map<String, Measurement> parse(String out, int size) throws IOException {
             Map<String, Measurement> got = new HashMap<>();
             Matcher m = SHM.matcher(out);
@@ -341,11 +361,13 @@ public final class TransportCells implements BenchCellProvider {
                 got.put(size + GO, new Measurement(Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5))));
                 break;
             }
-            if (got.isEmpty()) throw new IOException("no c2s " + size + " B row in shm.sh's output: " + SwitchLoopCell.tail(out));
+            if (got.isEmpty())
+                    throw new IOException("no c2s " + size + " B row in shm.sh's output: " + SwitchLoopCell.tail(out));
             Matcher x = TransportCells.MEMIF.matcher(out);
             while (x.find()) {
                 if (Integer.parseInt(x.group(1)) == size) {
-                    got.put(size + MEMIF, new Measurement(Double.parseDouble(x.group(2)), Double.parseDouble(x.group(3))));
+                    got.put(size + MEMIF,
+                            new Measurement(Double.parseDouble(x.group(2)), Double.parseDouble(x.group(3))));
                 }
             }
             return got;
@@ -354,7 +376,10 @@ public final class TransportCells implements BenchCellProvider {
 
     private static final Pattern VNET = Pattern.compile("(?m)^BENCH (tx|rx) (link|tap|dpdk) ([0-9.]+)");
 
-    /** Kernel vhost-net inside a QEMU TCG guest (absolute figures meaningless under TCG: read the ratios), 64-byte frames (bench/vhostnet-bench.sh, one guest for all six). */
+    /**
+     * Kernel vhost-net inside a QEMU TCG guest (absolute figures meaningless under TCG: read the ratios), 64-byte
+     * frames (bench/vhostnet-bench.sh, one guest for all six).
+     */
     record VhostNet(Paired paired, String dir, String method) implements BenchCell {
         @Override public String group() { return "vhost-net " + dir; }
         @Override public boolean reference() { return method.equals("dpdk"); }
@@ -391,7 +416,8 @@ public final class TransportCells implements BenchCellProvider {
             Map<String, Measurement> all = new HashMap<>();
             Matcher m = VNET.matcher(out);
             while (m.find()) all.put(m.group(1) + m.group(2), rate(Double.parseDouble(m.group(3)), 64));
-            if (all.isEmpty()) throw new IOException("no BENCH lines in vhostnet-bench.sh's output: " + SwitchLoopCell.tail(out));
+            if (all.isEmpty())
+                    throw new IOException("no BENCH lines in vhostnet-bench.sh's output: " + SwitchLoopCell.tail(out));
             return all;
         }
     }
