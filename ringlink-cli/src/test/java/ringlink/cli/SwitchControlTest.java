@@ -409,7 +409,8 @@ class SwitchControlTest {
             assertTrue(String.valueOf(reply.get("error")).contains("nested"), String.valueOf(reply));
             // Well-formed JSON that is not a valid request: an error reply, the connection stays.
             try (SocketChannel odd = SocketChannel.open(UnixDomainSocketAddress.of(sock))) {
-                odd.write(ByteBuffer.wrap("{\"method\":\"version\",\"params\":[1],\"id\":7}{\"method\":\"version\",\"params\":[],\"id\":8}".getBytes()));
+                odd.write(ByteBuffer.wrap(("{\"method\":\"version\",\"params\":[1],\"id\":7}"
+                        + "{\"method\":\"version\",\"params\":[],\"id\":8}").getBytes()));
                 Replies replies = new Replies(odd);
                 reply = replies.next();
                 assertEquals(7L, reply.get("id"));

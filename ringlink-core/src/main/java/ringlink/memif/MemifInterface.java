@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import ringlink.sys.ClosedFdException;
 import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
 import ringlink.sys.Mapping;

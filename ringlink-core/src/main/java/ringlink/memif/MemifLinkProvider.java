@@ -8,7 +8,8 @@ import ringlink.link.LinkProvider;
 import ringlink.link.LinkSpec;
 
 /**
- * {@code memif:SOCKET?role=server|client&id=0&mode=ethernet|ip&secret=S&rings=1&ring-size=1024&buffer-size=2048&mtu=1500&timeout=10000&allow-unsealed=false}.
+ * {@code memif:SOCKET?role=server|client&id=0&mode=ethernet|ip&secret=S&rings=1&ring-size=1024}
+ * {@code &buffer-size=2048&mtu=1500&timeout=10000&allow-unsealed=false}.
  *
  * <p>SOCKET is a filesystem path or {@code @name} for an abstract socket name (DPDK's
  * {@code socket-abstract=yes}, its default). {@code role=server} (default) listens and maps the

@@ -14,7 +14,8 @@ import ringlink.sys.SysException;
 import ringlink.sys.UnixSocket;
 
 /**
- * {@code shm:/path.sock?role=server|client&listen=BOOL&mtu=1500&buffer=2048&eth=true&layer=l2|l3&csum=false&vnethdr=false&data=1048576&pipe=65536&timeout=30000}.
+ * {@code shm:/path.sock?role=server|client&listen=BOOL&mtu=1500&buffer=2048&eth=true&layer=l2|l3}
+ * {@code &csum=false&vnethdr=false&data=1048576&pipe=65536&timeout=30000}.
  *
  * <p>The listening side ({@code listen}, by default the server) binds the path, creates both
  * queues (memfds), waits for one peer, and hands it the ten descriptors ({@link ShmHandshake});

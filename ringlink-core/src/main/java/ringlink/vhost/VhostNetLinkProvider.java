@@ -10,7 +10,8 @@ import ringlink.virtio.FeatureSet;
 import ringlink.virtio.VirtioFeature;
 
 /**
- * {@code vhost-net:tap=NAME?offload=tso,uso&queue-size=256&mrg-rxbuf=auto&event-idx=auto&indirect=auto&device=/dev/vhost-net}
+ * {@code vhost-net:tap=NAME?offload=tso,uso&queue-size=256&mrg-rxbuf=auto&event-idx=auto&indirect=auto}
+ * {@code &device=/dev/vhost-net}
  * (also {@code vhost-net:NAME}). Feature parameters are {@code auto} (use if the kernel offers
  * it), {@code on} (fail if it does not) or {@code off}. {@code sndbuf=max} (default), {@code
  * default} (leave the kernel's, unlimited for a new queue) or a byte count sets the TAP's send

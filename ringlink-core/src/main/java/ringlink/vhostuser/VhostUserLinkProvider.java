@@ -13,7 +13,8 @@ import ringlink.link.LinkSpec;
 import ringlink.link.Offloads;
 
 /**
- * {@code vhost-user:/path.sock?role=backend|frontend&mode=server|client&queues=1&packed=BOOL&offload=LIST&mtu=1500&timeout=30000&size=256}.
+ * {@code vhost-user:/path.sock?role=backend|frontend&mode=server|client&queues=1&packed=BOOL&offload=LIST}
+ * {@code &mtu=1500&timeout=30000&size=256}.
  *
  * <ul>
  * <li>{@code role=backend} (default): we are the virtio-net device for QEMU or DPDK virtio-user.

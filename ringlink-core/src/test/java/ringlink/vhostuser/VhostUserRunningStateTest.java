@@ -11,7 +11,6 @@ import org.junit.jupiter.api.Timeout;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
-import ringlink.sys.Mapping;
 import ringlink.sys.MemFd;
 
 /**

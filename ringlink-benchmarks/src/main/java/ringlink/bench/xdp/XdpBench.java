@@ -40,7 +40,10 @@ import ringlink.xdp.XdpProgram;
  * Rates are the mean of the per-second samples after a warm-up second. Prints Mpps and the
  * Java/DPDK ratio. Needs root and dpdk-testpmd with librte-net-af-xdp; mounts bpffs if needed.
  *
- * <pre>bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx|drop] [--source testpmd|live] [--tag rlxd]</pre>
+ * <pre>
+ * bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx|drop]
+ *              [--source testpmd|live] [--tag rlxd]
+ * </pre>
  */
 public final class XdpBench {
     /** Interface names and testpmd file prefixes start with {@link #tag} ({@code --tag}). */
