@@ -65,7 +65,8 @@ public class SwitchForwardBench {
         a = PairLink.create("bench-a", 4096, 2048 + 64, Layer.L2, 1500, Offloads.ALL);
         b = PairLink.create("bench-b", 4096, 2048 + 64, Layer.L2, 1500, Offloads.ALL);
         Switch.Builder sb = Switch.builder().threads(1).batchSize(BATCH).vlanAware(vlan);
-        sw = (vlan ? sb.port(a[0], PortVlan.access(10)).port(b[0], PortVlan.trunk(-1, 10)) : sb.port(a[0]).port(b[0])).build();
+        sw = (vlan ? sb.port(a[0], PortVlan.access(10)).port(b[0], PortVlan.trunk(-1, 10)) : sb.port(a[0]).port(b[0]))
+                .build();
         poller = sw.unstartedPoller();
         in = sw.portState(0);
         sink = new PacketBatch(256, 2048 + 64);

@@ -28,7 +28,8 @@ import ringlink.packet.PcapngWriter;
         footer = {"", "Examples:",
             "  ringlink capture tap:rl0 -w rl0.pcapng --count 100",
             "  ringlink capture 'xdp:veth1?queue=0' -w veth1.pcapng --duration 10",
-            "  ringlink capture 'packet:eth0?outgoing=true' -w eth0.pcapng --count 100   (any interface, both directions)"})
+            "  ringlink capture 'packet:eth0?outgoing=true' -w eth0.pcapng --count 100   (any interface, both "
+                    + "directions)"})
 final class CaptureCommand implements Callable<Integer> {
     @Parameters(paramLabel = "SPEC", description = "The link to capture from (see 'ringlink links').")
     String spec;
@@ -42,7 +43,8 @@ final class CaptureCommand implements Callable<Integer> {
     @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop after this long (default: no limit).")
     Double duration;
 
-    @Option(names = {"-s", "--snaplen"}, paramLabel = "BYTES", description = "Bytes kept of each packet (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-s", "--snaplen"}, paramLabel = "BYTES",
+            description = "Bytes kept of each packet (default: ${DEFAULT-VALUE}).")
     int snaplen = CaptureWriter.DEFAULT_SNAPLEN;
 
     PrintStream err = System.err;
@@ -73,7 +75,8 @@ final class CaptureCommand implements Callable<Integer> {
         String why = "count reached";
         try (PcapngWriter w = PcapngWriter.create(file);
              PacketBatch batch = new PacketBatch(64, link.maxReceiveSize() + PacketBatch.DEFAULT_HEADROOM)) {
-            int iface = w.addInterface(link.layer() == Layer.L2 ? CaptureWriter.LINKTYPE_ETHERNET : CaptureWriter.LINKTYPE_RAW,
+            int iface = w.addInterface(link.layer() == Layer.L2 ? CaptureWriter.LINKTYPE_ETHERNET
+                    : CaptureWriter.LINKTYPE_RAW,
                     snaplen, link.name());
             opened.countDown();
             long nextStatus = 0;
@@ -82,7 +85,8 @@ final class CaptureCommand implements Callable<Integer> {
                 if (stop) { why = "interrupted"; break; }
                 if (now >= end) { why = "duration reached"; break; }
                 if (now >= nextStatus) {
-                    term.status(String.format(Locale.ROOT, "capture %s: %d packets, %d bytes, %.1f s", link.name(), n, bytes, (now - t0) / 1e9));
+                    term.status(String.format(Locale.ROOT, "capture %s: %d packets, %d bytes, %.1f s", link.name(), n,
+                            bytes, (now - t0) / 1e9));
                     nextStatus = now + 250_000_000L;
                 }
                 batch.clear();
@@ -94,7 +98,8 @@ final class CaptureCommand implements Callable<Integer> {
                     break;
                 }
                 if (got == 0) {
-                    link.awaitReadable(java.time.Duration.ofMillis(100)); // the stop flag and deadline are checked each 100 ms
+                    // the stop flag and deadline are checked each 100 ms
+                    link.awaitReadable(java.time.Duration.ofMillis(100));
                     continue;
                 }
                 long ts = epochNanos + (System.nanoTime() - t0);

@@ -92,7 +92,8 @@ final class ControlServer implements AutoCloseable {
         this.log = log;
         Path dir = this.path.getParent();
         if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectories(dir,
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         }
         if (Files.exists(this.path)) {
             try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(this.path))) {
@@ -146,7 +147,8 @@ final class ControlServer implements AutoCloseable {
             try {
                 ch = server.accept();
             } catch (IOException e) {
-                if (!closed) log.log(CliLog.Level.ERROR, "control", "accept failed, control socket stops: " + e.getMessage());
+                if (!closed) log.log(CliLog.Level.ERROR, "control",
+                        "accept failed, control socket stops: " + e.getMessage());
                 return;
             }
             if (conns.size() >= MAX_CONNECTIONS) {
@@ -193,7 +195,8 @@ final class ControlServer implements AutoCloseable {
                     try {
                         used = framer.feed(in, off, n - off);
                     } catch (IllegalArgumentException e) {
-                        log.log(CliLog.Level.WARN, "control", "malformed request, connection closed: " + e.getMessage());
+                        log.log(CliLog.Level.WARN, "control",
+                                "malformed request, connection closed: " + e.getMessage());
                         send(c, reply(null, null, "malformed request: " + e.getMessage()));
                         return;
                     }
@@ -223,13 +226,16 @@ final class ControlServer implements AutoCloseable {
     String handle(String text) {
         Object id = null;
         try {
-            if (!(Json.parse(text) instanceof Map<?, ?> m)) throw new CommandException("a request must be a JSON object");
+            if (!(Json.parse(text) instanceof Map<?, ?> m))
+                    throw new CommandException("a request must be a JSON object");
             id = m.get("id");
-            if (!m.containsKey("id") || id == null) throw new CommandException("a request needs an \"id\" (notifications are not supported)");
+            if (!m.containsKey("id") || id == null)
+                    throw new CommandException("a request needs an \"id\" (notifications are not supported)");
             if (!(m.get("method") instanceof String method)) throw new CommandException("\"method\" must be a string");
             if (!(m.get("params") instanceof List<?> params)) throw new CommandException("\"params\" must be an array");
             for (Object k : m.keySet()) {
-                if (!List.of("id", "method", "params").contains(k)) throw new CommandException("unexpected member \"" + k + "\" in a request");
+                if (!List.of("id", "method", "params").contains(k))
+                        throw new CommandException("unexpected member \"" + k + "\" in a request");
             }
             List<String> args = new ArrayList<>(params.size());
             for (Object p : params) {
@@ -237,19 +243,22 @@ final class ControlServer implements AutoCloseable {
                 args.add(s);
             }
             Command cmd = commands.get(method);
-            if (cmd == null) throw new CommandException("\"" + method + "\" is not a valid command (use list-commands to see the commands)");
+            if (cmd == null) throw new CommandException("\"" + method
+                    + "\" is not a valid command (use list-commands to see the commands)");
             if (args.size() < cmd.minArgs() || args.size() > cmd.maxArgs()) {
                 String want = cmd.minArgs() == cmd.maxArgs() ? "exactly " + cmd.minArgs()
                         : cmd.maxArgs() == Integer.MAX_VALUE ? "at least " + cmd.minArgs()
                         : cmd.minArgs() + " to " + cmd.maxArgs();
-                throw new CommandException("\"" + method + "\" command takes " + want + " arguments (usage: " + method + " " + cmd.usage() + ")");
+                throw new CommandException("\"" + method + "\" command takes " + want + " arguments (usage: " + method
+                        + " " + cmd.usage() + ")");
             }
             String result;
             log.log(CliLog.Level.DEBUG, "control", method + (args.isEmpty() ? "" : " " + String.join(" ", args)));
             synchronized (commandLock) {
                 result = cmd.handler().run(args);
             }
-            if (result.length() > MAX_REPLY) throw new CommandException("reply longer than " + MAX_REPLY + " characters");
+            if (result.length() > MAX_REPLY)
+                    throw new CommandException("reply longer than " + MAX_REPLY + " characters");
             return reply(id, result, null);
         } catch (CommandException | IllegalArgumentException | IllegalStateException e) {
             return reply(id, null, e.getMessage());

@@ -28,10 +28,12 @@ import ringlink.cli.support.Json;
             "  ringlink ctl port/set tap:rl0 mac-limit=16",
             "  ringlink ctl -t /run/ringlink/sw1.ctl fdb/show",
             "  ringlink ctl port/show --json tap:rl0",
-            "  ringlink ctl tunnel/show 'vxlan:10.0.0.1'                     # remote FDB: MAC -> remote, static/learned, age",
+            "  ringlink ctl tunnel/show 'vxlan:10.0.0.1'                     # remote FDB: MAC -> remote, "
+                    + "static/learned, age",
             "  ringlink ctl stats/show --json"})
 final class CtlCommand implements Callable<Integer> {
-    @Option(names = {"-t", "--target"}, paramLabel = "PATH", description = "The control socket (default: " + ControlServer.DEFAULT_PATH + ").")
+    @Option(names = {"-t", "--target"}, paramLabel = "PATH",
+            description = "The control socket (default: " + ControlServer.DEFAULT_PATH + ").")
     Path target = Path.of(ControlServer.DEFAULT_PATH);
 
     @Option(names = "--timeout", paramLabel = "SECONDS", description = "Give up after this long (default: 30).")

@@ -9,11 +9,14 @@ import ringlink.cli.support.Terminal;
 /** Entry point of the {@code ringlink} command. */
 @Command(name = "ringlink", mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        description = {"Fast, safe packet I/O for the JVM: links over virtio, vhost, TUN/TAP, AF_XDP and shared memory.", ""},
+        description =
+                {"Fast, safe packet I/O for the JVM: links over virtio, vhost, TUN/TAP, AF_XDP and shared memory.", ""},
         commandListHeading = "Commands:%n",
-        footer = {"", "A link is named by a spec, scheme:target?key=value (e.g. tap:rl0?offload=tso); 'ringlink links' lists the schemes in this build.",
+        footer = {"", "A link is named by a spec, scheme:target?key=value (e.g. tap:rl0?offload=tso); 'ringlink links' "
+                + "lists the schemes in this build.",
             "", "Start with 'sudo ./ringlink demo'. 'ringlink COMMAND --help' tells more."},
-        subcommands = {DemoCommand.class, SwitchCommand.class, CtlCommand.class, CaptureCommand.class, BenchCommand.class,
+        subcommands =
+                {DemoCommand.class, SwitchCommand.class, CtlCommand.class, CaptureCommand.class, BenchCommand.class,
             LinksCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
@@ -31,7 +34,8 @@ public final class Main implements Runnable {
         // 'ringlink ctl port/show --json': everything after the command is the command's.
         cmd.getSubcommands().get("ctl").setStopAtPositional(true);
         cmd.setExecutionExceptionHandler((e, c, parsed) -> {
-            c.getErr().println("ringlink " + c.getCommandName() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            c.getErr().println("ringlink " + c.getCommandName() + ": "
+                    + (e.getMessage() == null ? e.toString() : e.getMessage()));
             if (System.getenv("RINGLINK_DEBUG") != null) e.printStackTrace(c.getErr());
             else c.getErr().println("(set RINGLINK_DEBUG=1 for the stack trace)");
             return 1;

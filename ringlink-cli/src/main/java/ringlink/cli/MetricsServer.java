@@ -29,7 +29,8 @@ final class MetricsServer implements AutoCloseable {
         this.sw = sw;
         this.view = view;
         int colon = addrPort.lastIndexOf(':');
-        if (colon < 0) throw new IllegalArgumentException("--metrics " + addrPort + ": expected ADDR:PORT, e.g. 127.0.0.1:9520");
+        if (colon < 0) throw new IllegalArgumentException("--metrics " + addrPort
+                + ": expected ADDR:PORT, e.g. 127.0.0.1:9520");
         String host = addrPort.substring(0, colon);
         if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
         int port;
@@ -38,7 +39,8 @@ final class MetricsServer implements AutoCloseable {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--metrics " + addrPort + ": the port is not a number");
         }
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("--metrics " + addrPort + ": port not in [0, 65535]");
+        if (port < 0 || port > 65535)
+                throw new IllegalArgumentException("--metrics " + addrPort + ": port not in [0, 65535]");
         http = HttpServer.create(host.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host, port), 16);
         http.createContext("/metrics", this::serve);
         http.createContext("/", ex -> {
@@ -86,11 +88,15 @@ final class MetricsServer implements AutoCloseable {
         StringBuilder sb = new StringBuilder(4096);
         family(sb, "ringlink_port_up", "gauge", "1 if the port forwards, 0 if it is down.");
         for (var e : ports) sample(sb, "ringlink_port_up", labels(e), "", e.getValue().up() ? 1 : 0);
-        counter(sb, ports, "ringlink_port_rx_packets_total", "Packets the port's link received.", p -> p.link().rxPackets());
+        counter(sb, ports, "ringlink_port_rx_packets_total", "Packets the port's link received.",
+                p -> p.link().rxPackets());
         counter(sb, ports, "ringlink_port_rx_bytes_total", "Bytes the port's link received.", p -> p.link().rxBytes());
-        counter(sb, ports, "ringlink_port_tx_packets_total", "Packets the port's link transmitted.", p -> p.link().txPackets());
-        counter(sb, ports, "ringlink_port_tx_bytes_total", "Bytes the port's link transmitted.", p -> p.link().txBytes());
-        family(sb, "ringlink_port_link_drops_total", "counter", "Packets the port's link itself dropped, by direction.");
+        counter(sb, ports, "ringlink_port_tx_packets_total", "Packets the port's link transmitted.",
+                p -> p.link().txPackets());
+        counter(sb, ports, "ringlink_port_tx_bytes_total", "Bytes the port's link transmitted.",
+                p -> p.link().txBytes());
+        family(sb, "ringlink_port_link_drops_total", "counter",
+                "Packets the port's link itself dropped, by direction.");
         for (var e : ports) {
             sample(sb, "ringlink_port_link_drops_total", labels(e), ",direction=\"rx\"", e.getValue().link().rxDrops());
             sample(sb, "ringlink_port_link_drops_total", labels(e), ",direction=\"tx\"", e.getValue().link().txDrops());
@@ -98,45 +104,65 @@ final class MetricsServer implements AutoCloseable {
         family(sb, "ringlink_port_drops_total", "counter", "Packets the switch dropped at the port, by reason.");
         for (var e : ports) {
             for (DropReason r : DropReason.values()) {
-                sample(sb, "ringlink_port_drops_total", labels(e), ",reason=\"" + r.name().toLowerCase(Locale.ROOT) + "\"",
+                sample(sb, "ringlink_port_drops_total", labels(e),
+                        ",reason=\"" + r.name().toLowerCase(Locale.ROOT) + "\"",
                         e.getValue().drops().getOrDefault(r, 0L));
             }
         }
-        counter(sb, ports, "ringlink_port_superpackets_total", "GSO superpackets the port's link received or transmitted whole.", p -> p.link().superpackets());
-        counter(sb, ports, "ringlink_port_link_errors_total", "Errors the port's link counted (bad input from the peer, failed calls).", p -> p.link().errors());
-        counter(sb, ports, "ringlink_port_switch_rx_packets_total", "Packets the switch took from the port.", p -> p.forwarded().rxPackets());
-        counter(sb, ports, "ringlink_port_switch_tx_packets_total", "Packets the switch handed to the port.", p -> p.forwarded().txPackets());
-        counter(sb, ports, "ringlink_port_segmented_total", "Superpackets the switch segmented in software for the port (it lacks the offload).", PortStats::segmented);
-        counter(sb, ports, "ringlink_port_checksums_finished_total", "Partial checksums the switch finished in software for the port.", PortStats::checksummed);
-        family(sb, "ringlink_port_switch_superpackets_total", "counter", "Superpackets the switch took from the port (in) or handed to it whole (out).");
+        counter(sb, ports, "ringlink_port_superpackets_total",
+                "GSO superpackets the port's link received or transmitted whole.", p -> p.link().superpackets());
+        counter(sb, ports, "ringlink_port_link_errors_total",
+                "Errors the port's link counted (bad input from the peer, failed calls).", p -> p.link().errors());
+        counter(sb, ports, "ringlink_port_switch_rx_packets_total", "Packets the switch took from the port.",
+                p -> p.forwarded().rxPackets());
+        counter(sb, ports, "ringlink_port_switch_tx_packets_total", "Packets the switch handed to the port.",
+                p -> p.forwarded().txPackets());
+        counter(sb, ports, "ringlink_port_segmented_total", "Superpackets the switch segmented in software for the "
+                + "port (it lacks the offload).", PortStats::segmented);
+        counter(sb, ports, "ringlink_port_checksums_finished_total",
+                "Partial checksums the switch finished in software for the port.", PortStats::checksummed);
+        family(sb, "ringlink_port_switch_superpackets_total", "counter",
+                "Superpackets the switch took from the port (in) or handed to it whole (out).");
         for (var e : ports) {
-            sample(sb, "ringlink_port_switch_superpackets_total", labels(e), ",direction=\"in\"", orZero(() -> sw.superpacketsIn(e.getKey())));
-            sample(sb, "ringlink_port_switch_superpackets_total", labels(e), ",direction=\"out\"", orZero(() -> sw.superpacketsOut(e.getKey())));
+            sample(sb, "ringlink_port_switch_superpackets_total", labels(e), ",direction=\"in\"",
+                    orZero(() -> sw.superpacketsIn(e.getKey())));
+            sample(sb, "ringlink_port_switch_superpackets_total", labels(e), ",direction=\"out\"",
+                    orZero(() -> sw.superpacketsOut(e.getKey())));
         }
-        family(sb, "ringlink_port_tx_retried_total", "counter", "Packets the port took on a retry after its queue was full at first.");
-        for (var e : ports) sample(sb, "ringlink_port_tx_retried_total", labels(e), "", orZero(() -> sw.retried(e.getKey())));
+        family(sb, "ringlink_port_tx_retried_total", "counter",
+                "Packets the port took on a retry after its queue was full at first.");
+        for (var e : ports)
+                sample(sb, "ringlink_port_tx_retried_total", labels(e), "", orZero(() -> sw.retried(e.getKey())));
         family(sb, "ringlink_port_mac_entries", "gauge", "Addresses learned on the port.");
         for (var e : ports) sample(sb, "ringlink_port_mac_entries", labels(e), "", e.getValue().macs());
-        family(sb, "ringlink_port_mac_limit", "gauge", "Most addresses the port may hold in the forwarding table (port/set NAME mac-limit=N).");
+        family(sb, "ringlink_port_mac_limit", "gauge",
+                "Most addresses the port may hold in the forwarding table (port/set NAME mac-limit=N).");
         for (var e : ports) sample(sb, "ringlink_port_mac_limit", labels(e), "", orZero(() -> sw.macLimit(e.getKey())));
-        counter(sb, ports, "ringlink_port_unlearned_total", "Source addresses not learned because the port held its MAC limit.", PortStats::unlearned);
+        counter(sb, ports, "ringlink_port_unlearned_total",
+                "Source addresses not learned because the port held its MAC limit.", PortStats::unlearned);
         family(sb, "ringlink_mac_table_entries", "gauge", "Addresses in the forwarding table.");
         sb.append("ringlink_mac_table_entries ").append(s.macs()).append('\n');
         family(sb, "ringlink_ports", "gauge", "Ports on the switch.");
         sb.append("ringlink_ports ").append(s.ports().size()).append('\n');
         List<PollerStats> ps = sw.pollerStats();
-        family(sb, "ringlink_poller_busy_seconds_total", "counter", "Seconds the polling thread spent receiving and forwarding (not idle).");
-        for (PollerStats p : ps) sb.append("ringlink_poller_busy_seconds_total{poller=\"").append(esc(p.name())).append("\"} ")
+        family(sb, "ringlink_poller_busy_seconds_total", "counter",
+                "Seconds the polling thread spent receiving and forwarding (not idle).");
+        for (PollerStats p : ps)
+                sb.append("ringlink_poller_busy_seconds_total{poller=\"").append(esc(p.name())).append("\"} ")
                 .append(String.format(Locale.ROOT, "%.6f", p.busyNanos() / 1e9)).append('\n');
-        family(sb, "ringlink_poller_busy_ratio", "gauge", "Share of its life the polling thread was busy (rate() of busy_seconds gives it per interval).");
+        family(sb, "ringlink_poller_busy_ratio", "gauge",
+                "Share of its life the polling thread was busy (rate() of busy_seconds gives it per interval).");
         for (PollerStats p : ps) sb.append("ringlink_poller_busy_ratio{poller=\"").append(esc(p.name())).append("\"} ")
                 .append(String.format(Locale.ROOT, "%.6f", p.busyRatio(null))).append('\n');
         family(sb, "ringlink_poller_ports", "gauge", "Ports the polling thread receives from.");
-        for (PollerStats p : ps) sb.append("ringlink_poller_ports{poller=\"").append(esc(p.name())).append("\"} ").append(p.ports()).append('\n');
+        for (PollerStats p : ps) sb.append("ringlink_poller_ports{poller=\"").append(esc(p.name())).append("\"} ")
+                .append(p.ports()).append('\n');
         return sb.toString();
     }
 
-    /** A per-port figure read after the snapshot: 0 if the port was removed in between (a scrape must not fail for it). */
+    /**
+     * A per-port figure read after the snapshot: 0 if the port was removed in between (a scrape must not fail for it).
+     */
     private static long orZero(java.util.function.LongSupplier f) {
         try {
             return f.getAsLong();
@@ -146,7 +172,8 @@ final class MetricsServer implements AutoCloseable {
     }
 
     private String labels(Map.Entry<Integer, PortStats> e) {
-        return "port=\"" + esc(e.getValue().name()) + "\",index=\"" + e.getKey() + "\",transport=\"" + esc(view.transport(e.getValue().name())) + "\"";
+        return "port=\"" + esc(e.getValue().name()) + "\",index=\"" + e.getKey() + "\",transport=\""
+                + esc(view.transport(e.getValue().name())) + "\"";
     }
 
     private static void family(StringBuilder sb, String name, String type, String help) {

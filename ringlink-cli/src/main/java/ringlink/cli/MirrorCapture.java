@@ -28,7 +28,8 @@ final class MirrorCapture implements AutoCloseable {
         this.pair = PairLink.create("mirror", 4096, PacketBatch.SUPERPACKET_BUFFER, Layer.L2, 65535, Offloads.ALL);
         try {
             this.writer = PcapngWriter.create(file);
-            writer.addInterface(CaptureWriter.LINKTYPE_ETHERNET, CaptureWriter.DEFAULT_SNAPLEN, "ringlink-switch-mirror");
+            writer.addInterface(CaptureWriter.LINKTYPE_ETHERNET, CaptureWriter.DEFAULT_SNAPLEN,
+                    "ringlink-switch-mirror");
         } catch (IOException e) {
             pair[1].free();
             throw e;

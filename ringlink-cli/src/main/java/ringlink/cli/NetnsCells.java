@@ -100,7 +100,8 @@ public final class NetnsCells implements BenchCellProvider {
                 Shell.must(10, "ip", "netns", "add", NS_B);
                 Shell.must(10, "ip", "link", "add", BRIDGE, "type", "bridge");
                 Shell.must(10, "ip", "link", "set", BRIDGE, "up");
-                String[][] sides = {{NS_A, "rlbbra", "rlbbrah", "10.204.0.1/24"}, {NS_B, "rlbbrb", "rlbbrbh", "10.204.0.2/24"}};
+                String[][] sides =
+                        {{NS_A, "rlbbra", "rlbbrah", "10.204.0.1/24"}, {NS_B, "rlbbrb", "rlbbrbh", "10.204.0.2/24"}};
                 for (String[] s : sides) {
                     Shell.must(10, "ip", "link", "add", s[1], "netns", s[0], "type", "veth", "peer", "name", s[2]);
                     Shell.must(10, "ip", "link", "set", s[2], "master", BRIDGE);
@@ -109,9 +110,11 @@ public final class NetnsCells implements BenchCellProvider {
                     Shell.must(10, "ip", "-n", s[0], "link", "set", s[1], "up");
                 }
                 if (kind.equals("xdp")) {
-                    for (String[] s : sides) Shell.must(10, "ip", "netns", "exec", s[0], "ethtool", "-K", s[1], "tx", "off", "tso", "off", "gso", "off");
+                    for (String[] s : sides) Shell.must(10, "ip", "netns", "exec", s[0], "ethtool", "-K", s[1], "tx",
+                            "off", "tso", "off", "gso", "off");
                 } else if (kind.equals("mixed")) {
-                    Shell.must(10, "ip", "netns", "exec", NS_B, "ethtool", "-K", "rlbbrb", "tx", "off", "tso", "off", "gso", "off");
+                    Shell.must(10, "ip", "netns", "exec", NS_B, "ethtool", "-K", "rlbbrb", "tx", "off", "tso", "off",
+                            "gso", "off");
                     Shell.must(10, "ethtool", "-K", "rlbbrbh", "tso", "off", "gso", "off");
                 }
                 server = Shell.start(log, "ip", "netns", "exec", NS_B, "iperf3", "-s", "-1", "-B", "10.204.0.2");
@@ -138,7 +141,8 @@ public final class NetnsCells implements BenchCellProvider {
         @Override public int size() { return 0; }
 
         private static DemoContext context(int seconds, Cleanup cleanup) {
-            return new DemoContext("rlclb", seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot(), true);
+            return new DemoContext("rlclb", seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup,
+                    Shell.isRoot(), true);
         }
 
         @Override

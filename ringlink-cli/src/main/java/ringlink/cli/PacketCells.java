@@ -3,7 +3,6 @@ package ringlink.cli;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -54,10 +53,12 @@ public final class PacketCells implements BenchCellProvider {
         return cells;
     }
 
-    private static final Pattern ROW = Pattern.compile("(?m)^(rx|tx)\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+|NaN)\\s*$");
+    private static final Pattern ROW =
+            Pattern.compile("(?m)^(rx|tx)\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+|NaN)\\s*$");
 
     /** Packet rates: Ringlink's {@code packet:} link vs testpmd's net_af_packet on one veth. */
-    record Rate(TransportCells.Paired paired, String dir, int size, List<Integer> sizes, boolean dpdk) implements BenchCell {
+    record Rate(TransportCells.Paired paired, String dir, int size, List<Integer> sizes,
+            boolean dpdk) implements BenchCell {
         static final String OURS = "ringlink packet", PEER = "testpmd af_packet";
         /** The harness main, run from this jar's class path ({@code bench/afpacket.sh} wraps it too). */
         static final String HARNESS = "ringlink.cli.bench.harness.PacketBench";
@@ -69,7 +70,8 @@ public final class PacketCells implements BenchCellProvider {
 
         @Override
         public String unavailable() {
-            if (Shell.which("dpdk-testpmd") == null) return "dpdk-testpmd not installed (apt-get install dpdk-dev librte-net-af-packet23)";
+            if (Shell.which("dpdk-testpmd") == null)
+                    return "dpdk-testpmd not installed (apt-get install dpdk-dev librte-net-af-packet23)";
             if (!Shell.isRoot()) return "needs root";
             return Links.providers().containsKey("packet") ? null : "the packet transport is not in this build";
         }
@@ -94,7 +96,8 @@ public final class PacketCells implements BenchCellProvider {
                 m.put(x.group(1) + size + OURS, rate(Double.parseDouble(x.group(3)) * 1e6, size));
                 m.put(x.group(1) + size + PEER, rate(Double.parseDouble(x.group(4)) * 1e6, size));
             }
-            if (m.isEmpty()) throw new IOException("no rows in PacketBench's output: " + out.strip().lines().reduce((first, last) -> last).orElse(""));
+            if (m.isEmpty()) throw new IOException("no rows in PacketBench's output: "
+                    + out.strip().lines().reduce((first, last) -> last).orElse(""));
             return m;
         }
 
@@ -117,7 +120,8 @@ public final class PacketCells implements BenchCellProvider {
         @Override public int size() { return 0; }
 
         private static DemoContext context(int seconds, Cleanup cleanup) {
-            return new DemoContext(PREFIX, seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot(), true);
+            return new DemoContext(PREFIX, seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup,
+                    Shell.isRoot(), true);
         }
 
         @Override

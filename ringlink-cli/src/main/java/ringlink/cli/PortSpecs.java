@@ -76,7 +76,8 @@ final class PortSpecs {
         long[] allowed = null;
         if (sw.containsKey("allow")) {
             try {
-                allowed = java.util.Arrays.stream(sw.get("allow").split(",")).map(String::trim).filter(x -> !x.isEmpty())
+                allowed =
+                        java.util.Arrays.stream(sw.get("allow").split(",")).map(String::trim).filter(x -> !x.isEmpty())
                         .mapToLong(ringlink.packet.Ethernet::parseMac).toArray();
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(s + ": port.allow: " + e.getMessage());
@@ -105,12 +106,15 @@ final class PortSpecs {
             }
             int eq = line.indexOf('=');
             if (eq <= 0) {
-                throw new IllegalArgumentException(file + ":" + n + ": expected 'port SPEC' or 'key = value', got '" + raw.strip() + "'");
+                throw new IllegalArgumentException(file + ":" + n + ": expected 'port SPEC' or 'key = value', got '"
+                        + raw.strip() + "'");
             }
             String key = line.substring(0, eq).strip().toLowerCase(Locale.ROOT);
-            if (!List.of("threads", "ageing", "vlan-aware", "stats-interval", "batch", "busy-poll-us", "tx-retry-us", "cpus", "mac-limit", "control", "metrics").contains(key)) {
+            if (!List.of("threads", "ageing", "vlan-aware", "stats-interval", "batch", "busy-poll-us", "tx-retry-us",
+                    "cpus", "mac-limit", "control", "metrics").contains(key)) {
                 throw new IllegalArgumentException(file + ":" + n + ": unknown setting '" + key
-                        + "' (known: threads, ageing, vlan-aware, stats-interval, batch, busy-poll-us, tx-retry-us, cpus, mac-limit, control, metrics)");
+                        + "' (known: threads, ageing, vlan-aware, stats-interval, batch, busy-poll-us, tx-retry-us, "
+                                + "cpus, mac-limit, control, metrics)");
             }
             settings.put(key, line.substring(eq + 1).strip());
         }

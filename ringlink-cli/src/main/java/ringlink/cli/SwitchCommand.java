@@ -32,10 +32,12 @@ import ringlink.sw.SwitchStats;
                 + "segmented (checksums finished) in software for one that does not.",
             "",
             "A port is a device with all its queues (vhost-user:PATH?queues=N, tap:NAME?queues=N): every receive queue "
-                + "is polled, and each flow leaves by one of the queues the peer has enabled (hash of addresses and ports).",
+                + "is polled, and each flow leaves by one of the queues the peer has enabled (hash of addresses and "
+                        + "ports).",
             "",
             "On a terminal a status line shows each port's packet and bit rates and drops; SIGUSR1 prints all "
-                + "counters (per queue for multi-queue ports); Ctrl-C or SIGTERM closes every port and removes what the ports created."},
+                + "counters (per queue for multi-queue ports); Ctrl-C or SIGTERM closes every port and removes what "
+                        + "the ports created."},
         footer = {"",
             "Port parameters for the switch (removed before the link is opened):",
             "  port.vlan=10              access port in VLAN 10 (with --vlan-aware)",
@@ -54,11 +56,14 @@ import ringlink.sw.SwitchStats;
             "Control socket (--control): Open vSwitch's unixctl protocol, so 'ringlink ctl COMMAND' and "
                 + "'ovs-appctl -t PATH COMMAND' work: list-commands, version, fdb/show, fdb/flush, port/add SPEC, "
                 + "port/del NAME, port/show [NAME], port/set NAME vlan=VID|trunk=LIST [native=VID], stats/show, "
-                + "tunnel/show [NAME] (a vxlan:/geneve: port's remote FDB: MAC -> remote endpoint, static or learned, age) "
+                + "tunnel/show [NAME] (a vxlan:/geneve: port's remote FDB: MAC -> remote endpoint, static or learned, "
+                        + "age) "
                 + "(the show commands take --json).",
             "",
-            "Config file: one 'port SPEC' or 'key = value' per line (threads, ageing, vlan-aware, stats-interval, batch, "
-                + "busy-poll-us, tx-retry-us, cpus, mac-limit, control, metrics); '#' starts a comment. Options given on the command line win."})
+            "Config file: one 'port SPEC' or 'key = value' per line (threads, ageing, vlan-aware, stats-interval, "
+                    + "batch, "
+                + "busy-poll-us, tx-retry-us, cpus, mac-limit, control, metrics); '#' starts a comment. Options given "
+                        + "on the command line win."})
 final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Parameters(paramLabel = "SPEC", arity = "0..*", description = "Ports, as link specs (see 'ringlink links').")
     List<String> specs = new ArrayList<>();
@@ -66,48 +71,65 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "Read ports and settings from FILE.")
     Path config;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Polling threads (default: one per core, at most one per receive queue).")
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Polling threads (default: one per core, at most one per receive queue).")
     Integer threads;
 
-    @Option(names = "--ageing", paramLabel = "SECONDS", description = "Forget an address not seen for this long (default: 300).")
+    @Option(names = "--ageing", paramLabel = "SECONDS",
+            description = "Forget an address not seen for this long (default: 300).")
     Integer ageing;
 
-    @Option(names = "--mac-limit", paramLabel = "N", description = "Most addresses one port may hold in the forwarding table; "
-            + "a port at its limit learns no new source (its frames still flow) (default: " + Switch.DEFAULT_MAC_LIMIT + ").")
+    @Option(names = "--mac-limit", paramLabel = "N",
+            description = "Most addresses one port may hold in the forwarding table; "
+            + "a port at its limit learns no new source (its frames still flow) (default: " + Switch.DEFAULT_MAC_LIMIT
+                    + ").")
     Integer macLimit;
 
     @Option(names = "--vlan-aware", description = "Handle 802.1Q VLANs (ports default to access VLAN 1).")
     Boolean vlanAware;
 
-    @Option(names = "--stats-interval", paramLabel = "SECONDS", description = "Print every port's rates this often (default: off; the status line on a terminal is always on).")
+    @Option(names = "--stats-interval", paramLabel = "SECONDS", description =
+            "Print every port's rates this often (default: off; the status line on a terminal is always on).")
     Integer statsInterval;
 
-    @Option(names = "--batch", paramLabel = "N", description = "Packets per receive batch (default: " + Switch.DEFAULT_BATCH + ").")
+    @Option(names = "--batch", paramLabel = "N",
+            description = "Packets per receive batch (default: " + Switch.DEFAULT_BATCH + ").")
     Integer batch;
 
-    @Option(names = "--busy-poll-us", paramLabel = "MICROS", description = "Longest busy-poll before sleeping (default: 100; 0 sleeps at once).")
+    @Option(names = "--busy-poll-us", paramLabel = "MICROS",
+            description = "Longest busy-poll before sleeping (default: 100; 0 sleeps at once).")
     Integer busyPollUs;
 
-    @Option(names = "--tx-retry-us", paramLabel = "MICROS", description = "How long a port whose queue is full gets to make room without taking a packet before the rest of a run is dropped (default: 1000; at most 4 times that a run; a port that took nothing in its last retry gets none until it takes a packet again; 0 drops at once).")
+    @Option(names = "--tx-retry-us", paramLabel = "MICROS", description = "How long a port whose queue is full gets to "
+            + "make room without taking a packet before the rest of a run is dropped (default: 1000; at most 4 times "
+            + "that a run; a port that took nothing in its last retry gets none until it takes a packet again; 0 drops "
+            + "at once).")
     Integer txRetryUs;
 
-    @Option(names = "--cpus", paramLabel = "LIST", split = ",", description = "Pin polling thread i to the i-th CPU of LIST, e.g. 1 or 0,1 (default: not pinned). Keeps a busy-polling thread off the CPU of the peer it polls.")
+    @Option(names = "--cpus", paramLabel = "LIST", split = ",", description = "Pin polling thread i to the i-th CPU of "
+            + "LIST, e.g. 1 or 0,1 (default: not pinned). Keeps a busy-polling thread off the CPU of the peer it "
+            + "polls.")
     int[] cpus;
 
-    @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop after this long (default: run until interrupted).")
+    @Option(names = "--duration", paramLabel = "SECONDS",
+            description = "Stop after this long (default: run until interrupted).")
     Double duration;
 
-    @Option(names = "--mirror", paramLabel = "SPEC", description = "A mirror (SPAN) port: a link that gets a copy of every frame arriving on the mirrored ports (e.g. tap:rlmirror, then tcpdump -i rlmirror).")
+    @Option(names = "--mirror", paramLabel = "SPEC", description = "A mirror (SPAN) port: a link that gets a copy of "
+            + "every frame arriving on the mirrored ports (e.g. tap:rlmirror, then tcpdump -i rlmirror).")
     String mirrorSpec;
 
-    @Option(names = "--capture", paramLabel = "FILE", description = "Write every frame arriving on the mirrored ports to a pcapng file (an in-memory mirror port).")
+    @Option(names = "--capture", paramLabel = "FILE", description =
+            "Write every frame arriving on the mirrored ports to a pcapng file (an in-memory mirror port).")
     Path captureFile;
 
     @Option(names = "--control", arity = "0..1", fallbackValue = ControlServer.DEFAULT_PATH, paramLabel = "PATH",
-            description = "Serve the control socket (OVS unixctl protocol, mode 0600) at PATH (default without PATH: " + ControlServer.DEFAULT_PATH + "). With it the switch may start without ports.")
+            description = "Serve the control socket (OVS unixctl protocol, mode 0600) at PATH (default without PATH: "
+                    + ControlServer.DEFAULT_PATH + "). With it the switch may start without ports.")
     Path control;
 
-    @Option(names = "--metrics", paramLabel = "ADDR:PORT", description = "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9520).")
+    @Option(names = "--metrics", paramLabel = "ADDR:PORT",
+            description = "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9520).")
     String metricsAddr;
 
     @Option(names = {"-v", "--verbose"}, description = "Log more: debug lines (each control command).")
@@ -116,7 +138,8 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "Log only warnings and errors.")
     boolean quiet;
 
-    @Option(names = "--mirror-ports", paramLabel = "N", split = ",", description = "Which ports --mirror/--capture copy, by position from 0 (default: all).")
+    @Option(names = "--mirror-ports", paramLabel = "N", split = ",",
+            description = "Which ports --mirror/--capture copy, by position from 0 (default: all).")
     int[] mirrorPorts = new int[0];
 
     PrintStream out = System.out;
@@ -144,7 +167,8 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         Path controlPath = control != null ? control : set.containsKey("control") ? Path.of(set.get("control")) : null;
         String metricsAt = metricsAddr != null ? metricsAddr : set.get("metrics");
         if (all.isEmpty() && controlPath == null) {
-            err.println("ringlink switch: no ports given (e.g. 'ringlink switch tap:rl0 tap:rl1', or --control to add them later; see --help)");
+            err.println("ringlink switch: no ports given (e.g. 'ringlink switch tap:rl0 tap:rl1', or --control to add "
+                    + "them later; see --help)");
             return 2;
         }
         CliLog logger = new CliLog(err, CliLog.level(verbose, quiet));
@@ -163,10 +187,12 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         for (String s : all) ports.add(PortSpecs.parse(s));
 
         Switch.Builder b = Switch.builder().threads(nThreads).ageing(Duration.ofSeconds(ageingS)).vlanAware(vlans)
-                .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L)).txRetry(Duration.ofNanos(retryUs * 1000L))
+                .batchSize(batchSize).busyPoll(Duration.ofNanos(busyUs * 1000L))
+                        .txRetry(Duration.ofNanos(retryUs * 1000L))
                 .macLimit(macLimitAll).log(m -> logger.library("switch", m));
         if (pin.length > 0) b.cpus(pin);
-        if (mirrorSpec != null && captureFile != null) throw new IllegalArgumentException("--mirror and --capture both need the mirror port: give one");
+        if (mirrorSpec != null && captureFile != null)
+                throw new IllegalArgumentException("--mirror and --capture both need the mirror port: give one");
         List<AutoCloseable> opened = new ArrayList<>();
         Map<String, String> openedSpecs = new java.util.LinkedHashMap<>();
         MirrorCapture capture = null;
@@ -248,18 +274,22 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
         for (int i = 0; i < sw.portCount(); i++) {
             Link l = sw.port(i);
             int nq = sw.device(i).queueCount();
-            desc.append(i == 0 ? "" : ", ").append(sw.device(i).name()).append(" [mtu ").append(l.mtu()).append(", offloads ").append(l.offloads())
+            desc.append(i == 0 ? "" : ", ").append(sw.device(i).name()).append(" [mtu ").append(l.mtu())
+                    .append(", offloads ").append(l.offloads())
                     .append(nq > 1 ? ", " + nq + " queues" : "").append(']');
         }
         out.println("ringlink switch: " + sw.portCount() + " ports: " + desc + "; " + sw.pollerCount()
-                + " polling threads" + (pin.length > 0 ? " (pinned to CPU " + java.util.Arrays.toString(pin).replaceAll("[\\[\\] ]", "") + ")" : "")
+                + " polling threads" + (pin.length > 0
+                        ? " (pinned to CPU " + java.util.Arrays.toString(pin).replaceAll("[\\[\\] ]", "") + ")" : "")
                 + (vlans ? ", VLAN-aware" : ""));
-        if (ctl.get() != null) out.println("ringlink switch: control socket " + ctl.get().path() + " (ringlink ctl -t " + ctl.get().path() + " list-commands)");
+        if (ctl.get() != null) out.println("ringlink switch: control socket " + ctl.get().path() + " (ringlink ctl -t "
+                + ctl.get().path() + " list-commands)");
         if (metrics.get() != null) {
             var a = metrics.get().address();
             out.println("ringlink switch: metrics at http://" + a.getHostString() + ":" + a.getPort() + "/metrics");
         }
-        out.println("ringlink switch: Ctrl-C stops" + (usr1 ? "; kill -USR1 " + ProcessHandle.current().pid() + " prints counters" : ""));
+        out.println("ringlink switch: Ctrl-C stops"
+                + (usr1 ? "; kill -USR1 " + ProcessHandle.current().pid() + " prints counters" : ""));
         running.countDown();
 
         long end = duration == null ? Long.MAX_VALUE : System.nanoTime() + (long) (duration * 1e9);
@@ -293,7 +323,8 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
             try {
                 r[i] = Integer.parseInt(parts[i].trim());
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("config: cpus = " + v + " is not a comma-separated list of CPU numbers");
+                throw new IllegalArgumentException("config: cpus = " + v
+                        + " is not a comma-separated list of CPU numbers");
             }
         }
         return r;
@@ -328,25 +359,29 @@ final class SwitchCommand implements java.util.concurrent.Callable<Integer> {
 
     /** Every counter of every port (SIGUSR1 and at exit). */
     static void printCounters(SwitchStats s, PrintStream out) {
-        out.printf(Locale.ROOT, "%-28s %4s %14s %14s %14s %14s %10s %10s %10s %10s %s%n", "port", "up", "rx packets", "rx bytes",
+        out.printf(Locale.ROOT, "%-28s %4s %14s %14s %14s %14s %10s %10s %10s %10s %s%n", "port", "up", "rx packets",
+                "rx bytes",
                 "tx packets", "tx bytes", "link drops", "sw drops", "segmented", "csum done", "drop reasons");
         for (PortStats p : s.ports()) {
             var l = p.link();
             long sw = p.forwarded().rxDrops() + p.forwarded().txDrops();
-            out.printf(Locale.ROOT, "%-28s %4s %14d %14d %14d %14d %10d %10d %10d %10d %s%n", p.name(), p.up() ? "yes" : "no",
+            out.printf(Locale.ROOT, "%-28s %4s %14d %14d %14d %14d %10d %10d %10d %10d %s%n", p.name(),
+                    p.up() ? "yes" : "no",
                     l.rxPackets(), l.rxBytes(), l.txPackets(), l.txBytes(), l.rxDrops() + l.txDrops(), sw,
                     p.segmented(), p.checksummed(), p.drops().isEmpty() ? "" : p.drops().toString());
             if (p.queues().size() > 1) {
                 for (var q : p.queues()) {
                     var ql = q.link();
-                    out.printf(Locale.ROOT, "%-28s %4s %14d %14d %14d %14d %10d %10d%n", "  queue " + q.queue(), q.enabled() ? "on" : "off",
+                    out.printf(Locale.ROOT, "%-28s %4s %14d %14d %14d %14d %10d %10d%n", "  queue " + q.queue(),
+                            q.enabled() ? "on" : "off",
                             ql.rxPackets(), ql.rxBytes(), ql.txPackets(), ql.txBytes(), ql.rxDrops() + ql.txDrops(),
                             q.forwarded().rxDrops() + q.forwarded().txDrops());
                 }
             }
         }
         for (PortStats p : s.ports()) {
-            if (p.unlearned() > 0) out.printf(Locale.ROOT, "%s: %d source addresses not learned (MAC limit; %d learned)%n", p.name(), p.unlearned(), p.macs());
+            if (p.unlearned() > 0) out.printf(Locale.ROOT,
+                    "%s: %d source addresses not learned (MAC limit; %d learned)%n", p.name(), p.unlearned(), p.macs());
             if (!p.up() && p.downReason() != null) out.printf(Locale.ROOT, "%s down: %s%n", p.name(), p.downReason());
         }
         out.println("addresses learned: " + s.macs());

@@ -48,7 +48,8 @@ final class SwitchControl {
         s.register("port/add", "SPEC", 1, 1, a -> portAdd(a.getFirst()));
         s.register("port/del", "NAME|INDEX", 1, 1, a -> portDel(a.getFirst()));
         s.register("port/show", "[--json] [NAME|INDEX]", 0, 2, this::portShow);
-        s.register("port/set", "NAME|INDEX key=value... (vlan=VID | trunk=LIST [native=VID], mac-limit=N)", 2, 5, this::portSet);
+        s.register("port/set", "NAME|INDEX key=value... (vlan=VID | trunk=LIST [native=VID], mac-limit=N)", 2, 5,
+                this::portSet);
         s.register("stats/show", "[--json]", 0, 1, a -> statsShow(json(a)));
         s.register("tunnel/show", "[--json] [NAME|INDEX]", 0, 2, this::tunnelShow);
     }
@@ -88,7 +89,8 @@ final class SwitchControl {
 
     String fdbShow(boolean json) {
         List<MacTable.Entry> es = new ArrayList<>(sw.addresses());
-        es.sort(Comparator.comparingInt(MacTable.Entry::port).thenComparingInt(MacTable.Entry::vid).thenComparingLong(MacTable.Entry::mac));
+        es.sort(Comparator.comparingInt(MacTable.Entry::port).thenComparingInt(MacTable.Entry::vid)
+                .thenComparingLong(MacTable.Entry::mac));
         // tunnel ports: which remote endpoint each MAC lives behind (their own FDB, by port)
         Map<Integer, Map<Long, TunnelLink.RemoteEntry>> remotes = new LinkedHashMap<>();
         for (var t : tunnels(null).entrySet()) {
@@ -118,7 +120,8 @@ final class SwitchControl {
         // port adds the remote endpoint the MAC lives behind.
         StringBuilder sb = new StringBuilder(" port  VLAN  MAC                Age\n");
         for (MacTable.Entry e : es) {
-            sb.append(String.format(Locale.ROOT, "%5d  %4d  %s  %3d", e.port(), e.vid(), macText(e.mac()), e.ageMs() / 1000));
+            sb.append(String.format(Locale.ROOT, "%5d  %4d  %s  %3d", e.port(), e.vid(), macText(e.mac()),
+                    e.ageMs() / 1000));
             var t = remotes.get(e.port());
             if (t != null) {
                 TunnelLink.RemoteEntry r = t.get(e.mac());
@@ -169,7 +172,8 @@ final class SwitchControl {
         }
         Integer only = which == null ? null : port(which);
         Map<Integer, TunnelLink> ts = tunnels(only);
-        if (only != null && ts.isEmpty()) throw new ControlServer.CommandException("port " + which + " is not a tunnel (vxlan:, geneve:) port");
+        if (only != null && ts.isEmpty())
+                throw new ControlServer.CommandException("port " + which + " is not a tunnel (vxlan:, geneve:) port");
         List<Map<String, Object>> views = new ArrayList<>();
         for (var e : ts.entrySet()) {
             TunnelLink t = e.getValue();
@@ -197,7 +201,8 @@ final class SwitchControl {
             m.put("fdb", fdb);
             TunnelLink.Stats st = t.stats();
             Map<String, Object> c = new LinkedHashMap<>();
-            for (var comp : TunnelLink.Stats.class.getRecordComponents()) c.put(snake(comp.getName()), comp.getAccessor().invoke(st));
+            for (var comp : TunnelLink.Stats.class.getRecordComponents())
+                    c.put(snake(comp.getName()), comp.getAccessor().invoke(st));
             m.put("stats", c);
             views.add(m);
         }
@@ -205,10 +210,13 @@ final class SwitchControl {
         StringBuilder sb = new StringBuilder();
         if (views.isEmpty()) sb.append("no tunnel ports\n");
         for (Map<String, Object> v : views) {
-            sb.append(String.format(Locale.ROOT, "port %s: %s (%s, vni %s) local %s:%s, remotes at port %s, source ports %s, mtu %s%n",
-                    v.get("index"), v.get("name"), v.get("kind"), v.get("vni"), v.get("local"), v.get("local_port"), v.get("dstport"),
+            sb.append(String.format(Locale.ROOT,
+                    "port %s: %s (%s, vni %s) local %s:%s, remotes at port %s, source ports %s, mtu %s%n",
+                    v.get("index"), v.get("name"), v.get("kind"), v.get("vni"), v.get("local"), v.get("local_port"),
+                            v.get("dstport"),
                     v.get("source_ports"), v.get("mtu")));
-            sb.append("  flood to: ").append(((List<?>) v.get("flood")).isEmpty() ? "(none)" : String.join(", ", ((List<?>) v.get("flood")).stream().map(String::valueOf).toList()))
+            sb.append("  flood to: ").append(((List<?>) v.get("flood")).isEmpty() ? "(none)"
+                    : String.join(", ", ((List<?>) v.get("flood")).stream().map(String::valueOf).toList()))
                     .append(String.format(Locale.ROOT, "; learning %s, ageing %s s, %s remote endpoints known%n",
                             Boolean.TRUE.equals(v.get("learning")) ? "on" : "off", v.get("ageing"), v.get("peers")));
             sb.append("  MAC                Remote                                         Type     Age\n");
@@ -217,10 +225,12 @@ final class SwitchControl {
                 String addr = String.valueOf(r.get("address"));
                 String remote = (addr.indexOf(':') >= 0 ? "[" + addr + "]" : addr) + ":" + r.get("port");
                 sb.append(String.format(Locale.ROOT, "  %s  %-45s  %-7s  %3s%n", r.get("mac"), remote,
-                        Boolean.TRUE.equals(r.get("static")) ? "static" : "learned", Boolean.TRUE.equals(r.get("static")) ? "-" : r.get("age")));
+                        Boolean.TRUE.equals(r.get("static")) ? "static" : "learned",
+                                Boolean.TRUE.equals(r.get("static")) ? "-" : r.get("age")));
             }
             StringBuilder cs = new StringBuilder();
-            for (var ce : ((Map<?, ?>) v.get("stats")).entrySet()) cs.append(cs.isEmpty() ? "" : ", ").append(ce.getKey()).append(' ').append(ce.getValue());
+            for (var ce : ((Map<?, ?>) v.get("stats")).entrySet())
+                    cs.append(cs.isEmpty() ? "" : ", ").append(ce.getKey()).append(' ').append(ce.getValue());
             sb.append("  counters: ").append(cs).append('\n');
         }
         return sb.toString();
@@ -238,7 +248,8 @@ final class SwitchControl {
     private String portAdd(String text) throws Exception {
         PortSpecs.Port p = PortSpecs.parse(text);
         if (p.allowed() != null) {
-            throw new ControlServer.CommandException("port.allow (port security) is set when the switch starts, not on a port added at run time");
+            throw new ControlServer.CommandException(
+                    "port.allow (port security) is set when the switch starts, not on a port added at run time");
         }
         // A device with all its queues, as on the command line: vhost-user queues=N, tap queues=N.
         LinkDevice d = Links.openDevice(p.spec());
@@ -277,16 +288,19 @@ final class SwitchControl {
                     } catch (NumberFormatException e) {
                         throw new ControlServer.CommandException("mac-limit '" + v + "' is not a number");
                     }
-                    if (limit < 1 || limit > (1 << 26)) throw new ControlServer.CommandException("mac-limit " + v + " not in [1, 67108864]");
+                    if (limit < 1 || limit > (1 << 26))
+                            throw new ControlServer.CommandException("mac-limit " + v + " not in [1, 67108864]");
                 }
-                default -> throw new ControlServer.CommandException("unknown key '" + k + "' (known: vlan, trunk, native, mac-limit)");
+                default -> throw new ControlServer.CommandException("unknown key '" + k
+                        + "' (known: vlan, trunk, native, mac-limit)");
             }
         }
         PortVlan v = PortVlan.parse(vlan, trunk, nat);
         if (v == null && limit == null) throw new ControlServer.CommandException("nothing to set");
         StringBuilder sb = new StringBuilder("port " + i + ": " + sw.port(i).name());
         // Checked before anything changes: a rejected VLAN leaves the MAC limit as it was too.
-        if (v != null && !sw.isVlanAware()) throw new ControlServer.CommandException("vlan: the switch is not VLAN-aware (--vlan-aware)");
+        if (v != null && !sw.isVlanAware())
+                throw new ControlServer.CommandException("vlan: the switch is not VLAN-aware (--vlan-aware)");
         if (v != null) {
             sw.setPortVlan(i, v);
             sb.append(" vlan ").append(v);
@@ -324,7 +338,8 @@ final class SwitchControl {
         m.put("unlearned", ps.unlearned());
         m.put("queues", ps.queues().size());
         Map<String, Object> drops = new LinkedHashMap<>();
-        for (DropReason r : DropReason.values()) drops.put(r.name().toLowerCase(Locale.ROOT), ps.drops().getOrDefault(r, 0L));
+        for (DropReason r : DropReason.values())
+                drops.put(r.name().toLowerCase(Locale.ROOT), ps.drops().getOrDefault(r, 0L));
         m.put("drops", drops);
         return m;
     }
@@ -375,24 +390,31 @@ final class SwitchControl {
         if (json) return Json.write(views) + "\n";
         StringBuilder sb = new StringBuilder();
         for (Map<String, Object> v : views) {
-            sb.append(String.format(Locale.ROOT, "port %s: %s (%s) %s%s%n", v.get("index"), v.get("name"), v.get("transport"), v.get("state"),
+            sb.append(String.format(Locale.ROOT, "port %s: %s (%s) %s%s%n", v.get("index"), v.get("name"),
+                    v.get("transport"), v.get("state"),
                     v.get("down_reason") == null ? "" : " (" + v.get("down_reason") + ")"));
             sb.append(String.format(Locale.ROOT, "  mtu %s, offloads %s%s%n", v.get("mtu"), v.get("offloads"),
                     v.get("vlan") == null ? "" : ", vlan " + v.get("vlan")));
             for (String side : List.of("link", "switch")) {
                 @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) v.get(side);
-                sb.append(String.format(Locale.ROOT, "  %-6s rx packets %d bytes %d drops %d, tx packets %d bytes %d drops %d, errors %d, superpackets %d%n",
-                        side + ":", c.get("rx_packets"), c.get("rx_bytes"), c.get("rx_drops"), c.get("tx_packets"), c.get("tx_bytes"),
+                sb.append(String.format(Locale.ROOT, "  %-6s rx packets %d bytes %d drops %d, tx packets %d bytes %d "
+                        + "drops %d, errors %d, superpackets %d%n",
+                        side + ":", c.get("rx_packets"), c.get("rx_bytes"), c.get("rx_drops"), c.get("tx_packets"),
+                                c.get("tx_bytes"),
                         c.get("tx_drops"), c.get("errors"), c.get("superpackets")));
             }
-            sb.append(String.format(Locale.ROOT, "  superpackets: in %s, out whole %s; software offload: segmented %s, checksums finished %s;"
+            sb.append(String.format(Locale.ROOT,
+                    "  superpackets: in %s, out whole %s; software offload: segmented %s, checksums finished %s;"
                     + " sent on a retry after a full queue %s%n",
-                    v.get("superpackets_in"), v.get("superpackets_out"), v.get("segmented"), v.get("checksummed"), v.get("tx_retried")));
+                    v.get("superpackets_in"), v.get("superpackets_out"), v.get("segmented"), v.get("checksummed"),
+                            v.get("tx_retried")));
             sb.append(String.format(Locale.ROOT, "  addresses %s of mac-limit %s, not learned at the limit %s%s%n",
-                    v.get("macs"), v.get("mac_limit"), v.get("unlearned"), (Integer) v.get("queues") > 1 ? ", queues " + v.get("queues") : ""));
+                    v.get("macs"), v.get("mac_limit"), v.get("unlearned"),
+                            (Integer) v.get("queues") > 1 ? ", queues " + v.get("queues") : ""));
             @SuppressWarnings("unchecked") Map<String, Object> d = (Map<String, Object>) v.get("drops");
             StringBuilder ds = new StringBuilder();
-            for (var e : d.entrySet()) ds.append(ds.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(e.getValue());
+            for (var e : d.entrySet())
+                    ds.append(ds.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(e.getValue());
             sb.append("  drops by reason: ").append(ds).append('\n');
         }
         return sb.toString();
@@ -433,11 +455,14 @@ final class SwitchControl {
         m.put("pollers", pollers);
         if (json) return Json.write(m) + "\n";
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "ports: %d (%d up), addresses learned: %d%s%n", s.ports().size(), up, s.macs(),
+        sb.append(String.format(Locale.ROOT, "ports: %d (%d up), addresses learned: %d%s%n", s.ports().size(), up,
+                s.macs(),
                 sw.isVlanAware() ? ", VLAN-aware" : ""));
-        sb.append(String.format(Locale.ROOT, "rx: %d packets, %d bytes; tx: %d packets, %d bytes; drops: %d%n", rxP, rxB, txP, txB, drops));
+        sb.append(String.format(Locale.ROOT, "rx: %d packets, %d bytes; tx: %d packets, %d bytes; drops: %d%n", rxP,
+                rxB, txP, txB, drops));
         for (Map<String, Object> p : pollers) {
-            sb.append(String.format(Locale.ROOT, "%s: %s ports, busy %.1f%% since start%s%n", p.get("name"), p.get("ports"),
+            sb.append(String.format(Locale.ROOT, "%s: %s ports, busy %.1f%% since start%s%n", p.get("name"),
+                    p.get("ports"),
                     100 * (double) p.get("busy_ratio"), Boolean.TRUE.equals(p.get("alive")) ? "" : " (stopped)"));
         }
         return sb.toString();

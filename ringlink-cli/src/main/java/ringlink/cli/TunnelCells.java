@@ -76,7 +76,8 @@ public final class TunnelCells implements BenchCellProvider {
         }
 
         private static DemoContext context(int seconds, Cleanup cleanup) {
-            return new DemoContext(PREFIX, seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup, Shell.isRoot(), true);
+            return new DemoContext(PREFIX, seconds, new PrintStream(OutputStream.nullOutputStream()), cleanup,
+                    Shell.isRoot(), true);
         }
 
         @Override
@@ -130,13 +131,16 @@ public final class TunnelCells implements BenchCellProvider {
                 // when the socket is empty (as iperf3's blocking processes do: two spinning threads on two
                 // shared cores take the sender's CPU). At least 2 s, the first fifth untimed: a fresh JIT
                 // needs it, iperf3 is compiled.
-                BenchCell.Measurement m = PairTraffic.measure(tx, rx, PAYLOAD, d.compareTo(Duration.ofSeconds(2)) < 0 ? Duration.ofSeconds(2) : d, true);
+                BenchCell.Measurement m = PairTraffic.measure(tx, rx, PAYLOAD,
+                        d.compareTo(Duration.ofSeconds(2)) < 0 ? Duration.ofSeconds(2) : d, true);
                 // drops over the whole run, warm-up included (the socket is this run's)
-                return new Measurement(m.pps(), m.pps() * (PAYLOAD + 28) * 8 / 1e9).withUdpDrops(ProcNetUdp.drops(null, PORT_RX));
+                return new Measurement(m.pps(), m.pps() * (PAYLOAD + 28) * 8 / 1e9)
+                        .withUdpDrops(ProcNetUdp.drops(null, PORT_RX));
             }
         }
 
-        private static final Pattern RECEIVER = Pattern.compile("([0-9.]+)-([0-9.]+)\\s+sec.*\\s(\\d+)/(\\d+) \\([0-9.e+-]+%\\)\\s+receiver");
+        private static final Pattern RECEIVER =
+                Pattern.compile("([0-9.]+)-([0-9.]+)\\s+sec.*\\s(\\d+)/(\\d+) \\([0-9.e+-]+%\\)\\s+receiver");
 
         /**
          * iperf3 -u at full speed on loopback; datagrams the server received per second, and the
@@ -162,10 +166,12 @@ public final class TunnelCells implements BenchCellProvider {
                 String out = null;
                 for (int attempt = 0; attempt < 30 && out == null; attempt++) {
                     Thread.sleep(100);
-                    Shell.Result r = Shell.run(seconds + 30, "iperf3", "-u", "-c", "127.0.0.1", "-p", String.valueOf(PORT_IPERF),
+                    Shell.Result r =
+                            Shell.run(seconds + 30, "iperf3", "-u", "-c", "127.0.0.1", "-p", String.valueOf(PORT_IPERF),
                             "-b", "0", "-l", String.valueOf(PAYLOAD), "-w", BUF, "-t", String.valueOf(seconds));
                     if (r.ok()) out = r.output();
-                    else if (!r.output().contains("Connection refused") && !r.output().contains("unable to")) throw new IOException("iperf3 -u: " + r.output());
+                    else if (!r.output().contains("Connection refused") && !r.output().contains("unable to"))
+                            throw new IOException("iperf3 -u: " + r.output());
                 }
                 if (out == null) throw new IOException("iperf3 -u: the server never answered");
                 Matcher m = RECEIVER.matcher(out);

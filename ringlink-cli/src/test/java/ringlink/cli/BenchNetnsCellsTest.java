@@ -26,11 +26,14 @@ class BenchNetnsCellsTest {
             assertEquals(2, in.size(), kind + ": " + in);
             BenchCell ref = in.stream().filter(BenchCell::reference).findFirst().orElseThrow();
             assertTrue(ref.variant().startsWith("kernel bridge"), ref.label());
-            assertTrue(in.stream().anyMatch(c -> !c.reference() && c.variant().equals("ringlink switch " + kind)), kind + ": " + in);
+            assertTrue(in.stream().anyMatch(c -> !c.reference() && c.variant().equals("ringlink switch " + kind)),
+                    kind + ": " + in);
         }
         // shm has no kernel counterpart to bridge: it stays beside the veth pair (BuiltinCells)
-        assertTrue(cells.stream().anyMatch(c -> c.group().equals("netns iperf3") && c.variant().equals("ringlink switch shm")));
-        assertTrue(new NetnsCells().cells(new BenchOptions(List.of(64), Duration.ofMillis(300), 2, true)).isEmpty(), "not in --quick");
+        assertTrue(cells.stream()
+                .anyMatch(c -> c.group().equals("netns iperf3") && c.variant().equals("ringlink switch shm")));
+        assertTrue(new NetnsCells().cells(new BenchOptions(List.of(64), Duration.ofMillis(300), 2, true)).isEmpty(),
+                "not in --quick");
     }
 
     @Test

@@ -39,7 +39,8 @@ class CaptureCommandTest {
             peer.close();
         }
         assertTrue(err.toString().contains("10 packets (980 bytes)"), err.toString());
-        String fields = tshark(tshark, "-r", file.toString(), "-T", "fields", "-e", "frame.len", "-e", "eth.src", "-e", "eth.type");
+        String fields = tshark(tshark, "-r", file.toString(), "-T", "fields", "-e", "frame.len", "-e", "eth.src", "-e",
+                "eth.type");
         String[] lines = fields.strip().split("\n");
         assertEquals(10, lines.length, fields);
         for (String l : lines) assertEquals("98\t02:00:00:00:00:01\t0x0800", l.strip());
@@ -53,7 +54,8 @@ class CaptureCommandTest {
         String[] cmd = new String[args.length + 1];
         cmd[0] = tshark.toString();
         System.arraycopy(args, 0, cmd, 1, args.length);
-        return Env.run(60, cmd).lines().filter(l -> !l.startsWith("Running as user")).reduce("", (a, b) -> a + b + "\n");
+        return Env.run(60, cmd).lines().filter(l -> !l.startsWith("Running as user"))
+                .reduce("", (a, b) -> a + b + "\n");
     }
 
     @Test

@@ -16,7 +16,8 @@ class CliLogTest {
         log.library("switch", "port tap:rl1 down: peer\ngone");
         String[] lines = b.toString().split("\n");
         assertEquals(2, lines.length, b.toString());
-        assertTrue(lines[0].matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z INFO switch port tap:rl0 added as port 2"), lines[0]);
+        assertTrue(lines[0].matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z INFO switch port tap:rl0 "
+                + "added as port 2"), lines[0]);
         assertTrue(lines[1].matches(".*Z WARN switch port tap:rl1 down: peer\\\\ngone"), lines[1]);
         assertEquals(CliLog.Level.DEBUG, CliLog.level(true, false));
         assertEquals(CliLog.Level.WARN, CliLog.level(false, true));

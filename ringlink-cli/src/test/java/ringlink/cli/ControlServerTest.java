@@ -26,7 +26,8 @@ class ControlServerTest {
     void anIdleOrStalledConnectionIsClosedAndTheOthersAreServed() throws Exception {
         Path sock = dir.resolve("c.ctl");
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        try (ControlServer s = new ControlServer(sock, new CliLog(new PrintStream(log, true), CliLog.Level.DEBUG), 500)) {
+        try (ControlServer s =
+                new ControlServer(sock, new CliLog(new PrintStream(log, true), CliLog.Level.DEBUG), 500)) {
             s.register("echo", "ARG...", 0, 8, a -> String.join(" ", a) + "\n");
             s.start();
             try (SocketChannel idle = SocketChannel.open(UnixDomainSocketAddress.of(sock));
@@ -45,7 +46,8 @@ class ControlServerTest {
             }
             assertTrue(log.toString().contains("idle for 500 ms"), log.toString());
             // A second server on a live socket is refused; the first keeps its file.
-            var e = assertThrows(java.io.IOException.class, () -> new ControlServer(sock, new CliLog(new PrintStream(log), CliLog.Level.INFO)));
+            var e = assertThrows(java.io.IOException.class,
+                    () -> new ControlServer(sock, new CliLog(new PrintStream(log), CliLog.Level.INFO)));
             assertTrue(e.getMessage().contains("in use"), e.getMessage());
             assertTrue(Files.exists(sock));
         }
@@ -68,7 +70,8 @@ class ControlServerTest {
     void theJsonReaderIsStrict() {
         assertEquals(Map.of("a", List.of(1L, "x", true), "b", 1.5), Json.parse(" {\"a\":[1,\"x\",true],\"b\":1.5} "));
         assertEquals("é\n\"", Json.parse("\"\\u00e9\\n\\\"\""));
-        for (String bad : List.of("{\"a\":1,}", "{\"a\":1}x", "[01]", "{\"a\":1,\"a\":2}", "\"a\nb\"", "{'a':1}", "[1 2]", "nul", "")) {
+        for (String bad : List.of("{\"a\":1,}", "{\"a\":1}x", "[01]", "{\"a\":1,\"a\":2}", "\"a\nb\"", "{'a':1}",
+                "[1 2]", "nul", "")) {
             assertThrows(IllegalArgumentException.class, () -> Json.parse(bad), bad);
         }
         Map<String, Object> m = new java.util.LinkedHashMap<>();

@@ -42,7 +42,8 @@ class MainTest {
         assertTrue(run("switch", "--help").out().contains("port.vlan=10"));
         assertTrue(run("capture", "--help").out().contains("--count"));
         assertTrue(run("bench", "--help").out().contains("--quick"));
-        for (String g : new String[] {"tun iperf3", "xdp rx/tx", "shm:", "vhost-net tx/rx", "^(?!vhost-net)", "JMH-only", "vxlan iperf3", "vxlan underlay udp"}) {
+        for (String g : new String[] {"tun iperf3", "xdp rx/tx", "shm:", "vhost-net tx/rx", "^(?!vhost-net)",
+                "JMH-only", "vxlan iperf3", "vxlan underlay udp"}) {
             assertTrue(run("bench", "--help").out().replaceAll("\\s+", " ").contains(g), "bench --help names " + g);
         }
         assertTrue(run("demo", "--help").out().replaceAll("\\s+", " ").contains("shared memory (shm:)"));
@@ -108,7 +109,8 @@ class MainTest {
     @Test
     void configFileHasPortsAndSettings(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("sw.conf");
-        Files.writeString(f, "# a switch\nport pair:a?port.vlan=10   # first\nport pair:b\nthreads = 1\nvlan-aware = true\n");
+        Files.writeString(f,
+                "# a switch\nport pair:a?port.vlan=10   # first\nport pair:b\nthreads = 1\nvlan-aware = true\n");
         var c = PortSpecs.readConfig(f);
         assertEquals(java.util.List.of("pair:a?port.vlan=10", "pair:b"), c.ports());
         assertEquals("1", c.settings().get("threads"));

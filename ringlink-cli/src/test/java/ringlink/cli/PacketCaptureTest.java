@@ -26,7 +26,8 @@ class PacketCaptureTest {
         Env.requireNetns();
         Path tshark = Env.requireProgram("tshark", "tshark");
         Env.requireProgram("python3", "python3");
-        Path peer = Env.requireFile(Env.rootDir().resolve("ringlink-core/src/test/python/afpacket/rawpeer.py"), "the raw socket peer");
+        Path peer = Env.requireFile(Env.rootDir().resolve("ringlink-core/src/test/python/afpacket/rawpeer.py"),
+                "the raw socket peer");
         Path file = dir.resolve("packet.pcapng");
         String ns = "rlapc-a";
         try {
@@ -45,13 +46,15 @@ class PacketCaptureTest {
                     "packet:rlapc0", "-w", file.toString(), "--count", "20", "--duration", "30"));
             assertTrue(cmd.opened.await(20, TimeUnit.SECONDS), "capture did not open: " + err);
             // IPv6 neighbour discovery may add frames of its own: the tshark filter below picks ours.
-            String sent = Env.run(30, "ip", "netns", "exec", ns, "python3", peer.toString(), "send", "rlapc1", mac, "40");
+            String sent =
+                    Env.run(30, "ip", "netns", "exec", ns, "python3", peer.toString(), "send", "rlapc1", mac, "40");
             assertTrue(sent.contains("sent=40"), sent);
             assertEquals(0, done.get(40, TimeUnit.SECONDS), err.toString());
             assertTrue(err.toString().contains("20 packets"), err.toString());
             String all = CaptureCommandTest.tshark(tshark, "-r", file.toString(), "-T", "fields", "-e", "frame.len");
             assertEquals(20, all.strip().split("\n").length, all);
-            String ours = CaptureCommandTest.tshark(tshark, "-r", file.toString(), "-Y", "eth.type == 0x88b5", "-T", "fields",
+            String ours =
+                    CaptureCommandTest.tshark(tshark, "-r", file.toString(), "-Y", "eth.type == 0x88b5", "-T", "fields",
                     "-e", "frame.len", "-e", "eth.dst");
             String[] lines = ours.strip().split("\n");
             assertTrue(lines.length >= 15, "test frames in the capture: " + ours);

@@ -3,15 +3,12 @@ package ringlink.cli;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import ringlink.cli.bench.*;
-import org.jfree.data.category.DefaultCategoryDataset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,7 +31,8 @@ class PacketCellsTest {
                 List<BenchCell> g = cells.stream().filter(c -> c.group().equals(group) && c.size() == size).toList();
                 assertEquals(2, g.size(), group + " " + size);
                 assertEquals(1, g.stream().filter(BenchCell::reference).count());
-                assertEquals("testpmd af_packet", g.stream().filter(BenchCell::reference).findFirst().orElseThrow().variant());
+                assertEquals("testpmd af_packet",
+                        g.stream().filter(BenchCell::reference).findFirst().orElseThrow().variant());
             }
         }
         List<BenchCell> tcp = cells.stream().filter(c -> c.group().equals("af_packet iperf3")).toList();
@@ -44,7 +42,8 @@ class PacketCellsTest {
         // Sizes a veth frame cannot have are left out.
         assertTrue(new PacketCells().cells(new BenchOptions(List.of(9000), Duration.ofSeconds(1), 1, false)).stream()
                 .noneMatch(c -> c.group().equals("af_packet rx")));
-        assertTrue(new PacketCells().cells(new BenchOptions(List.of(64), Duration.ofSeconds(1), 1, true)).isEmpty(), "--quick adds none");
+        assertTrue(new PacketCells().cells(new BenchOptions(List.of(64), Duration.ofSeconds(1), 1, true)).isEmpty(),
+                "--quick adds none");
         boolean registered = false;
         for (BenchCellProvider p : ServiceLoader.load(BenchCellProvider.class)) registered |= p instanceof PacketCells;
         assertTrue(registered, "PacketCells is in META-INF/services");
@@ -53,7 +52,8 @@ class PacketCellsTest {
     @Test
     void parsesPacketBenchRows() throws IOException {
         String out = """
-                AF_PACKET packet rate, veth rlpkb0 (measured) <-> rlpkb1, 2.0 s per case after 500 ms warm-up, 2 CPUs, load 9.30
+                AF_PACKET packet rate, veth rlpkb0 (measured) <-> rlpkb1, 2.0 s per case after 500 ms warm-up, 2 \
+                CPUs, load 9.30
                       (live frames refused: ...; RX source: AF_PACKET sender on rlpkb1)
                       source offered 0.057 Mpps (packet)
                 rx      64      0.066      0.067    0.99

@@ -55,7 +55,8 @@ class SwitchCommandTest {
             assertTrue(s.contains("8 mirrored frames written to"), s);
             var tshark = ringlink.testing.Env.which("tshark");
             if (tshark != null) {
-                String frames = CaptureCommandTest.tshark(tshark, "-r", dir.resolve("mirror.pcapng").toString(), "-T", "fields", "-e", "frame.len");
+                String frames = CaptureCommandTest.tshark(tshark, "-r", dir.resolve("mirror.pcapng").toString(), "-T",
+                        "fields", "-e", "frame.len");
                 assertEquals(8, frames.strip().split("\n").length, frames);
             }
         } finally {
@@ -66,11 +67,14 @@ class SwitchCommandTest {
 
     @Test
     void statusLineShowsRatesPerPort() {
-        var now = new ringlink.sw.SwitchStats(2_000_000_000L, java.util.List.of(new ringlink.sw.PortStats("pair:x", true,
+        var now =
+                new ringlink.sw.SwitchStats(2_000_000_000L, java.util.List.of(new ringlink.sw.PortStats("pair:x", true,
                 new ringlink.link.LinkStats(2_000_000, 2_000_000L * 1500, 1000, 64_000, 0, 3, 0, 0),
                 new ringlink.link.LinkStats(0, 0, 0, 0, 0, 2, 0, 0), java.util.Map.of(), 0, 0)), 5);
-        var then = new ringlink.sw.SwitchStats(1_000_000_000L, java.util.List.of(new ringlink.sw.PortStats("pair:x", true,
-                new ringlink.link.LinkStats(0, 0, 0, 0, 0, 0, 0, 0), new ringlink.link.LinkStats(0, 0, 0, 0, 0, 0, 0, 0),
+        var then =
+                new ringlink.sw.SwitchStats(1_000_000_000L, java.util.List.of(new ringlink.sw.PortStats("pair:x", true,
+                new ringlink.link.LinkStats(0, 0, 0, 0, 0, 0, 0, 0),
+                        new ringlink.link.LinkStats(0, 0, 0, 0, 0, 0, 0, 0),
                 java.util.Map.of(), 0, 0)), 5);
         String line = SwitchCommand.statusLine(now, then);
         assertEquals("pair:x rx 2.00Mpps 24.00Gb/s tx 1.0kpps 0.5Mb/s drop 5 | macs 5", line);
@@ -81,10 +85,13 @@ class SwitchCommandTest {
         var z = new ringlink.link.LinkStats(0, 0, 0, 0, 0, 0, 0, 0);
         var q0 = new ringlink.link.LinkStats(10, 1000, 7, 700, 0, 0, 0, 0);
         var q1 = new ringlink.link.LinkStats(5, 500, 3, 300, 0, 2, 0, 0);
-        var p = new ringlink.sw.PortStats("vhost-user:/x.sock?queues=2", true, q0.plus(q1), z, java.util.Map.of(), 0, 0, 0, 0, null,
-                java.util.List.of(new ringlink.sw.QueueStats(0, true, q0, z), new ringlink.sw.QueueStats(1, false, q1, z)));
+        var p = new ringlink.sw.PortStats("vhost-user:/x.sock?queues=2", true, q0.plus(q1), z, java.util.Map.of(), 0, 0,
+                0, 0, null,
+                java.util.List.of(new ringlink.sw.QueueStats(0, true, q0, z),
+                        new ringlink.sw.QueueStats(1, false, q1, z)));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        SwitchCommand.printCounters(new ringlink.sw.SwitchStats(0, java.util.List.of(p), 0), new PrintStream(out, true));
+        SwitchCommand.printCounters(new ringlink.sw.SwitchStats(0, java.util.List.of(p), 0),
+                new PrintStream(out, true));
         String s = out.toString();
         assertTrue(s.matches("(?s).*vhost-user:/x.sock\\?queues=2 +yes +15 +1500 +10 +1000 .*"), s);
         assertTrue(s.matches("(?s).*\\n  queue 0 +on +10 +1000 +7 +700 .*"), s);

@@ -40,7 +40,8 @@ import ringlink.testing.Env;
 @Timeout(120)
 class SwitchControlTest {
     /** Not the common pool: with two cores it has one thread, and the switch's call() takes it. */
-    static final java.util.concurrent.ExecutorService THREADS = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+    static final java.util.concurrent.ExecutorService THREADS =
+            java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
     @TempDir
     Path dir;
@@ -163,7 +164,8 @@ class SwitchControlTest {
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock.getParent())));
         Result r = appctl("list-commands");
         assertEquals(0, r.rc(), r.toString());
-        for (String c : List.of("fdb/show", "fdb/flush", "port/add", "port/del", "port/show", "port/set", "stats/show", "tunnel/show", "version")) {
+        for (String c : List.of("fdb/show", "fdb/flush", "port/add", "port/del", "port/show", "port/set", "stats/show",
+                "tunnel/show", "version")) {
             assertTrue(r.out().contains("  " + c), c + " missing:\n" + r.out());
         }
         r = appctl("version");
@@ -211,10 +213,12 @@ class SwitchControlTest {
         String vx = r.out().substring("port ".length(), r.out().indexOf(':'));
         r = appctl("tunnel/show", vx);
         assertEquals(0, r.rc(), r.toString());
-        assertTrue(r.out().contains("(vxlan, vni 5)") && r.out().matches("(?s).*02:00:00:00:00:99  127\\.0\\.0\\.2:4789 +static.*"), r.out());
+        assertTrue(r.out().contains("(vxlan, vni 5)")
+                && r.out().matches("(?s).*02:00:00:00:00:99  127\\.0\\.0\\.2:4789 +static.*"), r.out());
         List<?> tj = (List<?>) Json.parse(appctl("tunnel/show", "--json").out());
         Map<?, ?> e = (Map<?, ?>) ((List<?>) ((Map<?, ?>) tj.getFirst()).get("fdb")).getFirst();
-        assertEquals(Map.of("mac", "02:00:00:00:00:99", "address", "127.0.0.2", "static", true), Map.of("mac", e.get("mac"),
+        assertEquals(Map.of("mac", "02:00:00:00:00:99", "address", "127.0.0.2", "static", true),
+                Map.of("mac", e.get("mac"),
                 "address", e.get("address"), "static", e.get("static")));
         r = appctl("tunnel/show", "0");
         assertEquals(2, r.rc(), "port 0 is no tunnel");
@@ -258,7 +262,8 @@ class SwitchControlTest {
     }
 
     long fdbOn(int port) throws Exception {
-        return ((List<?>) Json.parse(appctl("fdb/show", "--json").out())).stream().filter(e -> ((Number) ((Map<?, ?>) e).get("port")).intValue() == port).count();
+        return ((List<?>) Json.parse(appctl("fdb/show", "--json").out())).stream()
+                .filter(e -> ((Number) ((Map<?, ?>) e).get("port")).intValue() == port).count();
     }
 
     void awaitFdbOn(int port, long n) throws Exception {
@@ -285,7 +290,8 @@ class SwitchControlTest {
         assertEquals(2L, p0.get("mac_limit"));
         assertEquals(2L, p0.get("macs"));
         assertEquals(3L, p0.get("unlearned"), "the three sources past the limit are counted");
-        assertTrue(appctl("port/show", "0").out().contains("addresses 2 of mac-limit 2, not learned at the limit 3"), appctl("port/show", "0").out());
+        assertTrue(appctl("port/show", "0").out().contains("addresses 2 of mac-limit 2, not learned at the limit 3"),
+                appctl("port/show", "0").out());
         // Raised again: the port learns at once, without forgetting what it holds.
         r = appctl("port/set", "pair:rlctl-a", "mac-limit=100");
         assertEquals(0, r.rc(), r.toString());
@@ -314,7 +320,8 @@ class SwitchControlTest {
             int idx = Switch().indexOf("tap:" + tap);
             assertTrue(idx >= 0, "the port is named after the device: " + r.out());
             assertEquals(4, Switch().device(idx).queueCount());
-            Map<?, ?> p = (Map<?, ?>) ((List<?>) Json.parse(appctl("port/show", "--json", "tap:" + tap).out())).getFirst();
+            Map<?, ?> p =
+                    (Map<?, ?>) ((List<?>) Json.parse(appctl("port/show", "--json", "tap:" + tap).out())).getFirst();
             assertEquals(4L, p.get("queues"));
             assertEquals("tap", p.get("transport"));
             assertEquals("tap:" + tap + "?queues=4&up=false", p.get("spec"));
@@ -322,7 +329,8 @@ class SwitchControlTest {
             int after = 0;
             for (var ps : Switch().pollerStats()) after += ps.ports();
             assertEquals(before + 4, after, "receive queues polled");
-            assertEquals(4, Switch().stats().ports().stream().filter(ps -> ps.name().equals("tap:" + tap)).findFirst().orElseThrow().queues().size());
+            assertEquals(4, Switch().stats().ports().stream().filter(ps -> ps.name().equals("tap:" + tap)).findFirst()
+                    .orElseThrow().queues().size());
             assertTrue(appctl("port/show", "tap:" + tap).out().contains("queues 4"));
         } finally {
             r = appctl("port/del", "tap:" + tap);
@@ -357,7 +365,8 @@ class SwitchControlTest {
             }
             var ps = Switch().stats().ports().stream().filter(p -> p.name().equals(name)).findFirst().orElseThrow();
             assertEquals(2, ps.queues().size());
-            for (var q : ps.queues()) assertTrue(q.forwarded().rxPackets() > 0, "queue " + q.queue() + " received: " + ps.queues());
+            for (var q : ps.queues())
+                    assertTrue(q.forwarded().rxPackets() > 0, "queue " + q.queue() + " received: " + ps.queues());
         } finally {
             r = appctl("port/del", name);
             assertEquals(0, r.rc(), r.toString());
@@ -386,7 +395,8 @@ class SwitchControlTest {
         assertTrue(r.err().contains("no such port"), r.err());
         CtlCommand c = new CtlCommand();
         c.err = new PrintStream(new ByteArrayOutputStream());
-        assertEquals(1, new CommandLine(c).setStopAtPositional(true).execute("-t", dir.resolve("absent.ctl").toString(), "version"), "unreachable: 1");
+        assertEquals(1, new CommandLine(c).setStopAtPositional(true)
+                .execute("-t", dir.resolve("absent.ctl").toString(), "version"), "unreachable: 1");
     }
 
     @Test
@@ -418,7 +428,8 @@ class SwitchControlTest {
             assertTrue(String.valueOf(reply.get("error")).contains("nested"), String.valueOf(reply));
             // Well-formed JSON that is not a valid request: an error reply, the connection stays.
             try (SocketChannel odd = SocketChannel.open(UnixDomainSocketAddress.of(sock))) {
-                odd.write(ByteBuffer.wrap("{\"method\":\"version\",\"params\":[1],\"id\":7}{\"method\":\"version\",\"params\":[],\"id\":8}".getBytes()));
+                odd.write(ByteBuffer.wrap(("{\"method\":\"version\",\"params\":[1],\"id\":7}"
+                        + "{\"method\":\"version\",\"params\":[],\"id\":8}").getBytes()));
                 Replies replies = new Replies(odd);
                 reply = replies.next();
                 assertEquals(7L, reply.get("id"));
@@ -433,7 +444,8 @@ class SwitchControlTest {
         // More connections than the limit: the extra ones are closed at once, the server lives on.
         List<SocketChannel> many = new java.util.ArrayList<>();
         try {
-            for (int k = 0; k < ControlServer.MAX_CONNECTIONS + 4; k++) many.add(SocketChannel.open(UnixDomainSocketAddress.of(sock)));
+            for (int k = 0; k < ControlServer.MAX_CONNECTIONS + 4; k++)
+                    many.add(SocketChannel.open(UnixDomainSocketAddress.of(sock)));
         } finally {
             for (SocketChannel c : many) c.close();
         }
@@ -450,7 +462,8 @@ class SwitchControlTest {
         Path promtool = Env.requireProgram("promtool", "prometheus");
         trafficAtoB(16);
         var addr = cmd.metricsAddress.get();
-        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + addr.getPort() + "/metrics")).build(),
+        String body = HttpClient.newHttpClient()
+                .send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + addr.getPort() + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
         Path f = dir.resolve("metrics.txt");
         Files.writeString(f, body);
@@ -461,8 +474,10 @@ class SwitchControlTest {
             Map<?, ?> p = (Map<?, ?>) o;
             String labels = "{port=\"" + p.get("name") + "\",index=\"" + p.get("index") + "\",transport=\"pair\"}";
             Map<?, ?> link = (Map<?, ?>) p.get("link");
-            assertTrue(body.contains("ringlink_port_rx_packets_total" + labels + " " + link.get("rx_packets") + "\n"), labels + "\n" + body);
-            assertTrue(body.contains("ringlink_port_tx_packets_total" + labels + " " + link.get("tx_packets") + "\n"), labels + "\n" + body);
+            assertTrue(body.contains("ringlink_port_rx_packets_total" + labels + " " + link.get("rx_packets") + "\n"),
+                    labels + "\n" + body);
+            assertTrue(body.contains("ringlink_port_tx_packets_total" + labels + " " + link.get("tx_packets") + "\n"),
+                    labels + "\n" + body);
             assertTrue(body.contains("ringlink_port_up" + labels + " 1\n"), body);
             // Every per-port figure of the issue's list, against port/show's.
             Map<String, Object> want = new java.util.LinkedHashMap<>();
@@ -479,11 +494,14 @@ class SwitchControlTest {
                 want.put("ringlink_port_drops_total" + l + ",reason=\"" + d.getKey() + "\"}", d.getValue());
             }
             for (var w : want.entrySet()) {
-                assertTrue(body.contains(w.getKey() + " " + w.getValue() + "\n"), w.getKey() + " " + w.getValue() + "\n" + body);
+                assertTrue(body.contains(w.getKey() + " " + w.getValue() + "\n"),
+                        w.getKey() + " " + w.getValue() + "\n" + body);
             }
         }
-        assertTrue(body.contains("ringlink_port_rx_packets_total{port=\"pair:rlctl-a[0]\",index=\"0\",transport=\"pair\"} 16\n")
-                || body.contains("ringlink_port_rx_packets_total{port=\"pair:rlctl-a[1]\",index=\"0\",transport=\"pair\"} 16\n"), body);
+        assertTrue(body.contains(
+                "ringlink_port_rx_packets_total{port=\"pair:rlctl-a[0]\",index=\"0\",transport=\"pair\"} 16\n")
+                || body.contains("ringlink_port_rx_packets_total{port=\"pair:rlctl-a[1]\",index=\"0\",transport=\"pair"
+                        + "\"} 16\n"), body);
         assertTrue(body.contains("ringlink_mac_table_entries 1\n"), body);
         assertTrue(body.contains("ringlink_poller_busy_ratio{poller=\"ringlink-switch-0\"}"), body);
     }

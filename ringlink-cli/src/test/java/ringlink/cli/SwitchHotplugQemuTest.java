@@ -2,9 +2,7 @@ package ringlink.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -39,7 +37,8 @@ class SwitchHotplugQemuTest {
         Env.requireNetns();
         Env.requireProgram("iperf3", "iperf3");
         Env.require(GuestVm.unavailable() == null, "a QEMU guest: " + GuestVm.unavailable());
-        Env.require(Links.providers().containsKey("tap") && Links.providers().containsKey("vhost-user"), "the tap and vhost-user transports");
+        Env.require(Links.providers().containsKey("tap") && Links.providers().containsKey("vhost-user"),
+                "the tap and vhost-user transports");
         List<Runnable> cleanup = new ArrayList<>();
         AtomicBoolean stop = new AtomicBoolean();
         Switch sw = null;
@@ -67,7 +66,8 @@ class SwitchHotplugQemuTest {
             iperfLoop = Thread.ofPlatform().name("rlhq-iperf").start(() -> {
                 try {
                     for (int attempt = 0; !stop.get() && iperfFailure.get() == null; attempt++) {
-                        Shell.Result r = Shell.run(60, "ip", "netns", "exec", NS_A, "iperf3", "-c", "10.79.0.2", "-t", "5");
+                        Shell.Result r =
+                                Shell.run(60, "ip", "netns", "exec", NS_A, "iperf3", "-c", "10.79.0.2", "-t", "5");
                         if (r.ok() && r.output().contains("receiver")) {
                             runs.add(r.output());
                         } else if (runs.isEmpty() && attempt < 20) {
@@ -102,14 +102,16 @@ class SwitchHotplugQemuTest {
             sw.removePort(vport);
             int afterRemove = runs.size();
             deadline = System.nanoTime() + 60_000_000_000L;
-            while (runs.size() < afterRemove + 2 && iperfFailure.get() == null && System.nanoTime() < deadline) Thread.sleep(100);
+            while (runs.size() < afterRemove + 2 && iperfFailure.get() == null && System.nanoTime() < deadline)
+                    Thread.sleep(100);
             assertNull(iperfFailure.get(), "iperf3 after the port was removed");
             assertTrue(runs.size() >= afterRemove + 2, "two iperf3 runs after the removal");
             stop.set(true);
             iperfLoop.join(60_000);
             for (PortStats p : sw.stats().ports()) {
                 assertTrue(p.up(), p.name() + " went down");
-                assertEquals(0, p.drops().getOrDefault(ringlink.sw.DropReason.PORT_DOWN, 0L), p.name() + ": " + p.drops());
+                assertEquals(0, p.drops().getOrDefault(ringlink.sw.DropReason.PORT_DOWN, 0L),
+                        p.name() + ": " + p.drops());
             }
         } finally {
             stop.set(true);

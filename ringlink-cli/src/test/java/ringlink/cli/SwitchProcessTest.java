@@ -16,7 +16,8 @@ class SwitchProcessTest {
     void usr1PrintsCountersAndTermShutsDownCleanly() throws Exception {
         Path log = Files.createTempFile("rlcl-switch", ".log");
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"),
                 "ringlink.cli.Main", "switch", "pair:rlcl-p1", "pair:rlcl-p2")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
@@ -48,7 +49,8 @@ class SwitchProcessTest {
         }
         Path log = Files.createTempFile("rlcl-switch", ".log");
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"),
                 "ringlink.cli.Main", "switch", "tap:rlclsw0", "tap:rlclsw1")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {

@@ -32,13 +32,15 @@ class MemifSwitchTest {
         String java = ProcessHandle.current().info().command().orElse("java");
         Env.runQuiet(10, "ip", "netns", "del", NS);
         Env.runQuiet(10, "ip", "link", "del", TAP);
-        Process sw = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+        Process sw = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"),
                 "ringlink.cli.Main", "switch", "tap:" + TAP, "memif:" + sock + "?role=server")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Testpmd pmd = null;
         try {
             long end = System.currentTimeMillis() + 60_000;
-            while (!(Files.readString(log).contains("prints counters") && Files.exists(sock)) && sw.isAlive() && System.currentTimeMillis() < end) {
+            while (!(Files.readString(log).contains("prints counters") && Files.exists(sock)) && sw.isAlive()
+                    && System.currentTimeMillis() < end) {
                 Thread.sleep(50);
             }
             assertTrue(Files.exists(sock), () -> "switch did not come up:\n" + readQuiet(log));
@@ -50,7 +52,8 @@ class MemifSwitchTest {
             pmd = Testpmd.start("rlmifsw", "net_memif0,role=client,socket=" + sock + ",socket-abstract=no", 30_000,
                     "--forward-mode=icmpecho");
             pmd.command("start", 20_000);
-            String out = Env.run(60, "ip", "netns", "exec", NS, "ping", "-c", "5", "-i", "0.2", "-W", "5", "10.77.31.2");
+            String out =
+                    Env.run(60, "ip", "netns", "exec", NS, "ping", "-c", "5", "-i", "0.2", "-W", "5", "10.77.31.2");
             assertTrue(out.contains("5 received"), out + "\nswitch:\n" + readQuiet(log));
             pmd.command("stop", 20_000);
         } finally {

@@ -55,7 +55,8 @@ class GeneveGuestTest {
                             IF=$(ls /sys/class/net | grep -v lo | head -1)
                             ip link set $IF up
                             ip addr add 10.79.0.2/24 dev $IF
-                            LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu /usr/bin/ip link add gnv0 type geneve id 42 remote 10.79.0.1 dstport 6081
+                            LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu /usr/bin/ip link add gnv0 type geneve id 42 \
+                            remote 10.79.0.1 dstport 6081
                             ip link set gnv0 address 02:00:00:79:00:02 mtu 1450 up
                             ip addr add 192.168.79.2/24 dev gnv0
                             n=0
@@ -63,7 +64,8 @@ class GeneveGuestTest {
                             ping -c 3 192.168.79.1
                             echo "RESULT geneve guest pinged ringlink"
                             n=0
-                            until LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu /usr/bin/iperf3 -c 192.168.79.1 -t 3 -f m > /tmp/iperf.txt 2>&1; do
+                            until LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu /usr/bin/iperf3 -c 192.168.79.1 -t 3 -f m \
+                            > /tmp/iperf.txt 2>&1; do
                               n=$((n+1)); [ $n -lt 20 ] || { cat /tmp/iperf.txt; exit 4; }; sleep 1; done
                             grep receiver /tmp/iperf.txt | sed 's/^/RESULT iperf3 guest->ringlink: /'
                             sleep 30
@@ -73,14 +75,16 @@ class GeneveGuestTest {
             // QEMU creates the TAP at start-up; it keeps working from the namespace it is moved to
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (Env.runQuiet(10, "ip", "link", "show", UNDER) != 0) {
-                if (!vm.process().isAlive() || System.nanoTime() > deadline) fail("QEMU did not create " + UNDER + ": " + vm.qemuOutput());
+                if (!vm.process().isAlive() || System.nanoTime() > deadline)
+                        fail("QEMU did not create " + UNDER + ": " + vm.qemuOutput());
                 Thread.sleep(100);
             }
             Env.run(10, "ip", "link", "set", UNDER, "netns", NS);
             Env.run(10, "ip", "-n", NS, "addr", "add", "10.79.0.1/24", "dev", UNDER);
             Env.run(10, "ip", "-n", NS, "link", "set", UNDER, "up");
             String java = ProcessHandle.current().info().command().orElse("java");
-            sw = new ProcessBuilder(VxlanKernelTest.in(NS, java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+            sw = new ProcessBuilder(VxlanKernelTest.in(NS, java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                    System.getProperty("java.class.path"),
                     "ringlink.cli.Main", "switch", "--threads", "1", "tap:" + TAP + "?mtu=1450",
                     "geneve:10.79.0.1?remote=10.79.0.2&vni=42"))
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -93,11 +97,13 @@ class GeneveGuestTest {
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             try {
                 assertTrue(vm.awaitConsole("RESULT geneve guest pinged ringlink", Duration.ofSeconds(200)),
-                        "the guest's geneve never reached us; console:\n" + tail(vm.console()) + "\nswitch:\n" + Files.readString(log));
+                        "the guest's geneve never reached us; console:\n" + tail(vm.console()) + "\nswitch:\n"
+                                + Files.readString(log));
                 VxlanKernelTest.ping(NS, "192.168.79.2");
                 assertTrue(vm.awaitConsole("RESULT iperf3 guest->ringlink:", Duration.ofSeconds(120)),
                         "iperf3 TCP from the guest failed; console:\n" + tail(vm.console()));
-                System.out.println(vm.console().lines().filter(l -> l.startsWith("RESULT iperf3")).findFirst().orElse(""));
+                System.out.println(vm.console().lines().filter(l -> l.startsWith("RESULT iperf3")).findFirst()
+                        .orElse(""));
             } finally {
                 iperf.destroyForcibly();
             }
@@ -105,7 +111,8 @@ class GeneveGuestTest {
             VxlanKernelTest.waitFor(log, "addresses learned", sw);
             String out = Files.readString(log);
             System.out.println(out);
-            assertTrue(out.matches("(?s).*geneve:10\\.79\\.0\\.1\\S*\\s+yes\\s+[1-9][0-9]*\\s+[0-9]+\\s+[1-9].*"), "the geneve port moved packets both ways:\n" + out);
+            assertTrue(out.matches("(?s).*geneve:10\\.79\\.0\\.1\\S*\\s+yes\\s+[1-9][0-9]*\\s+[0-9]+\\s+[1-9].*"),
+                    "the geneve port moved packets both ways:\n" + out);
             assertFalse(out.contains("Exception"), out);
         } finally {
             if (sw != null) {

@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
 import ringlink.testing.Env;
 
 /**
@@ -41,11 +40,16 @@ class OvsTunnelTest {
     static final String NS_O = "rlgvo", NS_R = "rlgvr";
 
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> cases() {
-        return java.util.stream.Stream.of(false, true).flatMap(dpdk -> java.util.stream.Stream.of(TunnelLink.Kind.values()).flatMap(k -> java.util.stream.Stream.of(
-                org.junit.jupiter.params.provider.Arguments.of(k, false, dpdk), org.junit.jupiter.params.provider.Arguments.of(k, true, dpdk))));
+        return java.util.stream.Stream.of(false, true).flatMap(dpdk ->
+                java.util.stream.Stream.of(TunnelLink.Kind.values()).flatMap(k -> java.util.stream.Stream.of(
+                org.junit.jupiter.params.provider.Arguments.of(k, false, dpdk),
+                        org.junit.jupiter.params.provider.Arguments.of(k, true, dpdk))));
     }
 
-    /** Debian's DPDK build of ovs-vswitchd (openvswitch-switch-dpdk; update-alternatives may also point ovs-vswitchd at it). */
+    /**
+     * Debian's DPDK build of ovs-vswitchd (openvswitch-switch-dpdk; update-alternatives may also point ovs-vswitchd at
+     * it).
+     */
     static final Path OVS_DPDK = Path.of("/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk");
 
     @ParameterizedTest(name = "{0}, ipv6 underlay={1}, dpdk={2}")
@@ -53,7 +57,8 @@ class OvsTunnelTest {
     void ovsUserspaceTunnelAndRinglinkSwitch(TunnelLink.Kind kind, boolean outer6, boolean dpdk) throws Exception {
         Env.requireNetns();
         Env.requireTun();
-        for (String p : new String[] {"ovs-vswitchd", "ovsdb-server", "ovsdb-tool", "ovs-vsctl"}) Env.requireProgram(p, "openvswitch-switch");
+        for (String p : new String[] {"ovs-vswitchd", "ovsdb-server", "ovsdb-tool", "ovs-vsctl"})
+                Env.requireProgram(p, "openvswitch-switch");
         if (dpdk) Env.requireFile(OVS_DPDK, "ovs-vswitchd-dpdk (apt-get install openvswitch-switch-dpdk)");
         Env.requireProgram("iperf3", "iperf3");
         Env.requireProgram("ethtool", "ethtool");
@@ -65,7 +70,8 @@ class OvsTunnelTest {
         int mtu = outer6 ? 1430 : 1450;
         Path d = Files.createTempDirectory("rlgv-ovs");
         Path log = d.resolve("switch.log");
-        Map<String, String> env = Map.of("OVS_RUNDIR", d.toString(), "OVS_DBDIR", d.toString(), "OVS_LOGDIR", d.toString());
+        Map<String, String> env =
+                Map.of("OVS_RUNDIR", d.toString(), "OVS_DBDIR", d.toString(), "OVS_LOGDIR", d.toString());
         Process sw = null;
         cleanup(d);
         try {
@@ -73,7 +79,8 @@ class OvsTunnelTest {
             Env.run(10, "ip", "netns", "add", NS_R);
             Env.run(10, "ip", "-n", NS_O, "link", "set", "lo", "up");
             Env.run(10, "ip", "-n", NS_R, "link", "set", "lo", "up");
-            Env.run(10, "ip", "link", "add", "rlgvo0", "netns", NS_O, "type", "veth", "peer", "name", "rlgvr0", "netns", NS_R);
+            Env.run(10, "ip", "link", "add", "rlgvo0", "netns", NS_O, "type", "veth", "peer", "name", "rlgvr0", "netns",
+                    NS_R);
             Env.run(10, "ip", "-n", NS_R, "addr", "add", "10.80.0.2/24", "dev", "rlgvr0");
             Env.run(10, "ip", "-n", NS_R, "addr", "add", "fd81::2/64", "dev", "rlgvr0", "nodad");
             Env.run(10, "ip", "-n", NS_R, "link", "set", "rlgvr0", "up");
@@ -88,17 +95,21 @@ class OvsTunnelTest {
                 // --no-huge needs --legacy-mem (OVS adds --in-memory otherwise, which excludes it);
                 // per-port memory sizes the mbuf pool for the ports there are, not OVS's shared 3 GiB one
                 vsctl(env, d, "--no-wait", "set", "Open_vSwitch", ".", "other_config:dpdk-init=true",
-                        "other_config:dpdk-extra=--no-huge --legacy-mem -m 1024 --single-file-segments --no-pci --file-prefix=" + dpdkPrefix(),
-                        "other_config:dpdk-lcore-mask=0x1", "other_config:pmd-cpu-mask=0x2", "other_config:per-port-memory=true");
+                        "other_config:dpdk-extra=--no-huge --legacy-mem -m 1024 --single-file-segments --no-pci "
+                                + "--file-prefix=" + dpdkPrefix(),
+                        "other_config:dpdk-lcore-mask=0x1", "other_config:pmd-cpu-mask=0x2",
+                                "other_config:per-port-memory=true");
             }
             run(env, 60, VxlanKernelTest.in(NS_O, dpdk ? OVS_DPDK.toString() : "ovs-vswitchd", "unix:" + d + "/db.sock",
                     "--pidfile=" + d + "/vswitchd.pid", "--detach", "--log-file=" + d + "/vswitchd.log"));
             if (dpdk) {
                 String init = vsctlOut(env, d, "get", "Open_vSwitch", ".", "dpdk_initialized").trim();
-                assertEquals("true", init, "DPDK initialised in ovs-vswitchd-dpdk; its log:\n" + Files.readString(d.resolve("vswitchd.log")));
+                assertEquals("true", init, "DPDK initialised in ovs-vswitchd-dpdk; its log:\n"
+                        + Files.readString(d.resolve("vswitchd.log")));
             }
             String mac = Env.run(10, "ip", "-n", NS_O, "-br", "link", "show", "rlgvo0").trim().split("\\s+")[2];
-            vsctl(env, d, "add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev", "other_config:hwaddr=" + mac);
+            vsctl(env, d, "add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev",
+                    "other_config:hwaddr=" + mac);
             if (dpdk) {
                 // the underlay as a DPDK port: DPDK's af_packet PMD on the veth, polled by OVS's PMD thread
                 vsctl(env, d, "add-port", "br-phy", "dpdk0", "--", "set", "interface", "dpdk0", "type=dpdk",
@@ -120,7 +131,8 @@ class OvsTunnelTest {
             // ours
             String java = ProcessHandle.current().info().command().orElse("java");
             sw = new ProcessBuilder(VxlanKernelTest.in(NS_R, java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                    System.getProperty("java.class.path"), "ringlink.cli.Main", "switch", "--threads", "1", "tap:rlgvt?mtu=" + mtu,
+                    System.getProperty("java.class.path"), "ringlink.cli.Main", "switch", "--threads", "1",
+                            "tap:rlgvt?mtu=" + mtu,
                     scheme + ":" + rUnder + "?remote=" + oUnder + "&vni=42"))
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             VxlanKernelTest.waitFor(log, "prints counters", sw);
@@ -129,14 +141,18 @@ class OvsTunnelTest {
             Env.run(10, "ip", "-n", NS_R, "link", "set", "rlgvt", "up");
 
             Path cap = d.resolve("tshark.txt");
-            List<String> fields = new ArrayList<>(List.of("-e", outer6 ? "ipv6.src" : "ip.src", "-e", "udp.srcport", "-e", "udp.dstport"));
+            List<String> fields = new ArrayList<>(
+                    List.of("-e", outer6 ? "ipv6.src" : "ip.src", "-e", "udp.srcport", "-e", "udp.dstport"));
             if (geneve) fields.addAll(List.of("-e", "geneve.version", "-e", "geneve.proto_type", "-e", "geneve.vni"));
             else fields.addAll(List.of("-e", "vxlan.flags", "-e", "vxlan.vni"));
-            List<String> tc = new ArrayList<>(List.of(VxlanKernelTest.in(NS_R, "tshark", "-l", "-n", "-i", "rlgvr0", "-f", "udp port " + port,
-                    "-c", "8", "-a", "duration:60", "-d", "udp.port==" + port + "," + scheme, "-T", "fields", "-E", "separator=,",
+            List<String> tc = new ArrayList<>(
+                    List.of(VxlanKernelTest.in(NS_R, "tshark", "-l", "-n", "-i", "rlgvr0", "-f", "udp port " + port,
+                    "-c", "8", "-a", "duration:60", "-d", "udp.port==" + port + "," + scheme, "-T", "fields", "-E",
+                            "separator=,",
                     "-E", "occurrence=f")));
             tc.addAll(fields);
-            Process ts = new ProcessBuilder(tc).redirectError(ProcessBuilder.Redirect.PIPE).redirectOutput(cap.toFile()).start();
+            Process ts = new ProcessBuilder(tc).redirectError(ProcessBuilder.Redirect.PIPE).redirectOutput(cap.toFile())
+                    .start();
             try {
                 VxlanKernelTest.waitForStderr(ts, "Capturing on");
                 VxlanKernelTest.ping(NS_R, "192.168.80.1");
@@ -160,7 +176,8 @@ class OvsTunnelTest {
                     }
                     if (f[0].equals(rUnder)) {
                         ours++;
-                        assertTrue(!f[1].equals(Integer.toString(port)), "our source port is a flow-hash socket's: " + l);
+                        assertTrue(!f[1].equals(Integer.toString(port)),
+                                "our source port is a flow-hash socket's: " + l);
                     }
                 }
                 assertTrue(ours >= 2, String.join("\n", lines));
@@ -192,7 +209,8 @@ class OvsTunnelTest {
             p.destroyForcibly();
             throw new AssertionError("timed out: " + String.join(" ", cmd));
         }
-        if (p.exitValue() != 0) throw new AssertionError("exit " + p.exitValue() + ": " + String.join(" ", cmd) + "\n" + out);
+        if (p.exitValue() != 0)
+                throw new AssertionError("exit " + p.exitValue() + ": " + String.join(" ", cmd) + "\n" + out);
         return out;
     }
 

@@ -30,7 +30,8 @@ import ringlink.testing.Env;
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class VxlanKernelTest {
-    static final String NS_K = "rlvxk", NS_R = "rlvxr", VETH_K = "rlvxk0", VETH_R = "rlvxr0", VX = "rlvxkv", TAP = "rlvxt";
+    static final String NS_K = "rlvxk", NS_R = "rlvxr", VETH_K = "rlvxk0", VETH_R = "rlvxr0", VX = "rlvxkv",
+            TAP = "rlvxt";
 
     static String ip(String ns, String... args) {
         List<String> c = new ArrayList<>(List.of("ip", "-n", ns));
@@ -68,7 +69,8 @@ class VxlanKernelTest {
             Env.run(10, "ip", "netns", "add", NS_R);
             ip(NS_K, "link", "set", "lo", "up");
             ip(NS_R, "link", "set", "lo", "up");
-            Env.run(10, "ip", "link", "add", VETH_K, "netns", NS_K, "type", "veth", "peer", "name", VETH_R, "netns", NS_R);
+            Env.run(10, "ip", "link", "add", VETH_K, "netns", NS_K, "type", "veth", "peer", "name", VETH_R, "netns",
+                    NS_R);
             ip(NS_K, "addr", "add", "10.78.0.1/24", "dev", VETH_K);
             ip(NS_K, "addr", "add", "fd78::1/64", "dev", VETH_K, "nodad");
             ip(NS_R, "addr", "add", "10.78.0.2/24", "dev", VETH_R);
@@ -77,14 +79,16 @@ class VxlanKernelTest {
             ip(NS_R, "link", "set", VETH_R, "up");
             Env.run(10, in(NS_K, "ethtool", "-K", VETH_K, "tx", "off"));
             // the peer: the kernel's vxlan device
-            ip(NS_K, "link", "add", VX, "type", "vxlan", "id", "42", "dstport", "4789", "remote", rUnder, "local", kUnder);
+            ip(NS_K, "link", "add", VX, "type", "vxlan", "id", "42", "dstport", "4789", "remote", rUnder, "local",
+                    kUnder);
             ip(NS_K, "link", "set", VX, "mtu", Integer.toString(mtu), "address", "02:00:00:78:00:01");
             ip(NS_K, "addr", "add", "192.168.78.1/24", "dev", VX);
             ip(NS_K, "addr", "add", "fd79::1/64", "dev", VX, "nodad");
             ip(NS_K, "link", "set", VX, "up");
             // ours: ringlink switch with a TAP and a vxlan port, as a process in the namespace
             String java = ProcessHandle.current().info().command().orElse("java");
-            sw = new ProcessBuilder(in(NS_R, java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+            sw = new ProcessBuilder(
+                    in(NS_R, java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                     "ringlink.cli.Main", "switch", "--threads", "1", "tap:" + TAP + "?mtu=" + mtu,
                     "vxlan:" + rUnder + "?remote=" + kUnder + "&vni=42"))
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -95,8 +99,10 @@ class VxlanKernelTest {
 
             // tshark on the kernel side's underlay while both sides ping (inner IPv4 and IPv6)
             Path cap = Files.createTempFile("rlvx-tshark", ".txt");
-            Process ts = new ProcessBuilder(in(NS_K, "tshark", "-l", "-n", "-i", VETH_K, "-f", "udp port 4789", "-c", "12",
-                    "-a", "duration:60", "-d", "udp.port==4789,vxlan", "-T", "fields", "-E", "separator=,", "-E", "occurrence=f",
+            Process ts =
+                    new ProcessBuilder(in(NS_K, "tshark", "-l", "-n", "-i", VETH_K, "-f", "udp port 4789", "-c", "12",
+                    "-a", "duration:60", "-d", "udp.port==4789,vxlan", "-T", "fields", "-E", "separator=,", "-E",
+                            "occurrence=f",
                     "-e", outer6 ? "ipv6.src" : "ip.src", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "vxlan.flags",
                     "-e", "vxlan.vni"))
                     .redirectError(ProcessBuilder.Redirect.PIPE).redirectOutput(cap.toFile()).start();
@@ -162,7 +168,8 @@ class VxlanKernelTest {
 
     /** iperf3 TCP for 3 s from {@code clientNs} to a one-off server in {@code serverNs} ({@code -R}: the other way). */
     static void iperf(String serverNs, String clientNs, String server, boolean reverse) throws Exception {
-        ProcessBuilder sb = new ProcessBuilder(in(serverNs, "iperf3", "-s", "-1", "-B", server)).redirectErrorStream(true)
+        ProcessBuilder sb =
+                new ProcessBuilder(in(serverNs, "iperf3", "-s", "-1", "-B", server)).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         Process s = sb.start();
         try {
@@ -172,7 +179,8 @@ class VxlanKernelTest {
                 // a server that could not bind (the previous run's one-off server still exiting
                 // on a loaded machine) is gone: start it again rather than knock on a closed port
                 if (!s.isAlive()) s = sb.start();
-                List<String> c = new ArrayList<>(List.of(in(clientNs, "iperf3", "-c", server, "-t", "3", "--connect-timeout", "5000")));
+                List<String> c = new ArrayList<>(
+                        List.of(in(clientNs, "iperf3", "-c", server, "-t", "3", "--connect-timeout", "5000")));
                 if (reverse) c.add("-R");
                 Process p = new ProcessBuilder(c).redirectErrorStream(true).start();
                 String out = new String(p.getInputStream().readAllBytes());
@@ -181,7 +189,8 @@ class VxlanKernelTest {
                     fail("iperf3 hung");
                 }
                 if (p.exitValue() == 0) r = out;
-                else if (!out.contains("Connection refused")) fail("iperf3 to " + server + (reverse ? " -R" : "") + ":\n" + out);
+                else if (!out.contains("Connection refused"))
+                        fail("iperf3 to " + server + (reverse ? " -R" : "") + ":\n" + out);
             }
             assertTrue(r != null && r.contains("receiver"), "iperf3 to " + server + ": " + r);
             System.out.println("iperf3 " + server + (reverse ? " (peer -> ringlink)" : " (ringlink -> peer)") + ": "

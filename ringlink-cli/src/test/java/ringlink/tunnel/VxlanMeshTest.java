@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +64,8 @@ class VxlanMeshTest {
             for (int i = 1; i <= N; i++) {
                 Env.run(10, "ip", "netns", "add", ns(i));
                 Env.run(10, "ip", "-n", ns(i), "link", "set", "lo", "up");
-                Env.run(10, "ip", "link", "add", "rlvxm" + i + "u", "netns", ns(i), "type", "veth", "peer", "name", "rlvxu" + i, "netns", UNDER);
+                Env.run(10, "ip", "link", "add", "rlvxm" + i + "u", "netns", ns(i), "type", "veth", "peer", "name",
+                        "rlvxu" + i, "netns", UNDER);
                 Env.run(10, "ip", "-n", UNDER, "link", "set", "rlvxu" + i, "master", BR, "up");
                 Env.run(10, "ip", "-n", ns(i), "addr", "add", "10.79.0." + i + "/24", "dev", "rlvxm" + i + "u");
                 Env.run(10, "ip", "-n", ns(i), "link", "set", "rlvxm" + i + "u", "up");
@@ -83,8 +83,10 @@ class VxlanMeshTest {
                 // switch 1 also has a static entry (a MAC nobody uses) behind host 3
                 String extra = i == 1 ? "&fdb=" + STATIC_MAC + "@10.79.0.3" : "";
                 sw[i] = new ProcessBuilder(in(ns(i), java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp",
-                        System.getProperty("java.class.path"), "ringlink.cli.Main", "switch", "--threads", "1", "--control", ctl[i].toString(),
-                        "tap:rlvxmt" + i + "?mtu=1450", "vxlan:10.79.0." + i + "?remote=" + remotes + "&vni=7&srcports=2" + extra))
+                        System.getProperty("java.class.path"), "ringlink.cli.Main", "switch", "--threads", "1",
+                                "--control", ctl[i].toString(),
+                        "tap:rlvxmt" + i + "?mtu=1450",
+                                "vxlan:10.79.0." + i + "?remote=" + remotes + "&vni=7&srcports=2" + extra))
                         .redirectErrorStream(true).redirectOutput(log[i].toFile()).start();
             }
             for (int i = 1; i <= N; i++) {
@@ -111,7 +113,8 @@ class VxlanMeshTest {
             // the remote FDB through the control socket (ovs-appctl's protocol; ringlink ctl here)
             for (int i = 1; i <= N; i++) {
                 String text = ctl(ctl[i], "tunnel/show");
-                if (i == 1) System.out.print("switch 1's tunnel/show:\n" + text + "switch 1's fdb/show:\n" + ctl(ctl[i], "fdb/show"));
+                if (i == 1) System.out.print("switch 1's tunnel/show:\n" + text + "switch 1's fdb/show:\n"
+                        + ctl(ctl[i], "fdb/show"));
                 List<?> tunnels = (List<?>) Json.parse(ctl(ctl[i], "tunnel/show", "--json"));
                 assertEquals(1, tunnels.size(), text);
                 Map<?, ?> t = (Map<?, ?>) tunnels.getFirst();
@@ -148,7 +151,8 @@ class VxlanMeshTest {
                     }
                     Map<?, ?> rem = (Map<?, ?>) r.get("remote");
                     assertNotNull(rem, rows.toString());
-                    for (int j = 1; j <= N; j++) if (mac[j].equals(r.get("mac"))) assertEquals("10.79.0." + j, rem.get("address"), rows.toString());
+                    for (int j = 1; j <= N; j++) if (mac[j].equals(r.get("mac")))
+                            assertEquals("10.79.0." + j, rem.get("address"), rows.toString());
                     remoteRows++;
                 }
                 assertEquals(N - 1, remoteRows, rows.toString());
@@ -176,7 +180,8 @@ class VxlanMeshTest {
 
     /** {@code ringlink ctl -t PATH COMMAND ARGS} (a unix socket: reachable from outside the namespace); its output. */
     static String ctl(Path path, String... args) throws Exception {
-        List<String> c = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "--enable-native-access=ALL-UNNAMED",
+        List<String> c = new ArrayList<>(
+                List.of(ProcessHandle.current().info().command().orElse("java"), "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), "ringlink.cli.Main", "ctl", "-t", path.toString()));
         c.addAll(List.of(args));
         Process p = new ProcessBuilder(c).redirectErrorStream(true).start();

@@ -34,11 +34,13 @@ public record PacketConfig(String ifname, boolean promisc, boolean outgoing, boo
         String ifname = spec.requireTarget("interface name");
         Net.checkName(ifname);
         int blockSize = spec.intParam("block-size", 1 << 18, 4096, 1 << 24);
-        if (Integer.bitCount(blockSize) != 1) throw new IllegalArgumentException(spec + ": block-size must be a power of two");
+        if (Integer.bitCount(blockSize) != 1)
+                throw new IllegalArgumentException(spec + ": block-size must be a power of two");
         boolean vnet = spec.boolParam("vnethdr", true);
         // With the header a slot must hold a 64 KiB superpacket: fewer, bigger slots by default.
         int txFrames = spec.intParam("tx-frames", vnet ? 128 : 512, 8, 1 << 16);
-        if (Integer.bitCount(txFrames) != 1) throw new IllegalArgumentException(spec + ": tx-frames must be a power of two");
+        if (Integer.bitCount(txFrames) != 1)
+                throw new IllegalArgumentException(spec + ": tx-frames must be a power of two");
         return new PacketConfig(ifname, spec.boolParam("promisc", true), spec.boolParam("outgoing", false),
                 spec.boolParam("qdisc-bypass", false), blockSize, spec.intParam("blocks", 16, 2, 4096),
                 spec.intParam("timeout", 1, 1, 1000), txFrames, vnet,

@@ -72,7 +72,8 @@ public final class PacketLink implements Link {
     /** Largest superpacket (GSO_MAX_SIZE) the kernel hands over or takes, before the L2 header. */
     static final int MAX_GSO_PACKET = 65536;
     /** What PACKET_VNET_HDR carries both ways (virtio_net_hdr_from_skb / _to_skb). */
-    public static final Offloads VNET_OFFLOADS = Offloads.of(Offloads.CSUM | Offloads.TSO4 | Offloads.TSO6 | Offloads.USO
+    public static final Offloads VNET_OFFLOADS =
+            Offloads.of(Offloads.CSUM | Offloads.TSO4 | Offloads.TSO6 | Offloads.USO
             | Offloads.TSO_ECN);
     private static final int MSG_DONTWAIT = 0x40;
 
@@ -92,7 +93,8 @@ public final class PacketLink implements Link {
     /** Bytes of virtio-net header before each frame: 10 with PACKET_VNET_HDR, else 0. */
     private final int hdr;
     private final Offloads offloads;
-    private final OffloadValidator rxCheck = new OffloadValidator(ringlink.packet.Framing.ETHERNET, OffloadValidator.Source.KERNEL);
+    private final OffloadValidator rxCheck =
+            new OffloadValidator(ringlink.packet.Framing.ETHERNET, OffloadValidator.Source.KERNEL);
     // receive ring geometry and position (receiving thread only)
     private final long blockSize;
     private final int blocks;
@@ -233,7 +235,8 @@ public final class PacketLink implements Link {
                     if (vlan) {
                         int tci = mem.get(ValueLayout.JAVA_INT, h + Tpacket3HdrLayout.OFF_TP_VLAN_TCI) & 0xffff;
                         int tpid = (status & PacketSockets.TP_STATUS_VLAN_TPID_VALID) != 0
-                                ? Short.toUnsignedInt(mem.get(ValueLayout.JAVA_SHORT, h + Tpacket3HdrLayout.OFF_TP_VLAN_TPID))
+                                ? Short.toUnsignedInt(
+                                        mem.get(ValueLayout.JAVA_SHORT, h + Tpacket3HdrLayout.OFF_TP_VLAN_TPID))
                                 : 0x8100;
                         MemorySegment.copy(mem, src, out, dst, 12);
                         out.set(BE16, dst + 12, (short) tpid);
@@ -252,9 +255,11 @@ public final class PacketLink implements Link {
                         if (vlan && (batch.needsCsum(i) || batch.isGso(i))) {
                             // Offsets counted from the frame the kernel had, without the tag we put back.
                             batch.setCsum(i, batch.csumStart(i) + 4, batch.csumOffset(i));
-                            if (batch.hdrLen(i) > 0) batch.setGso(i, batch.gsoType(i), batch.hdrLen(i) + 4, batch.gsoSize(i));
+                            if (batch.hdrLen(i) > 0)
+                                    batch.setGso(i, batch.gsoType(i), batch.hdrLen(i) + 4, batch.gsoSize(i));
                         }
-                        OffloadValidator.Reason why = rxCheck.check(batch, i, offloads.accepts(batch, i), offloads.has(Offloads.CSUM));
+                        OffloadValidator.Reason why =
+                                rxCheck.check(batch, i, offloads.accepts(batch, i), offloads.has(Offloads.CSUM));
                         if (why != null) {
                             counters.invalid(why);
                             bad = rxCheck.lastProblem();
@@ -290,9 +295,11 @@ public final class PacketLink implements Link {
         int num = mem.get(ValueLayout.JAVA_INT, b + TpacketBlockDescLayout.OFF_NUM_PKTS);
         int first = mem.get(ValueLayout.JAVA_INT, b + TpacketBlockDescLayout.OFF_OFFSET_TO_FIRST_PKT);
         int minPacket = (int) Tpacket3HdrLayout.SIZE;
-        if (num < 0 || (long) num * minPacket > blockSize) throw corrupt("block " + block + " claims " + num + " packets");
+        if (num < 0 || (long) num * minPacket > blockSize)
+                throw corrupt("block " + block + " claims " + num + " packets");
         if (num > 0 && (first < TpacketBlockDescLayout.SIZE || first + Tpacket3HdrLayout.SIZE > blockSize)) {
-            throw corrupt("block " + block + " has offset_to_first_pkt " + first + " outside the block of " + blockSize + " B");
+            throw corrupt("block " + block + " has offset_to_first_pkt " + first + " outside the block of " + blockSize
+                    + " B");
         }
         pktLeft = num;
         pktOff = first;
@@ -317,7 +324,8 @@ public final class PacketLink implements Link {
     private boolean rxReady() {
         if (inBlock) return true;
         long b = (long) block * blockSize;
-        return ((int) INT.getAcquire(mem, b + TpacketBlockDescLayout.OFF_BLOCK_STATUS) & PacketSockets.TP_STATUS_USER) != 0;
+        return ((int) INT.getAcquire(mem, b + TpacketBlockDescLayout.OFF_BLOCK_STATUS) & PacketSockets.TP_STATUS_USER)
+                != 0;
     }
 
     private LinkFailedException corrupt(String what) {
@@ -352,14 +360,16 @@ public final class PacketLink implements Link {
                 break; // still queued or being sent: the ring is full
             }
             if (!offloads.accepts(batch, i)) {
-                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks ("
+                        + offloads + ")");
             }
             taken++;
             int len = batch.length(i);
             boolean gso = batch.isGso(i);
             if (len > (gso ? maxTx : Math.min(maxTx, mtu + L2_OVERHEAD)) || len < 14) {
                 dropped++;
-                if (st == PacketSockets.TP_STATUS_WRONG_FORMAT) INT.setRelease(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS, 0);
+                if (st == PacketSockets.TP_STATUS_WRONG_FORMAT)
+                        INT.setRelease(mem, slot + Tpacket3HdrLayout.OFF_TP_STATUS, 0);
                 continue;
             }
             long data = slot + Tpacket3HdrLayout.TX_DATA_OFFSET;
@@ -460,10 +470,14 @@ public final class PacketLink implements Link {
     public Statistics statistics() throws IOException {
         synchronized (statsLock) {
             // getsockopt resets the kernel's counters: add them up under the lock
-            Sockets.getsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_STATISTICS, statsBuf, "PACKET_STATISTICS");
-            kernelPackets += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_PACKETS));
-            kernelDrops += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_DROPS));
-            kernelFreezes += Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_FREEZE_Q_CNT));
+            Sockets.getsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_STATISTICS, statsBuf,
+                    "PACKET_STATISTICS");
+            kernelPackets +=
+                    Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_PACKETS));
+            kernelDrops +=
+                    Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_DROPS));
+            kernelFreezes += Integer.toUnsignedLong(
+                    statsBuf.get(ValueLayout.JAVA_INT, TpacketStatsV3Layout.OFF_TP_FREEZE_Q_CNT));
             return new Statistics(kernelPackets, kernelDrops, kernelFreezes);
         }
     }

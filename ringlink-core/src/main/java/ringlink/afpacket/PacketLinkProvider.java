@@ -12,7 +12,8 @@ public final class PacketLinkProvider implements LinkProvider {
     @Override
     public String usage() {
         return "packet:IFACE[?promisc=true&outgoing=false&qdisc-bypass=false&vnethdr=true&block-size=262144&blocks=16"
-                + "&timeout=1&tx-frames=128&fanout=GROUP]  AF_PACKET socket with TPACKET_V3 mmap rings on an existing interface";
+                + "&timeout=1&tx-frames=128&fanout=GROUP]  AF_PACKET socket with TPACKET_V3 mmap rings on an existing "
+                        + "interface";
     }
 
     @Override

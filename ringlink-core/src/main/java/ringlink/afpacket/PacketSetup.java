@@ -71,7 +71,8 @@ final class PacketSetup {
         try (Arena a = Arena.ofConfined()) {
             opt(fd, PacketSockets.PACKET_VERSION, PacketSockets.TPACKET_V3, "PACKET_VERSION=TPACKET_V3");
             opt(fd, PacketSockets.PACKET_LOSS, 1, "PACKET_LOSS");
-            if (!c.outgoing()) opt(fd, PacketSockets.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING (kernel 4.20+)");
+            if (!c.outgoing())
+                    opt(fd, PacketSockets.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING (kernel 4.20+)");
             if (c.qdiscBypass()) opt(fd, PacketSockets.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
             // Before the rings: the kernel refuses it (EBUSY) once a ring exists.
             if (c.vnetHdr()) opt(fd, PacketSockets.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
@@ -97,12 +98,14 @@ final class PacketSetup {
                         c.timeoutMillis(), txFrames, c.vnetHdr(), c.fanout());
             }
             long len = (long) c.blockSize() * c.blocks() + (long) txBlock * txBlocks;
-            ring = Mapping.map(fd, len, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED | Mapping.MAP_POPULATE, 0,
+            ring = Mapping.map(fd, len, Mapping.PROT_READ | Mapping.PROT_WRITE,
+                    Mapping.MAP_SHARED | Mapping.MAP_POPULATE, 0,
                     "AF_PACKET rings");
 
             MemorySegment sa = a.allocate(SockaddrLlLayout.LAYOUT);
             sa.set(ValueLayout.JAVA_SHORT, SockaddrLlLayout.OFF_SLL_FAMILY, (short) Sockets.AF_PACKET);
-            sa.set(ValueLayout.JAVA_SHORT, SockaddrLlLayout.OFF_SLL_PROTOCOL, (short) PacketSockets.htons(PacketSockets.ETH_P_ALL));
+            sa.set(ValueLayout.JAVA_SHORT, SockaddrLlLayout.OFF_SLL_PROTOCOL,
+                    (short) PacketSockets.htons(PacketSockets.ETH_P_ALL));
             sa.set(ValueLayout.JAVA_INT, SockaddrLlLayout.OFF_SLL_IFINDEX, ifindex);
             try {
                 Sockets.bind(fd, sa, (int) SockaddrLlLayout.SIZE);
@@ -113,21 +116,26 @@ final class PacketSetup {
             if (c.promisc()) {
                 MemorySegment mr = a.allocate(PacketMreqLayout.LAYOUT);
                 mr.set(ValueLayout.JAVA_INT, PacketMreqLayout.OFF_MR_IFINDEX, ifindex);
-                mr.set(ValueLayout.JAVA_SHORT, PacketMreqLayout.OFF_MR_TYPE, (short) PacketMreqLayout.PACKET_MR_PROMISC);
+                mr.set(ValueLayout.JAVA_SHORT, PacketMreqLayout.OFF_MR_TYPE,
+                        (short) PacketMreqLayout.PACKET_MR_PROMISC);
                 try {
-                    Sockets.setsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_ADD_MEMBERSHIP, mr, "PACKET_ADD_MEMBERSHIP(PROMISC)");
+                    Sockets.setsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_ADD_MEMBERSHIP, mr,
+                            "PACKET_ADD_MEMBERSHIP(PROMISC)");
                 } catch (SysException e) {
-                    throw new PacketException(name + ": cannot make " + c.ifname() + " promiscuous: " + e.getMessage(), e);
+                    throw new PacketException(name + ": cannot make " + c.ifname() + " promiscuous: " + e.getMessage(),
+                            e);
                 }
             }
             if (c.fanout() >= 0) {
                 // After bind (the kernel wants a running, bound socket); hash mode keeps a flow on one link.
                 try {
                     Sockets.setsockopt(fd, PacketSockets.SOL_PACKET, PacketSockets.PACKET_FANOUT,
-                            c.fanout() | (PacketSockets.PACKET_FANOUT_HASH << 16), "PACKET_FANOUT(" + c.fanout() + ", hash)");
+                            c.fanout() | (PacketSockets.PACKET_FANOUT_HASH << 16),
+                                    "PACKET_FANOUT(" + c.fanout() + ", hash)");
                 } catch (SysException e) {
                     throw new PacketException(name + ": cannot join fanout group " + c.fanout() + " on " + c.ifname()
-                            + ": " + e.getMessage() + (e.is(Errno.EINVAL) ? " (group in use with another mode or interface?)" : ""), e);
+                            + ": " + e.getMessage()
+                                    + (e.is(Errno.EINVAL) ? " (group in use with another mode or interface?)" : ""), e);
                 }
             }
             wake = EventFd.create();

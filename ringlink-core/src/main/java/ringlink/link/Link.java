@@ -45,7 +45,10 @@ public interface Link extends AutoCloseable {
     /** The MTU: the largest IP packet (L3) or Ethernet payload (L2) a non-GSO packet may carry. */
     int mtu();
 
-    /** The offloads negotiated with the peer: what {@link #receive} may produce (and, unless {@link #transmitOffloads()} says more, what transmit accepts). */
+    /**
+     * The offloads negotiated with the peer: what {@link #receive} may produce (and, unless {@link #transmitOffloads()}
+     * says more, what transmit accepts).
+     */
     Offloads offloads();
 
     /**
@@ -147,7 +150,10 @@ public interface Link extends AutoCloseable {
     /** The link's counters. */
     LinkCounters counters();
 
-    /** False once the link is closed for good (by {@link #close} or, on some transports, by its peer); still true while it is {@link #waitingForPeer() waiting for a peer}. */
+    /**
+     * False once the link is closed for good (by {@link #close} or, on some transports, by its peer); still true while
+     * it is {@link #waitingForPeer() waiting for a peer}.
+     */
     boolean isOpen();
 
     /**

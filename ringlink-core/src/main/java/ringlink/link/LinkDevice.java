@@ -52,7 +52,8 @@ public interface LinkDevice extends AutoCloseable {
             @Override public String name() { return link.name(); }
             @Override public int queueCount() { return 1; }
             @Override public Link queue(int i) {
-                if (i != 0) throw new IndexOutOfBoundsException("queue " + i + " of single-queue device " + link.name());
+                if (i != 0)
+                        throw new IndexOutOfBoundsException("queue " + i + " of single-queue device " + link.name());
                 return link;
             }
             @Override public void close() { link.close(); }

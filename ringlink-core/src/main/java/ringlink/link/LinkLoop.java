@@ -202,7 +202,8 @@ public final class LinkLoop implements Executor, AutoCloseable {
          * @throws IllegalArgumentException if not in [1 ms, 1 h]
          */
         public Builder maxSleep(Duration d) {
-            if (d.toMillis() < 1 || d.compareTo(Duration.ofHours(1)) > 0) throw new IllegalArgumentException("max sleep " + d + " not in [1 ms, 1 h]");
+            if (d.toMillis() < 1 || d.compareTo(Duration.ofHours(1)) > 0)
+                    throw new IllegalArgumentException("max sleep " + d + " not in [1 ms, 1 h]");
             this.maxSleep = d;
             return this;
         }
@@ -265,7 +266,8 @@ public final class LinkLoop implements Executor, AutoCloseable {
      * @throws RejectedExecutionException if the loop is closed
      */
     public Registration register(Link link, Handler handler) {
-        Registration r = new Registration(this, Objects.requireNonNull(link, "link"), Objects.requireNonNull(handler, "handler"));
+        Registration r = new Registration(this, Objects.requireNonNull(link, "link"),
+                Objects.requireNonNull(handler, "handler"));
         execute(() -> engine.add(r));
         return r;
     }

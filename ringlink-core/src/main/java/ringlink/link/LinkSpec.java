@@ -31,13 +31,16 @@ public record LinkSpec(String scheme, String target, Map<String, String> params)
      * @throws IllegalArgumentException with a message that shows the expected form
      */
     public static LinkSpec parse(String s) {
-        if (s == null || s.isBlank()) throw new IllegalArgumentException("empty link spec (expected scheme:target?key=value, e.g. tap:rl0)");
+        if (s == null || s.isBlank())
+                throw new IllegalArgumentException("empty link spec (expected scheme:target?key=value, e.g. tap:rl0)");
         int colon = s.indexOf(':');
         if (colon <= 0) {
-            throw new IllegalArgumentException("link spec '" + s + "' has no scheme (expected scheme:target?key=value, e.g. tap:rl0)");
+            throw new IllegalArgumentException("link spec '" + s
+                    + "' has no scheme (expected scheme:target?key=value, e.g. tap:rl0)");
         }
         String scheme = s.substring(0, colon).toLowerCase(Locale.ROOT);
-        if (!scheme.matches("[a-z][a-z0-9-]*")) throw new IllegalArgumentException("bad scheme '" + scheme + "' in link spec '" + s + "'");
+        if (!scheme.matches("[a-z][a-z0-9-]*"))
+                throw new IllegalArgumentException("bad scheme '" + scheme + "' in link spec '" + s + "'");
         String rest = s.substring(colon + 1);
         String target = rest;
         Map<String, String> params = new LinkedHashMap<>();
@@ -50,7 +53,8 @@ public record LinkSpec(String scheme, String target, Map<String, String> params)
                 String k = decode(eq < 0 ? kv : kv.substring(0, eq));
                 String v = eq < 0 ? "" : decode(kv.substring(eq + 1));
                 if (k.isEmpty()) throw new IllegalArgumentException("empty parameter name in link spec '" + s + "'");
-                if (params.put(k, v) != null) throw new IllegalArgumentException("parameter '" + k + "' given twice in link spec '" + s + "'");
+                if (params.put(k, v) != null) throw new IllegalArgumentException("parameter '" + k
+                        + "' given twice in link spec '" + s + "'");
             }
         }
         return new LinkSpec(scheme, decode(target), params);
@@ -74,7 +78,8 @@ public record LinkSpec(String scheme, String target, Map<String, String> params)
             if (x < min || x > max) throw new NumberFormatException();
             return x;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(this + ": parameter " + key + "=" + v + " must be an integer in [" + min + ", " + max + "]");
+            throw new IllegalArgumentException(this + ": parameter " + key + "=" + v + " must be an integer in [" + min
+                    + ", " + max + "]");
         }
     }
 
@@ -85,7 +90,8 @@ public record LinkSpec(String scheme, String target, Map<String, String> params)
         return switch (v.trim().toLowerCase(Locale.ROOT)) {
             case "", "true", "yes", "on", "1" -> true;
             case "false", "no", "off", "0" -> false;
-            default -> throw new IllegalArgumentException(this + ": parameter " + key + "=" + v + " must be true or false");
+            default -> throw new IllegalArgumentException(this + ": parameter " + key + "=" + v
+                    + " must be true or false");
         };
     }
 
@@ -101,7 +107,8 @@ public record LinkSpec(String scheme, String target, Map<String, String> params)
 
     /** Requires a non-empty target. */
     public String requireTarget(String what) {
-        if (target.isEmpty()) throw new IllegalArgumentException(this + ": missing " + what + " (e.g. " + scheme + ":NAME)");
+        if (target.isEmpty())
+                throw new IllegalArgumentException(this + ": missing " + what + " (e.g. " + scheme + ":NAME)");
         return target;
     }
 

@@ -100,7 +100,8 @@ public final class PairLink implements Link {
         for (int k = 0; k < n; k++) {
             int i = from + k;
             if (!offloads.accepts(batch, i)) {
-                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks ("
+                        + offloads + ")");
             }
             int len = batch.length(i);
             if (len > c.slots.bufferSize() - c.slots.headroom()) {
@@ -109,7 +110,8 @@ public final class PairLink implements Link {
             }
             int s = (int) ((t) & c.mask);
             c.slots.setData(s, c.slots.headroom(), len);
-            java.lang.foreign.MemorySegment.copy(batch.memory(), batch.dataOffset(i), c.slots.memory(), c.slots.dataOffset(s), len);
+            java.lang.foreign.MemorySegment.copy(batch.memory(), batch.dataOffset(i), c.slots.memory(),
+                    c.slots.dataOffset(s), len);
             c.slots.copyOffload(batch, i, s);
             t++;
             bytes += len;
@@ -188,7 +190,8 @@ public final class PairLink implements Link {
         volatile boolean closed;
 
         Channel(int capacity, int bufferSize) throws SysException {
-            if (Integer.bitCount(capacity) != 1) throw new IllegalArgumentException("capacity must be a power of two: " + capacity);
+            if (Integer.bitCount(capacity) != 1)
+                    throw new IllegalArgumentException("capacity must be a power of two: " + capacity);
             this.slots = new PacketBatch(capacity, bufferSize);
             this.mask = capacity - 1;
             this.ready = EventFd.create();

@@ -16,7 +16,8 @@ public final class PairLinkProvider implements LinkProvider {
 
     @Override
     public String usage() {
-        return "pair:NAME[?slots=1024&mtu=1500&layer=l2|l3&offload=all]  in-memory link pair (open the same name twice)";
+        return "pair:NAME[?slots=1024&mtu=1500&layer=l2|l3&offload=all]  in-memory link pair (open the same name "
+                + "twice)";
     }
 
     @Override
@@ -32,7 +33,8 @@ public final class PairLinkProvider implements LinkProvider {
             case "l3" -> Layer.L3;
             default -> throw new IllegalArgumentException(spec + ": layer must be l2 or l3");
         };
-        PairLink[] p = PairLink.create("pair:" + name, Integer.highestOneBit(slots), ringlink.packet.PacketBatch.SUPERPACKET_BUFFER,
+        PairLink[] p = PairLink.create("pair:" + name, Integer.highestOneBit(slots),
+                ringlink.packet.PacketBatch.SUPERPACKET_BUFFER,
                 layer, mtu, Offloads.parse(spec.param("offload", "all")));
         WAITING.put(name, p[1]);
         return p[0];

@@ -30,7 +30,11 @@ public record MemifConfig(String socket, boolean server, int id, boolean ip, Str
     /** Most queue pairs (and so rings per direction) we set up. */
     public static final int MAX_QUEUE_PAIRS = 256;
 
-    /** Checks every bound (non-empty socket name, secret of at most 24 UTF-8 bytes, {@code queuePairs} in [1, {@value #MAX_QUEUE_PAIRS}], {@code log2RingSize} in [1, {@value #MAX_LOG2_RING_SIZE}], {@code bufferSize} in [128, 65535], {@code mtu} in [68, 65535], {@code timeoutMillis >= 0}); a null secret becomes empty. */
+    /**
+     * Checks every bound (non-empty socket name, secret of at most 24 UTF-8 bytes, {@code queuePairs} in [1,
+     * {@value #MAX_QUEUE_PAIRS}], {@code log2RingSize} in [1, {@value #MAX_LOG2_RING_SIZE}], {@code bufferSize} in
+     * [128, 65535], {@code mtu} in [68, 65535], {@code timeoutMillis >= 0}); a null secret becomes empty.
+     */
     public MemifConfig {
         Objects.requireNonNull(socket, "socket");
         if (socket.isEmpty() || socket.equals("@")) throw new IllegalArgumentException("memif socket name is empty");
@@ -38,41 +42,60 @@ public record MemifConfig(String socket, boolean server, int id, boolean ip, Str
         if (secret.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MemifMsgInitLayout.SECRET_SIZE) {
             throw new IllegalArgumentException("memif secret longer than 24 bytes");
         }
-        if (queuePairs < 1 || queuePairs > MAX_QUEUE_PAIRS) throw new IllegalArgumentException("queue pairs must be 1.." + MAX_QUEUE_PAIRS);
+        if (queuePairs < 1 || queuePairs > MAX_QUEUE_PAIRS)
+                throw new IllegalArgumentException("queue pairs must be 1.." + MAX_QUEUE_PAIRS);
         if (log2RingSize < 1 || log2RingSize > MAX_LOG2_RING_SIZE) {
-            throw new IllegalArgumentException("ring size must be a power of two from 2 to " + (1 << MAX_LOG2_RING_SIZE));
+            throw new IllegalArgumentException("ring size must be a power of two from 2 to "
+                    + (1 << MAX_LOG2_RING_SIZE));
         }
-        if (bufferSize < 128 || bufferSize > 65535) throw new IllegalArgumentException("buffer size must be 128..65535");
+        if (bufferSize < 128 || bufferSize > 65535)
+                throw new IllegalArgumentException("buffer size must be 128..65535");
         if (mtu < 68 || mtu > 65535) throw new IllegalArgumentException("mtu must be 68..65535");
         if (timeoutMillis < 0) throw new IllegalArgumentException("timeout must be >= 0");
     }
 
-    /** Defaults: client, id 0, Ethernet, no secret, one queue pair, 1024 slots, 2048-byte buffers (DPDK's), MTU 1500, 10 s. */
+    /**
+     * Defaults: client, id 0, Ethernet, no secret, one queue pair, 1024 slots, 2048-byte buffers (DPDK's), MTU 1500, 10
+     * s.
+     */
     public static MemifConfig defaults(String socket) {
         return new MemifConfig(socket, false, 0, false, "", 1, 10, 2048, 1500, 10_000, false);
     }
 
     /** This configuration as a server ({@code true}) or a client. */
-    public MemifConfig withServer(boolean s) { return new MemifConfig(socket, s, id, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withServer(boolean s) { return new MemifConfig(socket, s, id, ip, secret, queuePairs,
+            log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
     /** This configuration with interface id {@code i}. */
-    public MemifConfig withId(int i) { return new MemifConfig(socket, server, i, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withId(int i) { return new MemifConfig(socket, server, i, ip, secret, queuePairs, log2RingSize,
+            bufferSize, mtu, timeoutMillis, allowUnsealed); }
     /** This configuration in IP mode ({@code true}, an L3 link) or Ethernet mode. */
-    public MemifConfig withIp(boolean b) { return new MemifConfig(socket, server, id, b, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withIp(boolean b) { return new MemifConfig(socket, server, id, b, secret, queuePairs,
+            log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
     /** This configuration with shared secret {@code s} (null or empty for none). */
-    public MemifConfig withSecret(String s) { return new MemifConfig(socket, server, id, ip, s, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withSecret(String s) { return new MemifConfig(socket, server, id, ip, s, queuePairs,
+            log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
     /** This configuration offering {@code q} queue pairs. */
-    public MemifConfig withQueuePairs(int q) { return new MemifConfig(socket, server, id, ip, secret, q, log2RingSize, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withQueuePairs(int q) { return new MemifConfig(socket, server, id, ip, secret, q, log2RingSize,
+            bufferSize, mtu, timeoutMillis, allowUnsealed); }
     /** This configuration with rings of {@code 1 << l} slots. */
-    public MemifConfig withLog2RingSize(int l) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, l, bufferSize, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withLog2RingSize(int l) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, l,
+            bufferSize, mtu, timeoutMillis, allowUnsealed); }
     /** This configuration with {@code b}-byte buffers. */
-    public MemifConfig withBufferSize(int b) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, b, mtu, timeoutMillis, allowUnsealed); }
+    public MemifConfig withBufferSize(int b) { return new MemifConfig(socket, server, id, ip, secret, queuePairs,
+            log2RingSize, b, mtu, timeoutMillis, allowUnsealed); }
     /** This configuration with MTU {@code m}. */
-    public MemifConfig withMtu(int m) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, bufferSize, m, timeoutMillis, allowUnsealed); }
+    public MemifConfig withMtu(int m) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize,
+            bufferSize, m, timeoutMillis, allowUnsealed); }
     /** This configuration with a set-up wait bound of {@code t} milliseconds. */
-    public MemifConfig withTimeout(int t) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, t, allowUnsealed); }
+    public MemifConfig withTimeout(int t) { return new MemifConfig(socket, server, id, ip, secret, queuePairs,
+            log2RingSize, bufferSize, mtu, t, allowUnsealed); }
 
-    /** This configuration allowing (server side) client regions that are not sealed against shrinking; see {@code allowUnsealed}. */
-    public MemifConfig withAllowUnsealed(boolean a) { return new MemifConfig(socket, server, id, ip, secret, queuePairs, log2RingSize, bufferSize, mtu, timeoutMillis, a); }
+    /**
+     * This configuration allowing (server side) client regions that are not sealed against shrinking; see
+     * {@code allowUnsealed}.
+     */
+    public MemifConfig withAllowUnsealed(boolean a) { return new MemifConfig(socket, server, id, ip, secret, queuePairs,
+            log2RingSize, bufferSize, mtu, timeoutMillis, a); }
 
     /** True if {@link #socket()} is an abstract name ({@code @name}). */
     public boolean isAbstract() { return socket.startsWith("@"); }

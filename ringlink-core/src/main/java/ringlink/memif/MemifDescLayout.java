@@ -19,7 +19,10 @@ public final class MemifDescLayout {
             ValueLayout.JAVA_INT_UNALIGNED.withName("offset"),
             ValueLayout.JAVA_INT_UNALIGNED.withName("metadata"));
 
-    /** Offsets of the fields: {@code flags} (u16), {@code region} (u16), {@code length} (u32), {@code offset} (u32, in the region), {@code metadata} (u32). */
+    /**
+     * Offsets of the fields: {@code flags} (u16), {@code region} (u16), {@code length} (u32), {@code offset} (u32, in
+     * the region), {@code metadata} (u32).
+     */
     public static final long OFF_FLAGS = 0, OFF_REGION = 2, OFF_LENGTH = 4, OFF_OFFSET = 8, OFF_METADATA = 12;
     /** sizeof(memif_desc_t). */
     public static final long SIZE = 16;

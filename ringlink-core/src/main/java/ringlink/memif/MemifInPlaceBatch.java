@@ -58,7 +58,8 @@ public final class MemifInPlaceBatch implements AutoCloseable {
      */
     public MemifInPlaceBatch(int capacity, int headerSize, int maxSegments) {
         if (capacity <= 0 || headerSize < 0 || maxSegments < capacity) {
-            throw new IllegalArgumentException("capacity " + capacity + ", headerSize " + headerSize + ", maxSegments " + maxSegments);
+            throw new IllegalArgumentException("capacity " + capacity + ", headerSize " + headerSize + ", maxSegments "
+                    + maxSegments);
         }
         this.capacity = capacity;
         this.headerSize = headerSize;

@@ -109,7 +109,10 @@ public final class MemifInterface implements AutoCloseable {
 
     /** The configuration the interface was opened with. */
     public MemifConfig config() { return config; }
-    /** The interface's name: {@code memif:} and the socket, with {@code /id} when the id is not 0; its links add {@code #q} when there are several queue pairs. */
+    /**
+     * The interface's name: {@code memif:} and the socket, with {@code /id} when the id is not 0; its links add
+     * {@code #q} when there are several queue pairs.
+     */
     public String name() { return name; }
 
     /** Queue pair {@code q}'s link ({@code 0 <= q < queuePairs}). */
@@ -277,16 +280,19 @@ public final class MemifInterface implements AutoCloseable {
         }
         io.closeRxFd();
         int version = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgInitLayout.OFF_VERSION) & 0xffff;
-        if (version != MEMIF_VERSION) throw io.refuse("Incompatible memif version", "client speaks memif version 0x" + Integer.toHexString(version));
+        if (version != MEMIF_VERSION) throw io.refuse("Incompatible memif version",
+                "client speaks memif version 0x" + Integer.toHexString(version));
         int id = io.msg.get(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgInitLayout.OFF_ID);
-        if (id != config.id()) throw io.refuse("ID not found", "client asked for interface id " + Integer.toUnsignedString(id) + ", ours is " + config.id());
+        if (id != config.id()) throw io.refuse("ID not found",
+                "client asked for interface id " + Integer.toUnsignedString(id) + ", ours is " + config.id());
         int mode = io.msg.get(ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_MODE) & 0xff;
         int ourMode = config.ip() ? MEMIF_INTERFACE_MODE_IP : MEMIF_INTERFACE_MODE_ETHERNET;
         if (mode != ourMode) throw io.refuse("Mode mismatch", "client wants mode " + mode + ", ours is " + ourMode);
         if (!config.secret().isEmpty()) {
             String s = io.string(b + MemifMsgInitLayout.OFF_SECRET, MemifMsgInitLayout.SECRET_SIZE);
             if (s.isEmpty()) throw io.refuse("Secret required", "client sent no secret");
-            if (!java.security.MessageDigest.isEqual(s.getBytes(StandardCharsets.UTF_8), config.secret().getBytes(StandardCharsets.UTF_8))) {
+            if (!java.security.MessageDigest.isEqual(s.getBytes(StandardCharsets.UTF_8),
+                    config.secret().getBytes(StandardCharsets.UTF_8))) {
                 throw io.refuse("Incorrect secret", "client sent the wrong secret");
             }
         }
@@ -305,7 +311,8 @@ public final class MemifInterface implements AutoCloseable {
                     case MEMIF_MSG_TYPE_CONNECT -> {
                         Session s = offer.connect();
                         io.begin(MEMIF_MSG_TYPE_CONNECTED);
-                        io.putString(OFF_BODY + MemifMsgConnectedLayout.OFF_IF_NAME, name.getBytes(StandardCharsets.UTF_8), MEMIF_NAME_SZ);
+                        io.putString(OFF_BODY + MemifMsgConnectedLayout.OFF_IF_NAME,
+                                name.getBytes(StandardCharsets.UTF_8), MEMIF_NAME_SZ);
                         io.send(conn);
                         ok = true;
                         return s;
@@ -338,7 +345,8 @@ public final class MemifInterface implements AutoCloseable {
         int minV = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MIN_VERSION) & 0xffff;
         int maxV = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_VERSION) & 0xffff;
         if (minV > MEMIF_VERSION || maxV < MEMIF_VERSION) {
-            throw io.refuse("Incompatible memif version", "server speaks memif versions 0x" + Integer.toHexString(minV) + "..0x" + Integer.toHexString(maxV));
+            throw io.refuse("Incompatible memif version",
+                    "server speaks memif versions 0x" + Integer.toHexString(minV) + "..0x" + Integer.toHexString(maxV));
         }
         int maxM2s = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_M2S_RING) & 0xffff;
         int maxS2m = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_S2M_RING) & 0xffff;
@@ -353,13 +361,15 @@ public final class MemifInterface implements AutoCloseable {
         long ringBytes = MemifRingLayout.ringBytes(log2);
         long bufferStart = (2L * pairs * ringBytes + 63) & ~63L;
         long size = bufferStart + 2L * pairs * ringSize * config.bufferSize();
-        if (size > MAX_REGION_SIZE) throw io.refuse("", "memory of " + size + " bytes exceeds memif's 32-bit offsets; use fewer or smaller rings or buffers");
+        if (size > MAX_REGION_SIZE) throw io.refuse("",
+                "memory of " + size + " bytes exceeds memif's 32-bit offsets; use fewer or smaller rings or buffers");
         Fd mem = MemFd.create("memif_region_0", size); // sealed against any size change
         Mapping map = null;
         EventFd[] s2mInt = new EventFd[pairs], m2sInt = new EventFd[pairs];
         boolean ok = false;
         try {
-            map = Mapping.map(mem, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "memif region 0");
+            map = Mapping.map(mem, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+                    "memif region 0");
             MemorySegment m = map.segment();
             int[] s2mRegion = new int[pairs], m2sRegion = new int[pairs];
             long[] s2mOffset = new long[pairs], m2sOffset = new long[pairs];
@@ -375,7 +385,8 @@ public final class MemifInterface implements AutoCloseable {
                 long ring = r * ringBytes;
                 m.set(ValueLayout.JAVA_INT, ring + MemifRingLayout.OFF_COOKIE, MEMIF_COOKIE);
                 // Our receive (M2S) rings start polled; the S2M rings are the server's to flag.
-                m.set(ValueLayout.JAVA_SHORT, ring + MemifRingLayout.OFF_FLAGS, (short) (r >= pairs ? MemifRingLayout.MEMIF_RING_FLAG_MASK_INT : 0));
+                m.set(ValueLayout.JAVA_SHORT, ring + MemifRingLayout.OFF_FLAGS,
+                        (short) (r >= pairs ? MemifRingLayout.MEMIF_RING_FLAG_MASK_INT : 0));
                 for (int slot = 0; slot < ringSize; slot++) {
                     long d = ring + MemifRingLayout.OFF_DESC + slot * MemifDescLayout.SIZE;
                     m.set(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_REGION, (short) 0);
@@ -387,9 +398,11 @@ public final class MemifInterface implements AutoCloseable {
             io.begin(MEMIF_MSG_TYPE_INIT);
             io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgInitLayout.OFF_VERSION, (short) MEMIF_VERSION);
             io.msg.set(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgInitLayout.OFF_ID, config.id());
-            io.msg.set(ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_MODE, (byte) (config.ip() ? MEMIF_INTERFACE_MODE_IP : MEMIF_INTERFACE_MODE_ETHERNET));
+            io.msg.set(ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_MODE,
+                    (byte) (config.ip() ? MEMIF_INTERFACE_MODE_IP : MEMIF_INTERFACE_MODE_ETHERNET));
             byte[] secret = config.secret().getBytes(StandardCharsets.UTF_8);
-            MemorySegment.copy(secret, 0, io.msg, ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_SECRET, secret.length);
+            MemorySegment.copy(secret, 0, io.msg, ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_SECRET,
+                    secret.length);
             io.putString(b + MemifMsgInitLayout.OFF_NAME, OUR_NAME, MEMIF_NAME_SZ);
             io.send(conn);
             io.expect(conn, deadline, MEMIF_MSG_TYPE_ACK);
@@ -407,7 +420,8 @@ public final class MemifInterface implements AutoCloseable {
                             (short) (dir == 0 ? MemifMsgAddRingLayout.MEMIF_MSG_ADD_RING_FLAG_S2M : 0));
                     io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_INDEX, (short) q);
                     io.msg.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_REGION, (short) 0);
-                    io.msg.set(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET, (int) (dir == 0 ? s2mOffset[q] : m2sOffset[q]));
+                    io.msg.set(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET,
+                            (int) (dir == 0 ? s2mOffset[q] : m2sOffset[q]));
                     io.msg.set(ValueLayout.JAVA_BYTE, b + MemifMsgAddRingLayout.OFF_LOG2_RING_SIZE, (byte) log2);
                     io.send(conn, (dir == 0 ? s2mInt[q] : m2sInt[q]).fd());
                     io.expect(conn, deadline, MEMIF_MSG_TYPE_ACK);
@@ -444,7 +458,8 @@ public final class MemifInterface implements AutoCloseable {
             connections++;
             connectLock.notifyAll();
         }
-        LOG.log(System.Logger.Level.INFO, name + ": connected to " + peerName + " with " + s.pairs + " queue pair(s) of " + s.ringSize + " slots");
+        LOG.log(System.Logger.Level.INFO, name + ": connected to " + peerName + " with " + s.pairs
+                + " queue pair(s) of " + s.ringSize + " slots");
     }
 
     private void detach(Session s) {
@@ -519,7 +534,8 @@ public final class MemifInterface implements AutoCloseable {
             // nothing to wake
         }
         try {
-            if (!stopped.await(5, TimeUnit.SECONDS)) LOG.log(System.Logger.Level.WARNING, name + ": control thread did not stop");
+            if (!stopped.await(5, TimeUnit.SECONDS))
+                    LOG.log(System.Logger.Level.WARNING, name + ": control thread did not stop");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -545,6 +561,7 @@ public final class MemifInterface implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "MemifInterface[" + name + (config.server() ? ", server" : ", client") + (isConnected() ? ", connected" : "") + "]";
+        return "MemifInterface[" + name + (config.server() ? ", server" : ", client")
+                + (isConnected() ? ", connected" : "") + "]";
     }
 }

@@ -163,7 +163,8 @@ public final class MemifLink implements Link {
             Session s = session;
             if (s == null || s.broken != null || batch.isFull()) return 0;
             if (s != rxSession) rxSetup(s);
-            if (rxLent != 0) throw new IllegalStateException(name + ": packets are lent in place; releaseInPlace first");
+            if (rxLent != 0)
+                    throw new IllegalStateException(name + ": packets are lent in place; releaseInPlace first");
             return s.server ? receiveServer(s, batch) : receiveClient(s, batch);
         } finally {
             state.exitReceive();
@@ -176,7 +177,8 @@ public final class MemifLink implements Link {
         int head = (short) U16.getAcquire(m, rxRing + OFF_HEAD) & 0xffff;
         int n = (head - rxCursor) & 0xffff;
         if (n == 0) return 0;
-        if (n > s.ringSize) throw broken(s, "S2M ring " + pair + ": head " + head + " is " + n + " slots past tail " + rxCursor + " (ring of " + s.ringSize + ")");
+        if (n > s.ringSize) throw broken(s, "S2M ring " + pair + ": head " + head + " is " + n + " slots past tail "
+                + rxCursor + " (ring of " + s.ringSize + ")");
         int used = consume(s, m, batch, n);
         if (used > 0) {
             rxCursor = (rxCursor + used) & 0xffff;
@@ -242,7 +244,8 @@ public final class MemifLink implements Link {
                 if (region >= s.regions.length || off + len > s.regionSize[region]) {
                     batch.setCount(i);
                     throw broken(s, "descriptor " + ((rxCursor + used + k) & s.mask) + " of ring " + pair
-                            + " points outside the shared memory (region " + region + ", offset " + off + ", length " + len + ")");
+                            + " points outside the shared memory (region " + region + ", offset " + off + ", length "
+                                    + len + ")");
                 }
                 k++;
                 if (!drop && total + len <= room) {
@@ -258,7 +261,8 @@ public final class MemifLink implements Link {
             }
             if (!complete) {
                 batch.setCount(i);
-                if (n >= s.ringSize) throw broken(s, "a descriptor chain on ring " + pair + " fills the whole ring without an end");
+                if (n >= s.ringSize)
+                        throw broken(s, "a descriptor chain on ring " + pair + " fills the whole ring without an end");
                 break; // the rest of the chain is not published yet
             }
             used += k;
@@ -292,19 +296,23 @@ public final class MemifLink implements Link {
      *         (the client's received buffers are its own; memif lends only toward the server)
      */
     public int receiveInPlace(MemifInPlaceBatch view) throws IOException {
-        if (view.count != 0 || view.lentSlots != 0) throw new IllegalStateException(name + ": the batch still holds lent packets; releaseInPlace first");
+        if (view.count != 0 || view.lentSlots != 0)
+                throw new IllegalStateException(name + ": the batch still holds lent packets; releaseInPlace first");
         state.enterReceive();
         try {
             Session s = session;
             if (s == null || s.broken != null) return 0;
-            if (!s.server) throw new IllegalStateException(name + ": in-place receive is for the server role (the client's buffers are what memif lends)");
+            if (!s.server) throw new IllegalStateException(name
+                    + ": in-place receive is for the server role (the client's buffers are what memif lends)");
             if (s != rxSession) rxSetup(s);
-            if (rxLent != 0) throw new IllegalStateException(name + ": packets are lent in place already; releaseInPlace first");
+            if (rxLent != 0)
+                    throw new IllegalStateException(name + ": packets are lent in place already; releaseInPlace first");
             MemorySegment m = rxMem;
             int head = (short) U16.getAcquire(m, rxRing + OFF_HEAD) & 0xffff;
             int n = (head - rxCursor) & 0xffff;
             if (n == 0) return 0;
-            if (n > s.ringSize) throw broken(s, "S2M ring " + pair + ": head " + head + " is " + n + " slots past tail " + rxCursor + " (ring of " + s.ringSize + ")");
+            if (n > s.ringSize) throw broken(s, "S2M ring " + pair + ": head " + head + " is " + n + " slots past tail "
+                    + rxCursor + " (ring of " + s.ringSize + ")");
             int used = 0, got = 0, drops = 0;
             long bytes = 0;
             while (used < n && !view.isFull()) {
@@ -321,7 +329,8 @@ public final class MemifLink implements Link {
                     if (region >= s.regions.length || off + len > s.regionSize[region]) {
                         view.abandonPacket();
                         throw broken(s, "descriptor " + ((rxCursor + used + k) & s.mask) + " of ring " + pair
-                                + " points outside the shared memory (region " + region + ", offset " + off + ", length " + len + ")");
+                                + " points outside the shared memory (region " + region + ", offset " + off
+                                        + ", length " + len + ")");
                     }
                     k++;
                     // The values just checked are the ones kept: the view never re-reads the descriptor.
@@ -335,7 +344,8 @@ public final class MemifLink implements Link {
                 }
                 if (!complete) {
                     view.abandonPacket();
-                    if (n >= s.ringSize) throw broken(s, "a descriptor chain on ring " + pair + " fills the whole ring without an end");
+                    if (n >= s.ringSize) throw broken(s,
+                            "a descriptor chain on ring " + pair + " fills the whole ring without an end");
                     break; // the rest of the chain is not published yet
                 }
                 if (tooMany && view.count > 0 && k <= view.maxSegments()) {
@@ -381,7 +391,8 @@ public final class MemifLink implements Link {
         }
         try {
             Session s = session;
-            if (view.lentSlots != 0 && s != null && s == rxSession && s == view.session && rxLent == view.lentSlots) releaseLent(s);
+            if (view.lentSlots != 0 && s != null && s == rxSession && s == view.session && rxLent == view.lentSlots)
+                    releaseLent(s);
         } finally {
             state.exitReceive();
             view.clear();
@@ -416,7 +427,8 @@ public final class MemifLink implements Link {
         for (int i = from; i < to; i++) {
             if (batch.flags(i) != 0 || batch.isGso(i)) {
                 if (!Offloads.NONE.accepts(batch, i)) {
-                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (none)");
+                    throw new IllegalArgumentException(name + ": packet " + i
+                            + " needs offloads this link lacks (none)");
                 }
             }
         }
@@ -442,7 +454,8 @@ public final class MemifLink implements Link {
         MemorySegment m = txMem;
         int tail = (short) U16.getAcquire(m, txRing + OFF_TAIL) & 0xffff;
         int inFlight = (txCursor - tail) & 0xffff;
-        if (inFlight > s.ringSize) throw broken(s, "S2M ring " + pair + ": tail " + tail + " is ahead of head " + txCursor);
+        if (inFlight > s.ringSize)
+                throw broken(s, "S2M ring " + pair + ": tail " + tail + " is ahead of head " + txCursor);
         int free = s.ringSize - inFlight;
         int slot = txCursor, sent = 0, drops = 0;
         long bytes = 0;
@@ -467,7 +480,8 @@ public final class MemifLink implements Link {
                 MemorySegment.copy(src, at + done, s.regions[0], buf, chunk);
                 left -= chunk;
                 done += chunk;
-                m.set(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_FLAGS, (short) (left > 0 ? MEMIF_DESC_FLAG_NEXT : 0));
+                m.set(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_FLAGS,
+                        (short) (left > 0 ? MEMIF_DESC_FLAG_NEXT : 0));
                 m.set(ValueLayout.JAVA_SHORT, d + OFF_REGION, (short) 0);
                 m.set(ValueLayout.JAVA_INT, d + OFF_LENGTH, chunk);
                 m.set(ValueLayout.JAVA_INT, d + OFF_OFFSET, (int) buf);
@@ -491,7 +505,8 @@ public final class MemifLink implements Link {
         MemorySegment m = txMem;
         int head = (short) U16.getAcquire(m, txRing + OFF_HEAD) & 0xffff;
         int avail = (head - txCursor) & 0xffff;
-        if (avail > s.ringSize) throw broken(s, "M2S ring " + pair + ": head " + head + " is " + avail + " slots past tail " + txCursor);
+        if (avail > s.ringSize) throw broken(s,
+                "M2S ring " + pair + ": head " + head + " is " + avail + " slots past tail " + txCursor);
         int slot = txCursor, sent = 0, drops = 0;
         long bytes = 0;
         MemorySegment src = batch.memory();
@@ -516,13 +531,15 @@ public final class MemifLink implements Link {
                 long off = m.get(ValueLayout.JAVA_INT, d + OFF_OFFSET) & 0xffffffffL;
                 if (region >= s.regions.length || cap == 0 || off + cap > s.regionSize[region]) {
                     throw broken(s, "posted buffer " + ((slot + k) & s.mask) + " of M2S ring " + pair
-                            + " is outside the shared memory or empty (region " + region + ", offset " + off + ", length " + cap + ")");
+                            + " is outside the shared memory or empty (region " + region + ", offset " + off
+                                    + ", length " + cap + ")");
                 }
                 int chunk = (int) Math.min(left, cap);
                 MemorySegment.copy(src, at + done, s.regions[region], off, chunk);
                 left -= chunk;
                 done += chunk;
-                m.set(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_FLAGS, (short) (left > 0 ? MEMIF_DESC_FLAG_NEXT : 0));
+                m.set(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_FLAGS,
+                        (short) (left > 0 ? MEMIF_DESC_FLAG_NEXT : 0));
                 m.set(ValueLayout.JAVA_INT, d + OFF_LENGTH, chunk);
                 k++;
             }
@@ -551,7 +568,8 @@ public final class MemifLink implements Link {
 
     /** Signals the peer if its receive ring (our transmit ring) asks for interrupts. */
     private void kick(Session s) throws IOException {
-        VarHandle.fullFence(); // our index store before the load of the peer's flag (it stores the flag, fences, re-checks)
+        // our index store before the load of the peer's flag (it stores the flag, fences, re-checks)
+        VarHandle.fullFence();
         int flags = txMem.get(ValueLayout.JAVA_SHORT, txRing + MemifRingLayout.OFF_FLAGS);
         if ((flags & MEMIF_RING_FLAG_MASK_INT) == 0) {
             try {

@@ -8,7 +8,8 @@ import ringlink.link.LinkProvider;
 import ringlink.link.LinkSpec;
 
 /**
- * {@code memif:SOCKET?role=server|client&id=0&mode=ethernet|ip&secret=S&rings=1&ring-size=1024&buffer-size=2048&mtu=1500&timeout=10000&allow-unsealed=false}.
+ * {@code memif:SOCKET?role=server|client&id=0&mode=ethernet|ip&secret=S&rings=1&ring-size=1024}
+ * {@code &buffer-size=2048&mtu=1500&timeout=10000&allow-unsealed=false}.
  *
  * <p>SOCKET is a filesystem path or {@code @name} for an abstract socket name (DPDK's
  * {@code socket-abstract=yes}, its default). {@code role=server} (default) listens and maps the
@@ -23,13 +24,15 @@ public final class MemifLinkProvider implements LinkProvider {
 
     @Override
     public String usage() {
-        return "memif:SOCKET|@ABSTRACT[?role=server|client&id=0&mode=ethernet|ip&secret=S&rings=1&ring-size=1024&buffer-size=2048&mtu=1500&timeout=MS&allow-unsealed=false]"
+        return "memif:SOCKET|@ABSTRACT[?role=server|client&id=0&mode=ethernet|ip&secret=S&rings=1&ring-size=1024&buffer"
+                + "-size=2048&mtu=1500&timeout=MS&allow-unsealed=false]"
                 + "  memif shared-memory interface (FD.io VPP, DPDK net_memif)";
     }
 
     @Override
     public Link open(LinkSpec spec) throws IOException {
-        spec.checkParams(Set.of("role", "id", "mode", "secret", "rings", "ring-size", "buffer-size", "mtu", "timeout", "allow-unsealed"));
+        spec.checkParams(Set.of("role", "id", "mode", "secret", "rings", "ring-size", "buffer-size", "mtu", "timeout",
+                "allow-unsealed"));
         String socket = spec.requireTarget("socket path or @abstract-name");
         String role = spec.param("role", "server").toLowerCase(Locale.ROOT);
         boolean server = switch (role) {
@@ -44,7 +47,8 @@ public final class MemifLinkProvider implements LinkProvider {
             default -> throw new IllegalArgumentException(spec + ": mode must be ethernet or ip");
         };
         int ringSize = spec.intParam("ring-size", 1024, 2, 1 << MemifConfig.MAX_LOG2_RING_SIZE);
-        if (Integer.bitCount(ringSize) != 1) throw new IllegalArgumentException(spec + ": ring-size must be a power of two");
+        if (Integer.bitCount(ringSize) != 1)
+                throw new IllegalArgumentException(spec + ": ring-size must be a power of two");
         MemifConfig c = MemifConfig.defaults(socket).withServer(server)
                 .withId(spec.intParam("id", 0, 0, Integer.MAX_VALUE))
                 .withIp(ip)

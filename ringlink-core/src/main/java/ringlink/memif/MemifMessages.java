@@ -61,7 +61,8 @@ final class MemifMessages {
         if (r.closed()) throw refuse("", "the peer closed the connection");
         if (r.bytes() != MemifMsgLayout.SIZE) {
             for (Fd f : r.fds()) f.close();
-            throw refuse("Invalid message size", "message of " + r.bytes() + " bytes (memif messages are " + MemifMsgLayout.SIZE + ")");
+            throw refuse("Invalid message size",
+                    "message of " + r.bytes() + " bytes (memif messages are " + MemifMsgLayout.SIZE + ")");
         }
         rxType = msg.get(ValueLayout.JAVA_SHORT, OFF_TYPE) & 0xffff;
         rxFd = r.fds().length > 0 ? r.fds()[0] : null;
@@ -112,7 +113,8 @@ final class MemifMessages {
         if (reason == null || reason.isEmpty()) return;
         try {
             begin(MEMIF_MSG_TYPE_DISCONNECT);
-            putString(OFF_BODY + MemifMsgDisconnectLayout.OFF_STRING, reason.getBytes(StandardCharsets.UTF_8), MemifMsgDisconnectLayout.STRING_SIZE);
+            putString(OFF_BODY + MemifMsgDisconnectLayout.OFF_STRING, reason.getBytes(StandardCharsets.UTF_8),
+                    MemifMsgDisconnectLayout.STRING_SIZE);
             send(conn);
         } catch (IOException | RuntimeException ignored) {
             // the peer is gone already

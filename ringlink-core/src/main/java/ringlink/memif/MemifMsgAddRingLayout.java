@@ -21,7 +21,10 @@ public final class MemifMsgAddRingLayout {
             ValueLayout.JAVA_BYTE.withName("log2_ring_size"),
             ValueLayout.JAVA_SHORT_UNALIGNED.withName("private_hdr_size"));
 
-    /** Offsets of the fields: {@code flags} (u16), {@code index} (u16), {@code region} (u16), {@code offset} (u32), {@code log2_ring_size} (u8), {@code private_hdr_size} (u16). */
+    /**
+     * Offsets of the fields: {@code flags} (u16), {@code index} (u16), {@code region} (u16), {@code offset} (u32),
+     * {@code log2_ring_size} (u8), {@code private_hdr_size} (u16).
+     */
     public static final long OFF_FLAGS = 0, OFF_INDEX = 2, OFF_REGION = 4, OFF_OFFSET = 6,
             OFF_LOG2_RING_SIZE = 10, OFF_PRIVATE_HDR_SIZE = 11;
     /** sizeof(memif_msg_add_ring_t). */

@@ -23,7 +23,10 @@ public final class MemifMsgHelloLayout {
             ValueLayout.JAVA_SHORT_UNALIGNED.withName("max_s2m_ring"),
             ValueLayout.JAVA_BYTE.withName("max_log2_ring_size"));
 
-    /** Offsets of the fields: {@code name} (32 bytes), {@code min_version}, {@code max_version}, {@code max_region}, {@code max_m2s_ring}, {@code max_s2m_ring} (u16 each), {@code max_log2_ring_size} (u8). */
+    /**
+     * Offsets of the fields: {@code name} (32 bytes), {@code min_version}, {@code max_version}, {@code max_region},
+     * {@code max_m2s_ring}, {@code max_s2m_ring} (u16 each), {@code max_log2_ring_size} (u8).
+     */
     public static final long OFF_NAME = 0, OFF_MIN_VERSION = 32, OFF_MAX_VERSION = 34, OFF_MAX_REGION = 36,
             OFF_MAX_M2S_RING = 38, OFF_MAX_S2M_RING = 40, OFF_MAX_LOG2_RING_SIZE = 42;
     /** sizeof(memif_msg_hello_t). */

@@ -20,7 +20,10 @@ public final class MemifMsgInitLayout {
             MemoryLayout.sequenceLayout(24, ValueLayout.JAVA_BYTE).withName("secret"),
             MemoryLayout.sequenceLayout(32, ValueLayout.JAVA_BYTE).withName("name"));
 
-    /** Offsets of the fields: {@code version} (u16), {@code id} (u32), {@code mode} (u8), {@code secret} (24 bytes), {@code name} (32 bytes). */
+    /**
+     * Offsets of the fields: {@code version} (u16), {@code id} (u32), {@code mode} (u8), {@code secret} (24 bytes),
+     * {@code name} (32 bytes).
+     */
     public static final long OFF_VERSION = 0, OFF_ID = 2, OFF_MODE = 6, OFF_SECRET = 7, OFF_NAME = 31;
     /** Bytes of the secret field (NUL-padded). */
     public static final int SECRET_SIZE = 24;

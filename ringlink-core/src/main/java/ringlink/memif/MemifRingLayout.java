@@ -24,7 +24,10 @@ public final class MemifRingLayout {
             ValueLayout.JAVA_SHORT.withName("tail"),
             MemoryLayout.paddingLayout(62));
 
-    /** Offsets of the fields: {@code cookie} (u32), {@code flags} (u16), {@code head} (u16), {@code tail} (u16, on the second cache line), then the descriptors (on the third). */
+    /**
+     * Offsets of the fields: {@code cookie} (u32), {@code flags} (u16), {@code head} (u16), {@code tail} (u16, on the
+     * second cache line), then the descriptors (on the third).
+     */
     public static final long OFF_COOKIE = 0, OFF_FLAGS = 4, OFF_HEAD = 6, OFF_TAIL = 64, OFF_DESC = 128;
     /** sizeof(memif_ring_t) without descriptors. */
     public static final long SIZE = 128;

@@ -50,12 +50,15 @@ final class ServerOffer implements AutoCloseable {
             int index = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRegionLayout.OFF_INDEX) & 0xffff;
             long size = io.msg.get(ValueLayout.JAVA_LONG_UNALIGNED, b + MemifMsgAddRegionLayout.OFF_SIZE);
             if (index != maps.size() || index >= MemifInterface.MAX_REGIONS) {
-                throw io.refuse("Invalid region index", "ADD_REGION index " + index + ", expected " + maps.size() + " (at most " + MemifInterface.MAX_REGIONS + " regions)");
+                throw io.refuse("Invalid region index", "ADD_REGION index " + index + ", expected " + maps.size()
+                        + " (at most " + MemifInterface.MAX_REGIONS + " regions)");
             }
-            if (size <= 0 || size > MemifInterface.MAX_REGION_SIZE) throw io.refuse("Invalid region size", "region " + index + " of " + Long.toUnsignedString(size) + " bytes");
+            if (size <= 0 || size > MemifInterface.MAX_REGION_SIZE) throw io.refuse("Invalid region size",
+                    "region " + index + " of " + Long.toUnsignedString(size) + " bytes");
             String bad = MemFd.checkPeer(fd, size, config.allowUnsealed());
             if (bad != null) throw io.refuse("Invalid region", "region " + index + ": " + bad);
-            maps.add(Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "memif region " + index));
+            maps.add(Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+                    "memif region " + index));
             sizes.add(size);
         } finally {
             if (fd != null) fd.close(); // the mapping keeps the memory
@@ -76,20 +79,26 @@ final class ServerOffer implements AutoCloseable {
             int flags = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_FLAGS) & 0xffff;
             int index = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_INDEX) & 0xffff;
             int region = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_REGION) & 0xffff;
-            long offset = io.msg.get(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET) & 0xffffffffL;
+            long offset =
+                    io.msg.get(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET) & 0xffffffffL;
             int l2 = io.msg.get(ValueLayout.JAVA_BYTE, b + MemifMsgAddRingLayout.OFF_LOG2_RING_SIZE) & 0xff;
-            int priv = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_PRIVATE_HDR_SIZE) & 0xffff;
+            int priv = io.msg.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_PRIVATE_HDR_SIZE)
+                    & 0xffff;
             boolean s2m = (flags & MemifMsgAddRingLayout.MEMIF_MSG_ADD_RING_FLAG_S2M) != 0;
             String what = (s2m ? "S2M" : "M2S") + " ring " + index;
             if (index >= pairs) throw io.refuse("Invalid ring index", what + ": we have " + pairs + " queue pairs");
             if ((s2m ? s2mInt : m2sInt)[index] != null) throw io.refuse("Invalid ring index", what + " added twice");
-            if (region >= maps.size()) throw io.refuse("Invalid ring region", what + " in region " + region + ", which was not added");
+            if (region >= maps.size())
+                    throw io.refuse("Invalid ring region", what + " in region " + region + ", which was not added");
             if (l2 < 1 || l2 > config.log2RingSize() || (log2 >= 0 && l2 != log2)) {
-                throw io.refuse("Invalid ring size", what + ": log2 size " + l2 + " (ours at most " + config.log2RingSize() + ", all rings alike)");
+                throw io.refuse("Invalid ring size",
+                        what + ": log2 size " + l2 + " (ours at most " + config.log2RingSize() + ", all rings alike)");
             }
-            if (priv != 0) throw io.refuse("Invalid ring", what + ": private header size " + priv + " (only 0 is supported)");
+            if (priv != 0)
+                    throw io.refuse("Invalid ring", what + ": private header size " + priv + " (only 0 is supported)");
             if ((offset & 3) != 0 || offset + MemifRingLayout.ringBytes(l2) > sizes.get(region)) {
-                throw io.refuse("Invalid ring offset", what + " at offset " + offset + " does not fit region " + region + " of " + sizes.get(region) + " bytes");
+                throw io.refuse("Invalid ring offset", what + " at offset " + offset + " does not fit region " + region
+                        + " of " + sizes.get(region) + " bytes");
             }
             log2 = l2;
             if (s2m) {
@@ -114,11 +123,14 @@ final class ServerOffer implements AutoCloseable {
         int n = 0;
         while (n < pairs && s2mInt[n] != null && m2sInt[n] != null) n++;
         for (int q = n; q < pairs; q++) {
-            if (s2mInt[q] != null || m2sInt[q] != null) throw io.refuse("Invalid rings", "rings are not paired 0.." + (n - 1));
+            if (s2mInt[q] != null || m2sInt[q] != null)
+                    throw io.refuse("Invalid rings", "rings are not paired 0.." + (n - 1));
         }
         if (n == 0) throw io.refuse("No rings", "CONNECT before a ring pair was added");
-        Session s = new Session(true, maps.toArray(new Mapping[0]), sizes.stream().mapToLong(Long::longValue).toArray(), n, log2,
-                trim(s2mRegion, n), trim(s2mOffset, n), trim(s2mInt, n), trim(m2sRegion, n), trim(m2sOffset, n), trim(m2sInt, n), 0, 0);
+        Session s = new Session(true, maps.toArray(new Mapping[0]), sizes.stream().mapToLong(Long::longValue).toArray(),
+                n, log2,
+                trim(s2mRegion, n), trim(s2mOffset, n), trim(s2mInt, n), trim(m2sRegion, n), trim(m2sOffset, n),
+                        trim(m2sInt, n), 0, 0);
         for (int q = 0; q < n; q++) {
             checkCookie(s, s.s2mRegion[q], s.s2mOffset[q], "S2M ring " + q);
             checkCookie(s, s.m2sRegion[q], s.m2sOffset[q], "M2S ring " + q);
@@ -131,7 +143,8 @@ final class ServerOffer implements AutoCloseable {
 
     private void checkCookie(Session s, int region, long offset, String what) throws MemifException {
         int cookie = s.regions[region].get(ValueLayout.JAVA_INT, offset + MemifRingLayout.OFF_COOKIE);
-        if (cookie != MEMIF_COOKIE) throw io.refuse("Wrong ring", what + ": cookie 0x" + Integer.toHexString(cookie) + " is not memif's");
+        if (cookie != MEMIF_COOKIE)
+                throw io.refuse("Wrong ring", what + ": cookie 0x" + Integer.toHexString(cookie) + " is not memif's");
     }
 
     private static int[] trim(int[] a, int n) { return java.util.Arrays.copyOf(a, n); }

@@ -65,7 +65,9 @@ final class Session {
         this.bufferSize = bufferSize;
     }
 
-    /** Client: offset in region 0 of the buffer behind {@code slot} of ring {@code ringNo} (S2M 0..pairs-1, then M2S). */
+    /**
+     * Client: offset in region 0 of the buffer behind {@code slot} of ring {@code ringNo} (S2M 0..pairs-1, then M2S).
+     */
     long clientBuffer(int ringNo, int slot) {
         return bufferStart + ((long) ringNo * ringSize + (slot & mask)) * bufferSize;
     }

@@ -55,9 +55,11 @@ public final class Arp {
     /** The target hardware address as the low 48 bits of a long. */
     public static long targetHardware(MemorySegment seg, long off) { return Ethernet.mac(seg, off + OFF_THA); }
     /** Sets the sender hardware address from the low 48 bits of {@code mac}. */
-    public static void setSenderHardware(MemorySegment seg, long off, long mac) { Ethernet.putMac(seg, off + OFF_SHA, mac); }
+    public static void setSenderHardware(MemorySegment seg, long off, long mac) {
+            Ethernet.putMac(seg, off + OFF_SHA, mac); }
     /** Sets the target hardware address from the low 48 bits of {@code mac}. */
-    public static void setTargetHardware(MemorySegment seg, long off, long mac) { Ethernet.putMac(seg, off + OFF_THA, mac); }
+    public static void setTargetHardware(MemorySegment seg, long off, long mac) {
+            Ethernet.putMac(seg, off + OFF_THA, mac); }
     /** The sender IPv4 address, in network order. */
     public static int senderIp(MemorySegment seg, long off) { return Bytes.i32(seg, off + OFF_SIP); }
     /** The target IPv4 address, in network order. */

@@ -2,7 +2,6 @@ package ringlink.packet;
 
 import static ringlink.sys.Endian.BE16;
 import static ringlink.sys.Endian.BE32;
-import static ringlink.sys.Endian.BE64;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

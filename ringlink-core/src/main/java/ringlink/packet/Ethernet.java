@@ -76,7 +76,8 @@ public final class Ethernet {
     public static boolean isAnyTagTpid(int type) { return isVlanTpid(type) || type == ETH_P_QINQ1; }
 
     /** Writes the TCI of the outermost VLAN tag (the frame must be tagged). */
-    public static void setVlanTci(MemorySegment seg, long off, int tci) { Bytes.put16(seg, off + ETH_HLEN - 2 + VLAN_OFF_TCI, tci); }
+    public static void setVlanTci(MemorySegment seg, long off, int tci) {
+            Bytes.put16(seg, off + ETH_HLEN - 2 + VLAN_OFF_TCI, tci); }
 
     /** The TCI of the outermost VLAN tag (the frame must be tagged). */
     public static int vlanTci(MemorySegment seg, long off) { return Bytes.u16(seg, off + ETH_HLEN - 2 + VLAN_OFF_TCI); }
@@ -124,14 +125,17 @@ public final class Ethernet {
     /** Parses {@code 02:00:00:00:00:0a} (or with {@code -}) into the low 48 bits of a long. */
     public static long parseMac(String s) {
         String[] parts = s.trim().split("[:-]");
-        if (parts.length != 6) throw new IllegalArgumentException("'" + s + "' is not a MAC address (six hex bytes, e.g. 02:00:00:00:00:0a)");
+        if (parts.length != 6) throw new IllegalArgumentException("'" + s
+                + "' is not a MAC address (six hex bytes, e.g. 02:00:00:00:00:0a)");
         long mac = 0;
         for (String p : parts) {
-            if (p.isEmpty() || p.length() > 2) throw new IllegalArgumentException("'" + s + "' is not a MAC address (six hex bytes, e.g. 02:00:00:00:00:0a)");
+            if (p.isEmpty() || p.length() > 2) throw new IllegalArgumentException("'" + s
+                    + "' is not a MAC address (six hex bytes, e.g. 02:00:00:00:00:0a)");
             try {
                 mac = (mac << 8) | Integer.parseInt(p, 16);
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("'" + s + "' is not a MAC address (six hex bytes, e.g. 02:00:00:00:00:0a)");
+                throw new IllegalArgumentException("'" + s
+                        + "' is not a MAC address (six hex bytes, e.g. 02:00:00:00:00:0a)");
             }
         }
         return mac;

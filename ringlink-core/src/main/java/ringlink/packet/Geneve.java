@@ -55,7 +55,8 @@ public final class Geneve {
     /** True if the O (OAM) flag is set. */
     public static boolean oam(MemorySegment seg, long off) { return (Bytes.u8(seg, off + OFF_FLAGS) & FLAG_OAM) != 0; }
     /** True if the C (critical options present) flag is set. */
-    public static boolean critical(MemorySegment seg, long off) { return (Bytes.u8(seg, off + OFF_FLAGS) & FLAG_CRITICAL) != 0; }
+    public static boolean critical(MemorySegment seg, long off) {
+            return (Bytes.u8(seg, off + OFF_FLAGS) & FLAG_CRITICAL) != 0; }
     /** The protocol type of the payload (an EtherType; {@link #PROTO_TEB} for Ethernet). */
     public static int protocol(MemorySegment seg, long off) { return Bytes.u16(seg, off + OFF_PROTO); }
     /** The VNI (24 bits). */

@@ -42,7 +42,10 @@ import java.lang.foreign.MemorySegment;
  * packet; use one per thread.
  */
 public final class Gro {
-    /** Most UDP datagrams in one superpacket (Linux's {@code UDP_MAX_SEGMENTS} allows 128; 64 keeps below every kernel's GRO cap). */
+    /**
+     * Most UDP datagrams in one superpacket (Linux's {@code UDP_MAX_SEGMENTS} allows 128; 64 keeps below every kernel's
+     * GRO cap).
+     */
     public static final int MAX_UDP_SEGMENTS = 64;
     /** Default number of flows tracked per {@link #coalesce} call. */
     public static final int DEFAULT_MAX_FLOWS = 256;
@@ -236,7 +239,8 @@ public final class Gro {
             int id = Ipv4.id(s, sip);
             if (id != ((firstId[f] + segs[f]) & 0xffff) && !(df != 0 && id == firstId[f])) return false;
         } else {
-            if (Ipv6.firstWord(s, sip) != Ipv6.firstWord(d, dip) || Ipv6.hopLimit(s, sip) != Ipv6.hopLimit(d, dip)) return false;
+            if (Ipv6.firstWord(s, sip) != Ipv6.firstWord(d, dip) || Ipv6.hopLimit(s, sip) != Ipv6.hopLimit(d, dip))
+                    return false;
         }
         long sth = so + l4[f], dth = dof + l4[f];
         boolean last;

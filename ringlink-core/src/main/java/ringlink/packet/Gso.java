@@ -110,20 +110,24 @@ public final class Gso {
         }
         String name = VirtioNetHdr.gsoTypeName(batch.gsoType(i));
         boolean ip = h.parse(seg, off, len, framing);
-        if (!ip) throw new MalformedPacketException("GSO " + name + " on a non-IP frame (EtherType 0x" + Integer.toHexString(h.etherType) + ")");
+        if (!ip) throw new MalformedPacketException("GSO " + name + " on a non-IP frame (EtherType 0x"
+                + Integer.toHexString(h.etherType) + ")");
         if (h.fragment) throw new MalformedPacketException("GSO " + name + " on an IP fragment");
         int proto;
         switch (gsoType) {
             case VirtioNetHdr.GSO_TCPV4 -> {
-                if (h.ipVersion != 4) throw new MalformedPacketException("GSO TCPV4 on an IPv" + h.ipVersion + " packet");
+                if (h.ipVersion != 4)
+                        throw new MalformedPacketException("GSO TCPV4 on an IPv" + h.ipVersion + " packet");
                 proto = IpProtocol.IPPROTO_TCP;
             }
             case VirtioNetHdr.GSO_TCPV6 -> {
-                if (h.ipVersion != 6) throw new MalformedPacketException("GSO TCPV6 on an IPv" + h.ipVersion + " packet");
+                if (h.ipVersion != 6)
+                        throw new MalformedPacketException("GSO TCPV6 on an IPv" + h.ipVersion + " packet");
                 proto = IpProtocol.IPPROTO_TCP;
             }
             case VirtioNetHdr.GSO_UDP_L4 -> proto = IpProtocol.IPPROTO_UDP;
-            case VirtioNetHdr.GSO_UDP -> throw new MalformedPacketException("GSO UDP (UFO, IP fragmentation) is not supported");
+            case VirtioNetHdr.GSO_UDP ->
+                    throw new MalformedPacketException("GSO UDP (UFO, IP fragmentation) is not supported");
             default -> throw new MalformedPacketException("unknown gso_type " + name);
         }
         if (h.l4Protocol != proto) {
@@ -135,14 +139,16 @@ public final class Gso {
             int want = proto == IpProtocol.IPPROTO_TCP ? Tcp.OFF_CHECK : Udp.OFF_CHECK;
             if (batch.csumStart(i) != h.l4Offset || batch.csumOffset(i) != want) {
                 throw new MalformedPacketException("GSO " + name + " with csum_start/offset " + batch.csumStart(i) + "/"
-                        + batch.csumOffset(i) + " but the transport header is at " + h.l4Offset + " (checksum at +" + want + ")");
+                        + batch.csumOffset(i) + " but the transport header is at " + h.l4Offset + " (checksum at +"
+                                + want + ")");
             }
         }
         int hdrLen = h.headersLength();
         int payload = h.payloadLength();
         if (payload <= 0) throw new MalformedPacketException("GSO " + name + " superpacket without payload");
         if (hdrLen - h.l3Offset + Math.min(gsoSize, payload) > 0xffff) {
-            throw new MalformedPacketException("GSO " + name + " segment of " + gsoSize + " + " + hdrLen + " header bytes exceeds an IP packet");
+            throw new MalformedPacketException("GSO " + name + " segment of " + gsoSize + " + " + hdrLen
+                    + " header bytes exceeds an IP packet");
         }
         // Only now, so a rejected packet keeps the metadata it came with (for the error report).
         if (batch.hdrLen(i) != hdrLen) batch.setGso(i, batch.gsoType(i), hdrLen, gsoSize);
@@ -194,7 +200,8 @@ public final class Gso {
 
     private void checkRoom(PacketBatch dst) {
         if (maxSegment > dst.bufferSize() - dst.headroom()) {
-            throw new IllegalArgumentException("segments of " + maxSegment + " bytes do not fit the destination's buffers of "
+            throw new IllegalArgumentException("segments of " + maxSegment
+                    + " bytes do not fit the destination's buffers of "
                     + (dst.bufferSize() - dst.headroom()) + " bytes after headroom");
         }
     }

@@ -74,10 +74,12 @@ public final class Ipv4 {
     public static int daddr(MemorySegment seg, long off) { return Bytes.i32(seg, off + OFF_DADDR); }
 
     /** True if this is a fragment (MF set or a non-zero offset). */
-    public static boolean isFragment(MemorySegment seg, long off) { return (fragOff(seg, off) & (IP_MF | IP_OFFSET)) != 0; }
+    public static boolean isFragment(MemorySegment seg, long off) {
+            return (fragOff(seg, off) & (IP_MF | IP_OFFSET)) != 0; }
 
     /** Sets version 4 and the IHL from {@code headerLength} in bytes (a multiple of 4, at most {@link #MAX_HLEN}). */
-    public static void setVersionIhl(MemorySegment seg, long off, int headerLength) { Bytes.put8(seg, off, 0x40 | (headerLength >>> 2)); }
+    public static void setVersionIhl(MemorySegment seg, long off, int headerLength) {
+            Bytes.put8(seg, off, 0x40 | (headerLength >>> 2)); }
     /** Sets the type of service byte. */
     public static void setTos(MemorySegment seg, long off, int v) { Bytes.put8(seg, off + OFF_TOS, v); }
     /** Sets the total length in bytes. */

@@ -54,7 +54,8 @@ public final class Ipv6 {
     public static int hopLimit(MemorySegment seg, long off) { return Bytes.u8(seg, off + OFF_HOP_LIMIT); }
 
     /** Sets the payload length in bytes. */
-    public static void setPayloadLength(MemorySegment seg, long off, int v) { Bytes.put16(seg, off + OFF_PAYLOAD_LEN, v); }
+    public static void setPayloadLength(MemorySegment seg, long off, int v) {
+            Bytes.put16(seg, off + OFF_PAYLOAD_LEN, v); }
     /** Sets the next header. */
     public static void setNextHeader(MemorySegment seg, long off, int v) { Bytes.put8(seg, off + OFF_NEXTHDR, v); }
     /** Sets the hop limit. */
@@ -75,7 +76,8 @@ public final class Ipv6 {
         if (v != VERSION) throw new MalformedPacketException("IPv6 header has version " + v);
         int pl = payloadLength(seg, off);
         if (HLEN + pl > available) {
-            throw new MalformedPacketException("IPv6 payload length " + pl + " exceeds the " + (available - HLEN) + " bytes present");
+            throw new MalformedPacketException("IPv6 payload length " + pl + " exceeds the " + (available - HLEN)
+                    + " bytes present");
         }
         if (pl == 0 && nextHeader(seg, off) == IpProtocol.IPPROTO_HOPOPTS) {
             throw new MalformedPacketException("IPv6 jumbogram (payload length 0) not supported");
@@ -107,7 +109,8 @@ public final class Ipv6 {
         int nh = nextHeader(seg, off);
         int p = HLEN;
         for (int n = 0; isExtensionHeader(nh); n++) {
-            if (n == MAX_EXT_HEADERS) throw new MalformedPacketException("IPv6 extension header chain longer than " + MAX_EXT_HEADERS);
+            if (n == MAX_EXT_HEADERS)
+                    throw new MalformedPacketException("IPv6 extension header chain longer than " + MAX_EXT_HEADERS);
             if (nh == IpProtocol.IPPROTO_HOPOPTS && n != 0) {
                 throw new MalformedPacketException("IPv6 hop-by-hop options not directly after the header");
             }

@@ -18,7 +18,10 @@ public final class OffloadFallback {
      */
     @FunctionalInterface
     public interface Segmentation {
-        /** Appends segments {@code from, from+1, ...} of packet {@code i} of {@code src} to {@code dst} until {@code dst} is full or the packet is done; returns the next segment's index, or -1 when done. */
+        /**
+         * Appends segments {@code from, from+1, ...} of packet {@code i} of {@code src} to {@code dst} until
+         * {@code dst} is full or the packet is done; returns the next segment's index, or -1 when done.
+         */
         int segment(PacketBatch src, int i, PacketBatch dst, int from);
     }
 

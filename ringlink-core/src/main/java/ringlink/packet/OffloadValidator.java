@@ -73,14 +73,18 @@ public final class OffloadValidator {
         GSO_SIZE,
         /** More segments than allowed ({@link #MAX_UDP_SEGMENTS} for UDP). */
         GSO_SEGMENTS,
-        /** A superpacket whose headers disagree with its metadata (not IP, wrong protocol, fragment, csum fields, sizes). */
+        /**
+         * A superpacket whose headers disagree with its metadata (not IP, wrong protocol, fragment, csum fields,
+         * sizes).
+         */
         GSO_HEADERS,
         /** A NEEDS_CSUM packet whose checksum field lies outside it. */
         CSUM
     }
 
     private static final Reason[] REASONS = Reason.values();
-    private static final int KNOWN_FLAGS = VirtioNetHdr.F_NEEDS_CSUM | VirtioNetHdr.F_DATA_VALID | VirtioNetHdr.F_RSC_INFO;
+    private static final int KNOWN_FLAGS =
+            VirtioNetHdr.F_NEEDS_CSUM | VirtioNetHdr.F_DATA_VALID | VirtioNetHdr.F_RSC_INFO;
 
     private final Gso gso = new Gso();
     private final Framing framing;
@@ -150,7 +154,8 @@ public final class OffloadValidator {
             }
             return null;
         } catch (MalformedPacketException e) {
-            return reject(gsoType != VirtioNetHdr.GSO_NONE ? Reason.GSO_HEADERS : Reason.CSUM, gsoType, 0, e.getMessage());
+            return reject(gsoType != VirtioNetHdr.GSO_NONE ? Reason.GSO_HEADERS : Reason.CSUM, gsoType, 0,
+                    e.getMessage());
         }
     }
 

@@ -60,7 +60,8 @@ public final class PacketBatch implements AutoCloseable {
         if (capacity <= 0) throw new IllegalArgumentException("capacity must be positive: " + capacity);
         if (bufferSize <= 0) throw new IllegalArgumentException("bufferSize must be positive: " + bufferSize);
         if (headroom < 0 || headroom >= bufferSize) {
-            throw new IllegalArgumentException("headroom " + headroom + " must be in [0, bufferSize=" + bufferSize + ")");
+            throw new IllegalArgumentException("headroom " + headroom + " must be in [0, bufferSize=" + bufferSize
+                    + ")");
         }
         long bytes = Math.multiplyExact((long) capacity, bufferSize);
         if (memory == null) {
@@ -170,7 +171,8 @@ public final class PacketBatch implements AutoCloseable {
     /** Sets packet {@code i}'s length. */
     public void setLength(int i, int len) {
         if (len < 0 || len > bufferSize - offset[i]) {
-            throw new IndexOutOfBoundsException("length " + len + " does not fit buffer " + i + " (room " + room(i) + ")");
+            throw new IndexOutOfBoundsException("length " + len + " does not fit buffer " + i + " (room " + room(i)
+                    + ")");
         }
         length[i] = len;
     }
@@ -192,7 +194,8 @@ public final class PacketBatch implements AutoCloseable {
         int start = offset[i] - n;
         int len = length[i] + n;
         if (start < 0 || len < 0) {
-            throw new IndexOutOfBoundsException("cannot push " + n + " bytes on packet " + i + " (headroom " + offset[i] + ", length " + length[i] + ")");
+            throw new IndexOutOfBoundsException("cannot push " + n + " bytes on packet " + i + " (headroom " + offset[i]
+                    + ", length " + length[i] + ")");
         }
         offset[i] = start;
         length[i] = len;
@@ -246,7 +249,10 @@ public final class PacketBatch implements AutoCloseable {
     /** True if packet {@code i}'s transport checksum still has to be computed. */
     public boolean needsCsum(int i) { return (flags[i] & VirtioNetHdr.F_NEEDS_CSUM) != 0; }
 
-    /** Sets all of packet {@code i}'s offload metadata (the virtio-net header fields; the four lengths are kept as 16-bit unsigned values). */
+    /**
+     * Sets all of packet {@code i}'s offload metadata (the virtio-net header fields; the four lengths are kept as
+     * 16-bit unsigned values).
+     */
     public void setOffload(int i, int flags, int gsoType, int hdrLen, int gsoSize, int csumStart, int csumOffset) {
         this.flags[i] = (byte) flags;
         this.gsoType[i] = (byte) gsoType;
@@ -297,7 +303,8 @@ public final class PacketBatch implements AutoCloseable {
     public int append(PacketBatch from, int src) {
         int len = from.length(src);
         if (len > bufferSize - headroom) {
-            throw new IllegalArgumentException("packet of " + len + " bytes does not fit a buffer of " + (bufferSize - headroom));
+            throw new IllegalArgumentException("packet of " + len + " bytes does not fit a buffer of "
+                    + (bufferSize - headroom));
         }
         int i = add();
         MemorySegment.copy(from.memory, from.dataOffset(src), memory, dataOffset(i), len);

@@ -51,7 +51,8 @@ public final class PacketHeaders {
             MalformedPacketException.require(l3, 1, len, "IP header");
             int v = Bytes.u8(seg, off + l3) >>> 4;
             if (v != (etherType == Ethernet.ETH_P_IP ? 4 : 6)) {
-                throw new MalformedPacketException("EtherType 0x" + Integer.toHexString(etherType) + " carries IP version " + v);
+                throw new MalformedPacketException("EtherType 0x" + Integer.toHexString(etherType)
+                        + " carries IP version " + v);
             }
         } else {
             l3 = 0;
@@ -118,7 +119,8 @@ public final class PacketHeaders {
         while (p < l4 && Ipv6.isExtensionHeader(nh)) {
             if (nh == IpProtocol.IPPROTO_FRAGMENT) return true;
             int next = Bytes.u8(seg, ip + p);
-            p += nh == IpProtocol.IPPROTO_AH ? (Bytes.u8(seg, ip + p + 1) + 2) << 2 : (Bytes.u8(seg, ip + p + 1) + 1) << 3;
+            p += nh == IpProtocol.IPPROTO_AH ? (Bytes.u8(seg, ip + p + 1) + 2) << 2
+                    : (Bytes.u8(seg, ip + p + 1) + 1) << 3;
             nh = next;
         }
         return false;

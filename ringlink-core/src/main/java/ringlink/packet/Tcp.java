@@ -74,8 +74,11 @@ public final class Tcp {
     public static void setSeq(MemorySegment seg, long off, int v) { Bytes.put32(seg, off + OFF_SEQ, v); }
     /** Sets the acknowledgment number. */
     public static void setAckSeq(MemorySegment seg, long off, int v) { Bytes.put32(seg, off + OFF_ACK_SEQ, v); }
-    /** Sets the data offset from {@code bytes} (a multiple of 4, at most {@link #MAX_HLEN}); clears the reserved bits. */
-    public static void setHeaderLength(MemorySegment seg, long off, int bytes) { Bytes.put8(seg, off + OFF_DOFF, (bytes >>> 2) << 4); }
+    /**
+     * Sets the data offset from {@code bytes} (a multiple of 4, at most {@link #MAX_HLEN}); clears the reserved bits.
+     */
+    public static void setHeaderLength(MemorySegment seg, long off, int bytes) {
+            Bytes.put8(seg, off + OFF_DOFF, (bytes >>> 2) << 4); }
     /** Sets the flags byte. */
     public static void setFlags(MemorySegment seg, long off, int v) { Bytes.put8(seg, off + OFF_FLAGS, v); }
     /** Sets the window. */

@@ -32,11 +32,17 @@ public final class VirtioNetHdr {
     /** Size of the header with {@code num_buffers} (MRG_RXBUF or VERSION_1). */
     public static final int SIZE_MRG = 12;
 
-    /** Flag: the checksum is partial; finish it from {@code csum_start} and store it at {@code csum_start + csum_offset}. */
+    /**
+     * Flag: the checksum is partial; finish it from {@code csum_start} and store it at {@code csum_start +
+     * csum_offset}.
+     */
     public static final int F_NEEDS_CSUM = 1;
     /** Flag: the packet's checksums are known to be good (set by the device on packets it delivers). */
     public static final int F_DATA_VALID = 2;
-    /** Flag: receive segment coalescing info: {@code csum_start}/{@code csum_offset} carry the coalesced segment and duplicate ACK counts. */
+    /**
+     * Flag: receive segment coalescing info: {@code csum_start}/{@code csum_offset} carry the coalesced segment and
+     * duplicate ACK counts.
+     */
     public static final int F_RSC_INFO = 4;
 
     /** GSO type: not a superpacket. */

@@ -23,7 +23,8 @@ final class PipeRx {
 
     PipeRx(MemorySegment pipe, String name) {
         this.length = ringLength(pipe.byteSize());
-        if (length < MIN_PIPE_SIZE) throw new IllegalArgumentException(name + ": pipe of " + pipe.byteSize() + " bytes is too small");
+        if (length < MIN_PIPE_SIZE)
+                throw new IllegalArgumentException(name + ": pipe of " + pipe.byteSize() + " bytes is too small");
         this.ring = pipe.asSlice(0, length);
         this.name = name;
         this.tail = INITIAL_POSITION;
@@ -40,7 +41,8 @@ final class PipeRx {
             if (head == tail + JUMP) return -1; // the whole ring is pulled and not yet flushed
             long h = (long) HEADER.getAcquire(ring, head & OFFSET_MASK);
             if ((h & SLOT_FREE) != 0) return -1;
-            if ((h & SLOT_RESERVED_MASK) != 0) throw corrupt("slot header 0x" + Long.toHexString(h) + " has reserved bits set");
+            if ((h & SLOT_RESERVED_MASK) != 0)
+                    throw corrupt("slot header 0x" + Long.toHexString(h) + " has reserved bits set");
             long payload = h & SLOT_SIZE_MASK;
             long newHead = head + slotSize(payload);
             if (newHead - (tail + JUMP) > 0) {

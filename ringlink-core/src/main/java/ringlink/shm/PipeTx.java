@@ -29,7 +29,8 @@ final class PipeTx {
      */
     PipeTx(MemorySegment pipe, String name) {
         this.length = ringLength(pipe.byteSize());
-        if (length < MIN_PIPE_SIZE) throw new IllegalArgumentException(name + ": pipe of " + pipe.byteSize() + " bytes is too small");
+        if (length < MIN_PIPE_SIZE)
+                throw new IllegalArgumentException(name + ": pipe of " + pipe.byteSize() + " bytes is too small");
         this.ring = pipe.asSlice(0, length);
         this.name = name;
         this.maxPayload = length - 2L * SIZEOF_SLOT_HEADER;
@@ -92,7 +93,8 @@ final class PipeTx {
             long newHead = head + slotSize(h & SLOT_SIZE_MASK);
             if ((h & SLOT_RESERVED_MASK) != 0 || newHead - tail > JUMP || (newHead & OFFSET_MASK) >= length) {
                 throw new CorruptQueueException(name + ": the consumer freed a slot at offset " + (head & OFFSET_MASK)
-                        + " with header 0x" + Long.toHexString(h) + ", which runs past the ring end or the published data ("
+                        + " with header 0x" + Long.toHexString(h)
+                                + ", which runs past the ring end or the published data ("
                         + length + "-byte ring)");
             }
             head = newHead;

@@ -38,7 +38,8 @@ public record QueueConfig(Fd data, Fd eventFd, Fd txPipe, Fd rxPipe, Fd sharedDa
     /** Rebuilds a config from descriptors received in {@link #fds()} order (takes ownership). */
     public static QueueConfig fromFds(Fd[] fds, int from) {
         if (fds.length - from < FD_COUNT) {
-            throw new IllegalArgumentException("a queue config needs " + FD_COUNT + " descriptors, got " + (fds.length - from));
+            throw new IllegalArgumentException("a queue config needs " + FD_COUNT + " descriptors, got "
+                    + (fds.length - from));
         }
         return new QueueConfig(fds[from], fds[from + 1], fds[from + 2], fds[from + 3], fds[from + 4]);
     }
@@ -49,9 +50,11 @@ public record QueueConfig(Fd data, Fd eventFd, Fd txPipe, Fd rxPipe, Fd sharedDa
      */
     public static QueueConfig create(String name, long dataSize, long pipeSize) throws SysException {
         if (pipeSize < PipeLayout.MIN_PIPE_SIZE || pipeSize > (1L << 30)) {
-            throw new IllegalArgumentException("pipe size " + pipeSize + " must be in [" + PipeLayout.MIN_PIPE_SIZE + ", 1 GiB]");
+            throw new IllegalArgumentException("pipe size " + pipeSize + " must be in [" + PipeLayout.MIN_PIPE_SIZE
+                    + ", 1 GiB]");
         }
-        if (dataSize <= 0 || dataSize > (1L << 32)) throw new IllegalArgumentException("data size " + dataSize + " must be in (0, 4 GiB]");
+        if (dataSize <= 0 || dataSize > (1L << 32))
+                throw new IllegalArgumentException("data size " + dataSize + " must be in (0, 4 GiB]");
         Fd data = null, event = null, tx = null, rx = null, shared = null;
         boolean ok = false;
         try {
@@ -62,7 +65,8 @@ public record QueueConfig(Fd data, Fd eventFd, Fd txPipe, Fd rxPipe, Fd sharedDa
             rx = MemFd.create("rlsh-" + name + "-rxpipe", pipeSize);
             shared = MemFd.create("rlsh-" + name + "-shared", SharedDataLayout.DEFAULT_SIZE);
             for (Fd p : new Fd[] {tx, rx}) {
-                try (Mapping m = Mapping.map(p, pipeSize, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "pipe")) {
+                try (Mapping m = Mapping.map(p, pipeSize, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+                        "pipe")) {
                     PipeLayout.initEmpty(m.segment());
                 }
             }
@@ -113,7 +117,8 @@ public record QueueConfig(Fd data, Fd eventFd, Fd txPipe, Fd rxPipe, Fd sharedDa
             this.shared = s;
         }
 
-        private static Mapping map(Fd fd, long min, long max, String what, boolean[] unsealed) throws java.io.IOException {
+        private static Mapping map(Fd fd, long min, long max, String what,
+                boolean[] unsealed) throws java.io.IOException {
             if (!MemFd.sealAgainstShrink(fd)) { // before the size is read: from here on it cannot drop
                 unsealed[0] = true;
                 // Ours are sealed (MemFd.create), a sealable peer's file is sealed here; one that
@@ -124,7 +129,8 @@ public record QueueConfig(Fd data, Fd eventFd, Fd txPipe, Fd rxPipe, Fd sharedDa
             }
             long size = fd.size();
             if (size < min || size > max) {
-                throw new ringlink.link.LinkFailedException(what + ": the peer's file is " + size + " bytes, expected " + min + ".." + max);
+                throw new ringlink.link.LinkFailedException(what + ": the peer's file is " + size + " bytes, expected "
+                        + min + ".." + max);
             }
             return Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, what);
         }

@@ -22,7 +22,10 @@ final class Queues {
 
     /** What a link receives from. */
     interface Inbound {
-        /** Appends up to what fits in {@code batch}; returns how many were appended, dropped ones counted in {@code drops[0]}. */
+        /**
+         * Appends up to what fits in {@code batch}; returns how many were appended, dropped ones counted in
+         * {@code drops[0]}.
+         */
         int receive(PacketBatch batch, long[] drops) throws CorruptQueueException;
 
         /** True if something may be received (for the sleep protocol). */
@@ -35,7 +38,8 @@ final class Queues {
          * Takes packets [from, to); returns how many were taken. {@code stats[0]} counts those
          * dropped (empty or larger than {@code maxSize}), {@code stats[1]} the bytes sent.
          */
-        int transmit(PacketBatch batch, int from, int to, int maxSize, long[] stats) throws CorruptQueueException, SysException, ClosedFdException;
+        int transmit(PacketBatch batch, int from, int to, int maxSize, long[] stats) throws CorruptQueueException,
+                SysException, ClosedFdException;
     }
 
     /** Signals {@code event} unless the consumer said (in its shared-data word) that it is busy. */
@@ -166,11 +170,13 @@ final class Queues {
             MemorySegment ring = completions.ring();
             while ((off = completions.pull()) >= 0) {
                 if (completions.size() != TxPacketLayout.SIZEOF_COMPLETION) {
-                    throw new CorruptQueueException(name + ": completion of " + completions.size() + " bytes (expected 8)");
+                    throw new CorruptQueueException(name + ": completion of " + completions.size()
+                            + " bytes (expected 8)");
                 }
                 long id = (long) TxPacketLayout.U64.get(ring, off);
                 if (id < 0 || id >= buffers || !inFlight[(int) id]) {
-                    throw new CorruptQueueException(name + ": completion for packet id " + Long.toUnsignedString(id) + ", which is not in flight");
+                    throw new CorruptQueueException(name + ": completion for packet id " + Long.toUnsignedString(id)
+                            + ", which is not in flight");
                 }
                 inFlight[(int) id] = false;
                 for (int b = (int) id; b >= 0; b = chain[b]) free[freeTop++] = b;
@@ -261,7 +267,8 @@ final class Queues {
                 long d = consumed.pull();
                 if (d < 0) break;
                 int size = consumed.size();
-                if (size < SIZEOF_CONSUMED_PACKET_HEADER || (size - SIZEOF_CONSUMED_PACKET_HEADER) % SIZEOF_CONSUMED_BUFFER != 0) {
+                if (size < SIZEOF_CONSUMED_PACKET_HEADER
+                        || (size - SIZEOF_CONSUMED_PACKET_HEADER) % SIZEOF_CONSUMED_BUFFER != 0) {
                     throw new CorruptQueueException(name + ": completion of " + size + " bytes is not 8 + 28*n");
                 }
                 int n = (size - SIZEOF_CONSUMED_PACKET_HEADER) / SIZEOF_CONSUMED_BUFFER;
@@ -276,11 +283,14 @@ final class Queues {
                     long bs = u32(ring, c + CONSUMED_SIZE, U32);
                     long id = (long) U64.get(ring, c + CONSUMED_ID);
                     if (id < 0 || id >= buffers || !posted[(int) id]) {
-                        throw new CorruptQueueException(name + ": completion returns buffer id " + Long.toUnsignedString(id) + ", which was not posted");
+                        throw new CorruptQueueException(name + ": completion returns buffer id "
+                                + Long.toUnsignedString(id) + ", which was not posted");
                     }
                     if (off != id * bufferSize || bs > bufferSize) {
-                        throw new CorruptQueueException(name + ": completion for buffer " + id + " points at [" + Long.toUnsignedString(off) + ", +"
-                                + bs + "), outside that buffer [" + id * bufferSize + ", +" + bufferSize + ") of the data region");
+                        throw new CorruptQueueException(name + ": completion for buffer " + id + " points at ["
+                                + Long.toUnsignedString(off) + ", +"
+                                + bs + "), outside that buffer [" + id * bufferSize + ", +" + bufferSize
+                                        + ") of the data region");
                     }
                     posted[(int) id] = false;
                     toPost[toPostTop++] = (int) id;
@@ -329,8 +339,10 @@ final class Queues {
                 if (d < 0) break;
                 int size = packets.size();
                 if (size < TxPacketLayout.SIZEOF_PACKET_HEADER
-                        || (size - TxPacketLayout.SIZEOF_PACKET_HEADER) % TxPacketLayout.SIZEOF_BUFFER_DESCRIPTOR != 0) {
-                    throw new CorruptQueueException(name + ": packet descriptor of " + size + " bytes is not 16 + 12*n");
+                        || (size - TxPacketLayout.SIZEOF_PACKET_HEADER) % TxPacketLayout.SIZEOF_BUFFER_DESCRIPTOR
+                                != 0) {
+                    throw new CorruptQueueException(name + ": packet descriptor of " + size
+                            + " bytes is not 16 + 12*n");
                 }
                 long c = completions.push(TxPacketLayout.SIZEOF_COMPLETION);
                 if (c < 0) {
@@ -351,8 +363,10 @@ final class Queues {
                     long off = (long) TxPacketLayout.U64.get(ring, bd + TxPacketLayout.BUFFER_OFFSET);
                     long bs = u32(ring, bd + TxPacketLayout.BUFFER_SIZE, TxPacketLayout.U32);
                     if (off < 0 || off > dataSize - bs) {
-                        throw new CorruptQueueException(name + ": packet " + Long.toUnsignedString(id) + " buffer " + k + " at ["
-                                + Long.toUnsignedString(off) + ", +" + bs + ") lies outside the " + dataSize + "-byte data region");
+                        throw new CorruptQueueException(name + ": packet " + Long.toUnsignedString(id) + " buffer " + k
+                                + " at ["
+                                + Long.toUnsignedString(off) + ", +" + bs + ") lies outside the " + dataSize
+                                        + "-byte data region");
                     }
                     long piece = Math.min(bs, total - copied);
                     if (fits) MemorySegment.copy(data, off, dst, at + copied, piece);
@@ -413,12 +427,14 @@ final class Queues {
                 long d = fill.pull();
                 if (d < 0) break;
                 if (fill.size() != SIZEOF_POSTED_BUFFER) {
-                    throw new CorruptQueueException(name + ": posted buffer descriptor of " + fill.size() + " bytes (expected 32)");
+                    throw new CorruptQueueException(name + ": posted buffer descriptor of " + fill.size()
+                            + " bytes (expected 32)");
                 }
                 long off = (long) U64.get(ring, d + POSTED_OFFSET);
                 long size = u32(ring, d + POSTED_SIZE, U32);
                 if (size == 0 || off < 0 || off > dataSize - size) {
-                    throw new CorruptQueueException(name + ": posted buffer [" + Long.toUnsignedString(off) + ", +" + size
+                    throw new CorruptQueueException(name + ": posted buffer [" + Long.toUnsignedString(off) + ", +"
+                            + size
                             + ") is empty or lies outside the " + dataSize + "-byte data region");
                 }
                 int s = (int) (stTail++ & MASK);

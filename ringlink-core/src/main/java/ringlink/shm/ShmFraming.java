@@ -33,7 +33,8 @@ final class ShmFraming {
         this.options = options;
         this.counters = counters;
         this.drops = drops;
-        this.rxCheck = new OffloadValidator(options.layer() == Layer.L2 || options.ethernet() ? Framing.ETHERNET : Framing.IP,
+        this.rxCheck =
+                new OffloadValidator(options.layer() == Layer.L2 || options.ethernet() ? Framing.ETHERNET : Framing.IP,
                 OffloadValidator.Source.DRIVER);
         MemorySegment.copy(options.peerMac(), 0, ethHeader, ValueLayout.JAVA_BYTE, 0, 6);
         MemorySegment.copy(options.mac(), 0, ethHeader, ValueLayout.JAVA_BYTE, 6, 6);

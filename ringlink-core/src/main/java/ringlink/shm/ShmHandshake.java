@@ -66,7 +66,8 @@ public final class ShmHandshake {
     /** Receives the two queues, waiting at most {@code timeoutMillis}. */
     public static Offer receive(UnixSocket conn, int timeoutMillis) throws IOException {
         if (PollSet.pollOne(conn.fd(), PollfdLayout.POLLIN, timeoutMillis) == 0) {
-            throw new LinkFailedException(conn.what() + ": no queue offer from the peer within " + timeoutMillis + " ms");
+            throw new LinkFailedException(conn.what() + ": no queue offer from the peer within " + timeoutMillis
+                    + " ms");
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = a.allocate(MESSAGE_SIZE);
@@ -75,14 +76,18 @@ public final class ShmHandshake {
             boolean ok = false;
             try {
                 if (r.bytes() != MESSAGE_SIZE || m.get(LE32, 0) != MAGIC) {
-                    throw new LinkFailedException(conn.what() + ": the peer's queue offer is not a Ringlink sharedmem offer ("
+                    throw new LinkFailedException(conn.what()
+                            + ": the peer's queue offer is not a Ringlink sharedmem offer ("
                             + r.bytes() + " bytes)");
                 }
-                if (m.get(LE32, 4) != VERSION) throw new LinkFailedException(conn.what() + ": offer version " + m.get(LE32, 4) + ", we speak " + VERSION);
+                if (m.get(LE32, 4) != VERSION) throw new LinkFailedException(conn.what() + ": offer version "
+                        + m.get(LE32, 4) + ", we speak " + VERSION);
                 if (fds.length != 2 * QueueConfig.FD_COUNT) {
-                    throw new LinkFailedException(conn.what() + ": the queue offer carried " + fds.length + " descriptors, expected 10");
+                    throw new LinkFailedException(conn.what() + ": the queue offer carried " + fds.length
+                            + " descriptors, expected 10");
                 }
-                Offer o = new Offer(QueueConfig.fromFds(fds, 0), QueueConfig.fromFds(fds, QueueConfig.FD_COUNT), m.get(LE32, 8));
+                Offer o = new Offer(QueueConfig.fromFds(fds, 0), QueueConfig.fromFds(fds, QueueConfig.FD_COUNT),
+                        m.get(LE32, 8));
                 ok = true;
                 return o;
             } finally {

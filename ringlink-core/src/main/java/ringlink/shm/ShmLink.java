@@ -16,7 +16,6 @@ import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.LinkFailedException;
 import ringlink.link.Offloads;
-import ringlink.packet.Ethernet;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.ClosedFdException;
@@ -77,17 +76,24 @@ public final class ShmLink implements Link {
      * @param mac source address of headers added on transmit (L3 over Ethernet)
      * @param peerMac destination address of headers added on transmit
      */
-    public record Options(int mtu, int bufferSize, boolean ethernet, Layer layer, boolean checksumOffload, boolean vnetHdr,
+    public record Options(int mtu, int bufferSize, boolean ethernet, Layer layer, boolean checksumOffload,
+            boolean vnetHdr,
                           byte[] mac, byte[] peerMac) {
-        /** Checks the settings (MTU in [68, 65535], buffer size in [64, 1 MiB], an L2 link has Ethernet on the wire) and fills in default addresses for null ones. */
+        /**
+         * Checks the settings (MTU in [68, 65535], buffer size in [64, 1 MiB], an L2 link has Ethernet on the wire) and
+         * fills in default addresses for null ones.
+         */
         public Options {
             if (mtu < 68 || mtu > 65535) throw new IllegalArgumentException("mtu " + mtu + " must be in [68, 65535]");
-            if (bufferSize < 64 || bufferSize > (1 << 20)) throw new IllegalArgumentException("buffer size " + bufferSize + " must be in [64, 1 MiB]");
+            if (bufferSize < 64 || bufferSize > (1 << 20))
+                    throw new IllegalArgumentException("buffer size " + bufferSize + " must be in [64, 1 MiB]");
             Objects.requireNonNull(layer);
-            if (!ethernet && layer == Layer.L2) throw new IllegalArgumentException("an L2 link needs Ethernet headers on the wire (eth=true)");
+            if (!ethernet && layer == Layer.L2)
+                    throw new IllegalArgumentException("an L2 link needs Ethernet headers on the wire (eth=true)");
             if (mac == null) mac = new byte[] {0x02, 0x72, 0x6c, 0x73, 0x68, 0x01};
             if (peerMac == null) peerMac = new byte[] {-1, -1, -1, -1, -1, -1};
-            if (mac.length != 6 || peerMac.length != 6) throw new IllegalArgumentException("MAC addresses have 6 bytes");
+            if (mac.length != 6 || peerMac.length != 6)
+                    throw new IllegalArgumentException("MAC addresses have 6 bytes");
         }
 
         /** gVisor's defaults: MTU 1500, 2048-byte buffers, Ethernet on the wire, L2, no checksum offload. */
@@ -96,15 +102,20 @@ public final class ShmLink implements Link {
         }
 
         /** These settings with MTU {@code m}. */
-        public Options withMtu(int m) { return new Options(m, bufferSize, ethernet, layer, checksumOffload, vnetHdr, mac, peerMac); }
+        public Options withMtu(int m) {
+                return new Options(m, bufferSize, ethernet, layer, checksumOffload, vnetHdr, mac, peerMac); }
         /** These settings with {@code b}-byte buffers. */
-        public Options withBufferSize(int b) { return new Options(mtu, b, ethernet, layer, checksumOffload, vnetHdr, mac, peerMac); }
+        public Options withBufferSize(int b) {
+                return new Options(mtu, b, ethernet, layer, checksumOffload, vnetHdr, mac, peerMac); }
         /** These settings with Ethernet on the wire or not ({@code eth}) and layer {@code l}. */
-        public Options withLayer(boolean eth, Layer l) { return new Options(mtu, bufferSize, eth, l, checksumOffload, vnetHdr, mac, peerMac); }
+        public Options withLayer(boolean eth, Layer l) {
+                return new Options(mtu, bufferSize, eth, l, checksumOffload, vnetHdr, mac, peerMac); }
         /** These settings with checksum offload on or off. */
-        public Options withChecksumOffload(boolean c) { return new Options(mtu, bufferSize, ethernet, layer, c, vnetHdr, mac, peerMac); }
+        public Options withChecksumOffload(boolean c) {
+                return new Options(mtu, bufferSize, ethernet, layer, c, vnetHdr, mac, peerMac); }
         /** These settings with the virtio-net header on the wire or not. */
-        public Options withVnetHdr(boolean v) { return new Options(mtu, bufferSize, ethernet, layer, checksumOffload, v, mac, peerMac); }
+        public Options withVnetHdr(boolean v) {
+                return new Options(mtu, bufferSize, ethernet, layer, checksumOffload, v, mac, peerMac); }
     }
 
     private static final int ETH_HLEN = 14;
@@ -175,7 +186,8 @@ public final class ShmLink implements Link {
         }
     }
 
-    private ShmLink(String name, Role role, QueueConfig txc, QueueConfig rxc, QueueConfig.Mapped tx, QueueConfig.Mapped rx,
+    private ShmLink(String name, Role role, QueueConfig txc, QueueConfig rxc, QueueConfig.Mapped tx,
+            QueueConfig.Mapped rx,
                     Options options, UnixSocket peer, Consumer<String> onPeerClosed) throws IOException {
         this.name = name;
         this.role = role;
@@ -226,7 +238,8 @@ public final class ShmLink implements Link {
 
     private static void checkEventFd(String queue, Fd fd) throws LinkFailedException {
         String bad = EventFd.checkPeer(fd);
-        if (bad != null) throw new LinkFailedException(queue + ": its eventfd (descriptor 2 of the queue's 5) is " + bad);
+        if (bad != null)
+                throw new LinkFailedException(queue + ": its eventfd (descriptor 2 of the queue's 5) is " + bad);
     }
 
     @Override public String name() { return name; }
@@ -290,7 +303,8 @@ public final class ShmLink implements Link {
         close(t.getMessage());
         if (t instanceof LinkFailedException lf) return lf;
         if (Mapping.isFault(t)) {
-            return new LinkFailedException(name + ": shared memory faulted (SIGBUS): the peer shrank a queue file under our mapping", t);
+            return new LinkFailedException(name
+                    + ": shared memory faulted (SIGBUS): the peer shrank a queue file under our mapping", t);
         }
         return new LinkFailedException(name + ": shared memory access failed (corrupt queue?): " + t, t);
     }
@@ -338,7 +352,8 @@ public final class ShmLink implements Link {
         Offloads off = offloads();
         for (int i = from; i < to; i++) {
             if (!off.accepts(batch, i)) {
-                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + off + ")");
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + off
+                        + ")");
             }
         }
         boolean addEth = options.layer() == Layer.L3 && options.ethernet();
@@ -447,7 +462,8 @@ public final class ShmLink implements Link {
         // closed from inside one of them by fail(), when it returns); then readyEvent (and its
         // queue's descriptors, which close it too) once no thread can be asleep on it.
         boolean readyIsRx = readyEvent == rxEvent;
-        state.close(txMem, rxMem, readyIsRx ? txEvent : rxEvent, readyIsRx ? txConfig : rxConfig, peer, released::countDown);
+        state.close(txMem, rxMem, readyIsRx ? txEvent : rxEvent, readyIsRx ? txConfig : rxConfig, peer,
+                released::countDown);
     }
 
     /** Waits until the link is closed and its memory released; true if it was within the timeout. */

@@ -14,7 +14,8 @@ import ringlink.sys.SysException;
 import ringlink.sys.UnixSocket;
 
 /**
- * {@code shm:/path.sock?role=server|client&listen=BOOL&mtu=1500&buffer=2048&eth=true&layer=l2|l3&csum=false&vnethdr=false&data=1048576&pipe=65536&timeout=30000}.
+ * {@code shm:/path.sock?role=server|client&listen=BOOL&mtu=1500&buffer=2048&eth=true&layer=l2|l3}
+ * {@code &csum=false&vnethdr=false&data=1048576&pipe=65536&timeout=30000}.
  *
  * <p>The listening side ({@code listen}, by default the server) binds the path, creates both
  * queues (memfds), waits for one peer, and hands it the ten descriptors ({@link ShmHandshake});
@@ -28,13 +29,15 @@ public final class ShmLinkProvider implements LinkProvider {
 
     @Override
     public String usage() {
-        return "shm:/PATH.sock[?role=server|client&listen=BOOL&mtu=1500&buffer=2048&eth=true&layer=l2|l3&csum=false&vnethdr=false&data=BYTES&pipe=BYTES&timeout=MS]"
+        return "shm:/PATH.sock[?role=server|client&listen=BOOL&mtu=1500&buffer=2048&eth=true&layer=l2|l3&csum=false&vne"
+                + "thdr=false&data=BYTES&pipe=BYTES&timeout=MS]"
                 + "  gVisor-compatible shared-memory queues (the server creates them and waits for a client)";
     }
 
     @Override
     public Link open(LinkSpec spec) throws IOException {
-        spec.checkParams(Set.of("role", "listen", "vnethdr", "mtu", "buffer", "eth", "layer", "csum", "data", "pipe", "timeout"));
+        spec.checkParams(Set.of("role", "listen", "vnethdr", "mtu", "buffer", "eth", "layer", "csum", "data", "pipe",
+                "timeout"));
         Path path = Path.of(spec.requireTarget("socket path"));
         String role = spec.param("role", "server").toLowerCase(Locale.ROOT);
         boolean eth = spec.boolParam("eth", true);
@@ -98,7 +101,8 @@ public final class ShmLinkProvider implements LinkProvider {
             try {
                 return UnixSocket.connect(path, UnixSocket.SOCK_STREAM);
             } catch (SysException e) {
-                if (System.nanoTime() - deadline > 0) throw new LinkFailedException(name + ": cannot connect: " + e.getMessage(), e);
+                if (System.nanoTime() - deadline > 0)
+                        throw new LinkFailedException(name + ": cannot connect: " + e.getMessage(), e);
                 try {
                     Thread.sleep(20);
                 } catch (InterruptedException ie) {

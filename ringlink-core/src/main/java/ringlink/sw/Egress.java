@@ -67,7 +67,8 @@ final class Egress {
                 q.txDrop(DropReason.PORT_DOWN, to - from);
                 return;
             }
-            var offloads = q.link.transmitOffloads(); // what it takes whole (a TAP: superpackets, whatever it negotiated)
+            // what it takes whole (a TAP: superpackets, whatever it negotiated)
+            var offloads = q.link.transmitOffloads();
             int i = from;
             while (i < to && q.up) {
                 int j = i;

@@ -71,9 +71,12 @@ public final class MacTable {
      * @param ports the number of ports whose slots are counted (ports beyond it learn without a limit)
      */
     public MacTable(int capacity, long ageingMs, int ports) {
-        if (capacity < 16 || capacity > (1 << 26)) throw new IllegalArgumentException("MAC table capacity " + capacity + " not in [16, 2^26]");
-        if (ageingMs <= 0 || ageingMs > Integer.MAX_VALUE / 2) throw new IllegalArgumentException("ageing " + ageingMs + " ms out of range");
-        if (ports < 1 || ports > MAX_PORTS) throw new IllegalArgumentException("ports " + ports + " not in [1, " + MAX_PORTS + "]");
+        if (capacity < 16 || capacity > (1 << 26))
+                throw new IllegalArgumentException("MAC table capacity " + capacity + " not in [16, 2^26]");
+        if (ageingMs <= 0 || ageingMs > Integer.MAX_VALUE / 2)
+                throw new IllegalArgumentException("ageing " + ageingMs + " ms out of range");
+        if (ports < 1 || ports > MAX_PORTS)
+                throw new IllegalArgumentException("ports " + ports + " not in [1, " + MAX_PORTS + "]");
         int cap = Integer.highestOneBit(capacity - 1) << 1;
         this.keys = new long[cap];
         this.vals = new long[cap];
@@ -275,7 +278,8 @@ public final class MacTable {
             if (k == 0) continue;
             long v = (long) VALS.getAcquire(vals, s);
             if ((v >>> 48) != check(k) || !fresh(v, nowMs)) continue;
-            out.add(new Entry(k & 0xffff_ffff_ffffL, (int) (k >>> 48) - 1, (int) (v & 0xffff) - 1, nowMs - (int) (v >>> 16)));
+            out.add(new Entry(k & 0xffff_ffff_ffffL, (int) (k >>> 48) - 1, (int) (v & 0xffff) - 1,
+                    nowMs - (int) (v >>> 16)));
         }
         return out;
     }

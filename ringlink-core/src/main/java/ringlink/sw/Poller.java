@@ -52,7 +52,8 @@ final class Poller implements Runnable {
     private final int[] vids;
     private boolean[] prepared;
     /** Port changes for this thread to make at the top of its next round. */
-    private final java.util.concurrent.ConcurrentLinkedQueue<Task> tasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.ConcurrentLinkedQueue<Task> tasks =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
     private volatile boolean pendingTasks;
     /** Receive queues this thread polls (for placing new ports; written by this thread). */
     volatile int portCount;
@@ -70,7 +71,8 @@ final class Poller implements Runnable {
     private volatile boolean running = true;
     /** The CPU this thread pins itself to, or -1. */
     private final int cpu;
-    private final java.util.concurrent.CompletableFuture<String> pinned = new java.util.concurrent.CompletableFuture<>();
+    private final java.util.concurrent.CompletableFuture<String> pinned =
+            new java.util.concurrent.CompletableFuture<>();
     final Thread thread;
 
     /** A port change: add or release {@code port}; {@code done} completes once made. */
@@ -457,7 +459,9 @@ final class Poller implements Runnable {
         }
     }
 
-    /** Copies the batch to the mirror port, in runs of one VLAN (dropped frames included: a mirror shows what arrived). */
+    /**
+     * Copies the batch to the mirror port, in runs of one VLAN (dropped frames included: a mirror shows what arrived).
+     */
     private void mirror(int n) {
         int i = 0;
         while (i < n) {

@@ -46,7 +46,8 @@ final class Port {
      */
     final LinkCounters counters = new LinkCounters();
     /** Drops per {@link DropReason}: written by either side, but only on the (per-batch) drop path. */
-    final java.util.concurrent.atomic.AtomicLongArray drops = new java.util.concurrent.atomic.AtomicLongArray(DropReason.values().length);
+    final java.util.concurrent.atomic.AtomicLongArray drops =
+            new java.util.concurrent.atomic.AtomicLongArray(DropReason.values().length);
     /** Superpackets segmented and checksums finished in software for this port (under the lock). */
     volatile long segmented, checksummed;
     /** Superpackets (GSO) the switch took from this port (any poller of its queues adds, once a batch). */
@@ -96,7 +97,8 @@ final class Port {
         this.enabled = new int[n];
         this.name = n == 1 ? link.name() : device.name();
         this.vlan = vlan;
-        for (Link l : queues) ringlink.link.LinkCountersEvent.register(l); // periodic JFR counters, however the link was opened
+        // periodic JFR counters, however the link was opened
+        for (Link l : queues) ringlink.link.LinkCountersEvent.register(l);
     }
 
     /**

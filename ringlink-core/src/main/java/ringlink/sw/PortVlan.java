@@ -52,7 +52,8 @@ public final class PortVlan {
      * with optional {@code native=1}. Returns null when none is given.
      */
     public static PortVlan parse(String access, String trunkList, String nativeVid) {
-        if (access != null && trunkList != null) throw new IllegalArgumentException("a port is either an access port (vlan=) or a trunk (trunk=), not both");
+        if (access != null && trunkList != null) throw new IllegalArgumentException(
+                "a port is either an access port (vlan=) or a trunk (trunk=), not both");
         if (access != null) {
             if (nativeVid != null) throw new IllegalArgumentException("native= applies to trunk ports only");
             return access(parseVid(access));

@@ -3,7 +3,10 @@ package ringlink.sw;
 import ringlink.packet.Framing;
 import ringlink.packet.OffloadFallback;
 
-/** Where the switch gets its software segmentation: {@code ringlink.packet}'s {@code Gso}, through {@link OffloadFallback#gso}. */
+/**
+ * Where the switch gets its software segmentation: {@code ringlink.packet}'s {@code Gso}, through
+ * {@link OffloadFallback#gso}.
+ */
 final class SoftwareOffload {
     private SoftwareOffload() {}
 

@@ -231,11 +231,13 @@ public final class Switch implements AutoCloseable {
          * can claim a secured station's address.
          */
         public Builder portSecurity(int port, long... macs) {
-            if (macs.length == 0) throw new IllegalArgumentException("port security for port " + port + " needs at least one address");
+            if (macs.length == 0) throw new IllegalArgumentException("port security for port " + port
+                    + " needs at least one address");
             long[] sorted = macs.clone();
             for (long m : sorted) {
                 if (m < 0 || m > 0xffff_ffff_ffffL || (m & (1L << 40)) != 0) {
-                    throw new IllegalArgumentException("port security: " + ringlink.packet.Ethernet.formatMac(m & 0xffff_ffff_ffffL) + " is not a unicast MAC address");
+                    throw new IllegalArgumentException("port security: " + ringlink.packet.Ethernet.formatMac(m
+                            & 0xffff_ffff_ffffL) + " is not a unicast MAC address");
                 }
             }
             java.util.Arrays.sort(sorted);
@@ -251,7 +253,8 @@ public final class Switch implements AutoCloseable {
          * full delays the others by one timeout and never stalls them.
          */
         public Builder txRetry(Duration d) {
-            if (d.isNegative() || d.toMillis() > 10) throw new IllegalArgumentException("tx retry " + d + " not in [0, 10 ms]");
+            if (d.isNegative() || d.toMillis() > 10)
+                    throw new IllegalArgumentException("tx retry " + d + " not in [0, 10 ms]");
             txRetry = d;
             return this;
         }

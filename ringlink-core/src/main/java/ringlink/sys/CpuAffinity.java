@@ -24,7 +24,8 @@ public final class CpuAffinity {
      * @throws IllegalArgumentException if {@code cpu} is negative or not below {@link #MAX_CPUS}
      */
     public static int checkCpu(int cpu) {
-        if (cpu < 0 || cpu >= MAX_CPUS) throw new IllegalArgumentException("CPU " + cpu + " not in [0, " + MAX_CPUS + ")");
+        if (cpu < 0 || cpu >= MAX_CPUS)
+                throw new IllegalArgumentException("CPU " + cpu + " not in [0, " + MAX_CPUS + ")");
         return cpu;
     }
 

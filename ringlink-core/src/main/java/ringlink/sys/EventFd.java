@@ -140,7 +140,8 @@ public final class EventFd implements AutoCloseable {
         }
         if (!EVENTFD_TARGET.equals(target)) {
             String kind = target.startsWith("pipe:") ? "a pipe" : target.startsWith("socket:") ? "a socket"
-                    : target.startsWith("anon_inode:") ? "another anonymous file" : target.startsWith("/") ? "a file" : "something else";
+                    : target.startsWith("anon_inode:") ? "another anonymous file" : target.startsWith("/") ? "a file"
+                            : "something else";
             return "not an eventfd but " + kind + " (" + target + ")";
         }
         try {
@@ -279,7 +280,8 @@ public final class EventFd implements AutoCloseable {
             if (!peerBlocked) {
                 peerBlocked = true;
                 System.getLogger("ringlink.sys.EventFd").log(System.Logger.Level.WARNING, fd.name()
-                        + ": a write blocked (the peer cleared O_NONBLOCK and keeps the counter full); released by draining it");
+                        + ": a write blocked (the peer cleared O_NONBLOCK and keeps the counter full); released by "
+                                + "draining it");
             }
         } finally {
             fd.release();

@@ -24,7 +24,8 @@ public final class IovecLayout {
     public static void set(MemorySegment iov, int i, MemorySegment buf, long off, long len) {
         if (!buf.isNative()) throw new IllegalArgumentException("iovec must point at native memory");
         if (off < 0 || len < 0 || off + len > buf.byteSize()) {
-            throw new IndexOutOfBoundsException("iovec [" + off + ", +" + len + ") outside a buffer of " + buf.byteSize());
+            throw new IndexOutOfBoundsException("iovec [" + off + ", +" + len + ") outside a buffer of "
+                    + buf.byteSize());
         }
         long base = i * SIZE;
         iov.set(ValueLayout.JAVA_LONG, base + OFF_IOV_BASE, buf.address() + off);

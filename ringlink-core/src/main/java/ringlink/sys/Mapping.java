@@ -32,7 +32,8 @@ public final class Mapping implements AutoCloseable {
      * Maps {@code length} bytes of {@code fd} at {@code offset}. {@code what} names the mapping in
      * errors ("vhost-user region 0", "XDP RX ring").
      */
-    public static Mapping map(Fd fd, long length, int prot, int flags, long offset, String what) throws SysException, ClosedFdException {
+    public static Mapping map(Fd fd, long length, int prot, int flags, long offset, String what) throws SysException,
+            ClosedFdException {
         if (length <= 0) throw new IllegalArgumentException("mapping length must be positive: " + length);
         int f = fd.acquire();
         try {
@@ -83,9 +84,11 @@ public final class Mapping implements AutoCloseable {
         return doMap(-1, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, 0, what);
     }
 
-    private static Mapping doMap(int fd, long length, int prot, int flags, long offset, String what) throws SysException {
+    private static Mapping doMap(int fd, long length, int prot, int flags, long offset,
+            String what) throws SysException {
         try {
-            MemorySegment p = (MemorySegment) LibC.MMAP.invokeExact(LibC.state(), MemorySegment.NULL, length, prot, flags, fd, offset);
+            MemorySegment p = (MemorySegment) LibC.MMAP.invokeExact(LibC.state(), MemorySegment.NULL, length, prot,
+                    flags, fd, offset);
             if (p.address() == MAP_FAILED) {
                 throw new SysException("mmap(" + length + " bytes at offset " + offset + ")", LibC.errno(), what);
             }

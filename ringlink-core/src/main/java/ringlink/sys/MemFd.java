@@ -71,7 +71,8 @@ public final class MemFd {
             int f = fd.acquire();
             try {
                 if (LibC.fcntl(f, F_ADD_SEALS, seals) < 0) {
-                    throw new SysException("fcntl(F_ADD_SEALS, 0x" + Integer.toHexString(seals) + ")", LibC.errno(), fd.name());
+                    throw new SysException("fcntl(F_ADD_SEALS, 0x" + Integer.toHexString(seals) + ")", LibC.errno(),
+                            fd.name());
                 }
             } finally {
                 fd.release();
@@ -150,7 +151,8 @@ public final class MemFd {
             if (sealAgainstShrink(fd) || allowUnsealed) return null;
             int s = seals(fd);
             return "the peer could shrink the file under our mapping ("
-                    + ((s & F_SEAL_SEAL) != 0 ? "sealed without F_SEAL_SHRINK" : "it cannot be sealed") + ", " + describe(fd) + ")";
+                    + ((s & F_SEAL_SEAL) != 0 ? "sealed without F_SEAL_SHRINK" : "it cannot be sealed") + ", "
+                            + describe(fd) + ")";
         } catch (SysException | ClosedFdException | IllegalStateException e) {
             return "a file whose size or seals cannot be checked (" + e.getMessage() + ")";
         }

@@ -48,7 +48,8 @@ public final class Net {
     /** Rejects names the kernel would reject (empty, too long, '/', whitespace). */
     public static void checkName(String name) {
         if (name == null || name.isEmpty() || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= IFNAMSIZ
-                || name.indexOf('/') >= 0 || name.chars().anyMatch(Character::isWhitespace) || name.equals(".") || name.equals("..")) {
+                || name.indexOf('/') >= 0 || name.chars().anyMatch(Character::isWhitespace) || name.equals(".")
+                        || name.equals("..")) {
             throw new IllegalArgumentException("invalid interface name '" + name + "' (1-15 bytes, no '/' or spaces)");
         }
     }

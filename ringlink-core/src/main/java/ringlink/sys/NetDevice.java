@@ -78,7 +78,8 @@ public final class NetDevice {
      */
     public static void addAddress(String ifname, InetAddress addr, int prefixLength) throws java.io.IOException {
         if (addr instanceof Inet4Address v4) {
-            if (prefixLength < 0 || prefixLength > 32) throw new IllegalArgumentException("IPv4 prefix length " + prefixLength);
+            if (prefixLength < 0 || prefixLength > 32)
+                    throw new IllegalArgumentException("IPv4 prefix length " + prefixLength);
             try (Arena a = Arena.ofConfined(); Fd s = socket(Sockets.AF_INET)) {
                 MemorySegment ifr = ifreq(a, ifname);
                 sockaddrIn(ifr, v4.getAddress());
@@ -89,7 +90,8 @@ public final class NetDevice {
                 s.ioctl("SIOCSIFNETMASK(/" + prefixLength + ")", SIOCSIFNETMASK, ifr);
             }
         } else if (addr instanceof Inet6Address v6) {
-            if (prefixLength < 0 || prefixLength > 128) throw new IllegalArgumentException("IPv6 prefix length " + prefixLength);
+            if (prefixLength < 0 || prefixLength > 128)
+                    throw new IllegalArgumentException("IPv6 prefix length " + prefixLength);
             int index = Net.ifNameToIndex(ifname);
             try (Arena a = Arena.ofConfined(); Fd s = socket(Sockets.AF_INET6)) {
                 MemorySegment r = a.allocate(IN6_IFREQ_SIZE, 8);
@@ -109,7 +111,8 @@ public final class NetDevice {
         String host = slash < 0 ? cidr : cidr.substring(0, slash);
         if (!host.matches("[0-9a-fA-F:.]+")) {
             // never resolve names: configuration must not depend on DNS
-            throw new IllegalArgumentException("'" + cidr + "' is not an IP address with a prefix (e.g. 10.0.0.1/24, fd00::1/64)");
+            throw new IllegalArgumentException("'" + cidr
+                    + "' is not an IP address with a prefix (e.g. 10.0.0.1/24, fd00::1/64)");
         }
         InetAddress addr;
         try {
@@ -128,7 +131,8 @@ public final class NetDevice {
     }
 
     private static Fd socket(int family) throws SysException {
-        return Sockets.socket(family, Sockets.SOCK_DGRAM, 0, family == Sockets.AF_INET ? "configuration socket" : "IPv6 configuration socket");
+        return Sockets.socket(family, Sockets.SOCK_DGRAM, 0,
+                family == Sockets.AF_INET ? "configuration socket" : "IPv6 configuration socket");
     }
 
     private static MemorySegment ifreq(Arena a, String ifname) {

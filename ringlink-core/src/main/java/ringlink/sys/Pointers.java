@@ -22,7 +22,8 @@ public final class Pointers {
     public static long of(MemorySegment target, long offset) {
         if (!target.isNative()) throw new IllegalArgumentException("a pointer must point at native memory");
         if (offset < 0 || offset > target.byteSize()) {
-            throw new IndexOutOfBoundsException("pointer to offset " + offset + " of a segment of " + target.byteSize());
+            throw new IndexOutOfBoundsException("pointer to offset " + offset + " of a segment of "
+                    + target.byteSize());
         }
         return target.address() + offset;
     }

@@ -36,7 +36,8 @@ public final class SockaddrUnLayout {
      */
     public static int fillAbstract(MemorySegment sa, String name) {
         byte[] p = name.getBytes(StandardCharsets.UTF_8);
-        if (p.length > 107) throw new IllegalArgumentException("abstract unix socket name longer than 107 bytes: " + name);
+        if (p.length > 107)
+                throw new IllegalArgumentException("abstract unix socket name longer than 107 bytes: " + name);
         sa.fill((byte) 0);
         sa.set(ValueLayout.JAVA_SHORT, OFF_SUN_FAMILY, (short) AF_UNIX);
         MemorySegment.copy(p, 0, sa, ValueLayout.JAVA_BYTE, OFF_SUN_PATH + 1, p.length);

@@ -21,7 +21,8 @@ public final class Sockets {
     public static Fd socket(int domain, int type, int protocol, String what) throws SysException {
         try {
             int r = (int) LibC.SOCKET.invokeExact(LibC.state(), domain, type | SOCK_CLOEXEC, protocol);
-            if (r < 0) throw new SysException("socket(" + domain + ", " + type + ", " + protocol + ")", LibC.errno(), what);
+            if (r < 0) throw new SysException("socket(" + domain + ", " + type + ", " + protocol + ")", LibC.errno(),
+                    what);
             return Fd.adopt(r, what);
         } catch (SysException e) {
             throw e;
@@ -36,20 +37,23 @@ public final class Sockets {
     }
 
     /** setsockopt(2) with {@code value} as the option value. {@code what} names the option. */
-    public static void setsockopt(Fd fd, int level, int option, MemorySegment value, String what) throws SysException, ClosedFdException {
+    public static void setsockopt(Fd fd, int level, int option, MemorySegment value, String what) throws SysException,
+            ClosedFdException {
         fd.call("setsockopt(" + what + ")",
                 f -> (int) LibC.SETSOCKOPT.invokeExact(LibC.state(), f, level, option, value, (int) value.byteSize()));
     }
 
     /** setsockopt(2) with an int value. */
-    public static void setsockopt(Fd fd, int level, int option, int value, String what) throws SysException, ClosedFdException {
+    public static void setsockopt(Fd fd, int level, int option, int value, String what) throws SysException,
+            ClosedFdException {
         try (Arena a = Arena.ofConfined()) {
             setsockopt(fd, level, option, a.allocateFrom(ValueLayout.JAVA_INT, value), what);
         }
     }
 
     /** getsockopt(2) into {@code out}; returns the length the kernel wrote. */
-    public static int getsockopt(Fd fd, int level, int option, MemorySegment out, String what) throws SysException, ClosedFdException {
+    public static int getsockopt(Fd fd, int level, int option, MemorySegment out, String what) throws SysException,
+            ClosedFdException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment len = a.allocateFrom(ValueLayout.JAVA_INT, (int) out.byteSize());
             fd.call("getsockopt(" + what + ")",

@@ -32,8 +32,10 @@ public final class Tpacket3HdrLayout {
             VARIANT1.withName("hv1"),
             MemoryLayout.sequenceLayout(8, ValueLayout.JAVA_BYTE).withName("tp_padding"));
     public static final long SIZE = LAYOUT.byteSize();
-    public static final long OFF_TP_NEXT_OFFSET = 0, OFF_TP_SEC = 4, OFF_TP_NSEC = 8, OFF_TP_SNAPLEN = 12, OFF_TP_LEN = 16,
-            OFF_TP_STATUS = 20, OFF_TP_MAC = 24, OFF_TP_NET = 26, OFF_HV1 = 28, OFF_TP_RXHASH = 28, OFF_TP_VLAN_TCI = 32,
+    public static final long OFF_TP_NEXT_OFFSET = 0, OFF_TP_SEC = 4, OFF_TP_NSEC = 8, OFF_TP_SNAPLEN = 12,
+            OFF_TP_LEN = 16,
+            OFF_TP_STATUS = 20, OFF_TP_MAC = 24, OFF_TP_NET = 26, OFF_HV1 = 28, OFF_TP_RXHASH = 28,
+                    OFF_TP_VLAN_TCI = 32,
             OFF_TP_VLAN_TPID = 36;
 
     /** TPACKET_ALIGNMENT: frames and packet data are aligned to it. */

@@ -106,7 +106,8 @@ public final class UdpSocket implements AutoCloseable {
                 if (r >= 0) return r;
                 int e = LibC.errno();
                 if (e == Errno.EINTR) continue;
-                if (e == Errno.EBADF || e == Errno.EFAULT || e == Errno.ENOTSOCK) throw new SysException("sendmmsg", e, fd.name());
+                if (e == Errno.EBADF || e == Errno.EFAULT || e == Errno.ENOTSOCK)
+                        throw new SysException("sendmmsg", e, fd.name());
                 return -e;
             }
         } finally {
@@ -156,7 +157,8 @@ public final class UdpSocket implements AutoCloseable {
             int scope = addr instanceof Inet6Address a6 ? a6.getScopeId() : 0;
             SockaddrIn6Layout.write(seg, off, b, port, scope);
         } else {
-            if (b.length != 4) throw new IllegalArgumentException(addr + " is not an IPv4 address (the socket is AF_INET)");
+            if (b.length != 4)
+                    throw new IllegalArgumentException(addr + " is not an IPv4 address (the socket is AF_INET)");
             SockaddrInLayout.write(seg, off, b, port);
         }
     }

@@ -54,7 +54,8 @@ public final class UnixSocket implements AutoCloseable {
     public static UnixSocket listen(Path path, int type, int backlog) throws IOException {
         String what = "unix:" + path;
         if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            BasicFileAttributes a =
+                    Files.readAttributes(path, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
             if (!a.isOther()) throw new IOException(path + " exists and is not a socket; refusing to replace it");
             Files.delete(path);
         }
@@ -62,7 +63,8 @@ public final class UnixSocket implements AutoCloseable {
     }
 
     /** Binds a new socket to {@code name} (a path, or an abstract name) and listens. */
-    private static UnixSocket bindListen(String what, String name, boolean abstractName, int type, int backlog) throws IOException {
+    private static UnixSocket bindListen(String what, String name, boolean abstractName, int type,
+            int backlog) throws IOException {
         Fd fd = socket(type, what);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment sa = a.allocate(SockaddrUnLayout.SIZE);
@@ -85,10 +87,12 @@ public final class UnixSocket implements AutoCloseable {
             if (timeoutMillis >= 0 && PollSet.pollOne(fd, PollfdLayout.POLLIN, timeoutMillis) == 0) return null;
             int f = fd.acquire();
             try {
-                int r = (int) LibC.ACCEPT4.invokeExact(LibC.state(), f, MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC);
+                int r = (int) LibC.ACCEPT4.invokeExact(LibC.state(), f, MemorySegment.NULL, MemorySegment.NULL,
+                        SOCK_CLOEXEC);
                 if (r >= 0) return new UnixSocket(Fd.adopt(r, what + " (accepted)"), what);
                 int e = LibC.errno();
-                if (e != Errno.EINTR && e != Errno.EAGAIN && e != Errno.ECONNABORTED) throw new SysException("accept", e, what);
+                if (e != Errno.EINTR && e != Errno.EAGAIN && e != Errno.ECONNABORTED)
+                        throw new SysException("accept", e, what);
             } catch (SysException e) {
                 throw e;
             } catch (Throwable t) {
@@ -137,7 +141,8 @@ public final class UnixSocket implements AutoCloseable {
     public static UnixSocket[] pair(int type) throws SysException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment sv = a.allocate(ValueLayout.JAVA_INT, 2);
-            int r = (int) LibC.SOCKETPAIR.invokeExact(LibC.state(), SockaddrUnLayout.AF_UNIX, type | SOCK_CLOEXEC, 0, sv);
+            int r = (int) LibC.SOCKETPAIR.invokeExact(LibC.state(), SockaddrUnLayout.AF_UNIX, type | SOCK_CLOEXEC, 0,
+                    sv);
             if (r < 0) throw new SysException("socketpair", LibC.errno(), null);
             return new UnixSocket[] {
                 new UnixSocket(Fd.adopt(sv.getAtIndex(ValueLayout.JAVA_INT, 0), "socketpair[0]"), "socketpair[0]"),
@@ -166,7 +171,8 @@ public final class UnixSocket implements AutoCloseable {
      * for longer. Throws a {@link SysException} with ETIMEDOUT when the bound is reached (part of
      * the data may have been sent: the stream is then unusable and the caller closes it).
      */
-    public synchronized void send(MemorySegment data, long len, int timeoutMillis, Fd... fds) throws SysException, ClosedFdException {
+    public synchronized void send(MemorySegment data, long len, int timeoutMillis, Fd... fds) throws SysException,
+            ClosedFdException {
         if (fds.length > MAX_FDS) throw new IllegalArgumentException(fds.length + " fds exceed " + MAX_FDS);
         if (!data.isNative()) throw new IllegalArgumentException("data must be native memory");
         int acquired = 0;
@@ -184,7 +190,8 @@ public final class UnixSocket implements AutoCloseable {
                 if (withFds) {
                     long space = MsghdrLayout.cmsgSpace(4L * fds.length);
                     control.asSlice(0, space).fill((byte) 0);
-                    control.set(ValueLayout.JAVA_LONG, MsghdrLayout.OFF_CMSG_LEN, MsghdrLayout.cmsgLen(4L * fds.length));
+                    control.set(ValueLayout.JAVA_LONG, MsghdrLayout.OFF_CMSG_LEN,
+                            MsghdrLayout.cmsgLen(4L * fds.length));
                     control.set(ValueLayout.JAVA_INT, MsghdrLayout.OFF_CMSG_LEVEL, MsghdrLayout.SOL_SOCKET);
                     control.set(ValueLayout.JAVA_INT, MsghdrLayout.OFF_CMSG_TYPE, MsghdrLayout.SCM_RIGHTS);
                     for (int i = 0; i < fds.length; i++) {
@@ -193,7 +200,8 @@ public final class UnixSocket implements AutoCloseable {
                     msg.set(ValueLayout.ADDRESS, MsghdrLayout.OFF_MSG_CONTROL, control);
                     msg.set(ValueLayout.JAVA_LONG, MsghdrLayout.OFF_MSG_CONTROLLEN, space);
                 }
-                long r = LibC.sendmsg(f, msg, MsghdrLayout.MSG_NOSIGNAL | (timeoutMillis >= 0 ? MsghdrLayout.MSG_DONTWAIT : 0));
+                long r = LibC.sendmsg(f, msg,
+                        MsghdrLayout.MSG_NOSIGNAL | (timeoutMillis >= 0 ? MsghdrLayout.MSG_DONTWAIT : 0));
                 if (r < 0) {
                     int e = LibC.errno();
                     if (e == Errno.EINTR) continue;
@@ -202,7 +210,8 @@ public final class UnixSocket implements AutoCloseable {
                         if (timeoutMillis >= 0) {
                             long left = deadline - System.nanoTime();
                             if (left <= 0) {
-                                throw new SysException("sendmsg (peer took nothing for " + timeoutMillis + " ms)", Errno.ETIMEDOUT, what);
+                                throw new SysException("sendmsg (peer took nothing for " + timeoutMillis + " ms)",
+                                        Errno.ETIMEDOUT, what);
                             }
                             wait = (int) Math.min(1000, Math.max(1, left / 1_000_000));
                         }
@@ -242,7 +251,8 @@ public final class UnixSocket implements AutoCloseable {
      * an error: those that did arrive are closed and a {@link SysException} with EMSGSIZE is
      * thrown. Returns bytes = −1 if the socket is non-blocking and nothing is ready.
      */
-    public synchronized Received receive(MemorySegment buf, long len, int maxFds) throws SysException, ClosedFdException {
+    public synchronized Received receive(MemorySegment buf, long len, int maxFds) throws SysException,
+            ClosedFdException {
         if (maxFds > MAX_FDS) throw new IllegalArgumentException(maxFds + " fds exceed " + MAX_FDS);
         if (len > buf.byteSize()) throw new IndexOutOfBoundsException();
         int f = fd.acquire();
@@ -267,7 +277,8 @@ public final class UnixSocket implements AutoCloseable {
                 int flags = msg.get(ValueLayout.JAVA_INT, MsghdrLayout.OFF_MSG_FLAGS);
                 if ((flags & MsghdrLayout.MSG_CTRUNC) != 0 || fds.length > maxFds) {
                     for (Fd x : fds) x.close();
-                    throw new SysException("recvmsg (peer sent more than " + maxFds + " descriptors)", Errno.EMSGSIZE, what);
+                    throw new SysException("recvmsg (peer sent more than " + maxFds + " descriptors)", Errno.EMSGSIZE,
+                            what);
                 }
                 return new Received(r, fds);
             }

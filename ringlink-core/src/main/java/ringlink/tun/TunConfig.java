@@ -58,7 +58,8 @@ public final class TunConfig {
 
     /** Sets the interface MTU at open (0: leave it). */
     public TunConfig mtu(int mtu) {
-        if (mtu != 0 && (mtu < 68 || mtu > 65535)) throw new IllegalArgumentException("MTU " + mtu + " outside [68, 65535]");
+        if (mtu != 0 && (mtu < 68 || mtu > 65535))
+                throw new IllegalArgumentException("MTU " + mtu + " outside [68, 65535]");
         this.mtu = mtu;
         return this;
     }
@@ -89,7 +90,8 @@ public final class TunConfig {
      * per device: it applies to every queue attached when it is set.
      */
     public TunConfig sndbuf(int bytes) {
-        if (bytes < 0) throw new IllegalArgumentException("send buffer " + bytes + " must be > 0 (or 0: the kernel's default)");
+        if (bytes < 0) throw new IllegalArgumentException("send buffer " + bytes
+                + " must be > 0 (or 0: the kernel's default)");
         this.sndbuf = bytes;
         return this;
     }

@@ -96,7 +96,8 @@ public final class TunDevice implements AutoCloseable {
             MemorySegment sz = a.allocateFrom(ValueLayout.JAVA_INT, c.vnetHdrSize);
             fd.ioctl("TUNSETVNETHDRSZ", TUNSETVNETHDRSZ, sz);
             Offloads agreed = negotiate(fd, c.offloads);
-            if (c.sndbuf != 0) fd.ioctl("TUNSETSNDBUF(" + c.sndbuf + ")", TUNSETSNDBUF, a.allocateFrom(ValueLayout.JAVA_INT, c.sndbuf));
+            if (c.sndbuf != 0) fd.ioctl("TUNSETSNDBUF(" + c.sndbuf + ")", TUNSETSNDBUF,
+                    a.allocateFrom(ValueLayout.JAVA_INT, c.sndbuf));
             if (c.persist) fd.ioctl("TUNSETPERSIST", TUNSETPERSIST, 1L);
             if (c.mtu != 0) NetDevice.setMtu(ifname, c.mtu);
             for (String addr : c.addresses) NetDevice.addAddress(ifname, addr);
@@ -105,7 +106,8 @@ public final class TunDevice implements AutoCloseable {
         } catch (SysException e) {
             fd.close();
             // name the device, not just /dev/net/tun
-            throw e.object() != null && e.object().startsWith("/dev/net/tun") ? new SysException(e.call(), e.errno(), what) : e;
+            throw e.object() != null && e.object().startsWith("/dev/net/tun")
+                    ? new SysException(e.call(), e.errno(), what) : e;
         } catch (IOException | RuntimeException e) {
             fd.close();
             throw e;
@@ -191,7 +193,9 @@ public final class TunDevice implements AutoCloseable {
         return KernelRelease.AT_LEAST_6_2 ? o.with(Offloads.USO) : o;
     }
 
-    /** Whether the running kernel is 6.2 or later (read once; unknown counts as older: USO is then segmented in Java). */
+    /**
+     * Whether the running kernel is 6.2 or later (read once; unknown counts as older: USO is then segmented in Java).
+     */
     private static final class KernelRelease {
         static final boolean AT_LEAST_6_2 = atLeast(release(), 6, 2);
 

@@ -10,10 +10,8 @@ import ringlink.link.LinkClosedException;
 import ringlink.link.LinkCounters;
 import ringlink.link.Offloads;
 import ringlink.link.LinkState;
-import ringlink.packet.Checksum;
 import ringlink.packet.Framing;
 import ringlink.packet.OffloadValidator;
-import ringlink.packet.MalformedPacketException;
 import ringlink.packet.PacketBatch;
 import ringlink.packet.VirtioNetHdr;
 import ringlink.sys.ClosedFdException;
@@ -45,7 +43,8 @@ import ringlink.sys.SysException;
  * Each packet is one {@code writev} of header and packet. Plain packets get a DATA_VALID header
  * (unless {@link TunConfig#dataValid} is off); superpackets and partially checksummed packets
  * carry their metadata, whatever offloads were negotiated for receive: the kernel segments what
- * it is handed whole ({@link #transmitOffloads()}), so nobody has to segment for a TUN/TAP. With TSO (or USO) agreed and {@link TunConfig#gro} on, runs of consecutive
+ * it is handed whole ({@link #transmitOffloads()}), so nobody has to segment for a TUN/TAP. With TSO (or USO) agreed
+ * and {@link TunConfig#gro} on, runs of consecutive
  * TCP segments (UDP datagrams) of one flow are coalesced into one superpacket written with a scatter list that
  * points into the batch (headers patched in a scratch, payload not copied). Whether the kernel
  * accepts such writes is probed at open; on EINVAL coalescing is switched off for good and the
@@ -120,8 +119,10 @@ public class TunLink implements Link { // not final only for the test seam write
         this.validHdr = arena.allocate(16, 8);
         validHdr.set(ValueLayout.JAVA_BYTE, VirtioNetHdr.OFF_FLAGS, (byte) VirtioNetHdr.F_DATA_VALID);
         IovecLayout.set(rxIov, 0, rxHdr, 0, hdrSize);
-        this.rxCheck = new OffloadValidator(layer == Layer.L2 ? Framing.ETHERNET : Framing.IP, OffloadValidator.Source.KERNEL);
-        this.coalescer = gro && (offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO))
+        this.rxCheck =
+                new OffloadValidator(layer == Layer.L2 ? Framing.ETHERNET : Framing.IP, OffloadValidator.Source.KERNEL);
+        this.coalescer =
+                gro && (offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO))
                 ? new TxCoalescer(layer, offloads, arena, dataValid) : null;
         EventFd sd = null;
         Epoll ep = null;
@@ -225,7 +226,8 @@ public class TunLink implements Link { // not final only for the test seam write
             int room = batch.room(i);
             if (room < maxReceiveSize) {
                 batch.setCount(i);
-                throw new IllegalArgumentException(name + ": receive buffers hold " + room + " bytes after headroom, need "
+                throw new IllegalArgumentException(name + ": receive buffers hold " + room
+                        + " bytes after headroom, need "
                         + maxReceiveSize + " (maxReceiveSize)");
             }
             IovecLayout.set(rxIov, 1, batch.memory(), batch.dataOffset(i), room);
@@ -307,7 +309,8 @@ public class TunLink implements Link { // not final only for the test seam write
         try {
             while (i < to) {
                 if (!txOffloads.accepts(batch, i)) {
-                    throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link's writes lack (" + txOffloads + ")");
+                    throw new IllegalArgumentException(name + ": packet " + i
+                            + " needs offloads this link's writes lack (" + txOffloads + ")");
                 }
                 TxCoalescer co = coalescer;
                 if (co != null && co.enabled()) {
@@ -371,7 +374,8 @@ public class TunLink implements Link { // not final only for the test seam write
             } catch (ClosedFdException e) {
                 throw new LinkClosedException(name + ": closed", e);
             } catch (SysException e) {
-                if (e.is(Errno.EBADF) || e.is(77) || !state.isOpen()) throw new LinkClosedException(name + ": " + e.getMessage(), e);
+                if (e.is(Errno.EBADF) || e.is(77) || !state.isOpen())
+                        throw new LinkClosedException(name + ": " + e.getMessage(), e);
                 return refused(e, coalesced);
             }
             if (r >= 0) return r;
@@ -426,7 +430,8 @@ public class TunLink implements Link { // not final only for the test seam write
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ifr = a.allocate(NetDevice.IFREQ_SIZE, 8);
             ifr.set(ValueLayout.JAVA_SHORT, NetDevice.OFF_IFR_UNION, (short) flag);
-            fd.ioctl(flag == TunDevice.IFF_ATTACH_QUEUE ? "TUNSETQUEUE(attach)" : "TUNSETQUEUE(detach)", TunDevice.TUNSETQUEUE, ifr);
+            fd.ioctl(flag == TunDevice.IFF_ATTACH_QUEUE ? "TUNSETQUEUE(attach)" : "TUNSETQUEUE(detach)",
+                    TunDevice.TUNSETQUEUE, ifr);
         }
     }
 

@@ -18,13 +18,15 @@ import ringlink.link.Offloads;
  * whose queues the switch polls in parallel and the kernel spreads flows over.
  */
 public class TunLinkProvider implements LinkProvider {
-    static final Set<String> PARAMS = Set.of("offload", "mtu", "addr", "multiqueue", "persist", "vnethdr", "gro", "datavalid", "up", "queues");
+    static final Set<String> PARAMS =
+            Set.of("offload", "mtu", "addr", "multiqueue", "persist", "vnethdr", "gro", "datavalid", "up", "queues");
 
     @Override public String scheme() { return "tun"; }
 
     @Override
     public String usage() {
-        return scheme() + ":IFNAME[?offload=all|none|csum,tso,uso&mtu=N&addr=CIDR[,CIDR]&multiqueue&persist&vnethdr=10|12&gro=on&datavalid=on&up=on&queues=1]"
+        return scheme() + ":IFNAME[?offload=all|none|csum,tso,uso&mtu=N&addr=CIDR[,CIDR]&multiqueue&persist&vnethdr=10|"
+                + "12&gro=on&datavalid=on&up=on&queues=1]"
                 + "  kernel " + (tap() ? "TAP (L2)" : "TUN (L3)") + " device queue with virtio-net offloads";
     }
 

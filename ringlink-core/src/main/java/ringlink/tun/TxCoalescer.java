@@ -23,7 +23,8 @@ import ringlink.sys.IovecLayout;
 
 /**
  * GRO for TUN/TAP writes: finds runs of consecutive TCP segments (or UDP datagrams, with USO)
- * of one flow in a batch (what a peer without TSO sends) and describes each run as one superpacket for a single {@code writev}:
+ * of one flow in a batch (what a peer without TSO sends) and describes each run as one superpacket for a single
+ * {@code writev}:
  * virtio-net header, the first segment's headers patched for the total length (in a scratch),
  * then every segment's payload where it lies in the batch. The kernel segments it again only if
  * it has to forward it to a device without TSO; a local socket takes it whole.
@@ -87,7 +88,8 @@ final class TxCoalescer {
         long p0 = b.dataOffset(i);
         int v = first.ipVersion;
         if (tcp) {
-            if (Tcp.flags(m, p0 + first.l4Offset) != Tcp.TH_ACK) return 1; // PSH, SYN, FIN, RST, URG, ECE, CWR: leave alone
+            // PSH, SYN, FIN, RST, URG, ECE, CWR: leave alone
+            if (Tcp.flags(m, p0 + first.l4Offset) != Tcp.TH_ACK) return 1;
             if (v == 4 ? !offloads.has(Offloads.TSO4) : !offloads.has(Offloads.TSO6)) return 1;
         }
         if (v == 6 && first.l4Offset != first.l3Offset + Ipv6.HLEN) return 1; // extension headers
@@ -167,7 +169,8 @@ final class TxCoalescer {
             if (!same(m, a, b, l3, 2) || !same(m, a, b, l3 + Ipv4.OFF_FRAG_OFF, 4)
                     || !same(m, a, b, l3 + Ipv4.OFF_SADDR, l4 - l3 - Ipv4.OFF_SADDR)) return false;
         } else {
-            if (!same(m, a, b, l3, 4) || !same(m, a, b, l3 + Ipv6.OFF_NEXTHDR, Ipv6.HLEN - Ipv6.OFF_NEXTHDR)) return false;
+            if (!same(m, a, b, l3, 4) || !same(m, a, b, l3 + Ipv6.OFF_NEXTHDR, Ipv6.HLEN - Ipv6.OFF_NEXTHDR))
+                    return false;
         }
         if (!tcp) return same(m, a, b, l4, 4); // ports; length and checksum differ
         int tl = first.l4HeaderLength;
@@ -178,7 +181,8 @@ final class TxCoalescer {
     private static boolean same(MemorySegment m, long a, long b, int from, int len) {
         int k = 0;
         for (; k + 8 <= len; k += 8) {
-            if (m.get(ValueLayout.JAVA_LONG_UNALIGNED, a + from + k) != m.get(ValueLayout.JAVA_LONG_UNALIGNED, b + from + k)) return false;
+            if (m.get(ValueLayout.JAVA_LONG_UNALIGNED, a + from + k)
+                    != m.get(ValueLayout.JAVA_LONG_UNALIGNED, b + from + k)) return false;
         }
         for (; k < len; k++) {
             if (m.get(ValueLayout.JAVA_BYTE, a + from + k) != m.get(ValueLayout.JAVA_BYTE, b + from + k)) return false;
@@ -212,7 +216,8 @@ final class TxCoalescer {
         // CHECKSUM_PARTIAL convention: the field holds the folded pseudo-header sum for the whole
         // superpacket; the kernel adjusts it per segment when it segments.
         hdrScratch.set(BE16, runL4 + checkOff, (short) 0);
-        hdrScratch.set(BE16, runL4 + checkOff, (short) Checksum.fold(Checksum.pseudoHeader(hdrScratch, runL3, proto, l4len)));
+        hdrScratch.set(BE16, runL4 + checkOff,
+                (short) Checksum.fold(Checksum.pseudoHeader(hdrScratch, runL3, proto, l4len)));
         vhdr.fill((byte) 0);
         vhdr.set(ValueLayout.JAVA_BYTE, VirtioNetHdr.OFF_FLAGS, (byte) VirtioNetHdr.F_NEEDS_CSUM);
         vhdr.set(ValueLayout.JAVA_BYTE, VirtioNetHdr.OFF_GSO_TYPE, (byte) runGsoType());
@@ -265,7 +270,8 @@ final class TxCoalescer {
             Tcp.setHeaderLength(pkt, ipLen, Tcp.HLEN);
             Tcp.setFlags(pkt, ipLen, Tcp.TH_ACK);
             vh.set(ValueLayout.JAVA_BYTE, VirtioNetHdr.OFF_FLAGS, (byte) VirtioNetHdr.F_NEEDS_CSUM);
-            vh.set(ValueLayout.JAVA_BYTE, VirtioNetHdr.OFF_GSO_TYPE, (byte) (v4 ? VirtioNetHdr.GSO_TCPV4 : VirtioNetHdr.GSO_TCPV6));
+            vh.set(ValueLayout.JAVA_BYTE, VirtioNetHdr.OFF_GSO_TYPE,
+                    (byte) (v4 ? VirtioNetHdr.GSO_TCPV4 : VirtioNetHdr.GSO_TCPV6));
             Bytes16.le(vh, VirtioNetHdr.OFF_HDR_LEN, ipLen + Tcp.HLEN);
             Bytes16.le(vh, VirtioNetHdr.OFF_GSO_SIZE, 8);
             Bytes16.le(vh, VirtioNetHdr.OFF_CSUM_START, ipLen);

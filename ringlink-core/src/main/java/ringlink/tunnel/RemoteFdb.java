@@ -28,7 +28,8 @@ public final class RemoteFdb {
 
     /** A table of at least {@code capacity} entries; learned entries expire after {@code ageingMillis}. */
     public RemoteFdb(int capacity, long ageingMillis, LongSupplier nanoClock) {
-        if (capacity < 1 || capacity > 1 << 22) throw new IllegalArgumentException("fdb capacity " + capacity + " not in [1, 2^22]");
+        if (capacity < 1 || capacity > 1 << 22)
+                throw new IllegalArgumentException("fdb capacity " + capacity + " not in [1, 2^22]");
         int slots = Integer.highestOneBit(capacity * 2 - 1) << 1;
         this.keys = new AtomicLongArray(slots);
         this.values = new AtomicLongArray(slots);
@@ -149,14 +150,20 @@ public final class RemoteFdb {
     /** An entry visitor with the entry's age. */
     @FunctionalInterface
     public interface AgedEntry {
-        /** Visits one entry: {@code mac} (low 48 bits) lives behind peer id {@code peer}; {@code isStatic} if configured; {@code ageSeconds} since last seen. */
+        /**
+         * Visits one entry: {@code mac} (low 48 bits) lives behind peer id {@code peer}; {@code isStatic} if
+         * configured; {@code ageSeconds} since last seen.
+         */
         void accept(long mac, int peer, boolean isStatic, long ageSeconds);
     }
 
     /** An entry visitor. */
     @FunctionalInterface
     public interface Entry {
-        /** Visits one entry: inner MAC address {@code mac} (low 48 bits) lives behind peer id {@code peer}; {@code isStatic} if configured, not learned. */
+        /**
+         * Visits one entry: inner MAC address {@code mac} (low 48 bits) lives behind peer id {@code peer};
+         * {@code isStatic} if configured, not learned.
+         */
         void accept(long mac, int peer, boolean isStatic);
     }
 

@@ -113,8 +113,10 @@ public final class TunnelLink implements Link {
         public Options {
             remotes = List.copyOf(remotes);
             staticFdb = Map.copyOf(staticFdb);
-            if (vni < 0 || vni > Vxlan.VNI_MAX) throw new IllegalArgumentException("vni " + vni + " not in [0, 16777215]");
-            if (srcPorts < 1 || srcPorts > 64) throw new IllegalArgumentException("srcports " + srcPorts + " not in [1, 64]");
+            if (vni < 0 || vni > Vxlan.VNI_MAX)
+                    throw new IllegalArgumentException("vni " + vni + " not in [0, 16777215]");
+            if (srcPorts < 1 || srcPorts > 64)
+                    throw new IllegalArgumentException("srcports " + srcPorts + " not in [1, 64]");
         }
 
         /** Defaults for {@code kind} between {@code local} and {@code remotes}. */
@@ -182,14 +184,16 @@ public final class TunnelLink implements Link {
         this.gro = o.offload() ? new Gro(Framing.ETHERNET, true, false, Gro.DEFAULT_MAX_FLOWS) : null;
         this.ready = ready;
         this.state = new LinkState(name, shutdown, ready);
-        for (var e : o.staticFdb().entrySet()) fdb.addStatic(e.getKey(), peers.add(new InetSocketAddress(e.getValue(), o.dstPort())));
+        for (var e : o.staticFdb().entrySet())
+                fdb.addStatic(e.getKey(), peers.add(new InetSocketAddress(e.getValue(), o.dstPort())));
     }
 
     /** Opens the sockets in the caller's network namespace. */
     public static TunnelLink open(String name, Options o) throws IOException {
         boolean v6 = o.local() instanceof Inet6Address;
         for (InetAddress r : o.remotes()) {
-            if ((r instanceof Inet6Address) != v6) throw new IllegalArgumentException(name + ": remote " + r.getHostAddress() + " is not of the local address's family");
+            if ((r instanceof Inet6Address) != v6) throw new IllegalArgumentException(name + ": remote "
+                    + r.getHostAddress() + " is not of the local address's family");
         }
         UdpSocket rx = null;
         UdpSocket[] tx = new UdpSocket[o.srcPorts()];
@@ -198,7 +202,8 @@ public final class TunnelLink implements Link {
         try {
             rx = UdpSockets.open(new InetSocketAddress(o.local(), o.localPort()), false, o.rcvbuf(), 0, true, name);
             for (int c = 0; c < tx.length; c++) {
-                tx[c] = UdpSockets.open(new InetSocketAddress(o.local(), 0), false, 4096, o.sndbuf(), false, name + " tx" + c);
+                tx[c] = UdpSockets.open(new InetSocketAddress(o.local(), 0), false, 4096, o.sndbuf(), false,
+                        name + " tx" + c);
             }
             PeerTable peers = new PeerTable(v6, Math.max(o.peers(), o.remotes().size() + o.staticFdb().size()));
             for (InetAddress r : o.remotes()) peers.add(new InetSocketAddress(r, o.dstPort()));
@@ -220,7 +225,8 @@ public final class TunnelLink implements Link {
     @Override public Layer layer() { return Layer.L2; }
     @Override public int mtu() { return mtu; }
     @Override public Offloads offloads() { return offloads; }
-    @Override public int maxReceiveSize() { return offloads.has(Offloads.TSO4) ? 65535 + Ethernet.ETH_HLEN + Ethernet.VLAN_HLEN : maxFrame; }
+    @Override public int maxReceiveSize() {
+            return offloads.has(Offloads.TSO4) ? 65535 + Ethernet.ETH_HLEN + Ethernet.VLAN_HLEN : maxFrame; }
     @Override public Fd readyFd() { return ready.fd(); }
     @Override public LinkCounters counters() { return counters; }
     @Override public boolean isOpen() { return state.isOpen(); }
@@ -312,7 +318,10 @@ public final class TunnelLink implements Link {
                         long tooBig, long unknownSource, long floods, long replicas, long txMalformed, long txBlocked,
                         long segmented, long fdbEntries, long gsoRuns, long groRuns) {}
 
-    /** A snapshot of the tunnel layer's drop and event counters, with the FDB size and the GSO/GRO message counts of its channels. */
+    /**
+     * A snapshot of the tunnel layer's drop and event counters, with the FDB size and the GSO/GRO message counts of its
+     * channels.
+     */
     public Stats stats() {
         long runs = 0;
         for (UdpChannel c : txCh) runs += c.txGsoMessages();
@@ -438,7 +447,8 @@ public final class TunnelLink implements Link {
     private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
         for (int i = from; i < to; i++) {
             if (!offloads.accepts(batch, i)) {
-                throw new IllegalArgumentException(name + ": packet " + i + " carries an offload the link did not offer (" + offloads + ")");
+                throw new IllegalArgumentException(name + ": packet " + i
+                        + " carries an offload the link did not offer (" + offloads + ")");
             }
         }
         MemorySegment m = batch.memory();
@@ -544,15 +554,18 @@ public final class TunnelLink implements Link {
      * fragments) the ports, so all segments of one flow pick the same source port.
      */
     private int flowHash(MemorySegment m, long off, int len) {
-        long h = m.get(ValueLayout.JAVA_LONG_UNALIGNED, off) ^ m.get(ValueLayout.JAVA_INT_UNALIGNED, off + 8) * 0x9E3779B97F4A7C15L;
+        long h = m.get(ValueLayout.JAVA_LONG_UNALIGNED, off)
+                ^ m.get(ValueLayout.JAVA_INT_UNALIGNED, off + 8) * 0x9E3779B97F4A7C15L;
         try {
             if (hashHeaders.parse(m, off, len, Framing.ETHERNET)) {
                 long ip = off + hashHeaders.l3Offset;
                 if (hashHeaders.ipVersion == 4) {
                     h = h * 31 + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 12);
                 } else {
-                    h = h * 31 + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 8) + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 16) * 7
-                            + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 24) * 13 + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 32) * 17;
+                    h = h * 31 + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 8)
+                            + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 16) * 7
+                            + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 24) * 13
+                                    + m.get(ValueLayout.JAVA_LONG_UNALIGNED, ip + 32) * 17;
                 }
                 int p = hashHeaders.l4Protocol;
                 if (!hashHeaders.fragment && (p == IpProtocol.IPPROTO_TCP || p == IpProtocol.IPPROTO_UDP)) {

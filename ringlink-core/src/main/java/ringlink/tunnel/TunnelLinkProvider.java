@@ -18,7 +18,8 @@ import ringlink.link.LinkSpec;
  * Registered as two providers ({@link Vxlan}, {@link Geneve}).
  */
 public abstract class TunnelLinkProvider implements LinkProvider {
-    static final Set<String> PARAMS = Set.of("remote", "vni", "dstport", "port", "mtu", "srcports", "offload", "learning",
+    static final Set<String> PARAMS =
+            Set.of("remote", "vni", "dstport", "port", "mtu", "srcports", "offload", "learning",
             "fdb", "peers", "fdbsize", "ageing", "rcvbuf", "sndbuf", "batch");
 
     private final TunnelLink.Kind kind;
@@ -44,9 +45,12 @@ public abstract class TunnelLinkProvider implements LinkProvider {
 
     @Override
     public String usage() {
-        return kind.scheme + ":LOCAL_ADDR  L2 tunnel port over UDP (" + (kind == TunnelLink.Kind.VXLAN ? "RFC 7348" : "RFC 8926")
-                + "), IPv4 or IPv6 underlay: remote=ADDR[,ADDR] (flood list) vni=N [dstport=" + kind.port + "] [port=DSTPORT (local)] "
-                + "[mtu=1500-overhead] [srcports=4] [offload=on|off] [learning=on] [fdb=MAC@ADDR[,MAC@ADDR]] [peers=1024] "
+        return kind.scheme + ":LOCAL_ADDR  L2 tunnel port over UDP ("
+                + (kind == TunnelLink.Kind.VXLAN ? "RFC 7348" : "RFC 8926")
+                + "), IPv4 or IPv6 underlay: remote=ADDR[,ADDR] (flood list) vni=N [dstport=" + kind.port
+                        + "] [port=DSTPORT (local)] "
+                + "[mtu=1500-overhead] [srcports=4] [offload=on|off] [learning=on] [fdb=MAC@ADDR[,MAC@ADDR]] "
+                        + "[peers=1024] "
                 + "[fdbsize=4096] [ageing=300 s] [rcvbuf=4194304] [sndbuf=4194304] [batch=64]";
     }
 
@@ -56,7 +60,8 @@ public abstract class TunnelLinkProvider implements LinkProvider {
         InetAddress local = addr(spec, spec.requireTarget("local address"), "local address");
         List<InetAddress> remotes = new ArrayList<>();
         for (String r : spec.param("remote", "").split(",")) if (!r.isBlank()) remotes.add(addr(spec, r, "remote"));
-        if (!spec.params().containsKey("vni")) throw new IllegalArgumentException(spec + ": missing vni=N (0..16777215)");
+        if (!spec.params().containsKey("vni"))
+                throw new IllegalArgumentException(spec + ": missing vni=N (0..16777215)");
         int vni = spec.intParam("vni", 0, 0, ringlink.packet.Vxlan.VNI_MAX);
         int dstport = spec.intParam("dstport", kind.port, 1, 65535);
         Map<Long, InetAddress> fdb = new LinkedHashMap<>();
@@ -74,7 +79,8 @@ public abstract class TunnelLinkProvider implements LinkProvider {
                 switch (off) {
                     case "on", "all", "true", "yes", "1" -> true;
                     case "off", "none", "false", "no", "0" -> false;
-                    default -> throw new IllegalArgumentException(spec + ": offload=" + off + " must be on (all) or off (none)");
+                    default -> throw new IllegalArgumentException(spec + ": offload=" + off
+                            + " must be on (all) or off (none)");
                 },
                 spec.boolParam("learning", true),
                 spec.intParam("peers", 1024, 1, 1 << 20),
@@ -90,7 +96,8 @@ public abstract class TunnelLinkProvider implements LinkProvider {
     private static InetAddress addr(LinkSpec spec, String s, String what) {
         String t = s.trim();
         if (t.startsWith("[") && t.endsWith("]")) t = t.substring(1, t.length() - 1);
-        if (!t.matches("[0-9a-fA-F:.%A-Za-z_-]+")) throw new IllegalArgumentException(spec + ": bad " + what + " '" + s + "'");
+        if (!t.matches("[0-9a-fA-F:.%A-Za-z_-]+"))
+                throw new IllegalArgumentException(spec + ": bad " + what + " '" + s + "'");
         try {
             return InetAddress.getByName(t);
         } catch (UnknownHostException e) {
@@ -100,7 +107,8 @@ public abstract class TunnelLinkProvider implements LinkProvider {
 
     static long mac(LinkSpec spec, String s) {
         String[] p = s.trim().split(":");
-        if (p.length != 6) throw new IllegalArgumentException(spec + ": bad MAC '" + s + "' (expected aa:bb:cc:dd:ee:ff)");
+        if (p.length != 6)
+                throw new IllegalArgumentException(spec + ": bad MAC '" + s + "' (expected aa:bb:cc:dd:ee:ff)");
         long m = 0;
         for (String b : p) {
             try {

@@ -47,7 +47,8 @@ public final class PeerTable implements AutoCloseable {
 
     /** A table for a socket of family {@code ipv6 ? AF_INET6 : AF_INET} holding at most {@code capacity} peers. */
     public PeerTable(boolean ipv6, int capacity) {
-        if (capacity < 1 || capacity > 1 << 20) throw new IllegalArgumentException("peer capacity " + capacity + " not in [1, 2^20]");
+        if (capacity < 1 || capacity > 1 << 20)
+                throw new IllegalArgumentException("peer capacity " + capacity + " not in [1, 2^20]");
         this.ipv6 = ipv6;
         this.capacity = capacity;
         this.hi = new long[capacity];
@@ -84,7 +85,8 @@ public final class PeerTable implements AutoCloseable {
      */
     public synchronized int add(InetSocketAddress a) {
         byte[] b = a.getAddress().getAddress();
-        if (!ipv6 && b.length != 4) throw new IllegalArgumentException(UdpSocket.format(a) + " is IPv6 but the socket is IPv4");
+        if (!ipv6 && b.length != 4)
+                throw new IllegalArgumentException(UdpSocket.format(a) + " is IPv6 but the socket is IPv4");
         if (b.length == 4) b = UdpSocket.mapped(b);
         long h = 0, l = 0;
         for (int k = 0; k < 8; k++) h = h << 8 | (b[k] & 0xff);

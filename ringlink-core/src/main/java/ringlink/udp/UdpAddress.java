@@ -6,7 +6,10 @@ import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Parsing of the {@code ADDR:PORT} forms in specs: {@code 10.0.0.1:4789}, {@code [fd00::1]:4789}, {@code ::1} (port default). */
+/**
+ * Parsing of the {@code ADDR:PORT} forms in specs: {@code 10.0.0.1:4789}, {@code [fd00::1]:4789}, {@code ::1} (port
+ * default).
+ */
 public final class UdpAddress {
     private UdpAddress() {}
 
@@ -24,7 +27,8 @@ public final class UdpAddress {
             host = t.substring(1, close);
             String rest = t.substring(close + 1);
             if (!rest.isEmpty()) {
-                if (!rest.startsWith(":")) throw new IllegalArgumentException(what + " '" + s + "': expected :PORT after ']'");
+                if (!rest.startsWith(":"))
+                        throw new IllegalArgumentException(what + " '" + s + "': expected :PORT after ']'");
                 port = rest.substring(1);
             }
         } else if (t.indexOf(':') != t.lastIndexOf(':')) {
@@ -37,7 +41,8 @@ public final class UdpAddress {
         if (host.isEmpty()) throw new IllegalArgumentException(what + " '" + s + "': empty address");
         int p;
         if (port == null) {
-            if (defaultPort < 0) throw new IllegalArgumentException(what + " '" + s + "': missing :PORT (e.g. 10.0.0.1:4789 or [fd00::1]:4789)");
+            if (defaultPort < 0) throw new IllegalArgumentException(what + " '" + s
+                    + "': missing :PORT (e.g. 10.0.0.1:4789 or [fd00::1]:4789)");
             p = defaultPort;
         } else {
             try {
@@ -45,7 +50,8 @@ public final class UdpAddress {
             } catch (NumberFormatException e) {
                 p = -1;
             }
-            if (p < 0 || p > 65535) throw new IllegalArgumentException(what + " '" + s + "': port '" + port + "' not in [0, 65535]");
+            if (p < 0 || p > 65535)
+                    throw new IllegalArgumentException(what + " '" + s + "': port '" + port + "' not in [0, 65535]");
         }
         try {
             return new InetSocketAddress(InetAddress.getByName(host), p);

@@ -49,7 +49,8 @@ public final class UdpLink implements Link {
         /** Copies the remotes and checks the MTU ([1, 65507]). */
         public Options {
             remotes = List.copyOf(remotes);
-            if (mtu < 1 || mtu > UdpChannel.MAX_GSO_BYTES) throw new IllegalArgumentException("mtu " + mtu + " not in [1, 65507]");
+            if (mtu < 1 || mtu > UdpChannel.MAX_GSO_BYTES)
+                    throw new IllegalArgumentException("mtu " + mtu + " not in [1, 65507]");
         }
 
         /** Defaults: batches of 64, GSO and GRO on, accept the remotes only (any if there are none), 1024 peers. */
@@ -72,7 +73,8 @@ public final class UdpLink implements Link {
     private static final int RX_DROP = 0, TX_DROP = 1, GRO = 2, GSO = 3;
     private final long[] seen = new long[4];
 
-    private UdpLink(String name, Options o, UdpSocket sock, PeerTable peers, Epoll ready, EventFd shutdown) throws IOException {
+    private UdpLink(String name, Options o, UdpSocket sock, PeerTable peers, Epoll ready,
+            EventFd shutdown) throws IOException {
         this.name = name;
         this.o = o;
         this.sock = sock;
@@ -160,9 +162,11 @@ public final class UdpLink implements Link {
     public boolean awaitWritable(java.time.Duration timeout) throws IOException {
         if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative: " + timeout);
         if (!state.isOpen()) return true;
-        long nanos = timeout.compareTo(java.time.Duration.ofDays(1)) > 0 ? java.time.Duration.ofDays(1).toNanos() : timeout.toNanos();
+        long nanos = timeout.compareTo(java.time.Duration.ofDays(1)) > 0 ? java.time.Duration.ofDays(1).toNanos()
+                : timeout.toNanos();
         try {
-            return ringlink.sys.PollSet.awaitOne(sock.fd(), ringlink.sys.PollfdLayout.POLLOUT, nanos) != 0 || !state.isOpen();
+            return ringlink.sys.PollSet.awaitOne(sock.fd(), ringlink.sys.PollfdLayout.POLLOUT, nanos) != 0
+                    || !state.isOpen();
         } catch (ringlink.sys.ClosedFdException e) {
             return true;
         }
@@ -171,7 +175,8 @@ public final class UdpLink implements Link {
     private int transmitEntered(PacketBatch batch, int from, int to) throws IOException {
         for (int i = from; i < to; i++) {
             if (batch.flags(i) != 0 || batch.isGso(i)) {
-                throw new IllegalArgumentException(name + ": packet " + i + " carries offload metadata; a udp link has none");
+                throw new IllegalArgumentException(name + ": packet " + i
+                        + " carries offload metadata; a udp link has none");
             }
         }
         int n = ch.send(batch, from, to);

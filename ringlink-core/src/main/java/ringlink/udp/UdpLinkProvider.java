@@ -14,7 +14,8 @@ import ringlink.link.LinkSpec;
  * ({@link UdpLink}).
  */
 public final class UdpLinkProvider implements LinkProvider {
-    static final Set<String> PARAMS = Set.of("remote", "accept", "mtu", "batch", "rcvbuf", "sndbuf", "reuseport", "gso", "gro", "peers");
+    static final Set<String> PARAMS =
+            Set.of("remote", "accept", "mtu", "batch", "rcvbuf", "sndbuf", "reuseport", "gso", "gro", "peers");
 
     @Override
     public String scheme() { return "udp"; }
@@ -22,7 +23,8 @@ public final class UdpLinkProvider implements LinkProvider {
     @Override
     public String usage() {
         return "udp:LOCAL_ADDR:PORT  one UDP socket, datagrams as packets (IPv4 or [IPv6]:PORT; port 0 = any) "
-                + "[remote=ADDR:PORT[,ADDR:PORT]] [accept=remote|any] [mtu=1500] [batch=64] [rcvbuf=BYTES] [sndbuf=BYTES] "
+                + "[remote=ADDR:PORT[,ADDR:PORT]] [accept=remote|any] [mtu=1500] [batch=64] [rcvbuf=BYTES] "
+                        + "[sndbuf=BYTES] "
                 + "[reuseport=false] [gso=true] [gro=true] [peers=1024]";
     }
 
@@ -32,7 +34,8 @@ public final class UdpLinkProvider implements LinkProvider {
         InetSocketAddress local = UdpAddress.parse(spec.requireTarget("local ADDR:PORT"), -1, spec + ": local address");
         List<InetSocketAddress> remotes = UdpAddress.parseList(spec.param("remote", ""), -1, spec + ": remote");
         String accept = spec.param("accept", remotes.isEmpty() ? "any" : "remote").toLowerCase(Locale.ROOT);
-        if (!accept.equals("any") && !accept.equals("remote")) throw new IllegalArgumentException(spec + ": accept=" + accept + " must be remote or any");
+        if (!accept.equals("any") && !accept.equals("remote"))
+                throw new IllegalArgumentException(spec + ": accept=" + accept + " must be remote or any");
         UdpLink.Options o = new UdpLink.Options(local, remotes, accept.equals("any"),
                 spec.intParam("mtu", 1500, 1, UdpChannel.MAX_GSO_BYTES),
                 spec.intParam("batch", 64, 1, 1024),

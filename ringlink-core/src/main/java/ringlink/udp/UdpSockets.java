@@ -19,12 +19,14 @@ public final class UdpSockets {
      *
      * @return the socket; {@code gro} could not be enabled if {@link #groOn} says so
      */
-    public static UdpSocket open(InetSocketAddress local, boolean reusePort, int rcvbuf, int sndbuf, boolean gro, String what)
+    public static UdpSocket open(InetSocketAddress local, boolean reusePort, int rcvbuf, int sndbuf, boolean gro,
+            String what)
             throws IOException {
         boolean v6 = local.getAddress() instanceof Inet6Address;
         UdpSocket s = UdpSocket.open(v6, what);
         try {
-            if (v6 && local.getAddress().isAnyLocalAddress()) s.setInt(UdpSocket.IPPROTO_IPV6, UdpSocket.IPV6_V6ONLY, 0, "IPV6_V6ONLY");
+            if (v6 && local.getAddress().isAnyLocalAddress())
+                    s.setInt(UdpSocket.IPPROTO_IPV6, UdpSocket.IPV6_V6ONLY, 0, "IPV6_V6ONLY");
             if (reusePort) s.setInt(Sockets.SOL_SOCKET, UdpSocket.SO_REUSEPORT, 1, "SO_REUSEPORT");
             if (rcvbuf > 0) buffer(s, UdpSocket.SO_RCVBUFFORCE, Sockets.SO_RCVBUF, rcvbuf, "SO_RCVBUF");
             if (sndbuf > 0) buffer(s, UdpSocket.SO_SNDBUFFORCE, Sockets.SO_SNDBUF, sndbuf, "SO_SNDBUF");

@@ -104,7 +104,9 @@ public final class VhostNetLink implements Link {
     /** The regions registered with the kernel: rings, buffers, then one per zero-copy batch (memLock). */
     private final List<GuestMemory.Region> regions;
     private final List<Mapping> zeroCopyMappings = new ArrayList<>();
-    /** The zero-copy batches, replaced whole when one is added, so the transmitting thread reads them without a lock. */
+    /**
+     * The zero-copy batches, replaced whole when one is added, so the transmitting thread reads them without a lock.
+     */
     private volatile ZeroCopyBatch[] zeroCopy = new ZeroCopyBatch[0];
 
     private record ZeroCopyBatch(PacketBatch batch, long address, int handle) {}
@@ -135,12 +137,16 @@ public final class VhostNetLink implements Link {
         }
 
         /** As the canonical constructor, with the default TAP send buffer (unlimited). */
-        public Options(String tap, String device, Offloads offloads, int queueSize, FeatureSet wanted, FeatureSet required,
+        public Options(String tap, String device, Offloads offloads, int queueSize, FeatureSet wanted,
+                FeatureSet required,
                        int rxBufferSize) {
             this(tap, device, offloads, queueSize, wanted, required, rxBufferSize, Integer.MAX_VALUE);
         }
 
-        /** Defaults: every offload the kernel takes, 256-entry queues, all supported features if offered, unlimited TAP send buffer. */
+        /**
+         * Defaults: every offload the kernel takes, 256-entry queues, all supported features if offered, unlimited TAP
+         * send buffer.
+         */
         public static Options of(String tap) {
             return new Options(tap, VhostDevice.VHOST_NET_PATH, Offloads.ALL, 256, SUPPORTED, FeatureSet.NONE, 0);
         }
@@ -160,7 +166,9 @@ public final class VhostNetLink implements Link {
             return new Options(tap, device, offloads, queueSize, wanted, required, rxBufferSize, tapSndbuf);
         }
 
-        /** The TAP's send buffer in bytes ({@link Integer#MAX_VALUE}: unlimited, the default; 0: the kernel's default). */
+        /**
+         * The TAP's send buffer in bytes ({@link Integer#MAX_VALUE}: unlimited, the default; 0: the kernel's default).
+         */
         public Options withTapSndbuf(int bytes) {
             return new Options(tap, device, offloads, queueSize, wanted, required, rxBufferSize, bytes);
         }
@@ -168,7 +176,8 @@ public final class VhostNetLink implements Link {
 
     VhostNetLink(String name, VhostDevice dev, TunDevice tap, FeatureSet features, Offloads offloads, int mtu,
                          int maxReceive, Mapping ringMem, Mapping bufMem, SplitQueueDriver rxq, SplitQueueDriver txq,
-                         NetDriverRx rx, NetDriverTx tx, int txBufferSize, EventFd rxKick, EventFd txKick, EventFd rxCall,
+                         NetDriverRx rx, NetDriverTx tx, int txBufferSize, EventFd rxKick, EventFd txKick,
+                                 EventFd rxCall,
                          EventFd err, Epoll ready, List<GuestMemory.Region> regions) {
         this.name = name;
         this.regions = new ArrayList<>(regions);
@@ -282,10 +291,12 @@ public final class VhostNetLink implements Link {
         ZeroCopyBatch zc = zeroCopyOf(batch);
         for (int i = from; i < to; i++) {
             if (!offloads.accepts(batch, i)) {
-                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks ("
+                        + offloads + ")");
             }
             if (zc != null && batch.dataStart(i) < tx.headerSize()) {
-                throw new IllegalArgumentException(name + ": packet " + i + " of a zero-copy batch has " + batch.dataStart(i)
+                throw new IllegalArgumentException(name + ": packet " + i + " of a zero-copy batch has "
+                        + batch.dataStart(i)
                         + " bytes of headroom; its " + tx.headerSize() + "-byte virtio-net header goes there");
             }
         }
@@ -294,7 +305,8 @@ public final class VhostNetLink implements Link {
         try {
             batch.setCount(to); // the driver queues up to the batch's count
             try {
-                next = zc == null ? tx.transmit(batch, from) : tx.transmitInPlace(batch, from, zc.address(), zc.handle());
+                next = zc == null ? tx.transmit(batch, from)
+                        : tx.transmitInPlace(batch, from, zc.address(), zc.handle());
             } finally {
                 batch.setCount(saved);
             }
@@ -346,13 +358,15 @@ public final class VhostNetLink implements Link {
      */
     public PacketBatch newTransmitBatch(int capacity) throws IOException {
         if (capacity < 1 || capacity > txq.ring().size()) {
-            throw new IllegalArgumentException("capacity " + capacity + " must be in [1, " + txq.ring().size() + "] (the transmit queue's size)");
+            throw new IllegalArgumentException("capacity " + capacity + " must be in [1, " + txq.ring().size()
+                    + "] (the transmit queue's size)");
         }
         int bufferSize = (PacketBatch.DEFAULT_HEADROOM + maxReceive + 63) & ~63;
         synchronized (memLock) {
             state.check();
             if (zeroCopy.length == NetDriverTx.MAX_IN_PLACE) {
-                throw new IllegalStateException(name + ": already " + NetDriverTx.MAX_IN_PLACE + " zero-copy batches; reuse them");
+                throw new IllegalStateException(name + ": already " + NetDriverTx.MAX_IN_PLACE
+                        + " zero-copy batches; reuse them");
             }
             Mapping m = Mapping.anonymous(VhostNetSetup.round((long) capacity * bufferSize), name + " zero-copy batch");
             regions.add(GuestMemory.Region.identity(m.segment()));
@@ -389,7 +403,8 @@ public final class VhostNetLink implements Link {
      */
     public boolean transmitted(PacketBatch batch) throws IOException {
         ZeroCopyBatch zc = zeroCopyOf(batch);
-        if (zc == null) throw new IllegalArgumentException(name + ": not a zero-copy batch of this link (see newTransmitBatch)");
+        if (zc == null) throw new IllegalArgumentException(name
+                + ": not a zero-copy batch of this link (see newTransmitBatch)");
         state.check();
         try {
             tx.reclaim();
@@ -453,7 +468,8 @@ public final class VhostNetLink implements Link {
             // The kernel signals the error eventfd when it finds a ring it cannot use (bad address,
             // descriptor loop); checking once per wake-up costs nothing on a busy link.
             if (err.drain() != 0) {
-                state.recordFailure("the kernel reported a broken queue (VHOST_SET_VRING_ERR signalled; see the kernel log)");
+                state.recordFailure(
+                        "the kernel reported a broken queue (VHOST_SET_VRING_ERR signalled; see the kernel log)");
                 state.check();
             }
         } catch (ClosedFdException e) {

@@ -10,7 +10,8 @@ import ringlink.virtio.FeatureSet;
 import ringlink.virtio.VirtioFeature;
 
 /**
- * {@code vhost-net:tap=NAME?offload=tso,uso&queue-size=256&mrg-rxbuf=auto&event-idx=auto&indirect=auto&device=/dev/vhost-net}
+ * {@code vhost-net:tap=NAME?offload=tso,uso&queue-size=256&mrg-rxbuf=auto&event-idx=auto&indirect=auto}
+ * {@code &device=/dev/vhost-net}
  * (also {@code vhost-net:NAME}). Feature parameters are {@code auto} (use if the kernel offers
  * it), {@code on} (fail if it does not) or {@code off}. {@code sndbuf=max} (default), {@code
  * default} (leave the kernel's, unlimited for a new queue) or a byte count sets the TAP's send
@@ -22,13 +23,15 @@ public final class VhostNetLinkProvider implements LinkProvider {
 
     @Override
     public String usage() {
-        return "vhost-net:tap=NAME[?offload=all&queue-size=256&mrg-rxbuf|event-idx|indirect=auto|on|off&rx-buffer=N&sndbuf=max|default|N]"
+        return "vhost-net:tap=NAME[?offload=all&queue-size=256&mrg-rxbuf|event-idx|indirect=auto|on|off&rx-buffer=N&snd"
+                + "buf=max|default|N]"
                 + "  kernel vhost-net with a TAP backend";
     }
 
     @Override
     public Link open(LinkSpec spec) throws IOException {
-        spec.checkParams(Set.of("offload", "queue-size", "mrg-rxbuf", "event-idx", "indirect", "device", "rx-buffer", "sndbuf"));
+        spec.checkParams(
+                Set.of("offload", "queue-size", "mrg-rxbuf", "event-idx", "indirect", "device", "rx-buffer", "sndbuf"));
         String tap = spec.requireTarget("TAP name");
         if (tap.startsWith("tap=")) tap = tap.substring(4);
         if (tap.isEmpty()) throw new IllegalArgumentException(spec + ": missing TAP name (e.g. vhost-net:tap=rl0)");
@@ -45,7 +48,8 @@ public final class VhostNetLinkProvider implements LinkProvider {
                     required = required.with(feature);
                 }
                 case "off", "false", "no", "0" -> { }
-                default -> throw new IllegalArgumentException(spec + ": " + f[0] + "=" + v + " must be auto, on or off");
+                default ->
+                        throw new IllegalArgumentException(spec + ": " + f[0] + "=" + v + " must be auto, on or off");
             }
         }
         VhostNetLink.Options o = new VhostNetLink.Options(tap, spec.param("device", VhostDevice.VHOST_NET_PATH),
@@ -66,7 +70,8 @@ public final class VhostNetLinkProvider implements LinkProvider {
                 } catch (NumberFormatException e) {
                     // said below
                 }
-                throw new IllegalArgumentException(spec + ": sndbuf=" + v + " must be max, default or a byte count > 0");
+                throw new IllegalArgumentException(spec + ": sndbuf=" + v
+                        + " must be max, default or a byte count > 0");
             }
         };
     }

@@ -38,7 +38,8 @@ final class VhostNetSetup {
             throw new IllegalArgumentException("queue size " + n + " must be a power of two in [2, 32768]");
         }
         if (!opts.wanted().containsAll(opts.required())) {
-            throw new IllegalArgumentException("required features " + opts.required() + " must be wanted (" + opts.wanted() + ")");
+            throw new IllegalArgumentException("required features " + opts.required() + " must be wanted ("
+                    + opts.wanted() + ")");
         }
         String name = "vhost-net:" + opts.tap();
         // Everything opened so far, closed in reverse if a later step fails.
@@ -66,7 +67,8 @@ final class VhostNetSetup {
                     .sndbuf(opts.tapSndbuf()).up(false));
             Offloads offloads = tap.offloads();
             if (!offloads.equals(opts.offloads())) {
-                System.getLogger("ringlink.vhost").log(System.Logger.Level.INFO, name + ": kernel accepts offloads " + offloads + " of " + opts.offloads());
+                System.getLogger("ringlink.vhost").log(System.Logger.Level.INFO,
+                        name + ": kernel accepts offloads " + offloads + " of " + opts.offloads());
             }
             int mtu = tap.mtu();
             boolean gso = offloads.has(Offloads.TSO4) || offloads.has(Offloads.TSO6) || offloads.has(Offloads.USO);
@@ -76,7 +78,8 @@ final class VhostNetSetup {
             int rxBuf = opts.rxBufferSize() > 0 ? opts.rxBufferSize()
                     : mrg ? (gso ? 4096 : 2048) : hdr + maxReceive;
             if (!mrg && rxBuf < hdr + maxReceive) {
-                throw new IllegalArgumentException(name + ": without MRG_RXBUF a receive buffer must hold " + (hdr + maxReceive) + " bytes");
+                throw new IllegalArgumentException(name + ": without MRG_RXBUF a receive buffer must hold "
+                        + (hdr + maxReceive) + " bytes");
             }
             int txBuf = hdr + maxFrame;
 
@@ -90,8 +93,10 @@ final class VhostNetSetup {
             GuestMemory mem = GuestMemory.of(ringRegion, bufRegion);
             GuestAllocator ringAlloc = new GuestAllocator(ringRegion);
             GuestAllocator bufAlloc = new GuestAllocator(bufRegion);
-            SplitQueueDriver rxq = new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
-            SplitQueueDriver txq = new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
+            SplitQueueDriver rxq =
+                    new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
+            SplitQueueDriver txq =
+                    new SplitQueueDriver(SplitRing.allocate(mem, ringAlloc, n), features, ringAlloc, maxIndirect);
             NetDriverRx rx = new NetDriverRx(rxq, bufAlloc, rxBuf, features);
             NetDriverTx tx = new NetDriverTx(txq, bufAlloc, txBuf, features);
 
@@ -116,7 +121,8 @@ final class VhostNetSetup {
             dev.setBackend(VhostNetLink.TX, tap.fd());
             // The kernel starts by reading what is already available; a kick makes sure it looks.
             rxKick.signal();
-            return new VhostNetLink(name, dev, tap, features, offloads, mtu, maxReceive, ringMem, bufMem, rxq, txq, rx, tx,
+            return new VhostNetLink(name, dev, tap, features, offloads, mtu, maxReceive, ringMem, bufMem, rxq, txq, rx,
+                    tx,
                     txBuf, rxKick, txKick, rxCall, err, ready, mem.regions());
         } catch (IOException | RuntimeException e) {
             if (dev != null) dev.close(); // first: the kernel lets go of the memory

@@ -14,7 +14,8 @@ import ringlink.link.Offloads;
 public record BackendConfig(int queuePairs, boolean packed, Offloads offloads, int mtu, byte[] mac) {
     /** Checks the values. */
     public BackendConfig {
-        if (queuePairs < 1 || queuePairs > 128) throw new IllegalArgumentException("queue pairs must be in [1, 128]: " + queuePairs);
+        if (queuePairs < 1 || queuePairs > 128)
+                throw new IllegalArgumentException("queue pairs must be in [1, 128]: " + queuePairs);
         if (mtu < 68 || mtu > 65535) throw new IllegalArgumentException("mtu must be in [68, 65535]: " + mtu);
         if (mac == null || mac.length != 6) throw new IllegalArgumentException("mac must be 6 bytes");
     }

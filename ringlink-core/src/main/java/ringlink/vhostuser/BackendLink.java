@@ -322,7 +322,8 @@ public final class BackendLink implements Link {
         Offloads off = offloads;
         for (int i = from; i < to; i++) {
             if (!off.accepts(batch, i)) {
-                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + off + ")");
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + off
+                        + ")");
             }
         }
         q.lock.lock();
@@ -511,7 +512,8 @@ public final class BackendLink implements Link {
      */
     private int ringFault(Vring q, Throwable e) throws LinkFailedException {
         if (e instanceof VirtqueueException v) return fail(q, v);
-        if (e instanceof InternalError f) return failNow(q, VirtqueueException.memoryFault(f, name + " vring " + q.index));
+        if (e instanceof InternalError f)
+                return failNow(q, VirtqueueException.memoryFault(f, name + " vring " + q.index));
         pendingFault(q);
         if (e instanceof RuntimeException r) throw r;
         throw (Error) e;

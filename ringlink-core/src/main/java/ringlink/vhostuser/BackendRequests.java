@@ -192,14 +192,17 @@ final class BackendRequests {
     private Message addMemReg(Session s, Request r, Payload.MemoryRegion g, Message m) throws VhostUserException {
         s.requireProtocol(ProtocolFeature.CONFIGURE_MEM_SLOTS, r);
         if (s.slotRegions.size() >= VhostUserBackend.MAX_MEM_SLOTS) {
-            throw new VhostUserException.InvalidParam("ADD_MEM_REG beyond " + VhostUserBackend.MAX_MEM_SLOTS + " memory slots");
+            throw new VhostUserException.InvalidParam("ADD_MEM_REG beyond " + VhostUserBackend.MAX_MEM_SLOTS
+                    + " memory slots");
         }
-        if (MemoryTable.duplicateOf(s.slotRegions, g.guestAddress(), g.size(), g.userAddress(), g.mmapOffset()) != null) {
+        if (MemoryTable.duplicateOf(s.slotRegions, g.guestAddress(), g.size(), g.userAddress(), g.mmapOffset())
+                != null) {
             // QEMU 7.2 with several queue pairs: each pair's vhost device adds the same regions.
             m.takeFd(0).close();
             return null;
         }
-        MemoryTable.Region reg = MemoryTable.map(g.guestAddress(), g.size(), g.userAddress(), g.mmapOffset(), m.takeFd(0));
+        MemoryTable.Region reg =
+                MemoryTable.map(g.guestAddress(), g.size(), g.userAddress(), g.mmapOffset(), m.takeFd(0));
         if (!reg.sealed()) backend.shrinkable = true;
         List<MemoryTable.Region> all = new ArrayList<>(s.slotRegions);
         all.add(reg);
@@ -219,13 +222,15 @@ final class BackendRequests {
         s.requireProtocol(ProtocolFeature.CONFIGURE_MEM_SLOTS, r);
         MemoryTable.Region found = null;
         for (MemoryTable.Region x : s.slotRegions) {
-            if (x.guestAddress() == g.guestAddress() && x.size() == g.size() && x.userAddress() == g.userAddress()) found = x;
+            if (x.guestAddress() == g.guestAddress() && x.size() == g.size() && x.userAddress() == g.userAddress())
+                    found = x;
         }
         if (found == null) {
             // QEMU 7.2 with several queue pairs sends REM_MEM_REG once per pair (each pair's
             // device keeps its own copy of the table), so the first removes the region and
             // the others name one that is gone: nothing to do, as for a repeated ADD_MEM_REG.
-            LOG.log(System.Logger.Level.DEBUG, backend.name() + ": REM_MEM_REG of [0x" + Long.toHexString(g.guestAddress())
+            LOG.log(System.Logger.Level.DEBUG,
+                    backend.name() + ": REM_MEM_REG of [0x" + Long.toHexString(g.guestAddress())
                     + ", +0x" + Long.toHexString(g.size()) + "), which is not mapped (a repeat): ignored");
             return null;
         }
@@ -250,7 +255,8 @@ final class BackendRequests {
         if (v.started()) throw new VhostUserException.InvalidOperation("SET_VRING_NUM on running vring " + v.index);
         if (num < 1 || num > 32768 || (!s.packedAcked() && Integer.bitCount(num) != 1)) {
             throw new VhostUserException.InvalidParam("SET_VRING_NUM " + Integer.toUnsignedString(num) + " for vring "
-                    + v.index + " (must be " + (s.packedAcked() ? "in [1, 32768]" : "a power of two in [1, 32768]") + ")");
+                    + v.index + " (must be " + (s.packedAcked() ? "in [1, 32768]" : "a power of two in [1, 32768]")
+                            + ")");
         }
         v.num = num;
         return null;
@@ -266,7 +272,8 @@ final class BackendRequests {
         }
         v.lock.lock();
         try {
-            if (v.started() && (v.descUser != p.descUser() || v.usedUser != p.usedUser() || v.availUser != p.availUser())) {
+            if (v.started()
+                    && (v.descUser != p.descUser() || v.usedUser != p.usedUser() || v.availUser != p.availUser())) {
                 throw new VhostUserException.InvalidOperation("SET_VRING_ADDR moves running vring " + v.index);
             }
             v.descUser = p.descUser();

@@ -122,8 +122,10 @@ public final class Connection implements AutoCloseable {
                         got == 0 ? MessageCodec.MAX_FDS : 0);
                 for (Fd f : r.fds()) fds.add(f);
                 if (r.bytes() == 0) {
-                    if (got == 0 && fds.isEmpty()) throw new VhostUserException.Disconnect(what + ": peer closed the connection");
-                    throw new VhostUserException.PartialMessage(what + ": connection closed after " + got + " header bytes");
+                    if (got == 0 && fds.isEmpty())
+                            throw new VhostUserException.Disconnect(what + ": peer closed the connection");
+                    throw new VhostUserException.PartialMessage(what + ": connection closed after " + got
+                            + " header bytes");
                 }
                 if (r.bytes() < 0) continue; // non-blocking socket with nothing yet: not used, but harmless
                 if (got == 0) {
@@ -140,7 +142,8 @@ public final class Connection implements AutoCloseable {
             MessageCodec.checkHeader(request, flags, size);
             long p = 0;
             while (p < size) {
-                awaitData(deadline, bound, "rest of the payload (" + size + " bytes) of request " + request, MessageCodec.HEADER_SIZE + p);
+                awaitData(deadline, bound, "rest of the payload (" + size + " bytes) of request " + request,
+                        MessageCodec.HEADER_SIZE + p);
                 UnixSocket.Received r = socket.receive(buf.asSlice(MessageCodec.HEADER_SIZE + p), size - p, 0);
                 if (r.bytes() == 0) {
                     throw new VhostUserException.PartialMessage(what + ": connection closed after " + p + " of "
@@ -149,7 +152,8 @@ public final class Connection implements AutoCloseable {
                 if (r.bytes() < 0) continue;
                 p += r.bytes();
             }
-            byte[] payload = buf.asSlice(MessageCodec.HEADER_SIZE, size).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            byte[] payload =
+                    buf.asSlice(MessageCodec.HEADER_SIZE, size).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
             return new Message(request, flags, payload, fds.toArray(new Fd[0]));
         } catch (VhostUserException e) {
             for (Fd f : fds) f.close();
@@ -176,7 +180,8 @@ public final class Connection implements AutoCloseable {
         while (true) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
-                throw new VhostUserException.Timeout(this.what + ": no " + what + " from the peer within " + bound + " ms ("
+                throw new VhostUserException.Timeout(this.what + ": no " + what + " from the peer within " + bound
+                        + " ms ("
                         + received + " bytes of the message received)");
             }
             int ms = (int) Math.min(Integer.MAX_VALUE, Math.max(1, left / 1_000_000));

@@ -54,7 +54,8 @@ final class DirtyLog implements AutoCloseable {
     static DirtyLog adopt(Fd fd, long size, long offset) throws VhostUserException {
         if (fd == null) throw new VhostUserException.IncorrectFds("SET_LOG_BASE without the log's file descriptor");
         try (fd) {
-            String what = "SET_LOG_BASE log of " + Long.toUnsignedString(size) + " bytes at offset " + Long.toUnsignedString(offset);
+            String what = "SET_LOG_BASE log of " + Long.toUnsignedString(size) + " bytes at offset "
+                    + Long.toUnsignedString(offset);
             // The bit count (size * 8) must fit a long, and the word-rounded end too.
             if (size <= 0 || offset < 0 || size > (Long.MAX_VALUE >>> 4) || offset > (Long.MAX_VALUE >>> 1) - size) {
                 throw new VhostUserException.InvalidParam(what + ": impossible size/offset");
@@ -71,7 +72,8 @@ final class DirtyLog implements AutoCloseable {
             }
             long len = (offset + size + 7) & ~7L;
             try {
-                Mapping m = Mapping.map(fd, len, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "vhost-user dirty log");
+                Mapping m = Mapping.map(fd, len, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+                        "vhost-user dirty log");
                 return new DirtyLog(m, offset, size, sealed);
             } catch (SysException e) {
                 throw new VhostUserException.InvalidParam(what + ": " + e.getMessage(), e);

@@ -17,7 +17,8 @@ public record FrontendConfig(int queuePairs, boolean packed, int queueSize, Offl
                              boolean inflight) {
     /** Checks the values. */
     public FrontendConfig {
-        if (queuePairs < 1 || queuePairs > 128) throw new IllegalArgumentException("queue pairs must be in [1, 128]: " + queuePairs);
+        if (queuePairs < 1 || queuePairs > 128)
+                throw new IllegalArgumentException("queue pairs must be in [1, 128]: " + queuePairs);
         if (queueSize < 2 || queueSize > 32768 || Integer.bitCount(queueSize) != 1) {
             throw new IllegalArgumentException("queue size must be a power of two in [2, 32768]: " + queueSize);
         }
@@ -29,15 +30,21 @@ public record FrontendConfig(int queuePairs, boolean packed, int queueSize, Offl
     }
 
     /** A copy with {@code packed} changed. */
-    public FrontendConfig withPacked(boolean p) { return new FrontendConfig(queuePairs, p, queueSize, offloads, mrgRxbuf, inflight); }
+    public FrontendConfig withPacked(boolean p) {
+            return new FrontendConfig(queuePairs, p, queueSize, offloads, mrgRxbuf, inflight); }
     /** A copy with {@code queuePairs} changed. */
-    public FrontendConfig withQueuePairs(int n) { return new FrontendConfig(n, packed, queueSize, offloads, mrgRxbuf, inflight); }
+    public FrontendConfig withQueuePairs(int n) {
+            return new FrontendConfig(n, packed, queueSize, offloads, mrgRxbuf, inflight); }
     /** A copy with {@code offloads} changed. */
-    public FrontendConfig withOffloads(Offloads o) { return new FrontendConfig(queuePairs, packed, queueSize, o, mrgRxbuf, inflight); }
+    public FrontendConfig withOffloads(Offloads o) {
+            return new FrontendConfig(queuePairs, packed, queueSize, o, mrgRxbuf, inflight); }
     /** A copy with {@code queueSize} changed. */
-    public FrontendConfig withQueueSize(int n) { return new FrontendConfig(queuePairs, packed, n, offloads, mrgRxbuf, inflight); }
+    public FrontendConfig withQueueSize(int n) {
+            return new FrontendConfig(queuePairs, packed, n, offloads, mrgRxbuf, inflight); }
     /** A copy with {@code inflight} changed. */
-    public FrontendConfig withInflight(boolean i) { return new FrontendConfig(queuePairs, packed, queueSize, offloads, mrgRxbuf, i); }
+    public FrontendConfig withInflight(boolean i) {
+            return new FrontendConfig(queuePairs, packed, queueSize, offloads, mrgRxbuf, i); }
     /** A copy with {@code mrgRxbuf} changed. */
-    public FrontendConfig withMrgRxbuf(boolean m) { return new FrontendConfig(queuePairs, packed, queueSize, offloads, m, inflight); }
+    public FrontendConfig withMrgRxbuf(boolean m) {
+            return new FrontendConfig(queuePairs, packed, queueSize, offloads, m, inflight); }
 }

@@ -64,8 +64,10 @@ public final class FrontendLink implements Link {
     private int txFreeN;
     private final int[] tIds, tLens;
 
-    FrontendLink(VhostUserFrontend owner, int pair, FeatureSet f, VirtqueueDriver rxq, VirtqueueDriver txq, EventFd rxCall,
-                 EventFd rxKick, EventFd txKick, GuestMemory memory, long rxBase, int rxBuf, long txBase, int txBuf, int hdr) {
+    FrontendLink(VhostUserFrontend owner, int pair, FeatureSet f, VirtqueueDriver rxq, VirtqueueDriver txq,
+            EventFd rxCall,
+                 EventFd rxKick, EventFd txKick, GuestMemory memory, long rxBase, int rxBuf, long txBase, int txBuf,
+                         int hdr) {
         this.owner = owner;
         this.name = owner.name() + (pair > 0 ? "#" + pair : "");
         this.rxq = rxq;
@@ -249,7 +251,8 @@ public final class FrontendLink implements Link {
         state.check();
         for (int i = from; i < to; i++) {
             if (!offloads.accepts(batch, i)) {
-                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks (" + offloads + ")");
+                throw new IllegalArgumentException(name + ": packet " + i + " needs offloads this link lacks ("
+                        + offloads + ")");
             }
         }
         txLock.lock();

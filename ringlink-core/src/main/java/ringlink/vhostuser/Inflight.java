@@ -29,10 +29,13 @@ final class Inflight implements AutoCloseable {
     /** Whether the queue regions have the packed layout (RING_PACKED was acked when the buffer was set up). */
     final boolean packed;
 
-    /** False if the front-end can shrink the buffer's file under our mapping ({@link MemoryTable#sealedAgainstShrink}). */
+    /**
+     * False if the front-end can shrink the buffer's file under our mapping ({@link MemoryTable#sealedAgainstShrink}).
+     */
     final boolean sealed;
 
-    private Inflight(Mapping mapping, long offset, int numQueues, int queueSize, long regionSize, boolean packed, boolean sealed) {
+    private Inflight(Mapping mapping, long offset, int numQueues, int queueSize, long regionSize, boolean packed,
+            boolean sealed) {
         this.sealed = sealed;
         this.mapping = mapping;
         this.offset = offset;
@@ -56,7 +59,8 @@ final class Inflight implements AutoCloseable {
         try {
             Fd fd = MemFd.create("ringlink-vhost-user-inflight", size);
             try {
-                Mapping m = Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "inflight buffer");
+                Mapping m = Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+                        "inflight buffer");
                 fdOut[0] = fd;
                 return new Inflight(m, 0, numQueues, queueSize, rs, packed, true); // ours: MemFd.create seals it
             } catch (SysException | ClosedFdException | RuntimeException e) {
@@ -64,7 +68,8 @@ final class Inflight implements AutoCloseable {
                 throw e;
             }
         } catch (SysException | ClosedFdException e) {
-            throw new VhostUserException.InvalidParam("cannot create an inflight buffer of " + size + " bytes: " + e.getMessage(), e);
+            throw new VhostUserException.InvalidParam("cannot create an inflight buffer of " + size + " bytes: "
+                    + e.getMessage(), e);
         }
     }
 
@@ -74,15 +79,18 @@ final class Inflight implements AutoCloseable {
         try (fd) {
             long rs = regionSize(queueSize, packed);
             if (mmapOffset < 0 || mmapSize < rs * numQueues || mmapSize > Long.MAX_VALUE - mmapOffset) {
-                throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD of " + Long.toUnsignedString(mmapSize) + " bytes at offset "
+                throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD of " + Long.toUnsignedString(mmapSize)
+                        + " bytes at offset "
                         + Long.toUnsignedString(mmapOffset) + " cannot hold " + numQueues + " queues of " + queueSize);
             }
             boolean sealed = MemoryTable.sealedAgainstShrink(fd, "SET_INFLIGHT_FD buffer"); // before the size is read
             long fileSize = fd.size();
             if (mmapOffset + mmapSize > fileSize) {
-                throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD buffer ends beyond its file of " + fileSize + " bytes");
+                throw new VhostUserException.InvalidParam("SET_INFLIGHT_FD buffer ends beyond its file of " + fileSize
+                        + " bytes");
             }
-            Mapping m = Mapping.map(fd, mmapOffset + mmapSize, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+            Mapping m = Mapping.map(fd, mmapOffset + mmapSize, Mapping.PROT_READ | Mapping.PROT_WRITE,
+                    Mapping.MAP_SHARED, 0,
                     "inflight buffer");
             return new Inflight(m, mmapOffset, numQueues, queueSize, rs, packed, sealed);
         } catch (SysException | ClosedFdException e) {

@@ -40,7 +40,8 @@ final class MemoryTable implements AutoCloseable {
         }
         List<GuestMemory.Region> g = new ArrayList<>();
         for (Region r : regions) {
-            g.add(GuestMemory.Region.ofMapping(r.guestAddress, r.size, r.userAddress, r.mapping.segment(), r.mmapOffset));
+            g.add(GuestMemory.Region.ofMapping(r.guestAddress, r.size, r.userAddress, r.mapping.segment(),
+                    r.mmapOffset));
         }
         try {
             this.memory = GuestMemory.of(g);
@@ -70,8 +71,10 @@ final class MemoryTable implements AutoCloseable {
         } catch (SysException e) {
             // treated as unsealed
         }
-        System.getLogger("ringlink.vhostuser.backend").log(System.Logger.Level.INFO, what + " is not sealed against shrinking"
-                + " (F_SEAL_SHRINK) and cannot be: if the front-end truncates it, the next access faults and the connection ends"
+        System.getLogger("ringlink.vhostuser.backend")
+                .log(System.Logger.Level.INFO, what + " is not sealed against shrinking"
+                + " (F_SEAL_SHRINK) and cannot be: if the front-end truncates it, the next access faults and the "
+                        + "connection ends"
                 + " (MEMORY_FAULT)");
         return false;
     }
@@ -106,19 +109,23 @@ final class MemoryTable implements AutoCloseable {
             if (Long.compareUnsigned(uaddr + size - 1, uaddr) < 0) {
                 throw new VhostUserException.InvalidParam("memory " + what + " wraps the user address space");
             }
-            boolean sealed = sealedAgainstShrink(fd, "memory " + what); // first: a sealed size cannot drop after we read it
+            // first: a sealed size cannot drop after we read it
+            boolean sealed = sealedAgainstShrink(fd, "memory " + what);
             long fileSize;
             try {
                 fileSize = fd.size();
             } catch (SysException e) {
-                throw new VhostUserException.InvalidParam("memory " + what + ": cannot size its fd: " + e.getMessage(), e);
+                throw new VhostUserException.InvalidParam("memory " + what + ": cannot size its fd: " + e.getMessage(),
+                        e);
             }
             if (mmapOffset + size > fileSize) {
-                throw new VhostUserException.InvalidParam("memory " + what + " at mmap offset 0x" + Long.toHexString(mmapOffset)
+                throw new VhostUserException.InvalidParam("memory " + what + " at mmap offset 0x"
+                        + Long.toHexString(mmapOffset)
                         + " ends beyond its file of " + fileSize + " bytes");
             }
             try {
-                Mapping m = Mapping.map(fd, mmapOffset + size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+                Mapping m = Mapping.map(fd, mmapOffset + size, Mapping.PROT_READ | Mapping.PROT_WRITE,
+                        Mapping.MAP_SHARED, 0,
                         "vhost-user " + what);
                 return new Region(gpa, size, uaddr, mmapOffset, m, sealed);
             } catch (SysException e) {
@@ -140,7 +147,8 @@ final class MemoryTable implements AutoCloseable {
      */
     static Region duplicateOf(List<Region> regions, long gpa, long size, long uaddr, long mmapOffset) {
         for (Region r : regions) {
-            if (r.guestAddress == gpa && r.size == size && r.userAddress == uaddr && r.mmapOffset == mmapOffset) return r;
+            if (r.guestAddress == gpa && r.size == size && r.userAddress == uaddr && r.mmapOffset == mmapOffset)
+                    return r;
         }
         return null;
     }

@@ -25,7 +25,10 @@ public final class Message {
     private final MemorySegment view;
     private final Fd[] fds;
 
-    /** A message with header fields {@code request} and {@code flags}, the payload (its length is the header's size) and attached descriptors (owned by the message). */
+    /**
+     * A message with header fields {@code request} and {@code flags}, the payload (its length is the header's size) and
+     * attached descriptors (owned by the message).
+     */
     public Message(int request, int flags, byte[] payload, Fd... fds) {
         this.request = request;
         this.flags = flags;

@@ -74,15 +74,19 @@ public final class MessageCodec {
         int fds = m.fdCount();
         switch (r.fds) {
             case -1 -> { // one per region
-                long n = Integer.toUnsignedLong(m.segment().get(Message.U32, ringlink.vhost.VhostMemoryLayout.OFF_NREGIONS));
+                long n = Integer.toUnsignedLong(m.segment()
+                        .get(Message.U32, ringlink.vhost.VhostMemoryLayout.OFF_NREGIONS));
                 if (n == 0 || n > MAX_TABLE_REGIONS) {
-                    throw new VhostUserException.InvalidParam(r + " with " + n + " regions (1.." + MAX_TABLE_REGIONS + " allowed)");
+                    throw new VhostUserException.InvalidParam(r + " with " + n + " regions (1.." + MAX_TABLE_REGIONS
+                            + " allowed)");
                 }
                 long want = ringlink.vhost.VhostMemoryLayout.SIZE + VhostUserMemoryRegionLayout.SIZE * n;
                 if (m.size() != want) {
-                    throw new VhostUserException.InvalidMessage(r + " of " + n + " regions must be " + want + " bytes, got " + m.size());
+                    throw new VhostUserException.InvalidMessage(r + " of " + n + " regions must be " + want
+                            + " bytes, got " + m.size());
                 }
-                if (fds != n) throw new VhostUserException.IncorrectFds(r + " has " + n + " regions but " + fds + " fds");
+                if (fds != n)
+                        throw new VhostUserException.IncorrectFds(r + " has " + n + " regions but " + fds + " fds");
             }
             case -2 -> {
                 if (fds > 1) throw new VhostUserException.IncorrectFds(r + " carries " + fds + " fds (at most 1)");
@@ -92,15 +96,18 @@ public final class MessageCodec {
                 boolean noFd = (v & VRING_NOFD_MASK) != 0;
                 int want = noFd ? 0 : 1;
                 if (fds != want) {
-                    throw new VhostUserException.IncorrectFds(r + " " + (noFd ? "with the no-fd bit" : "without the no-fd bit")
+                    throw new VhostUserException.IncorrectFds(r + " "
+                            + (noFd ? "with the no-fd bit" : "without the no-fd bit")
                             + " must carry " + want + " fd, got " + fds);
                 }
                 if ((v & ~(VRING_NOFD_MASK | VRING_IDX_MASK)) != 0) {
-                    throw new VhostUserException.InvalidMessage(r + " payload 0x" + Long.toHexString(v) + " has unknown bits");
+                    throw new VhostUserException.InvalidMessage(r + " payload 0x" + Long.toHexString(v)
+                            + " has unknown bits");
                 }
             }
             default -> {
-                if (fds != r.fds) throw new VhostUserException.IncorrectFds(r + " must carry " + r.fds + " fds, got " + fds);
+                if (fds != r.fds)
+                        throw new VhostUserException.IncorrectFds(r + " must carry " + r.fds + " fds, got " + fds);
             }
         }
         if (r == Request.GET_CONFIG || r == Request.SET_CONFIG) {
@@ -119,11 +126,14 @@ public final class MessageCodec {
      */
     public static void validateReply(Message m, int expected, int maxSize) throws VhostUserException {
         checkHeader(m.requestCode(), m.flags(), m.size());
-        if (!m.isReply()) throw new VhostUserException.InvalidMessage("expected a reply to request " + expected + ", got " + m);
+        if (!m.isReply())
+                throw new VhostUserException.InvalidMessage("expected a reply to request " + expected + ", got " + m);
         if (m.requestCode() != expected) {
-            throw new VhostUserException.InvalidMessage("reply to request " + m.requestCode() + " while waiting for " + expected);
+            throw new VhostUserException.InvalidMessage("reply to request " + m.requestCode() + " while waiting for "
+                    + expected);
         }
-        if (m.size() > maxSize) throw new VhostUserException.RecvBufferTooSmall("reply to request " + expected, m.size(), maxSize);
+        if (m.size() > maxSize)
+                throw new VhostUserException.RecvBufferTooSmall("reply to request " + expected, m.size(), maxSize);
     }
 
     /**
@@ -132,7 +142,8 @@ public final class MessageCodec {
      */
     public static Message decode(byte[] bytes, Fd... fds) throws VhostUserException {
         if (bytes.length < HEADER_SIZE) {
-            throw new VhostUserException.PartialMessage("message of " + bytes.length + " bytes is shorter than the header");
+            throw new VhostUserException.PartialMessage("message of " + bytes.length
+                    + " bytes is shorter than the header");
         }
         MemorySegment s = MemorySegment.ofArray(bytes);
         int request = s.get(Message.U32, VhostUserHeaderLayout.OFF_REQUEST);
@@ -140,10 +151,12 @@ public final class MessageCodec {
         int size = s.get(Message.U32, VhostUserHeaderLayout.OFF_SIZE);
         checkHeader(request, flags, size);
         if (bytes.length - HEADER_SIZE < size) {
-            throw new VhostUserException.PartialMessage("payload of " + (bytes.length - HEADER_SIZE) + " bytes, header says " + size);
+            throw new VhostUserException.PartialMessage("payload of " + (bytes.length - HEADER_SIZE)
+                    + " bytes, header says " + size);
         }
         if (bytes.length - HEADER_SIZE > size) {
-            throw new VhostUserException.InvalidMessage((bytes.length - HEADER_SIZE - size) + " bytes after the payload");
+            throw new VhostUserException.InvalidMessage((bytes.length - HEADER_SIZE - size)
+                    + " bytes after the payload");
         }
         byte[] payload = java.util.Arrays.copyOfRange(bytes, HEADER_SIZE, HEADER_SIZE + size);
         return new Message(request, flags, payload, fds);

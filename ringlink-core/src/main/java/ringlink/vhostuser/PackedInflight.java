@@ -85,7 +85,8 @@ final class PackedInflight implements InflightTracker {
     /** The device over the ring, once it is started ({@link #attach}): where pops begin and the used position. */
     private PackedQueueDevice dev;
 
-    private PackedInflight(MemorySegment r, MemorySegment ring, int num, int resumePos, boolean resumeWrap, int[] resubmit,
+    private PackedInflight(MemorySegment r, MemorySegment ring, int num, int resumePos, boolean resumeWrap,
+            int[] resubmit,
                            int[] resubmitIds) {
         this.r = r;
         this.ring = ring;
@@ -114,7 +115,8 @@ final class PackedInflight implements InflightTracker {
     /** A fresh region for a ring resuming at {@code pos}/{@code wrap}: all entries free, nothing in flight. */
     static void initialise(MemorySegment r, int num, int pos, boolean wrap) {
         r.asSlice(0, Inflight.regionSize(num, true)).fill((byte) 0);
-        for (int j = 0; j < num; j++) r.set(U16, entry(j) + DescStatePackedLayout.OFF_NEXT, (short) (j + 1)); // num ends the list
+        // num ends the list
+        for (int j = 0; j < num; j++) r.set(U16, entry(j) + DescStatePackedLayout.OFF_NEXT, (short) (j + 1));
         r.set(U16, OFF_DESC_NUM, (short) num);
         r.set(U16, OFF_USED_IDX, (short) pos);
         r.set(U16, OFF_OLD_USED_IDX, (short) pos);
@@ -138,8 +140,10 @@ final class PackedInflight implements InflightTracker {
      */
     static PackedInflight recover(MemorySegment r, int num, MemorySegment descRing, int basePos, boolean baseWrap)
             throws VhostUserException {
-        if (num < 1 || num > 32768 || r.byteSize() < Inflight.regionSize(num, true) || descRing.byteSize() < (long) VirtqLayout.DESC_SIZE * num) {
-            throw new IllegalArgumentException("packed inflight region of " + r.byteSize() + " bytes for a ring of " + num);
+        if (num < 1 || num > 32768 || r.byteSize() < Inflight.regionSize(num, true)
+                || descRing.byteSize() < (long) VirtqLayout.DESC_SIZE * num) {
+            throw new IllegalArgumentException("packed inflight region of " + r.byteSize() + " bytes for a ring of "
+                    + num);
         }
         int version = u16(r, OFF_VERSION);
         if (version == 0) {
@@ -154,10 +158,14 @@ final class PackedInflight implements InflightTracker {
         }
         int freeHead = u16(r, OFF_FREE_HEAD), oldFreeHead = u16(r, OFF_OLD_FREE_HEAD);
         int usedIdx = u16(r, OFF_USED_IDX), oldUsedIdx = u16(r, OFF_OLD_USED_IDX);
-        int wrapByte = Byte.toUnsignedInt(r.get(U8, OFF_USED_WRAP_COUNTER)), oldWrapByte = Byte.toUnsignedInt(r.get(U8, OFF_OLD_USED_WRAP_COUNTER));
-        if (freeHead > num || oldFreeHead > num) throw bad("free_head " + freeHead + "/old_free_head " + oldFreeHead + " outside " + num + " entries");
-        if (usedIdx >= num || oldUsedIdx >= num) throw bad("used_idx " + usedIdx + "/old_used_idx " + oldUsedIdx + " outside a ring of " + num);
-        if (wrapByte > 1 || oldWrapByte > 1) throw bad("used wrap counters " + wrapByte + "/" + oldWrapByte + " are not 0 or 1");
+        int wrapByte = Byte.toUnsignedInt(r.get(U8, OFF_USED_WRAP_COUNTER)),
+                oldWrapByte = Byte.toUnsignedInt(r.get(U8, OFF_OLD_USED_WRAP_COUNTER));
+        if (freeHead > num || oldFreeHead > num)
+                throw bad("free_head " + freeHead + "/old_free_head " + oldFreeHead + " outside " + num + " entries");
+        if (usedIdx >= num || oldUsedIdx >= num)
+                throw bad("used_idx " + usedIdx + "/old_used_idx " + oldUsedIdx + " outside a ring of " + num);
+        if (wrapByte > 1 || oldWrapByte > 1)
+                throw bad("used wrap counters " + wrapByte + "/" + oldWrapByte + " are not 0 or 1");
         boolean wrap = wrapByte == 1, oldWrap = oldWrapByte == 1;
 
         // 1. An unfinished batch: was it published? The spec compares used_idx only; the wrap
@@ -224,26 +232,32 @@ final class PackedInflight implements InflightTracker {
             int h = order[k];
             heads[k] = h;
             int n = u16(r, entry(h) + DescStatePackedLayout.OFF_NUM);
-            if (n < 1 || n > num - total) throw bad("entry " + h + " claims a chain of " + n + " descriptors (" + total + " of " + num + " taken)");
+            if (n < 1 || n > num - total) throw bad("entry " + h + " claims a chain of " + n + " descriptors (" + total
+                    + " of " + num + " taken)");
             int e = h;
             for (int j = 0; j < n; j++) {
                 if (j > 0) {
                     e = u16(r, entry(e) + DescStatePackedLayout.OFF_NEXT);
                     if (e >= num) throw bad("chain of entry " + h + " links to entry " + e + " of " + num);
                 }
-                if (free[e] || claimed[e]) throw bad("chain of entry " + h + " reaches entry " + e + ", which is free or in another chain");
+                if (free[e] || claimed[e]) throw bad("chain of entry " + h + " reaches entry " + e
+                        + ", which is free or in another chain");
                 claimed[e] = true;
                 int flags = u16(r, entry(e) + DescStatePackedLayout.OFF_FLAGS);
                 if (((flags & VIRTQ_DESC_F_NEXT) != 0) != (j < n - 1)) {
-                    throw bad("descriptor " + j + " of the " + n + " in the chain of entry " + h + " has flags 0x" + Integer.toHexString(flags));
+                    throw bad("descriptor " + j + " of the " + n + " in the chain of entry " + h + " has flags 0x"
+                            + Integer.toHexString(flags));
                 }
-                if ((flags & VIRTQ_DESC_F_INDIRECT) != 0 && n != 1) throw bad("chain of entry " + h + " mixes an indirect descriptor with others");
+                if ((flags & VIRTQ_DESC_F_INDIRECT) != 0 && n != 1)
+                        throw bad("chain of entry " + h + " mixes an indirect descriptor with others");
                 chainEntries[total + j] = e;
             }
             int last = u16(r, entry(h) + DescStatePackedLayout.OFF_LAST);
-            if (last != e) throw bad("entry " + h + " says its chain ends at entry " + last + ", its links end at " + e);
+            if (last != e)
+                    throw bad("entry " + h + " says its chain ends at entry " + last + ", its links end at " + e);
             int id = u16(r, entry(e) + DescStatePackedLayout.OFF_ID);
-            if (id >= num || idSeen[id]) throw bad("chain of entry " + h + " has buffer id " + id + (id < num ? " twice" : " >= " + num));
+            if (id >= num || idSeen[id])
+                    throw bad("chain of entry " + h + " has buffer id " + id + (id < num ? " twice" : " >= " + num));
             idSeen[id] = true;
             ids[k] = id;
             total += n;
@@ -258,7 +272,8 @@ final class PackedInflight implements InflightTracker {
         for (int j = 0; j < total; j++) {
             long src = entry(chainEntries[j]);
             long d = (long) VirtqLayout.DESC_SIZE * pos;
-            int flags = (u16(r, src + DescStatePackedLayout.OFF_FLAGS) & ~WRAP_BITS) | (w ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED);
+            int flags = (u16(r, src + DescStatePackedLayout.OFF_FLAGS) & ~WRAP_BITS)
+                    | (w ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED);
             descRing.set(U64, d + PackedRing.DESC_ADDR, r.get(U64, src + DescStatePackedLayout.OFF_ADDR));
             descRing.set(U32, d + PackedRing.DESC_LEN, r.get(U32, src + DescStatePackedLayout.OFF_LEN));
             descRing.set(U16, d + PackedRing.DESC_ID, r.get(U16, src + DescStatePackedLayout.OFF_ID));
@@ -311,7 +326,8 @@ final class PackedInflight implements InflightTracker {
             int h = resubmit[resubmitNext];
             if (resubmitIds[resubmitNext] != id || numOf[h] != descCount) {
                 throw new VirtqueueException(VirtqueueException.Reason.BAD_BUFFER_ID, "chain " + id + " of " + descCount
-                        + " descriptors at ring position " + pos + " is not the resubmitted chain " + resubmitIds[resubmitNext]
+                        + " descriptors at ring position " + pos + " is not the resubmitted chain "
+                                + resubmitIds[resubmitNext]
                         + " of " + numOf[h]);
             }
             resubmitNext++;

@@ -169,7 +169,8 @@ final class Payload {
         static ConfigRange decode(Message m) {
             MemorySegment s = m.segment();
             return new ConfigRange(s.get(Message.U32, VhostUserConfigLayout.OFF_OFFSET),
-                    s.get(Message.U32, VhostUserConfigLayout.OFF_SIZE), s.get(Message.U32, VhostUserConfigLayout.OFF_FLAGS));
+                    s.get(Message.U32, VhostUserConfigLayout.OFF_SIZE),
+                            s.get(Message.U32, VhostUserConfigLayout.OFF_FLAGS));
         }
     }
 }

@@ -96,7 +96,8 @@ final class RingLock {
 
     /** Releases one hold of the lock. */
     void unlock() {
-        if (owner != Thread.currentThread()) throw new IllegalMonitorStateException("ring lock not held by this thread");
+        if (owner != Thread.currentThread())
+                throw new IllegalMonitorStateException("ring lock not held by this thread");
         if (--holds == 0) {
             owner = null;
             STATE.setRelease(this, 0);

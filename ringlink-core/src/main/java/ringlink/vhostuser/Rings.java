@@ -38,7 +38,8 @@ final class Rings {
     /** Vring {@code index} as request {@code r} names it; a bad index is the front-end's error. */
     Vring get(long index, Request r) throws VhostUserException {
         if (index < 0 || index >= vrings.length) {
-            throw new VhostUserException.InvalidParam(r + " for vring " + index + ", but the device has " + vrings.length);
+            throw new VhostUserException.InvalidParam(r + " for vring " + index + ", but the device has "
+                    + vrings.length);
         }
         return vrings[(int) index];
     }
@@ -135,7 +136,8 @@ final class Rings {
                 } catch (VhostUserException e) {
                     v.stop();
                     if (broken == null) {
-                        broken = new VhostUserException.InvalidParam("new memory table no longer holds running vring " + v.index
+                        broken = new VhostUserException.InvalidParam("new memory table no longer holds running vring "
+                                + v.index
                                 + ": " + e.getMessage(), e);
                     }
                 }
@@ -193,10 +195,13 @@ final class Rings {
 
     /** Starts {@code v} from its configuration (caller holds its lock). */
     void start(Session s, Vring v) throws VhostUserException {
-        if (v.num == 0) throw new VhostUserException.InvalidOperation("vring " + v.index + " started before SET_VRING_NUM");
-        if (!v.addrSet) throw new VhostUserException.InvalidOperation("vring " + v.index + " started before SET_VRING_ADDR");
+        if (v.num == 0)
+                throw new VhostUserException.InvalidOperation("vring " + v.index + " started before SET_VRING_NUM");
+        if (!v.addrSet)
+                throw new VhostUserException.InvalidOperation("vring " + v.index + " started before SET_VRING_ADDR");
         GuestMemory mem = s.table.memory();
-        if (mem == null) throw new VhostUserException.InvalidOperation("vring " + v.index + " started before SET_MEM_TABLE");
+        if (mem == null)
+                throw new VhostUserException.InvalidOperation("vring " + v.index + " started before SET_MEM_TABLE");
         FeatureSet f = new FeatureSet(s.ackedFeatures);
         boolean packed = f.has(RING_PACKED);
         try {
@@ -243,7 +248,8 @@ final class Rings {
             usedWrap = true;
         }
         if (availPos >= v.num || usedPos >= v.num) {
-            throw new VhostUserException.InvalidParam("SET_VRING_BASE 0x" + Integer.toHexString(b) + " is outside vring "
+            throw new VhostUserException.InvalidParam("SET_VRING_BASE 0x" + Integer.toHexString(b)
+                    + " is outside vring "
                     + v.index + " of " + v.num);
         }
         PackedRing ring = PackedRing.map(mem, v.num, d, a, u);
@@ -252,7 +258,8 @@ final class Rings {
         PackedInflight track = null;
         if (region != null && !buffer.packed) {
             // Sized and laid out for split rings (set up before RING_PACKED was acked).
-            throw new VhostUserException.InvalidParam("vring " + v.index + " is packed but the inflight buffer was set up"
+            throw new VhostUserException.InvalidParam("vring " + v.index
+                    + " is packed but the inflight buffer was set up"
                     + " for split rings (GET/SET_INFLIGHT_FD before SET_FEATURES)");
         }
         if (region != null) {

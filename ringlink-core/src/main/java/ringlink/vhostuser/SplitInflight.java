@@ -62,7 +62,8 @@ final class SplitInflight implements InflightTracker {
                     + " behind the used ring's " + usedIdx);
             int h = Short.toUnsignedInt(r.get(U16, OFF_LAST_BATCH_HEAD));
             for (int k = 0; k < batch; k++) {
-                if (h >= num) throw new VhostUserException.InvalidParam("inflight batch list points at descriptor " + h);
+                if (h >= num)
+                        throw new VhostUserException.InvalidParam("inflight batch list points at descriptor " + h);
                 long e = entry(h);
                 r.set(U8, e + DescStateSplitLayout.OFF_INFLIGHT, (byte) 0);
                 h = Short.toUnsignedInt(r.get(U16, e + DescStateSplitLayout.OFF_NEXT));

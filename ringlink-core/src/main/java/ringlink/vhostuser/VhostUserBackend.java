@@ -98,7 +98,8 @@ public final class VhostUserBackend implements AutoCloseable {
         for (int i = 0; i < n; i++) vrings[i] = new Vring(i);
         this.links = new BackendLink[config.queuePairs()];
         try {
-            for (int k = 0; k < links.length; k++) links[k] = new BackendLink(this, k, vrings[2 * k], vrings[2 * k + 1]);
+            for (int k = 0; k < links.length; k++)
+                    links[k] = new BackendLink(this, k, vrings[2 * k], vrings[2 * k + 1]);
         } catch (IOException e) {
             for (BackendLink l : links) if (l != null) l.free();
             throw e;
@@ -107,7 +108,8 @@ public final class VhostUserBackend implements AutoCloseable {
         this.offeredProtocol = ProtocolFeature.bit(ProtocolFeature.MQ) | ProtocolFeature.bit(ProtocolFeature.REPLY_ACK)
                 | ProtocolFeature.bit(ProtocolFeature.MTU) | ProtocolFeature.bit(ProtocolFeature.RARP)
                 | ProtocolFeature.bit(ProtocolFeature.BACKEND_REQ) | ProtocolFeature.bit(ProtocolFeature.CONFIG)
-                | ProtocolFeature.bit(ProtocolFeature.RESET_DEVICE) | ProtocolFeature.bit(ProtocolFeature.CONFIGURE_MEM_SLOTS)
+                | ProtocolFeature.bit(ProtocolFeature.RESET_DEVICE)
+                        | ProtocolFeature.bit(ProtocolFeature.CONFIGURE_MEM_SLOTS)
                 | ProtocolFeature.bit(ProtocolFeature.STATUS) | ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD)
                 | ProtocolFeature.bit(ProtocolFeature.LOG_SHMFD);
         this.rings = new Rings(name, vrings, links);
@@ -129,7 +131,8 @@ public final class VhostUserBackend implements AutoCloseable {
         // return a receive batch as one used descriptor (PackedQueueDevice).
         // VHOST_LOG_ALL (with protocol feature LOG_SHMFD): we mark the guest pages we write in
         // the front-end's dirty log, so QEMU can live-migrate a guest using this back-end.
-        FeatureSet f = FeatureSet.of(VERSION_1, EVENT_IDX, INDIRECT_DESC, IN_ORDER, NET_MRG_RXBUF, NET_MTU, NET_MAC, NET_STATUS,
+        FeatureSet f = FeatureSet.of(VERSION_1, EVENT_IDX, INDIRECT_DESC, IN_ORDER, NET_MRG_RXBUF, NET_MTU, NET_MAC,
+                NET_STATUS,
                 VHOST_USER_PROTOCOL_FEATURES, VHOST_LOG_ALL);
         if (c.packed()) f = f.with(RING_PACKED);
         if (c.queuePairs() > 1) f = f.with(NET_MQ);
@@ -187,7 +190,8 @@ public final class VhostUserBackend implements AutoCloseable {
         try {
             Request r = MessageCodec.validateRequest(m);
             Message reply = requests.handle(session, r, m);
-            if (reply == null && m.needsReply() && session.replyAck()) reply = Message.reply(m.requestCode(), Message.ofU64(0));
+            if (reply == null && m.needsReply() && session.replyAck())
+                    reply = Message.reply(m.requestCode(), Message.ofU64(0));
             return reply;
         } catch (VhostUserException e) {
             lastError = e;
@@ -310,7 +314,8 @@ public final class VhostUserBackend implements AutoCloseable {
                 // A connection we closed ourselves (ring failure, disconnect()) keeps the reason we had.
                 if (!closed && !c.isClosed()) {
                     lastError = e;
-                    if (e.isDisconnect()) LOG.log(System.Logger.Level.INFO, name + ": front-end left: " + e.getMessage());
+                    if (e.isDisconnect())
+                            LOG.log(System.Logger.Level.INFO, name + ": front-end left: " + e.getMessage());
                     else LOG.log(System.Logger.Level.WARNING, name + ": closing connection: " + e.getMessage());
                 }
                 return;
@@ -321,7 +326,8 @@ public final class VhostUserBackend implements AutoCloseable {
                 Request r = MessageCodec.validateRequest(m);
                 Session s = session;
                 Message reply = requests.handle(s, r, m);
-                if (shrinkable) ringlink.sys.Mapping.deliverFaults(); // a fault while handling m is raised here, not later
+                // a fault while handling m is raised here, not later
+                if (shrinkable) ringlink.sys.Mapping.deliverFaults();
                 if (reply != null) {
                     try {
                         c.send(reply);
@@ -345,7 +351,8 @@ public final class VhostUserBackend implements AutoCloseable {
             } catch (InternalError e) {
                 // A file the front-end shrank under our mapping (rings, inflight, log): SIGBUS.
                 if (VirtqueueException.isMemoryFault(e)) {
-                    lastError = new VhostUserException.InvalidParam(m + ": " + VirtqueueException.memoryFault(e, "control thread").getMessage(), e);
+                    lastError = new VhostUserException.InvalidParam(m + ": "
+                            + VirtqueueException.memoryFault(e, "control thread").getMessage(), e);
                     LOG.log(System.Logger.Level.WARNING, name + ": closing connection: " + lastError.getMessage());
                 } else {
                     internalError(m, e);
@@ -410,7 +417,8 @@ public final class VhostUserBackend implements AutoCloseable {
     /** Called by a link whose ring the guest broke: the whole connection goes (the spec has no per-ring reset). */
     void ringFailed(Vring v, VirtqueueException e) {
         lastError = new VhostUserException.InvalidParam("vring " + v.index + ": " + e.getMessage(), e);
-        LOG.log(System.Logger.Level.WARNING, name + ": vring " + v.index + " failed, closing the connection: " + e.getMessage());
+        LOG.log(System.Logger.Level.WARNING,
+                name + ": vring " + v.index + " failed, closing the connection: " + e.getMessage());
         Connection c = conn;
         if (c != null) c.close();
     }
@@ -419,7 +427,8 @@ public final class VhostUserBackend implements AutoCloseable {
     void callBlocked(Vring v) {
         Connection c = conn;
         if (c == null || c.isClosed()) return;
-        lastError = new VhostUserException.IncorrectFds("vring " + v.index + ": a write to the front-end's call eventfd blocked"
+        lastError = new VhostUserException.IncorrectFds("vring " + v.index
+                + ": a write to the front-end's call eventfd blocked"
                 + " (O_NONBLOCK cleared, counter held full); released by the eventfd watchdog, closing the connection");
         LOG.log(System.Logger.Level.WARNING, name + ": " + lastError.getMessage());
         c.close();

@@ -104,7 +104,10 @@ public abstract sealed class VhostUserException extends LinkException {
         private static final long serialVersionUID = 1L;
         /** Bytes the reply had, and bytes of room the request expected. */
         private final int got, want;
-        /** A reply of {@code got} bytes for a request expecting at most {@code want}; the message adds both numbers to {@code m}. */
+        /**
+         * A reply of {@code got} bytes for a request expecting at most {@code want}; the message adds both numbers to
+         * {@code m}.
+         */
         public RecvBufferTooSmall(String m, int got, int want) {
             super(m + " (got " + got + " bytes, room for " + want + ")");
             this.got = got;
@@ -161,9 +164,11 @@ public abstract sealed class VhostUserException extends LinkException {
      */
     public static VhostUserException fromSys(String what, SysException e) {
         return switch (e.errno()) {
-            case Errno.EAGAIN, Errno.EINTR, Errno.ENOBUFS, Errno.ENOMEM -> new SocketRetry(what + ": " + e.getMessage(), e);
+            case Errno.EAGAIN, Errno.EINTR, Errno.ENOBUFS,
+                    Errno.ENOMEM -> new SocketRetry(what + ": " + e.getMessage(), e);
             case Errno.ECONNRESET, Errno.EPIPE, Errno.ENOTCONN -> new SocketBroken(what + ": " + e.getMessage(), e);
-            case Errno.EACCES, Errno.ENOENT, Errno.ECONNREFUSED, Errno.EPERM -> new SocketConnect(what + ": " + e.getMessage(), e);
+            case Errno.EACCES, Errno.ENOENT, Errno.ECONNREFUSED,
+                    Errno.EPERM -> new SocketConnect(what + ": " + e.getMessage(), e);
             case Errno.EMSGSIZE -> new IncorrectFds(what + ": " + e.getMessage());
             case Errno.ETIMEDOUT -> new Timeout(what + ": " + e.getMessage());
             default -> new SocketError(what + ": " + e.getMessage(), e);

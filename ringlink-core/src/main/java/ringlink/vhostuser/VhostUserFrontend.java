@@ -80,7 +80,8 @@ public final class VhostUserFrontend implements AutoCloseable {
             long perPair = 2L * (16L * qs + 8L * qs + 4096 + 128) + (long) qs * (rxBuf + txBuf);
             long size = (perPair * config.queuePairs() + 4096 + 0x1fffff) & ~0x1fffffL;
             fd = MemFd.create("ringlink-vhost-user", size);
-            map = Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "vhost-user front-end memory");
+            map = Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+                    "vhost-user front-end memory");
             GuestMemory.Region region = GuestMemory.Region.identity(map.segment());
             GuestMemory mem = GuestMemory.of(region);
             GuestAllocator alloc = new GuestAllocator(region);
@@ -142,7 +143,8 @@ public final class VhostUserFrontend implements AutoCloseable {
      */
     public static VhostUserFrontend connectReconnecting(Path path, FrontendConfig config) throws IOException {
         if (config.packed() && !config.inflight()) {
-            throw new IllegalArgumentException("reconnect with packed rings needs inflight tracking (FrontendConfig.withInflight(true))");
+            throw new IllegalArgumentException(
+                    "reconnect with packed rings needs inflight tracking (FrontendConfig.withInflight(true))");
         }
         VhostUserFrontend fe = connect(path, config);
         fe.startWatcher();
@@ -194,7 +196,8 @@ public final class VhostUserFrontend implements AutoCloseable {
             long before = features;
             negotiate();
             if (features != before) {
-                throw new VhostUserException.FeatureMismatch("the restarted back-end negotiates 0x" + Long.toHexString(features)
+                throw new VhostUserException.FeatureMismatch("the restarted back-end negotiates 0x"
+                        + Long.toHexString(features)
                         + ", before it was 0x" + Long.toHexString(before));
             }
             setUp();
@@ -213,7 +216,8 @@ public final class VhostUserFrontend implements AutoCloseable {
             UnixSocket s = l.accept(timeoutMillis);
             if (s == null) {
                 Files.deleteIfExists(path);
-                throw new VhostUserException.SocketConnect("no back-end connected to " + path + " within " + timeoutMillis + " ms", null);
+                throw new VhostUserException.SocketConnect("no back-end connected to " + path + " within "
+                        + timeoutMillis + " ms", null);
             }
             return new VhostUserFrontend("vhost-user:" + path, config, new Connection(s), path);
         }
@@ -247,7 +251,8 @@ public final class VhostUserFrontend implements AutoCloseable {
             Message rep = conn.receive(Connection.replyTimeoutMillis());
             try {
                 MessageCodec.validateReply(rep, r.code, 8);
-                if (rep.size() != 8) throw new VhostUserException.InvalidMessage("REPLY_ACK to " + r + " of " + rep.size() + " bytes");
+                if (rep.size() != 8) throw new VhostUserException.InvalidMessage("REPLY_ACK to " + r + " of "
+                        + rep.size() + " bytes");
                 long status = Payload.u64(rep);
                 if (status != 0) {
                     throw new VhostUserException.InvalidOperation("back-end rejected " + r + " (reply " + status + ")");
@@ -265,7 +270,8 @@ public final class VhostUserFrontend implements AutoCloseable {
         MessageCodec.validateReply(rep, r.code, max);
         if (rep.size() < min) {
             rep.closeFds();
-            throw new VhostUserException.InvalidMessage("reply to " + r + " of " + rep.size() + " bytes, expected at least " + min);
+            throw new VhostUserException.InvalidMessage("reply to " + r + " of " + rep.size()
+                    + " bytes, expected at least " + min);
         }
         return rep;
     }
@@ -287,10 +293,12 @@ public final class VhostUserFrontend implements AutoCloseable {
         if (o.has(Offloads.USO)) want = want.with(NET_HOST_USO, NET_GUEST_USO4, NET_GUEST_USO6);
         if (o.has(Offloads.TSO_ECN)) want = want.with(NET_HOST_ECN, NET_GUEST_ECN);
         if (config.packed() && (offered & RING_PACKED.mask()) == 0) {
-            throw new VhostUserException.FeatureMismatch("packed rings requested but the back-end does not offer VIRTIO_F_RING_PACKED");
+            throw new VhostUserException.FeatureMismatch(
+                    "packed rings requested but the back-end does not offer VIRTIO_F_RING_PACKED");
         }
         if (config.queuePairs() > 1 && (offered & NET_MQ.mask()) == 0) {
-            throw new VhostUserException.FeatureMismatch(config.queuePairs() + " queue pairs requested but the back-end does not offer MQ");
+            throw new VhostUserException.FeatureMismatch(config.queuePairs()
+                    + " queue pairs requested but the back-end does not offer MQ");
         }
         long f = want.bits() & offered;
         if ((offered & ProtocolFeature.F_PROTOCOL_FEATURES) != 0) {
@@ -307,7 +315,8 @@ public final class VhostUserFrontend implements AutoCloseable {
                 }
                 long max = Payload.u64(call(Request.GET_QUEUE_NUM, new byte[0], 8, 8));
                 if (max < config.queuePairs()) {
-                    throw new VhostUserException.FeatureMismatch("back-end supports " + max + " queue pairs, asked for " + config.queuePairs());
+                    throw new VhostUserException.FeatureMismatch("back-end supports " + max + " queue pairs, asked for "
+                            + config.queuePairs());
                 }
             }
         } else if (config.queuePairs() > 1) {
@@ -329,7 +338,8 @@ public final class VhostUserFrontend implements AutoCloseable {
      * while its data threads may be mid-batch.
      */
     void sendMemTable() throws VhostUserException {
-        byte[] mt = Payload.encodeMemoryTable(new Payload.MemoryRegion(mapping.address(), mapping.length(), mapping.address(), 0));
+        byte[] mt = Payload.encodeMemoryTable(
+                new Payload.MemoryRegion(mapping.address(), mapping.length(), mapping.address(), 0));
         send(Request.SET_MEM_TABLE, mt, memFd);
     }
 
@@ -349,12 +359,14 @@ public final class VhostUserFrontend implements AutoCloseable {
                 av = pr.driverEventAddress();
                 u = pr.deviceEventAddress();
             }
-            var addr = new Payload.VringAddr(q, 0, memory.guestToUser(d, 1), memory.guestToUser(u, 1), memory.guestToUser(av, 1), 0);
+            var addr = new Payload.VringAddr(q, 0, memory.guestToUser(d, 1), memory.guestToUser(u, 1),
+                    memory.guestToUser(av, 1), 0);
             send(Request.SET_VRING_ADDR, addr.encode());
             send(Request.SET_VRING_KICK, Message.ofU64(q), kicks[q].fd());
         }
         if ((features & ProtocolFeature.F_PROTOCOL_FEATURES) != 0) {
-            for (int q = 0; q < queues.length; q++) send(Request.SET_VRING_ENABLE, new Payload.VringState(q, 1).encode());
+            for (int q = 0; q < queues.length; q++)
+                    send(Request.SET_VRING_ENABLE, new Payload.VringState(q, 1).encode());
         }
     }
 
@@ -365,7 +377,8 @@ public final class VhostUserFrontend implements AutoCloseable {
      */
     private void setUpInflight() throws VhostUserException {
         if ((protocol & ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD)) == 0) {
-            throw new VhostUserException.FeatureMismatch("inflight tracking requested but the back-end does not offer INFLIGHT_SHMFD");
+            throw new VhostUserException.FeatureMismatch(
+                    "inflight tracking requested but the back-end does not offer INFLIGHT_SHMFD");
         }
         if (inflightFd == null) {
             byte[] q = new Payload.InflightArea(0, 0, queues.length, config.queueSize()).encode();

@@ -13,7 +13,8 @@ import ringlink.link.LinkSpec;
 import ringlink.link.Offloads;
 
 /**
- * {@code vhost-user:/path.sock?role=backend|frontend&mode=server|client&queues=1&packed=BOOL&offload=LIST&mtu=1500&timeout=30000&size=256}.
+ * {@code vhost-user:/path.sock?role=backend|frontend&mode=server|client&queues=1&packed=BOOL&offload=LIST}
+ * {@code &mtu=1500&timeout=30000&size=256}.
  *
  * <ul>
  * <li>{@code role=backend} (default): we are the virtio-net device for QEMU or DPDK virtio-user.
@@ -38,7 +39,8 @@ public final class VhostUserLinkProvider implements LinkProvider {
 
     @Override
     public String usage() {
-        return "vhost-user:PATH[?role=backend|frontend&mode=server|client&queues=1&packed=BOOL&offload=LIST&mtu=1500&timeout=MS&size=256]"
+        return "vhost-user:PATH[?role=backend|frontend&mode=server|client&queues=1&packed=BOOL&offload=LIST&mtu=1500&ti"
+                + "meout=MS&size=256]"
                 + "  vhost-user device (backend, for QEMU/DPDK virtio-user) or driver (frontend, for DPDK net_vhost)";
     }
 
@@ -79,7 +81,8 @@ public final class VhostUserLinkProvider implements LinkProvider {
         switch (role) {
             case "backend" -> {
                 String mode = spec.param("mode", "server").toLowerCase(Locale.ROOT);
-                BackendConfig c = BackendConfig.defaults().withQueuePairs(queues).withPacked(spec.boolParam("packed", true))
+                BackendConfig c =
+                        BackendConfig.defaults().withQueuePairs(queues).withPacked(spec.boolParam("packed", true))
                         .withOffloads(off).withMtu(spec.intParam("mtu", 1500, 68, 65535));
                 VhostUserBackend be = switch (mode) {
                     case "server" -> VhostUserBackend.listen(path, c);
@@ -90,11 +93,13 @@ public final class VhostUserLinkProvider implements LinkProvider {
             }
             case "frontend" -> {
                 String mode = spec.param("mode", "client").toLowerCase(Locale.ROOT);
-                FrontendConfig c = FrontendConfig.defaults().withQueuePairs(queues).withPacked(spec.boolParam("packed", false))
+                FrontendConfig c =
+                        FrontendConfig.defaults().withQueuePairs(queues).withPacked(spec.boolParam("packed", false))
                         .withOffloads(off).withQueueSize(spec.intParam("size", 256, 2, 32768));
                 VhostUserFrontend fe = switch (mode) {
                     case "client" -> VhostUserFrontend.connect(path, c);
-                    case "server" -> VhostUserFrontend.listen(path, c, spec.intParam("timeout", 30_000, 0, Integer.MAX_VALUE));
+                    case "server" ->
+                            VhostUserFrontend.listen(path, c, spec.intParam("timeout", 30_000, 0, Integer.MAX_VALUE));
                     default -> throw new IllegalArgumentException(spec + ": mode must be server or client");
                 };
                 return fe;

@@ -24,7 +24,8 @@ public final class GuestAllocator {
      * @throws IllegalStateException if the region is full
      */
     public long allocate(long size, long align) {
-        if (size < 0 || Long.bitCount(align) != 1) throw new IllegalArgumentException("size " + size + ", align " + align);
+        if (size < 0 || Long.bitCount(align) != 1)
+                throw new IllegalArgumentException("size " + size + ", align " + align);
         long base = region.guestAddress();
         long at = ((base + next + align - 1) & -align) - base;
         if (at + size > region.size() || at + size < 0) {

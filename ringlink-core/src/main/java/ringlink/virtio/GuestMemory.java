@@ -42,12 +42,16 @@ public final class GuestMemory {
      * @param segment      the bytes; its size is the region's size
      */
     public record Region(long guestAddress, long userAddress, MemorySegment segment) {
-        /** Checks that the segment is non-null and not empty, and that the region does not wrap the 64-bit address space. */
+        /**
+         * Checks that the segment is non-null and not empty, and that the region does not wrap the 64-bit address
+         * space.
+         */
         public Region {
             if (segment == null) throw new IllegalArgumentException("segment is null");
             if (segment.byteSize() == 0) throw new IllegalArgumentException("empty region");
             if (Long.compareUnsigned(guestAddress + segment.byteSize() - 1, guestAddress) < 0) {
-                throw new IllegalArgumentException("region at 0x" + Long.toHexString(guestAddress) + " wraps the address space");
+                throw new IllegalArgumentException("region at 0x" + Long.toHexString(guestAddress)
+                        + " wraps the address space");
             }
         }
 
@@ -68,8 +72,10 @@ public final class GuestMemory {
          *
          * @throws IllegalArgumentException if {@code [mmapOffset, mmapOffset+size)} is not inside the mapping
          */
-        public static Region ofMapping(long guestAddress, long size, long userAddress, MemorySegment mapping, long mmapOffset) {
-            if (size <= 0 || mmapOffset < 0 || mmapOffset > mapping.byteSize() || size > mapping.byteSize() - mmapOffset) {
+        public static Region ofMapping(long guestAddress, long size, long userAddress, MemorySegment mapping,
+                long mmapOffset) {
+            if (size <= 0 || mmapOffset < 0 || mmapOffset > mapping.byteSize()
+                    || size > mapping.byteSize() - mmapOffset) {
                 throw new IllegalArgumentException("region of " + size + " bytes at mmap offset " + mmapOffset
                         + " does not fit a mapping of " + mapping.byteSize() + " bytes");
             }
@@ -201,7 +207,8 @@ public final class GuestMemory {
         for (Region r : regions) {
             long off = userAddr - r.userAddress();
             if (Long.compareUnsigned(off, r.size()) < 0) {
-                if (len > r.size() - off) throw new GuestMemoryException("user range crosses a region end", userAddr, len);
+                if (len > r.size() - off)
+                        throw new GuestMemoryException("user range crosses a region end", userAddr, len);
                 return r.guestAddress() + off;
             }
         }

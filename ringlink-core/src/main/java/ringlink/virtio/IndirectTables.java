@@ -24,6 +24,7 @@ record IndirectTables(int maxEntries, long gpa, MemorySegment segment) {
         int max = Math.min(maxIndirect, size);
         long bytes = 16L * max * size;
         long gpa = alloc.allocate(bytes, 16);
-        return new IndirectTables(max, gpa, alloc.region().segment().asSlice(gpa - alloc.region().guestAddress(), bytes));
+        return new IndirectTables(max, gpa,
+                alloc.region().segment().asSlice(gpa - alloc.region().guestAddress(), bytes));
     }
 }

@@ -73,7 +73,8 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         this.indirect = features.has(VirtioFeature.INDIRECT_DESC);
         this.inOrder = features.has(VirtioFeature.IN_ORDER);
         if (availPos < 0 || availPos >= size || usedPos < 0 || usedPos >= size) {
-            throw new VirtqueueException(BAD_RING_SETUP, "ring positions " + availPos + "/" + usedPos + " outside queue of " + size);
+            throw new VirtqueueException(BAD_RING_SETUP,
+                    "ring positions " + availPos + "/" + usedPos + " outside queue of " + size);
         }
         this.nextAvail = availPos;
         this.availWrap = availWrap;
@@ -195,7 +196,8 @@ public final class PackedQueueDevice implements VirtqueueDevice {
             int flags = (int) (w >>> 48);
             if (slots > 0) {
                 if (!isAvail(flags, wrap)) {
-                    throw new VirtqueueException(WRAP_COUNTER, "descriptor " + pos + " continues a chain but is not available in this lap (flags 0x"
+                    throw new VirtqueueException(WRAP_COUNTER,
+                            "descriptor " + pos + " continues a chain but is not available in this lap (flags 0x"
                             + Integer.toHexString(flags) + ", wrap " + wrap + ")");
                 }
             }
@@ -203,14 +205,16 @@ public final class PackedQueueDevice implements VirtqueueDevice {
             int len = (int) w;
             id = (int) (w >>> 32) & 0xffff;
             if (++slots > size) {
-                throw new VirtqueueException(CHAIN_TOO_LONG, "chain at position " + nextAvail + " is longer than the queue size " + size);
+                throw new VirtqueueException(CHAIN_TOO_LONG,
+                        "chain at position " + nextAvail + " is longer than the queue size " + size);
             }
             if (++pos == size) {
                 pos = 0;
                 wrap = !wrap;
             }
             if ((flags & VIRTQ_DESC_F_INDIRECT) != 0) {
-                if (!indirect) throw new VirtqueueException(BAD_INDIRECT, "indirect descriptor but INDIRECT_DESC not negotiated");
+                if (!indirect) throw new VirtqueueException(BAD_INDIRECT,
+                        "indirect descriptor but INDIRECT_DESC not negotiated");
                 if ((flags & VIRTQ_DESC_F_NEXT) != 0 || slots > 1) {
                     // Packed rings allow an indirect descriptor only as a list of its own (§2.8.20).
                     throw new VirtqueueException(NESTED_INDIRECT, "indirect descriptor inside a NEXT-linked list");
@@ -219,7 +223,8 @@ public final class PackedQueueDevice implements VirtqueueDevice {
                 break;
             }
             if (++elements > maxElements) {
-                throw new VirtqueueException(CHAIN_TOO_LONG, "chain at position " + nextAvail + " has more than " + maxElements
+                throw new VirtqueueException(CHAIN_TOO_LONG,
+                        "chain at position " + nextAvail + " has more than " + maxElements
                         + " descriptors (queue size " + size + ", at most " + MAX_CHAIN_ELEMENTS + " per chain)");
             }
             addSegment(chain, addr, len, (flags & VIRTQ_DESC_F_WRITE) != 0);
@@ -227,7 +232,8 @@ public final class PackedQueueDevice implements VirtqueueDevice {
         }
         // The buffer id is the one in the chain's last descriptor.
         if (id >= size) throw new VirtqueueException(BAD_BUFFER_ID, "buffer id " + id + " >= queue size " + size);
-        if (inUse[id]) throw new VirtqueueException(BAD_BUFFER_ID, "buffer id " + id + " is already in use by the device");
+        if (inUse[id])
+                throw new VirtqueueException(BAD_BUFFER_ID, "buffer id " + id + " is already in use by the device");
         inUse[id] = true;
         chain.setId(id);
         chain.setDescCount(slots);
@@ -238,10 +244,12 @@ public final class PackedQueueDevice implements VirtqueueDevice {
 
     private int walkIndirect(long tableAddr, int tableLen, DescriptorChain chain, int elements) {
         long tl = Integer.toUnsignedLong(tableLen);
-        if (tl == 0 || (tl & 15) != 0) throw new VirtqueueException(BAD_INDIRECT, "indirect table length " + tl + " is not a positive multiple of 16");
+        if (tl == 0 || (tl & 15) != 0) throw new VirtqueueException(BAD_INDIRECT,
+                "indirect table length " + tl + " is not a positive multiple of 16");
         long entries = tl >>> 4;
         if (entries + elements > maxElements) {
-            throw new VirtqueueException(CHAIN_TOO_LONG, "indirect table of " + entries + " entries is longer than " + maxElements
+            throw new VirtqueueException(CHAIN_TOO_LONG,
+                    "indirect table of " + entries + " entries is longer than " + maxElements
                     + " descriptors (queue size " + size + ", at most " + MAX_CHAIN_ELEMENTS + " per chain)");
         }
         int r;
@@ -284,8 +292,10 @@ public final class PackedQueueDevice implements VirtqueueDevice {
     @Override
     public void push(int id, int descriptorCount, int written) {
         checkOk();
-        if (id < 0 || id >= size || !inUse[id]) throw new IllegalArgumentException("buffer id " + id + " was not popped");
-        if (descriptorCount < 1 || descriptorCount > size) throw new IllegalArgumentException("descriptor count " + descriptorCount);
+        if (id < 0 || id >= size || !inUse[id])
+                throw new IllegalArgumentException("buffer id " + id + " was not popped");
+        if (descriptorCount < 1 || descriptorCount > size)
+                throw new IllegalArgumentException("descriptor count " + descriptorCount);
         inUse[id] = false;
         int flags = usedWrap ? (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED) : 0;
         if (inOrder && written == 0) {

@@ -153,7 +153,8 @@ public final class SplitQueueDevice implements VirtqueueDevice {
     }
 
     private void walk(int head, DescriptorChain chain) {
-        if (head >= size) throw new VirtqueueException(INDEX_OUT_OF_RANGE, "avail ring entry " + head + " >= queue size " + size);
+        if (head >= size)
+                throw new VirtqueueException(INDEX_OUT_OF_RANGE, "avail ring entry " + head + " >= queue size " + size);
         chain.reset(head);
         int idx = head;
         int direct = 0;
@@ -169,7 +170,8 @@ public final class SplitQueueDevice implements VirtqueueDevice {
             int next = (int) (w >>> 48);
             direct++;
             if ((flags & VIRTQ_DESC_F_INDIRECT) != 0) {
-                if (!indirect) throw new VirtqueueException(BAD_INDIRECT, "indirect descriptor " + idx + " but INDIRECT_DESC not negotiated");
+                if (!indirect) throw new VirtqueueException(BAD_INDIRECT,
+                        "indirect descriptor " + idx + " but INDIRECT_DESC not negotiated");
                 if ((flags & VIRTQ_DESC_F_NEXT) != 0) {
                     throw new VirtqueueException(NESTED_INDIRECT, "descriptor " + idx + " has both INDIRECT and NEXT");
                 }
@@ -179,7 +181,8 @@ public final class SplitQueueDevice implements VirtqueueDevice {
             if (++elements > maxElements) throw tooLong(head);
             addSegment(chain, addr, len, (flags & VIRTQ_DESC_F_WRITE) != 0);
             if ((flags & VIRTQ_DESC_F_NEXT) == 0) break;
-            if (next >= size) throw new VirtqueueException(INDEX_OUT_OF_RANGE, "descriptor " + idx + " next " + next + " >= queue size " + size);
+            if (next >= size) throw new VirtqueueException(INDEX_OUT_OF_RANGE,
+                    "descriptor " + idx + " next " + next + " >= queue size " + size);
             idx = next;
         }
         chain.setDescCount(direct);
@@ -193,11 +196,14 @@ public final class SplitQueueDevice implements VirtqueueDevice {
 
     private int walkIndirect(long tableAddr, int tableLen, DescriptorChain chain, int elements) {
         long tl = Integer.toUnsignedLong(tableLen);
-        if (tl == 0 || (tl & 15) != 0) throw new VirtqueueException(BAD_INDIRECT, "indirect table length " + tl + " is not a positive multiple of 16");
+        if (tl == 0 || (tl & 15) != 0) throw new VirtqueueException(BAD_INDIRECT,
+                "indirect table length " + tl + " is not a positive multiple of 16");
         long entries = tl >>> 4;
         if (entries + elements > maxElements) {
-            throw new VirtqueueException(CHAIN_TOO_LONG, "indirect table of " + entries + " entries makes chain " + chain.id() + " longer than "
-                    + maxElements + " descriptors (queue size " + size + ", at most " + MAX_CHAIN_ELEMENTS + " per chain)");
+            throw new VirtqueueException(CHAIN_TOO_LONG,
+                    "indirect table of " + entries + " entries makes chain " + chain.id() + " longer than "
+                    + maxElements + " descriptors (queue size " + size + ", at most " + MAX_CHAIN_ELEMENTS
+                            + " per chain)");
         }
         int r;
         try {
@@ -216,14 +222,16 @@ public final class SplitQueueDevice implements VirtqueueDevice {
             int flags = get16(t, d + DESC_FLAGS);
             int next = get16(t, d + DESC_NEXT);
             if ((flags & VIRTQ_DESC_F_INDIRECT) != 0) {
-                throw new VirtqueueException(NESTED_INDIRECT, "indirect descriptor inside the indirect table of chain " + chain.id());
+                throw new VirtqueueException(NESTED_INDIRECT,
+                        "indirect descriptor inside the indirect table of chain " + chain.id());
             }
             if (++walked > entries) {
                 throw new VirtqueueException(CHAIN_TOO_LONG, "indirect table of chain " + chain.id() + " loops");
             }
             addSegment(chain, addr, len, (flags & VIRTQ_DESC_F_WRITE) != 0);
             if ((flags & VIRTQ_DESC_F_NEXT) == 0) break;
-            if (next >= entries) throw new VirtqueueException(INDEX_OUT_OF_RANGE, "indirect next " + next + " >= table entries " + entries);
+            if (next >= entries) throw new VirtqueueException(INDEX_OUT_OF_RANGE,
+                    "indirect next " + next + " >= table entries " + entries);
             i = next;
         }
         return elements + walked;
@@ -232,7 +240,8 @@ public final class SplitQueueDevice implements VirtqueueDevice {
     private void addSegment(DescriptorChain chain, long addr, int len, boolean writable) {
         long l = Integer.toUnsignedLong(len);
         if (l == 0) return; // nothing to read or write; keep the chain compact
-        if (l > Integer.MAX_VALUE) throw new VirtqueueException(LENGTH_OVERFLOW, "descriptor length " + l + " in chain " + chain.id());
+        if (l > Integer.MAX_VALUE)
+                throw new VirtqueueException(LENGTH_OVERFLOW, "descriptor length " + l + " in chain " + chain.id());
         int r;
         try {
             r = mem.find(addr, l);

@@ -111,7 +111,8 @@ public final class SplitQueueDriver extends QueueDriverBase {
                 long e = t + 16L * k;
                 set64(indirect, e + DESC_ADDR, addrs[off + k]);
                 set32(indirect, e + DESC_LEN, lens[off + k]);
-                set16(indirect, e + DESC_FLAGS, (k >= readable ? VIRTQ_DESC_F_WRITE : 0) | (k < n - 1 ? VIRTQ_DESC_F_NEXT : 0));
+                set16(indirect, e + DESC_FLAGS,
+                        (k >= readable ? VIRTQ_DESC_F_WRITE : 0) | (k < n - 1 ? VIRTQ_DESC_F_NEXT : 0));
                 set16(indirect, e + DESC_NEXT, k + 1);
             }
             long d = 16L * head;

@@ -11,7 +11,8 @@ import java.lang.foreign.MemorySegment;
  * <pre>
  * struct virtq_desc  { le64 addr; le32 len; le16 flags; le16 next; }          // 16 bytes, table align 16
  * struct virtq_avail { le16 flags; le16 idx; le16 ring[N]; le16 used_event; }  // 6 + 2N, align 2
- * struct virtq_used  { le16 flags; le16 idx; struct { le32 id; le32 len; } ring[N]; le16 avail_event; } // 6 + 8N, align 4
+ * struct virtq_used  { le16 flags; le16 idx; struct { le32 id; le32 len; } ring[N]; le16 avail_event; }
+ *                                                                               // 6 + 8N, align 4
  * </pre>
  */
 public final class SplitRing extends VirtqRing {

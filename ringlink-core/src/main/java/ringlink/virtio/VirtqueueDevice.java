@@ -79,7 +79,8 @@ public interface VirtqueueDevice {
     default void push(DescriptorChain chain, int written) {
         // Checked here, once for both ring formats: the used length is what the driver trusts.
         if (written < 0 || written > chain.writableBytes()) {
-            throw new IllegalArgumentException("written " + written + " not in [0, " + chain.writableBytes() + "] for " + chain);
+            throw new IllegalArgumentException("written " + written + " not in [0, " + chain.writableBytes() + "] for "
+                    + chain);
         }
         push(chain.id(), chain.descriptorCount(), written);
     }

@@ -92,7 +92,8 @@ public final class VirtqueueException extends VirtioException {
      */
     public static VirtqueueException memoryFault(InternalError e, String what) {
         if (!isMemoryFault(e)) throw e;
-        return new VirtqueueException(Reason.MEMORY_FAULT, what + ": shared memory faulted (SIGBUS): the peer shrank a mapped file"
+        return new VirtqueueException(Reason.MEMORY_FAULT,
+                what + ": shared memory faulted (SIGBUS): the peer shrank a mapped file"
                 + " (ftruncate) after it was checked", e);
     }
 }

@@ -33,7 +33,8 @@ public final class Virtqueues {
             }
             return new PackedQueueDevice(r, mem, features, pos, wrap, pos, wrap);
         }
-        return new SplitQueueDevice(SplitRing.map(mem, size, descGpa, driverAreaGpa, deviceAreaGpa), mem, features, availBase);
+        return new SplitQueueDevice(SplitRing.map(mem, size, descGpa, driverAreaGpa, deviceAreaGpa), mem, features,
+                availBase);
     }
 
     /**
@@ -44,7 +45,8 @@ public final class Virtqueues {
      * @param maxIndirect entries per indirect table if INDIRECT_DESC is in {@code features}
      *                    (0: no indirect descriptors)
      */
-    public static VirtqueueDriver driver(GuestMemory mem, GuestAllocator alloc, FeatureSet features, int size, int maxIndirect) {
+    public static VirtqueueDriver driver(GuestMemory mem, GuestAllocator alloc, FeatureSet features, int size,
+            int maxIndirect) {
         if (features.has(VirtioFeature.RING_PACKED)) {
             return new PackedQueueDriver(PackedRing.allocate(mem, alloc, size), features, alloc, maxIndirect);
         }

@@ -36,7 +36,8 @@ public final class BpfAssembler {
         if (dst < 0 || dst > 10 || src < 0 || src > 10) throw new IllegalArgumentException("bad register");
         if (n == insns.length) insns = Arrays.copyOf(insns, n * 2);
         // little-endian struct bpf_insn packed into one long: byte 0 code, byte 1 regs, 2-3 off, 4-7 imm
-        insns[n++] = (code & 0xffL) | ((long) ((src << 4) | dst) << 8) | ((off & 0xffffL) << 16) | ((imm & 0xffffffffL) << 32);
+        insns[n++] = (code & 0xffL) | ((long) ((src << 4) | dst) << 8) | ((off & 0xffffL) << 16)
+                | ((imm & 0xffffffffL) << 32);
         return this;
     }
 

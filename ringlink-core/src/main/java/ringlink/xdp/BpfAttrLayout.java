@@ -14,14 +14,21 @@ public final class BpfAttrLayout {
     public static final int BPF_OBJ_NAME_LEN = 16;
 
     // BPF_MAP_CREATE
-    /** BPF_MAP_CREATE: offsets of {@code map_type}, {@code key_size}, {@code value_size}, {@code max_entries}, {@code map_flags} and {@code map_name}. */
+    /**
+     * BPF_MAP_CREATE: offsets of {@code map_type}, {@code key_size}, {@code value_size}, {@code max_entries},
+     * {@code map_flags} and {@code map_name}.
+     */
     public static final long OFF_MAP_TYPE = 0, OFF_KEY_SIZE = 4, OFF_VALUE_SIZE = 8, OFF_MAX_ENTRIES = 12,
             OFF_MAP_FLAGS = 16, OFF_MAP_NAME = 28;
     // BPF_MAP_*_ELEM
     /** BPF_MAP_*_ELEM: offsets of {@code map_fd}, {@code key} and {@code value} (pointers) and {@code flags}. */
     public static final long OFF_ELEM_MAP_FD = 0, OFF_ELEM_KEY = 8, OFF_ELEM_VALUE = 16, OFF_ELEM_FLAGS = 24;
     // BPF_PROG_LOAD
-    /** BPF_PROG_LOAD: offsets of {@code prog_type}, {@code insn_cnt}, {@code insns}, {@code license}, {@code log_level}, {@code log_size}, {@code log_buf}, {@code kern_version}, {@code prog_flags}, {@code prog_name}, {@code prog_ifindex} and {@code expected_attach_type}. */
+    /**
+     * BPF_PROG_LOAD: offsets of {@code prog_type}, {@code insn_cnt}, {@code insns}, {@code license}, {@code log_level},
+     * {@code log_size}, {@code log_buf}, {@code kern_version}, {@code prog_flags}, {@code prog_name},
+     * {@code prog_ifindex} and {@code expected_attach_type}.
+     */
     public static final long OFF_PROG_TYPE = 0, OFF_INSN_CNT = 4, OFF_INSNS = 8, OFF_LICENSE = 16,
             OFF_LOG_LEVEL = 24, OFF_LOG_SIZE = 28, OFF_LOG_BUF = 32, OFF_KERN_VERSION = 40, OFF_PROG_FLAGS = 44,
             OFF_PROG_NAME = 48, OFF_PROG_IFINDEX = 64, OFF_EXPECTED_ATTACH_TYPE = 68;

@@ -20,7 +20,10 @@ public final class SockaddrXdpLayout {
             ValueLayout.JAVA_INT.withName("sxdp_shared_umem_fd"));
     /** sizeof(struct sockaddr_xdp). */
     public static final long SIZE = LAYOUT.byteSize();
-    /** Offsets of {@code sxdp_family}, {@code sxdp_flags}, {@code sxdp_ifindex}, {@code sxdp_queue_id} and {@code sxdp_shared_umem_fd}. */
+    /**
+     * Offsets of {@code sxdp_family}, {@code sxdp_flags}, {@code sxdp_ifindex}, {@code sxdp_queue_id} and
+     * {@code sxdp_shared_umem_fd}.
+     */
     public static final long OFF_SXDP_FAMILY = 0, OFF_SXDP_FLAGS = 2, OFF_SXDP_IFINDEX = 4,
             OFF_SXDP_QUEUE_ID = 8, OFF_SXDP_SHARED_UMEM_FD = 12;
 

@@ -56,15 +56,18 @@ public final class Umem implements AutoCloseable {
      */
     public static void validate(int frames, int frameSize, int headroom, boolean unaligned) {
         if (frameSize < MIN_FRAME || frameSize > MAX_FRAME) {
-            throw new IllegalArgumentException("frame size " + frameSize + " must be in [" + MIN_FRAME + ", " + MAX_FRAME + "]");
+            throw new IllegalArgumentException("frame size " + frameSize + " must be in [" + MIN_FRAME + ", "
+                    + MAX_FRAME + "]");
         }
         if (!unaligned && Integer.bitCount(frameSize) != 1) {
             throw new IllegalArgumentException("frame size " + frameSize
                     + " is not a power of two: use 2048 or 4096, or unaligned=true (unaligned-chunk mode)");
         }
-        if (frames < 2 || frames > (1 << 20)) throw new IllegalArgumentException("frames " + frames + " must be in [2, 1048576]");
+        if (frames < 2 || frames > (1 << 20))
+                throw new IllegalArgumentException("frames " + frames + " must be in [2, 1048576]");
         if (headroom < 0 || headroom + XDP_PACKET_HEADROOM + 128 > frameSize) {
-            throw new IllegalArgumentException("headroom " + headroom + " leaves no room for a packet in a " + frameSize + "-byte frame");
+            throw new IllegalArgumentException("headroom " + headroom + " leaves no room for a packet in a " + frameSize
+                    + "-byte frame");
         }
     }
 
@@ -91,7 +94,8 @@ public final class Umem implements AutoCloseable {
             reg.set(ValueLayout.JAVA_LONG, XdpUmemRegLayout.OFF_LEN, mapping.length());
             reg.set(ValueLayout.JAVA_INT, XdpUmemRegLayout.OFF_CHUNK_SIZE, frameSize);
             reg.set(ValueLayout.JAVA_INT, XdpUmemRegLayout.OFF_HEADROOM, headroom);
-            reg.set(ValueLayout.JAVA_INT, XdpUmemRegLayout.OFF_FLAGS, unaligned ? XdpUmemRegLayout.XDP_UMEM_UNALIGNED_CHUNK_FLAG : 0);
+            reg.set(ValueLayout.JAVA_INT, XdpUmemRegLayout.OFF_FLAGS,
+                    unaligned ? XdpUmemRegLayout.XDP_UMEM_UNALIGNED_CHUNK_FLAG : 0);
             Sockets.setsockopt(xsk, Sockets.SOL_XDP, XdpMmapOffsetsLayout.XDP_UMEM_REG, reg, "XDP_UMEM_REG");
         } catch (SysException e) {
             if (e.is(Errno.ENOBUFS) || e.is(Errno.ENOMEM) || e.is(Errno.EPERM)) {
@@ -111,14 +115,16 @@ public final class Umem implements AutoCloseable {
         String lim;
         try {
             Rlimit.Limit l = Rlimit.get(Rlimit.RLIMIT_MEMLOCK);
-            lim = l.unlimited() ? "unlimited" : (l.cur() / 1024) + " KiB (hard " + (l.max() == Rlimit.INFINITY ? "unlimited" : (l.max() / 1024) + " KiB") + ")";
+            lim = l.unlimited() ? "unlimited" : (l.cur() / 1024) + " KiB (hard "
+                    + (l.max() == Rlimit.INFINITY ? "unlimited" : (l.max() / 1024) + " KiB") + ")";
         } catch (SysException x) {
             lim = "unknown";
         }
         return "cannot register a UMEM of " + (bytes / 1024) + " KiB: " + e.getMessage()
                 + ". Without CAP_IPC_LOCK the UMEM is charged to RLIMIT_MEMLOCK, which is " + lim
                 + " and shared by every UMEM of this user. Either use fewer/smaller frames (frames=N, frame=2048), "
-                + "raise the limit before starting Java (`ulimit -l <KiB>`, systemd LimitMEMLOCK=, docker --ulimit memlock=-1; "
+                + "raise the limit before starting Java (`ulimit -l <KiB>`, systemd LimitMEMLOCK=, docker --ulimit "
+                        + "memlock=-1; "
                 + "above the hard limit this needs CAP_SYS_RESOURCE), or grant the process CAP_IPC_LOCK "
                 + "(e.g. setcap cap_ipc_lock,cap_net_admin,cap_net_raw,cap_bpf+ep on the java binary).";
     }
@@ -135,7 +141,8 @@ public final class Umem implements AutoCloseable {
 
     /** The offset of a descriptor's data in the UMEM (unaligned mode carries it in the top 16 bits). */
     long dataAddr(long addr) {
-        return unaligned ? (addr & XdpDescLayout.XSK_UNALIGNED_BUF_ADDR_MASK) + (addr >>> XdpDescLayout.XSK_UNALIGNED_BUF_OFFSET_SHIFT) : addr;
+        return unaligned ? (addr & XdpDescLayout.XSK_UNALIGNED_BUF_ADDR_MASK)
+                + (addr >>> XdpDescLayout.XSK_UNALIGNED_BUF_OFFSET_SHIFT) : addr;
     }
 
     /** The whole UMEM as one segment (the frames, at their UMEM offsets). */

@@ -42,19 +42,29 @@ public record XdpConfig(String ifname, int queue, XskSocket.Mode mode, XdpProgra
     }
 
     /** This configuration on queue {@code q}. */
-    public XdpConfig withQueue(int q) { return new XdpConfig(ifname, q, mode, attach, frames, frameSize, ringSize, headroom, unaligned, needWakeup, xskMap); }
+    public XdpConfig withQueue(int q) { return new XdpConfig(ifname, q, mode, attach, frames, frameSize, ringSize,
+            headroom, unaligned, needWakeup, xskMap); }
     /** This configuration in mode {@code m}. */
-    public XdpConfig withMode(XskSocket.Mode m) { return new XdpConfig(ifname, queue, m, attach, frames, frameSize, ringSize, headroom, unaligned, needWakeup, xskMap); }
+    public XdpConfig withMode(XskSocket.Mode m) { return new XdpConfig(ifname, queue, m, attach, frames, frameSize,
+            ringSize, headroom, unaligned, needWakeup, xskMap); }
     /** This configuration attaching our program in mode {@code a}. */
-    public XdpConfig withAttach(XdpProgram.Attach a) { return new XdpConfig(ifname, queue, mode, a, frames, frameSize, ringSize, headroom, unaligned, needWakeup, xskMap); }
-    /** This configuration with {@code n} frames of {@code size} bytes; the ring size is lowered if needed to the largest power of two at most {@code n / 2}. */
-    public XdpConfig withFrames(int n, int size) { return new XdpConfig(ifname, queue, mode, attach, n, size, Math.min(ringSize, Integer.highestOneBit(Math.max(2, n / 2))), headroom, unaligned, needWakeup, xskMap); }
+    public XdpConfig withAttach(XdpProgram.Attach a) { return new XdpConfig(ifname, queue, mode, a, frames, frameSize,
+            ringSize, headroom, unaligned, needWakeup, xskMap); }
+    /**
+     * This configuration with {@code n} frames of {@code size} bytes; the ring size is lowered if needed to the largest
+     * power of two at most {@code n / 2}.
+     */
+    public XdpConfig withFrames(int n, int size) { return new XdpConfig(ifname, queue, mode, attach, n, size,
+            Math.min(ringSize, Integer.highestOneBit(Math.max(2, n / 2))), headroom, unaligned, needWakeup, xskMap); }
     /** This configuration with rings of {@code r} entries. */
-    public XdpConfig withRing(int r) { return new XdpConfig(ifname, queue, mode, attach, frames, frameSize, r, headroom, unaligned, needWakeup, xskMap); }
+    public XdpConfig withRing(int r) { return new XdpConfig(ifname, queue, mode, attach, frames, frameSize, r, headroom,
+            unaligned, needWakeup, xskMap); }
     /** This configuration in unaligned-chunk mode or not. */
-    public XdpConfig withUnaligned(boolean u) { return new XdpConfig(ifname, queue, mode, attach, frames, frameSize, ringSize, headroom, u, needWakeup, xskMap); }
+    public XdpConfig withUnaligned(boolean u) { return new XdpConfig(ifname, queue, mode, attach, frames, frameSize,
+            ringSize, headroom, u, needWakeup, xskMap); }
     /** This configuration redirecting through the XSKMAP pinned at {@code path} (null: load our own program). */
-    public XdpConfig withXskMap(String path) { return new XdpConfig(ifname, queue, mode, attach, frames, frameSize, ringSize, headroom, unaligned, needWakeup, path); }
+    public XdpConfig withXskMap(String path) { return new XdpConfig(ifname, queue, mode, attach, frames, frameSize,
+            ringSize, headroom, unaligned, needWakeup, path); }
 
     /**
      * Parses {@code xdp:IFACE?queue=0&mode=copy|zerocopy|auto&attach=skb|drv&frames=4096&frame=2048
@@ -79,7 +89,8 @@ public record XdpConfig(String ifname, int queue, XskSocket.Mode mode, XdpProgra
         String xskMap = spec.param("xskmap", null);
         return new XdpConfig(ifname, spec.intParam("queue", 0, 0, 4095), mode, attach, frames,
                 spec.intParam("frame", DEFAULT_FRAME, 1, 1 << 16), spec.intParam("ring", defRing, 1, 1 << 20),
-                spec.intParam("headroom", 0, 0, 4096), spec.boolParam("unaligned", false), spec.boolParam("wakeup", true),
+                spec.intParam("headroom", 0, 0, 4096), spec.boolParam("unaligned", false),
+                        spec.boolParam("wakeup", true),
                 xskMap == null || xskMap.isEmpty() ? null : xskMap);
     }
 
@@ -104,10 +115,14 @@ public record XdpConfig(String ifname, int queue, XskSocket.Mode mode, XdpProgra
         if (!hasCapIpcLock()) {
             long limit = ringlink.sys.Rlimit.get(ringlink.sys.Rlimit.RLIMIT_MEMLOCK).cur();
             if (limit != ringlink.sys.Rlimit.INFINITY && umemBytes > limit) {
-                throw new IllegalArgumentException("a UMEM of " + frames + " x " + frameSize + " bytes (" + umemBytes / 1024
-                        + " KiB) exceeds RLIMIT_MEMLOCK (" + limit / 1024 + " KiB), which the kernel charges it to because this "
-                        + "process lacks CAP_IPC_LOCK. Use fewer frames (frames=" + Math.max(2, limit / frameSize) + " fits), "
-                        + "raise the limit before starting Java (ulimit -l, systemd LimitMEMLOCK=, docker --ulimit memlock=-1), "
+                throw new IllegalArgumentException("a UMEM of " + frames + " x " + frameSize + " bytes ("
+                        + umemBytes / 1024
+                        + " KiB) exceeds RLIMIT_MEMLOCK (" + limit / 1024
+                                + " KiB), which the kernel charges it to because this "
+                        + "process lacks CAP_IPC_LOCK. Use fewer frames (frames=" + Math.max(2, limit / frameSize)
+                                + " fits), "
+                        + "raise the limit before starting Java (ulimit -l, systemd LimitMEMLOCK=, docker --ulimit "
+                                + "memlock=-1), "
                         + "or grant CAP_IPC_LOCK.");
             }
         }
@@ -115,7 +130,8 @@ public record XdpConfig(String ifname, int queue, XskSocket.Mode mode, XdpProgra
         try {
             ifindex = Net.ifNameToIndex(ifname);
         } catch (ringlink.sys.SysException e) {
-            throw new XdpException("no network interface named '" + ifname + "' in this network namespace (" + e.getMessage() + ")", e);
+            throw new XdpException("no network interface named '" + ifname + "' in this network namespace ("
+                    + e.getMessage() + ")", e);
         }
         int queues = rxQueues(ifname);
         if (queues > 0 && queue >= queues) {
@@ -123,7 +139,8 @@ public record XdpConfig(String ifname, int queue, XskSocket.Mode mode, XdpProgra
                     + (queues == 1 ? "" : "s") + " (0.." + (queues - 1) + "); queue " + queue + " does not exist");
         }
         if (xskMap != null && !Files.exists(Path.of(xskMap))) {
-            throw new IllegalArgumentException("xskmap " + xskMap + " does not exist (is bpffs mounted at /sys/fs/bpf?)");
+            throw new IllegalArgumentException("xskmap " + xskMap
+                    + " does not exist (is bpffs mounted at /sys/fs/bpf?)");
         }
         return ifindex;
     }

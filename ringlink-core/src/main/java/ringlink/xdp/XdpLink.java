@@ -23,7 +23,8 @@ import ringlink.sys.SysException;
  *
  * <p>The UMEM is split in two: the first {@code ring} frames circulate between the fill and RX
  * rings (a received frame is copied into the caller's {@link PacketBatch} and goes back to the
- * fill ring with the next bunch of up to ring / 8 frames), the next {@code ring} frames are the transmit pool (taken for a TX
+ * fill ring with the next bunch of up to ring / 8 frames), the next {@code ring} frames are the transmit pool (taken
+ * for a TX
  * descriptor, returned by the completion ring). Nothing is allocated per packet.
  *
  * <p>{@link #readyFd()} is an epoll descriptor over the socket and a wake-up eventfd, so that
@@ -133,16 +134,19 @@ public final class XdpLink implements Link {
             long deadline = System.nanoTime() + EBUSY_RETRY_NANOS;
             while (true) {
                 try {
-                    xsk = XskSocket.open(umem, null, ifindex, config.ifname(), config.queue(), mode, config.ringSize(), config.needWakeup());
+                    xsk = XskSocket.open(umem, null, ifindex, config.ifname(), config.queue(), mode, config.ringSize(),
+                            config.needWakeup());
                     break;
                 } catch (SysException e) {
                     if (e.is(Errno.EBUSY) && System.nanoTime() < deadline) {
-                        // The previous socket on this queue is still being released by the kernel (deferred work): wait.
+                        // The previous socket on this queue is still being released by the kernel (deferred work):
+                        // wait.
                         EBUSY_RETRIES.incrementAndGet();
                         sleep(10);
                         continue;
                     }
-                    if (mode == XskSocket.Mode.ZEROCOPY && (e.is(Errno.EOPNOTSUPP) || e.is(Errno.ENOTSUPP) || e.is(Errno.EINVAL))) {
+                    if (mode == XskSocket.Mode.ZEROCOPY
+                            && (e.is(Errno.EOPNOTSUPP) || e.is(Errno.ENOTSUPP) || e.is(Errno.EINVAL))) {
                         note = "zero copy refused by the driver of " + config.ifname() + " (" + e.errnoName()
                                 + "; veth, for one, has no zero-copy support): fell back to copy mode";
                         LOG.log(System.Logger.Level.WARNING, name + ": " + note);
@@ -180,7 +184,8 @@ public final class XdpLink implements Link {
 
     private static XdpException bindError(XdpConfig c, SysException e) {
         String hint = switch (e.errno()) {
-            case Errno.EBUSY -> " (queue " + c.queue() + " of " + c.ifname() + " is still bound by another AF_XDP socket after "
+            case Errno.EBUSY ->
+                    " (queue " + c.queue() + " of " + c.ifname() + " is still bound by another AF_XDP socket after "
                     + EBUSY_RETRY_NANOS / 1_000_000 + " ms of retries)";
             case Errno.EOPNOTSUPP, Errno.ENOTSUPP -> " (the driver does not support this mode; use mode=copy)";
             case Errno.EINVAL -> " (queue " + c.queue() + " out of range, or interface down?)";
@@ -226,7 +231,8 @@ public final class XdpLink implements Link {
         try {
             epoll.add(xsk.fd(), EpollEventLayout.EPOLLIN, 0);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(name + ": cannot add the AF_XDP socket to the readiness epoll set: " + e.getMessage(), e);
+            throw new java.io.UncheckedIOException(name + ": cannot add the AF_XDP socket to the readiness epoll set: "
+                    + e.getMessage(), e);
         }
         socketWatched = true;
     }
@@ -485,7 +491,8 @@ public final class XdpLink implements Link {
                 if (p != null) {
                     if (p.program.attachMode() != c.attach()) {
                         throw new IllegalArgumentException(c.ifname() + " already has our XDP program in "
-                                + p.program.attachMode() + " mode; every queue of an interface must use the same attach mode");
+                                + p.program.attachMode()
+                                        + " mode; every queue of an interface must use the same attach mode");
                     }
                     p.refs++;
                     return p;

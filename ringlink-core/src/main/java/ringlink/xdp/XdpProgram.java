@@ -150,14 +150,16 @@ public final class XdpProgram implements AutoCloseable {
             attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_EXPECTED_ATTACH_TYPE, BpfAttrLayout.BPF_XDP);
             putName(attr, BpfAttrLayout.OFF_PROG_NAME, name);
             try {
-                return Fd.adopt((int) Bpf.call(Bpf.BPF_PROG_LOAD, attr, "BPF_PROG_LOAD XDP " + name), "xdp prog " + name);
+                return Fd.adopt((int) Bpf.call(Bpf.BPF_PROG_LOAD, attr, "BPF_PROG_LOAD XDP " + name),
+                        "xdp prog " + name);
             } catch (SysException first) {
                 MemorySegment log = a.allocate(64 * 1024);
                 attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_LOG_LEVEL, 1);
                 attr.set(ValueLayout.JAVA_INT, BpfAttrLayout.OFF_LOG_SIZE, (int) log.byteSize());
                 Pointers.store(attr, BpfAttrLayout.OFF_LOG_BUF, log);
                 try {
-                    return Fd.adopt((int) Bpf.call(Bpf.BPF_PROG_LOAD, attr, "BPF_PROG_LOAD XDP " + name), "xdp prog " + name);
+                    return Fd.adopt((int) Bpf.call(Bpf.BPF_PROG_LOAD, attr, "BPF_PROG_LOAD XDP " + name),
+                            "xdp prog " + name);
                 } catch (SysException second) {
                     throw new XdpException("the kernel refused the XDP program " + name + ": " + second.getMessage()
                             + "\nverifier log:\n" + log.getString(0).strip(), second);
@@ -190,7 +192,8 @@ public final class XdpProgram implements AutoCloseable {
                     case Errno.EINVAL -> " (check that the interface is up and its MTU fits one XDP frame)";
                     default -> "";
                 };
-                throw new XdpException("cannot attach XDP to " + ifname + " in " + attach + " mode: " + e.getMessage() + hint, e);
+                throw new XdpException("cannot attach XDP to " + ifname + " in " + attach + " mode: " + e.getMessage()
+                        + hint, e);
             }
         } finally {
             prog.release();
@@ -199,7 +202,8 @@ public final class XdpProgram implements AutoCloseable {
 
     private static void putName(MemorySegment attr, long off, String name) {
         byte[] b = name.getBytes(StandardCharsets.US_ASCII);
-        MemorySegment.copy(b, 0, attr, ValueLayout.JAVA_BYTE, off, Math.min(b.length, BpfAttrLayout.BPF_OBJ_NAME_LEN - 1));
+        MemorySegment.copy(b, 0, attr, ValueLayout.JAVA_BYTE, off,
+                Math.min(b.length, BpfAttrLayout.BPF_OBJ_NAME_LEN - 1));
     }
 
     /** Directs frames of {@code queue} to the socket {@code xsk} (BPF_MAP_UPDATE_ELEM). */
@@ -220,7 +224,8 @@ public final class XdpProgram implements AutoCloseable {
             try {
                 Bpf.call(Bpf.BPF_MAP_UPDATE_ELEM, attr, "BPF_MAP_UPDATE_ELEM xskmap[" + queue + "]");
             } catch (SysException e) {
-                throw new XdpException("cannot put the socket for queue " + queue + " into the XSKMAP: " + e.getMessage(), e);
+                throw new XdpException("cannot put the socket for queue " + queue + " into the XSKMAP: "
+                        + e.getMessage(), e);
             }
         } finally {
             xsk.release();

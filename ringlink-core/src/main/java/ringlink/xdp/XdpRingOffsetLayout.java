@@ -16,7 +16,10 @@ public final class XdpRingOffsetLayout {
             ValueLayout.JAVA_LONG.withName("flags"));
     /** sizeof(struct xdp_ring_offset). */
     public static final long SIZE = LAYOUT.byteSize();
-    /** Offsets of {@code producer}, {@code consumer}, {@code desc} and {@code flags} (each the offset of that field in the ring's mapping). */
+    /**
+     * Offsets of {@code producer}, {@code consumer}, {@code desc} and {@code flags} (each the offset of that field in
+     * the ring's mapping).
+     */
     public static final long OFF_PRODUCER = 0, OFF_CONSUMER = 8, OFF_DESC = 16, OFF_FLAGS = 24;
 
     /** The ring's flags word: the kernel wants a wake-up (sendto for TX, poll/recvfrom for fill). */

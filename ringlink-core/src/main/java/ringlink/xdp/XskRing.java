@@ -24,7 +24,10 @@ final class XskRing {
     final int size;
     final int mask;
     final long producerOff, consumerOff, descOff, flagsOff;
-    /** Our view: for a producer ring, our producer index and the cached consumer + size; for a consumer ring, the reverse. */
+    /**
+     * Our view: for a producer ring, our producer index and the cached consumer + size; for a consumer ring, the
+     * reverse.
+     */
     int cachedProd, cachedCons;
     private final boolean producer;
 
@@ -43,11 +46,13 @@ final class XskRing {
         // The offsets come from the kernel; refuse a layout that would put any index outside the mapping.
         for (long off : new long[] {producerOff, consumerOff, flagsOff}) {
             if (off < 0 || off + 4 > mem.byteSize() || (off & 3) != 0) {
-                throw new IllegalStateException(name + " ring: kernel offset " + off + " outside mapping of " + mem.byteSize());
+                throw new IllegalStateException(name + " ring: kernel offset " + off + " outside mapping of "
+                        + mem.byteSize());
             }
         }
         if (descOff < 0 || need > mem.byteSize()) {
-            throw new IllegalStateException(name + " ring: descriptors end at " + need + " beyond mapping of " + mem.byteSize());
+            throw new IllegalStateException(name + " ring: descriptors end at " + need + " beyond mapping of "
+                    + mem.byteSize());
         }
         if (producer) {
             cachedProd = (int) INT.getAcquire(mem, producerOff);
@@ -121,13 +126,16 @@ final class XskRing {
 
     long addrEntry(int idx) { return mem.get(ValueLayout.JAVA_LONG, descOff + ((long) (idx & mask) << 3)); }
 
-    void setAddrEntry(int idx, long addr) { mem.set(ValueLayout.JAVA_LONG, descOff + ((long) (idx & mask) << 3), addr); }
+    void setAddrEntry(int idx, long addr) { mem.set(ValueLayout.JAVA_LONG, descOff + ((long) (idx & mask) << 3), addr);
+            }
 
     long descAddr(int idx) { return mem.get(ValueLayout.JAVA_LONG, descOff + ((long) (idx & mask) << 4)); }
 
-    int descLen(int idx) { return mem.get(ValueLayout.JAVA_INT, descOff + ((long) (idx & mask) << 4) + XdpDescLayout.OFF_LEN); }
+    int descLen(int idx) {
+            return mem.get(ValueLayout.JAVA_INT, descOff + ((long) (idx & mask) << 4) + XdpDescLayout.OFF_LEN); }
 
-    int descOptions(int idx) { return mem.get(ValueLayout.JAVA_INT, descOff + ((long) (idx & mask) << 4) + XdpDescLayout.OFF_OPTIONS); }
+    int descOptions(int idx) {
+            return mem.get(ValueLayout.JAVA_INT, descOff + ((long) (idx & mask) << 4) + XdpDescLayout.OFF_OPTIONS); }
 
     void setDesc(int idx, long addr, int len) {
         long o = descOff + ((long) (idx & mask) << 4);

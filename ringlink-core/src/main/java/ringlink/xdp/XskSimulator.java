@@ -47,7 +47,8 @@ public final class XskSimulator implements AutoCloseable {
     public static XskSimulator create(int frames, int frameSize, int ring) throws IOException {
         XdpConfig config = XdpConfig.of("sim").withFrames(frames, frameSize).withRing(ring);
         Umem.validate(frames, frameSize, 0, false);
-        if (Integer.bitCount(ring) != 1 || 2L * ring > frames) throw new IllegalArgumentException("ring must be a power of two <= frames / 2");
+        if (Integer.bitCount(ring) != 1 || 2L * ring > frames)
+                throw new IllegalArgumentException("ring must be a power of two <= frames / 2");
         Umem umem = Umem.create(frames, frameSize, 0, false);
         EventFd dummy = EventFd.create();
         EventFd wake = EventFd.create();

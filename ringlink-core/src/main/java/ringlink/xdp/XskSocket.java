@@ -45,7 +45,8 @@ public final class XskSocket implements AutoCloseable {
         return new XskSocket(fd, umem, fill, comp, rx, tx, "simulated xsk", true);
     }
 
-    private XskSocket(Fd fd, Umem umem, XskRing fill, XskRing comp, XskRing rx, XskRing tx, String name, boolean needWakeup) {
+    private XskSocket(Fd fd, Umem umem, XskRing fill, XskRing comp, XskRing rx, XskRing tx, String name,
+            boolean needWakeup) {
         this.fd = fd;
         this.umem = umem;
         this.fill = fill;
@@ -65,7 +66,8 @@ public final class XskSocket implements AutoCloseable {
      */
     public static XskSocket open(Umem umem, XskSocket sharedWith, int ifindex, String ifname, int queue, Mode mode,
                                  int ringSize, boolean useNeedWakeup) throws IOException {
-        if (Integer.bitCount(ringSize) != 1) throw new IllegalArgumentException("ring size " + ringSize + " must be a power of two");
+        if (Integer.bitCount(ringSize) != 1)
+                throw new IllegalArgumentException("ring size " + ringSize + " must be a power of two");
         String name = "xsk " + ifname + "/" + queue;
         Fd fd = Sockets.socket(Sockets.AF_XDP, Sockets.SOCK_RAW, 0, name);
         Mapping[] maps = new Mapping[4];
@@ -76,9 +78,11 @@ public final class XskSocket implements AutoCloseable {
             setRing(fd, XdpMmapOffsetsLayout.XDP_RX_RING, ringSize, "XDP_RX_RING");
             setRing(fd, XdpMmapOffsetsLayout.XDP_TX_RING, ringSize, "XDP_TX_RING");
             MemorySegment off = a.allocate(XdpMmapOffsetsLayout.LAYOUT);
-            int got = Sockets.getsockopt(fd, Sockets.SOL_XDP, XdpMmapOffsetsLayout.XDP_MMAP_OFFSETS, off, "XDP_MMAP_OFFSETS");
+            int got = Sockets.getsockopt(fd, Sockets.SOL_XDP, XdpMmapOffsetsLayout.XDP_MMAP_OFFSETS, off,
+                    "XDP_MMAP_OFFSETS");
             if (got != XdpMmapOffsetsLayout.SIZE) {
-                throw new XdpException(name + ": XDP_MMAP_OFFSETS returned " + got + " bytes, expected " + XdpMmapOffsetsLayout.SIZE
+                throw new XdpException(name + ": XDP_MMAP_OFFSETS returned " + got + " bytes, expected "
+                        + XdpMmapOffsetsLayout.SIZE
                         + " (kernel older than 5.4?)");
             }
             MemorySegment rxo = off.asSlice(XdpMmapOffsetsLayout.OFF_RX, XdpRingOffsetLayout.SIZE);
@@ -86,10 +90,14 @@ public final class XskSocket implements AutoCloseable {
             MemorySegment fro = off.asSlice(XdpMmapOffsetsLayout.OFF_FR, XdpRingOffsetLayout.SIZE);
             MemorySegment cro = off.asSlice(XdpMmapOffsetsLayout.OFF_CR, XdpRingOffsetLayout.SIZE);
             int rw = Mapping.PROT_READ | Mapping.PROT_WRITE, fl = Mapping.MAP_SHARED | Mapping.MAP_POPULATE;
-            maps[0] = Mapping.map(fd, XskRing.mapLength(fro, ringSize, 8), rw, fl, XdpMmapOffsetsLayout.XDP_UMEM_PGOFF_FILL_RING, "XDP fill ring");
-            maps[1] = Mapping.map(fd, XskRing.mapLength(cro, ringSize, 8), rw, fl, XdpMmapOffsetsLayout.XDP_UMEM_PGOFF_COMPLETION_RING, "XDP completion ring");
-            maps[2] = Mapping.map(fd, XskRing.mapLength(rxo, ringSize, XdpDescLayout.SIZE), rw, fl, XdpMmapOffsetsLayout.XDP_PGOFF_RX_RING, "XDP RX ring");
-            maps[3] = Mapping.map(fd, XskRing.mapLength(txo, ringSize, XdpDescLayout.SIZE), rw, fl, XdpMmapOffsetsLayout.XDP_PGOFF_TX_RING, "XDP TX ring");
+            maps[0] = Mapping.map(fd, XskRing.mapLength(fro, ringSize, 8), rw, fl,
+                    XdpMmapOffsetsLayout.XDP_UMEM_PGOFF_FILL_RING, "XDP fill ring");
+            maps[1] = Mapping.map(fd, XskRing.mapLength(cro, ringSize, 8), rw, fl,
+                    XdpMmapOffsetsLayout.XDP_UMEM_PGOFF_COMPLETION_RING, "XDP completion ring");
+            maps[2] = Mapping.map(fd, XskRing.mapLength(rxo, ringSize, XdpDescLayout.SIZE), rw, fl,
+                    XdpMmapOffsetsLayout.XDP_PGOFF_RX_RING, "XDP RX ring");
+            maps[3] = Mapping.map(fd, XskRing.mapLength(txo, ringSize, XdpDescLayout.SIZE), rw, fl,
+                    XdpMmapOffsetsLayout.XDP_PGOFF_TX_RING, "XDP TX ring");
             XskRing fill = new XskRing("fill", maps[0], ringSize, fro, 8, true);
             XskRing comp = new XskRing("completion", maps[1], ringSize, cro, 8, false);
             XskRing rx = new XskRing("RX", maps[2], ringSize, rxo, XdpDescLayout.SIZE, false);
@@ -113,7 +121,8 @@ public final class XskSocket implements AutoCloseable {
             } finally {
                 if (sharedWith != null) sharedWith.fd.release();
             }
-            XskSocket s = new XskSocket(fd, umem, fill, comp, rx, tx, name, sharedWith != null ? sharedWith.needWakeup : useNeedWakeup);
+            XskSocket s = new XskSocket(fd, umem, fill, comp, rx, tx, name,
+                    sharedWith != null ? sharedWith.needWakeup : useNeedWakeup);
             s.zeroCopy = s.readZeroCopy();
             return s;
         } catch (IOException | RuntimeException e) {
@@ -127,7 +136,8 @@ public final class XskSocket implements AutoCloseable {
         try {
             Sockets.setsockopt(fd, Sockets.SOL_XDP, opt, size, what + "=" + size);
         } catch (SysException e) {
-            throw new XdpException(fd.name() + ": the kernel refused a ring of " + size + " entries: " + e.getMessage(), e);
+            throw new XdpException(fd.name() + ": the kernel refused a ring of " + size + " entries: " + e.getMessage(),
+                    e);
         }
     }
 
@@ -135,7 +145,8 @@ public final class XskSocket implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment o = a.allocate(XdpOptionsLayout.LAYOUT);
             Sockets.getsockopt(fd, Sockets.SOL_XDP, XdpMmapOffsetsLayout.XDP_OPTIONS, o, "XDP_OPTIONS");
-            return (o.get(ValueLayout.JAVA_INT, XdpOptionsLayout.OFF_FLAGS) & XdpOptionsLayout.XDP_OPTIONS_ZEROCOPY) != 0;
+            return (o.get(ValueLayout.JAVA_INT, XdpOptionsLayout.OFF_FLAGS) & XdpOptionsLayout.XDP_OPTIONS_ZEROCOPY)
+                    != 0;
         }
     }
 
@@ -193,7 +204,8 @@ public final class XskSocket implements AutoCloseable {
      * @param rxInvalidDescs invalid descriptors on the fill or RX ring ({@code rx_invalid_descs})
      * @param txInvalidDescs invalid descriptors on the TX ring ({@code tx_invalid_descs})
      * @param rxRingFull packets dropped because the RX ring was full ({@code rx_ring_full})
-     * @param rxFillRingEmptyDescs times the fill ring was empty when a packet arrived ({@code rx_fill_ring_empty_descs})
+     * @param rxFillRingEmptyDescs times the fill ring was empty when a packet arrived
+     * ({@code rx_fill_ring_empty_descs})
      * @param txRingEmptyDescs times the TX ring was found empty ({@code tx_ring_empty_descs})
      */
     public record Statistics(long rxDropped, long rxInvalidDescs, long txInvalidDescs, long rxRingFull,

@@ -53,7 +53,8 @@ class PacketLinkTest {
         in(NS, "sysctl -qw net.ipv6.conf." + PEER + ".disable_ipv6=1; ip link set lo up; ip link set " + PEER + " up");
         sh("ip link set " + HOST + " up");
         Env.runQuiet(10, "ethtool", "-K", HOST, "gro", "off", "tso", "off", "gso", "off", "tx", "off");
-        Env.runQuiet(10, "ip", "netns", "exec", NS, "ethtool", "-K", PEER, "gro", "off", "tso", "off", "gso", "off", "tx", "off");
+        Env.runQuiet(10, "ip", "netns", "exec", NS, "ethtool", "-K", PEER, "gro", "off", "tso", "off", "gso", "off",
+                "tx", "off");
         ready = true;
     }
 
@@ -115,7 +116,8 @@ class PacketLinkTest {
     static PacketConfig config(boolean vnet) {
         // A block is handed over after at most 50 ms and 64 of them hold every test frame even if
         // this (loaded) machine does not schedule the receiver for a while: counts stay exact.
-        return PacketConfig.parse(ringlink.link.LinkSpec.parse("packet:" + HOST + "?vnethdr=" + vnet + "&blocks=64&timeout=50"));
+        return PacketConfig.parse(
+                ringlink.link.LinkSpec.parse("packet:" + HOST + "?vnethdr=" + vnet + "&blocks=64&timeout=50"));
     }
 
     @ParameterizedTest(name = "vnethdr={0}")
@@ -258,7 +260,8 @@ class PacketLinkTest {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (System.nanoTime() < deadline) {
                 long b = link.currentBlockOffset();
-                if ((link.ringMemory().get(ValueLayout.JAVA_INT, b + ringlink.sys.TpacketBlockDescLayout.OFF_BLOCK_STATUS)
+                if ((link.ringMemory()
+                        .get(ValueLayout.JAVA_INT, b + ringlink.sys.TpacketBlockDescLayout.OFF_BLOCK_STATUS)
                         & ringlink.sys.PacketSockets.TP_STATUS_USER) != 0) {
                     return;
                 }
@@ -286,11 +289,14 @@ class PacketLinkTest {
             int first = m.get(ValueLayout.JAVA_INT, blk + ringlink.sys.TpacketBlockDescLayout.OFF_OFFSET_TO_FIRST_PKT);
             long h = blk + first;
             switch (field) {
-                case "num_pkts" -> m.set(ValueLayout.JAVA_INT, blk + ringlink.sys.TpacketBlockDescLayout.OFF_NUM_PKTS, 1 << 20);
+                case "num_pkts" ->
+                        m.set(ValueLayout.JAVA_INT, blk + ringlink.sys.TpacketBlockDescLayout.OFF_NUM_PKTS, 1 << 20);
                 case "offset_to_first_pkt" -> m.set(ValueLayout.JAVA_INT,
                         blk + ringlink.sys.TpacketBlockDescLayout.OFF_OFFSET_TO_FIRST_PKT, 131072 - 8);
-                case "tp_mac" -> m.set(ValueLayout.JAVA_SHORT, h + ringlink.sys.Tpacket3HdrLayout.OFF_TP_MAC, (short) 4);
-                case "tp_snaplen" -> m.set(ValueLayout.JAVA_INT, h + ringlink.sys.Tpacket3HdrLayout.OFF_TP_SNAPLEN, 131072);
+                case "tp_mac" ->
+                        m.set(ValueLayout.JAVA_SHORT, h + ringlink.sys.Tpacket3HdrLayout.OFF_TP_MAC, (short) 4);
+                case "tp_snaplen" ->
+                        m.set(ValueLayout.JAVA_INT, h + ringlink.sys.Tpacket3HdrLayout.OFF_TP_SNAPLEN, 131072);
                 case "tp_next_offset" -> {
                     m.set(ValueLayout.JAVA_INT, blk + ringlink.sys.TpacketBlockDescLayout.OFF_NUM_PKTS, 2);
                     m.set(ValueLayout.JAVA_INT, h + ringlink.sys.Tpacket3HdrLayout.OFF_TP_NEXT_OFFSET, 131072);
@@ -351,7 +357,8 @@ class PacketLinkTest {
         Env.run(10, "ip", "netns", "add", NS_B);
         try (Link veth = Links.open("packet:" + HOST); Link tap = Links.open("tap:" + TAP)) {
             sh("ip link set " + TAP + " netns " + NS_B);
-            in(NS_B, "sysctl -qw net.ipv6.conf." + TAP + ".disable_ipv6=1; ip link set lo up; ip addr add 10.79.0.2/24 dev "
+            in(NS_B, "sysctl -qw net.ipv6.conf." + TAP
+                    + ".disable_ipv6=1; ip link set lo up; ip addr add 10.79.0.2/24 dev "
                     + TAP + "; ip link set " + TAP + " up");
             try (Switch sw = Switch.builder().port(veth).port(tap).build()) {
                 sw.start();
@@ -361,20 +368,25 @@ class PacketLinkTest {
                 Thread.sleep(300);
                 String out = in(NS_B, "timeout 30 iperf3 -c 10.79.0.1 -t 3 -f m --connect-timeout 3000");
                 assertTrue(out.contains("receiver"), out);
-                System.out.println("[packet switch] iperf3:\n" + out.lines().filter(s -> s.contains("sender") || s.contains("receiver"))
+                System.out.println("[packet switch] iperf3:\n"
+                        + out.lines().filter(s -> s.contains("sender") || s.contains("receiver"))
                         .reduce("", (x, y) -> x + y + "\n"));
-                String rev = in(NS_B, "iperf3 -s -1 -D -B 10.79.0.2 -I /tmp/rlapk-iperf3b.pid >/dev/null 2>&1 </dev/null; sleep 0.3; "
+                String rev = in(NS_B,
+                        "iperf3 -s -1 -D -B 10.79.0.2 -I /tmp/rlapk-iperf3b.pid >/dev/null 2>&1 </dev/null; sleep 0.3; "
                         + "ip netns exec " + NS + " timeout 30 iperf3 -c 10.79.0.2 -t 3 -f m --connect-timeout 3000");
                 assertTrue(rev.contains("receiver"), rev);
                 System.out.println("[packet switch, veth side sending] iperf3:\n" + rev.lines()
-                        .filter(x -> x.contains("sender") || x.contains("receiver")).reduce("", (x, y) -> x + y + "\n"));
+                        .filter(x -> x.contains("sender") || x.contains("receiver"))
+                                .reduce("", (x, y) -> x + y + "\n"));
                 var s = veth.counters().snapshot();
                 assertTrue(s.rxPackets() > 1000 && s.txPackets() > 1000, "veth port counters " + s);
                 assertTrue(s.superpackets() > 0, "no superpackets crossed the AF_PACKET port: " + s);
-                assertEquals(0, s.errors(), "errors on the AF_PACKET port: " + s + " last: " + ((PacketLink) veth).lastError());
+                assertEquals(0, s.errors(),
+                        "errors on the AF_PACKET port: " + s + " last: " + ((PacketLink) veth).lastError());
             }
         } finally {
-            Env.runQuiet(10, "sh", "-c", "for f in /tmp/rlapk-iperf3.pid /tmp/rlapk-iperf3b.pid; do test -f $f && kill $(cat $f); rm -f $f; done");
+            Env.runQuiet(10, "sh", "-c", "for f in /tmp/rlapk-iperf3.pid /tmp/rlapk-iperf3b.pid; do test -f $f && kill "
+                    + "$(cat $f); rm -f $f; done");
             Env.runQuiet(10, "ip", "netns", "exec", NS, "ethtool", "-K", PEER, "tso", "off", "gso", "off", "tx", "off");
             Env.runQuiet(10, "ip", "netns", "exec", NS, "ip", "addr", "flush", "dev", PEER);
             Env.runQuiet(10, "ip", "netns", "del", NS_B);

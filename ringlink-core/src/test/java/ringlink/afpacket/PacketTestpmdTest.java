@@ -22,7 +22,8 @@ class PacketTestpmdTest {
     void testpmdNetAfPacketReturnsEveryFrameAndWeReceiveAllItSends() throws Exception {
         Env.requireNetns();
         Env.requireProgram("dpdk-testpmd", "dpdk");
-        Env.require(Integer.parseInt(Env.run(10, "sh", "-c", "ls /usr/lib/*/dpdk/*/ 2>/dev/null | grep -c net_af_packet || true").trim()) > 0,
+        Env.require(Integer.parseInt(Env.run(10, "sh", "-c",
+                "ls /usr/lib/*/dpdk/*/ 2>/dev/null | grep -c net_af_packet || true").trim()) > 0,
                 "DPDK's net_af_packet driver (Debian package librte-net-af-packet23)");
         String a = "rlapd0", b = "rlapd1";
         Env.runQuiet(10, "ip", "link", "del", a);
@@ -34,10 +35,13 @@ class PacketTestpmdTest {
                 Env.run(10, "ip", "link", "set", d, "up");
             }
             int n = 2000;
-            try (Testpmd pmd = Testpmd.start("rlapd", "net_af_packet0,iface=" + b + ",framecnt=4096", 60_000, "--forward-mode=io",
+            try (Testpmd pmd =
+                    Testpmd.start("rlapd", "net_af_packet0,iface=" + b + ",framecnt=4096", 60_000, "--forward-mode=io",
                     "--port-topology=loop");
-                 PacketLink link = PacketLink.open(PacketConfig.parse(LinkSpec.parse("packet:" + a + "?blocks=64&timeout=50")));
-                 PacketBatch tx = new PacketBatch(64, 2048); PacketBatch rx = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
+                 PacketLink link =
+                         PacketLink.open(PacketConfig.parse(LinkSpec.parse("packet:" + a + "?blocks=64&timeout=50")));
+                 PacketBatch tx = new PacketBatch(64, 2048);
+                 PacketBatch rx = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
                 pmd.command("start", 20_000);
                 byte[] dst = PacketLinkTest.macBytes(Env.run(5, "cat", "/sys/class/net/" + b + "/address").trim());
                 byte[] src = PacketLinkTest.macBytes(Env.run(5, "cat", "/sys/class/net/" + a + "/address").trim());

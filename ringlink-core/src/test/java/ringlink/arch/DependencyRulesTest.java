@@ -56,6 +56,7 @@ class DependencyRulesTest {
                 bad.add(MAIN.relativize(p).toString());
             }
         }
-        assertTrue(bad.isEmpty(), "raw-address code belongs in " + RAW_ADDRESS_PACKAGES + ":\n" + String.join("\n", bad));
+        assertTrue(bad.isEmpty(),
+                "raw-address code belongs in " + RAW_ADDRESS_PACKAGES + ":\n" + String.join("\n", bad));
     }
 }

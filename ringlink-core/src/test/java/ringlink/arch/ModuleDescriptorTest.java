@@ -37,7 +37,8 @@ class ModuleDescriptorTest {
         ModuleDescriptor d = descriptor();
         assertEquals("ringlink.core", d.name());
         for (ModuleDescriptor.Requires r : d.requires()) {
-            assertTrue(r.name().startsWith("java.") || r.name().startsWith("jdk."), "ringlink.core requires " + r.name());
+            assertTrue(r.name().startsWith("java.") || r.name().startsWith("jdk."),
+                    "ringlink.core requires " + r.name());
         }
         Set<String> exported = new TreeSet<>();
         for (ModuleDescriptor.Exports e : d.exports()) {
@@ -54,7 +55,8 @@ class ModuleDescriptorTest {
         Set<String> packages = new TreeSet<>();
         try (Stream<Path> s = Files.walk(MAIN)) {
             s.filter(p -> p.toString().endsWith(".java"))
-                    .forEach(p -> packages.add("ringlink." + MAIN.relativize(p.getParent()).toString().replace('/', '.')));
+                    .forEach(p ->
+                            packages.add("ringlink." + MAIN.relativize(p.getParent()).toString().replace('/', '.')));
         }
         Set<String> undecided = new TreeSet<>(packages);
         undecided.removeAll(EXPORTED);
@@ -71,7 +73,8 @@ class ModuleDescriptorTest {
             if (p.service().equals("ringlink.link.LinkProvider")) provides.addAll(p.providers());
         }
         Set<String> file = new TreeSet<>();
-        for (String line : Files.readAllLines(Env.projectDir().resolve("src/main/resources/META-INF/services/ringlink.link.LinkProvider"))) {
+        for (String line : Files.readAllLines(Env.projectDir()
+                .resolve("src/main/resources/META-INF/services/ringlink.link.LinkProvider"))) {
             String l = line.replaceAll("#.*", "").strip();
             if (!l.isEmpty()) file.add(l);
         }

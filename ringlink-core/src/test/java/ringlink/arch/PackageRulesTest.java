@@ -128,7 +128,8 @@ class PackageRulesTest {
         return out;
     }
 
-    private static void strongConnect(String v, Map<String, Set<String>> g, Map<String, Integer> index, Map<String, Integer> low,
+    private static void strongConnect(String v, Map<String, Set<String>> g, Map<String, Integer> index,
+            Map<String, Integer> low,
             Deque<String> stack, Set<String> onStack, List<List<String>> out, int[] counter) {
         index.put(v, counter[0]);
         low.put(v, counter[0]++);
@@ -157,7 +158,8 @@ class PackageRulesTest {
     @Test
     void noPackageCycles() throws IOException {
         Map<String, Set<String>> g = packageGraph(sources());
-        assertTrue(g.containsKey("ringlink.cli.support") && g.containsKey("ringlink.sys"), "found the packages: " + g.keySet());
+        assertTrue(g.containsKey("ringlink.cli.support") && g.containsKey("ringlink.sys"),
+                "found the packages: " + g.keySet());
         StringBuilder why = new StringBuilder();
         for (List<String> c : cycles(g)) {
             why.append("cycle among ").append(c).append(":\n");
@@ -168,22 +170,26 @@ class PackageRulesTest {
 
     @Test
     void theCycleFinderFindsACycle() {
-        Map<String, Set<String>> g = new TreeMap<>(Map.of("a", Set.of("b"), "b", Set.of("c"), "c", Set.of("a"), "d", Set.of("a")));
+        Map<String, Set<String>> g =
+                new TreeMap<>(Map.of("a", Set.of("b"), "b", Set.of("c"), "c", Set.of("a"), "d", Set.of("a")));
         assertEquals(List.of(List.of("a", "b", "c")), cycles(g));
-        String c = code("x(\"ringlink.sw.Switch\", 'q') /* ringlink.cli.Main */ y // ringlink.tun.TunLink\n\"\"\"\nringlink.a.B\n\"\"\" z");
+        String c = code("x(\"ringlink.sw.Switch\", 'q') /* ringlink.cli.Main */ y // ringlink.tun.TunLink\n\"\"\"\nring"
+                + "link.a.B\n\"\"\" z");
         assertTrue(c.startsWith("x(\"\", '')") && c.contains(" y") && c.endsWith(" z") && !c.contains("ringlink"), c);
     }
 
     @Test
     void onlyTheCliStartsProcesses() throws IOException {
-        Pattern spawn = Pattern.compile("\\bProcessBuilder\\b|Runtime\\s*\\.\\s*getRuntime\\s*\\(\\s*\\)\\s*\\.\\s*exec\\b|\\.exec\\s*\\(");
+        Pattern spawn = Pattern.compile(
+                "\\bProcessBuilder\\b|Runtime\\s*\\.\\s*getRuntime\\s*\\(\\s*\\)\\s*\\.\\s*exec\\b|\\.exec\\s*\\(");
         List<String> bad = new ArrayList<>();
         for (Source s : sources()) {
             if (s.pkg().equals("ringlink.cli") || s.pkg().startsWith("ringlink.cli.")) continue;
             Matcher m = spawn.matcher(s.code());
             if (m.find()) bad.add(s.path() + ": " + m.group());
         }
-        assertTrue(bad.isEmpty(), "the library must not start processes (a harness belongs in ringlink.cli or the tests):\n"
+        assertTrue(bad.isEmpty(),
+                "the library must not start processes (a harness belongs in ringlink.cli or the tests):\n"
                 + String.join("\n", bad));
     }
 
@@ -212,7 +218,8 @@ class PackageRulesTest {
             if (POINTER_BUILDERS.contains(s.path())) stillThere.add(s.path());
             else bad.add(s.path() + ": " + m.group());
         }
-        assertTrue(bad.isEmpty(), "native pointers are built in ringlink.sys (a new file builds them itself):\n" + String.join("\n", bad));
+        assertTrue(bad.isEmpty(), "native pointers are built in ringlink.sys (a new file builds them itself):\n"
+                + String.join("\n", bad));
         Set<String> gone = new TreeSet<>(POINTER_BUILDERS);
         gone.removeAll(stillThere);
         assertTrue(gone.isEmpty(), "no longer builds pointers, take it off POINTER_BUILDERS: " + gone);

@@ -117,7 +117,8 @@ class HostilePeerTest {
      * brings it back (issue #15 item 3).
      */
     static final List<String> VHOST_USER_ATTACKS = List.of("blocking-eventfds", "call-preload", "pipe-fds", "file-fds",
-            "huge-rings", "zero-length", "truncate-mem", "inflight-running", "bad-offload", "mac-flood", "vlan-hop", "silent",
+            "huge-rings", "zero-length", "truncate-mem", "inflight-running", "bad-offload", "mac-flood", "vlan-hop",
+                    "silent",
             "fuzz");
     /**
      * Attacks a port may absorb without anything to report: a doorbell that cannot block us (it is
@@ -125,7 +126,8 @@ class HostilePeerTest {
      * "absorbed" when nothing else failed: (a) and (e) show the port and the poller were unharmed.
      */
     static final java.util.Set<String> ABSORBABLE = java.util.Set.of("blocking-eventfds", "call-preload");
-    static final List<String> SHM_CLIENT_ATTACKS = List.of("blocking-eventfds", "garbage-pipes", "bad-vnethdr", "truncate");
+    static final List<String> SHM_CLIENT_ATTACKS =
+            List.of("blocking-eventfds", "garbage-pipes", "bad-vnethdr", "truncate");
     static final List<String> SHM_SERVER_ATTACKS = List.of("server-pipe-fds", "server-tiny", "server-truncate");
 
     /**
@@ -188,8 +190,10 @@ class HostilePeerTest {
             long rx = r.port(2).link().rxPackets();
             Peer ok = Peer.vhost(r, "valid", 30);
             int code = ok.await(60);
-            if (code != 0) r.problem("(e) the valid session after the attack failed (exit " + code + "):\n" + ok.output());
-            else if (r.port(2).link().rxPackets() <= rx) r.problem("(e) the valid session's packets did not reach the switch");
+            if (code != 0)
+                    r.problem("(e) the valid session after the attack failed (exit " + code + "):\n" + ok.output());
+            else if (r.port(2).link().rxPackets() <= rx)
+                    r.problem("(e) the valid session's packets did not reach the switch");
             if (holdsDuringValid) {
                 // the silent connections are still open: a back-end that bounds its waits has reported them
                 r.reportReason("vhost-user " + attack, r.reason(err0, p0));
@@ -215,8 +219,10 @@ class HostilePeerTest {
             String reason = r.reason(null, null);
             if (reason == null && attack.equals("truncate")) {
                 // sealed queues (F_SEAL_SHRINK) refuse the peer's ftruncate: nothing happened to report
-                String line = r.shmPeer.output().lines().filter(l -> l.startsWith("INFO truncate:")).findFirst().orElse("");
-                if (!line.isEmpty() && !line.contains("truncated")) reason = "the seals refused every truncation (" + line + ")";
+                String line =
+                        r.shmPeer.output().lines().filter(l -> l.startsWith("INFO truncate:")).findFirst().orElse("");
+                if (!line.isEmpty() && !line.contains("truncated"))
+                        reason = "the seals refused every truncation (" + line + ")";
             }
             r.reportReason("shm client " + attack, reason);
             r.validShmOnFreshLink();
@@ -235,7 +241,8 @@ class HostilePeerTest {
             r.awaitExit(r.shmPeer, 30);
             r.awaitForwarding("after the attack", Duration.ofSeconds(20));
             r.checkAlive();
-            r.reportReason("shm server " + attack, r.openError != null ? "open failed: " + r.openError : r.reason(null, null));
+            r.reportReason("shm server " + attack,
+                    r.openError != null ? "open failed: " + r.openError : r.reason(null, null));
             r.validShmOnFreshLink();
             r.checkBaseline(base);
             r.failIfAny();
@@ -284,7 +291,8 @@ class HostilePeerTest {
             return new Peer("vhost-user " + attack, List.of(python(), script("vhost_user_frontend.py").toString(),
                     "--socket", r.socket.toString(), "--attack", attack, "--hold", Integer.toString(hold),
                     "--seed", "15", "--mac", VHOST_MAC, "--ip", "10.79.0.3", "--peer-ip", NS_A_IP,
-                    "--spoof-mac", r.macA, "--timeout", "30")); // > the back-end's 10 s + 5 s waits on silent peers ahead in its backlog
+                    // > the back-end's 10 s + 5 s waits on silent peers ahead in its backlog
+                    "--spoof-mac", r.macA, "--timeout", "30"));
         }
 
         static Peer shm(Path socket, String attack, int hold) throws IOException {
@@ -374,7 +382,8 @@ class HostilePeerTest {
             public void publish(java.util.logging.LogRecord rec) {
                 if (rec.getLevel().intValue() < java.util.logging.Level.WARNING.intValue()) return;
                 String m = rec.getMessage();
-                if (m != null && rec.getParameters() != null) m = java.text.MessageFormat.format(m, rec.getParameters());
+                if (m != null && rec.getParameters() != null)
+                        m = java.text.MessageFormat.format(m, rec.getParameters());
                 if (m != null && (m.contains(socket.toString()) || (attacked != null && m.contains(attacked.name())))) {
                     log.add("[" + rec.getLevel() + "] " + m);
                 }
@@ -500,7 +509,8 @@ class HostilePeerTest {
                 System.out.println("[switch " + n + "] " + m);
             });
             if (vlanAware) {
-                b.vlanAware(true).port(tapLinkA, PortVlan.access(10)).port(tapLinkB, PortVlan.access(10)).port(attacked, PortVlan.access(10));
+                b.vlanAware(true).port(tapLinkA, PortVlan.access(10)).port(tapLinkB, PortVlan.access(10))
+                        .port(attacked, PortVlan.access(10));
             } else {
                 b.port(tapLinkA).port(tapLinkB).port(attacked);
             }
@@ -513,16 +523,20 @@ class HostilePeerTest {
                 // one port's problem must not keep the switch (and the good ports) from starting
                 throw new AssertionError("(a) Switch.start() failed, so the good ports never forwarded: "
                         + e.getClass().getSimpleName() + ": " + e.getMessage() + " (attacked port: " + attacked.name()
-                        + (attacked instanceof ShmLink l && l.closeReason() != null ? ", closed: " + l.closeReason() : "") + ")", e);
+                        + (attacked instanceof ShmLink l && l.closeReason() != null ? ", closed: " + l.closeReason()
+                                : "") + ")", e);
             }
             // earlier cases' wedged pollers have the same name: ours is the new one
             poller = Thread.getAllStackTraces().keySet().stream()
-                    .filter(t -> t.getName().equals("ringlink-switch-0") && !before.contains(t)).findFirst().orElse(null);
-            ping = new ProcessBuilder("ip", "netns", "exec", nsA, "ping", "-q", "-i", "0.01", "-W", "1", "-w", "600", NS_B_IP)
+                    .filter(t -> t.getName().equals("ringlink-switch-0") && !before.contains(t)).findFirst()
+                            .orElse(null);
+            ping = new ProcessBuilder("ip", "netns", "exec", nsA, "ping", "-q", "-i", "0.01", "-W", "1", "-w", "600",
+                    NS_B_IP)
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             // Broadcasts from B reach every port, the attacked one too: its receive path (RX ring,
             // call signals) is exercised the whole time, not only when someone ARPs.
-            broadcast = new ProcessBuilder("ip", "netns", "exec", nsB, "ping", "-q", "-b", "-i", "0.05", "-w", "600", "10.79.0.255")
+            broadcast = new ProcessBuilder("ip", "netns", "exec", nsB, "ping", "-q", "-b", "-i", "0.05", "-w", "600",
+                    "10.79.0.255")
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         }
 
@@ -535,7 +549,10 @@ class HostilePeerTest {
             return new long[] {ps.get(0).link().txPackets(), ps.get(1).link().txPackets()};
         }
 
-        /** (a) Both good ports transmit at least {@link #MIN_PACKETS} within {@code bound}; false (and a problem) if not. */
+        /**
+         * (a) Both good ports transmit at least {@link #MIN_PACKETS} within {@code bound}; false (and a problem) if
+         * not.
+         */
         boolean awaitForwarding(String phase, Duration bound) throws InterruptedException {
             long[] g0 = good();
             long end = System.nanoTime() + bound.toNanos();
@@ -546,7 +563,8 @@ class HostilePeerTest {
                 Thread.sleep(50);
             }
             problem("(a) " + phase + ": the good ports forwarded " + (g[0] - g0[0]) + " and " + (g[1] - g0[1])
-                    + " packets in " + bound.toSeconds() + " s (need " + MIN_PACKETS + " each); " + state() + pollerStack());
+                    + " packets in " + bound.toSeconds() + " s (need " + MIN_PACKETS + " each); " + state()
+                            + pollerStack());
             return false;
         }
 
@@ -573,7 +591,8 @@ class HostilePeerTest {
                 }
                 if (!ok) {
                     problem("(a) during the attack (window " + windows + "): the good ports forwarded " + (g[0] - g0[0])
-                            + " and " + (g[1] - g0[1]) + " packets in " + WINDOW.toSeconds() + " s; " + state() + pollerStack());
+                            + " and " + (g[1] - g0[1]) + " packets in " + WINDOW.toSeconds() + " s; " + state()
+                                    + pollerStack());
                     return;
                 }
                 windows++;
@@ -594,7 +613,8 @@ class HostilePeerTest {
             }
             System.out.println("[hostile] " + what + ": reported as: " + reason);
             if (reason == null) {
-                problem("(c) the hostile port was not reported (no lastError or close reason, port up, no drops, no warning naming it)");
+                problem("(c) the hostile port was not reported (no lastError or close reason, port up, no drops, no "
+                        + "warning naming it)");
             }
         }
 
@@ -634,7 +654,8 @@ class HostilePeerTest {
             // a front-end that merely left (Disconnect) is no report of anything
             if (backend != null && backend.lastError() != null && backend.lastError() != lastErrorBefore
                     && !(backend.lastError() instanceof ringlink.vhostuser.VhostUserException.Disconnect)) {
-                String m = "lastError " + backend.lastError().getClass().getSimpleName() + ": " + backend.lastError().getMessage();
+                String m = "lastError " + backend.lastError().getClass().getSimpleName() + ": "
+                        + backend.lastError().getMessage();
                 if (!r.contains(m)) r.add(m);
             }
             // A peer that merely left (shm: hang-up, vhost-user: Disconnect) is no report of what it did.
@@ -654,7 +675,8 @@ class HostilePeerTest {
             long unlearned = now.unlearned() - (before == null ? 0 : before.unlearned());
             if (unlearned > 0) r.add("sources not learned (MAC limit) +" + unlearned);
             // (not txDrops: transmits to a port without a front-end are dropped, which says nothing)
-            if (dl.rxDrops() > 0 || dl.errors() > 0) r.add("link counters rxDrops +" + dl.rxDrops() + " errors +" + dl.errors());
+            if (dl.rxDrops() > 0 || dl.errors() > 0)
+                    r.add("link counters rxDrops +" + dl.rxDrops() + " errors +" + dl.errors());
             String name = attacked.name();
             synchronized (log) {
                 for (String m : log) {
@@ -688,7 +710,8 @@ class HostilePeerTest {
                 Thread.sleep(50);
             }
             if (pa != 0 || pb != 1) {
-                problem("mac-flood: the good stations are learned on ports " + pa + " and " + pb + " (expected 0 and 1); table "
+                problem("mac-flood: the good stations are learned on ports " + pa + " and " + pb
+                        + " (expected 0 and 1); table "
                         + sw.stats().macs() + " addresses");
             }
             if (pf != 1) problem("mac-flood: a new station behind port 1 was not learned after the flood (lookup " + pf
@@ -705,8 +728,10 @@ class HostilePeerTest {
             Env.requireProgram("tcpdump", "tcpdump");
             for (String[] x : List.of(new String[] {nsA, tapA}, new String[] {nsB, tapB})) {
                 Path out = Path.of(socket + "." + x[1] + ".vlan");
-                sniffers.add(new ProcessBuilder("ip", "netns", "exec", x[0], "tcpdump", "-i", x[1], "-nn", "-e", "-l", "-p",
-                        "vlan or ether proto 0x88a8").redirectError(ProcessBuilder.Redirect.DISCARD).redirectOutput(out.toFile()).start());
+                sniffers.add(
+                        new ProcessBuilder("ip", "netns", "exec", x[0], "tcpdump", "-i", x[1], "-nn", "-e", "-l", "-p",
+                        "vlan or ether proto 0x88a8").redirectError(ProcessBuilder.Redirect.DISCARD)
+                                .redirectOutput(out.toFile()).start());
             }
             Thread.sleep(1500); // tcpdump attaches its filter
             vlanWitnesses = true;
@@ -720,10 +745,12 @@ class HostilePeerTest {
             }
             for (String t : List.of(tapA, tapB)) {
                 Path out = Path.of(socket + "." + t + ".vlan");
-                List<String> lines = Files.exists(out) ? Files.readAllLines(out).stream().filter(l -> !l.isBlank()).toList() : List.of();
+                List<String> lines = Files.exists(out)
+                        ? Files.readAllLines(out).stream().filter(l -> !l.isBlank()).toList() : List.of();
                 Files.deleteIfExists(out);
                 if (!lines.isEmpty()) {
-                    problem("vlan-hop: " + lines.size() + " tagged frames left access port " + t + " (VLAN 10), e.g. " + lines.get(0));
+                    problem("vlan-hop: " + lines.size() + " tagged frames left access port " + t + " (VLAN 10), e.g. "
+                            + lines.get(0));
                 }
             }
         }
@@ -741,19 +768,23 @@ class HostilePeerTest {
                 Thread.sleep(100);
                 fds = Baseline.fdCount();
             }
-            if (fds > base.fds() + FD_MARGIN) problem("(d) " + fds + " descriptors open, baseline " + base.fds() + " (+" + FD_MARGIN + " allowed)");
+            if (fds > base.fds() + FD_MARGIN) problem("(d) " + fds + " descriptors open, baseline " + base.fds() + " (+"
+                    + FD_MARGIN + " allowed)");
             long heap = Baseline.usedHeapAfterGc();
             if (heap > base.heap() + HEAP_MARGIN) {
-                problem("(d) heap " + (heap >> 20) + " MiB after gc, baseline " + (base.heap() >> 20) + " MiB (+" + (HEAP_MARGIN >> 20) + " allowed)");
+                problem("(d) heap " + (heap >> 20) + " MiB after gc, baseline " + (base.heap() >> 20) + " MiB (+"
+                        + (HEAP_MARGIN >> 20) + " allowed)");
             }
-            System.out.println("[hostile] baseline fds " + base.fds() + " -> " + fds + ", heap " + (base.heap() >> 20) + " -> " + (heap >> 20) + " MiB");
+            System.out.println("[hostile] baseline fds " + base.fds() + " -> " + fds + ", heap " + (base.heap() >> 20)
+                    + " -> " + (heap >> 20) + " MiB");
         }
 
         /** (e) for shm: a valid Python client on a fresh {@code shm:} server in this JVM, answered by the test. */
         void validShmOnFreshLink() throws Exception {
             Path p = Path.of(socket + ".fresh");
             Peer ok = peer(Peer.shm(p, "valid", 1));
-            try (Link l = Links.open("shm:" + p + "?vnethdr=true&timeout=20000"); PacketBatch in = new PacketBatch(32, 4096);
+            try (Link l = Links.open("shm:" + p + "?vnethdr=true&timeout=20000");
+                    PacketBatch in = new PacketBatch(32, 4096);
                     PacketBatch out = new PacketBatch(32, 4096)) {
                 CompletableFuture<Integer> done = CompletableFuture.supplyAsync(() -> {
                     try {
@@ -783,7 +814,8 @@ class HostilePeerTest {
                     if (got == 0) Thread.sleep(2);
                 }
                 int code = done.get(70, TimeUnit.SECONDS);
-                if (code != 0) problem("(e) a valid shm session on a fresh link failed (exit " + code + "):\n" + ok.output());
+                if (code != 0)
+                        problem("(e) a valid shm session on a fresh link failed (exit " + code + "):\n" + ok.output());
             }
         }
 
@@ -795,10 +827,12 @@ class HostilePeerTest {
         String state() {
             StringBuilder s = new StringBuilder("ports:");
             for (PortStats p : sw.stats().ports()) {
-                s.append(' ').append(p.name()).append(p.up() ? " up" : " DOWN").append(" rx ").append(p.link().rxPackets())
+                s.append(' ').append(p.name()).append(p.up() ? " up" : " DOWN").append(" rx ")
+                        .append(p.link().rxPackets())
                         .append(" tx ").append(p.link().txPackets()).append(" drops ").append(p.drops());
             }
-            if (backend != null && backend.lastError() != null) s.append("; lastError ").append(backend.lastError().getMessage());
+            if (backend != null && backend.lastError() != null)
+                    s.append("; lastError ").append(backend.lastError().getMessage());
             return s.toString();
         }
 
@@ -822,7 +856,8 @@ class HostilePeerTest {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
-                if (t.isAlive()) System.out.println("[hostile] case " + n + ": Switch.close() did not return within 20 s");
+                if (t.isAlive())
+                        System.out.println("[hostile] case " + n + ": Switch.close() did not return within 20 s");
             } else {
                 if (backend != null) backend.close();
                 if (attacked != null) attacked.close();
@@ -842,7 +877,8 @@ class HostilePeerTest {
 
     /** Answers ARP requests for one address (the valid shm session's peer, when no namespace is behind the link). */
     static final class Arp {
-        private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+        private static final ValueLayout.OfShort BE16 =
+                ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
         static void answer(PacketBatch in, int i, PacketBatch out, String ip, String mac) {
             MemorySegment f = in.data(i);
@@ -868,7 +904,8 @@ class HostilePeerTest {
 
         static byte[] ipBytes(String ip) {
             String[] p = ip.split("\\.");
-            return new byte[] {(byte) Integer.parseInt(p[0]), (byte) Integer.parseInt(p[1]), (byte) Integer.parseInt(p[2]),
+            return new byte[] {
+                    (byte) Integer.parseInt(p[0]), (byte) Integer.parseInt(p[1]), (byte) Integer.parseInt(p[2]),
                     (byte) Integer.parseInt(p[3])};
         }
     }

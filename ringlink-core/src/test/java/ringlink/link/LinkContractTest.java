@@ -54,7 +54,10 @@ class LinkContractTest {
 
     @TempDir Path tmp;
 
-    /** Two connected ends and what else to release; {@code ring}: transmit back-pressures (a ring, not a kernel queue that drops). */
+    /**
+     * Two connected ends and what else to release; {@code ring}: transmit back-pressures (a ring, not a kernel queue
+     * that drops).
+     */
     record Ends(Link a, Link b, boolean ring, boolean exclusive, AutoCloseable extra) implements AutoCloseable {
         @Override
         public void close() throws Exception {
@@ -152,7 +155,8 @@ class LinkContractTest {
         if (!((MemifLink) cli).owner().awaitConnected(10, TimeUnit.SECONDS)
                 || !((MemifLink) srv).owner().awaitConnected(10, TimeUnit.SECONDS)) {
             ends.close();
-            fail("memif not connected: " + ((MemifLink) cli).owner().lastError() + " / " + ((MemifLink) srv).owner().lastError());
+            fail("memif not connected: " + ((MemifLink) cli).owner().lastError() + " / "
+                    + ((MemifLink) srv).owner().lastError());
         }
         return ends;
     }
@@ -182,7 +186,9 @@ class LinkContractTest {
         return new Ends(a, b, false, true, null);
     }
 
-    /** Two tunnel links of {@code scheme} on loopback, each the other's remote (learning off: every frame floods to it). */
+    /**
+     * Two tunnel links of {@code scheme} on loopback, each the other's remote (learning off: every frame floods to it).
+     */
     static Ends tunnel(String scheme) throws Exception {
         int pa = freeUdpPort(), pb = freeUdpPort();
         Link a = Links.open(scheme + ":127.0.0.1?remote=127.0.0.1&vni=42&port=" + pa + "&dstport=" + pb);
@@ -314,7 +320,8 @@ class LinkContractTest {
     static void fillAndDrain(Link from, Link to) throws Exception {
         LinkStats f0 = from.counters().snapshot();
         long taken = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> flood(from, -1));
-        assertEquals(0, from.counters().snapshot().minus(f0).txDrops(), from.name() + ": dropped instead of pushing back");
+        assertEquals(0, from.counters().snapshot().minus(f0).txDrops(),
+                from.name() + ": dropped instead of pushing back");
         // The receiver drains everything that was taken, and then the sender has room again.
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         long n = drainCount(to);
@@ -368,12 +375,15 @@ class LinkContractTest {
         try (Ends e = kind.factory().open(tmp)) {
             Sleeper sa = new Sleeper(e.a()), sb = new Sleeper(e.b());
             try {
-                assertTrue(sa.asleep.await(WAKE_SECONDS, TimeUnit.SECONDS) && sb.asleep.await(WAKE_SECONDS, TimeUnit.SECONDS));
+                assertTrue(sa.asleep.await(WAKE_SECONDS, TimeUnit.SECONDS)
+                        && sb.asleep.await(WAKE_SECONDS, TimeUnit.SECONDS));
                 Thread.sleep(50); // into poll(2) by now, most of the time
                 e.a().close();
-                assertTrue(sa.done.await(WAKE_SECONDS, TimeUnit.SECONDS), e.a().name() + ": close() did not wake its sleeper");
+                assertTrue(sa.done.await(WAKE_SECONDS, TimeUnit.SECONDS),
+                        e.a().name() + ": close() did not wake its sleeper");
                 e.b().close();
-                assertTrue(sb.done.await(WAKE_SECONDS, TimeUnit.SECONDS), e.b().name() + ": close() did not wake its sleeper");
+                assertTrue(sb.done.await(WAKE_SECONDS, TimeUnit.SECONDS),
+                        e.b().name() + ": close() did not wake its sleeper");
             } finally {
                 e.a().close();
                 e.b().close();
@@ -397,7 +407,10 @@ class LinkContractTest {
         }
     }
 
-    /** After close(): isOpen false, receive and transmit throw LinkClosedException, waiting returns, close is idempotent. */
+    /**
+     * After close(): isOpen false, receive and transmit throw LinkClosedException, waiting returns, close is
+     * idempotent.
+     */
     @ParameterizedTest(name = "{0}")
     @MethodSource("kinds")
     void useAfterCloseThrowsLinkClosedException(Kind kind) throws Exception {
@@ -413,7 +426,8 @@ class LinkContractTest {
                 assertThrows(LinkClosedException.class, () -> l.transmit(b), l.name() + " transmit");
                 assertTimeoutPreemptively(Duration.ofSeconds(WAKE_SECONDS), () -> {
                     try {
-                        assertTrue(l.awaitReadable(Duration.ofSeconds(30)), l.name() + ": awaitReadable on a closed link");
+                        assertTrue(l.awaitReadable(Duration.ofSeconds(30)),
+                                l.name() + ": awaitReadable on a closed link");
                     } catch (LinkClosedException ok) {
                         // also allowed: the next receive would throw it anyway
                     }
@@ -469,7 +483,8 @@ class LinkContractTest {
         CountDownLatch started = new CountDownLatch(1);
         CompletableFuture<Throwable> end = new CompletableFuture<>();
         Thread rx = Thread.ofPlatform().name("rlct-rx").start(() -> {
-            try (PacketBatch in = new PacketBatch(64, Math.max(2048, l.maxReceiveSize()) + PacketBatch.DEFAULT_HEADROOM)) {
+            try (PacketBatch in =
+                    new PacketBatch(64, Math.max(2048, l.maxReceiveSize()) + PacketBatch.DEFAULT_HEADROOM)) {
                 started.countDown();
                 while (true) {
                     in.clear();
@@ -583,7 +598,8 @@ class LinkContractTest {
                 for (int i = 0; i < in.count(); i++) {
                     byte[] p = new byte[in.length(i)];
                     MemorySegment.copy(in.memory(), ValueLayout.JAVA_BYTE, in.dataOffset(i), p, 0, p.length);
-                    if (p.length < 16 || (p[12] & 0xff) != ETHERTYPE >> 8 || (p[13] & 0xff) != (ETHERTYPE & 0xff)) continue;
+                    if (p.length < 16 || (p[12] & 0xff) != ETHERTYPE >> 8 || (p[13] & 0xff) != (ETHERTYPE & 0xff))
+                            continue;
                     int seq = (p[14] & 0xff) << 8 | p[15] & 0xff;
                     if (got.put(seq, p) != null && n >= 0) dup.add(seq);
                 }

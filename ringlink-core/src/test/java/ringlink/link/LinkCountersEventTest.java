@@ -48,7 +48,8 @@ class LinkCountersEventTest {
         assertFalse(last.getBoolean("open"), "the last event says the link was closed");
         // The JDK's own tool prints them, as it would for any application embedding Ringlink.
         Path jfr = Path.of(System.getProperty("java.home"), "bin", "jfr");
-        Process p = new ProcessBuilder(jfr.toString(), "print", "--events", "ringlink.*", file.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(jfr.toString(), "print", "--events", "ringlink.*", file.toString())
+                .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), out);

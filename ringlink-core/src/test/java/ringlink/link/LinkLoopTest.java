@@ -98,7 +98,8 @@ class LinkLoopTest {
                 if (!loop.inLoop()) wrong.set("handler off the loop thread");
                 if (link != pairs[me][1]) wrong.set("handler got another link");
                 for (int i = 0; i < batch.count(); i++) {
-                    if (batch.memory().get(ValueLayout.JAVA_BYTE, batch.dataOffset(i)) != me) wrong.set("packet of another link");
+                    if (batch.memory().get(ValueLayout.JAVA_BYTE, batch.dataOffset(i)) != me)
+                            wrong.set("packet of another link");
                 }
                 got[me].addAndGet(batch.count());
             }).added().get(10, TimeUnit.SECONDS);
@@ -228,7 +229,8 @@ class LinkLoopTest {
             return IdleStrategy.SLEEP_UNTIL_WOKEN; // at most 1 s per sleep, unless woken
         };
         // re-arming only every minute: a new round within the wait below is the wake-up's doing
-        LinkLoop loop = loop(LinkLoop.builder().name("rl-loop-wake").idleStrategy(counting).maxSleep(Duration.ofMinutes(1)));
+        LinkLoop loop =
+                loop(LinkLoop.builder().name("rl-loop-wake").idleStrategy(counting).maxSleep(Duration.ofMinutes(1)));
         await(() -> sleeps.get() >= 1, "the loop went to sleep");
         Thread.sleep(100);
         int before = sleeps.get();
@@ -339,7 +341,8 @@ class LinkLoopTest {
         r.added().get(10, TimeUnit.SECONDS);
         CompletableFuture<Long> tid = new CompletableFuture<>();
         loop.execute(() -> tid.complete(Thread.currentThread().threadId()));
-        Thread t = Thread.getAllStackTraces().keySet().stream().filter(x -> x.threadId() == tid.join()).findFirst().orElseThrow();
+        Thread t = Thread.getAllStackTraces().keySet().stream().filter(x -> x.threadId() == tid.join()).findFirst()
+                .orElseThrow();
         assertFalse(t.isVirtual(), "the loop runs on a platform thread");
         long t0 = System.nanoTime();
         loop.close();

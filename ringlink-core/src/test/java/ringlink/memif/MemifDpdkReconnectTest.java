@@ -29,7 +29,8 @@ class MemifDpdkReconnectTest {
     void testpmdRestartedUnderTraffic(boolean weAreServer) throws Exception {
         MemifDpdkTest.requireTestpmd();
         Path sock = tmp.resolve("rlmif-re.sock");
-        String vdev = "net_memif0,role=" + (weAreServer ? "client" : "server") + ",socket=" + sock + ",socket-abstract=no";
+        String vdev =
+                "net_memif0,role=" + (weAreServer ? "client" : "server") + ",socket=" + sock + ",socket-abstract=no";
         MemifConfig c = MemifConfig.defaults(sock.toString()).withServer(weAreServer);
         MemifInterface mif = null;
         Testpmd pmd = null;
@@ -43,7 +44,8 @@ class MemifDpdkReconnectTest {
             MemifInterface m = mif;
             pmd.command("start", 20_000);
             Testpmd p0 = pmd;
-            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + m.lastError() + "\n" + p0.log());
+            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS),
+                    () -> "not connected: " + m.lastError() + "\n" + p0.log());
             // Traffic that keeps going across the restart: what finds no peer is counted as dropped.
             sender = Thread.ofPlatform().name("rlmif-sender").start(() -> {
                 try (PacketBatch b = new PacketBatch(32, 2048)) {
@@ -63,7 +65,8 @@ class MemifDpdkReconnectTest {
             pmd = Testpmd.start("rlmifr" + weAreServer + "2", vdev, 30_000, "--forward-mode=rxonly");
             pmd.command("start", 20_000);
             Testpmd p1 = pmd;
-            assertTrue(mif.awaitConnections(before, 30, TimeUnit.SECONDS), () -> "no reconnect: " + m.lastError() + "\n" + p1.log());
+            assertTrue(mif.awaitConnections(before, 30, TimeUnit.SECONDS),
+                    () -> "no reconnect: " + m.lastError() + "\n" + p1.log());
             long end = System.currentTimeMillis() + 10_000;
             while (pmd.rxPackets() == 0 && System.currentTimeMillis() < end) Thread.sleep(50);
             assertTrue(pmd.rxPackets() > 0, "testpmd received nothing after the restart");

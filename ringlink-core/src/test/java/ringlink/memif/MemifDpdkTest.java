@@ -35,12 +35,15 @@ class MemifDpdkTest {
     void weAreServerTestpmdIsClient(String zc, int queues) throws Exception {
         requireTestpmd();
         Path sock = tmp.resolve("rlmif-s.sock");
-        try (MemifInterface mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withServer(true).withQueuePairs(queues).withAllowUnsealed(zc.equals("yes")));
+        try (MemifInterface mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withServer(true)
+                .withQueuePairs(queues).withAllowUnsealed(zc.equals("yes")));
              Testpmd pmd = Testpmd.start("rlmifs" + zc + queues,
-                     "net_memif0,role=client,id=0,socket=" + sock + ",socket-abstract=no,zero-copy=" + zc + ",bsize=1024",
+                     "net_memif0,role=client,id=0,socket=" + sock + ",socket-abstract=no,zero-copy=" + zc
+                             + ",bsize=1024",
                      30_000, "--forward-mode=txonly", "--txpkts=1400", "--txq=" + queues, "--rxq=" + queues)) {
             pmd.command("start", 20_000);
-            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
+            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS),
+                    () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
             assertEquals(queues, mif.activePairs());
             // 1400-byte frames over testpmd's 1024-byte buffers: testpmd chains two descriptors
             // per frame toward us (without zero-copy), and we chain into its posted buffers.
@@ -63,9 +66,11 @@ class MemifDpdkTest {
         try (Testpmd pmd = Testpmd.start("rlmifc" + queues + zc,
                      "net_memif0,role=server,id=3,socket=" + sock + ",socket-abstract=no,zero-copy=" + zc,
                      30_000, "--forward-mode=txonly", "--txpkts=64", "--txq=" + queues, "--rxq=" + queues);
-             MemifInterface mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withId(3).withQueuePairs(queues).withBufferSize(1024))) {
+             MemifInterface mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withId(3)
+                     .withQueuePairs(queues).withBufferSize(1024))) {
             pmd.command("start", 20_000);
-            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
+            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS),
+                    () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
             assertEquals(queues, mif.activePairs());
             exchange(mif, pmd, queues, 64);
         } finally {
@@ -79,19 +84,23 @@ class MemifDpdkTest {
         requireTestpmd();
         String name = "rlmif-abs-" + ProcessHandle.current().pid();
         try (MemifInterface mif = MemifInterface.open(MemifConfig.defaults("@" + name).withServer(true));
-             Testpmd pmd = Testpmd.start("rlmifa", "net_memif0,role=client,socket=" + name, 30_000, "--forward-mode=rxonly")) {
+             Testpmd pmd = Testpmd.start("rlmifa", "net_memif0,role=client,socket=" + name, 30_000,
+                     "--forward-mode=rxonly")) {
             pmd.command("start", 20_000);
-            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
+            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS),
+                    () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
             assertEquals(3000, LinkTraffic.send(mif.link(0), 3000, 60, 20_000));
             long end = System.currentTimeMillis() + 10_000;
             while (pmd.rxPackets() < 3000 && System.currentTimeMillis() < end) Thread.sleep(50);
             assertEquals(3000, pmd.rxPackets());
         }
         // And the other way round: testpmd listens on the abstract name, we connect to it.
-        try (Testpmd pmd = Testpmd.start("rlmifa2", "net_memif0,role=server,socket=" + name + "2", 30_000, "--forward-mode=rxonly");
+        try (Testpmd pmd = Testpmd.start("rlmifa2", "net_memif0,role=server,socket=" + name + "2", 30_000,
+                "--forward-mode=rxonly");
              MemifInterface mif = MemifInterface.open(MemifConfig.defaults("@" + name + "2"))) {
             pmd.command("start", 20_000);
-            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
+            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS),
+                    () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
             assertEquals(3000, LinkTraffic.send(mif.link(0), 3000, 60, 20_000));
             long end = System.currentTimeMillis() + 10_000;
             while (pmd.rxPackets() < 3000 && System.currentTimeMillis() < end) Thread.sleep(50);
@@ -109,7 +118,8 @@ class MemifDpdkTest {
         requireTestpmd();
         Path sock = tmp.resolve("rlmif-zc.sock");
         try (MemifInterface mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withServer(true));
-             Testpmd pmd = Testpmd.start("rlmifzr", "net_memif0,role=client,socket=" + sock + ",socket-abstract=no,zero-copy=yes",
+             Testpmd pmd = Testpmd.start("rlmifzr",
+                     "net_memif0,role=client,socket=" + sock + ",socket-abstract=no,zero-copy=yes",
                      30_000, "--forward-mode=rxonly")) {
             pmd.command("start", 20_000);
             long end = System.currentTimeMillis() + 20_000;
@@ -132,14 +142,17 @@ class MemifDpdkTest {
     void testpmdWakesOurSleeper(boolean weAreServer) throws Exception {
         requireTestpmd();
         Path sock = tmp.resolve("rlmif-w.sock");
-        String vdev = "net_memif0,role=" + (weAreServer ? "client" : "server") + ",socket=" + sock + ",socket-abstract=no";
+        String vdev =
+                "net_memif0,role=" + (weAreServer ? "client" : "server") + ",socket=" + sock + ",socket-abstract=no";
         MemifConfig c = MemifConfig.defaults(sock.toString()).withServer(weAreServer);
         MemifInterface mif = weAreServer ? MemifInterface.open(c) : null;
-        try (Testpmd pmd = Testpmd.start("rlmifw" + weAreServer, vdev, 30_000, "--forward-mode=txonly", "--txpkts=64")) {
+        try (Testpmd pmd =
+                Testpmd.start("rlmifw" + weAreServer, vdev, 30_000, "--forward-mode=txonly", "--txpkts=64")) {
             if (mif == null) mif = MemifInterface.open(c);
             MemifInterface m = mif;
             if (weAreServer) pmd.command("start", 20_000);
-            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + m.lastError() + "\n" + pmd.log());
+            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS),
+                    () -> "not connected: " + m.lastError() + "\n" + pmd.log());
             if (weAreServer) pmd.command("stop", 20_000);
             MemifLink link = mif.link(0);
             try (ringlink.packet.PacketBatch b = new ringlink.packet.PacketBatch(64, 2048)) {
@@ -168,7 +181,10 @@ class MemifDpdkTest {
         }
     }
 
-    /** testpmd (txonly, started, {@code pmdSize}-byte frames) → us, exact after stop; then us → testpmd (rxonly), exact, 1400-byte frames on pair 0. */
+    /**
+     * testpmd (txonly, started, {@code pmdSize}-byte frames) → us, exact after stop; then us → testpmd (rxonly), exact,
+     * 1400-byte frames on pair 0.
+     */
     static void exchange(MemifInterface mif, Testpmd pmd, int queues, int pmdSize) throws Exception {
         LinkTraffic.Counter[] rx = new LinkTraffic.Counter[queues];
         try {

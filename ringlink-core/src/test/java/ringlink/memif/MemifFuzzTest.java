@@ -39,7 +39,8 @@ class MemifFuzzTest {
         long seed = Long.getLong("rlmif.fuzz.seed", 20261207L);
         int rounds = Integer.getInteger("rlmif.fuzz.rounds", 300);
         String sock = tmp.resolve("rlmif-fz.sock").toString();
-        try (MemifInterface srv = MemifInterface.open(MemifConfig.defaults(sock).withServer(true).withTimeout(2000).withLog2RingSize(4))) {
+        try (MemifInterface srv = MemifInterface.open(MemifConfig.defaults(sock).withServer(true).withTimeout(2000)
+                .withLog2RingSize(4))) {
             MemifLink link = srv.link(0);
             Thread.sleep(200);
             long fdsBefore = openFds();
@@ -63,7 +64,8 @@ class MemifFuzzTest {
                     unexpected.compareAndSet(null, t);
                 }
             });
-            Process p = new ProcessBuilder("python3", MemifHostileTest.SCRIPT.toString(), "fuzz", sock, String.valueOf(rounds), String.valueOf(seed))
+            Process p = new ProcessBuilder("python3", MemifHostileTest.SCRIPT.toString(), "fuzz", sock,
+                    String.valueOf(rounds), String.valueOf(seed))
                     .redirectErrorStream(true).start();
             String out;
             try {
@@ -76,7 +78,8 @@ class MemifFuzzTest {
             }
             assertTrue(out.contains("FUZZ-DONE " + rounds), out);
             System.out.println("memif fuzz seed " + seed + ": " + out.trim() + "; data-path refusals " + refused[0]);
-            assertNull(unexpected.get(), () -> "the data path threw something other than MemifException: " + unexpected.get());
+            assertNull(unexpected.get(),
+                    () -> "the data path threw something other than MemifException: " + unexpected.get());
             // Honest client afterwards.
             try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock))) {
                 assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> cli.lastError() + " / " + srv.lastError());
@@ -92,7 +95,8 @@ class MemifFuzzTest {
                 Thread.sleep(100);
                 fdsAfter = openFds();
             }
-            assertTrue(fdsAfter <= fdsBefore + 8, "descriptors leaked: " + fdsBefore + " before, " + fdsAfter + " after");
+            assertTrue(fdsAfter <= fdsBefore + 8,
+                    "descriptors leaked: " + fdsBefore + " before, " + fdsAfter + " after");
         }
     }
 }

@@ -31,7 +31,8 @@ class MemifHostileTest {
     static final Path SCRIPT = Env.projectDir().resolve("src/test/python/memif_attacker.py");
 
     static String runAttacker(String role, String socket, String attack) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("python3", SCRIPT.toString(), role, socket, attack).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("python3", SCRIPT.toString(), role, socket, attack).redirectErrorStream(true)
+                .start();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             fail("attacker " + attack + " did not finish");
@@ -73,7 +74,8 @@ class MemifHostileTest {
             MemifLink link = srv.link(0);
             // The data path runs meanwhile (receiving, and transmitting to meet bad posted buffers).
             Thread.Builder tb = Thread.ofPlatform().daemon();
-            java.util.concurrent.atomic.AtomicReference<Throwable> dataErr = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<Throwable> dataErr =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             Thread dp = tb.start(() -> {
                 try (PacketBatch rx = new PacketBatch(32, 2048); PacketBatch tx = new PacketBatch(32, 2048)) {
@@ -99,7 +101,8 @@ class MemifHostileTest {
                 stop.set(true);
                 dp.join(5000);
             }
-            assertTrue(out.contains("DISCONNECT: " + reason), () -> attack + ": peer saw:\n" + out + "\nour error: " + srv.lastError());
+            assertTrue(out.contains("DISCONNECT: " + reason),
+                    () -> attack + ": peer saw:\n" + out + "\nour error: " + srv.lastError());
             assertNotNull(srv.lastError());
             if (reason.startsWith("Bad descriptor")) {
                 assertInstanceOf(MemifException.class, dataErr.get(), () -> "data path saw " + dataErr.get());
@@ -109,7 +112,8 @@ class MemifHostileTest {
             }
             // The server survived: an honest client connects and packets flow.
             try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock))) {
-                assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> "after " + attack + ": " + cli.lastError() + " / " + srv.lastError());
+                assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS),
+                        () -> "after " + attack + ": " + cli.lastError() + " / " + srv.lastError());
                 try (LinkTraffic.Counter c = new LinkTraffic.Counter(link, true)) {
                     assertEquals(500, LinkTraffic.send(cli.link(0), 500, 100, 10_000));
                     assertEquals(500, c.awaitAtLeast(500, 10_000));
@@ -132,7 +136,8 @@ class MemifHostileTest {
         String sock = tmp.resolve("rlmif-hip.sock").toString();
         try (MemifInterface srv = MemifInterface.open(MemifConfig.defaults(sock).withServer(true).withTimeout(5000))) {
             MemifLink link = srv.link(0);
-            java.util.concurrent.atomic.AtomicReference<Throwable> dataErr = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<Throwable> dataErr =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             java.util.concurrent.atomic.AtomicLong lent = new java.util.concurrent.atomic.AtomicLong();
             Thread dp = Thread.ofPlatform().daemon().start(() -> {
@@ -153,11 +158,13 @@ class MemifHostileTest {
             });
             try {
                 String out = runAttacker("client", sock, attack);
-                assertTrue(out.contains("DISCONNECT: Bad descriptor or ring index"), () -> attack + ": peer saw:\n" + out + "\nour error: " + srv.lastError());
+                assertTrue(out.contains("DISCONNECT: Bad descriptor or ring index"),
+                        () -> attack + ": peer saw:\n" + out + "\nour error: " + srv.lastError());
                 assertInstanceOf(MemifException.class, dataErr.get(), () -> "data path saw " + dataErr.get());
                 assertEquals(0, lent.get(), "nothing lent from the attacker's ring");
                 try (MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock))) {
-                    assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> "after " + attack + ": " + cli.lastError() + " / " + srv.lastError());
+                    assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS),
+                            () -> "after " + attack + ": " + cli.lastError() + " / " + srv.lastError());
                     assertEquals(500, LinkTraffic.send(cli.link(0), 500, 100, 10_000));
                     long end = System.currentTimeMillis() + 10_000;
                     while (lent.get() < 500 && System.currentTimeMillis() < end) Thread.sleep(5);
@@ -182,7 +189,8 @@ class MemifHostileTest {
     void ourClientRefuses(String attack, String reason) throws Exception {
         Env.requireProgram("python3", "python3");
         Path sock = tmp.resolve("rlmif-hc.sock");
-        Process p = new ProcessBuilder("python3", SCRIPT.toString(), "server", sock.toString(), attack).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("python3", SCRIPT.toString(), "server", sock.toString(), attack)
+                .redirectErrorStream(true).start();
         try {
             long end = System.currentTimeMillis() + 10_000;
             while (!Files.exists(sock) && System.currentTimeMillis() < end) Thread.sleep(10);
@@ -202,7 +210,8 @@ class MemifHostileTest {
                 }
                 assertTrue(p.waitFor(30, TimeUnit.SECONDS));
                 String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                assertTrue(out.contains("DISCONNECT: " + reason), () -> attack + ": peer saw:\n" + out + "\nour error: " + cli.lastError());
+                assertTrue(out.contains("DISCONNECT: " + reason),
+                        () -> attack + ": peer saw:\n" + out + "\nour error: " + cli.lastError());
                 if (reason.startsWith("Bad descriptor")) assertInstanceOf(MemifException.class, dataErr);
                 assertNotNull(cli.lastError());
             }

@@ -30,8 +30,12 @@ class MemifInPlaceTest {
         return MemifConfig.defaults(sock).withServer(true).withTimeout(5000);
     }
 
-    /** Receives in place until {@code n} packets came or the time is up; checks each against the pattern, headers and bytes alike. */
-    private static long drainInPlace(MemifLink link, MemifInPlaceBatch v, long n, int size, long timeoutMillis, AtomicLong corrupt) throws Exception {
+    /**
+     * Receives in place until {@code n} packets came or the time is up; checks each against the pattern, headers and
+     * bytes alike.
+     */
+    private static long drainInPlace(MemifLink link, MemifInPlaceBatch v, long n, int size, long timeoutMillis,
+            AtomicLong corrupt) throws Exception {
         long got = 0, end = System.currentTimeMillis() + timeoutMillis;
         try (PacketBatch copy = new PacketBatch(v.capacity(), 16384)) {
             while (got < n && System.currentTimeMillis() < end) {
@@ -49,7 +53,8 @@ class MemifInPlaceTest {
                     var seg = v.segmentMemory(i, 0);
                     int first = Math.min(h, v.segmentLength(i, 0));
                     for (int j = 0; j < first; j++) {
-                        if (seg.get(ValueLayout.JAVA_BYTE, v.segmentOffset(i, 0) + j) != v.headers().get(ValueLayout.JAVA_BYTE, v.headerOffset(i) + j)) {
+                        if (seg.get(ValueLayout.JAVA_BYTE, v.segmentOffset(i, 0) + j)
+                                != v.headers().get(ValueLayout.JAVA_BYTE, v.headerOffset(i) + j)) {
                             corrupt.incrementAndGet();
                             break;
                         }
@@ -72,9 +77,11 @@ class MemifInPlaceTest {
         // 256-slot rings and 512-byte buffers: 1400-byte frames are three pieces each, and 5000
         // frames are many times the ring, so they arrive only if release returns the buffers.
         try (MemifInterface srv = MemifInterface.open(server(sock).withLog2RingSize(8));
-             MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock).withLog2RingSize(8).withBufferSize(512));
+             MemifInterface cli =
+                     MemifInterface.open(MemifConfig.defaults(sock).withLog2RingSize(8).withBufferSize(512));
              MemifInPlaceBatch v = new MemifInPlaceBatch(32)) {
-            assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> "not connected: " + cli.lastError() + " / " + srv.lastError());
+            assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS),
+                    () -> "not connected: " + cli.lastError() + " / " + srv.lastError());
             assertTrue(srv.awaitConnected(10, TimeUnit.SECONDS));
             MemifLink in = srv.link(0);
             for (int size : new int[] {60, 1400}) {
@@ -97,7 +104,8 @@ class MemifInPlaceTest {
                     while (in.receiveInPlace(v) == 0 && System.currentTimeMillis() < end) Thread.sleep(1);
                     assertEquals(1, v.count());
                     assertEquals(3, v.segments(0));
-                    assertEquals(512 + 512 + 376, v.segmentLength(0, 0) + v.segmentLength(0, 1) + v.segmentLength(0, 2));
+                    assertEquals(512 + 512 + 376,
+                            v.segmentLength(0, 0) + v.segmentLength(0, 1) + v.segmentLength(0, 2));
                     // while lent: neither receive nor a second lend
                     try (PacketBatch b = new PacketBatch(8, 2048)) {
                         assertThrows(IllegalStateException.class, () -> in.receive(b));
@@ -105,7 +113,8 @@ class MemifInPlaceTest {
                     try (MemifInPlaceBatch other = new MemifInPlaceBatch(4)) {
                         assertThrows(IllegalStateException.class, () -> in.receiveInPlace(other));
                     }
-                    assertThrows(IllegalStateException.class, () -> in.receiveInPlace(v), "a batch still holding packets");
+                    assertThrows(IllegalStateException.class, () -> in.receiveInPlace(v),
+                            "a batch still holding packets");
                     in.releaseInPlace(v);
                     in.releaseInPlace(v); // empty: nothing
                 }
@@ -138,7 +147,8 @@ class MemifInPlaceTest {
              MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock));
              MemifInPlaceBatch v = new MemifInPlaceBatch(8, 64, 64);
              PacketBatch copy = new PacketBatch(1, 2048)) {
-            assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> "not connected: " + cli.lastError() + " / " + srv.lastError());
+            assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS),
+                    () -> "not connected: " + cli.lastError() + " / " + srv.lastError());
             assertTrue(srv.awaitConnected(10, TimeUnit.SECONDS));
             MemifLink in = srv.link(0);
             assertEquals(1, LinkTraffic.send(cli.link(0), 1, 200, 5000));
@@ -155,8 +165,10 @@ class MemifInPlaceTest {
             }
             int k = v.copyTo(0, copy);
             assertEquals(0, k);
-            assertEquals((byte) 0xff, copy.memory().get(ValueLayout.JAVA_BYTE, copy.dataOffset(0)), "header from our copy");
-            assertEquals((byte) 0x66, copy.memory().get(ValueLayout.JAVA_BYTE, copy.dataOffset(0) + 100), "payload as it is now");
+            assertEquals((byte) 0xff, copy.memory().get(ValueLayout.JAVA_BYTE, copy.dataOffset(0)),
+                    "header from our copy");
+            assertEquals((byte) 0x66, copy.memory().get(ValueLayout.JAVA_BYTE, copy.dataOffset(0) + 100),
+                    "payload as it is now");
             in.releaseInPlace(v);
         }
     }
@@ -167,13 +179,16 @@ class MemifInPlaceTest {
     void testpmdClientToOurServerInPlaceExact(String zc) throws Exception {
         MemifDpdkTest.requireTestpmd();
         Path sock = tmp.resolve("rlmif-ipd.sock");
-        try (MemifInterface mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withServer(true).withAllowUnsealed(zc.equals("yes")));
+        try (MemifInterface mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withServer(true)
+                .withAllowUnsealed(zc.equals("yes")));
              Testpmd pmd = Testpmd.start("rlmifip" + zc,
-                     "net_memif0,role=client,id=0,socket=" + sock + ",socket-abstract=no,zero-copy=" + zc + ",bsize=1024",
+                     "net_memif0,role=client,id=0,socket=" + sock + ",socket-abstract=no,zero-copy=" + zc
+                             + ",bsize=1024",
                      30_000, "--forward-mode=txonly", "--txpkts=1400");
              MemifInPlaceBatch v = new MemifInPlaceBatch(64)) {
             pmd.command("start", 20_000);
-            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS), () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
+            assertTrue(mif.awaitConnected(20, TimeUnit.SECONDS),
+                    () -> "not connected: " + mif.lastError() + "\n" + pmd.log());
             MemifLink in = mif.link(0);
             long got = 0, bytes = 0, pieces = 0;
             long end = System.currentTimeMillis() + 1000;
@@ -227,7 +242,8 @@ class MemifInPlaceTest {
              MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock));
              PacketBatch tx = new PacketBatch(32, 2048); PacketBatch rx = new PacketBatch(64, 2048);
              MemifInPlaceBatch v = new MemifInPlaceBatch(64)) {
-            assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> "not connected: " + cli.lastError() + " / " + srv.lastError());
+            assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS),
+                    () -> "not connected: " + cli.lastError() + " / " + srv.lastError());
             assertTrue(srv.awaitConnected(10, TimeUnit.SECONDS));
             MemifLink c = cli.link(0), s = srv.link(0);
             LinkTraffic.frames(tx, 32, 64);
@@ -251,10 +267,12 @@ class MemifInPlaceTest {
             long id = Thread.currentThread().threadId();
             long[] start = moved.clone();
             long before = threads.getThreadAllocatedBytes(id);
-            while (moved[0] - start[0] < 200_000 || moved[1] - start[1] < 200_000 || moved[2] - start[2] < 200_000) round.run();
+            while (moved[0] - start[0] < 200_000 || moved[1] - start[1] < 200_000 || moved[2] - start[2] < 200_000)
+                    round.run();
             long allocated = threads.getThreadAllocatedBytes(id) - before;
             assertTrue(allocated < 20_000, "the data path allocated " + allocated + " bytes for 600,000 frames");
-            assertEquals(0, c.counters().snapshot().txDrops() + s.counters().snapshot().txDrops() + s.counters().snapshot().rxDrops());
+            assertEquals(0, c.counters().snapshot().txDrops() + s.counters().snapshot().txDrops()
+                    + s.counters().snapshot().rxDrops());
         }
     }
 }

@@ -35,7 +35,8 @@ class MemifLayoutTest {
     void testpmdServerHello() throws Exception {
         MemifDpdkTest.requireTestpmd();
         Path sock = tmp.resolve("rlmif-l1.sock");
-        try (Testpmd pmd = Testpmd.start("rlmifl1", "net_memif0,role=server,socket=" + sock + ",socket-abstract=no", 30_000, "--forward-mode=rxonly");
+        try (Testpmd pmd = Testpmd.start("rlmifl1", "net_memif0,role=server,socket=" + sock + ",socket-abstract=no",
+                30_000, "--forward-mode=rxonly");
              Arena a = Arena.ofConfined()) {
             long end = System.currentTimeMillis() + 10_000;
             while (!Files.exists(sock) && System.currentTimeMillis() < end) Thread.sleep(20);
@@ -48,11 +49,14 @@ class MemifLayoutTest {
                 assertTrue(str(m, b + MemifMsgHelloLayout.OFF_NAME, 32).startsWith("DPDK"), str(m, b, 32));
                 assertEquals(MemifMsgLayout.MEMIF_VERSION, u16(m, b + MemifMsgHelloLayout.OFF_MIN_VERSION));
                 assertEquals(MemifMsgLayout.MEMIF_VERSION, u16(m, b + MemifMsgHelloLayout.OFF_MAX_VERSION));
-                assertEquals(MemifConfig.MAX_LOG2_RING_SIZE, m.get(ValueLayout.JAVA_BYTE, b + MemifMsgHelloLayout.OFF_MAX_LOG2_RING_SIZE));
+                assertEquals(MemifConfig.MAX_LOG2_RING_SIZE,
+                        m.get(ValueLayout.JAVA_BYTE, b + MemifMsgHelloLayout.OFF_MAX_LOG2_RING_SIZE));
                 // testpmd has one queue pair; DPDK advertises its pair limit in both ring fields.
-                assertEquals(u16(m, b + MemifMsgHelloLayout.OFF_MAX_M2S_RING), u16(m, b + MemifMsgHelloLayout.OFF_MAX_S2M_RING));
+                assertEquals(u16(m, b + MemifMsgHelloLayout.OFF_MAX_M2S_RING),
+                        u16(m, b + MemifMsgHelloLayout.OFF_MAX_S2M_RING));
                 // Nothing past the hello body: the layout's size is where the bytes end.
-                for (long i = b + MemifMsgHelloLayout.SIZE; i < MemifMsgLayout.SIZE; i++) assertEquals(0, m.get(ValueLayout.JAVA_BYTE, i), "byte " + i);
+                for (long i = b + MemifMsgHelloLayout.SIZE; i < MemifMsgLayout.SIZE; i++)
+                        assertEquals(0, m.get(ValueLayout.JAVA_BYTE, i), "byte " + i);
             }
         }
     }
@@ -64,7 +68,8 @@ class MemifLayoutTest {
         Path sock = tmp.resolve("rlmif-l2.sock");
         int id = 0x01020304, log2 = 9, bsize = 1536;
         try (UnixSocket l = UnixSocket.listen(sock, UnixSocket.SOCK_SEQPACKET, 1);
-             Testpmd pmd = Testpmd.start("rlmifl2", "net_memif0,role=client,id=" + id + ",secret=abc,rsize=" + log2 + ",bsize=" + bsize
+             Testpmd pmd = Testpmd.start("rlmifl2",
+                     "net_memif0,role=client,id=" + id + ",secret=abc,rsize=" + log2 + ",bsize=" + bsize
                      + ",socket=" + sock + ",socket-abstract=no", 30_000, "--forward-mode=rxonly");
              Arena a = Arena.ofConfined()) {
             UnixSocket s = l.accept(20_000);
@@ -74,8 +79,10 @@ class MemifLayoutTest {
                 long b = MemifMsgLayout.OFF_BODY;
                 m.fill((byte) 0);
                 m.set(ValueLayout.JAVA_SHORT, MemifMsgLayout.OFF_TYPE, (short) MemifMsgLayout.MEMIF_MSG_TYPE_HELLO);
-                m.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MIN_VERSION, (short) MemifMsgLayout.MEMIF_VERSION);
-                m.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_VERSION, (short) MemifMsgLayout.MEMIF_VERSION);
+                m.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MIN_VERSION,
+                        (short) MemifMsgLayout.MEMIF_VERSION);
+                m.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_VERSION,
+                        (short) MemifMsgLayout.MEMIF_VERSION);
                 m.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + MemifMsgHelloLayout.OFF_MAX_REGION, (short) 3);
                 m.set(ValueLayout.JAVA_BYTE, b + MemifMsgHelloLayout.OFF_MAX_LOG2_RING_SIZE, (byte) 14);
                 s.send(m, MemifMsgLayout.SIZE);
@@ -84,9 +91,11 @@ class MemifLayoutTest {
                 assertEquals(MemifMsgLayout.MEMIF_MSG_TYPE_INIT, u16(m, MemifMsgLayout.OFF_TYPE));
                 assertEquals(MemifMsgLayout.MEMIF_VERSION, u16(m, b + MemifMsgInitLayout.OFF_VERSION));
                 assertEquals(id, m.get(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgInitLayout.OFF_ID));
-                assertEquals(MemifMsgLayout.MEMIF_INTERFACE_MODE_ETHERNET, m.get(ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_MODE));
+                assertEquals(MemifMsgLayout.MEMIF_INTERFACE_MODE_ETHERNET,
+                        m.get(ValueLayout.JAVA_BYTE, b + MemifMsgInitLayout.OFF_MODE));
                 assertEquals("abc", str(m, b + MemifMsgInitLayout.OFF_SECRET, MemifMsgInitLayout.SECRET_SIZE));
-                assertTrue(str(m, b + MemifMsgInitLayout.OFF_NAME, 32).startsWith("DPDK"), str(m, b + MemifMsgInitLayout.OFF_NAME, 32));
+                assertTrue(str(m, b + MemifMsgInitLayout.OFF_NAME, 32).startsWith("DPDK"),
+                        str(m, b + MemifMsgInitLayout.OFF_NAME, 32));
                 ack(s, m);
 
                 Fd[] fd = new Fd[1];
@@ -101,17 +110,20 @@ class MemifLayoutTest {
                 assertEquals(2 * ringBytes + 2L * (1 << log2) * bsize, size);
                 ack(s, m);
 
-                try (Mapping map = Mapping.map(fd[0], size, Mapping.PROT_READ, Mapping.MAP_SHARED, 0, "testpmd region")) {
+                try (Mapping map =
+                        Mapping.map(fd[0], size, Mapping.PROT_READ, Mapping.MAP_SHARED, 0, "testpmd region")) {
                     fd[0].close();
                     MemorySegment r = map.segment();
                     for (int dir = 0; dir < 2; dir++) {
                         Fd[] ev = new Fd[1];
                         assertEquals(MemifMsgLayout.SIZE, recv(s, m, ev));
                         assertEquals(MemifMsgLayout.MEMIF_MSG_TYPE_ADD_RING, u16(m, MemifMsgLayout.OFF_TYPE));
-                        assertEquals(dir == 0 ? MemifMsgAddRingLayout.MEMIF_MSG_ADD_RING_FLAG_S2M : 0, u16(m, b + MemifMsgAddRingLayout.OFF_FLAGS));
+                        assertEquals(dir == 0 ? MemifMsgAddRingLayout.MEMIF_MSG_ADD_RING_FLAG_S2M : 0,
+                                u16(m, b + MemifMsgAddRingLayout.OFF_FLAGS));
                         assertEquals(0, u16(m, b + MemifMsgAddRingLayout.OFF_INDEX));
                         assertEquals(0, u16(m, b + MemifMsgAddRingLayout.OFF_REGION));
-                        long off = m.get(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET) & 0xffffffffL;
+                        long off = m.get(ValueLayout.JAVA_INT_UNALIGNED, b + MemifMsgAddRingLayout.OFF_OFFSET)
+                                & 0xffffffffL;
                         assertEquals(dir * ringBytes, off);
                         assertEquals(log2, m.get(ValueLayout.JAVA_BYTE, b + MemifMsgAddRingLayout.OFF_LOG2_RING_SIZE));
                         assertEquals(0, u16(m, b + MemifMsgAddRingLayout.OFF_PRIVATE_HDR_SIZE));
@@ -120,7 +132,8 @@ class MemifLayoutTest {
                         ev[0].close();
                         // The ring DPDK initialised: cookie, head and tail 0, descriptor j of ring
                         // dir pointing at buffer (dir * slots + j) after the rings, length bsize.
-                        assertEquals(MemifMsgLayout.MEMIF_COOKIE, r.get(ValueLayout.JAVA_INT, off + MemifRingLayout.OFF_COOKIE));
+                        assertEquals(MemifMsgLayout.MEMIF_COOKIE,
+                                r.get(ValueLayout.JAVA_INT, off + MemifRingLayout.OFF_COOKIE));
                         assertEquals(0, u16(r, off + MemifRingLayout.OFF_HEAD));
                         assertEquals(0, u16(r, off + MemifRingLayout.OFF_TAIL));
                         for (int j : new int[] {0, 1, (1 << log2) - 1}) {
@@ -137,9 +150,11 @@ class MemifLayoutTest {
                     assertEquals("net_memif0", str(m, b + MemifMsgConnectLayout.OFF_IF_NAME, 32));
                     // Refuse politely: DISCONNECT's reason lands in testpmd's log at our offset.
                     m.fill((byte) 0);
-                    m.set(ValueLayout.JAVA_SHORT, MemifMsgLayout.OFF_TYPE, (short) MemifMsgLayout.MEMIF_MSG_TYPE_DISCONNECT);
+                    m.set(ValueLayout.JAVA_SHORT, MemifMsgLayout.OFF_TYPE,
+                            (short) MemifMsgLayout.MEMIF_MSG_TYPE_DISCONNECT);
                     byte[] why = "rl-layout-check".getBytes(StandardCharsets.UTF_8);
-                    MemorySegment.copy(why, 0, m, ValueLayout.JAVA_BYTE, b + MemifMsgDisconnectLayout.OFF_STRING, why.length);
+                    MemorySegment.copy(why, 0, m, ValueLayout.JAVA_BYTE, b + MemifMsgDisconnectLayout.OFF_STRING,
+                            why.length);
                     s.send(m, MemifMsgLayout.SIZE);
                 }
             }

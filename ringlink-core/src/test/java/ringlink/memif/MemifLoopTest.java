@@ -30,8 +30,10 @@ class MemifLoopTest {
         String sock = tmp.resolve("rlmif-loop.sock").toString();
         // Buffers of 512 bytes: 1400-byte frames take three chained descriptors each way.
         try (MemifInterface srv = MemifInterface.open(server(sock).withQueuePairs(2).withLog2RingSize(8));
-             MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock).withQueuePairs(2).withLog2RingSize(8).withBufferSize(512))) {
-            assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS), () -> "not connected: " + cli.lastError() + " / " + srv.lastError());
+             MemifInterface cli = MemifInterface.open(MemifConfig.defaults(sock).withQueuePairs(2).withLog2RingSize(8)
+                     .withBufferSize(512))) {
+            assertTrue(cli.awaitConnected(10, TimeUnit.SECONDS),
+                    () -> "not connected: " + cli.lastError() + " / " + srv.lastError());
             assertTrue(srv.awaitConnected(10, TimeUnit.SECONDS));
             assertEquals(2, srv.activePairs());
             for (int q = 0; q < 2; q++) {

@@ -81,7 +81,8 @@ class CaptureWriterTest {
         Path file = dir.resolve("rlpk.pcap");
         TestPackets.Spec s = new TestPackets.Spec();
         s.payload = new byte[7];
-        try (PacketBatch b = new PacketBatch(4, 2048); PcapWriter w = PcapWriter.create(file, CaptureWriter.LINKTYPE_RAW)) {
+        try (PacketBatch b = new PacketBatch(4, 2048);
+                PcapWriter w = PcapWriter.create(file, CaptureWriter.LINKTYPE_RAW)) {
             TestPackets.add(b, TestPackets.build(s, false));
             TestPackets.add(b, TestPackets.build(s, false));
             w.write(TS, b);

@@ -61,8 +61,10 @@ class ChecksumTest {
     void capturedPartialTcpAndUdpAreCompleted() {
         byte[] syn = TestPackets.bytes(TCP_SYN_PARTIAL);
         byte[] udp = TestPackets.bytes(UDP_PARTIAL);
-        assertEquals(0xfe30, Checksum.fold(Checksum.pseudoHeaderV4(seg(syn), 0, IpProtocol.IPPROTO_TCP, syn.length - 20)));
-        assertEquals(0xfe1e, Checksum.fold(Checksum.pseudoHeaderV4(seg(udp), 0, IpProtocol.IPPROTO_UDP, udp.length - 20)));
+        assertEquals(0xfe30,
+                Checksum.fold(Checksum.pseudoHeaderV4(seg(syn), 0, IpProtocol.IPPROTO_TCP, syn.length - 20)));
+        assertEquals(0xfe1e,
+                Checksum.fold(Checksum.pseudoHeaderV4(seg(udp), 0, IpProtocol.IPPROTO_UDP, udp.length - 20)));
         Checksum.complete(seg(syn), 0, syn.length, 20, Tcp.OFF_CHECK);
         Checksum.complete(seg(udp), 0, udp.length, 20, Udp.OFF_CHECK);
         assertEquals(0xadf5, Tcp.check(seg(syn), 20));

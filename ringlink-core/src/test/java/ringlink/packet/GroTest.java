@@ -33,7 +33,8 @@ class GroTest {
 
     @Test
     void consecutiveSegmentsBecomeOneSuperpacket() {
-        try (PacketBatch src = new PacketBatch(8, 2048); PacketBatch dst = new PacketBatch(8, PacketBatch.SUPERPACKET_BUFFER)) {
+        try (PacketBatch src = new PacketBatch(8, 2048);
+                PacketBatch dst = new PacketBatch(8, PacketBatch.SUPERPACKET_BUFFER)) {
             TestPackets.Spec last = tcp(1200, 50);
             last.flags |= Tcp.TH_PUSH;
             TestPackets.add(src, TestPackets.build(tcp(1000, 100), false));
@@ -61,7 +62,8 @@ class GroTest {
 
     @Test
     void flowsAreSeparatedAndNeverReordered() {
-        try (PacketBatch src = new PacketBatch(16, 2048); PacketBatch dst = new PacketBatch(16, PacketBatch.SUPERPACKET_BUFFER)) {
+        try (PacketBatch src = new PacketBatch(16, 2048);
+                PacketBatch dst = new PacketBatch(16, PacketBatch.SUPERPACKET_BUFFER)) {
             TestPackets.Spec other = tcp(5000, 100);
             other.srcPort = 40001;
             TestPackets.Spec other2 = tcp(5100, 100);
@@ -108,7 +110,8 @@ class GroTest {
         id.df = false;
         TestPackets.Spec empty = tcp(1100, 0);
         for (TestPackets.Spec second : new TestPackets.Spec[] {syn, fin, ts, win, ack, big, ttl, id, empty}) {
-            try (PacketBatch src = new PacketBatch(4, 2048); PacketBatch dst = new PacketBatch(4, PacketBatch.SUPERPACKET_BUFFER)) {
+            try (PacketBatch src = new PacketBatch(4, 2048);
+                    PacketBatch dst = new PacketBatch(4, PacketBatch.SUPERPACKET_BUFFER)) {
                 TestPackets.add(src, TestPackets.build(base, false));
                 TestPackets.add(src, TestPackets.build(second, false));
                 assertEquals(2, new Gro(Framing.IP).coalesce(src, dst));
@@ -116,7 +119,8 @@ class GroTest {
             }
         }
         // A corrupted checksum must not be "repaired" by merging.
-        try (PacketBatch src = new PacketBatch(4, 2048); PacketBatch dst = new PacketBatch(4, PacketBatch.SUPERPACKET_BUFFER)) {
+        try (PacketBatch src = new PacketBatch(4, 2048);
+                PacketBatch dst = new PacketBatch(4, PacketBatch.SUPERPACKET_BUFFER)) {
             TestPackets.add(src, TestPackets.build(base, false));
             byte[] bad = TestPackets.build(tcp(1100, 100), false);
             bad[bad.length - 1] ^= 1;
@@ -131,7 +135,8 @@ class GroTest {
 
     @Test
     void udpDatagramsOfOneSizeBecomeUso() {
-        try (PacketBatch src = new PacketBatch(8, 2048); PacketBatch dst = new PacketBatch(8, PacketBatch.SUPERPACKET_BUFFER)) {
+        try (PacketBatch src = new PacketBatch(8, 2048);
+                PacketBatch dst = new PacketBatch(8, PacketBatch.SUPERPACKET_BUFFER)) {
             for (int k = 0; k < 4; k++) {
                 TestPackets.Spec s = new TestPackets.Spec();
                 s.framing = Framing.ETHERNET;
@@ -191,14 +196,16 @@ class GroTest {
             // And segmenting the coalesced packets gives back exactly the segments.
             for (int k = 0; k < out; k++) gso.segment(merged, k, spec.framing, again);
             assertEquals(n, again.count());
-            for (int k = 0; k < n; k++) assertArrayEquals(TestPackets.get(segs, k), TestPackets.get(again, k), "segment " + k);
+            for (int k = 0; k < n; k++)
+                    assertArrayEquals(TestPackets.get(segs, k), TestPackets.get(again, k), "segment " + k);
         }
     }
 
     @Property(tries = 300)
     void garbageIsPassedThroughUntouched(@ForAll @Size(max = 20) java.util.List<@Size(max = 200) byte[]> packets,
                                          @ForAll Framing framing) {
-        try (PacketBatch src = new PacketBatch(20, 2048); PacketBatch dst = new PacketBatch(20, PacketBatch.SUPERPACKET_BUFFER)) {
+        try (PacketBatch src = new PacketBatch(20, 2048);
+                PacketBatch dst = new PacketBatch(20, PacketBatch.SUPERPACKET_BUFFER)) {
             for (byte[] p : packets) TestPackets.add(src, p);
             int n = new Gro(framing).coalesce(src, dst);
             assertTrue(n <= packets.size());

@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 class GsoTest {
 
     static int gsoType(TestPackets.Spec s) {
-        return s.proto == 17 ? VirtioNetHdr.GSO_UDP_L4 : s.ipVersion == 4 ? VirtioNetHdr.GSO_TCPV4 : VirtioNetHdr.GSO_TCPV6;
+        return s.proto == 17 ? VirtioNetHdr.GSO_UDP_L4 : s.ipVersion == 4 ? VirtioNetHdr.GSO_TCPV4
+                : VirtioNetHdr.GSO_TCPV6;
     }
 
     /** Adds {@code spec} as a NEEDS_CSUM superpacket with the metadata the kernel would give it. */
@@ -37,7 +38,8 @@ class GsoTest {
         s.tcpOptions = Generators.timestamps(7, 9);
         s.payload = new byte[2500];
         new java.util.Random(1).nextBytes(s.payload);
-        try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER); PacketBatch dst = new PacketBatch(8, 2048)) {
+        try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER);
+                PacketBatch dst = new PacketBatch(8, 2048)) {
             int i = superpacket(src, s, 1000);
             Gso gso = new Gso();
             assertEquals(3, gso.segment(src, i, Framing.ETHERNET, dst));
@@ -69,7 +71,8 @@ class GsoTest {
         TestPackets.Spec s = new TestPackets.Spec();
         s.ipVersion = 6;
         s.payload = new byte[4000];
-        try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER); PacketBatch dst = new PacketBatch(8, 2048)) {
+        try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER);
+                PacketBatch dst = new PacketBatch(8, 2048)) {
             int i = superpacket(src, s, 1400);
             src.setGso(i, VirtioNetHdr.GSO_TCPV6, 40 + 20 + 1400, 1400);
             Gso gso = new Gso();
@@ -91,7 +94,8 @@ class GsoTest {
                 s.framing = f;
                 s.ipVersion = v;
                 s.payload = new byte[3000];
-                try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER); PacketBatch dst = new PacketBatch(8, 2048)) {
+                try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER);
+                        PacketBatch dst = new PacketBatch(8, 2048)) {
                     int i = superpacket(src, s, 1448);
                     assertEquals(f, gso.detectFraming(src, i));
                     assertEquals(3, gso.segment(src, i, dst));
@@ -106,7 +110,8 @@ class GsoTest {
         s.proto = 17;
         s.payload = new byte[3001];
         new java.util.Random(2).nextBytes(s.payload);
-        try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER); PacketBatch dst = new PacketBatch(8, 2048)) {
+        try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER);
+                PacketBatch dst = new PacketBatch(8, 2048)) {
             int i = superpacket(src, s, 1000);
             assertEquals(4, new Gso().segment(src, i, Framing.IP, dst));
             for (int k = 0; k < 4; k++) {
@@ -124,7 +129,8 @@ class GsoTest {
         TestPackets.Spec s = new TestPackets.Spec();
         s.payload = new byte[10_000];
         new java.util.Random(3).nextBytes(s.payload);
-        try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER); PacketBatch dst = new PacketBatch(3, 2048)) {
+        try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER);
+                PacketBatch dst = new PacketBatch(3, 2048)) {
             int i = superpacket(src, s, 1000);
             Gso gso = new Gso();
             assertThrows(IllegalArgumentException.class, () -> gso.segment(src, i, Framing.IP, dst));
@@ -164,7 +170,8 @@ class GsoTest {
     void inconsistentMetadataIsRejected() {
         TestPackets.Spec s = new TestPackets.Spec();
         s.payload = new byte[3000];
-        try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER); PacketBatch dst = new PacketBatch(8, 2048)) {
+        try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER);
+                PacketBatch dst = new PacketBatch(8, 2048)) {
             int i = superpacket(src, s, 1000);
             Gso gso = new Gso();
             src.setGso(i, VirtioNetHdr.GSO_TCPV4, 40, 0);
@@ -223,7 +230,8 @@ class GsoTest {
         try (PacketBatch src = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER);
              PacketBatch dst = new PacketBatch(64, 4096)) {
             int i = superpacket(src, spec, gsoSize);
-            if (at < src.length(i)) src.memory().set(java.lang.foreign.ValueLayout.JAVA_BYTE, src.dataOffset(i) + at, value);
+            if (at < src.length(i))
+                    src.memory().set(java.lang.foreign.ValueLayout.JAVA_BYTE, src.dataOffset(i) + at, value);
             src.setLength(i, Math.min(cut, src.length(i)));
             if (hdrLen % 3 == 0) src.setGso(i, gsoType, hdrLen, gsoSize);
             if (csumStart % 4 == 0) src.setCsum(i, csumStart, csumOffset);

@@ -48,7 +48,8 @@ class HeadersTest {
         assertEquals(10, h.payloadLength());
         assertEquals(0x12345, Ipv6.flowLabel(s, 0));
         // A fragment header with a non-zero offset: no upper-layer header follows.
-        byte[] frag = TestPackets.bytes("60000000" + "0010" + "2c" + "40" + "00".repeat(32) + "11000009" + "00000001" + "00".repeat(8));
+        byte[] frag = TestPackets.bytes("60000000" + "0010" + "2c" + "40" + "00".repeat(32) + "11000009" + "00000001"
+                + "00".repeat(8));
         long ff = Ipv6.findL4(MemorySegment.ofArray(frag), 0, frag.length);
         assertEquals(IpProtocol.IPPROTO_FRAGMENT, Ipv6.l4Protocol(ff));
         assertTrue(h.parse(MemorySegment.ofArray(frag), 0, frag.length, Framing.IP));

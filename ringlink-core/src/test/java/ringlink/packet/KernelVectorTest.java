@@ -35,7 +35,8 @@ class KernelVectorTest {
             MemorySegment m = src.memory();
             long o = src.dataOffset(i);
             assertTrue(Ipv4.checkValid(m, o));
-            assertEquals(Tcp.check(m, o + 20), Checksum.fold(Checksum.pseudoHeaderV4(m, o, IpProtocol.IPPROTO_TCP, kernel.length - 20)),
+            assertEquals(Tcp.check(m, o + 20),
+                    Checksum.fold(Checksum.pseudoHeaderV4(m, o, IpProtocol.IPPROTO_TCP, kernel.length - 20)),
                     "the kernel's partial checksum convention");
             // hdr_len as the forward path may report it (headers + first segment); corrected.
             src.setOffload(i, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 52 + 1448, 1448, 20, 16);

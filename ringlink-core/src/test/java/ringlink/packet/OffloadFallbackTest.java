@@ -22,7 +22,8 @@ class OffloadFallbackTest {
         try (PacketBatch b = new PacketBatch(2, 2048); PacketBatch scratch = new PacketBatch(4, 2048)) {
             TestPackets.Spec s = tcp(100);
             int i = TestPackets.add(b, TestPackets.build(s, true));
-            b.setOffload(i, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_NONE, 0, 0, TestPackets.l4Offset(s), Tcp.OFF_CHECK);
+            b.setOffload(i, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_NONE, 0, 0, TestPackets.l4Offset(s),
+                    Tcp.OFF_CHECK);
             List<int[]> sent = new ArrayList<>();
             boolean segmented = new OffloadFallback(Framing.ETHERNET).fix(b, i, scratch, (p, from, to) -> {
                 assertSame(b, p);
@@ -39,7 +40,8 @@ class OffloadFallbackTest {
 
     @Test
     void aSuperpacketIsSegmentedInRoundsOfTheScratchBatchUntilTheSinkStops() {
-        try (PacketBatch b = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER); PacketBatch scratch = new PacketBatch(2, 2048)) {
+        try (PacketBatch b = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER);
+                PacketBatch scratch = new PacketBatch(2, 2048)) {
             int i = GsoTest.superpacket(b, tcp(5000), 1000); // 5 segments, 2 per round
             List<Integer> rounds = new ArrayList<>();
             OffloadFallback f = new OffloadFallback(Framing.ETHERNET);
@@ -61,7 +63,8 @@ class OffloadFallbackTest {
         try (PacketBatch b = new PacketBatch(1, 2048); PacketBatch scratch = new PacketBatch(2, 2048)) {
             int i = TestPackets.add(b, TestPackets.build(tcp(100), true));
             b.setOffload(i, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_NONE, 0, 0, 4000, 16);
-            assertThrows(MalformedPacketException.class, () -> new OffloadFallback(Framing.ETHERNET).fix(b, i, scratch, (p, from, to) -> {
+            assertThrows(MalformedPacketException.class,
+                    () -> new OffloadFallback(Framing.ETHERNET).fix(b, i, scratch, (p, from, to) -> {
                 throw new AssertionError("sent");
             }));
         }

@@ -31,7 +31,8 @@ class OffloadValidatorTest {
     @Property(tries = 3000)
     void whateverThePeerSaysWhatPassesIsSafe(@ForAll("specs") TestPackets.Spec spec, @ForAll Source source,
             @ForAll @IntRange(max = 255) int flags, @ForAll @IntRange(max = 11) int type,
-            @ForAll @IntRange(max = 0xffff) int hdrLen, @ForAll("sizes") int gsoSize, @ForAll @IntRange(max = 300) int csumStart,
+            @ForAll @IntRange(max = 0xffff) int hdrLen, @ForAll("sizes") int gsoSize,
+                    @ForAll @IntRange(max = 300) int csumStart,
             @ForAll @IntRange(max = 300) int csumOffset, @ForAll boolean wellFormedCsum, @ForAll boolean csum,
             @ForAll @IntRange(max = 70000) int cut) {
         try (PacketBatch b = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER);
@@ -52,7 +53,8 @@ class OffloadValidatorTest {
             int f = b.flags(i);
             switch (source) {
                 case DRIVER -> assertEquals(0, f & ~VirtioNetHdr.F_NEEDS_CSUM, "driver flags left: " + f);
-                case DEVICE -> assertEquals(0, f & ~(VirtioNetHdr.F_NEEDS_CSUM | VirtioNetHdr.F_DATA_VALID), "device flags left: " + f);
+                case DEVICE -> assertEquals(0, f & ~(VirtioNetHdr.F_NEEDS_CSUM | VirtioNetHdr.F_DATA_VALID),
+                        "device flags left: " + f);
                 case KERNEL -> assertEquals(0, f & ~7, "kernel flags left: " + f);
             }
             if (!b.isGso(i)) {
@@ -72,7 +74,8 @@ class OffloadValidatorTest {
             Gso gso = new Gso();
             int n = gso.validate(b, i, spec.framing);
             assertTrue(n <= 65535 / OffloadValidator.MIN_GSO_SIZE + 1, n + " segments");
-            if ((b.gsoType(i) & ~VirtioNetHdr.GSO_ECN) == VirtioNetHdr.GSO_UDP_L4) assertTrue(n <= OffloadValidator.MAX_UDP_SEGMENTS);
+            if ((b.gsoType(i) & ~VirtioNetHdr.GSO_ECN) == VirtioNetHdr.GSO_UDP_L4)
+                    assertTrue(n <= OffloadValidator.MAX_UDP_SEGMENTS);
             int next = 0, total = 0;
             while (next < n) {
                 dst.clear();
@@ -102,7 +105,8 @@ class OffloadValidatorTest {
 
     /** GSO amplification: a gso_size under the floor is refused before anything is parsed. */
     @Property(tries = 200)
-    void aTinyGsoSizeIsRefused(@ForAll("specs") TestPackets.Spec spec, @ForAll @IntRange(max = OffloadValidator.MIN_GSO_SIZE - 1) int gsoSize) {
+    void aTinyGsoSizeIsRefused(@ForAll("specs") TestPackets.Spec spec,
+            @ForAll @IntRange(max = OffloadValidator.MIN_GSO_SIZE - 1) int gsoSize) {
         try (PacketBatch b = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER)) {
             int i = GsoTest.superpacket(b, spec, gsoSize);
             OffloadValidator v = new OffloadValidator(spec.framing, Source.DRIVER);

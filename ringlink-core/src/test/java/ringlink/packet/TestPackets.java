@@ -45,7 +45,10 @@ final class TestPackets {
         return b;
     }
 
-    /** The packet's bytes. When {@code partial}, the L4 checksum field holds the pseudo-header sum only (NEEDS_CSUM style). */
+    /**
+     * The packet's bytes. When {@code partial}, the L4 checksum field holds the pseudo-header sum only (NEEDS_CSUM
+     * style).
+     */
     static byte[] build(Spec s, boolean partial) {
         int l4h = s.proto == 6 ? 20 + s.tcpOptions.length : 8;
         int l4len = l4h + s.payload.length;

@@ -28,17 +28,20 @@ public final class GoPeer {
     public static synchronized Path build() throws IOException, InterruptedException {
         if (built != null) return built;
         Path go = Env.requireProgram("go", "golang-go");
-        Env.requireFile(SHAREDMEM.resolve("queue/tx.go"), "gVisor's sharedmem sources (Debian package golang-gvisor-gvisor-dev)");
+        Env.requireFile(SHAREDMEM.resolve("queue/tx.go"),
+                "gVisor's sharedmem sources (Debian package golang-gvisor-gvisor-dev)");
         Path root = Env.buildDir().resolve("go");
         Path src = root.resolve("src/shmpeer");
         Files.createDirectories(src);
         Path from = Env.projectDir().resolve("src/test/go/shmpeer");
         try (var files = Files.list(from)) {
-            for (Path f : files.toList()) Files.copy(f, src.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            for (Path f : files.toList())
+                    Files.copy(f, src.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
         Path bin = root.resolve("bin/shmpeer");
         Files.createDirectories(bin.getParent());
-        ProcessBuilder pb = new ProcessBuilder(go.toString(), "build", "-o", bin.toString(), "shmpeer").redirectErrorStream(true);
+        ProcessBuilder pb =
+                new ProcessBuilder(go.toString(), "build", "-o", bin.toString(), "shmpeer").redirectErrorStream(true);
         Map<String, String> env = pb.environment();
         env.put("GOPATH", root + ":" + GOCODE);
         env.put("GO111MODULE", "off");

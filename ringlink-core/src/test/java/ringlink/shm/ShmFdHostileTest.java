@@ -118,7 +118,8 @@ class ShmFdHostileTest {
             int i = b.add();
             b.setLength(i, 64);
             b.data(i).fill((byte) 0x5a);
-            assertEquals(1, (int) assertTimeoutPreemptively(BOUND, () -> l.transmit(b, 0, 1), "transmit blocked on the TX eventfd"));
+            assertEquals(1, (int) assertTimeoutPreemptively(BOUND, () -> l.transmit(b, 0, 1),
+                    "transmit blocked on the TX eventfd"));
             assertTimeoutPreemptively(BOUND, () -> {
                 l.prepareToWait();
                 l.finishWait();

@@ -31,7 +31,8 @@ class ShmHostileTest {
         }
 
         static Mapping map(Fd fd) throws Exception {
-            return Mapping.map(fd, fd.size(), Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "hostile view");
+            return Mapping.map(fd, fd.size(), Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+                    "hostile view");
         }
 
         @Override
@@ -85,8 +86,10 @@ class ShmHostileTest {
         UnixSocket[] sp = UnixSocket.pair(UnixSocket.SOCK_STREAM);
         ShmHandshake.offer(sp[0], tx, rx, 1500);
         ShmHandshake.Offer o = ShmHandshake.receive(sp[1], 5000);
-        try (ShmLink server = ShmLink.open("ok-server", ShmLink.Role.SERVER, tx, rx, ShmLink.Options.defaults(), sp[0], null);
-             ShmLink client = ShmLink.open("ok-client", ShmLink.Role.CLIENT, o.tx(), o.rx(), ShmLink.Options.defaults(), sp[1], null)) {
+        try (ShmLink server =
+                ShmLink.open("ok-server", ShmLink.Role.SERVER, tx, rx, ShmLink.Options.defaults(), sp[0], null);
+             ShmLink client = ShmLink.open("ok-client", ShmLink.Role.CLIENT, o.tx(), o.rx(), ShmLink.Options.defaults(),
+                     sp[1], null)) {
             Thread t = Thread.ofPlatform().start(() -> {
                 try {
                     Traffic.exchange(server, 2000, 2000, 41, 42, 1514, 20_000);

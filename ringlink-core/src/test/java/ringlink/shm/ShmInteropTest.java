@@ -27,7 +27,8 @@ class ShmInteropTest {
         GoPeer.build();
         Path sock = tmp.resolve("rlsh-interop1.sock");
         Path log = PeerLogs.log("interop-go-client");
-        Process go = GoPeer.start(log, "-role", "client", "-sock", sock.toString(), "-count", "" + PACKETS, "-expect", "" + PACKETS,
+        Process go = GoPeer.start(log, "-role", "client", "-sock", sock.toString(), "-count", "" + PACKETS, "-expect",
+                "" + PACKETS,
                 "-txseed", "12", "-rxseed", "11", "-maxlen", "" + MAX_LEN);
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=server&mtu=9000&timeout=30000")) {
             Traffic.Result r = Traffic.exchange(link, PACKETS, PACKETS, 11, 12, MAX_LEN, 120_000);
@@ -45,7 +46,8 @@ class ShmInteropTest {
         GoPeer.build();
         Path sock = tmp.resolve("rlsh-interop2.sock");
         Path log = PeerLogs.log("interop-go-server");
-        Process go = GoPeer.start(log, "-role", "server", "-sock", sock.toString(), "-count", "" + PACKETS, "-expect", "" + PACKETS,
+        Process go = GoPeer.start(log, "-role", "server", "-sock", sock.toString(), "-count", "" + PACKETS, "-expect",
+                "" + PACKETS,
                 "-txseed", "21", "-rxseed", "22", "-maxlen", "" + MAX_LEN);
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=client&mtu=9000&timeout=30000")) {
             assertEquals(ShmLink.Role.CLIENT, link.role());
@@ -74,9 +76,11 @@ class ShmInteropTest {
         Path sock = tmp.resolve("rlsh-interop3.sock");
         Path log = PeerLogs.log("interop-go-client-endpoint" + (vnet ? "-vnet" : ""));
         int n = 50_000, maxLen = 9000;
-        Process go = GoPeer.start(log, "-endpoint", "-vnethdr=" + vnet, "-role", "client", "-sock", sock.toString(), "-count", "" + n,
+        Process go = GoPeer.start(log, "-endpoint", "-vnethdr=" + vnet, "-role", "client", "-sock", sock.toString(),
+                "-count", "" + n,
                 "-expect", "" + n, "-txseed", "52", "-rxseed", "51", "-maxlen", "" + maxLen);
-        try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=server&mtu=9000&eth=false&vnethdr=" + vnet + "&timeout=30000")) {
+        try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=server&mtu=9000&eth=false&vnethdr=" + vnet
+                + "&timeout=30000")) {
             Traffic.Result r = Traffic.exchange(link, n, n, 51, 52, maxLen, 120_000, true, false);
             assertEquals(n, r.received());
             Traffic.assertPeerDone(link, go, log, "OK role=client endpoint", n);
@@ -98,7 +102,8 @@ class ShmInteropTest {
         Path sock = tmp.resolve("rlsh-interop4.sock");
         Path log = PeerLogs.log("interop-go-server-endpoint");
         int n = 50_000, maxLen = 2048;
-        Process go = GoPeer.start(log, "-endpoint", "-role", "server", "-sock", sock.toString(), "-count", "" + n, "-expect", "" + n,
+        Process go = GoPeer.start(log, "-endpoint", "-role", "server", "-sock", sock.toString(), "-count", "" + n,
+                "-expect", "" + n,
                 "-txseed", "61", "-rxseed", "62", "-maxlen", "" + maxLen);
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=client&mtu=9000&eth=false&timeout=30000")) {
             Traffic.Result r = Traffic.exchange(link, n, n, 62, 61, maxLen, 120_000, true, true);
@@ -117,7 +122,8 @@ class ShmInteropTest {
         Path sock = tmp.resolve("rlsh-interop5.sock");
         Path log = PeerLogs.log("interop-go-server-attaches");
         int n = 50_000;
-        Process go = GoPeer.start(log, "-role", "server", "-listen", "false", "-sock", sock.toString(), "-count", "" + n, "-expect", "" + n,
+        Process go = GoPeer.start(log, "-role", "server", "-listen", "false", "-sock", sock.toString(), "-count",
+                "" + n, "-expect", "" + n,
                 "-txseed", "71", "-rxseed", "72", "-maxlen", "" + MAX_LEN);
         try (ShmLink link = (ShmLink) Links.open("shm:" + sock + "?role=client&listen=true&mtu=9000&timeout=30000")) {
             assertEquals(ShmLink.Role.CLIENT, link.role());

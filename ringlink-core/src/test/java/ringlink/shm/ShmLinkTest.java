@@ -49,7 +49,8 @@ class ShmLinkTest {
             assertTrue(server.prepareToWait(), "nothing pending: may sleep");
             add(b, new byte[60]);
             assertEquals(1, client.transmit(b));
-            assertNotEquals(0, PollSet.pollOne(server.readyFd(), PollfdLayout.POLLIN, 5000) & PollfdLayout.POLLIN, "no doorbell");
+            assertNotEquals(0, PollSet.pollOne(server.readyFd(), PollfdLayout.POLLIN, 5000) & PollfdLayout.POLLIN,
+                    "no doorbell");
             server.finishWait();
             b.clear();
             assertEquals(1, server.receive(b));
@@ -71,7 +72,8 @@ class ShmLinkTest {
                 }
                 client.close();
             });
-            assertNotEquals(0, PollSet.pollOne(client.readyFd(), PollfdLayout.POLLIN, 5000), "close did not wake the sleeper");
+            assertNotEquals(0, PollSet.pollOne(client.readyFd(), PollfdLayout.POLLIN, 5000),
+                    "close did not wake the sleeper");
             t.join();
             assertThrows(LinkClosedException.class, () -> client.receive(b));
             assertTrue(client.awaitReleased(5, TimeUnit.SECONDS));
@@ -106,7 +108,8 @@ class ShmLinkTest {
             assertEquals((short) 0x0800, f.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 12));
             assertEquals((byte) 0xff, f.get(ValueLayout.JAVA_BYTE, 0), "broadcast destination by default");
             assertEquals((byte) 0x45, f.get(ValueLayout.JAVA_BYTE, 14));
-            assertEquals((short) 0x86dd, r.data(1).get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 12));
+            assertEquals((short) 0x86dd,
+                    r.data(1).get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 12));
 
             // client (L2) -> server (L3): the header is stripped; ARP and runts are dropped.
             b.clear();
@@ -136,7 +139,8 @@ class ShmLinkTest {
     void bareIpLinksDropWhatIsNotIpv4OrIpv6AndOversizedPacketsAreCounted() throws Exception {
         ShmLink.Options ip = ShmLink.Options.defaults().withLayer(false, Layer.L3);
         ShmLink[] p = pair(ip, ip);
-        try (ShmLink server = p[0]; ShmLink client = p[1]; PacketBatch b = new PacketBatch(8, 4096); PacketBatch r = new PacketBatch(8, 4096)) {
+        try (ShmLink server = p[0]; ShmLink client = p[1]; PacketBatch b = new PacketBatch(8, 4096);
+                PacketBatch r = new PacketBatch(8, 4096)) {
             add(b, (byte) 0x45);
             add(b, (byte) 0x50);
             add(b, new byte[1501]); // above the MTU: dropped on transmit
@@ -157,7 +161,10 @@ class ShmLinkTest {
         }
     }
 
-    /** Makes packet {@code i} (its bytes already there) an Ethernet/IPv4/TCP superpacket: peers' superpackets are checked against their headers. */
+    /**
+     * Makes packet {@code i} (its bytes already there) an Ethernet/IPv4/TCP superpacket: peers' superpackets are
+     * checked against their headers.
+     */
     static void tcp4Headers(PacketBatch b, int i) {
         java.lang.foreign.MemorySegment m = b.memory();
         long o = b.dataOffset(i);
@@ -177,12 +184,14 @@ class ShmLinkTest {
         ShmLink.Options v = ShmLink.Options.defaults().withVnetHdr(true);
         ShmLink[] p = pair(v, v);
         try (ShmLink server = p[0]; ShmLink client = p[1];
-             PacketBatch b = new PacketBatch(4, PacketBatch.SUPERPACKET_BUFFER); PacketBatch r = new PacketBatch(4, PacketBatch.SUPERPACKET_BUFFER)) {
+             PacketBatch b = new PacketBatch(4, PacketBatch.SUPERPACKET_BUFFER);
+             PacketBatch r = new PacketBatch(4, PacketBatch.SUPERPACKET_BUFFER)) {
             assertEquals(Offloads.ALL, client.offloads());
             assertEquals(65535 + 14, server.maxReceiveSize());
             int big = b.add();
             b.setLength(big, 60_000);
-            for (int k = 0; k < 60_000; k++) b.memory().set(ValueLayout.JAVA_BYTE, b.dataOffset(big) + k, (byte) (k * 7));
+            for (int k = 0; k < 60_000; k++)
+                    b.memory().set(ValueLayout.JAVA_BYTE, b.dataOffset(big) + k, (byte) (k * 7));
             tcp4Headers(b, big);
             b.setOffload(big, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 54, 1448, 34, 16);
             int small = b.add();
@@ -212,7 +221,10 @@ class ShmLinkTest {
         }
     }
 
-    /** close() from another thread wakes a thread asleep in epoll on readyFd (the eventfd stays in the set until it is out). */
+    /**
+     * close() from another thread wakes a thread asleep in epoll on readyFd (the eventfd stays in the set until it is
+     * out).
+     */
     @Test
     void closeWakesAnEpollSleeper() throws Exception {
         for (int round = 0; round < 20; round++) {

@@ -20,7 +20,8 @@ class ShmOffloadIngressTest {
         ShmLink.Options v = ShmLink.Options.defaults().withVnetHdr(true);
         ShmLink[] p = ShmLinkTest.pair(v, v);
         try (ShmLink server = p[0]; ShmLink client = p[1];
-             PacketBatch b = new PacketBatch(8, PacketBatch.SUPERPACKET_BUFFER); PacketBatch r = new PacketBatch(8, PacketBatch.SUPERPACKET_BUFFER)) {
+             PacketBatch b = new PacketBatch(8, PacketBatch.SUPERPACKET_BUFFER);
+             PacketBatch r = new PacketBatch(8, PacketBatch.SUPERPACKET_BUFFER)) {
             int tiny = b.add(); // GSO amplification: gso_size 1 on 60 000 bytes
             b.setLength(tiny, 60_000);
             ShmLinkTest.tcp4Headers(b, tiny);

@@ -23,7 +23,8 @@ public final class ShmPeerMain {
         }
         String role = a.getOrDefault("role", "client");
         int maxLen = Integer.parseInt(a.getOrDefault("maxlen", "9014"));
-        String spec = "shm:" + a.get("sock") + "?role=" + role + "&mtu=" + Math.max(68, maxLen - 14) + "&buffer=" + a.getOrDefault("bufsize", "2048");
+        String spec = "shm:" + a.get("sock") + "?role=" + role + "&mtu=" + Math.max(68, maxLen - 14) + "&buffer="
+                + a.getOrDefault("bufsize", "2048");
         try (Link link = Links.open(spec)) {
             ShmLink shm = (ShmLink) link;
             if (a.containsKey("hang")) {

@@ -42,7 +42,8 @@ class ShmPipeTest {
                     if (at < 0) break;
                     int[] e = inFlight.remove();
                     assertEquals(e[1], rx.size());
-                    for (int j = 0; j < e[1]; j++) assertEquals((byte) (e[0] + j), m.get(ValueLayout.JAVA_BYTE, at + j));
+                    for (int j = 0; j < e[1]; j++)
+                            assertEquals((byte) (e[0] + j), m.get(ValueLayout.JAVA_BYTE, at + j));
                     got++;
                 }
                 if (rnd.nextBoolean()) rx.flush();
@@ -110,7 +111,8 @@ class ShmPipeTest {
         assertTrue(e.getMessage().contains("unknown parameter 'rol'"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Links.open("shm:/tmp/rlsh-x.sock?role=boss&timeout=0"));
         assertTrue(e.getMessage().contains("role must be server or client"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new ShmLink.Options(1500, 2048, false, Layer.L2, false, false, null, null));
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new ShmLink.Options(1500, 2048, false, Layer.L2, false, false, null, null));
         assertTrue(e.getMessage().contains("eth=true"), e.getMessage());
         assertEquals("shm", LinkSpec.parse("shm:/run/x.sock?role=client").scheme());
     }

@@ -22,7 +22,8 @@ final class Traffic {
     static final MemorySegment REF = Arena.global().allocate(REF_LEN, 64);
 
     static {
-        for (int i = 0; i < REF_LEN; i++) REF.set(ValueLayout.JAVA_BYTE, i, (byte) (mix(0x5EED0000L + i / 8) >>> (8 * (i % 8))));
+        for (int i = 0; i < REF_LEN; i++)
+                REF.set(ValueLayout.JAVA_BYTE, i, (byte) (mix(0x5EED0000L + i / 8) >>> (8 * (i % 8))));
     }
 
     static long mix(long z) {
@@ -53,7 +54,8 @@ final class Traffic {
      * Sends {@code count} packets of stream {@code txSeed} and receives {@code expect} packets of
      * stream {@code rxSeed} at once, checking every byte; gives up after {@code timeoutMillis}.
      */
-    static Result exchange(Link link, long count, long expect, long txSeed, long rxSeed, int maxLen, long timeoutMillis) throws IOException {
+    static Result exchange(Link link, long count, long expect, long txSeed, long rxSeed, int maxLen,
+            long timeoutMillis) throws IOException {
         return exchange(link, count, expect, txSeed, rxSeed, maxLen, timeoutMillis, false, false);
     }
 
@@ -65,7 +67,8 @@ final class Traffic {
     static Result exchange(Link link, long count, long expect, long txSeed, long rxSeed, int maxLen, long timeoutMillis,
                            boolean ip, boolean padded) throws IOException {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
-        try (PacketBatch tx = new PacketBatch(64, maxLen + 64); PacketBatch rx = new PacketBatch(64, Math.max(maxLen, link.maxReceiveSize()) + 64);
+        try (PacketBatch tx = new PacketBatch(64, maxLen + 64);
+                PacketBatch rx = new PacketBatch(64, Math.max(maxLen, link.maxReceiveSize()) + 64);
              PollSet ps = new PollSet(1)) {
             ps.add(link.readyFd(), PollfdLayout.POLLIN);
             long sent = 0, received = 0, bytes = 0;
@@ -97,16 +100,20 @@ final class Traffic {
                         long p = packet(rxSeed, received, maxLen);
                         int len = (int) p;
                         if (padded ? rx.length(i) < len : rx.length(i) != len) {
-                            throw new AssertionError(link.name() + ": packet " + received + " has " + rx.length(i) + " bytes, expected " + len);
+                            throw new AssertionError(link.name() + ": packet " + received + " has " + rx.length(i)
+                                    + " bytes, expected " + len);
                         }
                         int skip = ip ? 1 : 0;
                         if (ip && rx.memory().get(ValueLayout.JAVA_BYTE, rx.dataOffset(i)) != 0x45) {
-                            throw new AssertionError(link.name() + ": packet " + received + " does not start with 0x45");
+                            throw new AssertionError(link.name() + ": packet " + received
+                                    + " does not start with 0x45");
                         }
-                        long mm = MemorySegment.mismatch(rx.memory(), rx.dataOffset(i) + skip, rx.dataOffset(i) + len, REF,
+                        long mm = MemorySegment.mismatch(rx.memory(), rx.dataOffset(i) + skip, rx.dataOffset(i) + len,
+                                REF,
                                 (p >>> 32) + skip, (p >>> 32) + len);
                         if (mm >= 0) {
-                            throw new AssertionError(link.name() + ": packet " + received + " (" + len + " bytes) differs at byte " + mm);
+                            throw new AssertionError(link.name() + ": packet " + received + " (" + len
+                                    + " bytes) differs at byte " + mm);
                         }
                         received++;
                         bytes += len;
@@ -118,7 +125,8 @@ final class Traffic {
                     continue;
                 }
                 if (System.nanoTime() - deadline > 0) {
-                    throw new AssertionError(link.name() + ": timed out after sent=" + sent + "/" + count + " received=" + received + "/" + expect);
+                    throw new AssertionError(link.name() + ": timed out after sent=" + sent + "/" + count + " received="
+                            + received + "/" + expect);
                 }
                 if (++idle < 64) {
                     Thread.onSpinWait();

@@ -139,11 +139,13 @@ class MultiQueueSwitchTest {
         QueueStats s0 = p.queues().get(0), s1 = p.queues().get(1);
         assertEquals(10, s0.forwarded().rxPackets());
         assertEquals(15, s1.forwarded().rxPackets());
-        long c0 = on0.values().stream().mapToInt(Integer::intValue).sum(), c1 = on1.values().stream().mapToInt(Integer::intValue).sum();
+        long c0 = on0.values().stream().mapToInt(Integer::intValue).sum(),
+                c1 = on1.values().stream().mapToInt(Integer::intValue).sum();
         assertEquals(c0 + c0 / 5 + 160, s0.forwarded().txPackets());
         assertEquals(c1 + c1 / 5, s1.forwarded().txPackets());
         assertEquals(25, p.forwarded().rxPackets());
-        assertEquals(p.link().txPackets(), s0.link().txPackets() + s1.link().txPackets(), "the port's link counters sum its queues");
+        assertEquals(p.link().txPackets(), s0.link().txPackets() + s1.link().txPackets(),
+                "the port's link counters sum its queues");
         assertEquals(Set.of(), Set.copyOf(p.drops().keySet()));
     }
 

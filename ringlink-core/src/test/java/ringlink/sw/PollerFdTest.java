@@ -100,7 +100,8 @@ class PollerFdTest {
             }
             long until = System.currentTimeMillis() + 5_000;
             while (entries(epfd) != 2 && System.currentTimeMillis() < until) Thread.sleep(10);
-            assertEquals(2, entries(epfd), () -> "the down port's entry is still in the poller's epoll set: " + fdinfo(epfd));
+            assertEquals(2, entries(epfd),
+                    () -> "the down port's entry is still in the poller's epoll set: " + fdinfo(epfd));
             assertTrue(sw.isUp(1));
         } finally {
             sw.close();

@@ -19,7 +19,8 @@ import ringlink.packet.PacketBatch;
 /** {@link Switch.Builder#filter}: the per-packet hook drops, rewrites in place, and survives throwing. */
 @Timeout(60)
 class SwitchFilterTest {
-    static final long A = 0x02_00_00_00_00_0aL, B = 0x02_00_00_00_00_0bL, C = 0x02_00_00_00_00_0cL, D = 0x02_00_00_00_00_0dL;
+    static final long A = 0x02_00_00_00_00_0aL, B = 0x02_00_00_00_00_0bL, C = 0x02_00_00_00_00_0cL,
+            D = 0x02_00_00_00_00_0dL;
     static final long BCAST = 0xff_ff_ff_ff_ff_ffL;
     final List<PairLink[]> pairs = new ArrayList<>();
     final PacketBatch tx = new PacketBatch(8, 2048), rx = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER);
@@ -68,7 +69,8 @@ class SwitchFilterTest {
         Link[] p = new Link[3];
         Switch.Builder builder = Switch.builder().threads(2).filter(f);
         for (int k = 0; k < 3; k++) {
-            PairLink[] pl = PairLink.create("rlswf" + k, 256, PacketBatch.SUPERPACKET_BUFFER, Layer.L2, 1500, Offloads.ALL);
+            PairLink[] pl =
+                    PairLink.create("rlswf" + k, 256, PacketBatch.SUPERPACKET_BUFFER, Layer.L2, 1500, Offloads.ALL);
             pairs.add(pl);
             builder.port(pl[0]);
             p[k] = pl[1];

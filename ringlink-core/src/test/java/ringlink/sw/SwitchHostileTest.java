@@ -160,7 +160,8 @@ class SwitchHostileTest {
     @Test
     void macTableLimitsCountsAndReplacement() {
         MacTable t = new MacTable(1024, 10_000, 4);
-        for (int i = 0; i < 100; i++) assertEquals(i < 50 ? MacTable.LEARNED : MacTable.LIMITED, t.learn(MacTable.key(0x0200_0000_0000L + i, 0), 0, 0, 50));
+        for (int i = 0; i < 100; i++) assertEquals(i < 50 ? MacTable.LEARNED : MacTable.LIMITED,
+                t.learn(MacTable.key(0x0200_0000_0000L + i, 0), 0, 0, 50));
         assertEquals(50, t.held(0));
         // A known address of a port at its limit is refreshed, and can move to another port.
         assertEquals(MacTable.LEARNED, t.learn(MacTable.key(0x0200_0000_0000L, 0), 0, 5000, 50));
@@ -178,7 +179,8 @@ class SwitchHostileTest {
         // Counts stay exact through many moves.
         MacTable u = new MacTable(64, 10_000, 3);
         java.util.Random r = new java.util.Random(7);
-        for (int n = 0; n < 20_000; n++) u.learn(MacTable.key(0x0200_0000_0000L + r.nextInt(200), 0), r.nextInt(3), n / 10, 1 << 20);
+        for (int n = 0; n < 20_000; n++)
+                u.learn(MacTable.key(0x0200_0000_0000L + r.nextInt(200), 0), r.nextInt(3), n / 10, 1 << 20);
         int total = 0;
         for (int port = 0; port < 3; port++) {
             assertEquals(u.size(port, 1999), u.held(port), "port " + port);
@@ -247,7 +249,8 @@ class SwitchHostileTest {
     @Test
     void portSecurityDropsOtherSourcesAndKeepsItsAddressesToItsPort() throws Exception {
         PairLink[] p0 = pair("rlsh-s0"), p1 = pair("rlsh-s1"), p2 = pair("rlsh-s2");
-        sw = Switch.builder().threads(1).port(p0[0]).port(p1[0]).port(p2[0]).portSecurity(0, A, 0x02_00_00_00_00_1aL).build();
+        sw = Switch.builder().threads(1).port(p0[0]).port(p1[0]).port(p2[0]).portSecurity(0, A, 0x02_00_00_00_00_1aL)
+                .build();
         sw.start();
         send(p0[1], BCAST, C); // not allowed on port 0
         send(p0[1], BCAST, 0x02_00_00_00_00_1aL); // allowed
@@ -268,7 +271,8 @@ class SwitchHostileTest {
         expectNothing(p1[1]);
         assertEquals(1, sw.stats().ports().get(0).drops().get(DropReason.PORT_SECURITY));
         assertEquals(2, sw.stats().ports().get(1).drops().get(DropReason.PORT_SECURITY));
-        assertThrows(IllegalArgumentException.class, () -> Switch.builder().port(pair("rlsh-s3")[0]).portSecurity(0, BCAST).build());
+        assertThrows(IllegalArgumentException.class,
+                () -> Switch.builder().port(pair("rlsh-s3")[0]).portSecurity(0, BCAST).build());
     }
 
     /** A link that behaves like its delegate until told to throw something, or to be down for a while. */
@@ -347,7 +351,8 @@ class SwitchHostileTest {
         assertEquals(reason, sw.stats().ports().get(2).downReason());
         waitFor(() -> sw.lookup(C, 0) == -1, "its addresses are forgotten"); // just after it is marked down
         drain(p0[1], p1[1]);
-        assertTrue(Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals("ringlink-switch-0") && t.isAlive()),
+        assertTrue(Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.getName().equals("ringlink-switch-0") && t.isAlive()),
                 "the poller thread lives");
         for (int k = 0; k < 3; k++) {
             send(p0[1], B, A);
@@ -365,7 +370,8 @@ class SwitchHostileTest {
 
     @Test
     void anInternalErrorFromAFaultInMappedMemoryStopsOnlyItsPort() throws Exception {
-        oneThrowingPort(() -> new InternalError("a fault occurred in an unsafe memory access operation"), true, "InternalError");
+        oneThrowingPort(() -> new InternalError("a fault occurred in an unsafe memory access operation"), true,
+                "InternalError");
     }
 
     @Test
@@ -375,10 +381,14 @@ class SwitchHostileTest {
 
     @Test
     void anErrorOnTransmitStopsTheDestinationPortNotTheSender() throws Exception {
-        oneThrowingPort(() -> new InternalError("a fault occurred in an unsafe memory access operation"), false, "InternalError");
+        oneThrowingPort(() -> new InternalError("a fault occurred in an unsafe memory access operation"), false,
+                "InternalError");
     }
 
-    /** An idle poller arming its ports' notifications: a port that throws there stops alone, and the poller still sleeps and wakes. */
+    /**
+     * An idle poller arming its ports' notifications: a port that throws there stops alone, and the poller still sleeps
+     * and wakes.
+     */
     @Test
     void anErrorWhileArmingNotificationsStopsOnlyItsPort() throws Exception {
         PairLink[] p0 = pair("rlsh-w0"), p1 = pair("rlsh-w1"), p2 = pair("rlsh-w2");
@@ -411,7 +421,8 @@ class SwitchHostileTest {
         l1.waiting = true;
         l1.onReceive = () -> new LinkFailedException("peer broke the ring");
         waitFor(() -> !sw.isUp(1), "port 1 down");
-        assertTrue(sw.downReason(1).contains("peer broke the ring") && sw.downReason(1).contains("waiting"), sw.downReason(1));
+        assertTrue(sw.downReason(1).contains("peer broke the ring") && sw.downReason(1).contains("waiting"),
+                sw.downReason(1));
         // Port 2 fails for good.
         l2.onReceive = () -> new LinkFailedException("gone");
         waitFor(() -> !sw.isUp(2), "port 2 down");

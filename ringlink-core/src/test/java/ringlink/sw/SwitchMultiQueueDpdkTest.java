@@ -71,7 +71,8 @@ class SwitchMultiQueueDpdkTest {
                     30_000, "--txq=2", "--rxq=2", "--forward-mode=txonly", "--txpkts=64", "--txonly-multi-flow")) {
                 long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 while (!(dev.transmitEnabled(0) && dev.transmitEnabled(1)) && System.nanoTime() < end) Thread.sleep(20);
-                assertTrue(dev.transmitEnabled(0) && dev.transmitEnabled(1), () -> "both queue pairs never ran\n" + pmd.log());
+                assertTrue(dev.transmitEnabled(0) && dev.transmitEnabled(1),
+                        () -> "both queue pairs never ran\n" + pmd.log());
 
                 // testpmd -> switch: both queues, several flows; flooded to the pair, counted there.
                 drainer = Thread.ofPlatform().daemon().start(() -> {
@@ -91,18 +92,23 @@ class SwitchMultiQueueDpdkTest {
                 pmd.command("stop", 20_000);
                 Map<String, Long> sent = perQueue(pmd);
                 long total = pmd.txPackets();
-                assertTrue(sent.getOrDefault("tx0", 0L) > 0 && sent.getOrDefault("tx1", 0L) > 0, "testpmd per-queue " + sent);
+                assertTrue(sent.getOrDefault("tx0", 0L) > 0 && sent.getOrDefault("tx1", 0L) > 0,
+                        "testpmd per-queue " + sent);
                 assertEquals(total, sent.get("tx0") + sent.get("tx1"));
                 end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 Switch s = sw;
-                while (s.stats().ports().get(0).forwarded().rxPackets() < total && System.nanoTime() < end) Thread.sleep(20);
+                while (s.stats().ports().get(0).forwarded().rxPackets() < total && System.nanoTime() < end)
+                        Thread.sleep(20);
                 PortStats p = sw.stats().ports().get(0);
-                assertEquals(sent.get("tx0"), p.queues().get(0).forwarded().rxPackets(), "queue 0: testpmd sent vs switch took");
-                assertEquals(sent.get("tx1"), p.queues().get(1).forwarded().rxPackets(), "queue 1: testpmd sent vs switch took");
+                assertEquals(sent.get("tx0"), p.queues().get(0).forwarded().rxPackets(),
+                        "queue 0: testpmd sent vs switch took");
+                assertEquals(sent.get("tx1"), p.queues().get(1).forwarded().rxPackets(),
+                        "queue 1: testpmd sent vs switch took");
                 PortStats out = sw.stats().ports().get(1);
                 end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
                 while (drained.get() < out.forwarded().txPackets() && System.nanoTime() < end) Thread.sleep(20);
-                assertEquals(total, out.forwarded().txPackets() + out.forwarded().txDrops(), "every frame forwarded or counted");
+                assertEquals(total, out.forwarded().txPackets() + out.forwarded().txDrops(),
+                        "every frame forwarded or counted");
                 assertEquals(out.forwarded().txPackets(), drained.get());
                 drainer.interrupt();
                 drainer.join(5000);
@@ -123,7 +129,8 @@ class SwitchMultiQueueDpdkTest {
                             }
                             int done = 0;
                             long stop = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                            while (done < b.count() && System.nanoTime() < stop) done += far.transmit(b, done, b.count());
+                            while (done < b.count() && System.nanoTime() < stop)
+                                    done += far.transmit(b, done, b.count());
                             assertEquals(b.count(), done);
                         }
                         Map<String, Long> now = before;
@@ -135,7 +142,8 @@ class SwitchMultiQueueDpdkTest {
                             d0 = now.getOrDefault("rx0", 0L) - before.getOrDefault("rx0", 0L);
                             d1 = now.getOrDefault("rx1", 0L) - before.getOrDefault("rx1", 0L);
                         }
-                        assertEquals(n, d0 + d1, "flow " + f + " arrived: " + d0 + " on queue 0, " + d1 + " on queue 1");
+                        assertEquals(n, d0 + d1,
+                                "flow " + f + " arrived: " + d0 + " on queue 0, " + d1 + " on queue 1");
                         assertTrue(d0 == 0 || d1 == 0, "flow " + f + " split over the queues: " + d0 + " / " + d1);
                         perQueueFlows[d0 > 0 ? 0 : 1]++;
                         before = now;
@@ -145,7 +153,8 @@ class SwitchMultiQueueDpdkTest {
                 assertTrue(perQueueFlows[0] > 0 && perQueueFlows[1] > 0,
                         "8 flows all on one queue: " + perQueueFlows[0] + " / " + perQueueFlows[1]);
                 PortStats back = sw.stats().ports().get(0);
-                assertEquals(1600, back.queues().get(0).forwarded().txPackets() + back.queues().get(1).forwarded().txPackets());
+                assertEquals(1600,
+                        back.queues().get(0).forwarded().txPackets() + back.queues().get(1).forwarded().txPackets());
             }
         } finally {
             if (drainer != null) {

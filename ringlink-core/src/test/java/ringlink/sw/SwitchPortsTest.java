@@ -120,7 +120,8 @@ class SwitchPortsTest {
         // receive batch must grow, or the big frame would not fit.
         sw = Switch.builder().threads(1).log(log::add).build();
         sw.start();
-        PairLink[] a = pair("rlsp-e", 2048), b = PairLink.create("rlsp-f", 256, PacketBatch.SUPERPACKET_BUFFER, Layer.L2, 9000, Offloads.ALL);
+        PairLink[] a = pair("rlsp-e", 2048),
+                b = PairLink.create("rlsp-f", 256, PacketBatch.SUPERPACKET_BUFFER, Layer.L2, 9000, Offloads.ALL);
         pairs.add(b);
         PairLink[] c = PairLink.create("rlsp-g", 256, PacketBatch.SUPERPACKET_BUFFER, Layer.L2, 9000, Offloads.ALL);
         pairs.add(c);
@@ -181,13 +182,15 @@ class SwitchPortsTest {
                 long expect = 0;
                 long deadline = System.nanoTime() + 90_000_000_000L;
                 while (expect < total && failed.get() == null) {
-                    if (System.nanoTime() > deadline) throw new AssertionError("only " + expect + " of " + total + " arrived");
+                    if (System.nanoTime() > deadline)
+                            throw new AssertionError("only " + expect + " of " + total + " arrived");
                     r.clear();
                     int n = b[1].receive(r);
                     for (int k = 0; k < n; k++) {
                         if (mac(r, k, 6) != A) continue; // a broadcast from a port that came and went
                         long seq = r.memory().get(ValueLayout.JAVA_LONG_UNALIGNED, r.dataOffset(k) + 14 + 20 + 8);
-                        if (seq != expect) throw new AssertionError("packet " + seq + " arrived where " + expect + " was due");
+                        if (seq != expect)
+                                throw new AssertionError("packet " + seq + " arrived where " + expect + " was due");
                         expect++;
                     }
                     received.set(expect);
@@ -216,7 +219,8 @@ class SwitchPortsTest {
             sender.join(100_000);
             receiver.join(100_000);
         }
-        if (failed.get() != null) throw new AssertionError("stream broken after " + changes + " port changes", failed.get());
+        if (failed.get() != null)
+                throw new AssertionError("stream broken after " + changes + " port changes", failed.get());
         assertEquals(total, received.get());
         assertEquals(60, changes);
         // What the sender transmitted reached b; nothing was dropped on the two stream ports.

@@ -131,7 +131,8 @@ class SwitchRetryTest {
     void aPortThatStaysFullDoesNotStallTheOthers() throws Exception {
         PairLink[] a = pair("rlsr-e"), b = pair("rlsr-f"), c = pair("rlsr-g");
         Full stuck = new Full(c[0], -1);
-        sw = Switch.builder().threads(1).txRetry(Duration.ofMillis(1)).port(a[0]).port(b[0]).port(stuck).log(m -> { }).build();
+        sw = Switch.builder().threads(1).txRetry(Duration.ofMillis(1)).port(a[0]).port(b[0]).port(stuck).log(m -> { })
+                .build();
         sw.start();
         assertEquals(200, deliver(a[1], b[1], 50, 200), "the good port gets every flooded frame");
         assertEquals(200, sw.stats().ports().get(2).drops().get(DropReason.BACKPRESSURE));

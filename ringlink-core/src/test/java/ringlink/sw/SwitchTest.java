@@ -56,7 +56,8 @@ class SwitchTest {
             assertEquals(32, Switch.DEFAULT_BATCH, "OVS-DPDK's burst: the loop benchmark compares like with like");
             for (int k = 0; k < b.capacity(); k++) {
                 int i = b.add();
-                assertEquals(0, (b.memory().address() + b.dataOffset(i)) % 64, "packet " + i + " does not start on a line");
+                assertEquals(0, (b.memory().address() + b.dataOffset(i)) % 64,
+                        "packet " + i + " does not start on a line");
             }
         } finally {
             poller.free();
@@ -67,7 +68,8 @@ class SwitchTest {
     Link[] build(Switch.Builder b, Offloads... offloads) throws IOException {
         Link[] far = new Link[offloads.length];
         for (int i = 0; i < offloads.length; i++) {
-            PairLink[] p = PairLink.create("rlcl-sw" + i, 256, PacketBatch.SUPERPACKET_BUFFER, Layer.L2, 1500, offloads[i]);
+            PairLink[] p =
+                    PairLink.create("rlcl-sw" + i, 256, PacketBatch.SUPERPACKET_BUFFER, Layer.L2, 1500, offloads[i]);
             pairs.add(p);
             far[i] = p[1];
         }
@@ -112,7 +114,8 @@ class SwitchTest {
         m.set(BE16, udp + 4, (short) udpLen);
         for (int k = 0; k < payload; k++) m.set(ValueLayout.JAVA_BYTE, udp + 8 + k, (byte) k);
         b.setLength(i, l2 + 20 + udpLen);
-        m.set(BE16, udp + 6, (short) Checksum.finish(Checksum.sum(m, udp, udpLen, Checksum.pseudoHeaderV4(m, ip, 17, udpLen))));
+        m.set(BE16, udp + 6,
+                (short) Checksum.finish(Checksum.sum(m, udp, udpLen, Checksum.pseudoHeaderV4(m, ip, 17, udpLen))));
         return i;
     }
 
@@ -238,7 +241,8 @@ class SwitchTest {
     @Test
     void addressesAgeOut() throws Exception {
         AtomicLong now = new AtomicLong(1_000_000_000L);
-        Link[] p = build(Switch.builder().clock(now::get).ageing(Duration.ofSeconds(10)), Offloads.ALL, Offloads.ALL, Offloads.ALL);
+        Link[] p = build(Switch.builder().clock(now::get).ageing(Duration.ofSeconds(10)), Offloads.ALL, Offloads.ALL,
+                Offloads.ALL);
         send(p[1], BCAST, B);
         expect(p[0], 1);
         expect(p[2], 1);
@@ -288,7 +292,8 @@ class SwitchTest {
         assertEquals(10, got.memory().get(BE16, got.dataOffset(0) + 14) & 0xfff);
         assertEquals(14 + 20 + 40 + 4, got.length(0));
         got = expect(nat20, 1);
-        assertEquals(10, got.memory().get(BE16, got.dataOffset(0) + 14) & 0xfff, "10 is tagged on a trunk with native 20");
+        assertEquals(10, got.memory().get(BE16, got.dataOffset(0) + 14) & 0xfff,
+                "10 is tagged on a trunk with native 20");
         expectNothing(a20);
 
         send(trunk, BCAST, B, 20); // tagged 20 on the trunk: untagged out of the access port and the native trunk
@@ -342,7 +347,8 @@ class SwitchTest {
         tx.clear();
         int i = frame(tx, BCAST, A, -1, 8000);
         MemorySegment m = tx.memory();
-        m.set(BE16, tx.dataOffset(i) + 34 + 6, (short) Checksum.fold(Checksum.pseudoHeaderV4(m, tx.dataOffset(i) + 14, 17, 8008)));
+        m.set(BE16, tx.dataOffset(i) + 34 + 6,
+                (short) Checksum.fold(Checksum.pseudoHeaderV4(m, tx.dataOffset(i) + 14, 17, 8008)));
         tx.setOffload(i, VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_UDP_L4, 42, 1400, 34, 6);
         assertEquals(1, p[0].transmit(tx));
         PacketBatch got = expect(p[1], 1);
@@ -362,7 +368,8 @@ class SwitchTest {
                 long ip = got.dataOffset(k) + 14;
                 int udpLen = got.length(k) - 34;
                 payload += udpLen - 8;
-                assertTrue(Checksum.verify(gm, ip + 20, udpLen, Checksum.pseudoHeaderV4(gm, ip, 17, udpLen)), "segment " + k + " checksum");
+                assertTrue(Checksum.verify(gm, ip + 20, udpLen, Checksum.pseudoHeaderV4(gm, ip, 17, udpLen)),
+                        "segment " + k + " checksum");
             }
             assertEquals(8000, payload);
             assertEquals(1, sw.stats().ports().get(2).segmented());
@@ -392,7 +399,8 @@ class SwitchTest {
         expect(p[1], 1);
         // The dead port's descriptor must not keep the pollers awake: they sleep again.
         var mx = java.lang.management.ManagementFactory.getThreadMXBean();
-        var pollers = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("ringlink-switch-")).toList();
+        var pollers = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("ringlink-switch-")).toList();
         Thread.sleep(100);
         long cpu0 = pollers.stream().mapToLong(t -> mx.getThreadCpuTime(t.threadId())).sum();
         Thread.sleep(500);
@@ -440,7 +448,8 @@ class SwitchTest {
         assertEquals(2, events.stream().filter(e -> e.getEventType().getName().equals("ringlink.PortUp")).count());
         assertEquals(2, events.stream().filter(e -> e.getEventType().getName().equals("ringlink.PortDown")
                 && e.getString("reason").equals("switch closed")).count());
-        var drop = events.stream().filter(e -> e.getEventType().getName().equals("ringlink.Drop")).findFirst().orElseThrow();
+        var drop = events.stream().filter(e -> e.getEventType().getName().equals("ringlink.Drop")).findFirst()
+                .orElseThrow();
         assertEquals("MALFORMED", drop.getString("reason"));
         assertEquals(1, drop.getLong("packets"));
         assertEquals("rlcl-sw0[0]", drop.getString("port"));
@@ -466,7 +475,8 @@ class SwitchTest {
     void hostileFramesAndMetadataNeverStopTheSwitch() throws Exception {
         PairLink[][] p = new PairLink[4][];
         Offloads[] o = {Offloads.ALL, Offloads.NONE, Offloads.of(Offloads.CSUM), Offloads.ALL};
-        for (int i = 0; i < 4; i++) pairs.add(p[i] = PairLink.create("rlcl-h" + i, 256, PacketBatch.SUPERPACKET_BUFFER, Layer.L2, 1500, o[i]));
+        for (int i = 0; i < 4; i++) pairs.add(p[i] =
+                PairLink.create("rlcl-h" + i, 256, PacketBatch.SUPERPACKET_BUFFER, Layer.L2, 1500, o[i]));
         sw = Switch.builder().threads(2).vlanAware(true)
                 .port(p[0][0], PortVlan.trunk(1, 10, 20)).port(p[1][0], PortVlan.access(10))
                 .port(p[2][0], PortVlan.trunk(-1, 10)).port(p[3][0], PortVlan.access(1)).build();
@@ -486,12 +496,14 @@ class SwitchTest {
                     putMac(m, off, r.nextBoolean() ? BCAST : A + r.nextInt(3));
                     putMac(m, off + 6, B + r.nextInt(3));
                     if (r.nextBoolean()) m.set(BE16, off + 12, (short) (r.nextBoolean() ? 0x0800 : 0x8100));
-                    if (len >= 18 && r.nextBoolean()) m.set(BE16, off + 14, (short) (r.nextBoolean() ? 10 : r.nextInt(4096)));
+                    if (len >= 18 && r.nextBoolean())
+                            m.set(BE16, off + 14, (short) (r.nextBoolean() ? 10 : r.nextInt(4096)));
                 }
                 tx.setLength(i, len);
                 // A link produces only the metadata its offloads allow; within that, the values lie.
                 if (o[round % 4] == Offloads.ALL) {
-                    tx.setOffload(i, r.nextInt(4), gso[r.nextInt(gso.length)], r.nextInt(200), r.nextInt(3000), r.nextInt(200), r.nextInt(40));
+                    tx.setOffload(i, r.nextInt(4), gso[r.nextInt(gso.length)], r.nextInt(200), r.nextInt(3000),
+                            r.nextInt(200), r.nextInt(40));
                 } else if (o[round % 4].has(Offloads.CSUM) && r.nextBoolean()) {
                     tx.setOffload(i, 1, 0, 0, 0, r.nextInt(200), r.nextInt(40));
                 }
@@ -508,7 +520,8 @@ class SwitchTest {
         Thread.sleep(200);
         drainAll(p);
         for (int i = 0; i < 4; i++) assertTrue(sw.isUp(i), "port " + i + " went down");
-        assertTrue(Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("ringlink-switch-")).count() == 2);
+        assertTrue(Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("ringlink-switch-"))
+                .count() == 2);
         var s = sw.stats();
         long drops = s.ports().stream().mapToLong(PortStats::totalDrops).sum();
         assertTrue(drops > 0, "hostile frames are counted as drops");
@@ -539,7 +552,8 @@ class SwitchTest {
         Link[] p = build(Switch.builder().threads(1), Offloads.ALL, Offloads.ALL);
         send(p[1], BCAST, B);
         expect(p[0], 1);
-        Thread poller = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("ringlink-switch-0")).findFirst().orElseThrow();
+        Thread poller = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("ringlink-switch-0")).findFirst().orElseThrow();
         var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         tx.clear();
         for (int k = 0; k < 32; k++) frame(tx, B, A, -1, 64);

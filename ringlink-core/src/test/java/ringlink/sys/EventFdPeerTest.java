@@ -46,7 +46,8 @@ class EventFdPeerTest {
         try (Fd peer = EventFd.createFd(0, 0); EventFd ours = EventFd.adoptPeer(peer.dup())) {
             peer.setNonBlocking(false); // the peer clears the flag after we adopted it (shared open file)
             assertTrue(ours.isShared());
-            long v = assertTimeoutPreemptively(BOUND, ours::drain, "drain blocked on an empty eventfd without O_NONBLOCK");
+            long v = assertTimeoutPreemptively(BOUND, ours::drain,
+                    "drain blocked on an empty eventfd without O_NONBLOCK");
             assertEquals(0, v);
             writeCounter(peer, 7);
             assertEquals(7, ours.drain());
@@ -82,7 +83,8 @@ class EventFdPeerTest {
             assertFalse(ours.peerBlockedWrite());
             int f = ours.fd().acquire();
             try {
-                assertTimeoutPreemptively(BOUND, () -> ours.writeWatched(f), "the watchdog did not release a blocked write");
+                assertTimeoutPreemptively(BOUND, () -> ours.writeWatched(f),
+                        "the watchdog did not release a blocked write");
             } finally {
                 ours.fd().release();
             }
@@ -136,7 +138,8 @@ class EventFdPeerTest {
         }
         Fd[] pipe = Pipe.create(0);
         try {
-            assertTrue(EventFd.checkPeer(pipe[0]).startsWith("not an eventfd but a pipe (pipe:["), EventFd.checkPeer(pipe[0]));
+            assertTrue(EventFd.checkPeer(pipe[0]).startsWith("not an eventfd but a pipe (pipe:["),
+                    EventFd.checkPeer(pipe[0]));
         } finally {
             pipe[0].close();
             pipe[1].close();

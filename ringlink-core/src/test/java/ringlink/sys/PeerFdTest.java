@@ -43,7 +43,8 @@ class PeerFdTest {
         }
         // Not sealable (no MFD_ALLOW_SEALING: F_SEAL_SEAL from birth): refused unless allowed.
         try (Fd f = MemFd.create("rl-peerfd", 8192, 0)) {
-            assertTrue(MemFd.checkPeer(f, 8192, false).contains("sealed without F_SEAL_SHRINK"), MemFd.checkPeer(f, 8192, false));
+            assertTrue(MemFd.checkPeer(f, 8192, false).contains("sealed without F_SEAL_SHRINK"),
+                    MemFd.checkPeer(f, 8192, false));
             assertNull(MemFd.checkPeer(f, 8192, true));
             assertEquals(MemFd.F_SEAL_SEAL, MemFd.seals(f));
         }
@@ -54,7 +55,8 @@ class PeerFdTest {
         // A pipe is no file at all.
         Fd[] p = Pipe.create(0);
         try {
-            assertTrue(MemFd.checkPeer(p[0], 4096, true).startsWith("not a mappable file (pipe:["), MemFd.checkPeer(p[0], 4096, true));
+            assertTrue(MemFd.checkPeer(p[0], 4096, true).startsWith("not a mappable file (pipe:["),
+                    MemFd.checkPeer(p[0], 4096, true));
         } finally {
             p[0].close();
             p[1].close();

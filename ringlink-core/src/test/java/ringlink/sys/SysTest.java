@@ -53,7 +53,8 @@ class SysTest {
             assertEquals(0, ev.drain());
             ev.signal();
             ev.signal();
-            assertEquals(PollfdLayout.POLLIN, PollSet.pollOne(ev.fd(), PollfdLayout.POLLIN, 1000) & PollfdLayout.POLLIN);
+            assertEquals(PollfdLayout.POLLIN,
+                    PollSet.pollOne(ev.fd(), PollfdLayout.POLLIN, 1000) & PollfdLayout.POLLIN);
             assertEquals(2, ev.drain());
             assertEquals(0, PollSet.pollOne(ev.fd(), PollfdLayout.POLLIN, 0));
         }
@@ -69,7 +70,8 @@ class SysTest {
         for (int round = 0; round < 2_000; round++) {
             EventFd e = EventFd.create();
             e.signal();
-            java.util.concurrent.atomic.AtomicReference<Throwable> bad = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<Throwable> bad =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             CountDownLatch go = new CountDownLatch(1);
             Thread drainer = Thread.ofPlatform().start(() -> {
                 try {
@@ -236,7 +238,8 @@ class SysTest {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment attr = a.allocate(128);
             attr.set(ValueLayout.JAVA_INT, 0, 9999); // map_type nonsense
-            SysException e = assertThrows(SysException.class, () -> Bpf.call(Bpf.BPF_MAP_CREATE, attr, "BPF_MAP_CREATE"));
+            SysException e =
+                    assertThrows(SysException.class, () -> Bpf.call(Bpf.BPF_MAP_CREATE, attr, "BPF_MAP_CREATE"));
             assertTrue(e.getMessage().startsWith("bpf(BPF_MAP_CREATE)"), e.getMessage());
         }
     }

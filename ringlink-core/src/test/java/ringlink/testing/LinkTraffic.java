@@ -49,7 +49,8 @@ public final class LinkTraffic {
                         if (n > 0) {
                             packets.addAndGet(n);
                             bytes.addAndGet(b.totalBytes());
-                            if (checkPattern) for (int i = 0; i < n; i++) if (!patternOk(b, i)) corrupt.incrementAndGet();
+                            if (checkPattern) for (int i = 0; i < n; i++) if (!patternOk(b, i))
+                                    corrupt.incrementAndGet();
                         } else if (link.prepareToWait()) {
                             PollSet.pollOne(link.readyFd(), PollfdLayout.POLLIN, 20);
                             link.finishWait();
@@ -103,7 +104,9 @@ public final class LinkTraffic {
         return true;
     }
 
-    /** Fills {@code b} with {@code n} Ethernet frames of {@code size} bytes (broadcast, IPv4 ethertype, a byte pattern). */
+    /**
+     * Fills {@code b} with {@code n} Ethernet frames of {@code size} bytes (broadcast, IPv4 ethertype, a byte pattern).
+     */
     public static void frames(PacketBatch b, int n, int size) {
         b.clear();
         for (int k = 0; k < n; k++) {

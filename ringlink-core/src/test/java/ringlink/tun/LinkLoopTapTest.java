@@ -102,12 +102,15 @@ class LinkLoopTapTest {
                 assertTrue(tap.receive(b) > 0, "and the packet is there");
 
                 AtomicLong arps = new AtomicLong();
-                try (LinkLoop loop = LinkLoop.builder().name("rl-lltap").idleStrategy(IdleStrategy.sleeping()).build()) {
+                try (LinkLoop loop =
+                        LinkLoop.builder().name("rl-lltap").idleStrategy(IdleStrategy.sleeping()).build()) {
                     loop.register(tap, (l, batch) -> {
                         for (int i = 0; i < batch.count(); i++) {
                             long off = batch.dataOffset(i);
-                            if (batch.length(i) >= 14 && batch.memory().get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 12) == 0x08
-                                    && batch.memory().get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 13) == 0x06) arps.incrementAndGet();
+                            if (batch.length(i) >= 14
+                                    && batch.memory().get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 12) == 0x08
+                                    && batch.memory().get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 13)
+                                            == 0x06) arps.incrementAndGet();
                         }
                     }).added().get(10, TimeUnit.SECONDS);
                     long deadline = System.nanoTime() + 30_000_000_000L;
@@ -135,7 +138,8 @@ class LinkLoopTapTest {
                 args.add(p.toString());
             }
         }
-        ToolProvider javac = ToolProvider.findFirst("javac").orElseThrow(() -> new AssertionError("no javac in this JDK"));
+        ToolProvider javac =
+                ToolProvider.findFirst("javac").orElseThrow(() -> new AssertionError("no javac in this JDK"));
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int rc = javac.run(new PrintStream(err), new PrintStream(err), args.toArray(String[]::new));
         assertEquals(0, rc, () -> "examples/" + name + " does not compile:\n" + err);
@@ -152,8 +156,10 @@ class LinkLoopTapTest {
                 assertTrue(Files.isRegularFile(d.resolve("pom.xml")), d + " has no pom.xml");
                 assertTrue(Files.isRegularFile(d.resolve("README.md")), d + " has no README.md");
                 String pom = Files.readString(d.resolve("pom.xml"));
-                assertTrue(pom.contains("<artifactId>ringlink-examples</artifactId>"), d + ": parent must be ringlink-examples");
-                assertTrue(pom.contains("<artifactId>ringlink-core</artifactId>"), d + ": must depend on ringlink-core by its coordinates");
+                assertTrue(pom.contains("<artifactId>ringlink-examples</artifactId>"),
+                        d + ": parent must be ringlink-examples");
+                assertTrue(pom.contains("<artifactId>ringlink-core</artifactId>"),
+                        d + ": must depend on ringlink-core by its coordinates");
                 compileExample(d.getFileName().toString(), tmp.resolve(d.getFileName().toString()));
             }
         } finally {
@@ -170,7 +176,8 @@ class LinkLoopTapTest {
         assertTrue(from >= 0, "README has a Using the library section");
         int to = readme.indexOf("\n## ", from + 5);
         String section = readme.substring(from, to < 0 ? readme.length() : to);
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("```java\n(.*?)```", java.util.regex.Pattern.DOTALL).matcher(section);
+        java.util.regex.Matcher m =
+                java.util.regex.Pattern.compile("```java\n(.*?)```", java.util.regex.Pattern.DOTALL).matcher(section);
         Path dir = Files.createTempDirectory("rl-readme");
         List<String> args = new ArrayList<>(List.of("-d", dir.resolve("classes").toString(), "-cp",
                 System.getProperty("java.class.path"), "--release", "25"));

@@ -30,7 +30,8 @@ final class Pkt {
         b.putInt(0x60000000).putShort((short) l4).put((byte) 17).put((byte) 64);
         byte[] s = new byte[16], d = new byte[16];
         s[0] = (byte) 0xfd; s[15] = 1; d[0] = (byte) 0xfd; d[15] = 2;
-        b.put(s).put(d).putShort((short) 1234).putShort((short) 5678).putShort((short) l4).putShort((short) 0).put(payload);
+        b.put(s).put(d).putShort((short) 1234).putShort((short) 5678).putShort((short) l4).putShort((short) 0)
+                .put(payload);
         byte[] p = b.array();
         fixChecksums(p, 6, 40, 17);
         return p;

@@ -54,11 +54,13 @@ class TapMultiQueueSwitchTest {
             for (PortStats p : stats.ports()) {
                 sb.append(p.name());
                 for (QueueStats q : p.queues()) {
-                    sb.append(String.format(" q%d rx %d tx %d", q.queue(), q.forwarded().rxPackets(), q.forwarded().txPackets()));
+                    sb.append(String.format(" q%d rx %d tx %d", q.queue(), q.forwarded().rxPackets(),
+                            q.forwarded().txPackets()));
                 }
                 sb.append('\n');
             }
-            System.out.printf("tap 4 queues, 8 streams: %.2f Gbit/s, reverse %.2f Gbit/s%n%s", tcp.gbps(), rev.gbps(), sb);
+            System.out.printf("tap 4 queues, 8 streams: %.2f Gbit/s, reverse %.2f Gbit/s%n%s", tcp.gbps(), rev.gbps(),
+                    sb);
             assertTrue(tcp.bitsPerSecond() > 0 && rev.bitsPerSecond() > 0);
             for (PortStats p : stats.ports()) {
                 assertEquals(4, p.queues().size(), p.name());
@@ -72,8 +74,10 @@ class TapMultiQueueSwitchTest {
                 assertEquals(p.forwarded().rxPackets(), rx, "per-queue rx adds up: " + sb);
                 // Eight streams (plus their ACKs) each way over four queues: more than one queue
                 // carries them in both directions (one would mean no spreading at all).
-                assertTrue(rxQueues >= 2, p.name() + ": the kernel spread the streams over " + rxQueues + " queues\n" + sb);
-                assertTrue(txQueues >= 2, p.name() + ": the switch steered the flows into " + txQueues + " queues\n" + sb);
+                assertTrue(rxQueues >= 2,
+                        p.name() + ": the kernel spread the streams over " + rxQueues + " queues\n" + sb);
+                assertTrue(txQueues >= 2,
+                        p.name() + ": the switch steered the flows into " + txQueues + " queues\n" + sb);
             }
         } finally {
             if (sw != null) sw.close();

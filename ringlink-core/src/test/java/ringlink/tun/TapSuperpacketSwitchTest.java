@@ -42,21 +42,26 @@ class TapSuperpacketSwitchTest {
         Env.requireProgram("ping", "iputils-ping");
         try (Netns a = Netns.create(NS_A); Netns b = Netns.create(NS_B)) {
             Run whole = run(a, b, false);
-            System.out.printf("TAP(tso) -> switch -> TAP(no offloads), superpackets whole: v4 %.2f Gbit/s (%d superpackets out),"
+            System.out.printf(
+                    "TAP(tso) -> switch -> TAP(no offloads), superpackets whole: v4 %.2f Gbit/s (%d superpackets out),"
                     + " v6 -P 8 %.2f Gbit/s (%d out); segmented in Java %d, OFFLOAD drops %d%n",
-                    whole.v4.gbps(), whole.out4, whole.v6.gbps(), whole.out6, whole.b.segmented(), offloadDrops(whole.b));
+                    whole.v4.gbps(), whole.out4, whole.v6.gbps(), whole.out6, whole.b.segmented(),
+                            offloadDrops(whole.b));
             assertTrue(whole.out4 > 0, "IPv4 superpackets handed to B whole: " + whole.b);
             assertTrue(whole.out6 > 0, "IPv6 superpackets handed to B whole: " + whole.b);
             assertEquals(0, whole.b.segmented(), "nothing segmented in Java for a TAP: " + whole.b);
             assertEquals(0L, offloadDrops(whole.b), "no offload drops: " + whole.b);
-            assertTrue(whole.b.link().superpackets() >= whole.out4 + whole.out6, "the TAP wrote them as superpackets: " + whole.b.link());
+            assertTrue(whole.b.link().superpackets() >= whole.out4 + whole.out6,
+                    "the TAP wrote them as superpackets: " + whole.b.link());
 
             // The behaviour before, in the same run: B admits on transmit only what it negotiated
             // (nothing), so the switch segments in Java and the TAP writes segment by segment.
             Run seg = run(a, b, true);
-            System.out.printf("the same, segmented in Java (one writev per segment): v4 %.2f Gbit/s, v6 -P 8 %.2f Gbit/s,"
+            System.out.printf(
+                    "the same, segmented in Java (one writev per segment): v4 %.2f Gbit/s, v6 -P 8 %.2f Gbit/s,"
                     + " %d superpackets segmented; whole/segmented v4 %.2f, v6 %.2f%n", seg.v4.gbps(), seg.v6.gbps(),
-                    seg.b.segmented(), whole.v4.bitsPerSecond() / seg.v4.bitsPerSecond(), whole.v6.bitsPerSecond() / seg.v6.bitsPerSecond());
+                    seg.b.segmented(), whole.v4.bitsPerSecond() / seg.v4.bitsPerSecond(),
+                            whole.v6.bitsPerSecond() / seg.v6.bitsPerSecond());
             assertTrue(seg.b.segmented() > 0, "the narrowed port needs Java segmentation: " + seg.b);
             assertEquals(0, seg.out4 + seg.out6, "nothing whole to the narrowed port");
         }
@@ -68,7 +73,10 @@ class TapSuperpacketSwitchTest {
         return p.drops().getOrDefault(DropReason.OFFLOAD, 0L);
     }
 
-    /** TAP A (csum,tso) and B (none) in the namespaces, one switch between them; iperf3 v4, then v6 with 8 streams, A to B. */
+    /**
+     * TAP A (csum,tso) and B (none) in the namespaces, one switch between them; iperf3 v4, then v6 with 8 streams, A to
+     * B.
+     */
     private static Run run(Netns a, Netns b, boolean narrow) throws Exception {
         Switch sw = null;
         Link la = null, lb = null;
@@ -76,7 +84,8 @@ class TapSuperpacketSwitchTest {
             la = Links.open("tap:" + IF_A + "?offload=csum,tso&up=false");
             lb = Links.open("tap:" + IF_B + "?offload=none&up=false");
             assertEquals(Offloads.NONE, lb.offloads(), "B negotiated nothing");
-            assertTrue(lb.transmitOffloads().has(Offloads.TSO4 | Offloads.TSO6 | Offloads.CSUM), lb.transmitOffloads().toString());
+            assertTrue(lb.transmitOffloads().has(Offloads.TSO4 | Offloads.TSO6 | Offloads.CSUM),
+                    lb.transmitOffloads().toString());
             a.adopt(IF_A, "10.77.22.1/24", "fd77:22::1/64");
             b.adopt(IF_B, "10.77.22.2/24", "fd77:22::2/64");
             sw = Switch.builder().threads(1).port(la).port(narrow ? new NegotiatedOnly(lb) : lb).build();
@@ -110,7 +119,8 @@ class TapSuperpacketSwitchTest {
         @Override public Offloads transmitOffloads() { return l.offloads(); }
         @Override public int maxReceiveSize() { return l.maxReceiveSize(); }
         @Override public int receive(PacketBatch batch) throws IOException { return l.receive(batch); }
-        @Override public int transmit(PacketBatch batch, int from, int to) throws IOException { return l.transmit(batch, from, to); }
+        @Override public int transmit(PacketBatch batch, int from, int to) throws IOException {
+                return l.transmit(batch, from, to); }
         @Override public Fd readyFd() { return l.readyFd(); }
         @Override public boolean prepareToWait() throws IOException { return l.prepareToWait(); }
         @Override public void finishWait() throws IOException { l.finishWait(); }

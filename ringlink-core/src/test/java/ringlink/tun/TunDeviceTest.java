@@ -38,7 +38,8 @@ class TunDeviceTest {
                 P(TUN_F_TSO6); P(TUN_F_TSO_ECN); P(TUN_F_UFO);
                 P(SIOCGIFFLAGS); P(SIOCSIFFLAGS); P(SIOCGIFMTU); P(SIOCSIFMTU); P(SIOCSIFADDR); P(SIOCSIFNETMASK);
                 P(sizeof(struct ifreq)); P(offsetof(struct ifreq, ifr_flags)); P(IFF_UP); P(IFF_RUNNING);
-                P(sizeof(struct in6_ifreq)); P(offsetof(struct in6_ifreq, ifr6_prefixlen)); P(offsetof(struct in6_ifreq, ifr6_ifindex));
+                P(sizeof(struct in6_ifreq)); P(offsetof(struct in6_ifreq, ifr6_prefixlen)); \
+                P(offsetof(struct in6_ifreq, ifr6_ifindex));
                 """);
         assertEquals(c.get("TUNSETIFF"), TunDevice.TUNSETIFF);
         assertEquals(c.get("TUNSETPERSIST"), TunDevice.TUNSETPERSIST);
@@ -89,7 +90,8 @@ class TunDeviceTest {
             assertEquals(1500 + TunLink.L2_OVERHEAD, l.maxReceiveSize());
             assertFalse(l.groEnabled());
         }
-        assertEquals(Offloads.of(Offloads.CSUM | Offloads.TSO4), TunDevice.fromTunBits(TunDevice.tunBits(Offloads.parse("tso4"))));
+        assertEquals(Offloads.of(Offloads.CSUM | Offloads.TSO4),
+                TunDevice.fromTunBits(TunDevice.tunBits(Offloads.parse("tso4"))));
         assertEquals(0, TunDevice.tunBits(Offloads.of(Offloads.TSO4)), "TSO without CSUM is not asked for");
     }
 
@@ -98,8 +100,10 @@ class TunDeviceTest {
     void tunOffloadFlagsFollowTheLinkOffloads() {
         assertEquals(0, TunDevice.tunBits(Offloads.NONE));
         assertEquals(TunDevice.TUN_F_CSUM, TunDevice.tunBits(Offloads.parse("csum")));
-        assertEquals(TunDevice.TUN_F_CSUM | TunDevice.TUN_F_TSO4 | TunDevice.TUN_F_TSO6, TunDevice.tunBits(Offloads.parse("tso")));
-        assertEquals(TunDevice.TUN_F_CSUM | TunDevice.TUN_F_USO4 | TunDevice.TUN_F_USO6, TunDevice.tunBits(Offloads.parse("uso")));
+        assertEquals(TunDevice.TUN_F_CSUM | TunDevice.TUN_F_TSO4 | TunDevice.TUN_F_TSO6,
+                TunDevice.tunBits(Offloads.parse("tso")));
+        assertEquals(TunDevice.TUN_F_CSUM | TunDevice.TUN_F_USO4 | TunDevice.TUN_F_USO6,
+                TunDevice.tunBits(Offloads.parse("uso")));
         assertEquals(0, TunDevice.tunBits(Offloads.parse("ecn")), "ECN alone means nothing without checksum offload");
     }
 
@@ -151,13 +155,16 @@ class TunDeviceTest {
             byte[] p = Pkt.tcp4(1, 0x10, 1, new byte[3000]);
             for (int k = 0; k < 3; k++) {
                 int i = b.add();
-                java.lang.foreign.MemorySegment.copy(p, 0, b.memory(), java.lang.foreign.ValueLayout.JAVA_BYTE, b.dataOffset(i), p.length);
+                java.lang.foreign.MemorySegment.copy(p, 0, b.memory(), java.lang.foreign.ValueLayout.JAVA_BYTE,
+                        b.dataOffset(i), p.length);
                 b.setLength(i, p.length);
             }
             // csum_start far beyond the packet: the kernel says EINVAL
-            b.setOffload(0, ringlink.packet.VirtioNetHdr.F_NEEDS_CSUM, ringlink.packet.VirtioNetHdr.GSO_TCPV4, 40, 1000, 3900, 16);
+            b.setOffload(0, ringlink.packet.VirtioNetHdr.F_NEEDS_CSUM, ringlink.packet.VirtioNetHdr.GSO_TCPV4, 40, 1000,
+                    3900, 16);
             // gso_size 0
-            b.setOffload(1, ringlink.packet.VirtioNetHdr.F_NEEDS_CSUM, ringlink.packet.VirtioNetHdr.GSO_TCPV4, 40, 0, 20, 16);
+            b.setOffload(1, ringlink.packet.VirtioNetHdr.F_NEEDS_CSUM, ringlink.packet.VirtioNetHdr.GSO_TCPV4, 40, 0,
+                    20, 16);
             assertEquals(3, l.transmit(b));
             ringlink.link.LinkStats s = l.counters().snapshot();
             System.out.println("lying superpackets to the kernel: " + s + " last error: " + l.lastError());
@@ -179,7 +186,8 @@ class TunDeviceTest {
 
     @Test
     void badSpecsGiveClearErrors() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Links.open("tun:" + IF + "?ofload=tso"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Links.open("tun:" + IF + "?ofload=tso"));
         assertTrue(e.getMessage().contains("unknown parameter 'ofload'"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Links.open("tap:" + IF + "?vnethdr=11"));
         assertThrows(IllegalArgumentException.class, () -> Links.open("tun:this-name-is-too-long"));

@@ -235,7 +235,8 @@ class TunLinkInputTest {
         open(Offloads.NONE, false);
         assertEquals(Offloads.NONE, link.offloads());
         for (int bit : new int[] {Offloads.CSUM, Offloads.TSO4, Offloads.TSO6, Offloads.TSO_ECN}) {
-            assertTrue(link.transmitOffloads().has(bit), "writes take " + Offloads.of(bit) + ": " + link.transmitOffloads());
+            assertTrue(link.transmitOffloads().has(bit),
+                    "writes take " + Offloads.of(bit) + ": " + link.transmitOffloads());
         }
         byte[] p = Pkt.tcp4(1, 0x10, 1, new byte[3000]);
         batch.clear();
@@ -295,7 +296,8 @@ class TunLinkInputTest {
         assertEquals(1, link.counters().snapshot().superpackets());
         assertEquals(5, link.counters().snapshot().txPackets());
         // segment what was written and compare with what went in
-        try (PacketBatch sb = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER); PacketBatch out = new PacketBatch(16, 2048)) {
+        try (PacketBatch sb = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER);
+                PacketBatch out = new PacketBatch(16, 2048)) {
             int i = sb.add();
             MemorySegment.copy(got, 10, sb.memory(), ValueLayout.JAVA_BYTE, sb.dataOffset(i), got.length - 10);
             sb.setLength(i, got.length - 10);
@@ -322,20 +324,23 @@ class TunLinkInputTest {
             for (int x = 0; x < pay.length; x++) pay[x] = (byte) (k + x * 7);
             originals[k] = Pkt.udp6(pay);
             int i = batch.add();
-            MemorySegment.copy(originals[k], 0, batch.memory(), ValueLayout.JAVA_BYTE, batch.dataOffset(i), originals[k].length);
+            MemorySegment.copy(originals[k], 0, batch.memory(), ValueLayout.JAVA_BYTE, batch.dataOffset(i),
+                    originals[k].length);
             batch.setLength(i, originals[k].length);
         }
         assertEquals(5, link.transmit(batch));
         byte[] got = kernelReceives();
         assertEquals(VirtioNetHdr.GSO_UDP_L4, got[1]);
         assertEquals(10 + 48 + 4 * 700 + 123, got.length);
-        try (PacketBatch sb = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER); PacketBatch out = new PacketBatch(16, 2048)) {
+        try (PacketBatch sb = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER);
+                PacketBatch out = new PacketBatch(16, 2048)) {
             int i = sb.add();
             MemorySegment.copy(got, 10, sb.memory(), ValueLayout.JAVA_BYTE, sb.dataOffset(i), got.length - 10);
             sb.setLength(i, got.length - 10);
             VirtioNetHdr.decode(MemorySegment.ofArray(got), 0, sb, i);
             assertEquals(5, new Gso().segment(sb, i, Framing.IP, out));
-            for (int k = 0; k < 5; k++) assertArrayEquals(originals[k], out.data(k).toArray(ValueLayout.JAVA_BYTE), "datagram " + k);
+            for (int k = 0; k < 5; k++)
+                    assertArrayEquals(originals[k], out.data(k).toArray(ValueLayout.JAVA_BYTE), "datagram " + k);
         }
     }
 

@@ -123,7 +123,8 @@ class TunRelayStopTest {
     @Test
     void pinningToACpuTheKernelLacksFailsAtStart() {
         // CPU 1023 can be named in the mask but does not exist on a test machine: the kernel says EINVAL
-        SysException e = assertThrows(SysException.class, () -> LinkRelay.start(a, b, Duration.ZERO, CpuAffinity.MAX_CPUS - 1));
+        SysException e =
+                assertThrows(SysException.class, () -> LinkRelay.start(a, b, Duration.ZERO, CpuAffinity.MAX_CPUS - 1));
         assertTrue(e.getMessage().contains("sched_setaffinity"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> LinkRelay.start(a, b, Duration.ZERO, -1));
         assertThrows(IllegalArgumentException.class, () -> LinkRelay.start(a, b, Duration.ZERO, CpuAffinity.MAX_CPUS));

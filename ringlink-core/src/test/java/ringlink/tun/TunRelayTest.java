@@ -84,7 +84,8 @@ class TunRelayTest {
         System.out.printf("tun+offloads TCPv4 %.2f Gbit/s; A rx %d packets, %d superpackets, avg %d B%n",
                 tcp.gbps(), d.rxPackets(), d.superpackets(), d.rxBytes() / Math.max(1, d.rxPackets()));
         assertTrue(d.superpackets() > 100, () -> "expected superpackets from the kernel, got " + d);
-        assertTrue(d.rxBytes() / Math.max(1, d.rxPackets()) > 16_000, () -> "expected large (~64 KB) packets, got " + d);
+        assertTrue(d.rxBytes() / Math.max(1, d.rxPackets()) > 16_000,
+                () -> "expected large (~64 KB) packets, got " + d);
         assertTrue(l[1].counters().snapshot().superpackets() > 100, "superpackets written whole to B");
         Iperf.Result tcp6 = Iperf.run(a, b, "fd77::2", 3);
         Iperf.Result udp = Iperf.run(a, b, "10.77.0.2", 3, "-u", "-b", "1G");

@@ -44,8 +44,10 @@ class TunnelLinkTest {
     /** A at port pa sending to pb, and the reverse; extra parameters for A. */
     static TunnelLink[] pair(String scheme, String aExtra, String remotesOfA) throws Exception {
         int pa = freePort(), pb = freePort();
-        TunnelLink a = (TunnelLink) Links.open(scheme + ":127.0.0.1?remote=" + remotesOfA + "&vni=42&port=" + pa + "&dstport=" + pb + aExtra);
-        TunnelLink b = (TunnelLink) Links.open(scheme + ":127.0.0.1?remote=127.0.0.1&vni=42&port=" + pb + "&dstport=" + pa);
+        TunnelLink a = (TunnelLink) Links.open(scheme + ":127.0.0.1?remote=" + remotesOfA + "&vni=42&port=" + pa
+                + "&dstport=" + pb + aExtra);
+        TunnelLink b =
+                (TunnelLink) Links.open(scheme + ":127.0.0.1?remote=127.0.0.1&vni=42&port=" + pb + "&dstport=" + pa);
         return new TunnelLink[] {a, b};
     }
 
@@ -160,7 +162,8 @@ class TunnelLinkTest {
                 int hdr = TunnelTestPackets.headers(v);
                 try (PacketBatch out = new PacketBatch(1, 70000)) {
                     put(out, sp);
-                    out.setOffload(0, VirtioNetHdr.F_NEEDS_CSUM, v == 4 ? VirtioNetHdr.GSO_TCPV4 : VirtioNetHdr.GSO_TCPV6,
+                    out.setOffload(0, VirtioNetHdr.F_NEEDS_CSUM,
+                            v == 4 ? VirtioNetHdr.GSO_TCPV4 : VirtioNetHdr.GSO_TCPV6,
                             hdr, 1400, hdr - 20, 16);
                     assertEquals(1, a.transmit(out));
                 }
@@ -184,8 +187,10 @@ class TunnelLinkTest {
                         }
                     }
                 }
-                assertArrayEquals(payload, data.toByteArray(), "the TCP payload arrives whole and in order (IPv" + v + ")");
-                assertTrue(b.rxChannel().rxGroMessages() >= 1, "loopback delivered the run whole to the UDP_GRO socket");
+                assertArrayEquals(payload, data.toByteArray(),
+                        "the TCP payload arrives whole and in order (IPv" + v + ")");
+                assertTrue(b.rxChannel().rxGroMessages() >= 1,
+                        "loopback delivered the run whole to the UDP_GRO socket");
                 assertEquals(1, superpackets, "Gro coalesced the segments back into one superpacket");
             }
         }
@@ -250,7 +255,8 @@ class TunnelLinkTest {
         long me = Thread.currentThread().threadId();
         TunnelLink[] p = pair("vxlan", "&fdb=" + B_MAC + "@127.0.0.1&srcports=2", "127.0.0.1");
         try (TunnelLink a = p[0]; TunnelLink b = p[1];
-             PacketBatch out = new PacketBatch(32, 2048); PacketBatch in = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
+             PacketBatch out = new PacketBatch(32, 2048);
+             PacketBatch in = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
             for (int k = 0; k < 32; k++) put(out, frame(B_MAC, A_MAC, 1000, k));
             double best = Double.MAX_VALUE;
             long packets = 0;
@@ -272,7 +278,8 @@ class TunnelLinkTest {
                 if (window >= 4 && n > 0) best = Math.min(best, (double) bytes / n); // windows 0-3: warm-up
             }
             long calls = a.txChannel(0).txCalls() + a.txChannel(1).txCalls() + b.rxChannel().rxCalls();
-            System.out.printf("steady state: %.3f bytes allocated per packet in the best window (%d packets, %d sendmmsg+recvmmsg calls in all)%n",
+            System.out.printf("steady state: %.3f bytes allocated per packet in the best window (%d packets, %d "
+                    + "sendmmsg+recvmmsg calls in all)%n",
                     best, packets, calls);
             assertTrue(packets > 0, "nothing arrived");
             assertTrue(best < 8, "bytes allocated per packet in the best window: " + best);
@@ -284,7 +291,8 @@ class TunnelLinkTest {
     void outerSourcePortFollowsTheInnerFlow() throws Exception {
         Path py = Env.requireProgram("python3", "python3");
         int flows = 16, perFlow = 4;
-        Process sink = new ProcessBuilder(py.toString(), Env.projectDir().resolve("src/test/python/tunnelsink.py").toString(),
+        Process sink =
+                new ProcessBuilder(py.toString(), Env.projectDir().resolve("src/test/python/tunnelsink.py").toString(),
                 "127.0.0.1", Integer.toString(flows * perFlow)).redirectErrorStream(true).start();
         try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(sink.getInputStream()))) {
             int port = Integer.parseInt(out.readLine().substring(5).trim());
@@ -368,7 +376,8 @@ class TunnelLinkTest {
             java.util.List<byte[]> got = receive(b, 1);
             assertEquals(1, got.size());
             assertArrayEquals(inner, got.get(0), "the frame after a non-critical option");
-            waitFor(b, s -> s.criticalOptions() + s.oam() + s.badFlags() + s.badVni() + s.badOptions() + s.badShort(), 8);
+            waitFor(b, s -> s.criticalOptions() + s.oam() + s.badFlags() + s.badVni() + s.badOptions() + s.badShort(),
+                    8);
             TunnelLink.Stats s = b.stats();
             assertEquals(2, s.criticalOptions(), s.toString());
             assertEquals(1, s.oam());
@@ -381,7 +390,8 @@ class TunnelLinkTest {
 
     @Test
     void specs() throws Exception {
-        assertThrows(IllegalArgumentException.class, () -> Links.open("vxlan:127.0.0.1?remote=127.0.0.2"), "vni required");
+        assertThrows(IllegalArgumentException.class, () -> Links.open("vxlan:127.0.0.1?remote=127.0.0.2"),
+                "vni required");
         assertThrows(IllegalArgumentException.class, () -> Links.open("vxlan:127.0.0.1?vni=16777216"));
         assertThrows(IllegalArgumentException.class, () -> Links.open("vxlan:127.0.0.1?vni=1&remote=::1"));
         assertThrows(IllegalArgumentException.class, () -> Links.open("geneve:127.0.0.1?vni=1&fdb=zz@127.0.0.1"));

@@ -54,7 +54,8 @@ class UdpLinkTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (sent < b.count()) {
             sent += l.transmit(b, sent, b.count());
-            if (System.nanoTime() > deadline) throw new AssertionError("transmit stuck at " + sent + " of " + b.count());
+            if (System.nanoTime() > deadline)
+                    throw new AssertionError("transmit stuck at " + sent + " of " + b.count());
         }
     }
 
@@ -136,7 +137,8 @@ class UdpLinkTest {
         int[] sizes = new int[60];
         for (int k = 0; k < sizes.length; k++) sizes[k] = 200 + (k / 10) * 100;
         try (UdpPeer a = UdpPeer.sink(lo(v6), 30, false); UdpPeer c = UdpPeer.sink(lo(v6), 30, true);
-             Link l = Links.open("udp:" + hostPort(v6, 0) + "?remote=" + hostPort(v6, a.port) + "," + hostPort(v6, c.port));
+             Link l = Links.open("udp:" + hostPort(v6, 0) + "?remote=" + hostPort(v6, a.port) + ","
+                     + hostPort(v6, c.port));
              PacketBatch b = pattern(sizes, 0)) {
             for (int i = 0; i < b.count(); i++) b.setPeer(i, (i / 5) % 2); // runs of 5 alternate
             sendAll(l, b);
@@ -149,7 +151,8 @@ class UdpLinkTest {
     @ValueSource(booleans = {false, true})
     void twoLinksBackToBack(boolean v6) throws Exception {
         try (UdpLink rx = (UdpLink) Links.open("udp:" + hostPort(v6, 0) + "?accept=any&rcvbuf=4194304");
-             UdpLink tx = (UdpLink) Links.open("udp:" + hostPort(v6, 0) + "?remote=" + hostPort(v6, rx.localAddress().getPort()));
+             UdpLink tx = (UdpLink) Links.open("udp:" + hostPort(v6, 0) + "?remote="
+                     + hostPort(v6, rx.localAddress().getPort()));
              PacketBatch out = new PacketBatch(256, 2048);
              PacketBatch in = new PacketBatch(64, 2048)) {
             for (int k = 0; k < 256; k++) UdpPeer.fill(out, out.add(), k, k < 200 ? 1200 : 300 + k);

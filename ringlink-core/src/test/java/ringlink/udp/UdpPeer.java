@@ -37,13 +37,15 @@ final class UdpPeer implements AutoCloseable {
     }
 
     static UdpPeer sink(String addr, int count, boolean gro) throws IOException {
-        return gro ? new UdpPeer("sink", addr, Integer.toString(count), "gro") : new UdpPeer("sink", addr, Integer.toString(count));
+        return gro ? new UdpPeer("sink", addr, Integer.toString(count), "gro")
+                : new UdpPeer("sink", addr, Integer.toString(count));
     }
 
     /** A sink run inside network namespace {@code ns}. */
     static UdpPeer sinkIn(String ns, String addr, int count, boolean gro) throws IOException {
         String[] prefix = {"ip", "netns", "exec", ns};
-        return gro ? new UdpPeer(prefix, "sink", addr, Integer.toString(count), "gro") : new UdpPeer(prefix, "sink", addr, Integer.toString(count));
+        return gro ? new UdpPeer(prefix, "sink", addr, Integer.toString(count), "gro")
+                : new UdpPeer(prefix, "sink", addr, Integer.toString(count));
     }
 
     static UdpPeer source(String addr, int port, String spec) throws IOException {

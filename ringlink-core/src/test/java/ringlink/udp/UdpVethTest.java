@@ -30,7 +30,8 @@ class UdpVethTest {
         Env.runQuiet(10, "ip", "link", "del", HOST_IF);
         try {
             Env.run(10, "ip", "netns", "add", NS);
-            Env.run(10, "ip", "link", "add", HOST_IF, "mtu", "1000", "type", "veth", "peer", "name", NS_IF, "mtu", "1000", "netns", NS);
+            Env.run(10, "ip", "link", "add", HOST_IF, "mtu", "1000", "type", "veth", "peer", "name", NS_IF, "mtu",
+                    "1000", "netns", NS);
             Env.run(10, "ip", "addr", "add", "10.82.0.1/24", "dev", HOST_IF);
             Env.run(10, "ip", "link", "set", HOST_IF, "up");
             Env.run(10, "ip", "-n", NS, "addr", "add", "10.82.0.2/24", "dev", NS_IF);

@@ -29,7 +29,8 @@ class VpnSkeletonTest {
         Env.run(10, "ip", "netns", "add", NS_A);
         Env.run(10, "ip", "netns", "add", NS_B);
         try (UdpLink ua = (UdpLink) Links.open("udp:127.0.0.1:0?accept=any&rcvbuf=4194304");
-             UdpLink ub = (UdpLink) Links.open("udp:127.0.0.1:0?remote=127.0.0.1:" + ua.localAddress().getPort() + "&rcvbuf=4194304");
+             UdpLink ub = (UdpLink) Links.open("udp:127.0.0.1:0?remote=127.0.0.1:" + ua.localAddress().getPort()
+                     + "&rcvbuf=4194304");
              Link ta = Links.open("tun:" + TUN_A + "?offload=none");
              Link tb = Links.open("tun:" + TUN_B + "?offload=none")) {
             // ua learns ub as its peer 0 from the first datagram (accept=any); ub has ua as remote 0
@@ -38,7 +39,8 @@ class VpnSkeletonTest {
             try (LinkRelay r1 = LinkRelay.start(tb, ub); LinkRelay r2 = LinkRelay.start(ub, tb);
                  LinkRelay r3 = LinkRelay.start(ta, ua); LinkRelay r4 = LinkRelay.start(ua, ta)) {
                 // B speaks first so that A learns where B is
-                String p = Env.run(30, "ip", "netns", "exec", NS_B, "ping", "-c", "3", "-i", "0.2", "-W", "3", "10.83.0.1");
+                String p = Env.run(30, "ip", "netns", "exec", NS_B, "ping", "-c", "3", "-i", "0.2", "-W", "3",
+                        "10.83.0.1");
                 assertTrue(p.contains(" 0% packet loss"), p);
                 p = Env.run(30, "ip", "netns", "exec", NS_A, "ping", "-c", "3", "-i", "0.2", "-W", "3", "10.83.0.2");
                 assertTrue(p.contains(" 0% packet loss"), p);
@@ -46,9 +48,11 @@ class VpnSkeletonTest {
                         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
                 try {
                     Thread.sleep(500);
-                    String r = Env.run(60, "ip", "netns", "exec", NS_B, "iperf3", "-c", "10.83.0.1", "-t", "2", "--connect-timeout", "5000");
+                    String r = Env.run(60, "ip", "netns", "exec", NS_B, "iperf3", "-c", "10.83.0.1", "-t", "2",
+                            "--connect-timeout", "5000");
                     assertTrue(r.contains("receiver"), r);
-                    System.out.println("VPN skeleton iperf3: " + r.lines().filter(l -> l.contains("receiver")).findFirst().orElse(""));
+                    System.out.println("VPN skeleton iperf3: "
+                            + r.lines().filter(l -> l.contains("receiver")).findFirst().orElse(""));
                 } finally {
                     s.destroyForcibly();
                 }

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import ringlink.link.LinkException;
@@ -58,7 +57,8 @@ class VhostHostTest {
             // USO needs Linux 6.2+; either way what we got is what we asked, minus at most USO.
             assertTrue(got.equals(Offloads.ALL) || got.equals(Offloads.ALL.without(Offloads.USO)), got.toString());
             assertEquals(Offloads.NONE, tap.setOffloads(Offloads.NONE));
-            LinkException e = assertThrows(LinkException.class, () -> TunDevice.open(TunConfig.tap("rlvnh1").vnetHdrSize(12).up(false)));
+            LinkException e = assertThrows(LinkException.class,
+                    () -> TunDevice.open(TunConfig.tap("rlvnh1").vnetHdrSize(12).up(false)));
             assertTrue(e.getMessage().contains("in use"), e.getMessage());
             assertEquals(1500, tap.mtu());
             // A fresh queue's send buffer is unlimited already (tun sets INT_MAX at open), which is

@@ -18,14 +18,21 @@ class VhostLayoutTest {
                 P(sizeof(struct vhost_memory)); P(offsetof(struct vhost_memory, nregions));
                 P(offsetof(struct vhost_memory, padding)); P(offsetof(struct vhost_memory, regions));
                 P(sizeof(struct vhost_memory_region)); P(offsetof(struct vhost_memory_region, guest_phys_addr));
-                P(offsetof(struct vhost_memory_region, memory_size)); P(offsetof(struct vhost_memory_region, userspace_addr));
+                P(offsetof(struct vhost_memory_region, memory_size)); P(offsetof(struct vhost_memory_region, \
+                userspace_addr));
                 P(offsetof(struct vhost_memory_region, flags_padding));
-                P(sizeof(struct vhost_vring_state)); P(offsetof(struct vhost_vring_state, index)); P(offsetof(struct vhost_vring_state, num));
-                P(sizeof(struct vhost_vring_addr)); P(offsetof(struct vhost_vring_addr, index)); P(offsetof(struct vhost_vring_addr, flags));
-                P(offsetof(struct vhost_vring_addr, desc_user_addr)); P(offsetof(struct vhost_vring_addr, used_user_addr));
-                P(offsetof(struct vhost_vring_addr, avail_user_addr)); P(offsetof(struct vhost_vring_addr, log_guest_addr));
-                P(sizeof(struct vhost_vring_file)); P(offsetof(struct vhost_vring_file, index)); P(offsetof(struct vhost_vring_file, fd));
-                P(VHOST_GET_FEATURES); P(VHOST_SET_FEATURES); P(VHOST_SET_OWNER); P(VHOST_RESET_OWNER); P(VHOST_SET_MEM_TABLE);
+                P(sizeof(struct vhost_vring_state)); P(offsetof(struct vhost_vring_state, index)); \
+                P(offsetof(struct vhost_vring_state, num));
+                P(sizeof(struct vhost_vring_addr)); P(offsetof(struct vhost_vring_addr, index)); \
+                P(offsetof(struct vhost_vring_addr, flags));
+                P(offsetof(struct vhost_vring_addr, desc_user_addr)); P(offsetof(struct vhost_vring_addr, \
+                used_user_addr));
+                P(offsetof(struct vhost_vring_addr, avail_user_addr)); P(offsetof(struct vhost_vring_addr, \
+                log_guest_addr));
+                P(sizeof(struct vhost_vring_file)); P(offsetof(struct vhost_vring_file, index)); \
+                P(offsetof(struct vhost_vring_file, fd));
+                P(VHOST_GET_FEATURES); P(VHOST_SET_FEATURES); P(VHOST_SET_OWNER); P(VHOST_RESET_OWNER); \
+                P(VHOST_SET_MEM_TABLE);
                 P(VHOST_SET_VRING_NUM); P(VHOST_SET_VRING_ADDR); P(VHOST_SET_VRING_BASE); P(VHOST_GET_VRING_BASE);
                 P(VHOST_SET_VRING_KICK); P(VHOST_SET_VRING_CALL); P(VHOST_SET_VRING_ERR); P(VHOST_NET_SET_BACKEND);
                 P(VHOST_NET_F_VIRTIO_NET_HDR); P(VHOST_VRING_F_LOG);
@@ -39,20 +46,28 @@ class VhostLayoutTest {
         assertEquals(c.get("offsetof(struct vhost_memory, padding)"), VhostMemoryLayout.OFF_PADDING);
         assertEquals(c.get("offsetof(struct vhost_memory, regions)"), VhostMemoryLayout.OFF_REGIONS);
         assertEquals(c.get("sizeof(struct vhost_memory_region)"), VhostMemoryRegionLayout.SIZE);
-        assertEquals(c.get("offsetof(struct vhost_memory_region, guest_phys_addr)"), VhostMemoryRegionLayout.OFF_GUEST_PHYS_ADDR);
-        assertEquals(c.get("offsetof(struct vhost_memory_region, memory_size)"), VhostMemoryRegionLayout.OFF_MEMORY_SIZE);
-        assertEquals(c.get("offsetof(struct vhost_memory_region, userspace_addr)"), VhostMemoryRegionLayout.OFF_USERSPACE_ADDR);
-        assertEquals(c.get("offsetof(struct vhost_memory_region, flags_padding)"), VhostMemoryRegionLayout.OFF_FLAGS_PADDING);
+        assertEquals(c.get("offsetof(struct vhost_memory_region, guest_phys_addr)"),
+                VhostMemoryRegionLayout.OFF_GUEST_PHYS_ADDR);
+        assertEquals(c.get("offsetof(struct vhost_memory_region, memory_size)"),
+                VhostMemoryRegionLayout.OFF_MEMORY_SIZE);
+        assertEquals(c.get("offsetof(struct vhost_memory_region, userspace_addr)"),
+                VhostMemoryRegionLayout.OFF_USERSPACE_ADDR);
+        assertEquals(c.get("offsetof(struct vhost_memory_region, flags_padding)"),
+                VhostMemoryRegionLayout.OFF_FLAGS_PADDING);
         assertEquals(c.get("sizeof(struct vhost_vring_state)"), VhostVringStateLayout.SIZE);
         assertEquals(c.get("offsetof(struct vhost_vring_state, index)"), VhostVringStateLayout.OFF_INDEX);
         assertEquals(c.get("offsetof(struct vhost_vring_state, num)"), VhostVringStateLayout.OFF_NUM);
         assertEquals(c.get("sizeof(struct vhost_vring_addr)"), VhostVringAddrLayout.SIZE);
         assertEquals(c.get("offsetof(struct vhost_vring_addr, index)"), VhostVringAddrLayout.OFF_INDEX);
         assertEquals(c.get("offsetof(struct vhost_vring_addr, flags)"), VhostVringAddrLayout.OFF_FLAGS);
-        assertEquals(c.get("offsetof(struct vhost_vring_addr, desc_user_addr)"), VhostVringAddrLayout.OFF_DESC_USER_ADDR);
-        assertEquals(c.get("offsetof(struct vhost_vring_addr, used_user_addr)"), VhostVringAddrLayout.OFF_USED_USER_ADDR);
-        assertEquals(c.get("offsetof(struct vhost_vring_addr, avail_user_addr)"), VhostVringAddrLayout.OFF_AVAIL_USER_ADDR);
-        assertEquals(c.get("offsetof(struct vhost_vring_addr, log_guest_addr)"), VhostVringAddrLayout.OFF_LOG_GUEST_ADDR);
+        assertEquals(c.get("offsetof(struct vhost_vring_addr, desc_user_addr)"),
+                VhostVringAddrLayout.OFF_DESC_USER_ADDR);
+        assertEquals(c.get("offsetof(struct vhost_vring_addr, used_user_addr)"),
+                VhostVringAddrLayout.OFF_USED_USER_ADDR);
+        assertEquals(c.get("offsetof(struct vhost_vring_addr, avail_user_addr)"),
+                VhostVringAddrLayout.OFF_AVAIL_USER_ADDR);
+        assertEquals(c.get("offsetof(struct vhost_vring_addr, log_guest_addr)"),
+                VhostVringAddrLayout.OFF_LOG_GUEST_ADDR);
         assertEquals(c.get("sizeof(struct vhost_vring_file)"), VhostVringFileLayout.SIZE);
         assertEquals(c.get("offsetof(struct vhost_vring_file, index)"), VhostVringFileLayout.OFF_INDEX);
         assertEquals(c.get("offsetof(struct vhost_vring_file, fd)"), VhostVringFileLayout.OFF_FD);

@@ -24,7 +24,8 @@ public final class VhostNetBenchRunner {
         a[0] = "bench";
         System.arraycopy(args, 0, a, 1, args.length);
         // -Drlvnb.jvm="FLAGS" adds guest JVM flags (e.g. -Drlvnb.warmup=MS for a fixed warm-up, -XX:+PrintCompilation).
-        java.util.List<String> jvm = new java.util.ArrayList<>(java.util.List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xmx384m"));
+        java.util.List<String> jvm =
+                new java.util.ArrayList<>(java.util.List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xmx384m"));
         String extra = System.getProperty("rlvnb.jvm", "").trim();
         if (!extra.isEmpty()) jvm.addAll(java.util.Arrays.asList(extra.split("\\s+")));
         GuestResult r = QemuGuest.builder("vhostnet-bench")

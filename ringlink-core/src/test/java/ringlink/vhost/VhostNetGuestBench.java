@@ -75,7 +75,8 @@ final class VhostNetGuestBench {
                 for (String other : new String[] {"tap", "dpdk"}) {
                     Double o = pps.get(dir + other);
                     if (o != null && o > 0) {
-                        System.out.printf("BENCH-RATIO %s %s/%s %.3f%n", dir.isEmpty() ? "tx" : "rx", name.replace("rx-", ""), other,
+                        System.out.printf("BENCH-RATIO %s %s/%s %.3f%n", dir.isEmpty() ? "tx" : "rx",
+                                name.replace("rx-", ""), other,
                                 ours.getValue() / o);
                     }
                 }
@@ -116,7 +117,8 @@ final class VhostNetGuestBench {
         t.setDaemon(true);
         t.start();
         long start = GuestNet.stat(tap, counter);
-        VhostNetGuestMain.waitFor(() -> GuestNet.stat(tap, counter) > start + 100, 60_000, tap + " " + counter + " moves");
+        VhostNetGuestMain.waitFor(() -> GuestNet.stat(tap, counter) > start + 100, 60_000,
+                tap + " " + counter + " moves");
         pinVhostWorkersToCpu0();
         // The JIT is slow under TCG: warm up before measuring, until the rate stops rising and
         // the JIT is quiet (warmedUp). The rate of every second (warm-up included) is printed
@@ -135,7 +137,8 @@ final class VhostNetGuestBench {
             trace.append(String.format(" %.1f", rates.getLast()));
             pc = c;
             pt = now;
-            why = WARMUP_FIXED_MS >= 0 ? (1000L * rates.size() >= WARMUP_FIXED_MS ? "fixed" : null) : warmedUp(rates, jitMs);
+            why = WARMUP_FIXED_MS >= 0 ? (1000L * rates.size() >= WARMUP_FIXED_MS ? "fixed" : null)
+                    : warmedUp(rates, jitMs);
         }
         trace.append(" |");
         // Snapshots first, then the window's start: scanning /proc takes ~0.5 s of CPU 1 under
@@ -168,9 +171,11 @@ final class VhostNetGuestBench {
         long[] gc1 = gcCountAndMs();
         long jit1 = jit.getTotalCompilationTime();
         System.out.println(trace);
-        StringBuilder w = new StringBuilder("BENCH-WARMUP " + current + " " + rates.size() + " s (" + why + "); JIT ms per s:");
+        StringBuilder w =
+                new StringBuilder("BENCH-WARMUP " + current + " " + rates.size() + " s (" + why + "); JIT ms per s:");
         for (int i = 1; i < jitMs.size(); i++) w.append(' ').append(jitMs.get(i) - jitMs.get(i - 1));
-        w.append("; in the window: ").append(gc1[0] - gc0[0]).append(" GCs, ").append(gc1[1] - gc0[1]).append(" ms, JIT ")
+        w.append("; in the window: ").append(gc1[0] - gc0[0]).append(" GCs, ").append(gc1[1] - gc0[1])
+                .append(" ms, JIT ")
                 .append(jit1 - jit0).append(" ms");
         System.out.println(w);
         printCpu(cpu0, cpuTimes(), threads0, kernelThreads());
@@ -247,7 +252,8 @@ final class VhostNetGuestBench {
                 String comm = st.substring(l + 1, r);
                 String[] f = st.substring(r + 2).split(" ");
                 // after "(comm) ": state is field 3 (index 0); utime 14, stime 15, processor 39
-                m.put(p.getName() + " " + comm, new long[] {Long.parseLong(f[11]) + Long.parseLong(f[12]), Long.parseLong(f[36])});
+                m.put(p.getName() + " " + comm,
+                        new long[] {Long.parseLong(f[11]) + Long.parseLong(f[12]), Long.parseLong(f[36])});
             } catch (Exception ignored) {
                 // gone
             }
@@ -264,7 +270,8 @@ final class VhostNetGuestBench {
         for (var e : tb.entrySet()) {
             long[] before = ta.getOrDefault(e.getKey(), new long[] {0, 0});
             long d = e.getValue()[0] - before[0];
-            if (d > 2) sb.append("; ").append(e.getKey()).append(' ').append(d).append(" ticks on cpu").append(e.getValue()[1]);
+            if (d > 2) sb.append("; ").append(e.getKey()).append(' ').append(d).append(" ticks on cpu")
+                    .append(e.getValue()[1]);
         }
         System.out.println(sb);
     }
@@ -314,7 +321,8 @@ final class VhostNetGuestBench {
             } finally {
                 stop.set(true);
                 Thread.sleep(50);
-                System.out.println("BENCH-INFO tx " + current + ": " + link.counters().snapshot().txPackets() + " packets, " + calls[0]
+                System.out.println("BENCH-INFO tx " + current + ": " + link.counters().snapshot().txPackets()
+                        + " packets, " + calls[0]
                         + " transmit calls, " + calls[1] + " took none, " + link.txKicks() + " kicks; TAP sndbuf "
                         + link.tapSndbuf());
             }
@@ -397,7 +405,8 @@ final class VhostNetGuestBench {
             } finally {
                 stop.set(true);
                 Thread.sleep(50);
-                System.out.println("BENCH-INFO rx link: " + link.counters().snapshot().rxPackets() + " packets, " + calls[0]
+                System.out.println("BENCH-INFO rx link: " + link.counters().snapshot().rxPackets() + " packets, "
+                        + calls[0]
                         + " receive calls, " + calls[1] + " got none, " + link.rxKicks() + " kicks; TAP tx_dropped "
                         + GuestNet.stat("rlvnb3", "tx_dropped"));
             }
@@ -439,11 +448,13 @@ final class VhostNetGuestBench {
 
         static Pktgen start(String dev) throws Exception {
             java.nio.file.Path pg = java.nio.file.Path.of("/proc/net/pktgen");
-            if (!java.nio.file.Files.exists(pg)) throw new AssertionError("no pktgen (kernel module pktgen not loaded)");
+            if (!java.nio.file.Files.exists(pg))
+                    throw new AssertionError("no pktgen (kernel module pktgen not loaded)");
             write(pg.resolve("kpktgend_0"), "rem_device_all");
             write(pg.resolve("kpktgend_0"), "add_device " + dev);
             java.nio.file.Path d = pg.resolve(dev);
-            for (String c : new String[] {"count 0", "pkt_size 64", "delay 0", "clone_skb 0", "dst_mac 02:00:00:00:00:01",
+            for (String c : new String[] {
+                    "count 0", "pkt_size 64", "delay 0", "clone_skb 0", "dst_mac 02:00:00:00:00:01",
                     "dst 10.99.0.2", "src_min 10.99.0.1", "src_max 10.99.0.1"}) {
                 write(d, c);
             }

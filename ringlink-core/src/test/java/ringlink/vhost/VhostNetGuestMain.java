@@ -76,13 +76,15 @@ public final class VhostNetGuestMain {
         try (Link l = Links.open("vhost-net:tap=rlvnx?device=/dev/rlvn-nonexistent")) {
             throw new AssertionError("opened a link on a missing device: " + l);
         } catch (VhostUnavailableException e) {
-            check(e.getMessage().contains("does not exist") && e.getMessage().contains("modprobe vhost_net"), e.getMessage());
+            check(e.getMessage().contains("does not exist") && e.getMessage().contains("modprobe vhost_net"),
+                    e.getMessage());
         }
         check(!GuestNet.exists("rlvnx"), "a failed open left TAP rlvnx behind");
 
         step("required feature the kernel lacks gives a clear error");
         VhostNetLink.Options o = VhostNetLink.Options.of("rlvnx").withFeatures(
-                VhostNetLink.SUPPORTED.with(VirtioFeature.IN_ORDER), ringlink.virtio.FeatureSet.of(VirtioFeature.IN_ORDER));
+                VhostNetLink.SUPPORTED.with(VirtioFeature.IN_ORDER),
+                        ringlink.virtio.FeatureSet.of(VirtioFeature.IN_ORDER));
         try (Link l = VhostNetLink.open(o)) {
             throw new AssertionError("IN_ORDER is not something vhost-net offers, yet opened " + l);
         } catch (LinkException e) {
@@ -165,13 +167,15 @@ public final class VhostNetGuestMain {
             System.out.println("link A " + a);
             System.out.println("link B " + b);
             check(a.features().has(VirtioFeature.VERSION_1), "VERSION_1 not negotiated: " + a.features());
-            for (var f : List.of(List.of("mrg-rxbuf", VirtioFeature.NET_MRG_RXBUF), List.of("event-idx", VirtioFeature.EVENT_IDX),
+            for (var f : List.of(List.of("mrg-rxbuf", VirtioFeature.NET_MRG_RXBUF),
+                    List.of("event-idx", VirtioFeature.EVENT_IDX),
                     List.of("indirect", VirtioFeature.INDIRECT_DESC))) {
                 boolean expect = !spec.param((String) f.get(0), "auto").equals("off");
                 check(a.features().has((VirtioFeature) f.get(1)) == expect, f.get(1) + " negotiated should be " + expect
                         + ": " + a.features());
             }
-            check(a.offloads().equals(want) || a.offloads().equals(want.without(Offloads.USO)), "offloads " + a.offloads() + " vs requested " + want);
+            check(a.offloads().equals(want) || a.offloads().equals(want.without(Offloads.USO)),
+                    "offloads " + a.offloads() + " vs requested " + want);
 
             step("a TAP in use gives a clear error");
             try (Link l = Links.open("vhost-net:tap=rlvn1")) {
@@ -196,7 +200,8 @@ public final class VhostNetGuestMain {
                     batch.setLength(i, s);
                 }
                 int sent = 0;
-                for (int tries = 0; sent < sizes.length && tries < 1000; tries++) sent += a.transmit(batch, sent, batch.count());
+                for (int tries = 0; sent < sizes.length && tries < 1000; tries++)
+                        sent += a.transmit(batch, sent, batch.count());
                 check(sent == sizes.length, "transmitted " + sent + " of " + sizes.length);
             }
             waitFor(() -> GuestNet.stat("rlvn0", "rx_packets") >= before + 10, 10_000,
@@ -216,7 +221,8 @@ public final class VhostNetGuestMain {
             GuestNet.nsSh(pid, "ip", "link", "set", "rlvn1", "up");
 
             if (zeroCopy) {
-                step("zero-copy batches: clear errors for a wrong capacity, a foreign batch, a packet without header room");
+                step("zero-copy batches: clear errors for a wrong capacity, a foreign batch, a packet without header "
+                        + "room");
                 for (int cap : new int[] {0, 257}) {
                     try {
                         a.newTransmitBatch(cap);
@@ -246,7 +252,8 @@ public final class VhostNetGuestMain {
             System.out.println("bridge on " + bridge.threads.length + " thread(s)");
 
             step("ping both directions, many sizes");
-            for (int size : new int[] {0, 1, 56, 64, 200, 512, 1000, 1400, 1472, 1473, 2000, 4000, 8972, 20000, 40000}) {
+            for (int size : new int[] {0, 1, 56, 64, 200, 512, 1000, 1400, 1472, 1473, 2000, 4000, 8972, 20000, 40000
+                    }) {
                 GuestNet.sh("ping", "-c", "1", "-W", "5", "-s", Integer.toString(size), "10.77.0.2");
                 GuestNet.nsSh(pid, "ping", "-c", "1", "-W", "5", "-s", Integer.toString(size), "10.77.0.1");
                 bridge.check();
@@ -263,8 +270,10 @@ public final class VhostNetGuestMain {
             step("TCP download through both links (namespace -> root)");
             Path www = Files.createDirectories(Path.of("/tmp/www"));
             Files.write(www.resolve("blob"), blob);
-            Process httpd = new ProcessBuilder("nsenter", "-t", Long.toString(pid), "-n", "httpd", "-f", "-p", "10.77.0.2:8080",
-                    "-h", www.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process httpd =
+                    new ProcessBuilder("nsenter", "-t", Long.toString(pid), "-n", "httpd", "-f", "-p", "10.77.0.2:8080",
+                    "-h", www.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                            .start();
             try {
                 byte[] got = null;
                 for (int tries = 0; got == null; tries++) {
@@ -275,7 +284,8 @@ public final class VhostNetGuestMain {
                         Thread.sleep(100); // httpd not listening yet
                     }
                 }
-                check(Arrays.equals(blob, got), "downloaded " + got.length + " bytes differ from the " + blob.length + " sent");
+                check(Arrays.equals(blob, got),
+                        "downloaded " + got.length + " bytes differ from the " + blob.length + " sent");
             } finally {
                 httpd.destroyForcibly();
             }
@@ -344,7 +354,8 @@ public final class VhostNetGuestMain {
             check(sa.txDrops() == 0 && sb.txDrops() == 0, "transmit drops");
             boolean gso = a.offloads().has(Offloads.TSO4);
             if (gso) {
-                check(sa.superpackets() > 0 && sb.superpackets() > 0, "no TSO superpackets passed with offloads " + a.offloads());
+                check(sa.superpackets() > 0 && sb.superpackets() > 0,
+                        "no TSO superpackets passed with offloads " + a.offloads());
             } else {
                 check(sa.superpackets() == 0 && sb.superpackets() == 0, "superpackets without offloads");
             }
@@ -387,7 +398,8 @@ public final class VhostNetGuestMain {
             this.a = a;
             this.b = b;
             if (twoThreads) {
-                threads = new Thread[] {new Thread(() -> run(a, b), "bridge-ab"), new Thread(() -> run(b, a), "bridge-ba")};
+                threads = new Thread[] {
+                        new Thread(() -> run(a, b), "bridge-ab"), new Thread(() -> run(b, a), "bridge-ba")};
             } else {
                 threads = new Thread[] {new Thread(this::runBoth, "bridge")};
             }
@@ -397,7 +409,8 @@ public final class VhostNetGuestMain {
         private Bridge(VhostNetLink a, VhostNetLink b) {
             this.a = a;
             this.b = b;
-            threads = new Thread[] {new Thread(() -> runZeroCopy(a, b), "bridge-zc-ab"), new Thread(() -> runZeroCopy(b, a), "bridge-zc-ba")};
+            threads = new Thread[] {new Thread(() -> runZeroCopy(a, b), "bridge-zc-ab"),
+                    new Thread(() -> runZeroCopy(b, a), "bridge-zc-ba")};
             for (Thread t : threads) t.setDaemon(true);
         }
 
@@ -414,7 +427,8 @@ public final class VhostNetGuestMain {
                 while (!stop) {
                     PacketBatch batch = bufs[cur];
                     if (sent == batch.count() && sent > 0) {
-                        // Everything in this batch is the kernel's now: go on in the other one once the kernel is done with it.
+                        // Everything in this batch is the kernel's now: go on in the other one once the kernel is done
+                        // with it.
                         to.awaitTransmitted(bufs[cur ^ 1], 10_000);
                         cur ^= 1;
                         batch = bufs[cur];
@@ -431,7 +445,8 @@ public final class VhostNetGuestMain {
                         Thread.onSpinWait(); // destination ring full: retry
                     }
                 }
-                if (rounds == 0) throw new AssertionError("no zero-copy batch went round from " + from.name() + " to " + to.name());
+                if (rounds == 0) throw new AssertionError("no zero-copy batch went round from " + from.name() + " to "
+                        + to.name());
             } catch (Throwable t) {
                 error.compareAndSet(null, t);
             }

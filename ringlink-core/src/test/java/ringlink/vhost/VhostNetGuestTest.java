@@ -35,7 +35,8 @@ class VhostNetGuestTest {
                 .shareBuildDir()
                 .timeout(Duration.ofSeconds(240))
                 .script(QemuGuest.java(VhostNetGuestMain.class.getName(),
-                        java.util.stream.Stream.concat(java.util.stream.Stream.of("selftest"), CONFIGS.stream()).toArray(String[]::new)))
+                        java.util.stream.Stream.concat(java.util.stream.Stream.of("selftest"), CONFIGS.stream())
+                                .toArray(String[]::new)))
                 .run();
         r.assertSuccess();
         assertEquals(CONFIGS, r.lines("VHOSTNET-SELFTEST-OK"), r::describeFailure);

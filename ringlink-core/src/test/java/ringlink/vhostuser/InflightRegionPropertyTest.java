@@ -73,7 +73,8 @@ class InflightRegionPropertyTest {
                 ids[k] = k;
                 new SplitInflight(r, num).used(k);
             }
-            if (done > 0 && rnd.nextBoolean()) new SplitInflight(r, num).published(ids, done, (usedIdx + done) & 0xffff);
+            if (done > 0 && rnd.nextBoolean())
+                    new SplitInflight(r, num).published(ids, done, (usedIdx + done) & 0xffff);
             scribble(r, rnd);
             try {
                 int pending = new SplitInflight(r, num).recover((usedIdx + done) & 0xffff);

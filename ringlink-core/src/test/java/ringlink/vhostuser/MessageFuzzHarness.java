@@ -118,8 +118,10 @@ final class MessageFuzzHarness {
             var before = l.counters().snapshot();
             if (be.vrings[2 * k].started() && be.vrings[2 * k].num == 32768) bigRingSeen++;
             if (be.vrings[2 * k].started() || be.vrings[2 * k + 1].started()) runningSeen++;
-            if (be.vrings[2 * k].inflight instanceof SplitInflight || be.vrings[2 * k + 1].inflight instanceof SplitInflight) inflightSeen++;
-            if (be.vrings[2 * k].inflight instanceof PackedInflight || be.vrings[2 * k + 1].inflight instanceof PackedInflight) {
+            if (be.vrings[2 * k].inflight instanceof SplitInflight
+                    || be.vrings[2 * k + 1].inflight instanceof SplitInflight) inflightSeen++;
+            if (be.vrings[2 * k].inflight instanceof PackedInflight
+                    || be.vrings[2 * k + 1].inflight instanceof PackedInflight) {
                 packedInflightSeen++;
             }
             if (be.vrings[2 * k].log != null || be.vrings[2 * k + 1].log != null) logSeen++;
@@ -145,21 +147,27 @@ final class MessageFuzzHarness {
 
     /** The per-ring memory bounds (issue 15 item 2), whatever the input did. */
     static void checkBounds(Vring v) {
-        if (v.held.length > Vring.MAX_HELD_CHAINS) throw new AssertionError("vring " + v.index + " holds " + v.held.length + " chain slots");
-        if (v.heldCount < 0 || v.heldCount > v.held.length) throw new AssertionError("vring " + v.index + " heldCount " + v.heldCount);
+        if (v.held.length > Vring.MAX_HELD_CHAINS)
+                throw new AssertionError("vring " + v.index + " holds " + v.held.length + " chain slots");
+        if (v.heldCount < 0 || v.heldCount > v.held.length)
+                throw new AssertionError("vring " + v.index + " heldCount " + v.heldCount);
         long elements = 0;
         for (int i = 0; i < v.heldCount; i++) {
             var c = v.held[(v.heldHead + i) % v.held.length];
-            if (c.elementCount() > ringlink.virtio.VirtqueueDevice.MAX_CHAIN_ELEMENTS) throw new AssertionError("held chain " + c);
+            if (c.elementCount() > ringlink.virtio.VirtqueueDevice.MAX_CHAIN_ELEMENTS)
+                    throw new AssertionError("held chain " + c);
             elements += c.elementCount();
         }
-        if (elements != v.heldElements) throw new AssertionError("vring " + v.index + " counts " + v.heldElements + " held descriptors, has " + elements);
+        if (elements != v.heldElements) throw new AssertionError("vring " + v.index + " counts " + v.heldElements
+                + " held descriptors, has " + elements);
         for (int i = 0; i < v.held.length; i++) {
             var c = v.held[i];
-            if (c.capacity() > ringlink.virtio.VirtqueueDevice.MAX_CHAIN_ELEMENTS) throw new AssertionError("chain arrays of " + c.capacity());
+            if (c.capacity() > ringlink.virtio.VirtqueueDevice.MAX_CHAIN_ELEMENTS)
+                    throw new AssertionError("chain arrays of " + c.capacity());
             boolean isHeld = ((i - v.heldHead + v.held.length) % v.held.length) < v.heldCount;
             if (!isHeld && c.capacity() > ringlink.virtio.DescriptorChain.RETAINED_SEGMENTS) {
-                throw new AssertionError("vring " + v.index + " keeps arrays of " + c.capacity() + " in a free chain slot");
+                throw new AssertionError("vring " + v.index + " keeps arrays of " + c.capacity()
+                        + " in a free chain slot");
             }
         }
     }
@@ -182,7 +190,8 @@ final class MessageFuzzHarness {
      */
     static void template(Fd fd, boolean packed, boolean big) throws IOException {
         long size = big ? BIG_SIZE : MEMFD_SIZE;
-        try (ringlink.sys.Mapping m = ringlink.sys.Mapping.map(fd, size, ringlink.sys.Mapping.PROT_READ | ringlink.sys.Mapping.PROT_WRITE,
+        try (ringlink.sys.Mapping m =
+                ringlink.sys.Mapping.map(fd, size, ringlink.sys.Mapping.PROT_READ | ringlink.sys.Mapping.PROT_WRITE,
                 ringlink.sys.Mapping.MAP_SHARED, 0, "fuzz template")) {
             MemorySegment g = m.segment();
             if (big) {
@@ -277,7 +286,8 @@ final class MessageFuzzHarness {
      * One descriptor. Split: addr, len, flags, next; packed: addr, len, id, flags, with the
      * first-lap AVAIL bit when {@code ring} (a ring slot, not an indirect-table entry).
      */
-    private static void desc(MemorySegment g, boolean packed, long off, long addr, int len, int flags, int nextOrId, boolean ring) {
+    private static void desc(MemorySegment g, boolean packed, long off, long addr, int len, int flags, int nextOrId,
+            boolean ring) {
         g.set(L64, off, addr);
         g.set(L32, off + 8, len);
         if (packed) {
@@ -363,7 +373,8 @@ final class MessageFuzzHarness {
         if (protocol) {
             r.add(record(0, Request.GET_PROTOCOL_FEATURES.code, 1, new byte[0]));
             r.add(record(0, Request.SET_PROTOCOL_FEATURES.code, 1,
-                    Message.ofU64(1L | 1L << 3 | 1L << 9 | 1L << 12 | 1L << 16 | (log ? 1L << ProtocolFeature.LOG_SHMFD : 0))));
+                    Message.ofU64(1L | 1L << 3 | 1L << 9 | 1L << 12 | 1L << 16
+                            | (log ? 1L << ProtocolFeature.LOG_SHMFD : 0))));
         }
         r.add(record(0, Request.SET_FEATURES.code, 1, Message.ofU64(f)));
         byte[] mt = new byte[40];

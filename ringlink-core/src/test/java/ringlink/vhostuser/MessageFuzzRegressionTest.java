@@ -28,7 +28,8 @@ class MessageFuzzRegressionTest {
             }
         }
         for (boolean packed : new boolean[] {false, true}) {
-            for (boolean proto : new boolean[] {false, true}) seeds.add(MessageFuzzHarness.handshakeSeed(packed, proto));
+            for (boolean proto : new boolean[] {false, true})
+                    seeds.add(MessageFuzzHarness.handshakeSeed(packed, proto));
             seeds.add(MessageFuzzHarness.handshakeSeed(packed, true, true));
             seeds.add(MessageFuzzHarness.handshakeSeed(packed, true, false, true));
             seeds.add(MessageFuzzHarness.trafficSeed(packed, false));
@@ -44,11 +45,14 @@ class MessageFuzzRegressionTest {
         }
         for (byte[] s : seeds) MessageFuzzHarness.run(s);
         org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.packetsSeen > 0, "seeds never moved a packet");
-        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.bigRingSeen > 0, "seeds never ran a 32768-entry ring");
+        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.bigRingSeen > 0,
+                "seeds never ran a 32768-entry ring");
         org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.runningSeen > 0, "seeds never started a ring");
-        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.inflightSeen > 0, "seeds never tracked a split ring inflight");
+        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.inflightSeen > 0,
+                "seeds never tracked a split ring inflight");
         org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.logSeen > 0, "seeds never logged dirty pages");
-        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.packedInflightSeen > 0, "seeds never tracked a packed ring inflight");
+        org.junit.jupiter.api.Assertions.assertTrue(MessageFuzzHarness.packedInflightSeen > 0,
+                "seeds never tracked a packed ring inflight");
         SplittableRandom rnd = new SplittableRandom(0x76687573L);
         for (int i = 0; i < 20_000; i++) {
             byte[] b = seeds.get(rnd.nextInt(seeds.size())).clone();
@@ -66,7 +70,10 @@ class MessageFuzzRegressionTest {
         }
     }
 
-    /** Writes the seed sessions into the corpus directory (run once by hand: `-Dtest=...#writeSeeds -Drlvu.writeSeeds=true`). */
+    /**
+     * Writes the seed sessions into the corpus directory (run once by hand: `-Dtest=...#writeSeeds
+     * -Drlvu.writeSeeds=true`).
+     */
     @Test
     void writeSeeds() throws IOException {
         if (!Boolean.getBoolean("rlvu.writeSeeds")) return;
@@ -74,7 +81,7 @@ class MessageFuzzRegressionTest {
         int n = 0;
         for (boolean packed : new boolean[] {false, true}) {
             for (boolean proto : new boolean[] {false, true}) {
-                Files.write(CORPUS.resolve("seed-handshake-" + (packed ? "packed" : "split") + (proto ? "-proto" : "")), 
+                Files.write(CORPUS.resolve("seed-handshake-" + (packed ? "packed" : "split") + (proto ? "-proto" : "")),
                         MessageFuzzHarness.handshakeSeed(packed, proto));
                 n++;
             }
@@ -82,7 +89,8 @@ class MessageFuzzRegressionTest {
                     MessageFuzzHarness.handshakeSeed(packed, true, true));
             Files.write(CORPUS.resolve("seed-handshake-" + (packed ? "packed" : "split") + "-log"),
                     MessageFuzzHarness.handshakeSeed(packed, true, false, true));
-            Files.write(CORPUS.resolve("seed-traffic-" + (packed ? "packed" : "split")), MessageFuzzHarness.trafficSeed(packed, false));
+            Files.write(CORPUS.resolve("seed-traffic-" + (packed ? "packed" : "split")),
+                    MessageFuzzHarness.trafficSeed(packed, false));
         }
         Files.write(CORPUS.resolve("seed-traffic-split-32768"), MessageFuzzHarness.trafficSeed(false, true));
     }

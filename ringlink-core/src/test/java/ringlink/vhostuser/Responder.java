@@ -43,7 +43,8 @@ final class Responder implements AutoCloseable {
                     for (int i = 0; i < n; i++) answer(in, i, out, mac, ip);
                     int done = 0;
                     long end = System.currentTimeMillis() + 1000;
-                    while (done < out.count() && System.currentTimeMillis() < end) done += link.transmit(out, done, out.count());
+                    while (done < out.count() && System.currentTimeMillis() < end)
+                            done += link.transmit(out, done, out.count());
                 }
             } catch (Throwable t) {
                 if (!stop.get()) error = t;

@@ -137,7 +137,8 @@ class RingLockTest {
         }
     }
 
-    private static Thread sender(ringlink.link.Link link, AtomicBoolean stop, AtomicReference<Throwable> err, String name) {
+    private static Thread sender(ringlink.link.Link link, AtomicBoolean stop, AtomicReference<Throwable> err,
+            String name) {
         Thread t = new Thread(() -> {
             try (PacketBatch b = new PacketBatch(32, 2048)) {
                 LinkTraffic.frames(b, 32, 64);

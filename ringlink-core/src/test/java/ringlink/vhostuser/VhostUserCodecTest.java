@@ -30,7 +30,8 @@ class VhostUserCodecTest {
 
     @Test
     void encodeDecodeRoundTrip() throws Exception {
-        Message m = new Message(Request.SET_VRING_NUM.code, MessageCodec.VERSION | MessageCodec.FLAG_NEED_REPLY, Message.state(3, 512));
+        Message m = new Message(Request.SET_VRING_NUM.code, MessageCodec.VERSION | MessageCodec.FLAG_NEED_REPLY,
+                Message.state(3, 512));
         byte[] wire = MessageCodec.encode(m);
         assertEquals(20, wire.length);
         Message d = MessageCodec.decode(wire);
@@ -38,31 +39,44 @@ class VhostUserCodecTest {
         assertTrue(d.needsReply());
         assertEquals(3, d.u32(0));
         assertEquals(512, d.u32(4));
-        assertThrows(VhostUserException.PartialMessage.class, () -> MessageCodec.decode(java.util.Arrays.copyOf(wire, 15)));
+        assertThrows(VhostUserException.PartialMessage.class,
+                () -> MessageCodec.decode(java.util.Arrays.copyOf(wire, 15)));
         assertThrows(VhostUserException.PartialMessage.class, () -> MessageCodec.decode(new byte[5]));
-        assertThrows(VhostUserException.InvalidMessage.class, () -> MessageCodec.decode(java.util.Arrays.copyOf(wire, 24)));
+        assertThrows(VhostUserException.InvalidMessage.class,
+                () -> MessageCodec.decode(java.util.Arrays.copyOf(wire, 24)));
     }
 
     @Test
     void replyChecks() throws Exception {
         Message ok = Message.reply(Request.GET_FEATURES.code, Message.ofU64(7));
         MessageCodec.validateReply(ok, Request.GET_FEATURES.code, 8);
-        assertThrows(VhostUserException.InvalidMessage.class, () -> MessageCodec.validateReply(ok, Request.GET_STATUS.code, 8));
-        assertThrows(VhostUserException.RecvBufferTooSmall.class, () -> MessageCodec.validateReply(ok, Request.GET_FEATURES.code, 4));
+        assertThrows(VhostUserException.InvalidMessage.class,
+                () -> MessageCodec.validateReply(ok, Request.GET_STATUS.code, 8));
+        assertThrows(VhostUserException.RecvBufferTooSmall.class,
+                () -> MessageCodec.validateReply(ok, Request.GET_FEATURES.code, 4));
         Message notReply = Message.request(Request.GET_FEATURES, Message.ofU64(7));
-        assertThrows(VhostUserException.InvalidMessage.class, () -> MessageCodec.validateReply(notReply, Request.GET_FEATURES.code, 8));
+        assertThrows(VhostUserException.InvalidMessage.class,
+                () -> MessageCodec.validateReply(notReply, Request.GET_FEATURES.code, 8));
     }
 
     @Test
     void errnoClassificationFollowsTheReference() {
-        assertInstanceOf(VhostUserException.SocketRetry.class, VhostUserException.fromSys("x", new SysException("recvmsg", Errno.EAGAIN, "s")));
-        assertInstanceOf(VhostUserException.SocketRetry.class, VhostUserException.fromSys("x", new SysException("recvmsg", Errno.EINTR, "s")));
-        assertInstanceOf(VhostUserException.SocketRetry.class, VhostUserException.fromSys("x", new SysException("sendmsg", Errno.ENOBUFS, "s")));
-        assertInstanceOf(VhostUserException.SocketRetry.class, VhostUserException.fromSys("x", new SysException("sendmsg", Errno.ENOMEM, "s")));
-        assertInstanceOf(VhostUserException.SocketBroken.class, VhostUserException.fromSys("x", new SysException("recvmsg", Errno.ECONNRESET, "s")));
-        assertInstanceOf(VhostUserException.SocketBroken.class, VhostUserException.fromSys("x", new SysException("sendmsg", Errno.EPIPE, "s")));
-        assertInstanceOf(VhostUserException.SocketConnect.class, VhostUserException.fromSys("x", new SysException("connect", Errno.EACCES, "s")));
-        assertInstanceOf(VhostUserException.SocketError.class, VhostUserException.fromSys("x", new SysException("recvmsg", Errno.EBADF, "s")));
+        assertInstanceOf(VhostUserException.SocketRetry.class,
+                VhostUserException.fromSys("x", new SysException("recvmsg", Errno.EAGAIN, "s")));
+        assertInstanceOf(VhostUserException.SocketRetry.class,
+                VhostUserException.fromSys("x", new SysException("recvmsg", Errno.EINTR, "s")));
+        assertInstanceOf(VhostUserException.SocketRetry.class,
+                VhostUserException.fromSys("x", new SysException("sendmsg", Errno.ENOBUFS, "s")));
+        assertInstanceOf(VhostUserException.SocketRetry.class,
+                VhostUserException.fromSys("x", new SysException("sendmsg", Errno.ENOMEM, "s")));
+        assertInstanceOf(VhostUserException.SocketBroken.class,
+                VhostUserException.fromSys("x", new SysException("recvmsg", Errno.ECONNRESET, "s")));
+        assertInstanceOf(VhostUserException.SocketBroken.class,
+                VhostUserException.fromSys("x", new SysException("sendmsg", Errno.EPIPE, "s")));
+        assertInstanceOf(VhostUserException.SocketConnect.class,
+                VhostUserException.fromSys("x", new SysException("connect", Errno.EACCES, "s")));
+        assertInstanceOf(VhostUserException.SocketError.class,
+                VhostUserException.fromSys("x", new SysException("recvmsg", Errno.EBADF, "s")));
         assertTrue(VhostUserException.fromSys("x", new SysException("recvmsg", Errno.EAGAIN, "s")).isRetryable());
         assertTrue(new VhostUserException.Disconnect("gone").isDisconnect());
         assertTrue(new VhostUserException.ClientExit("bye").isDisconnect());

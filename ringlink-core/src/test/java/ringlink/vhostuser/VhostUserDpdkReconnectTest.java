@@ -36,12 +36,16 @@ class VhostUserDpdkReconnectTest {
         // retrying its connect by then.
         VhostUserBackend first = VhostUserBackend.connect(sock, BackendConfig.defaults());
         try (Testpmd pmd = Testpmd.start(packed ? "rlvu-srvp" : "rlvu-srv", "net_virtio_user0,path=" + sock
-                + ",queues=1,server=1,mrg_rxbuf=1" + (packed ? ",packed_vq=1" : ""), 60_000, "--forward-mode=txonly", "--txpkts=64")) {
+                + ",queues=1,server=1,mrg_rxbuf=1" + (packed ? ",packed_vq=1" : ""), 60_000, "--forward-mode=txonly",
+                        "--txpkts=64")) {
             for (int round = 0; round < 3; round++) {
                 int r = round;
-                try (VhostUserBackend be = round == 0 ? first : VhostUserBackend.connect(sock, BackendConfig.defaults())) {
-                    assertTrue(be.awaitReady(1, 20_000), () -> "round " + r + ": rings not started: " + be.lastError() + "\n" + pmd.log());
-                    assertEquals(packed, be.features().has(ringlink.virtio.VirtioFeature.RING_PACKED), "RING_PACKED negotiated");
+                try (VhostUserBackend be =
+                        round == 0 ? first : VhostUserBackend.connect(sock, BackendConfig.defaults())) {
+                    assertTrue(be.awaitReady(1, 20_000),
+                            () -> "round " + r + ": rings not started: " + be.lastError() + "\n" + pmd.log());
+                    assertEquals(packed, be.features().has(ringlink.virtio.VirtioFeature.RING_PACKED),
+                            "RING_PACKED negotiated");
                     // After a reconnect testpmd may still be re-starting its port: it answered after
                     // more than 20 s once on this 2-core machine (a full CI run), so wait up to 60.
                     pmd.command("clear port stats 0", 60_000);

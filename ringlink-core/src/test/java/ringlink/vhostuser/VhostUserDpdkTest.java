@@ -26,7 +26,8 @@ class VhostUserDpdkTest {
 
     static void requireTestpmd() {
         Env.requireRoot();
-        Env.requireProgram("dpdk-testpmd", "dpdk-dev (+ librte-net-vhost23, librte-net-virtio23, librte-mempool-ring23)");
+        Env.requireProgram("dpdk-testpmd",
+                "dpdk-dev (+ librte-net-vhost23, librte-net-virtio23, librte-mempool-ring23)");
     }
 
     @ParameterizedTest(name = "packed={0}")
@@ -44,7 +45,8 @@ class VhostUserDpdkTest {
             assertEquals(packed, be.features().has(ringlink.virtio.VirtioFeature.RING_PACKED));
             // virtio-user asks for IN_ORDER by default (in_order=1): our receive batches then
             // reach testpmd as one used descriptor each on packed rings, checked by the exact counts.
-            assertTrue(be.features().has(ringlink.virtio.VirtioFeature.IN_ORDER), "IN_ORDER not negotiated: " + be.features());
+            assertTrue(be.features().has(ringlink.virtio.VirtioFeature.IN_ORDER),
+                    "IN_ORDER not negotiated: " + be.features());
             BackendLink link = be.link(0);
             try (LinkTraffic.Counter rx = new LinkTraffic.Counter(link)) {
                 // testpmd → us: txonly for a moment, then exact comparison.
@@ -70,7 +72,8 @@ class VhostUserDpdkTest {
             Thread.sleep(300);
             pmd.command("stop", 20_000);
             assertEquals(n, sent);
-            assertEquals(delivered, pmd.rxPackets(), "our transmitted vs testpmd RX-packets (drops " + st.txDrops() + ")");
+            assertEquals(delivered, pmd.rxPackets(),
+                    "our transmitted vs testpmd RX-packets (drops " + st.txDrops() + ")");
             assertEquals(0, st.txDrops());
         } finally {
             Files.deleteIfExists(sock);
@@ -104,7 +107,8 @@ class VhostUserDpdkTest {
             while (!Files.exists(sock) && System.currentTimeMillis() < end) Thread.sleep(20);
             try (VhostUserFrontend fe = VhostUserFrontend.connect(sock, FrontendConfig.defaults().withPacked(packed))) {
                 assertEquals(packed, fe.features().has(ringlink.virtio.VirtioFeature.RING_PACKED));
-                assertTrue(fe.features().has(ringlink.virtio.VirtioFeature.IN_ORDER), "IN_ORDER not negotiated: " + fe.features());
+                assertTrue(fe.features().has(ringlink.virtio.VirtioFeature.IN_ORDER),
+                        "IN_ORDER not negotiated: " + fe.features());
                 FrontendLink link = fe.link(0);
                 // Give testpmd's vhost a moment to see the device ready (new_device callback).
                 Thread.sleep(500);

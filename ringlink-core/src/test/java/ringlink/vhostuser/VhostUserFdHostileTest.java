@@ -39,7 +39,8 @@ class VhostUserFdHostileTest {
     private static final Path ATTACK = Path.of("src/test/python/fdattack/vu_attack.py");
     private static final Path BACKEND_ATTACK = Path.of("src/test/python/fdattack/vu_backend_attack.py");
     private static final Duration BOUND = Duration.ofSeconds(5);
-    private static final String[] KNOBS = {"ringlink.vhostuser.messageTimeoutMs", "ringlink.vhostuser.firstMessageTimeoutMs",
+    private static final String[] KNOBS =
+            {"ringlink.vhostuser.messageTimeoutMs", "ringlink.vhostuser.firstMessageTimeoutMs",
         "ringlink.vhostuser.replyTimeoutMs"};
 
     @TempDir Path tmp;
@@ -100,7 +101,8 @@ class VhostUserFdHostileTest {
         }
     }
 
-    private static void awaitError(VhostUserBackend be, Class<? extends VhostUserException> type, String... parts) throws Exception {
+    private static void awaitError(VhostUserBackend be, Class<? extends VhostUserException> type,
+            String... parts) throws Exception {
         long end = System.currentTimeMillis() + 10_000;
         while (System.currentTimeMillis() < end && !type.isInstance(be.lastError())) Thread.sleep(10);
         VhostUserException e = be.lastError();
@@ -112,7 +114,8 @@ class VhostUserFdHostileTest {
     void doorbellsThatAreNotEventfdsAreRefused() throws Exception {
         Path sock = tmp.resolve("rlvufd-bad.sock");
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults())) {
-            String[][] cases = {{"pipe", "kick", "SET_VRING_KICK", "a pipe"}, {"file", "call", "SET_VRING_CALL", "a file"},
+            String[][] cases =
+                    {{"pipe", "kick", "SET_VRING_KICK", "a pipe"}, {"file", "call", "SET_VRING_CALL", "a file"},
                 {"socket", "err", "SET_VRING_ERR", "a socket"}, {"semaphore", "kick", "SET_VRING_KICK", "semaphore"},
                 {"memfd", "call", "SET_VRING_CALL", "/memfd:rlfdattack"}};
             for (String[] c : cases) {
@@ -140,7 +143,8 @@ class VhostUserFdHostileTest {
             }, "finishWait blocked on the front-end's kick eventfd");
             // The RX call is blocking and full: the signal after the packet is skipped, not blocked on.
             LinkTraffic.frames(b, 1, 64);
-            int sent = assertTimeoutPreemptively(BOUND, () -> l.transmit(b, 0, 1), "transmit blocked on the call eventfd");
+            int sent =
+                    assertTimeoutPreemptively(BOUND, () -> l.transmit(b, 0, 1), "transmit blocked on the call eventfd");
             assertEquals(1, sent);
             p.getOutputStream().close();
             assertEquals("call0 fffffffffffffffe", expectLine(p, "call0"), "the full call counter was left alone");
@@ -199,7 +203,8 @@ class VhostUserFdHostileTest {
                 assertFalse(be.connected());
                 BackendLink l = be.link(0);
                 l.finishWait(); // consumes the wake-up the disconnect left
-                assertEquals(0, PollSet.pollOne(l.readyFd(), PollfdLayout.POLLIN, 100), "readyFd ready with nothing to do");
+                assertEquals(0, PollSet.pollOne(l.readyFd(), PollfdLayout.POLLIN, 100),
+                        "readyFd ready with nothing to do");
                 try (var a = java.lang.foreign.Arena.ofConfined()) {
                     var one = a.allocate(8);
                     one.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 1);
@@ -217,12 +222,14 @@ class VhostUserFdHostileTest {
         Path sock = tmp.resolve("rlvufd-error.sock");
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults())) {
             List<Error> errors = List.of(new OutOfMemoryError("rlvufd test"), new StackOverflowError("rlvufd test"),
-                    new InternalError("rlvufd test: an internal error")); // not a SIGBUS's message: that one is MEMORY_FAULT (VhostUserTruncateTest)
+                    // not a SIGBUS's message: that one is MEMORY_FAULT (VhostUserTruncateTest)
+                    new InternalError("rlvufd test: an internal error"));
             for (Error err : errors) {
                 be.onMessage = m -> {
                     throw err;
                 };
-                assertThrows(VhostUserException.class, () -> VhostUserFrontend.connect(sock, FrontendConfig.defaults()).close());
+                assertThrows(VhostUserException.class,
+                        () -> VhostUserFrontend.connect(sock, FrontendConfig.defaults()).close());
                 awaitError(be, VhostUserException.InvalidMessage.class, err.getClass().getSimpleName());
                 assertSame(err, be.lastError().getCause());
             }
@@ -260,7 +267,8 @@ class VhostUserFdHostileTest {
             FrontendLink l = fe.link(0);
             LinkTraffic.frames(b, 1, 64);
             // Our TX kick is full and blocking now: the kick after the packet must not block.
-            assertEquals(1, (int) assertTimeoutPreemptively(BOUND, () -> l.transmit(b, 0, 1), "transmit blocked on the kick"));
+            assertEquals(1,
+                    (int) assertTimeoutPreemptively(BOUND, () -> l.transmit(b, 0, 1), "transmit blocked on the kick"));
             // Our RX call is empty and blocking: finishWait drains it without blocking.
             assertTimeoutPreemptively(BOUND, () -> {
                 l.prepareToWait();

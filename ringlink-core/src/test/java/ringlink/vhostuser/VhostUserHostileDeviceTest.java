@@ -75,7 +75,8 @@ class VhostUserHostileDeviceTest {
     void mergeableHeaderWithZeroBuffers() throws Exception {
         LinkException e = corrupt((rx, mem, used) -> {
             // Complete the next offered buffer properly, but with num_buffers = 0 in its header.
-            int head = Short.toUnsignedInt(rx.availRing().get(U16, SplitRing.AVAIL_RING + 2L * (used & (rx.size() - 1))));
+            int head =
+                    Short.toUnsignedInt(rx.availRing().get(U16, SplitRing.AVAIL_RING + 2L * (used & (rx.size() - 1))));
             long addr = rx.descTable().get(U64, 16L * head);
             MemorySegment buf = mem.slice(addr, 64);
             buf.fill((byte) 0);

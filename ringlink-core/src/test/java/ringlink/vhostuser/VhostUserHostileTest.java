@@ -69,7 +69,8 @@ class VhostUserHostileTest {
             while (System.currentTimeMillis() < end && !eof) {
                 try {
                     fe.receive().closeFds();
-                } catch (VhostUserException.Disconnect | VhostUserException.SocketBroken | VhostUserException.PartialMessage e) {
+                } catch (VhostUserException.Disconnect | VhostUserException.SocketBroken
+                        | VhostUserException.PartialMessage e) {
                     eof = true;
                 }
             }
@@ -177,7 +178,8 @@ class VhostUserHostileTest {
     @Test
     void fdWhereNoneBelongs() throws Exception {
         try (EventFd e = EventFd.create()) {
-            expect(VhostUserException.IncorrectFds.class, c -> raw(c, Request.SET_FEATURES.code, 1, Message.ofU64(0), e.fd()));
+            expect(VhostUserException.IncorrectFds.class,
+                    c -> raw(c, Request.SET_FEATURES.code, 1, Message.ofU64(0), e.fd()));
         }
     }
 
@@ -231,22 +233,26 @@ class VhostUserHostileTest {
 
     @Test
     void featureNotOffered() throws Exception {
-        expect(VhostUserException.FeatureMismatch.class, c -> raw(c, Request.SET_FEATURES.code, 1, Message.ofU64(1L << 63 | 1L << 41)));
+        expect(VhostUserException.FeatureMismatch.class,
+                c -> raw(c, Request.SET_FEATURES.code, 1, Message.ofU64(1L << 63 | 1L << 41)));
     }
 
     @Test
     void vringIndexOutOfRange() throws Exception {
-        expect(VhostUserException.InvalidParam.class, c -> raw(c, Request.SET_VRING_NUM.code, 1, Message.state(7, 256)));
+        expect(VhostUserException.InvalidParam.class,
+                c -> raw(c, Request.SET_VRING_NUM.code, 1, Message.state(7, 256)));
     }
 
     @Test
     void vringSizeNotPowerOfTwo() throws Exception {
-        expect(VhostUserException.InvalidParam.class, c -> raw(c, Request.SET_VRING_NUM.code, 1, Message.state(0, 300)));
+        expect(VhostUserException.InvalidParam.class,
+                c -> raw(c, Request.SET_VRING_NUM.code, 1, Message.state(0, 300)));
     }
 
     @Test
     void enableWithBadValue() throws Exception {
-        expect(VhostUserException.InvalidParam.class, c -> raw(c, Request.SET_VRING_ENABLE.code, 1, Message.state(0, 2)));
+        expect(VhostUserException.InvalidParam.class,
+                c -> raw(c, Request.SET_VRING_ENABLE.code, 1, Message.state(0, 2)));
     }
 
     @Test
@@ -288,7 +294,8 @@ class VhostUserHostileTest {
     void replyAckReportsFailure() throws Exception {
         Connection[] p = Connection.pair();
         try (VhostUserBackend be = VhostUserBackend.serve(p[0], BackendConfig.defaults()); Connection c = p[1]) {
-            raw(c, Request.SET_PROTOCOL_FEATURES.code, 1, Message.ofU64(ProtocolFeature.bit(ProtocolFeature.REPLY_ACK)));
+            raw(c, Request.SET_PROTOCOL_FEATURES.code, 1,
+                    Message.ofU64(ProtocolFeature.bit(ProtocolFeature.REPLY_ACK)));
             raw(c, Request.SET_VRING_NUM.code, 1 | MessageCodec.FLAG_NEED_REPLY, Message.state(0, 256));
             Message ok = c.receive();
             assertTrue(ok.isReply());
@@ -308,7 +315,8 @@ class VhostUserHostileTest {
         int qs = 16;
         try (VhostUserBackend be = VhostUserBackend.serve(p[0], BackendConfig.defaults()); Connection c = p[1];
              Fd mem = MemFd.create("rlvu-mem", 1 << 20);
-             Mapping map = Mapping.map(mem, 1 << 20, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "test");
+             Mapping map =
+                     Mapping.map(mem, 1 << 20, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "test");
              EventFd k0 = EventFd.create(); EventFd k1 = EventFd.create();
              PacketBatch b = new PacketBatch(8, PacketBatch.SUPERPACKET_BUFFER)) {
             long base = map.address();

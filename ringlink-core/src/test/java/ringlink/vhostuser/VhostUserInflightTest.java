@@ -76,7 +76,8 @@ class VhostUserInflightTest {
     void bufferIsKeptUpToDateAndHandedToTheNextBackend() throws Exception {
         Path sock = tmp.resolve("rlvu-inflight.sock");
         VhostUserBackend be1 = VhostUserBackend.listen(sock, BackendConfig.defaults());
-        try (VhostUserFrontend fe = VhostUserFrontend.connectReconnecting(sock, FrontendConfig.defaults().withInflight(true))) {
+        try (VhostUserFrontend fe =
+                VhostUserFrontend.connectReconnecting(sock, FrontendConfig.defaults().withInflight(true))) {
             assertTrue(be1.awaitReady(1, 5000), () -> "not ready: " + be1.lastError());
             assertNotNull(fe.inflightFd());
             VhostUserLoopTest.exchange(fe.link(0), be1.link(0), 1000, 64);
@@ -87,7 +88,8 @@ class VhostUserInflightTest {
                     MemorySegment r = m.segment().asSlice(q * rs, rs);
                     assertEquals(1, r.get(U16, QueueRegionSplitLayout.OFF_VERSION));
                     assertEquals(256, r.get(U16, QueueRegionSplitLayout.OFF_DESC_NUM));
-                    assertEquals(1000 & 0xffff, r.get(U16, QueueRegionSplitLayout.OFF_USED_IDX), "queue " + q + " used_idx");
+                    assertEquals(1000 & 0xffff, r.get(U16, QueueRegionSplitLayout.OFF_USED_IDX),
+                            "queue " + q + " used_idx");
                     assertTrue(new SplitInflight(r, 256).maxCounter() >= 1000, "counters advance");
                 }
                 // Nothing of the TX queue is in flight between batches.
@@ -135,7 +137,8 @@ class VhostUserInflightTest {
         /** A back-end starting over the region: recovery, then a device where it says. */
         int start() throws VhostUserException {
             track = PackedInflight.recover(region, num, ring.descRing(), 0, true);
-            dev = new PackedQueueDevice(PackedRing.map(mem, num, ring.descAddress(), ring.driverEventAddress(), ring.deviceEventAddress()),
+            dev = new PackedQueueDevice(
+                    PackedRing.map(mem, num, ring.descAddress(), ring.driverEventAddress(), ring.deviceEventAddress()),
                     mem, f, track.resumePos, track.resumeWrap, track.resumePos, track.resumeWrap);
             return track.resubmitted;
         }
@@ -195,7 +198,8 @@ class VhostUserInflightTest {
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void packedRecoveryDeliversEveryChainExactlyOnce(boolean inOrder) throws Exception {
-        FeatureSet f = inOrder ? FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.IN_ORDER) : FeatureSet.of(VirtioFeature.VERSION_1);
+        FeatureSet f = inOrder ? FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.IN_ORDER)
+                : FeatureSet.of(VirtioFeature.VERSION_1);
         try (PackedSim sim = new PackedSim(8, f)) {
             assertEquals(0, sim.start());
             Random rnd = new Random(42);
@@ -224,7 +228,8 @@ class VhostUserInflightTest {
                     sim.driver.publish();
                 } else if (action < 6) {
                     for (DescriptorChain c : sim.take(rnd.nextInt(4))) {
-                        assertEquals(offered.get(deviceNext) % 16000, sim.token(c), "step " + step + ": chains come in offer order");
+                        assertEquals(offered.get(deviceNext) % 16000, sim.token(c),
+                                "step " + step + ": chains come in offer order");
                         deviceNext++;
                         held.add(c);
                     }
@@ -245,7 +250,8 @@ class VhostUserInflightTest {
                 if (dies) {
                     held.clear();
                     int r = sim.start();
-                    assertEquals(Math.max(deviceNext, recoveredUntil) - published, r, "step " + step + ": chains resubmitted");
+                    assertEquals(Math.max(deviceNext, recoveredUntil) - published, r,
+                            "step " + step + ": chains resubmitted");
                     resubmittedTotal += r;
                     deviceNext = published;
                     recoveredUntil = published + r;
@@ -260,7 +266,8 @@ class VhostUserInflightTest {
                 }
                 assertEquals(published, collected, "step " + step);
             }
-            assertTrue(restarts > 50 && resubmittedTotal > 50, restarts + " restarts, " + resubmittedTotal + " resubmitted");
+            assertTrue(restarts > 50 && resubmittedTotal > 50,
+                    restarts + " restarts, " + resubmittedTotal + " resubmitted");
             assertTrue(collected > 500, collected + " collected");
         }
     }
@@ -275,7 +282,8 @@ class VhostUserInflightTest {
             List<DescriptorChain> taken = sim.take(8);
             assertEquals(3, taken.size());
             // Swap the counters of a's and c's heads (entries 0 and 3): c was taken first.
-            long ea = QueueRegionPackedLayout.OFF_DESC + DescStatePackedLayout.OFF_COUNTER, ec = ea + 3L * DescStatePackedLayout.SIZE;
+            long ea = QueueRegionPackedLayout.OFF_DESC + DescStatePackedLayout.OFF_COUNTER,
+                    ec = ea + 3L * DescStatePackedLayout.SIZE;
             long ca = sim.region.get(PackedInflight.U64, ea), cc = sim.region.get(PackedInflight.U64, ec);
             sim.region.set(PackedInflight.U64, ea, cc);
             sim.region.set(PackedInflight.U64, ec, ca);
@@ -340,7 +348,8 @@ class VhostUserInflightTest {
                 r -> r.set(U16, off + 1L * ds + DescStatePackedLayout.OFF_NEXT, (short) 0),
                 // buffer id outside the ring / twice; flags that end a chain early
                 r -> r.set(U16, off + DescStatePackedLayout.OFF_ID, (short) 8),
-                r -> r.set(U16, off + DescStatePackedLayout.OFF_ID, r.get(U16, off + 2L * ds + DescStatePackedLayout.OFF_ID)),
+                r -> r.set(U16, off + DescStatePackedLayout.OFF_ID,
+                        r.get(U16, off + 2L * ds + DescStatePackedLayout.OFF_ID)),
                 r -> r.set(U16, off + 1L * ds + DescStatePackedLayout.OFF_FLAGS, (short) 0x80));
         for (int k = 0; k < lies.size(); k++) {
             try (PackedSim sim = new PackedSim(8, FeatureSet.of(VirtioFeature.VERSION_1))) {
@@ -352,7 +361,8 @@ class VhostUserInflightTest {
                 assertEquals(3, sim.take(8).size()); // entries 0 | 1,2 | 3 in flight, 4..7 free
                 lies.get(k).accept(sim.region);
                 int lie = k;
-                VhostUserException.InvalidParam e = assertThrows(VhostUserException.InvalidParam.class, sim::start, () -> "lie " + lie);
+                VhostUserException.InvalidParam e =
+                        assertThrows(VhostUserException.InvalidParam.class, sim::start, () -> "lie " + lie);
                 assertTrue(e.getMessage().startsWith("packed inflight region"), e.getMessage());
             }
         }
@@ -384,14 +394,19 @@ class VhostUserInflightTest {
                     assertEquals(1, r.get(U16, QueueRegionPackedLayout.OFF_VERSION), what);
                     assertEquals(256, r.get(U16, QueueRegionPackedLayout.OFF_DESC_NUM), what);
                     assertEquals(1000 % 256, r.get(U16, QueueRegionPackedLayout.OFF_USED_IDX), what + " used_idx");
-                    assertEquals(r.get(U16, QueueRegionPackedLayout.OFF_USED_IDX), r.get(U16, QueueRegionPackedLayout.OFF_OLD_USED_IDX), what);
-                    assertEquals(0, r.get(ValueLayout.JAVA_BYTE, QueueRegionPackedLayout.OFF_USED_WRAP_COUNTER), what + ": 3 laps flip the wrap counter to 0");
-                    assertEquals(r.get(ValueLayout.JAVA_BYTE, QueueRegionPackedLayout.OFF_USED_WRAP_COUNTER), r.get(ValueLayout.JAVA_BYTE, QueueRegionPackedLayout.OFF_OLD_USED_WRAP_COUNTER), what);
-                    assertEquals(r.get(U16, QueueRegionPackedLayout.OFF_FREE_HEAD), r.get(U16, QueueRegionPackedLayout.OFF_OLD_FREE_HEAD), what);
+                    assertEquals(r.get(U16, QueueRegionPackedLayout.OFF_USED_IDX),
+                            r.get(U16, QueueRegionPackedLayout.OFF_OLD_USED_IDX), what);
+                    assertEquals(0, r.get(ValueLayout.JAVA_BYTE, QueueRegionPackedLayout.OFF_USED_WRAP_COUNTER),
+                            what + ": 3 laps flip the wrap counter to 0");
+                    assertEquals(r.get(ValueLayout.JAVA_BYTE, QueueRegionPackedLayout.OFF_USED_WRAP_COUNTER),
+                            r.get(ValueLayout.JAVA_BYTE, QueueRegionPackedLayout.OFF_OLD_USED_WRAP_COUNTER), what);
+                    assertEquals(r.get(U16, QueueRegionPackedLayout.OFF_FREE_HEAD),
+                            r.get(U16, QueueRegionPackedLayout.OFF_OLD_FREE_HEAD), what);
                 }
                 MemorySegment txr = m.segment().asSlice(rs, rs);
                 for (int i = 0; i < 256; i++) {
-                    assertEquals(0, txr.get(ValueLayout.JAVA_BYTE, QueueRegionPackedLayout.OFF_DESC + (long) DescStatePackedLayout.SIZE * i),
+                    assertEquals(0, txr.get(ValueLayout.JAVA_BYTE,
+                            QueueRegionPackedLayout.OFF_DESC + (long) DescStatePackedLayout.SIZE * i),
                             "TX entry " + i + " in flight between batches");
                 }
             }
@@ -401,7 +416,8 @@ class VhostUserInflightTest {
                     Mapping.MAP_SHARED, 0, "test view of inflight")) {
                 MemorySegment txr = m.segment().asSlice(rs, rs);
                 int head = Short.toUnsignedInt(txr.get(U16, QueueRegionPackedLayout.OFF_FREE_HEAD));
-                txr.set(U16, QueueRegionPackedLayout.OFF_DESC + (long) DescStatePackedLayout.SIZE * head + DescStatePackedLayout.OFF_NEXT, (short) head);
+                txr.set(U16, QueueRegionPackedLayout.OFF_DESC + (long) DescStatePackedLayout.SIZE * head
+                        + DescStatePackedLayout.OFF_NEXT, (short) head);
             }
             try (VhostUserBackend be3 = VhostUserBackend.listen(sock, bc)) {
                 long end = System.currentTimeMillis() + 10_000;
@@ -421,7 +437,8 @@ class VhostUserInflightTest {
      * back-end on {@code sock} (which the front-end reconnects to) delivers exactly those, then
      * carries traffic both ways.
      */
-    private static void restartDelivers(VhostUserFrontend fe, VhostUserBackend be1, Path sock, BackendConfig bc) throws Exception {
+    private static void restartDelivers(VhostUserFrontend fe, VhostUserBackend be1, Path sock,
+            BackendConfig bc) throws Exception {
         be1.close();
         assertEquals(50, LinkTraffic.send(fe.link(0), 50, 64, 5000));
         try (VhostUserBackend be2 = VhostUserBackend.listen(sock, bc)) {

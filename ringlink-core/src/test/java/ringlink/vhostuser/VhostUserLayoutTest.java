@@ -55,15 +55,19 @@ class VhostUserLayoutTest {
                 #include <stdint.h>
                 #include <linux/vhost_types.h>
                 /* vhost-user.rst, as QEMU's hw/virtio/vhost-user.c and DPDK's lib/vhost/vhost_user.h declare them. */
-                typedef struct VhostUserHeader { uint32_t request; uint32_t flags; uint32_t size; } __attribute__((packed)) VhostUserHeader;
+                typedef struct VhostUserHeader { uint32_t request; uint32_t flags; uint32_t size; \
+                } __attribute__((packed)) VhostUserHeader;
                 typedef struct VhostUserMemoryRegion { uint64_t guest_phys_addr; uint64_t memory_size;
                     uint64_t userspace_addr; uint64_t mmap_offset; } VhostUserMemoryRegion;
-                typedef struct VhostUserMemory { uint32_t nregions; uint32_t padding; VhostUserMemoryRegion regions[8]; } VhostUserMemory;
-                typedef struct VhostUserMemRegMsg { uint64_t padding; VhostUserMemoryRegion region; } VhostUserMemRegMsg;
+                typedef struct VhostUserMemory { uint32_t nregions; uint32_t padding; \
+                VhostUserMemoryRegion regions[8]; } VhostUserMemory;
+                typedef struct VhostUserMemRegMsg { uint64_t padding; VhostUserMemoryRegion region; \
+                } VhostUserMemRegMsg;
                 typedef struct VhostUserLog { uint64_t mmap_size; uint64_t mmap_offset; } VhostUserLog;
                 typedef struct VhostUserInflight { uint64_t mmap_size; uint64_t mmap_offset; uint16_t num_queues;
                     uint16_t queue_size; } VhostUserInflight;
-                typedef struct VhostUserConfig { uint32_t offset; uint32_t size; uint32_t flags; uint8_t region[]; } VhostUserConfig;
+                typedef struct VhostUserConfig { uint32_t offset; uint32_t size; uint32_t flags; uint8_t region[]; \
+                } VhostUserConfig;
                 """);
         assertEquals(VhostMemoryRegionLayout.SIZE, VhostUserMemoryRegionLayout.SIZE);
         // The request table's sizes are these structures'.

@@ -68,8 +68,10 @@ class VhostUserLogTest {
      * and what falls outside is counted as dropped.
      */
     @net.jqwik.api.Property(tries = 300)
-    void bitmapMarksExactlyTheRangesGiven(@net.jqwik.api.ForAll @net.jqwik.api.constraints.IntRange(min = 1, max = 256) int size,
-                                          @net.jqwik.api.ForAll @net.jqwik.api.constraints.IntRange(min = 0, max = 64) int offset,
+    void bitmapMarksExactlyTheRangesGiven(
+            @net.jqwik.api.ForAll @net.jqwik.api.constraints.IntRange(min = 1, max = 256) int size,
+                                          @net.jqwik.api.ForAll
+                                          @net.jqwik.api.constraints.IntRange(min = 0, max = 64) int offset,
                                           @net.jqwik.api.ForAll long seed) throws Exception {
         java.util.Random rnd = new java.util.Random(seed);
         long pages = 8L * size;
@@ -82,7 +84,8 @@ class VhostUserLogTest {
             BitSet want = new BitSet();
             long inside = 0, outside = 0;
             for (int k = 0, n = rnd.nextInt(12); k < n; k++) {
-                long gpa = rnd.nextInt(5) == 0 ? -rnd.nextInt(8 * PAGE) : (long) (rnd.nextDouble() * (pages + 8) * PAGE);
+                long gpa =
+                        rnd.nextInt(5) == 0 ? -rnd.nextInt(8 * PAGE) : (long) (rnd.nextDouble() * (pages + 8) * PAGE);
                 long len = rnd.nextInt(4) == 0 ? 0 : 1 + (long) (rnd.nextDouble() * 20 * PAGE);
                 log.mark(gpa, len);
                 if (len == 0) continue;
@@ -102,7 +105,8 @@ class VhostUserLogTest {
             }
             assertEquals(want, bits(s, offset, size));
             for (long i = 0; i < 4096; i++) {
-                if (i < offset || i >= offset + size) assertEquals((byte) 0x5a, s.get(ValueLayout.JAVA_BYTE, i), "byte " + i + " outside the log");
+                if (i < offset || i >= offset + size)
+                        assertEquals((byte) 0x5a, s.get(ValueLayout.JAVA_BYTE, i), "byte " + i + " outside the log");
             }
             assertEquals(inside, log.marked());
             assertEquals(outside, log.dropped());
@@ -125,7 +129,8 @@ class VhostUserLogTest {
             // address, but a sparse memfd; only the bytes of the region's pages are touched.
             long logSize = ((gEnd >>> 12) + 64) / 64 * 8;
             try (Fd logFd = MemFd.create("rlvl-log", logSize);
-                 Mapping lm = Mapping.map(logFd, logSize, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "log")) {
+                 Mapping lm = Mapping.map(logFd, logSize, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0,
+                         "log")) {
                 long pf = fe.protocolFeatures() | ProtocolFeature.bit(ProtocolFeature.LOG_SHMFD);
                 assertEquals(0, VhostUserProtocolTest.ack(fe, Request.SET_PROTOCOL_FEATURES, Message.ofU64(pf)));
                 byte[] lb = new byte[16];
@@ -166,10 +171,12 @@ class VhostUserLogTest {
                 extra.andNot(changed);
                 BitSet ring = new BitSet();
                 if (packed) {
-                    ring.set((int) ((rx.descUser - gStart) / PAGE), (int) ((rx.descUser + 16L * rx.num - 1 - gStart) / PAGE) + 1);
+                    ring.set((int) ((rx.descUser - gStart) / PAGE),
+                            (int) ((rx.descUser + 16L * rx.num - 1 - gStart) / PAGE) + 1);
                     ring.set((int) ((usedGpa - gStart) / PAGE), (int) ((usedGpa + 3 - gStart) / PAGE) + 1);
                 } else {
-                    ring.set((int) ((usedGpa - gStart) / PAGE), (int) ((usedGpa + 6 + 8L * rx.num - gStart) / PAGE) + 1);
+                    ring.set((int) ((usedGpa - gStart) / PAGE),
+                            (int) ((usedGpa + 6 + 8L * rx.num - gStart) / PAGE) + 1);
                 }
                 extra.andNot(ring);
                 assertTrue(extra.isEmpty(), "logged but not written: pages " + extra);
@@ -177,7 +184,8 @@ class VhostUserLogTest {
                 assertEquals(0, be.lastLog().dropped());
 
                 // Logging off (SET_FEATURES without LOG_ALL): the data path marks nothing.
-                assertEquals(0, VhostUserProtocolTest.ack(fe, Request.SET_FEATURES, Message.ofU64(fe.features().bits())));
+                assertEquals(0,
+                        VhostUserProtocolTest.ack(fe, Request.SET_FEATURES, Message.ofU64(fe.features().bits())));
                 long marks = be.lastLog().marked();
                 clear(lm.segment(), base, gSize);
                 assertEquals(20, LinkTraffic.send(bl, 20, 1000, 5000));
@@ -206,7 +214,8 @@ class VhostUserLogTest {
             assertEquals(0, VhostUserProtocolTest.ack(fe, Request.SET_FEATURES,
                     Message.ofU64(fe.features().bits() | VirtioFeature.VHOST_LOG_ALL.mask())));
             FrontendLink fl = fe.link(0);
-            java.util.concurrent.atomic.AtomicReference<Throwable> err = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<Throwable> err =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             Thread tx = new Thread(() -> {
                 try (ringlink.packet.PacketBatch in = new ringlink.packet.PacketBatch(64, 2048)) {
@@ -291,7 +300,8 @@ class VhostUserLogTest {
             }
             try (VhostUserBackend be = negotiated()) {
                 // SET_LOG_FD (optional): accepted (the back-end owns the eventfd now), no reply of its own
-                assertNull(be.apply(Message.request(Request.SET_LOG_FD, new byte[0], ringlink.sys.EventFd.create().fd())));
+                assertNull(
+                        be.apply(Message.request(Request.SET_LOG_FD, new byte[0], ringlink.sys.EventFd.create().fd())));
                 Message rep = be.apply(logBase(4096, 4096, dup(fd)));
                 assertEquals(Request.SET_LOG_BASE.code, rep.requestCode());
                 assertEquals(8, rep.size());

@@ -64,7 +64,8 @@ class VhostUserLoopTest {
             try (LinkTraffic.Counter atFrontend = new LinkTraffic.Counter(fe.link(0))) {
                 // 5000 bytes + header need three 2 KiB receive buffers each.
                 long sent = LinkTraffic.send(be.link(0), 1000, 5000, 5_000);
-                assertEquals(1000, sent, () -> "fe " + fe.link(0).counters().snapshot() + " be " + be.link(0).counters().snapshot()
+                assertEquals(1000, sent,
+                        () -> "fe " + fe.link(0).counters().snapshot() + " be " + be.link(0).counters().snapshot()
                         + " rx error " + atFrontend.error + " got " + atFrontend.packets);
                 assertEquals(1000, atFrontend.awaitAtLeast(1000, 10_000));
                 assertEquals(5000L * 1000, atFrontend.bytes.get());
@@ -78,7 +79,8 @@ class VhostUserLoopTest {
         Path sock = tmp.resolve("rlvu-loop-" + (packed ? "p" : "s") + ".sock");
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults())) {
             for (int round = 0; round < 2; round++) {
-                try (VhostUserFrontend fe = VhostUserFrontend.connect(sock, FrontendConfig.defaults().withPacked(packed))) {
+                try (VhostUserFrontend fe =
+                        VhostUserFrontend.connect(sock, FrontendConfig.defaults().withPacked(packed))) {
                     assertTrue(be.awaitReady(1, 5000), () -> "rings not started: " + be.lastError());
                     exchange(fe.link(0), be.link(0), 10_000, 64);
                 }

@@ -45,7 +45,8 @@ class VhostUserMigrationTest {
                     .memoryMb(256).cpus(1)
                     .qemuArgs("-chardev", "socket,id=c0,path=" + sockA,
                             "-netdev", "vhost-user,id=n0,chardev=c0",
-                            "-device", "virtio-net-pci,netdev=n0,vectors=0,mac=52:54:00:12:34:58" + (packed ? ",packed=on" : ""),
+                            "-device", "virtio-net-pci,netdev=n0,vectors=0,mac=52:54:00:12:34:58"
+                                    + (packed ? ",packed=on" : ""),
                             "-object", "memory-backend-memfd,id=mem,size=256M,share=on",
                             "-numa", "node,memdev=mem",
                             "-qmp", "unix:" + qmpA + ",server=on,wait=off")
@@ -68,7 +69,8 @@ class VhostUserMigrationTest {
                         .replace(qmpA.toString(), qmpB.toString()), "-incoming", "unix:" + mig);
                      Qmp qa = Qmp.connect(qmpA, Duration.ofSeconds(30));
                      Qmp qb = Qmp.connect(qmpB, Duration.ofSeconds(30))) {
-                    assertTrue(b.awaitConnection(30_000), "destination QEMU never connected to back-end B:\n" + dst.qemuOutput());
+                    assertTrue(b.awaitConnection(30_000),
+                            "destination QEMU never connected to back-end B:\n" + dst.qemuOutput());
                     assertTrue(qb.execute("{\"execute\":\"query-status\"}").contains("inmigrate"));
                     long repliesBefore = ra.echoReplies.get();
                     qa.execute("{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"unix:" + mig + "\"}}");
@@ -82,13 +84,15 @@ class VhostUserMigrationTest {
                         if (status.equals("completed") || status.equals("failed") || status.equals("cancelled")) break;
                         Thread.sleep(200);
                     }
-                    assertEquals("completed", status, "migration did not complete: " + status + "\nsource: " + src.qemuOutput()
+                    assertEquals("completed", status,
+                            "migration did not complete: " + status + "\nsource: " + src.qemuOutput()
                             + "\ndestination: " + dst.qemuOutput());
                     long repliesDuring = ra.echoReplies.get() - repliesBefore;
 
                     // A: the log was set up and the pages it wrote while migrating were marked.
                     assertTrue(a.logBases() >= 1, "back-end A never got SET_LOG_BASE");
-                    assertTrue(a.lastNegotiated().has(VirtioFeature.VHOST_LOG_ALL), "QEMU did not ack VHOST_F_LOG_ALL on A");
+                    assertTrue(a.lastNegotiated().has(VirtioFeature.VHOST_LOG_ALL),
+                            "QEMU did not ack VHOST_F_LOG_ALL on A");
                     DirtyLog log = a.lastLog();
                     assertNotNull(log);
                     assertTrue(log.marked() > 0, "back-end A marked no page");
@@ -106,7 +110,8 @@ class VhostUserMigrationTest {
                     assertNull(rb.error);
                     assertNull(b.lastError(), "back-end B: " + b.lastError());
                     assertEquals(packed, b.lastNegotiated().has(VirtioFeature.RING_PACKED));
-                    System.out.println("migration (packed=" + packed + "): A answered " + repliesDuring + " pings while migrating, marked "
+                    System.out.println("migration (packed=" + packed + "): A answered " + repliesDuring
+                            + " pings while migrating, marked "
                             + log.marked() + " pages; B answered " + rb.echoReplies.get());
                 }
             }

@@ -90,9 +90,12 @@ class VhostUserMultiQueueQemuTest {
                             "-object", "memory-backend-memfd,id=mem,size=512M,share=on",
                             "-numa", "node,memdev=mem")
                     .script("""
-                            stats() { ethtool -S eth0 | grep -E '(tx|rx)_queue_[01]_packets' | tr -d ' ' | sed "s/^/RESULT $1 /"; }
-                            echos() { awk '/^Icmp:/{if(!h){for(i=1;i<=NF;i++)if($i=="InEchos")c=i;h=1}else print $c}' /proc/net/snmp; }
-                            await() { for i in $(seq 1 240); do [ "$(echos)" -ge $1 ] && break; sleep 0.5; done; [ "$(echos)" -ge $1 ]; sleep 1; }
+                            stats() { ethtool -S eth0 | grep -E '(tx|rx)_queue_[01]_packets' | tr -d ' ' | sed \
+                            "s/^/RESULT $1 /"; }
+                            echos() { awk '/^Icmp:/{if(!h){for(i=1;i<=NF;i++)if($i=="InEchos")c=i;h=1}else print $c}' \
+                            /proc/net/snmp; }
+                            await() { for i in $(seq 1 240); do [ "$(echos)" -ge $1 ] && break; sleep 0.5; done; \
+                            [ "$(echos)" -ge $1 ]; sleep 1; }
                             ip link set eth0 up
                             ip addr add 10.77.6.2/24 dev eth0
                             ethtool -l eth0 | grep -i combined
@@ -119,7 +122,8 @@ class VhostUserMultiQueueQemuTest {
             QemuGuest.Running guest = vm;
             boolean up = vm.awaitConsole("RESULT up", Duration.ofSeconds(240));
             String console = vm.console();
-            assertTrue(up, () -> "the guest's pings from both vCPUs did not all come back:\n" + tail(console) + "\n" + qemu(guest));
+            assertTrue(up, () ->
+                    "the guest's pings from both vCPUs did not all come back:\n" + tail(console) + "\n" + qemu(guest));
             // The namespace sends 16 UDP flows to the guest and pings it (every reply): over both queues.
             nsTraffic();
             assertTrue(vm.awaitConsole("RESULT one-queue", Duration.ofSeconds(120)), () -> consoleOf(guest));
@@ -131,7 +135,8 @@ class VhostUserMultiQueueQemuTest {
             assertEquals(q1Before, q1After, "the switch put packets on the disabled queue 1");
             boolean done = vm.awaitConsole(QemuGuest.EXIT_MARKER, Duration.ofSeconds(150));
             String all = vm.console();
-            assertTrue(done && all.contains(QemuGuest.EXIT_MARKER + "0"), () -> "guest job failed:\n" + tail(all) + "\n" + qemu(guest));
+            assertTrue(done && all.contains(QemuGuest.EXIT_MARKER + "0"),
+                    () -> "guest job failed:\n" + tail(all) + "\n" + qemu(guest));
             assertTrue(all.contains("RESULT two-queues-ok"), () -> tail(all));
 
             Map<String, Long> g = guestStats(all);

@@ -18,7 +18,10 @@ import ringlink.packet.VirtioNetHdr;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class VhostUserOffloadTest {
 
-    /** Makes packet {@code i} (its bytes already there) an Ethernet/IPv4/TCP superpacket: peers' superpackets are checked against their headers. */
+    /**
+     * Makes packet {@code i} (its bytes already there) an Ethernet/IPv4/TCP superpacket: peers' superpackets are
+     * checked against their headers.
+     */
     static void tcp4Headers(PacketBatch b, int i) {
         java.lang.foreign.MemorySegment m = b.memory();
         long o = b.dataOffset(i);
@@ -66,7 +69,8 @@ class VhostUserOffloadTest {
     void checksumAndTsoBothWays(boolean packed) throws Exception {
         Connection[] p = Connection.pair();
         try (VhostUserBackend be = VhostUserBackend.serve(p[0], BackendConfig.defaults());
-             VhostUserFrontend fe = VhostUserFrontend.over(p[1], FrontendConfig.defaults().withPacked(packed).withOffloads(Offloads.ALL))) {
+             VhostUserFrontend fe = VhostUserFrontend.over(p[1],
+                     FrontendConfig.defaults().withPacked(packed).withOffloads(Offloads.ALL))) {
             assertTrue(be.awaitReady(1, 5000));
             assertEquals(Offloads.ALL, fe.link(0).offloads());
             assertEquals(Offloads.ALL, be.link(0).offloads());
@@ -81,7 +85,8 @@ class VhostUserOffloadTest {
     void withoutOffloadsATsoPacketIsACallerError(boolean packed) throws Exception {
         Connection[] p = Connection.pair();
         try (VhostUserBackend be = VhostUserBackend.serve(p[0], BackendConfig.defaults().withOffloads(Offloads.NONE));
-             VhostUserFrontend fe = VhostUserFrontend.over(p[1], FrontendConfig.defaults().withPacked(packed).withOffloads(Offloads.ALL));
+             VhostUserFrontend fe = VhostUserFrontend.over(p[1],
+                     FrontendConfig.defaults().withPacked(packed).withOffloads(Offloads.ALL));
              PacketBatch out = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER)) {
             assertTrue(be.awaitReady(1, 5000));
             assertEquals(Offloads.NONE, be.link(0).offloads());

@@ -36,7 +36,8 @@ class VhostUserProviderTest {
 
     @Test
     void badSpecsSayWhatIsWrong() {
-        var e = assertThrows(IllegalArgumentException.class, () -> Links.open("vhost-user:/tmp/rlvu-x.sock?role=device"));
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> Links.open("vhost-user:/tmp/rlvu-x.sock?role=device"));
         assertTrue(e.getMessage().contains("role must be backend or frontend"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Links.open("vhost-user:/tmp/rlvu-x.sock?queuez=2"));
         assertTrue(e.getMessage().contains("unknown parameter"), e.getMessage());

@@ -72,9 +72,12 @@ class VhostUserQemuTest {
         QemuGuest.requireAvailable();
         Path sock = tmp.resolve("rlvu-qemu-r.sock");
         Files.deleteIfExists(sock);
-        java.util.concurrent.atomic.AtomicReference<VhostUserBackend> second = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicReference<Responder> secondResponder = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicReference<Throwable> restartError = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<VhostUserBackend> second =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<Responder> secondResponder =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> restartError =
+                new java.util.concurrent.atomic.AtomicReference<>();
         VhostUserBackend first = VhostUserBackend.connect(sock, BackendConfig.defaults());
         Responder r1 = new Responder(first.link(0), OUR_MAC, OUR_IP);
         Thread restarter = new Thread(() -> {

@@ -59,7 +59,8 @@ class VhostUserReconnectTest {
         try (VhostUserBackend be = VhostUserBackend.listen(sock, BackendConfig.defaults().withPacked(true))) {
             for (int round = 0; round < 3; round++) {
                 boolean packed = round == 1;
-                try (VhostUserFrontend fe = VhostUserFrontend.connect(sock, FrontendConfig.defaults().withPacked(packed))) {
+                try (VhostUserFrontend fe =
+                        VhostUserFrontend.connect(sock, FrontendConfig.defaults().withPacked(packed))) {
                     assertTrue(be.awaitReady(1, 5000));
                     VhostUserLoopTest.exchange(fe.link(0), be.link(0), 500, 64);
                 }
@@ -94,7 +95,8 @@ class VhostUserReconnectTest {
         long total = 200_000;
         BackendConfig bc = BackendConfig.defaults().withPacked(packed);
         VhostUserBackend be1 = VhostUserBackend.listen(sock, bc);
-        try (VhostUserFrontend fe = VhostUserFrontend.connectReconnecting(sock, FrontendConfig.defaults().withPacked(packed).withInflight(true))) {
+        try (VhostUserFrontend fe = VhostUserFrontend.connectReconnecting(sock,
+                FrontendConfig.defaults().withPacked(packed).withInflight(true))) {
             assertTrue(be1.awaitReady(1, 5000), () -> "not ready: " + be1.lastError());
             assertEquals(packed, be1.features().has(VirtioFeature.RING_PACKED));
             // RX traffic first: the RX ring is mid-lap (and its buffers in the inflight buffer) when the back-end goes.
@@ -131,7 +133,8 @@ class VhostUserReconnectTest {
                     sender.join(30_000);
                     assertEquals(total, sent.get(), "front-end sent everything");
                     c2.awaitAtLeast(total - first, 10_000);
-                    assertEquals(total, first + c2.awaitQuiet(300, 3000), "every packet exactly once (" + first + " at the first back-end)");
+                    assertEquals(total, first + c2.awaitQuiet(300, 3000),
+                            "every packet exactly once (" + first + " at the first back-end)");
                     assertNull(c2.error);
                 }
                 VhostUserLoopTest.exchange(fe.link(0), be2.link(0), 1000, 64);

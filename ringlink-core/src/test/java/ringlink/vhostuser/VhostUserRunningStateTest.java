@@ -11,7 +11,6 @@ import org.junit.jupiter.api.Timeout;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.EventFd;
 import ringlink.sys.Fd;
-import ringlink.sys.Mapping;
 import ringlink.sys.MemFd;
 
 /**
@@ -28,7 +27,8 @@ class VhostUserRunningStateTest {
     static final int QS = 256;
     static final long MEM = 1 << 20, UADDR = 0x7000_0000_0000L;
     static final long FEATURES = 1L << 32 | ProtocolFeature.F_PROTOCOL_FEATURES; // VERSION_1
-    static final long PROTOCOL = ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD) | ProtocolFeature.bit(ProtocolFeature.LOG_SHMFD)
+    static final long PROTOCOL =
+            ProtocolFeature.bit(ProtocolFeature.INFLIGHT_SHMFD) | ProtocolFeature.bit(ProtocolFeature.LOG_SHMFD)
             | ProtocolFeature.bit(ProtocolFeature.CONFIGURE_MEM_SLOTS);
 
     interface Attack {
@@ -67,7 +67,8 @@ class VhostUserRunningStateTest {
      */
     static VhostUserException attempt(Attack attack) throws Exception {
         Connection[] p = Connection.pair();
-        try (VhostUserBackend be = VhostUserBackend.serve(p[0], BackendConfig.defaults().withPacked(false)); Connection c = p[1];
+        try (VhostUserBackend be = VhostUserBackend.serve(p[0], BackendConfig.defaults().withPacked(false));
+                Connection c = p[1];
              Fd mem = MemFd.create("rlvurun-mem", MEM);
              EventFd k0 = EventFd.create(); EventFd k1 = EventFd.create()) {
             raw(c, Request.SET_FEATURES, Message.ofU64(FEATURES));
@@ -93,7 +94,8 @@ class VhostUserRunningStateTest {
                 if (ringlink.sys.PollSet.pollOne(c.socket().fd(), ringlink.sys.PollfdLayout.POLLIN, 50) <= 0) continue;
                 try {
                     c.receive().closeFds();
-                } catch (VhostUserException.Disconnect | VhostUserException.SocketBroken | VhostUserException.PartialMessage e) {
+                } catch (VhostUserException.Disconnect | VhostUserException.SocketBroken
+                        | VhostUserException.PartialMessage e) {
                     eof = true;
                 }
             }
@@ -150,14 +152,16 @@ class VhostUserRunningStateTest {
     void memTableWithoutTheRingsIsATypedError() throws Exception {
         try (Fd other = MemFd.create("rlvurun-other", MEM)) {
             expect(VhostUserException.InvalidParam.class, "no longer holds running vring",
-                    (c, be) -> raw(c, Request.SET_MEM_TABLE, VhostUserHostileTest.memTable(0, MEM, UADDR + (64L << 20), 0), other));
+                    (c, be) -> raw(c, Request.SET_MEM_TABLE,
+                            VhostUserHostileTest.memTable(0, MEM, UADDR + (64L << 20), 0), other));
         }
     }
 
     @Test
     void memTableThatStillHoldsTheRingsRestartsThemChecked() throws Exception {
         try (Fd again = MemFd.create("rlvurun-again", 2 * MEM)) {
-            assertNull(attempt((c, be) -> raw(c, Request.SET_MEM_TABLE, VhostUserHostileTest.memTable(0, 2 * MEM, UADDR, 0), again)));
+            assertNull(attempt((c, be) ->
+                    raw(c, Request.SET_MEM_TABLE, VhostUserHostileTest.memTable(0, 2 * MEM, UADDR, 0), again)));
         }
     }
 
@@ -195,7 +199,8 @@ class VhostUserRunningStateTest {
         expect(VhostUserException.InvalidOperation.class, "SET_VRING_BASE on running vring 1",
                 (c, be) -> raw(c, Request.SET_VRING_BASE, Message.state(1, 5)));
         expect(VhostUserException.InvalidOperation.class, "moves running vring 0",
-                (c, be) -> raw(c, Request.SET_VRING_ADDR, vringAddr(0, ring(0) + 4096, ring(0) + 12288, ring(0) + 8192)));
+                (c, be) ->
+                        raw(c, Request.SET_VRING_ADDR, vringAddr(0, ring(0) + 4096, ring(0) + 12288, ring(0) + 8192)));
     }
 
     @Test

@@ -44,9 +44,11 @@ class VhostUserRxCapsTest {
     record Result(VhostUserBackend be, Throwable thrown) {}
 
     /** Sets up a split-ring session with MRG_RXBUF + INDIRECT and sends one packet of {@code len}. */
-    static void run(Fill fill, int len, java.util.function.BiConsumer<VhostUserBackend, Throwable> check) throws Exception {
+    static void run(Fill fill, int len,
+            java.util.function.BiConsumer<VhostUserBackend, Throwable> check) throws Exception {
         Connection[] p = Connection.pair();
-        try (VhostUserBackend be = VhostUserBackend.serve(p[0], BackendConfig.defaults().withPacked(false)); Connection c = p[1];
+        try (VhostUserBackend be = VhostUserBackend.serve(p[0], BackendConfig.defaults().withPacked(false));
+                Connection c = p[1];
              Fd mem = MemFd.create("rlvurx-mem", MEM);
              Mapping map = Mapping.map(mem, MEM, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "test");
              EventFd k0 = EventFd.create(); EventFd k1 = EventFd.create();
@@ -54,7 +56,8 @@ class VhostUserRxCapsTest {
             long base = map.address();
             long features = 1L << 32 | 1L << 15 | 1L << 28; // VERSION_1, MRG_RXBUF, INDIRECT_DESC
             VhostUserHostileTest.raw(c, Request.SET_FEATURES.code, 1, Message.ofU64(features));
-            VhostUserHostileTest.raw(c, Request.SET_MEM_TABLE.code, 1, VhostUserHostileTest.memTable(0, MEM, base, 0), mem);
+            VhostUserHostileTest.raw(c, Request.SET_MEM_TABLE.code, 1, VhostUserHostileTest.memTable(0, MEM, base, 0),
+                    mem);
             MemorySegment m = map.segment();
             fill.rx(m, 0);
             for (int i = 0; i < QS; i++) m.set(U16, (512 << 10) + SplitRing.AVAIL_RING + 2L * i, (short) i);

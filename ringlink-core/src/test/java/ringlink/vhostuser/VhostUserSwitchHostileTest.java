@@ -3,8 +3,6 @@ package ringlink.vhostuser;
 import static org.junit.jupiter.api.Assertions.*;
 import static ringlink.vhostuser.VhostUserHostileTest.U32;
 import static ringlink.vhostuser.VhostUserHostileTest.U64;
-import static ringlink.vhostuser.VhostUserHostileTest.memTable;
-import static ringlink.vhostuser.VhostUserHostileTest.raw;
 import static ringlink.vhostuser.VhostUserHostileTest.twoSplitRings;
 
 import java.lang.foreign.MemorySegment;
@@ -110,7 +108,8 @@ class VhostUserSwitchHostileTest {
     static void breakTheRing(Path sock) throws Exception {
         int qs = 16;
         try (Connection c = Connection.connect(sock); Fd mem = MemFd.create("rlvsh-mem", 1 << 20);
-             Mapping map = Mapping.map(mem, 1 << 20, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "test");
+             Mapping map =
+                     Mapping.map(mem, 1 << 20, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "test");
              EventFd k0 = EventFd.create(); EventFd k1 = EventFd.create()) {
             long base = map.address();
             twoSplitRings(c, mem, base, qs, k0, k1);
@@ -190,7 +189,8 @@ class VhostUserSwitchHostileTest {
     @Test
     void aGuestSuperpacketWithATinyGsoSizeIsDroppedNotSegmented() throws Exception {
         startSwitch(BackendConfig.defaults(), Offloads.NONE);
-        try (VhostUserFrontend fe = VhostUserFrontend.connect(tmp.resolve("rlvsh.sock"), FrontendConfig.defaults().withOffloads(Offloads.ALL));
+        try (VhostUserFrontend fe = VhostUserFrontend.connect(tmp.resolve("rlvsh.sock"),
+                FrontendConfig.defaults().withOffloads(Offloads.ALL));
              PacketBatch b = new PacketBatch(1, PacketBatch.SUPERPACKET_BUFFER)) {
             assertTrue(be.awaitReady(1, 5000));
             send(pair[1], -1L >>> 16, HOST); // HOST learned on the pair port
@@ -199,7 +199,8 @@ class VhostUserSwitchHostileTest {
             b.setLength(i, 60_000);
             tcp4(b, i, 1);
             assertEquals(1, fe.link(0).transmit(b));
-            waitFor(() -> be.link(0).counters().invalidCount(OffloadValidator.Reason.GSO_SIZE) == 1, "dropped at ingress, counted");
+            waitFor(() -> be.link(0).counters().invalidCount(OffloadValidator.Reason.GSO_SIZE) == 1,
+                    "dropped at ingress, counted");
             assertEquals(0, receive(pair[1], 1, 300), "nothing segmented for the port without TSO");
             assertEquals(0, sw.stats().ports().get(1).segmented());
             // A sane superpacket still goes through, segmented for the port without TSO.
@@ -230,9 +231,11 @@ class VhostUserSwitchHostileTest {
             long expected = 0;
             for (int round = 0; round < 2; round++) {
                 int r = round;
-                try (Testpmd pmd = Testpmd.start("rlvsh-pmd" + round, "net_virtio_user0,path=" + sock + ",queues=1,mrg_rxbuf=1",
+                try (Testpmd pmd =
+                        Testpmd.start("rlvsh-pmd" + round, "net_virtio_user0,path=" + sock + ",queues=1,mrg_rxbuf=1",
                         60_000, "--forward-mode=txonly", "--txpkts=64")) {
-                    assertTrue(be.awaitReady(1, 20_000), () -> "round " + r + ": rings not started: " + be.lastError() + "\n" + pmd.log());
+                    assertTrue(be.awaitReady(1, 20_000),
+                            () -> "round " + r + ": rings not started: " + be.lastError() + "\n" + pmd.log());
                     waitFor(() -> sw.isUp(0), "round " + round + ": the port is up with testpmd");
                     pmd.command("start", 20_000);
                     Thread.sleep(500);
@@ -242,7 +245,8 @@ class VhostUserSwitchHostileTest {
                     expected += sent;
                     long want = expected;
                     // Every packet testpmd sent reached the pair port or was counted as a drop there.
-                    waitFor(() -> rx.packets.get() + dropsAt(1) >= want, "round " + round + ": forwarded " + rx.packets.get()
+                    waitFor(() -> rx.packets.get() + dropsAt(1) >= want,
+                            "round " + round + ": forwarded " + rx.packets.get()
                             + " + dropped " + dropsAt(1) + " of " + want);
                     assertEquals(expected, rx.awaitQuiet(200, 2000) + dropsAt(1), "round " + round);
                     assertTrue(rx.packets.get() > 0);

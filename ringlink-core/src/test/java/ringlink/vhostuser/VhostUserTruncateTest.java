@@ -142,7 +142,8 @@ class VhostUserTruncateTest {
         while (b.count() < b.capacity()) {
             int i = b.add();
             b.setLength(i, len);
-            for (int k = 0; k < len; k++) b.memory().set(java.lang.foreign.ValueLayout.JAVA_BYTE, b.dataOffset(i) + k, (byte) (k < 6 ? 0xff : k));
+            for (int k = 0; k < len; k++) b.memory()
+                    .set(java.lang.foreign.ValueLayout.JAVA_BYTE, b.dataOffset(i) + k, (byte) (k < 6 ? 0xff : k));
         }
     }
 }

@@ -22,7 +22,8 @@ class ChainLimitTest {
     static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfInt I = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfLong L = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final FeatureSet ALL = FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.INDIRECT_DESC, VirtioFeature.EVENT_IDX);
+    static final FeatureSet ALL =
+            FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.INDIRECT_DESC, VirtioFeature.EVENT_IDX);
     static final int MAX = VirtqueueDevice.MAX_CHAIN_ELEMENTS;
 
     /** 4 MiB of guest memory at 0x10000: a 32768-entry ring (≤ 1 MiB), two indirect tables of 32 KiB, buffers. */
@@ -63,7 +64,8 @@ class ChainLimitTest {
     }
 
     static SplitQueueDevice splitIndirect(Mem m, int size, int entries, int segLen) {
-        for (int i = 0; i < entries; i++) m.tableEntry(i, m.buf, segLen, i < entries - 1 ? VIRTQ_DESC_F_NEXT : 0, i + 1);
+        for (int i = 0; i < entries; i++)
+                m.tableEntry(i, m.buf, segLen, i < entries - 1 ? VIRTQ_DESC_F_NEXT : 0, i + 1);
         SplitRing r = SplitRing.allocate(m.mem, m.alloc, size);
         MemorySegment d = r.descTable();
         d.set(L, 0, m.table);
@@ -208,7 +210,8 @@ class ChainLimitTest {
             boolean indirect = (shape & 2) != 0;
             VirtqueueDevice dev;
             if (packedRing) {
-                dev = indirect ? packedIndirect(m, size, Math.min(len, 2 * MAX)) : packed(m, size, Math.min(len, size), segLen);
+                dev = indirect ? packedIndirect(m, size, Math.min(len, 2 * MAX))
+                        : packed(m, size, Math.min(len, size), segLen);
             } else if (indirect) {
                 dev = splitIndirect(m, size, Math.min(len, 2 * MAX), segLen);
             } else {

@@ -50,7 +50,8 @@ class ConcurrentScribbleTest {
                         }
                     }));
                     Future<String> dev = ex.submit(() -> side(stop, () -> {
-                        DescriptorChain[] cs = {new DescriptorChain(), new DescriptorChain(), new DescriptorChain(), new DescriptorChain()};
+                        DescriptorChain[] cs = {new DescriptorChain(), new DescriptorChain(), new DescriptorChain(),
+                                new DescriptorChain()};
                         MemorySegment scratch = MemorySegment.ofArray(new byte[4096]);
                         for (int i = 0; i < 200_000 && !stop.get(); i++) {
                             int n = p.device.pop(cs, 4);

@@ -71,7 +71,8 @@ class ConcurrentTransferTest {
         AtomicLong kickCount = new AtomicLong(), irqCount = new AtomicLong();
         ExecutorService ex = Executors.newFixedThreadPool(2);
         try {
-            Future<?> drv = ex.submit(() -> { driver(p, total, seed, inOrder, slots, slotMem, kicks, irqs, kickCount); return null; });
+            Future<?> drv = ex.submit(() ->
+                    { driver(p, total, seed, inOrder, slots, slotMem, kicks, irqs, kickCount); return null; });
             Future<?> dev = ex.submit(() -> { device(p, total, seed, inOrder, kicks, irqs, irqCount); return null; });
             try {
                 drv.get(120, TimeUnit.SECONDS);
@@ -149,7 +150,8 @@ class ConcurrentTransferTest {
                 done.set((int) s);
                 if (inOrder) assertEquals(nextInOrder++, s, "IN_ORDER completion order");
                 assertEquals(written(s, wlen[id]), got[k], "used length of chain " + s);
-                long mm = MemorySegment.mismatch(slotMem, (long) SLOT * slotOf[id] + 512, (long) SLOT * slotOf[id] + 512 + got[k],
+                long mm = MemorySegment.mismatch(slotMem, (long) SLOT * slotOf[id] + 512,
+                        (long) SLOT * slotOf[id] + 512 + got[k],
                         PAT, patOff(s, 1), patOff(s, 1) + got[k]);
                 assertEquals(-1, mm, "device-written byte " + mm + " of chain " + s);
                 freeSlots[freeCount++] = slotOf[id];
@@ -158,7 +160,8 @@ class ConcurrentTransferTest {
             if (c == 0 && !progress) {
                 // Nothing to do: sleep until an interrupt, with the recheck protocol.
                 if (!q.enableNotifications()) {
-                    if (!irqs.tryAcquire(20, TimeUnit.SECONDS)) fail("lost interrupt: driver waited 20 s with " + q.inFlight() + " in flight");
+                    if (!irqs.tryAcquire(20, TimeUnit.SECONDS))
+                            fail("lost interrupt: driver waited 20 s with " + q.inFlight() + " in flight");
                 }
                 q.disableNotifications();
             }
@@ -227,7 +230,8 @@ class ConcurrentTransferTest {
             }
             if (n == 0 && heldCount == 0 && pushed < total) {
                 if (!q.enableNotifications()) {
-                    if (!kicks.tryAcquire(20, TimeUnit.SECONDS)) fail("lost kick: device waited 20 s after " + pushed + " chains");
+                    if (!kicks.tryAcquire(20, TimeUnit.SECONDS))
+                            fail("lost kick: device waited 20 s after " + pushed + " chains");
                 }
                 q.disableNotifications();
             }

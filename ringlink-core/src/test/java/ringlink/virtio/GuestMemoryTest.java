@@ -11,7 +11,8 @@ class GuestMemoryTest {
     void translationChecksEveryRange() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment a = arena.allocate(4096), b = arena.allocate(8192);
-            GuestMemory mem = GuestMemory.of(new GuestMemory.Region(0x3000, 0x7f00_0000L, b), new GuestMemory.Region(0, 0x7e00_0000L, a));
+            GuestMemory mem = GuestMemory.of(new GuestMemory.Region(0x3000, 0x7f00_0000L, b),
+                    new GuestMemory.Region(0, 0x7e00_0000L, a));
             assertEquals(2, mem.regionCount());
             assertEquals(0, mem.region(0).guestAddress(), "sorted by guest address");
             assertEquals(a.address() + 10, mem.slice(10, 100).address());
@@ -41,7 +42,8 @@ class GuestMemoryTest {
             assertEquals(map.address() + 4096, r.segment().address());
             assertEquals(8192, r.size());
             assertThrows(IllegalArgumentException.class, () -> GuestMemory.Region.ofMapping(0, 16384, 0, map, 4096));
-            assertThrows(IllegalArgumentException.class, () -> GuestMemory.of(GuestMemory.Region.of(0, map), GuestMemory.Region.of(100, arena.allocate(10))));
+            assertThrows(IllegalArgumentException.class, () ->
+                    GuestMemory.of(GuestMemory.Region.of(0, map), GuestMemory.Region.of(100, arena.allocate(10))));
             assertThrows(IllegalArgumentException.class, () -> GuestMemory.of());
             GuestMemory.Region id = GuestMemory.Region.identity(map);
             assertEquals(map.address(), id.guestAddress());
@@ -51,13 +53,15 @@ class GuestMemoryTest {
 
     @Test
     void featureSetNamesAndNegotiation() {
-        FeatureSet dev = FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.NET_MRG_RXBUF, VirtioFeature.RING_PACKED, VirtioFeature.NET_HOST_USO);
+        FeatureSet dev = FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.NET_MRG_RXBUF, VirtioFeature.RING_PACKED,
+                VirtioFeature.NET_HOST_USO);
         FeatureSet drv = FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.NET_MRG_RXBUF, VirtioFeature.EVENT_IDX);
         FeatureSet acked = dev.and(drv);
         assertTrue(acked.has(VirtioFeature.NET_MRG_RXBUF));
         assertFalse(acked.has(VirtioFeature.RING_PACKED));
         assertEquals("[VIRTIO_NET_F_MRG_RXBUF, VIRTIO_F_VERSION_1]", acked.toString());
-        assertEquals("[VIRTIO_NET_F_HOST_USO, bit58]", new FeatureSet(VirtioFeature.NET_HOST_USO.mask() | 1L << 58).toString());
+        assertEquals("[VIRTIO_NET_F_HOST_USO, bit58]",
+                new FeatureSet(VirtioFeature.NET_HOST_USO.mask() | 1L << 58).toString());
         assertEquals(56, VirtioFeature.NET_HOST_USO.bit());
         assertEquals("VIRTIO_RING_F_EVENT_IDX", VirtioFeature.EVENT_IDX.specName());
     }

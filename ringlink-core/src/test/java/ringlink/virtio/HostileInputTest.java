@@ -21,7 +21,8 @@ class HostileInputTest {
     static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfInt I = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfLong L = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final FeatureSet ALL = FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.INDIRECT_DESC, VirtioFeature.EVENT_IDX);
+    static final FeatureSet ALL =
+            FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.INDIRECT_DESC, VirtioFeature.EVENT_IDX);
 
     final Arena arena = Arena.ofShared();
     // Two adjacent regions: [0x10000, +1 MiB) and [0x110000, +64 KiB)
@@ -79,11 +80,13 @@ class HostileInputTest {
     void splitHeadOutOfRange() { new RawSplit(8, ALL).avail(8).popExpect(INDEX_OUT_OF_RANGE); }
 
     @Test
-    void splitNextOutOfRange() { new RawSplit(8, ALL).desc(0, buf, 8, VIRTQ_DESC_F_NEXT, 9).avail(0).popExpect(INDEX_OUT_OF_RANGE); }
+    void splitNextOutOfRange() {
+            new RawSplit(8, ALL).desc(0, buf, 8, VIRTQ_DESC_F_NEXT, 9).avail(0).popExpect(INDEX_OUT_OF_RANGE); }
 
     @Test
     void splitLoop() {
-        new RawSplit(8, ALL).desc(0, buf, 8, VIRTQ_DESC_F_NEXT, 1).desc(1, buf, 8, VIRTQ_DESC_F_NEXT, 0).avail(0).popExpect(CHAIN_TOO_LONG);
+        new RawSplit(8, ALL).desc(0, buf, 8, VIRTQ_DESC_F_NEXT, 1).desc(1, buf, 8, VIRTQ_DESC_F_NEXT, 0).avail(0)
+                .popExpect(CHAIN_TOO_LONG);
     }
 
     @Test
@@ -111,7 +114,8 @@ class HostileInputTest {
     }
 
     @Test
-    void splitHugeDescriptorLength() { new RawSplit(8, ALL).desc(0, buf, 0x8000_0000, 0, 0).avail(0).popExpect(LENGTH_OVERFLOW); }
+    void splitHugeDescriptorLength() {
+            new RawSplit(8, ALL).desc(0, buf, 0x8000_0000, 0, 0).avail(0).popExpect(LENGTH_OVERFLOW); }
 
     @Test
     void chainLengthSumOverflow() {
@@ -125,7 +129,8 @@ class HostileInputTest {
 
     @Test
     void splitReadableAfterWritable() {
-        new RawSplit(8, ALL).desc(0, buf, 8, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1).desc(1, buf, 8, 0, 0).avail(0).popExpect(BAD_ORDER);
+        new RawSplit(8, ALL).desc(0, buf, 8, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1).desc(1, buf, 8, 0, 0).avail(0)
+                .popExpect(BAD_ORDER);
     }
 
     @Test
@@ -135,7 +140,8 @@ class HostileInputTest {
 
     @Test
     void splitIndirectWithNext() {
-        new RawSplit(8, ALL).desc(0, buf, 32, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1).avail(0).popExpect(NESTED_INDIRECT);
+        new RawSplit(8, ALL).desc(0, buf, 32, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1).avail(0)
+                .popExpect(NESTED_INDIRECT);
     }
 
     @Test
@@ -318,7 +324,8 @@ class HostileInputTest {
         new RawPacked(8, ALL).desc(0, buf, 33, 0, VIRTQ_DESC_F_INDIRECT).popExpect(BAD_INDIRECT);
         new RawPacked(8, ALL).desc(0, buf, 16 * 9, 0, VIRTQ_DESC_F_INDIRECT).popExpect(CHAIN_TOO_LONG);
         new RawPacked(8, ALL).desc(0, buf, 32, 0, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT).popExpect(NESTED_INDIRECT);
-        new RawPacked(8, ALL).desc(0, buf, 8, 0, VIRTQ_DESC_F_NEXT).desc(1, buf, 32, 0, VIRTQ_DESC_F_INDIRECT).popExpect(NESTED_INDIRECT);
+        new RawPacked(8, ALL).desc(0, buf, 8, 0, VIRTQ_DESC_F_NEXT).desc(1, buf, 32, 0, VIRTQ_DESC_F_INDIRECT)
+                .popExpect(NESTED_INDIRECT);
         long t = alloc.allocate(64, 16);
         // packed table entries: flags at offset 14 (id at 12)
         table(t, 0, buf, 8, 0, 0);
@@ -330,7 +337,8 @@ class HostileInputTest {
     @Test
     void packedBadAddressAndOrder() {
         new RawPacked(8, ALL).desc(0, 0x110000 + 65000, 1000, 0, 0).popExpect(BAD_ADDRESS);
-        new RawPacked(8, ALL).desc(0, buf, 8, 0, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE).desc(1, buf, 8, 0, 0).popExpect(BAD_ORDER);
+        new RawPacked(8, ALL).desc(0, buf, 8, 0, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE).desc(1, buf, 8, 0, 0)
+                .popExpect(BAD_ORDER);
     }
 
     // ---------------- packed, driver side ----------------

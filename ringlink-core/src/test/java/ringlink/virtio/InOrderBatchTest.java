@@ -105,7 +105,8 @@ class InOrderBatchTest {
             MemorySegment d = r.descRing();
             d.set(I, 16L * pos + 8, len);
             d.set(S, 16L * pos + 12, (short) id);
-            d.set(S, 16L * pos + 14, (short) (wrap ? (VirtqLayout.VIRTQ_DESC_F_AVAIL | VirtqLayout.VIRTQ_DESC_F_USED) : 0));
+            d.set(S, 16L * pos + 14,
+                    (short) (wrap ? (VirtqLayout.VIRTQ_DESC_F_AVAIL | VirtqLayout.VIRTQ_DESC_F_USED) : 0));
         }
     }
 }

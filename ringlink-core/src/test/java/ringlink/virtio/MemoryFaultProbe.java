@@ -25,7 +25,8 @@ public final class MemoryFaultProbe {
     static final VarHandle I32 = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     /** Every kind {@link #main} tries after the truncation. */
     public static final String[] KINDS = {
-        "get", "acquire", "set", "copy", "get16", "acquire16", "release16", "opaque16", "opaque16v", "set8", "set16", "set32",
+        "get", "acquire", "set", "copy", "get16", "acquire16", "release16", "opaque16", "opaque16v", "set8", "set16",
+                "set32",
         "set64", "fill", "or64", "release64", "volatile32", "deliver",
     };
 
@@ -157,7 +158,8 @@ public final class MemoryFaultProbe {
         String[] kinds = args.length > 1 ? args[1].split(",") : KINDS;
         long size = 1 << 20;
         try (Fd fd = MemFd.create("rlmemfault", size, MemFd.MFD_ALLOW_SEALING);
-             Mapping m = Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "probe")) {
+             Mapping m =
+                     Mapping.map(fd, size, Mapping.PROT_READ | Mapping.PROT_WRITE, Mapping.MAP_SHARED, 0, "probe")) {
             MemorySegment s = m.segment();
             MemorySegment dst = Arena.ofAuto().allocate(size);
             long t = 0;
@@ -174,13 +176,15 @@ public final class MemoryFaultProbe {
                 try {
                     long r = one(kind, s, size, dst, 7);
                     if (kind.equals("deliver")) {
-                        System.out.println(r == 1 ? "ok deliver java.lang.InternalError (inside the try block)" : "bad deliver no fault");
+                        System.out.println(r == 1 ? "ok deliver java.lang.InternalError (inside the try block)"
+                                : "bad deliver no fault");
                     } else {
                         System.out.println("bad " + kind + " no fault");
                     }
                     t += r;
                 } catch (Throwable e) {
-                    System.out.println((VirtqueueException.isMemoryFault(e) && !kind.equals("deliver") ? "ok " : "bad ") + kind + " " + e);
+                    System.out.println((VirtqueueException.isMemoryFault(e) && !kind.equals("deliver") ? "ok " : "bad ")
+                            + kind + " " + e);
                 }
             }
             System.out.println("alive " + (t == 42 ? "" : "."));

@@ -35,8 +35,10 @@ class MemoryFaultTest {
     void jvmSurvivesAFaultInMappedMemory(String name, String flag, int warm) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", flag));
-        if (flag.equals("-Xcomp")) cmd.add("-XX:CompileOnly=ringlink.virtio.MemoryFaultProbe::*"); // else -Xcomp compiles the world
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), MemoryFaultProbe.class.getName(), String.valueOf(warm)));
+        // else -Xcomp compiles the world
+        if (flag.equals("-Xcomp")) cmd.add("-XX:CompileOnly=ringlink.virtio.MemoryFaultProbe::*");
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), MemoryFaultProbe.class.getName(),
+                String.valueOf(warm)));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(120, TimeUnit.SECONDS));

@@ -97,13 +97,15 @@ final class RingFuzzHarness {
                 dev.pop(chains[0]);
                 throw new AssertionError("failed queue popped again");
             } catch (VirtqueueException again) {
-                if (again.reason() != VirtqueueException.Reason.QUEUE_FAILED) throw new AssertionError("wrong reason " + again.reason());
+                if (again.reason() != VirtqueueException.Reason.QUEUE_FAILED)
+                        throw new AssertionError("wrong reason " + again.reason());
             }
         }
     }
 
     private static void check(DescriptorChain c, int size) {
-        if (c.segmentCount() > size) throw new AssertionError("chain of " + c.segmentCount() + " segments on a queue of " + size);
+        if (c.segmentCount() > size)
+                throw new AssertionError("chain of " + c.segmentCount() + " segments on a queue of " + size);
         if (c.readableBytes() + c.writableBytes() > 0xFFFF_FFFFL) throw new AssertionError("chain larger than 4 GiB");
         for (int i = 0; i < c.segmentCount(); i++) {
             long end = c.offset(i) + c.length(i);
@@ -118,7 +120,8 @@ final class RingFuzzHarness {
                                   MemorySegment image, int n) {
         // The driver's own structures live after the image area so the device-written parts
         // (used ring / descriptor ring) can be overwritten with the input alone.
-        GuestAllocator alloc = new GuestAllocator(new GuestMemory.Region(BASE + 0x8000, 0x7000_8000L, r0.asSlice(0x8000, 0x8000)));
+        GuestAllocator alloc =
+                new GuestAllocator(new GuestMemory.Region(BASE + 0x8000, 0x7000_8000L, r0.asSlice(0x8000, 0x8000)));
         VirtqueueDriver drv;
         MemorySegment deviceWritten;
         long devOff;
@@ -157,7 +160,8 @@ final class RingFuzzHarness {
                 int c = drv.collect(ids, got, size);
                 for (int i = 0; i < c; i++) {
                     if (!offered[ids[i]]) throw new AssertionError("collected id " + ids[i] + " never offered");
-                    if (Integer.toUnsignedLong(got[i]) > writable[ids[i]]) throw new AssertionError("length above writable");
+                    if (Integer.toUnsignedLong(got[i]) > writable[ids[i]])
+                            throw new AssertionError("length above writable");
                     offered[ids[i]] = false;
                 }
                 drv.enableNotifications();
@@ -212,8 +216,10 @@ final class RingFuzzHarness {
                 if ((kind & 1) != 0) {
                     // One ring slot pointing at a table of len entries.
                     for (int k = 0; k < len; k++) {
-                        int fl = entryFlags(kind, k, len) | (packed || k == len - 1 ? 0 : VirtqLayout.VIRTQ_DESC_F_NEXT);
-                        putDesc(r, packed, L_TABLE + 16L * k, entryAddr(kind, aux, k), (kind & 2) != 0 ? 0 : 16, fl, packed ? 0 : k + 1);
+                        int fl =
+                                entryFlags(kind, k, len) | (packed || k == len - 1 ? 0 : VirtqLayout.VIRTQ_DESC_F_NEXT);
+                        putDesc(r, packed, L_TABLE + 16L * k, entryAddr(kind, aux, k), (kind & 2) != 0 ? 0 : 16, fl,
+                                packed ? 0 : k + 1);
                     }
                     int fl = VirtqLayout.VIRTQ_DESC_F_INDIRECT;
                     if (packed) fl |= availFlags(wrap);
@@ -233,7 +239,8 @@ final class RingFuzzHarness {
                             next = head; // a loop
                         }
                         if (packed) fl |= availFlags(wrap);
-                        putDesc(r, packed, 16L * slot, entryAddr(kind, aux, k), (kind & 2) != 0 ? 0 : 16, fl, packed ? built % size : next);
+                        putDesc(r, packed, 16L * slot, entryAddr(kind, aux, k), (kind & 2) != 0 ? 0 : 16, fl,
+                                packed ? built % size : next);
                         slot++;
                         if (slot == size) {
                             slot = 0;
@@ -241,14 +248,16 @@ final class RingFuzzHarness {
                         }
                     }
                 }
-                if (!packed) r.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, L_AVAIL + 4 + 2L * (built % size), (short) head);
+                if (!packed) r.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED,
+                        L_AVAIL + 4 + 2L * (built % size), (short) head);
             }
             if (!packed) r.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, L_AVAIL + 2, (short) built);
             for (; p + 3 <= in.length; p += 3) {
                 int d = ((in[p] & 0xff) | (in[p + 1] & 0xff) << 8) % size;
                 int at = (in[p + 2] & 0xff) % 16;
                 long o = 16L * d + at;
-                r.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o, (byte) (r.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o) ^ in[p + 2]));
+                r.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o,
+                        (byte) (r.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o) ^ in[p + 2]));
             }
             VirtqueueDevice dev = packed
                     ? new PackedQueueDevice(PackedRing.map(mem, size, BASE, BASE + L_AVAIL, BASE + L_USED), mem, f)
@@ -279,7 +288,8 @@ final class RingFuzzHarness {
     }
 
     /** Split: addr, len, flags, next. Packed: addr, len, id, flags (so flags go last there). */
-    private static void putDesc(MemorySegment r, boolean packed, long off, long addr, int len, int flags, int nextOrId) {
+    private static void putDesc(MemorySegment r, boolean packed, long off, long addr, int len, int flags,
+            int nextOrId) {
         r.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, off, addr);
         r.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, off + 8, len);
         r.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, off + 12, (short) (packed ? nextOrId : flags));
@@ -298,15 +308,19 @@ final class RingFuzzHarness {
                 for (int i = 0; i < got; i++) {
                     DescriptorChain c = chains[i];
                     check(c, size);
-                    if (c.elementCount() > maxElements) throw new AssertionError("chain walked " + c.elementCount() + " > " + maxElements);
-                    if (c.segmentCount() > c.elementCount()) throw new AssertionError("more segments than descriptors: " + c);
+                    if (c.elementCount() > maxElements)
+                            throw new AssertionError("chain walked " + c.elementCount() + " > " + maxElements);
+                    if (c.segmentCount() > c.elementCount())
+                            throw new AssertionError("more segments than descriptors: " + c);
                     if (c.capacity() > Math.max(DescriptorChain.RETAINED_SEGMENTS, 2 * c.segmentCount())) {
-                        throw new AssertionError("chain keeps arrays of " + c.capacity() + " for " + c.segmentCount() + " segments");
+                        throw new AssertionError("chain keeps arrays of " + c.capacity() + " for " + c.segmentCount()
+                                + " segments");
                     }
                     work += c.elementCount();
                     dev.push(c, 0);
                 }
-                if (work >= VirtqueueDevice.MAX_BATCH_ELEMENTS + maxElements) throw new AssertionError("one pop walked " + work);
+                if (work >= VirtqueueDevice.MAX_BATCH_ELEMENTS + maxElements)
+                        throw new AssertionError("one pop walked " + work);
                 dev.publish();
                 if (got == 0) break;
             }

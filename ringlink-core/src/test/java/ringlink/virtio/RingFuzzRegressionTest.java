@@ -65,7 +65,8 @@ class RingFuzzRegressionTest {
             try {
                 RingFuzzHarness.run(in);
             } catch (Throwable t) {
-                throw new AssertionError("mutation " + it + " failed: " + java.util.HexFormat.of().formatHex(in, 0, Math.min(in.length, 64)), t);
+                throw new AssertionError("mutation " + it + " failed: "
+                        + java.util.HexFormat.of().formatHex(in, 0, Math.min(in.length, 64)), t);
             }
         }
     }

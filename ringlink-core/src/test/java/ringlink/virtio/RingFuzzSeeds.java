@@ -48,15 +48,22 @@ final class RingFuzzSeeds {
         java.util.Map<String, byte[]> m = new java.util.LinkedHashMap<>();
         int L = RingFuzzHarness.LARGE;
         // mode, size selector (size = 1 << (7 + sel % 9)), then chains as {kind, length, aux}
-        m.put("large-split-32768-indirect-1024", large(L | 4 | 2, 8, new int[][] {{1 | 4, 1023, 0}, {1 | 4, 1023, 0}, {1 | 8, 1023, 0}}));
+        m.put("large-split-32768-indirect-1024",
+                large(L | 4 | 2, 8, new int[][] {{1 | 4, 1023, 0}, {1 | 4, 1023, 0}, {1 | 8, 1023, 0}}));
         m.put("large-split-32768-direct-1025", large(L | 2, 8, new int[][] {{4, 1023, 0}, {4, 1024, 0}, {4, 1024, 0}}));
-        m.put("large-split-16384-zero-length", large(L, 7, new int[][] {{2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0},
-            {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {4, 0, 0}}));
+        m.put("large-split-16384-zero-length",
+                large(L, 7, new int[][] {{2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0},
+            {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0}, {2 | 4, 1023, 0},
+                    {4, 0, 0}}));
         m.put("large-split-256-loop", large(L | 8, 1, new int[][] {{4, 49, 0}, {16 | 4, 19, 0}}));
-        m.put("large-split-4096-bad-address", large(L | 4, 5, new int[][] {{8, 99, 0}, {32 | 8, 99, 7}, {1 | 32 | 4, 99, 3}}));
-        m.put("large-packed-32768-direct-1024", large(L | 1 | 2, 8, new int[][] {{4, 1023, 0}, {8, 1023, 0}, {4, 1024, 0}}));
-        m.put("large-packed-32768-indirect-2048", large(L | 1 | 4, 8, new int[][] {{1 | 4, 1023, 0}, {1 | 4, 2047, 0}}));
-        m.put("large-packed-128-many", large(L | 1 | 4 | 8, 0, new int[][] {{4, 3, 0}, {1 | 4, 7, 0}, {8, 15, 0}, {2 | 4, 31, 0},
+        m.put("large-split-4096-bad-address",
+                large(L | 4, 5, new int[][] {{8, 99, 0}, {32 | 8, 99, 7}, {1 | 32 | 4, 99, 3}}));
+        m.put("large-packed-32768-direct-1024",
+                large(L | 1 | 2, 8, new int[][] {{4, 1023, 0}, {8, 1023, 0}, {4, 1024, 0}}));
+        m.put("large-packed-32768-indirect-2048",
+                large(L | 1 | 4, 8, new int[][] {{1 | 4, 1023, 0}, {1 | 4, 2047, 0}}));
+        m.put("large-packed-128-many",
+                large(L | 1 | 4 | 8, 0, new int[][] {{4, 3, 0}, {1 | 4, 7, 0}, {8, 15, 0}, {2 | 4, 31, 0},
             {4, 0, 0}, {1 | 2 | 4, 63, 0}}));
         return m;
     }
@@ -94,7 +101,8 @@ final class RingFuzzSeeds {
             GuestMemory.Region reg = new GuestMemory.Region(base, 0x7000_0000L, r0);
             GuestMemory mem = GuestMemory.of(reg);
             // Buffers and indirect tables inside the first 8 KiB so they are part of the image.
-            GuestAllocator alloc = new GuestAllocator(new GuestMemory.Region(base + 0x1000, 0x7000_1000L, r0.asSlice(0x1000, 0x1000)));
+            GuestAllocator alloc =
+                    new GuestAllocator(new GuestMemory.Region(base + 0x1000, 0x7000_1000L, r0.asSlice(0x1000, 0x1000)));
             VirtqueueDriver drv;
             VirtqueueDevice dev;
             if (packed) {

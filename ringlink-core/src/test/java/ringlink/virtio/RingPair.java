@@ -39,12 +39,14 @@ final class RingPair implements AutoCloseable {
             SplitRing r = SplitRing.allocate(mem, alloc, size);
             ring = r;
             driver = new SplitQueueDriver(r, f, alloc, maxIndirect);
-            device = new SplitQueueDevice(SplitRing.map(mem, size, r.descAddress(), r.availAddress(), r.usedAddress()), mem, f);
+            device = new SplitQueueDevice(SplitRing.map(mem, size, r.descAddress(), r.availAddress(), r.usedAddress()),
+                    mem, f);
         } else {
             PackedRing r = PackedRing.allocate(mem, alloc, size);
             ring = r;
             driver = new PackedQueueDriver(r, f, alloc, maxIndirect);
-            device = new PackedQueueDevice(PackedRing.map(mem, size, r.descAddress(), r.driverEventAddress(), r.deviceEventAddress()), mem, f);
+            device = new PackedQueueDevice(
+                    PackedRing.map(mem, size, r.descAddress(), r.driverEventAddress(), r.deviceEventAddress()), mem, f);
         }
     }
 

@@ -25,11 +25,13 @@ class SplitQueueTest {
 
     @Test
     void roundTripDirectAndIndirect() {
-        for (FeatureSet f : new FeatureSet[] {FeatureSet.NONE, FeatureSet.of(VirtioFeature.INDIRECT_DESC, VirtioFeature.EVENT_IDX),
+        for (FeatureSet f : new FeatureSet[] {
+                FeatureSet.NONE, FeatureSet.of(VirtioFeature.INDIRECT_DESC, VirtioFeature.EVENT_IDX),
                 FeatureSet.of(VirtioFeature.IN_ORDER)}) {
             SplitRing ring = SplitRing.allocate(mem, alloc, 8);
             SplitQueueDriver drv = new SplitQueueDriver(ring, f, alloc, 4);
-            SplitQueueDevice dev = new SplitQueueDevice(SplitRing.map(mem, 8, ring.descAddress(), ring.availAddress(), ring.usedAddress()), mem, f);
+            SplitQueueDevice dev = new SplitQueueDevice(
+                    SplitRing.map(mem, 8, ring.descAddress(), ring.availAddress(), ring.usedAddress()), mem, f);
             long out = alloc.allocate(100, 8), in = alloc.allocate(200, 8);
             fill(out, 100, 7);
             for (int round = 0; round < 20; round++) {
@@ -72,7 +74,8 @@ class SplitQueueTest {
         int[] written = new int[16];
         java.util.Arrays.fill(written, 0, n, 32);
         dev.push(cs, written, n);
-        assertEquals(0, ring.usedRing().get(ValueLayout.JAVA_SHORT, SplitRing.USED_IDX), "nothing visible before publish");
+        assertEquals(0, ring.usedRing().get(ValueLayout.JAVA_SHORT, SplitRing.USED_IDX),
+                "nothing visible before publish");
         dev.publish();
         assertEquals(10, ring.usedRing().get(ValueLayout.JAVA_SHORT, SplitRing.USED_IDX));
         assertEquals(10, drv.collect(new int[16], new int[16], 16));

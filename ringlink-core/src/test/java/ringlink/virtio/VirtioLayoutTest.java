@@ -24,7 +24,8 @@ class VirtioLayoutTest {
     @Timeout(120)
     void layoutsMatchLinuxHeaders() throws IOException {
         Path gcc = Env.requireProgram("gcc", "gcc");
-        Env.requireFile(Path.of("/usr/include/linux/virtio_ring.h"), "Linux uapi headers (Debian package linux-libc-dev)");
+        Env.requireFile(Path.of("/usr/include/linux/virtio_ring.h"),
+                "Linux uapi headers (Debian package linux-libc-dev)");
 
         int n = 256; // for the event-index offsets, which depend on the queue size
         Map<String, Long> expect = new LinkedHashMap<>();
@@ -109,7 +110,8 @@ class VirtioLayoutTest {
                 """);
         for (String k : expect.keySet()) {
             if (k.contains("(") || k.startsWith("V")) {
-                if (!k.endsWith("_offset") && !k.endsWith("_align4")) c.append("  P(\"").append(k).append("\", ").append(k).append(");\n");
+                if (!k.endsWith("_offset") && !k.endsWith("_align4"))
+                        c.append("  P(\"").append(k).append("\", ").append(k).append(");\n");
             }
         }
         for (String k : optional.keySet()) {
@@ -141,7 +143,8 @@ class VirtioLayoutTest {
         }
         // The core feature bits must be in any header we build against.
         for (String must : new String[] {"VIRTIO_F_VERSION_1", "VIRTIO_F_RING_PACKED", "VIRTIO_F_IN_ORDER",
-                "VIRTIO_RING_F_EVENT_IDX", "VIRTIO_RING_F_INDIRECT_DESC", "VIRTIO_NET_F_MRG_RXBUF", "VIRTIO_NET_F_CSUM"}) {
+                "VIRTIO_RING_F_EVENT_IDX", "VIRTIO_RING_F_INDIRECT_DESC", "VIRTIO_NET_F_MRG_RXBUF", "VIRTIO_NET_F_CSUM"
+                        }) {
             assertTrue(got.containsKey(must), must + " missing from the probe output");
         }
         assertTrue(optionalChecked >= 30, "only " + optionalChecked + " feature names checked");

@@ -73,7 +73,8 @@ class VirtqueueBasicTest {
                 MemorySegment tmp = MemorySegment.ofArray(new byte[(int) c.readableBytes()]);
                 c.read(0, tmp, 0, c.readableBytes());
                 for (int k = 0; k < c.readableBytes(); k++) {
-                    assertEquals(outSeg.get(ValueLayout.JAVA_BYTE, (k / 8) * 8 + k % 8), tmp.get(ValueLayout.JAVA_BYTE, k));
+                    assertEquals(outSeg.get(ValueLayout.JAVA_BYTE, (k / 8) * 8 + k % 8),
+                            tmp.get(ValueLayout.JAVA_BYTE, k));
                 }
                 p.device.push(c, (int) Math.min(c.writableBytes(), 10));
             }
@@ -102,7 +103,8 @@ class VirtqueueBasicTest {
             GuestAllocator alloc = new GuestAllocator(region);
             int size = 32768;
             VirtqueueDriver drv = Virtqueues.driver(mem, alloc, f, size, 4);
-            VirtqueueDevice dev = Virtqueues.device(mem, f, size, drv.descAddress(), drv.driverAreaAddress(), drv.deviceAreaAddress(),
+            VirtqueueDevice dev =
+                    Virtqueues.device(mem, f, size, drv.descAddress(), drv.driverAreaAddress(), drv.deviceAreaAddress(),
                     kind == RingPair.Kind.PACKED ? Virtqueues.FRESH_PACKED_BASE : 0);
             assertEquals(kind == RingPair.Kind.PACKED, dev instanceof PackedQueueDevice);
             long buf = alloc.allocate(4096, 64);

@@ -11,7 +11,8 @@ public final class MemlockProbeMain {
             if (args.length > 2) {
                 // skip our own pre-check to see what the kernel itself answers
                 Umem u = Umem.create(c.frames(), c.frameSize(), 0, false);
-                try (ringlink.sys.Fd fd = ringlink.sys.Sockets.socket(ringlink.sys.Sockets.AF_XDP, ringlink.sys.Sockets.SOCK_RAW, 0, "probe")) {
+                try (ringlink.sys.Fd fd = ringlink.sys.Sockets.socket(ringlink.sys.Sockets.AF_XDP,
+                        ringlink.sys.Sockets.SOCK_RAW, 0, "probe")) {
                     u.register(fd);
                 } finally {
                     u.close();

@@ -15,7 +15,8 @@ public final class UdpFrames {
     /** Parses dotted IPv4. */
     public static int ip(String s) {
         String[] p = s.split("\\.");
-        return (Integer.parseInt(p[0]) << 24) | (Integer.parseInt(p[1]) << 16) | (Integer.parseInt(p[2]) << 8) | Integer.parseInt(p[3]);
+        return (Integer.parseInt(p[0]) << 24) | (Integer.parseInt(p[1]) << 16) | (Integer.parseInt(p[2]) << 8)
+                | Integer.parseInt(p[3]);
     }
 
     /**

@@ -63,7 +63,8 @@ class XdpLinkTest {
     }
 
     /** Receives into {@code b} until {@code want} frames to UDP port {@code port} arrived or the time is up. */
-    static int receivePort(Link l, PacketBatch b, int port, int want, long millis, StringBuilder firstPayload) throws IOException {
+    static int receivePort(Link l, PacketBatch b, int port, int want, long millis,
+            StringBuilder firstPayload) throws IOException {
         long deadline = System.nanoTime() + millis * 1_000_000L;
         int got = 0;
         while (got < want && System.nanoTime() < deadline) {
@@ -84,17 +85,20 @@ class XdpLinkTest {
     }
 
     static void sendUdpFromNs(String ns, String dstIp, int port, int count) {
-        Netns.in(ns, "bash -c 'for i in $(seq 1 " + count + "); do printf \"rlxd-%d\" $i > /dev/udp/" + dstIp + "/" + port + "; done'");
+        Netns.in(ns, "bash -c 'for i in $(seq 1 " + count + "); do printf \"rlxd-%d\" $i > /dev/udp/" + dstIp + "/"
+                + port + "; done'");
     }
 
     @Test
     void badConfigurationFailsBeforeAnythingIsCreated() throws Exception {
-        var e1 = assertThrows(IllegalArgumentException.class, () -> XdpLink.open(XdpConfig.of("lo").withFrames(1024, 3000)));
+        var e1 = assertThrows(IllegalArgumentException.class,
+                () -> XdpLink.open(XdpConfig.of("lo").withFrames(1024, 3000)));
         assertTrue(e1.getMessage().contains("3000") && e1.getMessage().contains("unaligned"), e1.getMessage());
         var e2 = assertThrows(IllegalArgumentException.class, () -> XdpLink.open(XdpConfig.of("lo").withRing(1000)));
         assertTrue(e2.getMessage().contains("1000") && e2.getMessage().contains("power of two"), e2.getMessage());
         var e3 = assertThrows(XdpException.class, () -> XdpLink.open(XdpConfig.of("rlxdnope")));
-        assertTrue(e3.getMessage().contains("rlxdnope") && e3.getMessage().contains("no network interface"), e3.getMessage());
+        assertTrue(e3.getMessage().contains("rlxdnope") && e3.getMessage().contains("no network interface"),
+                e3.getMessage());
         var e4 = assertThrows(IllegalArgumentException.class, () -> Links.open("xdp:lo?frames=64&ring=64"));
         assertTrue(e4.getMessage().contains("2 x ring"), e4.getMessage());
         var e5 = assertThrows(IllegalArgumentException.class, () -> Links.open("xdp:lo?mode=fast"));
@@ -136,12 +140,14 @@ class XdpLinkTest {
     @EnumSource(XdpProgram.Attach.class)
     void receivesTrafficFromTheKernelStack(XdpProgram.Attach attach) throws Exception {
         requireFixture();
-        Netns.in(NS, "ip neigh replace " + HOST_IP + " lladdr " + Netns.mac(null, HOST) + " dev " + PEER + " nud permanent");
+        Netns.in(NS,
+                "ip neigh replace " + HOST_IP + " lladdr " + Netns.mac(null, HOST) + " dev " + PEER + " nud permanent");
         try (Link l = Links.open(new LinkSpec("xdp", HOST, java.util.Map.of("attach", attach.name().toLowerCase(),
                 "frames", "1024", "ring", "512")));
              PacketBatch b = new PacketBatch(64, 2048)) {
             assertInstanceOf(XdpLink.class, l);
-            assertTrue(Netns.xdpOf(HOST).contains(attach == XdpProgram.Attach.SKB ? "xdpgeneric" : "xdp"), Netns.xdpOf(HOST));
+            assertTrue(Netns.xdpOf(HOST).contains(attach == XdpProgram.Attach.SKB ? "xdpgeneric" : "xdp"),
+                    Netns.xdpOf(HOST));
             sendUdpFromNs(NS, HOST_IP, 9999, 300);
             StringBuilder first = new StringBuilder();
             int got = receivePort(l, b, 9999, 300, 10_000, first);
@@ -178,7 +184,8 @@ class XdpLinkTest {
                 assertTrue(l.isOpen());
             }
         }
-        System.out.println("[xdp rebind] EBUSY retries over 5 close/reopen cycles: " + (XdpLink.EBUSY_RETRIES.get() - before));
+        System.out.println("[xdp rebind] EBUSY retries over 5 close/reopen cycles: "
+                + (XdpLink.EBUSY_RETRIES.get() - before));
     }
 
     @Test
@@ -239,7 +246,8 @@ class XdpLinkTest {
         System.out.println("[xdp tx 1e6] peer rx_packets delta " + rx + ", host tx_dropped delta " + dropped);
         assertTrue(rx + dropped >= total, "frames unaccounted for: peer received " + rx + ", host dropped " + dropped
                 + ", sent " + total);
-        assertTrue(rx >= total / 10, "peer received only " + rx + " of " + total + " (host tx_dropped " + dropped + ")");
+        assertTrue(rx >= total / 10,
+                "peer received only " + rx + " of " + total + " (host tx_dropped " + dropped + ")");
     }
 
     @Test
@@ -271,12 +279,14 @@ class XdpLinkTest {
                 }
             });
             try {
-                System.out.println("[fwd] ping"); Netns.in(NS_B, "timeout 10 ping -c 3 -i 0.2 -W 2 10.78.0.2"); System.out.println("[fwd] iperf3");
+                System.out.println("[fwd] ping"); Netns.in(NS_B, "timeout 10 ping -c 3 -i 0.2 -W 2 10.78.0.2");
+                System.out.println("[fwd] iperf3");
                 Netns.in(NS_C, "iperf3 -s -1 -D -B 10.78.0.2 -I /tmp/rlxd-iperf3.pid >/dev/null 2>&1 </dev/null");
                 Thread.sleep(300);
                 String out = Netns.in(NS_B, "timeout 20 iperf3 -c 10.78.0.2 -t 2 -f m --connect-timeout 3000");
                 assertTrue(out.contains("receiver"), out);
-                System.out.println("[xdp l2 forward] iperf3:\n" + out.lines().filter(s -> s.contains("sender") || s.contains("receiver"))
+                System.out.println("[xdp l2 forward] iperf3:\n"
+                        + out.lines().filter(s -> s.contains("sender") || s.contains("receiver"))
                         .reduce("", (x, y) -> x + y + "\n"));
             } finally {
                 stop.set(true);
@@ -285,7 +295,8 @@ class XdpLinkTest {
             if (failure.get() != null) throw new AssertionError("forwarder failed", failure.get());
             assertTrue(a.counters().snapshot().rxPackets() > 100);
         } finally {
-            Netns.shQuiet("test -f /tmp/rlxd-iperf3.pid && kill $(cat /tmp/rlxd-iperf3.pid); rm -f /tmp/rlxd-iperf3.pid");
+            Netns.shQuiet(
+                    "test -f /tmp/rlxd-iperf3.pid && kill $(cat /tmp/rlxd-iperf3.pid); rm -f /tmp/rlxd-iperf3.pid");
             Netns.removeVeth("rlxd2");
             Netns.removeVeth("rlxd4");
         }
@@ -294,22 +305,26 @@ class XdpLinkTest {
     @Test
     void unalignedChunksCarryOddFrameSizes() throws Exception {
         requireFixture();
-        Netns.in(NS, "ip neigh replace " + HOST_IP + " lladdr " + Netns.mac(null, HOST) + " dev " + PEER + " nud permanent");
+        Netns.in(NS,
+                "ip neigh replace " + HOST_IP + " lladdr " + Netns.mac(null, HOST) + " dev " + PEER + " nud permanent");
         byte[] src = Netns.macBytes(Netns.mac(null, HOST)), dst = Netns.macBytes(Netns.mac(NS, PEER));
-        try (XdpLink l = XdpLink.open(base().withFrames(512, 3000).withUnaligned(true)); PacketBatch b = new PacketBatch(64, 4096)) {
+        try (XdpLink l = XdpLink.open(base().withFrames(512, 3000).withUnaligned(true));
+                PacketBatch b = new PacketBatch(64, 4096)) {
             assertEquals(3000 - Umem.XDP_PACKET_HEADROOM, l.maxReceiveSize());
             sendUdpFromNs(NS, HOST_IP, 9996, 50);
             assertEquals(50, receivePort(l, b, 9996, 50, 10_000, null));
             long rx0 = Netns.stat(NS, PEER, "rx_packets");
             long dropped0 = Netns.stat(null, HOST, "tx_dropped");
             b.clear();
-            for (int k = 0; k < 64; k++) UdpFrames.append(b, src, dst, UdpFrames.ip(HOST_IP), UdpFrames.ip(PEER_IP), 4000, 9, 1400, k);
+            for (int k = 0; k < 64; k++)
+                    UdpFrames.append(b, src, dst, UdpFrames.ip(HOST_IP), UdpFrames.ip(PEER_IP), 4000, 9, 1400, k);
             int sent = 0;
             for (int round = 0; round < 20; round++) sent += l.transmit(b, 0, 64);
             assertTrue(l.drainTx(5_000));
             assertEquals(0, l.statistics().txInvalidDescs(), "no frame crossed a page boundary");
             // Delivered or counted as dropped by veth (its peer backlog overflows under load).
-            long rx = Netns.stat(NS, PEER, "rx_packets") - rx0, dropped = Netns.stat(null, HOST, "tx_dropped") - dropped0;
+            long rx = Netns.stat(NS, PEER, "rx_packets") - rx0,
+                    dropped = Netns.stat(null, HOST, "tx_dropped") - dropped0;
             assertTrue(rx + dropped >= sent, "sent " + sent + ", peer received " + rx + ", host dropped " + dropped);
             assertTrue(rx > 0, "nothing reached the peer");
         } finally {

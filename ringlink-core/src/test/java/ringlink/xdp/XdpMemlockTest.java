@@ -34,7 +34,8 @@ class XdpMemlockTest {
         Env.requireNetns();
         Env.requireProgram("capsh", "libcap2-bin");
         Netns.removeVeth(DEV);
-        Netns.sh("ip link add " + DEV + " type veth peer name rlxdm1 && ip link set " + DEV + " up && ip link set rlxdm1 up");
+        Netns.sh("ip link add " + DEV + " type veth peer name rlxdm1 && ip link set " + DEV
+                + " up && ip link set rlxdm1 up");
         // 4 MiB fits under 8 MiB.
         String ok = probe(DEV, "2048");
         assertTrue(ok.contains("OK"), ok);
@@ -44,6 +45,7 @@ class XdpMemlockTest {
                 && pre.contains("frames=4096 fits"), pre);
         // And what the kernel itself says (ENOBUFS) is turned into the same advice.
         String kernel = probe(DEV, "8192", "raw");
-        assertTrue(kernel.contains("ENOBUFS") && kernel.contains("RLIMIT_MEMLOCK") && kernel.contains("ulimit -l"), kernel);
+        assertTrue(kernel.contains("ENOBUFS") && kernel.contains("RLIMIT_MEMLOCK") && kernel.contains("ulimit -l"),
+                kernel);
     }
 }

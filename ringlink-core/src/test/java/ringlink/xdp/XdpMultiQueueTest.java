@@ -34,7 +34,8 @@ class XdpMultiQueueTest {
         if (!Env.isRoot() || Env.which("ip") == null || Env.which("ethtool") == null) return;
         cleanUp();
         Netns.veth(NS, HOST, PEER, HOST_IP, PEER_IP, 2);
-        Netns.in(NS, "ip neigh replace " + HOST_IP + " lladdr " + Netns.mac(null, HOST) + " dev " + PEER + " nud permanent");
+        Netns.in(NS,
+                "ip neigh replace " + HOST_IP + " lladdr " + Netns.mac(null, HOST) + " dev " + PEER + " nud permanent");
         ready = true;
     }
 
@@ -56,8 +57,10 @@ class XdpMultiQueueTest {
         int flows = 400;
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong[] got = {new AtomicLong(), new AtomicLong()};
-        XdpLink q0 = XdpLink.open(XdpConfig.of(HOST).withFrames(1024, 2048).withQueue(0).withAttach(XdpProgram.Attach.DRV));
-        XdpLink q1 = XdpLink.open(XdpConfig.of(HOST).withFrames(1024, 2048).withQueue(1).withAttach(XdpProgram.Attach.DRV));
+        XdpLink q0 =
+                XdpLink.open(XdpConfig.of(HOST).withFrames(1024, 2048).withQueue(0).withAttach(XdpProgram.Attach.DRV));
+        XdpLink q1 =
+                XdpLink.open(XdpConfig.of(HOST).withFrames(1024, 2048).withQueue(1).withAttach(XdpProgram.Attach.DRV));
         Thread[] workers = new Thread[2];
         try {
             XdpLink[] links = {q0, q1};
@@ -81,7 +84,8 @@ class XdpMultiQueueTest {
                 });
             }
             // A new UDP socket per datagram: a new source port, a new flow hash, a spread over both queues.
-            Netns.in(NS, "bash -c 'for i in $(seq 1 " + flows + "); do printf x > /dev/udp/" + HOST_IP + "/9998; done'");
+            Netns.in(NS,
+                    "bash -c 'for i in $(seq 1 " + flows + "); do printf x > /dev/udp/" + HOST_IP + "/9998; done'");
             long deadline = System.nanoTime() + 10_000_000_000L;
             while (got[0].get() + got[1].get() < flows && System.nanoTime() < deadline) Thread.sleep(20);
         } finally {
@@ -112,13 +116,15 @@ class XdpMultiQueueTest {
     @Test
     void aPinnedXskMapOfSomeoneElsesProgram() throws Exception {
         requireFixture();
-        Env.require(Files.isDirectory(Path.of("/sys/fs/bpf")) && Netns.shQuiet("mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf") == 0,
+        Env.require(Files.isDirectory(Path.of("/sys/fs/bpf"))
+                && Netns.shQuiet("mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf") == 0,
                 "bpffs at /sys/fs/bpf");
         Netns.shQuiet("rm -f " + PIN);
         // "Someone else": a program and map loaded independently of the link, map pinned in bpffs.
         try (XdpProgram theirs = XdpProgram.attach(Net.ifNameToIndex(HOST), HOST, XdpProgram.Attach.SKB, 2)) {
             theirs.pinMap(PIN);
-            try (XdpLink l = (XdpLink) ringlink.link.Links.open("xdp:" + HOST + "?xskmap=" + PIN + "&frames=1024&queue=0");
+            try (XdpLink l =
+                    (XdpLink) ringlink.link.Links.open("xdp:" + HOST + "?xskmap=" + PIN + "&frames=1024&queue=0");
                  PacketBatch b = new PacketBatch(64, 2048)) {
                 // Queue 1 has no socket: steer by sending enough flows that some land on queue 0.
                 Netns.in(NS, "bash -c 'for i in $(seq 1 100); do printf y > /dev/udp/" + HOST_IP + "/9997; done'");

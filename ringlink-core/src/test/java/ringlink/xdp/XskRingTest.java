@@ -83,7 +83,10 @@ class XskRingTest {
         }
     }
 
-    /** close() from another thread wakes a thread asleep in epoll on readyFd (the eventfd stays in the set until it is out). */
+    /**
+     * close() from another thread wakes a thread asleep in epoll on readyFd (the eventfd stays in the set until it is
+     * out).
+     */
     @Test
     @org.junit.jupiter.api.Timeout(30)
     void closeWakesAnEpollSleeper() throws Exception {

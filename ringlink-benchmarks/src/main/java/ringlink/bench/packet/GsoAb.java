@@ -31,7 +31,8 @@ public final class GsoAb {
                 b.tso64kBaseline(c);
                 b.fallback64k(c);
             }
-            double[] neu = new double[rounds], old = new double[rounds], fb = new double[rounds], ratio = new double[rounds];
+            double[] neu = new double[rounds], old = new double[rounds], fb = new double[rounds],
+                    ratio = new double[rounds];
             for (int r = 0; r < rounds; r++) {
                 boolean oldFirst = (r & 1) == 1;
                 long tOld = 0, tNew = 0, tFb;
@@ -45,11 +46,16 @@ public final class GsoAb {
                 ratio[r] = neu[r] / old[r];
             }
             b.tearDown();
-            System.out.printf("IPv%d, %d segments per superpacket, %d rounds x %d superpackets, thread CPU time:%n", ip, segs, rounds, per);
-            System.out.printf("  tso64k (new)        %6.2f M segments/s (min %.2f, max %.2f)%n", med(neu) / 1e6, min(neu) / 1e6, max(neu) / 1e6);
-            System.out.printf("  tso64kBaseline (old) %5.2f M segments/s (min %.2f, max %.2f)%n", med(old) / 1e6, min(old) / 1e6, max(old) / 1e6);
-            System.out.printf("  fallback64k (new, 32-slot rounds) %.2f M segments/s (min %.2f, max %.2f)%n", med(fb) / 1e6, min(fb) / 1e6, max(fb) / 1e6);
-            System.out.printf("  new/old per round: median %.3f (min %.3f, max %.3f)%n", med(ratio), min(ratio), max(ratio));
+            System.out.printf("IPv%d, %d segments per superpacket, %d rounds x %d superpackets, thread CPU time:%n", ip,
+                    segs, rounds, per);
+            System.out.printf("  tso64k (new)        %6.2f M segments/s (min %.2f, max %.2f)%n", med(neu) / 1e6,
+                    min(neu) / 1e6, max(neu) / 1e6);
+            System.out.printf("  tso64kBaseline (old) %5.2f M segments/s (min %.2f, max %.2f)%n", med(old) / 1e6,
+                    min(old) / 1e6, max(old) / 1e6);
+            System.out.printf("  fallback64k (new, 32-slot rounds) %.2f M segments/s (min %.2f, max %.2f)%n",
+                    med(fb) / 1e6, min(fb) / 1e6, max(fb) / 1e6);
+            System.out.printf("  new/old per round: median %.3f (min %.3f, max %.3f)%n", med(ratio), min(ratio),
+                    max(ratio));
         }
     }
 

@@ -29,7 +29,8 @@ final class GsoBaseline {
         MemorySegment s = src.memory();
         long so = src.dataOffset(i);
         MemorySegment d = dst.memory();
-        if ((src.gsoType(i) & ~VirtioNetHdr.GSO_ECN) == VirtioNetHdr.GSO_NONE) throw new IllegalArgumentException("not GSO");
+        if ((src.gsoType(i) & ~VirtioNetHdr.GSO_ECN) == VirtioNetHdr.GSO_NONE)
+                throw new IllegalArgumentException("not GSO");
         int hdrLen = h.headersLength();
         int l3 = h.l3Offset, l4 = h.l4Offset;
         int payload = h.payloadLength();

@@ -84,7 +84,8 @@ public class GsoBench {
         int i = superpacket.add();
         ByteBuffer b = ByteBuffer.allocate(hdr + payload);
         if (ip == 4) {
-            b.put((byte) 0x45).put((byte) 0).putShort((short) (hdr + payload)).putShort((short) 1).putShort((short) 0x4000)
+            b.put((byte) 0x45).put((byte) 0).putShort((short) (hdr + payload)).putShort((short) 1)
+                    .putShort((short) 0x4000)
                     .put((byte) 64).put((byte) 6).putShort((short) 0).putInt(0x0a000001).putInt(0x0a000002);
         } else {
             b.putInt(0x60000000).putShort((short) (20 + payload)).put((byte) 6).put((byte) 64)
@@ -93,22 +94,27 @@ public class GsoBench {
         b.putShort((short) 40000).putShort((short) 5201).putInt(1).putInt(1).put((byte) 0x50).put((byte) 0x18)
                 .putShort((short) 512).putShort((short) 0).putShort((short) 0);
         for (int k = 0; k < payload; k++) b.put((byte) k);
-        MemorySegment.copy(MemorySegment.ofArray(b.array()), 0, superpacket.memory(), superpacket.dataOffset(i), hdr + payload);
+        MemorySegment.copy(MemorySegment.ofArray(b.array()), 0, superpacket.memory(), superpacket.dataOffset(i),
+                hdr + payload);
         superpacket.setLength(i, hdr + payload);
         superpacket.setOffload(i, VirtioNetHdr.F_NEEDS_CSUM, ip == 4 ? VirtioNetHdr.GSO_TCPV4 : VirtioNetHdr.GSO_TCPV6,
                 hdr, MSS, hdr - 20, 16);
-        if (gso.segment(superpacket, 0, Framing.IP, segments) != count) throw new IllegalStateException("segment count");
+        if (gso.segment(superpacket, 0, Framing.IP, segments) != count)
+                throw new IllegalStateException("segment count");
         // Both segmentations must agree byte for byte, or the ratio compares different work.
         try (PacketBatch other = new PacketBatch(64, 2048)) {
             baseline.segment(superpacket, 0, Framing.IP, other);
             for (int k = 0; k < count; k++) {
-                if (segments.data(k).mismatch(other.data(k)) != -1) throw new IllegalStateException("segment " + k + " differs from the baseline's");
+                if (segments.data(k).mismatch(other.data(k)) != -1)
+                        throw new IllegalStateException("segment " + k + " differs from the baseline's");
             }
         }
         // Sanity: the reverse direction must produce one superpacket, or the GRO figure is meaningless.
         if (ip == 4) {
-            if (gro.coalesce(segments, merged) != 1) throw new IllegalStateException("GRO did not coalesce the segments");
-            if (merged.memory().get(ValueLayout.JAVA_BYTE, merged.dataOffset(0)) != 0x45) throw new IllegalStateException();
+            if (gro.coalesce(segments, merged) != 1)
+                    throw new IllegalStateException("GRO did not coalesce the segments");
+            if (merged.memory().get(ValueLayout.JAVA_BYTE, merged.dataOffset(0)) != 0x45)
+                    throw new IllegalStateException();
         }
     }
 

@@ -53,7 +53,8 @@ public class ShmQueueJmh {
         ShmHandshake.offer(sp[0], tx, rx, 1500);
         ShmHandshake.Offer o = ShmHandshake.receive(sp[1], 5000);
         server = ShmLink.open("jmh-server", ShmLink.Role.SERVER, tx, rx, ShmLink.Options.defaults(), sp[0], null);
-        client = ShmLink.open("jmh-client", ShmLink.Role.CLIENT, o.tx(), o.rx(), ShmLink.Options.defaults(), sp[1], null);
+        client = ShmLink.open("jmh-client", ShmLink.Role.CLIENT, o.tx(), o.rx(), ShmLink.Options.defaults(), sp[1],
+                null);
         out = new PacketBatch(BATCH, 2048);
         in = new PacketBatch(BATCH, 2048);
         for (int i = 0; i < BATCH; i++) out.setLength(out.add(), size);

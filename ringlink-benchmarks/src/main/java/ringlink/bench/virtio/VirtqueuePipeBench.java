@@ -73,7 +73,8 @@ public class VirtqueuePipeBench {
         FeatureSet f = FeatureSet.of(VirtioFeature.VERSION_1, VirtioFeature.EVENT_IDX);
         if (ring.equals("packed")) f = f.with(VirtioFeature.RING_PACKED);
         driver = Virtqueues.driver(mem, alloc, f, SIZE, 0);
-        device = Virtqueues.device(mem, f, SIZE, driver.descAddress(), driver.driverAreaAddress(), driver.deviceAreaAddress(),
+        device = Virtqueues.device(mem, f, SIZE, driver.descAddress(), driver.driverAreaAddress(),
+                driver.deviceAreaAddress(),
                 ring.equals("packed") ? Virtqueues.FRESH_PACKED_BASE : 0);
         bufGpa = alloc.allocate(2048L * SIZE, 64);
         bufMem = mem.slice(bufGpa, 2048L * SIZE);

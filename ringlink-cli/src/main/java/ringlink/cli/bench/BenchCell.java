@@ -14,7 +14,10 @@ public interface BenchCell {
     /** What is compared, e.g. {@code "switch"}, {@code "vhost-user"}, {@code "netns iperf3"}. */
     String group();
 
-    /** Who moves the packets: {@code "ringlink"}, or the peer ({@code "testpmd"}, {@code "ovs-dpdk"}, {@code "kernel veth"}). */
+    /**
+     * Who moves the packets: {@code "ringlink"}, or the peer ({@code "testpmd"}, {@code "ovs-dpdk"}, {@code "kernel
+     * veth"}).
+     */
     String variant();
 
     /** True for the cell its group's ratios are relative to (usually the third-party peer). */

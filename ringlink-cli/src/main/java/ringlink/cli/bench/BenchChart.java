@@ -32,7 +32,8 @@ public final class BenchChart {
     private BenchChart() {}
 
     /** Ringlink's bars and the reference's (1.0 by definition), and the goal marks, in the ratio chart. */
-    static final Color RINGLINK = new Color(0x1f, 0x77, 0xb4), REFERENCE = new Color(0xa0, 0xa0, 0xa0), GOAL = new Color(0xd6, 0x27, 0x28);
+    static final Color RINGLINK = new Color(0x1f, 0x77, 0xb4), REFERENCE = new Color(0xa0, 0xa0, 0xa0),
+            GOAL = new Color(0xd6, 0x27, 0x28);
 
     /**
      * Writes {@code throughput-gbps.png} (every cell), when there are sized cells
@@ -70,7 +71,8 @@ public final class BenchChart {
             BenchGoals.of(c).ifPresent(g -> goals.addValue(g.ratio(), "goal", column));
         }
         if (bars.getColumnCount() == 0) return null;
-        JFreeChart ch = chart("Ringlink bench: ratio to the reference in the same run (median of runs)", "x reference", bars);
+        JFreeChart ch =
+                chart("Ringlink bench: ratio to the reference in the same run (median of runs)", "x reference", bars);
         CategoryPlot plot = ch.getCategoryPlot();
         WhiskerBarRenderer br = new WhiskerBarRenderer(whiskers);
         br.setBarPainter(new StandardBarPainter());
@@ -80,7 +82,8 @@ public final class BenchChart {
         br.setItemMargin(0.02);
         plot.setRenderer(0, br);
         Map<String, Double> goalOf = new HashMap<>();
-        for (int i = 0; i < goals.getColumnCount(); i++) goalOf.put(String.valueOf(goals.getColumnKey(i)), goals.getValue(0, i).doubleValue());
+        for (int i = 0; i < goals.getColumnCount(); i++)
+                goalOf.put(String.valueOf(goals.getColumnKey(i)), goals.getValue(0, i).doubleValue());
         br.goals = goalOf;
         LegendItemCollection legend = new LegendItemCollection();
         legend.add(new LegendItem("reference (same run) = 1.0", REFERENCE));
@@ -93,7 +96,8 @@ public final class BenchChart {
         for (int i = 0; i < bars.getColumnCount(); i++) top = Math.max(top, bars.getValue(1, i).doubleValue());
         for (int i = 0; i < goals.getColumnCount(); i++) top = Math.max(top, goals.getValue(0, i).doubleValue());
         plot.getRangeAxis().setRange(0, top * 1.1);
-        ValueMarker one = new ValueMarker(1.0, Color.DARK_GRAY, new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f, new float[] {4f, 4f}, 0f));
+        ValueMarker one = new ValueMarker(1.0, Color.DARK_GRAY,
+                new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f, new float[] {4f, 4f}, 0f));
         plot.addRangeMarker(one);
         return ch;
     }
@@ -113,7 +117,8 @@ public final class BenchChart {
             super.drawItem(g2, state, dataArea, plot, domainAxis, rangeAxis, dataset, row, column, pass);
             if (row != 1 || pass != 0) return;
             String key = String.valueOf(dataset.getColumnKey(column));
-            double x = domainAxis.getCategorySeriesMiddle(column, dataset.getColumnCount(), row, dataset.getRowCount(), getItemMargin(),
+            double x = domainAxis.getCategorySeriesMiddle(column, dataset.getColumnCount(), row, dataset.getRowCount(),
+                    getItemMargin(),
                     dataArea, plot.getDomainAxisEdge());
             Double goal = goals.get(key);
             if (goal != null) {
@@ -166,7 +171,8 @@ public final class BenchChart {
     }
 
     private static JFreeChart chart(String title, String unit, DefaultCategoryDataset data) {
-        JFreeChart ch = ChartFactory.createBarChart(title, null, unit, data, PlotOrientation.VERTICAL, true, false, false);
+        JFreeChart ch =
+                ChartFactory.createBarChart(title, null, unit, data, PlotOrientation.VERTICAL, true, false, false);
         CategoryPlot plot = ch.getCategoryPlot();
         plot.setBackgroundPaint(Color.WHITE);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);

@@ -20,7 +20,8 @@ public final class BenchGoals {
      */
     public record Goal(Pattern group, Pattern variant, double ratio, int issue, String what) {
         boolean matches(BenchCell c) {
-            return !c.reference() && group.matcher(c.group()).matches() && (variant == null || variant.matcher(c.variant()).matches());
+            return !c.reference() && group.matcher(c.group()).matches()
+                    && (variant == null || variant.matcher(c.variant()).matches());
         }
     }
 
@@ -31,14 +32,19 @@ public final class BenchGoals {
     /** Every goal, first match wins. */
     public static final List<Goal> GOALS = List.of(
             goal("xdp rx", "ringlink.*", 1.5, 22, "AF_XDP RX >= 1.5x DPDK net_af_xdp, 64 B and 1500 B"),
-            goal("vhost-user (rx|tx) (split|packed)", "ringlink.*", 1.0, 22, "vhost-user back-end >= 1.0x DPDK net_vhost in every cell"),
-            goal("switch vhost-user", "ringlink.*", 1.3, 22, "switch, two vhost-user ports, testpmd loop: >= 1.3x OVS-DPDK at both sizes"),
-            goal("shm", "ringlink java", 1.0, 22, "shm (gVisor format) Java<->Java >= 1.0x gVisor Go<->Go at both sizes"),
+            goal("vhost-user (rx|tx) (split|packed)", "ringlink.*", 1.0, 22,
+                    "vhost-user back-end >= 1.0x DPDK net_vhost in every cell"),
+            goal("switch vhost-user", "ringlink.*", 1.3, 22,
+                    "switch, two vhost-user ports, testpmd loop: >= 1.3x OVS-DPDK at both sizes"),
+            goal("shm", "ringlink java", 1.0, 22,
+                    "shm (gVisor format) Java<->Java >= 1.0x gVisor Go<->Go at both sizes"),
             goal("memif (rx|tx)", "ringlink.*", 1.0, 21, "memif: Ringlink<->testpmd >= 1.0x testpmd<->testpmd"),
             goal("packet (rx|tx)", "ringlink.*", 1.0, 21, "AF_PACKET RX/TX 64 B >= 1.0x DPDK net_af_packet"),
-            goal("netns iperf3 (tap|xdp|mixed)", "ringlink.*", 1.0, 22, "netns TCP through the switch >= 1.0x a kernel bridge between the same kinds of port"),
+            goal("netns iperf3 (tap|xdp|mixed)", "ringlink.*", 1.0, 22,
+                    "netns TCP through the switch >= 1.0x a kernel bridge between the same kinds of port"),
             goal("vxlan iperf3", "ringlink.*", 1.0, 20, "TAP + switch + vxlan >= 1.0x the kernel's bridge + vxlan"),
-            goal("vxlan underlay udp", "ringlink sendmmsg\\+gso", 1.0, 20, "udp link 1500 B datagrams/s >= 1.0x iperf3 -u"));
+            goal("vxlan underlay udp", "ringlink sendmmsg\\+gso", 1.0, 20,
+                    "udp link 1500 B datagrams/s >= 1.0x iperf3 -u"));
 
     /** The goal for {@code c}, if an issue set one. */
     public static Optional<Goal> of(BenchCell c) {

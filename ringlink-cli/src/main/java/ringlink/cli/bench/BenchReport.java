@@ -18,7 +18,8 @@ public final class BenchReport {
         int gw = Math.max(16, results.stream().mapToInt(r -> r.cell.group().length()).max().orElse(0));
         int vw = Math.max(22, results.stream().mapToInt(r -> r.cell.variant().length()).max().orElse(0));
         String row = "%-" + gw + "s %7s %-" + vw + "s %10s %10s %8s %6s %8s  %s%n";
-        sb.append(String.format(Locale.ROOT, row, "group", "size", "variant", "Mpps", "Gbit/s", "retr", "runs", "ratio", "note"));
+        sb.append(String.format(Locale.ROOT, row, "group", "size", "variant", "Mpps", "Gbit/s", "retr", "runs", "ratio",
+                "note"));
         for (CellResult r : results) {
             BenchCell c = r.cell;
             String note = r.skipped != null ? "skipped: " + r.skipped : r.error != null ? "failed: " + r.error
@@ -29,7 +30,8 @@ public final class BenchReport {
             sb.append(String.format(Locale.ROOT, row,
                     c.group(), c.size() == 0 ? "stream" : c.size() + "B", c.variant(),
                     r.ok() && c.size() != 0 ? fmt(r.medianPps() / 1e6, 3) : "-",
-                    r.ok() ? fmt(r.medianGbps(), 2) : "-", Double.isNaN(retr) ? "-" : fmt(retr, 0), String.valueOf(r.runs.size()),
+                    r.ok() ? fmt(r.medianGbps(), 2) : "-", Double.isNaN(retr) ? "-" : fmt(retr, 0),
+                            String.valueOf(r.runs.size()),
                     Double.isNaN(r.ratio) ? "-" : fmt(r.ratio, 2) + "x", note));
         }
         java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
@@ -38,7 +40,8 @@ public final class BenchReport {
             if (st != null) settings.putIfAbsent(r.cell.group(), st);
         }
         settings.forEach((g, st) -> sb.append("setting, ").append(g).append(": ").append(st).append('\n'));
-        sb.append(String.format(Locale.ROOT, "medians of %d runs of %.1f s each; retr = the iperf3 sender's TCP retransmissions (stream cells);"
+        sb.append(String.format(Locale.ROOT,
+                "medians of %d runs of %.1f s each; retr = the iperf3 sender's TCP retransmissions (stream cells);"
                 + " udp drops = the receiving UDP sockets' /proc/net/udp drops (tunnel cells);"
                 + " ratio = median / the group's reference at the same size, same run%n",
                 o.repeat(), o.duration().toMillis() / 1000.0));
@@ -70,7 +73,8 @@ public final class BenchReport {
                     .append(", \"runs\": [");
             for (int k = 0; k < r.runs.size(); k++) {
                 var m = r.runs.get(k);
-                sb.append(k == 0 ? "" : ", ").append("{\"pps\": ").append(num(m.pps())).append(", \"gbps\": ").append(num(m.gbps()))
+                sb.append(k == 0 ? "" : ", ").append("{\"pps\": ").append(num(m.pps())).append(", \"gbps\": ")
+                        .append(num(m.gbps()))
                         .append(", \"retransmits\": ").append(num(m.retransmits()))
                         .append(", \"udp_drops\": ").append(num(m.udpDrops())).append('}');
             }
@@ -81,7 +85,8 @@ public final class BenchReport {
                     .append(", \"ratio\": ").append(num(r.ratio))
                     .append(", \"ratio_min\": ").append(num(r.ratioMin()))
                     .append(", \"ratio_max\": ").append(num(r.ratioMax()))
-                    .append(", \"goal\": ").append(BenchGoals.of(c).map(g -> num(g.ratio()) + ", \"goal_issue\": " + g.issue()).orElse("null"))
+                    .append(", \"goal\": ").append(BenchGoals.of(c)
+                            .map(g -> num(g.ratio()) + ", \"goal_issue\": " + g.issue()).orElse("null"))
                     .append(", \"setting\": ").append(c.setting() == null ? "null" : q(c.setting()))
                     .append(", \"skipped\": ").append(r.skipped == null ? "null" : q(r.skipped))
                     .append(", \"error\": ").append(r.error == null ? "null" : q(r.error)).append('}');
@@ -92,15 +97,19 @@ public final class BenchReport {
 
     /** results.csv: one row per cell with medians and ratio. */
     public static String csv(List<CellResult> results) {
-        StringBuilder sb = new StringBuilder("group,variant,reference,size,runs,median_pps,median_gbps,median_retransmits,ratio,status\n");
+        StringBuilder sb = new StringBuilder(
+                "group,variant,reference,size,runs,median_pps,median_gbps,median_retransmits,ratio,status\n");
         for (CellResult r : results) {
             BenchCell c = r.cell;
             sb.append(csvField(c.group())).append(',').append(csvField(c.variant())).append(',').append(c.reference())
                     .append(',').append(c.size()).append(',').append(r.runs.size()).append(',')
-                    .append(r.ok() ? num(r.medianPps()) : "").append(',').append(r.ok() ? num(r.medianGbps()) : "").append(',')
-                    .append(r.ok() && !Double.isNaN(r.medianRetransmits()) ? num(r.medianRetransmits()) : "").append(',')
+                    .append(r.ok() ? num(r.medianPps()) : "").append(',').append(r.ok() ? num(r.medianGbps()) : "")
+                            .append(',')
+                    .append(r.ok() && !Double.isNaN(r.medianRetransmits()) ? num(r.medianRetransmits()) : "")
+                            .append(',')
                     .append(Double.isNaN(r.ratio) ? "" : num(r.ratio)).append(',')
-                    .append(csvField(r.skipped != null ? "skipped: " + r.skipped : r.error != null ? "failed: " + r.error : "ok"))
+                    .append(csvField(r.skipped != null ? "skipped: " + r.skipped : r.error != null
+                            ? "failed: " + r.error : "ok"))
                     .append('\n');
         }
         return sb.toString();

@@ -50,7 +50,8 @@ public final class BuiltinCells implements BenchCellProvider {
 
         @Override
         public Measurement run(Duration d) throws Exception {
-            PairLink[] p = PairLink.create("rl-bench-direct", SLOTS, 2048 + PacketBatch.DEFAULT_HEADROOM, Layer.L2, 1500, Offloads.ALL);
+            PairLink[] p = PairLink.create("rl-bench-direct", SLOTS, 2048 + PacketBatch.DEFAULT_HEADROOM, Layer.L2,
+                    1500, Offloads.ALL);
             try {
                 return PairTraffic.measure(p[0], p[1], size, d);
             } finally {
@@ -67,8 +68,10 @@ public final class BuiltinCells implements BenchCellProvider {
 
         @Override
         public Measurement run(Duration d) throws Exception {
-            PairLink[] a = PairLink.create("rl-bench-a", SLOTS, 2048 + PacketBatch.DEFAULT_HEADROOM, Layer.L2, 1500, Offloads.ALL);
-            PairLink[] b = PairLink.create("rl-bench-b", SLOTS, 2048 + PacketBatch.DEFAULT_HEADROOM, Layer.L2, 1500, Offloads.ALL);
+            PairLink[] a = PairLink.create("rl-bench-a", SLOTS, 2048 + PacketBatch.DEFAULT_HEADROOM, Layer.L2, 1500,
+                    Offloads.ALL);
+            PairLink[] b = PairLink.create("rl-bench-b", SLOTS, 2048 + PacketBatch.DEFAULT_HEADROOM, Layer.L2, 1500,
+                    Offloads.ALL);
             try (Switch sw = Switch.builder().threads(1).port(a[0]).port(b[0]).log(m -> { }).build();
                  PacketBatch learn = new PacketBatch(1, 2048)) {
                 sw.start();
@@ -110,7 +113,8 @@ public final class BuiltinCells implements BenchCellProvider {
                 cleanup();
                 Shell.must(10, "ip", "netns", "add", NS_A);
                 Shell.must(10, "ip", "netns", "add", NS_B);
-                Shell.must(10, "ip", "link", "add", "rlclb0", "netns", NS_A, "type", "veth", "peer", "name", "rlclb1", "netns", NS_B);
+                Shell.must(10, "ip", "link", "add", "rlclb0", "netns", NS_A, "type", "veth", "peer", "name", "rlclb1",
+                        "netns", NS_B);
                 Shell.must(10, "ip", "-n", NS_A, "addr", "add", "10.203.0.1/24", "dev", "rlclb0");
                 Shell.must(10, "ip", "-n", NS_B, "addr", "add", "10.203.0.2/24", "dev", "rlclb1");
                 Shell.must(10, "ip", "-n", NS_A, "link", "set", "rlclb0", "up");
@@ -131,28 +135,35 @@ public final class BuiltinCells implements BenchCellProvider {
     }
 
     /** end.sum_sent's retransmits (the sender's TCP retransmissions over the run). */
-    private static final Pattern RETRANSMITS = Pattern.compile("\"sum_sent\"\\s*:\\s*\\{[^}]*?\"retransmits\"\\s*:\\s*([0-9]+)");
-    private static final Pattern RECEIVED = Pattern.compile("\"sum_received\"\\s*:\\s*\\{[^}]*?\"bytes\"\\s*:\\s*([0-9.e+]+)[^}]*?\"bits_per_second\"\\s*:\\s*([0-9.e+]+)");
+    private static final Pattern RETRANSMITS =
+            Pattern.compile("\"sum_sent\"\\s*:\\s*\\{[^}]*?\"retransmits\"\\s*:\\s*([0-9]+)");
+    private static final Pattern RECEIVED = Pattern.compile("\"sum_received\"\\s*:\\s*\\{[^}]*?\"bytes\"\\s*:\\s*([0-9."
+            + "e+]+)[^}]*?\"bits_per_second\"\\s*:\\s*([0-9.e+]+)");
 
     /**
      * Runs an iperf3 TCP client in namespace {@code ns} against {@code server} for {@code d}
      * (whole seconds, at least 1) and returns the receiver's rate. Retries the connection while
      * the server starts.
      */
-    public static BenchCell.Measurement iperf(String ns, String server, Duration d) throws IOException, InterruptedException {
+    public static BenchCell.Measurement iperf(String ns, String server, Duration d) throws IOException,
+            InterruptedException {
         long secs = Math.max(1, Math.round(d.toMillis() / 1000.0));
         Shell.Result r = null;
         for (int attempt = 0; attempt < 20; attempt++) {
-            r = Shell.run(secs + 20, "ip", "netns", "exec", ns, "iperf3", "-c", server, "-t", String.valueOf(secs), "-J");
+            r = Shell.run(secs + 20, "ip", "netns", "exec", ns, "iperf3", "-c", server, "-t", String.valueOf(secs),
+                    "-J");
             // iperf3 -J may exit 0 with {"error": "unable to connect ..."} while the server starts.
             if (r.ok() && !r.output().contains("unable to connect")) break;
             Thread.sleep(100);
         }
-        if (r == null || !r.ok()) throw new IOException("iperf3 client failed: " + (r == null ? "" : r.output().strip()));
+        if (r == null || !r.ok())
+                throw new IOException("iperf3 client failed: " + (r == null ? "" : r.output().strip()));
         Matcher m = RECEIVED.matcher(r.output());
-        if (!m.find()) throw new IOException("no sum_received in iperf3's JSON output: " + r.output().substring(0, Math.min(300, r.output().length())));
+        if (!m.find()) throw new IOException("no sum_received in iperf3's JSON output: "
+                + r.output().substring(0, Math.min(300, r.output().length())));
         double bits = Double.parseDouble(m.group(2));
         Matcher rt = RETRANSMITS.matcher(r.output());
-        return new BenchCell.Measurement(Double.NaN, bits / 1e9, rt.find() ? Double.parseDouble(rt.group(1)) : Double.NaN);
+        return new BenchCell.Measurement(Double.NaN, bits / 1e9,
+                rt.find() ? Double.parseDouble(rt.group(1)) : Double.NaN);
     }
 }

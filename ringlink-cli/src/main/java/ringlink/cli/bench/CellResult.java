@@ -49,7 +49,8 @@ public final class CellResult {
 
     /** Median sender retransmissions over repetitions (NaN when the cell does not measure them). */
     public double medianRetransmits() {
-        double[] v = runs.stream().mapToDouble(BenchCell.Measurement::retransmits).filter(x -> !Double.isNaN(x)).toArray();
+        double[] v =
+                runs.stream().mapToDouble(BenchCell.Measurement::retransmits).filter(x -> !Double.isNaN(x)).toArray();
         return median(v);
     }
 

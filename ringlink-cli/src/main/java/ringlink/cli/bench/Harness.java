@@ -34,7 +34,10 @@ public final class Harness {
         return cmd;
     }
 
-    /** Runs the harness to completion (bounded by {@code timeoutSeconds}); its whole output, or an exception with its tail. */
+    /**
+     * Runs the harness to completion (bounded by {@code timeoutSeconds}); its whole output, or an exception with its
+     * tail.
+     */
     public static String run(String mainClass, String cpus, long timeoutSeconds, String... args) throws IOException {
         Shell.Result r = Shell.run(timeoutSeconds, command(mainClass, cpus, args).toArray(String[]::new));
         String simple = mainClass.substring(mainClass.lastIndexOf('.') + 1);

@@ -29,12 +29,14 @@ public final class MemifCells implements BenchCellProvider {
      * memif's zero-copy receive as a third variant of the {@code memif rx} group: our server lending
      * testpmd's packets in place ({@code MemifLink.receiveInPlace}) instead of copying them, rated
      * against the group's reference (testpmd ↔ testpmd) like the copying variant. Runs
-     * {@code TestpmdPairBench memif dirs=rxip} ({@code bench/memif.sh dirs=rxip}) (which also measures its own testpmd pair, printed beside it).
+     * {@code TestpmdPairBench memif dirs=rxip} ({@code bench/memif.sh dirs=rxip}) (which also measures its own testpmd
+     * pair, printed beside it).
      */
     record MemifInPlaceCell(TransportCells.Paired paired, int size, List<Integer> sizes) implements BenchCell {
         static final String VARIANT = "ringlink memif in place";
 
-        private static final Pattern ROW = Pattern.compile("(?m)^rxip\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+|NaN)\\s*$");
+        private static final Pattern ROW =
+                Pattern.compile("(?m)^rxip\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+|NaN)\\s*$");
 
         @Override public String group() { return "memif rx"; }
         @Override public String variant() { return VARIANT; }
@@ -53,7 +55,8 @@ public final class MemifCells implements BenchCellProvider {
             long s = Math.max(1, Math.round(d.toMillis() / 1000.0));
             return paired.take(size + VARIANT, () -> {
                 return parse(Harness.run(TransportCells.PAIR, "1", sizes.size() * 2 * (s + 60) + 300, "memif",
-                        "seconds=" + s, "sizes=" + sizes.stream().map(String::valueOf).collect(Collectors.joining(",")), "dirs=rxip"));
+                        "seconds=" + s, "sizes=" + sizes.stream().map(String::valueOf).collect(Collectors.joining(",")),
+                                "dirs=rxip"));
             });
         }
 
@@ -66,7 +69,8 @@ public final class MemifCells implements BenchCellProvider {
                 double pps = Double.parseDouble(x.group(2)) * 1e6;
                 m.put(size + VARIANT, new Measurement(pps, pps * size * 8 / 1e9));
             }
-            if (m.isEmpty()) throw new IOException("no rxip rows in TestpmdPairBench's output: " + SwitchLoopCell.tail(out));
+            if (m.isEmpty())
+                    throw new IOException("no rxip rows in TestpmdPairBench's output: " + SwitchLoopCell.tail(out));
             return m;
         }
     }

@@ -55,7 +55,8 @@ public final class PairTraffic {
      * ({@link Link#awaitWritable}), as a blocking peer's threads do (iperf3's), instead of both
      * spinning: on two shared cores a spinning receiver takes the CPU the sender needs.
      */
-    public static BenchCell.Measurement measure(Link into, Link outOf, int size, Duration d, boolean block) throws Exception {
+    public static BenchCell.Measurement measure(Link into, Link outOf, int size, Duration d,
+            boolean block) throws Exception {
         try (PacketBatch tx = new PacketBatch(32, size + PacketBatch.DEFAULT_HEADROOM);
              PacketBatch rx = new PacketBatch(256, outOf.maxReceiveSize() + PacketBatch.DEFAULT_HEADROOM)) {
             frames(tx, 32, size, MAC_B, MAC_A);

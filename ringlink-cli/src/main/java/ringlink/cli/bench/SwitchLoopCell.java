@@ -30,7 +30,8 @@ record SwitchLoopCell(boolean ovs, int size) implements BenchCell {
         if (ovs && !Files.isExecutable(Path.of("/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"))) {
             return "OVS-DPDK not installed (apt-get install openvswitch-switch-dpdk)";
         }
-        if (!ovs && !Links.providers().containsKey("vhost-user")) return "the vhost-user transport is not in this build yet";
+        if (!ovs && !Links.providers().containsKey("vhost-user"))
+                return "the vhost-user transport is not in this build yet";
         return null;
     }
 
@@ -40,7 +41,8 @@ record SwitchLoopCell(boolean ovs, int size) implements BenchCell {
         Shell.Result r = Shell.run(secs + 120, "bash", script().toString(), ovs ? "ovs" : "ringlink",
                 String.valueOf(size), String.valueOf(secs));
         Matcher m = RESULT.matcher(r.output());
-        if (!r.ok() || !m.find()) throw new IOException("switch-loop.sh " + (ovs ? "ovs" : "ringlink") + " failed: " + tail(r.output()));
+        if (!r.ok() || !m.find())
+                throw new IOException("switch-loop.sh " + (ovs ? "ovs" : "ringlink") + " failed: " + tail(r.output()));
         return new Measurement(Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2)));
     }
 

@@ -92,10 +92,12 @@ public final class TransportCells implements BenchCellProvider {
         return cells;
     }
 
-    private static final Pattern VUSER = Pattern.compile("(?m)^(rx|tx)\\s+(split|packed)\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)");
+    private static final Pattern VUSER =
+            Pattern.compile("(?m)^(rx|tx)\\s+(split|packed)\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)");
 
     /** vhost-user: our back-end vs DPDK's net_vhost, testpmd virtio-user the front-end of both. */
-    record VhostUser(Paired paired, String dir, String ring, int size, List<Integer> sizes, boolean dpdk) implements BenchCell {
+    record VhostUser(Paired paired, String dir, String ring, int size, List<Integer> sizes,
+            boolean dpdk) implements BenchCell {
         @Override public String group() { return "vhost-user " + dir + " " + ring; }
         @Override public String variant() { return dpdk ? "dpdk net_vhost" : "ringlink backend"; }
         @Override public boolean reference() { return dpdk; }
@@ -105,7 +107,8 @@ public final class TransportCells implements BenchCellProvider {
         @Override
         public String unavailable() {
             String why = needRoot("dpdk-testpmd");
-            return why != null ? why : Links.providers().containsKey("vhost-user") ? null : "the vhost-user transport is not in this build";
+            return why != null ? why : Links.providers().containsKey("vhost-user") ? null
+                    : "the vhost-user transport is not in this build";
         }
 
         @Override
@@ -114,7 +117,8 @@ public final class TransportCells implements BenchCellProvider {
             return paired.take(size + variant(), () -> {
                 // our data thread on CPU 1, testpmd's front-end lcores on CPU 0 (--lcores)
                 String out = Harness.run(PAIR, "1", sizes.size() * 2 * (s + 60) + 300, "vhost-user", "seconds=" + s,
-                        "sizes=" + sizes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")),
+                        "sizes="
+                                + sizes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")),
                         "rings=" + ring, "dirs=" + dir);
                 return parse(out, dir, ring);
             });
@@ -130,7 +134,8 @@ public final class TransportCells implements BenchCellProvider {
                 m.put(size + "ringlink backend", rate(Double.parseDouble(x.group(4)) * 1e6, size));
                 m.put(size + "dpdk net_vhost", rate(Double.parseDouble(x.group(5)) * 1e6, size));
             }
-            if (m.isEmpty()) throw new IOException("no " + dir + " " + ring + " rows in TestpmdPairBench's output: " + SwitchLoopCell.tail(out));
+            if (m.isEmpty()) throw new IOException("no " + dir + " " + ring + " rows in TestpmdPairBench's output: "
+                    + SwitchLoopCell.tail(out));
             return m;
         }
     }
@@ -151,7 +156,8 @@ public final class TransportCells implements BenchCellProvider {
         return cells;
     }
 
-    private static final Pattern MEMIF_ROW = Pattern.compile("(?m)^(rx|tx)\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+|NaN)\\s*$");
+    private static final Pattern MEMIF_ROW =
+            Pattern.compile("(?m)^(rx|tx)\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+|NaN)\\s*$");
 
     /** memif: Ringlink server ↔ testpmd client vs testpmd server ↔ testpmd client. */
     record Memif(Paired paired, String dir, int size, List<Integer> sizes, boolean dpdk) implements BenchCell {
@@ -164,14 +170,17 @@ public final class TransportCells implements BenchCellProvider {
         @Override
         public String unavailable() {
             String why = needRoot("dpdk-testpmd");
-            return why != null ? why : Links.providers().containsKey("memif") ? null : "the memif transport is not in this build";
+            return why != null ? why : Links.providers().containsKey("memif") ? null
+                    : "the memif transport is not in this build";
         }
 
         @Override
         public Measurement run(Duration d) throws Exception {
             long s = seconds(d, 1);
-            return paired.take(size + variant(), () -> parse(Harness.run(PAIR, "1", sizes.size() * 2 * (s + 60) + 300, "memif", "seconds=" + s,
-                    "sizes=" + sizes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")), "dirs=" + dir), dir));
+            return paired.take(size + variant(),
+                    () -> parse(Harness.run(PAIR, "1", sizes.size() * 2 * (s + 60) + 300, "memif", "seconds=" + s,
+                    "sizes=" + sizes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")),
+                            "dirs=" + dir), dir));
         }
 
         /** TestpmdPairBench memif's rows "rx 64 ours dpdk ratio", keyed as the cells take them. */
@@ -184,7 +193,8 @@ public final class TransportCells implements BenchCellProvider {
                 m.put(size + "ringlink memif", rate(Double.parseDouble(x.group(3)) * 1e6, size));
                 m.put(size + "testpmd memif", rate(Double.parseDouble(x.group(4)) * 1e6, size));
             }
-            if (m.isEmpty()) throw new IOException("no " + dir + " rows in TestpmdPairBench's output: " + SwitchLoopCell.tail(out));
+            if (m.isEmpty()) throw new IOException("no " + dir + " rows in TestpmdPairBench's output: "
+                    + SwitchLoopCell.tail(out));
             return m;
         }
     }
@@ -208,7 +218,8 @@ public final class TransportCells implements BenchCellProvider {
             if (m != null) return m;
             Map<String, BenchCell.Measurement> all = harness.run();
             m = all.get(key);
-            if (m == null) throw new IOException("the harness gave no figure for " + key + " (got " + all.keySet() + ")");
+            if (m == null)
+                    throw new IOException("the harness gave no figure for " + key + " (got " + all.keySet() + ")");
             pending.putAll(all);
             pending.remove(key);
             return m;
@@ -226,11 +237,13 @@ public final class TransportCells implements BenchCellProvider {
 
     /** The {@code SETTING ...} line of a harness's output (what it measured with), or null. */
     static String setting(String out) {
-        return out.lines().filter(l -> l.startsWith("SETTING ")).map(l -> l.substring(8).strip()).reduce((a, b) -> b).orElse(null);
+        return out.lines().filter(l -> l.startsWith("SETTING ")).map(l -> l.substring(8).strip()).reduce((a, b) -> b)
+                .orElse(null);
     }
 
     /** The harness main classes (run by {@link Harness} on the CLI's class path). */
-    static final String PAIR = "ringlink.cli.bench.harness.TestpmdPairBench", XDP_BENCH = "ringlink.cli.bench.harness.XdpBench",
+    static final String PAIR = "ringlink.cli.bench.harness.TestpmdPairBench",
+            XDP_BENCH = "ringlink.cli.bench.harness.XdpBench",
             SHM_BENCH = "ringlink.cli.bench.harness.ShmBench";
 
     private static long seconds(Duration d, int min) {
@@ -243,7 +256,8 @@ public final class TransportCells implements BenchCellProvider {
     }
 
     private static String needScript(String name) {
-        return SwitchLoopCell.script(name) == null ? "bench/" + name + " not found (run from the source tree, or set RINGLINK_HOME)" : null;
+        return SwitchLoopCell.script(name) == null
+                ? "bench/" + name + " not found (run from the source tree, or set RINGLINK_HOME)" : null;
     }
 
     /** Runs {@code bench/NAME args...}; its whole output, or an exception with its tail. */
@@ -264,7 +278,8 @@ public final class TransportCells implements BenchCellProvider {
         @Override
         public String unavailable() {
             String why = needRoot("ip", "iperf3");
-            return why != null ? why : Links.providers().containsKey("tun") ? null : "the tun transport is not in this build";
+            return why != null ? why : Links.providers().containsKey("tun") ? null
+                    : "the tun transport is not in this build";
         }
 
         @Override
@@ -305,8 +320,10 @@ public final class TransportCells implements BenchCellProvider {
                 // Two seconds of real traffic before the counted ones, for both sides: with one, a
                 // 3-second cell counted the Java receiver while its JIT was still compiling
                 // (PERFORMANCE.md, AF_XDP: why one run said 0.81x and another 1.29x).
-                String out = Harness.run(XDP_BENCH, null, 4 * (s + XDP_WARMUP) + 300, "--seconds", String.valueOf(s + XDP_WARMUP),
-                        "--warmup", String.valueOf(XDP_WARMUP), "--size", String.valueOf(size), "--only", dir, "--attach", "drv", "--source", "live");
+                String out = Harness.run(XDP_BENCH, null, 4 * (s + XDP_WARMUP) + 300, "--seconds",
+                        String.valueOf(s + XDP_WARMUP),
+                        "--warmup", String.valueOf(XDP_WARMUP), "--size", String.valueOf(size), "--only", dir,
+                                "--attach", "drv", "--source", "live");
                 paired.setting = TransportCells.setting(out);
                 return parse(out, dir, size);
             });
@@ -318,7 +335,8 @@ public final class TransportCells implements BenchCellProvider {
             while (m.find()) {
                 if (!m.group(1).equalsIgnoreCase(dir)) continue;
                 double java = Double.parseDouble(m.group(2)) * 1e6, peer = Double.parseDouble(m.group(3)) * 1e6;
-                return Map.of(dir + size + "ringlink xsk", rate(java, size), dir + size + "testpmd af_xdp", rate(peer, size));
+                return Map.of(dir + size + "ringlink xsk", rate(java, size), dir + size + "testpmd af_xdp",
+                        rate(peer, size));
             }
             throw new IOException("no " + dir + " result line in XdpBench's output: " + SwitchLoopCell.tail(out));
         }
@@ -328,7 +346,8 @@ public final class TransportCells implements BenchCellProvider {
         return new BenchCell.Measurement(pps, pps * size * 8 / 1e9);
     }
 
-    private static final Pattern SHM = Pattern.compile("(?m)^c2s\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)");
+    private static final Pattern SHM =
+            Pattern.compile("(?m)^c2s\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)");
 
     private static final Pattern MEMIF = Pattern.compile("(?m)^memif\\s+(\\d+)\\s+([0-9.]+)\\s+([0-9.]+)");
 
@@ -362,7 +381,10 @@ public final class TransportCells implements BenchCellProvider {
             });
         }
 
-        /** ShmBench's row "c2s 64 jpps jgbps gopps gogbps ratio" (and "memif 64 pps gbps"), keyed as the cells take them. */
+        /**
+         * ShmBench's row "c2s 64 jpps jgbps gopps gogbps ratio" (and "memif 64 pps gbps"), keyed as the cells take
+         * them.
+         */
         static Map<String, Measurement> parse(String out, int size) throws IOException {
             Map<String, Measurement> got = new HashMap<>();
             Matcher m = SHM.matcher(out);
@@ -372,11 +394,13 @@ public final class TransportCells implements BenchCellProvider {
                 got.put(size + GO, new Measurement(Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5))));
                 break;
             }
-            if (got.isEmpty()) throw new IOException("no c2s " + size + " B row in ShmBench's output: " + SwitchLoopCell.tail(out));
+            if (got.isEmpty()) throw new IOException("no c2s " + size + " B row in ShmBench's output: "
+                    + SwitchLoopCell.tail(out));
             Matcher x = TransportCells.MEMIF.matcher(out);
             while (x.find()) {
                 if (Integer.parseInt(x.group(1)) == size) {
-                    got.put(size + MEMIF, new Measurement(Double.parseDouble(x.group(2)), Double.parseDouble(x.group(3))));
+                    got.put(size + MEMIF,
+                            new Measurement(Double.parseDouble(x.group(2)), Double.parseDouble(x.group(3))));
                 }
             }
             return got;
@@ -385,7 +409,10 @@ public final class TransportCells implements BenchCellProvider {
 
     private static final Pattern VNET = Pattern.compile("(?m)^BENCH (tx|rx) (link|tap|dpdk) ([0-9.]+)");
 
-    /** Kernel vhost-net inside a QEMU TCG guest (absolute figures meaningless under TCG: read the ratios), 64-byte frames (bench/vhostnet-bench.sh, one guest for all six). */
+    /**
+     * Kernel vhost-net inside a QEMU TCG guest (absolute figures meaningless under TCG: read the ratios), 64-byte
+     * frames (bench/vhostnet-bench.sh, one guest for all six).
+     */
     record VhostNet(Paired paired, String dir, String method) implements BenchCell {
         @Override public String group() { return "vhost-net " + dir; }
         @Override public boolean reference() { return method.equals("dpdk"); }
@@ -422,7 +449,8 @@ public final class TransportCells implements BenchCellProvider {
             Map<String, Measurement> all = new HashMap<>();
             Matcher m = VNET.matcher(out);
             while (m.find()) all.put(m.group(1) + m.group(2), rate(Double.parseDouble(m.group(3)), 64));
-            if (all.isEmpty()) throw new IOException("no BENCH lines in vhostnet-bench.sh's output: " + SwitchLoopCell.tail(out));
+            if (all.isEmpty())
+                    throw new IOException("no BENCH lines in vhostnet-bench.sh's output: " + SwitchLoopCell.tail(out));
             return all;
         }
     }

@@ -28,14 +28,18 @@ import ringlink.tun.TunLink;
  * with the default setting. Every setting is per instance: two runs in one JVM do not share any.
  */
 @Command(name = "tun", mixinStandardHelpOptions = true,
-        description = {"iperf3 TCP across a veth pair vs the Java TUN relay without / with offloads, in one run; ratios to veth.",
+        description = {"iperf3 TCP across a veth pair vs the Java TUN relay without / with offloads, in one run; "
+                + "ratios to veth.",
             "",
-            "Root; ip, iperf3 (tc for --qdisc, taskset for --pin). The defaults are a fixed setting that keeps the ratio stable "
+            "Root; ip, iperf3 (tc for --qdisc, taskset for --pin). The defaults are a fixed setting that keeps the "
+                    + "ratio stable "
                 + "(iperf3 client CPU 0, server CPU 1, relay threads 1,0, TCP bbr where available; docs/parts/tun.md, "
                 + "\"Third round\"); --pin -,-,-,- --congestion system measure unpinned with the host's default."},
-        footer = {"", "Examples:", "  sudo ringlink bench tun --seconds 5", "  sudo ringlink bench tun --only veth,offload --repeat 3 --spin 0"})
+        footer = {"", "Examples:", "  sudo ringlink bench tun --seconds 5",
+                "  sudo ringlink bench tun --only veth,offload --repeat 3 --spin 0"})
 public final class TunRelayBench implements Callable<Integer> {
-    @Option(names = {"--seconds", "-t"}, paramLabel = "N", description = "Length of each iperf3 run (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--seconds", "-t"}, paramLabel = "N",
+            description = "Length of each iperf3 run (default: ${DEFAULT-VALUE}).")
     int seconds = 10;
 
     @Option(names = {"--parallel", "-P"}, paramLabel = "P", description = "iperf3 streams (default: ${DEFAULT-VALUE}).")
@@ -45,29 +49,37 @@ public final class TunRelayBench implements Callable<Integer> {
     String only = "veth,plain,offload";
 
     @Option(names = "--spin", paramLabel = "MICROS[,BACK]",
-            description = "The relay's busy-poll time before it sleeps (default: LinkRelay.DEFAULT_SPIN); a second value for the B->A (ACK) direction.")
+            description = "The relay's busy-poll time before it sleeps (default: LinkRelay.DEFAULT_SPIN); a second "
+                    + "value for the B->A (ACK) direction.")
     String spinSpec;
 
-    @Option(names = "--qdisc", paramLabel = "NAME", description = "Root qdisc on both interfaces of every path (e.g. fq; default: the kernel's).")
+    @Option(names = "--qdisc", paramLabel = "NAME",
+            description = "Root qdisc on both interfaces of every path (e.g. fq; default: the kernel's).")
     String qdisc;
 
-    @Option(names = "--omit", paramLabel = "N", description = "Seconds at the start of each iperf3 run left out (iperf3 -O; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--omit", paramLabel = "N",
+            description = "Seconds at the start of each iperf3 run left out (iperf3 -O; default: ${DEFAULT-VALUE}).")
     int omit = 1;
 
-    @Option(names = "--repeat", paramLabel = "N", description = "Rounds, paths alternating; medians reported (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeat", paramLabel = "N",
+            description = "Rounds, paths alternating; medians reported (default: ${DEFAULT-VALUE}).")
     int repeat = 1;
 
     @Option(names = "--pin", paramLabel = "CLIENT,SERVER,AB,BA",
-            description = "CPUs of the iperf3 client and server and the relay's two threads, - for none (default: 0,1,1,0 where CPUs 0 and 1 are allowed).")
+            description = "CPUs of the iperf3 client and server and the relay's two threads, - for none (default: "
+                    + "0,1,1,0 where CPUs 0 and 1 are allowed).")
     String pinSpec;
 
-    @Option(names = {"--congestion", "-C"}, paramLabel = "NAME|system", description = "iperf3's TCP congestion control (default: bbr where available).")
+    @Option(names = {"--congestion", "-C"}, paramLabel = "NAME|system",
+            description = "iperf3's TCP congestion control (default: bbr where available).")
     String congestionSpec;
 
-    @Option(names = "--rps", paramLabel = "A,B", description = "RPS CPU for the A-side and B-side interface's receive queue, - for off.")
+    @Option(names = "--rps", paramLabel = "A,B",
+            description = "RPS CPU for the A-side and B-side interface's receive queue, - for off.")
     String rpsSpec;
 
-    @Option(names = "--tag", paramLabel = "PREFIX", description = "Prefix of the bench's namespace/interface names (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--tag", paramLabel = "PREFIX",
+            description = "Prefix of the bench's namespace/interface names (default: ${DEFAULT-VALUE}).")
     String tag = "rltn";
 
     PrintStream out = System.out;
@@ -109,7 +121,8 @@ public final class TunRelayBench implements Callable<Integer> {
             pins[3] = 0;
         }
         try {
-            String cc = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/net/ipv4/tcp_available_congestion_control"));
+            String cc = java.nio.file.Files.readString(
+                    java.nio.file.Path.of("/proc/sys/net/ipv4/tcp_available_congestion_control"));
             if (java.util.Arrays.asList(cc.trim().split("\\s+")).contains("bbr")) congestion = "bbr";
         } catch (IOException e) {
             congestion = null; // not Linux /proc: the system's default
@@ -119,7 +132,8 @@ public final class TunRelayBench implements Callable<Integer> {
     /** Applies the options given on the command line over the default setting. */
     private void applyOptions() {
         if (seconds < 1 || parallel < 1 || repeat < 1 || omit < 0) {
-            throw new IllegalArgumentException("--seconds, --parallel and --repeat must be at least 1, --omit at least 0");
+            throw new IllegalArgumentException(
+                    "--seconds, --parallel and --repeat must be at least 1, --omit at least 0");
         }
         if (spinSpec != null) {
             String[] sp = spinSpec.split(",");
@@ -160,9 +174,11 @@ public final class TunRelayBench implements Callable<Integer> {
             }
         }
         int v = paths.indexOf("veth");
-        out.printf(Locale.ROOT, "%nTUN relay benchmark: iperf3 TCP, %d s (first %d omitted), %d stream(s), relay spin %d/%d us%s%s%s%n",
+        out.printf(Locale.ROOT,
+                "%nTUN relay benchmark: iperf3 TCP, %d s (first %d omitted), %d stream(s), relay spin %d/%d us%s%s%s%n",
                 seconds, omit, parallel, spin.toNanos() / 1000, spinBack.toNanos() / 1000,
-                pinText() + (rps[0] >= 0 || rps[1] >= 0 ? ", rps " + (rps[0] < 0 ? "-" : rps[0]) + "," + (rps[1] < 0 ? "-" : rps[1]) : ""),
+                pinText() + (rps[0] >= 0 || rps[1] >= 0
+                        ? ", rps " + (rps[0] < 0 ? "-" : rps[0]) + "," + (rps[1] < 0 ? "-" : rps[1]) : ""),
                 congestion != null ? ", tcp " + congestion : "",
                 repeat > 1 ? ", median of " + repeat + " rounds" : "");
         if (repeat > 1) {
@@ -171,7 +187,8 @@ public final class TunRelayBench implements Callable<Integer> {
                 for (int k = 0; k < paths.size(); k++) {
                     sb.append(' ').append(paths.get(k)).append(' ').append(fmt(g[k][round]));
                     if (k != v && v >= 0) sb.append(" (").append(ratio(g[k][round], g[v][round])).append("x)");
-                    if (same[k][round] >= 0) sb.append(String.format(Locale.ROOT, " [iperf3 same cpu %.0f%%]", 100 * same[k][round]));
+                    if (same[k][round] >= 0)
+                            sb.append(String.format(Locale.ROOT, " [iperf3 same cpu %.0f%%]", 100 * same[k][round]));
                 }
                 out.println(sb);
             }
@@ -204,7 +221,8 @@ public final class TunRelayBench implements Callable<Integer> {
      */
     private void pin(String spec) {
         String[] p = spec.split(",", -1);
-        if (p.length != 4) throw new IllegalArgumentException("--pin wants CLIENT,SERVER,AB,BA (CPU numbers or -), not " + spec);
+        if (p.length != 4)
+                throw new IllegalArgumentException("--pin wants CLIENT,SERVER,AB,BA (CPU numbers or -), not " + spec);
         for (int k = 0; k < 4; k++) pins[k] = p[k].equals("-") ? -1 : Integer.parseInt(p[k]);
     }
 
@@ -228,7 +246,8 @@ public final class TunRelayBench implements Callable<Integer> {
 
     /** {@code --tag PREFIX}: kernel object names with another prefix, so two people's runs cannot collide. */
     private void names(String t) {
-        if (!t.matches("[a-z0-9]{1,8}")) throw new IllegalArgumentException("--tag wants 1-8 lower-case letters/digits, not " + t);
+        if (!t.matches("[a-z0-9]{1,8}"))
+                throw new IllegalArgumentException("--tag wants 1-8 lower-case letters/digits, not " + t);
         nsA = t + "-bena";
         nsB = t + "-benb";
         ifA = t + "-ba0";
@@ -295,7 +314,8 @@ public final class TunRelayBench implements Callable<Integer> {
             LinkStats d = a.counters().snapshot().minus(s0);
             LinkStats back = b.counters().snapshot().minus(r0);
             String note = String.format(Locale.ROOT, "%s; A->B %d packets, %d superpackets, avg %d B; B->A %d packets",
-                    a.offloads(), d.rxPackets(), d.superpackets(), d.rxBytes() / Math.max(1, d.rxPackets()), back.rxPackets());
+                    a.offloads(), d.rxPackets(), d.superpackets(), d.rxBytes() / Math.max(1, d.rxPackets()),
+                            back.rxPackets());
             return new Run(g, note);
         } finally {
             if (ab != null) ab.close();
@@ -348,16 +368,19 @@ public final class TunRelayBench implements Callable<Integer> {
             StringBuilder sb = new StringBuilder();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (sb.indexOf("listening") < 0) {
-                if (System.nanoTime() > deadline || !srv.isAlive()) throw new IOException("iperf3 server did not start: " + sb);
+                if (System.nanoTime() > deadline || !srv.isAlive())
+                        throw new IOException("iperf3 server did not start: " + sb);
                 while (srv.getInputStream().available() > 0) sb.append((char) srv.getInputStream().read());
                 Thread.sleep(20);
             }
             List<String> client = new ArrayList<>(List.of("iperf3", "-c", "10.78.0.2", "-t", Integer.toString(seconds),
                     "-O", Integer.toString(omit), "-P", Integer.toString(parallel), "-J"));
             if (congestion != null) client.addAll(List.of("-C", congestion));
-            Process cl = new ProcessBuilder(cmd(nsA, pins[0], client.toArray(String[]::new))).redirectErrorStream(true).start();
+            Process cl = new ProcessBuilder(cmd(nsA, pins[0], client.toArray(String[]::new))).redirectErrorStream(true)
+                    .start();
             cl.getOutputStream().close();
-            java.util.concurrent.CompletableFuture<String> out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            java.util.concurrent.CompletableFuture<String> out =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                 try {
                     return new String(cl.getInputStream().readAllBytes());
                 } catch (IOException e) {
@@ -368,7 +391,8 @@ public final class TunRelayBench implements Callable<Integer> {
             String json = out.get(10, TimeUnit.SECONDS);
             if (cl.exitValue() != 0) throw new IOException("iperf3 client exit " + cl.exitValue() + "\n" + json);
             int k = json.lastIndexOf("\"sum_received\"");
-            Matcher m = Pattern.compile("\"bits_per_second\"\\s*:\\s*([0-9.eE+]+)").matcher(json.substring(Math.max(k, 0)));
+            Matcher m =
+                    Pattern.compile("\"bits_per_second\"\\s*:\\s*([0-9.eE+]+)").matcher(json.substring(Math.max(k, 0)));
             if (k < 0 || !m.find()) throw new IOException("no result in iperf3 output: " + json);
             return Double.parseDouble(m.group(1)) / 1e9;
         } finally {

@@ -22,25 +22,34 @@ import ringlink.cli.support.Shell;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Shows Ringlink working on this machine: two namespaces talking through its switch.",
             "",
-            "Run as root: creates two network namespaces per step and connects them through a Ringlink switch over each "
-                + "transport in this build (TAP with offloads, AF_XDP on veth, TAP to AF_XDP with software segmentation, "
-                + "shared memory (shm:) to a second ringlink process, memif to DPDK testpmd, AF_PACKET on veth, VXLAN between two \"hosts\" "
+            "Run as root: creates two network namespaces per step and connects them through a Ringlink switch over "
+                    + "each "
+                + "transport in this build (TAP with offloads, AF_XDP on veth, TAP to AF_XDP with software "
+                        + "segmentation, "
+                + "shared memory (shm:) to a second ringlink process, memif to DPDK testpmd, AF_PACKET on veth, VXLAN "
+                        + "between two \"hosts\" "
                 + "(the kernel's vxlan device on one, a ringlink switch process with a vxlan: port on the other), "
                 + "vhost-user to a QEMU guest), "
-                + "runs ping and a short iperf3 through it with live throughput, prints a summary table and says what each "
-                + "step shows. Everything it creates (namespaces, interfaces, processes) is removed at the end, also on Ctrl-C.",
+                + "runs ping and a short iperf3 through it with live throughput, prints a summary table and says what "
+                        + "each "
+                + "step shows. Everything it creates (namespaces, interfaces, processes) is removed at the end, also "
+                        + "on Ctrl-C.",
             "",
             "Without root only the in-memory step runs."},
-        footer = {"", "Examples:", "  sudo ./ringlink demo", "  sudo ./ringlink demo --steps veth,tap --iperf-seconds 10", "  sudo ./ringlink demo --steps shm",
-            "  ./ringlink demo --list                      # the steps (memory, veth, tap, xdp, mixed, shm, memif, packet, vxlan, vm) and which can run"})
+        footer = {"", "Examples:", "  sudo ./ringlink demo",
+                "  sudo ./ringlink demo --steps veth,tap --iperf-seconds 10", "  sudo ./ringlink demo --steps shm",
+            "  ./ringlink demo --list                      # the steps (memory, veth, tap, xdp, mixed, shm, memif, "
+                    + "packet, vxlan, vm) and which can run"})
 public final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--iperf-seconds", paramLabel = "N", description = "Length of each iperf3 run (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--iperf-seconds", paramLabel = "N",
+            description = "Length of each iperf3 run (default: ${DEFAULT-VALUE}).")
     int iperfSeconds = 3;
 
     @Option(names = "--steps", paramLabel = "NAME", split = ",", description = "Run only these steps (see --list).")
     List<String> only;
 
-    @Option(names = "--prefix", paramLabel = "NAME", description = "Prefix of every namespace and interface created (at most 6 characters; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--prefix", paramLabel = "NAME", description =
+            "Prefix of every namespace and interface created (at most 6 characters; default: ${DEFAULT-VALUE}).")
     String prefix = "rldemo";
 
     @Option(names = "--list", description = "List the steps, whether each can run here, and exit.")
@@ -51,14 +60,17 @@ public final class DemoCommand implements Callable<Integer> {
 
     /** The steps in the order they run (one class each in this package). */
     public static List<DemoStep> steps() {
-        return List.of(new InMemoryStep(), new VethStep(), new TapStep(), new XdpStep(), new MixedStep(), new SharedMemoryStep(),
+        return List.of(new InMemoryStep(), new VethStep(), new TapStep(), new XdpStep(), new MixedStep(),
+                new SharedMemoryStep(),
                 new MemifStep(), new PacketStep(), new VxlanStep(false), new VmStep());
     }
 
     @Override
     public Integer call() throws Exception {
-        if (!prefix.matches("[a-z][a-z0-9]{0,5}")) throw new IllegalArgumentException("--prefix must be 1-6 lower-case letters/digits, starting with a letter");
-        if (iperfSeconds < 1 || iperfSeconds > 600) throw new IllegalArgumentException("--iperf-seconds must be in [1, 600]");
+        if (!prefix.matches("[a-z][a-z0-9]{0,5}")) throw new IllegalArgumentException(
+                "--prefix must be 1-6 lower-case letters/digits, starting with a letter");
+        if (iperfSeconds < 1 || iperfSeconds > 600)
+                throw new IllegalArgumentException("--iperf-seconds must be in [1, 600]");
         boolean root = Shell.isRoot();
         Cleanup cleanup = new Cleanup(m -> out.println("  ! " + m));
         DemoContext c = new DemoContext(prefix, iperfSeconds, out, cleanup, root);
@@ -66,7 +78,8 @@ public final class DemoCommand implements Callable<Integer> {
         if (only != null) {
             for (String n : only) {
                 if (steps.stream().noneMatch(s -> s.name().equals(n))) {
-                    throw new IllegalArgumentException("unknown step '" + n + "' (steps: " + String.join(", ", steps.stream().map(DemoStep::name).toList()) + ")");
+                    throw new IllegalArgumentException("unknown step '" + n + "' (steps: "
+                            + String.join(", ", steps.stream().map(DemoStep::name).toList()) + ")");
                 }
             }
             steps.removeIf(s -> !only.contains(s.name()));
@@ -74,7 +87,8 @@ public final class DemoCommand implements Callable<Integer> {
         if (list) {
             for (DemoStep s : steps) {
                 String why = s.unavailable(c);
-                out.printf(Locale.ROOT, "%-8s %-44s %s%n", s.name(), s.title(), why == null ? "ready" : "skipped here: " + why);
+                out.printf(Locale.ROOT, "%-8s %-44s %s%n", s.name(), s.title(),
+                        why == null ? "ready" : "skipped here: " + why);
             }
             return 0;
         }
@@ -86,7 +100,8 @@ public final class DemoCommand implements Callable<Integer> {
         }, "ringlink-demo-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
         out.println("Ringlink demo: two network namespaces talking through a Ringlink switch, one transport per step.");
-        if (!root) out.println("(not root: namespaces need root, so only the in-memory step runs; try 'sudo ./ringlink demo')");
+        if (!root) out.println(
+                "(not root: namespaces need root, so only the in-memory step runs; try 'sudo ./ringlink demo')");
         if (root) removeLeftovers(c);
         List<String[]> rows = new ArrayList<>();
         int failed = 0, n = 0;
@@ -112,7 +127,8 @@ public final class DemoCommand implements Callable<Integer> {
                         cleanup.run(); // each step leaves nothing behind for the next
                     }
                 }
-                rows.add(new String[] {s.name(), o.status(), o.ping(), o.throughput(), o.retransmits() < 0 ? "-" : String.valueOf(o.retransmits()),
+                rows.add(new String[] {s.name(), o.status(), o.ping(), o.throughput(),
+                        o.retransmits() < 0 ? "-" : String.valueOf(o.retransmits()),
                     o.status().equals("ok") ? s.proves() : o.note()});
             }
         } finally {
@@ -125,9 +141,11 @@ public final class DemoCommand implements Callable<Integer> {
         }
         out.println();
         out.println("Summary");
-        out.printf(Locale.ROOT, "  %-8s %-8s %-12s %-14s %-7s %s%n", "step", "result", "ping (avg)", "throughput", "retr", "what it shows");
+        out.printf(Locale.ROOT, "  %-8s %-8s %-12s %-14s %-7s %s%n", "step", "result", "ping (avg)", "throughput",
+                "retr", "what it shows");
         for (String[] r : rows) out.printf(Locale.ROOT, "  %-8s %-8s %-12s %-14s %-7s %s%n", (Object[]) r);
-        out.println("  (retr: TCP retransmissions of the iperf3 sender; the veth step is the kernel's own figure in the same run)");
+        out.println("  (retr: TCP retransmissions of the iperf3 sender; the veth step is the kernel's own figure in "
+                + "the same run)");
         if (root) {
             String left = leftovers(c);
             out.println(left.isEmpty() ? "Cleanup checked: no namespaces or interfaces named " + prefix + "* are left."
@@ -147,12 +165,14 @@ public final class DemoCommand implements Callable<Integer> {
         }
         for (String dev : devices(c)) {
             // A veth's peer goes with it, so the second of a pair may already be gone.
-            if (Shell.run(10, "ip", "link", "del", dev).ok()) c.out().println("(removed interface " + dev + " left by an earlier run)");
+            if (Shell.run(10, "ip", "link", "del", dev).ok())
+                    c.out().println("(removed interface " + dev + " left by an earlier run)");
         }
     }
 
     /** The interface names the steps use after the prefix: only these are ever removed as leftovers. */
-    static final List<String> DEVICE_SUFFIXES = List.of("va", "vb", "ta", "tb", "xa", "xah", "xb", "xbh", "ma", "mb", "mbh", "sa", "sb", "wa", "fa", "pa", "pah", "pb", "pbh", "pbr");
+    static final List<String> DEVICE_SUFFIXES = List.of("va", "vb", "ta", "tb", "xa", "xah", "xb", "xbh", "ma", "mb",
+            "mbh", "sa", "sb", "wa", "fa", "pa", "pah", "pb", "pbh", "pbr");
 
     /** Interfaces in this namespace that one of the steps would have created. */
     static List<String> devices(DemoContext c) throws IOException {
@@ -161,7 +181,8 @@ public final class DemoCommand implements Callable<Integer> {
             String[] f = line.split(": ");
             if (f.length < 2) continue;
             String dev = f[1].split("@")[0].strip();
-            if (dev.startsWith(c.prefix()) && DEVICE_SUFFIXES.contains(dev.substring(c.prefix().length()))) out.add(dev);
+            if (dev.startsWith(c.prefix()) && DEVICE_SUFFIXES.contains(dev.substring(c.prefix().length())))
+                    out.add(dev);
         }
         return out;
     }

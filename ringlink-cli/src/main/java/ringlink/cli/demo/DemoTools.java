@@ -58,7 +58,8 @@ public final class DemoTools {
         // -w 10: until 3 replies came or 10 s passed, so a first reply delayed by ARP or a peer
         // process still starting (a loaded machine) is waited for, not a failure.
         Shell.Result r = Shell.run(20, "ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-w", "10", to);
-        for (String line : r.output().split("\n")) if (line.contains("packets transmitted") || line.startsWith("rtt")) c.say("ping: " + line.strip());
+        for (String line : r.output().split("\n")) if (line.contains("packets transmitted") || line.startsWith("rtt"))
+                c.say("ping: " + line.strip());
         if (!r.ok()) throw new IOException("ping " + to + " from " + ns + " failed: " + lastLine(r.output()));
         Matcher m = RTT.matcher(r.output());
         return m.find() ? m.group(1) + " ms" : "ok";
@@ -68,7 +69,9 @@ public final class DemoTools {
     /** The sender's summary line: "... 9.40 Gbits/sec  137   sender" (Retr column before "sender"). */
     private static final Pattern SENDER = Pattern.compile("bits/sec\\s+([0-9]+)\\s+sender");
 
-    /** One iperf3 run: the receiver's rate ("9.41 Gbit/s" and in Gbit/s) and the sender's retransmissions (-1: unknown). */
+    /**
+     * One iperf3 run: the receiver's rate ("9.41 Gbit/s" and in Gbit/s) and the sender's retransmissions (-1: unknown).
+     */
     public record Iperf(String rate, double gbps, long retransmits) {}
 
     /**
@@ -76,7 +79,8 @@ public final class DemoTools {
      * (or, with {@link DemoContext#json}, one {@code -J} run read from its JSON); returns the
      * receiver's rate and the sender's retransmissions.
      */
-    public static Iperf iperf(DemoContext c, String nsA, String nsB, String server) throws IOException, InterruptedException {
+    public static Iperf iperf(DemoContext c, String nsA, String nsB, String server) throws IOException,
+            InterruptedException {
         Process srv = new ProcessBuilder("ip", "netns", "exec", nsB, "iperf3", "-s", "-1", "-B", server)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         c.cleanup().add("stop iperf3 server", () -> Shell.kill(srv));
@@ -86,13 +90,15 @@ public final class DemoTools {
         long retr = -1;
         StringBuilder all = new StringBuilder();
         for (int attempt = 0; attempt < 30 && result == null; attempt++) {
-            cli = new ProcessBuilder("ip", "netns", "exec", nsA, "iperf3", "-c", server, "-t", String.valueOf(c.iperfSeconds()),
+            cli = new ProcessBuilder("ip", "netns", "exec", nsA, "iperf3", "-c", server, "-t",
+                    String.valueOf(c.iperfSeconds()),
                     "-i", "1", "--forceflush").redirectErrorStream(true).start();
             Process p = cli;
             c.cleanup().add("stop iperf3 client", () -> Shell.kill(p));
             all.setLength(0);
             boolean refused = false;
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(cli.getInputStream(), StandardCharsets.UTF_8))) {
+            try (BufferedReader r =
+                    new BufferedReader(new InputStreamReader(cli.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
                     all.append(line).append('\n');
@@ -115,11 +121,15 @@ public final class DemoTools {
         return result;
     }
 
-    /** {@link #iperf} with {@code -J}: the rate from {@code end.sum_received}, retransmissions from {@code end.sum_sent.retransmits}. */
+    /**
+     * {@link #iperf} with {@code -J}: the rate from {@code end.sum_received}, retransmissions from
+     * {@code end.sum_sent.retransmits}.
+     */
     private static Iperf iperfJson(DemoContext c, String nsA, String server) throws IOException, InterruptedException {
         Shell.Result r = null;
         for (int attempt = 0; attempt < 30; attempt++) {
-            r = Shell.run(c.iperfSeconds() + 30L, "ip", "netns", "exec", nsA, "iperf3", "-c", server, "-t", String.valueOf(c.iperfSeconds()), "-J");
+            r = Shell.run(c.iperfSeconds() + 30L, "ip", "netns", "exec", nsA, "iperf3", "-c", server, "-t",
+                    String.valueOf(c.iperfSeconds()), "-J");
             // iperf3 -J may exit 1 with {"error": "unable to connect ..."} while the server starts.
             if (!r.output().contains("unable to connect") && !r.output().contains("Connection refused")) break;
             Thread.sleep(100);
@@ -136,11 +146,14 @@ public final class DemoTools {
         } catch (RuntimeException e) {
             throw new IOException("iperf3's output is not JSON: " + lastLine(out), e);
         }
-        if (!(doc instanceof java.util.Map<?, ?> m)) throw new IOException("iperf3's output is not JSON: " + lastLine(out));
+        if (!(doc instanceof java.util.Map<?, ?> m))
+                throw new IOException("iperf3's output is not JSON: " + lastLine(out));
         if (m.get("error") != null) throw new IOException("iperf3 through the link failed: " + m.get("error"));
-        if (!(m.get("end") instanceof java.util.Map<?, ?> end) || !(end.get("sum_received") instanceof java.util.Map<?, ?> recv)
+        if (!(m.get("end") instanceof java.util.Map<?, ?> end)
+                || !(end.get("sum_received") instanceof java.util.Map<?, ?> recv)
                 || !(end.get("sum_sent") instanceof java.util.Map<?, ?> sent)) {
-            throw new IOException("no end.sum_sent/sum_received in iperf3's JSON: " + out.substring(0, Math.min(300, out.length())));
+            throw new IOException("no end.sum_sent/sum_received in iperf3's JSON: "
+                    + out.substring(0, Math.min(300, out.length())));
         }
         double gbps = ((Number) recv.get("bits_per_second")).doubleValue() / 1e9;
         Object retr = sent.get("retransmits");
@@ -157,7 +170,8 @@ public final class DemoTools {
     }
 
     private static String rate(double gbit) {
-        return gbit >= 1 ? String.format(Locale.ROOT, "%.2f Gbit/s", gbit) : String.format(Locale.ROOT, "%.0f Mbit/s", gbit * 1000);
+        return gbit >= 1 ? String.format(Locale.ROOT, "%.2f Gbit/s", gbit)
+                : String.format(Locale.ROOT, "%.0f Mbit/s", gbit * 1000);
     }
 
     private static String lastLine(String s) {
@@ -184,7 +198,8 @@ public final class DemoTools {
         Switch sw = Switch.builder().port(a).port(b).log(m -> c.say("switch: " + m)).build();
         c.cleanup().add("stop the switch", sw::close);
         sw.start();
-        c.say("switch started: " + a.name() + " [offloads " + a.offloads() + "] <-> " + b.name() + " [offloads " + b.offloads() + "]");
+        c.say("switch started: " + a.name() + " [offloads " + a.offloads() + "] <-> " + b.name() + " [offloads "
+                + b.offloads() + "]");
         return sw;
     }
 
@@ -193,7 +208,8 @@ public final class DemoTools {
         StringBuilder sb = new StringBuilder();
         for (var q : p.queues()) {
             if (!sb.isEmpty()) sb.append(", ");
-            sb.append('q').append(q.queue()).append(q.enabled() ? "" : " (off)").append(" rx ").append(q.forwarded().rxPackets())
+            sb.append('q').append(q.queue()).append(q.enabled() ? "" : " (off)").append(" rx ")
+                    .append(q.forwarded().rxPackets())
                     .append(" tx ").append(q.forwarded().txPackets());
         }
         return sb.toString();
@@ -225,7 +241,8 @@ public final class DemoTools {
         if (!(l instanceof ringlink.xdp.XdpLink x)) return l.name() + ": not AF_XDP";
         try {
             var st = x.statistics();
-            return l.name() + " rx dropped " + st.rxDropped() + ", rx ring full " + st.rxRingFull() + ", fill ring empty " + st.rxFillRingEmptyDescs();
+            return l.name() + " rx dropped " + st.rxDropped() + ", rx ring full " + st.rxRingFull()
+                    + ", fill ring empty " + st.rxFillRingEmptyDescs();
         } catch (IOException | RuntimeException e) {
             return l.name() + ": no statistics (" + e.getMessage() + ")";
         }
@@ -245,9 +262,11 @@ public final class DemoTools {
             p.drops().forEach((r, n) -> why.merge(r, n, Long::sum));
         }
         StringBuilder reasons = new StringBuilder();
-        why.forEach((r, n) -> reasons.append(reasons.isEmpty() ? "" : ", ").append(r.name().toLowerCase(Locale.ROOT)).append(' ').append(n));
+        why.forEach((r, n) -> reasons.append(reasons.isEmpty() ? "" : ", ").append(r.name().toLowerCase(Locale.ROOT))
+                .append(' ').append(n));
         if (linkDrops > 0) reasons.append(reasons.isEmpty() ? "" : ", ").append("by the links ").append(linkDrops);
-        return pkts + " packets forwarded, " + drops + " drops" + (reasons.isEmpty() ? "" : " (" + reasons + ")") + "; superpackets seen by the links: " + sup
+        return pkts + " packets forwarded, " + drops + " drops" + (reasons.isEmpty() ? "" : " (" + reasons + ")")
+                + "; superpackets seen by the links: " + sup
                 + ", segmented in software: " + seg + ", checksums finished in software: " + csum;
     }
 

@@ -31,7 +31,8 @@ public final class GuestVm implements AutoCloseable {
 
     /** Why a guest cannot run here, or null. */
     public static String unavailable() {
-        if (Shell.which("qemu-system-x86_64") == null) return "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)";
+        if (Shell.which("qemu-system-x86_64") == null)
+                return "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)";
         if (!Files.isExecutable(Path.of("/bin/busybox")) && !Files.isExecutable(Path.of("/usr/bin/busybox"))) {
             return "busybox-static not installed";
         }
@@ -58,7 +59,8 @@ public final class GuestVm implements AutoCloseable {
      * pair; the back-end must offer as many): after it is up, the guest pings {@code peer} once
      * from each vCPU, so each of its transmit queues carries a packet.
      */
-    public static GuestVm start(Path dir, Path socket, String mac, String cidr, String peer, int queuePairs) throws IOException {
+    public static GuestVm start(Path dir, Path socket, String mac, String cidr, String peer,
+            int queuePairs) throws IOException {
         Path kernel = kernel();
         String version = kernel.getFileName().toString().substring(8);
         Path initrd = dir.resolve("initrd.cpio");
@@ -84,16 +86,19 @@ public final class GuestVm implements AutoCloseable {
         try (OutputStream out = Files.newOutputStream(initrd)) {
             Cpio c = new Cpio(out);
             for (String d : List.of("bin", "lib", "lib/modules", "proc", "sys", "dev")) c.dir(d);
-            Path busybox = Files.isExecutable(Path.of("/bin/busybox")) ? Path.of("/bin/busybox") : Path.of("/usr/bin/busybox");
+            Path busybox =
+                    Files.isExecutable(Path.of("/bin/busybox")) ? Path.of("/bin/busybox") : Path.of("/usr/bin/busybox");
             c.file("bin/busybox", Files.readAllBytes(busybox), 0755);
             c.file("init", init.toString().getBytes(StandardCharsets.UTF_8), 0755);
             for (String m : modules) {
-                c.file("lib/modules/" + Path.of(m).getFileName(), Files.readAllBytes(Path.of("/lib/modules", version, m)), 0644);
+                c.file("lib/modules/" + Path.of(m).getFileName(),
+                        Files.readAllBytes(Path.of("/lib/modules", version, m)), 0644);
             }
             c.end();
         }
         String mq = queuePairs > 1 ? ",mq=on" : "";
-        Process q = new ProcessBuilder("qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", Integer.toString(queuePairs), "-m", "512",
+        Process q = new ProcessBuilder("qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp",
+                Integer.toString(queuePairs), "-m", "512",
                 "-object", "memory-backend-memfd,id=mem,size=512M,share=on", "-numa", "node,memdev=mem",
                 "-kernel", kernel.toString(), "-initrd", initrd.toString(),
                 "-append", "console=ttyS0 panic=-1 loglevel=4",
@@ -111,11 +116,13 @@ public final class GuestVm implements AutoCloseable {
         Path console = dir.resolve("console.log");
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         while (System.nanoTime() < deadline) {
-            if (Files.exists(console) && Files.readString(console, StandardCharsets.ISO_8859_1).contains("RINGLINK-GUEST-READY")) return;
+            if (Files.exists(console)
+                    && Files.readString(console, StandardCharsets.ISO_8859_1).contains("RINGLINK-GUEST-READY")) return;
             if (!qemu.isAlive()) throw new IOException("the guest stopped; its console ends with:\n" + consoleTail());
             sleep(200);
         }
-        throw new IOException("the guest did not configure its network within " + seconds + " s; its console ends with:\n" + consoleTail());
+        throw new IOException("the guest did not configure its network within " + seconds
+                + " s; its console ends with:\n" + consoleTail());
     }
 
     private String consoleTail() throws IOException {
@@ -163,7 +170,8 @@ public final class GuestVm implements AutoCloseable {
             addWithDeps(mod, deps, order);
         }
         for (String m : order) {
-            if (!m.endsWith(".ko")) throw new IOException("compressed kernel module " + m + " (busybox insmod needs plain .ko)");
+            if (!m.endsWith(".ko"))
+                    throw new IOException("compressed kernel module " + m + " (busybox insmod needs plain .ko)");
         }
         return new ArrayList<>(order);
     }

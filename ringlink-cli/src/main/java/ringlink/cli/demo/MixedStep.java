@@ -13,8 +13,10 @@ import ringlink.sw.Switch;
  */
 public final class MixedStep implements DemoStep {
     @Override public String name() { return "mixed"; }
-    @Override public String title() { return "Offload translation: namespace <-> tap (TSO) <-> switch <-> AF_XDP (no offloads) <-> namespace"; }
-    @Override public String proves() { return "superpackets from a port with TSO are segmented in software for a port without it"; }
+    @Override public String title() {
+            return "Offload translation: namespace <-> tap (TSO) <-> switch <-> AF_XDP (no offloads) <-> namespace"; }
+    @Override public String proves() {
+            return "superpackets from a port with TSO are segmented in software for a port without it"; }
 
     @Override
     public String unavailable(DemoContext c) {

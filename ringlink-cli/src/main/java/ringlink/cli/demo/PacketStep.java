@@ -29,8 +29,10 @@ public final class PacketStep implements DemoStep {
     public static final String ADDR_A = "10.77.9.1", ADDR_B = "10.77.9.2";
 
     @Override public String name() { return "packet"; }
-    @Override public String title() { return "AF_PACKET on veth: namespace <-> veth <-> packet socket <-> Ringlink switch <-> ..."; }
-    @Override public String proves() { return "AF_PACKET mmap rings attach the switch to existing interfaces; TSO superpackets pass whole"; }
+    @Override public String title() {
+            return "AF_PACKET on veth: namespace <-> veth <-> packet socket <-> Ringlink switch <-> ..."; }
+    @Override public String proves() {
+            return "AF_PACKET mmap rings attach the switch to existing interfaces; TSO superpackets pass whole"; }
 
     @Override
     public String unavailable(DemoContext c) {
@@ -74,7 +76,9 @@ public final class PacketStep implements DemoStep {
         return Outcome.ok(rtt, rate);
     }
 
-    /** What the kernel dropped at an AF_PACKET link's receive ring (PACKET_STATISTICS): not in the switch's counters. */
+    /**
+     * What the kernel dropped at an AF_PACKET link's receive ring (PACKET_STATISTICS): not in the switch's counters.
+     */
     static String kernelDrops(Link l) {
         if (!(l instanceof ringlink.afpacket.PacketLink p)) return l.name() + ": not AF_PACKET";
         try {

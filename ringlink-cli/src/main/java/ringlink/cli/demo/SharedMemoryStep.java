@@ -18,8 +18,10 @@ import ringlink.sw.Switch;
  */
 public final class SharedMemoryStep implements DemoStep {
     @Override public String name() { return "shm"; }
-    @Override public String title() { return "Shared memory: namespace <-> tap <-> switch <-> shm <-> 2nd ringlink process <-> tap <-> namespace"; }
-    @Override public String proves() { return "two processes exchange packets over gVisor-compatible sharedmem queues (shm:)"; }
+    @Override public String title() { return
+            "Shared memory: namespace <-> tap <-> switch <-> shm <-> 2nd ringlink process <-> tap <-> namespace"; }
+    @Override
+    public String proves() { return "two processes exchange packets over gVisor-compatible sharedmem queues (shm:)"; }
 
     @Override
     public String unavailable(DemoContext c) {
@@ -37,7 +39,8 @@ public final class SharedMemoryStep implements DemoStep {
         Path sock = dir.resolve("shm.sock"), log = dir.resolve("peer.log");
         // The peer: this same program as a second process, `ringlink switch` between the shm
         // client end and a TAP. --duration bounds it should this process be SIGKILLed.
-        List<String> cmd = ringlinkCommand("switch", "--duration", String.valueOf(c.iperfSeconds() + 180), "shm:" + sock + "?role=client", "tap:" + tb);
+        List<String> cmd = ringlinkCommand("switch", "--duration", String.valueOf(c.iperfSeconds() + 180),
+                "shm:" + sock + "?role=client", "tap:" + tb);
         Process peer = Shell.start(log, cmd.toArray(String[]::new));
         c.cleanup().add("stop the second ringlink process", () -> Shell.kill(peer));
         c.cleanup().add("delete " + tb + " if still on the host", () -> Shell.run(10, "ip", "link", "del", tb));
@@ -46,15 +49,18 @@ public final class SharedMemoryStep implements DemoStep {
         c.cleanup().add("close " + la.name(), la::close);
         Link ls;
         try {
-            ls = Links.open("shm:" + sock + "?timeout=30000" + DemoTools.SHM_QUEUES); // the server end: waits for the peer to connect
+            // the server end: waits for the peer to connect
+            ls = Links.open("shm:" + sock + "?timeout=30000" + DemoTools.SHM_QUEUES);
         } catch (IOException e) {
-            throw new IOException("the second process did not connect: " + e.getMessage() + "; its log: " + tail(log), e);
+            throw new IOException("the second process did not connect: " + e.getMessage() + "; its log: " + tail(log),
+                    e);
         }
         c.cleanup().add("close " + ls.name(), ls::close);
         Switch sw = switchOf(c, la, ls);
         long deadline = System.nanoTime() + 30_000_000_000L;
         while (!Shell.run(10, "ip", "link", "show", tb).ok()) {
-            if (!peer.isAlive() || System.nanoTime() > deadline) throw new IOException("the second process did not create " + tb + "; its log: " + tail(log));
+            if (!peer.isAlive() || System.nanoTime() > deadline)
+                    throw new IOException("the second process did not create " + tb + "; its log: " + tail(log));
             Thread.sleep(50);
         }
         place(ta, a, "10.77.6.1/24");

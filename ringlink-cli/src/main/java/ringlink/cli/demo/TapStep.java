@@ -9,8 +9,10 @@ import ringlink.sw.Switch;
 /** TAP devices with offloads, one in each namespace, switched by Ringlink. */
 public final class TapStep implements DemoStep {
     @Override public String name() { return "tap"; }
-    @Override public String title() { return "TAP with offloads: namespace <-> tap <-> Ringlink switch <-> tap <-> namespace"; }
-    @Override public String proves() { return "real kernel TCP crosses Ringlink's switch over TAP; TSO superpackets pass whole"; }
+    @Override
+    public String title() { return "TAP with offloads: namespace <-> tap <-> Ringlink switch <-> tap <-> namespace"; }
+    @Override
+    public String proves() { return "real kernel TCP crosses Ringlink's switch over TAP; TSO superpackets pass whole"; }
 
     @Override
     public String unavailable(DemoContext c) {

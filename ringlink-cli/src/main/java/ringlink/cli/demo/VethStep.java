@@ -8,7 +8,8 @@ import ringlink.cli.support.Shell;
 public final class VethStep implements DemoStep {
     @Override public String name() { return "veth"; }
     @Override public String title() { return "Reference: the kernel's veth pair (no Ringlink)"; }
-    @Override public String proves() { return "namespaces, ping and iperf3 work here; the kernel's figure to compare with"; }
+    @Override
+    public String proves() { return "namespaces, ping and iperf3 work here; the kernel's figure to compare with"; }
     @Override public String unavailable(DemoContext c) { return needNamespaces(c); }
 
     @Override

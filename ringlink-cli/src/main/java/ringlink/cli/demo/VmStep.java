@@ -15,8 +15,10 @@ public final class VmStep implements DemoStep {
     static final int VM_QUEUES = 2;
 
     @Override public String name() { return "vm"; }
-    @Override public String title() { return "vhost-user: namespace <-> tap <-> Ringlink switch <-> vhost-user <-> QEMU guest (virtio-net)"; }
-    @Override public String proves() { return "a virtio-net guest's driver talks to Ringlink's vhost-user back-end through the switch"; }
+    @Override public String title() {
+            return "vhost-user: namespace <-> tap <-> Ringlink switch <-> vhost-user <-> QEMU guest (virtio-net)"; }
+    @Override public String proves() {
+            return "a virtio-net guest's driver talks to Ringlink's vhost-user back-end through the switch"; }
 
     @Override
     public String unavailable(DemoContext c) {
@@ -43,14 +45,16 @@ public final class VmStep implements DemoStep {
         sw.start();
         c.say("switch started: " + lt.name() + " [offloads " + lt.offloads() + "] <-> " + lv.name() + " ["
                 + VM_QUEUES + " queue pairs, offloads " + lv.queue(0).offloads() + "]");
-        c.say("starting QEMU (TCG) with a " + VM_QUEUES + "-queue-pair virtio-net device (mq=on, one vCPU per pair) on vhost-user socket " + sock);
+        c.say("starting QEMU (TCG) with a " + VM_QUEUES
+                + "-queue-pair virtio-net device (mq=on, one vCPU per pair) on vhost-user socket " + sock);
         GuestVm vm = GuestVm.start(dir, sock, "52:54:00:77:05:02", "10.77.5.2/24", "10.77.5.1", VM_QUEUES);
         c.cleanup().add("stop QEMU", vm::close);
         place(ta, a, "10.77.5.1/24");
         c.say("waiting for the guest to boot (TCG: up to a few minutes on a busy machine) ...");
         long t0 = System.nanoTime();
         vm.awaitReady(300);
-        c.say(String.format(Locale.ROOT, "guest up after %.0f s; its eth0 is 10.77.5.2", (System.nanoTime() - t0) / 1e9));
+        c.say(String.format(Locale.ROOT, "guest up after %.0f s; its eth0 is 10.77.5.2",
+                (System.nanoTime() - t0) / 1e9));
         String rtt = ping(c, a, "10.77.5.2");
         c.say("switch: " + switchSummary(sw));
         c.say("guest port per queue pair (the guest pings once from each vCPU; replies follow the flow hash): "

@@ -43,18 +43,27 @@ public final class VxlanStep implements DemoStep {
         this.reverse = reverse;
     }
 
-    /** The last run's {@code /proc/net/udp} drops of the port-4789 sockets in host a (the kernel's vxlan); −1 if not read. */
+    /**
+     * The last run's {@code /proc/net/udp} drops of the port-4789 sockets in host a (the kernel's vxlan); −1 if not
+     * read.
+     */
     public long udpDropsA() { return dropsA; }
 
-    /** The last run's {@code /proc/net/udp} drops of the port-4789 sockets in host b (Ringlink's vxlan port or the kernel's); −1 if not read. */
+    /**
+     * The last run's {@code /proc/net/udp} drops of the port-4789 sockets in host b (Ringlink's vxlan port or the
+     * kernel's); −1 if not read.
+     */
     public long udpDropsB() { return dropsB; }
 
     @Override public String name() { return "vxlan"; }
     @Override public String title() {
-        return kernelBoth ? "Reference: namespace <-> kernel vxlan <-> veth underlay <-> kernel vxlan + bridge <-> veth <-> namespace"
-                : "VXLAN, two hosts: namespace <-> kernel vxlan <-> veth underlay <-> vxlan: port, 2nd ringlink process <-> tap <-> namespace";
+        return kernelBoth ? "Reference: namespace <-> kernel vxlan <-> veth underlay <-> kernel vxlan + bridge <-> "
+                + "veth <-> namespace"
+                : "VXLAN, two hosts: namespace <-> kernel vxlan <-> veth underlay <-> vxlan: port, 2nd ringlink "
+                        + "process <-> tap <-> namespace";
     }
-    @Override public String proves() { return "Ringlink's vxlan: port speaks VXLAN (RFC 7348) with the Linux kernel's own vxlan device across an underlay"; }
+    @Override public String proves() { return "Ringlink's vxlan: port speaks VXLAN (RFC 7348) with the Linux kernel's "
+            + "own vxlan device across an underlay"; }
 
     @Override
     public String unavailable(DemoContext c) {
@@ -79,7 +88,8 @@ public final class VxlanStep implements DemoStep {
         // A veth passes a partially checksummed packet on as it is: the inner TCP checksum
         // would reach our UDP socket unfinished (docs/parts/tunnel.md, the veth checksum quirk).
         Shell.must(10, "ip", "netns", "exec", a, "ethtool", "-K", ua, "tx", "off");
-        Shell.must(10, "ip", "-n", a, "link", "add", vx, "type", "vxlan", "id", "42", "dstport", "4789", "remote", "10.77.7.2", "local", "10.77.7.1");
+        Shell.must(10, "ip", "-n", a, "link", "add", vx, "type", "vxlan", "id", "42", "dstport", "4789", "remote",
+                "10.77.7.2", "local", "10.77.7.1");
         Shell.must(10, "ip", "-n", a, "link", "set", vx, "mtu", "1450");
         c.say("host a: the kernel's vxlan device " + vx + " (VNI 42, dstport 4789) over underlay " + ua + " 10.77.7.1");
         place0(a, vx, "10.77.8.1/24");
@@ -87,7 +97,8 @@ public final class VxlanStep implements DemoStep {
         Path log = null;
         if (kernelBoth) {
             String vxb = c.prefix() + "kv", br = c.prefix() + "kr", hb = c.prefix() + "kw";
-            Shell.must(10, "ip", "-n", b, "link", "add", vxb, "type", "vxlan", "id", "42", "dstport", "4789", "remote", "10.77.7.1", "local", "10.77.7.2");
+            Shell.must(10, "ip", "-n", b, "link", "add", vxb, "type", "vxlan", "id", "42", "dstport", "4789", "remote",
+                    "10.77.7.1", "local", "10.77.7.2");
             Shell.must(10, "ip", "-n", b, "link", "add", br, "type", "bridge");
             Shell.must(10, "ip", "-n", b, "link", "add", tb, "type", "veth", "peer", "name", hb);
             for (String d : List.of(vxb, tb, hb, br)) Shell.must(10, "ip", "-n", b, "link", "set", d, "mtu", "1450");
@@ -107,10 +118,12 @@ public final class VxlanStep implements DemoStep {
             Process p = Shell.start(log, cmd.toArray(String[]::new));
             peer = p;
             c.cleanup().add("stop the ringlink switch process in " + b, () -> Shell.kill(p));
-            c.say("host b (pid " + p.pid() + "): ringlink switch tap:" + tb + "?mtu=1450 'vxlan:10.77.7.2?remote=10.77.7.1&vni=42'");
+            c.say("host b (pid " + p.pid() + "): ringlink switch tap:" + tb
+                    + "?mtu=1450 'vxlan:10.77.7.2?remote=10.77.7.1&vni=42'");
             long deadline = System.nanoTime() + 60_000_000_000L;
             while (!Shell.run(10, "ip", "-n", b, "link", "show", tb).ok()) {
-                if (!p.isAlive() || System.nanoTime() > deadline) throw new IOException("the switch process did not create " + tb + "; its log: " + DemoTools.tail(log));
+                if (!p.isAlive() || System.nanoTime() > deadline) throw new IOException(
+                        "the switch process did not create " + tb + "; its log: " + DemoTools.tail(log));
                 Thread.sleep(50);
             }
         }
@@ -118,7 +131,8 @@ public final class VxlanStep implements DemoStep {
         String rtt = ping(c, b, "10.77.8.1");
         // reverse: host b sends to a (b encapsulates, a's kernel decapsulates)
         String src = reverse ? b : a, dst = reverse ? a : b, server = reverse ? "10.77.8.1" : "10.77.8.2";
-        if (warmupSeconds > 0) iperf(new DemoContext(c.prefix(), warmupSeconds, c.out(), c.cleanup(), c.root(), c.json()), src, dst, server);
+        if (warmupSeconds > 0) iperf(
+                new DemoContext(c.prefix(), warmupSeconds, c.out(), c.cleanup(), c.root(), c.json()), src, dst, server);
         long a0 = ProcNetUdp.drops(a, 4789), b0 = ProcNetUdp.drops(b, 4789);
         DemoTools.Iperf rate = iperf(c, src, dst, server);
         long a1 = ProcNetUdp.drops(a, 4789), b1 = ProcNetUdp.drops(b, 4789);
@@ -131,7 +145,8 @@ public final class VxlanStep implements DemoStep {
             Thread.sleep(300);
             List<String> lines = Files.readAllLines(log);
             int from = 0;
-            for (int i = 0; i < lines.size(); i++) if (lines.get(i).startsWith("port ")) from = i; // the last SIGUSR1 table
+            // the last SIGUSR1 table
+            for (int i = 0; i < lines.size(); i++) if (lines.get(i).startsWith("port ")) from = i;
             for (String line : lines.subList(from, lines.size())) c.say("switch: " + line.strip());
         }
         return Outcome.ok(rtt, rate);

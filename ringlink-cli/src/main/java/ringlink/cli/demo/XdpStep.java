@@ -10,7 +10,8 @@ import ringlink.sw.Switch;
 /** AF_XDP sockets on the host ends of two veth pairs, switched by Ringlink. */
 public final class XdpStep implements DemoStep {
     @Override public String name() { return "xdp"; }
-    @Override public String title() { return "AF_XDP on veth: namespace <-> veth <-> XDP socket <-> Ringlink switch <-> ..."; }
+    @Override
+    public String title() { return "AF_XDP on veth: namespace <-> veth <-> XDP socket <-> Ringlink switch <-> ..."; }
     @Override public String proves() { return "AF_XDP sockets carry real namespace traffic through Ringlink's switch"; }
 
     @Override

@@ -283,7 +283,8 @@ public final class Json {
                 byte c = b[k++];
                 if (!started) {
                     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
-                    if (c != '{') throw new IllegalArgumentException("a message must be a JSON object (starts with '{')");
+                    if (c != '{')
+                            throw new IllegalArgumentException("a message must be a JSON object (starts with '{')");
                     started = true;
                 }
                 if (buf.size() >= max) throw new IllegalArgumentException("message longer than " + max + " bytes");

@@ -37,7 +37,8 @@ public final class Shell {
                 p.destroyForcibly();
                 p.waitFor(5, TimeUnit.SECONDS);
                 drain.join(2000);
-                return new Result(124, (out[0] == null ? "" : new String(out[0], StandardCharsets.UTF_8)) + "\n(timed out after " + timeoutSeconds + " s)");
+                return new Result(124, (out[0] == null ? "" : new String(out[0], StandardCharsets.UTF_8))
+                        + "\n(timed out after " + timeoutSeconds + " s)");
             }
             drain.join(5000);
             return new Result(p.exitValue(), out[0] == null ? "" : new String(out[0], StandardCharsets.UTF_8));
@@ -51,7 +52,8 @@ public final class Shell {
     /** Runs {@code cmd} and fails with its output if it exits non-zero. */
     public static String must(long timeoutSeconds, String... cmd) throws IOException {
         Result r = run(timeoutSeconds, cmd);
-        if (!r.ok()) throw new IOException(String.join(" ", cmd) + " failed (exit " + r.exit() + "): " + r.output().strip());
+        if (!r.ok())
+                throw new IOException(String.join(" ", cmd) + " failed (exit " + r.exit() + "): " + r.output().strip());
         return r.output();
     }
 

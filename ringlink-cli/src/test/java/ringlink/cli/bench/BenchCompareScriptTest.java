@@ -30,10 +30,14 @@ class BenchCompareScriptTest {
         Files.createDirectories(d);
         String json = String.format(Locale.ROOT, """
                 {"started": "x", "cells": [
-                 {"group": "switch (pair)", "variant": "direct pair", "reference": true, "size": 64, "runs": [], "median_pps": %s, "median_gbps": 1, "ratio": 1, "skipped": null, "error": null},
-                 {"group": "switch (pair)", "variant": "ringlink switch", "reference": false, "size": 64, "runs": [], "median_pps": %s, "median_gbps": 1, "ratio": 1, "skipped": null, "error": null},
-                 {"group": "tun iperf3", "variant": "ringlink relay", "reference": false, "size": 0, "runs": [], "median_pps": null, "median_gbps": %s, "ratio": null, "skipped": null, "error": null},
-                 {"group": "shm", "variant": "gvisor go", "reference": true, "size": 64, "runs": [], "median_pps": null, "median_gbps": null, "ratio": null, "skipped": "go not installed", "error": null}
+                 {"group": "switch (pair)", "variant": "direct pair", "reference": true, "size": 64, "runs": [], \
+                "median_pps": %s, "median_gbps": 1, "ratio": 1, "skipped": null, "error": null},
+                 {"group": "switch (pair)", "variant": "ringlink switch", "reference": false, "size": 64, "runs": [], \
+                "median_pps": %s, "median_gbps": 1, "ratio": 1, "skipped": null, "error": null},
+                 {"group": "tun iperf3", "variant": "ringlink relay", "reference": false, "size": 0, "runs": [], \
+                "median_pps": null, "median_gbps": %s, "ratio": null, "skipped": null, "error": null},
+                 {"group": "shm", "variant": "gvisor go", "reference": true, "size": 64, "runs": [], "median_pps": \
+                null, "median_gbps": null, "ratio": null, "skipped": "go not installed", "error": null}
                 ]}
                 """, peer, ours, stream);
         Files.writeString(d.resolve("results.json"), json);
@@ -41,15 +45,18 @@ class BenchCompareScriptTest {
 
     private String analyse() throws Exception {
         Path py = Env.requireProgram("python3", "python3");
-        Path script = Env.projectDir().resolve("../scripts/bench-compare.py").normalize(); // the repository root, beside ringlink-cli
-        Process p = new ProcessBuilder(py.toString(), script.toString(), dir.toString()).redirectErrorStream(true).start();
+        // the repository root, beside ringlink-cli
+        Path script = Env.projectDir().resolve("../scripts/bench-compare.py").normalize();
+        Process p =
+                new ProcessBuilder(py.toString(), script.toString(), dir.toString()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), out);
         return out + "\nexit=" + p.exitValue();
     }
 
     private static String row(String out, String cell) {
-        return out.lines().filter(l -> l.startsWith("| " + cell + " |")).findFirst().orElseThrow(() -> new AssertionError(cell + " not in\n" + out));
+        return out.lines().filter(l -> l.startsWith("| " + cell + " |")).findFirst()
+                .orElseThrow(() -> new AssertionError(cell + " not in\n" + out));
     }
 
     @Test

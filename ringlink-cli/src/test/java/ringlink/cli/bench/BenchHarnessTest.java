@@ -33,9 +33,11 @@ class BenchHarnessTest {
     /** The cells that still run a script of the source tree instead of a harness class, with why. */
     static final Set<String> SCRIPT_GROUPS = Set.of(
             "switch vhost-user", // bench/switch-loop.sh: drives OVS-DPDK and the `ringlink` launcher, no Java harness
-            "vhost-net tx", "vhost-net rx"); // the guest side and QEMU launcher are still ringlink-core test classes (PERFORMANCE.md)
+            // the guest side and QEMU launcher are still ringlink-core test classes (PERFORMANCE.md)
+            "vhost-net tx", "vhost-net rx");
 
-    static final Pattern TEST_ONLY = Pattern.compile("test-classes|-tests\\.jar|/junit|/jqwik|/opentest4j|/apiguardian");
+    static final Pattern TEST_ONLY =
+            Pattern.compile("test-classes|-tests\\.jar|/junit|/jqwik|/opentest4j|/apiguardian");
 
     /** A loader over the main (non-test) entries of this JVM's class path, parent the platform loader. */
     static URLClassLoader mainOnly() throws IOException {
@@ -55,7 +57,8 @@ class BenchHarnessTest {
     void everyHarnessMainLoadsWithoutTheTestClasspath() throws Exception {
         Set<String> mains = new TreeSet<>();
         for (BenchCell c : allCells()) if (c.harness() != null) mains.add(c.harness());
-        assertTrue(mains.containsAll(List.of(TransportCells.PAIR, TransportCells.XDP_BENCH, TransportCells.SHM_BENCH)), "harnesses: " + mains);
+        assertTrue(mains.containsAll(List.of(TransportCells.PAIR, TransportCells.XDP_BENCH, TransportCells.SHM_BENCH)),
+                "harnesses: " + mains);
         try (URLClassLoader l = mainOnly()) {
             for (String m : mains) {
                 Class<?> k = Class.forName(m, false, l);
@@ -71,7 +74,8 @@ class BenchHarnessTest {
         Path dir = Path.of(BenchHarnessTest.class.getProtectionDomain().getCodeSource().getLocation().toURI())
                 .resolveSibling("classes").resolve("ringlink/cli/bench/harness");
         assertTrue(Files.isDirectory(dir), "no compiled harness classes at " + dir);
-        Pattern ref = Pattern.compile("(ringlink/[A-Za-z0-9_/$]+|org/junit/[A-Za-z0-9_/$]+|org/opentest4j/[A-Za-z0-9_/$]+)");
+        Pattern ref =
+                Pattern.compile("(ringlink/[A-Za-z0-9_/$]+|org/junit/[A-Za-z0-9_/$]+|org/opentest4j/[A-Za-z0-9_/$]+)");
         List<String> bad = new ArrayList<>();
         int classes = 0;
         try (URLClassLoader l = mainOnly(); Stream<Path> s = Files.list(dir)) {
@@ -98,7 +102,8 @@ class BenchHarnessTest {
             }
         }
         assertTrue(classes >= 5, "harness classes found: " + classes);
-        assertTrue(bad.isEmpty(), "harness classes refer to classes the main class path does not have:\n" + String.join("\n", bad));
+        assertTrue(bad.isEmpty(),
+                "harness classes refer to classes the main class path does not have:\n" + String.join("\n", bad));
     }
 
     @Test
@@ -128,8 +133,10 @@ class BenchHarnessTest {
         try (Stream<Path> s = Files.list(bench)) {
             for (Path f : s.filter(p -> p.toString().endsWith(".sh")).sorted().toList()) {
                 String text = Files.readString(f);
-                if (text.contains("dependency:build-classpath")) bad.add(f.getFileName() + ": dependency:build-classpath");
-                if (Pattern.compile("mvnw[^\\n]*\\s-o\\s").matcher(text).find()) bad.add(f.getFileName() + ": an offline (-o) Maven run");
+                if (text.contains("dependency:build-classpath"))
+                        bad.add(f.getFileName() + ": dependency:build-classpath");
+                if (Pattern.compile("mvnw[^\\n]*\\s-o\\s").matcher(text).find())
+                        bad.add(f.getFileName() + ": an offline (-o) Maven run");
                 if (!f.getFileName().toString().equals("vhostnet-bench.sh") && text.contains("test-classes")) {
                     bad.add(f.getFileName() + ": the test classpath");
                 }

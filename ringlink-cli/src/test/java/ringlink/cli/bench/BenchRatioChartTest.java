@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(60)
 class BenchRatioChartTest {
     /** A cell whose runs return the given Mpps one after another. */
-    record Fake(String group, String variant, boolean reference, int size, double[] mpps, AtomicInteger k) implements BenchCell {
+    record Fake(String group, String variant, boolean reference, int size, double[] mpps,
+            AtomicInteger k) implements BenchCell {
         Fake(String group, String variant, boolean reference, double... mpps) {
             this(group, variant, reference, 64, mpps, new AtomicInteger());
         }
@@ -48,7 +49,8 @@ class BenchRatioChartTest {
         assertTrue(BenchGoals.of(cells.get(0)).isEmpty(), "a reference has no goal");
         assertTrue(BenchGoals.of(cells.get(3)).isEmpty(), "memif for scale is no peer of shm: no goal");
         String json = BenchReport.json(r, o, "now");
-        assertTrue(json.contains("\"ratio_min\": 0.500000, \"ratio_max\": 1.50000, \"goal\": 1.50000, \"goal_issue\": 22"), json);
+        assertTrue(json.contains(
+                "\"ratio_min\": 0.500000, \"ratio_max\": 1.50000, \"goal\": 1.50000, \"goal_issue\": 22"), json);
     }
 
     @Test
@@ -64,7 +66,8 @@ class BenchRatioChartTest {
         assertTrue(files.contains(dir.resolve("ratios.png")), files.toString());
         assertTrue(Files.size(dir.resolve("ratios.png")) > 1000);
         String out = System.getProperty("rlbench.chartOut");
-        if (out != null) Files.copy(dir.resolve("ratios.png"), Path.of(out), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        if (out != null)
+                Files.copy(dir.resolve("ratios.png"), Path.of(out), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         // nothing to compare: no ratio chart
         assertNull(BenchChart.ratioChart(BenchRunner.run(List.of(cells.get(0)), o, (d, t, w) -> { })));
     }
@@ -72,12 +75,15 @@ class BenchRatioChartTest {
     @Test
     void everyGoalNamesAGroupTheMatrixHas() {
         Set<String> groups = new TreeSet<>();
-        for (BenchCell c : BenchRunner.discover(new BenchOptions(List.of(64, 1500), Duration.ofSeconds(1), 1, false))) groups.add(c.group());
+        for (BenchCell c : BenchRunner.discover(new BenchOptions(List.of(64, 1500), Duration.ofSeconds(1), 1, false)))
+                groups.add(c.group());
         List<String> unmatched = new ArrayList<>();
         for (BenchGoals.Goal g : BenchGoals.GOALS) {
-            if (g.issue() == 21 && g.group().pattern().startsWith("packet")) continue; // AF_PACKET cells: the rings branch adds them
+            // AF_PACKET cells: the rings branch adds them
+            if (g.issue() == 21 && g.group().pattern().startsWith("packet")) continue;
             if (groups.stream().noneMatch(x -> g.group().matcher(x).matches())) unmatched.add(g.group().pattern());
         }
-        assertTrue(unmatched.isEmpty(), "goals for groups the matrix does not have: " + unmatched + " (groups " + groups + ")");
+        assertTrue(unmatched.isEmpty(),
+                "goals for groups the matrix does not have: " + unmatched + " (groups " + groups + ")");
     }
 }

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Timeout;
 class MemifCellsTest {
     @Test
     void inPlaceVariantJoinsTheMemifRxGroupAtEverySize() {
-        List<BenchCell> cells = new MemifCells().cells(new BenchOptions(List.of(64, 1500), Duration.ofSeconds(1), 1, false));
+        List<BenchCell> cells =
+                new MemifCells().cells(new BenchOptions(List.of(64, 1500), Duration.ofSeconds(1), 1, false));
         assertEquals(List.of(64, 1500), cells.stream().map(BenchCell::size).toList());
         for (BenchCell c : cells) {
             assertEquals("memif rx", c.group());

@@ -27,20 +27,25 @@ class TransportCellsTest {
             List<BenchCell> in = cells.stream().filter(c -> c.group().equals(g)).toList();
             assertTrue(in.size() >= 2, g + ": " + in);
             for (BenchCell c : in) {
-                assertEquals(1, in.stream().filter(x -> x.reference() && x.size() == c.size()).count(), "one reference for " + c.label());
+                assertEquals(1, in.stream().filter(x -> x.reference() && x.size() == c.size()).count(),
+                        "one reference for " + c.label());
             }
         }
         assertTrue(cells.stream().anyMatch(c -> c.label().equals("shm 1500B gvisor go") && c.reference()));
         assertTrue(cells.stream().anyMatch(c -> c.label().equals("xdp rx 64B testpmd af_xdp") && c.reference()));
-        assertTrue(cells.stream().anyMatch(c -> c.label().equals("vhost-net tx 64B testpmd virtio_user") && c.reference()));
+        assertTrue(cells.stream()
+                .anyMatch(c -> c.label().equals("vhost-net tx 64B testpmd virtio_user") && c.reference()));
         // JMH-only parts are listed, always skipped with a pointer.
-        assertTrue(cells.stream().filter(c -> c.variant().equals("jmh")).allMatch(c -> c.unavailable().startsWith("measured by JMH")));
+        assertTrue(cells.stream().filter(c -> c.variant().equals("jmh"))
+                .allMatch(c -> c.unavailable().startsWith("measured by JMH")));
     }
 
     @Test
     void quickKeepsOnlyTheCheapTunCells() {
-        List<BenchCell> cells = new TransportCells().cells(new BenchOptions(List.of(64), Duration.ofMillis(300), 2, true));
-        assertEquals(List.of("tun iperf3 stream kernel veth", "tun iperf3 stream ringlink relay", "tun iperf3 stream ringlink relay+offload"),
+        List<BenchCell> cells =
+                new TransportCells().cells(new BenchOptions(List.of(64), Duration.ofMillis(300), 2, true));
+        assertEquals(List.of("tun iperf3 stream kernel veth", "tun iperf3 stream ringlink relay",
+                "tun iperf3 stream ringlink relay+offload"),
                 cells.stream().map(BenchCell::label).toList());
     }
 
@@ -145,7 +150,8 @@ class TransportCellsTest {
 
     @Test
     void theXdpHarnessSettingLineIsKept() {
-        String out = "XDP packet rate ...\nSETTING xdp size=64 seconds=5 warmup=2s counted=3s order=rx only\nRX  java 1.0 Mpps   dpdk af_xdp 1.0 Mpps\n";
+        String out = "XDP packet rate ...\nSETTING xdp size=64 seconds=5 warmup=2s counted=3s order=rx only\nRX  java "
+                + "1.0 Mpps   dpdk af_xdp 1.0 Mpps\n";
         assertEquals("xdp size=64 seconds=5 warmup=2s counted=3s order=rx only", TransportCells.setting(out));
         assertNull(TransportCells.setting("no such line"));
     }

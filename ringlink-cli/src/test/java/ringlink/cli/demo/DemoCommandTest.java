@@ -52,16 +52,20 @@ class DemoCommandTest {
         assertTrue(s.startsWith("0\n"), s);
         assertTrue(s.matches("(?s).*veth\\s+ok\\s+[0-9.]+ ms\\s+[0-9.]+ [GM]bit/s.*"), s);
         for (String scheme : new String[] {"tap", "xdp", "mixed"}) {
-            if (ringlink.link.Links.providers().keySet().containsAll(scheme.equals("mixed") ? java.util.List.of("tap", "xdp") : java.util.List.of(scheme))) {
-                assertTrue(s.matches("(?s).*\\n  " + scheme + "\\s+ok\\s+[0-9.]+ ms\\s+[0-9.]+ [GM]bit/s.*"), scheme + " step:\n" + s);
+            if (ringlink.link.Links.providers().keySet().containsAll(scheme.equals("mixed")
+                    ? java.util.List.of("tap", "xdp") : java.util.List.of(scheme))) {
+                assertTrue(s.matches("(?s).*\\n  " + scheme + "\\s+ok\\s+[0-9.]+ ms\\s+[0-9.]+ [GM]bit/s.*"),
+                        scheme + " step:\n" + s);
             }
         }
-        if (ringlink.link.Links.providers().keySet().containsAll(java.util.List.of("tap", "vhost-user")) && GuestVm.unavailable() == null) {
+        if (ringlink.link.Links.providers().keySet().containsAll(java.util.List.of("tap", "vhost-user"))
+                && GuestVm.unavailable() == null) {
             assertTrue(s.matches("(?s).*\\n  vm\\s+ok\\s+[0-9.]+ ms.*"), "vm step:\n" + s);
         }
         assertTrue(s.contains("Cleanup checked: no namespaces or interfaces named rlcl* are left."), s);
         assertLeftNothing("rlcl-");
-        assertTrue(ProcessHandle.allProcesses().noneMatch(h -> h.info().commandLine().orElse("").contains("qemu-system-x86_64")
+        assertTrue(ProcessHandle.allProcesses()
+                .noneMatch(h -> h.info().commandLine().orElse("").contains("qemu-system-x86_64")
                 && h.info().commandLine().orElse("").contains("rlcl-vm")), "QEMU still running");
     }
 
@@ -95,12 +99,14 @@ class DemoCommandTest {
         Env.requireProgram("iperf3", "iperf3");
         Path log = Files.createTempFile("rlcl-demo", ".log");
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"),
                 "ringlink.cli.Main", "demo", "--steps", "veth", "--prefix", "rlcli", "--iperf-seconds", "30")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
             long deadline = System.nanoTime() + 60_000_000_000L;
-            while (!Files.readString(log).contains("iperf3:") && System.nanoTime() < deadline && p.isAlive()) Thread.sleep(100);
+            while (!Files.readString(log).contains("iperf3:") && System.nanoTime() < deadline && p.isAlive())
+                    Thread.sleep(100);
             assertTrue(Files.readString(log).contains("iperf3:"), "iperf3 never started:\n" + Files.readString(log));
             assertTrue(Env.run(10, "ip", "netns", "list").contains("rlcli-veth-a"));
             Env.run(10, "kill", "-INT", String.valueOf(p.pid()));
@@ -127,7 +133,8 @@ class DemoCommandTest {
         assertTrue(s.startsWith("0\n"), s);
         assertTrue(s.matches("(?s).*\\n  memif\\s+ok\\s+[0-9.]+ ms.*"), s);
         assertTrue(s.contains("no namespaces or interfaces named rlcm* are left"), s);
-        assertFalse(ProcessHandle.allProcesses().anyMatch(h -> h.info().commandLine().orElse("").contains("rlcm-memif")), "testpmd still running");
+        assertFalse(ProcessHandle.allProcesses()
+                .anyMatch(h -> h.info().commandLine().orElse("").contains("rlcm-memif")), "testpmd still running");
     }
 
     /** The packet step: AF_PACKET ports on the host ends of two veths carry ping and iperf3; nothing is left. */
@@ -162,7 +169,10 @@ class DemoCommandTest {
         assertNoShmPeer("rlcs-shm");
     }
 
-    /** The vxlan step: the kernel's vxlan device on one "host", a ringlink switch process on the other; nothing survives. */
+    /**
+     * The vxlan step: the kernel's vxlan device on one "host", a ringlink switch process on the other; nothing
+     * survives.
+     */
     @Test
     @Timeout(240)
     void vxlanStepTalksToTheKernelsVxlanAndLeavesNothing() throws Exception {
@@ -175,7 +185,8 @@ class DemoCommandTest {
         assertTrue(s.startsWith("0\n"), s);
         assertTrue(s.contains("host b (pid"), s);
         assertTrue(s.matches("(?s).*\\n  vxlan\\s+ok\\s+[0-9.]+ ms\\s+[0-9.]+ [GM]bit/s.*"), s);
-        assertTrue(s.matches("(?s).*switch: vxlan:10\\.77\\.7\\.2\\S*\\s+yes\\s+[1-9][0-9]*\\s.*"), "the vxlan port received:\n" + s);
+        assertTrue(s.matches("(?s).*switch: vxlan:10\\.77\\.7\\.2\\S*\\s+yes\\s+[1-9][0-9]*\\s.*"),
+                "the vxlan port received:\n" + s);
         assertTrue(s.contains("Cleanup checked: no namespaces or interfaces named rlcv* are left."), s);
         assertLeftNothing("rlcv-");
         assertNoShmPeer("rlcv-vxlan"); // the switch process's command line names its namespace
@@ -189,14 +200,17 @@ class DemoCommandTest {
         Env.requireProgram("iperf3", "iperf3");
         Path log = Files.createTempFile("rlcj-demo", ".log");
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"),
                 "ringlink.cli.Main", "demo", "--steps", "shm", "--prefix", "rlcj", "--iperf-seconds", "30")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
             long deadline = System.nanoTime() + 60_000_000_000L;
-            while (!Files.readString(log).contains("iperf3:") && System.nanoTime() < deadline && p.isAlive()) Thread.sleep(100);
+            while (!Files.readString(log).contains("iperf3:") && System.nanoTime() < deadline && p.isAlive())
+                    Thread.sleep(100);
             assertTrue(Files.readString(log).contains("iperf3:"), "iperf3 never started:\n" + Files.readString(log));
-            assertTrue(ProcessHandle.allProcesses().anyMatch(h -> h.info().commandLine().orElse("").contains("rlcj-shm")), "no second process");
+            assertTrue(ProcessHandle.allProcesses()
+                    .anyMatch(h -> h.info().commandLine().orElse("").contains("rlcj-shm")), "no second process");
             Env.run(10, "kill", "-INT", String.valueOf(p.pid()));
             assertTrue(p.waitFor(30, TimeUnit.SECONDS), "demo did not exit on SIGINT");
             String out = Files.readString(log);
@@ -213,7 +227,8 @@ class DemoCommandTest {
 
     static void assertNoShmPeer(String marker) throws InterruptedException {
         // Shell.kill waits for it, but give the process table a moment on a loaded machine.
-        for (int i = 0; i < 50 && ProcessHandle.allProcesses().anyMatch(h -> h.info().commandLine().orElse("").contains(marker)); i++) Thread.sleep(100);
+        for (int i = 0; i < 50 && ProcessHandle.allProcesses()
+                .anyMatch(h -> h.info().commandLine().orElse("").contains(marker)); i++) Thread.sleep(100);
         assertTrue(ProcessHandle.allProcesses().noneMatch(h -> h.info().commandLine().orElse("").contains(marker)),
                 "the second ringlink process is still running");
     }
@@ -223,7 +238,8 @@ class DemoCommandTest {
         assertFalse(ns.contains(prefix), "namespaces left: " + ns);
         String links = Env.run(10, "ip", "-o", "link", "show");
         assertFalse(links.contains(": " + prefix.replace("-", "")), "interfaces left: " + links);
-        assertTrue(ProcessHandle.allProcesses().noneMatch(h -> h.info().commandLine().orElse("").contains("iperf3 -s -1 -B 10.77.")),
+        assertTrue(ProcessHandle.allProcesses()
+                .noneMatch(h -> h.info().commandLine().orElse("").contains("iperf3 -s -1 -B 10.77.")),
                 "an iperf3 server is still running");
     }
 }

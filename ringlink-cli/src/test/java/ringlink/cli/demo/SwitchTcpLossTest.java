@@ -79,7 +79,8 @@ class SwitchTcpLossTest {
             assertTrue(r >= 0, e.getKey() + ": no retransmission count");
             if (r > bound) over.append(e.getKey()).append(' ').append(r).append("; ");
         }
-        assertTrue(over.isEmpty(), "more retransmissions than max(1.5 x veth " + veth + ", " + FLOOR + ") = " + bound + ": " + over
+        assertTrue(over.isEmpty(),
+                "more retransmissions than max(1.5 x veth " + veth + ", " + FLOOR + ") = " + bound + ": " + over
                 + "\n" + table(results) + "\n" + log);
     }
 
@@ -104,9 +105,11 @@ class SwitchTcpLossTest {
     }
 
     static String table(Map<String, DemoStep.Outcome> results) {
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "TCP, iperf3 %d s: %-6s %14s %8s%n", SECONDS, "pair", "throughput", "retr"));
+        StringBuilder sb = new StringBuilder(
+                String.format(Locale.ROOT, "TCP, iperf3 %d s: %-6s %14s %8s%n", SECONDS, "pair", "throughput", "retr"));
         for (var e : results.entrySet()) {
-            sb.append(String.format(Locale.ROOT, "                   %-6s %14s %8d%n", e.getKey(), e.getValue().throughput(), e.getValue().retransmits()));
+            sb.append(String.format(Locale.ROOT, "                   %-6s %14s %8d%n", e.getKey(),
+                    e.getValue().throughput(), e.getValue().retransmits()));
         }
         return sb.toString();
     }

@@ -46,7 +46,8 @@ public final class NetDriverRx {
         this.queue = queue;
         this.mergeable = features.has(VirtioFeature.NET_MRG_RXBUF);
         this.hdrSize = NetHeader.size(features);
-        if (bufferSize <= hdrSize) throw new IllegalArgumentException("buffer size " + bufferSize + " must exceed the header");
+        if (bufferSize <= hdrSize)
+                throw new IllegalArgumentException("buffer size " + bufferSize + " must exceed the header");
         int n = queue.size();
         this.buffers = new BufferPool(alloc, n, bufferSize);
         this.pool = buffers.memory;

@@ -47,7 +47,8 @@ public final class NetDriverTx {
     public NetDriverTx(VirtqueueDriver queue, GuestAllocator alloc, int bufferSize, FeatureSet features) {
         this.queue = queue;
         this.hdrSize = NetHeader.size(features);
-        if (bufferSize <= hdrSize) throw new IllegalArgumentException("buffer size " + bufferSize + " must exceed the header");
+        if (bufferSize <= hdrSize)
+                throw new IllegalArgumentException("buffer size " + bufferSize + " must exceed the header");
         int n = queue.size();
         this.buffers = new BufferPool(alloc, n, bufferSize);
         this.bufOfId = new int[n];
@@ -107,7 +108,8 @@ public final class NetDriverTx {
      * @throws IllegalStateException after {@link #MAX_IN_PLACE} registrations
      */
     public int registerInPlace() {
-        if (inPlaceBatches == MAX_IN_PLACE) throw new IllegalStateException("at most " + MAX_IN_PLACE + " zero-copy batches per queue");
+        if (inPlaceBatches == MAX_IN_PLACE)
+                throw new IllegalStateException("at most " + MAX_IN_PLACE + " zero-copy batches per queue");
         return inPlaceBatches++;
     }
 
@@ -130,7 +132,8 @@ public final class NetDriverTx {
         int i = from;
         for (; i < batch.count(); i++) {
             if (batch.dataStart(i) < hdrSize) {
-                throw new IllegalArgumentException("packet " + i + " has " + batch.dataStart(i) + " bytes of headroom; the "
+                throw new IllegalArgumentException("packet " + i + " has " + batch.dataStart(i)
+                        + " bytes of headroom; the "
                         + hdrSize + "-byte virtio-net header goes there");
             }
             long hdr = batch.dataOffset(i) - hdrSize;

@@ -132,7 +132,8 @@ final class Initramfs {
             key.append(p).append(' ').append(Files.size(real)).append(' ')
                     .append(Files.getLastModifiedTime(real).toMillis()).append('\n');
         }
-        String hash = HexFormat.of().formatHex(md.digest(key.toString().getBytes(StandardCharsets.UTF_8))).substring(0, 16);
+        String hash =
+                HexFormat.of().formatHex(md.digest(key.toString().getBytes(StandardCharsets.UTF_8))).substring(0, 16);
         Path out = cacheDir.resolve("initramfs-base-" + hash + ".cpio.gz");
         if (Files.exists(out)) return out;
 

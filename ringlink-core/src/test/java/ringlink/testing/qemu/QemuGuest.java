@@ -145,7 +145,8 @@ public final class QemuGuest {
         private String script = "true";
 
         private Builder(String name) {
-            if (!name.matches("[A-Za-z0-9_.-]+")) throw new IllegalArgumentException("guest name must be a plain word: " + name);
+            if (!name.matches("[A-Za-z0-9_.-]+"))
+                    throw new IllegalArgumentException("guest name must be a plain word: " + name);
             this.name = name;
         }
 
@@ -188,7 +189,8 @@ public final class QemuGuest {
          */
         public Running start() throws IOException {
             Prepared pr = prepare();
-            Process p = new ProcessBuilder(pr.cmd).redirectErrorStream(true).redirectOutput(pr.qemuOut.toFile()).start();
+            Process p =
+                    new ProcessBuilder(pr.cmd).redirectErrorStream(true).redirectOutput(pr.qemuOut.toFile()).start();
             return new Running(name, p, pr.cmd, pr.console, pr.qemuOut, pr.initrd, pr.runDir);
         }
 
@@ -199,7 +201,8 @@ public final class QemuGuest {
             if (release == null) throw new IOException("no kernel with modules found in /boot and /lib/modules");
             Path work = Env.buildDir().resolve("qemu");
             Files.createDirectories(work);
-            Path base = Initramfs.base(work.resolve("cache"), release, modules, Path.of("/bin/busybox"), extraBaseFiles);
+            Path base =
+                    Initramfs.base(work.resolve("cache"), release, modules, Path.of("/bin/busybox"), extraBaseFiles);
 
             String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("HHmmss-SSS"));
             Path runDir = Files.createTempDirectory(work, name + "-" + stamp + "-");
@@ -299,7 +302,8 @@ public final class QemuGuest {
             for (int i = 0; i < shares.size(); i++) {
                 Share s = shares.get(i);
                 String dir = shellQuote(s.guestPath());
-                String opts = "trans=virtio,version=9p2000.L,msize=512000" + (s.writable() ? ",cache=mmap" : ",cache=loose,ro");
+                String opts = "trans=virtio,version=9p2000.L,msize=512000"
+                        + (s.writable() ? ",cache=mmap" : ",cache=loose,ro");
                 sb.append("mkdir -p ").append(dir).append('\n');
                 sb.append("mount -t 9p -o ").append(opts).append(" rl").append(i).append(' ').append(dir)
                         .append(" || { echo \"ringlink-init: mounting 9p share rl").append(i).append(" at ")

@@ -3,7 +3,6 @@ package ringlink.virtio.net;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import org.junit.jupiter.api.Test;

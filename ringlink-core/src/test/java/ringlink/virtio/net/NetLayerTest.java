@@ -61,7 +61,8 @@ class NetLayerTest {
     static void checkPacket(PacketBatch b, int i, int len, int seed) {
         assertEquals(len, b.length(i), "length of packet " + seed);
         MemorySegment d = b.data(i);
-        for (int k = 0; k < len; k++) assertEquals((byte) (seed * 7 + k), d.get(ValueLayout.JAVA_BYTE, k), "byte " + k + " of packet " + seed);
+        for (int k = 0; k < len; k++) assertEquals((byte) (seed * 7 + k), d.get(ValueLayout.JAVA_BYTE, k),
+                "byte " + k + " of packet " + seed);
         assertEquals(VirtioNetHdr.F_NEEDS_CSUM, b.flags(i));
         assertEquals(seed % 2 == 0 ? VirtioNetHdr.GSO_UDP_L4 : VirtioNetHdr.GSO_NONE, b.gsoType(i));
         assertEquals(seed & 0xff, b.hdrLen(i));
@@ -185,7 +186,8 @@ class NetLayerTest {
                     while (from < n || dst.count() < n) {
                         from = dtx.transmitInPlace(src, from, batchGpa, k);
                         q.driver().publish();
-                        if (from > 0) assertTrue(dtx.inFlight(k) > 0 || dst.count() > 0, "queued packets count as in flight");
+                        if (from > 0)
+                                assertTrue(dtx.inFlight(k) > 0 || dst.count() > 0, "queued packets count as in flight");
                         dev.receive(dst, 64);
                         q.device().publish();
                         dtx.reclaim();

@@ -36,7 +36,8 @@ class TapForwarderTest {
         String out = run(List.of(JAVA_BIN.resolve("jar").toString(), "--describe-module", "--file", CORE_JAR), 60);
         assertTrue(out.contains("ringlink.core"), out);
         for (String p : List.of("ringlink.link", "ringlink.packet", "ringlink.sw", "ringlink.tun")) {
-            assertTrue(out.contains("exports " + p + "\n") || out.contains("exports " + p + "\r"), p + " not exported:\n" + out);
+            assertTrue(out.contains("exports " + p + "\n") || out.contains("exports " + p + "\r"),
+                    p + " not exported:\n" + out);
         }
         assertFalse(out.contains("exports ringlink.sys"), "ringlink.sys is exported:\n" + out);
         assertTrue(out.contains("provides ringlink.link.LinkProvider"), out);
@@ -52,13 +53,15 @@ class TapForwarderTest {
         Files.writeString(src.resolve("bad/Bad.java"),
                 "package bad;\npublic class Bad { ringlink.sys.Fd fd; ringlink.link.Link link; }\n");
         Process p = new ProcessBuilder(JAVA_BIN.resolve("javac").toString(), "--module-path", CORE_JAR,
-                "-d", dir.resolve("out").toString(), src.resolve("module-info.java").toString(), src.resolve("bad/Bad.java").toString())
+                "-d", dir.resolve("out").toString(), src.resolve("module-info.java").toString(),
+                        src.resolve("bad/Bad.java").toString())
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertNotEquals(0, p.exitValue(), "compiled against ringlink.sys:\n" + out);
         assertTrue(out.contains("ringlink.sys") && out.contains("does not export"), out);
-        assertTrue(out.contains("1 error"), "only the use of ringlink.sys may fail (ringlink.link is exported):\n" + out);
+        assertTrue(out.contains("1 error"),
+                "only the use of ringlink.sys may fail (ringlink.link is exported):\n" + out);
     }
 
     @Test
@@ -78,7 +81,8 @@ class TapForwarderTest {
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (!Files.readString(log).contains("forwarding")) {
                 if (!fwd.isAlive()) fail("the forwarder exited:\n" + Files.readString(log));
-                if (System.nanoTime() - until > 0) fail("the forwarder did not start in 60 s:\n" + Files.readString(log));
+                if (System.nanoTime() - until > 0)
+                        fail("the forwarder did not start in 60 s:\n" + Files.readString(log));
                 Thread.sleep(100);
             }
             // The TAPs stay attached to the forwarder's descriptors when they move to a namespace.
@@ -90,7 +94,8 @@ class TapForwarderTest {
             sh("ip", "-n", NS_B, "addr", "add", "10.213.7.2/24", "dev", TAP_B);
             sh("ip", "-n", NS_A, "link", "set", TAP_A, "up");
             sh("ip", "-n", NS_B, "link", "set", TAP_B, "up");
-            String ping = run(List.of("ip", "netns", "exec", NS_A, "ping", "-c", "3", "-i", "0.2", "-W", "5", "10.213.7.2"), 60);
+            String ping = run(
+                    List.of("ip", "netns", "exec", NS_A, "ping", "-c", "3", "-i", "0.2", "-W", "5", "10.213.7.2"), 60);
             assertTrue(ping.contains(" 0% packet loss"), ping);
         } finally {
             if (fwd != null) {

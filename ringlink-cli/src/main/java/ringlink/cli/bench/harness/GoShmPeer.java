@@ -37,8 +37,10 @@ final class GoShmPeer {
     /** Why the Go peer cannot be built here, or null. */
     static String unavailable() {
         if (Shell.which("go") == null) return "go not installed (apt-get install golang-go golang-gvisor-gvisor-dev)";
-        if (!Files.exists(SHAREDMEM.resolve("queue/tx.go"))) return "gVisor's sharedmem sources missing (apt-get install golang-gvisor-gvisor-dev)";
-        if (GoShmPeer.class.getResource("shmpeer/main.go") == null) return "the Go peer's sources are not in this build (ringlink.jar)";
+        if (!Files.exists(SHAREDMEM.resolve("queue/tx.go")))
+                return "gVisor's sharedmem sources missing (apt-get install golang-gvisor-gvisor-dev)";
+        if (GoShmPeer.class.getResource("shmpeer/main.go") == null)
+                return "the Go peer's sources are not in this build (ringlink.jar)";
         return null;
     }
 
@@ -58,7 +60,8 @@ final class GoShmPeer {
         }
         Path bin = root.resolve("bin/shmpeer");
         Files.createDirectories(bin.getParent());
-        ProcessBuilder pb = new ProcessBuilder(Shell.which("go").toString(), "build", "-o", bin.toString(), "shmpeer").redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(Shell.which("go").toString(), "build", "-o", bin.toString(), "shmpeer")
+                .redirectErrorStream(true);
         Map<String, String> env = pb.environment();
         env.put("GOPATH", root + ":" + GOCODE);
         env.put("GO111MODULE", "off");

@@ -60,7 +60,8 @@ public final class LiveFrameSource implements AutoCloseable {
 
     /** Loads the program that redirects every frame to {@code ifindex}; {@code frame} is the template. */
     public static LiveFrameSource toInterface(int ifindex, byte[] frame) throws IOException {
-        if (frame.length < 14 || frame.length > 3000) throw new IllegalArgumentException("frame length " + frame.length);
+        if (frame.length < 14 || frame.length > 3000)
+                throw new IllegalArgumentException("frame length " + frame.length);
         BpfAssembler asm = new BpfAssembler()
                 .mov64Imm(BpfAssembler.R1, ifindex)
                 .mov64Imm(BpfAssembler.R2, 0)
@@ -97,7 +98,8 @@ public final class LiveFrameSource implements AutoCloseable {
                 try {
                     Bpf.call(BPF_PROG_TEST_RUN, attr, "BPF_PROG_RUN live frames");
                 } catch (SysException e) {
-                    throw new IOException("the kernel refused BPF_PROG_RUN with live frames (needs >= 5.18): " + e.getMessage(), e);
+                    throw new IOException("the kernel refused BPF_PROG_RUN with live frames (needs >= 5.18): "
+                            + e.getMessage(), e);
                 }
                 // The run counts frames the program redirected; whether the veth took them the
                 // receiver's counters say (a full ring drops them in ndo_xdp_xmit).

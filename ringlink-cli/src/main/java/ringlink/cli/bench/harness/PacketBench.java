@@ -55,11 +55,14 @@ public final class PacketBench {
                 case "warmup" -> warmupMillis = Long.parseLong(kv[1]);
                 case "tag" -> tag = kv[1];
                 case "source" -> sourceKind = kv[1];
-                default -> throw new IllegalArgumentException("unknown argument " + arg + " (seconds=N warmup=MS sizes=64 dirs=rx,tx tag=rlpkb source=auto|live|packet)");
+                default -> throw new IllegalArgumentException("unknown argument " + arg
+                        + " (seconds=N warmup=MS sizes=64 dirs=rx,tx tag=rlpkb source=auto|live|packet)");
             }
         }
-        if (!tag.matches("[a-z][a-z0-9]{1,8}")) throw new IllegalArgumentException("tag: 2-9 lower-case letters/digits: " + tag);
-        for (int size : sizes) if (size < 60 || size > 1514) throw new IllegalArgumentException("size " + size + " not in 60..1514");
+        if (!tag.matches("[a-z][a-z0-9]{1,8}"))
+                throw new IllegalArgumentException("tag: 2-9 lower-case letters/digits: " + tag);
+        for (int size : sizes) if (size < 60 || size > 1514)
+                throw new IllegalArgumentException("size " + size + " not in 60..1514");
         a = tag + "0";
         b = tag + "1";
         Runtime.getRuntime().addShutdownHook(new Thread(PacketBench::cleanUp));
@@ -72,8 +75,10 @@ public final class PacketBench {
         // A veth takes XDP-redirected frames (the live source) only when the receiving end has NAPI: GRO on.
         sh("ethtool", "-K", a, "gro", "on");
         Thread.sleep(300);
-        System.out.printf(Locale.ROOT, "AF_PACKET packet rate, veth %s (measured) <-> %s, %.1f s per case after %d ms warm-up, %d CPUs, load %s%n",
-                a, b, seconds, warmupMillis, Runtime.getRuntime().availableProcessors(), Files.readString(Path.of("/proc/loadavg")).trim());
+        System.out.printf(Locale.ROOT, "AF_PACKET packet rate, veth %s (measured) <-> %s, %.1f s per case after %d ms "
+                + "warm-up, %d CPUs, load %s%n",
+                a, b, seconds, warmupMillis, Runtime.getRuntime().availableProcessors(),
+                        Files.readString(Path.of("/proc/loadavg")).trim());
         List<String> rows = new ArrayList<>();
         try {
             for (String dir : dirs) {
@@ -81,7 +86,8 @@ public final class PacketBench {
                     boolean rx = dir.equals("rx");
                     double ours = rx ? oursRx(size, seconds) : oursTx(size, seconds);
                     double dpdk = rx ? dpdkRx(size, seconds) : dpdkTx(size, seconds);
-                    String row = String.format(Locale.ROOT, "%-4s %5d %10.3f %10.3f %7.2f", dir, size, ours, dpdk, dpdk > 0 ? ours / dpdk : Double.NaN);
+                    String row = String.format(Locale.ROOT, "%-4s %5d %10.3f %10.3f %7.2f", dir, size, ours, dpdk,
+                            dpdk > 0 ? ours / dpdk : Double.NaN);
                     rows.add(row);
                     System.out.println(row);
                 }
@@ -104,7 +110,8 @@ public final class PacketBench {
     /** Our link transmits on A; Mpps that arrive at B. */
     static double oursTx(int size, double seconds) throws Exception {
         AtomicBoolean stop = new AtomicBoolean();
-        try (PacketLink l = PacketLink.open(PacketConfig.parse(LinkSpec.parse("packet:" + a + "?vnethdr=false&qdisc-bypass=true")));
+        try (PacketLink l =
+                PacketLink.open(PacketConfig.parse(LinkSpec.parse("packet:" + a + "?vnethdr=false&qdisc-bypass=true")));
              PacketBatch frames = new PacketBatch(BATCH, 2048)) {
             for (int k = 0; k < BATCH; k++) {
                 XdpBench.udpFrame(frames, mac(a), mac(b), 0x0a4f0101, 0x0a4f0102, size, k);
@@ -130,7 +137,8 @@ public final class PacketBench {
 
     /** testpmd txonly on A (net_af_packet); Mpps that arrive at B. */
     static double dpdkTx(int size, double seconds) throws Exception {
-        try (Testpmd pmd = Testpmd.start(tag + "-tx", "0@0,1@1", vdev(), 60_000, "--forward-mode=txonly", "--txpkts=" + size)) {
+        try (Testpmd pmd =
+                Testpmd.start(tag + "-tx", "0@0,1@1", vdev(), 60_000, "--forward-mode=txonly", "--txpkts=" + size)) {
             pmd.command("start", 10_000);
             try {
                 return measure(() -> counter(b, "rx_packets"), seconds);
@@ -229,7 +237,8 @@ public final class PacketBench {
             } catch (IOException e) {
                 live.close();
                 if (sourceKind.equals("live")) throw e;
-                System.out.println("      (live frames refused: " + e.getMessage() + "; RX source: AF_PACKET sender on " + b + ")");
+                System.out.println("      (live frames refused: " + e.getMessage() + "; RX source: AF_PACKET sender on "
+                        + b + ")");
                 sourceKind = "packet";
             }
         }
@@ -255,11 +264,13 @@ public final class PacketBench {
         private volatile Throwable failure;
 
         PacketSource(byte[] frame) throws IOException {
-            link = PacketLink.open(PacketConfig.parse(LinkSpec.parse("packet:" + b + "?vnethdr=false&qdisc-bypass=true&promisc=false")));
+            link = PacketLink.open(PacketConfig.parse(
+                    LinkSpec.parse("packet:" + b + "?vnethdr=false&qdisc-bypass=true&promisc=false")));
             frames = new PacketBatch(BATCH, 2048);
             for (int k = 0; k < BATCH; k++) {
                 int i = frames.add();
-                java.lang.foreign.MemorySegment.copy(frame, 0, frames.memory(), java.lang.foreign.ValueLayout.JAVA_BYTE, frames.dataOffset(i), frame.length);
+                java.lang.foreign.MemorySegment.copy(frame, 0, frames.memory(), java.lang.foreign.ValueLayout.JAVA_BYTE,
+                        frames.dataOffset(i), frame.length);
                 frames.setLength(i, frame.length);
             }
             thread = Thread.ofPlatform().name(tag + "-src").daemon().start(() -> {
@@ -295,7 +306,8 @@ public final class PacketBench {
     }
 
     static void offered(Source src, long s0, long n0) {
-        System.out.printf(Locale.ROOT, "      source offered %.3f Mpps (%s)%n", (src.sent() - s0) / ((System.nanoTime() - n0) / 1e9) / 1e6, sourceKind);
+        System.out.printf(Locale.ROOT, "      source offered %.3f Mpps (%s)%n",
+                (src.sent() - s0) / ((System.nanoTime() - n0) / 1e9) / 1e6, sourceKind);
     }
 
     interface Counter { long get() throws Exception; }
@@ -335,7 +347,8 @@ public final class PacketBench {
 
     static int sh(String... cmd) {
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             return p.waitFor(30, TimeUnit.SECONDS) ? p.exitValue() : -1;
         } catch (IOException e) {
             return -1;

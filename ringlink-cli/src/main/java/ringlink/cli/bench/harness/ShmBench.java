@@ -10,7 +10,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Sharedmem throughput between two processes, Ringlink's Java link beside gVisor's own Go queue
- * code, in the same run (after a warm-up that lets the JIT compile both sides): for each packet size, one process sends fixed-size packets as fast as
+ * code, in the same run (after a warm-up that lets the JIT compile both sides): for each packet size, one process sends
+ * fixed-size packets as fast as
  * it can and the other receives them (copying each out, as any consumer must) and reports
  * packets/s and Gbit/s over the measured window. Prints the Java/Go ratio.
  *
@@ -50,21 +51,24 @@ public final class ShmBench {
                 case "--warmup" -> warmup = Double.parseDouble(args[++i]);
                 case "--memif" -> memif = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (usage: ShmBench [--seconds S] [--warmup S] [--sizes 64,1500] [--direction c2s|s2c|both] [--runs N] [--memif])");
+                        + " (usage: ShmBench [--seconds S] [--warmup S] [--sizes 64,1500] [--direction c2s|s2c|both] "
+                                + "[--runs N] [--memif])");
             }
         }
         Path go = GoShmPeer.build();
         Path logs = GoShmPeer.workDir().resolve("shm-bench-logs"); // kept for a look when a run fails
         Files.createDirectories(logs);
         List<String> dirs = direction.equals("both") ? List.of("c2s", "s2c") : List.of(direction);
-        System.out.printf(Locale.ROOT, "%-4s %6s %14s %10s %14s %10s %8s%n", "dir", "size", "java pps", "java Gb/s", "gvisor pps", "go Gb/s", "ratio");
+        System.out.printf(Locale.ROOT, "%-4s %6s %14s %10s %14s %10s %8s%n", "dir", "size", "java pps", "java Gb/s",
+                "gvisor pps", "go Gb/s", "ratio");
         for (String dir : dirs) {
             for (String s : sizes.split(",")) {
                 int size = Integer.parseInt(s.trim());
                 for (int r = 0; r < runs; r++) {
                     Rate j = run(false, go, dir, size, seconds, warmup, logs);
                     Rate g = run(true, go, dir, size, seconds, warmup, logs);
-                    System.out.printf(Locale.ROOT, "%-4s %6d %14.0f %10.3f %14.0f %10.3f %8.2f%n", dir, size, j.pps, j.gbps, g.pps, g.gbps, j.pps / g.pps);
+                    System.out.printf(Locale.ROOT, "%-4s %6d %14.0f %10.3f %14.0f %10.3f %8.2f%n", dir, size, j.pps,
+                            j.gbps, g.pps, g.gbps, j.pps / g.pps);
                 }
             }
         }
@@ -73,7 +77,8 @@ public final class ShmBench {
                 int size = Integer.parseInt(s.trim());
                 try {
                     Rate m = memif(size, seconds, warmup);
-                    System.out.printf(Locale.ROOT, "memif %6d %14.0f %10.3f   (DPDK memif PMD, testpmd txonly -> rxonly, for scale)%n", size, m.pps, m.gbps);
+                    System.out.printf(Locale.ROOT, "memif %6d %14.0f %10.3f   (DPDK memif PMD, testpmd txonly -> "
+                            + "rxonly, for scale)%n", size, m.pps, m.gbps);
                 } catch (IOException | IllegalStateException e) {
                     // For scale only: the Java and Go figures above stand without it.
                     System.out.printf(Locale.ROOT, "memif %6d failed: %s%n", size, e.getMessage());
@@ -94,14 +99,16 @@ public final class ShmBench {
         String vdev = "net_memif0,socket=" + sock + ",role=";
         try (Testpmd server = Testpmd.start("rlsh-ms" + pid, "0@0,1@0", vdev + "server", 30_000,
                      "--forward-mode=txonly", "--txpkts=" + size);
-             Testpmd client = Testpmd.start("rlsh-mc" + pid, "0@1,1@1", vdev + "client", 30_000, "--forward-mode=rxonly")) {
+             Testpmd client =
+                     Testpmd.start("rlsh-mc" + pid, "0@1,1@1", vdev + "client", 30_000, "--forward-mode=rxonly")) {
             server.command("start", 5_000);
             client.command("start", 5_000);
             Thread.sleep((long) (warmup * 1000));
             long rx0 = client.rxPackets(), t0 = System.nanoTime();
             Thread.sleep((long) (seconds * 1000));
             long rx1 = client.rxPackets(), t1 = System.nanoTime();
-            if (rx1 == rx0) throw new IllegalStateException("memif: the client received nothing; its log:\n" + client.log());
+            if (rx1 == rx0)
+                    throw new IllegalStateException("memif: the client received nothing; its log:\n" + client.log());
             double pps = (rx1 - rx0) / ((t1 - t0) / 1e9);
             return new Rate(pps, pps * size * 8 / 1e9);
         } finally {
@@ -109,17 +116,21 @@ public final class ShmBench {
         }
     }
 
-    static Rate run(boolean useGo, Path go, String dir, int size, double seconds, double warmup, Path logs) throws IOException, InterruptedException {
+    static Rate run(boolean useGo, Path go, String dir, int size, double seconds, double warmup,
+            Path logs) throws IOException, InterruptedException {
         Path sock = Path.of("/tmp/rlsh-bench-" + ProcessHandle.current().pid() + ".sock");
         boolean serverReceives = dir.equals("c2s");
         Path slog = logs.resolve("server.log"), clog = logs.resolve("client.log");
-        Process server = start(useGo, go, slog, "server", sock, serverReceives ? "recv" : "send", size, seconds, warmup);
-        Process client = start(useGo, go, clog, "client", sock, serverReceives ? "send" : "recv", size, seconds, warmup);
+        Process server =
+                start(useGo, go, slog, "server", sock, serverReceives ? "recv" : "send", size, seconds, warmup);
+        Process client =
+                start(useGo, go, clog, "client", sock, serverReceives ? "send" : "recv", size, seconds, warmup);
         Process receiver = serverReceives ? server : client;
         Path rlog = serverReceives ? slog : clog;
         try {
             long limit = (long) ((seconds + warmup) * 1000) + 60_000;
-            if (!receiver.waitFor(limit, TimeUnit.MILLISECONDS)) throw new IllegalStateException("receiver did not finish; log: " + Files.readString(rlog));
+            if (!receiver.waitFor(limit, TimeUnit.MILLISECONDS))
+                    throw new IllegalStateException("receiver did not finish; log: " + Files.readString(rlog));
             (serverReceives ? client : server).waitFor(10, TimeUnit.SECONDS);
             for (String line : Files.readAllLines(rlog)) {
                 if (line.startsWith("RESULT")) {
@@ -139,15 +150,19 @@ public final class ShmBench {
         }
     }
 
-    static Process start(boolean useGo, Path go, Path log, String role, Path sock, String mode, int size, double seconds, double warmup) throws IOException {
+    static Process start(boolean useGo, Path go, Path log, String role, Path sock, String mode, int size,
+            double seconds, double warmup) throws IOException {
         List<String> cmd = new ArrayList<>();
         if (useGo) {
-            cmd.addAll(List.of(go.toString(), "-role", role, "-sock", sock.toString(), "-bench", mode, "-size", "" + size,
+            cmd.addAll(
+                    List.of(go.toString(), "-role", role, "-sock", sock.toString(), "-bench", mode, "-size", "" + size,
                     "-seconds", "" + seconds, "-warmup", "" + warmup));
         } else {
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "--illegal-native-access=deny", "-cp", System.getProperty("java.class.path"),
-                    ShmBenchPeer.class.getName(), "--role", role, "--sock", sock.toString(), "--bench", mode, "--size", "" + size,
+            cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "--illegal-native-access=deny", "-cp",
+                    System.getProperty("java.class.path"),
+                    ShmBenchPeer.class.getName(), "--role", role, "--sock", sock.toString(), "--bench", mode, "--size",
+                            "" + size,
                     "--seconds", "" + seconds, "--warmup", "" + warmup));
         }
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();

@@ -31,7 +31,8 @@ public final class ShmBenchPeer {
         int size = Integer.parseInt(a.getOrDefault("size", "64"));
         String spec = "shm:" + a.get("sock") + "?role=" + role + "&mtu=" + (9014 - 14) + "&buffer=2048";
         try (Link link = Links.open(spec)) {
-            bench((ShmLink) link, a.getOrDefault("bench", "recv"), size, Double.parseDouble(a.getOrDefault("seconds", "2")),
+            bench((ShmLink) link, a.getOrDefault("bench", "recv"), size,
+                    Double.parseDouble(a.getOrDefault("seconds", "2")),
                     Double.parseDouble(a.getOrDefault("warmup", "2")));
         } catch (Throwable t) {
             t.printStackTrace();
@@ -41,11 +42,13 @@ public final class ShmBenchPeer {
     }
 
     static void bench(ShmLink link, String mode, int size, double seconds, double warmup) throws IOException {
-        try (PacketBatch b = new PacketBatch(256, Math.max(size, link.maxReceiveSize()) + 64); PollSet ps = new PollSet(1)) {
+        try (PacketBatch b = new PacketBatch(256, Math.max(size, link.maxReceiveSize()) + 64);
+                PollSet ps = new PollSet(1)) {
             if (mode.equals("send")) {
                 for (int i = 0; i < b.capacity(); i++) {
                     int j = b.add();
-                    for (int k = 0; k < size; k++) b.memory().set(ValueLayout.JAVA_BYTE, b.dataOffset(j) + k, (byte) (k * 31 + i));
+                    for (int k = 0; k < size; k++)
+                            b.memory().set(ValueLayout.JAVA_BYTE, b.dataOffset(j) + k, (byte) (k * 31 + i));
                     b.setLength(j, size);
                 }
                 int idle = 0;
@@ -94,7 +97,8 @@ public final class ShmBenchPeer {
                 if ((packets & 0x3ff) < n && System.nanoTime() - start >= limit) break;
             }
             double el = (System.nanoTime() - start) / 1e9;
-            System.out.printf("RESULT impl=java packets=%d bytes=%d seconds=%.3f pps=%.0f gbps=%.3f%n", packets, bytes, el,
+            System.out.printf("RESULT impl=java packets=%d bytes=%d seconds=%.3f pps=%.0f gbps=%.3f%n", packets, bytes,
+                    el,
                     packets / el, bytes * 8 / el / 1e9);
             System.out.flush();
         }

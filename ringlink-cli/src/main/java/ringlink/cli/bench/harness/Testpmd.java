@@ -40,7 +40,8 @@ public final class Testpmd implements AutoCloseable {
     }
 
     /** Like {@link #start(String, String, long, String...)} with an explicit {@code --lcores} map (e.g. "0@1,1@1"). */
-    public static Testpmd start(String prefix, String lcores, String vdev, long timeoutMillis, String... appArgs) throws IOException {
+    public static Testpmd start(String prefix, String lcores, String vdev, long timeoutMillis,
+            String... appArgs) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(
                 // SIGPIPE ignored (inherited through exec): testpmd's virtio-user writes to a vhost-user
                 // socket whose back-end has gone without MSG_NOSIGNAL, and would die of it on reconnect.
@@ -50,7 +51,8 @@ public final class Testpmd implements AutoCloseable {
                 "--vdev=" + vdev));
         // Extra EAL arguments for debugging a peer, e.g. -Drlvu.ealArgs=--log-level=pmd.net.virtio.*:debug
         for (String a : System.getProperty("rlvu.ealArgs", "").split(" ")) if (!a.isBlank()) cmd.add(a);
-        cmd.addAll(List.of("--", "-i", "--nb-cores=1", "--txq=1", "--rxq=1", "--no-flush-rx", "--total-num-mbufs=8192"));
+        cmd.addAll(
+                List.of("--", "-i", "--nb-cores=1", "--txq=1", "--rxq=1", "--no-flush-rx", "--total-num-mbufs=8192"));
         cmd.addAll(List.of(appArgs));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         Testpmd t = new Testpmd(p);
@@ -125,7 +127,9 @@ public final class Testpmd implements AutoCloseable {
 
     public boolean isAlive() { return process.isAlive(); }
 
-    /** The exit status once it has exited (128+signal for a crash under the stdbuf wrapper's shell semantics), or -1. */
+    /**
+     * The exit status once it has exited (128+signal for a crash under the stdbuf wrapper's shell semantics), or -1.
+     */
     public int exitValue() { return process.isAlive() ? -1 : process.exitValue(); }
 
     @Override

@@ -102,11 +102,13 @@ public final class TestpmdPairBench {
 
         @Override public String tag() { return System.getProperty("rlvu.tag", "rlvp"); }
 
-        @Override public void open(Path sock) throws IOException { be = VhostUserBackend.listen(sock, BackendConfig.defaults()); }
+        @Override
+        public void open(Path sock) throws IOException { be = VhostUserBackend.listen(sock, BackendConfig.defaults()); }
 
         @Override
         public Link awaitLink() throws Exception {
-            if (!be.awaitReady(1, 20_000)) throw new IllegalStateException("virtio-user did not start: " + be.lastError());
+            if (!be.awaitReady(1, 20_000))
+                    throw new IllegalStateException("virtio-user did not start: " + be.lastError());
             return be.link(0);
         }
 
@@ -115,7 +117,8 @@ public final class TestpmdPairBench {
             // -Drlvu.inorder=0|1 sets virtio-user's in_order devarg (its default is 1: IN_ORDER is
             // negotiated when the back-end offers it, as DPDK's net_vhost does).
             String inOrder = System.getProperty("rlvu.inorder");
-            return "net_virtio_user0,path=" + sock + ",queues=1,packed_vq=" + (packed ? 1 : 0) + ",mrg_rxbuf=" + System.getProperty("rlvu.mrg", "1")
+            return "net_virtio_user0,path=" + sock + ",queues=1,packed_vq=" + (packed ? 1 : 0) + ",mrg_rxbuf="
+                    + System.getProperty("rlvu.mrg", "1")
                     + (inOrder != null ? ",in_order=" + inOrder : "");
         }
 
@@ -139,17 +142,21 @@ public final class TestpmdPairBench {
 
         @Override public String tag() { return System.getProperty("rlmif.tag", "rlmifb"); }
 
-        @Override public void open(Path sock) throws IOException { mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withServer(true)); }
+        @Override public void open(Path sock) throws IOException {
+                mif = MemifInterface.open(MemifConfig.defaults(sock.toString()).withServer(true)); }
 
         @Override
         public Link awaitLink() throws Exception {
-            if (!mif.awaitConnected(20, TimeUnit.SECONDS)) throw new IllegalStateException("testpmd did not connect: " + mif.lastError());
+            if (!mif.awaitConnected(20, TimeUnit.SECONDS))
+                    throw new IllegalStateException("testpmd did not connect: " + mif.lastError());
             return mif.link(0);
         }
 
-        @Override public String peerVdev(Path sock) { return "net_memif0,role=client,socket=" + sock + ",socket-abstract=no"; }
+        @Override
+        public String peerVdev(Path sock) { return "net_memif0,role=client,socket=" + sock + ",socket-abstract=no"; }
 
-        @Override public String referenceVdev(Path sock) { return "net_memif0,role=server,socket=" + sock + ",socket-abstract=no"; }
+        @Override public String referenceVdev(Path sock) {
+                return "net_memif0,role=server,socket=" + sock + ",socket-abstract=no"; }
 
         @Override
         public void close() throws IOException {
@@ -161,7 +168,8 @@ public final class TestpmdPairBench {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0 || !(args[0].equals("vhost-user") || args[0].equals("memif"))) {
-            throw new IllegalArgumentException("usage: TestpmdPairBench vhost-user|memif [seconds=N] [warmup=MS] [sizes=64,1500] [dirs=rx,tx] [rings=split,packed]");
+            throw new IllegalArgumentException("usage: TestpmdPairBench vhost-user|memif [seconds=N] [warmup=MS] "
+                    + "[sizes=64,1500] [dirs=rx,tx] [rings=split,packed]");
         }
         boolean vhost = args[0].equals("vhost-user");
         double seconds = 5;
@@ -183,7 +191,8 @@ public final class TestpmdPairBench {
                         + " (seconds=N warmup=MS sizes=64,1500 dirs=rx,tx" + (vhost ? " rings=split,packed)" : ")"));
             }
         }
-        System.out.printf(Locale.ROOT, "%s vs testpmd: %.1f s per point after %d ms warm-up, rx burst %d, pause %s, %d CPUs, load %s%n",
+        System.out.printf(Locale.ROOT,
+                "%s vs testpmd: %.1f s per point after %d ms warm-up, rx burst %d, pause %s, %d CPUs, load %s%n",
                 args[0], seconds, warmupMillis, RX_BURST, PAUSE, Runtime.getRuntime().availableProcessors(),
                 Files.readString(Path.of("/proc/loadavg")).trim());
         List<Result> results = new ArrayList<>();
@@ -208,7 +217,8 @@ public final class TestpmdPairBench {
             }
         }
         System.out.println();
-        System.out.println(vhost ? "direction ring    size   ours Mpps   DPDK Mpps   ratio" : "dir   size  ours Mpps  DPDK Mpps   ratio");
+        System.out.println(vhost ? "direction ring    size   ours Mpps   DPDK Mpps   ratio"
+                : "dir   size  ours Mpps  DPDK Mpps   ratio");
         for (Result r : results) System.out.println(line(r));
     }
 
@@ -220,7 +230,8 @@ public final class TestpmdPairBench {
         double ratio = r.dpdk > 0 ? r.ours / r.dpdk : Double.NaN;
         return r.ring.equals("-")
                 ? String.format(Locale.ROOT, "%-4s %5d %10.3f %10.3f %7.2f", r.dir, r.size, r.ours, r.dpdk, ratio)
-                : String.format(Locale.ROOT, "%-9s %-7s %5d %10.3f %11.3f %7.2f", r.dir, r.ring, r.size, r.ours, r.dpdk, ratio);
+                : String.format(Locale.ROOT, "%-9s %-7s %5d %10.3f %11.3f %7.2f", r.dir, r.ring, r.size, r.ours, r.dpdk,
+                        ratio);
     }
 
     /**
@@ -233,7 +244,8 @@ public final class TestpmdPairBench {
         Files.deleteIfExists(sock);
         try {
             tr.open(sock);
-            try (Testpmd pmd = Testpmd.start(tr.tag() + "-bfe", "0@0,1@0", tr.peerVdev(sock), 30_000, "--forward-mode=txonly", "--txpkts=" + size)) {
+            try (Testpmd pmd = Testpmd.start(tr.tag() + "-bfe", "0@0,1@0", tr.peerVdev(sock), 30_000,
+                    "--forward-mode=txonly", "--txpkts=" + size)) {
                 Link link = tr.awaitLink();
                 AtomicLong count = new AtomicLong();
                 AtomicBoolean stop = new AtomicBoolean();
@@ -298,7 +310,8 @@ public final class TestpmdPairBench {
         Files.deleteIfExists(sock);
         try {
             tr.open(sock);
-            try (Testpmd pmd = Testpmd.start(tr.tag() + "-bfe", "0@0,1@0", tr.peerVdev(sock), 30_000, "--forward-mode=rxonly")) {
+            try (Testpmd pmd =
+                    Testpmd.start(tr.tag() + "-bfe", "0@0,1@0", tr.peerVdev(sock), 30_000, "--forward-mode=rxonly")) {
                 Link link = tr.awaitLink();
                 AtomicBoolean stop = new AtomicBoolean();
                 pmd.command("start", 5000);

@@ -43,7 +43,9 @@ import ringlink.xdp.XdpProgram;
  * Rates are the mean of the per-second samples after a warm-up second. Prints Mpps and the
  * Java/DPDK ratio. Needs root and dpdk-testpmd with librte-net-af-xdp; mounts bpffs if needed.
  *
- * <pre>ringlink bench --only xdp; bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx|drop] [--source testpmd|live] [--tag rlxd]</pre>
+ * <pre>ringlink bench --only xdp
+ * bench/xdp.sh [--seconds 10] [--size 64] [--attach skb|drv] [--only rx|tx|drop]
+ *     [--source testpmd|live] [--tag rlxd]</pre>
  */
 public final class XdpBench {
     /** Interface names and testpmd file prefixes start with {@link #tag} ({@code --tag}). */
@@ -80,14 +82,17 @@ public final class XdpBench {
                 case "--tag" -> tag = args[++i];
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 default -> {
-                    System.err.println("usage: XdpBench [--seconds N>=warmup+2] [--warmup S (1)] [--size 60..1514] [--attach skb|drv]"
+                    System.err.println("usage: XdpBench [--seconds N>=warmup+2] [--warmup S (1)] [--size 60..1514] "
+                            + "[--attach skb|drv]"
                             + " [--only rx|tx|drop] [--source testpmd|live] [--tag rlxd]");
                     System.exit(2);
                 }
             }
         }
-        if (!source.equals("testpmd") && !source.equals("live")) throw new IllegalArgumentException("--source testpmd|live: " + source);
-        if (!tag.matches("[a-z][a-z0-9]{1,8}")) throw new IllegalArgumentException("--tag: 2-9 lower-case letters/digits: " + tag);
+        if (!source.equals("testpmd") && !source.equals("live"))
+                throw new IllegalArgumentException("--source testpmd|live: " + source);
+        if (!tag.matches("[a-z][a-z0-9]{1,8}"))
+                throw new IllegalArgumentException("--tag: 2-9 lower-case letters/digits: " + tag);
         A = tag + "b0";
         B = tag + "b1";
         // testpmd's source forwards on CPU 1 and its receiver on CPU 0; the live source runs
@@ -95,8 +100,10 @@ public final class XdpBench {
         srcCpu = source.equals("live") ? 0 : 1;
         rxCpu = 1 - srcCpu;
         if (warmup < 1) throw new IllegalArgumentException("--warmup must be >= 1 (the first second is partial)");
-        if (seconds < warmup + 2) throw new IllegalArgumentException("--seconds must be >= warmup + 2 (two samples that count)");
-        if (sh("command -v dpdk-testpmd") != 0) throw new IllegalStateException("dpdk-testpmd not found (Debian package dpdk-dev)");
+        if (seconds < warmup + 2)
+                throw new IllegalArgumentException("--seconds must be >= warmup + 2 (two samples that count)");
+        if (sh("command -v dpdk-testpmd") != 0)
+                throw new IllegalStateException("dpdk-testpmd not found (Debian package dpdk-dev)");
         if (sh("mount | grep -q ' /sys/fs/bpf '") != 0) sh("mount -t bpf bpf /sys/fs/bpf");
         Runtime.getRuntime().addShutdownHook(new Thread(XdpBench::cleanUp));
         cleanUp();
@@ -108,8 +115,10 @@ public final class XdpBench {
             sh("ethtool -K " + d + " gro on >/dev/null 2>&1");
         }
         Thread.sleep(500);
-        System.out.printf("XDP packet rate, %d-byte frames, %d s per case, attach=%s, rx source %s (CPU %d, receivers CPU %d), veth %s<->%s, %d CPUs, load %s%n",
-                size, seconds, attach.name().toLowerCase(Locale.ROOT), source, srcCpu, rxCpu, A, B, Runtime.getRuntime().availableProcessors(),
+        System.out.printf("XDP packet rate, %d-byte frames, %d s per case, attach=%s, rx source %s (CPU %d, receivers "
+                + "CPU %d), veth %s<->%s, %d CPUs, load %s%n",
+                size, seconds, attach.name().toLowerCase(Locale.ROOT), source, srcCpu, rxCpu, A, B,
+                        Runtime.getRuntime().availableProcessors(),
                 Files.readString(Path.of("/proc/loadavg")).trim());
         long jitWarm = warmUp();
         // One line with everything that differs between runs people compare (issue 22: an RX ratio
@@ -119,16 +128,19 @@ public final class XdpBench {
             if (only == null || only.equals("tx")) {
                 double jt = javaTx();
                 double dt = dpdkTx();
-                System.out.printf("TX  java %.3f Mpps   dpdk af_xdp %.3f Mpps   ratio java/dpdk %.2f%n", jt / 1e6, dt / 1e6, jt / dt);
+                System.out.printf("TX  java %.3f Mpps   dpdk af_xdp %.3f Mpps   ratio java/dpdk %.2f%n", jt / 1e6,
+                        dt / 1e6, jt / dt);
             }
             if (only == null || only.equals("rx")) {
                 double jr = javaRx();
                 double dr = dpdkRx();
-                System.out.printf("RX  java %.3f Mpps   dpdk af_xdp %.3f Mpps   ratio java/dpdk %.2f%n", jr / 1e6, dr / 1e6, jr / dr);
+                System.out.printf("RX  java %.3f Mpps   dpdk af_xdp %.3f Mpps   ratio java/dpdk %.2f%n", jr / 1e6,
+                        dr / 1e6, jr / dr);
             }
             if (source.equals("live") && (only == null || only.equals("drop"))) {
                 double d = dropCeiling(XdpProgram.Attach.DRV), g = dropCeiling(XdpProgram.Attach.SKB);
-                System.out.printf("DROP XDP_DROP on %s: native %.3f Mpps   generic %.3f Mpps (the kernel's own ceilings with this source)%n",
+                System.out.printf("DROP XDP_DROP on %s: native %.3f Mpps   generic %.3f Mpps (the kernel's own "
+                        + "ceilings with this source)%n",
                         A, d / 1e6, g / 1e6);
             }
         } finally {
@@ -170,13 +182,17 @@ public final class XdpBench {
      */
     static String setting(long jitWarmMs) throws IOException {
         String order = only != null ? only + " only" : source.equals("live") ? "tx,rx,drop" : "tx,rx";
-        return String.format(Locale.ROOT, "SETTING xdp size=%d seconds=%d warmup=%ds counted=%ds order=%s source=%s attach=%s(java) native(testpmd)"
+        return String.format(Locale.ROOT, "SETTING xdp size=%d seconds=%d warmup=%ds counted=%ds order=%s source=%s "
+                + "attach=%s(java) native(testpmd)"
                 + " src_cpu=%d rx_cpu=%d testpmd_lcores=main:%d,fwd:%d java_rx_thread=cpu%d java_other_threads=unpinned"
                 + " java_batch=64 java_poll=busy(no pause) testpmd_burst=32 testpmd_busy_budget=pmd-default"
                 + " xsk=copy ring=%d frames=%d need_wakeup=%s jit_warmup_sim=%dms cpus=%d load=%s",
-                size, seconds, warmup, seconds - warmup, order, source, attach.name().toLowerCase(Locale.ROOT), srcCpu, rxCpu,
-                1 - rxCpu, rxCpu, rxCpu, XdpConfig.DEFAULT_RING, XdpConfig.DEFAULT_FRAMES, XdpConfig.of(A).needWakeup(), jitWarmMs,
-                Runtime.getRuntime().availableProcessors(), Files.readString(Path.of("/proc/loadavg")).trim().replace(' ', '/'));
+                size, seconds, warmup, seconds - warmup, order, source, attach.name().toLowerCase(Locale.ROOT), srcCpu,
+                        rxCpu,
+                1 - rxCpu, rxCpu, rxCpu, XdpConfig.DEFAULT_RING, XdpConfig.DEFAULT_FRAMES, XdpConfig.of(A).needWakeup(),
+                        jitWarmMs,
+                Runtime.getRuntime().availableProcessors(),
+                        Files.readString(Path.of("/proc/loadavg")).trim().replace(' ', '/'));
     }
 
     static void cleanUp() {
@@ -282,7 +298,8 @@ public final class XdpBench {
                 stop.set(true);
                 t.join();
                 cpuPerPacket(cpu.get(), l.counters().snapshot().rxPackets());
-                System.out.printf("      java: %.1f packets per non-empty receive call%n", (double) l.counters().snapshot().rxPackets() / Math.max(1, calls.get()));
+                System.out.printf("      java: %.1f packets per non-empty receive call%n",
+                        (double) l.counters().snapshot().rxPackets() / Math.max(1, calls.get()));
             }
         }
     }
@@ -331,7 +348,8 @@ public final class XdpBench {
      */
     static double dropCeiling(XdpProgram.Attach mode) throws Exception {
         int ifindex = ifindex(A);
-        try (Fd prog = XdpProgram.load(new BpfAssembler().mov64Imm(BpfAssembler.R0, BpfAttrLayout.XDP_DROP).exit(), "rl_drop");
+        try (Fd prog =
+                XdpProgram.load(new BpfAssembler().mov64Imm(BpfAssembler.R0, BpfAttrLayout.XDP_DROP).exit(), "rl_drop");
              Fd link = XdpProgram.linkCreate(prog, ifindex, A, mode);
              LiveFrameSource src = liveSource()) {
             long d0 = ethtoolSum(A, "xdp_drops");
@@ -340,8 +358,10 @@ public final class XdpBench {
             List<Double> sent = new ArrayList<>(), drops = new ArrayList<>();
             sample(src::sent, () -> ethtoolSum(A, "xdp_drops"), sent, drops);
             src.check();
-            System.out.printf("  DROP %-3s source %7.3f Mpps   veth xdp_drops %7.3f Mpps (total %d)   per-second source samples (Mpps) %s%n",
-                    mode.name().toLowerCase(Locale.ROOT), mean(sent) / 1e6, mean(drops) / 1e6, ethtoolSum(A, "xdp_drops") - d0, fmt(sent));
+            System.out.printf("  DROP %-3s source %7.3f Mpps   veth xdp_drops %7.3f Mpps (total %d)   per-second "
+                    + "source samples (Mpps) %s%n",
+                    mode.name().toLowerCase(Locale.ROOT), mean(sent) / 1e6, mean(drops) / 1e6,
+                            ethtoolSum(A, "xdp_drops") - d0, fmt(sent));
             return mean(drops) > 0 ? mean(drops) : mean(sent);
         }
     }
@@ -353,7 +373,9 @@ public final class XdpBench {
         }
     }
 
-    /** How an XDP program is attached to {@code dev}, from {@code ip -d link}: "xdp" (native), "xdpgeneric" or "none". */
+    /**
+     * How an XDP program is attached to {@code dev}, from {@code ip -d link}: "xdp" (native), "xdpgeneric" or "none".
+     */
     static String xdpMode(String dev) throws IOException, InterruptedException {
         Process p = new ProcessBuilder("ip", "-d", "link", "show", "dev", dev).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
@@ -461,7 +483,8 @@ public final class XdpBench {
     }
 
     /** Prints one case; {@code ownFromTestpmd}/{@code otherFromTestpmd} lists still hold testpmd's start-up samples. */
-    static void report(String what, List<Double> own, boolean ownFromTestpmd, List<Double> other, boolean otherFromTestpmd) {
+    static void report(String what, List<Double> own, boolean ownFromTestpmd, List<Double> other,
+            boolean otherFromTestpmd) {
         double o = mean(ownFromTestpmd ? tail(own, 0) : own), x = mean(otherFromTestpmd ? tail(other, 0) : other);
         lastMean = o;
         System.out.printf("  %-8s app %7.3f Mpps   %s %7.3f Mpps   per-second app samples (Mpps) %s%s%n", what, o / 1e6,
@@ -489,7 +512,8 @@ public final class XdpBench {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {
             if (!p.isAlive()) throw new IllegalStateException("dpdk-testpmd exited:\n" + Files.readString(log));
-            if (Files.exists(log) && Files.readString(log).contains("Press enter to exit") || Files.readString(log).contains("Port statistics")) {
+            if (Files.exists(log) && Files.readString(log).contains("Press enter to exit")
+                    || Files.readString(log).contains("Port statistics")) {
                 Thread.sleep(500);
                 return;
             }
@@ -578,7 +602,8 @@ public final class XdpBench {
 
     static int sh(String cmd) {
         try {
-            Process p = new ProcessBuilder("sh", "-c", cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = new ProcessBuilder("sh", "-c", cmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             return p.waitFor(30, TimeUnit.SECONDS) ? p.exitValue() : -1;
         } catch (IOException e) {
             return -1;

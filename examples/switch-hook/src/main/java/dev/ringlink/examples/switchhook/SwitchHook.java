@@ -7,7 +7,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import ringlink.link.Links;
-import ringlink.packet.PacketBatch;
 import ringlink.sw.DropReason;
 import ringlink.sw.PacketFilter;
 import ringlink.sw.PortStats;

@@ -58,7 +58,8 @@ public final class VhostUserBackendExample {
             loop.register(host, (from, batch) -> forward(batch, guest));
             System.out.println("vhost-user back-end on " + socket + " <-> " + tap + " (Ctrl-C stops)");
             while (!done.await(5, TimeUnit.SECONDS)) {
-                System.out.println((guest.waitingForPeer() ? "waiting for QEMU; " : "") + "guest " + guest.counters().snapshot()
+                System.out.println((guest.waitingForPeer() ? "waiting for QEMU; " : "") + "guest "
+                        + guest.counters().snapshot()
                         + " | host " + host.counters().snapshot());
             }
         }
