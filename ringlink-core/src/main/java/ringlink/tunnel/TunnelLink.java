@@ -52,8 +52,9 @@ import ringlink.udp.UdpSockets;
  *   <li><b>Offloads</b> (unless {@code offload=none}): the link accepts TSO/USO superpackets and
  *       partial checksums; a superpacket is segmented once (ringlink.packet's {@link Gso}) into
  *       inner segments of its MSS, which leave as one {@code UDP_SEGMENT} message per run (they
- *       all have one size and one remote). Received datagrams (UDP_GRO runs split back) are
- *       decapsulated and TCP flows coalesced with {@link Gro} into superpackets.</li>
+ *       all have one size and one remote). Received datagrams are checked and decapsulated
+ *       where they lie in the channel's UDP_GRO staging buffer and their TCP flows coalesced
+ *       with {@link Gro} straight into the caller's batch (one user-space copy).</li>
  *   <li><b>Checks</b>: datagrams shorter than the header plus an Ethernet header, VXLAN flags
  *       other than exactly I (reserved bits included), Geneve version ≠ 0, protocol ≠ 0x6558,
  *       the OAM bit, a critical option (we understand none), options overrunning, a VNI other

@@ -30,7 +30,9 @@ import ringlink.sys.UdpSocket;
  *       With GRO ({@code UDP_GRO} on the socket) a message may be a run of coalesced datagrams
  *       with its segment size in a {@code UDP_GRO} control message; such messages land in the
  *       channel's staging buffers (64 KiB each) and are split back into one packet per datagram,
- *       carrying over to the next call when the batch fills.</li>
+ *       carrying over to the next call when the batch fills; or, with a {@link Sink}, handed to
+ *       the caller one datagram at a time where it lies (no batch: the tunnel decapsulates and
+ *       coalesces from there, one user-space copy instead of two).</li>
  *   <li><b>Peers</b>: each received packet gets its source's id in the {@link PeerTable} (learned
  *       when allowed; datagrams from unknown sources are otherwise dropped and counted); each
  *       transmitted one goes to the sockaddr of its peer id.</li>
