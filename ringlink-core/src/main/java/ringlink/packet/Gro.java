@@ -117,28 +117,73 @@ public final class Gro {
         MemorySegment s = src.memory();
         for (int i = 0; i < src.count(); i++) {
             long so = src.dataOffset(i);
-            int kind = classify(src, i);
+            int kind = classify(s, so, src.length(i), src.isGso(i), src.needsCsum(i), src.csumStart(i),
+                    src.csumOffset(i), src.flags(i));
             int f = -1, hs = 0;
             if (kind != NONE) {
                 hs = flowHash(s, so);
                 f = find(hs, s, so, dst);
             }
-            if (kind == MERGEABLE && f >= 0 && tryMerge(f, src, i, dst)) continue;
+            if (kind == MERGEABLE && f >= 0 && tryMerge(f, s, so, dst)) continue;
             if (f >= 0) open[f] = false; // the flow's superpacket ends before this packet
             int j = dst.append(src, i);
             if (kind == MERGEABLE && used < pkt.length && !endsFlow(s, so)) start(j, hs, s, so);
         }
+        end(dst);
+        return dst.count() - before;
+    }
+
+    /**
+     * Starts a streaming run: packets given to {@link #add} until {@link #end} are coalesced
+     * into one destination batch as {@link #coalesce} would coalesce them from a source batch,
+     * without a source batch. For a receive path whose packets lie in a buffer of its own (the
+     * UDP link's {@code UDP_GRO} staging buffers): one copy, straight into the destination,
+     * instead of one into a batch and one more by {@link #coalesce}. Between {@code begin} and
+     * {@code end} the destination's packets appended so far must not be changed (but their
+     * {@code peer} ids).
+     */
+    public void begin() { used = 0; }
+
+    /**
+     * Coalesces one packet without offload metadata (a frame as received from a wire: checksums
+     * verified here) at {@code s[off, off + len)} into {@code dst}: its payload is appended to
+     * an open superpacket of its flow, or it is copied into a new slot. {@code s} must not be
+     * {@code dst}'s memory.
+     *
+     * @return the slot of {@code dst} the packet went to (a new one, or the superpacket it was merged into)
+     * @throws IllegalArgumentException if the packet does not fit {@code dst}'s buffers after headroom
+     * @throws IllegalStateException if it would need a new slot and {@code dst} is full
+     */
+    public int add(MemorySegment s, long off, int len, PacketBatch dst) {
+        if (len > dst.bufferSize() - dst.headroom()) {
+            throw new IllegalArgumentException("packet of " + len + " bytes does not fit the destination's buffers of "
+                    + (dst.bufferSize() - dst.headroom()) + " bytes after headroom");
+        }
+        int kind = classify(s, off, len, false, false, 0, 0, 0);
+        int f = -1, hs = 0;
+        if (kind != NONE) {
+            hs = flowHash(s, off);
+            f = find(hs, s, off, dst);
+        }
+        if (kind == MERGEABLE && f >= 0 && tryMerge(f, s, off, dst)) return pkt[f];
+        if (f >= 0) open[f] = false; // the flow's superpacket ends before this packet
+        int j = dst.add();
+        MemorySegment.copy(s, off, dst.memory(), dst.dataOffset(j), len);
+        dst.setLength(j, len);
+        if (kind == MERGEABLE && used < pkt.length && !endsFlow(s, off)) start(j, hs, s, off);
+        return j;
+    }
+
+    /** Ends a run of {@link #add} calls (or a {@link #coalesce}): finalises every superpacket made in {@code dst}. */
+    public void end(PacketBatch dst) {
         for (int f = 0; f < used; f++) {
             if (segs[f] > 1) finish(f, dst);
         }
         used = 0;
-        return dst.count() - before;
     }
 
-    private int classify(PacketBatch src, int i) {
-        MemorySegment s = src.memory();
-        long so = src.dataOffset(i);
-        int len = src.length(i);
+    private int classify(MemorySegment s, long so, int len, boolean isGso, boolean needsCsum, int csumStart,
+                         int csumOffset, int flags) {
         try {
             if (!h.parse(s, so, len, framing)) return NONE;
         } catch (MalformedPacketException e) {
@@ -147,7 +192,7 @@ public final class Gro {
         if (h.fragment || h.l4HeaderLength == 0) return NONE;
         boolean isTcp = h.l4Protocol == IpProtocol.IPPROTO_TCP;
         if (!(isTcp ? tcp : udp)) return FLOW_ONLY;
-        if (src.isGso(i) || h.ipEnd != len || h.payloadLength() == 0) return FLOW_ONLY;
+        if (isGso || h.ipEnd != len || h.payloadLength() == 0) return FLOW_ONLY;
         if (h.ipVersion == 4 ? h.l3HeaderLength != Ipv4.HLEN : h.l4Offset != h.l3Offset + Ipv6.HLEN) return FLOW_ONLY;
         long ip = so + h.l3Offset, th = so + h.l4Offset;
         if (h.ipVersion == 4 && !Ipv4.checkValid(s, ip)) return FLOW_ONLY;
@@ -155,10 +200,10 @@ public final class Gro {
             int fl = Tcp.flags(s, th);
             if ((fl & ~TCP_OK_FLAGS) != 0 || (fl & Tcp.TH_ACK) == 0) return FLOW_ONLY;
         }
-        if (src.needsCsum(i)) {
+        if (needsCsum) {
             int want = isTcp ? Tcp.OFF_CHECK : Udp.OFF_CHECK;
-            if (src.csumStart(i) != h.l4Offset || src.csumOffset(i) != want) return FLOW_ONLY;
-        } else if ((src.flags(i) & VirtioNetHdr.F_DATA_VALID) == 0) {
+            if (csumStart != h.l4Offset || csumOffset != want) return FLOW_ONLY;
+        } else if ((flags & VirtioNetHdr.F_DATA_VALID) == 0) {
             int l4len = h.ipEnd - h.l4Offset;
             boolean noUdpCsum = !isTcp && h.ipVersion == 4 && Udp.check(s, th) == 0;
             if (!noUdpCsum && !Checksum.verify(s, th, l4len, Checksum.pseudoHeader(s, ip, h.l4Protocol, l4len))) {
@@ -220,9 +265,8 @@ public final class Gro {
         nextSeq[f] = h.l4Protocol == IpProtocol.IPPROTO_TCP ? Tcp.seq(s, so + h.l4Offset) + mss[f] : 0;
     }
 
-    private boolean tryMerge(int f, PacketBatch src, int i, PacketBatch dst) {
-        MemorySegment s = src.memory(), d = dst.memory();
-        long so = src.dataOffset(i);
+    private boolean tryMerge(int f, MemorySegment s, long so, PacketBatch dst) {
+        MemorySegment d = dst.memory();
         int j = pkt[f];
         long dof = dst.dataOffset(j);
         int payload = h.payloadLength();

@@ -52,8 +52,9 @@ import ringlink.udp.UdpSockets;
  *   <li><b>Offloads</b> (unless {@code offload=none}): the link accepts TSO/USO superpackets and
  *       partial checksums; a superpacket is segmented once (ringlink.packet's {@link Gso}) into
  *       inner segments of its MSS, which leave as one {@code UDP_SEGMENT} message per run (they
- *       all have one size and one remote). Received datagrams (UDP_GRO runs split back) are
- *       decapsulated and TCP flows coalesced with {@link Gro} into superpackets.</li>
+ *       all have one size and one remote). Received datagrams are checked and decapsulated
+ *       where they lie in the channel's UDP_GRO staging buffer and their TCP flows coalesced
+ *       with {@link Gro} straight into the caller's batch (one user-space copy).</li>
  *   <li><b>Checks</b>: datagrams shorter than the header plus an Ethernet header, VXLAN flags
  *       other than exactly I (reserved bits included), Geneve version ≠ 0, protocol ≠ 0x6558,
  *       the OAM bit, a critical option (we understand none), options overrunning, a VNI other
@@ -153,6 +154,12 @@ public final class TunnelLink implements Link {
     private long badShort, badFlags, badVni, badOptions, criticalOptions, oam, tooBig, unknownSource;
     private long floods, replicas, txMalformed, txBlocked, segmented;
     private long seenRxDrop;
+    // receive-call state of the staging path (receiving thread only)
+    private final UdpChannel.Sink rxSink = this::acceptDatagram;
+    private PacketBatch rxOut;
+    private int rxLimit;
+    private long lastSrc;
+    private int lastPeer;
 
     private TunnelLink(String name, Options o, PeerTable peers, UdpSocket rxSock, UdpSocket[] txSocks, Epoll ready,
                        EventFd shutdown) {
@@ -334,46 +341,27 @@ public final class TunnelLink implements Link {
     private int receiveEntered(PacketBatch batch) throws IOException {
         int room = Math.min(batch.capacity() - batch.count(), rxRaw.capacity());
         if (room <= 0) return 0;
-        rxRaw.clear();
-        int n = rxCh.receive(rxRaw, true, room);
-        unknownSource = rxCh.rxUnknown() + rxCh.rxTruncated();
-        int w = 0;
-        MemorySegment m = rxRaw.memory();
-        // a run of datagrams from one inner source behind one remote (a TCP stream) is learned
-        // once per call: the FDB keeps whole seconds, and each learn is a clock read and a probe
-        long lastSrc = -1;
-        int lastPeer = -1;
-        for (int k = 0; k < n; k++) {
-            long off = rxRaw.dataOffset(k);
-            int len = rxRaw.length(k);
-            int hlen = decap(m, off, len);
-            if (hlen < 0) continue;
-            int frame = len - hlen;
-            if (frame > maxReceiveSize() || frame > batch.bufferSize() - batch.headroom()) {
-                tooBig++;
-                continue;
-            }
-            if (w != k) rxRaw.copyPacket(k, w);
-            rxRaw.push(w, -hlen);
-            if (o.learning()) {
-                long src = Ethernet.source(m, rxRaw.dataOffset(w));
-                int peer = rxRaw.peer(w);
-                if ((src & 0x0100_0000_0000L) == 0 && (src != lastSrc || peer != lastPeer)) {
-                    fdb.learn(src, peer);
-                    lastSrc = src;
-                    lastPeer = peer;
-                }
-            }
-            w++;
-        }
-        rxRaw.setCount(w);
         int start = batch.count();
-        if (w > 0) {
-            if (gro != null) {
-                gro.coalesce(rxRaw, batch);
-            } else {
-                for (int k = 0; k < w; k++) batch.append(rxRaw, k);
+        if (rxCh.groEnabled()) {
+            // straight from the channel's UDP_GRO staging buffers into the caller's batch: the
+            // header checks and Gro see each datagram where the kernel put it (one user-space
+            // copy, not one into rxRaw and one more into the batch)
+            rxOut = batch;
+            rxLimit = batch.capacity();
+            lastSrc = -1;
+            lastPeer = -1;
+            if (gro != null) gro.begin();
+            try {
+                rxCh.receive(rxSink, true, room, rxRaw.bufferSize() - rxRaw.headroom());
+            } finally {
+                if (gro != null) gro.end(batch);
+                rxOut = null;
             }
+        } else {
+            receiveCopied(batch, room);
+        }
+        unknownSource = rxCh.rxUnknown() + rxCh.rxTruncated();
+        if (batch.count() > start) {
             long bytes = 0;
             long sup = 0;
             for (int i = start; i < batch.count(); i++) {
@@ -390,6 +378,83 @@ public final class TunnelLink implements Link {
             seenRxDrop = d;
         }
         return batch.count() - start;
+    }
+
+    /**
+     * The {@link UdpChannel.Sink} of the staging path: checks one datagram's tunnel header and
+     * inner frame size (the same checks and counters as {@link #receiveCopied}), learns its
+     * inner source, and copies the inner frame into {@link #rxOut}, coalesced by {@link Gro}
+     * with offloads on. False (not taken) when the batch has no free slot.
+     */
+    private boolean acceptDatagram(MemorySegment m, long off, int len, int peer) {
+        PacketBatch out = rxOut;
+        if (out.count() >= rxLimit) return false;
+        int hlen = decap(m, off, len);
+        if (hlen < 0) return true;
+        int frame = len - hlen;
+        if (frame > maxReceiveSize() || frame > out.bufferSize() - out.headroom()) {
+            tooBig++;
+            return true;
+        }
+        long f = off + hlen;
+        if (o.learning()) learn(Ethernet.source(m, f), peer);
+        if (gro != null) {
+            gro.add(m, f, frame, out);
+        } else {
+            int j = out.add();
+            MemorySegment.copy(m, f, out.memory(), out.dataOffset(j), frame);
+            out.setLength(j, frame);
+        }
+        return true;
+    }
+
+    /**
+     * A run of datagrams from one inner source behind one remote (a TCP stream) is learned once
+     * per receive call: the FDB keeps whole seconds, and each learn is a clock read and a probe.
+     */
+    private void learn(long src, int peer) {
+        if ((src & 0x0100_0000_0000L) == 0 && (src != lastSrc || peer != lastPeer)) {
+            fdb.learn(src, peer);
+            lastSrc = src;
+            lastPeer = peer;
+        }
+    }
+
+    /**
+     * Without UDP_GRO the kernel writes datagrams straight into {@link #rxRaw}'s slots (no
+     * staging copy): decapsulate there, then one copy into the caller's batch ({@link Gro}
+     * coalescing it with offloads on).
+     */
+    private void receiveCopied(PacketBatch batch, int room) throws IOException {
+        rxRaw.clear();
+        int n = rxCh.receive(rxRaw, true, room);
+        int w = 0;
+        MemorySegment m = rxRaw.memory();
+        lastSrc = -1;
+        lastPeer = -1;
+        for (int k = 0; k < n; k++) {
+            long off = rxRaw.dataOffset(k);
+            int len = rxRaw.length(k);
+            int hlen = decap(m, off, len);
+            if (hlen < 0) continue;
+            int frame = len - hlen;
+            if (frame > maxReceiveSize() || frame > batch.bufferSize() - batch.headroom()) {
+                tooBig++;
+                continue;
+            }
+            if (w != k) rxRaw.copyPacket(k, w);
+            rxRaw.push(w, -hlen);
+            if (o.learning()) learn(Ethernet.source(m, rxRaw.dataOffset(w)), rxRaw.peer(w));
+            w++;
+        }
+        rxRaw.setCount(w);
+        if (w > 0) {
+            if (gro != null) {
+                gro.coalesce(rxRaw, batch);
+            } else {
+                for (int k = 0; k < w; k++) batch.append(rxRaw, k);
+            }
+        }
     }
 
     /** Checks the tunnel header of the datagram; returns its length, or −1 (counted) to drop it. */

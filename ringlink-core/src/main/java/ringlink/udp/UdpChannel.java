@@ -30,7 +30,9 @@ import ringlink.sys.UdpSocket;
  *       With GRO ({@code UDP_GRO} on the socket) a message may be a run of coalesced datagrams
  *       with its segment size in a {@code UDP_GRO} control message; such messages land in the
  *       channel's staging buffers (64 KiB each) and are split back into one packet per datagram,
- *       carrying over to the next call when the batch fills.</li>
+ *       carrying over to the next call when the batch fills; or, with a {@link Sink}, handed to
+ *       the caller one datagram at a time where it lies (no batch: the tunnel decapsulates and
+ *       coalesces from there, one user-space copy instead of two).</li>
  *   <li><b>Peers</b>: each received packet gets its source's id in the {@link PeerTable} (learned
  *       when allowed; datagrams from unknown sources are otherwise dropped and counted); each
  *       transmitted one goes to the sockaddr of its peer id.</li>
@@ -192,6 +194,100 @@ public final class UdpChannel {
             }
         }
         return batch.count() - start;
+    }
+
+    /**
+     * Takes received datagrams one at a time where they lie, in the channel's staging buffers
+     * (see {@link #receive(Sink, boolean, int, int)}).
+     */
+    @FunctionalInterface
+    public interface Sink {
+        /**
+         * Offers the datagram at {@code m[off, off + len)} from peer id {@code peer}. The bytes
+         * are valid only during the call (the next {@code recvmmsg} overwrites them); the sink
+         * may read and modify them.
+         *
+         * @return true if the datagram was taken (used or dropped by the sink); false if the
+         *     sink is full: the datagram is offered again first by the next receive call
+         */
+        boolean accept(MemorySegment m, long off, int len, int peer);
+    }
+
+    /**
+     * Receives like {@link #receive(PacketBatch, boolean, int)} but hands each datagram (UDP_GRO
+     * runs split) to {@code sink} in place in the staging buffer instead of copying it into a
+     * batch: for a caller that copies it on anyway (a tunnel decapsulating and coalescing into
+     * its caller's batch), one user-space copy less. Stops when the sink refuses one (it is kept
+     * for the next call) or, after at most {@code maxMessages} messages read by one call,
+     * nothing more is ready. Datagrams longer than {@code maxLen} are dropped and counted as
+     * truncated, as those that do not fit a batch's buffers are; unknown sources are handled as
+     * by the batch form. Only for a channel with GRO ({@link #groEnabled()}): without it the
+     * kernel writes into the caller's buffers and there is no staging copy to save.
+     *
+     * @return the number of datagrams the sink took
+     * @throws IllegalStateException if the channel has no GRO staging buffers
+     */
+    public int receive(Sink sink, boolean learn, int maxMessages, int maxLen) throws IOException {
+        if (!gro) throw new IllegalStateException("receive into a sink needs a channel with UDP_GRO");
+        this.learn = learn;
+        int want = Math.min(burst, Math.max(0, maxMessages));
+        int taken = 0;
+        while (true) {
+            int r = drainPending(sink, maxLen);
+            if (r < 0) return taken + (-r - 1); // the sink is full
+            taken += r;
+            if (want == 0) return taken;
+            int n = recv(want);
+            if (n <= 0) return taken;
+            pendN = n;
+            pendMsg = 0;
+            pendOff = 0;
+            want = 0; // one recvmmsg per call: the caller's batch bounds what the sink can take
+        }
+    }
+
+    /**
+     * Hands the staged messages to {@code sink}; returns how many it took, or −(taken + 1) if it
+     * refused one (that one stays pending).
+     */
+    private int drainPending(Sink sink, int maxLen) {
+        int taken = 0;
+        while (pendMsg < pendN) {
+            int k = pendMsg;
+            long m = k * MmsghdrLayout.SIZE;
+            int len = rxVec.get(ValueLayout.JAVA_INT, m + MmsghdrLayout.OFF_MSG_LEN);
+            int flags = rxVec.get(ValueLayout.JAVA_INT, m + MsghdrLayout.OFF_MSG_FLAGS);
+            int peer = peers.lookup(rxNames, (long) k * NAME, learn, fixedPort);
+            int seg = groSize(k, m);
+            if (seg <= 0 || seg > len) seg = len;
+            if ((flags & MsghdrLayout.MSG_TRUNC) != 0 || peer < 0) {
+                int datagrams = len == 0 ? 1 : (len + seg - 1) / seg - pendOff / Math.max(seg, 1);
+                if (peer < 0) rxUnknown += datagrams;
+                else rxTruncated += datagrams;
+                pendMsg++;
+                pendOff = 0;
+                continue;
+            }
+            long base = (long) k * STAGING;
+            while (pendOff < len || len == 0) {
+                int piece = Math.min(seg, len - pendOff);
+                if (piece > maxLen) {
+                    rxTruncated++;
+                } else {
+                    if (!sink.accept(staging, base + pendOff, piece, peer)) return -(taken + 1);
+                    taken++;
+                    rxDatagrams++;
+                }
+                pendOff += piece;
+                if (len == 0) break;
+            }
+            if (seg < len) rxGroMessages++; // counted once the run is used up (a refusal resumes it)
+            pendMsg++;
+            pendOff = 0;
+        }
+        pendN = 0;
+        pendMsg = 0;
+        return taken;
     }
 
     /** recvmmsg of up to {@code n} messages with fresh name/control lengths; 0 if none. */

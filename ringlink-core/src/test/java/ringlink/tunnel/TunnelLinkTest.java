@@ -388,6 +388,129 @@ class TunnelLinkTest {
         }
     }
 
+    /**
+     * Hostile datagrams inside one UDP_GRO run (rawudp.py --gso: one UDP_SEGMENT send, which
+     * loopback delivers whole to the UDP_GRO socket): the staging path checks every datagram of
+     * the run as the single-datagram path does, drops and counts the bad ones, and delivers the
+     * good ones around them byte for byte and in order.
+     */
+    @Test
+    void hostileVxlanInsideAGroRunIsCountedAndDropped() throws Exception {
+        TunnelLink[] p = pair("vxlan", "", "127.0.0.1");
+        try (TunnelLink a = p[0]; TunnelLink b = p[1]) {
+            byte[][] f = {frame(B_MAC, A_MAC, 60, 1), frame(B_MAC, A_MAC, 60, 2), frame(B_MAC, A_MAC, 60, 3)};
+            String good = "08000000" + "00002a00";
+            String eth = hex(frame(B_MAC, A_MAC, 60, 9));
+            int port = b.rxChannel().socket().localAddress().getPort();
+            rawudpRun(port,
+                    good + hex(f[0]),
+                    "0c000000" + "00002a00" + eth,       // a reserved flag bit
+                    good + hex(f[1]),
+                    "08000000" + "00002b00" + eth,       // VNI 43
+                    "08000001" + "00002a00" + eth,       // reserved bits in the first word
+                    "00000000" + "00002a00" + eth,       // I flag missing
+                    good + hex(f[2]),
+                    good + "0102030405");                // the run's shorter last: no inner Ethernet header
+            java.util.List<byte[]> got = receive(b, 3);
+            assertEquals(3, got.size());
+            for (int k = 0; k < 3; k++) assertArrayEquals(f[k], got.get(k), "good frame " + k);
+            waitFor(b, s -> s.badShort() + s.badFlags() + s.badVni(), 5);
+            TunnelLink.Stats s = b.stats();
+            assertEquals(1, s.badShort());
+            assertEquals(3, s.badFlags());
+            assertEquals(1, s.badVni());
+            assertEquals(1, s.groRuns(), "the eight datagrams came as one UDP_GRO run");
+            assertEquals(5, b.counters().snapshot().rxDrops());
+            assertEquals(3, b.counters().snapshot().rxPackets());
+        }
+    }
+
+    /**
+     * TCP segments of one flow in one UDP_GRO run with hostile encapsulations between them: the
+     * bad ones are dropped and counted, the good ones are coalesced straight from the staging
+     * buffer into one superpacket holding every payload byte in order (inner IPv4 and IPv6).
+     */
+    @ParameterizedTest
+    @EnumSource(TunnelLink.Kind.class)
+    void hostileDatagramsInsideAGroRunOfTcpSegments(TunnelLink.Kind kind) throws Exception {
+        boolean vx = kind == TunnelLink.Kind.VXLAN;
+        for (int v : new int[] {4, 6}) {
+            TunnelLink[] p = pair(vx ? "vxlan" : "geneve", "", "127.0.0.1");
+            try (TunnelLink a = p[0]; TunnelLink b = p[1]) {
+                int mss = 1200;
+                byte[] payload = new byte[4 * mss];
+                for (int j = 0; j < payload.length; j++) payload[j] = (byte) (j * 11 + v);
+                String[] seg = new String[4];
+                for (int k = 0; k < 4; k++) {
+                    seg[k] = hex(TunnelTestPackets.tcp(v, java.util.Arrays.copyOfRange(payload, k * mss, (k + 1) * mss),
+                            5000 + k * mss, false));
+                }
+                int port = b.rxChannel().socket().localAddress().getPort();
+                String opt = "0102" + "03" + "01" + "deadbeef";  // not critical: skipped
+                if (vx) {
+                    String good = "08000000" + "00002a00";
+                    rawudpRun(port,
+                            good + seg[0],
+                            good + seg[1],
+                            "08000000" + "00002b00" + seg[2],   // VNI 43
+                            good + seg[2],
+                            "08800000" + "00002a00" + seg[3],   // a reserved flag bit
+                            good + seg[3]);
+                } else {
+                    String good = "02006558" + "00002a00" + opt;
+                    rawudpRun(port,
+                            good + seg[0],
+                            "02006558" + "00002a00" + "0102" + "83" + "01" + "deadbeef" + seg[1], // critical option
+                            good + seg[1],
+                            "02806558" + "00002a00" + opt + seg[2],         // OAM
+                            good + seg[2],
+                            "02006558" + "00002a00" + "0102" + "03" + "05" + "deadbeef" + seg[3], // option overruns
+                            "02006558" + "00002c00" + opt + seg[3],         // VNI 44
+                            good + seg[3]);
+                }
+                int hdr = TunnelTestPackets.headers(v);
+                ByteArrayOutputStream data = new ByteArrayOutputStream();
+                int packets = 0, superpackets = 0;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                try (PacketBatch in = new PacketBatch(64, PacketBatch.SUPERPACKET_BUFFER)) {
+                    while (data.size() < payload.length && System.nanoTime() < deadline) {
+                        in.clear();
+                        if (b.receive(in) == 0) {
+                            PollSet.pollOne(b.readyFd(), PollfdLayout.POLLIN, 50);
+                            continue;
+                        }
+                        for (int i = 0; i < in.count(); i++) {
+                            packets++;
+                            if (in.isGso(i)) {
+                                superpackets++;
+                                assertEquals(mss, in.gsoSize(i));
+                            }
+                            byte[] fr = in.data(i).toArray(ValueLayout.JAVA_BYTE);
+                            data.write(fr, hdr, fr.length - hdr);
+                        }
+                    }
+                }
+                assertArrayEquals(payload, data.toByteArray(),
+                        kind + " IPv" + v + ": every good segment's payload, in order");
+                assertEquals(1, packets, "the four good segments coalesced into one superpacket");
+                assertEquals(1, superpackets);
+                TunnelLink.Stats s = b.stats();
+                assertEquals(1, s.groRuns(), s.toString());
+                if (vx) {
+                    assertEquals(1, s.badVni(), s.toString());
+                    assertEquals(1, s.badFlags(), s.toString());
+                    assertEquals(2, b.counters().snapshot().rxDrops());
+                } else {
+                    assertEquals(1, s.criticalOptions(), s.toString());
+                    assertEquals(1, s.oam(), s.toString());
+                    assertEquals(1, s.badOptions(), s.toString());
+                    assertEquals(1, s.badVni(), s.toString());
+                    assertEquals(4, b.counters().snapshot().rxDrops());
+                }
+            }
+        }
+    }
+
     @Test
     void specs() throws Exception {
         assertThrows(IllegalArgumentException.class, () -> Links.open("vxlan:127.0.0.1?remote=127.0.0.2"),
@@ -414,13 +537,23 @@ class TunnelLinkTest {
     }
 
     static void rawudp(int port, String... hex) {
+        rawudp(false, port, hex);
+    }
+
+    /** The datagrams as one UDP_SEGMENT send: a UDP_GRO receiver on loopback gets them as one run. */
+    static void rawudpRun(int port, String... hex) {
+        rawudp(true, port, hex);
+    }
+
+    static void rawudp(boolean run, int port, String... hex) {
         Path py = Env.requireProgram("python3", "python3");
-        String[] cmd = new String[hex.length + 4];
-        cmd[0] = py.toString();
-        cmd[1] = Env.projectDir().resolve("src/test/python/rawudp.py").toString();
-        cmd[2] = "127.0.0.1";
-        cmd[3] = Integer.toString(port);
-        System.arraycopy(hex, 0, cmd, 4, hex.length);
-        Env.run(20, cmd);
+        java.util.List<String> cmd = new java.util.ArrayList<>();
+        cmd.add(py.toString());
+        cmd.add(Env.projectDir().resolve("src/test/python/rawudp.py").toString());
+        if (run) cmd.add("--gso");
+        cmd.add("127.0.0.1");
+        cmd.add(Integer.toString(port));
+        cmd.addAll(java.util.List.of(hex));
+        Env.run(20, cmd.toArray(String[]::new));
     }
 }

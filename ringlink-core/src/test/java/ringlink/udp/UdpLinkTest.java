@@ -177,6 +177,59 @@ class UdpLinkTest {
         }
     }
 
+    /**
+     * The channel's in-place receive (the tunnel's path): every datagram of our GSO runs reaches
+     * a sink exactly once and in order, across refusals in the middle of a UDP_GRO run (a sink
+     * of 7 slots: the rest of the run waits for the next call); datagrams over maxLen are
+     * dropped and counted as truncated.
+     */
+    @ParameterizedTest(name = "ipv6={0}")
+    @ValueSource(booleans = {false, true})
+    void sinkTakesGroRunsInPlaceAndResumesAfterARefusal(boolean v6) throws Exception {
+        try (UdpLink rx = (UdpLink) Links.open("udp:" + hostPort(v6, 0) + "?accept=any&rcvbuf=4194304");
+             UdpLink tx = (UdpLink) Links.open("udp:" + hostPort(v6, 0) + "?remote="
+                     + hostPort(v6, rx.localAddress().getPort()));
+             PacketBatch out = new PacketBatch(266, 2048);
+             PacketBatch in = new PacketBatch(7, 2048)) {
+            UdpChannel ch = rx.channel();
+            try (UdpLink plain = (UdpLink) Links.open("udp:" + hostPort(v6, 0) + "?gro=false")) {
+                assertThrows(IllegalStateException.class,
+                        () -> plain.channel().receive((m, o, l, p) -> true, true, 1, 100),
+                        "a channel without UDP_GRO has no staging buffers to hand out");
+            }
+            for (int k = 0; k < 256; k++) UdpPeer.fill(out, out.add(), k, k < 200 ? 1200 : 300 + k);
+            for (int k = 0; k < 10; k++) UdpPeer.fill(out, out.add(), 256 + k, 1600); // over maxLen
+            sendAll(tx, out);
+            UdpChannel.Sink sink = (m, off, len, peer) -> {
+                if (in.isFull()) return false;
+                int i = in.add();
+                java.lang.foreign.MemorySegment.copy(m, off, in.memory(), in.dataOffset(i), len);
+                in.setLength(i, len);
+                in.setPeer(i, peer);
+                return true;
+            };
+            int next = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while ((next < 256 || ch.rxTruncated() < 10) && System.nanoTime() < deadline) {
+                in.clear();
+                int n = ch.receive(sink, true, 64, 1500);
+                assertEquals(in.count(), n);
+                if (n == 0) {
+                    PollSet.pollOne(rx.readyFd(), PollfdLayout.POLLIN, 100);
+                    continue;
+                }
+                for (int i = 0; i < n; i++) {
+                    assertEquals(next++, UdpPeer.check(in, i), "each datagram once, in order");
+                    assertEquals(0, in.peer(i));
+                }
+            }
+            assertEquals(256, next);
+            assertEquals(10, ch.rxTruncated());
+            assertEquals(256, ch.rxDatagrams());
+            assertTrue(ch.rxGroMessages() > 0, "loopback keeps our GSO runs whole for a GRO socket");
+        }
+    }
+
     @Test
     void datagramsFromUnknownSourcesAreDroppedWhenOnlyRemotesAreAccepted() throws Exception {
         try (UdpLink l = (UdpLink) Links.open("udp:127.0.0.1:0?remote=127.0.0.1:9");
