@@ -116,7 +116,7 @@ public final class MemifLink implements Link {
     /** Control thread: starts using {@code s} (a new connection) and wakes a sleeping receiver. */
     void attach(Session s) throws IOException {
         if (pair >= s.pairs) return; // the peer took fewer queue pairs: this one stays down
-        EventFd rxi = s.server ? s.s2mInt[pair] : s.m2sInt[pair];
+        EventFd rxi = s.ringInt(pair, true);
         epoll.add(rxi.fd(), EpollEventLayout.EPOLLIN, 1);
         watchedInt = rxi;
         session = s;
@@ -141,16 +141,10 @@ public final class MemifLink implements Link {
 
     private void rxSetup(Session s) {
         rxSession = s;
-        if (s.server) {
-            rxMem = s.regions[s.s2mRegion[pair]];
-            rxRing = s.s2mOffset[pair];
-            rxInt = s.s2mInt[pair];
-        } else {
-            rxMem = s.regions[s.m2sRegion[pair]];
-            rxRing = s.m2sOffset[pair];
-            rxInt = s.m2sInt[pair];
-            rxRingNo = s.pairs + pair;
-        }
+        rxMem = s.ringMemory(pair, true);
+        rxRing = s.ringOffset(pair, true);
+        rxInt = s.ringInt(pair, true);
+        rxRingNo = s.pairs + pair; // client: its M2S buffers follow the S2M ones
         rxCursor = 0;
         rxLent = 0; // a new connection: whatever was lent belonged to the old one
         rxHead = s.server ? 0 : s.ringSize; // the control thread posted every buffer at connect
@@ -408,16 +402,10 @@ public final class MemifLink implements Link {
 
     private void txSetup(Session s) {
         txSession = s;
-        if (s.server) {
-            txMem = s.regions[s.m2sRegion[pair]];
-            txRing = s.m2sOffset[pair];
-            txInt = s.m2sInt[pair];
-        } else {
-            txMem = s.regions[s.s2mRegion[pair]];
-            txRing = s.s2mOffset[pair];
-            txInt = s.s2mInt[pair];
-            txRingNo = pair;
-        }
+        txMem = s.ringMemory(pair, false);
+        txRing = s.ringOffset(pair, false);
+        txInt = s.ringInt(pair, false);
+        txRingNo = pair; // client: its S2M buffers come first
         txCursor = 0;
     }
 
@@ -491,12 +479,7 @@ public final class MemifLink implements Link {
             sent++;
             bytes += len;
         }
-        if (slot != txCursor) {
-            txCursor = slot;
-            Session.setRelease16(m, txRing + OFF_HEAD, slot);
-        }
-        if (sent > 0) counters.transmitted(sent, bytes);
-        if (drops > 0) counters.txDropped(drops);
+        txPublish(OFF_HEAD, slot, sent, bytes, drops);
         return i - from;
     }
 
@@ -557,13 +540,18 @@ public final class MemifLink implements Link {
             sent++;
             bytes += len;
         }
+        txPublish(OFF_TAIL, slot, sent, bytes, drops);
+        return i - from;
+    }
+
+    /** Publishes our transmit index (head or tail) at {@code slot}, one release store if it moved; counts. */
+    private void txPublish(long index, int slot, int sent, long bytes, int drops) {
         if (slot != txCursor) {
             txCursor = slot;
-            Session.setRelease16(m, txRing + OFF_TAIL, slot);
+            Session.setRelease16(txMem, txRing + index, slot);
         }
         if (sent > 0) counters.transmitted(sent, bytes);
         if (drops > 0) counters.txDropped(drops);
-        return i - from;
     }
 
     /** Signals the peer if its receive ring (our transmit ring) asks for interrupts. */

@@ -66,6 +66,20 @@ final class Session {
     }
 
     /**
+     * The memory holding pair {@code pair}'s ring that we receive on ({@code rx}) or transmit on:
+     * the server receives on S2M and transmits on M2S, the client the other way round.
+     */
+    MemorySegment ringMemory(int pair, boolean rx) {
+        return regions[rx == server ? s2mRegion[pair] : m2sRegion[pair]];
+    }
+
+    /** Where that ring starts in {@link #ringMemory}. */
+    long ringOffset(int pair, boolean rx) { return rx == server ? s2mOffset[pair] : m2sOffset[pair]; }
+
+    /** That ring's interrupt eventfd. */
+    EventFd ringInt(int pair, boolean rx) { return rx == server ? s2mInt[pair] : m2sInt[pair]; }
+
+    /**
      * Client: offset in region 0 of the buffer behind {@code slot} of ring {@code ringNo} (S2M 0..pairs-1, then M2S).
      */
     long clientBuffer(int ringNo, int slot) {
