@@ -51,7 +51,7 @@ public final class MemifLink implements Link {
     private static final VarHandle U16 = Session.U16;
 
     private final MemifInterface owner;
-    private final int pair;
+    final int pair;
     private final String name;
     private final Layer layer;
     private final int mtu, maxFrame;
@@ -64,15 +64,17 @@ public final class MemifLink implements Link {
     private volatile Session session;
     private EventFd watchedInt; // control thread: the rx interrupt fd registered in epoll
 
-    // Receive-thread state, for rxSession.
-    private Session rxSession;
-    private MemorySegment rxMem;
-    private long rxRing;
-    private int rxRingNo;
+    // Receive-thread state, for rxSession (MemifInPlaceRx shares it).
+    Session rxSession;
+    MemorySegment rxMem;
+    long rxRing;
+    private int rxRingNo, rxHead;
     private EventFd rxInt;
-    private int rxCursor, rxHead;
-    /** Server: S2M slots lent in place ({@link #receiveInPlace}), tail not yet moved past them. */
-    private int rxLent;
+    int rxCursor;
+    /** The receive thread's descriptor reader: both receive paths check descriptors through it. */
+    final MemifDescReader desc = new MemifDescReader();
+    /** Server receive in place: what is lent, and the walk that lends it. */
+    private final MemifInPlaceRx inPlace = new MemifInPlaceRx(this);
     // Transmit-thread state, for txSession.
     private Session txSession;
     private MemorySegment txMem;
@@ -146,7 +148,7 @@ public final class MemifLink implements Link {
         rxInt = s.ringInt(pair, true);
         rxRingNo = s.pairs + pair; // client: its M2S buffers follow the S2M ones
         rxCursor = 0;
-        rxLent = 0; // a new connection: whatever was lent belonged to the old one
+        inPlace.lent = 0; // a new connection: whatever was lent belonged to the old one
         rxHead = s.server ? 0 : s.ringSize; // the control thread posted every buffer at connect
     }
 
@@ -157,7 +159,7 @@ public final class MemifLink implements Link {
             Session s = session;
             if (s == null || s.broken != null || batch.isFull()) return 0;
             if (s != rxSession) rxSetup(s);
-            if (rxLent != 0)
+            if (inPlace.lent != 0)
                     throw new IllegalStateException(name + ": packets are lent in place; releaseInPlace first");
             return s.server ? receiveServer(s, batch) : receiveClient(s, batch);
         } finally {
@@ -167,18 +169,29 @@ public final class MemifLink implements Link {
 
     /** Server: consume the client's S2M ring from our tail to its head. */
     private int receiveServer(Session s, PacketBatch batch) throws MemifException {
-        MemorySegment m = rxMem;
-        int head = (short) U16.getAcquire(m, rxRing + OFF_HEAD) & 0xffff;
-        int n = (head - rxCursor) & 0xffff;
+        int n = published(s);
         if (n == 0) return 0;
-        if (n > s.ringSize) throw broken(s, "S2M ring " + pair + ": head " + head + " is " + n + " slots past tail "
-                + rxCursor + " (ring of " + s.ringSize + ")");
-        int used = consume(s, m, batch, n);
+        int used = consume(s, rxMem, batch, n);
         if (used > 0) {
             rxCursor = (rxCursor + used) & 0xffff;
-            Session.setRelease16(m, rxRing + OFF_TAIL, rxCursor);
+            Session.setRelease16(rxMem, rxRing + OFF_TAIL, rxCursor);
         }
         return lastGot;
+    }
+
+    /** Server: how many S2M slots the client published past our cursor (its head checked). */
+    int published(Session s) throws MemifException {
+        int head = (short) U16.getAcquire(rxMem, rxRing + OFF_HEAD) & 0xffff;
+        int n = (head - rxCursor) & 0xffff;
+        if (n > s.ringSize) throw broken(s, "S2M ring " + pair + ": head " + head + " is " + n + " slots past tail "
+                + rxCursor + " (ring of " + s.ringSize + ")");
+        return n;
+    }
+
+    /** A chain unfinished in the {@code n} slots published: wait for the rest, unless it fills the ring. */
+    void chainUnfinished(Session s, int n) throws MemifException {
+        if (n >= s.ringSize)
+                throw broken(s, "a descriptor chain on ring " + pair + " fills the whole ring without an end");
     }
 
     /** Client: take what the server filled (our cursor to its tail), then post the buffers again. */
@@ -223,6 +236,7 @@ public final class MemifLink implements Link {
         int used = 0, got = 0, drops = 0;
         long bytes = 0;
         MemorySegment dst = batch.memory();
+        MemifDescReader d = desc;
         while (used < n && !batch.isFull()) {
             int i = batch.add();
             long at = batch.dataOffset(i);
@@ -230,33 +244,26 @@ public final class MemifLink implements Link {
             int total = 0, k = 0;
             boolean drop = false, complete = false;
             while (used + k < n) {
-                long d = rxRing + OFF_DESC + (long) ((rxCursor + used + k) & s.mask) * MemifDescLayout.SIZE;
-                int flags = ring.get(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_FLAGS);
-                int region = ring.get(ValueLayout.JAVA_SHORT, d + OFF_REGION) & 0xffff;
-                long len = ring.get(ValueLayout.JAVA_INT, d + OFF_LENGTH) & 0xffffffffL;
-                long off = ring.get(ValueLayout.JAVA_INT, d + OFF_OFFSET) & 0xffffffffL;
-                if (region >= s.regions.length || off + len > s.regionSize[region]) {
+                if (!d.read(s, ring, rxRing, rxCursor + used + k)) {
                     batch.setCount(i);
-                    throw broken(s, "descriptor " + ((rxCursor + used + k) & s.mask) + " of ring " + pair
-                            + " points outside the shared memory (region " + region + ", offset " + off + ", length "
-                                    + len + ")");
+                    throw broken(s, d.outside(pair));
                 }
                 k++;
+                long len = d.length; // the values checked are the values used
                 if (!drop && total + len <= room) {
-                    MemorySegment.copy(s.regions[region], off, dst, at + total, len);
+                    MemorySegment.copy(s.regions[d.region], d.offset, dst, at + total, len);
                 } else {
                     drop = true;
                 }
                 total += (int) Math.min(len, Integer.MAX_VALUE - total);
-                if ((flags & MEMIF_DESC_FLAG_NEXT) == 0) {
+                if (!d.chained()) {
                     complete = true;
                     break;
                 }
             }
             if (!complete) {
                 batch.setCount(i);
-                if (n >= s.ringSize)
-                        throw broken(s, "a descriptor chain on ring " + pair + " fills the whole ring without an end");
+                chainUnfinished(s, n);
                 break; // the rest of the chain is not published yet
             }
             used += k;
@@ -275,7 +282,7 @@ public final class MemifLink implements Link {
         return used;
     }
 
-    // ---- receive in place (server: zero copy) ----
+    // ---- receive in place (server: zero copy, the walk in MemifInPlaceRx) ----
 
     /**
      * Server only: lends up to {@code view.capacity()} received packets where they are, in the
@@ -299,75 +306,7 @@ public final class MemifLink implements Link {
             if (!s.server) throw new IllegalStateException(name
                     + ": in-place receive is for the server role (the client's buffers are what memif lends)");
             if (s != rxSession) rxSetup(s);
-            if (rxLent != 0)
-                    throw new IllegalStateException(name + ": packets are lent in place already; releaseInPlace first");
-            MemorySegment m = rxMem;
-            int head = (short) U16.getAcquire(m, rxRing + OFF_HEAD) & 0xffff;
-            int n = (head - rxCursor) & 0xffff;
-            if (n == 0) return 0;
-            if (n > s.ringSize) throw broken(s, "S2M ring " + pair + ": head " + head + " is " + n + " slots past tail "
-                    + rxCursor + " (ring of " + s.ringSize + ")");
-            int used = 0, got = 0, drops = 0;
-            long bytes = 0;
-            while (used < n && !view.isFull()) {
-                view.beginPacket();
-                long total = 0;
-                int k = 0;
-                boolean complete = false, tooMany = false;
-                while (used + k < n) {
-                    long d = rxRing + OFF_DESC + (long) ((rxCursor + used + k) & s.mask) * MemifDescLayout.SIZE;
-                    int flags = m.get(ValueLayout.JAVA_SHORT, d + MemifDescLayout.OFF_FLAGS);
-                    int region = m.get(ValueLayout.JAVA_SHORT, d + OFF_REGION) & 0xffff;
-                    long len = m.get(ValueLayout.JAVA_INT, d + OFF_LENGTH) & 0xffffffffL;
-                    long off = m.get(ValueLayout.JAVA_INT, d + OFF_OFFSET) & 0xffffffffL;
-                    if (region >= s.regions.length || off + len > s.regionSize[region]) {
-                        view.abandonPacket();
-                        throw broken(s, "descriptor " + ((rxCursor + used + k) & s.mask) + " of ring " + pair
-                                + " points outside the shared memory (region " + region + ", offset " + off
-                                        + ", length " + len + ")");
-                    }
-                    k++;
-                    // The values just checked are the ones kept: the view never re-reads the descriptor.
-                    if (!tooMany && view.segmentRoom(1)) view.addSegment(s.regions[region], off, (int) len);
-                    else tooMany = true;
-                    total += len;
-                    if ((flags & MEMIF_DESC_FLAG_NEXT) == 0) {
-                        complete = true;
-                        break;
-                    }
-                }
-                if (!complete) {
-                    view.abandonPacket();
-                    if (n >= s.ringSize) throw broken(s,
-                            "a descriptor chain on ring " + pair + " fills the whole ring without an end");
-                    break; // the rest of the chain is not published yet
-                }
-                if (tooMany && view.count > 0 && k <= view.maxSegments()) {
-                    view.abandonPacket(); // fits an empty view: the next call takes it
-                    break;
-                }
-                used += k;
-                if (tooMany || total == 0 || total > maxFrame) {
-                    view.abandonPacket(); // its slots are returned with the others at release
-                    drops++;
-                } else {
-                    view.endPacket((int) total);
-                    bytes += total;
-                    got++;
-                }
-            }
-            rxCursor = (rxCursor + used) & 0xffff;
-            if (got > 0) counters.received(got, bytes);
-            if (drops > 0) counters.rxDropped(drops);
-            if (got == 0) {
-                if (used > 0) releaseLent(s); // only drops: nothing to hold
-                view.clear();
-                return 0;
-            }
-            rxLent = used;
-            view.session = s;
-            view.lentSlots = used;
-            return got;
+            return inPlace.lend(s, view);
         } finally {
             state.exitReceive();
         }
@@ -385,17 +324,11 @@ public final class MemifLink implements Link {
         }
         try {
             Session s = session;
-            if (view.lentSlots != 0 && s != null && s == rxSession && s == view.session && rxLent == view.lentSlots)
-                    releaseLent(s);
+            if (s != null) inPlace.release(s, view);
         } finally {
             state.exitReceive();
             view.clear();
         }
-    }
-
-    private void releaseLent(Session s) {
-        rxLent = 0;
-        Session.setRelease16(rxMem, rxRing + OFF_TAIL, rxCursor);
     }
 
     // ---- transmit ----
@@ -627,7 +560,7 @@ public final class MemifLink implements Link {
         }
     }
 
-    private MemifException broken(Session s, String why) {
+    MemifException broken(Session s, String why) {
         counters.error();
         if (s.broken == null) s.broken = why;
         owner.dataPathFailed();
