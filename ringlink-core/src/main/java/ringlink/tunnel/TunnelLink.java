@@ -141,25 +141,18 @@ public final class TunnelLink implements Link {
     private final UdpChannel rxCh;
     private final UdpSocket[] txSocks;
     private final UdpChannel[] txCh;
-    private final PacketBatch rxRaw;
+    private final TunnelReceiver rx;
     private final PacketBatch[] txBatch;
     private final Gso gso = new Gso();
-    private final Gro gro;
     private final PacketHeaders hashHeaders = new PacketHeaders();
     private final LinkCounters counters = new LinkCounters();
     private final Epoll ready;
     private final LinkState state;
 
     // statistics (rx fields: receiving thread; tx fields: transmitting thread)
-    private long badShort, badFlags, badVni, badOptions, criticalOptions, oam, tooBig, unknownSource;
+    private long unknownSource;
     private long floods, replicas, txMalformed, txBlocked, segmented;
     private long seenRxDrop;
-    // receive-call state of the staging path (receiving thread only)
-    private final UdpChannel.Sink rxSink = this::acceptDatagram;
-    private PacketBatch rxOut;
-    private int rxLimit;
-    private long lastSrc;
-    private int lastPeer;
 
     private TunnelLink(String name, Options o, PeerTable peers, UdpSocket rxSock, UdpSocket[] txSocks, Epoll ready,
                        EventFd shutdown) {
@@ -180,7 +173,6 @@ public final class TunnelLink implements Link {
         int rxBuf = PacketBatch.DEFAULT_HEADROOM + Math.max(2048, maxFrame + Geneve.HLEN + Geneve.MAX_OPT_BYTES);
         this.rxCh = new UdpChannel(rxSock, peers, o.burst(), UdpSockets.groOn(rxSock), false);
         rxCh.fixedPeerPort(o.dstPort());
-        this.rxRaw = new PacketBatch(o.burst(), rxBuf);
         this.txCh = new UdpChannel[txSocks.length];
         this.txBatch = new PacketBatch[txSocks.length];
         int txBuf = PacketBatch.DEFAULT_HEADROOM + MAX_ENCAP + maxFrame;
@@ -188,7 +180,9 @@ public final class TunnelLink implements Link {
             txCh[c] = new UdpChannel(txSocks[c], peers, o.burst(), false, true);
             txBatch[c] = new PacketBatch(o.burst(), txBuf);
         }
-        this.gro = o.offload() ? new Gro(Framing.ETHERNET, true, false, Gro.DEFAULT_MAX_FLOWS) : null;
+        this.rx = new TunnelReceiver(kind, o.vni(), rxCh, new PacketBatch(o.burst(), rxBuf),
+                o.offload() ? new Gro(Framing.ETHERNET, true, false, Gro.DEFAULT_MAX_FLOWS) : null,
+                fdb, o.learning(), maxReceiveSize());
         this.ready = ready;
         this.state = new LinkState(name, shutdown, ready);
         for (var e : o.staticFdb().entrySet())
@@ -332,34 +326,18 @@ public final class TunnelLink implements Link {
     public Stats stats() {
         long runs = 0;
         for (UdpChannel c : txCh) runs += c.txGsoMessages();
-        return new Stats(badShort, badFlags, badVni, badOptions, criticalOptions, oam, tooBig, unknownSource, floods,
-                replicas, txMalformed, txBlocked, segmented, fdb.size(), runs, rxCh.rxGroMessages());
+        return new Stats(rx.badShort, rx.badFlags, rx.badVni, rx.badOptions, rx.criticalOptions, rx.oam, rx.tooBig,
+                unknownSource, floods, replicas, txMalformed, txBlocked, segmented, fdb.size(), runs,
+                rxCh.rxGroMessages());
     }
 
     // ---------------------------------------------------------------- receive
 
     private int receiveEntered(PacketBatch batch) throws IOException {
-        int room = Math.min(batch.capacity() - batch.count(), rxRaw.capacity());
+        int room = Math.min(batch.capacity() - batch.count(), rx.capacity());
         if (room <= 0) return 0;
         int start = batch.count();
-        if (rxCh.groEnabled()) {
-            // straight from the channel's UDP_GRO staging buffers into the caller's batch: the
-            // header checks and Gro see each datagram where the kernel put it (one user-space
-            // copy, not one into rxRaw and one more into the batch)
-            rxOut = batch;
-            rxLimit = batch.capacity();
-            lastSrc = -1;
-            lastPeer = -1;
-            if (gro != null) gro.begin();
-            try {
-                rxCh.receive(rxSink, true, room, rxRaw.bufferSize() - rxRaw.headroom());
-            } finally {
-                if (gro != null) gro.end(batch);
-                rxOut = null;
-            }
-        } else {
-            receiveCopied(batch, room);
-        }
+        rx.receive(batch, room);
         unknownSource = rxCh.rxUnknown() + rxCh.rxTruncated();
         if (batch.count() > start) {
             long bytes = 0;
@@ -372,139 +350,12 @@ public final class TunnelLink implements Link {
             counters.received(batch.count() - start, bytes);
             if (sup > 0) counters.superpacket(sup);
         }
-        long d = badShort + badFlags + badVni + badOptions + criticalOptions + oam + tooBig + unknownSource;
+        long d = rx.drops() + unknownSource;
         if (d != seenRxDrop) {
             counters.rxDropped(d - seenRxDrop);
             seenRxDrop = d;
         }
         return batch.count() - start;
-    }
-
-    /**
-     * The {@link UdpChannel.Sink} of the staging path: checks one datagram's tunnel header and
-     * inner frame size (the same checks and counters as {@link #receiveCopied}), learns its
-     * inner source, and copies the inner frame into {@link #rxOut}, coalesced by {@link Gro}
-     * with offloads on. False (not taken) when the batch has no free slot.
-     */
-    private boolean acceptDatagram(MemorySegment m, long off, int len, int peer) {
-        PacketBatch out = rxOut;
-        if (out.count() >= rxLimit) return false;
-        int hlen = decap(m, off, len);
-        if (hlen < 0) return true;
-        int frame = len - hlen;
-        if (frame > maxReceiveSize() || frame > out.bufferSize() - out.headroom()) {
-            tooBig++;
-            return true;
-        }
-        long f = off + hlen;
-        if (o.learning()) learn(Ethernet.source(m, f), peer);
-        if (gro != null) {
-            gro.add(m, f, frame, out);
-        } else {
-            int j = out.add();
-            MemorySegment.copy(m, f, out.memory(), out.dataOffset(j), frame);
-            out.setLength(j, frame);
-        }
-        return true;
-    }
-
-    /**
-     * A run of datagrams from one inner source behind one remote (a TCP stream) is learned once
-     * per receive call: the FDB keeps whole seconds, and each learn is a clock read and a probe.
-     */
-    private void learn(long src, int peer) {
-        if ((src & 0x0100_0000_0000L) == 0 && (src != lastSrc || peer != lastPeer)) {
-            fdb.learn(src, peer);
-            lastSrc = src;
-            lastPeer = peer;
-        }
-    }
-
-    /**
-     * Without UDP_GRO the kernel writes datagrams straight into {@link #rxRaw}'s slots (no
-     * staging copy): decapsulate there, then one copy into the caller's batch ({@link Gro}
-     * coalescing it with offloads on).
-     */
-    private void receiveCopied(PacketBatch batch, int room) throws IOException {
-        rxRaw.clear();
-        int n = rxCh.receive(rxRaw, true, room);
-        int w = 0;
-        MemorySegment m = rxRaw.memory();
-        lastSrc = -1;
-        lastPeer = -1;
-        for (int k = 0; k < n; k++) {
-            long off = rxRaw.dataOffset(k);
-            int len = rxRaw.length(k);
-            int hlen = decap(m, off, len);
-            if (hlen < 0) continue;
-            int frame = len - hlen;
-            if (frame > maxReceiveSize() || frame > batch.bufferSize() - batch.headroom()) {
-                tooBig++;
-                continue;
-            }
-            if (w != k) rxRaw.copyPacket(k, w);
-            rxRaw.push(w, -hlen);
-            if (o.learning()) learn(Ethernet.source(m, rxRaw.dataOffset(w)), rxRaw.peer(w));
-            w++;
-        }
-        rxRaw.setCount(w);
-        if (w > 0) {
-            if (gro != null) {
-                gro.coalesce(rxRaw, batch);
-            } else {
-                for (int k = 0; k < w; k++) batch.append(rxRaw, k);
-            }
-        }
-    }
-
-    /** Checks the tunnel header of the datagram; returns its length, or −1 (counted) to drop it. */
-    private int decap(MemorySegment m, long off, int len) {
-        if (kind == Kind.VXLAN) {
-            if (len < Vxlan.HLEN + Ethernet.ETH_HLEN) {
-                badShort++;
-                return -1;
-            }
-            if (!Vxlan.validFlags(m, off)) {
-                badFlags++;
-                return -1;
-            }
-            if (Vxlan.vni(m, off) != o.vni()) {
-                badVni++;
-                return -1;
-            }
-            return Vxlan.HLEN;
-        }
-        if (len < Geneve.HLEN) {
-            badShort++;
-            return -1;
-        }
-        if (Geneve.version(m, off) != Geneve.VERSION || Geneve.protocol(m, off) != Geneve.PROTO_TEB) {
-            badFlags++;
-            return -1;
-        }
-        int hlen = Geneve.headerLength(m, off);
-        if (len < hlen + Ethernet.ETH_HLEN) {
-            badShort++;
-            return -1;
-        }
-        if (Geneve.oam(m, off)) { // control traffic: never forwarded to tenants (RFC 8926 3.4)
-            oam++;
-            return -1;
-        }
-        if (Geneve.vni(m, off) != o.vni()) {
-            badVni++;
-            return -1;
-        }
-        try {
-            if (Geneve.hasCriticalOption(m, off, len)) {
-                criticalOptions++;
-                return -1;
-            }
-        } catch (MalformedPacketException e) {
-            badOptions++;
-            return -1;
-        }
-        return hlen;
     }
 
     // ---------------------------------------------------------------- transmit

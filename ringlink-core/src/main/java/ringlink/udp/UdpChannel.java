@@ -63,6 +63,9 @@ public final class UdpChannel {
 
     // GRO split carried across calls
     private int pendN, pendMsg, pendOff;
+    // the pending message openPending() opened: length, segment size, peer, staging offset
+    private int msgLen, msgSeg, msgPeer;
+    private long msgBase;
     private boolean learn;
     private int limit;
     private int fixedPort = -1;
@@ -150,11 +153,8 @@ public final class UdpChannel {
         if (gro) {
             drainPending(batch);
             while (pendN == 0 && batch.count() < limit) {
-                int n = recv(Math.min(burst, limit - batch.count()));
+                int n = recvStaged(Math.min(burst, limit - batch.count()));
                 if (n <= 0) break;
-                pendN = n;
-                pendMsg = 0;
-                pendOff = 0;
                 drainPending(batch);
                 if (n < burst) break; // the socket is (nearly) empty: do not spend a call finding out
             }
@@ -237,11 +237,7 @@ public final class UdpChannel {
             if (r < 0) return taken + (-r - 1); // the sink is full
             taken += r;
             if (want == 0) return taken;
-            int n = recv(want);
-            if (n <= 0) return taken;
-            pendN = n;
-            pendMsg = 0;
-            pendOff = 0;
+            if (recvStaged(want) <= 0) return taken;
             want = 0; // one recvmmsg per call: the caller's batch bounds what the sink can take
         }
     }
@@ -253,22 +249,9 @@ public final class UdpChannel {
     private int drainPending(Sink sink, int maxLen) {
         int taken = 0;
         while (pendMsg < pendN) {
-            int k = pendMsg;
-            long m = k * MmsghdrLayout.SIZE;
-            int len = rxVec.get(ValueLayout.JAVA_INT, m + MmsghdrLayout.OFF_MSG_LEN);
-            int flags = rxVec.get(ValueLayout.JAVA_INT, m + MsghdrLayout.OFF_MSG_FLAGS);
-            int peer = peers.lookup(rxNames, (long) k * NAME, learn, fixedPort);
-            int seg = groSize(k, m);
-            if (seg <= 0 || seg > len) seg = len;
-            if ((flags & MsghdrLayout.MSG_TRUNC) != 0 || peer < 0) {
-                int datagrams = len == 0 ? 1 : (len + seg - 1) / seg - pendOff / Math.max(seg, 1);
-                if (peer < 0) rxUnknown += datagrams;
-                else rxTruncated += datagrams;
-                pendMsg++;
-                pendOff = 0;
-                continue;
-            }
-            long base = (long) k * STAGING;
+            if (!openPending()) continue;
+            int len = msgLen, seg = msgSeg, peer = msgPeer;
+            long base = msgBase;
             while (pendOff < len || len == 0) {
                 int piece = Math.min(seg, len - pendOff);
                 if (piece > maxLen) {
@@ -288,6 +271,46 @@ public final class UdpChannel {
         pendN = 0;
         pendMsg = 0;
         return taken;
+    }
+
+    /**
+     * Opens staged message {@code pendMsg} for both drains: its length, UDP_GRO segment size,
+     * peer and staging offset into the {@code msg*} fields; false if it cannot be delivered
+     * (truncated or from an unknown source), then its remaining datagrams are counted and it is
+     * skipped.
+     */
+    private boolean openPending() {
+        int k = pendMsg;
+        long m = k * MmsghdrLayout.SIZE;
+        int len = rxVec.get(ValueLayout.JAVA_INT, m + MmsghdrLayout.OFF_MSG_LEN);
+        int flags = rxVec.get(ValueLayout.JAVA_INT, m + MsghdrLayout.OFF_MSG_FLAGS);
+        int peer = peers.lookup(rxNames, (long) k * NAME, learn, fixedPort);
+        int seg = groSize(k, m);
+        if (seg <= 0 || seg > len) seg = len;
+        if ((flags & MsghdrLayout.MSG_TRUNC) != 0 || peer < 0) {
+            int datagrams = len == 0 ? 1 : (len + seg - 1) / seg - pendOff / Math.max(seg, 1);
+            if (peer < 0) rxUnknown += datagrams;
+            else rxTruncated += datagrams;
+            pendMsg++;
+            pendOff = 0;
+            return false;
+        }
+        msgLen = len;
+        msgSeg = seg;
+        msgPeer = peer;
+        msgBase = (long) k * STAGING;
+        return true;
+    }
+
+    /** recvmmsg of up to {@code n} messages into the staging buffers, which become pending; 0 if none. */
+    private int recvStaged(int n) throws IOException {
+        int r = recv(n);
+        if (r > 0) {
+            pendN = r;
+            pendMsg = 0;
+            pendOff = 0;
+        }
+        return r;
     }
 
     /** recvmmsg of up to {@code n} messages with fresh name/control lengths; 0 if none. */
@@ -310,23 +333,10 @@ public final class UdpChannel {
     /** Splits the staged messages into {@code batch} until it is full or they are used up. */
     private void drainPending(PacketBatch batch) {
         while (pendMsg < pendN) {
-            int k = pendMsg;
-            long m = k * MmsghdrLayout.SIZE;
-            int len = rxVec.get(ValueLayout.JAVA_INT, m + MmsghdrLayout.OFF_MSG_LEN);
-            int flags = rxVec.get(ValueLayout.JAVA_INT, m + MsghdrLayout.OFF_MSG_FLAGS);
-            int peer = peers.lookup(rxNames, (long) k * NAME, learn, fixedPort);
-            int seg = groSize(k, m);
-            if (seg <= 0 || seg > len) seg = len;
-            if ((flags & MsghdrLayout.MSG_TRUNC) != 0 || peer < 0) {
-                int datagrams = len == 0 ? 1 : (len + seg - 1) / seg - pendOff / Math.max(seg, 1);
-                if (peer < 0) rxUnknown += datagrams;
-                else rxTruncated += datagrams;
-                pendMsg++;
-                pendOff = 0;
-                continue;
-            }
-            else if (pendOff == 0 && seg < len) rxGroMessages++;
-            long base = (long) k * STAGING;
+            if (!openPending()) continue;
+            int len = msgLen, seg = msgSeg, peer = msgPeer;
+            if (pendOff == 0 && seg < len) rxGroMessages++;
+            long base = msgBase;
             while (pendOff < len || len == 0) {
                 if (batch.count() >= limit) return;
                 int piece = Math.min(seg, len - pendOff);
