@@ -79,8 +79,6 @@ class BenchRatioChartTest {
                 groups.add(c.group());
         List<String> unmatched = new ArrayList<>();
         for (BenchGoals.Goal g : BenchGoals.GOALS) {
-            // AF_PACKET cells: the rings branch adds them
-            if (g.issue() == 21 && g.group().pattern().startsWith("packet")) continue;
             if (groups.stream().noneMatch(x -> g.group().matcher(x).matches())) unmatched.add(g.group().pattern());
         }
         assertTrue(unmatched.isEmpty(),
