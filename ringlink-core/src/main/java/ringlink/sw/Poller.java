@@ -4,7 +4,6 @@ import static ringlink.packet.Ethernet.ETH_HLEN;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import ringlink.link.LinkClosedException;
 import ringlink.packet.Ethernet;
 import ringlink.packet.PacketBatch;
 import ringlink.sys.CpuAffinity;
@@ -470,12 +469,5 @@ final class Poller implements Runnable {
             egress.sendTo(mirror, i, j, vids[i]);
             i = j;
         }
-    }
-
-
-
-    /** Ports are reported down by the switch; a closed link during shutdown is expected. */
-    static boolean isShutdownNoise(Throwable e) {
-        return e instanceof LinkClosedException;
     }
 }
